@@ -1,0 +1,15 @@
+//! The syncgov contracts as Rust types: messages, clients and servers generated
+//! from `proto/` at build time, plus the descriptor set for server reflection.
+
+/// `syncgov.quota.v1`: the quota governor's contract.
+pub mod quota {
+    /// Version 1 of the contract.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("syncgov.quota.v1");
+    }
+}
+
+/// Encoded `FileDescriptorSet` of every syncgov contract, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/syncgov_descriptor.bin"));

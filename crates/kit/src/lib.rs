@@ -1,0 +1,7 @@
+//! Plumbing shared by the syncgov services and tools. It knows none of them:
+//! log set-up, settings helpers and the shutdown signal live here so that every
+//! binary behaves the same way.
+
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;

@@ -1,0 +1,220 @@
+//! Typed settings: defaults, then environment variables, then flags. Every
+//! setting has a default and a `--help` line; a bad value stops the governor
+//! with a message before anything binds. Tests build settings in code with
+//! [`Settings::default`] and never touch the process environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Parser;
+use syncgov_kit::settings::parse_duration;
+use syncgov_kit::telemetry::LogFormat;
+
+use crate::domain::Budget;
+use crate::window::{ShapeError, WindowShape};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+const DEFAULT_WINDOW: &str = "24h";
+const DEFAULT_BUCKET: &str = "60s";
+const DEFAULT_REDIS_TIMEOUT: &str = "1s";
+const DEFAULT_HEALTH_INTERVAL: &str = "1s";
+const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+
+/// Settings of the quota governor.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "quota-governor",
+    version,
+    about = "Keeps each org's integration inside its rolling 24-hour Salesforce API budget.",
+    long_about = "Keeps each org's integration inside its rolling 24-hour Salesforce API budget.\n\n\
+        Sync workers ask it for call tokens over gRPC before calling Salesforce. Without \
+        --redis-url it keeps budgets in memory (one replica, nothing kept across restarts); \
+        with it, any number of replicas share the budgets in Redis.\n\n\
+        Every flag can also be set with the environment variable shown."
+)]
+pub struct Settings {
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "QUOTA_GOVERNOR_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Redis URL (redis://[:password@]host:port/db, rediss:// for TLS, or
+    /// redis+unix:///path/to/socket). Without it budgets live in this
+    /// process's memory.
+    #[arg(long, env = "QUOTA_GOVERNOR_REDIS_URL")]
+    pub redis_url: Option<RedisUrl>,
+
+    /// Length of the rolling window budgets are counted over.
+    #[arg(long, env = "QUOTA_GOVERNOR_WINDOW", default_value = DEFAULT_WINDOW, value_parser = parse_duration)]
+    pub window: Duration,
+
+    /// Width of one bucket of the window: calls leave the window at most this
+    /// much late, never early. The window must be a whole number of buckets.
+    #[arg(long, env = "QUOTA_GOVERNOR_BUCKET", default_value = DEFAULT_BUCKET, value_parser = parse_duration)]
+    pub bucket: Duration,
+
+    /// Budget for orgs that have none, as ALLOCATION/ORG_LIMIT (for example
+    /// 50000/100000). Unset: such orgs are denied with UNKNOWN_ORG.
+    #[arg(long, env = "QUOTA_GOVERNOR_DEFAULT_BUDGET")]
+    pub default_budget: Option<DefaultBudget>,
+
+    /// Longest wait for Redis to connect or answer before a call fails with
+    /// UNAVAILABLE.
+    #[arg(long, env = "QUOTA_GOVERNOR_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
+    pub redis_timeout: Duration,
+
+    /// How often the store is checked for the gRPC health service.
+    #[arg(long, env = "QUOTA_GOVERNOR_HEALTH_INTERVAL", default_value = DEFAULT_HEALTH_INTERVAL, value_parser = parse_duration)]
+    pub health_interval: Duration,
+
+    /// How long in-flight calls may take to finish after SIGTERM.
+    #[arg(long, env = "QUOTA_GOVERNOR_SHUTDOWN_GRACE", default_value = DEFAULT_SHUTDOWN_GRACE, value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Log format: text for terminals, json for log collectors. Levels
+    /// come from RUST_LOG (default info).
+    #[arg(long, env = "QUOTA_GOVERNOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    /// The defaults `--help` shows, whatever the environment says.
+    fn default() -> Self {
+        let duration = |text| parse_duration(text).expect("default durations parse");
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            redis_url: None,
+            window: duration(DEFAULT_WINDOW),
+            bucket: duration(DEFAULT_BUCKET),
+            default_budget: None,
+            redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
+            health_interval: duration(DEFAULT_HEALTH_INTERVAL),
+            shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Settings {
+    /// The window shape these settings ask for.
+    pub fn window_shape(&self) -> Result<WindowShape, ShapeError> {
+        WindowShape::new(self.window, self.bucket)
+    }
+}
+
+/// A Redis URL that never prints its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// The URL, password included: for the Redis client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RedisUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|s| text.starts_with(s));
+        if !ok {
+            return Err("expected redis://, rediss://, redis+unix:// or unix://".into());
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Hide whatever stands between the scheme and an '@': user and password.
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                write!(f, "{}://***{}", &self.0[..scheme], &self.0[at..])
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The budget applied to orgs without one, written ALLOCATION/ORG_LIMIT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DefaultBudget(pub Budget);
+
+impl FromStr for DefaultBudget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let usage = "expected ALLOCATION/ORG_LIMIT, for example 50000/100000";
+        let (allocation, org_limit) = text.split_once('/').ok_or(usage)?;
+        let allocation = allocation.trim().parse().map_err(|_| usage)?;
+        let org_limit = org_limit.trim().parse().map_err(|_| usage)?;
+        let budget = Budget::new(org_limit, allocation);
+        budget.validate(0).map_err(|e| e.to_string())?;
+        Ok(Self(budget))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = Settings::default();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.window, Duration::from_secs(86_400));
+        assert_eq!(s.bucket, Duration::from_secs(60));
+        assert!(s.redis_url.is_none());
+        assert!(s.default_budget.is_none());
+        assert_eq!(s.window_shape().unwrap().buckets(), 1440);
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let s = Settings::try_parse_from([
+            "quota-governor",
+            "--window",
+            "4s",
+            "--bucket",
+            "1s",
+            "--default-budget",
+            "10/20",
+            "--redis-url",
+            "redis://:secret@localhost:6379",
+        ])
+        .unwrap();
+        assert_eq!(s.window_shape().unwrap().buckets(), 4);
+        assert_eq!(s.default_budget.unwrap().0, Budget::new(20, 10));
+        assert_eq!(
+            s.redis_url.unwrap().to_string(),
+            "redis://***@localhost:6379"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let err =
+            Settings::try_parse_from(["quota-governor", "--default-budget", "30/20"]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("--default-budget") && text.contains("budget.allocation"),
+            "{text}"
+        );
+        let err =
+            Settings::try_parse_from(["quota-governor", "--window", "1 day-ish"]).unwrap_err();
+        assert!(err.to_string().contains("--window"));
+        let err = Settings::try_parse_from(["quota-governor", "--redis-url", "localhost:6379"])
+            .unwrap_err();
+        assert!(err.to_string().contains("--redis-url"));
+    }
+}

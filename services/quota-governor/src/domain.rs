@@ -1,0 +1,688 @@
+//! The governor's domain, pure: orgs, budgets, requests and decisions, and
+//! the rules that turn a budget and a window into a decision. Validation
+//! lives here too, so every edge (gRPC, settings) refuses bad input the same
+//! way, naming the field and the rule.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::window::{Window, WindowShape};
+
+/// Most tokens one request may acquire or release.
+pub const MAX_COUNT: u64 = 1_000_000;
+/// Largest org limit accepted: every bucket count must fit in 32 bits.
+pub const MAX_ORG_LIMIT: u64 = 1_000_000_000;
+/// Longest org id, in characters.
+pub const MAX_ORG_ID_LEN: usize = 64;
+/// Longest client id, in characters.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+/// Slices of the usage chart series.
+pub const SERIES_POINTS: u64 = 24;
+
+/// Input that breaks a rule: the field and the rule, as the caller sees them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {rule}")]
+pub struct InvalidInput {
+    /// The field, as named in the contract (`budget.allocation`).
+    pub field: String,
+    /// The rule it breaks.
+    pub rule: String,
+}
+
+impl InvalidInput {
+    /// A broken rule on `field`.
+    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+}
+
+/// An org's identifier. Restricted to characters that are safe in Redis keys
+/// and inside a `{…}` hash tag (no braces), in logs and in URLs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// Checks `text` against the org id rules.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let rule = || {
+            InvalidInput::new(
+                "org_id",
+                format!("must be 1 to {MAX_ORG_ID_LEN} characters of A-Z a-z 0-9 . _ : -"),
+            )
+        };
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+        if text.is_empty() || text.len() > MAX_ORG_ID_LEN || !text.chars().all(ok_char) {
+            return Err(rule());
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The Salesforce budget being governed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// Daily API requests.
+    ApiRequests,
+    /// Bulk API batches.
+    BulkBatches,
+}
+
+impl Resource {
+    /// Short name used in store keys and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::ApiRequests => "api",
+            Resource::BulkBatches => "bulk",
+        }
+    }
+}
+
+/// How much a request matters; lower priorities get a smaller share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    /// Retries of failed syncs.
+    Retry,
+    /// Ordinary sync traffic.
+    Normal,
+    /// Traffic that must get through.
+    Critical,
+}
+
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; 3] = [Priority::Retry, Priority::Normal, Priority::Critical];
+
+    /// Short name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Retry => "retry",
+            Priority::Normal => "normal",
+            Priority::Critical => "critical",
+        }
+    }
+}
+
+/// Percent of the allocation each priority may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shares {
+    /// Share of [`Priority::Retry`].
+    pub retry: u8,
+    /// Share of [`Priority::Normal`].
+    pub normal: u8,
+    /// Share of [`Priority::Critical`].
+    pub critical: u8,
+}
+
+impl Default for Shares {
+    fn default() -> Self {
+        Self {
+            retry: 75,
+            normal: 95,
+            critical: 100,
+        }
+    }
+}
+
+impl Shares {
+    /// The share of `priority`, in percent.
+    pub fn of(&self, priority: Priority) -> u8 {
+        match priority {
+            Priority::Retry => self.retry,
+            Priority::Normal => self.normal,
+            Priority::Critical => self.critical,
+        }
+    }
+
+    /// Builds shares from percents, checking each is 1..=100 and that they do
+    /// not decrease with priority.
+    pub fn new(retry: u64, normal: u64, critical: u64) -> Result<Self, InvalidInput> {
+        let pct = |field: &str, value: u64| {
+            u8::try_from(value)
+                .ok()
+                .filter(|v| (1..=100).contains(v))
+                .ok_or_else(|| {
+                    InvalidInput::new(format!("budget.shares.{field}"), "must be 1 to 100")
+                })
+        };
+        let shares = Self {
+            retry: pct("retry_percent", retry)?,
+            normal: pct("normal_percent", normal)?,
+            critical: pct("critical_percent", critical)?,
+        };
+        if shares.retry > shares.normal || shares.normal > shares.critical {
+            return Err(InvalidInput::new(
+                "budget.shares",
+                "must not decrease with priority: retry <= normal <= critical",
+            ));
+        }
+        Ok(shares)
+    }
+}
+
+/// A temporary allocation that replaces the budget's until it expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocationOverride {
+    /// Calls per window while it lasts.
+    pub allocation: u64,
+    /// When it ends, in milliseconds since the epoch.
+    pub expires_at_ms: i64,
+}
+
+/// The budget of one (org, resource).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Salesforce's limit for the whole org, per window.
+    pub org_limit: u64,
+    /// What this integration may use of it, per window.
+    pub allocation: u64,
+    /// Per-priority shares of the allocation.
+    pub shares: Shares,
+    /// Optional temporary allocation.
+    pub allocation_override: Option<AllocationOverride>,
+}
+
+impl Budget {
+    /// A budget with the default shares and no override.
+    pub fn new(org_limit: u64, allocation: u64) -> Self {
+        Self {
+            org_limit,
+            allocation,
+            shares: Shares::default(),
+            allocation_override: None,
+        }
+    }
+
+    /// Checks the budget's rules; an override must still be running at `now_ms`.
+    pub fn validate(&self, now_ms: i64) -> Result<(), InvalidInput> {
+        if self.org_limit == 0 || self.org_limit > MAX_ORG_LIMIT {
+            return Err(InvalidInput::new(
+                "budget.org_limit",
+                format!("must be 1 to {MAX_ORG_LIMIT}"),
+            ));
+        }
+        if self.allocation > self.org_limit {
+            return Err(InvalidInput::new(
+                "budget.allocation",
+                "must be at most budget.org_limit",
+            ));
+        }
+        if let Some(o) = self.allocation_override {
+            if o.allocation > self.org_limit {
+                return Err(InvalidInput::new(
+                    "budget.allocation_override.allocation",
+                    "must be at most budget.org_limit",
+                ));
+            }
+            if o.expires_at_ms <= now_ms {
+                return Err(InvalidInput::new(
+                    "budget.allocation_override.expires_at",
+                    "must be in the future",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The allocation in force at `now_ms`.
+    pub fn allocation_at(&self, now_ms: i64) -> u64 {
+        match self.allocation_override {
+            Some(o) if now_ms < o.expires_at_ms => o.allocation,
+            _ => self.allocation,
+        }
+    }
+
+    /// The most `priority` may have in the window at `now_ms`.
+    pub fn limit_at(&self, priority: Priority, now_ms: i64) -> u64 {
+        self.allocation_at(now_ms) * u64::from(self.shares.of(priority)) / 100
+    }
+}
+
+/// Checks a token count (acquire or release).
+pub fn parse_count(field: &str, count: u64) -> Result<u32, InvalidInput> {
+    if count == 0 || count > MAX_COUNT {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be 1 to {MAX_COUNT}"),
+        ));
+    }
+    Ok(count as u32)
+}
+
+/// Checks an optional caller name: printable, not over-long.
+pub fn check_client_id(client_id: &str) -> Result<(), InvalidInput> {
+    if client_id.chars().count() > MAX_CLIENT_ID_LEN || client_id.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            "client_id",
+            format!("must be at most {MAX_CLIENT_ID_LEN} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Why tokens were not granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenyReason {
+    /// No room in the allocation.
+    AllocationExhausted,
+    /// Room in the allocation, but not in this priority's share.
+    PriorityShareExhausted,
+    /// The org as a whole is at its Salesforce limit.
+    OrgLimitExhausted,
+    /// The org's integration is suspended.
+    Suspended,
+    /// No budget and no default budget.
+    UnknownOrg,
+}
+
+impl DenyReason {
+    /// Short name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenyReason::AllocationExhausted => "allocation_exhausted",
+            DenyReason::PriorityShareExhausted => "priority_share_exhausted",
+            DenyReason::OrgLimitExhausted => "org_limit_exhausted",
+            DenyReason::Suspended => "suspended",
+            DenyReason::UnknownOrg => "unknown_org",
+        }
+    }
+}
+
+/// Names a grant so that its unused tokens can be handed back to the bucket
+/// they were counted in. Rendered as an opaque `grant_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// Start of the bucket the tokens were counted in, ms since the epoch.
+    pub bucket_start_ms: i64,
+    /// Tokens granted.
+    pub count: u64,
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "g1.{}.{}", self.bucket_start_ms, self.count)
+    }
+}
+
+impl FromStr for Grant {
+    type Err = InvalidInput;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || InvalidInput::new("grant_id", "must be the grant_id of an AcquireTokens reply");
+        let mut parts = text.strip_prefix("g1.").ok_or_else(bad)?.splitn(2, '.');
+        let bucket_start_ms = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let count = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        Ok(Self {
+            bucket_start_ms,
+            count,
+        })
+    }
+}
+
+/// What happened to a request for tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// All tokens granted.
+    Granted(Grant),
+    /// None granted.
+    Denied {
+        /// Why.
+        reason: DenyReason,
+        /// When the same request would fit; `None` when waiting cannot help.
+        retry_after_ms: Option<u64>,
+    },
+}
+
+/// A decision with the numbers behind it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Granted or denied.
+    pub outcome: Outcome,
+    /// Calls counted in the window, this grant included.
+    pub used: u64,
+    /// The allocation in force.
+    pub allocation: u64,
+    /// Calls still available to the request's priority.
+    pub remaining: u64,
+}
+
+impl Decision {
+    /// The denial for an org with no budget.
+    pub fn unknown_org() -> Self {
+        Self {
+            outcome: Outcome::Denied {
+                reason: DenyReason::UnknownOrg,
+                retry_after_ms: None,
+            },
+            used: 0,
+            allocation: 0,
+            remaining: 0,
+        }
+    }
+
+    /// True when the tokens were granted.
+    pub fn granted(&self) -> bool {
+        matches!(self.outcome, Outcome::Granted(_))
+    }
+}
+
+/// Decides a request for `count` tokens at `priority` against `budget`,
+/// counting the grant in `window`. All or nothing: a denial leaves the
+/// window's counts as they were.
+pub fn decide(
+    budget: &Budget,
+    window: &mut Window,
+    shape: &WindowShape,
+    count: u32,
+    priority: Priority,
+    now_ms: i64,
+) -> Decision {
+    window.advance(shape, now_ms);
+    let allocation = budget.allocation_at(now_ms);
+    let limit = budget.limit_at(priority, now_ms);
+    let used = window.used();
+    let wanted = used + u64::from(count);
+    if wanted <= limit {
+        window.add(shape, count);
+        let grant = Grant {
+            bucket_start_ms: shape.bucket_start_ms(window.head()),
+            count: u64::from(count),
+        };
+        return Decision {
+            outcome: Outcome::Granted(grant),
+            used: wanted,
+            allocation,
+            remaining: limit - wanted,
+        };
+    }
+    let reason = if wanted > allocation {
+        DenyReason::AllocationExhausted
+    } else {
+        DenyReason::PriorityShareExhausted
+    };
+    let retry_after_ms = if u64::from(count) > limit {
+        None
+    } else {
+        window.time_until_freed(shape, wanted - limit, now_ms)
+    };
+    Decision {
+        outcome: Outcome::Denied {
+            reason,
+            retry_after_ms,
+        },
+        used,
+        allocation,
+        remaining: limit.saturating_sub(used),
+    }
+}
+
+/// Tokens handed back and the usage after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Released {
+    /// Tokens actually taken off the window.
+    pub released: u64,
+    /// Calls counted in the window afterwards.
+    pub used: u64,
+}
+
+/// Hands back up to `count` unused tokens of `grant`; see [`Window::release`]
+/// for why only the grant's own bucket is credited.
+pub fn release(
+    window: &mut Window,
+    shape: &WindowShape,
+    grant: Grant,
+    count: u64,
+    now_ms: i64,
+) -> Released {
+    window.advance(shape, now_ms);
+    let bucket = shape.bucket_of(grant.bucket_start_ms);
+    let released = window.release(shape, bucket, count.min(grant.count));
+    Released {
+        released,
+        used: window.used(),
+    }
+}
+
+/// Calls a priority may still be granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriorityRemaining {
+    /// The priority.
+    pub priority: Priority,
+    /// Its share of the allocation.
+    pub limit: u64,
+    /// What it may still be granted.
+    pub remaining: u64,
+}
+
+/// The usage report of one budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Calls counted in the window.
+    pub used: u64,
+    /// The allocation in force.
+    pub allocation: u64,
+    /// Salesforce's limit for the org.
+    pub org_limit: u64,
+    /// Remaining calls per priority, lowest first.
+    pub remaining: Vec<PriorityRemaining>,
+    /// When the oldest counted calls leave, and how many.
+    pub next_free: Option<(i64, u64)>,
+    /// Window length in ms.
+    pub window_ms: u64,
+    /// `(slice start ms, calls)`, oldest first.
+    pub series: Vec<(i64, u64)>,
+    /// The clock reading the report is for.
+    pub as_of_ms: i64,
+    /// True when the default budget applies.
+    pub is_default_budget: bool,
+}
+
+/// Reports the usage of `budget` over `window` at `now_ms`.
+pub fn usage(
+    budget: &Budget,
+    is_default_budget: bool,
+    window: &mut Window,
+    shape: &WindowShape,
+    now_ms: i64,
+) -> Usage {
+    window.advance(shape, now_ms);
+    let used = window.used();
+    let remaining = Priority::ALL
+        .iter()
+        .map(|&priority| {
+            let limit = budget.limit_at(priority, now_ms);
+            PriorityRemaining {
+                priority,
+                limit,
+                remaining: limit.saturating_sub(used),
+            }
+        })
+        .collect();
+    Usage {
+        used,
+        allocation: budget.allocation_at(now_ms),
+        org_limit: budget.org_limit,
+        remaining,
+        next_free: window.next_free(shape),
+        window_ms: shape.window_ms(),
+        series: window.series(shape, now_ms, SERIES_POINTS),
+        as_of_ms: now_ms,
+        is_default_budget,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn shape() -> WindowShape {
+        WindowShape::new(Duration::from_secs(10), Duration::from_secs(1)).unwrap()
+    }
+
+    #[test]
+    fn org_ids_follow_the_rules() {
+        assert!(OrgId::parse("00D5g000004XyZ").is_ok());
+        assert!(OrgId::parse("acme.prod:eu-1_a").is_ok());
+        for bad in ["", "a{b}", "with space", "tab\t", "é", &"x".repeat(65)] {
+            let err = OrgId::parse(bad).unwrap_err();
+            assert_eq!(err.field, "org_id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn budgets_follow_the_rules() {
+        assert!(Budget::new(100, 100).validate(0).is_ok());
+        assert_eq!(
+            Budget::new(0, 0).validate(0).unwrap_err().field,
+            "budget.org_limit"
+        );
+        assert_eq!(
+            Budget::new(100, 101).validate(0).unwrap_err().field,
+            "budget.allocation"
+        );
+        let mut b = Budget::new(100, 10);
+        b.allocation_override = Some(AllocationOverride {
+            allocation: 50,
+            expires_at_ms: 5,
+        });
+        assert_eq!(
+            b.validate(5).unwrap_err().field,
+            "budget.allocation_override.expires_at"
+        );
+        assert!(b.validate(4).is_ok());
+        assert_eq!(b.allocation_at(4), 50);
+        assert_eq!(b.allocation_at(5), 10);
+    }
+
+    #[test]
+    fn shares_must_not_decrease() {
+        assert!(Shares::new(75, 95, 100).is_ok());
+        assert_eq!(
+            Shares::new(0, 95, 100).unwrap_err().field,
+            "budget.shares.retry_percent"
+        );
+        assert_eq!(
+            Shares::new(75, 95, 101).unwrap_err().field,
+            "budget.shares.critical_percent"
+        );
+        assert_eq!(Shares::new(96, 95, 100).unwrap_err().field, "budget.shares");
+    }
+
+    #[test]
+    fn counts_are_bounded() {
+        assert_eq!(parse_count("count", 0).unwrap_err().field, "count");
+        assert_eq!(
+            parse_count("count", MAX_COUNT + 1).unwrap_err().field,
+            "count"
+        );
+        assert_eq!(parse_count("count", MAX_COUNT), Ok(MAX_COUNT as u32));
+    }
+
+    #[test]
+    fn grant_ids_round_trip_and_refuse_junk() {
+        let g = Grant {
+            bucket_start_ms: 1_700_000_000_000,
+            count: 7,
+        };
+        assert_eq!(g.to_string().parse::<Grant>(), Ok(g));
+        for bad in ["", "g1.", "g1.5", "g2.5.5", "g1.x.5", "g1.5.-1"] {
+            assert!(bad.parse::<Grant>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lower_priorities_stop_at_their_share() {
+        let s = shape();
+        let b = Budget::new(1000, 100);
+        let mut w = Window::default();
+        let d = decide(&b, &mut w, &s, 75, Priority::Retry, 1_000);
+        assert!(d.granted());
+        assert_eq!(d.remaining, 0);
+        let d = decide(&b, &mut w, &s, 1, Priority::Retry, 1_000);
+        // Granted at 1 s, in bucket 1: it leaves when bucket 12 starts, one
+        // bucket after the exact 11 s (late, never early).
+        assert_eq!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::PriorityShareExhausted,
+                retry_after_ms: Some(11_000)
+            }
+        );
+        assert!(decide(&b, &mut w, &s, 20, Priority::Normal, 1_000).granted());
+        let d = decide(&b, &mut w, &s, 6, Priority::Critical, 1_000);
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::AllocationExhausted,
+                ..
+            }
+        ));
+        assert_eq!(d.used, 95);
+        assert!(decide(&b, &mut w, &s, 5, Priority::Critical, 1_000).granted());
+    }
+
+    #[test]
+    fn a_request_larger_than_the_share_can_never_wait_its_way_in() {
+        let s = shape();
+        let b = Budget::new(1000, 100);
+        let mut w = Window::default();
+        let d = decide(&b, &mut w, &s, 101, Priority::Critical, 1_000);
+        assert_eq!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::AllocationExhausted,
+                retry_after_ms: None
+            }
+        );
+        assert_eq!(w.used(), 0);
+    }
+
+    #[test]
+    fn release_is_capped_by_the_grant() {
+        let s = shape();
+        let b = Budget::new(1000, 100);
+        let mut w = Window::default();
+        let Outcome::Granted(g) = decide(&b, &mut w, &s, 10, Priority::Normal, 1_000).outcome
+        else {
+            panic!("denied");
+        };
+        assert!(decide(&b, &mut w, &s, 10, Priority::Normal, 1_500).granted());
+        let r = release(&mut w, &s, g, 15, 2_000);
+        assert_eq!(
+            r,
+            Released {
+                released: 10,
+                used: 10
+            }
+        );
+    }
+
+    #[test]
+    fn usage_reports_every_priority() {
+        let s = shape();
+        let b = Budget::new(1000, 100);
+        let mut w = Window::default();
+        decide(&b, &mut w, &s, 80, Priority::Critical, 1_000);
+        let u = usage(&b, false, &mut w, &s, 2_000);
+        assert_eq!(u.used, 80);
+        let remaining: Vec<u64> = u.remaining.iter().map(|r| r.remaining).collect();
+        assert_eq!(remaining, vec![0, 15, 20]);
+        assert_eq!(u.next_free, Some((12_000, 80)));
+        assert_eq!(u.series.iter().map(|p| p.1).sum::<u64>(), 80);
+    }
+}

@@ -1,0 +1,40 @@
+//! The one place where the governor's errors become gRPC statuses.
+
+use tonic::{Code, Status};
+
+use crate::domain::InvalidInput;
+use crate::store::StoreError;
+
+/// Why an RPC failed. A denial of tokens is not an error: it is a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request breaks a rule; the message names the field.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::Invalid(e) => Status::invalid_argument(e.to_string()),
+            ApiError::NotFound(what) => Status::not_found(what),
+            // Retryable by contract: the store is down or slow, nothing was
+            // granted, and asking again later is the right move.
+            ApiError::Store(e @ StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "store unavailable");
+                Status::unavailable(e.to_string())
+            }
+            // Data this version cannot read: retrying will not help.
+            ApiError::Store(e @ StoreError::Corrupt(_)) => {
+                tracing::error!(error = %e, "store data error");
+                Status::new(Code::Internal, e.to_string())
+            }
+        }
+    }
+}

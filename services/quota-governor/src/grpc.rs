@@ -1,0 +1,371 @@
+//! The gRPC face of the governor: protobuf in, domain types through the store,
+//! protobuf out. A denial is a normal reply; only bad input, missing budgets
+//! and store failures are errors (mapped in `error.rs`). This module never
+//! names Redis.
+
+use std::sync::Arc;
+
+use prost_types::{Duration as ProtoDuration, Timestamp};
+use syncgov_api::quota::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::domain::{
+    self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
+    Resource, Shares,
+};
+use crate::error::ApiError;
+use crate::store::{BudgetKey, QuotaStore};
+
+/// The `syncgov.quota.v1.QuotaGovernor` service over a store.
+pub struct GovernorService<S> {
+    store: Arc<S>,
+    /// Budget of orgs that have none; `None` denies them with UNKNOWN_ORG.
+    default_budget: Option<Budget>,
+}
+
+impl<S: QuotaStore> GovernorService<S> {
+    /// A service over `store`.
+    pub fn new(store: Arc<S>, default_budget: Option<Budget>) -> Self {
+        Self {
+            store,
+            default_budget,
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn parse_key(org_id: &str, resource: i32) -> Result<BudgetKey, InvalidInput> {
+    let org = OrgId::parse(org_id)?;
+    let resource = match pb::Resource::try_from(resource) {
+        Ok(pb::Resource::Unspecified | pb::Resource::ApiRequests) => Resource::ApiRequests,
+        Ok(pb::Resource::BulkBatches) => Resource::BulkBatches,
+        Err(_) => {
+            return Err(InvalidInput::new(
+                "resource",
+                "must be RESOURCE_API_REQUESTS or RESOURCE_BULK_BATCHES",
+            ));
+        }
+    };
+    Ok(BudgetKey { org, resource })
+}
+
+fn parse_priority(priority: i32) -> Result<Priority, InvalidInput> {
+    match pb::Priority::try_from(priority) {
+        Ok(pb::Priority::Retry) => Ok(Priority::Retry),
+        Ok(pb::Priority::Unspecified | pb::Priority::Normal) => Ok(Priority::Normal),
+        Ok(pb::Priority::Critical) => Ok(Priority::Critical),
+        Err(_) => Err(InvalidInput::new(
+            "priority",
+            "must be PRIORITY_RETRY, PRIORITY_NORMAL or PRIORITY_CRITICAL",
+        )),
+    }
+}
+
+fn parse_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, InvalidInput> {
+    let budget = budget.ok_or_else(|| InvalidInput::new("budget", "is required"))?;
+    let shares = match budget.shares {
+        None => Shares::default(),
+        Some(s) => Shares::new(
+            s.retry_percent.into(),
+            s.normal_percent.into(),
+            s.critical_percent.into(),
+        )?,
+    };
+    let allocation_override = match budget.allocation_override {
+        None => None,
+        Some(o) => {
+            let expires_at = o.expires_at.ok_or_else(|| {
+                InvalidInput::new("budget.allocation_override.expires_at", "is required")
+            })?;
+            Some(AllocationOverride {
+                allocation: o.allocation,
+                expires_at_ms: timestamp_ms(&expires_at),
+            })
+        }
+    };
+    let budget = Budget {
+        org_limit: budget.org_limit,
+        allocation: budget.allocation,
+        shares,
+        allocation_override,
+    };
+    budget.validate(now_ms)?;
+    Ok(budget)
+}
+
+fn timestamp_ms(t: &Timestamp) -> i64 {
+    t.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.nanos) / 1_000_000)
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+fn duration(ms: u64) -> ProtoDuration {
+    ProtoDuration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+fn priority_pb(priority: Priority) -> pb::Priority {
+    match priority {
+        Priority::Retry => pb::Priority::Retry,
+        Priority::Normal => pb::Priority::Normal,
+        Priority::Critical => pb::Priority::Critical,
+    }
+}
+
+fn deny_reason_pb(reason: DenyReason) -> pb::DenyReason {
+    match reason {
+        DenyReason::AllocationExhausted => pb::DenyReason::AllocationExhausted,
+        DenyReason::PriorityShareExhausted => pb::DenyReason::PriorityShareExhausted,
+        DenyReason::OrgLimitExhausted => pb::DenyReason::OrgLimitExhausted,
+        DenyReason::Suspended => pb::DenyReason::Suspended,
+        DenyReason::UnknownOrg => pb::DenyReason::UnknownOrg,
+    }
+}
+
+fn budget_pb(budget: &Budget) -> pb::Budget {
+    pb::Budget {
+        org_limit: budget.org_limit,
+        allocation: budget.allocation,
+        shares: Some(pb::PriorityShares {
+            retry_percent: budget.shares.retry.into(),
+            normal_percent: budget.shares.normal.into(),
+            critical_percent: budget.shares.critical.into(),
+        }),
+        allocation_override: budget.allocation_override.map(|o| pb::AllocationOverride {
+            allocation: o.allocation,
+            expires_at: Some(timestamp(o.expires_at_ms)),
+        }),
+    }
+}
+
+fn no_budget(key: &BudgetKey) -> ApiError {
+    ApiError::NotFound(format!(
+        "org_id: org {} has no {} budget and no default budget is set",
+        key.org,
+        key.resource.as_str()
+    ))
+}
+
+#[tonic::async_trait]
+impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService<S> {
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn set_budget(
+        &self,
+        request: Request<pb::SetBudgetRequest>,
+    ) -> Result<Response<pb::SetBudgetResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+        let budget = parse_budget(request.budget, now_ms()).map_err(ApiError::from)?;
+        self.store
+            .set_budget(&key, &budget)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(
+            resource = key.resource.as_str(),
+            allocation = budget.allocation,
+            org_limit = budget.org_limit,
+            "budget set"
+        );
+        Ok(Response::new(pb::SetBudgetResponse {
+            budget: Some(budget_pb(&budget)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn get_budget(
+        &self,
+        request: Request<pb::GetBudgetRequest>,
+    ) -> Result<Response<pb::GetBudgetResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+        let found = self
+            .store
+            .get_budget(&key, self.default_budget.as_ref())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| no_budget(&key))?;
+        Ok(Response::new(pb::GetBudgetResponse {
+            budget: Some(budget_pb(&found.budget)),
+            is_default: found.is_default,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn delete_budget(
+        &self,
+        request: Request<pb::DeleteBudgetRequest>,
+    ) -> Result<Response<pb::DeleteBudgetResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+        let deleted = self
+            .store
+            .delete_budget(&key)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(resource = key.resource.as_str(), deleted, "budget deleted");
+        Ok(Response::new(pb::DeleteBudgetResponse { deleted }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, granted, deny_reason))]
+    async fn acquire_tokens(
+        &self,
+        request: Request<pb::AcquireTokensRequest>,
+    ) -> Result<Response<pb::AcquireTokensResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+        let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
+        let priority = parse_priority(request.priority).map_err(ApiError::from)?;
+        domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
+        let decision = self
+            .store
+            .acquire(&key, count, priority, self.default_budget.as_ref())
+            .await
+            .map_err(ApiError::from)?;
+        let span = tracing::Span::current();
+        span.record("granted", decision.granted());
+        let mut reply = pb::AcquireTokensResponse {
+            granted: decision.granted(),
+            used: decision.used,
+            allocation: decision.allocation,
+            remaining: decision.remaining,
+            ..Default::default()
+        };
+        match decision.outcome {
+            Outcome::Granted(grant) => reply.grant_id = grant.to_string(),
+            Outcome::Denied {
+                reason,
+                retry_after_ms,
+            } => {
+                span.record("deny_reason", reason.as_str());
+                reply.deny_reason = deny_reason_pb(reason).into();
+                reply.retry_after = retry_after_ms.map(duration);
+            }
+        }
+        Ok(Response::new(reply))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn release_tokens(
+        &self,
+        request: Request<pb::ReleaseTokensRequest>,
+    ) -> Result<Response<pb::ReleaseTokensResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+        let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
+        let grant: Grant = request.grant_id.parse().map_err(ApiError::from)?;
+        let released = self
+            .store
+            .release(&key, grant, count.into())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ReleaseTokensResponse {
+            released: released.released,
+            used: released.used,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn get_usage(
+        &self,
+        request: Request<pb::GetUsageRequest>,
+    ) -> Result<Response<pb::GetUsageResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+        let usage = self
+            .store
+            .usage(&key, self.default_budget.as_ref())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| no_budget(&key))?;
+        Ok(Response::new(pb::GetUsageResponse {
+            used: usage.used,
+            allocation: usage.allocation,
+            org_limit: usage.org_limit,
+            remaining: usage
+                .remaining
+                .iter()
+                .map(|r| pb::PriorityRemaining {
+                    priority: priority_pb(r.priority).into(),
+                    limit: r.limit,
+                    remaining: r.remaining,
+                })
+                .collect(),
+            next_free_at: usage.next_free.map(|(at, _)| timestamp(at)),
+            next_free_calls: usage.next_free.map(|(_, calls)| calls).unwrap_or_default(),
+            window: Some(duration(usage.window_ms)),
+            series: usage
+                .series
+                .iter()
+                .map(|&(start, calls)| pb::UsagePoint {
+                    start: Some(timestamp(start)),
+                    calls,
+                })
+                .collect(),
+            as_of: Some(timestamp(usage.as_of_ms)),
+            is_default_budget: usage.is_default_budget,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_name_their_field() {
+        assert_eq!(parse_key("acme", 99).unwrap_err().field, "resource");
+        assert_eq!(parse_priority(7).unwrap_err().field, "priority");
+        assert_eq!(
+            parse_key("acme", 0).unwrap().resource,
+            Resource::ApiRequests
+        );
+        assert_eq!(parse_priority(0), Ok(Priority::Normal));
+    }
+
+    #[test]
+    fn budgets_need_their_parts() {
+        assert_eq!(parse_budget(None, 0).unwrap_err().field, "budget");
+        let mut b = pb::Budget {
+            org_limit: 10,
+            allocation: 5,
+            ..Default::default()
+        };
+        b.allocation_override = Some(pb::AllocationOverride {
+            allocation: 6,
+            expires_at: None,
+        });
+        assert_eq!(
+            parse_budget(Some(b), 0).unwrap_err().field,
+            "budget.allocation_override.expires_at"
+        );
+    }
+
+    #[test]
+    fn timestamps_round_trip_to_the_millisecond() {
+        for ms in [0, 1, 999, 1_700_000_000_123, -1] {
+            assert_eq!(timestamp_ms(&timestamp(ms)), ms);
+        }
+        assert_eq!(
+            duration(1_500),
+            ProtoDuration {
+                seconds: 1,
+                nanos: 500_000_000
+            }
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The quota governor: keeps each org's integration inside its rolling
+//! 24-hour Salesforce API budget.
+//!
+//! Dependencies point inwards: `app` wires `grpc` and `store`; both use the
+//! pure `domain` and `window`, which know neither tonic nor Redis.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod store;
+pub mod window;

@@ -1,0 +1,61 @@
+-- The rolling window of one budget, shared by the acquire and release scripts
+-- (the store puts this file in front of each). It follows src/window.rs rule
+-- for rule; the behaviour suite holds the two to the same answers.
+--
+-- Layout of the window string (BITFIELD reads it big-endian; a missing key
+-- or a short string reads as zeros):
+--   bits   0..63   head: the newest bucket the window was advanced to (0: empty)
+--   bits  64..127  total: the sum of every slot
+--   bits 128..     one u32 per slot; bucket b lives in slot b mod ring
+-- `ring` is the number of buckets in a window plus one, so that a call is
+-- dropped only when it is a whole window old: at most one bucket late, never
+-- early.
+
+-- The store's clock, shared by every replica: Redis TIME in milliseconds.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function slot_bit(bucket, ring)
+  return 128 + (bucket % ring) * 32
+end
+
+-- Moves the window at `key` to the bucket of `now`, zeroing the slots of the
+-- buckets that left it, and returns the head and the calls still counted.
+-- A clock that stepped back keeps the newer head.
+local function advance(key, now, bucket_ms, ring)
+  local h = redis.call('BITFIELD', key, 'GET', 'i64', 0, 'GET', 'i64', 64)
+  local head, total = h[1], h[2]
+  local cur = math.floor(now / bucket_ms)
+  if head == 0 then
+    return cur, 0
+  end
+  if cur <= head then
+    return head, total
+  end
+  if cur - head >= ring then
+    -- Everything left the window: start afresh.
+    redis.call('DEL', key)
+    return cur, 0
+  end
+  -- Zero the slots of buckets head+1 .. cur, in chunks: unpack() has a limit.
+  local b = head + 1
+  while b <= cur do
+    local last = math.min(cur, b + 499)
+    local args = {}
+    for k = b, last do
+      args[#args + 1] = 'SET'
+      args[#args + 1] = 'u32'
+      args[#args + 1] = slot_bit(k, ring)
+      args[#args + 1] = 0
+    end
+    local old = redis.call('BITFIELD', key, unpack(args))
+    for i = 1, #old do
+      total = total - old[i]
+    end
+    b = last + 1
+  end
+  redis.call('BITFIELD', key, 'SET', 'i64', 0, cur, 'SET', 'i64', 64, total)
+  return cur, total
+end

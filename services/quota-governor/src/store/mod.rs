@@ -1,0 +1,98 @@
+//! Where budgets and windows live. One small trait, two implementations with
+//! the same semantics: [`memory::MemoryStore`] for a single process with no
+//! set-up, and [`redis::RedisStore`] for replicas sharing one Redis (one Lua
+//! script round trip per decision). The behaviour suite in `tests/` runs
+//! against both.
+//!
+//! The store owns the clock: the memory store reads the process's, the Redis
+//! store reads Redis `TIME`, so all replicas sharing a Redis agree on it.
+
+use std::future::Future;
+
+use crate::domain::{Budget, Decision, Grant, OrgId, Priority, Released, Resource, Usage};
+
+pub mod memory;
+pub mod redis;
+
+/// Names one budget: an org and the resource governed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BudgetKey {
+    /// The org.
+    pub org: OrgId,
+    /// The resource.
+    pub resource: Resource,
+}
+
+/// Why a store call failed. The store decides what is transient.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time; retrying later
+    /// may succeed. Nothing was changed, or the change is safe to repeat.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered with something this version cannot read.
+    #[error("store data error: {0}")]
+    Corrupt(String),
+}
+
+/// A budget as the store found it: the org's own, or the default one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoundBudget {
+    /// The budget.
+    pub budget: Budget,
+    /// True when the org has none of its own and the default applies.
+    pub is_default: bool,
+}
+
+/// Storage of budgets and rolling windows.
+///
+/// Every method is atomic for one budget: concurrent calls, from one process
+/// or from several replicas sharing the store, behave as if run one by one.
+pub trait QuotaStore: Send + Sync + 'static {
+    /// Creates or replaces a budget.
+    fn set_budget(
+        &self,
+        key: &BudgetKey,
+        budget: &Budget,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Reads a budget; `fallback` (the default budget) when the org has none.
+    fn get_budget(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+    ) -> impl Future<Output = Result<Option<FoundBudget>, StoreError>> + Send;
+
+    /// Removes a budget; false when there was none. The window stays.
+    fn delete_budget(
+        &self,
+        key: &BudgetKey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Decides a request for `count` tokens and counts a grant, atomically.
+    fn acquire(
+        &self,
+        key: &BudgetKey,
+        count: u32,
+        priority: Priority,
+        fallback: Option<&Budget>,
+    ) -> impl Future<Output = Result<Decision, StoreError>> + Send;
+
+    /// Hands back up to `count` unused tokens of `grant`.
+    fn release(
+        &self,
+        key: &BudgetKey,
+        grant: Grant,
+        count: u64,
+    ) -> impl Future<Output = Result<Released, StoreError>> + Send;
+
+    /// Reports the usage of a budget; `None` when it has no budget.
+    fn usage(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+    ) -> impl Future<Output = Result<Option<Usage>, StoreError>> + Send;
+
+    /// Checks that the store answers, for health.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

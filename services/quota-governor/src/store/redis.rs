@@ -1,0 +1,424 @@
+//! The Redis store: budgets and windows shared by every replica.
+//!
+//! Each decision is one Lua script round trip over the keys of one budget,
+//! so it is atomic however many replicas ask at once, and it reads the clock
+//! of Redis (`TIME`), the one clock all replicas share. Every key carries the
+//! org as a hash tag (`{org}`) so that an org's keys share one Redis Cluster
+//! slot.
+//!
+//! Keys of a budget, `<org>` and `<res>` (`api` or `bulk`) filled in:
+//! - `syncgov:quota:{<org>}:<res>:budget`, a hash: `l` org limit, `a`
+//!   allocation, `sr`/`sn`/`sc` shares, `oa`/`oe` override allocation and
+//!   expiry; kept until deleted.
+//! - `syncgov:quota:{<org>}:<res>:window:<bucket ms>x<buckets>`, a string
+//!   (layout in `lua/window.lua`): 16 bytes + 4 per bucket, so 5 780 bytes for
+//!   the default 24 h of 60 s buckets. It expires one window after its last
+//!   grant. The shape is part of the name: a governor started with another
+//!   window shape counts afresh rather than misreading the old layout.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, Script, Value};
+
+use super::{BudgetKey, FoundBudget, QuotaStore, StoreError};
+use crate::domain::{
+    self, AllocationOverride, Budget, Decision, DenyReason, Grant, Outcome, Priority, Released,
+    Shares, Usage,
+};
+use crate::window::{Window, WindowShape};
+
+/// Budgets and windows in Redis.
+pub struct RedisStore {
+    /// Multiplexed connection that reconnects by itself; cheap to clone.
+    conn: ConnectionManager,
+    shape: WindowShape,
+    acquire: Script,
+    release: Script,
+    read: Script,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://`, `rediss://` or
+    /// `redis+unix://`). Connects lazily: the governor starts, and reports
+    /// itself not serving, while Redis is still down. `timeout` bounds every
+    /// connection attempt and every reply, so a hung Redis cannot hang callers.
+    pub fn open(url: &str, shape: WindowShape, timeout: Duration) -> Result<Self, StoreError> {
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError::Corrupt(format!("redis url: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1))
+            .set_number_of_retries(3);
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        Ok(Self {
+            conn,
+            shape,
+            acquire: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/acquire.lua")
+            )),
+            release: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/release.lua")
+            )),
+            read: Script::new(include_str!("lua/read.lua")),
+        })
+    }
+
+    /// The budget hash of `key`.
+    pub fn budget_key(key: &BudgetKey) -> String {
+        format!(
+            "syncgov:quota:{{{}}}:{}:budget",
+            key.org,
+            key.resource.as_str()
+        )
+    }
+
+    /// The window string of `key` for windows of `shape`.
+    pub fn window_key(key: &BudgetKey, shape: &WindowShape) -> String {
+        format!(
+            "syncgov:quota:{{{}}}:{}:window:{}x{}",
+            key.org,
+            key.resource.as_str(),
+            shape.bucket_ms(),
+            shape.buckets()
+        )
+    }
+}
+
+/// Sorts Redis errors: anything about reaching Redis is retryable; a reply
+/// this code cannot read is not.
+fn unavailable(err: RedisError) -> StoreError {
+    use redis::ErrorKind;
+    match err.kind() {
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType | ErrorKind::Extension => {
+            StoreError::Corrupt(err.to_string())
+        }
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unreadable {what}"))
+}
+
+/// The hash fields of a budget, in the order the scripts read them.
+const BUDGET_FIELDS: [&str; 7] = ["l", "a", "sr", "sn", "sc", "oa", "oe"];
+
+fn budget_fields(budget: &Budget) -> Vec<(&'static str, i64)> {
+    let mut fields = vec![
+        ("l", budget.org_limit as i64),
+        ("a", budget.allocation as i64),
+        ("sr", i64::from(budget.shares.retry)),
+        ("sn", i64::from(budget.shares.normal)),
+        ("sc", i64::from(budget.shares.critical)),
+    ];
+    if let Some(o) = budget.allocation_override {
+        fields.push(("oa", o.allocation as i64));
+        fields.push(("oe", o.expires_at_ms));
+    }
+    fields
+}
+
+/// Script arguments for the default budget: absent when there is none.
+fn fallback_args(fallback: Option<&Budget>) -> Vec<i64> {
+    fallback
+        .map(|b| {
+            budget_fields(b)
+                .into_iter()
+                .take(5)
+                .map(|(_, v)| v)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads the budget hash fields; `None` when the budget does not exist.
+fn parse_budget(values: &[Option<i64>]) -> Result<Option<Budget>, StoreError> {
+    let [Some(l), Some(a), Some(sr), Some(sn), Some(sc), oa, oe] = values else {
+        return match values.first() {
+            Some(None) => Ok(None),
+            _ => Err(corrupt("budget")),
+        };
+    };
+    let shares =
+        Shares::new(*sr as u64, *sn as u64, *sc as u64).map_err(|_| corrupt("budget shares"))?;
+    let allocation_override = match (oa, oe) {
+        (Some(allocation), Some(expires_at_ms)) => Some(AllocationOverride {
+            allocation: *allocation as u64,
+            expires_at_ms: *expires_at_ms,
+        }),
+        _ => None,
+    };
+    Ok(Some(Budget {
+        org_limit: *l as u64,
+        allocation: *a as u64,
+        shares,
+        allocation_override,
+    }))
+}
+
+fn int_or_nil(value: &Value) -> Result<Option<i64>, StoreError> {
+    match value {
+        Value::Nil => Ok(None),
+        other => redis::from_redis_value_ref::<i64>(other)
+            .map(Some)
+            .map_err(|_| corrupt("budget field")),
+    }
+}
+
+/// Decodes the window string (layout in `lua/window.lua`).
+fn parse_window(shape: &WindowShape, bytes: &[u8]) -> Result<Window, StoreError> {
+    if bytes.is_empty() {
+        return Ok(Window::default());
+    }
+    let head = bytes.get(..8).ok_or_else(|| corrupt("window"))?;
+    let head = i64::from_be_bytes(head.try_into().map_err(|_| corrupt("window"))?);
+    let slots = bytes.get(16..).unwrap_or_default();
+    let ring = slots
+        .chunks(4)
+        .map(|c| {
+            let mut word = [0u8; 4];
+            word[..c.len()].copy_from_slice(c);
+            u32::from_be_bytes(word)
+        })
+        .collect();
+    Ok(Window::from_parts(shape, head, ring))
+}
+
+impl QuotaStore for RedisStore {
+    async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
+        let hash = Self::budget_key(key);
+        redis::pipe()
+            .atomic()
+            .del(&hash)
+            .hset_multiple(&hash, &budget_fields(budget))
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn get_budget(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<FoundBudget>, StoreError> {
+        let values: Vec<Option<i64>> = redis::cmd("HMGET")
+            .arg(Self::budget_key(key))
+            .arg(&BUDGET_FIELDS)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(match (parse_budget(&values)?, fallback) {
+            (Some(budget), _) => Some(FoundBudget {
+                budget,
+                is_default: false,
+            }),
+            (None, Some(&budget)) => Some(FoundBudget {
+                budget,
+                is_default: true,
+            }),
+            (None, None) => None,
+        })
+    }
+
+    async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, StoreError> {
+        let deleted: i64 = redis::cmd("DEL")
+            .arg(Self::budget_key(key))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
+    }
+
+    async fn acquire(
+        &self,
+        key: &BudgetKey,
+        count: u32,
+        priority: Priority,
+        fallback: Option<&Budget>,
+    ) -> Result<Decision, StoreError> {
+        let priority_arg = match priority {
+            Priority::Retry => 1,
+            Priority::Normal => 2,
+            Priority::Critical => 3,
+        };
+        let reply: Vec<i64> = self
+            .acquire
+            .key(Self::budget_key(key))
+            .key(Self::window_key(key, &self.shape))
+            .arg(count)
+            .arg(priority_arg)
+            .arg(self.shape.bucket_ms())
+            .arg(self.shape.ring_len())
+            .arg(fallback_args(fallback))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let &[
+            granted,
+            reason,
+            used,
+            allocation,
+            remaining,
+            retry_after,
+            bucket_start_ms,
+            _is_default,
+        ] = reply.as_slice()
+        else {
+            return Err(corrupt("acquire reply"));
+        };
+        let outcome = if granted == 1 {
+            Outcome::Granted(Grant {
+                bucket_start_ms,
+                count: u64::from(count),
+            })
+        } else {
+            let reason = match reason {
+                1 => DenyReason::AllocationExhausted,
+                2 => DenyReason::PriorityShareExhausted,
+                5 => DenyReason::UnknownOrg,
+                _ => return Err(corrupt("deny reason")),
+            };
+            Outcome::Denied {
+                reason,
+                retry_after_ms: u64::try_from(retry_after).ok(),
+            }
+        };
+        Ok(Decision {
+            outcome,
+            used: used as u64,
+            allocation: allocation as u64,
+            remaining: remaining as u64,
+        })
+    }
+
+    async fn release(
+        &self,
+        key: &BudgetKey,
+        grant: Grant,
+        count: u64,
+    ) -> Result<Released, StoreError> {
+        let reply: Vec<i64> = self
+            .release
+            .key(Self::window_key(key, &self.shape))
+            .arg(self.shape.bucket_of(grant.bucket_start_ms))
+            .arg(count.min(grant.count))
+            .arg(self.shape.bucket_ms())
+            .arg(self.shape.ring_len())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let &[released, used] = reply.as_slice() else {
+            return Err(corrupt("release reply"));
+        };
+        Ok(Released {
+            released: released as u64,
+            used: used as u64,
+        })
+    }
+
+    async fn usage(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<Usage>, StoreError> {
+        let reply: Value = self
+            .read
+            .key(Self::budget_key(key))
+            .key(Self::window_key(key, &self.shape))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let Value::Array(parts) = reply else {
+            return Err(corrupt("usage reply"));
+        };
+        let [now, Value::Array(fields), window] = parts.as_slice() else {
+            return Err(corrupt("usage reply"));
+        };
+        let now_ms: i64 = redis::from_redis_value_ref(now).map_err(|_| corrupt("clock"))?;
+        let values = fields
+            .iter()
+            .map(int_or_nil)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (budget, is_default) = match (parse_budget(&values)?, fallback) {
+            (Some(budget), _) => (budget, false),
+            (None, Some(&budget)) => (budget, true),
+            (None, None) => return Ok(None),
+        };
+        let bytes: Vec<u8> = match window {
+            Value::Nil => Vec::new(),
+            other => redis::from_redis_value_ref(other).map_err(|_| corrupt("window"))?,
+        };
+        let mut window = parse_window(&self.shape, &bytes)?;
+        Ok(Some(domain::usage(
+            &budget,
+            is_default,
+            &mut window,
+            &self.shape,
+            now_ms,
+        )))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        redis::cmd("PING")
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrgId, Resource};
+
+    #[test]
+    fn every_key_of_an_org_shares_its_hash_tag() {
+        let key = BudgetKey {
+            org: OrgId::parse("acme").unwrap(),
+            resource: Resource::ApiRequests,
+        };
+        let shape = WindowShape::new(Duration::from_secs(86_400), Duration::from_secs(60)).unwrap();
+        assert_eq!(
+            RedisStore::budget_key(&key),
+            "syncgov:quota:{acme}:api:budget"
+        );
+        assert_eq!(
+            RedisStore::window_key(&key, &shape),
+            "syncgov:quota:{acme}:api:window:60000x1440"
+        );
+    }
+
+    #[test]
+    fn window_bytes_decode_big_endian_and_pad() {
+        let shape = WindowShape::new(Duration::from_secs(4), Duration::from_secs(1)).unwrap();
+        let mut bytes = 12i64.to_be_bytes().to_vec();
+        bytes.extend(3i64.to_be_bytes());
+        bytes.extend([0, 0, 0, 1, 0, 0, 0, 2]);
+        let window = parse_window(&shape, &bytes).unwrap();
+        assert_eq!(window.used(), 3);
+        assert_eq!(window.head(), 12);
+    }
+
+    #[test]
+    fn budget_fields_round_trip() {
+        let mut budget = Budget::new(100, 50);
+        budget.allocation_override = Some(AllocationOverride {
+            allocation: 80,
+            expires_at_ms: 9,
+        });
+        let values: Vec<Option<i64>> = {
+            let fields = budget_fields(&budget);
+            BUDGET_FIELDS
+                .iter()
+                .map(|name| fields.iter().find(|f| f.0 == *name).map(|f| f.1))
+                .collect()
+        };
+        assert_eq!(parse_budget(&values).unwrap(), Some(budget));
+        assert_eq!(parse_budget(&[None; 7]).unwrap(), None);
+    }
+}

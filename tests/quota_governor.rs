@@ -1,0 +1,885 @@
+//! The quota governor over real gRPC: one behaviour suite run against the
+//! embedded store and against a real `redis-server`, then what only Redis
+//! can show (replicas sharing budgets, real-time expiry, outages, footprint).
+
+use std::time::{Duration, Instant};
+
+use prost_types::Timestamp;
+use quota_governor::config::{DefaultBudget, RedisUrl, Settings};
+use quota_governor::domain::Budget;
+use syncgov_api::quota::v1 as pb;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_tests::{Governor, Process, RedisServer, eventually, health};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+/// Where the governor under test keeps its budgets.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Memory,
+    Redis,
+}
+
+/// A governor on `backend`, with the Redis it uses (if any).
+struct Env {
+    governor: Governor,
+    client: QuotaGovernorClient<Channel>,
+    _redis: Option<RedisServer>,
+}
+
+impl Env {
+    async fn start(backend: Backend, settings: Settings) -> Self {
+        let (settings, redis) = match backend {
+            Backend::Memory => (settings, None),
+            Backend::Redis => {
+                let redis = RedisServer::start();
+                let url: RedisUrl = redis.url().parse().unwrap();
+                (
+                    Settings {
+                        redis_url: Some(url),
+                        ..settings
+                    },
+                    Some(redis),
+                )
+            }
+        };
+        let governor = Governor::start(settings).await;
+        let client = governor.client().await;
+        Self {
+            governor,
+            client,
+            _redis: redis,
+        }
+    }
+}
+
+fn budget(org_limit: u64, allocation: u64) -> pb::Budget {
+    pb::Budget {
+        org_limit,
+        allocation,
+        ..Default::default()
+    }
+}
+
+async fn set_budget(client: &mut QuotaGovernorClient<Channel>, org: &str, budget: pb::Budget) {
+    client
+        .set_budget(pb::SetBudgetRequest {
+            org_id: org.into(),
+            resource: pb::Resource::ApiRequests.into(),
+            budget: Some(budget),
+        })
+        .await
+        .expect("set the budget");
+}
+
+async fn acquire(
+    client: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    count: u64,
+    priority: pb::Priority,
+) -> pb::AcquireTokensResponse {
+    client
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: org.into(),
+            resource: pb::Resource::ApiRequests.into(),
+            count,
+            priority: priority.into(),
+            client_id: "worker-1".into(),
+        })
+        .await
+        .expect("AcquireTokens answers")
+        .into_inner()
+}
+
+async fn usage(client: &mut QuotaGovernorClient<Channel>, org: &str) -> pb::GetUsageResponse {
+    client
+        .get_usage(pb::GetUsageRequest {
+            org_id: org.into(),
+            resource: pb::Resource::ApiRequests.into(),
+        })
+        .await
+        .expect("GetUsage answers")
+        .into_inner()
+}
+
+fn denied_for(reply: &pb::AcquireTokensResponse) -> pb::DenyReason {
+    assert!(!reply.granted, "expected a denial, got {reply:?}");
+    reply.deny_reason()
+}
+
+fn secs(d: &prost_types::Duration) -> f64 {
+    d.seconds as f64 + f64::from(d.nanos) / 1e9
+}
+
+// ---------------------------------------------------------------------------
+// The behaviour suite: every test runs on both stores.
+// ---------------------------------------------------------------------------
+
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Memory).await })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Redis).await })*
+        }
+    };
+}
+
+on_every_store!(
+    budgets_are_set_read_and_deleted,
+    a_grant_is_all_or_nothing,
+    each_priority_stops_at_its_share,
+    an_org_without_a_budget_is_unknown,
+    the_default_budget_covers_orgs_without_one,
+    a_denial_says_when_to_retry,
+    a_request_larger_than_the_allocation_gets_no_retry_after,
+    released_tokens_return_to_their_grant_only,
+    usage_reports_the_window_and_a_chart,
+    an_override_raises_the_allocation_until_it_expires,
+    resources_are_budgeted_apart,
+    deleting_a_budget_frees_no_calls,
+    bad_input_names_the_field,
+);
+
+async fn budgets_are_set_read_and_deleted(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let reply = c
+        .set_budget(pb::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: pb::Resource::ApiRequests.into(),
+            budget: Some(budget(100_000, 40_000)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let stored = reply.budget.unwrap();
+    let shares = stored.shares.unwrap();
+    assert_eq!(
+        (
+            shares.retry_percent,
+            shares.normal_percent,
+            shares.critical_percent
+        ),
+        (75, 95, 100)
+    );
+
+    let read = c
+        .get_budget(pb::GetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.budget.unwrap(), stored);
+    assert!(!read.is_default);
+
+    let delete = |c: &mut QuotaGovernorClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.delete_budget(pb::DeleteBudgetRequest {
+                org_id: "acme".into(),
+                resource: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .deleted
+        }
+    };
+    assert!(delete(c).await);
+    assert!(!delete(c).await, "a second delete finds nothing");
+    let err = c
+        .get_budget(pb::GetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    env.governor.shutdown().await;
+}
+
+async fn a_grant_is_all_or_nothing(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 10)).await;
+    let first = acquire(c, "acme", 7, pb::Priority::Critical).await;
+    assert!(first.granted);
+    assert_eq!((first.used, first.allocation, first.remaining), (7, 10, 3));
+    assert!(!first.grant_id.is_empty());
+
+    let too_many = acquire(c, "acme", 4, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&too_many), pb::DenyReason::AllocationExhausted);
+    assert_eq!(
+        (too_many.used, too_many.remaining),
+        (7, 3),
+        "a denial counts nothing"
+    );
+    assert!(too_many.grant_id.is_empty());
+
+    assert!(acquire(c, "acme", 3, pb::Priority::Critical).await.granted);
+    assert_eq!(usage(c, "acme").await.used, 10);
+}
+
+async fn each_priority_stops_at_its_share(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(1_000, 100)).await;
+    assert!(acquire(c, "acme", 75, pb::Priority::Retry).await.granted);
+    let retry = acquire(c, "acme", 1, pb::Priority::Retry).await;
+    assert_eq!(denied_for(&retry), pb::DenyReason::PriorityShareExhausted);
+    assert_eq!(retry.remaining, 0);
+
+    // Unspecified priority is normal: up to 95.
+    assert!(
+        acquire(c, "acme", 20, pb::Priority::Unspecified)
+            .await
+            .granted
+    );
+    let normal = acquire(c, "acme", 1, pb::Priority::Normal).await;
+    assert_eq!(denied_for(&normal), pb::DenyReason::PriorityShareExhausted);
+
+    assert!(acquire(c, "acme", 5, pb::Priority::Critical).await.granted);
+    let critical = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&critical), pb::DenyReason::AllocationExhausted);
+
+    let u = usage(c, "acme").await;
+    let remaining: Vec<(i32, u64, u64)> = u
+        .remaining
+        .iter()
+        .map(|r| (r.priority, r.limit, r.remaining))
+        .collect();
+    assert_eq!(remaining, vec![(1, 75, 0), (2, 95, 0), (3, 100, 0)]);
+}
+
+async fn an_org_without_a_budget_is_unknown(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let reply = acquire(c, "nobody", 1, pb::Priority::Normal).await;
+    assert_eq!(denied_for(&reply), pb::DenyReason::UnknownOrg);
+    assert!(
+        reply.retry_after.is_none(),
+        "waiting does not make an org known"
+    );
+    let err = c
+        .get_usage(pb::GetUsageRequest {
+            org_id: "nobody".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(err.message().starts_with("org_id:"), "{}", err.message());
+}
+
+async fn the_default_budget_covers_orgs_without_one(backend: Backend) {
+    let settings = Settings {
+        default_budget: Some(DefaultBudget(Budget::new(10, 5))),
+        ..Settings::default()
+    };
+    let mut env = Env::start(backend, settings).await;
+    let c = &mut env.client;
+    assert!(
+        acquire(c, "newcomer", 5, pb::Priority::Critical)
+            .await
+            .granted
+    );
+    assert_eq!(
+        denied_for(&acquire(c, "newcomer", 1, pb::Priority::Critical).await),
+        pb::DenyReason::AllocationExhausted
+    );
+    let read = c
+        .get_budget(pb::GetBudgetRequest {
+            org_id: "newcomer".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(read.is_default);
+    assert_eq!(read.budget.unwrap().allocation, 5);
+    let u = usage(c, "newcomer").await;
+    assert!(u.is_default_budget);
+    assert_eq!(u.used, 5);
+
+    // An org's own budget wins over the default.
+    set_budget(c, "own", budget(100, 50)).await;
+    assert!(acquire(c, "own", 50, pb::Priority::Critical).await.granted);
+}
+
+async fn a_denial_says_when_to_retry(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 3)).await;
+    let started = Instant::now();
+    assert!(acquire(c, "acme", 3, pb::Priority::Critical).await.granted);
+    let denied = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let retry_after = secs(denied.retry_after.as_ref().expect("a retry_after"));
+    // Never early: not before a whole window has passed since the grant.
+    assert!(
+        retry_after >= 86_400.0 - elapsed,
+        "retry_after {retry_after}"
+    );
+    // At most one bucket late.
+    assert!(retry_after <= 86_460.0, "retry_after {retry_after}");
+}
+
+async fn a_request_larger_than_the_allocation_gets_no_retry_after(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 10)).await;
+    let reply = acquire(c, "acme", 11, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&reply), pb::DenyReason::AllocationExhausted);
+    assert!(reply.retry_after.is_none());
+    let retry = acquire(c, "acme", 8, pb::Priority::Retry).await;
+    assert_eq!(denied_for(&retry), pb::DenyReason::PriorityShareExhausted);
+    assert!(retry.retry_after.is_none(), "8 > 75 % of 10 can never fit");
+}
+
+async fn released_tokens_return_to_their_grant_only(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 20)).await;
+    let grant = acquire(c, "acme", 10, pb::Priority::Critical).await;
+    let release = |count: u64, grant_id: String| {
+        let mut c = c.clone();
+        async move {
+            c.release_tokens(pb::ReleaseTokensRequest {
+                org_id: "acme".into(),
+                resource: 0,
+                count,
+                grant_id,
+            })
+            .await
+        }
+    };
+    let r = release(4, grant.grant_id.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.released, r.used), (4, 6));
+    // More than the grant: capped by the grant's count and what is left.
+    let r = release(50, grant.grant_id.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.released, r.used), (6, 0));
+    let r = release(1, grant.grant_id.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.released, r.used), (0, 0), "never below zero");
+    let err = release(1, "not-a-grant".into()).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("grant_id:"), "{}", err.message());
+    assert!(acquire(c, "acme", 20, pb::Priority::Critical).await.granted);
+}
+
+async fn usage_reports_the_window_and_a_chart(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100_000, 50_000)).await;
+    assert!(acquire(c, "acme", 120, pb::Priority::Normal).await.granted);
+    assert!(acquire(c, "acme", 30, pb::Priority::Retry).await.granted);
+    let u = usage(c, "acme").await;
+    assert_eq!((u.used, u.allocation, u.org_limit), (150, 50_000, 100_000));
+    assert_eq!(u.window.unwrap().seconds, 86_400);
+    assert_eq!(u.series.len(), 24);
+    assert_eq!(u.series.iter().map(|p| p.calls).sum::<u64>(), 150);
+    let hour = |p: &pb::UsagePoint| p.start.as_ref().unwrap().seconds;
+    assert!(
+        u.series
+            .windows(2)
+            .all(|w| hour(&w[1]) - hour(&w[0]) == 3_600),
+        "hourly slices"
+    );
+    assert_eq!(u.next_free_calls, 150);
+    let as_of = u.as_of.unwrap().seconds;
+    let next_free = u.next_free_at.unwrap().seconds;
+    assert!(
+        (86_400..=86_460).contains(&(next_free - as_of)),
+        "{}",
+        next_free - as_of
+    );
+}
+
+async fn an_override_raises_the_allocation_until_it_expires(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 3_600;
+    let mut b = budget(100, 5);
+    b.allocation_override = Some(pb::AllocationOverride {
+        allocation: 8,
+        expires_at: Some(Timestamp {
+            seconds: in_an_hour,
+            nanos: 0,
+        }),
+    });
+    set_budget(c, "acme", b.clone()).await;
+    let reply = acquire(c, "acme", 8, pb::Priority::Critical).await;
+    assert!(reply.granted);
+    assert_eq!(reply.allocation, 8);
+    let read = c
+        .get_budget(pb::GetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        read.budget.unwrap().allocation_override,
+        b.allocation_override
+    );
+
+    // An override that already ended is refused.
+    b.allocation_override.as_mut().unwrap().expires_at = Some(Timestamp {
+        seconds: 1,
+        nanos: 0,
+    });
+    let err = c
+        .set_budget(pb::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+            budget: Some(b),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message()
+            .starts_with("budget.allocation_override.expires_at:"),
+        "{}",
+        err.message()
+    );
+}
+
+async fn resources_are_budgeted_apart(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 10)).await;
+    let bulk = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            resource: pb::Resource::BulkBatches.into(),
+            count: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(denied_for(&bulk), pb::DenyReason::UnknownOrg);
+    c.set_budget(pb::SetBudgetRequest {
+        org_id: "acme".into(),
+        resource: pb::Resource::BulkBatches.into(),
+        budget: Some(budget(15_000, 2)),
+    })
+    .await
+    .unwrap();
+    let bulk = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            resource: pb::Resource::BulkBatches.into(),
+            count: 2,
+            priority: pb::Priority::Critical.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(bulk.granted);
+    assert_eq!(
+        usage(c, "acme").await.used,
+        0,
+        "bulk batches do not count as API requests"
+    );
+}
+
+async fn deleting_a_budget_frees_no_calls(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 10)).await;
+    assert!(acquire(c, "acme", 10, pb::Priority::Critical).await.granted);
+    c.delete_budget(pb::DeleteBudgetRequest {
+        org_id: "acme".into(),
+        resource: 0,
+    })
+    .await
+    .unwrap();
+    set_budget(c, "acme", budget(100, 10)).await;
+    let reply = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&reply), pb::DenyReason::AllocationExhausted);
+}
+
+async fn bad_input_names_the_field(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 10)).await;
+    let acquire_with = |org_id: &str, count: u64, resource: i32, priority: i32, client_id: &str| {
+        pb::AcquireTokensRequest {
+            org_id: org_id.into(),
+            resource,
+            count,
+            priority,
+            client_id: client_id.into(),
+        }
+    };
+    let long = "x".repeat(65);
+    let cases = [
+        (acquire_with("", 1, 1, 2, ""), "org_id"),
+        (acquire_with(&long, 1, 1, 2, ""), "org_id"),
+        (acquire_with("acme\n", 1, 1, 2, ""), "org_id"),
+        (acquire_with("ac{me}", 1, 1, 2, ""), "org_id"),
+        (acquire_with("acme", 0, 1, 2, ""), "count"),
+        (acquire_with("acme", 1_000_001, 1, 2, ""), "count"),
+        (acquire_with("acme", 1, 42, 2, ""), "resource"),
+        (acquire_with("acme", 1, 1, 9, ""), "priority"),
+        (acquire_with("acme", 1, 1, 2, "bad\u{7}id"), "client_id"),
+    ];
+    for (request, field) in cases {
+        let err = c.acquire_tokens(request.clone()).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{request:?}");
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{request:?}: {}",
+            err.message()
+        );
+    }
+
+    let set = |budget: Option<pb::Budget>| pb::SetBudgetRequest {
+        org_id: "acme".into(),
+        resource: 1,
+        budget,
+    };
+    let shares = |r, n, c| pb::Budget {
+        shares: Some(pb::PriorityShares {
+            retry_percent: r,
+            normal_percent: n,
+            critical_percent: c,
+        }),
+        ..budget(100, 10)
+    };
+    let cases = [
+        (set(Some(budget(100, 101))), "budget.allocation"),
+        (set(Some(budget(0, 0))), "budget.org_limit"),
+        (set(Some(budget(2_000_000_000, 1))), "budget.org_limit"),
+        (set(None), "budget"),
+        (set(Some(shares(80, 70, 100))), "budget.shares"),
+        (set(Some(shares(0, 70, 100))), "budget.shares.retry_percent"),
+        (
+            set(Some(shares(50, 70, 101))),
+            "budget.shares.critical_percent",
+        ),
+    ];
+    for (request, field) in cases {
+        let err = c.set_budget(request.clone()).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{request:?}");
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{request:?}: {}",
+            err.message()
+        );
+    }
+
+    let err = c
+        .release_tokens(pb::ReleaseTokensRequest {
+            org_id: "acme".into(),
+            resource: 1,
+            count: 0,
+            grant_id: "g1.0.1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("count:"), "{}", err.message());
+    let err = c
+        .get_usage(pb::GetUsageRequest {
+            org_id: "".into(),
+            resource: 1,
+        })
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("org_id:"), "{}", err.message());
+    let err = c
+        .delete_budget(pb::DeleteBudgetRequest {
+            org_id: "acme".into(),
+            resource: -1,
+        })
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("resource:"), "{}", err.message());
+}
+
+// ---------------------------------------------------------------------------
+// What only a shared Redis shows.
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let args = ["--listen", "127.0.0.1:0", "--redis-url", url.as_str()];
+    let replicas = [
+        Process::start("quota-governor", &args),
+        Process::start("quota-governor", &args),
+    ];
+    let mut admin = QuotaGovernorClient::new(syncgov_tests::channel(replicas[0].addr()).await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+
+    let mut clients = Vec::new();
+    for i in 0..64 {
+        let addr = replicas[i % 2].addr();
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(syncgov_tests::channel(addr).await);
+            let mut granted = 0u64;
+            loop {
+                let reply = acquire(&mut c, "acme", 1, pb::Priority::Critical).await;
+                if !reply.granted {
+                    assert_eq!(reply.deny_reason(), pb::DenyReason::AllocationExhausted);
+                    return granted;
+                }
+                granted += 1;
+            }
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 10_000);
+    let mut other = QuotaGovernorClient::new(syncgov_tests::channel(replicas[1].addr()).await);
+    assert_eq!(usage(&mut other, "acme").await.used, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_leave_a_short_window_in_real_time() {
+    let settings = Settings {
+        window: Duration::from_secs(4),
+        bucket: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let mut env = Env::start(Backend::Redis, settings).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 5)).await;
+    let started = Instant::now();
+    assert!(acquire(c, "acme", 5, pb::Priority::Critical).await.granted);
+    let denied = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let retry_after = secs(denied.retry_after.as_ref().expect("a retry_after"));
+    assert!(
+        retry_after >= 4.0 - elapsed && retry_after <= 5.0,
+        "retry_after {retry_after}"
+    );
+
+    tokio::time::sleep(Duration::from_secs_f64(retry_after)).await;
+    // The grant is decided on Redis's clock; allow it a moment to agree.
+    let granted = eventually(Duration::from_secs(2), || {
+        let mut c = c.clone();
+        async move {
+            acquire(&mut c, "acme", 5, pb::Priority::Critical)
+                .await
+                .granted
+        }
+    })
+    .await;
+    assert!(
+        granted,
+        "the calls did not leave the window after retry_after"
+    );
+    let u = usage(c, "acme").await;
+    assert_eq!(u.used, 5);
+    assert_eq!(u.series.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
+    let mut redis = RedisServer::start_with(true);
+    let settings = Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        health_interval: Duration::from_millis(100),
+        redis_timeout: Duration::from_millis(500),
+        ..Settings::default()
+    };
+    let governor = Governor::start(settings).await;
+    let mut c = governor.client().await;
+    set_budget(&mut c, "acme", budget(100, 10)).await;
+    assert!(
+        acquire(&mut c, "acme", 4, pb::Priority::Critical)
+            .await
+            .granted
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            health(governor.addr(), "").await == ServingStatus::Serving
+        })
+        .await
+    );
+
+    redis.stop();
+    let err = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            resource: 1,
+            count: 1,
+            priority: 3,
+            client_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    let service = quota_governor::app::SERVICE_NAME;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            health(governor.addr(), service).await == ServingStatus::NotServing
+        })
+        .await
+    );
+
+    redis.restart();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            health(governor.addr(), service).await == ServingStatus::Serving
+        })
+        .await
+    );
+    let recovered = eventually(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(pb::AcquireTokensRequest {
+                org_id: "acme".into(),
+                resource: 1,
+                count: 6,
+                priority: 3,
+                client_id: String::new(),
+            })
+            .await
+            .is_ok_and(|r| r.into_inner().granted)
+        }
+    })
+    .await;
+    assert!(
+        recovered,
+        "the governor did not recover once Redis was back"
+    );
+    // The AOF kept the budget and the window: the allocation is spent.
+    assert_eq!(
+        denied_for(&acquire(&mut c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::AllocationExhausted
+    );
+    governor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_with_every_bucket_in_use_fits_in_8_kib() {
+    let mut env = Env::start(Backend::Redis, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "00D5g000004XyZaEAK", budget(1_000_000_000, 500_000_000)).await;
+    assert!(
+        acquire(c, "00D5g000004XyZaEAK", 1, pb::Priority::Critical)
+            .await
+            .granted
+    );
+
+    // Fill every bucket of the 24 h window as a day of steady traffic would:
+    // rewrite the window string with 1 441 non-zero slots.
+    let redis = env._redis.as_ref().unwrap();
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let window_key = "syncgov:quota:{00D5g000004XyZaEAK}:api:window:60000x1440";
+    let head: i64 = ::redis::cmd("BITFIELD")
+        .arg(window_key)
+        .arg(&["GET", "i64", "0"])
+        .query_async::<Vec<i64>>(&mut conn)
+        .await
+        .unwrap()[0];
+    let mut bytes = head.to_be_bytes().to_vec();
+    bytes.extend((1441 * 7i64).to_be_bytes());
+    for _ in 0..1441 {
+        bytes.extend(7u32.to_be_bytes());
+    }
+    let _: () = ::redis::cmd("SET")
+        .arg(window_key)
+        .arg(bytes)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("*{00D5g000004XyZaEAK}*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let mut footprint = 0u64;
+    for key in &keys {
+        let bytes: u64 = ::redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        footprint += bytes;
+    }
+    println!("footprint of one org with every bucket in use: {footprint} bytes over {keys:?}");
+    assert!(footprint <= 8 * 1024, "{footprint} bytes");
+
+    // The governor reads the full window back (the slot of the oldest
+    // bucket is about to leave, but is still counted).
+    assert_eq!(usage(c, "00D5g000004XyZaEAK").await.used, 1441 * 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_stops_cleanly_on_sigterm() {
+    let governor = Process::start("quota-governor", &["--listen", "127.0.0.1:0"]);
+    assert_eq!(health(governor.addr(), "").await, ServingStatus::Serving);
+    let status = governor.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let governor = Governor::start(Settings::default()).await;
+    let mut client = ServerReflectionClient::new(syncgov_tests::channel(governor.addr()).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("unexpected reply {reply:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"syncgov.quota.v1.QuotaGovernor".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
+}
