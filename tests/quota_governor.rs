@@ -426,7 +426,7 @@ async fn an_override_raises_the_allocation_until_it_expires(backend: Backend) {
             nanos: 0,
         }),
     });
-    set_budget(c, "acme", b.clone()).await;
+    set_budget(c, "acme", b).await;
     let reply = acquire(c, "acme", 8, pb::Priority::Critical).await;
     assert!(reply.granted);
     assert_eq!(reply.allocation, 8);
@@ -882,4 +882,51 @@ async fn reflection_lists_the_services() {
         names.contains(&"grpc.health.v1.Health".to_owned()),
         "{names:?}"
     );
+}
+
+#[test]
+fn bad_settings_stop_the_binary_before_it_listens() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(syncgov_tests::binary("quota-governor"))
+            .args(args)
+            .output()
+            .expect("run quota-governor")
+    };
+    let out = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--window",
+        "10s",
+        "--bucket",
+        "3s",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--window and --bucket") && stderr.contains("whole number of buckets"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing listened: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = run(&["--default-budget", "500"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ALLOCATION/ORG_LIMIT"));
+
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--listen",
+        "--redis-url",
+        "--window",
+        "--bucket",
+        "--default-budget",
+        "QUOTA_GOVERNOR_REDIS_URL",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
 }

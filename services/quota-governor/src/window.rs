@@ -49,7 +49,8 @@ impl WindowShape {
         if bucket_ms == 0 || bucket_ms > window_ms {
             return Err(ShapeError::BucketOutOfRange);
         }
-        if window_ms % bucket_ms != 0 || window.as_nanos() % 1_000_000 != 0 {
+        let whole_ms = |d: Duration| d.as_nanos().is_multiple_of(1_000_000);
+        if !window_ms.is_multiple_of(bucket_ms) || !whole_ms(window) || !whole_ms(bucket) {
             return Err(ShapeError::NotAMultiple);
         }
         let buckets = window_ms / bucket_ms;
@@ -234,12 +235,13 @@ impl Window {
 
     /// `(bucket, calls)` for every bucket of the window, oldest first.
     fn buckets<'a>(&'a self, shape: &'a WindowShape) -> impl Iterator<Item = (i64, u64)> + 'a {
-        let range = if self.ring.is_empty() {
-            1..=0
+        // An empty ring has no buckets: an empty range.
+        let (first, last) = if self.ring.is_empty() {
+            (1, 0)
         } else {
-            self.oldest(shape)..=self.head
+            (self.oldest(shape), self.head)
         };
-        range.map(move |bucket| (bucket, u64::from(self.ring[shape.slot(bucket)])))
+        (first..=last).map(move |bucket| (bucket, u64::from(self.ring[shape.slot(bucket)])))
     }
 
     /// Newest bucket the window was advanced to; 0 while empty.
