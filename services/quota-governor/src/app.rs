@@ -41,6 +41,8 @@ pub struct Application {
 impl Application {
     /// Opens the store named by `settings` and binds the listen address.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // Refuse bad settings before anything binds.
+        settings.window_shape().context("--window and --bucket")?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

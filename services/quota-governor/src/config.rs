@@ -72,6 +72,11 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_SHUTDOWN_GRACE", default_value = DEFAULT_SHUTDOWN_GRACE, value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Threads serving calls; 0 means one per CPU. On a small node shared
+    /// with Redis, fewer threads than CPUs can serve more decisions per second.
+    #[arg(long, env = "QUOTA_GOVERNOR_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
+
     /// Log format: text for terminals, json for log collectors. Levels
     /// come from RUST_LOG (default info).
     #[arg(long, env = "QUOTA_GOVERNOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -91,6 +96,7 @@ impl Default for Settings {
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
+            worker_threads: 0,
             log_format: LogFormat::Text,
         }
     }

@@ -221,7 +221,8 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         Ok(Response::new(pb::DeleteBudgetResponse { deleted }))
     }
 
-    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, granted, deny_reason))]
+    // On the hot path: at debug level, so that it costs nothing unless asked for.
+    #[tracing::instrument(level = "debug", skip_all, fields(org_id = %request.get_ref().org_id, granted, deny_reason))]
     async fn acquire_tokens(
         &self,
         request: Request<pb::AcquireTokensRequest>,
@@ -259,7 +260,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         Ok(Response::new(reply))
     }
 
-    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(org_id = %request.get_ref().org_id))]
     async fn release_tokens(
         &self,
         request: Request<pb::ReleaseTokensRequest>,

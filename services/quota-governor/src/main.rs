@@ -1,4 +1,5 @@
-//! `quota-governor`: settings, logs, the application, and the shutdown signal.
+//! `quota-governor`: settings, logs, the runtime, the application, and the
+//! shutdown signal.
 
 use std::process::ExitCode;
 
@@ -6,10 +7,27 @@ use clap::Parser;
 use quota_governor::app::Application;
 use quota_governor::config::Settings;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
     let settings = Settings::parse();
     syncgov_kit::telemetry::init(settings.log_format, "info");
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if settings.worker_threads > 0 {
+        runtime.worker_threads(settings.worker_threads);
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("quota-governor: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: Settings) -> ExitCode {
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

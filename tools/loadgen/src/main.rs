@@ -74,7 +74,10 @@ struct Tally {
     latencies_us: Vec<u32>,
 }
 
-#[tokio::main]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Acquire(args) => acquire(args).await,

@@ -34,13 +34,15 @@ if budget[6] and tonumber(budget[7]) > now then
 end
 local limit = math.floor(allocation * tonumber(budget[2 + priority]) / 100)
 
-local head, used = advance(KEYS[2], now, bucket_ms, ring)
+local head, used, fresh = advance(KEYS[2], now, bucket_ms, ring)
 if used + count <= limit then
   redis.call('BITFIELD', KEYS[2],
     'SET', 'i64', 0, head,
     'SET', 'i64', 64, used + count,
     'INCRBY', 'u32', slot_bit(head, ring), count)
-  redis.call('PEXPIRE', KEYS[2], ring * bucket_ms)
+  if fresh then
+    keep_until_head_leaves(KEYS[2], head, bucket_ms, ring)
+  end
   return {1, 0, used + count, allocation, limit - used - count, -1, head * bucket_ms, is_default}
 end
 

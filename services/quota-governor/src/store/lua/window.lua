@@ -21,23 +21,30 @@ local function slot_bit(bucket, ring)
   return 128 + (bucket % ring) * 32
 end
 
+-- A window must live until its newest bucket leaves it. The expiry is set
+-- whenever the head moves, not on every grant: one call fewer per decision.
+local function keep_until_head_leaves(key, head, bucket_ms, ring)
+  redis.call('PEXPIREAT', key, (head + ring) * bucket_ms)
+end
+
 -- Moves the window at `key` to the bucket of `now`, zeroing the slots of the
--- buckets that left it, and returns the head and the calls still counted.
--- A clock that stepped back keeps the newer head.
+-- buckets that left it. Returns the head, the calls still counted, and
+-- whether the key is fresh (absent: the caller's first write must set its
+-- expiry). A clock that stepped back keeps the newer head.
 local function advance(key, now, bucket_ms, ring)
   local h = redis.call('BITFIELD', key, 'GET', 'i64', 0, 'GET', 'i64', 64)
   local head, total = h[1], h[2]
   local cur = math.floor(now / bucket_ms)
   if head == 0 then
-    return cur, 0
+    return cur, 0, true
   end
   if cur <= head then
-    return head, total
+    return head, total, false
   end
   if cur - head >= ring then
     -- Everything left the window: start afresh.
     redis.call('DEL', key)
-    return cur, 0
+    return cur, 0, true
   end
   -- Zero the slots of buckets head+1 .. cur, in chunks: unpack() has a limit.
   local b = head + 1
@@ -57,5 +64,6 @@ local function advance(key, now, bucket_ms, ring)
     b = last + 1
   end
   redis.call('BITFIELD', key, 'SET', 'i64', 0, cur, 'SET', 'i64', 64, total)
-  return cur, total
+  keep_until_head_leaves(key, cur, bucket_ms, ring)
+  return cur, total, false
 end
