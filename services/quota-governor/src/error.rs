@@ -30,8 +30,9 @@ impl From<ApiError> for Status {
                 tracing::warn!(error = %e, "store unavailable");
                 Status::unavailable(e.to_string())
             }
-            // Data this version cannot read: retrying will not help.
-            ApiError::Store(e @ StoreError::Corrupt(_)) => {
+            // Data this version cannot read, or a store that was never
+            // configured right: retrying will not help.
+            ApiError::Store(e @ (StoreError::Corrupt(_) | StoreError::Config(_))) => {
                 tracing::error!(error = %e, "store data error");
                 Status::new(Code::Internal, e.to_string())
             }

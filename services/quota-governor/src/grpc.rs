@@ -9,6 +9,7 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::clock::now_ms;
 use crate::domain::{
     self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
     Resource, Shares,
@@ -31,13 +32,6 @@ impl<S: QuotaStore> GovernorService<S> {
             default_budget,
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 fn parse_key(org_id: &str, resource: i32) -> Result<BudgetKey, InvalidInput> {

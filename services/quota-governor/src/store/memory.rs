@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{BudgetKey, FoundBudget, QuotaStore, StoreError};
+use crate::clock::now_ms;
 use crate::domain::{self, Budget, Decision, Grant, Priority, Released, Usage};
 use crate::window::{Window, WindowShape};
 
@@ -50,13 +50,6 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 fn found(own: Option<Budget>, fallback: Option<&Budget>) -> Option<FoundBudget> {

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// may succeed. Nothing was changed, or the change is safe to repeat.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store's settings are wrong (a malformed URL): fix them and restart.
+    #[error("store settings: {0}")]
+    Config(String),
     /// The store answered with something this version cannot read.
     #[error("store data error: {0}")]
     Corrupt(String),

@@ -45,7 +45,7 @@ impl RedisStore {
     /// connection attempt and every reply, so a hung Redis cannot hang callers.
     pub fn open(url: &str, shape: WindowShape, timeout: Duration) -> Result<Self, StoreError> {
         let client =
-            redis::Client::open(url).map_err(|e| StoreError::Corrupt(format!("redis url: {e}")))?;
+            redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
