@@ -2,6 +2,9 @@
 //! log set-up, settings helpers and the shutdown signal live here so that every
 //! binary behaves the same way.
 
+pub mod clock;
+pub mod input;
+pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

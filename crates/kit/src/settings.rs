@@ -1,5 +1,7 @@
 //! Helpers for typed settings read from flags and environment variables.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Parses a human duration such as `24h`, `60s`, `1500ms` or `1m 30s`.
@@ -14,6 +16,49 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Formats a duration the way [`parse_duration`] reads it.
 pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
+}
+
+/// A Redis URL that never prints its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// The URL, password included: for the Redis client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RedisUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|s| text.starts_with(s));
+        if !ok {
+            return Err("expected redis://, rediss://, redis+unix:// or unix://".into());
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Hide whatever stands between the scheme and an '@': user and password.
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                write!(f, "{}://***{}", &self.0[..scheme], &self.0[at..])
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 #[cfg(test)]
@@ -31,6 +76,14 @@ mod tests {
     fn rejects_bare_numbers_with_a_hint() {
         let err = parse_duration("60").unwrap_err();
         assert!(err.contains("expected a duration"), "{err}");
+    }
+
+    #[test]
+    fn redis_urls_hide_their_password() {
+        let url: RedisUrl = "redis://:secret@localhost:6379".parse().unwrap();
+        assert_eq!(url.to_string(), "redis://***@localhost:6379");
+        assert_eq!(url.expose(), "redis://:secret@localhost:6379");
+        assert!("localhost:6379".parse::<RedisUrl>().is_err());
     }
 
     #[test]

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
+use syncgov_kit::server;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic::transport::server::{Router, TcpIncoming};
-use tonic_health::ServingStatus;
+use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;
@@ -55,54 +55,44 @@ impl Application {
         let shape = settings.window_shape().context("--window and --bucket")?;
         let default_budget = settings.default_budget.map(|d| d.0);
         let (health, health_service) = tonic_health::server::health_reporter();
-
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(syncgov_api::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        // Older clients (Python's grpcio-reflection among them) speak only v1alpha.
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(syncgov_api::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
-
-        let mut server = Server::builder()
+        let (reflection_v1, reflection_v1alpha) =
+            server::reflection(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
+        let router = Server::builder()
             // Fail fast on a peer that vanished instead of holding its streams.
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(10)));
-        let router = server
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
 
-        let (router, store_watch, store_description): (Router, BoxFuture, String) = match &settings
-            .redis_url
-        {
-            Some(url) => {
-                let store = Arc::new(RedisStore::open(
-                    url.expose(),
-                    shape,
-                    settings.redis_timeout,
-                )?);
-                let watch = watch_store(store.clone(), health.clone(), settings.health_interval);
-                let service = GovernorService::new(store, default_budget);
-                (
-                    router.add_service(QuotaGovernorServer::new(service)),
-                    Box::pin(watch),
-                    format!("redis at {url}"),
-                )
-            }
-            None => {
-                let store = Arc::new(MemoryStore::new(shape));
-                let watch = watch_store(store.clone(), health.clone(), settings.health_interval);
-                let service = GovernorService::new(store, default_budget);
-                (
-                    router.add_service(QuotaGovernorServer::new(service)),
-                    Box::pin(watch),
-                    "in memory".to_owned(),
-                )
-            }
-        };
+        let interval = settings.health_interval;
+        let (router, store_watch, store_description): (Router, BoxFuture, String) =
+            match &settings.redis_url {
+                Some(url) => {
+                    let store = Arc::new(RedisStore::open(
+                        url.expose(),
+                        shape,
+                        settings.redis_timeout,
+                    )?);
+                    let watch = watch(store.clone(), health.clone(), interval);
+                    let service = GovernorService::new(store, default_budget);
+                    (
+                        router.add_service(QuotaGovernorServer::new(service)),
+                        watch,
+                        format!("redis at {url}"),
+                    )
+                }
+                None => {
+                    let store = Arc::new(MemoryStore::new(shape));
+                    let watch = watch(store.clone(), health.clone(), interval);
+                    let service = GovernorService::new(store, default_budget);
+                    (
+                        router.add_service(QuotaGovernorServer::new(service)),
+                        watch,
+                        "in memory".to_owned(),
+                    )
+                }
+            };
 
         Ok(Self {
             listener,
@@ -140,62 +130,28 @@ impl Application {
             shutdown_grace,
             ..
         } = self;
-        let watcher = tokio::spawn(store_watch);
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = {
-            let health = health.clone();
-            async move {
-                shutdown.await;
-                watcher.abort();
-                health
-                    .set_service_status("", ServingStatus::NotServing)
-                    .await;
-                health
-                    .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-                    .await;
-                let _ = stopping_tx.send(());
-            }
-        };
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let serve = router.serve_with_incoming_shutdown(incoming, signal);
-        let deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(shutdown_grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            result = serve => result.context("gRPC server failed")?,
-            () = deadline => tracing::warn!(grace = ?shutdown_grace, "grace period over; dropping the calls still open"),
-        }
-        tracing::info!("stopped");
-        Ok(())
+        server::serve(
+            router,
+            listener,
+            health,
+            SERVICE_NAME,
+            store_watch,
+            shutdown,
+            shutdown_grace,
+        )
+        .await
     }
 }
 
-/// Checks the store every `interval` and reports it through the health
-/// service: SERVING while the store answers, NOT_SERVING while it does not.
-async fn watch_store<S: QuotaStore>(store: Arc<S>, health: HealthReporter, interval: Duration) {
-    let mut last = None;
-    loop {
-        let status = match store.ping().await {
-            Ok(()) => ServingStatus::Serving,
-            Err(e) => {
-                if last != Some(ServingStatus::NotServing) {
-                    tracing::warn!(error = %e, "store unreachable; reporting NOT_SERVING");
-                }
-                ServingStatus::NotServing
-            }
-        };
-        if last != Some(status) {
-            if last.is_some() && status == ServingStatus::Serving {
-                tracing::info!("store reachable again; reporting SERVING");
-            }
-            health.set_service_status("", status).await;
-            health.set_service_status(SERVICE_NAME, status).await;
-            last = Some(status);
-        }
-        tokio::time::sleep(interval).await;
-    }
+/// The store watcher for the health service.
+fn watch<S: QuotaStore>(store: Arc<S>, health: HealthReporter, interval: Duration) -> BoxFuture {
+    Box::pin(server::watch_store(
+        move || {
+            let store = store.clone();
+            async move { store.ping().await }
+        },
+        health,
+        SERVICE_NAME,
+        interval,
+    ))
 }

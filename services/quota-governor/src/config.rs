@@ -3,12 +3,12 @@
 //! with a message before anything binds. Tests build settings in code with
 //! [`Settings::default`] and never touch the process environment.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
+pub use syncgov_kit::settings::RedisUrl;
 use syncgov_kit::settings::parse_duration;
 use syncgov_kit::telemetry::LogFormat;
 
@@ -106,49 +106,6 @@ impl Settings {
     /// The window shape these settings ask for.
     pub fn window_shape(&self) -> Result<WindowShape, ShapeError> {
         WindowShape::new(self.window, self.bucket)
-    }
-}
-
-/// A Redis URL that never prints its password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisUrl(String);
-
-impl RedisUrl {
-    /// The URL, password included: for the Redis client only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for RedisUrl {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
-            .iter()
-            .any(|s| text.starts_with(s));
-        if !ok {
-            return Err("expected redis://, rediss://, redis+unix:// or unix://".into());
-        }
-        Ok(Self(text.to_owned()))
-    }
-}
-
-impl fmt::Display for RedisUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Hide whatever stands between the scheme and an '@': user and password.
-        match (self.0.find("://"), self.0.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                write!(f, "{}://***{}", &self.0[..scheme], &self.0[at..])
-            }
-            _ => f.write_str(&self.0),
-        }
-    }
-}
-
-impl fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
     }
 }
 

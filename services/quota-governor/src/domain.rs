@@ -12,65 +12,12 @@ use crate::window::{Window, WindowShape};
 pub const MAX_COUNT: u64 = 1_000_000;
 /// Largest org limit accepted: every bucket count must fit in 32 bits.
 pub const MAX_ORG_LIMIT: u64 = 1_000_000_000;
-/// Longest org id, in characters.
-pub const MAX_ORG_ID_LEN: usize = 64;
 /// Longest client id, in characters.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// Slices of the usage chart series.
 pub const SERIES_POINTS: u64 = 24;
 
-/// Input that breaks a rule: the field and the rule, as the caller sees them.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {rule}")]
-pub struct InvalidInput {
-    /// The field, as named in the contract (`budget.allocation`).
-    pub field: String,
-    /// The rule it breaks.
-    pub rule: String,
-}
-
-impl InvalidInput {
-    /// A broken rule on `field`.
-    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            rule: rule.into(),
-        }
-    }
-}
-
-/// An org's identifier. Restricted to characters that are safe in Redis keys
-/// and inside a `{…}` hash tag (no braces), in logs and in URLs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrgId(String);
-
-impl OrgId {
-    /// Checks `text` against the org id rules.
-    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-        let rule = || {
-            InvalidInput::new(
-                "org_id",
-                format!("must be 1 to {MAX_ORG_ID_LEN} characters of A-Z a-z 0-9 . _ : -"),
-            )
-        };
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
-        if text.is_empty() || text.len() > MAX_ORG_ID_LEN || !text.chars().all(ok_char) {
-            return Err(rule());
-        }
-        Ok(Self(text.to_owned()))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use syncgov_kit::input::{InvalidInput, MAX_ORG_ID_LEN, OrgId};
 
 /// The Salesforce budget being governed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -264,13 +211,7 @@ pub fn parse_count(field: &str, count: u64) -> Result<u32, InvalidInput> {
 
 /// Checks an optional caller name: printable, not over-long.
 pub fn check_client_id(client_id: &str) -> Result<(), InvalidInput> {
-    if client_id.chars().count() > MAX_CLIENT_ID_LEN || client_id.chars().any(char::is_control) {
-        return Err(InvalidInput::new(
-            "client_id",
-            format!("must be at most {MAX_CLIENT_ID_LEN} printable characters"),
-        ));
-    }
-    Ok(())
+    syncgov_kit::input::check_text("client_id", client_id, MAX_CLIENT_ID_LEN, false)
 }
 
 /// Why tokens were not granted.
@@ -532,16 +473,6 @@ mod tests {
 
     fn shape() -> WindowShape {
         WindowShape::new(Duration::from_secs(10), Duration::from_secs(1)).unwrap()
-    }
-
-    #[test]
-    fn org_ids_follow_the_rules() {
-        assert!(OrgId::parse("00D5g000004XyZ").is_ok());
-        assert!(OrgId::parse("acme.prod:eu-1_a").is_ok());
-        for bad in ["", "a{b}", "with space", "tab\t", "é", &"x".repeat(65)] {
-            let err = OrgId::parse(bad).unwrap_err();
-            assert_eq!(err.field, "org_id", "{bad:?}");
-        }
     }
 
     #[test]

@@ -9,13 +9,13 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::clock::now_ms;
 use crate::domain::{
     self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
     Resource, Shares,
 };
 use crate::error::ApiError;
 use crate::store::{BudgetKey, QuotaStore};
+use syncgov_kit::clock::now_ms;
 
 /// The `syncgov.quota.v1.QuotaGovernor` service over a store.
 pub struct GovernorService<S> {

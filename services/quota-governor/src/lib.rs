@@ -5,7 +5,6 @@
 //! pure `domain` and `window`, which know neither tonic nor Redis.
 
 pub mod app;
-pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -7,9 +7,9 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{BudgetKey, FoundBudget, QuotaStore, StoreError};
-use crate::clock::now_ms;
 use crate::domain::{self, Budget, Decision, Grant, Priority, Released, Usage};
 use crate::window::{Window, WindowShape};
+use syncgov_kit::clock::now_ms;
 
 /// Shards of the map: decisions on different orgs rarely wait for each other.
 const SHARDS: usize = 64;

@@ -1,6 +1,6 @@
-//! The process's wall clock. Only the embedded store decides by it (the Redis
-//! store decides by Redis `TIME`, shared by all replicas); the gRPC layer reads
-//! it to refuse overrides that already ended.
+//! The process's wall clock, in the milliseconds every store and contract
+//! uses. Embedded stores decide by it; Redis stores decide by Redis `TIME`,
+//! the one clock all replicas share.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
