@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = [root.join("syncgov/quota/v1/quota.proto")];
+    let files = [
+        root.join("syncgov/quota/v1/quota.proto"),
+        root.join("syncgov/taxonomy/v1/taxonomy.proto"),
+        root.join("syncgov/syncerrors/v1/syncerrors.proto"),
+    ];
 
     // compile_fds emits no rerun-if-changed of its own.
     for file in &files {

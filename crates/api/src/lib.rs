@@ -10,6 +10,24 @@ pub mod quota {
     }
 }
 
+/// `syncgov.taxonomy.v1`: error categories, types and suspension reasons.
+pub mod taxonomy {
+    /// Version 1 of the taxonomy.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("syncgov.taxonomy.v1");
+    }
+}
+
+/// `syncgov.syncerrors.v1`: the sync-error service's contract.
+pub mod syncerrors {
+    /// Version 1 of the contract.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("syncgov.syncerrors.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every syncgov contract, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/syncgov_descriptor.bin"));
