@@ -9,7 +9,7 @@ use quota_governor::config::{DefaultBudget, RedisUrl, Settings};
 use quota_governor::domain::Budget;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
-use syncgov_tests::{Governor, Process, RedisServer, eventually, health};
+use syncgov_tests::{Process, RedisServer, Service, eventually, health};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -23,7 +23,7 @@ enum Backend {
 
 /// A governor on `backend`, with the Redis it uses (if any).
 struct Env {
-    governor: Governor,
+    governor: Service,
     client: QuotaGovernorClient<Channel>,
     _redis: Option<RedisServer>,
 }
@@ -44,8 +44,8 @@ impl Env {
                 )
             }
         };
-        let governor = Governor::start(settings).await;
-        let client = governor.client().await;
+        let governor = Service::governor(settings).await;
+        let client = QuotaGovernorClient::new(governor.channel().await);
         Self {
             governor,
             client,
@@ -710,8 +710,8 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
         redis_timeout: Duration::from_millis(500),
         ..Settings::default()
     };
-    let governor = Governor::start(settings).await;
-    let mut c = governor.client().await;
+    let governor = Service::governor(settings).await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await);
     set_budget(&mut c, "acme", budget(100, 10)).await;
     assert!(
         acquire(&mut c, "acme", 4, pb::Priority::Critical)
@@ -858,7 +858,7 @@ async fn reflection_lists_the_services() {
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-    let governor = Governor::start(Settings::default()).await;
+    let governor = Service::governor(Settings::default()).await;
     let mut client = ServerReflectionClient::new(syncgov_tests::channel(governor.addr()).await);
     let request = ServerReflectionRequest {
         host: String::new(),

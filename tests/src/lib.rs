@@ -9,9 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use quota_governor::app::Application;
-use quota_governor::config::Settings;
-use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -161,34 +158,46 @@ fn ping(socket: &Path) -> bool {
         && &reply == b"+PONG"
 }
 
-/// A governor running inside the test process, on a port of its own; it
+/// A service running inside the test process, on a port of its own; it
 /// shuts down when dropped.
-pub struct Governor {
+pub struct Service {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-impl Governor {
-    /// Starts a governor with `settings` (its listen address is ignored: it
-    /// binds 127.0.0.1:0).
-    pub async fn start(settings: Settings) -> Self {
+impl Service {
+    /// Starts a quota governor with `settings` (its listen address is
+    /// ignored: it binds 127.0.0.1:0).
+    pub async fn governor(settings: quota_governor::config::Settings) -> Self {
+        let listener = Self::listener().await;
+        let app = quota_governor::app::Application::build_with_listener(settings, listener).expect("the governor builds");
+        Self::spawn(app.local_addr(), |stopped| app.run(stopped))
+    }
+
+    /// Starts a sync-error service with `settings` (its listen address is
+    /// ignored: it binds 127.0.0.1:0).
+    pub async fn sync_errors(settings: sync_errors::config::Settings) -> Self {
+        let listener = Self::listener().await;
+        let app = sync_errors::app::Application::build_with_listener(settings, listener).expect("sync-errors builds");
+        Self::spawn(app.local_addr(), |stopped| app.run(stopped))
+    }
+
+    async fn listener() -> tokio::net::TcpListener {
         syncgov_kit::telemetry::init_for_tests();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
-        let app =
-            Application::build_with_listener(settings, listener).expect("the governor builds");
-        let addr = app.local_addr();
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port")
+    }
+
+    fn spawn<F, Fut>(addr: SocketAddr, run: F) -> Self
+    where
+        F: FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run(async move {
+        let task = tokio::spawn(run(Box::pin(async move {
             let _ = stopped.await;
-        }));
-        Self {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        })));
+        Self { addr, stop: Some(stop), task: Some(task) }
     }
 
     /// Its address.
@@ -196,9 +205,9 @@ impl Governor {
         self.addr
     }
 
-    /// A client of the governor's own API.
-    pub async fn client(&self) -> QuotaGovernorClient<Channel> {
-        QuotaGovernorClient::new(channel(self.addr).await)
+    /// A connected channel to it.
+    pub async fn channel(&self) -> Channel {
+        channel(self.addr).await
     }
 
     /// Stops it and waits until it has stopped.
@@ -207,14 +216,12 @@ impl Governor {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await
-                .expect("the server task")
-                .expect("the server stops cleanly");
+            task.await.expect("the server task").expect("the server stops cleanly");
         }
     }
 }
 
-impl Drop for Governor {
+impl Drop for Service {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -1,17 +1,23 @@
 //! `loadgen`: drives the syncgov services over gRPC with many concurrent
-//! callers and reports decisions per second, latency percentiles and
-//! outcomes. The numbers in `docs/BENCHMARKS.md` come from here.
+//! callers and reports rates, latency percentiles and outcomes. The numbers
+//! in `docs/BENCHMARKS.md` come from here.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use syncgov_api::quota::v1 as pb;
+use clap::{Args, Parser, Subcommand};
+use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::syncerrors::v1 as errors;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_kit::settings::parse_duration;
 use tonic::transport::{Channel, Endpoint};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Load generator for the syncgov services.
 #[derive(Parser)]
@@ -25,17 +31,21 @@ struct Cli {
 enum Command {
     /// Calls AcquireTokens on the quota governor as fast as the callers can.
     Acquire(AcquireArgs),
+    /// Sends IngestErrors batches to the sync-error service; every failure is
+    /// a new error (the costliest path: indexes and counters all move).
+    Ingest(IngestArgs),
+    /// Calls GetSyncHealth for one org, to measure its latency.
+    Health(HealthArgs),
+    /// Streams one org's ExportErrorsCsv and reports rows, bytes and time.
+    Export(ExportArgs),
 }
 
-/// How to load the governor.
-#[derive(Parser)]
-struct AcquireArgs {
-    /// The governor's address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    addr: String,
-    /// Distinct orgs the calls spread over.
-    #[arg(long, default_value_t = 1000)]
-    orgs: u32,
+/// How hard and how long to push.
+#[derive(Args, Clone)]
+struct Load {
+    /// The service's address.
+    #[arg(long)]
+    addr: Option<String>,
     /// Calls in flight at once.
     #[arg(long, short = 'c', default_value_t = 16)]
     concurrency: u32,
@@ -49,6 +59,16 @@ struct AcquireArgs {
     /// Load before measuring, not counted.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     warmup: Duration,
+}
+
+/// Options of `acquire`.
+#[derive(Args)]
+struct AcquireArgs {
+    #[command(flatten)]
+    load: Load,
+    /// Distinct orgs the calls spread over.
+    #[arg(long, default_value_t = 1000)]
+    orgs: u32,
     /// Tokens asked per call.
     #[arg(long, default_value_t = 1)]
     count: u64,
@@ -64,23 +84,75 @@ struct AcquireArgs {
     org_prefix: String,
 }
 
-/// What one caller saw.
+/// Options of `ingest`.
+#[derive(Args)]
+struct IngestArgs {
+    #[command(flatten)]
+    load: Load,
+    /// Distinct orgs the batches spread over.
+    #[arg(long, default_value_t = 100)]
+    orgs: u32,
+    /// Failures per IngestErrors call (1 to 1 000).
+    #[arg(long, default_value_t = 500)]
+    batch: u32,
+    /// Stop once this many failures were sent (and acknowledged), whatever
+    /// the duration: for filling an org before measuring reads.
+    #[arg(long)]
+    total: Option<u64>,
+    /// Prefix of the org ids used.
+    #[arg(long, default_value = "loadgen-")]
+    org_prefix: String,
+}
+
+/// Options of `health`.
+#[derive(Args)]
+struct HealthArgs {
+    #[command(flatten)]
+    load: Load,
+    /// The org.
+    #[arg(long)]
+    org: String,
+}
+
+/// Options of `export`.
+#[derive(Args)]
+struct ExportArgs {
+    /// The service's address.
+    #[arg(long, default_value = "http://127.0.0.1:50052")]
+    addr: String,
+    /// The org.
+    #[arg(long)]
+    org: String,
+}
+
+/// How one call went.
+#[derive(Clone, Copy)]
+enum Outcome {
+    /// Granted (acquire) or accepted (everything else).
+    Ok,
+    /// Denied (acquire).
+    Denied,
+    /// The call failed.
+    Failed,
+}
+
+/// What the callers saw.
 #[derive(Default)]
 struct Tally {
-    granted: u64,
+    ok: u64,
     denied: u64,
-    errors: u64,
+    failed: u64,
     /// Latency of every measured call, in microseconds.
     latencies_us: Vec<u32>,
 }
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Acquire(args) => acquire(args).await,
+        Command::Ingest(args) => ingest(args).await,
+        Command::Health(args) => health(args).await,
+        Command::Export(args) => export(args).await,
     }
 }
 
@@ -94,107 +166,87 @@ async fn connect(addr: &str) -> anyhow::Result<Channel> {
         .with_context(|| format!("cannot reach {addr}"))
 }
 
-async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.orgs > 0, "--orgs must be at least 1");
-    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
-    let connections = args
-        .connections
-        .unwrap_or(args.concurrency.div_ceil(16).clamp(1, 8))
-        .max(1);
-    let mut channels = Vec::new();
-    for _ in 0..connections {
-        channels.push(connect(&args.addr).await?);
+impl Load {
+    fn connections(&self) -> u32 {
+        self.connections.unwrap_or(self.concurrency.div_ceil(16).clamp(1, 8)).max(1)
     }
-    let orgs: Arc<Vec<String>> = Arc::new(
-        (0..args.orgs)
-            .map(|i| format!("{}{i}", args.org_prefix))
-            .collect(),
-    );
 
-    if !args.no_setup {
-        let mut client = QuotaGovernorClient::new(channels[0].clone());
-        for org in orgs.iter() {
-            client
-                .set_budget(pb::SetBudgetRequest {
-                    org_id: org.clone(),
-                    resource: pb::Resource::ApiRequests.into(),
-                    budget: Some(pb::Budget {
-                        org_limit: 1_000_000_000,
-                        allocation: args.allocation,
-                        ..Default::default()
-                    }),
-                })
-                .await
-                .context("SetBudget")?;
+    async fn channels(&self, default_addr: &str) -> anyhow::Result<Vec<Channel>> {
+        anyhow::ensure!(self.concurrency > 0, "--concurrency must be at least 1");
+        let addr = self.addr.as_deref().unwrap_or(default_addr);
+        let mut channels = Vec::new();
+        for _ in 0..self.connections() {
+            channels.push(connect(addr).await?);
         }
+        Ok(channels)
     }
+}
 
+/// Runs `load.concurrency` callers, each calling `call(caller, n)` in a loop
+/// for the warm-up and then the measured duration (or until `stop` is set),
+/// and returns what they saw in the measured part, with its length.
+async fn drive<F, Fut>(load: &Load, stop: Arc<AtomicBool>, call: F) -> anyhow::Result<(Tally, Duration)>
+where
+    F: Fn(u32, u64) -> Fut + Clone + 'static,
+    Fut: Future<Output = Outcome> + 'static,
+{
     let measuring = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
+    let local = tokio::task::LocalSet::new();
     let mut callers = Vec::new();
-    for i in 0..args.concurrency {
-        let mut client = QuotaGovernorClient::new(channels[(i % connections) as usize].clone());
-        let orgs = orgs.clone();
-        let (measuring, stop) = (measuring.clone(), stop.clone());
-        let count = args.count;
-        callers.push(tokio::spawn(async move {
+    for caller in 0..load.concurrency {
+        let (call, measuring, stop) = (call.clone(), measuring.clone(), stop.clone());
+        callers.push(local.spawn_local(async move {
             let mut tally = Tally::default();
-            // A per-caller xorshift picks orgs: cheap, and callers do not
-            // march over the orgs in lockstep.
-            let mut state =
-                0x9E37_79B9_7F4A_7C15u64 ^ (u64::from(i) + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let org = &orgs[(state % orgs.len() as u64) as usize];
                 let started = Instant::now();
-                let reply = client
-                    .acquire_tokens(pb::AcquireTokensRequest {
-                        org_id: org.clone(),
-                        resource: pb::Resource::ApiRequests.into(),
-                        count,
-                        priority: pb::Priority::Normal.into(),
-                        client_id: "loadgen".into(),
-                    })
-                    .await;
+                let outcome = call(caller, n).await;
+                n += 1;
                 if !measuring.load(Ordering::Relaxed) {
                     continue;
                 }
-                tally
-                    .latencies_us
-                    .push(started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                match reply {
-                    Ok(r) if r.get_ref().granted => tally.granted += 1,
-                    Ok(_) => tally.denied += 1,
-                    Err(_) => tally.errors += 1,
+                tally.latencies_us.push(started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                match outcome {
+                    Outcome::Ok => tally.ok += 1,
+                    Outcome::Denied => tally.denied += 1,
+                    Outcome::Failed => tally.failed += 1,
                 }
             }
             tally
         }));
     }
-
-    tokio::time::sleep(args.warmup).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(args.duration).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-
-    let mut total = Tally::default();
-    for caller in callers {
-        let tally = caller.await?;
-        total.granted += tally.granted;
-        total.denied += tally.denied;
-        total.errors += tally.errors;
-        total.latencies_us.extend(tally.latencies_us);
-    }
-    report(&args, connections, elapsed, total);
-    Ok(())
+    let (warmup, duration) = (load.warmup, load.duration);
+    local
+        .run_until(async move {
+            tokio::time::sleep(warmup).await;
+            measuring.store(true, Ordering::Relaxed);
+            let started = Instant::now();
+            let deadline = tokio::time::sleep(duration);
+            tokio::pin!(deadline);
+            // Finish early when a caller sets `stop` (enough work done).
+            while !stop.load(Ordering::Relaxed) {
+                tokio::select! {
+                    () = &mut deadline => break,
+                    () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+            let elapsed = started.elapsed();
+            stop.store(true, Ordering::Relaxed);
+            let mut total = Tally::default();
+            for caller in callers {
+                let tally = caller.await?;
+                total.ok += tally.ok;
+                total.denied += tally.denied;
+                total.failed += tally.failed;
+                total.latencies_us.extend(tally.latencies_us);
+            }
+            Ok((total, elapsed))
+        })
+        .await
 }
 
-fn report(args: &AcquireArgs, connections: u32, elapsed: Duration, mut total: Tally) {
+/// Prints rate, latency percentiles and outcomes.
+fn report(title: &str, unit: &str, per_call: u64, elapsed: Duration, mut total: Tally) {
     total.latencies_us.sort_unstable();
     let calls = total.latencies_us.len();
     let pct = |p: f64| -> f64 {
@@ -204,15 +256,8 @@ fn report(args: &AcquireArgs, connections: u32, elapsed: Duration, mut total: Ta
         let index = ((calls as f64 * p).ceil() as usize).clamp(1, calls) - 1;
         f64::from(total.latencies_us[index]) / 1000.0
     };
-    println!(
-        "acquire: {} orgs, concurrency {}, {} connection(s), count {}, {:.1} s measured",
-        args.orgs,
-        args.concurrency,
-        connections,
-        args.count,
-        elapsed.as_secs_f64()
-    );
-    println!("decisions/s  {:.0}", calls as f64 / elapsed.as_secs_f64());
+    println!("{title}, {:.1} s measured", elapsed.as_secs_f64());
+    println!("{unit}/s  {:.0}", (calls as u64 * per_call) as f64 / elapsed.as_secs_f64());
     println!(
         "latency ms   p50 {:.3}  p99 {:.3}  p999 {:.3}  max {:.3}",
         pct(0.50),
@@ -220,8 +265,192 @@ fn report(args: &AcquireArgs, connections: u32, elapsed: Duration, mut total: Ta
         pct(0.999),
         pct(1.0)
     );
-    println!(
-        "granted {}  denied {}  errors {}",
-        total.granted, total.denied, total.errors
+    println!("ok {}  denied {}  failed {}", total.ok, total.denied, total.failed);
+}
+
+/// A per-caller xorshift: cheap, and callers do not march in lockstep.
+fn pick(caller: u32, n: u64, len: usize) -> usize {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (u64::from(caller) + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ n;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    (state % len as u64) as usize
+}
+
+async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.orgs > 0, "--orgs must be at least 1");
+    let channels = args.load.channels("http://127.0.0.1:50051").await?;
+    let orgs: Arc<Vec<String>> = Arc::new((0..args.orgs).map(|i| format!("{}{i}", args.org_prefix)).collect());
+    if !args.no_setup {
+        let mut client = QuotaGovernorClient::new(channels[0].clone());
+        for org in orgs.iter() {
+            let budget = quota::Budget { org_limit: 1_000_000_000, allocation: args.allocation, ..Default::default() };
+            client
+                .set_budget(quota::SetBudgetRequest {
+                    org_id: org.clone(),
+                    resource: quota::Resource::ApiRequests.into(),
+                    budget: Some(budget),
+                })
+                .await
+                .context("SetBudget")?;
+        }
+    }
+    let count = args.count;
+    let clients: Arc<Vec<QuotaGovernorClient<Channel>>> =
+        Arc::new(channels.into_iter().map(QuotaGovernorClient::new).collect());
+    let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, n| {
+        let mut client = clients[caller as usize % clients.len()].clone();
+        let org = orgs[pick(caller, n, orgs.len())].clone();
+        async move {
+            let reply = client
+                .acquire_tokens(quota::AcquireTokensRequest {
+                    org_id: org,
+                    resource: quota::Resource::ApiRequests.into(),
+                    count,
+                    priority: quota::Priority::Normal.into(),
+                    client_id: "loadgen".into(),
+                })
+                .await;
+            match reply {
+                Ok(r) if r.get_ref().granted => Outcome::Ok,
+                Ok(_) => Outcome::Denied,
+                Err(_) => Outcome::Failed,
+            }
+        }
+    })
+    .await?;
+    let title = format!(
+        "acquire: {} orgs, concurrency {}, {} connection(s), count {}",
+        args.orgs,
+        args.load.concurrency,
+        args.load.connections(),
+        args.count
     );
+    report(&title, "decisions", 1, elapsed, tally);
+    Ok(())
+}
+
+/// Real Salesforce error texts, so that ingest classifies as it would.
+const TEXTS: [(&str, &str, &str); 4] = [
+    ("STRING_TOO_LONG", "Description: data value too large: <<customer data>>  (max length=255): [Description]", "Description"),
+    ("INVALID_EMAIL_ADDRESS", "Email: invalid email address: jane@@example", "Email"),
+    (
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "Phone number must be 10 digits: [Phone]",
+        "Phone",
+    ),
+    (
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "ContactTrigger: execution of BeforeInsert caused by: System.NullPointerException: Attempt to de-reference a null object: Trigger.ContactTrigger: line 12, column 1",
+        "",
+    ),
+];
+
+async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.orgs > 0, "--orgs must be at least 1");
+    anyhow::ensure!((1..=1_000).contains(&args.batch), "--batch must be 1 to 1000");
+    let channels = args.load.channels("http://127.0.0.1:50052").await?;
+    let clients: Arc<Vec<SyncErrorsClient<Channel>>> = Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
+    let orgs: Arc<Vec<String>> = Arc::new((0..args.orgs).map(|i| format!("{}{i}", args.org_prefix)).collect());
+    // Keys and records unique to this run, so every failure is a new error.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let (batch, total) = (args.batch, args.total);
+    let sent = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = stop.clone();
+    let (tally, elapsed) = drive(&args.load, stop, move |caller, n| {
+        let mut client = clients[caller as usize % clients.len()].clone();
+        let org = orgs[pick(caller, n, orgs.len())].clone();
+        let (sent, stop) = (sent.clone(), stopper.clone());
+        async move {
+            let failures = (0..batch)
+                .map(|i| {
+                    let (status, message, field) = TEXTS[(i as usize + n as usize) % TEXTS.len()];
+                    errors::Failure {
+                        idempotency_key: format!("{run}-{caller}-{n}-{i}"),
+                        object_type: "Contact".into(),
+                        crm_record_id: format!("r{run}-{caller}-{n}-{i}"),
+                        direction: errors::Direction::ToSalesforce.into(),
+                        status_code: status.into(),
+                        message: message.into(),
+                        fields: if field.is_empty() { vec![] } else { vec![field.into()] },
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            match client.ingest_errors(errors::IngestErrorsRequest { org_id: org, failures }).await {
+                Ok(_) => {
+                    let done = sent.fetch_add(u64::from(batch), Ordering::Relaxed) + u64::from(batch);
+                    if total.is_some_and(|t| done >= t) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    Outcome::Ok
+                }
+                Err(_) => Outcome::Failed,
+            }
+        }
+    })
+    .await?;
+    let title = format!(
+        "ingest: {} orgs, batches of {}, concurrency {}, {} connection(s)",
+        args.orgs,
+        args.batch,
+        args.load.concurrency,
+        args.load.connections()
+    );
+    report(&title, "errors", u64::from(args.batch), elapsed, tally);
+    Ok(())
+}
+
+async fn health(args: HealthArgs) -> anyhow::Result<()> {
+    let channels = args.load.channels("http://127.0.0.1:50052").await?;
+    let clients: Arc<Vec<SyncErrorsClient<Channel>>> = Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
+    let org = args.org.clone();
+    let mut probe = clients[0].clone();
+    let first = probe
+        .get_sync_health(errors::GetSyncHealthRequest { org_id: org.clone() })
+        .await
+        .context("GetSyncHealth")?
+        .into_inner();
+    let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, _| {
+        let mut client = clients[caller as usize % clients.len()].clone();
+        let org = org.clone();
+        async move {
+            match client.get_sync_health(errors::GetSyncHealthRequest { org_id: org }).await {
+                Ok(_) => Outcome::Ok,
+                Err(_) => Outcome::Failed,
+            }
+        }
+    })
+    .await?;
+    let title = format!(
+        "health: org {} with {} current errors, concurrency {}",
+        args.org, first.current_errors, args.load.concurrency
+    );
+    report(&title, "calls", 1, elapsed, tally);
+    Ok(())
+}
+
+async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let mut client = SyncErrorsClient::new(connect(&args.addr).await?);
+    let started = Instant::now();
+    let mut stream = client
+        .export_errors_csv(errors::ExportErrorsCsvRequest { org_id: args.org.clone(), filter: None })
+        .await
+        .context("ExportErrorsCsv")?
+        .into_inner();
+    let (mut rows, mut bytes, mut chunks) = (0u64, 0u64, 0u64);
+    while let Some(chunk) = stream.message().await.context("export stream")? {
+        rows += u64::from(chunk.rows);
+        bytes += chunk.chunk.len() as u64;
+        chunks += 1;
+    }
+    let elapsed = started.elapsed();
+    println!("export: org {}", args.org);
+    println!(
+        "rows {rows}  bytes {bytes}  chunks {chunks}  time {:.2} s  rows/s {:.0}",
+        elapsed.as_secs_f64(),
+        rows as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
 }

@@ -1,0 +1,151 @@
+//! Typed settings: defaults, then environment variables, then flags. Every
+//! setting has a default and a `--help` line. Tests build settings in code
+//! with [`Settings::default`] and never touch the process environment.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+pub use syncgov_kit::settings::RedisUrl;
+use syncgov_kit::settings::parse_duration;
+use syncgov_kit::telemetry::LogFormat;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
+const DEFAULT_REDIS_TIMEOUT: &str = "1s";
+const DEFAULT_HEALTH_INTERVAL: &str = "1s";
+const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+const DEFAULT_RESYNC_BACKOFF: &str = "30s";
+const DEFAULT_RESYNC_BACKOFF_CAP: &str = "1h";
+const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
+
+/// The `sync-errors` command line.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "sync-errors",
+    version,
+    about = "Ingests, classifies, counts, lists, exports and resyncs Salesforce sync failures.",
+    long_about = "Ingests, classifies, counts, lists, exports and resyncs Salesforce sync failures.\n\n\
+        Without a subcommand it serves gRPC. Without --redis-url it keeps errors in memory \
+        (one replica, nothing kept across restarts); with it, any number of replicas share them \
+        in Redis.\n\nEvery flag can also be set with the environment variable shown."
+)]
+pub struct Cli {
+    /// What to do; serving when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings of the server.
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Subcommands.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Classifies failures read as JSON Lines on stdin, one line out per line
+    /// in: {"id"?, "status_code", "message", "fields"} in,
+    /// {"id", "level": "record", "category", "type"} or
+    /// {"id", "level": "suspension", "reason"} out.
+    Classify,
+}
+
+/// Settings of the sync-error server.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Settings {
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "SYNC_ERRORS_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Redis URL (redis://[:password@]host:port/db, rediss:// for TLS, or
+    /// redis+unix:///path/to/socket). Without it errors live in this
+    /// process's memory.
+    #[arg(long, env = "SYNC_ERRORS_REDIS_URL")]
+    pub redis_url: Option<RedisUrl>,
+
+    /// Longest wait for Redis to connect or answer before a call fails with
+    /// UNAVAILABLE.
+    #[arg(long, env = "SYNC_ERRORS_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
+    pub redis_timeout: Duration,
+
+    /// How often the store is checked for the gRPC health service.
+    #[arg(long, env = "SYNC_ERRORS_HEALTH_INTERVAL", default_value = DEFAULT_HEALTH_INTERVAL, value_parser = parse_duration)]
+    pub health_interval: Duration,
+
+    /// How long in-flight calls may take to finish after SIGTERM.
+    #[arg(long, env = "SYNC_ERRORS_SHUTDOWN_GRACE", default_value = DEFAULT_SHUTDOWN_GRACE, value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Resync attempts per job, the first included; then the error is dead
+    /// until an operator resyncs it again.
+    #[arg(long, env = "SYNC_ERRORS_RESYNC_MAX_ATTEMPTS", default_value_t = DEFAULT_RESYNC_MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub resync_max_attempts: u32,
+
+    /// Wait after a resync's first failed attempt; doubles after each (with
+    /// jitter).
+    #[arg(long, env = "SYNC_ERRORS_RESYNC_BACKOFF", default_value = DEFAULT_RESYNC_BACKOFF, value_parser = parse_duration)]
+    pub resync_backoff: Duration,
+
+    /// Longest wait between resync attempts.
+    #[arg(long, env = "SYNC_ERRORS_RESYNC_BACKOFF_CAP", default_value = DEFAULT_RESYNC_BACKOFF_CAP, value_parser = parse_duration)]
+    pub resync_backoff_cap: Duration,
+
+    /// Threads serving calls; 0 means one per CPU.
+    #[arg(long, env = "SYNC_ERRORS_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
+
+    /// Log format: text for terminals, json for log collectors. Levels
+    /// come from RUST_LOG (default info).
+    #[arg(long, env = "SYNC_ERRORS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// The resync retry policy these settings ask for.
+    pub fn retry_policy(&self) -> crate::resync::RetryPolicy {
+        crate::resync::RetryPolicy {
+            max_attempts: self.resync_max_attempts,
+            base: self.resync_backoff,
+            cap: self.resync_backoff_cap.max(self.resync_backoff),
+        }
+    }
+}
+
+impl Default for Settings {
+    /// The defaults `--help` shows, whatever the environment says.
+    fn default() -> Self {
+        let duration = |text| parse_duration(text).expect("default durations parse");
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            redis_url: None,
+            redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
+            health_interval: duration(DEFAULT_HEALTH_INTERVAL),
+            shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
+            resync_max_attempts: DEFAULT_RESYNC_MAX_ATTEMPTS,
+            resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),
+            resync_backoff_cap: duration(DEFAULT_RESYNC_BACKOFF_CAP),
+            worker_threads: 0,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_subcommands() {
+        let cli = Cli::try_parse_from(["sync-errors", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.settings.listen.port(), 0);
+        let cli = Cli::try_parse_from(["sync-errors", "classify"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Classify)));
+        assert_eq!(Settings::default().listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let err = Cli::try_parse_from(["sync-errors", "--redis-url", "localhost"]).unwrap_err();
+        assert!(err.to_string().contains("--redis-url"));
+    }
+}

@@ -1,0 +1,69 @@
+
+-- Records a batch of classified failures of one org, atomically.
+--
+-- KEYS[1]  the org's prefix, syncgov:errors:{<org>}
+-- ARGV[1]  idempotency window (ms)
+-- ARGV[2]  the failures, a JSON array of objects:
+--          k idempotency key, id error id ('' for a suspension), t type,
+--          c category, r suspension reason (0 for a record-level error),
+--          o object, rid record, sid Salesforce id, d direction, st status
+--          code, m message, f fields joined by \31, at time (ms, 0: now)
+--
+-- Returns one 0/1 per failure: 1 when its idempotency key was seen before
+-- (nothing was counted again).
+local p = KEYS[1]
+local window = tonumber(ARGV[1])
+local batch = cjson.decode(ARGV[2])
+local now = now_ms()
+local generation = math.floor(now / window)
+local seen_now = p .. ':idem:' .. generation
+local seen_before = p .. ':idem:' .. (generation - 1)
+
+local duplicates = {}
+for i, f in ipairs(batch) do
+  local duplicate = redis.call('HEXISTS', seen_before, f.k) == 1
+    or redis.call('HSETNX', seen_now, f.k, 1) == 0
+  if duplicate then
+    duplicates[i] = 1
+  else
+    duplicates[i] = 0
+    local at = f.at
+    if at == 0 then
+      at = now
+    end
+    if f.r > 0 then
+      redis.call('LPUSH', p .. ':susp', cjson.encode({r = f.r, st = f.st, m = f.m, at = at}))
+      redis.call('LTRIM', p .. ':susp', 0, 99)
+    else
+      local ek = p .. ':e:' .. f.id
+      local state = tonumber(redis.call('HGET', ek, 's'))
+      if state and state ~= 4 then
+        -- Another report of a current error: the latest details win, the
+        -- times only widen.
+        redis.call('HINCRBY', ek, 'n', 1)
+        local times = redis.call('HMGET', ek, 'fs', 'ls')
+        if at >= tonumber(times[2]) then
+          redis.call('HSET', ek, 'ls', at, 'd', f.d, 'st', f.st, 'm', f.m, 'f', f.f)
+          if f.sid ~= '' then
+            redis.call('HSET', ek, 'sid', f.sid)
+          end
+        end
+        if at < tonumber(times[1]) then
+          redis.call('HSET', ek, 'fs', at)
+        end
+      else
+        -- A new current error, or one back after being resolved.
+        if state then
+          redis.call('ZREM', p .. ':ix:resolved', f.id)
+          redis.call('DEL', ek)
+        end
+        local seq = redis.call('INCR', p .. ':seq')
+        redis.call('HSET', ek, 'o', f.o, 'rid', f.rid, 'sid', f.sid, 'd', f.d, 't', f.t, 'st', f.st,
+          'm', f.m, 'f', f.f, 'n', 1, 'fs', at, 'ls', at, 's', 1, 'seq', seq, 'a', 0)
+        count_in(p, f.id, seq, f.t, f.c, f.o, f.rid)
+      end
+    end
+  end
+end
+redis.call('PEXPIRE', seen_now, 2 * window)
+return duplicates

@@ -1,0 +1,364 @@
+//! The embedded store: errors, indexes and counters in this process's memory,
+//! with the same rules as the Redis store. For a single replica, tests and
+//! demos; the data is gone when the process stops.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, StoreError};
+use crate::classify::Classification;
+use syncgov_kit::clock::now_ms;
+use crate::domain::{
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page, StoredError,
+    SuspensionEvent, TypeCounts,
+};
+use crate::resync::{JobId, JobOutcome, RetryPolicy};
+use crate::taxonomy::{Category, ErrorType};
+
+/// Suspension events kept per org.
+const SUSPENSIONS_KEPT: usize = 100;
+
+/// Everything kept for one org.
+#[derive(Default)]
+struct OrgErrors {
+    /// Last creation sequence number handed out.
+    seq: u64,
+    /// Every error, current or resolved.
+    errors: HashMap<ErrorId, StoredError>,
+    /// Error ids by creation sequence: listing walks it backwards.
+    by_seq: BTreeMap<u64, ErrorId>,
+    /// Current errors per record (object/record key): id and category.
+    records: HashMap<String, HashMap<ErrorId, Category>>,
+    /// Counters kept at write time.
+    types: HashMap<ErrorType, TypeCounts>,
+    /// Distinct records per category.
+    category_records: HashMap<Category, u64>,
+    /// Total current errors and distinct records.
+    errors_total: u64,
+    records_total: u64,
+    /// Idempotency keys of this window and the one before, by window number.
+    idempotency: BTreeMap<i64, HashMap<String, ()>>,
+    /// Latest suspension-level failures, newest first.
+    suspensions: VecDeque<SuspensionEvent>,
+}
+
+impl OrgErrors {
+    /// True when `key` was seen within the idempotency window; remembers it.
+    fn seen(&mut self, key: &str, now_ms: i64) -> bool {
+        let window = now_ms.div_euclid(IDEMPOTENCY_WINDOW_MS);
+        self.idempotency.retain(|&w, _| w >= window - 1);
+        if self.idempotency.values().any(|keys| keys.contains_key(key)) {
+            return true;
+        }
+        self.idempotency.entry(window).or_default().insert(key.to_owned(), ());
+        false
+    }
+
+    fn upsert(&mut self, failure: &Failure, error_type: ErrorType, at_ms: i64) -> ErrorId {
+        let id = failure.error_id(error_type);
+        match self.errors.get_mut(&id) {
+            Some(error) if error.state.is_current() => error.record_occurrence(failure, at_ms),
+            _ => {
+                // New, or back after being resolved: a new current error.
+                if let Some(old) = self.errors.get(&id) {
+                    self.by_seq.remove(&old.seq);
+                }
+                self.seq += 1;
+                let error = StoredError::new(id.clone(), self.seq, failure, error_type, at_ms);
+                self.by_seq.insert(self.seq, id.clone());
+                self.count_in(&error);
+                self.errors.insert(id.clone(), error);
+            }
+        }
+        id
+    }
+
+    /// Counts a new current error: per type, per category's records, overall.
+    fn count_in(&mut self, error: &StoredError) {
+        let category = error.category();
+        let on_record = self.records.entry(error.record_key()).or_default();
+        let record_was_clean = on_record.is_empty();
+        let category_was_clean = !on_record.values().any(|&c| c == category);
+        on_record.insert(error.id.clone(), category);
+        self.types.entry(error.error_type).or_default().errors += 1;
+        self.errors_total += 1;
+        if record_was_clean {
+            self.records_total += 1;
+        }
+        if category_was_clean {
+            *self.category_records.entry(category).or_default() += 1;
+        }
+    }
+
+    /// Uncounts a current error that stops being current.
+    fn count_out(&mut self, error: &StoredError) {
+        let category = error.category();
+        let key = error.record_key();
+        let Some(on_record) = self.records.get_mut(&key) else {
+            return;
+        };
+        on_record.remove(&error.id);
+        let category_now_clean = !on_record.values().any(|&c| c == category);
+        if on_record.is_empty() {
+            self.records.remove(&key);
+            self.records_total -= 1;
+        }
+        if let Some(n) = self.category_records.get_mut(&category).filter(|_| category_now_clean) {
+            *n -= 1;
+        }
+        let counts = self.types.entry(error.error_type).or_default();
+        counts.errors -= 1;
+        if error.state == ErrorState::Dead {
+            counts.dead -= 1;
+        }
+        self.errors_total -= 1;
+    }
+
+    fn resolve(&mut self, id: &ErrorId) -> bool {
+        let Some(error) = self.errors.get(id).cloned() else {
+            return false;
+        };
+        if !error.state.is_current() {
+            return false;
+        }
+        self.count_out(&error);
+        if let Some(e) = self.errors.get_mut(id) {
+            e.state = ErrorState::Resolved;
+        }
+        true
+    }
+}
+
+/// The resync queue, shared by every org.
+#[derive(Default)]
+struct Queue {
+    /// Jobs waiting, by when they are due.
+    due: BTreeSet<(i64, JobId)>,
+    /// Jobs claimed: lease and when the claim lapses.
+    leased: HashMap<JobId, (String, i64)>,
+}
+
+/// Errors in memory, one mutex per org, one for the resync queue: each
+/// critical section is a handful of map operations, never an await. Locks
+/// are always taken queue first, then org, so two calls never wait on each
+/// other in a circle.
+pub struct MemoryStore {
+    orgs: Mutex<HashMap<OrgId, Arc<Mutex<OrgErrors>>>>,
+    queue: Mutex<Queue>,
+    policy: RetryPolicy,
+    /// Numbers leases: every claim gets a new one.
+    leases: AtomicU64,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new(RetryPolicy::default())
+    }
+}
+
+impl MemoryStore {
+    /// An empty store whose resyncs follow `policy`.
+    pub fn new(policy: RetryPolicy) -> Self {
+        Self { orgs: Mutex::default(), queue: Mutex::default(), policy, leases: AtomicU64::new(0) }
+    }
+
+    fn org(&self, org: &OrgId) -> Arc<Mutex<OrgErrors>> {
+        lock(&self.orgs).entry(org.clone()).or_default().clone()
+    }
+}
+
+/// Locks a mutex; a poisoned one is still consistent here, because every
+/// update completes its counters before anything can panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ErrorStore for MemoryStore {
+    async fn ingest(&self, org: &OrgId, batch: &[(Failure, Classification)]) -> Result<Vec<Ingested>, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        let now = now_ms();
+        let mut results = Vec::with_capacity(batch.len());
+        for (failure, classification) in batch {
+            let duplicate = org.seen(&failure.idempotency_key, now);
+            let at = failure.occurred_at_ms.unwrap_or(now);
+            let error_id = match classification {
+                Classification::Record(error_type) => Some(failure.error_id(*error_type)),
+                Classification::Suspension(_) => None,
+            };
+            if !duplicate {
+                match *classification {
+                    Classification::Record(error_type) => {
+                        org.upsert(failure, error_type, at);
+                    }
+                    Classification::Suspension(reason) => {
+                        org.suspensions.push_front(SuspensionEvent {
+                            reason,
+                            status_code: failure.status_code.clone(),
+                            message: failure.message.clone(),
+                            occurred_at_ms: at,
+                        });
+                        org.suspensions.truncate(SUSPENSIONS_KEPT);
+                    }
+                }
+            }
+            results.push(Ingested { classification: *classification, error_id, duplicate });
+        }
+        Ok(results)
+    }
+
+    async fn health(&self, org: &OrgId) -> Result<HealthCounts, StoreError> {
+        let org = self.org(org);
+        let org = lock(&org);
+        Ok(HealthCounts {
+            errors: org.errors_total,
+            records: org.records_total,
+            types: org.types.iter().filter(|(_, c)| c.errors > 0).map(|(&t, &c)| (t, c)).collect(),
+            category_records: org.category_records.iter().filter(|(_, n)| **n > 0).map(|(&c, &n)| (c, n)).collect(),
+            suspensions: org.suspensions.iter().cloned().collect(),
+        })
+    }
+
+    async fn list(
+        &self,
+        org: &OrgId,
+        filter: &ErrorFilter,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let org = self.org(org);
+        let org = lock(&org);
+        let before = cursor.map_or(u64::MAX, |c| c.0);
+        let mut matching = org
+            .by_seq
+            .range(..before)
+            .rev()
+            .filter_map(|(_, id)| org.errors.get(id))
+            .filter(|e| filter.matches(e));
+        let errors: Vec<StoredError> = matching.by_ref().take(limit).cloned().collect();
+        let more = matching.next().is_some();
+        let next = if more { errors.last().map(|e| Cursor(e.seq)) } else { None };
+        Ok(Page { errors, next })
+    }
+
+    async fn get(&self, org: &OrgId, id: &ErrorId) -> Result<Option<StoredError>, StoreError> {
+        let org = self.org(org);
+        let org = lock(&org);
+        Ok(org.errors.get(id).cloned())
+    }
+
+    async fn resolve_record(&self, org: &OrgId, object_type: &str, crm_record_id: &str) -> Result<u32, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        let key = crate::domain::record_key(object_type, crm_record_id);
+        let ids: Vec<ErrorId> = org.records.get(&key).map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        Ok(ids.iter().filter(|id| org.resolve(id)).count() as u32)
+    }
+
+    async fn resync(&self, org_id: &OrgId, ids: &[ErrorId]) -> Result<Vec<Queued>, StoreError> {
+        let mut queue = lock(&self.queue);
+        let org = self.org(org_id);
+        let mut org = lock(&org);
+        let now = now_ms();
+        let mut results = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(error) = org.errors.get_mut(id) else {
+                results.push(Queued::NotFound);
+                continue;
+            };
+            let was = error.state;
+            match was {
+                ErrorState::Resolved => results.push(Queued::Resolved),
+                ErrorState::Resyncing => results.push(Queued::AlreadyQueued),
+                ErrorState::Open | ErrorState::Dead => {
+                    error.state = ErrorState::Resyncing;
+                    error.resync_attempts = 0;
+                    let error_type = error.error_type;
+                    if was == ErrorState::Dead {
+                        org.types.entry(error_type).or_default().dead -= 1;
+                    }
+                    let job = JobId { org: org_id.clone(), error: id.clone() };
+                    queue.due.insert((now, job.clone()));
+                    results.push(Queued::Queued(job));
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    async fn claim(&self, max: usize, visibility: Duration) -> Result<Vec<Claimed>, StoreError> {
+        let mut queue = lock(&self.queue);
+        let now = now_ms();
+        let deadline = now + visibility.as_millis() as i64;
+        // Claims that lapsed come back first, then jobs that are due.
+        let mut candidates: Vec<JobId> =
+            queue.leased.iter().filter(|(_, (_, until))| *until <= now).map(|(job, _)| job.clone()).collect();
+        candidates.sort();
+        candidates.extend(queue.due.iter().take_while(|(at, _)| *at <= now).map(|(_, job)| job.clone()));
+        let mut claimed = Vec::new();
+        for job in candidates {
+            if claimed.len() == max {
+                break;
+            }
+            queue.leased.remove(&job);
+            queue.due.retain(|(_, j)| *j != job);
+            let org = self.org(&job.org);
+            let mut org = lock(&org);
+            // A job whose error was resolved meanwhile is simply dropped.
+            let Some(error) = org.errors.get_mut(&job.error).filter(|e| e.state == ErrorState::Resyncing) else {
+                continue;
+            };
+            error.resync_attempts += 1;
+            let lease = format!("l{}", self.leases.fetch_add(1, Ordering::Relaxed) + 1);
+            queue.leased.insert(job.clone(), (lease.clone(), deadline));
+            claimed.push(Claimed {
+                job,
+                lease,
+                attempt: error.resync_attempts,
+                error: error.clone(),
+                visible_again_ms: deadline,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn complete(&self, job: &JobId, lease: &str, outcome: JobOutcome, jitter: f64) -> Result<Completed, StoreError> {
+        let mut queue = lock(&self.queue);
+        if queue.leased.get(job).is_none_or(|(held, _)| held != lease) {
+            return Ok(Completed::LeaseLost);
+        }
+        queue.leased.remove(job);
+        let org = self.org(&job.org);
+        let mut org = lock(&org);
+        let Some(error) = org.errors.get(&job.error).filter(|e| e.state == ErrorState::Resyncing).cloned() else {
+            // Resolved meanwhile (a normal sync of the record succeeded).
+            let state = org.errors.get(&job.error).map_or(ErrorState::Resolved, |e| e.state);
+            return Ok(Completed::Done { state, retry_at_ms: None });
+        };
+        Ok(match outcome {
+            JobOutcome::Success => {
+                org.resolve(&job.error);
+                Completed::Done { state: ErrorState::Resolved, retry_at_ms: None }
+            }
+            JobOutcome::Failure if self.policy.exhausted(error.resync_attempts) => {
+                if let Some(e) = org.errors.get_mut(&job.error) {
+                    e.state = ErrorState::Dead;
+                }
+                org.types.entry(error.error_type).or_default().dead += 1;
+                Completed::Done { state: ErrorState::Dead, retry_at_ms: None }
+            }
+            JobOutcome::Failure => {
+                let wait = self.policy.backoff(error.resync_attempts, jitter);
+                let retry_at = now_ms() + wait.as_millis() as i64;
+                queue.due.insert((retry_at, job.clone()));
+                Completed::Done { state: ErrorState::Resyncing, retry_at_ms: Some(retry_at) }
+            }
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

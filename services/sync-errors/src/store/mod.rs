@@ -1,0 +1,134 @@
+//! Where errors, their indexes and counters live. One small trait, two
+//! implementations with the same semantics: [`memory::MemoryStore`] for one
+//! process with no set-up, [`redis::RedisStore`] for replicas sharing a Redis
+//! (one Lua script per write, over keys of one org). The behaviour suite in
+//! `tests/` runs against both.
+
+use std::future::Future;
+
+use crate::classify::Classification;
+use std::time::Duration;
+
+use crate::domain::{Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page, StoredError};
+use crate::resync::{JobId, JobOutcome};
+
+pub mod memory;
+pub mod redis;
+
+/// Why a store call failed. The store decides what is transient.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time. Nothing was
+    /// acknowledged; a retry is safe (ingest is idempotent).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store's settings are wrong (a malformed URL).
+    #[error("store settings: {0}")]
+    Config(String),
+    /// The store answered with something this version cannot read.
+    #[error("store data error: {0}")]
+    Corrupt(String),
+}
+
+/// How long an idempotency key is remembered: a report retried within this
+/// time (and up to twice as long) is recognised as the same report.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// How long a resolved error stays readable (GetError, state filter).
+pub const RESOLVED_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Storage of sync errors.
+pub trait ErrorStore: Send + Sync + 'static {
+    /// Records a batch of classified failures of one org, atomically: all of
+    /// the batch is stored before this returns, or none of it.
+    fn ingest(
+        &self,
+        org: &OrgId,
+        batch: &[(Failure, Classification)],
+    ) -> impl Future<Output = Result<Vec<Ingested>, StoreError>> + Send;
+
+    /// The org's counters, read without scanning errors.
+    fn health(&self, org: &OrgId) -> impl Future<Output = Result<HealthCounts, StoreError>> + Send;
+
+    /// A page of errors passing `filter`, newest first, after `cursor`.
+    fn list(
+        &self,
+        org: &OrgId,
+        filter: &ErrorFilter,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// One error, current or recently resolved.
+    fn get(&self, org: &OrgId, id: &ErrorId) -> impl Future<Output = Result<Option<StoredError>, StoreError>> + Send;
+
+    /// Resolves the current errors of one record; returns how many.
+    fn resolve_record(
+        &self,
+        org: &OrgId,
+        object_type: &str,
+        crm_record_id: &str,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Queues a resync job for each error; says per error what happened.
+    fn resync(&self, org: &OrgId, ids: &[ErrorId]) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
+
+    /// Hands up to `max` due jobs (queued, retry due, or whose claim lapsed)
+    /// to a worker for `visibility`.
+    fn claim(&self, max: usize, visibility: Duration) -> impl Future<Output = Result<Vec<Claimed>, StoreError>> + Send;
+
+    /// Ends the attempt of a claimed job. `jitter` in [0, 1) spreads retries.
+    fn complete(
+        &self,
+        job: &JobId,
+        lease: &str,
+        outcome: JobOutcome,
+        jitter: f64,
+    ) -> impl Future<Output = Result<Completed, StoreError>> + Send;
+
+    /// Checks that the store answers, for health.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What a resync request did to one error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Queued {
+    /// A job was queued.
+    Queued(JobId),
+    /// No such error.
+    NotFound,
+    /// The error is no longer current.
+    Resolved,
+    /// A job for it is already queued or running.
+    AlreadyQueued,
+}
+
+/// A job handed to a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    /// The job.
+    pub job: JobId,
+    /// Proves this claim; completing needs it.
+    pub lease: String,
+    /// The error, as it stands.
+    pub error: StoredError,
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+    /// When the claim lapses, ms.
+    pub visible_again_ms: i64,
+}
+
+/// How completing a job went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completed {
+    /// Recorded; the error's state now, and when it is retried if it is.
+    Done {
+        /// The error's state.
+        state: ErrorState,
+        /// When the next attempt is due, after a failure that was not the last.
+        retry_at_ms: Option<i64>,
+    },
+    /// The claim lapsed (or was never this one): another worker may hold the
+    /// job, so this outcome is not recorded.
+    LeaseLost,
+}

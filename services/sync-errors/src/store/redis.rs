@@ -1,0 +1,552 @@
+//! The Redis store: sync errors shared by every replica.
+//!
+//! Every write is one Lua script over the keys of one org (layout in
+//! `lua/errors.lua`), so a batch is stored whole or not at all, whatever
+//! other replicas do at the same time. Every key carries the org as a hash tag
+//! (`syncgov:errors:{<org>}:…`), so an org's keys share one Redis Cluster slot.
+//! Reads (listing, one error, health) are plain commands, pipelined.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, Script};
+use serde::{Deserialize, Serialize};
+
+use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, RESOLVED_TTL_MS, StoreError};
+use crate::classify::Classification;
+use crate::domain::{
+    Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page, StoredError,
+    SuspensionEvent, TypeCounts,
+};
+use crate::resync::{self, JobId, JobOutcome, RetryPolicy};
+use crate::taxonomy::{Category, ErrorType, SuspensionReason};
+
+/// Separates field names inside one hash field (they are printable).
+const FIELD_SEPARATOR: char = '\u{1f}';
+/// Ids read per round trip while filling a page.
+const SCAN_BATCH: usize = 200;
+/// Most ids looked at for one page: a page of a rare filter over a huge
+/// index comes back short, with a cursor, instead of scanning on and on.
+const SCAN_LIMIT: usize = 10_000;
+
+/// Shards of the shared resync queue. Each shard's keys carry their own hash
+/// tag, so on Redis Cluster the queue spreads over several slots.
+pub const QUEUE_SHARDS: u32 = 16;
+
+/// Sync errors in Redis.
+pub struct RedisStore {
+    /// Multiplexed connection that reconnects by itself; cheap to clone.
+    conn: ConnectionManager,
+    policy: RetryPolicy,
+    ingest: Script,
+    resolve_record: Script,
+    resync: Script,
+    claim: Script,
+    lease: Script,
+    complete: Script,
+    /// Where the next claim starts looking, so shards take turns.
+    next_shard: std::sync::atomic::AtomicU32,
+    /// Numbers leases within this replica; the replica's random tag keeps
+    /// leases of different replicas apart.
+    leases: std::sync::atomic::AtomicU64,
+    replica: u64,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url`; connects lazily, so the service starts
+    /// (not serving) while Redis is down. `timeout` bounds every connection
+    /// attempt and every reply.
+    pub fn open(url: &str, timeout: Duration, policy: RetryPolicy) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1))
+            .set_number_of_retries(3);
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let script = |body: &str| Script::new(&format!("{}{}{body}", category_table(), include_str!("lua/errors.lua")));
+        let replica = {
+            use std::hash::{BuildHasher, RandomState};
+            RandomState::new().hash_one(std::process::id())
+        };
+        Ok(Self {
+            conn,
+            policy,
+            ingest: script(include_str!("lua/ingest.lua")),
+            resolve_record: script(include_str!("lua/resolve_record.lua")),
+            resync: script(include_str!("lua/resync.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            lease: script(include_str!("lua/lease.lua")),
+            complete: script(include_str!("lua/complete.lua")),
+            next_shard: std::sync::atomic::AtomicU32::new(0),
+            leases: std::sync::atomic::AtomicU64::new(0),
+            replica,
+        })
+    }
+
+    /// The ready and in-flight sets of the queue shard that holds `org`'s jobs.
+    pub fn queue_keys(org: &OrgId) -> (String, String) {
+        Self::shard_keys(resync::shard_of(org, QUEUE_SHARDS))
+    }
+
+    fn shard_keys(shard: u32) -> (String, String) {
+        (format!("syncgov:resync:{{q{shard}}}:ready"), format!("syncgov:resync:{{q{shard}}}:inflight"))
+    }
+
+    /// Leases one claimed job; `None` when the job is no longer wanted (the
+    /// pointer is dealt with here).
+    async fn lease_job(&self, member: &str, visibility: Duration) -> Result<Option<Claimed>, StoreError> {
+        let Ok(job) = JobId::parse("job", member) else {
+            return Ok(None);
+        };
+        let (ready, inflight) = Self::queue_keys(&job.org);
+        let lease = format!(
+            "l{:x}{:x}",
+            self.replica & 0xffff_ffff,
+            self.leases.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+        );
+        let reply: Vec<redis::Value> = self
+            .lease
+            .key(Self::prefix(&job.org))
+            .arg(job.error.as_str())
+            .arg(&lease)
+            .arg(visibility.as_millis() as u64)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let int = |i: usize| -> Result<i64, StoreError> {
+            reply.get(i).and_then(|v| redis::from_redis_value_ref(v).ok()).ok_or_else(|| corrupt("lease reply"))
+        };
+        let mut conn = self.conn.clone();
+        match int(0)? {
+            1 => {
+                let mut fields = HashMap::new();
+                for pair in reply[3..].chunks(2) {
+                    if let [k, v] = pair {
+                        let k: String = redis::from_redis_value_ref(k).map_err(|_| corrupt("error"))?;
+                        let v: String = redis::from_redis_value_ref(v).map_err(|_| corrupt("error"))?;
+                        fields.insert(k, v);
+                    }
+                }
+                let error = parse_error(job.error.clone(), &fields)?;
+                Ok(Some(Claimed { attempt: int(1)? as u32, visible_again_ms: int(2)?, lease, error, job }))
+            }
+            // Another lease still runs: put its timeout back.
+            2 => {
+                redis::cmd("ZADD").arg(&inflight).arg("XX").arg(int(1)?).arg(member).exec_async(&mut conn).await.map_err(unavailable)?;
+                Ok(None)
+            }
+            // A retry not due yet: back to the ready set at its time.
+            3 => {
+                redis::pipe()
+                    .atomic()
+                    .zrem(&inflight, member)
+                    .zadd(&ready, member, int(1)?)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(None)
+            }
+            _ => {
+                redis::cmd("ZREM").arg(&inflight).arg(member).exec_async(&mut conn).await.map_err(unavailable)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The prefix of every key of `org`.
+    pub fn prefix(org: &OrgId) -> String {
+        format!("syncgov:errors:{{{org}}}")
+    }
+}
+
+/// The taxonomy's type -> category map as a Lua table, generated from the
+/// Rust taxonomy so the scripts can never disagree with it.
+fn category_table() -> String {
+    let entries: Vec<String> = ErrorType::ALL
+        .iter()
+        .map(|t| format!("[{}] = {}", t.number(), t.category().number()))
+        .collect();
+    format!("local category_of = {{{}}}\n", entries.join(", "))
+}
+
+/// Anything about reaching Redis is retryable; a reply this code cannot
+/// read is not.
+fn unavailable(err: RedisError) -> StoreError {
+    use redis::ErrorKind;
+    match err.kind() {
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType | ErrorKind::Extension => {
+            StoreError::Corrupt(err.to_string())
+        }
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unreadable {what}"))
+}
+
+/// One failure as the ingest script reads it.
+#[derive(Serialize)]
+struct ScriptFailure<'a> {
+    k: &'a str,
+    id: String,
+    t: i32,
+    c: i32,
+    r: i32,
+    o: &'a str,
+    rid: &'a str,
+    sid: &'a str,
+    d: i32,
+    st: &'a str,
+    m: &'a str,
+    f: String,
+    at: i64,
+}
+
+/// A suspension event as kept in the org's list.
+#[derive(Deserialize)]
+struct ScriptSuspension {
+    r: i32,
+    st: String,
+    m: String,
+    at: i64,
+}
+
+fn parse_error(id: ErrorId, fields: &HashMap<String, String>) -> Result<StoredError, StoreError> {
+    let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let number = |name: &str| -> Result<i64, StoreError> {
+        fields.get(name).and_then(|v| v.parse().ok()).ok_or_else(|| corrupt("error"))
+    };
+    let error_type = ErrorType::from_number(number("t")? as i32).ok_or_else(|| corrupt("error type"))?;
+    let state = ErrorState::from_number(number("s")? as i32).ok_or_else(|| corrupt("error state"))?;
+    let joined = text("f");
+    Ok(StoredError {
+        id,
+        seq: number("seq")? as u64,
+        object_type: text("o"),
+        crm_record_id: text("rid"),
+        salesforce_id: text("sid"),
+        direction: Direction::from_number(number("d")? as i32),
+        error_type,
+        status_code: text("st"),
+        message: text("m"),
+        fields: if joined.is_empty() { Vec::new() } else { joined.split(FIELD_SEPARATOR).map(str::to_owned).collect() },
+        occurrences: number("n")? as u64,
+        first_seen_ms: number("fs")?,
+        last_seen_ms: number("ls")?,
+        state,
+        resync_attempts: number("a")? as u32,
+    })
+}
+
+impl RedisStore {
+    /// The index that narrows `filter` the most; the rest is checked per error.
+    fn index_for(org: &OrgId, filter: &ErrorFilter) -> String {
+        let p = Self::prefix(org);
+        match (filter.state, filter.error_type, filter.category, &filter.object_type) {
+            (Some(ErrorState::Resolved), ..) => format!("{p}:ix:resolved"),
+            (_, Some(t), ..) => format!("{p}:ix:t:{}", t.number()),
+            (_, None, Some(c), _) => format!("{p}:ix:c:{}", c.number()),
+            (_, None, None, Some(o)) => format!("{p}:ix:o:{o}"),
+            _ => format!("{p}:ix:all"),
+        }
+    }
+
+    async fn read_errors(&self, org: &OrgId, ids: &[String]) -> Result<Vec<Option<StoredError>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = Self::prefix(org);
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(format!("{p}:e:{id}"));
+        }
+        let hashes: Vec<HashMap<String, String>> =
+            pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        ids.iter()
+            .zip(hashes)
+            .map(|(id, fields)| {
+                if fields.is_empty() {
+                    // Resolved long ago and expired, or removed meanwhile.
+                    return Ok(None);
+                }
+                let id = ErrorId::parse("error_id", id).map_err(|_| corrupt("error id"))?;
+                parse_error(id, &fields).map(Some)
+            })
+            .collect()
+    }
+}
+
+impl ErrorStore for RedisStore {
+    async fn ingest(&self, org: &OrgId, batch: &[(Failure, Classification)]) -> Result<Vec<Ingested>, StoreError> {
+        let mut failures = Vec::with_capacity(batch.len());
+        let mut results = Vec::with_capacity(batch.len());
+        for (failure, classification) in batch {
+            let (error_id, t, c, r) = match *classification {
+                Classification::Record(t) => (Some(failure.error_id(t)), t.number(), t.category().number(), 0),
+                Classification::Suspension(reason) => (None, 0, 0, reason.number()),
+            };
+            failures.push(ScriptFailure {
+                k: &failure.idempotency_key,
+                id: error_id.as_ref().map(|id| id.to_string()).unwrap_or_default(),
+                t,
+                c,
+                r,
+                o: &failure.object_type,
+                rid: &failure.crm_record_id,
+                sid: &failure.salesforce_id,
+                d: failure.direction.number(),
+                st: &failure.status_code,
+                m: &failure.message,
+                f: failure.fields.join(&FIELD_SEPARATOR.to_string()),
+                at: failure.occurred_at_ms.unwrap_or(0),
+            });
+            results.push(Ingested { classification: *classification, error_id, duplicate: false });
+        }
+        let json = serde_json::to_string(&failures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let duplicates: Vec<i64> = self
+            .ingest
+            .key(Self::prefix(org))
+            .arg(IDEMPOTENCY_WINDOW_MS)
+            .arg(json)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        if duplicates.len() != results.len() {
+            return Err(corrupt("ingest reply"));
+        }
+        for (result, duplicate) in results.iter_mut().zip(duplicates) {
+            result.duplicate = duplicate == 1;
+        }
+        Ok(results)
+    }
+
+    async fn health(&self, org: &OrgId) -> Result<HealthCounts, StoreError> {
+        let p = Self::prefix(org);
+        let (counts, suspensions): (HashMap<String, i64>, Vec<String>) = redis::pipe()
+            .hgetall(format!("{p}:counts"))
+            .lrange(format!("{p}:susp"), 0, 19)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let count = |name: String| counts.get(&name).copied().unwrap_or(0).max(0) as u64;
+        let types = ErrorType::ALL
+            .iter()
+            .map(|&t| {
+                let n = t.number();
+                (t, TypeCounts { errors: count(format!("e:t:{n}")), dead: count(format!("d:t:{n}")) })
+            })
+            .filter(|(_, c)| c.errors > 0)
+            .collect();
+        let category_records = Category::ALL
+            .iter()
+            .map(|&c| (c, count(format!("r:c:{}", c.number()))))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let suspensions = suspensions
+            .iter()
+            .filter_map(|json| serde_json::from_str::<ScriptSuspension>(json).ok())
+            .filter_map(|s| {
+                Some(SuspensionEvent {
+                    reason: SuspensionReason::from_number(s.r)?,
+                    status_code: s.st,
+                    message: s.m,
+                    occurred_at_ms: s.at,
+                })
+            })
+            .collect();
+        Ok(HealthCounts {
+            errors: count("e".into()),
+            records: count("r".into()),
+            types,
+            category_records,
+            suspensions,
+        })
+    }
+
+    async fn list(
+        &self,
+        org: &OrgId,
+        filter: &ErrorFilter,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let index = Self::index_for(org, filter);
+        let mut errors = Vec::with_capacity(limit);
+        // Exclusive upper bound on seq: the cursor is the last seq returned.
+        let mut before = cursor.map(|c| c.0);
+        let mut scanned = 0;
+        loop {
+            let max = before.map_or("+inf".to_owned(), |b| format!("({b}"));
+            let ids: Vec<(String, u64)> = redis::cmd("ZREVRANGEBYSCORE")
+                .arg(&index)
+                .arg(max)
+                .arg("-inf")
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(SCAN_BATCH)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            let exhausted = ids.len() < SCAN_BATCH;
+            let names: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
+            let found = self.read_errors(org, &names).await?;
+            for ((_, seq), error) in ids.iter().zip(found) {
+                scanned += 1;
+                before = Some(*seq);
+                let Some(error) = error else { continue };
+                if !filter.matches(&error) {
+                    continue;
+                }
+                if errors.len() == limit {
+                    // One more match exists: the page is full and not the last.
+                    let next = errors.last().map(|e: &StoredError| Cursor(e.seq));
+                    return Ok(Page { errors, next });
+                }
+                errors.push(error);
+            }
+            if exhausted {
+                return Ok(Page { errors, next: None });
+            }
+            if scanned >= SCAN_LIMIT {
+                // Stop scanning; the caller continues from here.
+                return Ok(Page { errors, next: before.map(Cursor) });
+            }
+        }
+    }
+
+    async fn get(&self, org: &OrgId, id: &ErrorId) -> Result<Option<StoredError>, StoreError> {
+        Ok(self.read_errors(org, &[id.to_string()]).await?.pop().flatten())
+    }
+
+    async fn resolve_record(&self, org: &OrgId, object_type: &str, crm_record_id: &str) -> Result<u32, StoreError> {
+        let resolved: u32 = self
+            .resolve_record
+            .key(Self::prefix(org))
+            .arg(object_type)
+            .arg(crm_record_id)
+            .arg(RESOLVED_TTL_MS)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(resolved)
+    }
+
+    async fn resync(&self, org: &OrgId, ids: &[ErrorId]) -> Result<Vec<Queued>, StoreError> {
+        let (ready, _) = Self::queue_keys(org);
+        let jobs: Vec<JobId> = ids.iter().map(|id| JobId { org: org.clone(), error: id.clone() }).collect();
+        // Pointers first (due at once: score 0), then the errors' state: a
+        // crash in between leaves a pointer that is dropped when it comes up,
+        // never a resyncing error that no job will ever pick up.
+        let mut add = redis::cmd("ZADD");
+        add.arg(&ready).arg("NX");
+        for job in &jobs {
+            add.arg(0).arg(job.to_string());
+        }
+        add.exec_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let codes: Vec<i64> = self
+            .resync
+            .key(Self::prefix(org))
+            .arg(ids.iter().map(ErrorId::as_str).collect::<Vec<_>>())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        if codes.len() != ids.len() {
+            return Err(corrupt("resync reply"));
+        }
+        let mut results = Vec::with_capacity(ids.len());
+        let mut drop = Vec::new();
+        for (job, code) in jobs.into_iter().zip(codes) {
+            results.push(match code {
+                3 => Queued::Queued(job),
+                2 => Queued::AlreadyQueued,
+                1 => {
+                    drop.push(job.to_string());
+                    Queued::Resolved
+                }
+                _ => {
+                    drop.push(job.to_string());
+                    Queued::NotFound
+                }
+            });
+        }
+        if !drop.is_empty() {
+            redis::cmd("ZREM").arg(&ready).arg(drop).exec_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        }
+        Ok(results)
+    }
+
+    async fn claim(&self, max: usize, visibility: Duration) -> Result<Vec<Claimed>, StoreError> {
+        let start = self.next_shard.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut claimed = Vec::new();
+        for i in 0..QUEUE_SHARDS {
+            if claimed.len() >= max {
+                break;
+            }
+            let (ready, inflight) = Self::shard_keys((start + i) % QUEUE_SHARDS);
+            let reply: Vec<redis::Value> = self
+                .claim
+                .key(&ready)
+                .key(&inflight)
+                .arg(max - claimed.len())
+                .arg(visibility.as_millis() as u64)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+            for member in reply.iter().skip(1) {
+                let member: String = redis::from_redis_value_ref(member).map_err(|_| corrupt("claim reply"))?;
+                if let Some(job) = self.lease_job(&member, visibility).await? {
+                    claimed.push(job);
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn complete(&self, job: &JobId, lease: &str, outcome: JobOutcome, jitter: f64) -> Result<Completed, StoreError> {
+        let reply: Vec<i64> = self
+            .complete
+            .key(Self::prefix(&job.org))
+            .arg(job.error.as_str())
+            .arg(lease)
+            .arg(if outcome == JobOutcome::Success { 1 } else { 2 })
+            .arg(self.policy.max_attempts)
+            .arg(self.policy.base.as_millis() as u64)
+            .arg(self.policy.cap.as_millis() as u64)
+            .arg(jitter.clamp(0.0, 0.999_999))
+            .arg(RESOLVED_TTL_MS)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+        let (ready, inflight) = Self::queue_keys(&job.org);
+        let member = job.to_string();
+        let mut conn = self.conn.clone();
+        match reply.as_slice() {
+            [-1] => Ok(Completed::LeaseLost),
+            &[2, retry_at] if retry_at > 0 => {
+                redis::pipe()
+                    .atomic()
+                    .zrem(&inflight, &member)
+                    .zadd(&ready, &member, retry_at)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(Completed::Done { state: ErrorState::Resyncing, retry_at_ms: Some(retry_at) })
+            }
+            &[state, _] => {
+                redis::cmd("ZREM").arg(&inflight).arg(&member).exec_async(&mut conn).await.map_err(unavailable)?;
+                let state = ErrorState::from_number(state as i32).ok_or_else(|| corrupt("error state"))?;
+                Ok(Completed::Done { state, retry_at_ms: None })
+            }
+            _ => Err(corrupt("complete reply")),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        redis::cmd("PING").exec_async(&mut self.conn.clone()).await.map_err(unavailable)
+    }
+}
