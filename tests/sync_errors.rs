@@ -10,7 +10,7 @@ use sync_errors::config::{RedisUrl, Settings};
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
-use syncgov_tests::{RedisServer, Service, eventually, health};
+use syncgov_tests::{Process, RedisServer, Service, eventually, health};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -22,7 +22,8 @@ enum Backend {
 }
 
 struct Env {
-    service: Service,
+    /// Keeps the service running for the test.
+    _service: Service,
     client: SyncErrorsClient<Channel>,
     _redis: Option<RedisServer>,
 }
@@ -38,12 +39,22 @@ impl Env {
             Backend::Redis => {
                 let redis = RedisServer::start();
                 let url: RedisUrl = redis.url().parse().unwrap();
-                (Settings { redis_url: Some(url), ..settings }, Some(redis))
+                (
+                    Settings {
+                        redis_url: Some(url),
+                        ..settings
+                    },
+                    Some(redis),
+                )
             }
         };
         let service = Service::sync_errors(settings).await;
         let client = SyncErrorsClient::new(service.channel().await);
-        Self { service, client, _redis: redis }
+        Self {
+            _service: service,
+            client,
+            _redis: redis,
+        }
     }
 }
 
@@ -61,7 +72,11 @@ fn failure(key: &str, object: &str, record: &str, kind: &str) -> pb::Failure {
             "npsp.TDTM_Opportunity: execution of AfterInsert\n\ncaused by: System.DmlException: Insert failed.",
             &[],
         ),
-        "daily_limit" => ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", &[]),
+        "daily_limit" => (
+            "REQUEST_LIMIT_EXCEEDED",
+            "TotalRequests Limit exceeded.",
+            &[],
+        ),
         other => panic!("no failure text {other}"),
     };
     pb::Failure {
@@ -77,16 +92,26 @@ fn failure(key: &str, object: &str, record: &str, kind: &str) -> pb::Failure {
     }
 }
 
-async fn ingest(c: &mut SyncErrorsClient<Channel>, org: &str, failures: Vec<pb::Failure>) -> Vec<pb::IngestResult> {
-    c.ingest_errors(pb::IngestErrorsRequest { org_id: org.into(), failures })
-        .await
-        .expect("IngestErrors answers")
-        .into_inner()
-        .results
+async fn ingest(
+    c: &mut SyncErrorsClient<Channel>,
+    org: &str,
+    failures: Vec<pb::Failure>,
+) -> Vec<pb::IngestResult> {
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: org.into(),
+        failures,
+    })
+    .await
+    .expect("IngestErrors answers")
+    .into_inner()
+    .results
 }
 
 async fn health_of(c: &mut SyncErrorsClient<Channel>, org: &str) -> pb::GetSyncHealthResponse {
-    c.get_sync_health(pb::GetSyncHealthRequest { org_id: org.into() }).await.expect("GetSyncHealth").into_inner()
+    c.get_sync_health(pb::GetSyncHealthRequest { org_id: org.into() })
+        .await
+        .expect("GetSyncHealth")
+        .into_inner()
 }
 
 async fn list(
@@ -96,10 +121,15 @@ async fn list(
     page_size: u32,
     page_token: String,
 ) -> pb::ListErrorsResponse {
-    c.list_errors(pb::ListErrorsRequest { org_id: org.into(), filter: Some(filter), page_size, page_token })
-        .await
-        .expect("ListErrors")
-        .into_inner()
+    c.list_errors(pb::ListErrorsRequest {
+        org_id: org.into(),
+        filter: Some(filter),
+        page_size,
+        page_token,
+    })
+    .await
+    .expect("ListErrors")
+    .into_inner()
 }
 
 fn card(h: &pb::GetSyncHealthResponse, category: tx::ErrorCategory) -> Option<&pb::CategoryHealth> {
@@ -150,7 +180,7 @@ async fn ingest_then_health_counts_errors_and_records(backend: Backend) {
     )
     .await;
     assert_eq!(results.len(), 4);
-    let level = |r: &pb::IngestResult| r.classification.as_ref().unwrap().level.clone().unwrap();
+    let level = |r: &pb::IngestResult| r.classification.as_ref().unwrap().level.unwrap();
     assert_eq!(
         level(&results[0]),
         pb::classification::Level::Record(pb::RecordLevel {
@@ -158,19 +188,48 @@ async fn ingest_then_health_counts_errors_and_records(backend: Backend) {
             r#type: tx::ErrorType::StringTooLong.into(),
         })
     );
-    assert!(results.iter().all(|r| !r.error_id.is_empty() && !r.duplicate));
+    assert!(
+        results
+            .iter()
+            .all(|r| !r.error_id.is_empty() && !r.duplicate)
+    );
 
     let h = health_of(c, "acme").await;
     assert_eq!((h.current_errors, h.impacted_records), (4, 3));
     let values = card(&h, tx::ErrorCategory::PropertyValues).expect("a PROPERTY_VALUES card");
-    assert_eq!((values.current_errors, values.impacted_records), (3, 2), "c1 has two errors of the category");
-    assert_eq!(values.types[0].r#type, tx::ErrorType::StringTooLong as i32, "most errors first");
-    assert_eq!((values.types[0].current_errors, values.types[0].impacted_records), (2, 2));
+    assert_eq!(
+        (values.current_errors, values.impacted_records),
+        (3, 2),
+        "c1 has two errors of the category"
+    );
+    assert_eq!(
+        values.types[0].r#type,
+        tx::ErrorType::StringTooLong as i32,
+        "most errors first"
+    );
+    assert_eq!(
+        (
+            values.types[0].current_errors,
+            values.types[0].impacted_records
+        ),
+        (2, 2)
+    );
     assert!(!values.types[0].guidance.is_empty());
     let code = card(&h, tx::ErrorCategory::CustomCode).expect("a CUSTOM_CODE card");
-    assert_eq!(code.types[0].r#type, tx::ErrorType::SalesforceAutomation as i32);
-    assert_eq!(h.categories[0].category, tx::ErrorCategory::PropertyValues as i32, "biggest category first");
-    assert_eq!(health_of(c, "other-org").await.current_errors, 0, "orgs are apart");
+    assert_eq!(
+        code.types[0].r#type,
+        tx::ErrorType::SalesforceAutomation as i32
+    );
+    assert_eq!(
+        h.categories[0].category,
+        tx::ErrorCategory::PropertyValues as i32,
+        "biggest category first"
+    );
+    assert_eq!(
+        health_of(c, "other-org").await.current_errors,
+        0,
+        "orgs are apart"
+    );
 }
 
 async fn a_report_seen_twice_is_counted_once(backend: Backend) {
@@ -186,14 +245,25 @@ async fn a_report_seen_twice_is_counted_once(backend: Backend) {
         let mut c = c.clone();
         let id = id.clone();
         async move {
-            c.get_error(pb::GetErrorRequest { org_id: "acme".into(), error_id: id }).await.unwrap().into_inner().error.unwrap()
+            c.get_error(pb::GetErrorRequest {
+                org_id: "acme".into(),
+                error_id: id,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .error
+            .unwrap()
         }
     };
     assert_eq!(get(c).await.occurrences, 1);
 
     // Another report of the same error: one error, two occurrences.
     let mut later = failure("k2", "Contact", "c1", "too_long");
-    later.occurred_at = Some(prost_types::Timestamp { seconds: 4_000_000_000, nanos: 0 });
+    later.occurred_at = Some(prost_types::Timestamp {
+        seconds: 4_000_000_000,
+        nanos: 0,
+    });
     later.message = "Description: data value too large: newer".into();
     let other = ingest(c, "acme", vec![later]).await;
     assert_eq!(other[0].error_id, id);
@@ -207,24 +277,39 @@ async fn a_report_seen_twice_is_counted_once(backend: Backend) {
 async fn suspension_failures_are_events_not_errors(backend: Backend) {
     let mut env = Env::start(backend).await;
     let c = &mut env.client;
-    let results = ingest(c, "acme", vec![failure("k1", "Contact", "c1", "daily_limit")]).await;
+    let results = ingest(
+        c,
+        "acme",
+        vec![failure("k1", "Contact", "c1", "daily_limit")],
+    )
+    .await;
     assert_eq!(
         results[0].classification.as_ref().unwrap().level,
-        Some(pb::classification::Level::Suspension(tx::SuspensionReason::SalesforceApiLimitExceeded.into()))
+        Some(pb::classification::Level::Suspension(
+            tx::SuspensionReason::SalesforceApiLimitExceeded.into()
+        ))
     );
     assert!(results[0].error_id.is_empty());
     let h = health_of(c, "acme").await;
     assert_eq!(h.current_errors, 0);
     assert_eq!(h.recent_suspensions.len(), 1);
-    assert_eq!(h.recent_suspensions[0].reason, tx::SuspensionReason::SalesforceApiLimitExceeded as i32);
-    assert_eq!(h.recent_suspensions[0].message, "TotalRequests Limit exceeded.");
+    assert_eq!(
+        h.recent_suspensions[0].reason,
+        tx::SuspensionReason::SalesforceApiLimitExceeded as i32
+    );
+    assert_eq!(
+        h.recent_suspensions[0].message,
+        "TotalRequests Limit exceeded."
+    );
 }
 
 async fn pages_neither_skip_nor_repeat_while_errors_arrive(backend: Backend) {
     let mut env = Env::start(backend).await;
     let c = &mut env.client;
     let batch = |from: usize, to: usize| {
-        (from..to).map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long")).collect::<Vec<_>>()
+        (from..to)
+            .map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long"))
+            .collect::<Vec<_>>()
     };
     ingest(c, "acme", batch(0, 120)).await;
     let mut seen = Vec::new();
@@ -248,7 +333,11 @@ async fn pages_neither_skip_nor_repeat_while_errors_arrive(backend: Backend) {
     let distinct: HashSet<&String> = seen.iter().collect();
     assert_eq!(distinct.len(), seen.len(), "no error repeated");
     let expected: HashSet<String> = (0..120).map(|i| format!("c{i}")).collect();
-    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), expected, "none skipped, none of the newer");
+    assert_eq!(
+        seen.iter().cloned().collect::<HashSet<_>>(),
+        expected,
+        "none skipped, none of the newer"
+    );
     let fresh = list(c, "acme", pb::ErrorFilter::default(), 500, String::new()).await;
     assert_eq!(fresh.errors.len(), 150);
 }
@@ -269,17 +358,60 @@ async fn listing_filters_by_category_type_object_and_state(backend: Backend) {
     .await;
     let count = |filter: pb::ErrorFilter| {
         let mut c = c.clone();
-        async move { list(&mut c, "acme", filter, 50, String::new()).await.errors.len() }
+        async move {
+            list(&mut c, "acme", filter, 50, String::new())
+                .await
+                .errors
+                .len()
+        }
     };
     assert_eq!(count(pb::ErrorFilter::default()).await, 4);
-    assert_eq!(count(pb::ErrorFilter { category: tx::ErrorCategory::PropertyValues.into(), ..Default::default() }).await, 3);
-    assert_eq!(count(pb::ErrorFilter { r#type: tx::ErrorType::StringTooLong.into(), ..Default::default() }).await, 2);
-    let contacts_too_long =
-        pb::ErrorFilter { r#type: tx::ErrorType::StringTooLong.into(), object_type: "Contact".into(), ..Default::default() };
+    assert_eq!(
+        count(pb::ErrorFilter {
+            category: tx::ErrorCategory::PropertyValues.into(),
+            ..Default::default()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(pb::ErrorFilter {
+            r#type: tx::ErrorType::StringTooLong.into(),
+            ..Default::default()
+        })
+        .await,
+        2
+    );
+    let contacts_too_long = pb::ErrorFilter {
+        r#type: tx::ErrorType::StringTooLong.into(),
+        object_type: "Contact".into(),
+        ..Default::default()
+    };
     assert_eq!(count(contacts_too_long).await, 1);
-    assert_eq!(count(pb::ErrorFilter { object_type: "Opportunity".into(), ..Default::default() }).await, 1);
-    assert_eq!(count(pb::ErrorFilter { state: pb::ErrorState::Open.into(), ..Default::default() }).await, 4);
-    assert_eq!(count(pb::ErrorFilter { state: pb::ErrorState::Resolved.into(), ..Default::default() }).await, 0);
+    assert_eq!(
+        count(pb::ErrorFilter {
+            object_type: "Opportunity".into(),
+            ..Default::default()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(pb::ErrorFilter {
+            state: pb::ErrorState::Open.into(),
+            ..Default::default()
+        })
+        .await,
+        4
+    );
+    assert_eq!(
+        count(pb::ErrorFilter {
+            state: pb::ErrorState::Resolved.into(),
+            ..Default::default()
+        })
+        .await,
+        0
+    );
 }
 
 async fn errors_are_read_one_by_one_and_by_affected_record(backend: Backend) {
@@ -287,22 +419,33 @@ async fn errors_are_read_one_by_one_and_by_affected_record(backend: Backend) {
     let c = &mut env.client;
     let mut f = failure("k1", "Contact", "c1", "too_long");
     f.salesforce_id = "0035g00000AbCdEAAZ".into();
-    let id = ingest(c, "acme", vec![f, failure("k2", "Lead", "l1", "too_long")]).await[0].error_id.clone();
+    let id = ingest(c, "acme", vec![f, failure("k2", "Lead", "l1", "too_long")]).await[0]
+        .error_id
+        .clone();
     let error = c
-        .get_error(pb::GetErrorRequest { org_id: "acme".into(), error_id: id.clone() })
+        .get_error(pb::GetErrorRequest {
+            org_id: "acme".into(),
+            error_id: id.clone(),
+        })
         .await
         .unwrap()
         .into_inner()
         .error
         .unwrap();
-    assert_eq!((error.object_type.as_str(), error.crm_record_id.as_str()), ("Contact", "c1"));
+    assert_eq!(
+        (error.object_type.as_str(), error.crm_record_id.as_str()),
+        ("Contact", "c1")
+    );
     assert_eq!(error.salesforce_id, "0035g00000AbCdEAAZ");
     assert_eq!(error.state, pb::ErrorState::Open as i32);
     assert_eq!(error.fields, vec!["Description".to_string()]);
     assert!(!error.guidance.is_empty());
 
     let missing = c
-        .get_error(pb::GetErrorRequest { org_id: "other".into(), error_id: id.clone() })
+        .get_error(pb::GetErrorRequest {
+            org_id: "other".into(),
+            error_id: id.clone(),
+        })
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
@@ -356,9 +499,24 @@ async fn a_successful_sync_resolves_the_record(backend: Backend) {
     assert_eq!((h.current_errors, h.impacted_records), (1, 1));
     let values = card(&h, tx::ErrorCategory::PropertyValues).unwrap();
     assert_eq!((values.current_errors, values.impacted_records), (1, 1));
-    let resolved = list(c, "acme", pb::ErrorFilter { state: pb::ErrorState::Resolved.into(), ..Default::default() }, 50, String::new()).await;
+    let resolved = list(
+        c,
+        "acme",
+        pb::ErrorFilter {
+            state: pb::ErrorState::Resolved.into(),
+            ..Default::default()
+        },
+        50,
+        String::new(),
+    )
+    .await;
     assert_eq!(resolved.errors.len(), 2);
-    assert!(resolved.errors.iter().all(|e| e.state == pb::ErrorState::Resolved as i32));
+    assert!(
+        resolved
+            .errors
+            .iter()
+            .all(|e| e.state == pb::ErrorState::Resolved as i32)
+    );
 
     // The same failure again later: a new current error.
     ingest(c, "acme", vec![failure("k4", "Contact", "c1", "email")]).await;
@@ -369,21 +527,28 @@ async fn a_successful_sync_resolves_the_record(backend: Backend) {
 async fn the_csv_export_parses_back_and_is_safe_in_spreadsheets(backend: Backend) {
     let mut env = Env::start(backend).await;
     let c = &mut env.client;
-    let first: Vec<pb::Failure> =
-        (0..1_000).map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long")).collect();
+    let first: Vec<pb::Failure> = (0..1_000)
+        .map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long"))
+        .collect();
     ingest(c, "acme", first).await;
     let mut tricky = failure("t1", "Lead", "l1", "email");
-    tricky.message = "=HYPERLINK(\"http://x\", \"click\"), with \"quotes\"\nand a line break".into();
+    tricky.message =
+        "=HYPERLINK(\"http://x\", \"click\"), with \"quotes\"\nand a line break".into();
     ingest(c, "acme", vec![tricky]).await;
     ingest(
         c,
         "acme",
-        (1_000..1_203).map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long")).collect(),
+        (1_000..1_203)
+            .map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long"))
+            .collect(),
     )
     .await;
 
     let mut stream = c
-        .export_errors_csv(pb::ExportErrorsCsvRequest { org_id: "acme".into(), filter: None })
+        .export_errors_csv(pb::ExportErrorsCsvRequest {
+            org_id: "acme".into(),
+            filter: None,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -397,14 +562,22 @@ async fn the_csv_export_parses_back_and_is_safe_in_spreadsheets(backend: Backend
     }
     assert!(chunks >= 3, "streamed in chunks, not at once");
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(header[0], "error_id");
     assert_eq!(header[9], "message");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1_204);
     assert_eq!(rows_said, 1_204);
     let lead = rows.iter().find(|r| &r[5] == "l1").expect("the tricky row");
-    assert_eq!(&lead[9], "'=HYPERLINK(\"http://x\", \"click\"), with \"quotes\"\nand a line break");
+    assert_eq!(
+        &lead[9],
+        "'=HYPERLINK(\"http://x\", \"click\"), with \"quotes\"\nand a line break"
+    );
     assert_eq!(&lead[3], "INVALID_EMAIL");
     let ids: HashSet<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
     assert_eq!(ids.len(), 1_204);
@@ -412,7 +585,10 @@ async fn the_csv_export_parses_back_and_is_safe_in_spreadsheets(backend: Backend
     let filtered = c
         .export_errors_csv(pb::ExportErrorsCsvRequest {
             org_id: "acme".into(),
-            filter: Some(pb::ErrorFilter { object_type: "Lead".into(), ..Default::default() }),
+            filter: Some(pb::ErrorFilter {
+                object_type: "Lead".into(),
+                ..Default::default()
+            }),
         })
         .await
         .unwrap()
@@ -422,7 +598,10 @@ async fn the_csv_export_parses_back_and_is_safe_in_spreadsheets(backend: Backend
     while let Some(chunk) = filtered.message().await.unwrap() {
         bytes.extend(chunk.chunk);
     }
-    assert_eq!(csv::Reader::from_reader(bytes.as_slice()).records().count(), 1);
+    assert_eq!(
+        csv::Reader::from_reader(bytes.as_slice()).records().count(),
+        1
+    );
 }
 
 async fn bad_input_names_the_field(backend: Backend) {
@@ -430,71 +609,208 @@ async fn bad_input_names_the_field(backend: Backend) {
     let c = &mut env.client;
     let starts = |err: tonic::Status, field: &str| {
         assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-        assert!(err.message().starts_with(&format!("{field}:")), "{field}: {}", err.message());
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{field}: {}",
+            err.message()
+        );
     };
     let ingest_err = |org: &str, failures: Vec<pb::Failure>| {
         let mut c = c.clone();
         let org = org.to_owned();
-        async move { c.ingest_errors(pb::IngestErrorsRequest { org_id: org, failures }).await.unwrap_err() }
+        async move {
+            c.ingest_errors(pb::IngestErrorsRequest {
+                org_id: org,
+                failures,
+            })
+            .await
+            .unwrap_err()
+        }
     };
-    starts(ingest_err("", vec![failure("k", "Contact", "c", "email")]).await, "org_id");
-    starts(ingest_err("acme", vec![]).await, "failures");
-    starts(ingest_err("acme", vec![failure("k", "Contact", "c", "email"); 1_001]).await, "failures");
-    starts(ingest_err("acme", vec![failure("", "Contact", "c", "email")]).await, "failures[0].idempotency_key");
     starts(
-        ingest_err("acme", vec![failure("k", "Contact", "c", "email"), failure("k2", "Con tact", "c", "email")]).await,
+        ingest_err("", vec![failure("k", "Contact", "c", "email")]).await,
+        "org_id",
+    );
+    starts(ingest_err("acme", vec![]).await, "failures");
+    starts(
+        ingest_err("acme", vec![failure("k", "Contact", "c", "email"); 1_001]).await,
+        "failures",
+    );
+    starts(
+        ingest_err("acme", vec![failure("", "Contact", "c", "email")]).await,
+        "failures[0].idempotency_key",
+    );
+    starts(
+        ingest_err(
+            "acme",
+            vec![
+                failure("k", "Contact", "c", "email"),
+                failure("k2", "Con tact", "c", "email"),
+            ],
+        )
+        .await,
         "failures[1].object_type",
     );
     let mut bad_direction = failure("k", "Contact", "c", "email");
     bad_direction.direction = 9;
-    starts(ingest_err("acme", vec![bad_direction]).await, "failures[0].direction");
-    assert_eq!(health_of(c, "acme").await.current_errors, 0, "a bad batch stores nothing");
+    starts(
+        ingest_err("acme", vec![bad_direction]).await,
+        "failures[0].direction",
+    );
+    assert_eq!(
+        health_of(c, "acme").await.current_errors,
+        0,
+        "a bad batch stores nothing"
+    );
 
     let list_err = |filter: pb::ErrorFilter, page_size: u32, token: &str| {
         let mut c = c.clone();
         let token = token.to_owned();
         async move {
-            c.list_errors(pb::ListErrorsRequest { org_id: "acme".into(), filter: Some(filter), page_size, page_token: token })
-                .await
-                .unwrap_err()
+            c.list_errors(pb::ListErrorsRequest {
+                org_id: "acme".into(),
+                filter: Some(filter),
+                page_size,
+                page_token: token,
+            })
+            .await
+            .unwrap_err()
         }
     };
-    starts(list_err(pb::ErrorFilter::default(), 501, "").await, "page_size");
-    starts(list_err(pb::ErrorFilter::default(), 10, "garbage").await, "page_token");
-    starts(list_err(pb::ErrorFilter { r#type: 99, ..Default::default() }, 10, "").await, "filter.type");
-    starts(list_err(pb::ErrorFilter { category: 99, ..Default::default() }, 10, "").await, "filter.category");
-    starts(list_err(pb::ErrorFilter { state: 9, ..Default::default() }, 10, "").await, "filter.state");
-    starts(list_err(pb::ErrorFilter { object_type: "a b".into(), ..Default::default() }, 10, "").await, "filter.object_type");
+    starts(
+        list_err(pb::ErrorFilter::default(), 501, "").await,
+        "page_size",
+    );
+    starts(
+        list_err(pb::ErrorFilter::default(), 10, "garbage").await,
+        "page_token",
+    );
+    starts(
+        list_err(
+            pb::ErrorFilter {
+                r#type: 99,
+                ..Default::default()
+            },
+            10,
+            "",
+        )
+        .await,
+        "filter.type",
+    );
+    starts(
+        list_err(
+            pb::ErrorFilter {
+                category: 99,
+                ..Default::default()
+            },
+            10,
+            "",
+        )
+        .await,
+        "filter.category",
+    );
+    starts(
+        list_err(
+            pb::ErrorFilter {
+                state: 9,
+                ..Default::default()
+            },
+            10,
+            "",
+        )
+        .await,
+        "filter.state",
+    );
+    starts(
+        list_err(
+            pb::ErrorFilter {
+                object_type: "a b".into(),
+                ..Default::default()
+            },
+            10,
+            "",
+        )
+        .await,
+        "filter.object_type",
+    );
 
-    let err = c.get_error(pb::GetErrorRequest { org_id: "acme".into(), error_id: "x".into() }).await.unwrap_err();
+    let err = c
+        .get_error(pb::GetErrorRequest {
+            org_id: "acme".into(),
+            error_id: "x".into(),
+        })
+        .await
+        .unwrap_err();
     starts(err, "error_id");
     let err = c
-        .list_affected_records(pb::ListAffectedRecordsRequest { org_id: "acme".into(), r#type: 0, page_size: 0, page_token: String::new() })
+        .list_affected_records(pb::ListAffectedRecordsRequest {
+            org_id: "acme".into(),
+            r#type: 0,
+            page_size: 0,
+            page_token: String::new(),
+        })
         .await
         .unwrap_err();
     starts(err, "type");
     let err = c
-        .resolve_record(pb::ResolveRecordRequest { org_id: "acme".into(), object_type: "Contact".into(), crm_record_id: String::new() })
+        .resolve_record(pb::ResolveRecordRequest {
+            org_id: "acme".into(),
+            object_type: "Contact".into(),
+            crm_record_id: String::new(),
+        })
         .await
         .unwrap_err();
     starts(err, "crm_record_id");
-    let err = c.classify(pb::ClassifyRequest { inputs: vec![] }).await.unwrap_err();
+    let err = c
+        .classify(pb::ClassifyRequest { inputs: vec![] })
+        .await
+        .unwrap_err();
     starts(err, "inputs");
-    let err = c.get_sync_health(pb::GetSyncHealthRequest { org_id: "a}b".into() }).await.unwrap_err();
+    let err = c
+        .get_sync_health(pb::GetSyncHealthRequest {
+            org_id: "a}b".into(),
+        })
+        .await
+        .unwrap_err();
     starts(err, "org_id");
+
+    let err = c
+        .export_errors_csv(pb::ExportErrorsCsvRequest {
+            org_id: "acme".into(),
+            filter: Some(pb::ErrorFilter {
+                r#type: 77,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    starts(err, "filter.type");
 
     // More than 100 errors per resync: refused, with the advice.
     let ids = vec!["e000000000000000000000000".to_string(); 101];
-    let err = c.resync_errors(pb::ResyncErrorsRequest { org_id: "acme".into(), error_ids: ids }).await.unwrap_err();
+    let err = c
+        .resync_errors(pb::ResyncErrorsRequest {
+            org_id: "acme".into(),
+            error_ids: ids,
+        })
+        .await
+        .unwrap_err();
     assert!(err.message().contains("re-import"), "{}", err.message());
     starts(err, "error_ids");
 }
 
-async fn claim(c: &mut SyncErrorsClient<Channel>, worker: &str, max: u32, visibility_ms: u64) -> Vec<pb::ResyncJob> {
+async fn claim(
+    c: &mut SyncErrorsClient<Channel>,
+    worker: &str,
+    max: u32,
+    visibility_ms: u64,
+) -> Vec<pb::ResyncJob> {
     c.claim_resync_jobs(pb::ClaimResyncJobsRequest {
         worker_id: worker.into(),
         max_jobs: max,
-        visibility_timeout: Some(prost_types::Duration::try_from(Duration::from_millis(visibility_ms)).unwrap()),
+        visibility_timeout: Some(
+            prost_types::Duration::try_from(Duration::from_millis(visibility_ms)).unwrap(),
+        ),
     })
     .await
     .expect("ClaimResyncJobs")
@@ -504,7 +820,11 @@ async fn claim(c: &mut SyncErrorsClient<Channel>, worker: &str, max: u32, visibi
 
 /// Claims one job, polling every 50 ms for up to `limit`: for jobs that come
 /// due by a timer (back-off, visibility timeout).
-async fn claim_within(c: &mut SyncErrorsClient<Channel>, worker: &str, limit: Duration) -> Vec<pb::ResyncJob> {
+async fn claim_within(
+    c: &mut SyncErrorsClient<Channel>,
+    worker: &str,
+    limit: Duration,
+) -> Vec<pb::ResyncJob> {
     let deadline = std::time::Instant::now() + limit;
     loop {
         let jobs = claim(c, worker, 1, 60_000).await;
@@ -524,7 +844,12 @@ async fn complete(
     let outcome = if success {
         Outcome::Success(true)
     } else {
-        Outcome::Failure(failure(&format!("retry-{}-{}", job.job_id, job.attempt), &job.object_type, &job.crm_record_id, "too_long"))
+        Outcome::Failure(failure(
+            &format!("retry-{}-{}", job.job_id, job.attempt),
+            &job.object_type,
+            &job.crm_record_id,
+            "too_long",
+        ))
     };
     c.complete_resync_job(pb::CompleteResyncJobRequest {
         job_id: job.job_id.clone(),
@@ -535,8 +860,19 @@ async fn complete(
     .map(|r| r.into_inner())
 }
 
-async fn resync(c: &mut SyncErrorsClient<Channel>, org: &str, ids: Vec<String>) -> Vec<pb::QueuedResync> {
-    c.resync_errors(pb::ResyncErrorsRequest { org_id: org.into(), error_ids: ids }).await.expect("ResyncErrors").into_inner().results
+async fn resync(
+    c: &mut SyncErrorsClient<Channel>,
+    org: &str,
+    ids: Vec<String>,
+) -> Vec<pb::QueuedResync> {
+    c.resync_errors(pb::ResyncErrorsRequest {
+        org_id: org.into(),
+        error_ids: ids,
+    })
+    .await
+    .expect("ResyncErrors")
+    .into_inner()
+    .results
 }
 
 async fn a_resync_job_is_claimed_once_and_resolves_its_error(backend: Backend) {
@@ -545,7 +881,10 @@ async fn a_resync_job_is_claimed_once_and_resolves_its_error(backend: Backend) {
     let ids: Vec<String> = ingest(
         c,
         "acme",
-        vec![failure("k1", "Contact", "c1", "too_long"), failure("k2", "Contact", "c2", "too_long")],
+        vec![
+            failure("k1", "Contact", "c1", "too_long"),
+            failure("k2", "Contact", "c2", "too_long"),
+        ],
     )
     .await
     .into_iter()
@@ -555,28 +894,73 @@ async fn a_resync_job_is_claimed_once_and_resolves_its_error(backend: Backend) {
     let queued = resync(c, "acme", vec![ids[0].clone(), ids[1].clone(), unknown]).await;
     assert!(!queued[0].job_id.is_empty() && !queued[1].job_id.is_empty());
     assert_eq!(queued[2].skipped, "not found");
-    assert_eq!(resync(c, "acme", vec![ids[0].clone()]).await[0].skipped, "already queued");
-    let listed = list(c, "acme", pb::ErrorFilter { state: pb::ErrorState::Resyncing.into(), ..Default::default() }, 50, String::new()).await;
+    assert_eq!(
+        resync(c, "acme", vec![ids[0].clone()]).await[0].skipped,
+        "already queued"
+    );
+    let listed = list(
+        c,
+        "acme",
+        pb::ErrorFilter {
+            state: pb::ErrorState::Resyncing.into(),
+            ..Default::default()
+        },
+        50,
+        String::new(),
+    )
+    .await;
     assert_eq!(listed.errors.len(), 2);
 
     let jobs = claim(c, "w1", 10, 60_000).await;
     assert_eq!(jobs.len(), 2);
-    assert!(jobs.iter().all(|j| j.attempt == 1 && j.org_id == "acme" && j.object_type == "Contact"));
-    assert!(claim(c, "w2", 10, 60_000).await.is_empty(), "claimed jobs are not handed out twice");
+    assert!(
+        jobs.iter()
+            .all(|j| j.attempt == 1 && j.org_id == "acme" && j.object_type == "Contact")
+    );
+    assert!(
+        claim(c, "w2", 10, 60_000).await.is_empty(),
+        "claimed jobs are not handed out twice"
+    );
 
     let job = jobs.iter().find(|j| j.error_id == ids[0]).unwrap();
     let mut stolen = job.clone();
     stolen.lease_id = "not-the-lease".into();
-    assert_eq!(complete(c, &stolen, true).await.unwrap_err().code(), Code::FailedPrecondition);
-    assert_eq!(complete(c, job, true).await.unwrap().state, pb::ErrorState::Resolved as i32);
-    assert_eq!(complete(c, job, true).await.unwrap_err().code(), Code::FailedPrecondition, "a lease ends with its job");
+    assert_eq!(
+        complete(c, &stolen, true).await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+    assert_eq!(
+        complete(c, job, true).await.unwrap().state,
+        pb::ErrorState::Resolved as i32
+    );
+    assert_eq!(
+        complete(c, job, true).await.unwrap_err().code(),
+        Code::FailedPrecondition,
+        "a lease ends with its job"
+    );
 
     let other = jobs.iter().find(|j| j.error_id == ids[1]).unwrap();
     let failed = complete(c, other, false).await.unwrap();
     assert_eq!(failed.state, pb::ErrorState::Resyncing as i32);
-    let retry_in = failed.retry_at.unwrap().seconds - std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    assert!((13..=31).contains(&retry_in), "first back-off is 15 to 30 s, got {retry_in}");
-    let error = c.get_error(pb::GetErrorRequest { org_id: "acme".into(), error_id: ids[1].clone() }).await.unwrap().into_inner().error.unwrap();
+    let retry_in = failed.retry_at.unwrap().seconds
+        - std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+    assert!(
+        (13..=31).contains(&retry_in),
+        "first back-off is 15 to 30 s, got {retry_in}"
+    );
+    let error = c
+        .get_error(pb::GetErrorRequest {
+            org_id: "acme".into(),
+            error_id: ids[1].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .error
+        .unwrap();
     assert_eq!(error.occurrences, 2, "the new failure was recorded");
     assert_eq!(error.resync_attempts, 1);
     let h = health_of(c, "acme").await;
@@ -586,18 +970,30 @@ async fn a_resync_job_is_claimed_once_and_resolves_its_error(backend: Backend) {
 async fn a_worker_that_dies_loses_its_jobs_to_another(backend: Backend) {
     let mut env = Env::start(backend).await;
     let c = &mut env.client;
-    let id = ingest(c, "acme", vec![failure("k1", "Contact", "c1", "too_long")]).await[0].error_id.clone();
+    let id = ingest(c, "acme", vec![failure("k1", "Contact", "c1", "too_long")]).await[0]
+        .error_id
+        .clone();
     resync(c, "acme", vec![id.clone()]).await;
     let lost = claim(c, "w1", 1, 1_000).await;
     assert_eq!(lost.len(), 1);
     // w1 dies; once its visibility timeout passes, w2 gets the job.
     let taken = claim_within(c, "w2", Duration::from_secs(5)).await;
-    assert!(!taken.is_empty(), "the job did not come back after its visibility timeout");
+    assert!(
+        !taken.is_empty(),
+        "the job did not come back after its visibility timeout"
+    );
     assert_eq!(taken[0].error_id, id);
     assert_eq!(taken[0].attempt, 2);
     assert_ne!(taken[0].lease_id, lost[0].lease_id);
-    assert_eq!(complete(c, &lost[0], true).await.unwrap_err().code(), Code::FailedPrecondition, "w1's lease lapsed");
-    assert_eq!(complete(c, &taken[0], true).await.unwrap().state, pb::ErrorState::Resolved as i32);
+    assert_eq!(
+        complete(c, &lost[0], true).await.unwrap_err().code(),
+        Code::FailedPrecondition,
+        "w1's lease lapsed"
+    );
+    assert_eq!(
+        complete(c, &taken[0], true).await.unwrap().state,
+        pb::ErrorState::Resolved as i32
+    );
 }
 
 async fn a_job_that_keeps_failing_ends_dead(backend: Backend) {
@@ -609,26 +1005,62 @@ async fn a_job_that_keeps_failing_ends_dead(backend: Backend) {
     };
     let mut env = Env::start_with(backend, settings).await;
     let c = &mut env.client;
-    let id = ingest(c, "acme", vec![failure("k1", "Contact", "c1", "too_long")]).await[0].error_id.clone();
+    let id = ingest(c, "acme", vec![failure("k1", "Contact", "c1", "too_long")]).await[0]
+        .error_id
+        .clone();
     resync(c, "acme", vec![id.clone()]).await;
     let first = claim(c, "w1", 1, 60_000).await;
-    assert_eq!(complete(c, &first[0], false).await.unwrap().state, pb::ErrorState::Resyncing as i32);
-    assert!(claim(c, "w1", 1, 60_000).await.is_empty(), "not before its back-off");
+    assert_eq!(
+        complete(c, &first[0], false).await.unwrap().state,
+        pb::ErrorState::Resyncing as i32
+    );
+    assert!(
+        claim(c, "w1", 1, 60_000).await.is_empty(),
+        "not before its back-off"
+    );
     let second = claim_within(c, "w1", Duration::from_secs(5)).await;
     assert!(!second.is_empty(), "the retry never came due");
     assert_eq!(second[0].attempt, 2);
-    assert_eq!(complete(c, &second[0], false).await.unwrap().state, pb::ErrorState::Dead as i32);
+    assert_eq!(
+        complete(c, &second[0], false).await.unwrap().state,
+        pb::ErrorState::Dead as i32
+    );
 
     let h = health_of(c, "acme").await;
     let values = card(&h, tx::ErrorCategory::PropertyValues).unwrap();
-    assert_eq!((values.types[0].current_errors, values.types[0].dead_errors), (1, 1));
-    let dead = list(c, "acme", pb::ErrorFilter { state: pb::ErrorState::Dead.into(), ..Default::default() }, 50, String::new()).await;
+    assert_eq!(
+        (values.types[0].current_errors, values.types[0].dead_errors),
+        (1, 1)
+    );
+    let dead = list(
+        c,
+        "acme",
+        pb::ErrorFilter {
+            state: pb::ErrorState::Dead.into(),
+            ..Default::default()
+        },
+        50,
+        String::new(),
+    )
+    .await;
     assert_eq!(dead.errors.len(), 1);
-    assert!(claim(c, "w1", 1, 60_000).await.is_empty(), "a dead job is not handed out");
+    assert!(
+        claim(c, "w1", 1, 60_000).await.is_empty(),
+        "a dead job is not handed out"
+    );
 
     // An operator resyncs it again: attempts start over.
     assert!(!resync(c, "acme", vec![id]).await[0].job_id.is_empty());
-    assert_eq!(card(&health_of(c, "acme").await, tx::ErrorCategory::PropertyValues).unwrap().types[0].dead_errors, 0);
+    assert_eq!(
+        card(
+            &health_of(c, "acme").await,
+            tx::ErrorCategory::PropertyValues
+        )
+        .unwrap()
+        .types[0]
+            .dead_errors,
+        0
+    );
     assert_eq!(claim(c, "w1", 1, 60_000).await[0].attempt, 1);
 }
 
@@ -637,7 +1069,11 @@ async fn resync_calls_refuse_bad_input(backend: Backend) {
     let c = &mut env.client;
     let starts = |err: tonic::Status, field: &str| {
         assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-        assert!(err.message().starts_with(&format!("{field}:")), "{field}: {}", err.message());
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{field}: {}",
+            err.message()
+        );
     };
     let claim_err = |worker: &str, max: u32, visibility: Option<Duration>| {
         let mut c = c.clone();
@@ -655,14 +1091,36 @@ async fn resync_calls_refuse_bad_input(backend: Backend) {
     starts(claim_err("", 1, None).await, "worker_id");
     starts(claim_err("w", 0, None).await, "max_jobs");
     starts(claim_err("w", 101, None).await, "max_jobs");
-    starts(claim_err("w", 1, Some(Duration::from_millis(500))).await, "visibility_timeout");
-    starts(claim_err("w", 1, Some(Duration::from_secs(7_200))).await, "visibility_timeout");
-    let err = c.resync_errors(pb::ResyncErrorsRequest { org_id: "acme".into(), error_ids: vec![] }).await.unwrap_err();
+    starts(
+        claim_err("w", 1, Some(Duration::from_millis(500))).await,
+        "visibility_timeout",
+    );
+    starts(
+        claim_err("w", 1, Some(Duration::from_secs(7_200))).await,
+        "visibility_timeout",
+    );
+    let err = c
+        .resync_errors(pb::ResyncErrorsRequest {
+            org_id: "acme".into(),
+            error_ids: vec![],
+        })
+        .await
+        .unwrap_err();
     starts(err, "error_ids");
-    let err = c.resync_errors(pb::ResyncErrorsRequest { org_id: "acme".into(), error_ids: vec!["bad".into()] }).await.unwrap_err();
+    let err = c
+        .resync_errors(pb::ResyncErrorsRequest {
+            org_id: "acme".into(),
+            error_ids: vec!["bad".into()],
+        })
+        .await
+        .unwrap_err();
     starts(err, "error_ids[0]");
     let err = c
-        .complete_resync_job(pb::CompleteResyncJobRequest { job_id: "nope".into(), lease_id: "l".into(), outcome: None })
+        .complete_resync_job(pb::CompleteResyncJobRequest {
+            job_id: "nope".into(),
+            lease_id: "l".into(),
+            outcome: None,
+        })
         .await
         .unwrap_err();
     starts(err, "job_id");
@@ -682,14 +1140,31 @@ async fn resync_calls_refuse_bad_input(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_and_workers_never_share_a_job_and_lose_none() {
     let redis = RedisServer::start();
-    let settings = || Settings { redis_url: Some(redis.url().parse().unwrap()), ..Settings::default() };
-    let replicas = [Service::sync_errors(settings()).await, Service::sync_errors(settings()).await];
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::sync_errors(settings()).await,
+        Service::sync_errors(settings()).await,
+    ];
     let mut admin = SyncErrorsClient::new(replicas[0].channel().await);
     let mut ids = Vec::new();
     for org in ["acme", "globex", "initech", "umbrella"] {
-        let failures = (0..25).map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long")).collect();
-        let batch: Vec<String> = ingest(&mut admin, org, failures).await.into_iter().map(|r| r.error_id).collect();
-        assert!(resync(&mut admin, org, batch.clone()).await.iter().all(|q| !q.job_id.is_empty()));
+        let failures = (0..25)
+            .map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long"))
+            .collect();
+        let batch: Vec<String> = ingest(&mut admin, org, failures)
+            .await
+            .into_iter()
+            .map(|r| r.error_id)
+            .collect();
+        assert!(
+            resync(&mut admin, org, batch.clone())
+                .await
+                .iter()
+                .all(|q| !q.job_id.is_empty())
+        );
         ids.extend(batch.into_iter().map(|id| format!("{org}/{id}")));
     }
 
@@ -705,7 +1180,10 @@ async fn replicas_and_workers_never_share_a_job_and_lose_none() {
                     return done;
                 }
                 for job in jobs {
-                    assert_eq!(complete(&mut c, &job, true).await.unwrap().state, pb::ErrorState::Resolved as i32);
+                    assert_eq!(
+                        complete(&mut c, &job, true).await.unwrap().state,
+                        pb::ErrorState::Resolved as i32
+                    );
                     done.push(job.job_id);
                 }
             }
@@ -716,8 +1194,16 @@ async fn replicas_and_workers_never_share_a_job_and_lose_none() {
         done.extend(worker.await.unwrap());
     }
     let distinct: HashSet<&String> = done.iter().collect();
-    assert_eq!(distinct.len(), done.len(), "a job was handed to two workers");
-    assert_eq!(distinct, ids.iter().collect::<HashSet<_>>(), "every job was done");
+    assert_eq!(
+        distinct.len(),
+        done.len(),
+        "a job was handed to two workers"
+    );
+    assert_eq!(
+        distinct,
+        ids.iter().collect::<HashSet<_>>(),
+        "every job was done"
+    );
     for org in ["acme", "globex", "initech", "umbrella"] {
         assert_eq!(health_of(&mut admin, org).await.current_errors, 0);
     }
@@ -735,7 +1221,10 @@ async fn classify_answers_in_order() {
     let reply = c
         .classify(pb::ClassifyRequest {
             inputs: vec![
-                input("STRING_TOO_LONG", "Name: data value too large: x (max length=80)"),
+                input(
+                    "STRING_TOO_LONG",
+                    "Name: data value too large: x (max length=80)",
+                ),
                 input("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
                 input("", "something nobody has seen"),
             ],
@@ -743,10 +1232,23 @@ async fn classify_answers_in_order() {
         .await
         .unwrap()
         .into_inner();
-    let levels: Vec<_> = reply.classifications.iter().map(|c| c.level.clone().unwrap()).collect();
-    assert!(matches!(&levels[0], pb::classification::Level::Record(r) if r.r#type == tx::ErrorType::StringTooLong as i32));
-    assert_eq!(levels[1], pb::classification::Level::Suspension(tx::SuspensionReason::SalesforceApiLimitExceeded.into()));
-    assert!(matches!(&levels[2], pb::classification::Level::Record(r) if r.r#type == tx::ErrorType::Unknown as i32));
+    let levels: Vec<_> = reply
+        .classifications
+        .iter()
+        .map(|c| c.level.unwrap())
+        .collect();
+    assert!(
+        matches!(&levels[0], pb::classification::Level::Record(r) if r.r#type == tx::ErrorType::StringTooLong as i32)
+    );
+    assert_eq!(
+        levels[1],
+        pb::classification::Level::Suspension(
+            tx::SuspensionReason::SalesforceApiLimitExceeded.into()
+        )
+    );
+    assert!(
+        matches!(&levels[2], pb::classification::Level::Record(r) if r.r#type == tx::ErrorType::Unknown as i32)
+    );
     assert!(reply.classifications.iter().all(|c| !c.guidance.is_empty()));
 }
 
@@ -761,31 +1263,56 @@ async fn redis_going_away_is_unavailable_and_nothing_is_acknowledged() {
     };
     let service = Service::sync_errors(settings).await;
     let mut c = SyncErrorsClient::new(service.channel().await);
-    ingest(&mut c, "acme", vec![failure("k1", "Contact", "c1", "email")]).await;
+    ingest(
+        &mut c,
+        "acme",
+        vec![failure("k1", "Contact", "c1", "email")],
+    )
+    .await;
 
     redis.stop();
     let err = c
-        .ingest_errors(pb::IngestErrorsRequest { org_id: "acme".into(), failures: vec![failure("k2", "Contact", "c2", "email")] })
+        .ingest_errors(pb::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![failure("k2", "Contact", "c2", "email")],
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     let service_name = sync_errors::app::SERVICE_NAME;
-    assert!(eventually(Duration::from_secs(5), || async { health(service.addr(), service_name).await == ServingStatus::NotServing }).await);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            health(service.addr(), service_name).await == ServingStatus::NotServing
+        })
+        .await
+    );
 
     redis.restart();
-    assert!(eventually(Duration::from_secs(10), || async { health(service.addr(), service_name).await == ServingStatus::Serving }).await);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            health(service.addr(), service_name).await == ServingStatus::Serving
+        })
+        .await
+    );
     // The refused batch is sent again, as a client would: stored once.
     let retried = eventually(Duration::from_secs(5), || {
         let mut c = c.clone();
         async move {
-            c.ingest_errors(pb::IngestErrorsRequest { org_id: "acme".into(), failures: vec![failure("k2", "Contact", "c2", "email")] })
-                .await
-                .is_ok()
+            c.ingest_errors(pb::IngestErrorsRequest {
+                org_id: "acme".into(),
+                failures: vec![failure("k2", "Contact", "c2", "email")],
+            })
+            .await
+            .is_ok()
         }
     })
     .await;
     assert!(retried);
-    assert_eq!(health_of(&mut c, "acme").await.current_errors, 2, "the first batch survived in the AOF");
+    assert_eq!(
+        health_of(&mut c, "acme").await.current_errors,
+        2,
+        "the first batch survived in the AOF"
+    );
 }
 
 #[test]
@@ -802,12 +1329,62 @@ fn the_classify_command_reads_and_writes_json_lines() {
         r#"{"status_code": "INVALID_SESSION_ID", "message": "Session expired or invalid", "fields": []}"#,
         "\n",
     );
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0], serde_json::json!({"id": "a", "level": "record", "category": "PROPERTY_VALUES", "type": "STRING_TOO_LONG"}));
-    assert_eq!(lines[1], serde_json::json!({"id": null, "level": "suspension", "reason": "SALESFORCE_AUTH_FAILED"}));
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"id": "a", "level": "record", "category": "PROPERTY_VALUES", "type": "STRING_TOO_LONG"})
+    );
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"id": null, "level": "suspension", "reason": "SALESFORCE_AUTH_FAILED"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_health_and_reflection_and_stops_on_sigterm() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let service = Process::start("sync-errors", &["--listen", "127.0.0.1:0"]);
+    assert_eq!(
+        health(service.addr(), sync_errors::app::SERVICE_NAME).await,
+        ServingStatus::Serving
+    );
+    let mut client = ServerReflectionClient::new(syncgov_tests::channel(service.addr()).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        replies.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"syncgov.syncerrors.v1.SyncErrors".to_owned()),
+        "{names:?}"
+    );
+    let status = service.terminate();
+    assert!(status.success(), "{status:?}");
 }

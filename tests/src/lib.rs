@@ -171,7 +171,8 @@ impl Service {
     /// ignored: it binds 127.0.0.1:0).
     pub async fn governor(settings: quota_governor::config::Settings) -> Self {
         let listener = Self::listener().await;
-        let app = quota_governor::app::Application::build_with_listener(settings, listener).expect("the governor builds");
+        let app = quota_governor::app::Application::build_with_listener(settings, listener)
+            .expect("the governor builds");
         Self::spawn(app.local_addr(), |stopped| app.run(stopped))
     }
 
@@ -179,13 +180,16 @@ impl Service {
     /// ignored: it binds 127.0.0.1:0).
     pub async fn sync_errors(settings: sync_errors::config::Settings) -> Self {
         let listener = Self::listener().await;
-        let app = sync_errors::app::Application::build_with_listener(settings, listener).expect("sync-errors builds");
+        let app = sync_errors::app::Application::build_with_listener(settings, listener)
+            .expect("sync-errors builds");
         Self::spawn(app.local_addr(), |stopped| app.run(stopped))
     }
 
     async fn listener() -> tokio::net::TcpListener {
         syncgov_kit::telemetry::init_for_tests();
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a free port")
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port")
     }
 
     fn spawn<F, Fut>(addr: SocketAddr, run: F) -> Self
@@ -197,7 +201,11 @@ impl Service {
         let task = tokio::spawn(run(Box::pin(async move {
             let _ = stopped.await;
         })));
-        Self { addr, stop: Some(stop), task: Some(task) }
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Its address.
@@ -216,7 +224,9 @@ impl Service {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("the server task").expect("the server stops cleanly");
+            task.await
+                .expect("the server task")
+                .expect("the server stops cleanly");
         }
     }
 }

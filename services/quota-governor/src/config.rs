@@ -39,8 +39,8 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// Redis URL (redis://[:password@]host:port/db, rediss:// for TLS, or
-    /// redis+unix:///path/to/socket). Without it budgets live in this
+    /// Redis URL (`redis://[:password@]host:port/db`, `rediss://` for TLS, or
+    /// `redis+unix:///path/to/socket`). Without it budgets live in this
     /// process's memory.
     #[arg(long, env = "QUOTA_GOVERNOR_REDIS_URL")]
     pub redis_url: Option<RedisUrl>,

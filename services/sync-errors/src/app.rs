@@ -49,7 +49,8 @@ impl Application {
     /// As [`build`](Self::build), on a listener the caller bound.
     pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        let (reflection_v1, reflection_v1alpha) = server::reflection(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
+        let (reflection_v1, reflection_v1alpha) =
+            server::reflection(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
         let router = Server::builder()
             // Fail fast on a peer that vanished instead of holding its streams.
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -59,26 +60,48 @@ impl Application {
             .add_service(reflection_v1alpha);
 
         let interval = settings.health_interval;
-        let (router, store_watch, store_description): (Router, BoxFuture, String) = match &settings.redis_url {
-            Some(url) => {
-                let store = Arc::new(RedisStore::open(url.expose(), settings.redis_timeout, settings.retry_policy())?);
-                let watch = watch(store.clone(), health.clone(), interval);
-                let service = SyncErrorsService::new(store);
-                (router.add_service(SyncErrorsServer::new(service)), watch, format!("redis at {url}"))
-            }
-            None => {
-                let store = Arc::new(MemoryStore::new(settings.retry_policy()));
-                let watch = watch(store.clone(), health.clone(), interval);
-                let service = SyncErrorsService::new(store);
-                (router.add_service(SyncErrorsServer::new(service)), watch, "in memory".to_owned())
-            }
-        };
-        Ok(Self { listener, router, health, store_watch, shutdown_grace: settings.shutdown_grace, store_description })
+        let (router, store_watch, store_description): (Router, BoxFuture, String) =
+            match &settings.redis_url {
+                Some(url) => {
+                    let store = Arc::new(RedisStore::open(
+                        url.expose(),
+                        settings.redis_timeout,
+                        settings.retry_policy(),
+                    )?);
+                    let watch = watch(store.clone(), health.clone(), interval);
+                    let service = SyncErrorsService::new(store);
+                    (
+                        router.add_service(SyncErrorsServer::new(service)),
+                        watch,
+                        format!("redis at {url}"),
+                    )
+                }
+                None => {
+                    let store = Arc::new(MemoryStore::new(settings.retry_policy()));
+                    let watch = watch(store.clone(), health.clone(), interval);
+                    let service = SyncErrorsService::new(store);
+                    (
+                        router.add_service(SyncErrorsServer::new(service)),
+                        watch,
+                        "in memory".to_owned(),
+                    )
+                }
+            };
+        Ok(Self {
+            listener,
+            router,
+            health,
+            store_watch,
+            shutdown_grace: settings.shutdown_grace,
+            store_description,
+        })
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Where errors are kept, for the start-up line (passwords hidden).
@@ -87,9 +110,28 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains for the grace period.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, router, health, store_watch, shutdown_grace, .. } = self;
-        server::serve(router, listener, health, SERVICE_NAME, store_watch, shutdown, shutdown_grace).await
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            health,
+            store_watch,
+            shutdown_grace,
+            ..
+        } = self;
+        server::serve(
+            router,
+            listener,
+            health,
+            SERVICE_NAME,
+            store_watch,
+            shutdown,
+            shutdown_grace,
+        )
+        .await
     }
 }
 

@@ -62,7 +62,10 @@ pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, Classif
             continue;
         }
         let parsed: Input =
-            serde_json::from_str(&line).map_err(|error| ClassifyError::BadLine { line: index + 1, error })?;
+            serde_json::from_str(&line).map_err(|error| ClassifyError::BadLine {
+                line: index + 1,
+                error,
+            })?;
         let classification = classify(&FailureText {
             status_code: &parsed.status_code,
             message: &parsed.message,
@@ -77,9 +80,13 @@ pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, Classif
                 error_type: Some(t.code()),
                 reason: None,
             },
-            Classification::Suspension(r) => {
-                Output { id: parsed.id, level: "suspension", category: None, error_type: None, reason: Some(r.code()) }
-            }
+            Classification::Suspension(r) => Output {
+                id: parsed.id,
+                level: "suspension",
+                category: None,
+                error_type: None,
+                reason: Some(r.code()),
+            },
         };
         serde_json::to_writer(&mut output, &out).map_err(std::io::Error::from)?;
         output.write_all(b"\n")?;
@@ -105,8 +112,11 @@ mod tests {
         );
         let mut out = Vec::new();
         assert_eq!(run(input.as_bytes(), &mut out).unwrap(), 3);
-        let lines: Vec<serde_json::Value> =
-            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["id"], 7);
         assert_eq!(lines[0]["level"], "record");
         assert_eq!(lines[0]["category"], "PROPERTY_VALUES");

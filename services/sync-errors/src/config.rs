@@ -55,8 +55,8 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// Redis URL (redis://[:password@]host:port/db, rediss:// for TLS, or
-    /// redis+unix:///path/to/socket). Without it errors live in this
+    /// Redis URL (`redis://[:password@]host:port/db`, `rediss://` for TLS, or
+    /// `redis+unix:///path/to/socket`). Without it errors live in this
     /// process's memory.
     #[arg(long, env = "SYNC_ERRORS_REDIS_URL")]
     pub redis_url: Option<RedisUrl>,

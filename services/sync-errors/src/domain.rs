@@ -154,21 +154,42 @@ impl Failure {
     /// (`failures[3]`).
     pub fn validate(&self, at: &str) -> Result<(), InvalidInput> {
         let field = |name: &str| format!("{at}.{name}");
-        check_text(&field("idempotency_key"), &self.idempotency_key, MAX_IDEMPOTENCY_KEY_LEN, true)?;
+        check_text(
+            &field("idempotency_key"),
+            &self.idempotency_key,
+            MAX_IDEMPOTENCY_KEY_LEN,
+            true,
+        )?;
         check_object_type(&field("object_type"), &self.object_type)?;
         check_record_id(&field("crm_record_id"), &self.crm_record_id)?;
-        if self.salesforce_id.len() > MAX_SALESFORCE_ID_LEN || !self.salesforce_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if self.salesforce_id.len() > MAX_SALESFORCE_ID_LEN
+            || !self
+                .salesforce_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        {
             return Err(InvalidInput::new(
                 field("salesforce_id"),
                 format!("must be at most {MAX_SALESFORCE_ID_LEN} characters of A-Z a-z 0-9"),
             ));
         }
-        check_text(&field("status_code"), &self.status_code, MAX_STATUS_CODE_LEN, false)?;
+        check_text(
+            &field("status_code"),
+            &self.status_code,
+            MAX_STATUS_CODE_LEN,
+            false,
+        )?;
         if self.message.chars().count() > MAX_MESSAGE_LEN {
-            return Err(InvalidInput::new(field("message"), format!("must be at most {MAX_MESSAGE_LEN} characters")));
+            return Err(InvalidInput::new(
+                field("message"),
+                format!("must be at most {MAX_MESSAGE_LEN} characters"),
+            ));
         }
         if self.fields.len() > MAX_FIELDS {
-            return Err(InvalidInput::new(field("fields"), format!("must name at most {MAX_FIELDS} fields")));
+            return Err(InvalidInput::new(
+                field("fields"),
+                format!("must name at most {MAX_FIELDS} fields"),
+            ));
         }
         for (i, name) in self.fields.iter().enumerate() {
             check_text(&format!("{at}.fields[{i}]"), name, MAX_FIELD_LEN, true)?;
@@ -186,7 +207,10 @@ impl Failure {
 pub fn check_object_type(field: &str, text: &str) -> Result<(), InvalidInput> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
     if text.is_empty() || text.len() > MAX_OBJECT_TYPE_LEN || !text.chars().all(ok_char) {
-        return Err(InvalidInput::new(field, format!("must be 1 to {MAX_OBJECT_TYPE_LEN} characters of A-Z a-z 0-9 _")));
+        return Err(InvalidInput::new(
+            field,
+            format!("must be 1 to {MAX_OBJECT_TYPE_LEN} characters of A-Z a-z 0-9 _"),
+        ));
     }
     Ok(())
 }
@@ -209,7 +233,13 @@ impl ErrorId {
         // the separator keeps ("ab", "c") apart from ("a", "bc").
         let mut hashes = [0xcbf2_9ce4_8422_2325u64, 0x6c62_272e_07bb_0142u64];
         for hash in &mut hashes {
-            for part in [object.as_bytes(), b"\x1f", record.as_bytes(), b"\x1f", error_type.code().as_bytes()] {
+            for part in [
+                object.as_bytes(),
+                b"\x1f",
+                record.as_bytes(),
+                b"\x1f",
+                error_type.code().as_bytes(),
+            ] {
                 for &byte in part {
                     *hash ^= u64::from(byte);
                     *hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
@@ -221,9 +251,14 @@ impl ErrorId {
 
     /// Checks an id given by a caller.
     pub fn parse(field: &str, text: &str) -> Result<Self, InvalidInput> {
-        let ok = text.len() == 25 && text.starts_with('e') && text[1..].chars().all(|c| c.is_ascii_hexdigit());
+        let ok = text.len() == 25
+            && text.starts_with('e')
+            && text[1..].chars().all(|c| c.is_ascii_hexdigit());
         if !ok {
-            return Err(InvalidInput::new(field, "must be an error_id the service returned"));
+            return Err(InvalidInput::new(
+                field,
+                "must be an error_id the service returned",
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -278,7 +313,13 @@ pub struct StoredError {
 
 impl StoredError {
     /// A new open error from its first report.
-    pub fn new(id: ErrorId, seq: u64, failure: &Failure, error_type: ErrorType, at_ms: i64) -> Self {
+    pub fn new(
+        id: ErrorId,
+        seq: u64,
+        failure: &Failure,
+        error_type: ErrorType,
+        at_ms: i64,
+    ) -> Self {
         Self {
             id,
             seq,
@@ -397,7 +438,10 @@ impl ErrorFilter {
     pub fn matches(&self, error: &StoredError) -> bool {
         self.category.is_none_or(|c| error.category() == c)
             && self.error_type.is_none_or(|t| error.error_type == t)
-            && self.object_type.as_deref().is_none_or(|o| error.object_type == o)
+            && self
+                .object_type
+                .as_deref()
+                .is_none_or(|o| error.object_type == o)
             && match self.state {
                 None => error.state.is_current(),
                 Some(state) => error.state == state,
@@ -424,7 +468,9 @@ impl Cursor {
             .strip_prefix('p')
             .and_then(|hex| u64::from_str_radix(hex, 16).ok())
             .map(|seq| Some(Cursor(seq)))
-            .ok_or_else(|| InvalidInput::new(field, "must be a next_page_token the service returned"))
+            .ok_or_else(|| {
+                InvalidInput::new(field, "must be a next_page_token the service returned")
+            })
     }
 }
 
@@ -433,7 +479,10 @@ pub fn page_size(field: &str, size: u32) -> Result<usize, InvalidInput> {
     match size as usize {
         0 => Ok(DEFAULT_PAGE_SIZE),
         n if n <= MAX_PAGE_SIZE => Ok(n),
-        _ => Err(InvalidInput::new(field, format!("must be at most {MAX_PAGE_SIZE}"))),
+        _ => Err(InvalidInput::new(
+            field,
+            format!("must be at most {MAX_PAGE_SIZE}"),
+        )),
     }
 }
 
@@ -469,9 +518,15 @@ mod tests {
         let a = ErrorId::of("Contact", "crm-1", ErrorType::StringTooLong);
         assert_eq!(a, ErrorId::of("Contact", "crm-1", ErrorType::StringTooLong));
         assert_ne!(a, ErrorId::of("Contact", "crm-1", ErrorType::InvalidEmail));
-        assert_ne!(ErrorId::of("ab", "c", ErrorType::Unknown), ErrorId::of("a", "bc", ErrorType::Unknown));
+        assert_ne!(
+            ErrorId::of("ab", "c", ErrorType::Unknown),
+            ErrorId::of("a", "bc", ErrorType::Unknown)
+        );
         assert_eq!(ErrorId::parse("error_ids[0]", a.as_str()), Ok(a));
-        assert_eq!(ErrorId::parse("error_ids[0]", "nope").unwrap_err().field, "error_ids[0]");
+        assert_eq!(
+            ErrorId::parse("error_ids[0]", "nope").unwrap_err().field,
+            "error_ids[0]"
+        );
     }
 
     #[test]
@@ -479,13 +534,34 @@ mod tests {
         assert!(failure().validate("failures[0]").is_ok());
         type Spoil = Box<dyn Fn(&mut Failure)>;
         let cases: Vec<(Spoil, &str)> = vec![
-            (Box::new(|f| f.idempotency_key.clear()), "failures[0].idempotency_key"),
-            (Box::new(|f| f.object_type = "Con tact".into()), "failures[0].object_type"),
-            (Box::new(|f| f.crm_record_id = "x".repeat(129)), "failures[0].crm_record_id"),
-            (Box::new(|f| f.salesforce_id = "0035g00000AbCdEAAZZ".into()), "failures[0].salesforce_id"),
-            (Box::new(|f| f.message = "m".repeat(MAX_MESSAGE_LEN + 1)), "failures[0].message"),
-            (Box::new(|f| f.fields = vec!["f".into(); MAX_FIELDS + 1]), "failures[0].fields"),
-            (Box::new(|f| f.fields = vec!["ok".into(), "".into()]), "failures[0].fields[1]"),
+            (
+                Box::new(|f| f.idempotency_key.clear()),
+                "failures[0].idempotency_key",
+            ),
+            (
+                Box::new(|f| f.object_type = "Con tact".into()),
+                "failures[0].object_type",
+            ),
+            (
+                Box::new(|f| f.crm_record_id = "x".repeat(129)),
+                "failures[0].crm_record_id",
+            ),
+            (
+                Box::new(|f| f.salesforce_id = "0035g00000AbCdEAAZZ".into()),
+                "failures[0].salesforce_id",
+            ),
+            (
+                Box::new(|f| f.message = "m".repeat(MAX_MESSAGE_LEN + 1)),
+                "failures[0].message",
+            ),
+            (
+                Box::new(|f| f.fields = vec!["f".into(); MAX_FIELDS + 1]),
+                "failures[0].fields",
+            ),
+            (
+                Box::new(|f| f.fields = vec!["ok".into(), "".into()]),
+                "failures[0].fields[1]",
+            ),
         ];
         for (spoil, field) in cases {
             let mut f = failure();
@@ -497,33 +573,61 @@ mod tests {
     #[test]
     fn occurrences_keep_the_latest_details_and_the_widest_times() {
         let f = failure();
-        let mut e = StoredError::new(f.error_id(ErrorType::StringTooLong), 1, &f, ErrorType::StringTooLong, 1_000);
+        let mut e = StoredError::new(
+            f.error_id(ErrorType::StringTooLong),
+            1,
+            &f,
+            ErrorType::StringTooLong,
+            1_000,
+        );
         let mut later = f.clone();
         later.message = "newer".into();
         e.record_occurrence(&later, 3_000);
         let mut earlier = f.clone();
         earlier.message = "older".into();
         e.record_occurrence(&earlier, 500);
-        assert_eq!((e.occurrences, e.first_seen_ms, e.last_seen_ms), (3, 500, 3_000));
+        assert_eq!(
+            (e.occurrences, e.first_seen_ms, e.last_seen_ms),
+            (3, 500, 3_000)
+        );
         assert_eq!(e.message, "newer");
     }
 
     #[test]
     fn filters_default_to_current_errors() {
         let f = failure();
-        let mut e = StoredError::new(f.error_id(ErrorType::StringTooLong), 1, &f, ErrorType::StringTooLong, 1_000);
+        let mut e = StoredError::new(
+            f.error_id(ErrorType::StringTooLong),
+            1,
+            &f,
+            ErrorType::StringTooLong,
+            1_000,
+        );
         let all = ErrorFilter::default();
         assert!(all.matches(&e));
         e.state = ErrorState::Resolved;
         assert!(!all.matches(&e));
-        assert!(ErrorFilter { state: Some(ErrorState::Resolved), ..Default::default() }.matches(&e));
-        let other_object = ErrorFilter { object_type: Some("Lead".into()), state: Some(ErrorState::Resolved), ..Default::default() };
+        assert!(
+            ErrorFilter {
+                state: Some(ErrorState::Resolved),
+                ..Default::default()
+            }
+            .matches(&e)
+        );
+        let other_object = ErrorFilter {
+            object_type: Some("Lead".into()),
+            state: Some(ErrorState::Resolved),
+            ..Default::default()
+        };
         assert!(!other_object.matches(&e));
     }
 
     #[test]
     fn cursors_and_page_sizes() {
-        assert_eq!(Cursor::parse("page_token", &Cursor(42).token()), Ok(Some(Cursor(42))));
+        assert_eq!(
+            Cursor::parse("page_token", &Cursor(42).token()),
+            Ok(Some(Cursor(42)))
+        );
         assert_eq!(Cursor::parse("page_token", ""), Ok(None));
         assert!(Cursor::parse("page_token", "zz").is_err());
         assert_eq!(page_size("page_size", 0), Ok(DEFAULT_PAGE_SIZE));

@@ -56,8 +56,14 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// Appends the CSV rows of `errors` (and the header first when `header`).
-pub fn write_rows(out: &mut Vec<u8>, header: bool, errors: &[StoredError]) -> Result<(), csv::Error> {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+pub fn write_rows(
+    out: &mut Vec<u8>,
+    header: bool,
+    errors: &[StoredError],
+) -> Result<(), csv::Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
     if header {
         writer.write_record(HEADER)?;
     }
@@ -111,7 +117,10 @@ pub fn csv_stream<S: ErrorStore>(
                 return;
             }
             first = false;
-            let reply = pb::ExportErrorsCsvResponse { chunk, rows: page.errors.len() as u32 };
+            let reply = pb::ExportErrorsCsvResponse {
+                chunk,
+                rows: page.errors.len() as u32,
+            };
             if tx.send(Ok(reply)).await.is_err() {
                 return;
             }

@@ -12,8 +12,8 @@ use tonic::{Request, Response, Status};
 
 use crate::classify::{Classification, FailureText, classify};
 use crate::domain::{
-    self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, InvalidInput, MAX_BATCH, MAX_RESYNC,
-    OrgId, StoredError,
+    self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, InvalidInput,
+    MAX_BATCH, MAX_RESYNC, OrgId, StoredError,
 };
 use crate::error::ApiError;
 use crate::export;
@@ -34,11 +34,16 @@ impl<S: ErrorStore> SyncErrorsService<S> {
 }
 
 fn timestamp(ms: i64) -> Timestamp {
-    Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+    Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
 }
 
 fn timestamp_ms(t: &Timestamp) -> i64 {
-    t.seconds.saturating_mul(1000).saturating_add(i64::from(t.nanos) / 1_000_000)
+    t.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.nanos) / 1_000_000)
 }
 
 fn parse_direction(field: &str, n: i32) -> Result<Direction, InvalidInput> {
@@ -46,7 +51,10 @@ fn parse_direction(field: &str, n: i32) -> Result<Direction, InvalidInput> {
         Ok(pb::Direction::Unspecified) => Ok(Direction::Unknown),
         Ok(pb::Direction::ToSalesforce) => Ok(Direction::ToSalesforce),
         Ok(pb::Direction::FromSalesforce) => Ok(Direction::FromSalesforce),
-        Err(_) => Err(InvalidInput::new(field, "must be DIRECTION_TO_SALESFORCE or DIRECTION_FROM_SALESFORCE")),
+        Err(_) => Err(InvalidInput::new(
+            field,
+            "must be DIRECTION_TO_SALESFORCE or DIRECTION_FROM_SALESFORCE",
+        )),
     }
 }
 
@@ -80,32 +88,45 @@ fn classification_pb(c: Classification) -> pb::Classification {
         Classification::Record(t) => pb::classification::Level::Record(record_level_pb(t)),
         Classification::Suspension(r) => pb::classification::Level::Suspension(r.number()),
     };
-    pb::Classification { level: Some(level), guidance: c.guidance().to_owned() }
+    pb::Classification {
+        level: Some(level),
+        guidance: c.guidance().to_owned(),
+    }
 }
 
 fn record_level_pb(t: ErrorType) -> pb::RecordLevel {
-    pb::RecordLevel { category: t.category().number(), r#type: t.number() }
+    pb::RecordLevel {
+        category: t.category().number(),
+        r#type: t.number(),
+    }
 }
 
 fn parse_category(field: &str, n: i32) -> Result<Option<Category>, InvalidInput> {
     if n == 0 {
         return Ok(None);
     }
-    Category::from_number(n).map(Some).ok_or_else(|| InvalidInput::new(field, "must be an ErrorCategory"))
+    Category::from_number(n)
+        .map(Some)
+        .ok_or_else(|| InvalidInput::new(field, "must be an ErrorCategory"))
 }
 
 fn parse_type(field: &str, n: i32) -> Result<Option<ErrorType>, InvalidInput> {
     if n == 0 {
         return Ok(None);
     }
-    ErrorType::from_number(n).map(Some).ok_or_else(|| InvalidInput::new(field, "must be an ErrorType"))
+    ErrorType::from_number(n)
+        .map(Some)
+        .ok_or_else(|| InvalidInput::new(field, "must be an ErrorType"))
 }
 
 fn parse_filter(filter: Option<pb::ErrorFilter>) -> Result<ErrorFilter, InvalidInput> {
     let f = filter.unwrap_or_default();
     let state = match f.state {
         0 => None,
-        n => Some(ErrorState::from_number(n).ok_or_else(|| InvalidInput::new("filter.state", "must be an ErrorState"))?),
+        n => Some(
+            ErrorState::from_number(n)
+                .ok_or_else(|| InvalidInput::new("filter.state", "must be an ErrorState"))?,
+        ),
     };
     let object_type = if f.object_type.is_empty() {
         None
@@ -180,8 +201,16 @@ fn health_pb(counts: HealthCounts) -> pb::GetSyncHealthResponse {
             if types.is_empty() {
                 return None;
             }
-            types.sort_by(|a, b| b.current_errors.cmp(&a.current_errors).then(a.r#type.cmp(&b.r#type)));
-            let records = counts.category_records.iter().find(|(c, _)| *c == category).map_or(0, |(_, n)| *n);
+            types.sort_by(|a, b| {
+                b.current_errors
+                    .cmp(&a.current_errors)
+                    .then(a.r#type.cmp(&b.r#type))
+            });
+            let records = counts
+                .category_records
+                .iter()
+                .find(|(c, _)| *c == category)
+                .map_or(0, |(_, n)| *n);
             Some(pb::CategoryHealth {
                 category: category.number(),
                 current_errors: types.iter().map(|t| t.current_errors).sum(),
@@ -190,7 +219,11 @@ fn health_pb(counts: HealthCounts) -> pb::GetSyncHealthResponse {
             })
         })
         .collect();
-    categories.sort_by(|a, b| b.current_errors.cmp(&a.current_errors).then(a.category.cmp(&b.category)));
+    categories.sort_by(|a, b| {
+        b.current_errors
+            .cmp(&a.current_errors)
+            .then(a.category.cmp(&b.category))
+    });
     pb::GetSyncHealthResponse {
         current_errors: counts.errors,
         impacted_records: counts.records,
@@ -233,7 +266,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         if request.failures.is_empty() || request.failures.len() > MAX_BATCH {
-            return Err(ApiError::from(InvalidInput::new("failures", format!("must hold 1 to {MAX_BATCH} failures"))).into());
+            return Err(ApiError::from(InvalidInput::new(
+                "failures",
+                format!("must hold 1 to {MAX_BATCH} failures"),
+            ))
+            .into());
         }
         let batch = request
             .failures
@@ -246,7 +283,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             })
             .collect::<Result<Vec<_>, InvalidInput>>()
             .map_err(ApiError::from)?;
-        let ingested = self.store.ingest(&org, &batch).await.map_err(ApiError::from)?;
+        let ingested = self
+            .store
+            .ingest(&org, &batch)
+            .await
+            .map_err(ApiError::from)?;
         let results = batch
             .iter()
             .zip(ingested)
@@ -260,10 +301,17 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         Ok(Response::new(pb::IngestErrorsResponse { results }))
     }
 
-    async fn classify(&self, request: Request<pb::ClassifyRequest>) -> Result<Response<pb::ClassifyResponse>, Status> {
+    async fn classify(
+        &self,
+        request: Request<pb::ClassifyRequest>,
+    ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let inputs = request.into_inner().inputs;
         if inputs.is_empty() || inputs.len() > MAX_BATCH {
-            return Err(ApiError::from(InvalidInput::new("inputs", format!("must hold 1 to {MAX_BATCH} inputs"))).into());
+            return Err(ApiError::from(InvalidInput::new(
+                "inputs",
+                format!("must hold 1 to {MAX_BATCH} inputs"),
+            ))
+            .into());
         }
         let classifications = inputs
             .iter()
@@ -299,7 +347,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let filter = parse_filter(request.filter).map_err(ApiError::from)?;
         let limit = domain::page_size("page_size", request.page_size).map_err(ApiError::from)?;
         let cursor = Cursor::parse("page_token", &request.page_token).map_err(ApiError::from)?;
-        let page = self.store.list(&org, &filter, cursor, limit).await.map_err(ApiError::from)?;
+        let page = self
+            .store
+            .list(&org, &filter, cursor, limit)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListErrorsResponse {
             errors: page.errors.into_iter().map(|e| error_pb(&org, e)).collect(),
             next_page_token: page.next.map(Cursor::token).unwrap_or_default(),
@@ -307,7 +359,10 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
-    async fn get_error(&self, request: Request<pb::GetErrorRequest>) -> Result<Response<pb::GetErrorResponse>, Status> {
+    async fn get_error(
+        &self,
+        request: Request<pb::GetErrorRequest>,
+    ) -> Result<Response<pb::GetErrorResponse>, Status> {
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let id = ErrorId::parse("error_id", &request.error_id).map_err(ApiError::from)?;
@@ -317,7 +372,9 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("error_id: no error {id} in org {org}")))?;
-        Ok(Response::new(pb::GetErrorResponse { error: Some(error_pb(&org, error)) }))
+        Ok(Response::new(pb::GetErrorResponse {
+            error: Some(error_pb(&org, error)),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
@@ -334,8 +391,15 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let cursor = Cursor::parse("page_token", &request.page_token).map_err(ApiError::from)?;
         // One current error per record and type: the errors of a type are
         // its affected records.
-        let filter = ErrorFilter { error_type: Some(error_type), ..ErrorFilter::default() };
-        let page = self.store.list(&org, &filter, cursor, limit).await.map_err(ApiError::from)?;
+        let filter = ErrorFilter {
+            error_type: Some(error_type),
+            ..ErrorFilter::default()
+        };
+        let page = self
+            .store
+            .list(&org, &filter, cursor, limit)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListAffectedRecordsResponse {
             records: page
                 .errors
@@ -376,7 +440,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .map(|(i, id)| ErrorId::parse(&format!("error_ids[{i}]"), id))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::from)?;
-        let queued = self.store.resync(&org, &ids).await.map_err(ApiError::from)?;
+        let queued = self
+            .store
+            .resync(&org, &ids)
+            .await
+            .map_err(ApiError::from)?;
         let results = ids
             .iter()
             .zip(queued)
@@ -387,7 +455,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
                     Queued::Resolved => (String::new(), "resolved"),
                     Queued::AlreadyQueued => (String::new(), "already queued"),
                 };
-                pb::QueuedResync { error_id: id.to_string(), job_id, skipped: skipped.to_owned() }
+                pb::QueuedResync {
+                    error_id: id.to_string(),
+                    job_id,
+                    skipped: skipped.to_owned(),
+                }
             })
             .collect();
         Ok(Response::new(pb::ResyncErrorsResponse { results }))
@@ -402,17 +474,25 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         domain::check_text("worker_id", &request.worker_id, 128, true).map_err(ApiError::from)?;
         let max = request.max_jobs as usize;
         if max == 0 || max > resync::MAX_CLAIM {
-            return Err(ApiError::from(InvalidInput::new("max_jobs", format!("must be 1 to {}", resync::MAX_CLAIM))).into());
+            return Err(ApiError::from(InvalidInput::new(
+                "max_jobs",
+                format!("must be 1 to {}", resync::MAX_CLAIM),
+            ))
+            .into());
         }
         let requested = match request.visibility_timeout {
             None => None,
-            Some(d) => Some(
-                std::time::Duration::try_from(d)
-                    .map_err(|_| ApiError::from(InvalidInput::new("visibility_timeout", "must be 1s to 1h")))?,
-            ),
+            Some(d) => Some(std::time::Duration::try_from(d).map_err(|_| {
+                ApiError::from(InvalidInput::new("visibility_timeout", "must be 1s to 1h"))
+            })?),
         };
-        let visibility = resync::visibility("visibility_timeout", requested).map_err(ApiError::from)?;
-        let claimed = self.store.claim(max, visibility).await.map_err(ApiError::from)?;
+        let visibility =
+            resync::visibility("visibility_timeout", requested).map_err(ApiError::from)?;
+        let claimed = self
+            .store
+            .claim(max, visibility)
+            .await
+            .map_err(ApiError::from)?;
         tracing::Span::current().record("claimed", claimed.len());
         let jobs = claimed
             .into_iter()
@@ -446,22 +526,36 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
                 // The new failure is recorded like any reported one.
                 let failure = parse_failure("failure", failure).map_err(ApiError::from)?;
                 let classification = classify_failure(&failure);
-                self.store.ingest(&job.org, &[(failure, classification)]).await.map_err(ApiError::from)?;
+                self.store
+                    .ingest(&job.org, &[(failure, classification)])
+                    .await
+                    .map_err(ApiError::from)?;
                 JobOutcome::Failure
             }
             _ => {
-                return Err(ApiError::from(InvalidInput::new("outcome", "must be success = true or a failure")).into());
+                return Err(ApiError::from(InvalidInput::new(
+                    "outcome",
+                    "must be success = true or a failure",
+                ))
+                .into());
             }
         };
         let jitter = jitter();
-        match self.store.complete(&job, &request.lease_id, outcome, jitter).await.map_err(ApiError::from)? {
+        match self
+            .store
+            .complete(&job, &request.lease_id, outcome, jitter)
+            .await
+            .map_err(ApiError::from)?
+        {
             Completed::LeaseLost => Err(Status::failed_precondition(
                 "lease_id: the claim lapsed or is not this one; another worker may hold the job, so this outcome was not recorded",
             )),
-            Completed::Done { state, retry_at_ms } => Ok(Response::new(pb::CompleteResyncJobResponse {
-                state: state_pb(state).into(),
-                retry_at: retry_at_ms.map(timestamp),
-            })),
+            Completed::Done { state, retry_at_ms } => {
+                Ok(Response::new(pb::CompleteResyncJobResponse {
+                    state: state_pb(state).into(),
+                    retry_at: retry_at_ms.map(timestamp),
+                }))
+            }
         }
     }
 

@@ -13,7 +13,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Classify) = cli.command {
-        return match sync_errors::classify_cli::run(std::io::stdin().lock(), std::io::stdout().lock()) {
+        return match sync_errors::classify_cli::run(
+            std::io::stdin().lock(),
+            std::io::stdout().lock(),
+        ) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("sync-errors classify: {e}");
@@ -45,7 +48,11 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     };
     tracing::info!(addr = %app.local_addr(), store = app.store_description(), "sync-errors listening");
-    println!("sync-errors listening on {} (store: {})", app.local_addr(), app.store_description());
+    println!(
+        "sync-errors listening on {} (store: {})",
+        app.local_addr(),
+        app.store_description()
+    );
     match app.run(syncgov_kit::shutdown::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -35,7 +35,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, base: Duration::from_secs(30), cap: Duration::from_secs(3_600) }
+        Self {
+            max_attempts: 5,
+            base: Duration::from_secs(30),
+            cap: Duration::from_secs(3_600),
+        }
     }
 }
 
@@ -77,7 +81,10 @@ impl JobId {
     pub fn parse(field: &str, text: &str) -> Result<Self, InvalidInput> {
         let bad = || InvalidInput::new(field, "must be a job_id the service returned");
         let (org, error) = text.split_once('/').ok_or_else(bad)?;
-        Ok(Self { org: OrgId::parse(org).map_err(|_| bad())?, error: ErrorId::parse(field, error).map_err(|_| bad())? })
+        Ok(Self {
+            org: OrgId::parse(org).map_err(|_| bad())?,
+            error: ErrorId::parse(field, error).map_err(|_| bad())?,
+        })
     }
 }
 
@@ -120,7 +127,10 @@ mod tests {
     fn backoff_doubles_with_jitter_and_is_capped() {
         let p = RetryPolicy::default();
         assert_eq!(p.backoff(1, 0.0), Duration::from_secs(15));
-        assert_eq!(p.backoff(1, 0.999_999), Duration::from_secs(30) - Duration::from_nanos(15_000));
+        assert_eq!(
+            p.backoff(1, 0.999_999),
+            Duration::from_secs(30) - Duration::from_nanos(15_000)
+        );
         assert_eq!(p.backoff(2, 0.0), Duration::from_secs(30));
         assert_eq!(p.backoff(3, 0.5), Duration::from_secs(90));
         assert_eq!(p.backoff(40, 1.0), Duration::from_secs(3_600));
@@ -130,7 +140,10 @@ mod tests {
 
     #[test]
     fn job_ids_round_trip() {
-        let job = JobId { org: OrgId::parse("acme").unwrap(), error: ErrorId::of("Contact", "c1", ErrorType::Unknown) };
+        let job = JobId {
+            org: OrgId::parse("acme").unwrap(),
+            error: ErrorId::of("Contact", "c1", ErrorType::Unknown),
+        };
         assert_eq!(JobId::parse("job_id", &job.to_string()), Ok(job));
         assert!(JobId::parse("job_id", "acme").is_err());
         assert!(JobId::parse("job_id", "ac{me/e00").is_err());
@@ -145,8 +158,9 @@ mod tests {
 
     #[test]
     fn shards_spread_orgs() {
-        let shards: std::collections::HashSet<u32> =
-            (0..100).map(|i| shard_of(&OrgId::parse(&format!("org-{i}")).unwrap(), 16)).collect();
+        let shards: std::collections::HashSet<u32> = (0..100)
+            .map(|i| shard_of(&OrgId::parse(&format!("org-{i}")).unwrap(), 16))
+            .collect();
         assert!(shards.len() > 8, "{shards:?}");
     }
 }

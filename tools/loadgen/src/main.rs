@@ -168,7 +168,9 @@ async fn connect(addr: &str) -> anyhow::Result<Channel> {
 
 impl Load {
     fn connections(&self) -> u32 {
-        self.connections.unwrap_or(self.concurrency.div_ceil(16).clamp(1, 8)).max(1)
+        self.connections
+            .unwrap_or(self.concurrency.div_ceil(16).clamp(1, 8))
+            .max(1)
     }
 
     async fn channels(&self, default_addr: &str) -> anyhow::Result<Vec<Channel>> {
@@ -185,7 +187,11 @@ impl Load {
 /// Runs `load.concurrency` callers, each calling `call(caller, n)` in a loop
 /// for the warm-up and then the measured duration (or until `stop` is set),
 /// and returns what they saw in the measured part, with its length.
-async fn drive<F, Fut>(load: &Load, stop: Arc<AtomicBool>, call: F) -> anyhow::Result<(Tally, Duration)>
+async fn drive<F, Fut>(
+    load: &Load,
+    stop: Arc<AtomicBool>,
+    call: F,
+) -> anyhow::Result<(Tally, Duration)>
 where
     F: Fn(u32, u64) -> Fut + Clone + 'static,
     Fut: Future<Output = Outcome> + 'static,
@@ -205,7 +211,9 @@ where
                 if !measuring.load(Ordering::Relaxed) {
                     continue;
                 }
-                tally.latencies_us.push(started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                tally
+                    .latencies_us
+                    .push(started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                 match outcome {
                     Outcome::Ok => tally.ok += 1,
                     Outcome::Denied => tally.denied += 1,
@@ -257,7 +265,10 @@ fn report(title: &str, unit: &str, per_call: u64, elapsed: Duration, mut total: 
         f64::from(total.latencies_us[index]) / 1000.0
     };
     println!("{title}, {:.1} s measured", elapsed.as_secs_f64());
-    println!("{unit}/s  {:.0}", (calls as u64 * per_call) as f64 / elapsed.as_secs_f64());
+    println!(
+        "{unit}/s  {:.0}",
+        (calls as u64 * per_call) as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "latency ms   p50 {:.3}  p99 {:.3}  p999 {:.3}  max {:.3}",
         pct(0.50),
@@ -265,12 +276,16 @@ fn report(title: &str, unit: &str, per_call: u64, elapsed: Duration, mut total: 
         pct(0.999),
         pct(1.0)
     );
-    println!("ok {}  denied {}  failed {}", total.ok, total.denied, total.failed);
+    println!(
+        "ok {}  denied {}  failed {}",
+        total.ok, total.denied, total.failed
+    );
 }
 
 /// A per-caller xorshift: cheap, and callers do not march in lockstep.
 fn pick(caller: u32, n: u64, len: usize) -> usize {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (u64::from(caller) + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ n;
+    let mut state =
+        0x9E37_79B9_7F4A_7C15u64 ^ (u64::from(caller) + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ n;
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
@@ -280,11 +295,19 @@ fn pick(caller: u32, n: u64, len: usize) -> usize {
 async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.orgs > 0, "--orgs must be at least 1");
     let channels = args.load.channels("http://127.0.0.1:50051").await?;
-    let orgs: Arc<Vec<String>> = Arc::new((0..args.orgs).map(|i| format!("{}{i}", args.org_prefix)).collect());
+    let orgs: Arc<Vec<String>> = Arc::new(
+        (0..args.orgs)
+            .map(|i| format!("{}{i}", args.org_prefix))
+            .collect(),
+    );
     if !args.no_setup {
         let mut client = QuotaGovernorClient::new(channels[0].clone());
         for org in orgs.iter() {
-            let budget = quota::Budget { org_limit: 1_000_000_000, allocation: args.allocation, ..Default::default() };
+            let budget = quota::Budget {
+                org_limit: 1_000_000_000,
+                allocation: args.allocation,
+                ..Default::default()
+            };
             client
                 .set_budget(quota::SetBudgetRequest {
                     org_id: org.clone(),
@@ -332,8 +355,16 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
 
 /// Real Salesforce error texts, so that ingest classifies as it would.
 const TEXTS: [(&str, &str, &str); 4] = [
-    ("STRING_TOO_LONG", "Description: data value too large: <<customer data>>  (max length=255): [Description]", "Description"),
-    ("INVALID_EMAIL_ADDRESS", "Email: invalid email address: jane@@example", "Email"),
+    (
+        "STRING_TOO_LONG",
+        "Description: data value too large: <<customer data>>  (max length=255): [Description]",
+        "Description",
+    ),
+    (
+        "INVALID_EMAIL_ADDRESS",
+        "Email: invalid email address: jane@@example",
+        "Email",
+    ),
     (
         "FIELD_CUSTOM_VALIDATION_EXCEPTION",
         "Phone number must be 10 digits: [Phone]",
@@ -348,12 +379,22 @@ const TEXTS: [(&str, &str, &str); 4] = [
 
 async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.orgs > 0, "--orgs must be at least 1");
-    anyhow::ensure!((1..=1_000).contains(&args.batch), "--batch must be 1 to 1000");
+    anyhow::ensure!(
+        (1..=1_000).contains(&args.batch),
+        "--batch must be 1 to 1000"
+    );
     let channels = args.load.channels("http://127.0.0.1:50052").await?;
-    let clients: Arc<Vec<SyncErrorsClient<Channel>>> = Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
-    let orgs: Arc<Vec<String>> = Arc::new((0..args.orgs).map(|i| format!("{}{i}", args.org_prefix)).collect());
+    let clients: Arc<Vec<SyncErrorsClient<Channel>>> =
+        Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
+    let orgs: Arc<Vec<String>> = Arc::new(
+        (0..args.orgs)
+            .map(|i| format!("{}{i}", args.org_prefix))
+            .collect(),
+    );
     // Keys and records unique to this run, so every failure is a new error.
-    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
     let (batch, total) = (args.batch, args.total);
     let sent = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -373,14 +414,25 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
                         direction: errors::Direction::ToSalesforce.into(),
                         status_code: status.into(),
                         message: message.into(),
-                        fields: if field.is_empty() { vec![] } else { vec![field.into()] },
+                        fields: if field.is_empty() {
+                            vec![]
+                        } else {
+                            vec![field.into()]
+                        },
                         ..Default::default()
                     }
                 })
                 .collect();
-            match client.ingest_errors(errors::IngestErrorsRequest { org_id: org, failures }).await {
+            match client
+                .ingest_errors(errors::IngestErrorsRequest {
+                    org_id: org,
+                    failures,
+                })
+                .await
+            {
                 Ok(_) => {
-                    let done = sent.fetch_add(u64::from(batch), Ordering::Relaxed) + u64::from(batch);
+                    let done =
+                        sent.fetch_add(u64::from(batch), Ordering::Relaxed) + u64::from(batch);
                     if total.is_some_and(|t| done >= t) {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -404,11 +456,14 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
 async fn health(args: HealthArgs) -> anyhow::Result<()> {
     let channels = args.load.channels("http://127.0.0.1:50052").await?;
-    let clients: Arc<Vec<SyncErrorsClient<Channel>>> = Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
+    let clients: Arc<Vec<SyncErrorsClient<Channel>>> =
+        Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
     let org = args.org.clone();
     let mut probe = clients[0].clone();
     let first = probe
-        .get_sync_health(errors::GetSyncHealthRequest { org_id: org.clone() })
+        .get_sync_health(errors::GetSyncHealthRequest {
+            org_id: org.clone(),
+        })
         .await
         .context("GetSyncHealth")?
         .into_inner();
@@ -416,7 +471,10 @@ async fn health(args: HealthArgs) -> anyhow::Result<()> {
         let mut client = clients[caller as usize % clients.len()].clone();
         let org = org.clone();
         async move {
-            match client.get_sync_health(errors::GetSyncHealthRequest { org_id: org }).await {
+            match client
+                .get_sync_health(errors::GetSyncHealthRequest { org_id: org })
+                .await
+            {
                 Ok(_) => Outcome::Ok,
                 Err(_) => Outcome::Failed,
             }
@@ -435,7 +493,10 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut client = SyncErrorsClient::new(connect(&args.addr).await?);
     let started = Instant::now();
     let mut stream = client
-        .export_errors_csv(errors::ExportErrorsCsvRequest { org_id: args.org.clone(), filter: None })
+        .export_errors_csv(errors::ExportErrorsCsvRequest {
+            org_id: args.org.clone(),
+            filter: None,
+        })
         .await
         .context("ExportErrorsCsv")?
         .into_inner();

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, StoreError};
 use crate::classify::Classification;
-use syncgov_kit::clock::now_ms;
 use crate::domain::{
-    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page, StoredError,
-    SuspensionEvent, TypeCounts,
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
+    StoredError, SuspensionEvent, TypeCounts,
 };
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::taxonomy::{Category, ErrorType};
+use syncgov_kit::clock::now_ms;
 
 /// Suspension events kept per org.
 const SUSPENSIONS_KEPT: usize = 100;
@@ -52,7 +52,10 @@ impl OrgErrors {
         if self.idempotency.values().any(|keys| keys.contains_key(key)) {
             return true;
         }
-        self.idempotency.entry(window).or_default().insert(key.to_owned(), ());
+        self.idempotency
+            .entry(window)
+            .or_default()
+            .insert(key.to_owned(), ());
         false
     }
 
@@ -105,7 +108,11 @@ impl OrgErrors {
             self.records.remove(&key);
             self.records_total -= 1;
         }
-        if let Some(n) = self.category_records.get_mut(&category).filter(|_| category_now_clean) {
+        if let Some(n) = self
+            .category_records
+            .get_mut(&category)
+            .filter(|_| category_now_clean)
+        {
             *n -= 1;
         }
         let counts = self.types.entry(error.error_type).or_default();
@@ -161,7 +168,12 @@ impl Default for MemoryStore {
 impl MemoryStore {
     /// An empty store whose resyncs follow `policy`.
     pub fn new(policy: RetryPolicy) -> Self {
-        Self { orgs: Mutex::default(), queue: Mutex::default(), policy, leases: AtomicU64::new(0) }
+        Self {
+            orgs: Mutex::default(),
+            queue: Mutex::default(),
+            policy,
+            leases: AtomicU64::new(0),
+        }
     }
 
     fn org(&self, org: &OrgId) -> Arc<Mutex<OrgErrors>> {
@@ -172,11 +184,17 @@ impl MemoryStore {
 /// Locks a mutex; a poisoned one is still consistent here, because every
 /// update completes its counters before anything can panic.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl ErrorStore for MemoryStore {
-    async fn ingest(&self, org: &OrgId, batch: &[(Failure, Classification)]) -> Result<Vec<Ingested>, StoreError> {
+    async fn ingest(
+        &self,
+        org: &OrgId,
+        batch: &[(Failure, Classification)],
+    ) -> Result<Vec<Ingested>, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
         let now = now_ms();
@@ -204,7 +222,11 @@ impl ErrorStore for MemoryStore {
                     }
                 }
             }
-            results.push(Ingested { classification: *classification, error_id, duplicate });
+            results.push(Ingested {
+                classification: *classification,
+                error_id,
+                duplicate,
+            });
         }
         Ok(results)
     }
@@ -215,8 +237,18 @@ impl ErrorStore for MemoryStore {
         Ok(HealthCounts {
             errors: org.errors_total,
             records: org.records_total,
-            types: org.types.iter().filter(|(_, c)| c.errors > 0).map(|(&t, &c)| (t, c)).collect(),
-            category_records: org.category_records.iter().filter(|(_, n)| **n > 0).map(|(&c, &n)| (c, n)).collect(),
+            types: org
+                .types
+                .iter()
+                .filter(|(_, c)| c.errors > 0)
+                .map(|(&t, &c)| (t, c))
+                .collect(),
+            category_records: org
+                .category_records
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(&c, &n)| (c, n))
+                .collect(),
             suspensions: org.suspensions.iter().cloned().collect(),
         })
     }
@@ -239,7 +271,11 @@ impl ErrorStore for MemoryStore {
             .filter(|e| filter.matches(e));
         let errors: Vec<StoredError> = matching.by_ref().take(limit).cloned().collect();
         let more = matching.next().is_some();
-        let next = if more { errors.last().map(|e| Cursor(e.seq)) } else { None };
+        let next = if more {
+            errors.last().map(|e| Cursor(e.seq))
+        } else {
+            None
+        };
         Ok(Page { errors, next })
     }
 
@@ -249,11 +285,20 @@ impl ErrorStore for MemoryStore {
         Ok(org.errors.get(id).cloned())
     }
 
-    async fn resolve_record(&self, org: &OrgId, object_type: &str, crm_record_id: &str) -> Result<u32, StoreError> {
+    async fn resolve_record(
+        &self,
+        org: &OrgId,
+        object_type: &str,
+        crm_record_id: &str,
+    ) -> Result<u32, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
         let key = crate::domain::record_key(object_type, crm_record_id);
-        let ids: Vec<ErrorId> = org.records.get(&key).map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        let ids: Vec<ErrorId> = org
+            .records
+            .get(&key)
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
         Ok(ids.iter().filter(|id| org.resolve(id)).count() as u32)
     }
 
@@ -279,7 +324,10 @@ impl ErrorStore for MemoryStore {
                     if was == ErrorState::Dead {
                         org.types.entry(error_type).or_default().dead -= 1;
                     }
-                    let job = JobId { org: org_id.clone(), error: id.clone() };
+                    let job = JobId {
+                        org: org_id.clone(),
+                        error: id.clone(),
+                    };
                     queue.due.insert((now, job.clone()));
                     results.push(Queued::Queued(job));
                 }
@@ -292,22 +340,40 @@ impl ErrorStore for MemoryStore {
         let mut queue = lock(&self.queue);
         let now = now_ms();
         let deadline = now + visibility.as_millis() as i64;
-        // Claims that lapsed come back first, then jobs that are due.
-        let mut candidates: Vec<JobId> =
-            queue.leased.iter().filter(|(_, (_, until))| *until <= now).map(|(job, _)| job.clone()).collect();
+        // Claims that lapsed come back first, then jobs that are due; each
+        // candidate remembers when it was due so it leaves the queue in O(log n).
+        let mut candidates: Vec<(Option<i64>, JobId)> = queue
+            .leased
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(job, _)| (None, job.clone()))
+            .collect();
         candidates.sort();
-        candidates.extend(queue.due.iter().take_while(|(at, _)| *at <= now).map(|(_, job)| job.clone()));
+        candidates.extend(
+            queue
+                .due
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .take(max)
+                .map(|(at, job)| (Some(*at), job.clone())),
+        );
         let mut claimed = Vec::new();
-        for job in candidates {
+        for (due_at, job) in candidates {
             if claimed.len() == max {
                 break;
             }
-            queue.leased.remove(&job);
-            queue.due.retain(|(_, j)| *j != job);
+            match due_at {
+                Some(at) => queue.due.remove(&(at, job.clone())),
+                None => queue.leased.remove(&job).is_some(),
+            };
             let org = self.org(&job.org);
             let mut org = lock(&org);
             // A job whose error was resolved meanwhile is simply dropped.
-            let Some(error) = org.errors.get_mut(&job.error).filter(|e| e.state == ErrorState::Resyncing) else {
+            let Some(error) = org
+                .errors
+                .get_mut(&job.error)
+                .filter(|e| e.state == ErrorState::Resyncing)
+            else {
                 continue;
             };
             error.resync_attempts += 1;
@@ -324,7 +390,13 @@ impl ErrorStore for MemoryStore {
         Ok(claimed)
     }
 
-    async fn complete(&self, job: &JobId, lease: &str, outcome: JobOutcome, jitter: f64) -> Result<Completed, StoreError> {
+    async fn complete(
+        &self,
+        job: &JobId,
+        lease: &str,
+        outcome: JobOutcome,
+        jitter: f64,
+    ) -> Result<Completed, StoreError> {
         let mut queue = lock(&self.queue);
         if queue.leased.get(job).is_none_or(|(held, _)| held != lease) {
             return Ok(Completed::LeaseLost);
@@ -332,28 +404,48 @@ impl ErrorStore for MemoryStore {
         queue.leased.remove(job);
         let org = self.org(&job.org);
         let mut org = lock(&org);
-        let Some(error) = org.errors.get(&job.error).filter(|e| e.state == ErrorState::Resyncing).cloned() else {
+        let Some(error) = org
+            .errors
+            .get(&job.error)
+            .filter(|e| e.state == ErrorState::Resyncing)
+            .cloned()
+        else {
             // Resolved meanwhile (a normal sync of the record succeeded).
-            let state = org.errors.get(&job.error).map_or(ErrorState::Resolved, |e| e.state);
-            return Ok(Completed::Done { state, retry_at_ms: None });
+            let state = org
+                .errors
+                .get(&job.error)
+                .map_or(ErrorState::Resolved, |e| e.state);
+            return Ok(Completed::Done {
+                state,
+                retry_at_ms: None,
+            });
         };
         Ok(match outcome {
             JobOutcome::Success => {
                 org.resolve(&job.error);
-                Completed::Done { state: ErrorState::Resolved, retry_at_ms: None }
+                Completed::Done {
+                    state: ErrorState::Resolved,
+                    retry_at_ms: None,
+                }
             }
             JobOutcome::Failure if self.policy.exhausted(error.resync_attempts) => {
                 if let Some(e) = org.errors.get_mut(&job.error) {
                     e.state = ErrorState::Dead;
                 }
                 org.types.entry(error.error_type).or_default().dead += 1;
-                Completed::Done { state: ErrorState::Dead, retry_at_ms: None }
+                Completed::Done {
+                    state: ErrorState::Dead,
+                    retry_at_ms: None,
+                }
             }
             JobOutcome::Failure => {
                 let wait = self.policy.backoff(error.resync_attempts, jitter);
                 let retry_at = now_ms() + wait.as_millis() as i64;
                 queue.due.insert((retry_at, job.clone()));
-                Completed::Done { state: ErrorState::Resyncing, retry_at_ms: Some(retry_at) }
+                Completed::Done {
+                    state: ErrorState::Resyncing,
+                    retry_at_ms: Some(retry_at),
+                }
             }
         })
     }

@@ -9,7 +9,10 @@ use std::future::Future;
 use crate::classify::Classification;
 use std::time::Duration;
 
-use crate::domain::{Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page, StoredError};
+use crate::domain::{
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
+    StoredError,
+};
 use crate::resync::{JobId, JobOutcome};
 
 pub mod memory;
@@ -60,7 +63,11 @@ pub trait ErrorStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Page, StoreError>> + Send;
 
     /// One error, current or recently resolved.
-    fn get(&self, org: &OrgId, id: &ErrorId) -> impl Future<Output = Result<Option<StoredError>, StoreError>> + Send;
+    fn get(
+        &self,
+        org: &OrgId,
+        id: &ErrorId,
+    ) -> impl Future<Output = Result<Option<StoredError>, StoreError>> + Send;
 
     /// Resolves the current errors of one record; returns how many.
     fn resolve_record(
@@ -71,11 +78,19 @@ pub trait ErrorStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 
     /// Queues a resync job for each error; says per error what happened.
-    fn resync(&self, org: &OrgId, ids: &[ErrorId]) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
+    fn resync(
+        &self,
+        org: &OrgId,
+        ids: &[ErrorId],
+    ) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
 
     /// Hands up to `max` due jobs (queued, retry due, or whose claim lapsed)
     /// to a worker for `visibility`.
-    fn claim(&self, max: usize, visibility: Duration) -> impl Future<Output = Result<Vec<Claimed>, StoreError>> + Send;
+    fn claim(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> impl Future<Output = Result<Vec<Claimed>, StoreError>> + Send;
 
     /// Ends the attempt of a claimed job. `jitter` in [0, 1) spreads retries.
     fn complete(

@@ -13,11 +13,13 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 use serde::{Deserialize, Serialize};
 
-use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, RESOLVED_TTL_MS, StoreError};
+use super::{
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, RESOLVED_TTL_MS, StoreError,
+};
 use crate::classify::Classification;
 use crate::domain::{
-    Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page, StoredError,
-    SuspensionEvent, TypeCounts,
+    Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId,
+    Page, StoredError, SuspensionEvent, TypeCounts,
 };
 use crate::resync::{self, JobId, JobOutcome, RetryPolicy};
 use crate::taxonomy::{Category, ErrorType, SuspensionReason};
@@ -58,7 +60,8 @@ impl RedisStore {
     /// (not serving) while Redis is down. `timeout` bounds every connection
     /// attempt and every reply.
     pub fn open(url: &str, timeout: Duration, policy: RetryPolicy) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -66,7 +69,13 @@ impl RedisStore {
             .set_max_delay(Duration::from_secs(1))
             .set_number_of_retries(3);
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
-        let script = |body: &str| Script::new(&format!("{}{}{body}", category_table(), include_str!("lua/errors.lua")));
+        let script = |body: &str| {
+            Script::new(&format!(
+                "{}{}{body}",
+                category_table(),
+                include_str!("lua/errors.lua")
+            ))
+        };
         let replica = {
             use std::hash::{BuildHasher, RandomState};
             RandomState::new().hash_one(std::process::id())
@@ -92,12 +101,19 @@ impl RedisStore {
     }
 
     fn shard_keys(shard: u32) -> (String, String) {
-        (format!("syncgov:resync:{{q{shard}}}:ready"), format!("syncgov:resync:{{q{shard}}}:inflight"))
+        (
+            format!("syncgov:resync:{{q{shard}}}:ready"),
+            format!("syncgov:resync:{{q{shard}}}:inflight"),
+        )
     }
 
     /// Leases one claimed job; `None` when the job is no longer wanted (the
     /// pointer is dealt with here).
-    async fn lease_job(&self, member: &str, visibility: Duration) -> Result<Option<Claimed>, StoreError> {
+    async fn lease_job(
+        &self,
+        member: &str,
+        visibility: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
         let Ok(job) = JobId::parse("job", member) else {
             return Ok(None);
         };
@@ -105,7 +121,9 @@ impl RedisStore {
         let lease = format!(
             "l{:x}{:x}",
             self.replica & 0xffff_ffff,
-            self.leases.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+            self.leases
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1
         );
         let reply: Vec<redis::Value> = self
             .lease
@@ -117,7 +135,10 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         let int = |i: usize| -> Result<i64, StoreError> {
-            reply.get(i).and_then(|v| redis::from_redis_value_ref(v).ok()).ok_or_else(|| corrupt("lease reply"))
+            reply
+                .get(i)
+                .and_then(|v| redis::from_redis_value_ref(v).ok())
+                .ok_or_else(|| corrupt("lease reply"))
         };
         let mut conn = self.conn.clone();
         match int(0)? {
@@ -125,17 +146,32 @@ impl RedisStore {
                 let mut fields = HashMap::new();
                 for pair in reply[3..].chunks(2) {
                     if let [k, v] = pair {
-                        let k: String = redis::from_redis_value_ref(k).map_err(|_| corrupt("error"))?;
-                        let v: String = redis::from_redis_value_ref(v).map_err(|_| corrupt("error"))?;
+                        let k: String =
+                            redis::from_redis_value_ref(k).map_err(|_| corrupt("error"))?;
+                        let v: String =
+                            redis::from_redis_value_ref(v).map_err(|_| corrupt("error"))?;
                         fields.insert(k, v);
                     }
                 }
                 let error = parse_error(job.error.clone(), &fields)?;
-                Ok(Some(Claimed { attempt: int(1)? as u32, visible_again_ms: int(2)?, lease, error, job }))
+                Ok(Some(Claimed {
+                    attempt: int(1)? as u32,
+                    visible_again_ms: int(2)?,
+                    lease,
+                    error,
+                    job,
+                }))
             }
             // Another lease still runs: put its timeout back.
             2 => {
-                redis::cmd("ZADD").arg(&inflight).arg("XX").arg(int(1)?).arg(member).exec_async(&mut conn).await.map_err(unavailable)?;
+                redis::cmd("ZADD")
+                    .arg(&inflight)
+                    .arg("XX")
+                    .arg(int(1)?)
+                    .arg(member)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
                 Ok(None)
             }
             // A retry not due yet: back to the ready set at its time.
@@ -150,7 +186,12 @@ impl RedisStore {
                 Ok(None)
             }
             _ => {
-                redis::cmd("ZREM").arg(&inflight).arg(member).exec_async(&mut conn).await.map_err(unavailable)?;
+                redis::cmd("ZREM")
+                    .arg(&inflight)
+                    .arg(member)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
                 Ok(None)
             }
         }
@@ -218,10 +259,15 @@ struct ScriptSuspension {
 fn parse_error(id: ErrorId, fields: &HashMap<String, String>) -> Result<StoredError, StoreError> {
     let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
     let number = |name: &str| -> Result<i64, StoreError> {
-        fields.get(name).and_then(|v| v.parse().ok()).ok_or_else(|| corrupt("error"))
+        fields
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt("error"))
     };
-    let error_type = ErrorType::from_number(number("t")? as i32).ok_or_else(|| corrupt("error type"))?;
-    let state = ErrorState::from_number(number("s")? as i32).ok_or_else(|| corrupt("error state"))?;
+    let error_type =
+        ErrorType::from_number(number("t")? as i32).ok_or_else(|| corrupt("error type"))?;
+    let state =
+        ErrorState::from_number(number("s")? as i32).ok_or_else(|| corrupt("error state"))?;
     let joined = text("f");
     Ok(StoredError {
         id,
@@ -233,7 +279,11 @@ fn parse_error(id: ErrorId, fields: &HashMap<String, String>) -> Result<StoredEr
         error_type,
         status_code: text("st"),
         message: text("m"),
-        fields: if joined.is_empty() { Vec::new() } else { joined.split(FIELD_SEPARATOR).map(str::to_owned).collect() },
+        fields: if joined.is_empty() {
+            Vec::new()
+        } else {
+            joined.split(FIELD_SEPARATOR).map(str::to_owned).collect()
+        },
         occurrences: number("n")? as u64,
         first_seen_ms: number("fs")?,
         last_seen_ms: number("ls")?,
@@ -246,7 +296,12 @@ impl RedisStore {
     /// The index that narrows `filter` the most; the rest is checked per error.
     fn index_for(org: &OrgId, filter: &ErrorFilter) -> String {
         let p = Self::prefix(org);
-        match (filter.state, filter.error_type, filter.category, &filter.object_type) {
+        match (
+            filter.state,
+            filter.error_type,
+            filter.category,
+            &filter.object_type,
+        ) {
             (Some(ErrorState::Resolved), ..) => format!("{p}:ix:resolved"),
             (_, Some(t), ..) => format!("{p}:ix:t:{}", t.number()),
             (_, None, Some(c), _) => format!("{p}:ix:c:{}", c.number()),
@@ -255,7 +310,11 @@ impl RedisStore {
         }
     }
 
-    async fn read_errors(&self, org: &OrgId, ids: &[String]) -> Result<Vec<Option<StoredError>>, StoreError> {
+    async fn read_errors(
+        &self,
+        org: &OrgId,
+        ids: &[String],
+    ) -> Result<Vec<Option<StoredError>>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -264,8 +323,10 @@ impl RedisStore {
         for id in ids {
             pipe.hgetall(format!("{p}:e:{id}"));
         }
-        let hashes: Vec<HashMap<String, String>> =
-            pipe.query_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        let hashes: Vec<HashMap<String, String>> = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
         ids.iter()
             .zip(hashes)
             .map(|(id, fields)| {
@@ -281,17 +342,29 @@ impl RedisStore {
 }
 
 impl ErrorStore for RedisStore {
-    async fn ingest(&self, org: &OrgId, batch: &[(Failure, Classification)]) -> Result<Vec<Ingested>, StoreError> {
+    async fn ingest(
+        &self,
+        org: &OrgId,
+        batch: &[(Failure, Classification)],
+    ) -> Result<Vec<Ingested>, StoreError> {
         let mut failures = Vec::with_capacity(batch.len());
         let mut results = Vec::with_capacity(batch.len());
         for (failure, classification) in batch {
             let (error_id, t, c, r) = match *classification {
-                Classification::Record(t) => (Some(failure.error_id(t)), t.number(), t.category().number(), 0),
+                Classification::Record(t) => (
+                    Some(failure.error_id(t)),
+                    t.number(),
+                    t.category().number(),
+                    0,
+                ),
                 Classification::Suspension(reason) => (None, 0, 0, reason.number()),
             };
             failures.push(ScriptFailure {
                 k: &failure.idempotency_key,
-                id: error_id.as_ref().map(|id| id.to_string()).unwrap_or_default(),
+                id: error_id
+                    .as_ref()
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
                 t,
                 c,
                 r,
@@ -304,9 +377,14 @@ impl ErrorStore for RedisStore {
                 f: failure.fields.join(&FIELD_SEPARATOR.to_string()),
                 at: failure.occurred_at_ms.unwrap_or(0),
             });
-            results.push(Ingested { classification: *classification, error_id, duplicate: false });
+            results.push(Ingested {
+                classification: *classification,
+                error_id,
+                duplicate: false,
+            });
         }
-        let json = serde_json::to_string(&failures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_string(&failures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let duplicates: Vec<i64> = self
             .ingest
             .key(Self::prefix(org))
@@ -337,7 +415,13 @@ impl ErrorStore for RedisStore {
             .iter()
             .map(|&t| {
                 let n = t.number();
-                (t, TypeCounts { errors: count(format!("e:t:{n}")), dead: count(format!("d:t:{n}")) })
+                (
+                    t,
+                    TypeCounts {
+                        errors: count(format!("e:t:{n}")),
+                        dead: count(format!("d:t:{n}")),
+                    },
+                )
             })
             .filter(|(_, c)| c.errors > 0)
             .collect();
@@ -414,16 +498,28 @@ impl ErrorStore for RedisStore {
             }
             if scanned >= SCAN_LIMIT {
                 // Stop scanning; the caller continues from here.
-                return Ok(Page { errors, next: before.map(Cursor) });
+                return Ok(Page {
+                    errors,
+                    next: before.map(Cursor),
+                });
             }
         }
     }
 
     async fn get(&self, org: &OrgId, id: &ErrorId) -> Result<Option<StoredError>, StoreError> {
-        Ok(self.read_errors(org, &[id.to_string()]).await?.pop().flatten())
+        Ok(self
+            .read_errors(org, &[id.to_string()])
+            .await?
+            .pop()
+            .flatten())
     }
 
-    async fn resolve_record(&self, org: &OrgId, object_type: &str, crm_record_id: &str) -> Result<u32, StoreError> {
+    async fn resolve_record(
+        &self,
+        org: &OrgId,
+        object_type: &str,
+        crm_record_id: &str,
+    ) -> Result<u32, StoreError> {
         let resolved: u32 = self
             .resolve_record
             .key(Self::prefix(org))
@@ -438,7 +534,13 @@ impl ErrorStore for RedisStore {
 
     async fn resync(&self, org: &OrgId, ids: &[ErrorId]) -> Result<Vec<Queued>, StoreError> {
         let (ready, _) = Self::queue_keys(org);
-        let jobs: Vec<JobId> = ids.iter().map(|id| JobId { org: org.clone(), error: id.clone() }).collect();
+        let jobs: Vec<JobId> = ids
+            .iter()
+            .map(|id| JobId {
+                org: org.clone(),
+                error: id.clone(),
+            })
+            .collect();
         // Pointers first (due at once: score 0), then the errors' state: a
         // crash in between leaves a pointer that is dropped when it comes up,
         // never a resyncing error that no job will ever pick up.
@@ -447,7 +549,9 @@ impl ErrorStore for RedisStore {
         for job in &jobs {
             add.arg(0).arg(job.to_string());
         }
-        add.exec_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+        add.exec_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
         let codes: Vec<i64> = self
             .resync
             .key(Self::prefix(org))
@@ -475,13 +579,20 @@ impl ErrorStore for RedisStore {
             });
         }
         if !drop.is_empty() {
-            redis::cmd("ZREM").arg(&ready).arg(drop).exec_async(&mut self.conn.clone()).await.map_err(unavailable)?;
+            redis::cmd("ZREM")
+                .arg(&ready)
+                .arg(drop)
+                .exec_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
         }
         Ok(results)
     }
 
     async fn claim(&self, max: usize, visibility: Duration) -> Result<Vec<Claimed>, StoreError> {
-        let start = self.next_shard.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let start = self
+            .next_shard
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut claimed = Vec::new();
         for i in 0..QUEUE_SHARDS {
             if claimed.len() >= max {
@@ -498,7 +609,8 @@ impl ErrorStore for RedisStore {
                 .await
                 .map_err(unavailable)?;
             for member in reply.iter().skip(1) {
-                let member: String = redis::from_redis_value_ref(member).map_err(|_| corrupt("claim reply"))?;
+                let member: String =
+                    redis::from_redis_value_ref(member).map_err(|_| corrupt("claim reply"))?;
                 if let Some(job) = self.lease_job(&member, visibility).await? {
                     claimed.push(job);
                 }
@@ -507,7 +619,13 @@ impl ErrorStore for RedisStore {
         Ok(claimed)
     }
 
-    async fn complete(&self, job: &JobId, lease: &str, outcome: JobOutcome, jitter: f64) -> Result<Completed, StoreError> {
+    async fn complete(
+        &self,
+        job: &JobId,
+        lease: &str,
+        outcome: JobOutcome,
+        jitter: f64,
+    ) -> Result<Completed, StoreError> {
         let reply: Vec<i64> = self
             .complete
             .key(Self::prefix(&job.org))
@@ -535,18 +653,33 @@ impl ErrorStore for RedisStore {
                     .exec_async(&mut conn)
                     .await
                     .map_err(unavailable)?;
-                Ok(Completed::Done { state: ErrorState::Resyncing, retry_at_ms: Some(retry_at) })
+                Ok(Completed::Done {
+                    state: ErrorState::Resyncing,
+                    retry_at_ms: Some(retry_at),
+                })
             }
             &[state, _] => {
-                redis::cmd("ZREM").arg(&inflight).arg(&member).exec_async(&mut conn).await.map_err(unavailable)?;
-                let state = ErrorState::from_number(state as i32).ok_or_else(|| corrupt("error state"))?;
-                Ok(Completed::Done { state, retry_at_ms: None })
+                redis::cmd("ZREM")
+                    .arg(&inflight)
+                    .arg(&member)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                let state =
+                    ErrorState::from_number(state as i32).ok_or_else(|| corrupt("error state"))?;
+                Ok(Completed::Done {
+                    state,
+                    retry_at_ms: None,
+                })
             }
             _ => Err(corrupt("complete reply")),
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        redis::cmd("PING").exec_async(&mut self.conn.clone()).await.map_err(unavailable)
+        redis::cmd("PING")
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)
     }
 }
