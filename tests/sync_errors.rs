@@ -132,6 +132,19 @@ async fn list(
     .into_inner()
 }
 
+/// The first page (up to 50) of the org's errors in `state`.
+async fn in_state(
+    c: &mut SyncErrorsClient<Channel>,
+    org: &str,
+    state: pb::ErrorState,
+) -> pb::ListErrorsResponse {
+    let filter = pb::ErrorFilter {
+        state: state.into(),
+        ..Default::default()
+    };
+    list(c, org, filter, 50, String::new()).await
+}
+
 fn card(h: &pb::GetSyncHealthResponse, category: tx::ErrorCategory) -> Option<&pb::CategoryHealth> {
     h.categories.iter().find(|c| c.category == category as i32)
 }
@@ -499,17 +512,7 @@ async fn a_successful_sync_resolves_the_record(backend: Backend) {
     assert_eq!((h.current_errors, h.impacted_records), (1, 1));
     let values = card(&h, tx::ErrorCategory::PropertyValues).unwrap();
     assert_eq!((values.current_errors, values.impacted_records), (1, 1));
-    let resolved = list(
-        c,
-        "acme",
-        pb::ErrorFilter {
-            state: pb::ErrorState::Resolved.into(),
-            ..Default::default()
-        },
-        50,
-        String::new(),
-    )
-    .await;
+    let resolved = in_state(c, "acme", pb::ErrorState::Resolved).await;
     assert_eq!(resolved.errors.len(), 2);
     assert!(
         resolved
@@ -898,17 +901,7 @@ async fn a_resync_job_is_claimed_once_and_resolves_its_error(backend: Backend) {
         resync(c, "acme", vec![ids[0].clone()]).await[0].skipped,
         "already queued"
     );
-    let listed = list(
-        c,
-        "acme",
-        pb::ErrorFilter {
-            state: pb::ErrorState::Resyncing.into(),
-            ..Default::default()
-        },
-        50,
-        String::new(),
-    )
-    .await;
+    let listed = in_state(c, "acme", pb::ErrorState::Resyncing).await;
     assert_eq!(listed.errors.len(), 2);
 
     let jobs = claim(c, "w1", 10, 60_000).await;
@@ -1032,17 +1025,7 @@ async fn a_job_that_keeps_failing_ends_dead(backend: Backend) {
         (values.types[0].current_errors, values.types[0].dead_errors),
         (1, 1)
     );
-    let dead = list(
-        c,
-        "acme",
-        pb::ErrorFilter {
-            state: pb::ErrorState::Dead.into(),
-            ..Default::default()
-        },
-        50,
-        String::new(),
-    )
-    .await;
+    let dead = in_state(c, "acme", pb::ErrorState::Dead).await;
     assert_eq!(dead.errors.len(), 1);
     assert!(
         claim(c, "w1", 1, 60_000).await.is_empty(),
@@ -1355,32 +1338,12 @@ fn the_classify_command_reads_and_writes_json_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_health_and_reflection_and_stops_on_sigterm() {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-
     let service = Process::start("sync-errors", &["--listen", "127.0.0.1:0"]);
     assert_eq!(
         health(service.addr(), sync_errors::app::SERVICE_NAME).await,
         ServingStatus::Serving
     );
-    let mut client = ServerReflectionClient::new(syncgov_tests::channel(service.addr()).await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut replies = client
-        .server_reflection_info(tokio_stream::once(request))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(MessageResponse::ListServicesResponse(list)) =
-        replies.message().await.unwrap().unwrap().message_response
-    else {
-        panic!("no service list");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    let names = syncgov_tests::reflected_services(service.addr()).await;
     assert!(
         names.contains(&"syncgov.syncerrors.v1.SyncErrors".to_owned()),
         "{names:?}"

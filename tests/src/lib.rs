@@ -171,7 +171,7 @@ impl Service {
     /// ignored: it binds 127.0.0.1:0).
     pub async fn governor(settings: quota_governor::config::Settings) -> Self {
         let listener = Self::listener().await;
-        let app = quota_governor::app::Application::build_with_listener(settings, listener)
+        let app = quota_governor::app::build_with_listener(settings, listener)
             .expect("the governor builds");
         Self::spawn(app.local_addr(), |stopped| app.run(stopped))
     }
@@ -180,8 +180,8 @@ impl Service {
     /// ignored: it binds 127.0.0.1:0).
     pub async fn sync_errors(settings: sync_errors::config::Settings) -> Self {
         let listener = Self::listener().await;
-        let app = sync_errors::app::Application::build_with_listener(settings, listener)
-            .expect("sync-errors builds");
+        let app =
+            sync_errors::app::build_with_listener(settings, listener).expect("sync-errors builds");
         Self::spawn(app.local_addr(), |stopped| app.run(stopped))
     }
 
@@ -260,6 +260,37 @@ pub async fn health(addr: SocketAddr, service: &str) -> ServingStatus {
         .await
         .expect("the health service answers");
     ServingStatus::try_from(reply.into_inner().status).unwrap_or(ServingStatus::Unknown)
+}
+
+/// The services a server lists through gRPC reflection (v1).
+pub async fn reflected_services(addr: SocketAddr) -> Vec<String> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let mut client = ServerReflectionClient::new(channel(addr).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    match replies
+        .message()
+        .await
+        .expect("a reply")
+        .expect("one reply")
+        .message_response
+    {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected reflection reply {other:?}"),
+    }
 }
 
 /// Polls `probe` every 50 ms until it returns true or `limit` passes, and

@@ -3,8 +3,10 @@
 //! binary behaves the same way.
 
 pub mod clock;
+pub mod error;
 pub mod input;
 pub mod server;
 pub mod settings;
 pub mod shutdown;
+pub mod store;
 pub mod telemetry;

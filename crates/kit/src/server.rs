@@ -1,18 +1,148 @@
-//! Server plumbing shared by the services: reflection, health that follows
-//! the store, and serving until shutdown with a grace period.
+//! Server plumbing shared by the services: the routes every service has
+//! (health, reflection), health that follows the store, serving until
+//! shutdown with a grace period, and the life of a service binary.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tonic::transport::Server;
 use tonic::transport::server::{Router, TcpIncoming};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+/// A future that runs beside the server (the store watcher).
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A service ready to serve: listener bound, store opened, routes built.
+/// Both `main` and the tests run exactly this.
+pub struct Prepared {
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// Every route: the service's, health and reflection.
+    pub router: Router,
+    /// Reports health; set NOT_SERVING when shutdown begins.
+    pub health: HealthReporter,
+    /// The service's full name, for health.
+    pub service: &'static str,
+    /// Keeps health in step with the store while serving.
+    pub store_watch: BoxFuture,
+    /// How long in-flight calls get after shutdown begins.
+    pub grace: Duration,
+    /// Where the data is kept, for the start-up line (passwords hidden).
+    pub store_description: String,
+}
+
+impl Prepared {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Where the data is kept.
+    pub fn store_description(&self) -> &str {
+        &self.store_description
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking new calls, reports
+    /// NOT_SERVING, and lets in-flight calls finish for up to the grace period.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        serve(
+            self.router,
+            self.listener,
+            self.health,
+            self.service,
+            self.store_watch,
+            shutdown,
+            self.grace,
+        )
+        .await
+    }
+}
+
+/// The routes every service has, health and reflection (over
+/// `descriptor_sets`), with the server's transport settings; the service adds
+/// its own routes to the router.
+pub fn base_router(descriptor_sets: &[&'static [u8]]) -> anyhow::Result<(Router, HealthReporter)> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let (reflection_v1, reflection_v1alpha) = reflection(descriptor_sets)?;
+    let router = Server::builder()
+        // Fail fast on a peer that vanished instead of holding its streams.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    Ok((router, health))
+}
+
+/// The store watcher of a service, boxed to run beside its server.
+pub fn store_watch<P, F, E>(
+    ping: P,
+    health: HealthReporter,
+    service: &'static str,
+    interval: Duration,
+) -> BoxFuture
+where
+    P: FnMut() -> F + Send + 'static,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display + 'static,
+{
+    Box::pin(watch_store(ping, health, service, interval))
+}
+
+/// The life of a service binary: a runtime with `worker_threads` (0: one
+/// per CPU), the service built by `build`, a line on stdout saying where it
+/// listens, and serving until SIGTERM or Ctrl-C. Bad settings exit with 2
+/// before anything listens; a failure while serving exits with 1.
+pub fn run_binary<B, Fut>(name: &str, worker_threads: usize, build: B) -> ExitCode
+where
+    B: FnOnce() -> Fut,
+    Fut: Future<Output = anyhow::Result<Prepared>>,
+{
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if worker_threads > 0 {
+        runtime.worker_threads(worker_threads);
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let app = match build().await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("{name}: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
+        tracing::info!(addr = %app.local_addr(), store = app.store_description(), "{name} listening");
+        println!("{name} listening on {} (store: {})", app.local_addr(), app.store_description());
+        match app.run(crate::shutdown::signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name}: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
 /// The gRPC reflection services (`v1`, and `v1alpha` for older clients such
 /// as Python's grpcio-reflection) over `descriptor_sets`, health's included.
-pub fn reflection(
+fn reflection(
     descriptor_sets: &[&'static [u8]],
 ) -> anyhow::Result<(
     tonic_reflection::server::v1::ServerReflectionServer<
@@ -34,7 +164,7 @@ pub fn reflection(
 }
 
 /// Reports `status` for the whole server ("") and for `service`.
-pub async fn set_health(health: &HealthReporter, service: &str, status: ServingStatus) {
+async fn set_health(health: &HealthReporter, service: &str, status: ServingStatus) {
     health.set_service_status("", status).await;
     health.set_service_status(service, status).await;
 }
@@ -42,7 +172,7 @@ pub async fn set_health(health: &HealthReporter, service: &str, status: ServingS
 /// Checks the store with `ping` every `interval` and reports it through the
 /// health service: SERVING while it answers, NOT_SERVING while it does not.
 /// Runs until dropped.
-pub async fn watch_store<P, F, E>(
+async fn watch_store<P, F, E>(
     mut ping: P,
     health: HealthReporter,
     service: &'static str,
@@ -77,7 +207,7 @@ pub async fn watch_store<P, F, E>(
 /// Serves `router` on `listener` until `shutdown` resolves; then reports
 /// NOT_SERVING, stops accepting calls, and gives in-flight calls up to
 /// `grace` to finish. `background` (the store watcher) runs meanwhile.
-pub async fn serve(
+async fn serve(
     router: Router,
     listener: TcpListener,
     health: HealthReporter,

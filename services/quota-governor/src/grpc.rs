@@ -13,9 +13,9 @@ use crate::domain::{
     self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
     Resource, Shares,
 };
-use crate::error::ApiError;
 use crate::store::{BudgetKey, QuotaStore};
 use syncgov_kit::clock::now_ms;
+use syncgov_kit::error::ApiError;
 
 /// The `syncgov.quota.v1.QuotaGovernor` service over a store.
 pub struct GovernorService<S> {

@@ -7,7 +7,6 @@
 pub mod app;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod grpc;
 pub mod store;
 pub mod window;

@@ -11,8 +11,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::domain::{Cursor, ErrorFilter, OrgId, StoredError};
-use crate::error::ApiError;
 use crate::store::ErrorStore;
+use syncgov_kit::error::ApiError;
 
 /// Errors per page read from the store, and so rows per chunk sent.
 pub const ROWS_PER_CHUNK: usize = 500;

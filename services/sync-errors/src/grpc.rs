@@ -15,11 +15,11 @@ use crate::domain::{
     self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, InvalidInput,
     MAX_BATCH, MAX_RESYNC, OrgId, StoredError,
 };
-use crate::error::ApiError;
 use crate::export;
 use crate::resync::{self, JobId, JobOutcome};
 use crate::store::{Completed, ErrorStore, Queued};
 use crate::taxonomy::{Category, ErrorType};
+use syncgov_kit::error::ApiError;
 
 /// The `syncgov.syncerrors.v1.SyncErrors` service over a store.
 pub struct SyncErrorsService<S> {

@@ -10,7 +10,6 @@ pub mod classify;
 pub mod classify_cli;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod export;
 pub mod grpc;
 pub mod resync;

@@ -23,20 +23,7 @@ pub struct BudgetKey {
     pub resource: Resource,
 }
 
-/// Why a store call failed. The store decides what is transient.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The store cannot be reached or did not answer in time; retrying later
-    /// may succeed. Nothing was changed, or the change is safe to repeat.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The store's settings are wrong (a malformed URL): fix them and restart.
-    #[error("store settings: {0}")]
-    Config(String),
-    /// The store answered with something this version cannot read.
-    #[error("store data error: {0}")]
-    Corrupt(String),
-}
+pub use syncgov_kit::store::StoreError;
 
 /// A budget as the store found it: the org's own, or the default one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,8 +18,9 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script, Value};
+use redis::aio::ConnectionManager;
+use redis::{Script, Value};
+use syncgov_kit::store::{corrupt, from_redis, redis_connection};
 
 use super::{BudgetKey, FoundBudget, QuotaStore, StoreError};
 use crate::domain::{
@@ -44,15 +45,7 @@ impl RedisStore {
     /// itself not serving, while Redis is still down. `timeout` bounds every
     /// connection attempt and every reply, so a hung Redis cannot hang callers.
     pub fn open(url: &str, shape: WindowShape, timeout: Duration) -> Result<Self, StoreError> {
-        let client =
-            redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(1))
-            .set_number_of_retries(3);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let conn = redis_connection(url, timeout)?;
         Ok(Self {
             conn,
             shape,
@@ -87,22 +80,6 @@ impl RedisStore {
             shape.buckets()
         )
     }
-}
-
-/// Sorts Redis errors: anything about reaching Redis is retryable; a reply
-/// this code cannot read is not.
-fn unavailable(err: RedisError) -> StoreError {
-    use redis::ErrorKind;
-    match err.kind() {
-        ErrorKind::Parse | ErrorKind::UnexpectedReturnType | ErrorKind::Extension => {
-            StoreError::Corrupt(err.to_string())
-        }
-        _ => StoreError::Unavailable(err.to_string()),
-    }
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(format!("unreadable {what}"))
 }
 
 /// The hash fields of a budget, in the order the scripts read them.
@@ -198,7 +175,7 @@ impl QuotaStore for RedisStore {
             .hset_multiple(&hash, &budget_fields(budget))
             .exec_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)
+            .map_err(from_redis)
     }
 
     async fn get_budget(
@@ -211,7 +188,7 @@ impl QuotaStore for RedisStore {
             .arg(&BUDGET_FIELDS)
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         Ok(match (parse_budget(&values)?, fallback) {
             (Some(budget), _) => Some(FoundBudget {
                 budget,
@@ -230,7 +207,7 @@ impl QuotaStore for RedisStore {
             .arg(Self::budget_key(key))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         Ok(deleted > 0)
     }
 
@@ -257,7 +234,7 @@ impl QuotaStore for RedisStore {
             .arg(fallback_args(fallback))
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let &[
             granted,
             reason,
@@ -311,7 +288,7 @@ impl QuotaStore for RedisStore {
             .arg(self.shape.ring_len())
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let &[released, used] = reply.as_slice() else {
             return Err(corrupt("release reply"));
         };
@@ -332,7 +309,7 @@ impl QuotaStore for RedisStore {
             .key(Self::window_key(key, &self.shape))
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let Value::Array(parts) = reply else {
             return Err(corrupt("usage reply"));
         };
@@ -367,7 +344,7 @@ impl QuotaStore for RedisStore {
         redis::cmd("PING")
             .exec_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)
+            .map_err(from_redis)
     }
 }
 

@@ -18,20 +18,7 @@ use crate::resync::{JobId, JobOutcome};
 pub mod memory;
 pub mod redis;
 
-/// Why a store call failed. The store decides what is transient.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The store cannot be reached or did not answer in time. Nothing was
-    /// acknowledged; a retry is safe (ingest is idempotent).
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The store's settings are wrong (a malformed URL).
-    #[error("store settings: {0}")]
-    Config(String),
-    /// The store answered with something this version cannot read.
-    #[error("store data error: {0}")]
-    Corrupt(String),
-}
+pub use syncgov_kit::store::StoreError;
 
 /// How long an idempotency key is remembered: a report retried within this
 /// time (and up to twice as long) is recognised as the same report.

@@ -9,9 +9,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script};
+use redis::Script;
+use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
+use syncgov_kit::store::{corrupt, from_redis, redis_connection};
 
 use super::{
     Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, RESOLVED_TTL_MS, StoreError,
@@ -60,15 +61,7 @@ impl RedisStore {
     /// (not serving) while Redis is down. `timeout` bounds every connection
     /// attempt and every reply.
     pub fn open(url: &str, timeout: Duration, policy: RetryPolicy) -> Result<Self, StoreError> {
-        let client =
-            redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(1))
-            .set_number_of_retries(3);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let conn = redis_connection(url, timeout)?;
         let script = |body: &str| {
             Script::new(&format!(
                 "{}{}{body}",
@@ -133,7 +126,7 @@ impl RedisStore {
             .arg(visibility.as_millis() as u64)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let int = |i: usize| -> Result<i64, StoreError> {
             reply
                 .get(i)
@@ -171,7 +164,7 @@ impl RedisStore {
                     .arg(member)
                     .exec_async(&mut conn)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(from_redis)?;
                 Ok(None)
             }
             // A retry not due yet: back to the ready set at its time.
@@ -182,7 +175,7 @@ impl RedisStore {
                     .zadd(&ready, member, int(1)?)
                     .exec_async(&mut conn)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(from_redis)?;
                 Ok(None)
             }
             _ => {
@@ -191,7 +184,7 @@ impl RedisStore {
                     .arg(member)
                     .exec_async(&mut conn)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(from_redis)?;
                 Ok(None)
             }
         }
@@ -211,22 +204,6 @@ fn category_table() -> String {
         .map(|t| format!("[{}] = {}", t.number(), t.category().number()))
         .collect();
     format!("local category_of = {{{}}}\n", entries.join(", "))
-}
-
-/// Anything about reaching Redis is retryable; a reply this code cannot
-/// read is not.
-fn unavailable(err: RedisError) -> StoreError {
-    use redis::ErrorKind;
-    match err.kind() {
-        ErrorKind::Parse | ErrorKind::UnexpectedReturnType | ErrorKind::Extension => {
-            StoreError::Corrupt(err.to_string())
-        }
-        _ => StoreError::Unavailable(err.to_string()),
-    }
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(format!("unreadable {what}"))
 }
 
 /// One failure as the ingest script reads it.
@@ -326,7 +303,7 @@ impl RedisStore {
         let hashes: Vec<HashMap<String, String>> = pipe
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         ids.iter()
             .zip(hashes)
             .map(|(id, fields)| {
@@ -392,7 +369,7 @@ impl ErrorStore for RedisStore {
             .arg(json)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         if duplicates.len() != results.len() {
             return Err(corrupt("ingest reply"));
         }
@@ -409,7 +386,7 @@ impl ErrorStore for RedisStore {
             .lrange(format!("{p}:susp"), 0, 19)
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let count = |name: String| counts.get(&name).copied().unwrap_or(0).max(0) as u64;
         let types = ErrorType::ALL
             .iter()
@@ -475,7 +452,7 @@ impl ErrorStore for RedisStore {
                 .arg(SCAN_BATCH)
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(unavailable)?;
+                .map_err(from_redis)?;
             let exhausted = ids.len() < SCAN_BATCH;
             let names: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
             let found = self.read_errors(org, &names).await?;
@@ -528,7 +505,7 @@ impl ErrorStore for RedisStore {
             .arg(RESOLVED_TTL_MS)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         Ok(resolved)
     }
 
@@ -551,14 +528,14 @@ impl ErrorStore for RedisStore {
         }
         add.exec_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let codes: Vec<i64> = self
             .resync
             .key(Self::prefix(org))
             .arg(ids.iter().map(ErrorId::as_str).collect::<Vec<_>>())
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         if codes.len() != ids.len() {
             return Err(corrupt("resync reply"));
         }
@@ -584,7 +561,7 @@ impl ErrorStore for RedisStore {
                 .arg(drop)
                 .exec_async(&mut self.conn.clone())
                 .await
-                .map_err(unavailable)?;
+                .map_err(from_redis)?;
         }
         Ok(results)
     }
@@ -607,7 +584,7 @@ impl ErrorStore for RedisStore {
                 .arg(visibility.as_millis() as u64)
                 .invoke_async(&mut self.conn.clone())
                 .await
-                .map_err(unavailable)?;
+                .map_err(from_redis)?;
             for member in reply.iter().skip(1) {
                 let member: String =
                     redis::from_redis_value_ref(member).map_err(|_| corrupt("claim reply"))?;
@@ -639,7 +616,7 @@ impl ErrorStore for RedisStore {
             .arg(RESOLVED_TTL_MS)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)?;
+            .map_err(from_redis)?;
         let (ready, inflight) = Self::queue_keys(&job.org);
         let member = job.to_string();
         let mut conn = self.conn.clone();
@@ -652,7 +629,7 @@ impl ErrorStore for RedisStore {
                     .zadd(&ready, &member, retry_at)
                     .exec_async(&mut conn)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(from_redis)?;
                 Ok(Completed::Done {
                     state: ErrorState::Resyncing,
                     retry_at_ms: Some(retry_at),
@@ -664,7 +641,7 @@ impl ErrorStore for RedisStore {
                     .arg(&member)
                     .exec_async(&mut conn)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(from_redis)?;
                 let state =
                     ErrorState::from_number(state as i32).ok_or_else(|| corrupt("error state"))?;
                 Ok(Completed::Done {
@@ -680,6 +657,6 @@ impl ErrorStore for RedisStore {
         redis::cmd("PING")
             .exec_async(&mut self.conn.clone())
             .await
-            .map_err(unavailable)
+            .map_err(from_redis)
     }
 }

@@ -1,0 +1,72 @@
+//! The one place where the services' errors become gRPC statuses.
+
+use tonic::{Code, Status};
+
+use crate::input::InvalidInput;
+use crate::store::StoreError;
+
+/// Why an RPC failed. Denials, skipped ids and the like are replies, not
+/// errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request breaks a rule; the message names the field.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::Invalid(e) => Status::invalid_argument(e.to_string()),
+            ApiError::NotFound(what) => Status::not_found(what),
+            // Retryable by contract: the store is down or slow, nothing was
+            // granted or acknowledged, and asking again later is the right
+            // move (ingest is idempotent, so a batch may be sent again).
+            ApiError::Store(e @ StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "store unavailable");
+                Status::unavailable(e.to_string())
+            }
+            // Data this version cannot read, or a store never configured
+            // right: retrying will not help.
+            ApiError::Store(e @ (StoreError::Corrupt(_) | StoreError::Config(_))) => {
+                tracing::error!(error = %e, "store error");
+                Status::new(Code::Internal, e.to_string())
+            }
+        }
+    }
+}
+
+/// Turns a broken rule straight into its status.
+impl From<InvalidInput> for Status {
+    fn from(err: InvalidInput) -> Self {
+        ApiError::Invalid(err).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_code() {
+        let status: Status = ApiError::from(InvalidInput::new("count", "must be 1 to 10")).into();
+        assert_eq!(
+            (status.code(), status.message()),
+            (Code::InvalidArgument, "count: must be 1 to 10")
+        );
+        assert_eq!(
+            Status::from(ApiError::NotFound("x".into())).code(),
+            Code::NotFound
+        );
+        let down = ApiError::Store(StoreError::Unavailable("gone".into()));
+        assert_eq!(Status::from(down).code(), Code::Unavailable);
+        let bad = ApiError::Store(StoreError::Corrupt("?".into()));
+        assert_eq!(Status::from(bad).code(), Code::Internal);
+    }
+}

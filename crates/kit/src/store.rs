@@ -1,0 +1,70 @@
+//! Store plumbing shared by the services: the one store error they all map
+//! the same way, and a Redis connection with timeouts that reconnects by
+//! itself.
+
+use std::time::Duration;
+
+use redis::RedisError;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Why a store call failed. The store decides what is transient.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time; retrying later
+    /// may succeed. Nothing was acknowledged, or the change is safe to repeat.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store's settings are wrong (a malformed URL): fix them and restart.
+    #[error("store settings: {0}")]
+    Config(String),
+    /// The store answered with something this version cannot read.
+    #[error("store data error: {0}")]
+    Corrupt(String),
+}
+
+/// A reply that could not be read.
+pub fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unreadable {what}"))
+}
+
+/// Sorts a Redis error: anything about reaching Redis is retryable; a reply
+/// this code cannot read is not.
+pub fn from_redis(err: RedisError) -> StoreError {
+    use redis::ErrorKind;
+    match err.kind() {
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType | ErrorKind::Extension => {
+            StoreError::Corrupt(err.to_string())
+        }
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+/// A connection to the Redis at `url` (`redis://`, `rediss://` or
+/// `redis+unix://`). It connects lazily, so a service starts (and reports
+/// itself not serving) while Redis is still down, and reconnects by itself.
+/// `timeout` bounds every connection attempt and every reply, so a hung
+/// Redis cannot hang callers.
+pub fn redis_connection(url: &str, timeout: Duration) -> Result<ConnectionManager, StoreError> {
+    let client =
+        redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_secs(1))
+        .set_number_of_retries(3);
+    ConnectionManager::new_lazy_with_config(client, config).map_err(from_redis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_url_is_a_settings_error() {
+        assert!(matches!(
+            redis_connection("nope://x", Duration::from_secs(1)),
+            Err(StoreError::Config(_))
+        ));
+    }
+}
