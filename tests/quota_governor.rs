@@ -9,7 +9,7 @@ use quota_governor::config::{DefaultBudget, RedisUrl, Settings};
 use quota_governor::domain::Budget;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
-use syncgov_tests::{Process, RedisServer, Service, eventually, health};
+use syncgov_tests::{Process, RedisServer, Service, eventually, health, health_becomes};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -739,17 +739,23 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     let service = quota_governor::app::SERVICE_NAME;
     assert!(
-        eventually(Duration::from_secs(5), || async {
-            health(governor.addr(), service).await == ServingStatus::NotServing
-        })
+        health_becomes(
+            governor.addr(),
+            service,
+            ServingStatus::NotServing,
+            Duration::from_secs(5)
+        )
         .await
     );
 
     redis.restart();
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            health(governor.addr(), service).await == ServingStatus::Serving
-        })
+        health_becomes(
+            governor.addr(),
+            service,
+            ServingStatus::Serving,
+            Duration::from_secs(10)
+        )
         .await
     );
     let recovered = eventually(Duration::from_secs(5), || {

@@ -10,7 +10,7 @@ use sync_errors::config::{RedisUrl, Settings};
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
-use syncgov_tests::{Process, RedisServer, Service, eventually, health};
+use syncgov_tests::{Process, RedisServer, Service, eventually, health, health_becomes};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -1264,17 +1264,23 @@ async fn redis_going_away_is_unavailable_and_nothing_is_acknowledged() {
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     let service_name = sync_errors::app::SERVICE_NAME;
     assert!(
-        eventually(Duration::from_secs(5), || async {
-            health(service.addr(), service_name).await == ServingStatus::NotServing
-        })
+        health_becomes(
+            service.addr(),
+            service_name,
+            ServingStatus::NotServing,
+            Duration::from_secs(5)
+        )
         .await
     );
 
     redis.restart();
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            health(service.addr(), service_name).await == ServingStatus::Serving
-        })
+        health_becomes(
+            service.addr(),
+            service_name,
+            ServingStatus::Serving,
+            Duration::from_secs(10)
+        )
         .await
     );
     // The refused batch is sent again, as a client would: stored once.

@@ -262,6 +262,17 @@ pub async fn health(addr: SocketAddr, service: &str) -> ServingStatus {
     ServingStatus::try_from(reply.into_inner().status).unwrap_or(ServingStatus::Unknown)
 }
 
+/// Waits up to `limit` for `service` at `addr` to report `status`; says
+/// whether it did. Health follows the store from a background check.
+pub async fn health_becomes(
+    addr: SocketAddr,
+    service: &str,
+    status: ServingStatus,
+    limit: Duration,
+) -> bool {
+    eventually(limit, || async { health(addr, service).await == status }).await
+}
+
 /// The services a server lists through gRPC reflection (v1).
 pub async fn reflected_services(addr: SocketAddr) -> Vec<String> {
     use tonic_reflection::pb::v1::ServerReflectionRequest;
