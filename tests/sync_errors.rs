@@ -1357,3 +1357,29 @@ async fn the_binary_serves_health_and_reflection_and_stops_on_sigterm() {
     let status = service.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn help_lists_every_setting() {
+    let out = std::process::Command::new(syncgov_tests::binary("sync-errors"))
+        .arg("--help")
+        .output()
+        .expect("run sync-errors --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--listen",
+        "--redis-url",
+        "--resync-max-attempts",
+        "--resync-backoff",
+        "SYNC_ERRORS_REDIS_URL",
+        "classify",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    let bad = std::process::Command::new(syncgov_tests::binary("sync-errors"))
+        .args(["--resync-max-attempts", "0"])
+        .output()
+        .expect("run sync-errors");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--resync-max-attempts"));
+}
