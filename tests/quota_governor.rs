@@ -143,6 +143,9 @@ on_every_store!(
     resources_are_budgeted_apart,
     deleting_a_budget_frees_no_calls,
     bad_input_names_the_field,
+    org_usage_reports_stop_grants_short_of_the_org_limit,
+    the_org_limit_follows_the_reports,
+    org_usage_reports_refuse_bad_input,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -618,6 +621,147 @@ async fn bad_input_names_the_field(backend: Backend) {
         .await
         .unwrap_err();
     assert!(err.message().starts_with("resource:"), "{}", err.message());
+}
+
+async fn report(
+    c: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    limit_info: &str,
+    observed_at: Option<Timestamp>,
+) -> Result<pb::ReportOrgUsageResponse, tonic::Status> {
+    c.report_org_usage(pb::ReportOrgUsageRequest {
+        org_id: org.into(),
+        resource: 0,
+        limit_info: limit_info.into(),
+        observed_at,
+        ..Default::default()
+    })
+    .await
+    .map(|r| r.into_inner())
+}
+
+async fn org_usage_reports_stop_grants_short_of_the_org_limit(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(5_000, 5_000)).await;
+    assert!(acquire(c, "acme", 10, pb::Priority::Critical).await.granted);
+    // Other apps used most of the org.
+    let r = report(c, "acme", "api-usage=4880/5000", None)
+        .await
+        .unwrap();
+    assert!(r.accepted);
+    assert_eq!(
+        (r.org_used_estimate, r.org_limit, r.org_ceiling),
+        (4_890, 5_000, 4_900),
+        "own grants count, errs high"
+    );
+    assert!(acquire(c, "acme", 10, pb::Priority::Critical).await.granted);
+    let denied = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&denied), pb::DenyReason::OrgLimitExhausted);
+    assert!(denied.retry_after.is_none());
+    assert_eq!(denied.used, 20, "the integration itself has room");
+
+    let u = usage(c, "acme").await;
+    assert_eq!(u.org_used_estimate, 4_900);
+    assert!(u.org_usage_reported_at.is_some());
+
+    // A report from before the kept one changes nothing.
+    let an_hour_ago = Timestamp {
+        seconds: u.as_of.unwrap().seconds - 3_600,
+        nanos: 0,
+    };
+    let stale = report(c, "acme", "api-usage=10/5000", Some(an_hour_ago))
+        .await
+        .unwrap();
+    assert!(!stale.accepted);
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::OrgLimitExhausted
+    );
+
+    // A fresh report with room lets grants through again.
+    assert!(
+        report(c, "acme", "api-usage=1200/5000", None)
+            .await
+            .unwrap()
+            .accepted
+    );
+    assert!(acquire(c, "acme", 1, pb::Priority::Critical).await.granted);
+}
+
+async fn the_org_limit_follows_the_reports(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(5_000, 4_000)).await;
+    let r = c
+        .report_org_usage(pb::ReportOrgUsageRequest {
+            org_id: "acme".into(),
+            used: 0,
+            max: 3_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.org_limit, r.org_ceiling), (3_000, 2_940));
+    let read = c
+        .get_budget(pb::GetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.budget.unwrap().org_limit, 3_000);
+    let u = usage(c, "acme").await;
+    assert_eq!(
+        (u.org_limit, u.allocation),
+        (3_000, 3_000),
+        "the allocation cannot exceed the org's limit"
+    );
+}
+
+async fn org_usage_reports_refuse_bad_input(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(5_000, 4_000)).await;
+    let starts = |err: tonic::Status, field: &str| {
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{field}: {}",
+            err.message()
+        );
+    };
+    starts(
+        report(c, "acme", "api-usage=lots", None).await.unwrap_err(),
+        "limit_info",
+    );
+    starts(
+        report(c, "acme", "per-app-api-usage=1/2", None)
+            .await
+            .unwrap_err(),
+        "limit_info",
+    );
+    let both = pb::ReportOrgUsageRequest {
+        org_id: "acme".into(),
+        used: 1,
+        max: 2,
+        limit_info: "api-usage=1/2".into(),
+        ..Default::default()
+    };
+    starts(c.report_org_usage(both).await.unwrap_err(), "limit_info");
+    let no_max = pb::ReportOrgUsageRequest {
+        org_id: "acme".into(),
+        used: 1,
+        max: 0,
+        ..Default::default()
+    };
+    starts(c.report_org_usage(no_max).await.unwrap_err(), "max");
+    let unknown = report(c, "nobody", "api-usage=1/2", None)
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
 }
 
 // ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 
 /// As [`build`], on a listener the caller bound (tests bind `127.0.0.1:0`).
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
-    let shape = settings.window_shape().context("--window and --bucket")?;
+    let rules = settings.rules().context("--window and --bucket")?;
     let default_budget = settings.default_budget.map(|d| d.0);
     let (router, health) = server::base_router(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
     let interval = settings.health_interval;
@@ -40,7 +40,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         Some(url) => {
             let store = Arc::new(RedisStore::open(
                 url.expose(),
-                shape,
+                rules,
                 settings.redis_timeout,
             )?);
             let watch = watch(store.clone(), &health, interval);
@@ -52,7 +52,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
             )
         }
         None => {
-            let store = Arc::new(MemoryStore::new(shape));
+            let store = Arc::new(MemoryStore::new(rules));
             let watch = watch(store.clone(), &health, interval);
             let service = GovernorService::new(store, default_budget);
             (

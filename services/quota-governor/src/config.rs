@@ -12,7 +12,7 @@ pub use syncgov_kit::settings::RedisUrl;
 use syncgov_kit::settings::parse_duration;
 use syncgov_kit::telemetry::LogFormat;
 
-use crate::domain::Budget;
+use crate::domain::{Budget, Rules};
 use crate::window::{ShapeError, WindowShape};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -59,6 +59,12 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_DEFAULT_BUDGET")]
     pub default_budget: Option<DefaultBudget>,
 
+    /// Share of the org limit kept free of all apps' calls, in percent: grants
+    /// stop when the org's estimated usage would pass the limit less this.
+    #[arg(long, env = "QUOTA_GOVERNOR_ORG_SAFETY_MARGIN", default_value_t = crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
+          value_parser = clap::value_parser!(u8).range(0..=50))]
+    pub org_safety_margin: u8,
+
     /// Longest wait for Redis to connect or answer before a call fails with
     /// UNAVAILABLE.
     #[arg(long, env = "QUOTA_GOVERNOR_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
@@ -93,6 +99,7 @@ impl Default for Settings {
             window: duration(DEFAULT_WINDOW),
             bucket: duration(DEFAULT_BUCKET),
             default_budget: None,
+            org_safety_margin: crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
@@ -106,6 +113,14 @@ impl Settings {
     /// The window shape these settings ask for.
     pub fn window_shape(&self) -> Result<WindowShape, ShapeError> {
         WindowShape::new(self.window, self.bucket)
+    }
+
+    /// The decision rules these settings ask for.
+    pub fn rules(&self) -> Result<Rules, ShapeError> {
+        Ok(Rules {
+            shape: self.window_shape()?,
+            org_margin_percent: self.org_safety_margin,
+        })
     }
 }
 

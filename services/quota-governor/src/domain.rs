@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub use crate::org_usage::OrgView;
 use crate::window::{Window, WindowShape};
 
 /// Most tokens one request may acquire or release.
@@ -321,46 +322,62 @@ impl Decision {
     }
 }
 
+/// The rules every decision of a governor follows, from its settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// The rolling window's buckets.
+    pub shape: WindowShape,
+    /// Share of the org limit kept free of all apps' calls, in percent.
+    pub org_margin_percent: u8,
+}
+
+/// What the governor counts for one budget: its own grants in the rolling
+/// window, and the org-wide view once a worker has reported one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// This integration's grants.
+    pub window: Window,
+    /// The org's usage as last reported, with the grants since.
+    pub org: Option<OrgView>,
+}
+
+impl Counts {
+    /// The org-wide view at `now_ms`: none once the last report is a whole
+    /// window old, since every call it counted has left the org's window.
+    fn org_view(&self, shape: &WindowShape, now_ms: i64) -> Option<OrgView> {
+        self.org
+            .filter(|view| now_ms - view.observed_at_ms < shape.window_ms() as i64)
+    }
+
+    /// The org limit in force: the current report's, else the budget's.
+    fn org_limit(&self, budget: &Budget, shape: &WindowShape, now_ms: i64) -> u64 {
+        self.org_view(shape, now_ms)
+            .map_or(budget.org_limit, |view| view.reported_max)
+    }
+}
+
 /// Decides a request for `count` tokens at `priority` against `budget`,
-/// counting the grant in `window`. All or nothing: a denial leaves the
-/// window's counts as they were.
+/// counting the grant. All or nothing: a denial leaves the counts as they
+/// were. The integration's own allocation and shares are checked first, then
+/// the org-wide view.
 pub fn decide(
     budget: &Budget,
-    window: &mut Window,
-    shape: &WindowShape,
+    rules: &Rules,
+    counts: &mut Counts,
     count: u32,
     priority: Priority,
     now_ms: i64,
 ) -> Decision {
+    let shape = &rules.shape;
+    let org_view = counts.org_view(shape, now_ms);
+    let org_limit = counts.org_limit(budget, shape, now_ms);
+    let window = &mut counts.window;
     window.advance(shape, now_ms);
-    let allocation = budget.allocation_at(now_ms);
-    let limit = budget.limit_at(priority, now_ms);
+    let allocation = budget.allocation_at(now_ms).min(org_limit);
+    let limit = budget.limit_at(priority, now_ms).min(allocation);
     let used = window.used();
     let wanted = used + u64::from(count);
-    if wanted <= limit {
-        window.add(shape, count);
-        let grant = Grant {
-            bucket_start_ms: shape.bucket_start_ms(window.head()),
-            count: u64::from(count),
-        };
-        return Decision {
-            outcome: Outcome::Granted(grant),
-            used: wanted,
-            allocation,
-            remaining: limit - wanted,
-        };
-    }
-    let reason = if wanted > allocation {
-        DenyReason::AllocationExhausted
-    } else {
-        DenyReason::PriorityShareExhausted
-    };
-    let retry_after_ms = if u64::from(count) > limit {
-        None
-    } else {
-        window.time_until_freed(shape, wanted - limit, now_ms)
-    };
-    Decision {
+    let deny = |reason, retry_after_ms| Decision {
         outcome: Outcome::Denied {
             reason,
             retry_after_ms,
@@ -368,6 +385,40 @@ pub fn decide(
         used,
         allocation,
         remaining: limit.saturating_sub(used),
+    };
+    if wanted > limit {
+        let reason = if wanted > allocation {
+            DenyReason::AllocationExhausted
+        } else {
+            DenyReason::PriorityShareExhausted
+        };
+        let retry_after_ms = if u64::from(count) > limit {
+            None
+        } else {
+            window.time_until_freed(shape, wanted - limit, now_ms)
+        };
+        return deny(reason, retry_after_ms);
+    }
+    if org_view.is_some_and(|view| {
+        view.would_exceed(u64::from(count), org_limit, rules.org_margin_percent)
+    }) {
+        // When other apps' calls leave the org's window is not known here.
+        return deny(DenyReason::OrgLimitExhausted, None);
+    }
+    let window = &mut counts.window;
+    window.add(shape, count);
+    if let Some(view) = counts.org.as_mut().filter(|_| org_view.is_some()) {
+        view.granted_since += u64::from(count);
+    }
+    let grant = Grant {
+        bucket_start_ms: shape.bucket_start_ms(window.head()),
+        count: u64::from(count),
+    };
+    Decision {
+        outcome: Outcome::Granted(grant),
+        used: wanted,
+        allocation,
+        remaining: limit - wanted,
     }
 }
 
@@ -381,21 +432,60 @@ pub struct Released {
 }
 
 /// Hands back up to `count` unused tokens of `grant`; see [`Window::release`]
-/// for why only the grant's own bucket is credited.
+/// for why only the grant's own bucket is credited. Tokens granted since the
+/// last org report leave the org estimate too.
 pub fn release(
-    window: &mut Window,
+    counts: &mut Counts,
     shape: &WindowShape,
     grant: Grant,
     count: u64,
     now_ms: i64,
 ) -> Released {
-    window.advance(shape, now_ms);
+    counts.window.advance(shape, now_ms);
     let bucket = shape.bucket_of(grant.bucket_start_ms);
-    let released = window.release(shape, bucket, count.min(grant.count));
+    let released = counts.window.release(shape, bucket, count.min(grant.count));
+    if let Some(view) = counts
+        .org
+        .as_mut()
+        .filter(|view| bucket >= shape.bucket_of(view.observed_at_ms))
+    {
+        view.granted_since = view.granted_since.saturating_sub(released);
+    }
     Released {
         released,
-        used: window.used(),
+        used: counts.window.used(),
     }
+}
+
+/// Takes a report of the org's usage. A report older than the one kept
+/// changes nothing (reports cross on the way); otherwise it replaces it, and
+/// the grants counted since are those from the report's bucket on. Returns
+/// whether it was kept.
+pub fn report(
+    counts: &mut Counts,
+    shape: &WindowShape,
+    used: u64,
+    max: u64,
+    observed_at_ms: i64,
+    now_ms: i64,
+) -> bool {
+    if counts
+        .org
+        .is_some_and(|view| view.observed_at_ms > observed_at_ms)
+    {
+        return false;
+    }
+    counts.window.advance(shape, now_ms);
+    let granted_since = counts
+        .window
+        .granted_since(shape, shape.bucket_of(observed_at_ms));
+    counts.org = Some(OrgView {
+        reported_used: used,
+        reported_max: max,
+        observed_at_ms,
+        granted_since,
+    });
+    true
 }
 
 /// Calls a priority may still be granted.
@@ -430,22 +520,28 @@ pub struct Usage {
     pub as_of_ms: i64,
     /// True when the default budget applies.
     pub is_default_budget: bool,
+    /// The org-wide view, when a worker reported one within the window.
+    pub org: Option<OrgView>,
 }
 
-/// Reports the usage of `budget` over `window` at `now_ms`.
+/// Reports the usage of `budget` at `now_ms`.
 pub fn usage(
     budget: &Budget,
     is_default_budget: bool,
-    window: &mut Window,
+    counts: &mut Counts,
     shape: &WindowShape,
     now_ms: i64,
 ) -> Usage {
+    let org_limit = counts.org_limit(budget, shape, now_ms);
+    let allocation = budget.allocation_at(now_ms).min(org_limit);
+    let org = counts.org_view(shape, now_ms);
+    let window = &mut counts.window;
     window.advance(shape, now_ms);
     let used = window.used();
     let remaining = Priority::ALL
         .iter()
         .map(|&priority| {
-            let limit = budget.limit_at(priority, now_ms);
+            let limit = budget.limit_at(priority, now_ms).min(allocation);
             PriorityRemaining {
                 priority,
                 limit,
@@ -455,14 +551,15 @@ pub fn usage(
         .collect();
     Usage {
         used,
-        allocation: budget.allocation_at(now_ms),
-        org_limit: budget.org_limit,
+        allocation,
+        org_limit,
         remaining,
         next_free: window.next_free(shape),
         window_ms: shape.window_ms(),
         series: window.series(shape, now_ms, SERIES_POINTS),
         as_of_ms: now_ms,
         is_default_budget,
+        org,
     }
 }
 
@@ -470,6 +567,13 @@ pub fn usage(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn rules() -> Rules {
+        Rules {
+            shape: shape(),
+            org_margin_percent: 2,
+        }
+    }
 
     fn shape() -> WindowShape {
         WindowShape::new(Duration::from_secs(10), Duration::from_secs(1)).unwrap()
@@ -538,13 +642,13 @@ mod tests {
 
     #[test]
     fn lower_priorities_stop_at_their_share() {
-        let s = shape();
+        let r = rules();
         let b = Budget::new(1000, 100);
-        let mut w = Window::default();
-        let d = decide(&b, &mut w, &s, 75, Priority::Retry, 1_000);
+        let mut c = Counts::default();
+        let d = decide(&b, &r, &mut c, 75, Priority::Retry, 1_000);
         assert!(d.granted());
         assert_eq!(d.remaining, 0);
-        let d = decide(&b, &mut w, &s, 1, Priority::Retry, 1_000);
+        let d = decide(&b, &r, &mut c, 1, Priority::Retry, 1_000);
         // Granted at 1 s, in bucket 1: it leaves when bucket 12 starts, one
         // bucket after the exact 11 s (late, never early).
         assert_eq!(
@@ -554,8 +658,8 @@ mod tests {
                 retry_after_ms: Some(11_000)
             }
         );
-        assert!(decide(&b, &mut w, &s, 20, Priority::Normal, 1_000).granted());
-        let d = decide(&b, &mut w, &s, 6, Priority::Critical, 1_000);
+        assert!(decide(&b, &r, &mut c, 20, Priority::Normal, 1_000).granted());
+        let d = decide(&b, &r, &mut c, 6, Priority::Critical, 1_000);
         assert!(matches!(
             d.outcome,
             Outcome::Denied {
@@ -564,15 +668,15 @@ mod tests {
             }
         ));
         assert_eq!(d.used, 95);
-        assert!(decide(&b, &mut w, &s, 5, Priority::Critical, 1_000).granted());
+        assert!(decide(&b, &r, &mut c, 5, Priority::Critical, 1_000).granted());
     }
 
     #[test]
     fn a_request_larger_than_the_share_can_never_wait_its_way_in() {
-        let s = shape();
+        let r = rules();
         let b = Budget::new(1000, 100);
-        let mut w = Window::default();
-        let d = decide(&b, &mut w, &s, 101, Priority::Critical, 1_000);
+        let mut c = Counts::default();
+        let d = decide(&b, &r, &mut c, 101, Priority::Critical, 1_000);
         assert_eq!(
             d.outcome,
             Outcome::Denied {
@@ -580,20 +684,20 @@ mod tests {
                 retry_after_ms: None
             }
         );
-        assert_eq!(w.used(), 0);
+        assert_eq!(c.window.used(), 0);
     }
 
     #[test]
     fn release_is_capped_by_the_grant() {
-        let s = shape();
+        let r = rules();
         let b = Budget::new(1000, 100);
-        let mut w = Window::default();
-        let Outcome::Granted(g) = decide(&b, &mut w, &s, 10, Priority::Normal, 1_000).outcome
+        let mut c = Counts::default();
+        let Outcome::Granted(g) = decide(&b, &r, &mut c, 10, Priority::Normal, 1_000).outcome
         else {
             panic!("denied");
         };
-        assert!(decide(&b, &mut w, &s, 10, Priority::Normal, 1_500).granted());
-        let r = release(&mut w, &s, g, 15, 2_000);
+        assert!(decide(&b, &r, &mut c, 10, Priority::Normal, 1_500).granted());
+        let r = release(&mut c, &r.shape, g, 15, 2_000);
         assert_eq!(
             r,
             Released {
@@ -604,12 +708,76 @@ mod tests {
     }
 
     #[test]
+    fn the_org_view_stops_grants_short_of_the_org_limit() {
+        let r = rules();
+        let b = Budget::new(5_000, 5_000);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, 10, Priority::Critical, 1_000).granted());
+        // Another app used most of the org: 4 880 of 5 000 at 1.5 s.
+        assert!(report(&mut c, &r.shape, 4_880, 5_000, 1_500, 1_600));
+        assert_eq!(
+            c.org.unwrap().granted_since,
+            10,
+            "the grant in the report's bucket counts: errs high"
+        );
+        assert!(decide(&b, &r, &mut c, 10, Priority::Critical, 1_700).granted());
+        let d = decide(&b, &r, &mut c, 1, Priority::Critical, 1_800);
+        assert_eq!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                retry_after_ms: None
+            }
+        );
+        // An older report crossing a newer one changes nothing.
+        assert!(!report(&mut c, &r.shape, 0, 5_000, 1_400, 1_900));
+        // A fresh report with room lets grants through again.
+        assert!(report(&mut c, &r.shape, 1_000, 5_000, 3_000, 3_000));
+        assert!(decide(&b, &r, &mut c, 1, Priority::Critical, 3_100).granted());
+    }
+
+    #[test]
+    fn a_reported_limit_below_the_allocation_caps_it() {
+        let r = rules();
+        let b = Budget::new(10_000, 8_000);
+        let mut c = Counts::default();
+        report(&mut c, &r.shape, 0, 5_000, 1_000, 1_000);
+        let u = usage(&b, false, &mut c, &r.shape, 1_000);
+        assert_eq!((u.allocation, u.org_limit), (5_000, 5_000));
+        let d = decide(&b, &r, &mut c, 5_000, Priority::Critical, 1_000);
+        assert!(
+            matches!(
+                d.outcome,
+                Outcome::Denied {
+                    reason: DenyReason::OrgLimitExhausted,
+                    ..
+                }
+            ),
+            "2 % margin"
+        );
+    }
+
+    #[test]
+    fn released_tokens_leave_the_org_estimate() {
+        let r = rules();
+        let b = Budget::new(5_000, 5_000);
+        let mut c = Counts::default();
+        report(&mut c, &r.shape, 100, 5_000, 1_000, 1_000);
+        let Outcome::Granted(g) = decide(&b, &r, &mut c, 10, Priority::Critical, 1_200).outcome
+        else {
+            panic!("denied");
+        };
+        release(&mut c, &r.shape, g, 4, 1_300);
+        assert_eq!(c.org.unwrap().estimate(), 106);
+    }
+
+    #[test]
     fn usage_reports_every_priority() {
-        let s = shape();
+        let r = rules();
         let b = Budget::new(1000, 100);
-        let mut w = Window::default();
-        decide(&b, &mut w, &s, 80, Priority::Critical, 1_000);
-        let u = usage(&b, false, &mut w, &s, 2_000);
+        let mut c = Counts::default();
+        decide(&b, &r, &mut c, 80, Priority::Critical, 1_000);
+        let u = usage(&b, false, &mut c, &r.shape, 2_000);
         assert_eq!(u.used, 80);
         let remaining: Vec<u64> = u.remaining.iter().map(|r| r.remaining).collect();
         assert_eq!(remaining, vec![0, 15, 20]);

@@ -13,6 +13,7 @@ use crate::domain::{
     self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
     Resource, Shares,
 };
+use crate::org_usage;
 use crate::store::{BudgetKey, QuotaStore};
 use syncgov_kit::clock::now_ms;
 use syncgov_kit::error::ApiError;
@@ -313,6 +314,67 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
                 .collect(),
             as_of: Some(timestamp(usage.as_of_ms)),
             is_default_budget: usage.is_default_budget,
+            org_used_estimate: usage.org.map(|v| v.estimate()).unwrap_or_default(),
+            org_usage_reported_at: usage.org.map(|v| timestamp(v.observed_at_ms)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn report_org_usage(
+        &self,
+        request: Request<pb::ReportOrgUsageRequest>,
+    ) -> Result<Response<pb::ReportOrgUsageResponse>, Status> {
+        let request = request.into_inner();
+        let key = parse_key(&request.org_id, request.resource)?;
+        let (used, max) = if request.limit_info.is_empty() {
+            let bounded = |field: &str, n: u64, least: u64| {
+                if (least..=org_usage::MAX_REPORTED).contains(&n) {
+                    Ok(n)
+                } else {
+                    Err(InvalidInput::new(
+                        field,
+                        format!("must be {least} to {}", org_usage::MAX_REPORTED),
+                    ))
+                }
+            };
+            (
+                bounded("used", request.used, 0)?,
+                bounded("max", request.max, 1)?,
+            )
+        } else if request.used != 0 || request.max != 0 {
+            return Err(InvalidInput::new(
+                "limit_info",
+                "give either limit_info or used and max, not both",
+            )
+            .into());
+        } else {
+            org_usage::parse_limit_info("limit_info", &request.limit_info)?
+        };
+        let observed_at_ms = request.observed_at.as_ref().map(timestamp_ms);
+        let report = self
+            .store
+            .report_org_usage(
+                &key,
+                used,
+                max,
+                observed_at_ms,
+                self.default_budget.as_ref(),
+            )
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| no_budget(&key))?;
+        tracing::debug!(
+            used,
+            max,
+            accepted = report.accepted,
+            estimate = report.estimate,
+            "org usage reported"
+        );
+        Ok(Response::new(pb::ReportOrgUsageResponse {
+            accepted: report.accepted,
+            org_used_estimate: report.estimate,
+            org_limit: report.org_limit,
+            org_ceiling: report.ceiling,
         }))
     }
 }

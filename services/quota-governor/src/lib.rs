@@ -8,5 +8,6 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod org_usage;
 pub mod store;
 pub mod window;

@@ -200,6 +200,16 @@ impl Window {
         None
     }
 
+    /// Calls counted in buckets `from` and newer. Call after [`advance`].
+    ///
+    /// [`advance`]: Window::advance
+    pub fn granted_since(&self, shape: &WindowShape, from: i64) -> u64 {
+        self.buckets(shape)
+            .filter(|&(bucket, _)| bucket >= from)
+            .map(|(_, calls)| calls)
+            .sum()
+    }
+
     /// The oldest bucket with calls: when it leaves the window and how many
     /// calls it frees.
     pub fn next_free(&self, shape: &WindowShape) -> Option<(i64, u64)> {

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use quota_governor::domain::{self, Budget, Outcome, Priority, Shares};
-use quota_governor::window::{Window, WindowShape};
+use quota_governor::domain::{self, Budget, Counts, Outcome, Priority, Rules, Shares};
+use quota_governor::window::WindowShape;
 
 /// One step of a random history.
 #[derive(Clone, Debug)]
@@ -62,7 +62,8 @@ proptest! {
             ..Budget::new(1_000, allocation)
         };
 
-        let mut window = Window::default();
+        let rules = Rules { shape, org_margin_percent: 0 };
+        let mut counts = Counts::default();
         let mut grants: Vec<Granted> = Vec::new();
         let mut now = start_ms;
         // Net calls granted at times in (from, to].
@@ -75,7 +76,7 @@ proptest! {
                 Step::Wait { ms } => now += ms,
                 Step::Acquire { count, priority } => {
                     let limit = budget.limit_at(priority, now);
-                    let decision = domain::decide(&budget, &mut window, &shape, count, priority, now);
+                    let decision = domain::decide(&budget, &rules, &mut counts, count, priority, now);
                     let exact = net_between(&grants, now - w, now);
                     let late = net_between(&grants, now - w - b, now);
                     // The window counts every call of the last window length
@@ -98,7 +99,7 @@ proptest! {
                                 None => prop_assert!(u64::from(count) > limit),
                                 Some(after) => {
                                     let fits = |at: i64| {
-                                        let mut probe = window.clone();
+                                        let mut probe = counts.window.clone();
                                         probe.advance(&shape, at);
                                         probe.used() + u64::from(count) <= limit
                                     };
@@ -119,7 +120,7 @@ proptest! {
                     if count == 0 {
                         continue;
                     }
-                    let released = domain::release(&mut window, &shape, grants[index].grant, count, now);
+                    let released = domain::release(&mut counts, &shape, grants[index].grant, count, now);
                     let bucket = shape.bucket_of(grants[index].at_ms);
                     let in_window = bucket >= shape.bucket_of(now) - shape.buckets() as i64;
                     let expected = if in_window { count } else { 0 };

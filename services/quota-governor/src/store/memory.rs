@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{BudgetKey, FoundBudget, QuotaStore, StoreError};
-use crate::domain::{self, Budget, Decision, Grant, Priority, Released, Usage};
-use crate::window::{Window, WindowShape};
+use super::{BudgetKey, FoundBudget, OrgReport, QuotaStore, StoreError};
+use crate::domain::{self, Budget, Counts, Decision, Grant, Priority, Released, Rules, Usage};
 use syncgov_kit::clock::now_ms;
 
 /// Shards of the map: decisions on different orgs rarely wait for each other.
@@ -19,24 +18,24 @@ const SHARDS: usize = 64;
 struct Entry {
     /// The org's own budget, if it has one.
     budget: Option<Budget>,
-    /// Calls counted; kept when the budget is deleted, so that deleting and
-    /// re-creating a budget frees nothing.
-    window: Window,
+    /// Calls counted and the org-wide view; kept when the budget is deleted,
+    /// so that deleting and re-creating a budget frees nothing.
+    counts: Counts,
 }
 
 /// Budgets and windows in memory, sharded by key behind plain mutexes: each
 /// critical section is a few arithmetic steps, never an await.
 pub struct MemoryStore {
-    shape: WindowShape,
+    rules: Rules,
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<BudgetKey, Entry>>>,
 }
 
 impl MemoryStore {
-    /// An empty store whose windows have `shape`.
-    pub fn new(shape: WindowShape) -> Self {
+    /// An empty store deciding by `rules`.
+    pub fn new(rules: Rules) -> Self {
         Self {
-            shape,
+            rules,
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
         }
@@ -104,8 +103,8 @@ impl QuotaStore for MemoryStore {
         let entry = shard.entry(key.clone()).or_default();
         Ok(domain::decide(
             &found.budget,
-            &mut entry.window,
-            &self.shape,
+            &self.rules,
+            &mut entry.counts,
             count,
             priority,
             now_ms(),
@@ -120,7 +119,9 @@ impl QuotaStore for MemoryStore {
     ) -> Result<Released, StoreError> {
         let mut shard = self.shard(key);
         Ok(match shard.get_mut(key) {
-            Some(entry) => domain::release(&mut entry.window, &self.shape, grant, count, now_ms()),
+            Some(entry) => {
+                domain::release(&mut entry.counts, &self.rules.shape, grant, count, now_ms())
+            }
             None => Released {
                 released: 0,
                 used: 0,
@@ -142,10 +143,42 @@ impl QuotaStore for MemoryStore {
         Ok(Some(domain::usage(
             &found.budget,
             found.is_default,
-            &mut entry.window,
-            &self.shape,
+            &mut entry.counts,
+            &self.rules.shape,
             now_ms(),
         )))
+    }
+
+    async fn report_org_usage(
+        &self,
+        key: &BudgetKey,
+        used: u64,
+        max: u64,
+        observed_at_ms: Option<i64>,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<OrgReport>, StoreError> {
+        let mut shard = self.shard(key);
+        let own = shard.get(key).and_then(|e| e.budget);
+        if found(own, fallback).is_none() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let entry = shard.entry(key.clone()).or_default();
+        let accepted = domain::report(
+            &mut entry.counts,
+            &self.rules.shape,
+            used,
+            max,
+            observed_at_ms.unwrap_or(now),
+            now,
+        );
+        if accepted {
+            // The org limit follows what Salesforce says it is.
+            if let Some(budget) = &mut entry.budget {
+                budget.org_limit = max;
+            }
+        }
+        Ok(Some(OrgReport::of(&entry.counts, accepted, &self.rules)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

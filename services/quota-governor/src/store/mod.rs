@@ -9,7 +9,9 @@
 
 use std::future::Future;
 
-use crate::domain::{Budget, Decision, Grant, OrgId, Priority, Released, Resource, Usage};
+use crate::domain::{
+    Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
+};
 
 pub mod memory;
 pub mod redis;
@@ -83,6 +85,42 @@ pub trait QuotaStore: Send + Sync + 'static {
         fallback: Option<&Budget>,
     ) -> impl Future<Output = Result<Option<Usage>, StoreError>> + Send;
 
+    /// Keeps a report of the org's usage; `None` when the org has no budget.
+    fn report_org_usage(
+        &self,
+        key: &BudgetKey,
+        used: u64,
+        max: u64,
+        observed_at_ms: Option<i64>,
+        fallback: Option<&Budget>,
+    ) -> impl Future<Output = Result<Option<OrgReport>, StoreError>> + Send;
+
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The org-wide view after a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrgReport {
+    /// False when a newer report was already kept.
+    pub accepted: bool,
+    /// The org's usage as estimated now.
+    pub estimate: u64,
+    /// The org limit in force.
+    pub org_limit: u64,
+    /// The estimate at which grants stop.
+    pub ceiling: u64,
+}
+
+impl OrgReport {
+    /// The outcome of a report, read off the counts it left.
+    pub fn of(counts: &Counts, accepted: bool, rules: &Rules) -> Self {
+        let view = counts.org.unwrap_or_default();
+        Self {
+            accepted,
+            estimate: view.estimate(),
+            org_limit: view.reported_max,
+            ceiling: view.ceiling(view.reported_max, rules.org_margin_percent),
+        }
+    }
 }

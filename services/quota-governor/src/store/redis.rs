@@ -22,10 +22,10 @@ use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 use syncgov_kit::store::{corrupt, from_redis, redis_connection};
 
-use super::{BudgetKey, FoundBudget, QuotaStore, StoreError};
+use super::{BudgetKey, FoundBudget, OrgReport, QuotaStore, StoreError};
 use crate::domain::{
-    self, AllocationOverride, Budget, Decision, DenyReason, Grant, Outcome, Priority, Released,
-    Shares, Usage,
+    self, AllocationOverride, Budget, Counts, Decision, DenyReason, Grant, OrgView, Outcome,
+    Priority, Released, Rules, Shares, Usage,
 };
 use crate::window::{Window, WindowShape};
 
@@ -33,9 +33,12 @@ use crate::window::{Window, WindowShape};
 pub struct RedisStore {
     /// Multiplexed connection that reconnects by itself; cheap to clone.
     conn: ConnectionManager,
+    rules: Rules,
+    /// Decisions read the shape often; a copy of `rules.shape`.
     shape: WindowShape,
     acquire: Script,
     release: Script,
+    report: Script,
     read: Script,
 }
 
@@ -44,11 +47,17 @@ impl RedisStore {
     /// `redis+unix://`). Connects lazily: the governor starts, and reports
     /// itself not serving, while Redis is still down. `timeout` bounds every
     /// connection attempt and every reply, so a hung Redis cannot hang callers.
-    pub fn open(url: &str, shape: WindowShape, timeout: Duration) -> Result<Self, StoreError> {
+    pub fn open(url: &str, rules: Rules, timeout: Duration) -> Result<Self, StoreError> {
+        let shape = rules.shape;
         let conn = redis_connection(url, timeout)?;
         Ok(Self {
             conn,
+            rules,
             shape,
+            report: Script::new(concat!(
+                include_str!("lua/window.lua"),
+                include_str!("lua/report.lua")
+            )),
             acquire: Script::new(concat!(
                 include_str!("lua/window.lua"),
                 include_str!("lua/acquire.lua")
@@ -65,6 +74,16 @@ impl RedisStore {
     pub fn budget_key(key: &BudgetKey) -> String {
         format!(
             "syncgov:quota:{{{}}}:{}:budget",
+            key.org,
+            key.resource.as_str()
+        )
+    }
+
+    /// The org-wide view hash of `key`: `ru` reported used, `rm` reported
+    /// max, `rt` when observed, `rg` grants since.
+    pub fn org_key(key: &BudgetKey) -> String {
+        format!(
+            "syncgov:quota:{{{}}}:{}:org",
             key.org,
             key.resource.as_str()
         )
@@ -227,10 +246,12 @@ impl QuotaStore for RedisStore {
             .acquire
             .key(Self::budget_key(key))
             .key(Self::window_key(key, &self.shape))
+            .key(Self::org_key(key))
             .arg(count)
             .arg(priority_arg)
             .arg(self.shape.bucket_ms())
             .arg(self.shape.ring_len())
+            .arg(self.rules.org_margin_percent)
             .arg(fallback_args(fallback))
             .invoke_async(&mut self.conn.clone())
             .await
@@ -257,6 +278,7 @@ impl QuotaStore for RedisStore {
             let reason = match reason {
                 1 => DenyReason::AllocationExhausted,
                 2 => DenyReason::PriorityShareExhausted,
+                3 => DenyReason::OrgLimitExhausted,
                 5 => DenyReason::UnknownOrg,
                 _ => return Err(corrupt("deny reason")),
             };
@@ -282,6 +304,7 @@ impl QuotaStore for RedisStore {
         let reply: Vec<i64> = self
             .release
             .key(Self::window_key(key, &self.shape))
+            .key(Self::org_key(key))
             .arg(self.shape.bucket_of(grant.bucket_start_ms))
             .arg(count.min(grant.count))
             .arg(self.shape.bucket_ms())
@@ -307,13 +330,14 @@ impl QuotaStore for RedisStore {
             .read
             .key(Self::budget_key(key))
             .key(Self::window_key(key, &self.shape))
+            .key(Self::org_key(key))
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
         let Value::Array(parts) = reply else {
             return Err(corrupt("usage reply"));
         };
-        let [now, Value::Array(fields), window] = parts.as_slice() else {
+        let [now, Value::Array(fields), window, Value::Array(org)] = parts.as_slice() else {
             return Err(corrupt("usage reply"));
         };
         let now_ms: i64 = redis::from_redis_value_ref(now).map_err(|_| corrupt("clock"))?;
@@ -330,14 +354,66 @@ impl QuotaStore for RedisStore {
             Value::Nil => Vec::new(),
             other => redis::from_redis_value_ref(other).map_err(|_| corrupt("window"))?,
         };
-        let mut window = parse_window(&self.shape, &bytes)?;
+        let window = parse_window(&self.shape, &bytes)?;
+        let org = org.iter().map(int_or_nil).collect::<Result<Vec<_>, _>>()?;
+        let org = match org.as_slice() {
+            [Some(used), Some(max), Some(at), since] => Some(OrgView {
+                reported_used: *used as u64,
+                reported_max: *max as u64,
+                observed_at_ms: *at,
+                granted_since: since.unwrap_or(0).max(0) as u64,
+            }),
+            _ => None,
+        };
+        let mut counts = Counts { window, org };
         Ok(Some(domain::usage(
             &budget,
             is_default,
-            &mut window,
+            &mut counts,
             &self.shape,
             now_ms,
         )))
+    }
+
+    async fn report_org_usage(
+        &self,
+        key: &BudgetKey,
+        used: u64,
+        max: u64,
+        observed_at_ms: Option<i64>,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<OrgReport>, StoreError> {
+        let reply: Vec<i64> = self
+            .report
+            .key(Self::budget_key(key))
+            .key(Self::window_key(key, &self.shape))
+            .key(Self::org_key(key))
+            .arg(used)
+            .arg(max)
+            .arg(observed_at_ms.unwrap_or(0))
+            .arg(self.shape.bucket_ms())
+            .arg(self.shape.ring_len())
+            .arg(u8::from(fallback.is_some()))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        match reply.as_slice() {
+            [-1] => Ok(None),
+            &[accepted, estimate, org_limit] => {
+                let org_limit = org_limit as u64;
+                let view = OrgView {
+                    reported_max: org_limit,
+                    ..OrgView::default()
+                };
+                Ok(Some(OrgReport {
+                    accepted: accepted == 1,
+                    estimate: estimate as u64,
+                    org_limit,
+                    ceiling: view.ceiling(org_limit, self.rules.org_margin_percent),
+                }))
+            }
+            _ => Err(corrupt("report reply")),
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

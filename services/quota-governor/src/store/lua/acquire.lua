@@ -5,13 +5,16 @@
 --          normal and critical shares in percent, oa/oe an override's
 --          allocation and expiry (ms)
 -- KEYS[2]  the window string (layout above)
+-- KEYS[3]  the org-wide view hash: ru reported used, rm reported max, rt
+--          when observed (ms), rg grants since (absent: no report)
 -- ARGV[1]  count              ARGV[2]  priority: 1 retry, 2 normal, 3 critical
 -- ARGV[3]  bucket width (ms)  ARGV[4]  ring slots (buckets per window + 1)
--- ARGV[5..9]  the default budget (l, a, sr, sn, sc), absent when there is none
+-- ARGV[5]  org safety margin (percent)
+-- ARGV[6..10]  the default budget (l, a, sr, sn, sc), absent when there is none
 --
 -- Returns {granted 0/1, deny reason (0 none, 1 allocation, 2 priority share,
--- 5 unknown org), used, allocation, remaining, retry after ms (-1: waiting
--- cannot help), grant's bucket start ms, default budget 0/1}.
+-- 3 org limit, 5 unknown org), used, allocation, remaining, retry after ms
+-- (-1: waiting cannot help), grant's bucket start ms, default budget 0/1}.
 local count = tonumber(ARGV[1])
 local priority = tonumber(ARGV[2])
 local bucket_ms = tonumber(ARGV[3])
@@ -20,22 +23,30 @@ local ring = tonumber(ARGV[4])
 local budget = redis.call('HMGET', KEYS[1], 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe')
 local is_default = 0
 if not budget[1] then
-  if not ARGV[5] then
+  if not ARGV[6] then
     return {0, 5, 0, 0, 0, -1, 0, 0}
   end
-  budget = {ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], false, false}
+  budget = {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], false, false}
   is_default = 1
 end
 
 local now = now_ms()
+local org = current_org_view(KEYS[3], now, bucket_ms, ring)
+local org_limit = tonumber(budget[1])
+if org then
+  org_limit = org.max
+end
 local allocation = tonumber(budget[2])
 if budget[6] and tonumber(budget[7]) > now then
   allocation = tonumber(budget[6])
 end
 local limit = math.floor(allocation * tonumber(budget[2 + priority]) / 100)
+allocation = math.min(allocation, org_limit)
+limit = math.min(limit, allocation)
 
 local head, used, fresh = advance(KEYS[2], now, bucket_ms, ring)
-if used + count <= limit then
+local org_full = org and org.used + org.since + count > math.floor(org_limit * (100 - tonumber(ARGV[5])) / 100)
+if used + count <= limit and not org_full then
   redis.call('BITFIELD', KEYS[2],
     'SET', 'i64', 0, head,
     'SET', 'i64', 64, used + count,
@@ -43,9 +54,17 @@ if used + count <= limit then
   if fresh then
     keep_until_head_leaves(KEYS[2], head, bucket_ms, ring)
   end
+  if org then
+    redis.call('HINCRBY', KEYS[3], 'rg', count)
+  end
   return {1, 0, used + count, allocation, limit - used - count, -1, head * bucket_ms, is_default}
 end
 
+if used + count <= limit then
+  -- The integration has room; the org as a whole does not. When other apps'
+  -- calls leave the org's window is not known here.
+  return {0, 3, used, allocation, limit - used, -1, 0, is_default}
+end
 local reason = 2
 if used + count > allocation then
   reason = 1

@@ -2,7 +2,7 @@
 -- Hands back unused tokens to the bucket they were granted in, and only to
 -- it: never more than the bucket holds, never below zero.
 --
--- KEYS[1]  the window string
+-- KEYS[1]  the window string   KEYS[2]  the org-wide view hash
 -- ARGV[1]  the grant's bucket   ARGV[2]  tokens to hand back
 -- ARGV[3]  bucket width (ms)    ARGV[4]  ring slots
 --
@@ -21,5 +21,10 @@ local held = redis.call('BITFIELD', KEYS[1], 'GET', 'u32', bit)[1]
 local released = math.min(count, held)
 if released > 0 then
   redis.call('BITFIELD', KEYS[1], 'INCRBY', 'u32', bit, -released, 'INCRBY', 'i64', 64, -released)
+  -- Tokens granted since the last org report leave its estimate too.
+  local org = redis.call('HMGET', KEYS[2], 'rt', 'rg')
+  if org[1] and bucket >= math.floor(tonumber(org[1]) / bucket_ms) then
+    redis.call('HSET', KEYS[2], 'rg', math.max(tonumber(org[2] or 0) - released, 0))
+  end
 end
 return {released, used - released}

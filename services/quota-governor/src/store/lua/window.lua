@@ -67,3 +67,17 @@ local function advance(key, now, bucket_ms, ring)
   keep_until_head_leaves(key, cur, bucket_ms, ring)
   return cur, total, false
 end
+
+-- The org-wide view at `key`, or nil when there is no report or the last one
+-- is a whole window old (every call it counted has left the org's window).
+local function current_org_view(key, now, bucket_ms, ring)
+  local v = redis.call('HMGET', key, 'ru', 'rm', 'rt', 'rg')
+  if not v[1] then
+    return nil
+  end
+  local at = tonumber(v[3])
+  if now - at >= (ring - 1) * bucket_ms then
+    return nil
+  end
+  return {used = tonumber(v[1]), max = tonumber(v[2]), at = at, since = tonumber(v[4] or 0)}
+end
