@@ -14,4 +14,4 @@ pub mod export;
 pub mod grpc;
 pub mod resync;
 pub mod store;
-pub mod taxonomy;
+pub use syncgov_taxonomy as taxonomy;

@@ -1,15 +1,16 @@
 //! The failure taxonomy as Rust types: record-level sync error categories and
 //! types, and the integration-level suspension reasons.
 //!
-//! The canonical codes are those of `shared/design/TAXONOMY.md`; the variants
+//! The canonical codes are those of the product's taxonomy; the variants
 //! are listed in the order of `proto/syncgov/taxonomy/v1/taxonomy.proto`, so
 //! `number()` is the proto value and a new variant must be appended in both
 //! places at once (the unit tests read the proto file and fail otherwise).
 //! The operator guidance restates the two source documents (the seeds), which
 //! win where the taxonomy page words things differently.
 //!
-//! Pure and std only: the classifier, the store and the gRPC layer all
-//! depend on this module, and it depends on nothing.
+//! Pure and std only: both services (the governor for suspension reasons,
+//! sync-errors for everything) depend on this crate, and it depends on
+//! nothing.
 
 /// A group of record-level sync error types, as shown to the operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
