@@ -9,6 +9,7 @@ use quota_governor::config::{DefaultBudget, RedisUrl, Settings};
 use quota_governor::domain::Budget;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::taxonomy::v1 as tx;
 use syncgov_tests::{Process, RedisServer, Service, eventually, health, health_becomes};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -146,6 +147,9 @@ on_every_store!(
     org_usage_reports_stop_grants_short_of_the_org_limit,
     the_org_limit_follows_the_reports,
     org_usage_reports_refuse_bad_input,
+    a_suspension_denies_tokens_until_cleared,
+    suspension_events_stream_in_order_and_resume_from_a_cursor,
+    suspension_calls_refuse_bad_input,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -764,6 +768,214 @@ async fn org_usage_reports_refuse_bad_input(backend: Backend) {
     assert_eq!(unknown.code(), Code::NotFound);
 }
 
+async fn suspend(
+    c: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    reason: tx::SuspensionReason,
+) -> pb::SuspendResponse {
+    c.suspend(pb::SuspendRequest {
+        org_id: org.into(),
+        reason: reason.into(),
+        detail: "INVALID_SESSION_ID: Session expired or invalid".into(),
+    })
+    .await
+    .expect("Suspend")
+    .into_inner()
+}
+
+async fn clear(
+    c: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    reason: tx::SuspensionReason,
+) -> bool {
+    c.clear_suspension(pb::ClearSuspensionRequest {
+        org_id: org.into(),
+        reason: reason.into(),
+    })
+    .await
+    .expect("ClearSuspension")
+    .into_inner()
+    .cleared
+}
+
+async fn a_suspension_denies_tokens_until_cleared(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 50)).await;
+    set_budget(c, "globex", budget(100, 50)).await;
+    let first = suspend(c, "acme", tx::SuspensionReason::SalesforceAuthFailed).await;
+    assert!(first.created);
+    let s = first.suspension.unwrap();
+    assert_eq!(s.clearing, pb::SuspensionClearing::Operator as i32);
+    assert!(!s.guidance.is_empty());
+    assert!(
+        !suspend(c, "acme", tx::SuspensionReason::SalesforceAuthFailed)
+            .await
+            .created,
+        "idempotent"
+    );
+
+    let denied = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&denied), pb::DenyReason::Suspended);
+    assert_eq!(
+        denied.suspension_reason,
+        tx::SuspensionReason::SalesforceAuthFailed as i32
+    );
+    assert!(
+        acquire(c, "globex", 1, pb::Priority::Critical)
+            .await
+            .granted,
+        "other orgs go on"
+    );
+
+    let listed = c
+        .list_suspensions(pb::ListSuspensionsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.suspensions.len(), 1);
+    assert_eq!(
+        listed.suspensions[0].detail,
+        "INVALID_SESSION_ID: Session expired or invalid"
+    );
+
+    assert!(clear(c, "acme", tx::SuspensionReason::SalesforceAuthFailed).await);
+    assert!(
+        !clear(c, "acme", tx::SuspensionReason::SalesforceAuthFailed).await,
+        "idempotent"
+    );
+    assert!(acquire(c, "acme", 1, pb::Priority::Critical).await.granted);
+    let listed = c
+        .list_suspensions(pb::ListSuspensionsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.suspensions.is_empty());
+}
+
+async fn next_event(
+    stream: &mut tonic::Streaming<pb::WatchSuspensionsResponse>,
+) -> pb::WatchSuspensionsResponse {
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream goes on")
+        .expect("an event")
+}
+
+async fn suspension_events_stream_in_order_and_resume_from_a_cursor(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let watcher = c.clone();
+    let watch = |org: &str, cursor: &str| {
+        let mut c = watcher.clone();
+        let request = pb::WatchSuspensionsRequest {
+            org_id: org.into(),
+            cursor: cursor.into(),
+        };
+        async move {
+            c.watch_suspensions(request)
+                .await
+                .expect("WatchSuspensions")
+                .into_inner()
+        }
+    };
+    let mut acme_only = watch("acme", "").await;
+    suspend(c, "acme", tx::SuspensionReason::SalesforceOrgLocked).await;
+    suspend(c, "globex", tx::SuspensionReason::MissingFieldMappings).await;
+    clear(c, "acme", tx::SuspensionReason::SalesforceOrgLocked).await;
+
+    let began = next_event(&mut acme_only).await;
+    assert_eq!(
+        (began.org_id.as_str(), began.kind),
+        ("acme", pb::SuspensionEventKind::Suspended as i32)
+    );
+    assert_eq!(
+        began.reason,
+        tx::SuspensionReason::SalesforceOrgLocked as i32
+    );
+    let ended = next_event(&mut acme_only).await;
+    assert_eq!(ended.kind, pb::SuspensionEventKind::Cleared as i32);
+    assert!(!ended.automatic, "an operator cleared it");
+
+    // Resuming after the first event brings what followed it.
+    let mut resumed = watch("acme", &began.cursor).await;
+    assert_eq!(next_event(&mut resumed).await.cursor, ended.cursor);
+    // Every org's events, from the start of the feed.
+    let mut everything = watch("", "0-0").await;
+    let orgs: Vec<String> = [
+        next_event(&mut everything).await,
+        next_event(&mut everything).await,
+        next_event(&mut everything).await,
+    ]
+    .into_iter()
+    .map(|e| e.org_id)
+    .collect();
+    assert_eq!(orgs, ["acme", "globex", "acme"]);
+}
+
+async fn suspension_calls_refuse_bad_input(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let starts = |err: tonic::Status, field: &str| {
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{field}: {}",
+            err.message()
+        );
+    };
+    let suspend_with = |org: &str, reason: i32, detail: String| pb::SuspendRequest {
+        org_id: org.into(),
+        reason,
+        detail,
+    };
+    starts(
+        c.suspend(suspend_with("acme", 0, String::new()))
+            .await
+            .unwrap_err(),
+        "reason",
+    );
+    starts(
+        c.suspend(suspend_with("acme", 99, String::new()))
+            .await
+            .unwrap_err(),
+        "reason",
+    );
+    starts(
+        c.suspend(suspend_with("", 1, String::new()))
+            .await
+            .unwrap_err(),
+        "org_id",
+    );
+    starts(
+        c.suspend(suspend_with("acme", 1, "x".repeat(1_025)))
+            .await
+            .unwrap_err(),
+        "detail",
+    );
+    let err = c
+        .clear_suspension(pb::ClearSuspensionRequest {
+            org_id: "acme".into(),
+            reason: 0,
+        })
+        .await
+        .unwrap_err();
+    starts(err, "reason");
+    let err = c
+        .watch_suspensions(pb::WatchSuspensionsRequest {
+            org_id: String::new(),
+            cursor: "yesterday".into(),
+        })
+        .await
+        .unwrap_err();
+    starts(err, "cursor");
+}
+
 // ---------------------------------------------------------------------------
 // What only a shared Redis shows.
 // ---------------------------------------------------------------------------
@@ -803,6 +1015,60 @@ async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
     assert_eq!(total, 10_000);
     let mut other = QuotaGovernorClient::new(syncgov_tests::channel(replicas[1].addr()).await);
     assert_eq!(usage(&mut other, "acme").await.used, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_set_on_one_replica_stops_the_other() {
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        ..Settings::default()
+    };
+    let (a, b) = (
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    );
+    let mut on_a = QuotaGovernorClient::new(a.channel().await);
+    let mut on_b = QuotaGovernorClient::new(b.channel().await);
+    set_budget(&mut on_a, "acme", budget(100, 50)).await;
+    assert!(
+        acquire(&mut on_b, "acme", 1, pb::Priority::Critical)
+            .await
+            .granted
+    );
+    suspend(
+        &mut on_a,
+        "acme",
+        tx::SuspensionReason::SalesforceStorageLimitExceeded,
+    )
+    .await;
+    let stopped = eventually(Duration::from_secs(5), || {
+        let mut c = on_b.clone();
+        async move {
+            acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .deny_reason()
+                == pb::DenyReason::Suspended
+        }
+    })
+    .await;
+    assert!(stopped, "replica b never saw the suspension");
+    clear(
+        &mut on_b,
+        "acme",
+        tx::SuspensionReason::SalesforceStorageLimitExceeded,
+    )
+    .await;
+    let resumed = eventually(Duration::from_secs(5), || {
+        let mut c = on_a.clone();
+        async move {
+            acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .granted
+        }
+    })
+    .await;
+    assert!(resumed, "replica a never saw the clear");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

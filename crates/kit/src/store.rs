@@ -39,6 +39,12 @@ pub fn from_redis(err: RedisError) -> StoreError {
     }
 }
 
+/// A client of the Redis at `url`, for connections of their own (a blocking
+/// read must not hold up the shared connection).
+pub fn redis_client(url: &str) -> Result<redis::Client, StoreError> {
+    redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))
+}
+
 /// A connection to the Redis at `url` (`redis://`, `rediss://` or
 /// `redis+unix://`). It connects lazily, so a service starts (and reports
 /// itself not serving) while Redis is still down, and reconnects by itself.

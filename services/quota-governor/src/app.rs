@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;
+use crate::feed::Feed;
 use crate::grpc::GovernorService;
 use crate::store::QuotaStore;
 use crate::store::memory::MemoryStore;
@@ -36,6 +37,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     let default_budget = settings.default_budget.map(|d| d.0);
     let (router, health) = server::base_router(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
     let interval = settings.health_interval;
+    let feed = Arc::new(Feed::default());
     let (router, store_watch, store_description) = match &settings.redis_url {
         Some(url) => {
             let store = Arc::new(RedisStore::open(
@@ -43,8 +45,8 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 rules,
                 settings.redis_timeout,
             )?);
-            let watch = watch(store.clone(), &health, interval);
-            let service = GovernorService::new(store, default_budget);
+            let watch = background(store.clone(), &feed, &health, interval);
+            let service = GovernorService::new(store, default_budget, feed.clone());
             (
                 router.add_service(QuotaGovernorServer::new(service)),
                 watch,
@@ -53,8 +55,8 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         }
         None => {
             let store = Arc::new(MemoryStore::new(rules));
-            let watch = watch(store.clone(), &health, interval);
-            let service = GovernorService::new(store, default_budget);
+            let watch = background(store.clone(), &feed, &health, interval);
+            let service = GovernorService::new(store, default_budget, feed.clone());
             (
                 router.add_service(QuotaGovernorServer::new(service)),
                 watch,
@@ -73,11 +75,22 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
 }
 
-/// Health follows the store's ping.
-fn watch<S: QuotaStore>(store: Arc<S>, health: &HealthReporter, interval: Duration) -> BoxFuture {
+/// What runs beside the server: health following the store's ping, and the
+/// suspension feed's follower.
+fn background<S: QuotaStore>(
+    store: Arc<S>,
+    feed: &Arc<Feed>,
+    health: &HealthReporter,
+    interval: Duration,
+) -> BoxFuture {
+    let pinged = store.clone();
     let ping = move || {
-        let store = store.clone();
+        let store = pinged.clone();
         async move { store.ping().await }
     };
-    server::store_watch(ping, health.clone(), SERVICE_NAME, interval)
+    let watch = server::store_watch(ping, health.clone(), SERVICE_NAME, interval);
+    let follow = feed.clone().follow(store);
+    Box::pin(async move {
+        tokio::join!(watch, follow);
+    })
 }

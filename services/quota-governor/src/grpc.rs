@@ -13,8 +13,10 @@ use crate::domain::{
     self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
     Resource, Shares,
 };
+use crate::feed::Feed;
 use crate::org_usage;
 use crate::store::{BudgetKey, QuotaStore};
+use crate::suspension::{self, Clearing, Cursor, Event, EventKind, Suspension, SuspensionReason};
 use syncgov_kit::clock::now_ms;
 use syncgov_kit::error::ApiError;
 
@@ -23,14 +25,17 @@ pub struct GovernorService<S> {
     store: Arc<S>,
     /// Budget of orgs that have none; `None` denies them with UNKNOWN_ORG.
     default_budget: Option<Budget>,
+    /// The suspensions as this replica follows them.
+    feed: Arc<Feed>,
 }
 
 impl<S: QuotaStore> GovernorService<S> {
-    /// A service over `store`.
-    pub fn new(store: Arc<S>, default_budget: Option<Budget>) -> Self {
+    /// A service over `store`, checking suspensions against `feed`.
+    pub fn new(store: Arc<S>, default_budget: Option<Budget>, feed: Arc<Feed>) -> Self {
         Self {
             store,
             default_budget,
+            feed,
         }
     }
 }
@@ -148,6 +153,94 @@ fn budget_pb(budget: &Budget) -> pb::Budget {
     }
 }
 
+fn parse_reason(n: i32) -> Result<SuspensionReason, InvalidInput> {
+    SuspensionReason::from_number(n).ok_or_else(|| {
+        InvalidInput::new(
+            "reason",
+            "must be a SuspensionReason other than UNSPECIFIED",
+        )
+    })
+}
+
+fn clearing_pb(reason: SuspensionReason) -> pb::SuspensionClearing {
+    match suspension::clearing(reason) {
+        Clearing::Operator => pb::SuspensionClearing::Operator,
+        Clearing::Probe => pb::SuspensionClearing::Probe,
+        Clearing::Allocation => pb::SuspensionClearing::Allocation,
+        Clearing::OrgLimit => pb::SuspensionClearing::OrgLimit,
+    }
+}
+
+fn suspension_pb(s: &Suspension) -> pb::Suspension {
+    pb::Suspension {
+        org_id: s.org.to_string(),
+        reason: s.reason.number(),
+        detail: s.detail.clone(),
+        since: Some(timestamp(s.since_ms)),
+        clearing: clearing_pb(s.reason).into(),
+        guidance: s.reason.guidance().to_owned(),
+    }
+}
+
+fn event_pb(e: &Event) -> pb::WatchSuspensionsResponse {
+    pb::WatchSuspensionsResponse {
+        cursor: e.cursor.to_string(),
+        org_id: e.org.to_string(),
+        reason: e.reason.number(),
+        kind: match e.kind {
+            EventKind::Suspended => pb::SuspensionEventKind::Suspended,
+            EventKind::Cleared => pb::SuspensionEventKind::Cleared,
+        }
+        .into(),
+        detail: e.detail.clone(),
+        at: Some(timestamp(e.at_ms)),
+        automatic: e.automatic,
+    }
+}
+
+/// Sends the events after `last` that pass `org` to `tx`, in feed order and
+/// without gaps: events are always read from the store; the replica's feed
+/// only says when to look (and a look every second covers events the feed
+/// folded into a snapshot). Ends when the reader goes away or the store fails.
+async fn watch<S: QuotaStore>(
+    store: Arc<S>,
+    mut live: tokio::sync::broadcast::Receiver<Event>,
+    mut last: Cursor,
+    org: Option<OrgId>,
+    tx: tokio::sync::mpsc::Sender<Result<pb::WatchSuspensionsResponse, Status>>,
+) {
+    let wanted = |e: &Event| org.as_ref().is_none_or(|o| *o == e.org);
+    loop {
+        loop {
+            let events = match store.events_after(last, 100).await {
+                Ok(events) => events,
+                Err(e) => {
+                    let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
+                    return;
+                }
+            };
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                last = e.cursor;
+                if wanted(&e) && tx.send(Ok(event_pb(&e))).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            woken = live.recv() => {
+                if matches!(woken, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            () = tx.closed() => return,
+        }
+    }
+}
+
 fn no_budget(key: &BudgetKey) -> ApiError {
     ApiError::NotFound(format!(
         "org_id: org {} has no {} budget and no default budget is set",
@@ -227,6 +320,15 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
         let priority = parse_priority(request.priority).map_err(ApiError::from)?;
         domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
+        if let Some(suspension) = self.feed.suspended(&key.org) {
+            // Suspended: no call may go out, whatever the budget says.
+            tracing::Span::current().record("deny_reason", "suspended");
+            return Ok(Response::new(pb::AcquireTokensResponse {
+                deny_reason: pb::DenyReason::Suspended.into(),
+                suspension_reason: suspension.reason.number(),
+                ..Default::default()
+            }));
+        }
         let decision = self
             .store
             .acquire(&key, count, priority, self.default_budget.as_ref())
@@ -376,6 +478,95 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
             org_limit: report.org_limit,
             org_ceiling: report.ceiling,
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, reason = request.get_ref().reason))]
+    async fn suspend(
+        &self,
+        request: Request<pb::SuspendRequest>,
+    ) -> Result<Response<pb::SuspendResponse>, Status> {
+        let request = request.into_inner();
+        let org = OrgId::parse(&request.org_id)?;
+        let reason = parse_reason(request.reason)?;
+        suspension::check_detail(&request.detail)?;
+        let (suspension, event) = self
+            .store
+            .suspend(&org, reason, &request.detail)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(event) = &event {
+            self.feed.apply(event);
+            tracing::info!(reason = reason.code(), "suspended");
+        }
+        Ok(Response::new(pb::SuspendResponse {
+            suspension: Some(suspension_pb(&suspension)),
+            created: event.is_some(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, reason = request.get_ref().reason))]
+    async fn clear_suspension(
+        &self,
+        request: Request<pb::ClearSuspensionRequest>,
+    ) -> Result<Response<pb::ClearSuspensionResponse>, Status> {
+        let request = request.into_inner();
+        let org = OrgId::parse(&request.org_id)?;
+        let reason = parse_reason(request.reason)?;
+        let event = self
+            .store
+            .clear(&org, reason, false)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(event) = &event {
+            self.feed.apply(event);
+            tracing::info!(reason = reason.code(), "suspension cleared");
+        }
+        Ok(Response::new(pb::ClearSuspensionResponse {
+            cleared: event.is_some(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn list_suspensions(
+        &self,
+        request: Request<pb::ListSuspensionsRequest>,
+    ) -> Result<Response<pb::ListSuspensionsResponse>, Status> {
+        let org = OrgId::parse(&request.get_ref().org_id)?;
+        let (all, _) = self.store.snapshot().await.map_err(ApiError::from)?;
+        let suspensions = all
+            .iter()
+            .filter(|s| s.org == org)
+            .map(suspension_pb)
+            .collect();
+        Ok(Response::new(pb::ListSuspensionsResponse { suspensions }))
+    }
+
+    type WatchSuspensionsStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::WatchSuspensionsResponse, Status>> + Send>,
+    >;
+
+    async fn watch_suspensions(
+        &self,
+        request: Request<pb::WatchSuspensionsRequest>,
+    ) -> Result<Response<Self::WatchSuspensionsStream>, Status> {
+        let request = request.into_inner();
+        let org = if request.org_id.is_empty() {
+            None
+        } else {
+            Some(OrgId::parse(&request.org_id)?)
+        };
+        // Subscribe before reading the position, so nothing falls between.
+        let live = self.feed.subscribe();
+        let last = if request.cursor.is_empty() {
+            self.feed.last()
+        } else {
+            Cursor::parse("cursor", &request.cursor)?
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(watch(self.store.clone(), live, last, org, tx));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }
 

@@ -7,7 +7,9 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod feed;
 pub mod grpc;
 pub mod org_usage;
 pub mod store;
+pub mod suspension;
 pub mod window;

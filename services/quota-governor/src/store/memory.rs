@@ -6,8 +6,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
+use std::time::Duration;
+
 use super::{BudgetKey, FoundBudget, OrgReport, QuotaStore, StoreError};
+use crate::domain::OrgId;
 use crate::domain::{self, Budget, Counts, Decision, Grant, Priority, Released, Rules, Usage};
+use crate::suspension::{Cursor, Event, EventKind, Suspension, SuspensionReason};
 use syncgov_kit::clock::now_ms;
 
 /// Shards of the map: decisions on different orgs rarely wait for each other.
@@ -27,6 +31,10 @@ struct Entry {
 /// critical section is a few arithmetic steps, never an await.
 pub struct MemoryStore {
     rules: Rules,
+    /// Active suspensions and every event, in order.
+    suspensions: Mutex<Suspensions>,
+    /// Wakes followers waiting for events.
+    new_events: tokio::sync::Notify,
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<BudgetKey, Entry>>>,
 }
@@ -36,6 +44,8 @@ impl MemoryStore {
     pub fn new(rules: Rules) -> Self {
         Self {
             rules,
+            suspensions: Mutex::default(),
+            new_events: tokio::sync::Notify::new(),
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
         }
@@ -48,6 +58,45 @@ impl MemoryStore {
         self.shards[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Suspensions in memory: the active ones and the feed of events.
+#[derive(Default)]
+struct Suspensions {
+    active: Vec<Suspension>,
+    events: Vec<Event>,
+}
+
+impl Suspensions {
+    fn push(
+        &mut self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        kind: EventKind,
+        detail: &str,
+        automatic: bool,
+    ) -> Event {
+        let event = Event {
+            cursor: Cursor {
+                ms: 0,
+                seq: self.events.len() as u64 + 1,
+            },
+            org: org.clone(),
+            reason,
+            kind,
+            detail: detail.to_owned(),
+            at_ms: now_ms(),
+            automatic,
+        };
+        self.events.push(event.clone());
+        event
+    }
+
+    fn after(&self, cursor: Cursor, limit: usize) -> Vec<Event> {
+        // Memory cursors are (0, n): event n sits at index n - 1.
+        let from = (cursor.seq as usize).min(self.events.len());
+        self.events[from..].iter().take(limit).cloned().collect()
     }
 }
 
@@ -179,6 +228,94 @@ impl QuotaStore for MemoryStore {
             }
         }
         Ok(Some(OrgReport::of(&entry.counts, accepted, &self.rules)))
+    }
+
+    async fn suspend(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        detail: &str,
+    ) -> Result<(Suspension, Option<Event>), StoreError> {
+        let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = s
+            .active
+            .iter()
+            .find(|x| x.org == *org && x.reason == reason)
+        {
+            return Ok((existing.clone(), None));
+        }
+        let event = s.push(org, reason, EventKind::Suspended, detail, false);
+        let suspension = Suspension {
+            org: org.clone(),
+            reason,
+            detail: detail.to_owned(),
+            since_ms: event.at_ms,
+        };
+        s.active.push(suspension.clone());
+        drop(s);
+        self.new_events.notify_waiters();
+        Ok((suspension, Some(event)))
+    }
+
+    async fn clear(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        automatic: bool,
+    ) -> Result<Option<Event>, StoreError> {
+        let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(index) = s
+            .active
+            .iter()
+            .position(|x| x.org == *org && x.reason == reason)
+        else {
+            return Ok(None);
+        };
+        let ended = s.active.remove(index);
+        let event = s.push(org, reason, EventKind::Cleared, &ended.detail, automatic);
+        drop(s);
+        self.new_events.notify_waiters();
+        Ok(Some(event))
+    }
+
+    async fn snapshot(&self) -> Result<(Vec<Suspension>, Cursor), StoreError> {
+        let s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+        Ok((
+            s.active.clone(),
+            Cursor {
+                ms: 0,
+                seq: s.events.len() as u64,
+            },
+        ))
+    }
+
+    async fn events_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Event>, StoreError> {
+        Ok(self
+            .suspensions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .after(cursor, limit))
+    }
+
+    async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {
+        // Register for the wake-up before looking, so none is missed.
+        let notified = self.new_events.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let ready = self
+            .suspensions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .after(cursor, 100);
+        if !ready.is_empty() {
+            return Ok(ready);
+        }
+        let _ = tokio::time::timeout(wait, notified).await;
+        Ok(self
+            .suspensions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .after(cursor, 100))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -8,10 +8,12 @@
 //! store reads Redis `TIME`, so all replicas sharing a Redis agree on it.
 
 use std::future::Future;
+use std::time::Duration;
 
 use crate::domain::{
     Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
+use crate::suspension::{Cursor, Event, Suspension, SuspensionReason};
 
 pub mod memory;
 pub mod redis;
@@ -94,6 +96,45 @@ pub trait QuotaStore: Send + Sync + 'static {
         observed_at_ms: Option<i64>,
         fallback: Option<&Budget>,
     ) -> impl Future<Output = Result<Option<OrgReport>, StoreError>> + Send;
+
+    /// Suspends `org` for `reason` unless it already is. Returns the
+    /// suspension as it stands, and the event when it began now.
+    fn suspend(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        detail: &str,
+    ) -> impl Future<Output = Result<(Suspension, Option<Event>), StoreError>> + Send;
+
+    /// Ends `org`'s suspension for `reason`; the event when there was one.
+    /// `automatic` says the governor ended it, not an operator.
+    fn clear(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        automatic: bool,
+    ) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
+
+    /// Every active suspension, and the feed's cursor they stand at: one
+    /// consistent snapshot, to follow the feed from.
+    fn snapshot(
+        &self,
+    ) -> impl Future<Output = Result<(Vec<Suspension>, Cursor), StoreError>> + Send;
+
+    /// Up to `limit` events after `cursor`, oldest first.
+    fn events_after(
+        &self,
+        cursor: Cursor,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// Events after `cursor`, waiting up to `wait` for the first one: the
+    /// feed one follower per replica tails.
+    fn wait_events(
+        &self,
+        cursor: Cursor,
+        wait: Duration,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
 
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -20,13 +20,15 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::{Script, Value};
-use syncgov_kit::store::{corrupt, from_redis, redis_connection};
+use syncgov_kit::store::{corrupt, from_redis, redis_client, redis_connection};
 
 use super::{BudgetKey, FoundBudget, OrgReport, QuotaStore, StoreError};
+use crate::domain::OrgId;
 use crate::domain::{
     self, AllocationOverride, Budget, Counts, Decision, DenyReason, Grant, OrgView, Outcome,
     Priority, Released, Rules, Shares, Usage,
 };
+use crate::suspension::{Cursor, Event, EventKind, Suspension, SuspensionReason};
 use crate::window::{Window, WindowShape};
 
 /// Budgets and windows in Redis.
@@ -39,6 +41,14 @@ pub struct RedisStore {
     acquire: Script,
     release: Script,
     report: Script,
+    suspend: Script,
+    clear: Script,
+    snapshot: Script,
+    /// For the follower's blocking reads, which get a connection of their
+    /// own so they never hold up decisions on the shared one.
+    client: redis::Client,
+    follower: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    timeout: Duration,
     read: Script,
 }
 
@@ -50,6 +60,7 @@ impl RedisStore {
     pub fn open(url: &str, rules: Rules, timeout: Duration) -> Result<Self, StoreError> {
         let shape = rules.shape;
         let conn = redis_connection(url, timeout)?;
+        let client = redis_client(url)?;
         Ok(Self {
             conn,
             rules,
@@ -67,6 +78,12 @@ impl RedisStore {
                 include_str!("lua/release.lua")
             )),
             read: Script::new(include_str!("lua/read.lua")),
+            suspend: Script::new(include_str!("lua/suspend.lua")),
+            clear: Script::new(include_str!("lua/clear.lua")),
+            snapshot: Script::new(include_str!("lua/snapshot.lua")),
+            client,
+            follower: tokio::sync::Mutex::new(None),
+            timeout,
         })
     }
 
@@ -88,6 +105,11 @@ impl RedisStore {
             key.resource.as_str()
         )
     }
+
+    /// The hash of every active suspension (of every org: one hash tag).
+    pub const SUSPENSIONS: &str = "syncgov:quota:{susp}:active";
+    /// The stream of suspension events.
+    pub const EVENTS: &str = "syncgov:quota:{susp}:events";
 
     /// The window string of `key` for windows of `shape`.
     pub fn window_key(key: &BudgetKey, shape: &WindowShape) -> String {
@@ -183,6 +205,78 @@ fn parse_window(shape: &WindowShape, bytes: &[u8]) -> Result<Window, StoreError>
         })
         .collect();
     Ok(Window::from_parts(shape, head, ring))
+}
+
+/// Reads a stream id (`MS-SEQ`).
+fn parse_cursor(value: &Value) -> Result<Cursor, StoreError> {
+    let text: String = redis::from_redis_value_ref(value).map_err(|_| corrupt("event id"))?;
+    Cursor::parse("cursor", &text).map_err(|_| corrupt("event id"))
+}
+
+/// Reads stream entries: `[[id, [field, value, ...]], ...]`.
+fn parse_events(entries: &Value) -> Result<Vec<Event>, StoreError> {
+    let Value::Array(entries) = entries else {
+        return Ok(Vec::new());
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let Value::Array(parts) = entry else {
+                return Err(corrupt("event"));
+            };
+            let [id, Value::Array(fields)] = parts.as_slice() else {
+                return Err(corrupt("event"));
+            };
+            let mut map = std::collections::HashMap::new();
+            for pair in fields.chunks(2) {
+                if let [k, v] = pair {
+                    let k: String = redis::from_redis_value_ref(k).map_err(|_| corrupt("event"))?;
+                    let v: String = redis::from_redis_value_ref(v).map_err(|_| corrupt("event"))?;
+                    map.insert(k, v);
+                }
+            }
+            let get = |k: &str| map.get(k).cloned().unwrap_or_default();
+            let number = |k: &str| get(k).parse::<i64>().map_err(|_| corrupt("event"));
+            Ok(Event {
+                cursor: parse_cursor(id)?,
+                org: OrgId::parse(&get("o")).map_err(|_| corrupt("event org"))?,
+                reason: SuspensionReason::from_number(number("r")? as i32)
+                    .ok_or_else(|| corrupt("event reason"))?,
+                kind: if number("k")? == 1 {
+                    EventKind::Suspended
+                } else {
+                    EventKind::Cleared
+                },
+                detail: get("d"),
+                at_ms: number("at")?,
+                automatic: get("a") == "1",
+            })
+        })
+        .collect()
+}
+
+/// A suspension's state as kept in the active hash.
+#[derive(serde::Deserialize)]
+struct KeptSuspension {
+    d: String,
+    s: i64,
+}
+
+fn parse_suspension(field: &str, state: &str) -> Result<Suspension, StoreError> {
+    let (org, reason) = field
+        .split_once('\u{1f}')
+        .ok_or_else(|| corrupt("suspension"))?;
+    let kept: KeptSuspension = serde_json::from_str(state).map_err(|_| corrupt("suspension"))?;
+    Ok(Suspension {
+        org: OrgId::parse(org).map_err(|_| corrupt("suspension org"))?,
+        reason: reason
+            .parse::<i32>()
+            .ok()
+            .and_then(SuspensionReason::from_number)
+            .ok_or_else(|| corrupt("suspension reason"))?,
+        detail: kept.d,
+        since_ms: kept.s,
+    })
 }
 
 impl QuotaStore for RedisStore {
@@ -413,6 +507,181 @@ impl QuotaStore for RedisStore {
                 }))
             }
             _ => Err(corrupt("report reply")),
+        }
+    }
+
+    async fn suspend(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        detail: &str,
+    ) -> Result<(Suspension, Option<Event>), StoreError> {
+        let reply: Vec<Value> = self
+            .suspend
+            .key(Self::SUSPENSIONS)
+            .key(Self::EVENTS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .arg(detail)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        let field = format!("{org}\u{1f}{}", reason.number());
+        let text = |v: &Value| {
+            redis::from_redis_value_ref::<String>(v).map_err(|_| corrupt("suspend reply"))
+        };
+        match reply.as_slice() {
+            [Value::Int(0), state] => Ok((parse_suspension(&field, &text(state)?)?, None)),
+            [Value::Int(1), state, id] => {
+                let suspension = parse_suspension(&field, &text(state)?)?;
+                let event = Event {
+                    cursor: parse_cursor(id)?,
+                    org: org.clone(),
+                    reason,
+                    kind: EventKind::Suspended,
+                    detail: suspension.detail.clone(),
+                    at_ms: suspension.since_ms,
+                    automatic: false,
+                };
+                Ok((suspension, Some(event)))
+            }
+            _ => Err(corrupt("suspend reply")),
+        }
+    }
+
+    async fn clear(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        automatic: bool,
+    ) -> Result<Option<Event>, StoreError> {
+        let reply: Vec<Value> = self
+            .clear
+            .key(Self::SUSPENSIONS)
+            .key(Self::EVENTS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .arg(u8::from(automatic))
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        match reply.as_slice() {
+            [Value::Int(0)] => Ok(None),
+            [Value::Int(1), id] => {
+                let cursor = parse_cursor(id)?;
+                // The event as the feed has it (with its detail and time).
+                let events = self
+                    .events_after(
+                        Cursor {
+                            ms: cursor.ms,
+                            seq: cursor.seq.saturating_sub(1),
+                        },
+                        1,
+                    )
+                    .await?;
+                Ok(events
+                    .into_iter()
+                    .find(|e| e.cursor == cursor)
+                    .or(Some(Event {
+                        cursor,
+                        org: org.clone(),
+                        reason,
+                        kind: EventKind::Cleared,
+                        detail: String::new(),
+                        at_ms: cursor.ms as i64,
+                        automatic,
+                    })))
+            }
+            _ => Err(corrupt("clear reply")),
+        }
+    }
+
+    async fn snapshot(&self) -> Result<(Vec<Suspension>, Cursor), StoreError> {
+        let reply: Vec<Value> = self
+            .snapshot
+            .key(Self::SUSPENSIONS)
+            .key(Self::EVENTS)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        let Some((last, pairs)) = reply.split_first() else {
+            return Err(corrupt("snapshot reply"));
+        };
+        let mut active = Vec::new();
+        for pair in pairs.chunks(2) {
+            if let [field, state] = pair {
+                let field: String =
+                    redis::from_redis_value_ref(field).map_err(|_| corrupt("suspension"))?;
+                let state: String =
+                    redis::from_redis_value_ref(state).map_err(|_| corrupt("suspension"))?;
+                active.push(parse_suspension(&field, &state)?);
+            }
+        }
+        active.sort_by_key(|s| s.since_ms);
+        Ok((active, parse_cursor(last)?))
+    }
+
+    async fn events_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let entries: Value = redis::cmd("XRANGE")
+            .arg(Self::EVENTS)
+            .arg(format!("({cursor}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        parse_events(&entries)
+    }
+
+    async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {
+        let mut slot = self.follower.lock().await;
+        if slot.is_none() {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(self.timeout))
+                .set_response_timeout(Some(wait + self.timeout));
+            let conn = self
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(from_redis)?;
+            *slot = Some(conn);
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Err(StoreError::Unavailable("no follower connection".into()));
+        };
+        let reply: Result<Value, _> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(100)
+            .arg("BLOCK")
+            .arg(wait.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(Self::EVENTS)
+            .arg(cursor.to_string())
+            .query_async(conn)
+            .await;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(e) => {
+                // Start afresh next time: the connection may be broken.
+                *slot = None;
+                return Err(from_redis(e));
+            }
+        };
+        // [[stream, [entries...]]], or nil when nothing came in time.
+        match reply {
+            Value::Array(streams) => match streams.first() {
+                Some(Value::Array(stream)) => match stream.as_slice() {
+                    [_, entries] => parse_events(entries),
+                    _ => Err(corrupt("xread reply")),
+                },
+                _ => Ok(Vec::new()),
+            },
+            Value::Map(streams) => match streams.first() {
+                Some((_, entries)) => parse_events(entries),
+                None => Ok(Vec::new()),
+            },
+            _ => Ok(Vec::new()),
         }
     }
 

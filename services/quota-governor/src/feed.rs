@@ -1,0 +1,100 @@
+//! One replica's view of every org's suspensions, kept in step with the
+//! store's event feed by a follower task. Token requests are checked against
+//! it without a store round trip, and watchers are fed from it.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::domain::OrgId;
+use crate::store::QuotaStore;
+use crate::suspension::{Active, Cursor, Event, Suspension};
+
+/// How long one wait for new events lasts before it is asked again.
+const WAIT: Duration = Duration::from_secs(5);
+/// Pause after a store failure before following again.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// The active suspensions and a fan-out of new events.
+pub struct Feed {
+    active: RwLock<Active>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Self {
+            active: RwLock::default(),
+            events: broadcast::channel(1_024).0,
+        }
+    }
+}
+
+impl Feed {
+    /// The org's oldest active suspension, if any.
+    pub fn suspended(&self, org: &OrgId) -> Option<Suspension> {
+        self.read().of(org).first().cloned()
+    }
+
+    /// The newest event applied.
+    pub fn last(&self) -> Cursor {
+        self.read().last()
+    }
+
+    /// New events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Applies an event this replica made itself, so that its own callers see
+    /// the change at once; the follower fans it out when the feed brings it.
+    pub fn apply(&self, event: &Event) {
+        self.active
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(event);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Active> {
+        self.active.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Follows the store's feed until dropped: a snapshot first, then every
+    /// event after it. After a store failure it starts again from a fresh
+    /// snapshot, so nothing that happened meanwhile is missed.
+    pub async fn follow<S: QuotaStore>(self: Arc<Self>, store: Arc<S>) {
+        loop {
+            let (suspensions, mut last) = match store.snapshot().await {
+                Ok(snapshot) => snapshot,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot read suspensions yet");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            };
+            *self.active.write().unwrap_or_else(|p| p.into_inner()) =
+                Active::from_snapshot(suspensions, last);
+            loop {
+                match store.wait_events(last, WAIT).await {
+                    Ok(events) => {
+                        for event in events {
+                            last = event.cursor;
+                            self.active
+                                .write()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .apply(&event);
+                            // No watcher is not an error.
+                            let _ = self.events.send(event);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "suspension feed interrupted");
+                        tokio::time::sleep(RETRY).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

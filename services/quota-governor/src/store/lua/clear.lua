@@ -1,0 +1,17 @@
+-- Ends an org's suspension for a reason, and tells the feed.
+--
+-- KEYS[1]  the active hash   KEYS[2]  the event stream (see suspend.lua)
+-- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 when automatic
+--
+-- Returns {0} when there was none, else {1, event id}.
+local field = ARGV[1] .. '\31' .. ARGV[2]
+local kept = redis.call('HGET', KEYS[1], field)
+if not kept then
+  return {0}
+end
+redis.call('HDEL', KEYS[1], field)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
+  'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', cjson.decode(kept).d, 'at', now, 'a', ARGV[3])
+return {1, id}
