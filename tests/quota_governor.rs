@@ -678,19 +678,49 @@ async fn org_usage_reports_stop_grants_short_of_the_org_limit(backend: Backend) 
         .await
         .unwrap();
     assert!(!stale.accepted);
+
+    // The org at its limit suspends the integration until it has calls again.
+    let suspended = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&suspended), pb::DenyReason::Suspended);
     assert_eq!(
-        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
-        pb::DenyReason::OrgLimitExhausted
+        suspended.suspension_reason,
+        tx::SuspensionReason::SalesforceApiLimitExceeded as i32
+    );
+    let mut events = c
+        .watch_suspensions(pb::WatchSuspensionsRequest {
+            org_id: "acme".into(),
+            cursor: "0-0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        next_event(&mut events).await.kind,
+        pb::SuspensionEventKind::Suspended as i32
     );
 
-    // A fresh report with room lets grants through again.
+    // A fresh report with room: the suspension ends by itself, grants resume.
     assert!(
         report(c, "acme", "api-usage=1200/5000", None)
             .await
             .unwrap()
             .accepted
     );
-    assert!(acquire(c, "acme", 1, pb::Priority::Critical).await.granted);
+    let cleared = next_event(&mut events).await;
+    assert_eq!(
+        (cleared.kind, cleared.automatic),
+        (pb::SuspensionEventKind::Cleared as i32, true)
+    );
+    let resumed = eventually(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        async move {
+            acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .granted
+        }
+    })
+    .await;
+    assert!(resumed);
 }
 
 async fn the_org_limit_follows_the_reports(backend: Backend) {
@@ -1001,7 +1031,16 @@ async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
             loop {
                 let reply = acquire(&mut c, "acme", 1, pb::Priority::Critical).await;
                 if !reply.granted {
-                    assert_eq!(reply.deny_reason(), pb::DenyReason::AllocationExhausted);
+                    // The allocation ran out, and then the integration is
+                    // suspended until calls leave the window.
+                    let reason = reply.deny_reason();
+                    assert!(
+                        matches!(
+                            reason,
+                            pb::DenyReason::AllocationExhausted | pb::DenyReason::Suspended
+                        ),
+                        "{reason:?}"
+                    );
                     return granted;
                 }
                 granted += 1;
@@ -1091,9 +1130,34 @@ async fn calls_leave_a_short_window_in_real_time() {
         "retry_after {retry_after}"
     );
 
+    // The allocation ran out: the integration is suspended, and the
+    // suspension ends by itself once the calls have left the window.
+    let mut events = c
+        .watch_suspensions(pb::WatchSuspensionsRequest {
+            org_id: "acme".into(),
+            cursor: "0-0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let began = next_event(&mut events).await;
+    assert_eq!(
+        began.reason,
+        tx::SuspensionReason::IntegrationApiLimitExceeded as i32
+    );
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::Suspended
+    );
+    let ended = next_event(&mut events).await;
+    assert_eq!(
+        (ended.kind, ended.automatic),
+        (pb::SuspensionEventKind::Cleared as i32, true)
+    );
+
     tokio::time::sleep(Duration::from_secs_f64(retry_after)).await;
     // The grant is decided on Redis's clock; allow it a moment to agree.
-    let granted = eventually(Duration::from_secs(2), || {
+    let granted = eventually(Duration::from_secs(5), || {
         let mut c = c.clone();
         async move {
             acquire(&mut c, "acme", 5, pb::Priority::Critical)

@@ -36,7 +36,6 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     let rules = settings.rules().context("--window and --bucket")?;
     let default_budget = settings.default_budget.map(|d| d.0);
     let (router, health) = server::base_router(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
-    let interval = settings.health_interval;
     let feed = Arc::new(Feed::default());
     let (router, store_watch, store_description) = match &settings.redis_url {
         Some(url) => {
@@ -45,7 +44,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 rules,
                 settings.redis_timeout,
             )?);
-            let watch = background(store.clone(), &feed, &health, interval);
+            let watch = background(store.clone(), &feed, &health, &settings)?;
             let service = GovernorService::new(store, default_budget, feed.clone());
             (
                 router.add_service(QuotaGovernorServer::new(service)),
@@ -55,7 +54,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         }
         None => {
             let store = Arc::new(MemoryStore::new(rules));
-            let watch = background(store.clone(), &feed, &health, interval);
+            let watch = background(store.clone(), &feed, &health, &settings)?;
             let service = GovernorService::new(store, default_budget, feed.clone());
             (
                 router.add_service(QuotaGovernorServer::new(service)),
@@ -75,22 +74,33 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
 }
 
-/// What runs beside the server: health following the store's ping, and the
-/// suspension feed's follower.
+/// What runs beside the server: health following the store's ping, the
+/// suspension feed's follower, and the automatic clears (checked every
+/// bucket, at most every second, so a clear is told within a bucket).
 fn background<S: QuotaStore>(
     store: Arc<S>,
     feed: &Arc<Feed>,
     health: &HealthReporter,
-    interval: Duration,
-) -> BoxFuture {
+    settings: &Settings,
+) -> anyhow::Result<BoxFuture> {
+    let rules = settings.rules()?;
     let pinged = store.clone();
     let ping = move || {
         let store = pinged.clone();
         async move { store.ping().await }
     };
-    let watch = server::store_watch(ping, health.clone(), SERVICE_NAME, interval);
-    let follow = feed.clone().follow(store);
-    Box::pin(async move {
-        tokio::join!(watch, follow);
-    })
+    let watch = server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let follow = feed.clone().follow(store.clone());
+    let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
+    let default_budget = settings.default_budget.map(|d| d.0);
+    let clear = crate::feed::clear_when_due(
+        store,
+        feed.clone(),
+        default_budget,
+        rules.org_margin_percent,
+        every,
+    );
+    Ok(Box::pin(async move {
+        tokio::join!(watch, follow, clear);
+    }))
 }

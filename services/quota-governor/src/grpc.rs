@@ -40,6 +40,25 @@ impl<S: QuotaStore> GovernorService<S> {
     }
 }
 
+impl<S: QuotaStore> GovernorService<S> {
+    /// Suspends `org` for a reason the governor saw itself, unless this
+    /// replica already knows it is. A store failure here is logged: the
+    /// denial itself already stands.
+    async fn suspend_automatically(&self, org: &OrgId, reason: SuspensionReason, detail: &str) {
+        if self.feed.suspended(org).is_some_and(|s| s.reason == reason) {
+            return;
+        }
+        match self.store.suspend(org, reason, detail).await {
+            Ok((_, Some(event))) => {
+                self.feed.apply(&event);
+                tracing::info!(org_id = %org, reason = reason.code(), "suspended by the governor");
+            }
+            Ok((_, None)) => {}
+            Err(e) => tracing::warn!(org_id = %org, error = %e, "cannot record a suspension"),
+        }
+    }
+}
+
 fn parse_key(org_id: &str, resource: i32) -> Result<BudgetKey, InvalidInput> {
     let org = OrgId::parse(org_id)?;
     let resource = match pb::Resource::try_from(resource) {
@@ -353,6 +372,13 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
                 reply.deny_reason = deny_reason_pb(reason).into();
                 reply.retry_after = retry_after_ms.map(duration);
             }
+        }
+        if let Some(reason) = suspension::caused_by(&decision, key.resource) {
+            let detail = format!(
+                "{} of {} calls used in the window",
+                decision.used, decision.allocation
+            );
+            self.suspend_automatically(&key.org, reason, &detail).await;
         }
         Ok(Response::new(reply))
     }

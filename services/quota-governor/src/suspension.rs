@@ -7,7 +7,7 @@ use std::fmt;
 
 pub use syncgov_taxonomy::SuspensionReason;
 
-use crate::domain::{InvalidInput, OrgId};
+use crate::domain::{Decision, DenyReason, InvalidInput, OrgId, Outcome, Resource, Usage};
 
 /// Longest detail kept with a suspension, in characters.
 pub const MAX_DETAIL_LEN: usize = 1_024;
@@ -43,6 +43,46 @@ pub fn clearing(reason: SuspensionReason) -> Clearing {
         | R::SalesforceStorageLimitExceeded
         | R::MissingFieldMappings
         | R::SalesforceAuthFailed => Clearing::Operator,
+    }
+}
+
+/// The suspension a denial calls for, if any: the integration's allocation
+/// used up to the last call, or the org as a whole at its limit. Only the
+/// daily API requests budget suspends; the Bulk API budget just denies.
+pub fn caused_by(decision: &Decision, resource: Resource) -> Option<SuspensionReason> {
+    if resource != Resource::ApiRequests {
+        return None;
+    }
+    match decision.outcome {
+        Outcome::Denied {
+            reason: DenyReason::AllocationExhausted,
+            ..
+        } if decision.used >= decision.allocation => {
+            Some(SuspensionReason::IntegrationApiLimitExceeded)
+        }
+        Outcome::Denied {
+            reason: DenyReason::OrgLimitExhausted,
+            ..
+        } => Some(SuspensionReason::SalesforceApiLimitExceeded),
+        _ => None,
+    }
+}
+
+/// True when a suspension that ends by itself on the budget's numbers may
+/// end now, given the org's API requests usage (`None`: the org has no
+/// budget any more, so nothing is left to protect). Suspensions that end by
+/// a probe or by an operator never end here.
+pub fn may_clear(reason: SuspensionReason, usage: Option<&Usage>, org_margin_percent: u8) -> bool {
+    match (clearing(reason), usage) {
+        (Clearing::Allocation | Clearing::OrgLimit, None) => true,
+        // Calls have left the window: the allocation has room again.
+        (Clearing::Allocation, Some(u)) => u.used < u.allocation,
+        // A current report says the org has calls again. Without one, nothing
+        // is known here: the org comes back through a probe.
+        (Clearing::OrgLimit, Some(u)) => u
+            .org
+            .is_some_and(|view| view.estimate() < view.ceiling(u.org_limit, org_margin_percent)),
+        (Clearing::Probe | Clearing::Operator, _) => false,
     }
 }
 
@@ -205,6 +245,11 @@ impl Active {
     pub fn last(&self) -> Cursor {
         self.last
     }
+
+    /// Every active suspension.
+    pub fn all(&self) -> Vec<Suspension> {
+        self.by_org.values().flatten().cloned().collect()
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +286,103 @@ mod tests {
                 "{reason:?}"
             );
         }
+    }
+
+    #[test]
+    fn denials_that_suspend() {
+        use crate::domain::{Decision, DenyReason, Outcome, Resource};
+        let denied = |reason, used, allocation| Decision {
+            outcome: Outcome::Denied {
+                reason,
+                retry_after_ms: None,
+            },
+            used,
+            allocation,
+            remaining: 0,
+        };
+        let api = Resource::ApiRequests;
+        assert_eq!(
+            caused_by(&denied(DenyReason::AllocationExhausted, 100, 100), api),
+            Some(SuspensionReason::IntegrationApiLimitExceeded)
+        );
+        assert_eq!(
+            caused_by(&denied(DenyReason::AllocationExhausted, 90, 100), api),
+            None,
+            "a big request, room left"
+        );
+        assert_eq!(
+            caused_by(&denied(DenyReason::PriorityShareExhausted, 95, 100), api),
+            None
+        );
+        assert_eq!(
+            caused_by(&denied(DenyReason::OrgLimitExhausted, 1, 100), api),
+            Some(SuspensionReason::SalesforceApiLimitExceeded)
+        );
+        assert_eq!(
+            caused_by(
+                &denied(DenyReason::AllocationExhausted, 100, 100),
+                Resource::BulkBatches
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn which_suspensions_end_on_the_numbers() {
+        use crate::domain::{OrgView, Usage};
+        use SuspensionReason as R;
+        let usage = |used, org: Option<OrgView>| Usage {
+            used,
+            allocation: 100,
+            org_limit: 5_000,
+            remaining: vec![],
+            next_free: None,
+            window_ms: 1,
+            series: vec![],
+            as_of_ms: 0,
+            is_default_budget: false,
+            org,
+        };
+        assert!(!may_clear(
+            R::IntegrationApiLimitExceeded,
+            Some(&usage(100, None)),
+            2
+        ));
+        assert!(may_clear(
+            R::IntegrationApiLimitExceeded,
+            Some(&usage(99, None)),
+            2
+        ));
+        let full = OrgView {
+            reported_used: 4_950,
+            reported_max: 5_000,
+            observed_at_ms: 0,
+            granted_since: 0,
+        };
+        let room = OrgView {
+            reported_used: 1_000,
+            ..full
+        };
+        assert!(!may_clear(
+            R::SalesforceApiLimitExceeded,
+            Some(&usage(0, Some(full))),
+            2
+        ));
+        assert!(may_clear(
+            R::SalesforceApiLimitExceeded,
+            Some(&usage(0, Some(room))),
+            2
+        ));
+        assert!(
+            !may_clear(R::SalesforceApiLimitExceeded, Some(&usage(0, None)), 2),
+            "nothing known: a probe decides"
+        );
+        assert!(!may_clear(R::SalesforceOrgLocked, None, 2));
+        assert!(!may_clear(R::SalesforceAuthFailed, None, 2));
+        assert!(
+            may_clear(R::IntegrationApiLimitExceeded, None, 2),
+            "no budget left to protect"
+        );
     }
 
     #[test]
