@@ -150,6 +150,8 @@ on_every_store!(
     a_suspension_denies_tokens_until_cleared,
     suspension_events_stream_in_order_and_resume_from_a_cursor,
     suspension_calls_refuse_bad_input,
+    a_transient_suspension_is_probed_and_ends_by_itself,
+    an_operator_suspension_lets_no_probe_through,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -1004,6 +1006,129 @@ async fn suspension_calls_refuse_bad_input(backend: Backend) {
         .await
         .unwrap_err();
     starts(err, "cursor");
+}
+
+fn quick_probes() -> Settings {
+    Settings {
+        probe_backoff: Duration::from_millis(300),
+        probe_backoff_cap: Duration::from_secs(2),
+        ..Settings::default()
+    }
+}
+
+/// Asks for one token until a grant comes (a probe, here), for up to 5 s.
+async fn acquire_within(
+    c: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+) -> Option<pb::AcquireTokensResponse> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let reply = acquire(c, org, 1, pb::Priority::Critical).await;
+        if reply.granted {
+            return Some(reply);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+async fn probe_result(
+    c: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    reason: tx::SuspensionReason,
+    success: bool,
+) -> pb::ReportProbeResultResponse {
+    c.report_probe_result(pb::ReportProbeResultRequest {
+        org_id: org.into(),
+        reason: reason.into(),
+        success,
+    })
+    .await
+    .expect("ReportProbeResult")
+    .into_inner()
+}
+
+async fn a_transient_suspension_is_probed_and_ends_by_itself(backend: Backend) {
+    let mut env = Env::start(backend, quick_probes()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 50)).await;
+    let locked = tx::SuspensionReason::SalesforceOrgLocked;
+    let s = suspend(c, "acme", locked).await.suspension.unwrap();
+    assert_eq!(s.clearing, pb::SuspensionClearing::Probe as i32);
+    assert!(s.next_probe_at.is_some());
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::Suspended
+    );
+
+    // After the back-off one request goes through as the probe, and only one.
+    let probe = acquire_within(c, "acme")
+        .await
+        .expect("a probe after the back-off");
+    assert!(probe.probe);
+    assert_eq!(probe.suspension_reason, locked as i32);
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::Suspended
+    );
+
+    // The probe failed: the back-off doubles, then another probe.
+    let failed = probe_result(c, "acme", locked, false).await;
+    assert!(!failed.cleared);
+    assert!(failed.next_probe_at.is_some());
+    let second = acquire_within(c, "acme").await.expect("a second probe");
+    assert!(second.probe);
+
+    // It went through: the suspension ends, by itself.
+    let mut events = c
+        .watch_suspensions(pb::WatchSuspensionsRequest {
+            org_id: "acme".into(),
+            cursor: "0-0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(probe_result(c, "acme", locked, true).await.cleared);
+    let _began = next_event(&mut events).await;
+    let ended = next_event(&mut events).await;
+    assert_eq!(
+        (ended.kind, ended.automatic),
+        (pb::SuspensionEventKind::Cleared as i32, true)
+    );
+    let normal = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert!(normal.granted && !normal.probe);
+}
+
+async fn an_operator_suspension_lets_no_probe_through(backend: Backend) {
+    let mut env = Env::start(backend, quick_probes()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 50)).await;
+    let auth = tx::SuspensionReason::SalesforceAuthFailed;
+    let s = suspend(c, "acme", auth).await.suspension.unwrap();
+    assert!(s.next_probe_at.is_none());
+    // Several back-offs long: still no probe.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::Suspended
+    );
+    let err = c
+        .report_probe_result(pb::ReportProbeResultRequest {
+            org_id: "acme".into(),
+            reason: auth.into(),
+            success: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("reason:"), "{}", err.message());
+    // A transient reason beside it lets no probe through either.
+    suspend(c, "acme", tx::SuspensionReason::SalesforceServerError).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::Suspended
+    );
 }
 
 // ---------------------------------------------------------------------------

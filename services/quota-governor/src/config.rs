@@ -13,6 +13,7 @@ use syncgov_kit::settings::parse_duration;
 use syncgov_kit::telemetry::LogFormat;
 
 use crate::domain::{Budget, Rules};
+use crate::suspension::ProbePolicy;
 use crate::window::{ShapeError, WindowShape};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -21,6 +22,8 @@ const DEFAULT_BUCKET: &str = "60s";
 const DEFAULT_REDIS_TIMEOUT: &str = "1s";
 const DEFAULT_HEALTH_INTERVAL: &str = "1s";
 const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
+const DEFAULT_PROBE_BACKOFF: &str = "1m";
+const DEFAULT_PROBE_BACKOFF_CAP: &str = "1h";
 
 /// Settings of the quota governor.
 #[derive(Clone, Debug, Parser)]
@@ -65,6 +68,15 @@ pub struct Settings {
           value_parser = clap::value_parser!(u8).range(0..=50))]
     pub org_safety_margin: u8,
 
+    /// Wait before the first probe call through a transient suspension (a
+    /// locked row, Salesforce down); doubles after each failed probe.
+    #[arg(long, env = "QUOTA_GOVERNOR_PROBE_BACKOFF", default_value = DEFAULT_PROBE_BACKOFF, value_parser = parse_duration)]
+    pub probe_backoff: Duration,
+
+    /// Longest wait between probes.
+    #[arg(long, env = "QUOTA_GOVERNOR_PROBE_BACKOFF_CAP", default_value = DEFAULT_PROBE_BACKOFF_CAP, value_parser = parse_duration)]
+    pub probe_backoff_cap: Duration,
+
     /// Longest wait for Redis to connect or answer before a call fails with
     /// UNAVAILABLE.
     #[arg(long, env = "QUOTA_GOVERNOR_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
@@ -100,6 +112,8 @@ impl Default for Settings {
             bucket: duration(DEFAULT_BUCKET),
             default_budget: None,
             org_safety_margin: crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
+            probe_backoff: duration(DEFAULT_PROBE_BACKOFF),
+            probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
@@ -120,6 +134,10 @@ impl Settings {
         Ok(Rules {
             shape: self.window_shape()?,
             org_margin_percent: self.org_safety_margin,
+            probe: ProbePolicy {
+                first_ms: self.probe_backoff.as_millis() as u64,
+                cap_ms: self.probe_backoff_cap.max(self.probe_backoff).as_millis() as u64,
+            },
         })
     }
 }

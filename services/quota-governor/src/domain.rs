@@ -329,6 +329,8 @@ pub struct Rules {
     pub shape: WindowShape,
     /// Share of the org limit kept free of all apps' calls, in percent.
     pub org_margin_percent: u8,
+    /// Back-off between probes of suspensions that end by themselves.
+    pub probe: crate::suspension::ProbePolicy,
 }
 
 /// What the governor counts for one budget: its own grants in the rolling
@@ -570,6 +572,7 @@ mod tests {
 
     fn rules() -> Rules {
         Rules {
+            probe: Default::default(),
             shape: shape(),
             org_margin_percent: 2,
         }

@@ -37,6 +37,11 @@ impl Feed {
         self.read().of(org).first().cloned()
     }
 
+    /// The org's active suspensions, oldest first.
+    pub fn suspensions_of(&self, org: &OrgId) -> Vec<Suspension> {
+        self.read().of(org).to_vec()
+    }
+
     /// Every active suspension this replica knows of.
     pub fn all(&self) -> Vec<Suspension> {
         self.read().all()

@@ -15,8 +15,10 @@ use crate::domain::{
 };
 use crate::feed::Feed;
 use crate::org_usage;
-use crate::store::{BudgetKey, QuotaStore};
-use crate::suspension::{self, Clearing, Cursor, Event, EventKind, Suspension, SuspensionReason};
+use crate::store::{BudgetKey, ProbeOutcome, QuotaStore};
+use crate::suspension::{
+    self, Clearing, Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason,
+};
 use syncgov_kit::clock::now_ms;
 use syncgov_kit::error::ApiError;
 
@@ -27,6 +29,9 @@ pub struct GovernorService<S> {
     default_budget: Option<Budget>,
     /// The suspensions as this replica follows them.
     feed: Arc<Feed>,
+    /// Per org, no probe before then (ms): spares the store a question per
+    /// request while a back-off runs.
+    probes_not_before: std::sync::Mutex<std::collections::HashMap<OrgId, i64>>,
 }
 
 impl<S: QuotaStore> GovernorService<S> {
@@ -36,11 +41,51 @@ impl<S: QuotaStore> GovernorService<S> {
             store,
             default_budget,
             feed,
+            probes_not_before: Default::default(),
         }
     }
 }
 
 impl<S: QuotaStore> GovernorService<S> {
+    /// Lets this request through `org`'s suspensions as a probe when every
+    /// one of them ends by a probe and the oldest's back-off has passed;
+    /// returns the reason probed.
+    async fn try_probe(
+        &self,
+        org: &OrgId,
+        suspensions: &[Suspension],
+    ) -> Result<Option<SuspensionReason>, Status> {
+        if !suspensions.iter().all(|s| suspension::probed(s.reason)) {
+            return Ok(None);
+        }
+        let now = syncgov_kit::clock::now_ms();
+        let lock = || {
+            self.probes_not_before
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if lock().get(org).is_some_and(|&not_before| now < not_before) {
+            return Ok(None);
+        }
+        let reason = suspensions[0].reason;
+        match self
+            .store
+            .claim_probe(org, reason)
+            .await
+            .map_err(ApiError::from)?
+        {
+            ProbeClaim::Granted => {
+                lock().remove(org);
+                Ok(Some(reason))
+            }
+            ProbeClaim::NotBefore(at) => {
+                lock().insert(org.clone(), at);
+                Ok(None)
+            }
+            ProbeClaim::NotSuspended => Ok(None),
+        }
+    }
+
     /// Suspends `org` for a reason the governor saw itself, unless this
     /// replica already knows it is. A store failure here is logged: the
     /// denial itself already stands.
@@ -198,6 +243,7 @@ fn suspension_pb(s: &Suspension) -> pb::Suspension {
         since: Some(timestamp(s.since_ms)),
         clearing: clearing_pb(s.reason).into(),
         guidance: s.reason.guidance().to_owned(),
+        next_probe_at: s.probe_at_ms.map(timestamp),
     }
 }
 
@@ -339,15 +385,22 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
         let priority = parse_priority(request.priority).map_err(ApiError::from)?;
         domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
-        if let Some(suspension) = self.feed.suspended(&key.org) {
-            // Suspended: no call may go out, whatever the budget says.
-            tracing::Span::current().record("deny_reason", "suspended");
-            return Ok(Response::new(pb::AcquireTokensResponse {
-                deny_reason: pb::DenyReason::Suspended.into(),
-                suspension_reason: suspension.reason.number(),
-                ..Default::default()
-            }));
-        }
+        let suspensions = self.feed.suspensions_of(&key.org);
+        let probe = match suspensions.first() {
+            None => None,
+            Some(first) => match self.try_probe(&key.org, &suspensions).await? {
+                Some(reason) => Some(reason),
+                None => {
+                    // Suspended: no call may go out, whatever the budget says.
+                    tracing::Span::current().record("deny_reason", "suspended");
+                    return Ok(Response::new(pb::AcquireTokensResponse {
+                        deny_reason: pb::DenyReason::Suspended.into(),
+                        suspension_reason: first.reason.number(),
+                        ..Default::default()
+                    }));
+                }
+            },
+        };
         let decision = self
             .store
             .acquire(&key, count, priority, self.default_budget.as_ref())
@@ -363,7 +416,13 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
             ..Default::default()
         };
         match decision.outcome {
-            Outcome::Granted(grant) => reply.grant_id = grant.to_string(),
+            Outcome::Granted(grant) => {
+                reply.grant_id = grant.to_string();
+                if let Some(reason) = probe {
+                    reply.probe = true;
+                    reply.suspension_reason = reason.number();
+                }
+            }
             Outcome::Denied {
                 reason,
                 retry_after_ms,
@@ -593,6 +652,50 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, success = request.get_ref().success))]
+    async fn report_probe_result(
+        &self,
+        request: Request<pb::ReportProbeResultRequest>,
+    ) -> Result<Response<pb::ReportProbeResultResponse>, Status> {
+        let request = request.into_inner();
+        let org = OrgId::parse(&request.org_id)?;
+        let reason = parse_reason(request.reason)?;
+        if !suspension::probed(reason) {
+            return Err(InvalidInput::new(
+                "reason",
+                "is not ended by probes; only ClearSuspension ends it",
+            )
+            .into());
+        }
+        let outcome = self
+            .store
+            .probe_result(&org, reason, request.success)
+            .await
+            .map_err(ApiError::from)?;
+        let reply = match outcome {
+            ProbeOutcome::Cleared(event) => {
+                self.feed.apply(&event);
+                tracing::info!(reason = reason.code(), "probe succeeded; suspension ended");
+                pb::ReportProbeResultResponse {
+                    cleared: true,
+                    next_probe_at: None,
+                }
+            }
+            ProbeOutcome::BackedOff(at) => {
+                self.probes_not_before
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(org, at);
+                pb::ReportProbeResultResponse {
+                    cleared: false,
+                    next_probe_at: Some(timestamp(at)),
+                }
+            }
+            ProbeOutcome::NotSuspended => pb::ReportProbeResultResponse::default(),
+        };
+        Ok(Response::new(reply))
     }
 }
 

@@ -86,6 +86,53 @@ pub fn may_clear(reason: SuspensionReason, usage: Option<&Usage>, org_margin_per
     }
 }
 
+/// True when a suspension for `reason` lets a probe call through once its
+/// back-off has passed: the transient reasons, and the org limit (when no
+/// current report says the org has calls, a probe is how it is found out).
+pub fn probed(reason: SuspensionReason) -> bool {
+    matches!(clearing(reason), Clearing::Probe | Clearing::OrgLimit)
+}
+
+/// The back-off between probes: the first wait, doubling after every failed
+/// probe, up to a cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbePolicy {
+    /// Wait before the first probe, ms.
+    pub first_ms: u64,
+    /// Longest wait, ms.
+    pub cap_ms: u64,
+}
+
+impl Default for ProbePolicy {
+    fn default() -> Self {
+        Self {
+            first_ms: 60_000,
+            cap_ms: 3_600_000,
+        }
+    }
+}
+
+impl ProbePolicy {
+    /// The wait after a probe failed, having waited `current`.
+    pub fn after_failure(&self, current_ms: u64) -> u64 {
+        current_ms
+            .saturating_mul(2)
+            .min(self.cap_ms)
+            .max(self.first_ms.min(self.cap_ms))
+    }
+}
+
+/// Whether a token request may go through a suspension as its probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeClaim {
+    /// Yes: this request is the probe.
+    Granted,
+    /// Not before this time (ms): the back-off runs, or a probe is out.
+    NotBefore(i64),
+    /// The org is not (or no longer) suspended for the reason.
+    NotSuspended,
+}
+
 /// An active suspension of one org for one reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suspension {
@@ -97,6 +144,9 @@ pub struct Suspension {
     pub detail: String,
     /// Since when, ms.
     pub since_ms: i64,
+    /// For a suspension ended by a probe: when the next may go (ms), as the
+    /// store knows it.
+    pub probe_at_ms: Option<i64>,
 }
 
 /// What happened to a suspension.
@@ -229,6 +279,7 @@ impl Active {
                 reason: event.reason,
                 detail: event.detail.clone(),
                 since_ms: event.at_ms,
+                probe_at_ms: None,
             });
         }
         if list.is_empty() {
@@ -286,6 +337,18 @@ mod tests {
                 "{reason:?}"
             );
         }
+    }
+
+    #[test]
+    fn probes_back_off_doubling_up_to_the_cap() {
+        let p = ProbePolicy::default();
+        assert_eq!(p.after_failure(60_000), 120_000);
+        assert_eq!(p.after_failure(2_400_000), 3_600_000);
+        assert_eq!(p.after_failure(0), 60_000);
+        assert!(probed(SuspensionReason::SalesforceOrgLocked));
+        assert!(probed(SuspensionReason::SalesforceApiLimitExceeded));
+        assert!(!probed(SuspensionReason::IntegrationApiLimitExceeded));
+        assert!(!probed(SuspensionReason::SalesforceAuthFailed));
     }
 
     #[test]

@@ -62,7 +62,7 @@ proptest! {
             ..Budget::new(1_000, allocation)
         };
 
-        let rules = Rules { shape, org_margin_percent: 0 };
+        let rules = Rules { shape, org_margin_percent: 0, probe: Default::default() };
         let mut counts = Counts::default();
         let mut grants: Vec<Granted> = Vec::new();
         let mut now = start_ms;

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
-
 use std::time::Duration;
 
-use super::{BudgetKey, FoundBudget, OrgReport, QuotaStore, StoreError};
-use crate::domain::OrgId;
-use crate::domain::{self, Budget, Counts, Decision, Grant, Priority, Released, Rules, Usage};
-use crate::suspension::{Cursor, Event, EventKind, Suspension, SuspensionReason};
 use syncgov_kit::clock::now_ms;
+
+use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
+use crate::domain::{
+    self, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
+};
+use crate::suspension::{self, Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 
 /// Shards of the map: decisions on different orgs rarely wait for each other.
 const SHARDS: usize = 64;
@@ -64,11 +65,30 @@ impl MemoryStore {
 /// Suspensions in memory: the active ones and the feed of events.
 #[derive(Default)]
 struct Suspensions {
-    active: Vec<Suspension>,
+    active: Vec<Kept>,
     events: Vec<Event>,
 }
 
+impl Kept {
+    fn is(&self, org: &OrgId, reason: SuspensionReason) -> bool {
+        self.suspension.org == *org && self.suspension.reason == reason
+    }
+}
+
+/// An active suspension with its probe state.
+struct Kept {
+    suspension: Suspension,
+    /// Current wait between probes, ms.
+    backoff_ms: u64,
+    /// A probe is out until then (ms): no other goes meanwhile.
+    out_until_ms: i64,
+}
+
 impl Suspensions {
+    fn find(&self, org: &OrgId, reason: SuspensionReason) -> Option<&Kept> {
+        self.active.iter().find(|k| k.is(org, reason))
+    }
+
     fn push(
         &mut self,
         org: &OrgId,
@@ -237,21 +257,23 @@ impl QuotaStore for MemoryStore {
         detail: &str,
     ) -> Result<(Suspension, Option<Event>), StoreError> {
         let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = s
-            .active
-            .iter()
-            .find(|x| x.org == *org && x.reason == reason)
-        {
-            return Ok((existing.clone(), None));
+        if let Some(existing) = s.find(org, reason) {
+            return Ok((existing.suspension.clone(), None));
         }
         let event = s.push(org, reason, EventKind::Suspended, detail, false);
+        let backoff_ms = self.rules.probe.first_ms;
         let suspension = Suspension {
             org: org.clone(),
             reason,
             detail: detail.to_owned(),
             since_ms: event.at_ms,
+            probe_at_ms: suspension::probed(reason).then_some(event.at_ms + backoff_ms as i64),
         };
-        s.active.push(suspension.clone());
+        s.active.push(Kept {
+            suspension: suspension.clone(),
+            backoff_ms,
+            out_until_ms: 0,
+        });
         drop(s);
         self.new_events.notify_waiters();
         Ok((suspension, Some(event)))
@@ -264,15 +286,17 @@ impl QuotaStore for MemoryStore {
         automatic: bool,
     ) -> Result<Option<Event>, StoreError> {
         let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(index) = s
-            .active
-            .iter()
-            .position(|x| x.org == *org && x.reason == reason)
-        else {
+        let Some(index) = s.active.iter().position(|k| k.is(org, reason)) else {
             return Ok(None);
         };
         let ended = s.active.remove(index);
-        let event = s.push(org, reason, EventKind::Cleared, &ended.detail, automatic);
+        let event = s.push(
+            org,
+            reason,
+            EventKind::Cleared,
+            &ended.suspension.detail,
+            automatic,
+        );
         drop(s);
         self.new_events.notify_waiters();
         Ok(Some(event))
@@ -280,13 +304,59 @@ impl QuotaStore for MemoryStore {
 
     async fn snapshot(&self) -> Result<(Vec<Suspension>, Cursor), StoreError> {
         let s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+        let active = s.active.iter().map(|k| k.suspension.clone()).collect();
         Ok((
-            s.active.clone(),
+            active,
             Cursor {
                 ms: 0,
                 seq: s.events.len() as u64,
             },
         ))
+    }
+
+    async fn claim_probe(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+    ) -> Result<ProbeClaim, StoreError> {
+        let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now_ms();
+        let Some(kept) = s.active.iter_mut().find(|k| k.is(org, reason)) else {
+            return Ok(ProbeClaim::NotSuspended);
+        };
+        let due = kept.suspension.probe_at_ms.unwrap_or(i64::MAX);
+        if now < due {
+            return Ok(ProbeClaim::NotBefore(due));
+        }
+        if now < kept.out_until_ms {
+            return Ok(ProbeClaim::NotBefore(kept.out_until_ms));
+        }
+        // The probe has as long as the back-off to report before another goes.
+        kept.out_until_ms = now + kept.backoff_ms as i64;
+        Ok(ProbeClaim::Granted)
+    }
+
+    async fn probe_result(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        success: bool,
+    ) -> Result<ProbeOutcome, StoreError> {
+        if success {
+            return Ok(match self.clear(org, reason, true).await? {
+                Some(event) => ProbeOutcome::Cleared(event),
+                None => ProbeOutcome::NotSuspended,
+            });
+        }
+        let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(kept) = s.active.iter_mut().find(|k| k.is(org, reason)) else {
+            return Ok(ProbeOutcome::NotSuspended);
+        };
+        kept.backoff_ms = self.rules.probe.after_failure(kept.backoff_ms);
+        let next = now_ms() + kept.backoff_ms as i64;
+        kept.suspension.probe_at_ms = Some(next);
+        kept.out_until_ms = 0;
+        Ok(ProbeOutcome::BackedOff(next))
     }
 
     async fn events_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Event>, StoreError> {

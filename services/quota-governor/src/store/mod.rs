@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::domain::{
     Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
-use crate::suspension::{Cursor, Event, Suspension, SuspensionReason};
+use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
 pub mod memory;
 pub mod redis;
@@ -115,6 +115,24 @@ pub trait QuotaStore: Send + Sync + 'static {
         automatic: bool,
     ) -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
 
+    /// Lets one token request through `org`'s suspension for `reason` as its
+    /// probe, once the back-off has passed and no other probe is out; across
+    /// replicas, one request wins.
+    fn claim_probe(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+    ) -> impl Future<Output = Result<ProbeClaim, StoreError>> + Send;
+
+    /// Records how a probe went: success ends the suspension (the event is
+    /// returned), failure doubles the back-off (the next probe's time is).
+    fn probe_result(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        success: bool,
+    ) -> impl Future<Output = Result<ProbeOutcome, StoreError>> + Send;
+
     /// Every active suspension, and the feed's cursor they stand at: one
     /// consistent snapshot, to follow the feed from.
     fn snapshot(
@@ -164,4 +182,15 @@ impl OrgReport {
             ceiling: view.ceiling(view.reported_max, rules.org_margin_percent),
         }
     }
+}
+
+/// What a probe's result did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    /// The suspension ended.
+    Cleared(Event),
+    /// It stays; the next probe may go then (ms).
+    BackedOff(i64),
+    /// There was no such suspension.
+    NotSuspended,
 }

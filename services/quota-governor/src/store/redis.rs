@@ -22,13 +22,13 @@ use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 use syncgov_kit::store::{corrupt, from_redis, redis_client, redis_connection};
 
-use super::{BudgetKey, FoundBudget, OrgReport, QuotaStore, StoreError};
+use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::OrgId;
 use crate::domain::{
     self, AllocationOverride, Budget, Counts, Decision, DenyReason, Grant, OrgView, Outcome,
     Priority, Released, Rules, Shares, Usage,
 };
-use crate::suspension::{Cursor, Event, EventKind, Suspension, SuspensionReason};
+use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::{Window, WindowShape};
 
 /// Budgets and windows in Redis.
@@ -44,6 +44,8 @@ pub struct RedisStore {
     suspend: Script,
     clear: Script,
     snapshot: Script,
+    claim_probe: Script,
+    probe_result: Script,
     /// For the follower's blocking reads, which get a connection of their
     /// own so they never hold up decisions on the shared one.
     client: redis::Client,
@@ -81,6 +83,8 @@ impl RedisStore {
             suspend: Script::new(include_str!("lua/suspend.lua")),
             clear: Script::new(include_str!("lua/clear.lua")),
             snapshot: Script::new(include_str!("lua/snapshot.lua")),
+            claim_probe: Script::new(include_str!("lua/claim_probe.lua")),
+            probe_result: Script::new(include_str!("lua/probe_result.lua")),
             client,
             follower: tokio::sync::Mutex::new(None),
             timeout,
@@ -110,6 +114,19 @@ impl RedisStore {
     pub const SUSPENSIONS: &str = "syncgov:quota:{susp}:active";
     /// The stream of suspension events.
     pub const EVENTS: &str = "syncgov:quota:{susp}:events";
+
+    /// The event at `cursor`, as the feed has it.
+    async fn event_at(&self, cursor: Cursor) -> Result<Option<Event>, StoreError> {
+        let id = cursor.to_string();
+        let entries: Value = redis::cmd("XRANGE")
+            .arg(Self::EVENTS)
+            .arg(&id)
+            .arg(&id)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(parse_events(&entries)?.pop())
+    }
 
     /// The window string of `key` for windows of `shape`.
     pub fn window_key(key: &BudgetKey, shape: &WindowShape) -> String {
@@ -260,6 +277,8 @@ fn parse_events(entries: &Value) -> Result<Vec<Event>, StoreError> {
 struct KeptSuspension {
     d: String,
     s: i64,
+    #[serde(default)]
+    p: i64,
 }
 
 fn parse_suspension(field: &str, state: &str) -> Result<Suspension, StoreError> {
@@ -276,6 +295,7 @@ fn parse_suspension(field: &str, state: &str) -> Result<Suspension, StoreError> 
             .ok_or_else(|| corrupt("suspension reason"))?,
         detail: kept.d,
         since_ms: kept.s,
+        probe_at_ms: (kept.p > 0).then_some(kept.p),
     })
 }
 
@@ -523,6 +543,11 @@ impl QuotaStore for RedisStore {
             .arg(org.as_str())
             .arg(reason.number())
             .arg(detail)
+            .arg(if crate::suspension::probed(reason) {
+                self.rules.probe.first_ms
+            } else {
+                0
+            })
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
@@ -568,31 +593,67 @@ impl QuotaStore for RedisStore {
         match reply.as_slice() {
             [Value::Int(0)] => Ok(None),
             [Value::Int(1), id] => {
-                let cursor = parse_cursor(id)?;
                 // The event as the feed has it (with its detail and time).
-                let events = self
-                    .events_after(
-                        Cursor {
-                            ms: cursor.ms,
-                            seq: cursor.seq.saturating_sub(1),
-                        },
-                        1,
-                    )
-                    .await?;
-                Ok(events
-                    .into_iter()
-                    .find(|e| e.cursor == cursor)
-                    .or(Some(Event {
-                        cursor,
-                        org: org.clone(),
-                        reason,
-                        kind: EventKind::Cleared,
-                        detail: String::new(),
-                        at_ms: cursor.ms as i64,
-                        automatic,
-                    })))
+                let event = self
+                    .event_at(parse_cursor(id)?)
+                    .await?
+                    .ok_or_else(|| corrupt("clear event"))?;
+                Ok(Some(event))
             }
             _ => Err(corrupt("clear reply")),
+        }
+    }
+
+    async fn claim_probe(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+    ) -> Result<ProbeClaim, StoreError> {
+        let reply: Vec<i64> = self
+            .claim_probe
+            .key(Self::SUSPENSIONS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        match reply.as_slice() {
+            [0] => Ok(ProbeClaim::NotSuspended),
+            [1] => Ok(ProbeClaim::Granted),
+            &[2, at] => Ok(ProbeClaim::NotBefore(at)),
+            _ => Err(corrupt("probe claim reply")),
+        }
+    }
+
+    async fn probe_result(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        success: bool,
+    ) -> Result<ProbeOutcome, StoreError> {
+        let reply: Vec<Value> = self
+            .probe_result
+            .key(Self::SUSPENSIONS)
+            .key(Self::EVENTS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .arg(u8::from(success))
+            .arg(self.rules.probe.first_ms)
+            .arg(self.rules.probe.cap_ms)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        match reply.as_slice() {
+            [Value::Int(0)] => Ok(ProbeOutcome::NotSuspended),
+            [Value::Int(1), id] => {
+                let event = self
+                    .event_at(parse_cursor(id)?)
+                    .await?
+                    .ok_or_else(|| corrupt("probe event"))?;
+                Ok(ProbeOutcome::Cleared(event))
+            }
+            [Value::Int(2), Value::Int(at)] => Ok(ProbeOutcome::BackedOff(*at)),
+            _ => Err(corrupt("probe result reply")),
         }
     }
 

@@ -3,10 +3,12 @@
 -- rarely, and one stream lets every replica and watcher follow them in order.
 --
 -- KEYS[1]  syncgov:quota:{susp}:active, hash: "<org>\31<reason>" -> JSON
---          {d detail, s since ms}
+--          {d detail, s since ms, b probe back-off ms, p next probe ms (0:
+--          none), u a probe is out until ms}
 -- KEYS[2]  syncgov:quota:{susp}:events, stream of o org, r reason, k kind
 --          (1 suspended, 2 cleared), d detail, at ms, a automatic 0/1
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  detail
+-- ARGV[4]  first probe back-off (ms), 0 for a reason that is not probed
 --
 -- Returns {0, state} when already suspended, {1, state, event id} when now.
 local field = ARGV[1] .. '\31' .. ARGV[2]
@@ -16,7 +18,12 @@ if kept then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = cjson.encode({d = ARGV[3], s = now})
+local backoff = tonumber(ARGV[4])
+local probe_at = 0
+if backoff > 0 then
+  probe_at = now + backoff
+end
+local state = cjson.encode({d = ARGV[3], s = now, b = backoff, p = probe_at, u = 0})
 redis.call('HSET', KEYS[1], field, state)
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
   'o', ARGV[1], 'r', ARGV[2], 'k', 1, 'd', ARGV[3], 'at', now, 'a', 0)

@@ -1,0 +1,30 @@
+-- Records how a probe went. Success ends the suspension and tells the feed;
+-- failure doubles the back-off, up to the cap.
+--
+-- KEYS[1]  the active hash   KEYS[2]  the event stream (see suspend.lua)
+-- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 success, 0 failure
+-- ARGV[4]  first back-off (ms)   ARGV[5]  longest back-off (ms)
+--
+-- Returns {0} when not suspended, {1, event id} when it ended, or {2, next
+-- probe ms} after a failure.
+local field = ARGV[1] .. '\31' .. ARGV[2]
+local kept = redis.call('HGET', KEYS[1], field)
+if not kept then
+  return {0}
+end
+local state = cjson.decode(kept)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[3] == '1' then
+  redis.call('HDEL', KEYS[1], field)
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
+    'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', state.d, 'at', now, 'a', 1)
+  return {1, id}
+end
+local first = tonumber(ARGV[4])
+local cap = tonumber(ARGV[5])
+state.b = math.max(math.min((state.b or 0) * 2, cap), math.min(first, cap))
+state.p = now + state.b
+state.u = 0
+redis.call('HSET', KEYS[1], field, cjson.encode(state))
+return {2, state.p}
