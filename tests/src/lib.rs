@@ -176,6 +176,18 @@ impl Service {
         Self::spawn(app.local_addr(), |stopped| app.run(stopped))
     }
 
+    /// Starts a quota governor listening at `addr` (a port chosen earlier,
+    /// for a governor that starts after its clients).
+    pub async fn governor_at(settings: quota_governor::config::Settings, addr: SocketAddr) -> Self {
+        syncgov_kit::telemetry::init_for_tests();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind the chosen port");
+        let app = quota_governor::app::build_with_listener(settings, listener)
+            .expect("the governor builds");
+        Self::spawn(app.local_addr(), |stopped| app.run(stopped))
+    }
+
     /// Starts a sync-error service with `settings` (its listen address is
     /// ignored: it binds 127.0.0.1:0).
     pub async fn sync_errors(settings: sync_errors::config::Settings) -> Self {
@@ -237,6 +249,13 @@ impl Drop for Service {
             let _ = stop.send(());
         }
     }
+}
+
+/// A loopback address with a port free now, for a server started later.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
 }
 
 /// A connected channel to `addr`.

@@ -30,7 +30,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let (router, health) = server::base_router(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
-    let interval = settings.health_interval;
     let policy = settings.retry_policy();
     let (router, store_watch, store_description) = match &settings.redis_url {
         Some(url) => {
@@ -39,7 +38,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 settings.redis_timeout,
                 policy,
             )?);
-            let watch = watch(store.clone(), &health, interval);
+            let watch = background(store.clone(), &health, &settings)?;
             let service = SyncErrorsService::new(store);
             (
                 router.add_service(SyncErrorsServer::new(service)),
@@ -49,7 +48,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         }
         None => {
             let store = Arc::new(MemoryStore::new(policy));
-            let watch = watch(store.clone(), &health, interval);
+            let watch = background(store.clone(), &health, &settings)?;
             let service = SyncErrorsService::new(store);
             (
                 router.add_service(SyncErrorsServer::new(service)),
@@ -69,11 +68,30 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
 }
 
-/// Health follows the store's ping.
-fn watch<S: ErrorStore>(store: Arc<S>, health: &HealthReporter, interval: Duration) -> BoxFuture {
+/// What runs beside the server: health following the store's ping, and the
+/// relay that tells the governor about suspensions (when one is set).
+fn background<S: ErrorStore>(
+    store: Arc<S>,
+    health: &HealthReporter,
+    settings: &Settings,
+) -> anyhow::Result<BoxFuture> {
+    let pinged = store.clone();
     let ping = move || {
-        let store = store.clone();
+        let store = pinged.clone();
         async move { store.ping().await }
     };
-    server::store_watch(ping, health.clone(), SERVICE_NAME, interval)
+    let watch = server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let Some(addr) = &settings.governor_addr else {
+        return Ok(watch);
+    };
+    let channel = tonic::transport::Endpoint::from_shared(addr.clone())
+        .with_context(|| format!("--governor-addr {addr}"))?
+        .connect_timeout(settings.redis_timeout.max(Duration::from_secs(1)))
+        .timeout(Duration::from_secs(5))
+        .connect_lazy();
+    let governor = syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient::new(channel);
+    let relay = crate::relay::run(store, governor, Duration::from_millis(500));
+    Ok(Box::pin(async move {
+        tokio::join!(watch, relay);
+    }))
 }

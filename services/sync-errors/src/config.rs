@@ -61,6 +61,11 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_REDIS_URL")]
     pub redis_url: Option<RedisUrl>,
 
+    /// The quota governor's address (http://host:port): suspension-level
+    /// failures are told to it. Unset: they are only kept here.
+    #[arg(long, env = "SYNC_ERRORS_GOVERNOR_ADDR")]
+    pub governor_addr: Option<String>,
+
     /// Longest wait for Redis to connect or answer before a call fails with
     /// UNAVAILABLE.
     #[arg(long, env = "SYNC_ERRORS_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
@@ -117,6 +122,7 @@ impl Default for Settings {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             redis_url: None,
+            governor_addr: None,
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),

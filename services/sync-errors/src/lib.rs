@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod export;
 pub mod grpc;
+pub mod relay;
 pub mod resync;
 pub mod store;
 pub use syncgov_taxonomy as taxonomy;

@@ -42,6 +42,8 @@ struct OrgErrors {
     idempotency: BTreeMap<i64, HashMap<String, ()>>,
     /// Latest suspension-level failures, newest first.
     suspensions: VecDeque<SuspensionEvent>,
+    /// Suspension-level failures not yet told to the governor, oldest first.
+    outbox: VecDeque<SuspensionEvent>,
 }
 
 impl OrgErrors {
@@ -212,12 +214,14 @@ impl ErrorStore for MemoryStore {
                         org.upsert(failure, error_type, at);
                     }
                     Classification::Suspension(reason) => {
-                        org.suspensions.push_front(SuspensionEvent {
+                        let event = SuspensionEvent {
                             reason,
                             status_code: failure.status_code.clone(),
                             message: failure.message.clone(),
                             occurred_at_ms: at,
-                        });
+                        };
+                        org.outbox.push_back(event.clone());
+                        org.suspensions.push_front(event);
                         org.suspensions.truncate(SUSPENSIONS_KEPT);
                     }
                 }
@@ -448,6 +452,29 @@ impl ErrorStore for MemoryStore {
                 }
             }
         })
+    }
+
+    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError> {
+        let orgs: Vec<(OrgId, Arc<Mutex<OrgErrors>>)> = lock(&self.orgs)
+            .iter()
+            .map(|(id, org)| (id.clone(), org.clone()))
+            .collect();
+        Ok(orgs
+            .into_iter()
+            .filter_map(|(id, org)| {
+                let pending: Vec<SuspensionEvent> =
+                    lock(&org).outbox.iter().take(max).cloned().collect();
+                (!pending.is_empty()).then_some((id, pending))
+            })
+            .collect())
+    }
+
+    async fn outbox_done(&self, org: &OrgId, count: usize) -> Result<(), StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        let count = count.min(org.outbox.len());
+        org.outbox.drain(..count);
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

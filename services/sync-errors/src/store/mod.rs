@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
-    StoredError,
+    StoredError, SuspensionEvent,
 };
 use crate::resync::{JobId, JobOutcome};
 
@@ -87,6 +87,20 @@ pub trait ErrorStore: Send + Sync + 'static {
         outcome: JobOutcome,
         jitter: f64,
     ) -> impl Future<Output = Result<Completed, StoreError>> + Send;
+
+    /// Orgs whose outbox holds suspension-level failures not yet told to the
+    /// governor, with up to `max` of them each, oldest first.
+    fn outbox(
+        &self,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError>> + Send;
+
+    /// Drops the first `count` entries of `org`'s outbox: they were told.
+    fn outbox_done(
+        &self,
+        org: &OrgId,
+        count: usize,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -33,6 +33,10 @@ const SCAN_BATCH: usize = 200;
 /// index comes back short, with a cursor, instead of scanning on and on.
 const SCAN_LIMIT: usize = 10_000;
 
+/// The orgs whose outbox may hold entries: a hint for the relay, written
+/// after the ingest script (another slot); a scan for outboxes backs it up.
+pub const OUTBOX_ORGS: &str = "syncgov:errors:outbox-orgs";
+
 /// Shards of the shared resync queue. Each shard's keys carry their own hash
 /// tag, so on Redis Cluster the queue spreads over several slots.
 pub const QUEUE_SHARDS: u32 = 16;
@@ -48,6 +52,8 @@ pub struct RedisStore {
     claim: Script,
     lease: Script,
     complete: Script,
+    /// Counts outbox looks: every so many, a scan backs up the hint set.
+    outbox_scans: std::sync::atomic::AtomicU64,
     /// Where the next claim starts looking, so shards take turns.
     next_shard: std::sync::atomic::AtomicU32,
     /// Numbers leases within this replica; the replica's random tag keeps
@@ -83,6 +89,7 @@ impl RedisStore {
             lease: script(include_str!("lua/lease.lua")),
             complete: script(include_str!("lua/complete.lua")),
             next_shard: std::sync::atomic::AtomicU32::new(0),
+            outbox_scans: std::sync::atomic::AtomicU64::new(0),
             leases: std::sync::atomic::AtomicU64::new(0),
             replica,
         })
@@ -360,6 +367,7 @@ impl ErrorStore for RedisStore {
                 duplicate: false,
             });
         }
+        let suspends = failures.iter().any(|f| f.r > 0);
         let json =
             serde_json::to_string(&failures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let duplicates: Vec<i64> = self
@@ -372,6 +380,18 @@ impl ErrorStore for RedisStore {
             .map_err(from_redis)?;
         if duplicates.len() != results.len() {
             return Err(corrupt("ingest reply"));
+        }
+        if suspends {
+            // The batch is stored (with its outbox entries) whatever happens
+            // here; if this hint is lost, the relay's scan finds the outbox.
+            let hint: Result<(), _> = redis::cmd("SADD")
+                .arg(OUTBOX_ORGS)
+                .arg(org.as_str())
+                .exec_async(&mut self.conn.clone())
+                .await;
+            if let Err(e) = hint {
+                tracing::warn!(error = %e, "outbox hint lost; the relay's scan will find it");
+            }
         }
         for (result, duplicate) in results.iter_mut().zip(duplicates) {
             result.duplicate = duplicate == 1;
@@ -651,6 +671,95 @@ impl ErrorStore for RedisStore {
             }
             _ => Err(corrupt("complete reply")),
         }
+    }
+
+    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut orgs: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(OUTBOX_ORGS)
+            .query_async(&mut conn)
+            .await
+            .map_err(from_redis)?;
+        // Now and then, look for outboxes the hint missed.
+        let scans = self
+            .outbox_scans
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if scans.is_multiple_of(120) {
+            let mut cursor = 0u64;
+            loop {
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg("syncgov:errors:{*}:outbox")
+                    .arg("COUNT")
+                    .arg(1_000)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                for key in keys {
+                    if let Some(org) = key
+                        .strip_prefix("syncgov:errors:{")
+                        .and_then(|k| k.strip_suffix("}:outbox"))
+                    {
+                        orgs.push(org.to_owned());
+                    }
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+            orgs.sort();
+            orgs.dedup();
+        }
+        let mut pending = Vec::new();
+        for org in orgs {
+            let Ok(org) = OrgId::parse(&org) else {
+                continue;
+            };
+            let entries: Vec<String> = redis::cmd("LRANGE")
+                .arg(format!("{}:outbox", Self::prefix(&org)))
+                .arg(0)
+                .arg(max.saturating_sub(1))
+                .query_async(&mut conn)
+                .await
+                .map_err(from_redis)?;
+            if entries.is_empty() {
+                // Nothing left: drop the hint (an entry pushed meanwhile is
+                // still found by the scan).
+                redis::cmd("SREM")
+                    .arg(OUTBOX_ORGS)
+                    .arg(org.as_str())
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                continue;
+            }
+            let events = entries
+                .iter()
+                .filter_map(|json| serde_json::from_str::<ScriptSuspension>(json).ok())
+                .filter_map(|s| {
+                    Some(SuspensionEvent {
+                        reason: SuspensionReason::from_number(s.r)?,
+                        status_code: s.st,
+                        message: s.m,
+                        occurred_at_ms: s.at,
+                    })
+                })
+                .collect();
+            pending.push((org, events));
+        }
+        Ok(pending)
+    }
+
+    async fn outbox_done(&self, org: &OrgId, count: usize) -> Result<(), StoreError> {
+        redis::cmd("LTRIM")
+            .arg(format!("{}:outbox", Self::prefix(org)))
+            .arg(count)
+            .arg(-1)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -22,6 +22,8 @@
 --                   records with an error of the category
 --   p:idem:<window> hash of idempotency keys seen in a window
 --   p:susp          list of the latest suspension-level failures (JSON)
+--   p:outbox        list of suspension-level failures not yet told to the
+--                   governor (JSON), oldest first
 
 local RESOLVED_KEPT = 100000
 

@@ -9,6 +9,10 @@
 --          o object, rid record, sid Salesforce id, d direction, st status
 --          code, m message, f fields joined by \31, at time (ms, 0: now)
 --
+-- Suspension-level failures also go to the org's outbox (p:outbox), from
+-- which the relay tells the governor: written with the failure, so an
+-- acknowledged one is never lost while the governor is away.
+--
 -- Returns one 0/1 per failure: 1 when its idempotency key was seen before
 -- (nothing was counted again).
 local p = KEYS[1]
@@ -32,8 +36,11 @@ for i, f in ipairs(batch) do
       at = now
     end
     if f.r > 0 then
-      redis.call('LPUSH', p .. ':susp', cjson.encode({r = f.r, st = f.st, m = f.m, at = at}))
+      local event = cjson.encode({r = f.r, st = f.st, m = f.m, at = at})
+      redis.call('LPUSH', p .. ':susp', event)
       redis.call('LTRIM', p .. ':susp', 0, 99)
+      -- For the governor: stored with the failure, sent by the relay.
+      redis.call('RPUSH', p .. ':outbox', event)
     else
       local ek = p .. ':e:' .. f.id
       local state = tonumber(redis.call('HGET', ek, 's'))

@@ -1,0 +1,111 @@
+//! Tells the governor about suspension-level failures. Ingest stores them in
+//! the org's outbox with the failure itself; this relay sends each to the
+//! governor's `Suspend` (idempotent) and drops it from the outbox only once
+//! the governor took it. While the governor is down nothing is lost: the
+//! entries wait, and the relay tries again with a growing pause. Every
+//! replica runs a relay; a suspension told twice is still one suspension.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use tonic::transport::Channel;
+
+use crate::domain::SuspensionEvent;
+use crate::store::ErrorStore;
+
+/// Entries taken per org per round.
+const BATCH: usize = 100;
+/// Longest pause after the governor failed.
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// What the governor is told: the status code and message that caused it,
+/// within the detail's limit.
+pub fn detail(event: &SuspensionEvent) -> String {
+    let text = if event.status_code.is_empty() {
+        event.message.clone()
+    } else {
+        format!("{}: {}", event.status_code, event.message)
+    };
+    text.chars().take(1_024).collect()
+}
+
+/// Relays outbox entries to the governor every `every`, until dropped.
+pub async fn run<S: ErrorStore>(
+    store: Arc<S>,
+    mut governor: QuotaGovernorClient<Channel>,
+    every: Duration,
+) {
+    let mut pause = every;
+    loop {
+        tokio::time::sleep(pause).await;
+        let pending = match store.outbox(BATCH).await {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the outbox now");
+                continue;
+            }
+        };
+        let mut failed = false;
+        for (org, events) in pending {
+            let mut told = 0;
+            for event in &events {
+                let request = quota::SuspendRequest {
+                    org_id: org.to_string(),
+                    reason: event.reason.number(),
+                    detail: detail(event),
+                };
+                match governor.suspend(request).await {
+                    Ok(_) => told += 1,
+                    Err(status) => {
+                        tracing::warn!(org_id = %org, error = %status, "the governor did not take a suspension; will retry");
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if told > 0 {
+                if let Err(e) = store.outbox_done(&org, told).await {
+                    // They will be told again: Suspend is idempotent.
+                    tracing::warn!(org_id = %org, error = %e, "cannot mark outbox entries done");
+                }
+                tracing::info!(org_id = %org, told, "suspensions told to the governor");
+            }
+            if failed {
+                break;
+            }
+        }
+        pause = if failed {
+            (pause * 2).min(MAX_PAUSE)
+        } else {
+            every
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taxonomy::SuspensionReason;
+
+    #[test]
+    fn the_detail_names_the_code_and_fits() {
+        let event = SuspensionEvent {
+            reason: SuspensionReason::SalesforceApiLimitExceeded,
+            status_code: "REQUEST_LIMIT_EXCEEDED".into(),
+            message: "TotalRequests Limit exceeded.".into(),
+            occurred_at_ms: 0,
+        };
+        assert_eq!(
+            detail(&event),
+            "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."
+        );
+        let long = SuspensionEvent {
+            message: "é".repeat(5_000),
+            status_code: String::new(),
+            ..event
+        };
+        assert_eq!(detail(&long).chars().count(), 1_024);
+    }
+}

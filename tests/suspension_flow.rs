@@ -1,0 +1,188 @@
+//! The two services together: suspension-level failures reported to
+//! sync-errors stop the org at the governor, through the outbox, and the org
+//! comes back by itself when it may.
+
+use std::time::Duration;
+
+use quota_governor::config::Settings as GovernorSettings;
+use sync_errors::config::Settings as SyncErrorsSettings;
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::syncerrors::v1 as errors;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::{RedisServer, Service, eventually, free_addr};
+use tonic::transport::Channel;
+
+fn failure(key: &str, status_code: &str, message: &str) -> errors::Failure {
+    errors::Failure {
+        idempotency_key: key.into(),
+        object_type: "Contact".into(),
+        crm_record_id: "c1".into(),
+        status_code: status_code.into(),
+        message: message.into(),
+        direction: errors::Direction::ToSalesforce.into(),
+        ..Default::default()
+    }
+}
+
+async fn acquire(c: &mut QuotaGovernorClient<Channel>, org: &str) -> quota::AcquireTokensResponse {
+    c.acquire_tokens(quota::AcquireTokensRequest {
+        org_id: org.into(),
+        resource: 0,
+        count: 1,
+        priority: quota::Priority::Critical.into(),
+        client_id: String::new(),
+    })
+    .await
+    .expect("AcquireTokens")
+    .into_inner()
+}
+
+/// Waits up to 10 s for the governor to deny `org` for `reason`.
+async fn suspended_for(
+    c: &QuotaGovernorClient<Channel>,
+    org: &str,
+    reason: tx::SuspensionReason,
+) -> bool {
+    eventually(Duration::from_secs(10), || {
+        let mut c = c.clone();
+        let org = org.to_owned();
+        async move {
+            let reply = acquire(&mut c, &org).await;
+            reply.deny_reason() == quota::DenyReason::Suspended
+                && reply.suspension_reason == reason as i32
+        }
+    })
+    .await
+}
+
+async fn set_budget(c: &mut QuotaGovernorClient<Channel>, org: &str) {
+    c.set_budget(quota::SetBudgetRequest {
+        org_id: org.into(),
+        resource: 0,
+        budget: Some(quota::Budget {
+            org_limit: 5_000,
+            allocation: 1_000,
+            ..Default::default()
+        }),
+    })
+    .await
+    .expect("SetBudget");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_limit_failure_suspends_the_org_and_it_comes_back_by_itself() {
+    let governor = Service::governor(GovernorSettings::default()).await;
+    let sync_errors = Service::sync_errors(SyncErrorsSettings {
+        governor_addr: Some(format!("http://{}", governor.addr())),
+        ..SyncErrorsSettings::default()
+    })
+    .await;
+    let mut quota = QuotaGovernorClient::new(governor.channel().await);
+    let mut errors = SyncErrorsClient::new(sync_errors.channel().await);
+    set_budget(&mut quota, "acme").await;
+    assert!(acquire(&mut quota, "acme").await.granted);
+
+    errors
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![failure(
+                "k1",
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            )],
+        })
+        .await
+        .unwrap();
+    assert!(
+        suspended_for(
+            &quota,
+            "acme",
+            tx::SuspensionReason::SalesforceApiLimitExceeded
+        )
+        .await,
+        "the governor never suspended the org"
+    );
+    let listed = quota
+        .list_suspensions(quota::ListSuspensionsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed.suspensions[0].detail,
+        "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."
+    );
+
+    // Salesforce says the org has calls again: the suspension ends by itself.
+    quota
+        .report_org_usage(quota::ReportOrgUsageRequest {
+            org_id: "acme".into(),
+            limit_info: "api-usage=1200/5000".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let back = eventually(Duration::from_secs(10), || {
+        let mut c = quota.clone();
+        async move { acquire(&mut c, "acme").await.granted }
+    })
+    .await;
+    assert!(back, "the org never came back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_delivers_once_the_governor_is_back() {
+    let redis = RedisServer::start();
+    let governor_addr = free_addr();
+    let sync_errors = Service::sync_errors(SyncErrorsSettings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        governor_addr: Some(format!("http://{governor_addr}")),
+        ..SyncErrorsSettings::default()
+    })
+    .await;
+    let mut errors = SyncErrorsClient::new(sync_errors.channel().await);
+    let failures = vec![
+        failure(
+            "k1",
+            "UNABLE_TO_LOCK_ROW",
+            "unable to obtain exclusive access to this record or 1 records: 0015g00000XyZ",
+        ),
+        failure("k2", "INVALID_SESSION_ID", "Session expired or invalid"),
+    ];
+    errors
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures,
+        })
+        .await
+        .unwrap();
+    // The governor is down meanwhile: the relay keeps trying.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let governor = Service::governor_at(GovernorSettings::default(), governor_addr).await;
+    let quota = QuotaGovernorClient::new(governor.channel().await);
+    let delivered = eventually(Duration::from_secs(40), || {
+        let mut c = quota.clone();
+        async move {
+            let listed = c
+                .list_suspensions(quota::ListSuspensionsRequest {
+                    org_id: "acme".into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            listed.suspensions.len() == 2
+        }
+    })
+    .await;
+    assert!(
+        delivered,
+        "the outbox was not delivered once the governor was back"
+    );
+    let mut c = quota.clone();
+    let reply = acquire(&mut c, "acme").await;
+    assert_eq!(reply.deny_reason(), quota::DenyReason::Suspended);
+}
