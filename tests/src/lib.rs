@@ -413,3 +413,115 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// A webhook receiver on a loopback port: records every HTTP request and
+/// answers 200, or 500 to the first `failures` requests (to exercise
+/// retries). Stops when dropped.
+pub struct WebhookReceiver {
+    addr: SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<WebhookRequest>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// One request a [`WebhookReceiver`] got.
+#[derive(Clone, Debug)]
+pub struct WebhookRequest {
+    /// Header names in lower case, and their values.
+    pub headers: std::collections::HashMap<String, String>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// What the receiver answered.
+    pub status: u16,
+}
+
+impl WebhookReceiver {
+    /// Starts a receiver that fails the first `failures` requests.
+    pub async fn start(failures: usize) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let addr = listener.local_addr().expect("an address");
+        let requests: std::sync::Arc<std::sync::Mutex<Vec<WebhookRequest>>> = Default::default();
+        let seen = requests.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    loop {
+                        // Read one request: headers, then content-length bytes.
+                        let head_end = loop {
+                            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break i + 4;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+                        let headers: std::collections::HashMap<String, String> = head
+                            .lines()
+                            .skip(1)
+                            .filter_map(|l| l.split_once(':'))
+                            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                            .collect();
+                        let length: usize = headers
+                            .get("content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        while buffer.len() < head_end + length {
+                            let mut chunk = [0u8; 4096];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let body = buffer[head_end..head_end + length].to_vec();
+                        buffer.drain(..head_end + length);
+                        let status = {
+                            let mut seen = seen.lock().expect("the record");
+                            let status = if seen.len() < failures { 500 } else { 200 };
+                            seen.push(WebhookRequest {
+                                headers,
+                                body,
+                                status,
+                            });
+                            status
+                        };
+                        let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                        if socket.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    /// The URL to configure.
+    pub fn url(&self) -> String {
+        format!("http://{}/hooks/syncgov", self.addr)
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<WebhookRequest> {
+        self.requests.lock().expect("the record").clone()
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -68,8 +68,9 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
 }
 
-/// What runs beside the server: health following the store's ping, and the
-/// relay that tells the governor about suspensions (when one is set).
+/// What runs beside the server: health following the store's ping, the
+/// notifier, and the relay that tells the governor about suspensions (when
+/// one is set).
 fn background<S: ErrorStore>(
     store: Arc<S>,
     health: &HealthReporter,
@@ -80,7 +81,18 @@ fn background<S: ErrorStore>(
         let store = pinged.clone();
         async move { store.ping().await }
     };
-    let watch = server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let health_watch =
+        server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let pacing = crate::notifier::Pacing {
+        day: settings.digest_day,
+        retry: settings.notification_retry,
+        // Look often enough to catch every digest period and retry.
+        tick: (settings.digest_day / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)),
+    };
+    let notifier = crate::notifier::run(store.clone(), pacing);
+    let watch: BoxFuture = Box::pin(async move {
+        tokio::join!(health_watch, notifier);
+    });
     let Some(addr) = &settings.governor_addr else {
         return Ok(watch);
     };

@@ -15,6 +15,8 @@ const DEFAULT_REDIS_TIMEOUT: &str = "1s";
 const DEFAULT_HEALTH_INTERVAL: &str = "1s";
 const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
 const DEFAULT_RESYNC_BACKOFF: &str = "30s";
+const DEFAULT_DIGEST_DAY: &str = "24h";
+const DEFAULT_NOTIFICATION_RETRY: &str = "30s";
 const DEFAULT_RESYNC_BACKOFF_CAP: &str = "1h";
 const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
 
@@ -65,6 +67,15 @@ pub struct Settings {
     /// failures are told to it. Unset: they are only kept here.
     #[arg(long, env = "SYNC_ERRORS_GOVERNOR_ADDR")]
     pub governor_addr: Option<String>,
+
+    /// Length of a digest day: daily digests go out once per such period,
+    /// weekly ones once per seven. Shorter than a day only for trials.
+    #[arg(long, env = "SYNC_ERRORS_DIGEST_DAY", default_value = DEFAULT_DIGEST_DAY, value_parser = parse_duration)]
+    pub digest_day: Duration,
+
+    /// How long a failed webhook delivery waits before it is tried again.
+    #[arg(long, env = "SYNC_ERRORS_NOTIFICATION_RETRY", default_value = DEFAULT_NOTIFICATION_RETRY, value_parser = parse_duration)]
+    pub notification_retry: Duration,
 
     /// Longest wait for Redis to connect or answer before a call fails with
     /// UNAVAILABLE.
@@ -123,6 +134,8 @@ impl Default for Settings {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             redis_url: None,
             governor_addr: None,
+            digest_day: duration(DEFAULT_DIGEST_DAY),
+            notification_retry: duration(DEFAULT_NOTIFICATION_RETRY),
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),

@@ -16,6 +16,7 @@ use crate::domain::{
     MAX_BATCH, MAX_RESYNC, OrgId, StoredError,
 };
 use crate::export;
+use crate::notify;
 use crate::resync::{self, JobId, JobOutcome};
 use crate::store::{Completed, ErrorStore, Queued};
 use crate::taxonomy::{Category, ErrorType};
@@ -248,6 +249,16 @@ fn jitter() -> f64 {
     use std::hash::{BuildHasher, RandomState};
     let bits = RandomState::new().hash_one(std::time::SystemTime::now());
     (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Settings as replies show them: never the secret.
+fn notification_settings_pb(settings: &notify::Settings) -> pb::NotificationSettings {
+    pb::NotificationSettings {
+        enabled: settings.enabled,
+        frequency: settings.frequency.number(),
+        webhook_url: settings.webhook_url.clone(),
+        webhook_secret: String::new(),
+    }
 }
 
 fn org(org_id: &str) -> Result<OrgId, ApiError> {
@@ -588,5 +599,76 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let filter = parse_filter(request.filter).map_err(ApiError::from)?;
         let stream = export::csv_stream(self.store.clone(), org, filter);
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn get_notification_settings(
+        &self,
+        request: Request<pb::GetNotificationSettingsRequest>,
+    ) -> Result<Response<pb::GetNotificationSettingsResponse>, Status> {
+        let org = org(&request.get_ref().org_id)?;
+        let settings = self
+            .store
+            .notification_settings(&org)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or_default();
+        Ok(Response::new(pb::GetNotificationSettingsResponse {
+            webhook_secret_set: settings.webhook_secret.is_some(),
+            settings: Some(notification_settings_pb(&settings)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn update_notification_settings(
+        &self,
+        request: Request<pb::UpdateNotificationSettingsRequest>,
+    ) -> Result<Response<pb::UpdateNotificationSettingsResponse>, Status> {
+        let request = request.into_inner();
+        let org = org(&request.org_id)?;
+        let given = request
+            .settings
+            .ok_or_else(|| ApiError::from(InvalidInput::new("settings", "is required")))?;
+        let frequency = notify::Frequency::from_number(given.frequency).ok_or_else(|| {
+            ApiError::from(InvalidInput::new(
+                "settings.frequency",
+                "must be a NotificationFrequency",
+            ))
+        })?;
+        let mut settings = notify::Settings {
+            enabled: given.enabled,
+            frequency,
+            webhook_url: given.webhook_url,
+            webhook_secret: (!given.webhook_secret.is_empty()).then_some(given.webhook_secret),
+        };
+        // Check with the secret that will be kept, not only the one given.
+        let mut merged = settings.clone();
+        if merged.webhook_secret.is_none() {
+            merged.webhook_secret = self
+                .store
+                .notification_settings(&org)
+                .await
+                .map_err(ApiError::from)?
+                .and_then(|s| s.webhook_secret);
+        }
+        if let Some(given) = &settings.webhook_secret {
+            notify::Settings {
+                webhook_secret: Some(given.clone()),
+                ..notify::Settings::default()
+            }
+            .validate()
+            .map_err(ApiError::from)?;
+        }
+        merged.validate().map_err(ApiError::from)?;
+        settings = self
+            .store
+            .set_notification_settings(&org, settings)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(enabled = settings.enabled, "notification settings updated");
+        Ok(Response::new(pb::UpdateNotificationSettingsResponse {
+            webhook_secret_set: settings.webhook_secret.is_some(),
+            settings: Some(notification_settings_pb(&settings)),
+        }))
     }
 }

@@ -12,6 +12,8 @@ pub mod config;
 pub mod domain;
 pub mod export;
 pub mod grpc;
+pub mod notifier;
+pub mod notify;
 pub mod relay;
 pub mod resync;
 pub mod store;

@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, StoreError};
+use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Pending, Queued, StoreError};
 use crate::classify::Classification;
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
     StoredError, SuspensionEvent, TypeCounts,
 };
+use crate::notify;
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::taxonomy::{Category, ErrorType};
 use syncgov_kit::clock::now_ms;
@@ -44,6 +45,18 @@ struct OrgErrors {
     suspensions: VecDeque<SuspensionEvent>,
     /// Suspension-level failures not yet told to the governor, oldest first.
     outbox: VecDeque<SuspensionEvent>,
+    /// Notification settings, when set.
+    notify: Option<notify::Settings>,
+    /// The last digest period, once seen.
+    last_digest: Option<i64>,
+    /// New errors per type since the last digest.
+    new_errors: BTreeMap<ErrorType, u64>,
+    /// When each type's last immediate notification went out (ms).
+    announced: HashMap<ErrorType, i64>,
+    /// Notifications to deliver, oldest first.
+    outgoing: VecDeque<Pending>,
+    /// Notifications being delivered, with when their claim lapses (ms).
+    inflight: Vec<(Pending, i64)>,
 }
 
 impl OrgErrors {
@@ -61,6 +74,30 @@ impl OrgErrors {
         false
     }
 
+    /// Counts a new current error for notifications, as the settings say.
+    fn notify_new_error(&mut self, error_type: ErrorType, now_ms: i64) {
+        let Some(settings) = self.notify.as_ref().filter(|s| s.enabled) else {
+            return;
+        };
+        if settings.frequency != notify::Frequency::Immediately {
+            *self.new_errors.entry(error_type).or_default() += 1;
+            return;
+        }
+        let recent = self
+            .announced
+            .get(&error_type)
+            .is_some_and(|&at| now_ms - at < notify::DEBOUNCE_MS as i64);
+        if !recent {
+            self.announced.insert(error_type, now_ms);
+            self.outgoing.push_back(Pending {
+                id: format!("errors-{}-{now_ms}", error_type.number()),
+                kind: "errors".into(),
+                period: None,
+                counts: [(error_type.number().to_string(), 1)].into(),
+            });
+        }
+    }
+
     fn upsert(&mut self, failure: &Failure, error_type: ErrorType, at_ms: i64) -> ErrorId {
         let id = failure.error_id(error_type);
         match self.errors.get_mut(&id) {
@@ -74,6 +111,7 @@ impl OrgErrors {
                 let error = StoredError::new(id.clone(), self.seq, failure, error_type, at_ms);
                 self.by_seq.insert(self.seq, id.clone());
                 self.count_in(&error);
+                self.notify_new_error(error_type, now_ms());
                 self.errors.insert(id.clone(), error);
             }
         }
@@ -474,6 +512,94 @@ impl ErrorStore for MemoryStore {
         let mut org = lock(&org);
         let count = count.min(org.outbox.len());
         org.outbox.drain(..count);
+        Ok(())
+    }
+
+    async fn notification_settings(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<notify::Settings>, StoreError> {
+        let org = self.org(org);
+        let org = lock(&org);
+        Ok(org.notify.clone())
+    }
+
+    async fn set_notification_settings(
+        &self,
+        org: &OrgId,
+        mut settings: notify::Settings,
+    ) -> Result<notify::Settings, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        if settings.webhook_secret.is_none() {
+            settings.webhook_secret = org.notify.as_ref().and_then(|s| s.webhook_secret.clone());
+        }
+        org.notify = Some(settings.clone());
+        Ok(settings)
+    }
+
+    async fn notified_orgs(&self) -> Result<Vec<OrgId>, StoreError> {
+        let orgs: Vec<(OrgId, Arc<Mutex<OrgErrors>>)> = lock(&self.orgs)
+            .iter()
+            .map(|(id, org)| (id.clone(), org.clone()))
+            .collect();
+        Ok(orgs
+            .into_iter()
+            .filter(|(_, org)| lock(org).notify.as_ref().is_some_and(|s| s.enabled))
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        match org.last_digest {
+            None => {
+                org.last_digest = Some(period);
+                return Ok(false);
+            }
+            Some(last) if last >= period => return Ok(false),
+            Some(_) => org.last_digest = Some(period),
+        }
+        let counts: std::collections::BTreeMap<String, u64> = std::mem::take(&mut org.new_errors)
+            .into_iter()
+            .map(|(t, n)| (t.number().to_string(), n))
+            .collect();
+        if counts.is_empty() {
+            return Ok(false);
+        }
+        org.outgoing.push_back(Pending {
+            id: format!("digest-{period}"),
+            kind: "digest".into(),
+            period: Some(period),
+            counts,
+        });
+        Ok(true)
+    }
+
+    async fn claim_notification(
+        &self,
+        org: &OrgId,
+        lease_ms: u64,
+    ) -> Result<Option<Pending>, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        let now = now_ms();
+        let until = now + lease_ms as i64;
+        if let Some(entry) = org.inflight.iter_mut().find(|(_, lapses)| *lapses <= now) {
+            entry.1 = until;
+            return Ok(Some(entry.0.clone()));
+        }
+        let Some(next) = org.outgoing.pop_front() else {
+            return Ok(None);
+        };
+        org.inflight.push((next.clone(), until));
+        Ok(Some(next))
+    }
+
+    async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
+        let org = self.org(org);
+        lock(&org).inflight.retain(|(n, _)| n.id != id);
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
     StoredError, SuspensionEvent,
 };
+use crate::notify;
 use crate::resync::{JobId, JobOutcome};
 
 pub mod memory;
@@ -102,6 +103,48 @@ pub trait ErrorStore: Send + Sync + 'static {
         count: usize,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The org's notification settings, secret included; `None` when never set.
+    fn notification_settings(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<Option<notify::Settings>, StoreError>> + Send;
+
+    /// Stores the org's notification settings (a `None` secret keeps the one
+    /// stored) and returns them as stored.
+    fn set_notification_settings(
+        &self,
+        org: &OrgId,
+        settings: notify::Settings,
+    ) -> impl Future<Output = Result<notify::Settings, StoreError>> + Send;
+
+    /// Orgs with notifications on.
+    fn notified_orgs(&self) -> impl Future<Output = Result<Vec<OrgId>, StoreError>> + Send;
+
+    /// Queues the org's digest of `period`, once whatever the number of
+    /// replicas asking: the new errors per type since the last digest.
+    /// Returns whether one was queued (none when there is nothing new, or on
+    /// the first period the org is seen in, which only marks the start).
+    fn make_digest(
+        &self,
+        org: &OrgId,
+        period: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Claims the org's next notification to deliver for `lease_ms`: one
+    /// whose claim lapsed first, then the oldest queued.
+    fn claim_notification(
+        &self,
+        org: &OrgId,
+        lease_ms: u64,
+    ) -> impl Future<Output = Result<Option<Pending>, StoreError>> + Send;
+
+    /// A notification was delivered: it is done.
+    fn notification_sent(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -147,4 +190,20 @@ pub enum Completed {
     /// The claim lapsed (or was never this one): another worker may hold the
     /// job, so this outcome is not recorded.
     LeaseLost,
+}
+
+/// A notification waiting for delivery, as the stores keep it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    /// Names it: the same on every delivery attempt.
+    pub id: String,
+    /// `errors` or `digest`.
+    #[serde(rename = "k")]
+    pub kind: String,
+    /// A digest's period.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i64>,
+    /// New errors per type number.
+    #[serde(rename = "c", default)]
+    pub counts: std::collections::BTreeMap<String, u64>,
 }

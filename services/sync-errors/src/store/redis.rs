@@ -15,13 +15,15 @@ use serde::{Deserialize, Serialize};
 use syncgov_kit::store::{corrupt, from_redis, redis_connection};
 
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Queued, RESOLVED_TTL_MS, StoreError,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Pending, Queued, RESOLVED_TTL_MS,
+    StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
     Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId,
     Page, StoredError, SuspensionEvent, TypeCounts,
 };
+use crate::notify;
 use crate::resync::{self, JobId, JobOutcome, RetryPolicy};
 use crate::taxonomy::{Category, ErrorType, SuspensionReason};
 
@@ -37,6 +39,9 @@ const SCAN_LIMIT: usize = 10_000;
 /// after the ingest script (another slot); a scan for outboxes backs it up.
 pub const OUTBOX_ORGS: &str = "syncgov:errors:outbox-orgs";
 
+/// The orgs with notifications on.
+pub const NOTIFIED_ORGS: &str = "syncgov:errors:notify-orgs";
+
 /// Shards of the shared resync queue. Each shard's keys carry their own hash
 /// tag, so on Redis Cluster the queue spreads over several slots.
 pub const QUEUE_SHARDS: u32 = 16;
@@ -49,6 +54,8 @@ pub struct RedisStore {
     ingest: Script,
     resolve_record: Script,
     resync: Script,
+    digest: Script,
+    notify_claim: Script,
     claim: Script,
     lease: Script,
     complete: Script,
@@ -85,6 +92,8 @@ impl RedisStore {
             ingest: script(include_str!("lua/ingest.lua")),
             resolve_record: script(include_str!("lua/resolve_record.lua")),
             resync: script(include_str!("lua/resync.lua")),
+            digest: script(include_str!("lua/digest.lua")),
+            notify_claim: script(include_str!("lua/notify_claim.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             lease: script(include_str!("lua/lease.lua")),
             complete: script(include_str!("lua/complete.lua")),
@@ -757,6 +766,116 @@ impl ErrorStore for RedisStore {
             .arg(format!("{}:outbox", Self::prefix(org)))
             .arg(count)
             .arg(-1)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn notification_settings(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<notify::Settings>, StoreError> {
+        let values: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(format!("{}:notify", Self::prefix(org)))
+            .arg(&["en", "fq", "url", "sec"])
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        let [en, fq, url, sec] = values.as_slice() else {
+            return Err(corrupt("notification settings"));
+        };
+        let Some(en) = en else { return Ok(None) };
+        let frequency = fq
+            .as_deref()
+            .and_then(|f| f.parse().ok())
+            .and_then(notify::Frequency::from_number)
+            .ok_or_else(|| corrupt("notification frequency"))?;
+        Ok(Some(notify::Settings {
+            enabled: en == "1",
+            frequency,
+            webhook_url: url.clone().unwrap_or_default(),
+            webhook_secret: sec.clone().filter(|s| !s.is_empty()),
+        }))
+    }
+
+    async fn set_notification_settings(
+        &self,
+        org: &OrgId,
+        mut settings: notify::Settings,
+    ) -> Result<notify::Settings, StoreError> {
+        if settings.webhook_secret.is_none() {
+            settings.webhook_secret = self
+                .notification_settings(org)
+                .await?
+                .and_then(|s| s.webhook_secret);
+        }
+        let key = format!("{}:notify", Self::prefix(org));
+        let mut conn = self.conn.clone();
+        redis::cmd("HSET")
+            .arg(&key)
+            .arg("en")
+            .arg(u8::from(settings.enabled))
+            .arg("fq")
+            .arg(settings.frequency.number())
+            .arg("url")
+            .arg(&settings.webhook_url)
+            .arg("sec")
+            .arg(settings.webhook_secret.as_deref().unwrap_or_default())
+            .exec_async(&mut conn)
+            .await
+            .map_err(from_redis)?;
+        // The index of orgs to look at; a failure here fails the call, which
+        // the caller repeats.
+        let index = if settings.enabled { "SADD" } else { "SREM" };
+        redis::cmd(index)
+            .arg(NOTIFIED_ORGS)
+            .arg(org.as_str())
+            .exec_async(&mut conn)
+            .await
+            .map_err(from_redis)?;
+        Ok(settings)
+    }
+
+    async fn notified_orgs(&self) -> Result<Vec<OrgId>, StoreError> {
+        let orgs: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(NOTIFIED_ORGS)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(orgs.iter().filter_map(|o| OrgId::parse(o).ok()).collect())
+    }
+
+    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+        let made: i64 = self
+            .digest
+            .key(Self::prefix(org))
+            .arg(period)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(made == 1)
+    }
+
+    async fn claim_notification(
+        &self,
+        org: &OrgId,
+        lease_ms: u64,
+    ) -> Result<Option<Pending>, StoreError> {
+        let json: Option<String> = self
+            .notify_claim
+            .key(Self::prefix(org))
+            .arg(lease_ms)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        json.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("notification")))
+            .transpose()
+    }
+
+    async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
+        redis::cmd("HDEL")
+            .arg(format!("{}:notify:inflight", Self::prefix(org)))
+            .arg(id)
             .exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)

@@ -24,6 +24,14 @@
 --   p:susp          list of the latest suspension-level failures (JSON)
 --   p:outbox        list of suspension-level failures not yet told to the
 --                   governor (JSON), oldest first
+--   p:notify        hash, notification settings: en on, fq frequency, url,
+--                   sec secret, lp last digest period
+--   p:notify:new    hash: type -> new errors since the last digest
+--   p:notify:imm:<type>  set for a minute after an immediate notification
+--   p:notify:out    list of notifications to deliver (JSON {id, k kind,
+--                   p period, c {type: count}})
+--   p:notify:inflight  hash: id -> notification being delivered, with the
+--                   time its claim lapses (u)
 
 local RESOLVED_KEPT = 100000
 

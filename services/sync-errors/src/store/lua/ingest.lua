@@ -23,6 +23,22 @@ local generation = math.floor(now / window)
 local seen_now = p .. ':idem:' .. generation
 local seen_before = p .. ':idem:' .. (generation - 1)
 
+-- Notifications: the org's settings say whether new errors are counted for
+-- a digest, or announced at once (at most once per type per minute).
+local notify = redis.call('HMGET', p .. ':notify', 'en', 'fq')
+local function notify_new_error(t)
+  if notify[1] ~= '1' then
+    return
+  end
+  if notify[2] == '2' or notify[2] == '3' then
+    redis.call('HINCRBY', p .. ':notify:new', t, 1)
+  elseif redis.call('SET', p .. ':notify:imm:' .. t, 1, 'PX', 60000, 'NX') then
+    local counts = {}
+    counts[tostring(t)] = 1
+    redis.call('RPUSH', p .. ':notify:out', cjson.encode({id = 'errors-' .. t .. '-' .. now, k = 'errors', c = counts}))
+  end
+end
+
 local duplicates = {}
 for i, f in ipairs(batch) do
   local duplicate = redis.call('HEXISTS', seen_before, f.k) == 1
@@ -68,6 +84,7 @@ for i, f in ipairs(batch) do
         redis.call('HSET', ek, 'o', f.o, 'rid', f.rid, 'sid', f.sid, 'd', f.d, 't', f.t, 'st', f.st,
           'm', f.m, 'f', f.f, 'n', 1, 'fs', at, 'ls', at, 's', 1, 'seq', seq, 'a', 0)
         count_in(p, f.id, seq, f.t, f.c, f.o, f.rid)
+        notify_new_error(f.t)
       end
     end
   end

@@ -1,0 +1,324 @@
+//! Error notifications over real gRPC and real HTTP: settings, immediate
+//! notifications debounced per type, digests exactly once per period with two
+//! replicas sharing Redis, signatures, and retries until delivered.
+
+use std::time::Duration;
+
+use sync_errors::config::Settings;
+use sync_errors::notify;
+use syncgov_api::syncerrors::v1 as pb;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_tests::{RedisServer, Service, WebhookReceiver, WebhookRequest, eventually};
+use tonic::Code;
+use tonic::transport::Channel;
+
+const SECRET: &str = "a-secret-of-sixteen-or-more";
+
+fn failure(key: &str, record: &str, too_long: bool) -> pb::Failure {
+    let (status_code, message) = if too_long {
+        (
+            "STRING_TOO_LONG",
+            "Description: data value too large: x (max length=255)",
+        )
+    } else {
+        ("INVALID_EMAIL_ADDRESS", "invalid email address: XX")
+    };
+    pb::Failure {
+        idempotency_key: key.into(),
+        object_type: "Contact".into(),
+        crm_record_id: record.into(),
+        status_code: status_code.into(),
+        message: message.into(),
+        ..Default::default()
+    }
+}
+
+async fn ingest(c: &mut SyncErrorsClient<Channel>, failures: Vec<pb::Failure>) {
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures,
+    })
+    .await
+    .expect("IngestErrors");
+}
+
+async fn enable(
+    c: &mut SyncErrorsClient<Channel>,
+    url: &str,
+    frequency: pb::NotificationFrequency,
+) {
+    c.update_notification_settings(pb::UpdateNotificationSettingsRequest {
+        org_id: "acme".into(),
+        settings: Some(pb::NotificationSettings {
+            enabled: true,
+            frequency: frequency.into(),
+            webhook_url: url.into(),
+            webhook_secret: SECRET.into(),
+        }),
+    })
+    .await
+    .expect("UpdateNotificationSettings");
+}
+
+fn json(request: &WebhookRequest) -> serde_json::Value {
+    serde_json::from_slice(&request.body).expect("a JSON body")
+}
+
+fn signed_right(request: &WebhookRequest) -> bool {
+    request.headers.get("x-syncgov-signature") == Some(&notify::sign(SECRET, &request.body))
+}
+
+fn quick() -> Settings {
+    Settings {
+        digest_day: Duration::from_secs(1),
+        notification_retry: Duration::from_millis(300),
+        ..Settings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_are_kept_and_the_secret_never_read_back() {
+    let service = Service::sync_errors(Settings::default()).await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    let got = c
+        .get_notification_settings(pb::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !got.settings.unwrap().enabled && !got.webhook_secret_set,
+        "off until set"
+    );
+
+    let update = |settings: pb::NotificationSettings| pb::UpdateNotificationSettingsRequest {
+        org_id: "acme".into(),
+        settings: Some(settings),
+    };
+    let on = pb::NotificationSettings {
+        enabled: true,
+        frequency: pb::NotificationFrequency::Weekly.into(),
+        webhook_url: "http://127.0.0.1:9/hooks".into(),
+        webhook_secret: String::new(),
+    };
+    let err = c
+        .update_notification_settings(update(on.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("settings.webhook_secret:"),
+        "{}",
+        err.message()
+    );
+
+    let stored = c
+        .update_notification_settings(update(pb::NotificationSettings {
+            webhook_secret: SECRET.into(),
+            ..on.clone()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(stored.webhook_secret_set);
+    assert!(
+        stored.settings.as_ref().unwrap().webhook_secret.is_empty(),
+        "the secret is never read back"
+    );
+    // An update without a secret keeps the one set.
+    let kept = c
+        .update_notification_settings(update(on.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(kept.webhook_secret_set);
+    let got = c
+        .get_notification_settings(pb::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        got.settings.unwrap().frequency,
+        pb::NotificationFrequency::Weekly as i32
+    );
+
+    for (bad, field) in [
+        (
+            pb::NotificationSettings {
+                webhook_url: "ftp://x".into(),
+                ..on.clone()
+            },
+            "settings.webhook_url",
+        ),
+        (
+            pb::NotificationSettings {
+                frequency: 9,
+                ..on.clone()
+            },
+            "settings.frequency",
+        ),
+        (
+            pb::NotificationSettings {
+                webhook_secret: "short".into(),
+                ..on.clone()
+            },
+            "settings.webhook_secret",
+        ),
+    ] {
+        let err = c
+            .update_notification_settings(update(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            err.message().starts_with(&format!("{field}:")),
+            "{field}: {}",
+            err.message()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immediate_notifications_go_out_once_per_type_per_minute() {
+    let receiver = WebhookReceiver::start(0).await;
+    let service = Service::sync_errors(quick()).await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    enable(
+        &mut c,
+        &receiver.url(),
+        pb::NotificationFrequency::Immediately,
+    )
+    .await;
+    ingest(
+        &mut c,
+        vec![
+            failure("k1", "c1", true),
+            failure("k2", "c2", true),
+            failure("k3", "c3", false),
+        ],
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            receiver.requests().len() >= 2
+        })
+        .await
+    );
+    ingest(&mut c, vec![failure("k4", "c4", true)]).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+
+    let requests = receiver.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "one per type, the third error of a type within the minute adds none"
+    );
+    let mut types: Vec<String> = requests
+        .iter()
+        .map(|r| json(r)["types"][0]["type"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["INVALID_EMAIL", "STRING_TOO_LONG"]);
+    for r in &requests {
+        assert_eq!(json(r)["kind"], "errors");
+        assert!(signed_right(r), "a valid signature");
+        assert_eq!(
+            r.headers.get("idempotency-key").map(String::as_str),
+            json(r)["id"].as_str()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_goes_out_exactly_once_per_period_with_two_replicas() {
+    let redis = RedisServer::start();
+    let receiver = WebhookReceiver::start(0).await;
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        ..quick()
+    };
+    let replicas = [
+        Service::sync_errors(settings()).await,
+        Service::sync_errors(settings()).await,
+    ];
+    let mut c = SyncErrorsClient::new(replicas[0].channel().await);
+    enable(&mut c, &receiver.url(), pb::NotificationFrequency::Daily).await;
+
+    ingest(
+        &mut c,
+        vec![
+            failure("k1", "c1", true),
+            failure("k2", "c2", true),
+            failure("k3", "c3", false),
+        ],
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            !receiver.requests().is_empty()
+        })
+        .await,
+        "no digest came"
+    );
+    ingest(&mut c, vec![failure("k4", "c4", false)]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() >= 2
+        })
+        .await,
+        "no second digest"
+    );
+    // Periods with nothing new send nothing; none is sent twice.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+
+    let digests: Vec<serde_json::Value> = receiver.requests().iter().map(json).collect();
+    assert_eq!(digests.len(), 2, "{digests:?}");
+    assert!(receiver.requests().iter().all(signed_right));
+    let first = &digests[0];
+    assert_eq!(first["kind"], "digest");
+    assert_eq!(first["types"][0]["type"], "STRING_TOO_LONG");
+    assert_eq!(first["types"][0]["new_errors"], 2);
+    assert_eq!(first["types"][1]["type"], "INVALID_EMAIL");
+    assert_eq!(first["types"][1]["new_errors"], 1);
+    assert_eq!(digests[1]["types"][0]["new_errors"], 1);
+    assert_ne!(
+        first["period"], digests[1]["period"],
+        "one digest per period"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_delivery_is_tried_again_with_the_same_key() {
+    let receiver = WebhookReceiver::start(1).await;
+    let service = Service::sync_errors(quick()).await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    enable(
+        &mut c,
+        &receiver.url(),
+        pb::NotificationFrequency::Immediately,
+    )
+    .await;
+    ingest(&mut c, vec![failure("k1", "c1", true)]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() >= 2
+        })
+        .await,
+        "never retried"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let requests = receiver.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "delivered once it was taken, then no more"
+    );
+    assert_eq!((requests[0].status, requests[1].status), (500, 200));
+    assert_eq!(
+        requests[0].headers.get("idempotency-key"),
+        requests[1].headers.get("idempotency-key")
+    );
+    assert_eq!(requests[0].body, requests[1].body);
+}
