@@ -186,3 +186,128 @@ async fn the_outbox_delivers_once_the_governor_is_back() {
     let reply = acquire(&mut c, "acme").await;
     assert_eq!(reply.deny_reason(), quota::DenyReason::Suspended);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
+    use syncgov_tests::WebhookReceiver;
+    let redis = RedisServer::start();
+    let receiver = WebhookReceiver::start(0).await;
+    let governor = Service::governor(GovernorSettings::default()).await;
+    let settings = || SyncErrorsSettings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        governor_addr: Some(format!("http://{}", governor.addr())),
+        notification_retry: Duration::from_millis(300),
+        ..SyncErrorsSettings::default()
+    };
+    let replicas = [
+        Service::sync_errors(settings()).await,
+        Service::sync_errors(settings()).await,
+    ];
+    let mut errors = SyncErrorsClient::new(replicas[0].channel().await);
+    errors
+        .update_notification_settings(errors::UpdateNotificationSettingsRequest {
+            org_id: "acme".into(),
+            settings: Some(errors::NotificationSettings {
+                enabled: true,
+                frequency: errors::NotificationFrequency::Weekly.into(),
+                webhook_url: receiver.url(),
+                webhook_secret: "a-secret-of-sixteen-or-more".into(),
+            }),
+        })
+        .await
+        .unwrap();
+    // Wait until the replicas read the governor's events: a warm-up event
+    // (of an org without notifications) moves where their reading stands.
+    let mut quota = QuotaGovernorClient::new(governor.channel().await);
+    let conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let reading = eventually(Duration::from_secs(10), || {
+        let mut quota = quota.clone();
+        let mut conn = conn.clone();
+        async move {
+            let warm_up = tx::SuspensionReason::Unknown;
+            let org = "warm-up".to_string();
+            quota
+                .suspend(quota::SuspendRequest {
+                    org_id: org.clone(),
+                    reason: warm_up.into(),
+                    detail: String::new(),
+                })
+                .await
+                .unwrap();
+            quota
+                .clear_suspension(quota::ClearSuspensionRequest {
+                    org_id: org,
+                    reason: warm_up.into(),
+                })
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let cursor: Option<String> = ::redis::cmd("GET")
+                .arg("syncgov:errors:suspension-cursor")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            cursor.is_some()
+        }
+    })
+    .await;
+    assert!(reading, "sync-errors never read the governor's events");
+    let reason = tx::SuspensionReason::SalesforceStorageLimitExceeded;
+    quota
+        .suspend(quota::SuspendRequest {
+            org_id: "acme".into(),
+            reason: reason.into(),
+            detail: "STORAGE_LIMIT_EXCEEDED".into(),
+        })
+        .await
+        .unwrap();
+    quota
+        .suspend(quota::SuspendRequest {
+            org_id: "globex".into(),
+            reason: reason.into(),
+            detail: String::new(),
+        })
+        .await
+        .unwrap();
+    quota
+        .clear_suspension(quota::ClearSuspensionRequest {
+            org_id: "acme".into(),
+            reason: reason.into(),
+        })
+        .await
+        .unwrap();
+
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() >= 2
+        })
+        .await,
+        "the notices did not come"
+    );
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let bodies: Vec<serde_json::Value> = receiver
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        2,
+        "one notice per event, however many replicas read it: {bodies:?}"
+    );
+    assert_eq!(bodies[0]["kind"], "suspended");
+    assert_eq!(
+        bodies[0]["suspension"]["reason"],
+        "SALESFORCE_STORAGE_LIMIT_EXCEEDED"
+    );
+    assert_eq!(bodies[0]["suspension"]["detail"], "STORAGE_LIMIT_EXCEEDED");
+    assert_eq!(bodies[1]["kind"], "cleared");
+    assert!(
+        bodies.iter().all(|b| b["org_id"] == "acme"),
+        "globex has no notifications"
+    );
+}

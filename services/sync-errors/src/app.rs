@@ -102,8 +102,9 @@ fn background<S: ErrorStore>(
         .timeout(Duration::from_secs(5))
         .connect_lazy();
     let governor = syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient::new(channel);
-    let relay = crate::relay::run(store, governor, Duration::from_millis(500));
+    let relay = crate::relay::run(store.clone(), governor.clone(), Duration::from_millis(500));
+    let notices = crate::notifier::watch_suspensions(store, governor);
     Ok(Box::pin(async move {
-        tokio::join!(watch, relay);
+        tokio::join!(watch, relay, notices);
     }))
 }

@@ -14,12 +14,15 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_kit::clock::now_ms;
+use tonic::transport::Channel;
 
 use crate::domain::OrgId;
-use crate::notify::{self, Payload, TypeCount};
+use crate::notify::{self, Payload, SuspensionNotice, TypeCount};
 use crate::store::{ErrorStore, Pending};
-use crate::taxonomy::ErrorType;
+use crate::taxonomy::{ErrorType, SuspensionReason};
 
 /// Longest wait for a webhook to answer.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,13 +55,91 @@ pub fn payload<'a>(org: &'a OrgId, pending: &'a Pending) -> Payload<'a> {
             .cmp(&a.new_errors)
             .then(a.error_type.cmp(b.error_type))
     });
+    let suspension = pending
+        .reason
+        .and_then(SuspensionReason::from_number)
+        .map(|reason| SuspensionNotice {
+            reason: reason.code(),
+            detail: &pending.detail,
+            automatic: pending.automatic,
+            guidance: reason.guidance(),
+        });
     Payload {
         id: &pending.id,
         org_id: org.as_str(),
         kind: &pending.kind,
         period: pending.period,
         types,
+        suspension,
     }
+}
+
+/// Reads the governor's suspension events and queues a notice of each for
+/// orgs whose notifications are on, whatever their frequency (a suspension
+/// stops the whole integration: it does not wait for a digest). Resumes
+/// where the replicas' reading stands, so a restart misses nothing; the
+/// store queues each event once, however many replicas read it.
+pub async fn watch_suspensions<S: ErrorStore>(
+    store: Arc<S>,
+    mut governor: QuotaGovernorClient<Channel>,
+) {
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let cursor = match store.suspension_cursor().await {
+            Ok(cursor) => cursor.unwrap_or_default(),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read where suspension events stand");
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+        };
+        let request = quota::WatchSuspensionsRequest {
+            org_id: String::new(),
+            cursor,
+        };
+        let mut events = match governor.watch_suspensions(request).await {
+            Ok(stream) => stream.into_inner(),
+            Err(status) => {
+                tracing::debug!(error = %status, "cannot watch the governor's suspensions yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        pause = Duration::from_millis(500);
+        while let Ok(Some(event)) = events.message().await {
+            if let Err(e) = notice(&*store, &event).await {
+                tracing::warn!(error = %e, "cannot queue a suspension notice; reading again");
+                break;
+            }
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+async fn notice<S: ErrorStore>(
+    store: &S,
+    event: &quota::WatchSuspensionsResponse,
+) -> Result<(), crate::store::StoreError> {
+    if let Ok(org) = OrgId::parse(&event.org_id) {
+        let on = store
+            .notification_settings(&org)
+            .await?
+            .is_some_and(|s| s.enabled);
+        if on {
+            let suspended = event.kind == quota::SuspensionEventKind::Suspended as i32;
+            let pending = Pending {
+                id: format!("suspension-{}", event.cursor),
+                kind: if suspended { "suspended" } else { "cleared" }.into(),
+                reason: Some(event.reason),
+                detail: event.detail.clone(),
+                automatic: event.automatic,
+                ..Pending::default()
+            };
+            store.queue_notice(&org, &pending).await?;
+        }
+    }
+    store.set_suspension_cursor(&event.cursor).await
 }
 
 /// Makes due digests and delivers queued notifications, until dropped.
@@ -167,6 +248,7 @@ mod tests {
             kind: "digest".into(),
             period: Some(7),
             counts: [("25".to_string(), 2), ("26".to_string(), 5)].into(),
+            ..Pending::default()
         };
         let body = serde_json::to_value(payload(&org, &pending)).unwrap();
         assert_eq!(body["kind"], "digest");

@@ -152,13 +152,29 @@ pub struct Payload<'a> {
     pub id: &'a str,
     /// The org.
     pub org_id: &'a str,
-    /// `errors` (immediate) or `digest`.
+    /// `errors` (new error types), `digest`, `suspended` or `cleared`.
     pub kind: &'a str,
     /// For a digest, its period number (days or weeks since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<i64>,
     /// New errors per type, most first.
     pub types: Vec<TypeCount>,
+    /// For `suspended` and `cleared`: which suspension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<SuspensionNotice<'a>>,
+}
+
+/// The suspension a `suspended` or `cleared` notification is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SuspensionNotice<'a> {
+    /// The reason's code.
+    pub reason: &'static str,
+    /// What was seen.
+    pub detail: &'a str,
+    /// For a clear: true when the governor ended it by itself.
+    pub automatic: bool,
+    /// What an operator should do.
+    pub guidance: &'static str,
 }
 
 /// The signature header value of `body` under `secret`:

@@ -57,6 +57,8 @@ struct OrgErrors {
     outgoing: VecDeque<Pending>,
     /// Notifications being delivered, with when their claim lapses (ms).
     inflight: Vec<(Pending, i64)>,
+    /// Ids of suspension notices queued, so each is queued once.
+    noticed: std::collections::HashSet<String>,
 }
 
 impl OrgErrors {
@@ -94,6 +96,7 @@ impl OrgErrors {
                 kind: "errors".into(),
                 period: None,
                 counts: [(error_type.number().to_string(), 1)].into(),
+                ..Pending::default()
             });
         }
     }
@@ -197,6 +200,8 @@ pub struct MemoryStore {
     policy: RetryPolicy,
     /// Numbers leases: every claim gets a new one.
     leases: AtomicU64,
+    /// Where the reading of the governor's suspension events stands.
+    suspension_cursor: Mutex<Option<String>>,
 }
 
 impl Default for MemoryStore {
@@ -213,6 +218,7 @@ impl MemoryStore {
             queue: Mutex::default(),
             policy,
             leases: AtomicU64::new(0),
+            suspension_cursor: Mutex::new(None),
         }
     }
 
@@ -573,6 +579,7 @@ impl ErrorStore for MemoryStore {
             kind: "digest".into(),
             period: Some(period),
             counts,
+            ..Pending::default()
         });
         Ok(true)
     }
@@ -595,6 +602,25 @@ impl ErrorStore for MemoryStore {
         };
         org.inflight.push((next.clone(), until));
         Ok(Some(next))
+    }
+
+    async fn queue_notice(&self, org: &OrgId, notice: &Pending) -> Result<bool, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        if !org.noticed.insert(notice.id.clone()) {
+            return Ok(false);
+        }
+        org.outgoing.push_back(notice.clone());
+        Ok(true)
+    }
+
+    async fn suspension_cursor(&self) -> Result<Option<String>, StoreError> {
+        Ok(lock(&self.suspension_cursor).clone())
+    }
+
+    async fn set_suspension_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        *lock(&self.suspension_cursor) = Some(cursor.to_owned());
+        Ok(())
     }
 
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {

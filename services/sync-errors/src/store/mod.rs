@@ -138,6 +138,24 @@ pub trait ErrorStore: Send + Sync + 'static {
         lease_ms: u64,
     ) -> impl Future<Output = Result<Option<Pending>, StoreError>> + Send;
 
+    /// Queues a notice of a suspension event for `org`, once per `notice.id`
+    /// however many replicas see the event; false when it was queued before.
+    fn queue_notice(
+        &self,
+        org: &OrgId,
+        notice: &Pending,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Where the replicas' reading of the governor's suspension events
+    /// stands, so that a restarted replica resumes instead of missing some.
+    fn suspension_cursor(&self) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Keeps where the reading of suspension events stands.
+    fn set_suspension_cursor(
+        &self,
+        cursor: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A notification was delivered: it is done.
     fn notification_sent(
         &self,
@@ -193,11 +211,11 @@ pub enum Completed {
 }
 
 /// A notification waiting for delivery, as the stores keep it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pending {
     /// Names it: the same on every delivery attempt.
     pub id: String,
-    /// `errors` or `digest`.
+    /// `errors`, `digest`, `suspended` or `cleared`.
     #[serde(rename = "k")]
     pub kind: String,
     /// A digest's period.
@@ -206,4 +224,13 @@ pub struct Pending {
     /// New errors per type number.
     #[serde(rename = "c", default)]
     pub counts: std::collections::BTreeMap<String, u64>,
+    /// For a suspension notice: the reason's number.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<i32>,
+    /// For a suspension notice: its detail.
+    #[serde(rename = "d", default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// For a clear: whether the governor ended it by itself.
+    #[serde(rename = "a", default)]
+    pub automatic: bool,
 }

@@ -39,6 +39,9 @@ const SCAN_LIMIT: usize = 10_000;
 /// after the ingest script (another slot); a scan for outboxes backs it up.
 pub const OUTBOX_ORGS: &str = "syncgov:errors:outbox-orgs";
 
+/// Where the replicas' reading of the governor's suspension events stands.
+pub const SUSPENSION_CURSOR: &str = "syncgov:errors:suspension-cursor";
+
 /// The orgs with notifications on.
 pub const NOTIFIED_ORGS: &str = "syncgov:errors:notify-orgs";
 
@@ -56,6 +59,7 @@ pub struct RedisStore {
     resync: Script,
     digest: Script,
     notify_claim: Script,
+    notice: Script,
     claim: Script,
     lease: Script,
     complete: Script,
@@ -94,6 +98,7 @@ impl RedisStore {
             resync: script(include_str!("lua/resync.lua")),
             digest: script(include_str!("lua/digest.lua")),
             notify_claim: script(include_str!("lua/notify_claim.lua")),
+            notice: Script::new(include_str!("lua/notice.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             lease: script(include_str!("lua/lease.lua")),
             complete: script(include_str!("lua/complete.lua")),
@@ -870,6 +875,36 @@ impl ErrorStore for RedisStore {
             .map_err(from_redis)?;
         json.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("notification")))
             .transpose()
+    }
+
+    async fn queue_notice(&self, org: &OrgId, notice: &Pending) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let queued: i64 = self
+            .notice
+            .key(Self::prefix(org))
+            .arg(&notice.id)
+            .arg(json)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(queued == 1)
+    }
+
+    async fn suspension_cursor(&self) -> Result<Option<String>, StoreError> {
+        redis::cmd("GET")
+            .arg(SUSPENSION_CURSOR)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn set_suspension_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        redis::cmd("SET")
+            .arg(SUSPENSION_CURSOR)
+            .arg(cursor)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
     }
 
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
