@@ -134,7 +134,7 @@ async fn a_daily_limit_failure_suspends_the_org_and_it_comes_back_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_outbox_delivers_once_the_governor_is_back() {
+async fn the_outbox_delivers_after_the_governor_restarts() {
     let redis = RedisServer::start();
     let governor_addr = free_addr();
     let sync_errors = Service::sync_errors(SyncErrorsSettings {
@@ -144,6 +144,11 @@ async fn the_outbox_delivers_once_the_governor_is_back() {
     })
     .await;
     let mut errors = SyncErrorsClient::new(sync_errors.channel().await);
+    // The governor runs, then goes away.
+    Service::governor_at(GovernorSettings::default(), governor_addr)
+        .await
+        .shutdown()
+        .await;
     let failures = vec![
         failure(
             "k1",

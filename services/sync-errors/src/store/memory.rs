@@ -55,8 +55,9 @@ struct OrgErrors {
     announced: HashMap<ErrorType, i64>,
     /// Notifications to deliver, oldest first.
     outgoing: VecDeque<Pending>,
-    /// Notifications being delivered, with when their claim lapses (ms).
-    inflight: Vec<(Pending, i64)>,
+    /// Notifications being delivered, with when their claim lapses (ms) and
+    /// how many tries it had.
+    inflight: Vec<(Pending, i64, u32)>,
     /// Ids of suspension notices queued, so each is queued once.
     noticed: std::collections::HashSet<String>,
 }
@@ -592,15 +593,26 @@ impl ErrorStore for MemoryStore {
         let org = self.org(org);
         let mut org = lock(&org);
         let now = now_ms();
-        let until = now + lease_ms as i64;
-        if let Some(entry) = org.inflight.iter_mut().find(|(_, lapses)| *lapses <= now) {
-            entry.1 = until;
+        // Each retry's claim lasts twice the one before: the back-off.
+        let until = |tries: u32| {
+            let wait = lease_ms
+                .saturating_mul(1 << (tries - 1).min(30))
+                .min(super::MAX_RETRY_WAIT_MS.max(lease_ms));
+            now + wait as i64
+        };
+        if let Some(entry) = org
+            .inflight
+            .iter_mut()
+            .find(|(_, lapses, _)| *lapses <= now)
+        {
+            entry.2 += 1;
+            entry.1 = until(entry.2);
             return Ok(Some(entry.0.clone()));
         }
         let Some(next) = org.outgoing.pop_front() else {
             return Ok(None);
         };
-        org.inflight.push((next.clone(), until));
+        org.inflight.push((next.clone(), until(1), 1));
         Ok(Some(next))
     }
 
@@ -625,7 +637,7 @@ impl ErrorStore for MemoryStore {
 
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
         let org = self.org(org);
-        lock(&org).inflight.retain(|(n, _)| n.id != id);
+        lock(&org).inflight.retain(|(n, _, _)| n.id != id);
         Ok(())
     }
 

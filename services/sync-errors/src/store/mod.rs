@@ -25,6 +25,9 @@ pub use syncgov_kit::store::StoreError;
 /// time (and up to twice as long) is recognised as the same report.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
+/// Longest wait between tries of a notification's delivery.
+pub const MAX_RETRY_WAIT_MS: u64 = 3_600_000;
+
 /// How long a resolved error stays readable (GetError, state filter).
 pub const RESOLVED_TTL_MS: i64 = 7 * 24 * 3_600_000;
 
@@ -130,8 +133,10 @@ pub trait ErrorStore: Send + Sync + 'static {
         period: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Claims the org's next notification to deliver for `lease_ms`: one
-    /// whose claim lapsed first, then the oldest queued.
+    /// Claims the org's next notification to deliver: one whose claim lapsed
+    /// first, then the oldest queued. The first claim lasts `lease_ms`, each
+    /// retry's twice the one before (up to an hour): the back-off between
+    /// tries of a delivery that keeps failing.
     fn claim_notification(
         &self,
         org: &OrgId,

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use syncgov_kit::store::{corrupt, from_redis, redis_connection};
 
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Pending, Queued, RESOLVED_TTL_MS,
-    StoreError,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, Queued,
+    RESOLVED_TTL_MS, StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
@@ -870,6 +870,7 @@ impl ErrorStore for RedisStore {
             .notify_claim
             .key(Self::prefix(org))
             .arg(lease_ms)
+            .arg(MAX_RETRY_WAIT_MS.max(lease_ms))
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
