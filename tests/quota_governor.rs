@@ -152,6 +152,8 @@ on_every_store!(
     suspension_calls_refuse_bad_input,
     a_transient_suspension_is_probed_and_ends_by_itself,
     an_operator_suspension_lets_no_probe_through,
+    envoy_rate_limit_requests_spend_the_same_budget,
+    envoy_descriptors_without_a_budget_follow_the_setting,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -1129,6 +1131,167 @@ async fn an_operator_suspension_lets_no_probe_through(backend: Backend) {
         denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
         pb::DenyReason::Suspended
     );
+}
+
+mod envoy_rls {
+    use syncgov_api::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor;
+    use syncgov_api::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
+    pub use syncgov_api::envoy::service::ratelimit::v3::rate_limit_response::Code;
+    use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_client::RateLimitServiceClient;
+    pub use syncgov_api::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
+    use tonic::transport::Channel;
+
+    /// A descriptor of `pairs`.
+    pub fn descriptor(pairs: &[(&str, &str)]) -> RateLimitDescriptor {
+        RateLimitDescriptor {
+            entries: pairs
+                .iter()
+                .map(|(k, v)| Entry {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Asks as Envoy would.
+    pub async fn ask(
+        channel: Channel,
+        domain: &str,
+        descriptors: Vec<RateLimitDescriptor>,
+        hits_addend: u32,
+    ) -> Result<RateLimitResponse, tonic::Status> {
+        RateLimitServiceClient::new(channel)
+            .should_rate_limit(RateLimitRequest {
+                domain: domain.into(),
+                descriptors,
+                hits_addend,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+}
+
+async fn envoy_rate_limit_requests_spend_the_same_budget(backend: Backend) {
+    use envoy_rls::{Code, ask, descriptor};
+    let mut env = Env::start(backend, Settings::default()).await;
+    let channel = env.governor.channel().await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 4)).await;
+    let acme = || vec![descriptor(&[("org_id", "acme"), ("priority", "critical")])];
+
+    // hits_addend 0 counts one hit, as Envoy means it.
+    let first = ask(channel.clone(), "salesforce-sync", acme(), 0)
+        .await
+        .unwrap();
+    assert_eq!(first.overall_code, Code::Ok as i32);
+    let status = &first.statuses[0];
+    assert_eq!(status.limit_remaining, 3);
+    assert_eq!(status.current_limit.as_ref().unwrap().requests_per_unit, 4);
+    assert_eq!(status.current_limit.as_ref().unwrap().name, "acme/api");
+    assert!(status.duration_until_reset.is_some());
+    assert!(
+        acquire(c, "acme", 1, pb::Priority::Critical).await.granted,
+        "the same budget as AcquireTokens"
+    );
+    assert_eq!(
+        ask(channel.clone(), "salesforce-sync", acme(), 2)
+            .await
+            .unwrap()
+            .overall_code,
+        Code::Ok as i32
+    );
+    let over = ask(channel.clone(), "salesforce-sync", acme(), 1)
+        .await
+        .unwrap();
+    assert_eq!(over.overall_code, Code::OverLimit as i32);
+    assert_eq!(over.statuses[0].limit_remaining, 0);
+    assert_eq!(usage(c, "acme").await.used, 4);
+
+    // One descriptor over: the request does not go out, the others' tokens come back.
+    set_budget(c, "globex", budget(100, 10)).await;
+    let both = vec![
+        descriptor(&[("org_id", "globex"), ("priority", "critical")]),
+        acme()[0].clone(),
+    ];
+    assert_eq!(
+        ask(channel.clone(), "salesforce-sync", both, 1)
+            .await
+            .unwrap()
+            .overall_code,
+        Code::OverLimit as i32
+    );
+    assert_eq!(usage(c, "globex").await.used, 0, "handed back");
+
+    // A suspended org is over the limit, and Envoy is told why.
+    suspend(c, "globex", tx::SuspensionReason::SalesforceAuthFailed).await;
+    let suspended = ask(
+        channel.clone(),
+        "salesforce-sync",
+        vec![descriptor(&[("org_id", "globex")])],
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(suspended.overall_code, Code::OverLimit as i32);
+    assert_eq!(
+        suspended.response_headers_to_add[0].key,
+        "x-syncgov-suspended"
+    );
+    assert_eq!(
+        suspended.response_headers_to_add[0].value,
+        "SALESFORCE_AUTH_FAILED"
+    );
+
+    let err = ask(
+        channel,
+        "salesforce-sync",
+        vec![descriptor(&[("org_id", "a b")])],
+        1,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().starts_with("org_id:"), "{}", err.message());
+}
+
+async fn envoy_descriptors_without_a_budget_follow_the_setting(backend: Backend) {
+    use envoy_rls::{Code, ask, descriptor};
+    let open = Env::start(backend, Settings::default()).await;
+    let channel = open.governor.channel().await;
+    let other = ask(
+        channel.clone(),
+        "salesforce-sync",
+        vec![descriptor(&[("generic_key", "x")])],
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.overall_code, Code::Ok as i32, "ignored by default");
+    let domain = ask(
+        channel,
+        "another-domain",
+        vec![descriptor(&[("org_id", "acme")])],
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(domain.overall_code, Code::Ok as i32);
+
+    let strict = Settings {
+        rls_unmapped: quota_governor::rls::Unmapped::Deny,
+        ..Settings::default()
+    };
+    let closed = Env::start(backend, strict).await;
+    let denied = ask(
+        closed.governor.channel().await,
+        "salesforce-sync",
+        vec![descriptor(&[("generic_key", "x")])],
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(denied.overall_code, Code::OverLimit as i32);
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("syncgov/quota/v1/quota.proto"),
         root.join("syncgov/taxonomy/v1/taxonomy.proto"),
         root.join("syncgov/syncerrors/v1/syncerrors.proto"),
+        root.join("envoy/extensions/common/ratelimit/v3/ratelimit.proto"),
+        root.join("envoy/service/ratelimit/v3/rls.proto"),
     ];
 
     // compile_fds emits no rerun-if-changed of its own.

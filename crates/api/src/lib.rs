@@ -28,6 +28,35 @@ pub mod syncerrors {
     }
 }
 
+/// Envoy's rate limit service protocol (v3), as much as the governor serves.
+pub mod envoy {
+    /// `envoy.extensions.*`.
+    pub mod extensions {
+        /// `envoy.extensions.common.*`.
+        pub mod common {
+            /// `envoy.extensions.common.ratelimit.*`.
+            pub mod ratelimit {
+                /// `envoy.extensions.common.ratelimit.v3`: descriptors.
+                pub mod v3 {
+                    #![allow(missing_docs, clippy::all)]
+                    tonic::include_proto!("envoy.extensions.common.ratelimit.v3");
+                }
+            }
+        }
+    }
+    /// `envoy.service.*`.
+    pub mod service {
+        /// `envoy.service.ratelimit.*`.
+        pub mod ratelimit {
+            /// `envoy.service.ratelimit.v3`: the rate limit service.
+            pub mod v3 {
+                #![allow(missing_docs, clippy::all)]
+                tonic::include_proto!("envoy.service.ratelimit.v3");
+            }
+        }
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every syncgov contract, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/syncgov_descriptor.bin"));

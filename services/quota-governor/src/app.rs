@@ -6,14 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
 use syncgov_kit::server::{self, BoxFuture, Prepared};
 use tokio::net::TcpListener;
+use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;
 use crate::feed::Feed;
 use crate::grpc::GovernorService;
+use crate::rls::{RlsService, RlsSettings};
 use crate::store::QuotaStore;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -37,6 +40,11 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     let default_budget = settings.default_budget.map(|d| d.0);
     let (router, health) = server::base_router(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
     let feed = Arc::new(Feed::default());
+    let rls = RlsSettings {
+        domain: settings.rls_domain.clone(),
+        unmapped: settings.rls_unmapped,
+        window_ms: rules.shape.window_ms(),
+    };
     let (router, store_watch, store_description) = match &settings.redis_url {
         Some(url) => {
             let store = Arc::new(RedisStore::open(
@@ -45,9 +53,8 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 settings.redis_timeout,
             )?);
             let watch = background(store.clone(), &feed, &health, &settings)?;
-            let service = GovernorService::new(store, default_budget, feed.clone());
             (
-                router.add_service(QuotaGovernorServer::new(service)),
+                routes(router, store, default_budget, &feed, rls),
                 watch,
                 format!("redis at {url}"),
             )
@@ -55,9 +62,8 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         None => {
             let store = Arc::new(MemoryStore::new(rules));
             let watch = background(store.clone(), &feed, &health, &settings)?;
-            let service = GovernorService::new(store, default_budget, feed.clone());
             (
-                router.add_service(QuotaGovernorServer::new(service)),
+                routes(router, store, default_budget, &feed, rls),
                 watch,
                 "in memory".to_owned(),
             )
@@ -72,6 +78,21 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         grace: settings.shutdown_grace,
         store_description,
     })
+}
+
+/// The governor's own service and Envoy's rate limit service, over one
+/// decision path.
+fn routes<S: QuotaStore>(
+    router: Router,
+    store: Arc<S>,
+    default_budget: Option<crate::domain::Budget>,
+    feed: &Arc<Feed>,
+    rls: RlsSettings,
+) -> Router {
+    let governor = Arc::new(GovernorService::new(store, default_budget, feed.clone()));
+    router
+        .add_service(QuotaGovernorServer::from_arc(governor.clone()))
+        .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)))
 }
 
 /// What runs beside the server: health following the store's ping, the

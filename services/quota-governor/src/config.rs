@@ -77,6 +77,20 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_PROBE_BACKOFF_CAP", default_value = DEFAULT_PROBE_BACKOFF_CAP, value_parser = parse_duration)]
     pub probe_backoff_cap: Duration,
 
+    /// The domain the governor answers for in Envoy's rate limit protocol.
+    #[arg(
+        long,
+        env = "QUOTA_GOVERNOR_RLS_DOMAIN",
+        default_value = "salesforce-sync"
+    )]
+    pub rls_domain: String,
+
+    /// What Envoy's rate limit protocol does with a descriptor that names no
+    /// budget (no org_id entry, or another domain): ignore lets it pass, deny
+    /// refuses it.
+    #[arg(long, env = "QUOTA_GOVERNOR_RLS_UNMAPPED", value_enum, default_value_t = crate::rls::Unmapped::Ignore)]
+    pub rls_unmapped: crate::rls::Unmapped,
+
     /// Longest wait for Redis to connect or answer before a call fails with
     /// UNAVAILABLE.
     #[arg(long, env = "QUOTA_GOVERNOR_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
@@ -113,6 +127,8 @@ impl Default for Settings {
             default_budget: None,
             org_safety_margin: crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
             probe_backoff: duration(DEFAULT_PROBE_BACKOFF),
+            rls_domain: "salesforce-sync".into(),
+            rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),

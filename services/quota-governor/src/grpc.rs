@@ -10,8 +10,8 @@ use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{
-    self, AllocationOverride, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority,
-    Resource, Shares,
+    self, AllocationOverride, Budget, Decision, DenyReason, Grant, InvalidInput, OrgId, Outcome,
+    Priority, Resource, Shares,
 };
 use crate::feed::Feed;
 use crate::org_usage;
@@ -46,7 +46,64 @@ impl<S: QuotaStore> GovernorService<S> {
     }
 }
 
+/// What a request for tokens came to, suspensions included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ruling {
+    /// The org is suspended: nothing was asked of the budget.
+    Suspended(SuspensionReason),
+    /// The budget decided; `probe` names the suspension a grant probes.
+    Decided {
+        /// The decision.
+        decision: Decision,
+        /// The suspension this request goes through as its probe, if any.
+        probe: Option<SuspensionReason>,
+    },
+}
+
 impl<S: QuotaStore> GovernorService<S> {
+    /// Rules on a request for `count` tokens: the org's suspensions first
+    /// (a probe may go through), then the budget; a denial that calls for a
+    /// suspension starts it. The one path of AcquireTokens and Envoy's
+    /// ShouldRateLimit.
+    pub async fn rule(
+        &self,
+        key: &BudgetKey,
+        count: u32,
+        priority: Priority,
+    ) -> Result<Ruling, Status> {
+        let suspensions = self.feed.suspensions_of(&key.org);
+        let probe = match suspensions.first() {
+            None => None,
+            Some(first) => match self.try_probe(&key.org, &suspensions).await? {
+                Some(reason) => Some(reason),
+                None => return Ok(Ruling::Suspended(first.reason)),
+            },
+        };
+        let decision = self
+            .store
+            .acquire(key, count, priority, self.default_budget.as_ref())
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(reason) = suspension::caused_by(&decision, key.resource) {
+            let detail = format!(
+                "{} of {} calls used in the window",
+                decision.used, decision.allocation
+            );
+            self.suspend_automatically(&key.org, reason, &detail).await;
+        }
+        Ok(Ruling::Decided { decision, probe })
+    }
+
+    /// Hands back a grant's tokens (Envoy's descriptors that were granted
+    /// when another was not).
+    pub async fn hand_back(&self, key: &BudgetKey, grant: Grant) -> Result<(), Status> {
+        self.store
+            .release(key, grant, grant.count)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(())
+    }
+
     /// Lets this request through `org`'s suspensions as a probe when every
     /// one of them ends by a probe and the oldest's back-off has passed;
     /// returns the reason probed.
@@ -385,27 +442,18 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
         let priority = parse_priority(request.priority).map_err(ApiError::from)?;
         domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
-        let suspensions = self.feed.suspensions_of(&key.org);
-        let probe = match suspensions.first() {
-            None => None,
-            Some(first) => match self.try_probe(&key.org, &suspensions).await? {
-                Some(reason) => Some(reason),
-                None => {
-                    // Suspended: no call may go out, whatever the budget says.
-                    tracing::Span::current().record("deny_reason", "suspended");
-                    return Ok(Response::new(pb::AcquireTokensResponse {
-                        deny_reason: pb::DenyReason::Suspended.into(),
-                        suspension_reason: first.reason.number(),
-                        ..Default::default()
-                    }));
-                }
-            },
+        let (decision, probe) = match self.rule(&key, count, priority).await? {
+            Ruling::Suspended(reason) => {
+                // Suspended: no call may go out, whatever the budget says.
+                tracing::Span::current().record("deny_reason", "suspended");
+                return Ok(Response::new(pb::AcquireTokensResponse {
+                    deny_reason: pb::DenyReason::Suspended.into(),
+                    suspension_reason: reason.number(),
+                    ..Default::default()
+                }));
+            }
+            Ruling::Decided { decision, probe } => (decision, probe),
         };
-        let decision = self
-            .store
-            .acquire(&key, count, priority, self.default_budget.as_ref())
-            .await
-            .map_err(ApiError::from)?;
         let span = tracing::Span::current();
         span.record("granted", decision.granted());
         let mut reply = pb::AcquireTokensResponse {
@@ -431,13 +479,6 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
                 reply.deny_reason = deny_reason_pb(reason).into();
                 reply.retry_after = retry_after_ms.map(duration);
             }
-        }
-        if let Some(reason) = suspension::caused_by(&decision, key.resource) {
-            let detail = format!(
-                "{} of {} calls used in the window",
-                decision.used, decision.allocation
-            );
-            self.suspend_automatically(&key.org, reason, &detail).await;
         }
         Ok(Response::new(reply))
     }

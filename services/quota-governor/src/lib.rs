@@ -10,6 +10,7 @@ pub mod domain;
 pub mod feed;
 pub mod grpc;
 pub mod org_usage;
+pub mod rls;
 pub mod store;
 pub mod suspension;
 pub mod window;

@@ -1,0 +1,257 @@
+//! Envoy's rate limit service (v3) over the governor's budgets, so that an
+//! Envoy or Istio proxy in front of Salesforce enforces the same budgets as
+//! the workers' own AcquireTokens: the same decision path, suspensions
+//! included.
+//!
+//! A descriptor maps onto a budget by its entries: `org_id` (required),
+//! `resource` (`api` or `bulk`, default `api`) and `priority` (`retry`,
+//! `normal` or `critical`, default `normal`); other entries are ignored. A
+//! descriptor without `org_id`, or a request for another domain, has no
+//! mapping: it passes or is denied as `--rls-unmapped` says.
+
+use std::sync::Arc;
+
+use prost_types::Duration as ProtoDuration;
+use syncgov_api::envoy::service::ratelimit::v3 as rls;
+use syncgov_api::envoy::service::ratelimit::v3::rate_limit_response::{
+    Code, DescriptorStatus, RateLimit, rate_limit::Unit,
+};
+use tonic::{Request, Response, Status};
+
+use crate::domain::{self, Grant, InvalidInput, OrgId, Outcome, Priority, Resource};
+use crate::grpc::{GovernorService, Ruling};
+use crate::store::{BudgetKey, QuotaStore};
+
+/// Header Envoy adds to its response when an org is suspended.
+pub const SUSPENDED_HEADER: &str = "x-syncgov-suspended";
+
+/// What to do with a descriptor that maps onto no budget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unmapped {
+    /// Let it pass: the governor limits only what it knows.
+    #[default]
+    Ignore,
+    /// Deny it: nothing goes to Salesforce that no budget covers.
+    Deny,
+}
+
+/// How requests map onto budgets.
+#[derive(Clone, Debug)]
+pub struct RlsSettings {
+    /// The domain the governor answers for.
+    pub domain: String,
+    /// What happens to descriptors without a mapping.
+    pub unmapped: Unmapped,
+    /// The window's length, for `duration_until_reset` of a grant.
+    pub window_ms: u64,
+}
+
+/// The `envoy.service.ratelimit.v3.RateLimitService` over the governor.
+pub struct RlsService<S> {
+    governor: Arc<GovernorService<S>>,
+    settings: RlsSettings,
+}
+
+impl<S: QuotaStore> RlsService<S> {
+    /// The service, deciding through `governor`.
+    pub fn new(governor: Arc<GovernorService<S>>, settings: RlsSettings) -> Self {
+        Self { governor, settings }
+    }
+}
+
+/// The budget and priority a descriptor names; `None` when it names none.
+pub fn read_descriptor(
+    entries: &[(String, String)],
+) -> Result<Option<(BudgetKey, Priority)>, InvalidInput> {
+    let value = |key: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(org) = value("org_id") else {
+        return Ok(None);
+    };
+    let org = OrgId::parse(org)?;
+    let resource = match value("resource") {
+        None | Some("api") | Some("api_requests") => Resource::ApiRequests,
+        Some("bulk") | Some("bulk_batches") => Resource::BulkBatches,
+        Some(_) => {
+            return Err(InvalidInput::new(
+                "descriptors.resource",
+                "must be api or bulk",
+            ));
+        }
+    };
+    let priority = match value("priority") {
+        None | Some("normal") => Priority::Normal,
+        Some("retry") => Priority::Retry,
+        Some("critical") => Priority::Critical,
+        Some(_) => {
+            return Err(InvalidInput::new(
+                "descriptors.priority",
+                "must be retry, normal or critical",
+            ));
+        }
+    };
+    Ok(Some((BudgetKey { org, resource }, priority)))
+}
+
+fn saturate(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn duration(ms: u64) -> ProtoDuration {
+    ProtoDuration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+#[tonic::async_trait]
+impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsService<S> {
+    #[tracing::instrument(level = "debug", skip_all, fields(domain = %request.get_ref().domain))]
+    async fn should_rate_limit(
+        &self,
+        request: Request<rls::RateLimitRequest>,
+    ) -> Result<Response<rls::RateLimitResponse>, Status> {
+        let request = request.into_inner();
+        // Envoy sends 0 for "one hit".
+        let hits = domain::parse_count("hits_addend", u64::from(request.hits_addend.max(1)))?;
+        let ours = request.domain == self.settings.domain;
+        let unmapped = match self.settings.unmapped {
+            Unmapped::Ignore => Code::Ok,
+            Unmapped::Deny => Code::OverLimit,
+        };
+        let mut statuses = Vec::with_capacity(request.descriptors.len());
+        let mut headers = Vec::new();
+        let mut granted: Vec<(BudgetKey, Grant)> = Vec::new();
+        for descriptor in &request.descriptors {
+            let entries: Vec<(String, String)> = descriptor
+                .entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect();
+            let mapped = if ours {
+                read_descriptor(&entries)?
+            } else {
+                None
+            };
+            let Some((key, priority)) = mapped else {
+                statuses.push(DescriptorStatus {
+                    code: unmapped.into(),
+                    ..Default::default()
+                });
+                continue;
+            };
+            let name = format!("{}/{}", key.org, key.resource.as_str());
+            let status = match self.governor.rule(&key, hits, priority).await? {
+                Ruling::Suspended(reason) => {
+                    headers.push(rls::HeaderValue {
+                        key: SUSPENDED_HEADER.into(),
+                        value: reason.code().into(),
+                    });
+                    DescriptorStatus {
+                        code: Code::OverLimit.into(),
+                        current_limit: Some(RateLimit {
+                            name,
+                            requests_per_unit: 0,
+                            unit: Unit::Day.into(),
+                        }),
+                        ..Default::default()
+                    }
+                }
+                Ruling::Decided { decision, .. } => {
+                    let limit = Some(RateLimit {
+                        name,
+                        requests_per_unit: saturate(decision.allocation),
+                        unit: Unit::Day.into(),
+                    });
+                    let (code, reset_ms) = match decision.outcome {
+                        Outcome::Granted(grant) => {
+                            granted.push((key.clone(), grant));
+                            (Code::Ok, self.settings.window_ms)
+                        }
+                        Outcome::Denied { retry_after_ms, .. } => (
+                            Code::OverLimit,
+                            retry_after_ms.unwrap_or(self.settings.window_ms),
+                        ),
+                    };
+                    DescriptorStatus {
+                        code: code.into(),
+                        current_limit: limit,
+                        limit_remaining: saturate(decision.remaining),
+                        duration_until_reset: Some(duration(reset_ms)),
+                    }
+                }
+            };
+            statuses.push(status);
+        }
+        let over = statuses.iter().any(|s| s.code == Code::OverLimit as i32);
+        if over {
+            // The request does not go out: the tokens granted to its other
+            // descriptors are handed back.
+            for (key, grant) in granted {
+                self.governor.hand_back(&key, grant).await?;
+            }
+        }
+        let overall = if over { Code::OverLimit } else { Code::Ok };
+        Ok(Response::new(rls::RateLimitResponse {
+            overall_code: overall.into(),
+            statuses,
+            response_headers_to_add: headers,
+            request_headers_to_add: Vec::new(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn descriptors_map_onto_budgets() {
+        let (key, priority) = read_descriptor(&entries(&[("org_id", "acme")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (key.org.as_str(), key.resource, priority),
+            ("acme", Resource::ApiRequests, Priority::Normal)
+        );
+        let (key, priority) = read_descriptor(&entries(&[
+            ("resource", "bulk"),
+            ("org_id", "acme"),
+            ("priority", "critical"),
+            ("x", "y"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (key.resource, priority),
+            (Resource::BulkBatches, Priority::Critical)
+        );
+        assert_eq!(
+            read_descriptor(&entries(&[("generic_key", "x")])).unwrap(),
+            None
+        );
+        assert_eq!(
+            read_descriptor(&entries(&[("org_id", "a{b}")]))
+                .unwrap_err()
+                .field,
+            "org_id"
+        );
+        assert_eq!(
+            read_descriptor(&entries(&[("org_id", "acme"), ("priority", "urgent")]))
+                .unwrap_err()
+                .field,
+            "descriptors.priority"
+        );
+    }
+}
