@@ -1345,6 +1345,46 @@ async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_envoy_clients_grant_exactly_the_allocation() {
+    use envoy_rls::{Code, ask, descriptor};
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    ];
+    let mut admin = QuotaGovernorClient::new(replicas[0].channel().await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+
+    let mut clients = Vec::new();
+    for i in 0..64 {
+        let channel = replicas[i % 2].channel().await;
+        clients.push(tokio::spawn(async move {
+            let mut allowed = 0u64;
+            loop {
+                let d = vec![descriptor(&[("org_id", "acme"), ("priority", "critical")])];
+                let reply = ask(channel.clone(), "salesforce-sync", d, 1)
+                    .await
+                    .expect("ShouldRateLimit");
+                if reply.overall_code != Code::Ok as i32 {
+                    return allowed;
+                }
+                allowed += 1;
+            }
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 10_000);
+    assert_eq!(usage(&mut admin, "acme").await.used, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspension_set_on_one_replica_stops_the_other() {
     let redis = RedisServer::start();
     let settings = || Settings {
