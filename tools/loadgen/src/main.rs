@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use syncgov_api::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor;
+use syncgov_api::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
+use syncgov_api::envoy::service::ratelimit::v3 as rls;
+use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_client::RateLimitServiceClient;
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as errors;
@@ -79,9 +83,22 @@ struct AcquireArgs {
     /// Leave the orgs' budgets as they are (for example a default budget).
     #[arg(long)]
     no_setup: bool,
+    /// Which protocol asks: the governor's AcquireTokens, or Envoy's
+    /// ShouldRateLimit (domain salesforce-sync, an org_id descriptor).
+    #[arg(long, value_enum, default_value_t = Api::Governor)]
+    api: Api,
     /// Prefix of the org ids used.
     #[arg(long, default_value = "loadgen-")]
     org_prefix: String,
+}
+
+/// The protocol `acquire` speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Api {
+    /// syncgov.quota.v1.QuotaGovernor/AcquireTokens.
+    Governor,
+    /// envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit.
+    Envoy,
 }
 
 /// Options of `ingest`.
@@ -319,12 +336,47 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
         }
     }
     let count = args.count;
-    let clients: Arc<Vec<QuotaGovernorClient<Channel>>> =
-        Arc::new(channels.into_iter().map(QuotaGovernorClient::new).collect());
+    let api = args.api;
+    let clients: Arc<Vec<QuotaGovernorClient<Channel>>> = Arc::new(
+        channels
+            .iter()
+            .cloned()
+            .map(QuotaGovernorClient::new)
+            .collect(),
+    );
+    let envoys: Arc<Vec<RateLimitServiceClient<Channel>>> = Arc::new(
+        channels
+            .into_iter()
+            .map(RateLimitServiceClient::new)
+            .collect(),
+    );
     let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, n| {
         let mut client = clients[caller as usize % clients.len()].clone();
+        let mut envoy = envoys[caller as usize % envoys.len()].clone();
         let org = orgs[pick(caller, n, orgs.len())].clone();
         async move {
+            if api == Api::Envoy {
+                let request = rls::RateLimitRequest {
+                    domain: "salesforce-sync".into(),
+                    descriptors: vec![RateLimitDescriptor {
+                        entries: vec![Entry {
+                            key: "org_id".into(),
+                            value: org,
+                        }],
+                    }],
+                    hits_addend: count as u32,
+                };
+                return match envoy.should_rate_limit(request).await {
+                    Ok(r)
+                        if r.get_ref().overall_code
+                            == rls::rate_limit_response::Code::Ok as i32 =>
+                    {
+                        Outcome::Ok
+                    }
+                    Ok(_) => Outcome::Denied,
+                    Err(_) => Outcome::Failed,
+                };
+            }
             let reply = client
                 .acquire_tokens(quota::AcquireTokensRequest {
                     org_id: org,
@@ -343,7 +395,8 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
     })
     .await?;
     let title = format!(
-        "acquire: {} orgs, concurrency {}, {} connection(s), count {}",
+        "acquire ({:?}): {} orgs, concurrency {}, {} connection(s), count {}",
+        args.api,
         args.orgs,
         args.load.concurrency,
         args.load.connections(),
