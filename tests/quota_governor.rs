@@ -1345,6 +1345,42 @@ async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_coalescing_two_replicas_grant_exactly_the_allocation_too() {
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        coalesce: false,
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    ];
+    let mut admin = QuotaGovernorClient::new(replicas[0].channel().await);
+    set_budget(&mut admin, "acme", budget(5_000, 2_000)).await;
+    let mut clients = Vec::new();
+    for i in 0..32 {
+        let channel = replicas[i % 2].channel().await;
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(channel);
+            let mut granted = 0u64;
+            while acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .granted
+            {
+                granted += 1;
+            }
+            granted
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 2_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_and_64_envoy_clients_grant_exactly_the_allocation() {
     use envoy_rls::{Code, ask, descriptor};
     let redis = RedisServer::start();

@@ -51,6 +51,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 url.expose(),
                 rules,
                 settings.redis_timeout,
+                settings.coalesce,
             )?);
             let watch = background(store.clone(), &feed, &health, &settings)?;
             (

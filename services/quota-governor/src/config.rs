@@ -91,6 +91,12 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_RLS_UNMAPPED", value_enum, default_value_t = crate::rls::Unmapped::Ignore)]
     pub rls_unmapped: crate::rls::Unmapped,
 
+    /// Send the decisions that reach this replica at the same time to Redis
+    /// together, one script call per batch (exact: decided in arrival
+    /// order). Off: one script call per decision.
+    #[arg(long, env = "QUOTA_GOVERNOR_COALESCE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub coalesce: bool,
+
     /// Longest wait for Redis to connect or answer before a call fails with
     /// UNAVAILABLE.
     #[arg(long, env = "QUOTA_GOVERNOR_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
@@ -128,6 +134,7 @@ impl Default for Settings {
             org_safety_margin: crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
             probe_backoff: duration(DEFAULT_PROBE_BACKOFF),
             rls_domain: "salesforce-sync".into(),
+            coalesce: true,
             rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),

@@ -16,6 +16,7 @@
 //!   grant. The shape is part of the name: a governor started with another
 //!   window shape counts afresh rather than misreading the old layout.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -41,6 +42,8 @@ pub struct RedisStore {
     acquire: Script,
     release: Script,
     report: Script,
+    /// Coalesces concurrent decisions; `None` decides each on its own.
+    batches: Option<Batches>,
     suspend: Script,
     clear: Script,
     snapshot: Script,
@@ -59,12 +62,20 @@ impl RedisStore {
     /// `redis+unix://`). Connects lazily: the governor starts, and reports
     /// itself not serving, while Redis is still down. `timeout` bounds every
     /// connection attempt and every reply, so a hung Redis cannot hang callers.
-    pub fn open(url: &str, rules: Rules, timeout: Duration) -> Result<Self, StoreError> {
+    ///
+    /// With `coalesce`, decisions that reach this replica at the same time
+    /// go to Redis together, one script call per batch.
+    pub fn open(
+        url: &str,
+        rules: Rules,
+        timeout: Duration,
+        coalesce: bool,
+    ) -> Result<Self, StoreError> {
         let shape = rules.shape;
         let conn = redis_connection(url, timeout)?;
         let client = redis_client(url)?;
         Ok(Self {
-            conn,
+            conn: conn.clone(),
             rules,
             shape,
             report: Script::new(concat!(
@@ -73,8 +84,20 @@ impl RedisStore {
             )),
             acquire: Script::new(concat!(
                 include_str!("lua/window.lua"),
+                include_str!("lua/decide.lua"),
                 include_str!("lua/acquire.lua")
             )),
+            batches: coalesce.then(|| Batches {
+                sender: std::sync::OnceLock::new(),
+                conn: conn.clone(),
+                script: Script::new(concat!(
+                    include_str!("lua/window.lua"),
+                    include_str!("lua/decide.lua"),
+                    include_str!("lua/acquire_many.lua")
+                )),
+                shape,
+                margin: rules.org_margin_percent,
+            }),
             release: Script::new(concat!(
                 include_str!("lua/window.lua"),
                 include_str!("lua/release.lua")
@@ -299,6 +322,189 @@ fn parse_suspension(field: &str, state: &str) -> Result<Suspension, StoreError> 
     })
 }
 
+fn priority_arg(priority: Priority) -> u8 {
+    match priority {
+        Priority::Retry => 1,
+        Priority::Normal => 2,
+        Priority::Critical => 3,
+    }
+}
+
+/// Reads one decision's eight numbers (decide.lua).
+fn read_decision(reply: &[i64], count: u32) -> Result<Decision, StoreError> {
+    let &[
+        granted,
+        reason,
+        used,
+        allocation,
+        remaining,
+        retry_after,
+        bucket_start_ms,
+        _is_default,
+    ] = reply
+    else {
+        return Err(corrupt("acquire reply"));
+    };
+    let outcome = if granted == 1 {
+        Outcome::Granted(Grant {
+            bucket_start_ms,
+            count: u64::from(count),
+        })
+    } else {
+        let reason = match reason {
+            1 => DenyReason::AllocationExhausted,
+            2 => DenyReason::PriorityShareExhausted,
+            3 => DenyReason::OrgLimitExhausted,
+            5 => DenyReason::UnknownOrg,
+            _ => return Err(corrupt("deny reason")),
+        };
+        Outcome::Denied {
+            reason,
+            retry_after_ms: u64::try_from(retry_after).ok(),
+        }
+    };
+    Ok(Decision {
+        outcome,
+        used: used as u64,
+        allocation: allocation as u64,
+        remaining: remaining as u64,
+    })
+}
+
+/// A decision waiting for the next batch.
+struct Asked {
+    key: BudgetKey,
+    count: u32,
+    priority: Priority,
+    fallback: Option<Budget>,
+    reply: tokio::sync::oneshot::Sender<Result<Decision, StoreError>>,
+}
+
+/// Most decisions in one batch.
+const MAX_BATCH: usize = 256;
+/// Batches in flight at once.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Coalesces the decisions that reach this replica at the same time into
+/// one script call: whatever is waiting when a batch starts goes in it, in
+/// arrival order, and the script decides them one after the other.
+struct Batches {
+    sender: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Asked>>,
+    conn: ConnectionManager,
+    script: Script,
+    shape: WindowShape,
+    margin: u8,
+}
+
+impl Batches {
+    /// The queue into the batcher, started on first use (inside the runtime).
+    fn sender(&self) -> &tokio::sync::mpsc::UnboundedSender<Asked> {
+        self.sender.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(batch_loop(
+                rx,
+                self.conn.clone(),
+                self.script.clone(),
+                self.shape,
+                self.margin,
+            ));
+            tx
+        })
+    }
+}
+
+async fn batch_loop(
+    mut asked: tokio::sync::mpsc::UnboundedReceiver<Asked>,
+    conn: ConnectionManager,
+    script: Script,
+    shape: WindowShape,
+    margin: u8,
+) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
+    while let Some(first) = asked.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        // Whatever else is waiting now joins, up to the bound; a request with
+        // another default budget waits for the next batch.
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match asked.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (conn, script) = (conn.clone(), script.clone());
+        tokio::spawn(async move {
+            let mut groups: Vec<Vec<Asked>> = Vec::new();
+            for asked in batch {
+                match groups.iter_mut().find(|g| g[0].fallback == asked.fallback) {
+                    Some(group) => group.push(asked),
+                    None => groups.push(vec![asked]),
+                }
+            }
+            for group in groups {
+                run_batch(&conn, &script, &shape, margin, group).await;
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn run_batch(
+    conn: &ConnectionManager,
+    script: &Script,
+    shape: &WindowShape,
+    margin: u8,
+    batch: Vec<Asked>,
+) {
+    let mut invocation = script.prepare_invoke();
+    invocation
+        .arg(shape.bucket_ms())
+        .arg(shape.ring_len())
+        .arg(margin);
+    let fallback = fallback_args(batch[0].fallback.as_ref());
+    if fallback.is_empty() {
+        invocation.arg(&["", "", "", "", ""]);
+    } else {
+        invocation.arg(fallback);
+    }
+    for asked in &batch {
+        invocation
+            .key(RedisStore::budget_key(&asked.key))
+            .key(RedisStore::window_key(&asked.key, shape))
+            .key(RedisStore::org_key(&asked.key));
+        invocation
+            .arg(asked.count)
+            .arg(priority_arg(asked.priority));
+    }
+    let reply: Result<Vec<i64>, _> = invocation.invoke_async(&mut conn.clone()).await;
+    match reply {
+        Ok(numbers) if numbers.len() == batch.len() * 8 => {
+            for (asked, numbers) in batch.into_iter().zip(numbers.chunks(8)) {
+                let _ = asked.reply.send(read_decision(numbers, asked.count));
+            }
+        }
+        Ok(_) => {
+            for asked in batch {
+                let _ = asked.reply.send(Err(corrupt("batch reply")));
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let unavailable = matches!(from_redis(e), StoreError::Unavailable(_));
+            for asked in batch {
+                let error = if unavailable {
+                    StoreError::Unavailable(message.clone())
+                } else {
+                    StoreError::Corrupt(message.clone())
+                };
+                let _ = asked.reply.send(Err(error));
+            }
+        }
+    }
+}
+
 impl QuotaStore for RedisStore {
     async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
         let hash = Self::budget_key(key);
@@ -351,18 +557,30 @@ impl QuotaStore for RedisStore {
         priority: Priority,
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
-        let priority_arg = match priority {
-            Priority::Retry => 1,
-            Priority::Normal => 2,
-            Priority::Critical => 3,
-        };
+        if let Some(batches) = &self.batches {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let asked = Asked {
+                key: key.clone(),
+                count,
+                priority,
+                fallback: fallback.copied(),
+                reply,
+            };
+            batches
+                .sender()
+                .send(asked)
+                .map_err(|_| StoreError::Unavailable("the batcher stopped".into()))?;
+            return answer
+                .await
+                .map_err(|_| StoreError::Unavailable("the batch was dropped".into()))?;
+        }
         let reply: Vec<i64> = self
             .acquire
             .key(Self::budget_key(key))
             .key(Self::window_key(key, &self.shape))
             .key(Self::org_key(key))
             .arg(count)
-            .arg(priority_arg)
+            .arg(priority_arg(priority))
             .arg(self.shape.bucket_ms())
             .arg(self.shape.ring_len())
             .arg(self.rules.org_margin_percent)
@@ -370,43 +588,7 @@ impl QuotaStore for RedisStore {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
-        let &[
-            granted,
-            reason,
-            used,
-            allocation,
-            remaining,
-            retry_after,
-            bucket_start_ms,
-            _is_default,
-        ] = reply.as_slice()
-        else {
-            return Err(corrupt("acquire reply"));
-        };
-        let outcome = if granted == 1 {
-            Outcome::Granted(Grant {
-                bucket_start_ms,
-                count: u64::from(count),
-            })
-        } else {
-            let reason = match reason {
-                1 => DenyReason::AllocationExhausted,
-                2 => DenyReason::PriorityShareExhausted,
-                3 => DenyReason::OrgLimitExhausted,
-                5 => DenyReason::UnknownOrg,
-                _ => return Err(corrupt("deny reason")),
-            };
-            Outcome::Denied {
-                reason,
-                retry_after_ms: u64::try_from(retry_after).ok(),
-            }
-        };
-        Ok(Decision {
-            outcome,
-            used: used as u64,
-            allocation: allocation as u64,
-            remaining: remaining as u64,
-        })
+        read_decision(&reply, count)
     }
 
     async fn release(

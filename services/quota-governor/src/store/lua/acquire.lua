@@ -1,90 +1,14 @@
 
--- Decides a request for tokens and counts a grant: all or nothing.
+-- One decision (decide.lua).
 --
--- KEYS[1]  the budget hash: l org_limit, a allocation, sr/sn/sc the retry,
---          normal and critical shares in percent, oa/oe an override's
---          allocation and expiry (ms)
--- KEYS[2]  the window string (layout above)
--- KEYS[3]  the org-wide view hash: ru reported used, rm reported max, rt
---          when observed (ms), rg grants since (absent: no report)
+-- KEYS[1]  the budget hash   KEYS[2]  the window string   KEYS[3]  the org view
 -- ARGV[1]  count              ARGV[2]  priority: 1 retry, 2 normal, 3 critical
 -- ARGV[3]  bucket width (ms)  ARGV[4]  ring slots (buckets per window + 1)
 -- ARGV[5]  org safety margin (percent)
 -- ARGV[6..10]  the default budget (l, a, sr, sn, sc), absent when there is none
---
--- Returns {granted 0/1, deny reason (0 none, 1 allocation, 2 priority share,
--- 3 org limit, 5 unknown org), used, allocation, remaining, retry after ms
--- (-1: waiting cannot help), grant's bucket start ms, default budget 0/1}.
-local count = tonumber(ARGV[1])
-local priority = tonumber(ARGV[2])
-local bucket_ms = tonumber(ARGV[3])
-local ring = tonumber(ARGV[4])
-
-local budget = redis.call('HMGET', KEYS[1], 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe')
-local is_default = 0
-if not budget[1] then
-  if not ARGV[6] then
-    return {0, 5, 0, 0, 0, -1, 0, 0}
-  end
-  budget = {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], false, false}
-  is_default = 1
+local default = nil
+if ARGV[6] then
+  default = {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]}
 end
-
-local now = now_ms()
-local org = current_org_view(KEYS[3], now, bucket_ms, ring)
-local org_limit = tonumber(budget[1])
-if org then
-  org_limit = org.max
-end
-local allocation = tonumber(budget[2])
-if budget[6] and tonumber(budget[7]) > now then
-  allocation = tonumber(budget[6])
-end
-local limit = math.floor(allocation * tonumber(budget[2 + priority]) / 100)
-allocation = math.min(allocation, org_limit)
-limit = math.min(limit, allocation)
-
-local head, used, fresh = advance(KEYS[2], now, bucket_ms, ring)
-local org_full = org and org.used + org.since + count > math.floor(org_limit * (100 - tonumber(ARGV[5])) / 100)
-if used + count <= limit and not org_full then
-  redis.call('BITFIELD', KEYS[2],
-    'SET', 'i64', 0, head,
-    'SET', 'i64', 64, used + count,
-    'INCRBY', 'u32', slot_bit(head, ring), count)
-  if fresh then
-    keep_until_head_leaves(KEYS[2], head, bucket_ms, ring)
-  end
-  if org then
-    redis.call('HINCRBY', KEYS[3], 'rg', count)
-  end
-  return {1, 0, used + count, allocation, limit - used - count, -1, head * bucket_ms, is_default}
-end
-
-if used + count <= limit then
-  -- The integration has room; the org as a whole does not. When other apps'
-  -- calls leave the org's window is not known here.
-  return {0, 3, used, allocation, limit - used, -1, 0, is_default}
-end
-local reason = 2
-if used + count > allocation then
-  reason = 1
-end
--- When will enough calls have left for this request to fit? Walk the buckets
--- oldest first; bucket k leaves when the clock enters bucket k + ring.
-local retry_after = -1
-if count <= limit then
-  local need = used + count - limit
-  local bytes = redis.call('GET', KEYS[2]) or ''
-  local freed = 0
-  for k = head - ring + 1, head do
-    local pos = 17 + (k % ring) * 4
-    if pos + 3 <= #bytes then
-      freed = freed + struct.unpack('>I4', bytes, pos)
-    end
-    if freed >= need then
-      retry_after = math.max((k + ring) * bucket_ms - now, 0)
-      break
-    end
-  end
-end
-return {0, reason, used, allocation, math.max(limit - used, 0), retry_after, 0, is_default}
+return decide(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]), tonumber(ARGV[2]),
+  tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), default, now_ms())
