@@ -36,9 +36,12 @@ impl Env {
             Backend::Redis => {
                 let redis = RedisServer::start();
                 let url: RedisUrl = redis.url().parse().unwrap();
+                // The suite runs the batched decision path; the others run
+                // one script call per decision.
                 (
                     Settings {
                         redis_url: Some(url),
+                        coalesce: true,
                         ..settings
                     },
                     Some(redis),
@@ -1302,7 +1305,14 @@ async fn envoy_descriptors_without_a_budget_follow_the_setting(backend: Backend)
 async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
     let redis = RedisServer::start();
     let url = redis.url();
-    let args = ["--listen", "127.0.0.1:0", "--redis-url", url.as_str()];
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--redis-url",
+        url.as_str(),
+        "--coalesce",
+        "true",
+    ];
     let replicas = [
         Process::start("quota-governor", &args),
         Process::start("quota-governor", &args),

@@ -93,8 +93,9 @@ pub struct Settings {
 
     /// Send the decisions that reach this replica at the same time to Redis
     /// together, one script call per batch (exact: decided in arrival
-    /// order). Off: one script call per decision.
-    #[arg(long, env = "QUOTA_GOVERNOR_COALESCE", default_value_t = true, action = clap::ArgAction::Set)]
+    /// order). Off: one script call per decision, which measured faster where
+    /// the gRPC layer, not Redis, is the bottleneck (docs/BENCHMARKS.md).
+    #[arg(long, env = "QUOTA_GOVERNOR_COALESCE", default_value_t = false, action = clap::ArgAction::Set)]
     pub coalesce: bool,
 
     /// Longest wait for Redis to connect or answer before a call fails with
@@ -134,7 +135,7 @@ impl Default for Settings {
             org_safety_margin: crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
             probe_backoff: duration(DEFAULT_PROBE_BACKOFF),
             rls_domain: "salesforce-sync".into(),
-            coalesce: true,
+            coalesce: false,
             rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
             redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
