@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use prost_types::{Duration as ProtoDuration, Timestamp};
+use prost_types::Duration as ProtoDuration;
 use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -19,7 +19,7 @@ use crate::store::{BudgetKey, ProbeOutcome, QuotaStore};
 use crate::suspension::{
     self, Clearing, Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason,
 };
-use syncgov_kit::clock::now_ms;
+use syncgov_kit::clock::{now_ms, timestamp, timestamp_ms};
 use syncgov_kit::error::ApiError;
 
 /// The `syncgov.quota.v1.QuotaGovernor` service over a store.
@@ -218,19 +218,6 @@ fn parse_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, Inval
     };
     budget.validate(now_ms)?;
     Ok(budget)
-}
-
-fn timestamp_ms(t: &Timestamp) -> i64 {
-    t.seconds
-        .saturating_mul(1000)
-        .saturating_add(i64::from(t.nanos) / 1_000_000)
-}
-
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
 }
 
 fn duration(ms: u64) -> ProtoDuration {

@@ -5,7 +5,6 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use prost_types::Timestamp;
 use syncgov_api::syncerrors::v1 as pb;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -20,6 +19,7 @@ use crate::notify;
 use crate::resync::{self, JobId, JobOutcome};
 use crate::store::{Completed, ErrorStore, Queued};
 use crate::taxonomy::{Category, ErrorType};
+use syncgov_kit::clock::{timestamp, timestamp_ms};
 use syncgov_kit::error::ApiError;
 
 /// The `syncgov.syncerrors.v1.SyncErrors` service over a store.
@@ -32,19 +32,6 @@ impl<S: ErrorStore> SyncErrorsService<S> {
     pub fn new(store: Arc<S>) -> Self {
         Self { store }
     }
-}
-
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
-
-fn timestamp_ms(t: &Timestamp) -> i64 {
-    t.seconds
-        .saturating_mul(1000)
-        .saturating_add(i64::from(t.nanos) / 1_000_000)
 }
 
 fn parse_direction(field: &str, n: i32) -> Result<Direction, InvalidInput> {
