@@ -90,6 +90,7 @@ async fn acquire(
             count,
             priority: priority.into(),
             client_id: "worker-1".into(),
+            min_count: 0,
         })
         .await
         .expect("AcquireTokens answers")
@@ -142,6 +143,7 @@ on_every_store!(
     a_denial_says_when_to_retry,
     a_request_larger_than_the_allocation_gets_no_retry_after,
     released_tokens_return_to_their_grant_only,
+    a_lease_takes_what_fits_and_hands_back_the_rest,
     usage_reports_the_window_and_a_chart,
     an_override_raises_the_allocation_until_it_expires,
     resources_are_budgeted_apart,
@@ -396,6 +398,75 @@ async fn released_tokens_return_to_their_grant_only(backend: Backend) {
     assert!(acquire(c, "acme", 20, pb::Priority::Critical).await.granted);
 }
 
+async fn lease(
+    client: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    min_count: u64,
+    count: u64,
+) -> pb::AcquireTokensResponse {
+    client
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: org.into(),
+            count,
+            min_count,
+            priority: pb::Priority::Critical.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("AcquireTokens answers")
+        .into_inner()
+}
+
+async fn release(
+    client: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    grant_id: &str,
+    count: u64,
+) -> pb::ReleaseTokensResponse {
+    client
+        .release_tokens(pb::ReleaseTokensRequest {
+            org_id: org.into(),
+            resource: 0,
+            count,
+            grant_id: grant_id.into(),
+        })
+        .await
+        .expect("ReleaseTokens answers")
+        .into_inner()
+}
+
+async fn a_lease_takes_what_fits_and_hands_back_the_rest(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(1_000, 100)).await;
+    let first = lease(c, "acme", 1, 60).await;
+    assert!(first.granted);
+    assert_eq!((first.granted_count, first.used), (60, 60));
+    // 40 are left: all or nothing gets none of them.
+    let all = acquire(c, "acme", 60, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&all), pb::DenyReason::AllocationExhausted);
+    // The worker spent 25 of its lease and hands back the other 35.
+    let back = release(c, "acme", &first.grant_id, 35).await;
+    assert_eq!((back.released, back.used), (35, 25));
+    // A lease that cannot have its minimum takes nothing...
+    let short = lease(c, "acme", 80, 90).await;
+    assert_eq!(denied_for(&short), pb::DenyReason::AllocationExhausted);
+    assert_eq!(short.granted_count, 0);
+    assert!(short.retry_after.is_some());
+    assert_eq!(usage(c, "acme").await.used, 25);
+    // ...one that can takes all there is, up to its count.
+    let second = lease(c, "acme", 10, 90).await;
+    assert_eq!(
+        (second.granted_count, second.used, second.remaining),
+        (75, 100, 0)
+    );
+    assert_eq!(usage(c, "acme").await.used, 100);
+    // All or nothing says how many it granted too.
+    set_budget(c, "other", budget(1_000, 100)).await;
+    let exact = acquire(c, "other", 7, pb::Priority::Critical).await;
+    assert_eq!(exact.granted_count, 7);
+}
+
 async fn usage_reports_the_window_and_a_chart(backend: Backend) {
     let mut env = Env::start(backend, Settings::default()).await;
     let c = &mut env.client;
@@ -547,6 +618,7 @@ async fn bad_input_names_the_field(backend: Backend) {
             count,
             priority,
             client_id: client_id.into(),
+            min_count: 0,
         }
     };
     let long = "x".repeat(65);
@@ -560,6 +632,13 @@ async fn bad_input_names_the_field(backend: Backend) {
         (acquire_with("acme", 1, 42, 2, ""), "resource"),
         (acquire_with("acme", 1, 1, 9, ""), "priority"),
         (acquire_with("acme", 1, 1, 2, "bad\u{7}id"), "client_id"),
+        (
+            pb::AcquireTokensRequest {
+                min_count: 2,
+                ..acquire_with("acme", 1, 1, 2, "")
+            },
+            "min_count",
+        ),
     ];
     for (request, field) in cases {
         let err = c.acquire_tokens(request.clone()).await.unwrap_err();
@@ -1391,6 +1470,54 @@ async fn without_coalescing_two_replicas_grant_exactly_the_allocation_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_from_two_coalescing_replicas_never_pass_the_allocation() {
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        coalesce: true,
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    ];
+    let mut admin = QuotaGovernorClient::new(replicas[0].channel().await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+    let mut clients = Vec::new();
+    for i in 0..64u64 {
+        let channel = replicas[i as usize % 2].channel().await;
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(channel);
+            // Each worker leases blocks of up to 37, spends all but a few of
+            // each and hands the rest back, until the allocation runs out.
+            let unused = i % 4;
+            let mut spent = 0u64;
+            loop {
+                let reply = lease(&mut c, "acme", 1, 37).await;
+                if !reply.granted {
+                    return spent;
+                }
+                let left = unused.min(reply.granted_count);
+                spent += reply.granted_count - left;
+                if left > 0 {
+                    let back = release(&mut c, "acme", &reply.grant_id, left).await;
+                    assert_eq!(back.released, left);
+                }
+            }
+        }));
+    }
+    let mut spent = 0;
+    for client in clients {
+        spent += client.await.unwrap();
+    }
+    let used = usage(&mut admin, "acme").await.used;
+    assert_eq!(used, spent, "the window counts exactly what was spent");
+    assert!(used <= 10_000, "{used} over the allocation");
+    // Only the last hand-backs can leave room: at most 3 tokens per worker.
+    assert!(used >= 10_000 - 64 * 3, "{used}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_and_64_envoy_clients_grant_exactly_the_allocation() {
     use envoy_rls::{Code, ask, descriptor};
     let redis = RedisServer::start();
@@ -1581,6 +1708,7 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
             count: 1,
             priority: 3,
             client_id: String::new(),
+            min_count: 0,
         })
         .await
         .unwrap_err();
@@ -1615,6 +1743,7 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
                 count: 6,
                 priority: 3,
                 client_id: String::new(),
+                min_count: 0,
             })
             .await
             .is_ok_and(|r| r.into_inner().granted)

@@ -33,6 +33,7 @@ async fn acquire(c: &mut QuotaGovernorClient<Channel>, org: &str) -> quota::Acqu
         count: 1,
         priority: quota::Priority::Critical.into(),
         client_id: String::new(),
+        min_count: 0,
     })
     .await
     .expect("AcquireTokens")

@@ -210,6 +210,43 @@ pub fn parse_count(field: &str, count: u64) -> Result<u32, InvalidInput> {
     Ok(count as u32)
 }
 
+/// A request for tokens: all `count` of them, or in lease mode as many as
+/// there is room for down to `min`. A lease lets a worker take a block at
+/// once, spend it without asking again, and hand back what it did not use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ask {
+    /// The most tokens wanted.
+    pub count: u32,
+    /// The fewest worth having: `count` for all or nothing.
+    pub min: u32,
+}
+
+impl Ask {
+    /// Exactly `count` tokens or none.
+    pub fn exactly(count: u32) -> Self {
+        Self { count, min: count }
+    }
+
+    /// Checks an AcquireTokens request's `count` and `min_count`; a
+    /// `min_count` of 0 means all or nothing.
+    pub fn parse(count: u64, min_count: u64) -> Result<Self, InvalidInput> {
+        let count = parse_count("count", count)?;
+        if min_count == 0 {
+            return Ok(Self::exactly(count));
+        }
+        if min_count > u64::from(count) {
+            return Err(InvalidInput::new(
+                "min_count",
+                format!("must be 0 (all or nothing) or 1 to count ({count})"),
+            ));
+        }
+        Ok(Self {
+            count,
+            min: min_count as u32,
+        })
+    }
+}
+
 /// Checks an optional caller name: printable, not over-long.
 pub fn check_client_id(client_id: &str) -> Result<(), InvalidInput> {
     syncgov_kit::input::check_text("client_id", client_id, MAX_CLIENT_ID_LEN, false)
@@ -358,15 +395,15 @@ impl Counts {
     }
 }
 
-/// Decides a request for `count` tokens at `priority` against `budget`,
-/// counting the grant. All or nothing: a denial leaves the counts as they
-/// were. The integration's own allocation and shares are checked first, then
-/// the org-wide view.
+/// Decides `ask` at `priority` against `budget`, counting the grant: as many
+/// tokens as fit, up to `ask.count`, or none when fewer than `ask.min` fit (a
+/// denial leaves the counts as they were). The integration's own allocation
+/// and shares bound the grant, and so does the org-wide view.
 pub fn decide(
     budget: &Budget,
     rules: &Rules,
     counts: &mut Counts,
-    count: u32,
+    ask: Ask,
     priority: Priority,
     now_ms: i64,
 ) -> Decision {
@@ -378,49 +415,56 @@ pub fn decide(
     let allocation = budget.allocation_at(now_ms).min(org_limit);
     let limit = budget.limit_at(priority, now_ms).min(allocation);
     let used = window.used();
-    let wanted = used + u64::from(count);
-    let deny = |reason, retry_after_ms| Decision {
-        outcome: Outcome::Denied {
-            reason,
-            retry_after_ms,
-        },
-        used,
-        allocation,
-        remaining: limit.saturating_sub(used),
-    };
-    if wanted > limit {
-        let reason = if wanted > allocation {
-            DenyReason::AllocationExhausted
+    let org_room = org_view.map_or(u64::MAX, |view| {
+        view.ceiling(org_limit, rules.org_margin_percent)
+            .saturating_sub(view.estimate())
+    });
+    let count = u64::from(ask.count)
+        .min(limit.saturating_sub(used))
+        .min(org_room);
+    if count < u64::from(ask.min.max(1)) {
+        // Denied as a request for the fewest tokens that would do.
+        let min = u64::from(ask.min);
+        let wanted = used + min;
+        let (reason, retry_after_ms) = if wanted <= limit {
+            // When other apps' calls leave the org's window is not known here.
+            (DenyReason::OrgLimitExhausted, None)
         } else {
-            DenyReason::PriorityShareExhausted
+            let reason = if wanted > allocation {
+                DenyReason::AllocationExhausted
+            } else {
+                DenyReason::PriorityShareExhausted
+            };
+            let retry_after_ms = if min > limit {
+                None
+            } else {
+                window.time_until_freed(shape, wanted - limit, now_ms)
+            };
+            (reason, retry_after_ms)
         };
-        let retry_after_ms = if u64::from(count) > limit {
-            None
-        } else {
-            window.time_until_freed(shape, wanted - limit, now_ms)
+        return Decision {
+            outcome: Outcome::Denied {
+                reason,
+                retry_after_ms,
+            },
+            used,
+            allocation,
+            remaining: limit.saturating_sub(used),
         };
-        return deny(reason, retry_after_ms);
     }
-    if org_view.is_some_and(|view| {
-        view.would_exceed(u64::from(count), org_limit, rules.org_margin_percent)
-    }) {
-        // When other apps' calls leave the org's window is not known here.
-        return deny(DenyReason::OrgLimitExhausted, None);
-    }
-    let window = &mut counts.window;
-    window.add(shape, count);
+    window.add(shape, count as u32);
     if let Some(view) = counts.org.as_mut().filter(|_| org_view.is_some()) {
-        view.granted_since += u64::from(count);
+        view.granted_since += count;
     }
     let grant = Grant {
-        bucket_start_ms: shape.bucket_start_ms(window.head()),
-        count: u64::from(count),
+        bucket_start_ms: shape.bucket_start_ms(counts.window.head()),
+        count,
     };
     Decision {
         outcome: Outcome::Granted(grant),
-        used: wanted,
+        used: used + count,
         allocation,
-        remaining: limit - wanted,
+        remaining: limit - used - count,
     }
 }
 
@@ -632,6 +676,114 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_asks_between_min_and_count() {
+        assert_eq!(Ask::parse(10, 0), Ok(Ask::exactly(10)));
+        assert_eq!(Ask::parse(10, 3), Ok(Ask { count: 10, min: 3 }));
+        assert_eq!(Ask::parse(10, 10), Ok(Ask::exactly(10)));
+        assert_eq!(Ask::parse(10, 11).unwrap_err().field, "min_count");
+        assert_eq!(Ask::parse(0, 1).unwrap_err().field, "count");
+    }
+
+    #[test]
+    fn a_lease_takes_what_fits_down_to_its_minimum() {
+        let r = rules();
+        let b = Budget::new(1000, 100);
+        let mut c = Counts::default();
+        let lease = Ask { count: 40, min: 5 };
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let d = decide(&b, &r, &mut c, lease, Priority::Critical, 1_000);
+            let Outcome::Granted(g) = d.outcome else {
+                panic!("{d:?}")
+            };
+            got.push(g.count);
+        }
+        // 40 + 40, then the 20 left of the allocation.
+        assert_eq!(got, [40, 40, 20]);
+        assert_eq!(c.window.used(), 100);
+        let d = decide(&b, &r, &mut c, lease, Priority::Critical, 1_000);
+        assert_eq!(d.used, 100);
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::AllocationExhausted,
+                retry_after_ms: Some(_)
+            }
+        ));
+    }
+
+    #[test]
+    fn a_lease_below_its_minimum_is_denied_and_counts_nothing() {
+        let r = rules();
+        let b = Budget::new(1000, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(97), Priority::Critical, 1_000).granted());
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 10, min: 4 },
+            Priority::Critical,
+            1_000,
+        );
+        assert!(!d.granted());
+        assert_eq!(c.window.used(), 97);
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 10, min: 3 },
+            Priority::Critical,
+            1_000,
+        );
+        assert_eq!(
+            d.outcome,
+            Outcome::Granted(Grant {
+                bucket_start_ms: 1_000,
+                count: 3
+            })
+        );
+    }
+
+    #[test]
+    fn a_lease_stops_at_the_org_ceiling() {
+        let r = Rules {
+            org_margin_percent: 0,
+            ..rules()
+        };
+        let b = Budget::new(1000, 500);
+        let mut c = Counts::default();
+        report(&mut c, &r.shape, 990, 1000, 1_000, 1_000);
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 50, min: 1 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!(g.count, 10);
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 50, min: 1 },
+            Priority::Critical,
+            1_000,
+        );
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn grant_ids_round_trip_and_refuse_junk() {
         let g = Grant {
             bucket_start_ms: 1_700_000_000_000,
@@ -648,10 +800,10 @@ mod tests {
         let r = rules();
         let b = Budget::new(1000, 100);
         let mut c = Counts::default();
-        let d = decide(&b, &r, &mut c, 75, Priority::Retry, 1_000);
+        let d = decide(&b, &r, &mut c, Ask::exactly(75), Priority::Retry, 1_000);
         assert!(d.granted());
         assert_eq!(d.remaining, 0);
-        let d = decide(&b, &r, &mut c, 1, Priority::Retry, 1_000);
+        let d = decide(&b, &r, &mut c, Ask::exactly(1), Priority::Retry, 1_000);
         // Granted at 1 s, in bucket 1: it leaves when bucket 12 starts, one
         // bucket after the exact 11 s (late, never early).
         assert_eq!(
@@ -661,8 +813,8 @@ mod tests {
                 retry_after_ms: Some(11_000)
             }
         );
-        assert!(decide(&b, &r, &mut c, 20, Priority::Normal, 1_000).granted());
-        let d = decide(&b, &r, &mut c, 6, Priority::Critical, 1_000);
+        assert!(decide(&b, &r, &mut c, Ask::exactly(20), Priority::Normal, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(6), Priority::Critical, 1_000);
         assert!(matches!(
             d.outcome,
             Outcome::Denied {
@@ -671,7 +823,7 @@ mod tests {
             }
         ));
         assert_eq!(d.used, 95);
-        assert!(decide(&b, &r, &mut c, 5, Priority::Critical, 1_000).granted());
+        assert!(decide(&b, &r, &mut c, Ask::exactly(5), Priority::Critical, 1_000).granted());
     }
 
     #[test]
@@ -679,7 +831,7 @@ mod tests {
         let r = rules();
         let b = Budget::new(1000, 100);
         let mut c = Counts::default();
-        let d = decide(&b, &r, &mut c, 101, Priority::Critical, 1_000);
+        let d = decide(&b, &r, &mut c, Ask::exactly(101), Priority::Critical, 1_000);
         assert_eq!(
             d.outcome,
             Outcome::Denied {
@@ -695,11 +847,12 @@ mod tests {
         let r = rules();
         let b = Budget::new(1000, 100);
         let mut c = Counts::default();
-        let Outcome::Granted(g) = decide(&b, &r, &mut c, 10, Priority::Normal, 1_000).outcome
+        let Outcome::Granted(g) =
+            decide(&b, &r, &mut c, Ask::exactly(10), Priority::Normal, 1_000).outcome
         else {
             panic!("denied");
         };
-        assert!(decide(&b, &r, &mut c, 10, Priority::Normal, 1_500).granted());
+        assert!(decide(&b, &r, &mut c, Ask::exactly(10), Priority::Normal, 1_500).granted());
         let r = release(&mut c, &r.shape, g, 15, 2_000);
         assert_eq!(
             r,
@@ -715,7 +868,7 @@ mod tests {
         let r = rules();
         let b = Budget::new(5_000, 5_000);
         let mut c = Counts::default();
-        assert!(decide(&b, &r, &mut c, 10, Priority::Critical, 1_000).granted());
+        assert!(decide(&b, &r, &mut c, Ask::exactly(10), Priority::Critical, 1_000).granted());
         // Another app used most of the org: 4 880 of 5 000 at 1.5 s.
         assert!(report(&mut c, &r.shape, 4_880, 5_000, 1_500, 1_600));
         assert_eq!(
@@ -723,8 +876,8 @@ mod tests {
             10,
             "the grant in the report's bucket counts: errs high"
         );
-        assert!(decide(&b, &r, &mut c, 10, Priority::Critical, 1_700).granted());
-        let d = decide(&b, &r, &mut c, 1, Priority::Critical, 1_800);
+        assert!(decide(&b, &r, &mut c, Ask::exactly(10), Priority::Critical, 1_700).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(1), Priority::Critical, 1_800);
         assert_eq!(
             d.outcome,
             Outcome::Denied {
@@ -736,7 +889,7 @@ mod tests {
         assert!(!report(&mut c, &r.shape, 0, 5_000, 1_400, 1_900));
         // A fresh report with room lets grants through again.
         assert!(report(&mut c, &r.shape, 1_000, 5_000, 3_000, 3_000));
-        assert!(decide(&b, &r, &mut c, 1, Priority::Critical, 3_100).granted());
+        assert!(decide(&b, &r, &mut c, Ask::exactly(1), Priority::Critical, 3_100).granted());
     }
 
     #[test]
@@ -747,7 +900,14 @@ mod tests {
         report(&mut c, &r.shape, 0, 5_000, 1_000, 1_000);
         let u = usage(&b, false, &mut c, &r.shape, 1_000);
         assert_eq!((u.allocation, u.org_limit), (5_000, 5_000));
-        let d = decide(&b, &r, &mut c, 5_000, Priority::Critical, 1_000);
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask::exactly(5_000),
+            Priority::Critical,
+            1_000,
+        );
         assert!(
             matches!(
                 d.outcome,
@@ -766,7 +926,8 @@ mod tests {
         let b = Budget::new(5_000, 5_000);
         let mut c = Counts::default();
         report(&mut c, &r.shape, 100, 5_000, 1_000, 1_000);
-        let Outcome::Granted(g) = decide(&b, &r, &mut c, 10, Priority::Critical, 1_200).outcome
+        let Outcome::Granted(g) =
+            decide(&b, &r, &mut c, Ask::exactly(10), Priority::Critical, 1_200).outcome
         else {
             panic!("denied");
         };
@@ -779,7 +940,7 @@ mod tests {
         let r = rules();
         let b = Budget::new(1000, 100);
         let mut c = Counts::default();
-        decide(&b, &r, &mut c, 80, Priority::Critical, 1_000);
+        decide(&b, &r, &mut c, Ask::exactly(80), Priority::Critical, 1_000);
         let u = usage(&b, false, &mut c, &r.shape, 2_000);
         assert_eq!(u.used, 80);
         let remaining: Vec<u64> = u.remaining.iter().map(|r| r.remaining).collect();

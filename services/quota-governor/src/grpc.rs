@@ -10,8 +10,8 @@ use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{
-    self, AllocationOverride, Budget, Decision, DenyReason, Grant, InvalidInput, OrgId, Outcome,
-    Priority, Resource, Shares,
+    self, AllocationOverride, Ask, Budget, Decision, DenyReason, Grant, InvalidInput, OrgId,
+    Outcome, Priority, Resource, Shares,
 };
 use crate::feed::Feed;
 use crate::org_usage;
@@ -61,14 +61,14 @@ pub enum Ruling {
 }
 
 impl<S: QuotaStore> GovernorService<S> {
-    /// Rules on a request for `count` tokens: the org's suspensions first
+    /// Rules on a request for tokens: the org's suspensions first
     /// (a probe may go through), then the budget; a denial that calls for a
     /// suspension starts it. The one path of AcquireTokens and Envoy's
     /// ShouldRateLimit.
     pub async fn rule(
         &self,
         key: &BudgetKey,
-        count: u32,
+        ask: Ask,
         priority: Priority,
     ) -> Result<Ruling, Status> {
         let suspensions = self.feed.suspensions_of(&key.org);
@@ -81,7 +81,7 @@ impl<S: QuotaStore> GovernorService<S> {
         };
         let decision = self
             .store
-            .acquire(key, count, priority, self.default_budget.as_ref())
+            .acquire(key, ask, priority, self.default_budget.as_ref())
             .await
             .map_err(ApiError::from)?;
         if let Some(reason) = suspension::caused_by(&decision, key.resource) {
@@ -426,10 +426,10 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
     ) -> Result<Response<pb::AcquireTokensResponse>, Status> {
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
-        let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
+        let ask = Ask::parse(request.count, request.min_count).map_err(ApiError::from)?;
         let priority = parse_priority(request.priority).map_err(ApiError::from)?;
         domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
-        let (decision, probe) = match self.rule(&key, count, priority).await? {
+        let (decision, probe) = match self.rule(&key, ask, priority).await? {
             Ruling::Suspended(reason) => {
                 // Suspended: no call may go out, whatever the budget says.
                 tracing::Span::current().record("deny_reason", "suspended");
@@ -453,6 +453,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         match decision.outcome {
             Outcome::Granted(grant) => {
                 reply.grant_id = grant.to_string();
+                reply.granted_count = grant.count;
                 if let Some(reason) = probe {
                     reply.probe = true;
                     reply.suspension_reason = reason.number();

@@ -18,7 +18,7 @@ use syncgov_api::envoy::service::ratelimit::v3::rate_limit_response::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::domain::{self, Grant, InvalidInput, OrgId, Outcome, Priority, Resource};
+use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Resource};
 use crate::grpc::{GovernorService, Ruling};
 use crate::store::{BudgetKey, QuotaStore};
 
@@ -145,7 +145,11 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                 continue;
             };
             let name = format!("{}/{}", key.org, key.resource.as_str());
-            let status = match self.governor.rule(&key, hits, priority).await? {
+            let status = match self
+                .governor
+                .rule(&key, Ask::exactly(hits), priority)
+                .await?
+            {
                 Ruling::Suspended(reason) => {
                     headers.push(rls::HeaderValue {
                         key: SUSPENDED_HEADER.into(),

@@ -10,9 +10,19 @@ use quota_governor::window::WindowShape;
 /// One step of a random history.
 #[derive(Clone, Debug)]
 enum Step {
-    Acquire { count: u32, priority: Priority },
-    Release { grant: usize, count: u64 },
-    Wait { ms: i64 },
+    /// `min` below `count`: a lease.
+    Acquire {
+        count: u32,
+        min: u32,
+        priority: Priority,
+    },
+    Release {
+        grant: usize,
+        count: u64,
+    },
+    Wait {
+        ms: i64,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -22,7 +32,11 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Priority::Critical)
     ];
     prop_oneof![
-        5 => (1u32..40, priority).prop_map(|(count, priority)| Step::Acquire { count, priority }),
+        5 => (1u32..40, 0u32..40, priority).prop_map(|(count, min, priority)| {
+            // Half of the requests all or nothing, half leases.
+            let min = if min == 0 || min > count { count } else { min };
+            Step::Acquire { count, min, priority }
+        }),
         1 => (0usize..64, 1u64..40).prop_map(|(grant, count)| Step::Release { grant, count }),
         3 => prop_oneof![8 => 0i64..1_500, 1 => 0i64..30_000].prop_map(|ms| Step::Wait { ms }),
     ]
@@ -74,34 +88,38 @@ proptest! {
         for step in steps {
             match step {
                 Step::Wait { ms } => now += ms,
-                Step::Acquire { count, priority } => {
+                Step::Acquire { count, min, priority } => {
                     let limit = budget.limit_at(priority, now);
-                    let decision = domain::decide(&budget, &rules, &mut counts, count, priority, now);
+                    let ask = domain::Ask { count, min };
+                    let decision = domain::decide(&budget, &rules, &mut counts, ask, priority, now);
                     let exact = net_between(&grants, now - w, now);
                     let late = net_between(&grants, now - w - b, now);
                     // The window counts every call of the last window length
                     // (never early) and at most one bucket more (late).
                     let used_before = match decision.outcome {
-                        Outcome::Granted(_) => decision.used - u64::from(count),
+                        Outcome::Granted(grant) => decision.used - grant.count,
                         Outcome::Denied { .. } => decision.used,
                     };
                     prop_assert!(used_before >= exact, "counted {used_before}, made {exact}");
                     prop_assert!(used_before <= late, "counted {used_before}, at most {late}");
                     match decision.outcome {
                         Outcome::Granted(grant) => {
-                            prop_assert!(used_before + u64::from(count) <= limit);
-                            grants.push(Granted { at_ms: now, priority, grant, net: u64::from(count) });
+                            prop_assert!(grant.count >= u64::from(min) && grant.count <= u64::from(count));
+                            prop_assert!(used_before + grant.count <= limit);
+                            // A lease takes all the room there is, up to its count.
+                            prop_assert!(grant.count == u64::from(count) || used_before + grant.count == limit);
+                            grants.push(Granted { at_ms: now, priority, grant, net: grant.count });
                         }
                         Outcome::Denied { retry_after_ms, .. } => {
                             // A denial is justified by the calls counted.
-                            prop_assert!(late + u64::from(count) > limit);
+                            prop_assert!(late + u64::from(min) > limit);
                             match retry_after_ms {
-                                None => prop_assert!(u64::from(count) > limit),
+                                None => prop_assert!(u64::from(min) > limit),
                                 Some(after) => {
                                     let fits = |at: i64| {
                                         let mut probe = counts.window.clone();
                                         probe.advance(&shape, at);
-                                        probe.used() + u64::from(count) <= limit
+                                        probe.used() + u64::from(min) <= limit
                                     };
                                     prop_assert!(fits(now + after as i64), "still no room after retry_after");
                                     prop_assert!(after == 0 || !fits(now + after as i64 - 1), "retry_after too late");

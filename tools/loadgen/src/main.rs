@@ -90,6 +90,11 @@ struct AcquireArgs {
     /// Prefix of the org ids used.
     #[arg(long, default_value = "loadgen-")]
     org_prefix: String,
+    /// Lease mode: each caller takes blocks of up to this many tokens per
+    /// org (AcquireTokens with min_count 1) and spends them locally, one
+    /// token per decision; the governor sees one call per block.
+    #[arg(long, conflicts_with = "api")]
+    lease: Option<u64>,
 }
 
 /// The protocol `acquire` speaks.
@@ -350,6 +355,17 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
             .map(RateLimitServiceClient::new)
             .collect(),
     );
+    if let Some(block) = args.lease {
+        let title = format!(
+            "acquire (leases of {block}): {} orgs, concurrency {}, {} connection(s)",
+            args.orgs,
+            args.load.concurrency,
+            args.load.connections()
+        );
+        let (tally, elapsed) = drive_leases(&args.load, clients, orgs, block).await?;
+        report(&title, "decisions", 1, elapsed, tally);
+        return Ok(());
+    }
     let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, n| {
         let mut client = clients[caller as usize % clients.len()].clone();
         let mut envoy = envoys[caller as usize % envoys.len()].clone();
@@ -384,6 +400,7 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
                     count,
                     priority: quota::Priority::Normal.into(),
                     client_id: "loadgen".into(),
+                    min_count: 0,
                 })
                 .await;
             match reply {
@@ -404,6 +421,52 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
     );
     report(&title, "decisions", 1, elapsed, tally);
     Ok(())
+}
+
+/// Drives lease-mode decisions: each caller keeps a lease per org it has
+/// asked for and takes one token per decision.
+async fn drive_leases(
+    load: &Load,
+    clients: Arc<Vec<QuotaGovernorClient<Channel>>>,
+    orgs: Arc<Vec<String>>,
+    block: u64,
+) -> anyhow::Result<(Tally, Duration)> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+    use syncgov_client::{Lease, Take};
+
+    let leases: Rc<Vec<RefCell<HashMap<usize, Lease>>>> =
+        Rc::new((0..load.concurrency).map(|_| RefCell::default()).collect());
+    drive(load, Arc::default(), move |caller, n| {
+        let client = clients[caller as usize % clients.len()].clone();
+        let index = pick(caller, n, orgs.len());
+        let org = orgs[index].clone();
+        let leases = leases.clone();
+        async move {
+            // Calls of one caller run one after another: the borrow is free.
+            let mine = &leases[caller as usize];
+            let taken = mine.borrow_mut().remove(&index);
+            let mut lease = taken.unwrap_or_else(|| {
+                Lease::new(
+                    client,
+                    org,
+                    quota::Resource::ApiRequests,
+                    quota::Priority::Normal,
+                    block,
+                )
+                .with_client_id("loadgen")
+            });
+            let outcome = match lease.take().await {
+                Ok(Take::Granted) => Outcome::Ok,
+                Ok(Take::Denied(_)) => Outcome::Denied,
+                Err(_) => Outcome::Failed,
+            };
+            mine.borrow_mut().insert(index, lease);
+            outcome
+        }
+    })
+    .await
 }
 
 /// Real Salesforce error texts, so that ingest classifies as it would.

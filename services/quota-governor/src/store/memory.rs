@@ -11,7 +11,7 @@ use syncgov_kit::clock::now_ms;
 
 use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
-    self, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
+    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
 };
 use crate::suspension::{self, Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 
@@ -160,7 +160,7 @@ impl QuotaStore for MemoryStore {
     async fn acquire(
         &self,
         key: &BudgetKey,
-        count: u32,
+        ask: Ask,
         priority: Priority,
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
@@ -174,7 +174,7 @@ impl QuotaStore for MemoryStore {
             &found.budget,
             &self.rules,
             &mut entry.counts,
-            count,
+            ask,
             priority,
             now_ms(),
         ))

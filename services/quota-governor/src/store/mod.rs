@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::{
-    Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
+    Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
 use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
@@ -63,11 +63,11 @@ pub trait QuotaStore: Send + Sync + 'static {
         key: &BudgetKey,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Decides a request for `count` tokens and counts a grant, atomically.
+    /// Decides a request for tokens and counts a grant, atomically.
     fn acquire(
         &self,
         key: &BudgetKey,
-        count: u32,
+        ask: Ask,
         priority: Priority,
         fallback: Option<&Budget>,
     ) -> impl Future<Output = Result<Decision, StoreError>> + Send;

@@ -26,7 +26,7 @@ use syncgov_kit::store::{corrupt, from_redis, redis_client, redis_connection};
 use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::OrgId;
 use crate::domain::{
-    self, AllocationOverride, Budget, Counts, Decision, DenyReason, Grant, OrgView, Outcome,
+    self, AllocationOverride, Ask, Budget, Counts, Decision, DenyReason, Grant, OrgView, Outcome,
     Priority, Released, Rules, Shares, Usage,
 };
 use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
@@ -330,8 +330,8 @@ fn priority_arg(priority: Priority) -> u8 {
     }
 }
 
-/// Reads one decision's eight numbers (decide.lua).
-fn read_decision(reply: &[i64], count: u32) -> Result<Decision, StoreError> {
+/// Reads one decision's nine numbers (decide.lua).
+fn read_decision(reply: &[i64]) -> Result<Decision, StoreError> {
     let &[
         granted,
         reason,
@@ -341,6 +341,7 @@ fn read_decision(reply: &[i64], count: u32) -> Result<Decision, StoreError> {
         retry_after,
         bucket_start_ms,
         _is_default,
+        count,
     ] = reply
     else {
         return Err(corrupt("acquire reply"));
@@ -348,7 +349,7 @@ fn read_decision(reply: &[i64], count: u32) -> Result<Decision, StoreError> {
     let outcome = if granted == 1 {
         Outcome::Granted(Grant {
             bucket_start_ms,
-            count: u64::from(count),
+            count: u64::try_from(count).map_err(|_| corrupt("granted count"))?,
         })
     } else {
         let reason = match reason {
@@ -371,10 +372,13 @@ fn read_decision(reply: &[i64], count: u32) -> Result<Decision, StoreError> {
     })
 }
 
+/// Numbers in one decision's reply (decide.lua).
+const DECISION_LEN: usize = 9;
+
 /// A decision waiting for the next batch.
 struct Asked {
     key: BudgetKey,
-    count: u32,
+    ask: Ask,
     priority: Priority,
     fallback: Option<Budget>,
     reply: tokio::sync::oneshot::Sender<Result<Decision, StoreError>>,
@@ -475,14 +479,15 @@ async fn run_batch(
             .key(RedisStore::window_key(&asked.key, shape))
             .key(RedisStore::org_key(&asked.key));
         invocation
-            .arg(asked.count)
+            .arg(asked.ask.count)
+            .arg(asked.ask.min)
             .arg(priority_arg(asked.priority));
     }
     let reply: Result<Vec<i64>, _> = invocation.invoke_async(&mut conn.clone()).await;
     match reply {
-        Ok(numbers) if numbers.len() == batch.len() * 8 => {
-            for (asked, numbers) in batch.into_iter().zip(numbers.chunks(8)) {
-                let _ = asked.reply.send(read_decision(numbers, asked.count));
+        Ok(numbers) if numbers.len() == batch.len() * DECISION_LEN => {
+            for (asked, numbers) in batch.into_iter().zip(numbers.chunks(DECISION_LEN)) {
+                let _ = asked.reply.send(read_decision(numbers));
             }
         }
         Ok(_) => {
@@ -553,7 +558,7 @@ impl QuotaStore for RedisStore {
     async fn acquire(
         &self,
         key: &BudgetKey,
-        count: u32,
+        ask: Ask,
         priority: Priority,
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
@@ -561,7 +566,7 @@ impl QuotaStore for RedisStore {
             let (reply, answer) = tokio::sync::oneshot::channel();
             let asked = Asked {
                 key: key.clone(),
-                count,
+                ask,
                 priority,
                 fallback: fallback.copied(),
                 reply,
@@ -579,7 +584,8 @@ impl QuotaStore for RedisStore {
             .key(Self::budget_key(key))
             .key(Self::window_key(key, &self.shape))
             .key(Self::org_key(key))
-            .arg(count)
+            .arg(ask.count)
+            .arg(ask.min)
             .arg(priority_arg(priority))
             .arg(self.shape.bucket_ms())
             .arg(self.shape.ring_len())
@@ -588,7 +594,7 @@ impl QuotaStore for RedisStore {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
-        read_decision(&reply, count)
+        read_decision(&reply)
     }
 
     async fn release(

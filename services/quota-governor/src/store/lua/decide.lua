@@ -1,6 +1,7 @@
 
--- Decides one request for tokens and counts a grant: all or nothing. Used by
--- acquire.lua (one decision) and acquire_many.lua (a batch, in order).
+-- Decides one request for tokens and counts a grant: as many as fit, up to
+-- count, or none when fewer than min fit (min = count: all or nothing). Used
+-- by acquire.lua (one decision) and acquire_many.lua (a batch, in order).
 --
 -- kb  the budget hash: l org_limit, a allocation, sr/sn/sc the retry, normal
 --     and critical shares in percent, oa/oe an override's allocation and
@@ -8,19 +9,20 @@
 -- kw  the window string (layout above)
 -- ko  the org-wide view hash: ru reported used, rm reported max, rt when
 --     observed (ms), rg grants since (absent: no report)
--- count; priority (1 retry, 2 normal, 3 critical); bucket width (ms); ring
+-- count; min; priority (1 retry, 2 normal, 3 critical); bucket width (ms); ring
 -- slots (buckets per window + 1); org safety margin (percent); the default
 -- budget {l, a, sr, sn, sc} or nil; now (ms, the store's clock).
 --
 -- Returns {granted 0/1, deny reason (0 none, 1 allocation, 2 priority share,
 -- 3 org limit, 5 unknown org), used, allocation, remaining, retry after ms
--- (-1: waiting cannot help), grant's bucket start ms, default budget 0/1}.
-local function decide(kb, kw, ko, count, priority, bucket_ms, ring, margin, default, now)
+-- (-1: waiting cannot help), grant's bucket start ms, default budget 0/1,
+-- tokens granted}.
+local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin, default, now)
   local budget = redis.call('HMGET', kb, 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe')
   local is_default = 0
   if not budget[1] then
     if not default then
-      return {0, 5, 0, 0, 0, -1, 0, 0}
+      return {0, 5, 0, 0, 0, -1, 0, 0, 0}
     end
     budget = {default[1], default[2], default[3], default[4], default[5], false, false}
     is_default = 1
@@ -40,25 +42,31 @@ local function decide(kb, kw, ko, count, priority, bucket_ms, ring, margin, defa
   limit = math.min(limit, allocation)
 
   local head, used, fresh = advance(kw, now, bucket_ms, ring)
-  local org_full = org and org.used + org.since + count > math.floor(org_limit * (100 - margin) / 100)
-  if used + count <= limit and not org_full then
+  local grant = math.min(count, math.max(limit - used, 0))
+  if org then
+    local org_room = math.floor(org_limit * (100 - margin) / 100) - org.used - org.since
+    grant = math.min(grant, math.max(org_room, 0))
+  end
+  if grant >= math.max(min, 1) then
     redis.call('BITFIELD', kw,
       'SET', 'i64', 0, head,
-      'SET', 'i64', 64, used + count,
-      'INCRBY', 'u32', slot_bit(head, ring), count)
+      'SET', 'i64', 64, used + grant,
+      'INCRBY', 'u32', slot_bit(head, ring), grant)
     if fresh then
       keep_until_head_leaves(kw, head, bucket_ms, ring)
     end
     if org then
-      redis.call('HINCRBY', ko, 'rg', count)
+      redis.call('HINCRBY', ko, 'rg', grant)
     end
-    return {1, 0, used + count, allocation, limit - used - count, -1, head * bucket_ms, is_default}
+    return {1, 0, used + grant, allocation, limit - used - grant, -1, head * bucket_ms, is_default, grant}
   end
 
+  -- Denied as a request for the fewest tokens that would do.
+  count = min
   if used + count <= limit then
     -- The integration has room; the org as a whole does not. When other apps'
     -- calls leave the org's window is not known here.
-    return {0, 3, used, allocation, limit - used, -1, 0, is_default}
+    return {0, 3, used, allocation, limit - used, -1, 0, is_default, 0}
   end
   local reason = 2
   if used + count > allocation then
@@ -82,5 +90,5 @@ local function decide(kb, kw, ko, count, priority, bucket_ms, ring, margin, defa
       end
     end
   end
-  return {0, reason, used, allocation, math.max(limit - used, 0), retry_after, 0, is_default}
+  return {0, reason, used, allocation, math.max(limit - used, 0), retry_after, 0, is_default, 0}
 end

@@ -1,0 +1,140 @@
+//! Client helpers for sync workers.
+//!
+//! A worker that asks the quota governor before every Salesforce call pays a
+//! round trip per call. A [`Lease`] takes a block of tokens at once (the
+//! governor's lease mode: as many as there is room for, up to the block),
+//! spends them locally, and hands back what it did not use, so the governor
+//! sees one call per block while the budget stays exact: tokens a worker
+//! holds are counted as used until they are handed back.
+
+use std::time::{Duration, Instant};
+
+use syncgov_api::quota::v1 as pb;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use tonic::Status;
+use tonic::transport::Channel;
+
+/// What [`Lease::take`] came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Take {
+    /// One token: make the call.
+    Granted,
+    /// None: the governor's reply says why and when to retry.
+    Denied(pb::AcquireTokensResponse),
+}
+
+/// The block a lease holds now.
+#[derive(Debug)]
+struct Held {
+    grant_id: String,
+    left: u64,
+    taken_at: Instant,
+}
+
+/// Tokens of one (org, resource, priority) taken a block at a time.
+///
+/// Hand back what is left with [`Lease::hand_back`] when the work stops: a
+/// dropped lease cannot call the governor, and its unused tokens then stay
+/// counted until they leave the window.
+#[derive(Debug)]
+pub struct Lease {
+    client: QuotaGovernorClient<Channel>,
+    ask: pb::AcquireTokensRequest,
+    max_hold: Duration,
+    held: Option<Held>,
+}
+
+impl Lease {
+    /// A lease of blocks of up to `block` tokens (1 to 1 000 000).
+    pub fn new(
+        client: QuotaGovernorClient<Channel>,
+        org_id: impl Into<String>,
+        resource: pb::Resource,
+        priority: pb::Priority,
+        block: u64,
+    ) -> Self {
+        Self {
+            client,
+            ask: pb::AcquireTokensRequest {
+                org_id: org_id.into(),
+                resource: resource.into(),
+                count: block,
+                min_count: 1,
+                priority: priority.into(),
+                client_id: String::new(),
+            },
+            max_hold: Duration::from_secs(10),
+            held: None,
+        }
+    }
+
+    /// Names the worker in the governor's logs and traces.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.ask.client_id = client_id.into();
+        self
+    }
+
+    /// How long a block may be held before what is left of it goes back
+    /// (default 10 s): tokens a slow worker sits on are calls others cannot
+    /// make.
+    pub fn with_max_hold(mut self, max_hold: Duration) -> Self {
+        self.max_hold = max_hold;
+        self
+    }
+
+    /// Tokens held and not yet spent.
+    pub fn held(&self) -> u64 {
+        self.held.as_ref().map_or(0, |h| h.left)
+    }
+
+    /// Takes one token: from the block held, else from a new block.
+    pub async fn take(&mut self) -> Result<Take, Status> {
+        if self
+            .held
+            .as_ref()
+            .is_some_and(|h| h.taken_at.elapsed() > self.max_hold)
+        {
+            self.hand_back().await?;
+        }
+        if let Some(held) = self.held.as_mut().filter(|h| h.left > 0) {
+            held.left -= 1;
+            return Ok(Take::Granted);
+        }
+        let reply = self
+            .client
+            .acquire_tokens(self.ask.clone())
+            .await?
+            .into_inner();
+        if !reply.granted || reply.granted_count == 0 {
+            self.held = None;
+            return Ok(Take::Denied(reply));
+        }
+        self.held = Some(Held {
+            grant_id: reply.grant_id,
+            left: reply.granted_count - 1,
+            taken_at: Instant::now(),
+        });
+        Ok(Take::Granted)
+    }
+
+    /// Hands the unspent tokens back; returns how many the governor took
+    /// back. On an error the tokens stay held, to be handed back later.
+    pub async fn hand_back(&mut self) -> Result<u64, Status> {
+        let Some(held) = self.held.as_ref().filter(|h| h.left > 0) else {
+            self.held = None;
+            return Ok(0);
+        };
+        let reply = self
+            .client
+            .release_tokens(pb::ReleaseTokensRequest {
+                org_id: self.ask.org_id.clone(),
+                resource: self.ask.resource,
+                count: held.left,
+                grant_id: held.grant_id.clone(),
+            })
+            .await?
+            .into_inner();
+        self.held = None;
+        Ok(reply.released)
+    }
+}
