@@ -1,0 +1,152 @@
+//! `syncctl classify`: the `sync-errors classify` filter, answered by the
+//! service's Classify RPC instead of a local copy of the rules, so it says
+//! exactly what the running service would make of an error text.
+//!
+//! Lines are read on a thread of their own and sent in batches: whatever
+//! has arrived when a call can go (up to the RPC's 1 000 inputs and a size
+//! well under the gRPC message limit). Piped files go in big batches, and a
+//! line typed at a terminal is answered at once.
+
+use std::io::BufRead;
+
+use serde::{Deserialize, Serialize};
+use syncgov_api::syncerrors::v1 as errors;
+use syncgov_api::syncerrors::v1::classification::Level;
+
+use crate::commands::{Context, write_stdout};
+use crate::error::{Exit, Failure};
+use crate::names;
+
+/// Most inputs one Classify call takes.
+const MAX_BATCH: usize = 1_000;
+
+/// Most bytes of input lines per call: the service decodes messages of up
+/// to 4 MiB.
+const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
+
+/// One input line, as `sync-errors classify` reads it.
+#[derive(Deserialize)]
+struct Input {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    status_code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    object_type: String,
+}
+
+/// One output line, as `sync-errors classify` writes it (same keys, same
+/// order).
+#[derive(Serialize)]
+struct Line {
+    id: Option<serde_json::Value>,
+    level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    error_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// The output line of one classification.
+fn line(id: Option<serde_json::Value>, c: &errors::Classification) -> Line {
+    match &c.level {
+        Some(Level::Record(r)) => Line {
+            id,
+            level: "record",
+            category: Some(names::category(r.category)),
+            error_type: Some(names::error_type(r.r#type)),
+            reason: None,
+        },
+        Some(Level::Suspension(reason)) => Line {
+            id,
+            level: "suspension",
+            category: None,
+            error_type: None,
+            reason: Some(names::reason(*reason)),
+        },
+        None => Line {
+            id,
+            level: "unknown",
+            category: None,
+            error_type: None,
+            reason: None,
+        },
+    }
+}
+
+/// Classifies stdin to stdout. A malformed line stops it (exit 4) after the
+/// lines before it were classified and written.
+pub async fn run(ctx: &Context) -> Result<(), Failure> {
+    let target = &ctx.sync_errors;
+    let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<String>>(MAX_BATCH);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut line_number = 0usize;
+    while let Some(first) = rx.recv().await {
+        let mut ids = Vec::new();
+        let mut inputs = Vec::new();
+        let mut bytes = 0;
+        let mut stop = None;
+        let mut next = Some(first);
+        while let Some(read) = next.take() {
+            line_number += 1;
+            let text = read.map_err(|e| Failure::other(format!("reading stdin: {e}")))?;
+            if !text.trim().is_empty() {
+                match serde_json::from_str::<Input>(&text) {
+                    Ok(input) => {
+                        bytes += text.len();
+                        ids.push(input.id);
+                        inputs.push(errors::ClassifyInput {
+                            status_code: input.status_code,
+                            message: input.message,
+                            fields: input.fields,
+                            object_type: input.object_type,
+                        });
+                    }
+                    Err(e) => {
+                        stop = Some(Failure::new(
+                            Exit::Rejected,
+                            format!("line {line_number}: {e}"),
+                        ));
+                        break;
+                    }
+                }
+            }
+            if inputs.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !inputs.is_empty() {
+            let reply = client
+                .classify(errors::ClassifyRequest { inputs })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let mut out = String::new();
+            for (id, c) in ids.into_iter().zip(&reply.classifications) {
+                out.push_str(
+                    &serde_json::to_string(&line(id, c))
+                        .map_err(|e| Failure::other(e.to_string()))?,
+                );
+                out.push('\n');
+            }
+            write_stdout(&out)?;
+        }
+        if let Some(failure) = stop {
+            return Err(failure);
+        }
+    }
+    Ok(())
+}

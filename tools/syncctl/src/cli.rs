@@ -1,0 +1,474 @@
+//! The command line: every subcommand, flag and environment variable, as
+//! clap parses them. Nothing here talks to a service; `commands` does.
+
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::Output;
+use crate::demo::DemoArgs;
+use crate::error::EXIT_CODES;
+use crate::names;
+
+/// The governor's address when none is given: its own default listen address.
+pub const DEFAULT_GOVERNOR: &str = "http://127.0.0.1:50051";
+/// The sync-error service's address when none is given: its own default.
+pub const DEFAULT_SYNC_ERRORS: &str = "http://127.0.0.1:50052";
+
+/// `syncctl`: budgets, usage, suspensions, sync errors and notifications of
+/// the syncgov services, over gRPC.
+#[derive(Debug, Parser)]
+#[command(
+    name = "syncctl",
+    version,
+    about = "The operator's command line for the syncgov services",
+    long_about = "The operator's command line for the syncgov services: budgets, usage, \
+                  suspensions (quota-governor), sync errors and notifications (sync-errors), \
+                  over gRPC. Tables by default; --output json prints the replies as JSON.",
+    after_long_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// The quota governor's gRPC address.
+    #[arg(long, env = "SYNCCTL_GOVERNOR", default_value = DEFAULT_GOVERNOR, global = true, value_name = "URL")]
+    pub governor: String,
+
+    /// The sync-error service's gRPC address.
+    #[arg(long = "sync-errors", env = "SYNCCTL_SYNC_ERRORS", default_value = DEFAULT_SYNC_ERRORS, global = true, value_name = "URL")]
+    pub sync_errors: String,
+
+    /// How to print replies.
+    #[arg(long, value_enum, default_value_t = Output::Table, global = true)]
+    pub output: Output,
+
+    /// How long a call may take before syncctl gives up (streams excepted).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub timeout: Duration,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Budgets of the quota governor: get, set, delete.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+    /// An org's usage: used, allocation, org limit, remaining per priority,
+    /// when calls free up, and the last 24 hours as a chart.
+    Usage(UsageArgs),
+    /// Suspensions: list, clear, watch.
+    #[command(subcommand)]
+    Suspensions(SuspensionsCommand),
+    /// Sync errors: health cards, lists, details, affected records, resync,
+    /// CSV export.
+    #[command(subcommand)]
+    Errors(ErrorsCommand),
+    /// An org's error notification settings: get, set.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
+    /// Classifies error texts: JSON Lines on stdin, JSON Lines on stdout, the
+    /// format of `sync-errors classify`, answered by the Classify RPC.
+    #[command(
+        long_about = "Classifies error texts with the sync-error service's Classify RPC. Reads \
+                      JSON Lines on stdin ({\"id\": ..., \"status_code\": ..., \"message\": ..., \
+                      \"fields\": [...], \"object_type\": ...}, every key optional) and writes one \
+                      line per input, in order, as `sync-errors classify` does: \
+                      {\"id\":...,\"level\":\"record\",\"category\":...,\"type\":...} or \
+                      {\"id\":...,\"level\":\"suspension\",\"reason\":...}. Blank lines are \
+                      skipped; a malformed line stops it with exit code 4 after the lines before \
+                      it were written. --output does not apply."
+    )]
+    Classify,
+    /// Prints a shell completion script.
+    Completions(CompletionsArgs),
+    /// A guided demonstration against running services.
+    Demo(DemoArgs),
+}
+
+/// The Salesforce budget governed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Resource {
+    /// Daily API requests.
+    Api,
+    /// Bulk API batches.
+    Bulk,
+}
+
+impl Resource {
+    /// The contract's value.
+    pub fn number(self) -> i32 {
+        use syncgov_api::quota::v1::Resource as R;
+        match self {
+            Self::Api => R::ApiRequests as i32,
+            Self::Bulk => R::BulkBatches as i32,
+        }
+    }
+
+    /// As the flag is written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Bulk => "bulk",
+        }
+    }
+}
+
+/// An org and one of its budgets.
+#[derive(Debug, Args)]
+pub struct BudgetKey {
+    /// The org.
+    #[arg(long)]
+    pub org: String,
+    /// The budget.
+    #[arg(long, value_enum, default_value_t = Resource::Api)]
+    pub resource: Resource,
+}
+
+/// `budget ...`.
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Shows the budget of an org (exit 5 when it has none).
+    Get(BudgetKey),
+    /// Creates or replaces the budget of an org.
+    Set(BudgetSetArgs),
+    /// Deletes the budget of an org; calls already counted stay counted.
+    Delete(BudgetKey),
+}
+
+/// `budget set`.
+#[derive(Debug, Args)]
+pub struct BudgetSetArgs {
+    /// The org and budget.
+    #[command(flatten)]
+    pub key: BudgetKey,
+    /// Salesforce's limit for the whole org, calls per window.
+    #[arg(long)]
+    pub org_limit: u64,
+    /// Calls per window this integration may use (0 stops it).
+    #[arg(long)]
+    pub allocation: u64,
+    /// Percent of the allocation per priority, RETRY/NORMAL/CRITICAL (default 75/95/100).
+    #[arg(long, value_name = "R/N/C", value_parser = parse_shares)]
+    pub shares: Option<Shares>,
+    /// A temporary allocation, for a migration; needs --override-until.
+    #[arg(long, requires = "override_until")]
+    pub override_allocation: Option<u64>,
+    /// When the override ends: a time from now (`6h`, `2days`) or an RFC 3339
+    /// time (`2030-01-31T18:00:00Z`).
+    #[arg(long, value_parser = parse_until, requires = "override_allocation", value_name = "WHEN")]
+    pub override_until: Option<Until>,
+}
+
+/// Priority shares as typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shares {
+    /// Retry share, percent.
+    pub retry: u32,
+    /// Normal share, percent.
+    pub normal: u32,
+    /// Critical share, percent.
+    pub critical: u32,
+}
+
+/// Parses `75/95/100`. The service checks the ranges and the order, and
+/// names the field when they are wrong.
+pub fn parse_shares(text: &str) -> Result<Shares, String> {
+    let parts: Vec<&str> = text.split('/').collect();
+    let [r, n, c] = parts.as_slice() else {
+        return Err("expected RETRY/NORMAL/CRITICAL percentages, like 75/95/100".into());
+    };
+    let p = |s: &str| {
+        s.trim()
+            .trim_end_matches('%')
+            .parse::<u32>()
+            .map_err(|_| format!("{s:?} is not a whole percentage"))
+    };
+    Ok(Shares {
+        retry: p(r)?,
+        normal: p(n)?,
+        critical: p(c)?,
+    })
+}
+
+/// When something ends, as typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// This long after the command runs.
+    In(Duration),
+    /// At this time.
+    At(SystemTime),
+}
+
+impl Until {
+    /// The time meant, with `now` the time the command runs.
+    pub fn resolve(self, now: SystemTime) -> SystemTime {
+        match self {
+            Self::In(d) => now + d,
+            Self::At(t) => t,
+        }
+    }
+}
+
+/// Parses a duration from now or an RFC 3339 time.
+pub fn parse_until(text: &str) -> Result<Until, String> {
+    if let Ok(d) = humantime::parse_duration(text) {
+        return Ok(Until::In(d));
+    }
+    humantime::parse_rfc3339_weak(text)
+        .map(Until::At)
+        .map_err(|_| {
+            format!(
+                "{text:?} is neither a duration (6h) nor an RFC 3339 time (2030-01-31T18:00:00Z)"
+            )
+        })
+}
+
+/// `usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The org and budget.
+    #[command(flatten)]
+    pub key: BudgetKey,
+}
+
+/// `suspensions ...`.
+#[derive(Debug, Subcommand)]
+pub enum SuspensionsCommand {
+    /// An org's active suspensions, with guidance.
+    List {
+        /// The org.
+        #[arg(long)]
+        org: String,
+    },
+    /// Ends an org's suspension for a reason (the reasons only an operator
+    /// can end, or any other early).
+    Clear {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// The reason, e.g. SALESFORCE_AUTH_FAILED or salesforce-auth-failed.
+        #[arg(long, value_parser = names::parse_reason)]
+        reason: i32,
+    },
+    /// Prints every suspension and clear as it happens, one line each, until
+    /// interrupted (Ctrl-C). With --output json, one JSON object per line.
+    Watch {
+        /// Only this org's events (every org's when absent).
+        #[arg(long)]
+        org: Option<String>,
+        /// Resume after this event's cursor (`0-0`: from the start of the
+        /// kept feed); from now on when absent.
+        #[arg(long, value_name = "CURSOR")]
+        from_cursor: Option<String>,
+    },
+}
+
+/// Which errors, for listing, resync and export. Unset flags match all.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FilterArgs {
+    /// Only this category, e.g. PROPERTY_VALUES.
+    #[arg(long, value_parser = names::parse_category)]
+    pub category: Option<i32>,
+    /// Only this type, e.g. STRING_TOO_LONG.
+    #[arg(long = "type", value_parser = names::parse_type, value_name = "TYPE")]
+    pub error_type: Option<i32>,
+    /// Only this Salesforce object, e.g. Contact.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Only this state: OPEN, RESYNCING, DEAD or RESOLVED (default: every
+    /// current error).
+    #[arg(long, value_parser = names::parse_state)]
+    pub state: Option<i32>,
+}
+
+impl FilterArgs {
+    /// True when no flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.category.is_none()
+            && self.error_type.is_none()
+            && self.object.is_none()
+            && self.state.is_none()
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Items per page, 1 to 500 (the service's default, 50, when absent).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// The token a previous page printed.
+    #[arg(long, value_name = "TOKEN")]
+    pub page_token: Option<String>,
+}
+
+/// `errors ...`.
+#[derive(Debug, Subcommand)]
+pub enum ErrorsCommand {
+    /// The sync health cards: current errors and impacted records per
+    /// category and type, with guidance.
+    Health {
+        /// The org.
+        #[arg(long)]
+        org: String,
+    },
+    /// Lists errors, newest first, one page at a time.
+    List {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// Which errors.
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Which page.
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Shows one error.
+    Show {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// The error's id.
+        id: String,
+    },
+    /// The records with a current error of a type.
+    Records {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// The type, e.g. STRING_TOO_LONG.
+        #[arg(long = "type", value_parser = names::parse_type, value_name = "TYPE")]
+        error_type: i32,
+        /// Which page.
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Queues errors for resync: the ids given, or those a filter selects.
+    /// The service takes at most 100; for more it refuses and says what to
+    /// do instead (exit 4).
+    Resync {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// Error ids.
+        ids: Vec<String>,
+        /// Or: the errors these select.
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Exports errors as CSV to a file. The file appears only once the whole
+    /// export arrived: it is written as FILE.partial beside it and renamed.
+    Export {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// Which errors.
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// The CSV file to write.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+}
+
+/// `notifications ...`.
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCommand {
+    /// Shows an org's notification settings (the secret is never shown).
+    Get {
+        /// The org.
+        #[arg(long)]
+        org: String,
+    },
+    /// Replaces an org's notification settings.
+    Set(NotificationsSetArgs),
+}
+
+/// `notifications set`.
+#[derive(Debug, Args)]
+pub struct NotificationsSetArgs {
+    /// The org.
+    #[arg(long)]
+    pub org: String,
+    /// Whether notifications go out at all.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub enabled: bool,
+    /// How often: IMMEDIATELY, DAILY or WEEKLY.
+    #[arg(long, value_parser = names::parse_frequency)]
+    pub frequency: Option<i32>,
+    /// The http:// URL the service POSTs notifications to.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Signs every delivery (16 to 256 characters); kept when absent. Prefer
+    /// the environment variable, which stays out of shell history.
+    #[arg(long, env = "SYNCCTL_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+}
+
+/// Shells `completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shares_and_expiries_parse() {
+        assert_eq!(
+            parse_shares("60/90/100"),
+            Ok(Shares {
+                retry: 60,
+                normal: 90,
+                critical: 100
+            })
+        );
+        assert!(parse_shares("60/90").is_err());
+        assert!(parse_shares("a/b/c").is_err());
+        assert_eq!(
+            parse_until("6h"),
+            Ok(Until::In(Duration::from_secs(6 * 3600)))
+        );
+        assert!(matches!(
+            parse_until("2030-01-31T18:00:00Z"),
+            Ok(Until::At(_))
+        ));
+        assert!(parse_until("tomorrow").is_err());
+    }
+
+    #[test]
+    fn the_default_addresses_are_the_services_defaults() {
+        let cli = Cli::try_parse_from(["syncctl", "usage", "--org", "acme"]).unwrap();
+        if std::env::var_os("SYNCCTL_GOVERNOR").is_none() {
+            assert_eq!(cli.governor, "http://127.0.0.1:50051");
+        }
+        if std::env::var_os("SYNCCTL_SYNC_ERRORS").is_none() {
+            assert_eq!(cli.sync_errors, "http://127.0.0.1:50052");
+        }
+        assert_eq!(cli.output, Output::Table);
+    }
+}

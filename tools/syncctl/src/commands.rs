@@ -1,0 +1,590 @@
+//! The subcommands at work: each builds its request from the parsed
+//! arguments, calls one service, and prints the reply as a table or as JSON.
+//! Every gRPC status goes through [`Target::failed`], so exit codes are the
+//! same everywhere.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use clap::CommandFactory;
+use serde_json::{Value, json};
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::syncerrors::v1 as errors;
+
+use crate::cli::{
+    BudgetCommand, BudgetKey, BudgetSetArgs, Cli, Command, ErrorsCommand, FilterArgs,
+    NotificationsCommand, NotificationsSetArgs, Shell, SuspensionsCommand,
+};
+use crate::client::Target;
+use crate::error::{Exit, Failure};
+use crate::{Output, json, names, render};
+
+/// Most errors one resync may select: the service's own limit. Selecting
+/// one more than this by filter is enough to hear the service's advice.
+pub const MAX_RESYNC: usize = 100;
+
+/// Largest page the services serve.
+const MAX_PAGE: u32 = 500;
+
+/// What every command needs: where the services are and how to print.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The quota governor.
+    pub governor: Target,
+    /// The sync-error service.
+    pub sync_errors: Target,
+    /// How to print replies.
+    pub output: Output,
+    /// Longest wait for a unary call.
+    pub timeout: Duration,
+}
+
+impl Context {
+    /// The context the global flags describe.
+    pub fn from_cli(cli: &Cli) -> Self {
+        Self {
+            governor: Target::governor(&cli.governor),
+            sync_errors: Target::sync_errors(&cli.sync_errors),
+            output: cli.output,
+            timeout: cli.timeout,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let ctx = Context::from_cli(&cli);
+    match cli.command {
+        Command::Budget(c) => budget(&ctx, c).await,
+        Command::Usage(a) => usage(&ctx, a.key).await,
+        Command::Suspensions(c) => suspensions(&ctx, c).await,
+        Command::Errors(c) => sync_errors(&ctx, c).await,
+        Command::Notifications(c) => notifications(&ctx, c).await,
+        Command::Classify => crate::classify::run(&ctx).await,
+        Command::Completions(a) => completions(a.shell),
+        Command::Demo(a) => crate::demo::run(a, ctx.output)
+            .await
+            .map_err(|e| Failure::other(format!("{e:#}"))),
+    }
+}
+
+/// Writes `text` to stdout. A closed pipe (`syncctl ... | head`) is not a
+/// failure: the reader has what it wanted.
+pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Prints a reply: `table` for people, `value` (pretty) for scripts.
+pub fn emit(output: Output, table: String, value: Value) -> Result<(), Failure> {
+    match output {
+        Output::Table => write_stdout(&table),
+        Output::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&value).map_err(|e| Failure::other(e.to_string()))?;
+            text.push('\n');
+            write_stdout(&text)
+        }
+    }
+}
+
+/// A protobuf timestamp of a system time.
+fn timestamp_of(t: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(t)
+}
+
+async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
+    let target = &ctx.governor;
+    let mut client = target.governor_client(Some(ctx.timeout)).await?;
+    match command {
+        BudgetCommand::Get(key) => {
+            let reply = client
+                .get_budget(quota::GetBudgetRequest {
+                    org_id: key.org.clone(),
+                    resource: key.resource.number(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let b = reply.budget.unwrap_or_default();
+            emit(
+                ctx.output,
+                format!(
+                    "budget of {} ({})\n{}",
+                    key.org,
+                    key.resource.as_str(),
+                    render::budget(&b, reply.is_default)
+                ),
+                json!({
+                    "org_id": key.org,
+                    "resource": key.resource.as_str(),
+                    "budget": json::budget(&b),
+                    "is_default": reply.is_default,
+                }),
+            )
+        }
+        BudgetCommand::Set(args) => {
+            let key_org = args.key.org.clone();
+            let resource = args.key.resource;
+            let request = budget_request(args, SystemTime::now());
+            let reply = client
+                .set_budget(request)
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let b = reply.budget.unwrap_or_default();
+            emit(
+                ctx.output,
+                format!(
+                    "budget of {key_org} ({}) set\n{}",
+                    resource.as_str(),
+                    render::budget(&b, false)
+                ),
+                json!({
+                    "org_id": key_org,
+                    "resource": resource.as_str(),
+                    "budget": json::budget(&b),
+                }),
+            )
+        }
+        BudgetCommand::Delete(BudgetKey { org, resource }) => {
+            let reply = client
+                .delete_budget(quota::DeleteBudgetRequest {
+                    org_id: org.clone(),
+                    resource: resource.number(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let text = if reply.deleted {
+                format!("deleted the {} budget of {org}\n", resource.as_str())
+            } else {
+                format!("{org} had no {} budget to delete\n", resource.as_str())
+            };
+            emit(
+                ctx.output,
+                text,
+                json!({"org_id": org, "resource": resource.as_str(), "deleted": reply.deleted}),
+            )
+        }
+    }
+}
+
+/// The `SetBudget` request `budget set` sends, with `now` for expiries given
+/// as a time from now.
+pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetRequest {
+    quota::SetBudgetRequest {
+        org_id: args.key.org,
+        resource: args.key.resource.number(),
+        budget: Some(quota::Budget {
+            org_limit: args.org_limit,
+            allocation: args.allocation,
+            shares: args.shares.map(|s| quota::PriorityShares {
+                retry_percent: s.retry,
+                normal_percent: s.normal,
+                critical_percent: s.critical,
+            }),
+            allocation_override: match (args.override_allocation, args.override_until) {
+                (Some(allocation), Some(until)) => Some(quota::AllocationOverride {
+                    allocation,
+                    expires_at: Some(timestamp_of(until.resolve(now))),
+                }),
+                _ => None,
+            },
+        }),
+    }
+}
+
+async fn usage(ctx: &Context, key: BudgetKey) -> Result<(), Failure> {
+    let target = &ctx.governor;
+    let mut client = target.governor_client(Some(ctx.timeout)).await?;
+    let reply = client
+        .get_usage(quota::GetUsageRequest {
+            org_id: key.org.clone(),
+            resource: key.resource.number(),
+        })
+        .await
+        .map_err(|s| target.failed(s))?
+        .into_inner();
+    let mut value = json::usage(&reply);
+    value["org_id"] = json!(key.org);
+    value["resource"] = json!(key.resource.as_str());
+    emit(
+        ctx.output,
+        format!(
+            "usage of {} ({})\n{}",
+            key.org,
+            key.resource.as_str(),
+            render::usage(&reply)
+        ),
+        value,
+    )
+}
+
+async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), Failure> {
+    let target = &ctx.governor;
+    match command {
+        SuspensionsCommand::List { org } => {
+            let mut client = target.governor_client(Some(ctx.timeout)).await?;
+            let reply = client
+                .list_suspensions(quota::ListSuspensionsRequest {
+                    org_id: org.clone(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            emit(
+                ctx.output,
+                render::suspensions(&reply.suspensions),
+                json!({
+                    "org_id": org,
+                    "suspensions": reply.suspensions.iter().map(json::suspension).collect::<Vec<_>>(),
+                }),
+            )
+        }
+        SuspensionsCommand::Clear { org, reason } => {
+            let mut client = target.governor_client(Some(ctx.timeout)).await?;
+            let reply = client
+                .clear_suspension(quota::ClearSuspensionRequest {
+                    org_id: org.clone(),
+                    reason,
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let text = if reply.cleared {
+                format!(
+                    "cleared the {} suspension of {org}\n",
+                    names::reason(reason)
+                )
+            } else {
+                format!(
+                    "{org} was not suspended for {}: nothing to clear\n",
+                    names::reason(reason)
+                )
+            };
+            emit(
+                ctx.output,
+                text,
+                json!({"org_id": org, "reason": names::reason(reason), "cleared": reply.cleared}),
+            )
+        }
+        SuspensionsCommand::Watch { org, from_cursor } => {
+            watch(
+                ctx,
+                org.unwrap_or_default(),
+                from_cursor.unwrap_or_default(),
+            )
+            .await
+        }
+    }
+}
+
+/// Streams suspension events until Ctrl-C, the reader closing the pipe, or
+/// the governor going away (exit 3, with the cursor to resume from).
+async fn watch(ctx: &Context, org: String, cursor: String) -> Result<(), Failure> {
+    let target = &ctx.governor;
+    let mut client = target.governor_client(None).await?;
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let mut stream = tokio::select! {
+        reply = client.watch_suspensions(quota::WatchSuspensionsRequest { org_id: org, cursor }) => {
+            reply.map_err(|s| target.failed(s))?.into_inner()
+        }
+        _ = &mut interrupted => return Ok(()),
+    };
+    let mut last_cursor = None;
+    loop {
+        let event = tokio::select! {
+            event = stream.message() => event,
+            _ = &mut interrupted => return Ok(()),
+        };
+        let event = match event {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                return Err(Failure::new(
+                    Exit::Unreachable,
+                    format!(
+                        "{} at {} ended the stream{}",
+                        target.name,
+                        target.url,
+                        resume_hint(last_cursor.as_deref())
+                    ),
+                ));
+            }
+            Err(status) => {
+                let mut failure = target.failed(status);
+                failure
+                    .message
+                    .push_str(&resume_hint(last_cursor.as_deref()));
+                return Err(failure);
+            }
+        };
+        let mut line = match ctx.output {
+            Output::Table => render::suspension_event(&event),
+            Output::Json => json::suspension_event(&event).to_string(),
+        };
+        line.push('\n');
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(line.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        last_cursor = Some(event.cursor);
+    }
+}
+
+fn resume_hint(cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) => format!("\n(resume with --from-cursor {c})"),
+        None => String::new(),
+    }
+}
+
+/// The contract's filter of the flags.
+pub fn filter_of(f: &FilterArgs) -> errors::ErrorFilter {
+    errors::ErrorFilter {
+        category: f.category.unwrap_or_default(),
+        r#type: f.error_type.unwrap_or_default(),
+        object_type: f.object.clone().unwrap_or_default(),
+        state: f.state.unwrap_or_default(),
+    }
+}
+
+async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failure> {
+    let target = &ctx.sync_errors;
+    if let ErrorsCommand::Export { org, filter, out } = command {
+        return crate::export::run(ctx, org, filter_of(&filter), out).await;
+    }
+    let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
+    match command {
+        ErrorsCommand::Health { org } => {
+            let reply = client
+                .get_sync_health(errors::GetSyncHealthRequest {
+                    org_id: org.clone(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let mut value = json::health(&reply);
+            value["org_id"] = json!(org);
+            emit(
+                ctx.output,
+                format!("sync health of {org}: {}", render::health_cards(&reply)),
+                value,
+            )
+        }
+        ErrorsCommand::List { org, filter, page } => {
+            let reply = client
+                .list_errors(errors::ListErrorsRequest {
+                    org_id: org,
+                    filter: Some(filter_of(&filter)),
+                    page_size: page.page_size.unwrap_or_default(),
+                    page_token: page.page_token.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            emit(
+                ctx.output,
+                render::error_list(&reply.errors, &reply.next_page_token),
+                json::error_list(&reply),
+            )
+        }
+        ErrorsCommand::Show { org, id } => {
+            let reply = client
+                .get_error(errors::GetErrorRequest {
+                    org_id: org,
+                    error_id: id,
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let e = reply.error.unwrap_or_default();
+            emit(ctx.output, render::error_detail(&e), json::sync_error(&e))
+        }
+        ErrorsCommand::Records {
+            org,
+            error_type,
+            page,
+        } => {
+            let reply = client
+                .list_affected_records(errors::ListAffectedRecordsRequest {
+                    org_id: org,
+                    r#type: error_type,
+                    page_size: page.page_size.unwrap_or_default(),
+                    page_token: page.page_token.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            emit(
+                ctx.output,
+                render::affected_records(&reply),
+                json::affected_records(&reply),
+            )
+        }
+        ErrorsCommand::Resync { org, ids, filter } => {
+            resync(ctx, &mut client, org, ids, filter).await
+        }
+        ErrorsCommand::Export { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn resync(
+    ctx: &Context,
+    client: &mut errors::sync_errors_client::SyncErrorsClient<tonic::transport::Channel>,
+    org: String,
+    ids: Vec<String>,
+    filter: FilterArgs,
+) -> Result<(), Failure> {
+    let target = &ctx.sync_errors;
+    let by_filter = !filter.is_empty();
+    let ids = match (ids.is_empty(), by_filter) {
+        (false, false) => ids,
+        (true, true) => {
+            let ids = select_ids(ctx, client, &org, &filter).await?;
+            if ids.is_empty() {
+                return emit(
+                    ctx.output,
+                    "no errors match the filter: nothing to resync\n".to_owned(),
+                    json::resync(&[]),
+                );
+            }
+            ids
+        }
+        (false, true) => {
+            return Err(Failure::usage(
+                "give error ids or a filter (--category, --type, --object, --state), not both",
+            ));
+        }
+        (true, false) => {
+            return Err(Failure::usage(
+                "give error ids or a filter (--category, --type, --object, --state)",
+            ));
+        }
+    };
+    let selected = ids.len();
+    let reply = client
+        .resync_errors(errors::ResyncErrorsRequest {
+            org_id: org,
+            error_ids: ids,
+        })
+        .await
+        .map_err(|s| {
+            let mut failure = target.failed(s);
+            if by_filter && selected > MAX_RESYNC {
+                failure.message = format!(
+                    "the filter selects more than {MAX_RESYNC} errors\n{}",
+                    failure.message
+                );
+            }
+            failure
+        })?
+        .into_inner();
+    emit(
+        ctx.output,
+        render::resync(&reply.results),
+        json::resync(&reply.results),
+    )
+}
+
+/// The ids a filter selects, up to one more than a resync takes: enough to
+/// let the service refuse with its advice without listing a huge org.
+async fn select_ids(
+    ctx: &Context,
+    client: &mut errors::sync_errors_client::SyncErrorsClient<tonic::transport::Channel>,
+    org: &str,
+    filter: &FilterArgs,
+) -> Result<Vec<String>, Failure> {
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let reply = client
+            .list_errors(errors::ListErrorsRequest {
+                org_id: org.to_owned(),
+                filter: Some(filter_of(filter)),
+                page_size: MAX_PAGE,
+                page_token,
+            })
+            .await
+            .map_err(|s| ctx.sync_errors.failed(s))?
+            .into_inner();
+        ids.extend(reply.errors.into_iter().map(|e| e.error_id));
+        if ids.len() > MAX_RESYNC || reply.next_page_token.is_empty() {
+            ids.truncate(MAX_RESYNC + 1);
+            return Ok(ids);
+        }
+        page_token = reply.next_page_token;
+    }
+}
+
+async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(), Failure> {
+    let target = &ctx.sync_errors;
+    let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
+    let (org, settings, secret_set) = match command {
+        NotificationsCommand::Get { org } => {
+            let reply = client
+                .get_notification_settings(errors::GetNotificationSettingsRequest {
+                    org_id: org.clone(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            (org, reply.settings, reply.webhook_secret_set)
+        }
+        NotificationsCommand::Set(NotificationsSetArgs {
+            org,
+            enabled,
+            frequency,
+            webhook_url,
+            webhook_secret,
+        }) => {
+            let reply = client
+                .update_notification_settings(errors::UpdateNotificationSettingsRequest {
+                    org_id: org.clone(),
+                    settings: Some(errors::NotificationSettings {
+                        enabled,
+                        frequency: frequency.unwrap_or_default(),
+                        webhook_url: webhook_url.unwrap_or_default(),
+                        webhook_secret: webhook_secret.unwrap_or_default(),
+                    }),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            (org, reply.settings, reply.webhook_secret_set)
+        }
+    };
+    let mut value = json::notifications(settings.as_ref(), secret_set);
+    value["org_id"] = json!(org);
+    emit(
+        ctx.output,
+        format!(
+            "notifications of {org}\n{}",
+            render::notifications(settings.as_ref(), secret_set)
+        ),
+        value,
+    )
+}
+
+fn completions(shell: Shell) -> Result<(), Failure> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "syncctl", &mut script);
+    write_stdout(&String::from_utf8_lossy(&script))
+}

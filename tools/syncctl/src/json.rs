@@ -1,0 +1,184 @@
+//! The services' replies as JSON, for `--output json`. Written by hand
+//! rather than derived, so the shape is chosen for scripts: field names as
+//! in the `.proto` files, enum values by their short names (as in the
+//! tables and in `sync-errors classify`), timestamps as RFC 3339 strings to
+//! the millisecond in UTC (null when absent), durations as whole seconds,
+//! counts as numbers.
+
+use prost_types::Timestamp;
+use serde_json::{Value, json};
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::syncerrors::v1 as errors;
+
+use crate::names;
+
+/// A timestamp as RFC 3339, or null.
+pub fn timestamp(t: Option<&Timestamp>) -> Value {
+    match t.and_then(crate::render::system_time) {
+        Some(at) => Value::String(humantime::format_rfc3339_millis(at).to_string()),
+        None => Value::Null,
+    }
+}
+
+/// A budget.
+pub fn budget(b: &quota::Budget) -> Value {
+    json!({
+        "org_limit": b.org_limit,
+        "allocation": b.allocation,
+        "shares": b.shares.as_ref().map(|s| json!({
+            "retry_percent": s.retry_percent,
+            "normal_percent": s.normal_percent,
+            "critical_percent": s.critical_percent,
+        })),
+        "allocation_override": b.allocation_override.as_ref().map(|o| json!({
+            "allocation": o.allocation,
+            "expires_at": timestamp(o.expires_at.as_ref()),
+        })),
+    })
+}
+
+/// A `GetUsage` reply.
+pub fn usage(u: &quota::GetUsageResponse) -> Value {
+    json!({
+        "used": u.used,
+        "allocation": u.allocation,
+        "org_limit": u.org_limit,
+        "remaining": u.remaining.iter().map(|r| json!({
+            "priority": names::priority(r.priority),
+            "limit": r.limit,
+            "remaining": r.remaining,
+        })).collect::<Vec<_>>(),
+        "next_free_at": timestamp(u.next_free_at.as_ref()),
+        "next_free_calls": u.next_free_calls,
+        "window": u.window.as_ref().map(|w| w.seconds),
+        "series": u.series.iter().map(|p| json!({
+            "start": timestamp(p.start.as_ref()),
+            "calls": p.calls,
+        })).collect::<Vec<_>>(),
+        "as_of": timestamp(u.as_of.as_ref()),
+        "is_default_budget": u.is_default_budget,
+        "org_used_estimate": u.org_used_estimate,
+        "org_usage_reported_at": timestamp(u.org_usage_reported_at.as_ref()),
+    })
+}
+
+/// An active suspension.
+pub fn suspension(s: &quota::Suspension) -> Value {
+    json!({
+        "org_id": s.org_id,
+        "reason": names::reason(s.reason),
+        "detail": s.detail,
+        "since": timestamp(s.since.as_ref()),
+        "clearing": names::clearing(s.clearing),
+        "guidance": s.guidance,
+        "next_probe_at": timestamp(s.next_probe_at.as_ref()),
+    })
+}
+
+/// One event of `WatchSuspensions`.
+pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> Value {
+    json!({
+        "cursor": e.cursor,
+        "org_id": e.org_id,
+        "reason": names::reason(e.reason),
+        "kind": names::event_kind(e.kind),
+        "detail": e.detail,
+        "at": timestamp(e.at.as_ref()),
+        "automatic": e.automatic,
+    })
+}
+
+/// The sync health cards.
+pub fn health(h: &errors::GetSyncHealthResponse) -> Value {
+    json!({
+        "current_errors": h.current_errors,
+        "impacted_records": h.impacted_records,
+        "categories": h.categories.iter().map(|c| json!({
+            "category": names::category(c.category),
+            "current_errors": c.current_errors,
+            "impacted_records": c.impacted_records,
+            "types": c.types.iter().map(|t| json!({
+                "type": names::error_type(t.r#type),
+                "current_errors": t.current_errors,
+                "impacted_records": t.impacted_records,
+                "dead_errors": t.dead_errors,
+                "guidance": t.guidance,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "recent_suspensions": h.recent_suspensions.iter().map(|s| json!({
+            "reason": names::reason(s.reason),
+            "status_code": s.status_code,
+            "message": s.message,
+            "occurred_at": timestamp(s.occurred_at.as_ref()),
+            "guidance": s.guidance,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A sync error.
+pub fn sync_error(e: &errors::SyncError) -> Value {
+    json!({
+        "error_id": e.error_id,
+        "org_id": e.org_id,
+        "object_type": e.object_type,
+        "crm_record_id": e.crm_record_id,
+        "salesforce_id": e.salesforce_id,
+        "direction": names::direction(e.direction),
+        "category": e.classification.as_ref().map(|c| names::category(c.category)),
+        "type": e.classification.as_ref().map(|c| names::error_type(c.r#type)),
+        "status_code": e.status_code,
+        "message": e.message,
+        "fields": e.fields,
+        "occurrences": e.occurrences,
+        "first_seen": timestamp(e.first_seen.as_ref()),
+        "last_seen": timestamp(e.last_seen.as_ref()),
+        "state": names::state(e.state),
+        "resync_attempts": e.resync_attempts,
+        "guidance": e.guidance,
+    })
+}
+
+/// A page of errors.
+pub fn error_list(r: &errors::ListErrorsResponse) -> Value {
+    json!({
+        "errors": r.errors.iter().map(sync_error).collect::<Vec<_>>(),
+        "next_page_token": r.next_page_token,
+    })
+}
+
+/// A page of affected records.
+pub fn affected_records(r: &errors::ListAffectedRecordsResponse) -> Value {
+    json!({
+        "records": r.records.iter().map(|rec| json!({
+            "object_type": rec.object_type,
+            "crm_record_id": rec.crm_record_id,
+            "salesforce_id": rec.salesforce_id,
+            "error_id": rec.error_id,
+            "last_seen": timestamp(rec.last_seen.as_ref()),
+        })).collect::<Vec<_>>(),
+        "next_page_token": r.next_page_token,
+    })
+}
+
+/// What a resync queued.
+pub fn resync(results: &[errors::QueuedResync]) -> Value {
+    json!({
+        "results": results.iter().map(|r| json!({
+            "error_id": r.error_id,
+            "job_id": r.job_id,
+            "skipped": r.skipped,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Notification settings.
+pub fn notifications(s: Option<&errors::NotificationSettings>, secret_set: bool) -> Value {
+    let default = errors::NotificationSettings::default();
+    let s = s.unwrap_or(&default);
+    json!({
+        "enabled": s.enabled,
+        "frequency": names::frequency(s.frequency),
+        "webhook_url": s.webhook_url,
+        "webhook_secret_set": secret_set,
+    })
+}

@@ -1,0 +1,801 @@
+//! The services' replies as text for a terminal. Every function here is pure:
+//! a reply in, a `String` out, no I/O and no clock (relative times are
+//! measured from the reply's own `as_of`), so the commands and anything else
+//! that shows the same replies print the same thing, and tests can check it.
+//!
+//! Text that comes from the services (messages, details) goes through
+//! [`clean`] first: a Salesforce message may hold newlines or terminal
+//! escape sequences, and neither should break a table or the terminal.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prost_types::Timestamp;
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::syncerrors::v1 as errors;
+
+use crate::names;
+
+/// Rows of the usage chart.
+pub const CHART_HEIGHT: usize = 8;
+
+/// A cell filled by 0 to 8 eighths, bottom up.
+const EIGHTHS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Characters per chart column: the bar and a gap, so neighbours stay apart.
+const COLUMN_WIDTH: usize = 2;
+
+/// Longest message shown in a list; `errors show` prints the whole of it.
+const LIST_MESSAGE_CHARS: usize = 60;
+
+/// A table of left- or right-aligned columns, two spaces apart. The last
+/// column is not padded, so a long last cell (guidance, a message) does not
+/// push trailing blanks onto every row.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    headers: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column headers, every column left-aligned.
+    pub fn new(headers: &[&str]) -> Self {
+        Self {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            right: vec![false; headers.len()],
+            rows: Vec::new(),
+        }
+    }
+
+    /// Aligns `columns` to the right, as numbers read best.
+    pub fn right_align(mut self, columns: &[usize]) -> Self {
+        for &c in columns {
+            if let Some(r) = self.right.get_mut(c) {
+                *r = true;
+            }
+        }
+        self
+    }
+
+    /// Adds a row; missing cells are blank, extra cells are dropped.
+    pub fn row(&mut self, cells: Vec<String>) {
+        let mut cells: Vec<String> = cells.into_iter().map(|c| clean(&c)).collect();
+        cells.resize(self.headers.len(), String::new());
+        self.rows.push(cells);
+    }
+
+    /// True when no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The table, one line per row after the header line, each ending in a
+    /// newline.
+    pub fn render(&self) -> String {
+        let widths: Vec<usize> = (0..self.headers.len())
+            .map(|c| {
+                std::iter::once(&self.headers[c])
+                    .chain(self.rows.iter().map(|r| &r[c]))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                let pad = widths[c] - cell.chars().count();
+                let last = c + 1 == row.len();
+                if self.right[c] {
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    if !last {
+                        line.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Service-provided text made safe for one table cell: control characters
+/// (newlines, tabs, escape sequences) become spaces.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A count with thousands separated: `1,234,567`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// A protobuf timestamp as RFC 3339 in UTC, to the second; `-` when absent.
+pub fn timestamp(t: Option<&Timestamp>) -> String {
+    match t.and_then(system_time) {
+        Some(at) => humantime::format_rfc3339_seconds(at).to_string(),
+        None => "-".to_owned(),
+    }
+}
+
+/// A timestamp as a `SystemTime`; `None` before 1970 (nothing the services
+/// send).
+pub fn system_time(t: &Timestamp) -> Option<SystemTime> {
+    let secs = u64::try_from(t.seconds).ok()?;
+    let nanos = u32::try_from(t.nanos).unwrap_or(0);
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+/// How long from `from` to `to`: `23h 59m` past an hour, `4m 10s` past a
+/// minute, else seconds; `now` when `to` is not after `from`.
+pub fn span(from: &Timestamp, to: &Timestamp) -> String {
+    let secs = to.seconds - from.seconds;
+    if secs <= 0 {
+        return "now".to_owned();
+    }
+    let (h, m, s) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        (_, 0) => format!("{h}h"),
+        _ => format!("{h}h {m}m"),
+    }
+}
+
+/// A duration as operators write the services' settings: `24h`, `30m`,
+/// `90s` (whole hours stay hours: a window reads `24h`, not `1day`).
+pub fn duration(d: &prost_types::Duration) -> String {
+    let secs = d.seconds.max(0) as u64;
+    match secs {
+        0 => "0s".to_owned(),
+        s if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        s if s.is_multiple_of(60) => format!("{}m", s / 60),
+        s => humantime::format_duration(Duration::from_secs(s)).to_string(),
+    }
+}
+
+/// `HH:MM` of a timestamp, in UTC.
+fn clock_time(t: &Timestamp) -> String {
+    let of_day = t.seconds.rem_euclid(86_400);
+    format!("{:02}:{:02}", of_day / 3_600, of_day % 3_600 / 60)
+}
+
+/// A bar chart of `values`, one column per value, `height` rows tall,
+/// scaled so the largest value fills the whole height; each cell is filled
+/// in eighths, and any value above zero shows at least one eighth, so a
+/// little use never looks like none. The left axis names the scale (the
+/// largest value at the top, 0 at the base); `x_labels` are put under the
+/// columns they name, dropped when they would overlap the one before.
+pub fn bar_chart(values: &[u64], height: usize, x_labels: &[(usize, String)]) -> String {
+    if values.is_empty() {
+        return "no data\n".to_owned();
+    }
+    let top = values.iter().copied().max().unwrap_or(0);
+    let top_label = count(top);
+    let gutter = top_label.chars().count();
+    let eighths: Vec<u128> = values
+        .iter()
+        .map(|&v| {
+            if top == 0 {
+                0
+            } else {
+                (u128::from(v) * (height as u128) * 8).div_ceil(u128::from(top))
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    if top > 0 {
+        for row in 0..height {
+            let floor = ((height - 1 - row) * 8) as u128;
+            let label = if row == 0 { top_label.as_str() } else { "" };
+            let axis = if row == 0 { '┤' } else { '│' };
+            let mut line = format!("{label:>gutter$} {axis}");
+            for e in &eighths {
+                let fill = e.saturating_sub(floor).min(8) as usize;
+                line.push(EIGHTHS[fill]);
+                line.push_str(&" ".repeat(COLUMN_WIDTH - 1));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "{:>gutter$} └{}\n",
+        "0",
+        "─".repeat(values.len() * COLUMN_WIDTH)
+    ));
+    let mut labels = " ".repeat(gutter + 2);
+    let origin = labels.chars().count();
+    for (column, label) in x_labels {
+        let at = origin + column * COLUMN_WIDTH;
+        let used = labels.chars().count();
+        if *column >= values.len() || (used > origin && at <= used) {
+            continue;
+        }
+        labels.push_str(&" ".repeat(at - used));
+        labels.push_str(label);
+    }
+    if labels.trim().is_empty() {
+        return out;
+    }
+    out.push_str(labels.trim_end());
+    out.push('\n');
+    out
+}
+
+/// A `GetUsage` reply: used, allocation and org limit, what each priority
+/// has left, when calls free up, and the window as a chart.
+pub fn usage(u: &quota::GetUsageResponse) -> String {
+    let mut out = String::new();
+    let share = if u.allocation > 0 {
+        format!(" ({:.1} %)", u.used as f64 * 100.0 / u.allocation as f64)
+    } else {
+        String::new()
+    };
+    out.push_str(&format!(
+        "used        {} of {} allocated{share}; org limit {}\n",
+        count(u.used),
+        count(u.allocation),
+        count(u.org_limit)
+    ));
+    if u.is_default_budget {
+        out.push_str("budget      the default budget (the org has none of its own)\n");
+    }
+    if let Some(reported) = &u.org_usage_reported_at {
+        out.push_str(&format!(
+            "org usage   {} estimated (all apps), last reported {}\n",
+            count(u.org_used_estimate),
+            timestamp(Some(reported))
+        ));
+    }
+    match (&u.next_free_at, &u.as_of) {
+        (Some(at), Some(now)) => out.push_str(&format!(
+            "next free   {} calls at {} (in {})\n",
+            count(u.next_free_calls),
+            timestamp(Some(at)),
+            span(now, at)
+        )),
+        (Some(at), None) => out.push_str(&format!(
+            "next free   {} calls at {}\n",
+            count(u.next_free_calls),
+            timestamp(Some(at))
+        )),
+        (None, _) => out.push_str("next free   nothing counted in the window\n"),
+    }
+    out.push_str(&format!("as of       {}\n", timestamp(u.as_of.as_ref())));
+
+    let mut table = Table::new(&["PRIORITY", "LIMIT", "REMAINING"]).right_align(&[1, 2]);
+    for r in &u.remaining {
+        table.row(vec![
+            names::priority(r.priority),
+            count(r.limit),
+            count(r.remaining),
+        ]);
+    }
+    if !table.is_empty() {
+        out.push('\n');
+        out.push_str(&table.render());
+    }
+
+    out.push('\n');
+    out.push_str(&usage_chart(u));
+    out
+}
+
+/// The `series` of a usage reply as a chart with its caption.
+fn usage_chart(u: &quota::GetUsageResponse) -> String {
+    if u.series.is_empty() {
+        return "no usage series in the reply\n".to_owned();
+    }
+    let window = u.window.as_ref().map(duration);
+    let slice = match (&u.window, u.series.len()) {
+        (Some(w), n) if w.seconds > 0 => Some(prost_types::Duration {
+            seconds: w.seconds / n as i64,
+            nanos: 0,
+        }),
+        _ => match (u.series.first(), u.series.get(1)) {
+            (Some(a), Some(b)) => match (&a.start, &b.start) {
+                (Some(a), Some(b)) => Some(prost_types::Duration {
+                    seconds: b.seconds - a.seconds,
+                    nanos: 0,
+                }),
+                _ => None,
+            },
+            _ => None,
+        },
+    };
+    let values: Vec<u64> = u.series.iter().map(|p| p.calls).collect();
+    let peak = values.iter().copied().max().unwrap_or(0);
+    let mut caption = match &slice {
+        Some(s) => format!("calls per {} slice", duration(s)),
+        None => "calls per slice".to_owned(),
+    };
+    if let Some(w) = window {
+        caption.push_str(&format!(", last {w}"));
+    }
+    caption.push_str(" (times UTC)");
+    if peak == 0 {
+        caption.push_str(": no calls");
+    }
+    // A label every quarter of the window, plus the newest slice.
+    let step = (u.series.len() / 4).max(1);
+    let labels: Vec<(usize, String)> = u
+        .series
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0)
+        .filter_map(|(i, p)| p.start.as_ref().map(|s| (i, clock_time(s))))
+        .collect();
+    format!("{caption}\n{}", bar_chart(&values, CHART_HEIGHT, &labels))
+}
+
+/// A budget, as `GetBudget` or `SetBudget` returns it.
+pub fn budget(b: &quota::Budget, is_default: bool) -> String {
+    let mut out = format!(
+        "org limit   {} calls per window\nallocation  {}\n",
+        count(b.org_limit),
+        count(b.allocation)
+    );
+    if let Some(s) = &b.shares {
+        out.push_str(&format!(
+            "shares      retry {} %, normal {} %, critical {} %\n",
+            s.retry_percent, s.normal_percent, s.critical_percent
+        ));
+    }
+    if let Some(o) = &b.allocation_override {
+        out.push_str(&format!(
+            "override    {} until {}\n",
+            count(o.allocation),
+            timestamp(o.expires_at.as_ref())
+        ));
+    }
+    if is_default {
+        out.push_str("default     yes: the org has no budget of its own\n");
+    }
+    out
+}
+
+/// How a suspension ends, in words.
+fn clearing_words(n: i32) -> String {
+    match quota::SuspensionClearing::try_from(n) {
+        Ok(quota::SuspensionClearing::Operator) => "by an operator".to_owned(),
+        Ok(quota::SuspensionClearing::Probe) => "by a probe".to_owned(),
+        Ok(quota::SuspensionClearing::Allocation) => "when the allocation has room".to_owned(),
+        Ok(quota::SuspensionClearing::OrgLimit) => "when the org has calls again".to_owned(),
+        _ => names::clearing(n),
+    }
+}
+
+/// An org's active suspensions, with what to do about each.
+pub fn suspensions(list: &[quota::Suspension]) -> String {
+    if list.is_empty() {
+        return "no active suspensions\n".to_owned();
+    }
+    let mut table = Table::new(&["REASON", "SINCE", "ENDS", "NEXT PROBE", "DETAIL"]);
+    for s in list {
+        table.row(vec![
+            names::reason(s.reason),
+            timestamp(s.since.as_ref()),
+            clearing_words(s.clearing),
+            timestamp(s.next_probe_at.as_ref()),
+            s.detail.clone(),
+        ]);
+    }
+    let mut out = table.render();
+    out.push('\n');
+    for s in list {
+        if !s.guidance.is_empty() {
+            out.push_str(&format!(
+                "{}: {}\n",
+                names::reason(s.reason),
+                clean(&s.guidance)
+            ));
+        }
+    }
+    out
+}
+
+/// One suspension event on one line, for `suspensions watch`:
+/// when, what happened, the org, the reason, who ended it, the detail and
+/// the cursor to resume after it.
+pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> String {
+    let kind = names::event_kind(e.kind);
+    let by = if e.kind == quota::SuspensionEventKind::Cleared as i32 {
+        if e.automatic {
+            "  automatically"
+        } else {
+            "  by an operator"
+        }
+    } else {
+        ""
+    };
+    let detail = if e.detail.is_empty() {
+        String::new()
+    } else {
+        format!("  {:?}", clean(&e.detail))
+    };
+    format!(
+        "{}  {kind:<9}  {}  {}{by}{detail}  cursor={}",
+        timestamp(e.at.as_ref()),
+        clean(&e.org_id),
+        names::reason(e.reason),
+        clean(&e.cursor)
+    )
+}
+
+/// The sync health cards: per category, its types with their current
+/// errors, impacted records, dead errors and guidance; then the latest
+/// suspension-level failures.
+pub fn health_cards(h: &errors::GetSyncHealthResponse) -> String {
+    let mut out = format!(
+        "{} current errors on {} records\n",
+        count(h.current_errors),
+        count(h.impacted_records)
+    );
+    for c in &h.categories {
+        out.push_str(&format!(
+            "\n{}: {} errors, {} records\n",
+            names::category(c.category),
+            count(c.current_errors),
+            count(c.impacted_records)
+        ));
+        let mut table = Table::new(&["  TYPE", "ERRORS", "RECORDS", "DEAD", "GUIDANCE"])
+            .right_align(&[1, 2, 3]);
+        for t in &c.types {
+            table.row(vec![
+                format!("  {}", names::error_type(t.r#type)),
+                count(t.current_errors),
+                count(t.impacted_records),
+                count(t.dead_errors),
+                t.guidance.clone(),
+            ]);
+        }
+        out.push_str(&table.render());
+    }
+    if !h.recent_suspensions.is_empty() {
+        out.push_str("\nrecent suspension-level failures\n");
+        let mut table = Table::new(&["WHEN", "REASON", "STATUS", "MESSAGE"]);
+        for s in &h.recent_suspensions {
+            table.row(vec![
+                timestamp(s.occurred_at.as_ref()),
+                names::reason(s.reason),
+                s.status_code.clone(),
+                shorten(&s.message, LIST_MESSAGE_CHARS),
+            ]);
+        }
+        out.push_str(&table.render());
+    }
+    out
+}
+
+/// The category and type of an error, `CATEGORY/TYPE`.
+fn classification(c: Option<&errors::RecordLevel>) -> String {
+    match c {
+        Some(c) => format!(
+            "{}/{}",
+            names::category(c.category),
+            names::error_type(c.r#type)
+        ),
+        None => "-".to_owned(),
+    }
+}
+
+/// A page of errors, and how to ask for the next one.
+pub fn error_list(list: &[errors::SyncError], next_page_token: &str) -> String {
+    let mut out = if list.is_empty() {
+        "no errors match\n".to_owned()
+    } else {
+        let mut table = Table::new(&[
+            "ERROR ID",
+            "STATE",
+            "TYPE",
+            "OBJECT",
+            "RECORD",
+            "SEEN",
+            "LAST SEEN",
+            "MESSAGE",
+        ])
+        .right_align(&[5]);
+        for e in list {
+            table.row(vec![
+                e.error_id.clone(),
+                names::state(e.state),
+                e.classification
+                    .as_ref()
+                    .map(|c| names::error_type(c.r#type))
+                    .unwrap_or_else(|| "-".to_owned()),
+                e.object_type.clone(),
+                e.crm_record_id.clone(),
+                count(e.occurrences),
+                timestamp(e.last_seen.as_ref()),
+                shorten(&clean(&e.message), LIST_MESSAGE_CHARS),
+            ]);
+        }
+        table.render()
+    };
+    if !next_page_token.is_empty() {
+        out.push_str(&format!(
+            "next page: --page-token {}\n",
+            clean(next_page_token)
+        ));
+    }
+    out
+}
+
+/// One error, every field.
+pub fn error_detail(e: &errors::SyncError) -> String {
+    let mut table = Table::new(&["FIELD", "VALUE"]);
+    let rows = [
+        ("error id", e.error_id.clone()),
+        ("org", e.org_id.clone()),
+        ("state", names::state(e.state)),
+        ("classification", classification(e.classification.as_ref())),
+        ("object", e.object_type.clone()),
+        ("crm record", e.crm_record_id.clone()),
+        ("salesforce id", e.salesforce_id.clone()),
+        ("direction", names::direction(e.direction)),
+        ("status code", e.status_code.clone()),
+        ("message", e.message.clone()),
+        ("fields", e.fields.join(", ")),
+        ("occurrences", count(e.occurrences)),
+        ("first seen", timestamp(e.first_seen.as_ref())),
+        ("last seen", timestamp(e.last_seen.as_ref())),
+        ("resync attempts", e.resync_attempts.to_string()),
+        ("guidance", e.guidance.clone()),
+    ];
+    for (name, value) in rows {
+        table.row(vec![name.to_owned(), value]);
+    }
+    // The header row says nothing for a key/value listing.
+    table
+        .render()
+        .split_once('\n')
+        .map(|(_, rest)| rest.to_owned())
+        .unwrap_or_default()
+}
+
+/// A page of the records affected by an error type.
+pub fn affected_records(r: &errors::ListAffectedRecordsResponse) -> String {
+    let mut out = if r.records.is_empty() {
+        "no affected records\n".to_owned()
+    } else {
+        let mut table = Table::new(&["OBJECT", "RECORD", "SALESFORCE ID", "ERROR ID", "LAST SEEN"]);
+        for rec in &r.records {
+            table.row(vec![
+                rec.object_type.clone(),
+                rec.crm_record_id.clone(),
+                rec.salesforce_id.clone(),
+                rec.error_id.clone(),
+                timestamp(rec.last_seen.as_ref()),
+            ]);
+        }
+        table.render()
+    };
+    if !r.next_page_token.is_empty() {
+        out.push_str(&format!(
+            "next page: --page-token {}\n",
+            clean(&r.next_page_token)
+        ));
+    }
+    out
+}
+
+/// What a resync queued, per error, and how many.
+pub fn resync(results: &[errors::QueuedResync]) -> String {
+    let mut table = Table::new(&["ERROR ID", "RESULT"]);
+    let mut queued = 0;
+    for r in results {
+        let result = if r.job_id.is_empty() {
+            format!("skipped: {}", r.skipped)
+        } else {
+            queued += 1;
+            format!("queued as job {}", r.job_id)
+        };
+        table.row(vec![r.error_id.clone(), result]);
+    }
+    let mut out = table.render();
+    out.push_str(&format!("queued {queued} of {}\n", results.len()));
+    out
+}
+
+/// An org's notification settings.
+pub fn notifications(s: Option<&errors::NotificationSettings>, secret_set: bool) -> String {
+    let default = errors::NotificationSettings::default();
+    let s = s.unwrap_or(&default);
+    let webhook = if s.webhook_url.is_empty() {
+        "-".to_owned()
+    } else {
+        clean(&s.webhook_url)
+    };
+    format!(
+        "enabled     {}\nfrequency   {}\nwebhook     {webhook}\nsecret      {}\n",
+        if s.enabled { "yes" } else { "no" },
+        names::frequency(s.frequency),
+        if secret_set { "set" } else { "not set" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(seconds: i64) -> Timestamp {
+        Timestamp { seconds, nanos: 0 }
+    }
+
+    #[test]
+    fn the_largest_value_fills_the_chart_and_the_rest_scale() {
+        let chart = bar_chart(&[0, 4, 8], 2, &[]);
+        assert_eq!(chart, "8 ┤    █\n  │  █ █\n0 └──────\n");
+    }
+
+    #[test]
+    fn cells_fill_in_eighths_and_any_use_shows() {
+        // 1 of 1000 is far below an eighth of a row, yet shows as one.
+        let chart = bar_chart(&[1, 1000, 500], 1, &[]);
+        let bars = chart.lines().next().unwrap();
+        assert_eq!(bars, "1,000 ┤▁ █ ▄");
+    }
+
+    #[test]
+    fn an_empty_series_and_an_idle_window_draw_no_bars() {
+        assert_eq!(bar_chart(&[], 8, &[]), "no data\n");
+        let idle = bar_chart(&[0, 0, 0], 8, &[(0, "10:00".into())]);
+        assert_eq!(idle, "0 └──────\n   10:00\n");
+        assert!(!idle.chars().any(|c| EIGHTHS[1..].contains(&c)));
+    }
+
+    #[test]
+    fn labels_sit_under_their_columns_and_never_overlap() {
+        let labels = [
+            (0, "00:00".to_owned()),
+            (1, "01:00".to_owned()),
+            (3, "03:00".to_owned()),
+            (9, "past the end".to_owned()),
+        ];
+        let chart = bar_chart(&[1, 1, 1, 1], 1, &labels);
+        let last = chart.lines().last().unwrap();
+        assert_eq!(last, "   00:00 03:00");
+        // Column 3 starts at gutter (1) + axis (2) + 3 * 2.
+        assert_eq!(last.find("03:00"), Some(9));
+        assert_eq!(chart.lines().next().unwrap().chars().nth(9), Some('█'));
+    }
+
+    #[test]
+    fn tables_align_columns_and_leave_no_trailing_blanks() {
+        let mut table = Table::new(&["NAME", "COUNT", "NOTE"]).right_align(&[1]);
+        table.row(vec!["a".into(), "1".into(), "short".into()]);
+        table.row(vec!["longer name".into(), "1,000".into(), String::new()]);
+        table.row(vec!["x\ny".into()]);
+        let text = table.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "NAME         COUNT  NOTE");
+        assert_eq!(lines[1], "a                1  short");
+        assert_eq!(lines[2], "longer name  1,000");
+        assert_eq!(lines[3], "x y");
+        assert!(text.lines().all(|l| l == l.trim_end()));
+    }
+
+    #[test]
+    fn counts_and_times_read_well() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(timestamp(Some(&ts(86_400))), "1970-01-02T00:00:00Z");
+        assert_eq!(timestamp(None), "-");
+        assert_eq!(span(&ts(0), &ts(86_399)), "23h 59m");
+        assert_eq!(span(&ts(0), &ts(42)), "42s");
+        assert_eq!(span(&ts(0), &ts(250)), "4m 10s");
+        assert_eq!(span(&ts(0), &ts(86_423)), "24h");
+        assert_eq!(span(&ts(10), &ts(5)), "now");
+        assert_eq!(shorten("abcdef", 4), "abc…");
+    }
+
+    fn usage_reply(series: Vec<u64>) -> quota::GetUsageResponse {
+        let start = 1_700_000_000 / 3_600 * 3_600;
+        quota::GetUsageResponse {
+            used: series.iter().sum(),
+            allocation: 50_000,
+            org_limit: 100_000,
+            remaining: vec![quota::PriorityRemaining {
+                priority: quota::Priority::Retry as i32,
+                limit: 37_500,
+                remaining: 37_350,
+            }],
+            next_free_at: Some(ts(start + 86_400)),
+            next_free_calls: 150,
+            window: Some(prost_types::Duration {
+                seconds: 86_400,
+                nanos: 0,
+            }),
+            series: series
+                .iter()
+                .enumerate()
+                .map(|(i, &calls)| quota::UsagePoint {
+                    start: Some(ts(start + i as i64 * 3_600)),
+                    calls,
+                })
+                .collect(),
+            as_of: Some(ts(start + 60)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn usage_shows_the_numbers_and_the_chart() {
+        let mut series = vec![0; 24];
+        series[23] = 150;
+        let text = usage(&usage_reply(series));
+        assert!(text.contains("used        150 of 50,000 allocated (0.3 %); org limit 100,000"));
+        assert!(text.contains("next free   150 calls at"), "{text}");
+        assert!(text.contains("(in 23h 59m)"), "{text}");
+        assert!(text.contains("RETRY     37,500     37,350"), "{text}");
+        assert!(
+            text.contains("calls per 1h slice, last 24h (times UTC)"),
+            "{text}"
+        );
+        let bars: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains('│') || l.contains('┤'))
+            .collect();
+        assert_eq!(bars.len(), CHART_HEIGHT);
+        assert!(bars.iter().all(|l| l.ends_with('█')), "{text}");
+    }
+
+    #[test]
+    fn usage_of_an_idle_window_says_so() {
+        let mut reply = usage_reply(vec![0; 24]);
+        reply.next_free_at = None;
+        let text = usage(&reply);
+        assert!(text.contains(": no calls"), "{text}");
+        assert!(text.contains("nothing counted in the window"), "{text}");
+        let empty = usage(&quota::GetUsageResponse::default());
+        assert!(empty.contains("no usage series"), "{empty}");
+    }
+
+    #[test]
+    fn a_watch_line_says_what_happened_and_where_to_resume() {
+        let line = suspension_event(&quota::WatchSuspensionsResponse {
+            cursor: "17-0".into(),
+            org_id: "acme".into(),
+            reason: 6,
+            kind: quota::SuspensionEventKind::Cleared as i32,
+            detail: "row\nlocked".into(),
+            at: Some(ts(0)),
+            automatic: true,
+        });
+        assert_eq!(
+            line,
+            "1970-01-01T00:00:00Z  CLEARED    acme  SALESFORCE_ORG_LOCKED  automatically  \"row locked\"  cursor=17-0"
+        );
+    }
+}
