@@ -1,0 +1,1237 @@
+//! `syncctl`, the operator's command line, as an operator runs it: the
+//! built binary against services on real gRPC, every subcommand's happy
+//! path with its printed tables and its `--output json`, and the failures
+//! scripts branch on (exit 3 unreachable, 4 rejected input, 5 not found).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use syncgov_api::quota::v1 as qpb;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::syncerrors::v1 as epb;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::{RedisServer, Service, TempDir, binary, free_addr};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tonic::transport::Channel;
+
+/// Longest a single `syncctl` run may take before the test calls it hung:
+/// a guard against a stuck test, not a measurement.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// What one run of `syncctl` did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "syncctl failed: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts success and parses stdout as JSON.
+    fn json(&self) -> Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// Runs `syncctl` with exactly `args` and `envs` (the caller's own SYNCCTL_*
+/// variables removed), feeding `stdin`.
+async fn run_raw(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
+    let mut command = tokio::process::Command::new(binary("syncctl"));
+    command
+        .args(args)
+        .env_remove("SYNCCTL_GOVERNOR")
+        .env_remove("SYNCCTL_SYNC_ERRORS")
+        .env_remove("SYNCCTL_WEBHOOK_SECRET")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("start syncctl");
+    let mut input = child.stdin.take().expect("piped stdin");
+    input
+        .write_all(stdin.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(input);
+    let output = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("syncctl finishes")
+        .expect("syncctl runs");
+    Run {
+        code: output.status.code().expect("an exit code, not a signal"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// Where the services under test are, as syncctl's flags.
+struct Ctl {
+    governor: String,
+    sync_errors: String,
+}
+
+impl Ctl {
+    fn at(governor: SocketAddr, sync_errors: SocketAddr) -> Self {
+        Self {
+            governor: format!("http://{governor}"),
+            sync_errors: format!("http://{sync_errors}"),
+        }
+    }
+
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = vec![
+            "--governor",
+            self.governor.as_str(),
+            "--sync-errors",
+            self.sync_errors.as_str(),
+        ];
+        all.extend_from_slice(args);
+        all
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        run_raw(&self.args(args), &[], "").await
+    }
+
+    async fn run_with(&self, args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
+        run_raw(&self.args(args), envs, stdin).await
+    }
+}
+
+/// A governor (on Redis when given one) and a sync-error service, in this
+/// process, with clients for arranging what syncctl then reads.
+struct Env {
+    governor: Service,
+    errors: Service,
+    quota: QuotaGovernorClient<Channel>,
+    sync: SyncErrorsClient<Channel>,
+    ctl: Ctl,
+    _redis: Option<RedisServer>,
+}
+
+impl Env {
+    async fn start() -> Self {
+        Self::start_on(None).await
+    }
+
+    async fn start_on(redis: Option<RedisServer>) -> Self {
+        let governor_settings = quota_governor::config::Settings {
+            redis_url: redis
+                .as_ref()
+                .map(|r| r.url().parse().expect("a redis url")),
+            ..Default::default()
+        };
+        let errors_settings = sync_errors::config::Settings {
+            redis_url: redis
+                .as_ref()
+                .map(|r| r.url().parse().expect("a redis url")),
+            ..Default::default()
+        };
+        let governor = Service::governor(governor_settings).await;
+        let errors = Service::sync_errors(errors_settings).await;
+        let quota = QuotaGovernorClient::new(governor.channel().await);
+        let sync = SyncErrorsClient::new(errors.channel().await);
+        let ctl = Ctl::at(governor.addr(), errors.addr());
+        Self {
+            governor,
+            errors,
+            quota,
+            sync,
+            ctl,
+            _redis: redis,
+        }
+    }
+
+    async fn acquire(&mut self, org: &str, count: u64) {
+        let reply = self
+            .quota
+            .acquire_tokens(qpb::AcquireTokensRequest {
+                org_id: org.into(),
+                resource: qpb::Resource::ApiRequests as i32,
+                count,
+                priority: qpb::Priority::Normal as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("AcquireTokens")
+            .into_inner();
+        assert!(reply.granted, "{reply:?}");
+    }
+
+    async fn suspend(&mut self, org: &str, reason: tx::SuspensionReason, detail: &str) {
+        self.quota
+            .suspend(qpb::SuspendRequest {
+                org_id: org.into(),
+                reason: reason as i32,
+                detail: detail.into(),
+            })
+            .await
+            .expect("Suspend");
+    }
+
+    async fn ingest(&mut self, org: &str, failures: Vec<epb::Failure>) -> Vec<epb::IngestResult> {
+        let mut results = Vec::new();
+        for batch in failures.chunks(1_000) {
+            results.extend(
+                self.sync
+                    .ingest_errors(epb::IngestErrorsRequest {
+                        org_id: org.into(),
+                        failures: batch.to_vec(),
+                    })
+                    .await
+                    .expect("IngestErrors")
+                    .into_inner()
+                    .results,
+            );
+        }
+        results
+    }
+}
+
+/// A failure with a text Salesforce really returns.
+fn failure(key: &str, object: &str, record: &str, kind: &str) -> epb::Failure {
+    let (status_code, message, fields): (&str, &str, &[&str]) = match kind {
+        "too_long" => (
+            "STRING_TOO_LONG",
+            "Description: data value too large: <<customer data>>  (max length=255): [Description]",
+            &["Description"],
+        ),
+        "email" => ("INVALID_EMAIL_ADDRESS", "invalid email address: XX", &[]),
+        "daily_limit" => (
+            "REQUEST_LIMIT_EXCEEDED",
+            "TotalRequests Limit exceeded.",
+            &[],
+        ),
+        other => panic!("no failure text {other}"),
+    };
+    epb::Failure {
+        idempotency_key: key.into(),
+        object_type: object.into(),
+        crm_record_id: record.into(),
+        direction: epb::Direction::ToSalesforce as i32,
+        status_code: status_code.into(),
+        message: message.into(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// `n` too-long failures on distinct Contact records.
+fn too_long(n: usize) -> Vec<epb::Failure> {
+    (0..n)
+        .map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_are_set_shown_and_deleted_on_redis() {
+    let env = Env::start_on(Some(RedisServer::start())).await;
+    let ctl = &env.ctl;
+    let set = ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100000",
+            "--allocation",
+            "50000",
+            "--shares",
+            "60/90/100",
+            "--override-allocation",
+            "80000",
+            "--override-until",
+            "6h",
+        ])
+        .await;
+    let text = set.ok();
+    assert!(text.contains("org limit   100,000"), "{text}");
+    assert!(text.contains("allocation  50,000"), "{text}");
+    assert!(
+        text.contains("retry 60 %, normal 90 %, critical 100 %"),
+        "{text}"
+    );
+    assert!(text.contains("override    80,000 until "), "{text}");
+
+    let got = ctl
+        .run(&["budget", "get", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(got["org_id"], "acme");
+    assert_eq!(got["resource"], "api");
+    assert_eq!(got["is_default"], false);
+    assert_eq!(got["budget"]["org_limit"], 100_000);
+    assert_eq!(got["budget"]["allocation"], 50_000);
+    assert_eq!(got["budget"]["shares"]["retry_percent"], 60);
+    assert_eq!(got["budget"]["allocation_override"]["allocation"], 80_000);
+    assert!(
+        got["budget"]["allocation_override"]["expires_at"].is_string(),
+        "{got}"
+    );
+    // The other resource has a budget of its own: none.
+    let bulk = ctl
+        .run(&["budget", "get", "--org", "acme", "--resource", "bulk"])
+        .await;
+    assert_eq!(bulk.code, 5, "{bulk:#?}");
+
+    let deleted = ctl.run(&["budget", "delete", "--org", "acme"]).await;
+    assert!(deleted.ok().contains("deleted the api budget of acme"));
+    let again = ctl
+        .run(&["budget", "delete", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(again["deleted"], false);
+    let missing = ctl.run(&["budget", "get", "--org", "acme"]).await;
+    assert_eq!(missing.code, 5, "{missing:#?}");
+    assert!(missing.stderr.contains("org_id"), "{missing:#?}");
+    assert!(missing.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_exits_4_with_the_services_message_naming_the_field() {
+    let env = Env::start().await;
+    let ctl = &env.ctl;
+    let over = ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100",
+            "--allocation",
+            "500",
+        ])
+        .await;
+    assert_eq!(over.code, 4, "{over:#?}");
+    assert!(over.stderr.contains("budget.allocation"), "{over:#?}");
+    assert!(over.stderr.contains("quota-governor rejected"), "{over:#?}");
+
+    let shares = ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100",
+            "--allocation",
+            "50",
+            "--shares",
+            "90/60/100",
+        ])
+        .await;
+    assert_eq!(shares.code, 4, "{shares:#?}");
+    assert!(shares.stderr.contains("budget.shares"), "{shares:#?}");
+
+    let org = ctl
+        .run(&["suspensions", "list", "--org", "not an org!"])
+        .await;
+    assert_eq!(org.code, 4, "{org:#?}");
+    assert!(org.stderr.contains("org_id"), "{org:#?}");
+
+    let page = ctl
+        .run(&["errors", "list", "--org", "acme", "--page-size", "1000"])
+        .await;
+    assert_eq!(page.code, 4, "{page:#?}");
+    assert!(page.stderr.contains("page_size"), "{page:#?}");
+
+    // What clap refuses never reaches a service: exit 2.
+    let typo = ctl
+        .run(&["budget", "set", "--org", "acme", "--org-limit", "many"])
+        .await;
+    assert_eq!(typo.code, 2, "{typo:#?}");
+    let reason = ctl
+        .run(&["suspensions", "clear", "--org", "acme", "--reason", "tired"])
+        .await;
+    assert_eq!(reason.code, 2, "{reason:#?}");
+    assert!(
+        reason.stderr.contains("SALESFORCE_AUTH_FAILED"),
+        "{reason:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_shows_the_numbers_and_the_last_day_as_a_chart() {
+    let mut env = Env::start().await;
+    env.ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100000",
+            "--allocation",
+            "50000",
+        ])
+        .await
+        .ok();
+    env.acquire("acme", 120).await;
+    env.acquire("acme", 30).await;
+
+    let run = env.ctl.run(&["usage", "--org", "acme"]).await;
+    let text = run.ok();
+    assert!(text.starts_with("usage of acme (api)\n"), "{text}");
+    assert!(
+        text.contains("used        150 of 50,000 allocated (0.3 %); org limit 100,000"),
+        "{text}"
+    );
+    assert!(text.contains("next free   150 calls at "), "{text}");
+    assert!(text.contains("RETRY     37,500     37,350"), "{text}");
+    assert!(text.contains("CRITICAL  50,000     49,850"), "{text}");
+    assert!(text.contains("calls per 1h slice, last 24h"), "{text}");
+    // Every call is in the newest slice: its column is full on every row
+    // and the scale's top is 150.
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains('┤') || l.contains('│'))
+        .collect();
+    assert_eq!(rows.len(), 8, "{text}");
+    assert!(rows[0].trim_start().starts_with("150 ┤"), "{text}");
+    assert!(rows.iter().all(|r| r.ends_with('█')), "{text}");
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.chars().filter(|c| *c == '█').count())
+            .sum::<usize>(),
+        8,
+        "one full column: {text}"
+    );
+
+    let json = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(json["used"], 150);
+    assert_eq!(json["allocation"], 50_000);
+    assert_eq!(json["org_limit"], 100_000);
+    assert_eq!(json["next_free_calls"], 150);
+    assert_eq!(json["window"], 86_400);
+    let series = json["series"].as_array().expect("a series");
+    assert_eq!(series.len(), 24);
+    assert_eq!(
+        series
+            .iter()
+            .map(|p| p["calls"].as_u64().unwrap())
+            .sum::<u64>(),
+        150
+    );
+    let priorities: Vec<&str> = json["remaining"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["priority"].as_str().unwrap())
+        .collect();
+    assert_eq!(priorities, ["RETRY", "NORMAL", "CRITICAL"]);
+
+    let unknown = env.ctl.run(&["usage", "--org", "globex"]).await;
+    assert_eq!(unknown.code, 5, "{unknown:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_service_exits_3_and_says_how_to_point_at_another() {
+    let nowhere = free_addr();
+    let ctl = Ctl::at(nowhere, nowhere);
+    let governor = ctl.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(governor.code, 3, "{governor:#?}");
+    for part in [
+        "quota-governor",
+        &nowhere.to_string(),
+        "--governor",
+        "SYNCCTL_GOVERNOR",
+    ] {
+        assert!(governor.stderr.contains(part), "{part}: {governor:#?}");
+    }
+    let errors = ctl.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(errors.code, 3, "{errors:#?}");
+    for part in [
+        "sync-errors",
+        &nowhere.to_string(),
+        "--sync-errors",
+        "SYNCCTL_SYNC_ERRORS",
+    ] {
+        assert!(errors.stderr.contains(part), "{part}: {errors:#?}");
+    }
+
+    // The environment points at a running service when no flag is given.
+    let env = Env::start().await;
+    let governor_url = format!("http://{}", env.governor.addr());
+    let listed = run_raw(
+        &["suspensions", "list", "--org", "acme"],
+        &[("SYNCCTL_GOVERNOR", &governor_url)],
+        "",
+    )
+    .await;
+    assert!(listed.ok().contains("no active suspensions"), "{listed:#?}");
+    // A bare host:port works too.
+    let bare = env.errors.addr().to_string();
+    let health = run_raw(
+        &["--sync-errors", &bare, "errors", "health", "--org", "acme"],
+        &[],
+        "",
+    )
+    .await;
+    assert!(health.ok().contains("0 current errors"), "{health:#?}");
+}
+
+/// Reads one line of a child's stdout, or fails the test if none comes.
+async fn next_line(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) -> String {
+    tokio::time::timeout(HANG_GUARD, lines.next_line())
+        .await
+        .expect("a line in time")
+        .expect("readable stdout")
+        .expect("a line before the end")
+}
+
+/// Interrupts a child as Ctrl-C would and returns its exit code.
+async fn interrupt(mut child: tokio::process::Child) -> i32 {
+    let pid = child.id().expect("still running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    tokio::time::timeout(HANG_GUARD, child.wait())
+        .await
+        .expect("syncctl stops")
+        .expect("an exit status")
+        .code()
+        .expect("an exit code, not death by signal")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspensions_are_listed_cleared_and_watched() {
+    let mut env = Env::start().await;
+    env.suspend(
+        "acme",
+        tx::SuspensionReason::SalesforceAuthFailed,
+        "INVALID_SESSION_ID: Session expired or invalid",
+    )
+    .await;
+    env.suspend("globex", tx::SuspensionReason::SalesforceOrgLocked, "")
+        .await;
+
+    let listed = env.ctl.run(&["suspensions", "list", "--org", "acme"]).await;
+    let text = listed.ok();
+    assert!(text.contains("SALESFORCE_AUTH_FAILED"), "{text}");
+    assert!(text.contains("by an operator"), "{text}");
+    assert!(
+        text.contains("INVALID_SESSION_ID: Session expired"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SALESFORCE_ORG_LOCKED"),
+        "only acme's: {text}"
+    );
+    let json = env
+        .ctl
+        .run(&["suspensions", "list", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    let list = json["suspensions"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["reason"], "SALESFORCE_AUTH_FAILED");
+    assert_eq!(list[0]["clearing"], "OPERATOR");
+    assert!(!list[0]["guidance"].as_str().unwrap().is_empty());
+    // The guidance shows in the table too.
+    assert!(
+        text.contains(list[0]["guidance"].as_str().unwrap()),
+        "{text}"
+    );
+
+    let cleared = env
+        .ctl
+        .run(&[
+            "suspensions",
+            "clear",
+            "--org",
+            "acme",
+            "--reason",
+            "salesforce-auth-failed",
+        ])
+        .await;
+    assert!(
+        cleared
+            .ok()
+            .contains("cleared the SALESFORCE_AUTH_FAILED suspension of acme"),
+        "{cleared:#?}"
+    );
+    let again = env
+        .ctl
+        .run(&[
+            "suspensions",
+            "clear",
+            "--org",
+            "acme",
+            "--reason",
+            "SALESFORCE_AUTH_FAILED",
+            "--output",
+            "json",
+        ])
+        .await
+        .json();
+    assert_eq!(again["cleared"], false);
+
+    // Watching acme from the start of the feed: its suspension, then the
+    // clear, one JSON object per line; globex's event is filtered out.
+    let args = env.ctl.args(&[
+        "suspensions",
+        "watch",
+        "--org",
+        "acme",
+        "--from-cursor",
+        "0-0",
+        "--output",
+        "json",
+    ]);
+    let mut child = tokio::process::Command::new(binary("syncctl"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start syncctl");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let began: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+    let ended: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+    assert_eq!(
+        (&began["org_id"], &began["kind"], &began["reason"]),
+        (
+            &Value::from("acme"),
+            &Value::from("SUSPENDED"),
+            &Value::from("SALESFORCE_AUTH_FAILED")
+        )
+    );
+    assert_eq!(ended["kind"], "CLEARED");
+    assert_eq!(ended["automatic"], false);
+    // Events that happen while it watches arrive too.
+    env.suspend(
+        "acme",
+        tx::SuspensionReason::MissingFieldMappings,
+        "none mapped",
+    )
+    .await;
+    let live: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+    assert_eq!(live["reason"], "MISSING_FIELD_MAPPINGS");
+    assert_eq!(interrupt(child).await, 0, "Ctrl-C ends a watch cleanly");
+
+    // The table form: one line per event, resumable after the printed cursor.
+    let args = env.ctl.args(&[
+        "suspensions",
+        "watch",
+        "--from-cursor",
+        began["cursor"].as_str().unwrap(),
+    ]);
+    let mut child = tokio::process::Command::new(binary("syncctl"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start syncctl");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = next_line(&mut lines).await;
+    // Every org's events after acme's first: globex was suspended next.
+    assert!(line.contains("SUSPENDED"), "{line}");
+    assert!(line.contains("globex"), "{line}");
+    assert!(line.contains("SALESFORCE_ORG_LOCKED"), "{line}");
+    assert!(line.contains("cursor="), "{line}");
+    let line = next_line(&mut lines).await;
+    assert!(line.contains("CLEARED"), "{line}");
+    assert!(line.contains("by an operator"), "{line}");
+    assert_eq!(interrupt(child).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_show_as_health_cards_lists_details_and_records() {
+    let mut env = Env::start().await;
+    let mut failures = too_long(3);
+    failures.push(failure("e1", "Lead", "l1", "email"));
+    failures.push(failure("e2", "Lead", "l2", "email"));
+    failures.push(failure("d1", "Contact", "c9", "daily_limit"));
+    env.ingest("acme", failures).await;
+    let ctl = &env.ctl;
+
+    let health = ctl.run(&["errors", "health", "--org", "acme"]).await;
+    let text = health.ok();
+    assert!(
+        text.contains("sync health of acme: 5 current errors on 5 records"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PROPERTY_VALUES: 5 errors, 5 records"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("STRING_TOO_LONG"))
+        .expect("a STRING_TOO_LONG row");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..4], ["STRING_TOO_LONG", "3", "3", "0"], "{row}");
+    assert!(text.contains("recent suspension-level failures"), "{text}");
+    assert!(text.contains("SALESFORCE_API_LIMIT_EXCEEDED"), "{text}");
+    let json = ctl
+        .run(&["errors", "health", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(json["current_errors"], 5);
+    let types = &json["categories"][0]["types"];
+    assert_eq!(types[0]["type"], "STRING_TOO_LONG");
+    assert_eq!(types[0]["impacted_records"], 3);
+    // The guidance printed is the service's.
+    assert!(
+        text.contains(types[0]["guidance"].as_str().unwrap()),
+        "{text}"
+    );
+
+    // Paging: two, then the last one, with the token printed between.
+    let first = ctl
+        .run(&[
+            "errors",
+            "list",
+            "--org",
+            "acme",
+            "--type",
+            "string-too-long",
+            "--page-size",
+            "2",
+        ])
+        .await;
+    let text = first.ok();
+    assert_eq!(text.matches("STRING_TOO_LONG").count(), 2, "{text}");
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("next page: --page-token "))
+        .expect("a next page token");
+    let second = ctl
+        .run(&[
+            "errors",
+            "list",
+            "--org",
+            "acme",
+            "--type",
+            "STRING_TOO_LONG",
+            "--page-size",
+            "2",
+            "--page-token",
+            token,
+            "--output",
+            "json",
+        ])
+        .await
+        .json();
+    assert_eq!(second["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(second["next_page_token"], "");
+    let leads = ctl
+        .run(&[
+            "errors", "list", "--org", "acme", "--object", "Lead", "--output", "json",
+        ])
+        .await
+        .json();
+    let leads = leads["errors"].as_array().unwrap();
+    assert_eq!(leads.len(), 2);
+    assert!(leads.iter().all(|e| e["object_type"] == "Lead"
+        && e["type"] == "INVALID_EMAIL"
+        && e["category"] == "PROPERTY_VALUES"));
+
+    let id = leads[0]["error_id"].as_str().unwrap();
+    let shown = ctl.run(&["errors", "show", "--org", "acme", id]).await;
+    let text = shown.ok();
+    assert!(text.contains(&format!("error id         {id}")), "{text}");
+    assert!(text.contains("invalid email address: XX"), "{text}");
+    assert!(text.contains("PROPERTY_VALUES/INVALID_EMAIL"), "{text}");
+    let shown = ctl
+        .run(&["errors", "show", "--org", "acme", id, "--output", "json"])
+        .await
+        .json();
+    assert_eq!(shown["error_id"], id);
+    assert_eq!(shown["state"], "OPEN");
+    let unknown = ctl
+        .run(&[
+            "errors",
+            "show",
+            "--org",
+            "acme",
+            "e000000000000000000000000",
+        ])
+        .await;
+    assert_eq!(unknown.code, 5, "{unknown:#?}");
+
+    let records = ctl
+        .run(&[
+            "errors",
+            "records",
+            "--org",
+            "acme",
+            "--type",
+            "STRING_TOO_LONG",
+        ])
+        .await;
+    let text = records.ok();
+    for record in ["c0", "c1", "c2"] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(record)),
+            "{record}: {text}"
+        );
+    }
+    let json = ctl
+        .run(&[
+            "errors",
+            "records",
+            "--org",
+            "acme",
+            "--type",
+            "INVALID_EMAIL",
+            "--output",
+            "json",
+        ])
+        .await
+        .json();
+    assert_eq!(json["records"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_queues_what_it_is_given_and_relays_the_refusal_of_more_than_100() {
+    let mut env = Env::start().await;
+    let mut failures = too_long(101);
+    failures.push(failure("e1", "Lead", "l1", "email"));
+    failures.push(failure("e2", "Lead", "l2", "email"));
+    let results = env.ingest("acme", failures).await;
+    let ids: Vec<&str> = results.iter().map(|r| r.error_id.as_str()).collect();
+    let ctl = &env.ctl;
+
+    let queued = ctl
+        .run(&["errors", "resync", "--org", "acme", ids[0], ids[1]])
+        .await;
+    let text = queued.ok();
+    assert!(text.contains("queued 2 of 2"), "{text}");
+    assert!(
+        text.contains(&format!("{}  queued as job", ids[0])),
+        "{text}"
+    );
+    let again = ctl
+        .run(&[
+            "errors", "resync", "--org", "acme", ids[0], "--output", "json",
+        ])
+        .await
+        .json();
+    assert_eq!(again["results"][0]["skipped"], "already queued");
+    assert_eq!(again["results"][0]["job_id"], "");
+
+    // 101 ids: the service refuses, and its advice is printed.
+    let mut args = vec!["errors", "resync", "--org", "acme"];
+    args.extend(&ids[..101]);
+    let refused = ctl.run(&args).await;
+    assert_eq!(refused.code, 4, "{refused:#?}");
+    assert!(refused.stderr.contains("error_ids"), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("re-import the records"),
+        "{refused:#?}"
+    );
+    assert!(refused.stdout.is_empty());
+
+    // By filter: the 101 too-long errors are refused the same way…
+    let refused = ctl
+        .run(&[
+            "errors",
+            "resync",
+            "--org",
+            "acme",
+            "--type",
+            "STRING_TOO_LONG",
+        ])
+        .await;
+    assert_eq!(refused.code, 4, "{refused:#?}");
+    assert!(
+        refused
+            .stderr
+            .contains("the filter selects more than 100 errors"),
+        "{refused:#?}"
+    );
+    assert!(
+        refused.stderr.contains("re-import the records"),
+        "{refused:#?}"
+    );
+    // …and the two Lead errors are queued.
+    let leads = ctl
+        .run(&[
+            "errors", "resync", "--org", "acme", "--object", "Lead", "--output", "json",
+        ])
+        .await
+        .json();
+    let results = leads["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(
+        results
+            .iter()
+            .all(|r| !r["job_id"].as_str().unwrap().is_empty())
+    );
+    let listed = ctl
+        .run(&[
+            "errors",
+            "list",
+            "--org",
+            "acme",
+            "--state",
+            "resyncing",
+            "--output",
+            "json",
+        ])
+        .await
+        .json();
+    assert_eq!(listed["errors"].as_array().unwrap().len(), 4);
+
+    // Ids and a filter at once, or neither, is a usage error.
+    let both = ctl
+        .run(&[
+            "errors", "resync", "--org", "acme", ids[0], "--object", "Lead",
+        ])
+        .await;
+    assert_eq!(both.code, 2, "{both:#?}");
+    let neither = ctl.run(&["errors", "resync", "--org", "acme"]).await;
+    assert_eq!(neither.code, 2, "{neither:#?}");
+}
+
+/// The rows of a CSV file: header, then records.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<csv::StringRecord>) {
+    let mut reader = csv::Reader::from_path(path).expect("a readable CSV file");
+    let header = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let records = reader
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("well-formed rows");
+    (header, records)
+}
+
+/// Names of the files in `dir`.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("a readable directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_arrives_whole_under_its_name() {
+    let mut env = Env::start().await;
+    env.ingest("acme", too_long(1_200)).await;
+    env.ingest("acme", vec![failure("e1", "Lead", "l1", "email")])
+        .await;
+    let dir = TempDir::new("syncctl-export");
+    let out = dir.path().join("errors.csv");
+    let out_arg = out.to_str().unwrap();
+
+    let run = env
+        .ctl
+        .run(&["errors", "export", "--org", "acme", "--out", out_arg])
+        .await;
+    assert!(run.ok().contains("exported 1,201 rows"), "{run:#?}");
+    assert_eq!(files_in(dir.path()), ["errors.csv"]);
+    let (header, rows) = read_csv(&out);
+    assert_eq!(header[0], "error_id");
+    assert!(header.iter().any(|h| h == "crm_record_id"));
+    assert_eq!(rows.len(), 1_201);
+    let record_column = header.iter().position(|h| h == "crm_record_id").unwrap();
+    let records: std::collections::HashSet<&str> = rows.iter().map(|r| &r[record_column]).collect();
+    assert_eq!(records.len(), 1_201, "every error once");
+
+    // Filtered, over the file just written, with the summary as JSON.
+    let json = env
+        .ctl
+        .run(&[
+            "errors", "export", "--org", "acme", "--object", "Lead", "--out", out_arg, "--output",
+            "json",
+        ])
+        .await
+        .json();
+    assert_eq!(json["rows"], 1);
+    assert_eq!(
+        json["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&out).unwrap().len()
+    );
+    let (_, rows) = read_csv(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][record_column], "l1");
+    assert_eq!(files_in(dir.path()), ["errors.csv"]);
+}
+
+/// A loopback proxy to `upstream` that passes requests through whole but
+/// cuts each connection once `limit` bytes of replies went back: a service
+/// that goes away in the middle of a stream.
+async fn cutting_proxy(
+    upstream: SocketAddr,
+    limit: usize,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let requests = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let mut passed = 0;
+                let mut buffer = vec![0u8; 16 * 1024];
+                while passed < limit {
+                    let n = match server_read.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n.min(limit - passed),
+                    };
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    passed += n;
+                }
+                requests.abort();
+            });
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_whose_service_goes_away_leaves_no_file() {
+    let mut env = Env::start().await;
+    // About 280 bytes a row: 1 500 rows are far more than the cut lets by.
+    env.ingest("acme", too_long(1_500)).await;
+    let (proxy, proxy_task) = cutting_proxy(env.errors.addr(), 64 * 1024).await;
+    let dir = TempDir::new("syncctl-export-cut");
+    let out = dir.path().join("errors.csv");
+    let ctl = Ctl::at(env.governor.addr(), proxy);
+    let run = ctl
+        .run(&[
+            "errors",
+            "export",
+            "--org",
+            "acme",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert_ne!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("no file written"), "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+    assert_eq!(
+        files_in(dir.path()),
+        Vec::<String>::new(),
+        "neither FILE nor FILE.partial"
+    );
+    proxy_task.abort();
+
+    // A service that is not there at all: exit 3, no file either.
+    let nowhere = Ctl::at(env.governor.addr(), free_addr());
+    let run = nowhere
+        .run(&[
+            "errors",
+            "export",
+            "--org",
+            "acme",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 3, "{run:#?}");
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+
+    // A refused request (a malformed org) leaves nothing behind either.
+    let run = env
+        .ctl
+        .run(&[
+            "errors",
+            "export",
+            "--org",
+            "no such org!",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 4, "{run:#?}");
+    assert!(run.stderr.contains("org_id"), "{run:#?}");
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_read_and_replaced() {
+    let env = Env::start().await;
+    let ctl = &env.ctl;
+    let fresh = ctl.run(&["notifications", "get", "--org", "acme"]).await;
+    let text = fresh.ok();
+    assert!(text.contains("enabled     no"), "{text}");
+    assert!(text.contains("secret      not set"), "{text}");
+
+    // Turning them on without a secret is refused, naming the field.
+    let refused = ctl
+        .run(&[
+            "notifications",
+            "set",
+            "--org",
+            "acme",
+            "--enabled",
+            "true",
+            "--webhook-url",
+            "http://127.0.0.1:9/hooks",
+        ])
+        .await;
+    assert_eq!(refused.code, 4, "{refused:#?}");
+    assert!(refused.stderr.contains("webhook_secret"), "{refused:#?}");
+
+    // The secret from the environment, kept out of the command line.
+    let set = ctl
+        .run_with(
+            &[
+                "notifications",
+                "set",
+                "--org",
+                "acme",
+                "--enabled",
+                "true",
+                "--frequency",
+                "daily",
+                "--webhook-url",
+                "http://127.0.0.1:9/hooks",
+                "--output",
+                "json",
+            ],
+            &[("SYNCCTL_WEBHOOK_SECRET", "a-secret-of-enough-length")],
+            "",
+        )
+        .await
+        .json();
+    assert_eq!(set["enabled"], true);
+    assert_eq!(set["frequency"], "DAILY");
+    assert_eq!(set["webhook_url"], "http://127.0.0.1:9/hooks");
+    assert_eq!(set["webhook_secret_set"], true);
+    assert!(!set.to_string().contains("a-secret-of-enough-length"));
+
+    let got = ctl.run(&["notifications", "get", "--org", "acme"]).await;
+    let text = got.ok();
+    assert!(text.contains("enabled     yes"), "{text}");
+    assert!(text.contains("frequency   DAILY"), "{text}");
+    assert!(text.contains("secret      set"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classify_answers_as_the_local_filter_does() {
+    let env = Env::start().await;
+    let input = concat!(
+        r#"{"id": 7, "status_code": "STRING_TOO_LONG", "message": "Last Name: data value too large", "fields": ["LastName"]}"#,
+        "\n\n",
+        r#"{"status_code": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}"#,
+        "\n",
+        r#"{"id": "x", "status_code": "INVALID_EMAIL_ADDRESS", "message": "invalid email address: XX"}"#,
+        "\n",
+        r#"{"id": "y"}"#,
+        "\n"
+    );
+    let remote = env.ctl.run_with(&["classify"], &[], input).await;
+    let lines: Vec<Value> = remote
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["id"], 7);
+    assert_eq!(lines[0]["category"], "PROPERTY_VALUES");
+    assert_eq!(lines[0]["type"], "STRING_TOO_LONG");
+    assert_eq!(lines[1]["level"], "suspension");
+    assert_eq!(lines[1]["reason"], "SALESFORCE_API_LIMIT_EXCEEDED");
+    assert_eq!(lines[2]["type"], "INVALID_EMAIL");
+    assert_eq!(lines[3]["type"], "UNKNOWN");
+
+    // Byte for byte what `sync-errors classify` prints.
+    let mut local = tokio::process::Command::new(binary("sync-errors"))
+        .arg("classify")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start sync-errors classify");
+    let mut stdin = local.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let local = tokio::time::timeout(HANG_GUARD, local.wait_with_output())
+        .await
+        .expect("it finishes")
+        .expect("it runs");
+    assert!(local.status.success());
+    assert_eq!(remote.stdout, String::from_utf8(local.stdout).unwrap());
+
+    // A malformed line stops it with its number, after the lines before it.
+    let bad = env
+        .ctl
+        .run_with(
+            &["classify"],
+            &[],
+            "{\"message\": \"ok\"}\n\nnot json\n{}\n",
+        )
+        .await;
+    assert_eq!(bad.code, 4, "{bad:#?}");
+    assert!(bad.stderr.contains("line 3"), "{bad:#?}");
+    assert_eq!(bad.stdout.lines().count(), 1, "{bad:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_help_need_no_service() {
+    let nowhere = free_addr();
+    let ctl = Ctl::at(nowhere, nowhere);
+    let bash = ctl.run(&["completions", "bash"]).await;
+    assert!(bash.ok().contains("_syncctl()"), "{bash:#?}");
+    assert!(bash.stdout.contains("suspensions"), "subcommands complete");
+    let zsh = ctl.run(&["completions", "zsh"]).await;
+    assert!(zsh.ok().starts_with("#compdef syncctl"), "{zsh:#?}");
+    let fish = ctl.run(&["completions", "fish"]).await;
+    assert!(fish.ok().contains("complete -c syncctl"), "{fish:#?}");
+    let tcsh = ctl.run(&["completions", "tcsh"]).await;
+    assert_eq!(tcsh.code, 2, "{tcsh:#?}");
+
+    let help = ctl.run(&["--help"]).await;
+    let text = help.ok();
+    assert!(text.contains("Exit codes:"), "{text}");
+    for line in [
+        "0  done",
+        "2  bad arguments",
+        "3  a service is unreachable",
+        "4  the service rejected the input",
+        "5  not found",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    for env in ["SYNCCTL_GOVERNOR", "SYNCCTL_SYNC_ERRORS"] {
+        assert!(text.contains(env), "{env}: {text}");
+    }
+}
