@@ -144,7 +144,7 @@ pub async fn clear_when_due<S: QuotaStore>(
                     continue;
                 }
             };
-            if !may_clear(suspension.reason, usage.as_ref(), org_margin_percent) {
+            if !may_clear(&suspension, usage.as_ref(), org_margin_percent) {
                 continue;
             }
             match store.clear(&suspension.org, suspension.reason, true).await {

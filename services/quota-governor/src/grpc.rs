@@ -85,10 +85,17 @@ impl<S: QuotaStore> GovernorService<S> {
             .await
             .map_err(ApiError::from)?;
         if let Some(reason) = suspension::caused_by(&decision, key.resource) {
-            let detail = format!(
-                "{} of {} calls used in the window",
-                decision.used, decision.allocation
-            );
+            let detail = match reason {
+                SuspensionReason::SalesforceApiLimitExceeded => {
+                    "the org's calls (all apps, as last reported, with grants since) \
+                     reached its limit less the safety margin"
+                        .to_owned()
+                }
+                _ => format!(
+                    "{} of {} calls used in the window",
+                    decision.used, decision.allocation
+                ),
+            };
             self.suspend_automatically(&key.org, reason, &detail).await;
         }
         Ok(Ruling::Decided { decision, probe })

@@ -72,16 +72,20 @@ pub fn caused_by(decision: &Decision, resource: Resource) -> Option<SuspensionRe
 /// end now, given the org's API requests usage (`None`: the org has no
 /// budget any more, so nothing is left to protect). Suspensions that end by
 /// a probe or by an operator never end here.
-pub fn may_clear(reason: SuspensionReason, usage: Option<&Usage>, org_margin_percent: u8) -> bool {
+pub fn may_clear(suspension: &Suspension, usage: Option<&Usage>, org_margin_percent: u8) -> bool {
+    let reason = suspension.reason;
     match (clearing(reason), usage) {
         (Clearing::Allocation | Clearing::OrgLimit, None) => true,
         // Calls have left the window: the allocation has room again.
         (Clearing::Allocation, Some(u)) => u.used < u.allocation,
-        // A current report says the org has calls again. Without one, nothing
-        // is known here: the org comes back through a probe.
-        (Clearing::OrgLimit, Some(u)) => u
-            .org
-            .is_some_and(|view| view.estimate() < view.ceiling(u.org_limit, org_margin_percent)),
+        // A report made since the suspension began says the org has calls
+        // again: one from before it cannot know what suspended the org (a
+        // refusal by Salesforce after another app's burst, say). Without
+        // one, nothing is known here: the org comes back through a probe.
+        (Clearing::OrgLimit, Some(u)) => u.org.is_some_and(|view| {
+            view.observed_at_ms >= suspension.since_ms
+                && view.estimate() < view.ceiling(u.org_limit, org_margin_percent)
+        }),
         (Clearing::Probe | Clearing::Operator, _) => false,
     }
 }
@@ -394,6 +398,13 @@ mod tests {
     fn which_suspensions_end_on_the_numbers() {
         use crate::domain::{OrgView, Usage};
         use SuspensionReason as R;
+        let held = |reason| Suspension {
+            org: OrgId::parse("acme").unwrap(),
+            reason,
+            detail: String::new(),
+            since_ms: 0,
+            probe_at_ms: None,
+        };
         let usage = |used, org: Option<OrgView>| Usage {
             used,
             allocation: 100,
@@ -407,12 +418,12 @@ mod tests {
             org,
         };
         assert!(!may_clear(
-            R::IntegrationApiLimitExceeded,
+            &held(R::IntegrationApiLimitExceeded),
             Some(&usage(100, None)),
             2
         ));
         assert!(may_clear(
-            R::IntegrationApiLimitExceeded,
+            &held(R::IntegrationApiLimitExceeded),
             Some(&usage(99, None)),
             2
         ));
@@ -427,23 +438,35 @@ mod tests {
             ..full
         };
         assert!(!may_clear(
-            R::SalesforceApiLimitExceeded,
+            &held(R::SalesforceApiLimitExceeded),
             Some(&usage(0, Some(full))),
             2
         ));
         assert!(may_clear(
-            R::SalesforceApiLimitExceeded,
+            &held(R::SalesforceApiLimitExceeded),
             Some(&usage(0, Some(room))),
             2
         ));
         assert!(
-            !may_clear(R::SalesforceApiLimitExceeded, Some(&usage(0, None)), 2),
+            !may_clear(
+                &held(R::SalesforceApiLimitExceeded),
+                Some(&usage(0, None)),
+                2
+            ),
             "nothing known: a probe decides"
         );
-        assert!(!may_clear(R::SalesforceOrgLocked, None, 2));
-        assert!(!may_clear(R::SalesforceAuthFailed, None, 2));
+        let later = Suspension {
+            since_ms: 1,
+            ..held(R::SalesforceApiLimitExceeded)
+        };
         assert!(
-            may_clear(R::IntegrationApiLimitExceeded, None, 2),
+            !may_clear(&later, Some(&usage(0, Some(room))), 2),
+            "a report from before the suspension says nothing of now"
+        );
+        assert!(!may_clear(&held(R::SalesforceOrgLocked), None, 2));
+        assert!(!may_clear(&held(R::SalesforceAuthFailed), None, 2));
+        assert!(
+            may_clear(&held(R::IntegrationApiLimitExceeded), None, 2),
             "no budget left to protect"
         );
     }
