@@ -1235,3 +1235,94 @@ async fn completions_and_help_need_no_service() {
         assert!(text.contains(env), "{env}: {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_tells_the_whole_story_in_json() {
+    let nowhere = free_addr();
+    let ctl = Ctl::at(nowhere, nowhere);
+    let run = ctl
+        .run(&["demo", "--duration", "10s", "--output", "json"])
+        .await;
+    let summary = run.json();
+    let granted = summary["tokens_granted"].as_u64().unwrap();
+    assert!(granted > 0, "{summary:#}");
+    let failures = summary["failures_reported"].as_u64().unwrap();
+    assert!(failures > 0, "{summary:#}");
+    assert!(
+        summary["calls_refused_by_salesforce"].as_u64().unwrap() > 0,
+        "the bulk load makes Salesforce refuse calls: {summary:#}"
+    );
+    let denied = summary["tokens_denied"].as_object().unwrap();
+    assert!(
+        denied.contains_key("SUSPENDED (SALESFORCE_API_LIMIT_EXCEEDED)"),
+        "{summary:#}"
+    );
+    let events: Vec<(String, String, String)> = summary["suspension_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_owned();
+            (text("org_id"), text("kind"), text("reason"))
+        })
+        .collect();
+    let has = |org: &str, kind: &str, reason: &str| {
+        events
+            .iter()
+            .any(|e| e == &(org.to_owned(), kind.to_owned(), reason.to_owned()))
+    };
+    // The refused calls suspend acme-corp; it comes back once the bulk
+    // load's calls leave the window.
+    assert!(
+        has("acme-corp", "SUSPENDED", "SALESFORCE_API_LIMIT_EXCEEDED"),
+        "{events:?}"
+    );
+    assert!(
+        has("acme-corp", "CLEARED", "SALESFORCE_API_LIMIT_EXCEEDED"),
+        "{events:?}"
+    );
+    // globex runs out of its allocation.
+    assert!(
+        has("globex", "SUSPENDED", "INTEGRATION_API_LIMIT_EXCEEDED"),
+        "{events:?}"
+    );
+    let orgs = summary["orgs"].as_array().unwrap();
+    assert_eq!(orgs.len(), 2);
+    let used: u64 = orgs.iter().map(|o| o["used"].as_u64().unwrap()).sum();
+    assert!(used > 0 && used <= granted, "{used} of {granted}");
+    for org in orgs {
+        assert!(org["used"].as_u64().unwrap() <= org["allocation"].as_u64().unwrap());
+        assert!(org["current_errors"].as_u64().unwrap() > 0, "{org:#}");
+    }
+    let globex = orgs.iter().find(|o| o["org_id"] == "globex").unwrap();
+    assert_eq!(globex["allocation"], 1_500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_prints_progress_usage_health_and_history() {
+    let nowhere = free_addr();
+    let ctl = Ctl::at(nowhere, nowhere);
+    let run = ctl.run(&["demo", "--duration", "6s"]).await;
+    let text = run.ok();
+    for part in [
+        "both on their embedded stores",
+        "tokens granted",
+        "== API calls of acme-corp (the last window) ==",
+        "calls per 125ms slice, last 3s (times UTC)",
+        "== Sync health of globex ==",
+        "current errors on",
+        "== Suspension history ==",
+        "SUSPENDED  acme-corp  SALESFORCE_API_LIMIT_EXCEEDED",
+        "== Summary ==",
+        "failures reported: ",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+    // At least one progress line a second, each with the running counts.
+    let progress = text.lines().filter(|l| l.starts_with('[')).count();
+    assert!(progress >= 5, "{progress} progress lines:\n{text}");
+
+    let short = ctl.run(&["demo", "--duration", "2s"]).await;
+    assert_eq!(short.code, 2, "{short:#?}");
+    assert!(short.stderr.contains("must be 6s to 1h"), "{short:#?}");
+}

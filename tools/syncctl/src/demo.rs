@@ -1,21 +1,823 @@
-//! `syncctl demo`: a guided demonstration against running services. Only
-//! its arguments are settled so far.
+//! `syncctl demo`: the whole product in one process, with no set-up.
+//!
+//! Both services start on loopback ports with their embedded stores. Sync
+//! workers run against simulated Salesforce orgs: each asks the governor for
+//! a token before every call, reports the org's `Sforce-Limit-Info` usage,
+//! and reports the failures Salesforce answers with (real texts, from the
+//! classifier's test data) to sync-errors. Midway another app drains one
+//! org's API limit, so Salesforce refuses calls with `TotalRequests Limit
+//! exceeded.`: the org is suspended, and the suspension clears by itself
+//! once those calls leave the org's rolling window. The other org has a
+//! small allocation, runs out of it, and is held until its calls leave the
+//! window.
+//!
+//! A day does not fit in a minute: the demo's rolling window is half its
+//! duration, in 24 buckets, so everything a day would show happens while it
+//! runs.
 
-use std::time::Duration;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::Output;
+use anyhow::Context;
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::syncerrors::v1 as errors;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+use crate::{Output, names, render};
 
 /// Arguments of `syncctl demo`.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// How long the demonstration runs.
-    #[arg(long, default_value = "45s", value_parser = humantime::parse_duration)]
+    /// How long the demonstration runs, 6s to 1h; its rolling window is
+    /// half of it.
+    #[arg(long, default_value = "45s", value_parser = parse_demo_duration)]
     pub duration: Duration,
+    /// Sync workers per org.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub workers: u32,
 }
 
-/// Runs the demonstration.
-pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
-    let _ = (args, output);
-    println!("demo: not yet built");
+/// The shortest run in which the whole story fits.
+const MIN_DURATION: Duration = Duration::from_secs(6);
+/// The longest run: past it, a demo is a load test.
+const MAX_DURATION: Duration = Duration::from_secs(3_600);
+
+/// Reads `--duration`, refusing runs too short for the story or too long.
+fn parse_demo_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if !(MIN_DURATION..=MAX_DURATION).contains(&d) {
+        return Err("must be 6s to 1h".to_owned());
+    }
+    Ok(d)
+}
+/// The real Salesforce failures the simulated orgs answer with.
+const FAILURES: &str =
+    include_str!("../../../services/sync-errors/tests/data/salesforce_errors.jsonl");
+/// One call in this many fails on a record.
+const FAILURE_ODDS: u64 = 40;
+/// Records each org's workers sync, so that errors repeat on a record.
+const RECORDS: u64 = 400;
+/// Time Salesforce takes to answer a call in the simulation.
+const CALL_LATENCY: Duration = Duration::from_millis(2);
+
+/// One simulated org and how its story goes.
+struct OrgPlan {
+    id: &'static str,
+    /// Salesforce's limit per window, for all apps.
+    org_limit: u64,
+    /// What the integration may use of it.
+    allocation: u64,
+    /// Other apps' calls per second, always.
+    others_per_sec: u64,
+    /// Whether another app drains the org's limit midway.
+    burst: bool,
+}
+
+const ORGS: [OrgPlan; 2] = [
+    OrgPlan {
+        id: "acme-corp",
+        org_limit: 60_000,
+        allocation: 40_000,
+        others_per_sec: 200,
+        burst: true,
+    },
+    OrgPlan {
+        id: "globex",
+        org_limit: 20_000,
+        allocation: 1_500,
+        others_per_sec: 50,
+        burst: false,
+    },
+];
+
+/// The times of the story, all fractions of the duration.
+#[derive(Clone, Copy, Debug)]
+struct Timeline {
+    duration: Duration,
+    window: Duration,
+    bucket: Duration,
+    burst_at: Duration,
+}
+
+impl Timeline {
+    fn new(duration: Duration) -> anyhow::Result<Self> {
+        parse_demo_duration(&humantime::format_duration(duration).to_string())
+            .map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+        let bucket_ms = duration.as_millis() as u64 / 2 / 24;
+        Ok(Self {
+            duration,
+            window: Duration::from_millis(bucket_ms * 24),
+            bucket: Duration::from_millis(bucket_ms),
+            burst_at: duration / 10,
+        })
+    }
+
+    /// How often the progress line is printed.
+    fn tick(&self) -> Duration {
+        (self.duration / 9).max(Duration::from_secs(1))
+    }
+}
+
+/// A Salesforce org as the simulation keeps it: every app's calls in its
+/// rolling window, in buckets like the governor's.
+struct SimOrg {
+    limit: u64,
+    bucket_ms: u64,
+    buckets: u64,
+    calls: VecDeque<(u64, u64)>,
+}
+
+impl SimOrg {
+    fn new(limit: u64, timeline: &Timeline) -> Self {
+        Self {
+            limit,
+            bucket_ms: timeline.bucket.as_millis() as u64,
+            buckets: 24,
+            calls: VecDeque::new(),
+        }
+    }
+
+    /// Calls counted in the window at `now_ms`.
+    fn used(&mut self, now_ms: u64) -> u64 {
+        let current = now_ms / self.bucket_ms;
+        while self
+            .calls
+            .front()
+            .is_some_and(|&(bucket, _)| bucket + self.buckets <= current)
+        {
+            self.calls.pop_front();
+        }
+        self.calls.iter().map(|&(_, n)| n).sum()
+    }
+
+    fn count(&mut self, now_ms: u64, n: u64) {
+        let bucket = now_ms / self.bucket_ms;
+        match self.calls.back_mut() {
+            Some((last, calls)) if *last == bucket => *calls += n,
+            _ => self.calls.push_back((bucket, n)),
+        }
+    }
+
+    /// The `Sforce-Limit-Info` header Salesforce sends with every answer.
+    fn limit_info(&mut self, now_ms: u64) -> String {
+        format!("api-usage={}/{}", self.used(now_ms), self.limit)
+    }
+}
+
+/// A failure text from the classifier's test data.
+#[derive(Clone, Debug)]
+struct Sample {
+    status_code: String,
+    message: String,
+    fields: Vec<String>,
+    object_type: String,
+}
+
+/// The record-level samples, and Salesforce's answer once the org's daily
+/// limit is spent.
+fn samples() -> anyhow::Result<(Vec<Sample>, Sample)> {
+    let mut records = Vec::new();
+    let mut limit = None;
+    for line in FAILURES.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).context("the failure samples")?;
+        let text = |key: &str| v[key].as_str().unwrap_or_default().to_owned();
+        let sample = Sample {
+            status_code: text("status_code"),
+            message: text("message"),
+            fields: v["fields"]
+                .as_array()
+                .map(|f| {
+                    f.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            object_type: text("object_type"),
+        };
+        match v["expected"]["level"].as_str() {
+            Some("record") => records.push(sample),
+            _ if sample.status_code == "REQUEST_LIMIT_EXCEEDED"
+                && sample.message.starts_with("TotalRequests") =>
+            {
+                limit = Some(sample)
+            }
+            _ => {}
+        }
+    }
+    let limit = limit.context("the samples hold Salesforce's TotalRequests answer")?;
+    anyhow::ensure!(!records.is_empty(), "the samples hold record failures");
+    Ok((records, limit))
+}
+
+/// Counters the workers share with the progress line.
+#[derive(Default)]
+struct Tally {
+    granted: AtomicU64,
+    denied: Mutex<BTreeMap<String, u64>>,
+    failures: AtomicU64,
+    calls_refused: AtomicU64,
+}
+
+impl Tally {
+    fn denied_total(&self) -> u64 {
+        lock(&self.denied).values().sum()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A cheap per-worker random stream: the demo needs variety, not security.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn now_ms() -> u64 {
+    syncgov_kit::clock::now_ms().max(0) as u64
+}
+
+/// A service running inside this process.
+struct Running {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("a service task")?
+    }
+}
+
+fn serve(prepared: syncgov_kit::server::Prepared) -> Running {
+    let addr = prepared.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(prepared.run(async move {
+        let _ = stopped.await;
+    }));
+    Running { addr, stop, task }
+}
+
+async fn start_services(timeline: &Timeline) -> anyhow::Result<(Running, Running)> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("bind a loopback port")?;
+    let governor = quota_governor::app::build_with_listener(
+        quota_governor::config::Settings {
+            window: timeline.window,
+            bucket: timeline.bucket,
+            ..Default::default()
+        },
+        listener,
+    )?;
+    let governor = serve(governor);
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("bind a loopback port")?;
+    let sync_errors = sync_errors::app::build_with_listener(
+        sync_errors::config::Settings {
+            governor_addr: Some(format!("http://{}", governor.addr)),
+            ..Default::default()
+        },
+        listener,
+    )?;
+    Ok((governor, serve(sync_errors)))
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
+    Channel::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await
+        .with_context(|| format!("connect to {addr}"))
+}
+
+/// Everything a worker needs.
+struct Worker {
+    name: String,
+    org: &'static str,
+    sim: Arc<Mutex<SimOrg>>,
+    governor: QuotaGovernorClient<Channel>,
+    sync_errors: SyncErrorsClient<Channel>,
+    tally: Arc<Tally>,
+    records: Arc<Vec<Sample>>,
+    limit_answer: Arc<Sample>,
+    rng: Rng,
+    /// How long to hold off after Salesforce refused a call for the org's
+    /// limit, as a real worker would before asking again.
+    backoff: Duration,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// Syncs until told to stop; the failures it holds are sent before it
+    /// returns.
+    async fn run(mut self) {
+        let mut pending: Vec<errors::Failure> = Vec::new();
+        let mut last_flush = Instant::now();
+        let mut n = 0u64;
+        while !self.stop.load(Ordering::Relaxed) {
+            n += 1;
+            let reply = self
+                .governor
+                .acquire_tokens(quota::AcquireTokensRequest {
+                    org_id: self.org.into(),
+                    count: 1,
+                    priority: quota::Priority::Normal.into(),
+                    client_id: self.name.clone(),
+                    ..Default::default()
+                })
+                .await;
+            match reply.map(tonic::Response::into_inner) {
+                Ok(reply) if reply.granted => {
+                    self.tally.granted.fetch_add(1, Ordering::Relaxed);
+                    let refused = self.call_salesforce(n, &mut pending).await;
+                    if refused
+                        || pending.len() >= 100
+                        || last_flush.elapsed() > Duration::from_millis(250)
+                    {
+                        self.flush(&mut pending).await;
+                        last_flush = Instant::now();
+                    }
+                    if refused {
+                        tokio::time::sleep(self.backoff).await;
+                    }
+                }
+                Ok(reply) => {
+                    let reason = if reply.deny_reason == quota::DenyReason::Suspended as i32 {
+                        format!("SUSPENDED ({})", names::reason(reply.suspension_reason))
+                    } else {
+                        deny_reason(reply.deny_reason)
+                    };
+                    *lock(&self.tally.denied).entry(reason).or_default() += 1;
+                    self.flush(&mut pending).await;
+                    // A real worker parks the work; here it asks again soon,
+                    // to show the moment the org comes back.
+                    let wait = reply
+                        .retry_after
+                        .and_then(|d| Duration::try_from(d).ok())
+                        .unwrap_or(Duration::from_millis(100));
+                    tokio::time::sleep(
+                        wait.clamp(Duration::from_millis(20), Duration::from_millis(200)),
+                    )
+                    .await;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        self.flush(&mut pending).await;
+    }
+
+    /// Makes one simulated Salesforce call; true when Salesforce refused it
+    /// for the org's limit.
+    async fn call_salesforce(&mut self, n: u64, pending: &mut Vec<errors::Failure>) -> bool {
+        tokio::time::sleep(CALL_LATENCY).await;
+        let now = now_ms();
+        let (over, limit_info) = {
+            let mut sim = lock(&self.sim);
+            let over = sim.used(now) >= sim.limit;
+            if !over {
+                sim.count(now, 1);
+            }
+            (over, sim.limit_info(now))
+        };
+        let record = self.rng.below(RECORDS);
+        if over {
+            self.tally.calls_refused.fetch_add(1, Ordering::Relaxed);
+            pending.push(self.failure(n, record, &self.limit_answer.clone()));
+        } else if self.rng.below(FAILURE_ODDS) == 0 {
+            let sample = self.records[self.rng.below(self.records.len() as u64) as usize].clone();
+            pending.push(self.failure(n, record, &sample));
+        }
+        // Salesforce says how much of the org's limit is used with every
+        // answer; passing it on now and then keeps the governor's view
+        // fresh. A refusal is reported as the failure it is.
+        if !over && n.is_multiple_of(50) {
+            let _ = self
+                .governor
+                .report_org_usage(quota::ReportOrgUsageRequest {
+                    org_id: self.org.into(),
+                    limit_info,
+                    ..Default::default()
+                })
+                .await;
+        }
+        over
+    }
+
+    fn failure(&self, n: u64, record: u64, sample: &Sample) -> errors::Failure {
+        const OBJECTS: [&str; 4] = ["Contact", "Account", "Lead", "Opportunity"];
+        let object_type = if sample.object_type.is_empty() {
+            OBJECTS[(record % 4) as usize].to_owned()
+        } else {
+            sample.object_type.clone()
+        };
+        errors::Failure {
+            idempotency_key: format!("{}-{n}", self.name),
+            object_type,
+            crm_record_id: format!("crm-{record:05}"),
+            direction: errors::Direction::ToSalesforce.into(),
+            status_code: sample.status_code.clone(),
+            message: sample.message.clone(),
+            fields: sample.fields.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Sends the failures held; on an error they stay for the next try.
+    async fn flush(&mut self, pending: &mut Vec<errors::Failure>) {
+        if pending.is_empty() {
+            return;
+        }
+        let request = errors::IngestErrorsRequest {
+            org_id: self.org.into(),
+            failures: pending.clone(),
+        };
+        if self.sync_errors.ingest_errors(request).await.is_ok() {
+            self.tally
+                .failures
+                .fetch_add(pending.len() as u64, Ordering::Relaxed);
+            pending.clear();
+        }
+    }
+}
+
+/// Other apps of each org: a steady trickle, and for the org with a burst a
+/// bulk load that spends the rest of the org's limit at once, so the next
+/// call the integration makes is refused by Salesforce.
+async fn other_apps(
+    sims: Vec<(Arc<Mutex<SimOrg>>, &'static OrgPlan)>,
+    timeline: Timeline,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+) {
+    let step = Duration::from_millis(20);
+    let mut burst_done = false;
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(step).await;
+        let now = now_ms();
+        let burst = !burst_done && started.elapsed() >= timeline.burst_at;
+        for (sim, plan) in &sims {
+            let mut sim = lock(sim);
+            let mut calls = (plan.others_per_sec as f64 * step.as_secs_f64()).round() as u64;
+            if burst && plan.burst {
+                calls += sim.limit.saturating_sub(sim.used(now));
+            }
+            sim.count(now, calls);
+        }
+        burst_done |= burst;
+    }
+}
+
+/// Polls each org's limits (as a worker would read Salesforce's limits
+/// resource) and reports them, so that a suspension for the org's limit ends
+/// once calls have left its window even while no worker calls.
+async fn limits_monitor(
+    sims: Vec<(Arc<Mutex<SimOrg>>, &'static OrgPlan)>,
+    mut governor: QuotaGovernorClient<Channel>,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(every).await;
+        for (sim, plan) in &sims {
+            let limit_info = lock(sim).limit_info(now_ms());
+            let _ = governor
+                .report_org_usage(quota::ReportOrgUsageRequest {
+                    org_id: plan.id.into(),
+                    limit_info,
+                    ..Default::default()
+                })
+                .await;
+        }
+    }
+}
+
+/// Follows every suspension event, printing each as it happens.
+async fn follow_suspensions(
+    mut governor: QuotaGovernorClient<Channel>,
+    events: Arc<Mutex<Vec<quota::WatchSuspensionsResponse>>>,
+    output: Output,
+) -> anyhow::Result<()> {
+    let mut stream = governor
+        .watch_suspensions(quota::WatchSuspensionsRequest::default())
+        .await?
+        .into_inner();
+    while let Some(event) = stream.message().await? {
+        if output == Output::Table {
+            let verb = if event.kind == quota::SuspensionEventKind::Cleared as i32 {
+                "clears"
+            } else {
+                "is suspended"
+            };
+            println!(
+                "  >> {} {verb}: {}",
+                event.org_id,
+                names::reason(event.reason)
+            );
+        }
+        lock(&events).push(event);
+    }
     Ok(())
+}
+
+/// Runs the demonstration and prints what happened.
+pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
+    let timeline = Timeline::new(args.duration)?;
+    let (records, limit_answer) = samples()?;
+    let (governor_svc, errors_svc) = start_services(&timeline).await?;
+    let governor = QuotaGovernorClient::new(connect(governor_svc.addr).await?);
+    let sync_errors = SyncErrorsClient::new(connect(errors_svc.addr).await?);
+    if output == Output::Table {
+        println!(
+            "syncgov demo: quota-governor on {}, sync-errors on {}, both on their embedded stores",
+            governor_svc.addr, errors_svc.addr
+        );
+        println!(
+            "{} orgs, {} workers each, for {}; a day is compressed into a {} rolling window of 24 buckets",
+            ORGS.len(),
+            args.workers,
+            humantime::format_duration(timeline.duration),
+            humantime::format_duration(timeline.window)
+        );
+    }
+
+    let mut sims = Vec::new();
+    for plan in &ORGS {
+        let mut admin = governor.clone();
+        admin
+            .set_budget(quota::SetBudgetRequest {
+                org_id: plan.id.into(),
+                resource: quota::Resource::ApiRequests.into(),
+                budget: Some(quota::Budget {
+                    org_limit: plan.org_limit,
+                    allocation: plan.allocation,
+                    // Sync traffic may use the whole allocation; retries 75 %.
+                    shares: Some(quota::PriorityShares {
+                        retry_percent: 75,
+                        normal_percent: 100,
+                        critical_percent: 100,
+                    }),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .context("SetBudget")?;
+        sims.push((
+            Arc::new(Mutex::new(SimOrg::new(plan.org_limit, &timeline))),
+            plan,
+        ));
+        if output == Output::Table {
+            println!(
+                "  {:<10} Salesforce limit {} per window, integration allocation {}{}",
+                plan.id,
+                render::count(plan.org_limit),
+                render::count(plan.allocation),
+                if plan.burst {
+                    format!(
+                        "; at {} another app's bulk load spends what is left of the org's limit",
+                        seconds(timeline.burst_at)
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+
+    let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let follower = tokio::spawn(follow_suspensions(governor.clone(), events.clone(), output));
+    let background = [
+        tokio::spawn(other_apps(sims.clone(), timeline, started, stop.clone())),
+        tokio::spawn(limits_monitor(
+            sims.clone(),
+            governor.clone(),
+            timeline.bucket * 2,
+            stop.clone(),
+        )),
+    ];
+    let (records, limit_answer) = (Arc::new(records), Arc::new(limit_answer));
+    let mut workers = Vec::new();
+    for (i, (sim, plan)) in sims.iter().enumerate() {
+        for w in 0..args.workers {
+            let worker = Worker {
+                name: format!("{}-worker-{w}", plan.id),
+                org: plan.id,
+                sim: sim.clone(),
+                governor: governor.clone(),
+                sync_errors: sync_errors.clone(),
+                tally: tally.clone(),
+                records: records.clone(),
+                limit_answer: limit_answer.clone(),
+                rng: Rng(0x9E37_79B9_7F4A_7C15 ^ (((i as u64) << 32) | (u64::from(w) + 1))),
+                backoff: timeline.bucket * 4,
+                stop: stop.clone(),
+            };
+            workers.push(tokio::spawn(worker.run()));
+        }
+    }
+
+    while started.elapsed() < timeline.duration {
+        let left = timeline.duration.saturating_sub(started.elapsed());
+        tokio::time::sleep(timeline.tick().min(left)).await;
+        if output == Output::Table {
+            println!(
+                "{}",
+                progress(started.elapsed(), &tally, &sync_errors).await
+            );
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.context("a worker")?;
+    }
+    for task in background {
+        task.abort();
+    }
+    // Let the last failures' suspensions reach the governor and its feed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    follower.abort();
+
+    let summary = summarise(&governor, &sync_errors, &tally, &events).await?;
+    match output {
+        Output::Table => print!("{}", summary.text),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
+    }
+    errors_svc.stop().await?;
+    governor_svc.stop().await?;
+    Ok(())
+}
+
+/// A deny reason's short name (`ALLOCATION_EXHAUSTED`).
+fn deny_reason(n: i32) -> String {
+    quota::DenyReason::try_from(n).map_or_else(
+        |_| n.to_string(),
+        |r| {
+            r.as_str_name()
+                .trim_start_matches("DENY_REASON_")
+                .to_owned()
+        },
+    )
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// One progress line: tokens, failures by category, suspended orgs.
+async fn progress(
+    elapsed: Duration,
+    tally: &Tally,
+    sync_errors: &SyncErrorsClient<Channel>,
+) -> String {
+    let mut categories: BTreeMap<String, u64> = BTreeMap::new();
+    for plan in &ORGS {
+        if let Ok(health) = sync_errors
+            .clone()
+            .get_sync_health(errors::GetSyncHealthRequest {
+                org_id: plan.id.into(),
+            })
+            .await
+        {
+            for c in health.into_inner().categories {
+                *categories.entry(names::category(c.category)).or_default() += c.current_errors;
+            }
+        }
+    }
+    let by_category = if categories.is_empty() {
+        "none yet".to_owned()
+    } else {
+        categories
+            .iter()
+            .map(|(c, n)| format!("{c} {}", render::count(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "[{:>5}] tokens granted {}, denied {} | failures reported {} | current errors: {by_category}",
+        seconds(elapsed),
+        render::count(tally.granted.load(Ordering::Relaxed)),
+        render::count(tally.denied_total()),
+        render::count(tally.failures.load(Ordering::Relaxed)),
+    )
+}
+
+/// What the demo prints at the end, for people and for scripts.
+struct Summary {
+    text: String,
+    json: serde_json::Value,
+}
+
+async fn summarise(
+    governor: &QuotaGovernorClient<Channel>,
+    sync_errors: &SyncErrorsClient<Channel>,
+    tally: &Tally,
+    events: &Mutex<Vec<quota::WatchSuspensionsResponse>>,
+) -> anyhow::Result<Summary> {
+    let mut text = String::new();
+    let mut orgs = Vec::new();
+    for plan in &ORGS {
+        let usage = governor
+            .clone()
+            .get_usage(quota::GetUsageRequest {
+                org_id: plan.id.into(),
+                resource: quota::Resource::ApiRequests.into(),
+            })
+            .await
+            .context("GetUsage")?
+            .into_inner();
+        let health = sync_errors
+            .clone()
+            .get_sync_health(errors::GetSyncHealthRequest {
+                org_id: plan.id.into(),
+            })
+            .await
+            .context("GetSyncHealth")?
+            .into_inner();
+        text.push_str(&format!(
+            "\n== API calls of {} (the last window) ==\n",
+            plan.id
+        ));
+        text.push_str(&render::usage(&usage));
+        text.push_str(&format!("\n== Sync health of {} ==\n", plan.id));
+        text.push_str(&render::health_cards(&health));
+        orgs.push(serde_json::json!({
+            "org_id": plan.id,
+            "used": usage.used,
+            "allocation": usage.allocation,
+            "org_limit": usage.org_limit,
+            "current_errors": health.current_errors,
+            "impacted_records": health.impacted_records,
+            "categories": health.categories.iter().map(|c| serde_json::json!({
+                "category": names::category(c.category),
+                "current_errors": c.current_errors,
+                "impacted_records": c.impacted_records,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    let events = lock(events).clone();
+    text.push_str("\n== Suspension history ==\n");
+    if events.is_empty() {
+        text.push_str("no suspensions\n");
+    }
+    for e in &events {
+        text.push_str(&render::suspension_event(e));
+        text.push('\n');
+    }
+    let suspended = events
+        .iter()
+        .filter(|e| e.kind == quota::SuspensionEventKind::Suspended as i32)
+        .count();
+    let cleared = events.len() - suspended;
+    let denied = lock(&tally.denied).clone();
+    let granted = tally.granted.load(Ordering::Relaxed);
+    let failures = tally.failures.load(Ordering::Relaxed);
+    text.push_str("\n== Summary ==\n");
+    text.push_str(&format!(
+        "tokens granted {}, denied {}\n",
+        render::count(granted),
+        render::count(denied.values().sum())
+    ));
+    for (reason, n) in &denied {
+        text.push_str(&format!("  denied {reason}: {}\n", render::count(*n)));
+    }
+    text.push_str(&format!(
+        "calls Salesforce refused for the org's limit: {}\nfailures reported: {}\nsuspensions: {suspended}, cleared: {cleared}\n",
+        render::count(tally.calls_refused.load(Ordering::Relaxed)),
+        render::count(failures)
+    ));
+    let json = serde_json::json!({
+        "tokens_granted": granted,
+        "tokens_denied": denied,
+        "calls_refused_by_salesforce": tally.calls_refused.load(Ordering::Relaxed),
+        "failures_reported": failures,
+        "orgs": orgs,
+        "suspension_events": events.iter().map(|e| serde_json::json!({
+            "org_id": e.org_id,
+            "kind": names::event_kind(e.kind),
+            "reason": names::reason(e.reason),
+            "automatic": e.automatic,
+            "detail": e.detail,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(Summary { text, json })
 }

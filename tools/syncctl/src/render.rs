@@ -173,7 +173,12 @@ pub fn span(from: &Timestamp, to: &Timestamp) -> String {
 /// A duration as operators write the services' settings: `24h`, `30m`,
 /// `90s` (whole hours stay hours: a window reads `24h`, not `1day`).
 pub fn duration(d: &prost_types::Duration) -> String {
-    let secs = d.seconds.max(0) as u64;
+    let ms = d.seconds.max(0) as u64 * 1_000 + (d.nanos.max(0) as u64) / 1_000_000;
+    if !ms.is_multiple_of(1_000) {
+        // Windows shorter than the usual (trials, the demo).
+        return humantime::format_duration(Duration::from_millis(ms)).to_string();
+    }
+    let secs = ms / 1_000;
     match secs {
         0 => "0s".to_owned(),
         s if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
@@ -182,10 +187,15 @@ pub fn duration(d: &prost_types::Duration) -> String {
     }
 }
 
-/// `HH:MM` of a timestamp, in UTC.
-fn clock_time(t: &Timestamp) -> String {
+/// `HH:MM` of a timestamp, in UTC; `HH:MM:SS` with `seconds`.
+fn clock_time(t: &Timestamp, seconds: bool) -> String {
     let of_day = t.seconds.rem_euclid(86_400);
-    format!("{:02}:{:02}", of_day / 3_600, of_day % 3_600 / 60)
+    let hm = format!("{:02}:{:02}", of_day / 3_600, of_day % 3_600 / 60);
+    if seconds {
+        format!("{hm}:{:02}", of_day % 60)
+    } else {
+        hm
+    }
 }
 
 /// A bar chart of `values`, one column per value, `height` rows tall,
@@ -316,11 +326,17 @@ fn usage_chart(u: &quota::GetUsageResponse) -> String {
         return "no usage series in the reply\n".to_owned();
     }
     let window = u.window.as_ref().map(duration);
+    let window_ms = u.window.as_ref().map_or(0, |w| {
+        w.seconds.max(0) * 1_000 + i64::from(w.nanos.max(0)) / 1_000_000
+    });
     let slice = match (&u.window, u.series.len()) {
-        (Some(w), n) if w.seconds > 0 => Some(prost_types::Duration {
-            seconds: w.seconds / n as i64,
-            nanos: 0,
-        }),
+        (Some(_), n) if window_ms > 0 => {
+            let ms = window_ms / n as i64;
+            Some(prost_types::Duration {
+                seconds: ms / 1_000,
+                nanos: (ms % 1_000) as i32 * 1_000_000,
+            })
+        }
         _ => match (u.series.first(), u.series.get(1)) {
             (Some(a), Some(b)) => match (&a.start, &b.start) {
                 (Some(a), Some(b)) => Some(prost_types::Duration {
@@ -352,7 +368,11 @@ fn usage_chart(u: &quota::GetUsageResponse) -> String {
         .iter()
         .enumerate()
         .filter(|(i, _)| i % step == 0)
-        .filter_map(|(i, p)| p.start.as_ref().map(|s| (i, clock_time(s))))
+        .filter_map(|(i, p)| {
+            p.start
+                .as_ref()
+                .map(|s| (i, clock_time(s, window_ms < 3_600_000)))
+        })
         .collect();
     format!("{caption}\n{}", bar_chart(&values, CHART_HEIGHT, &labels))
 }
