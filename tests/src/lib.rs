@@ -370,10 +370,16 @@ impl Process {
     /// Starts binary `name` with `args` (which should include a listen address
     /// of port 0) and waits for its "listening on ADDR" line.
     pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_with_env(name, args, &[])
+    }
+
+    /// As [`Process::start`], with `envs` set in its environment.
+    pub fn start_with_env(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         let mut child = Command::new(binary(name))
             .args(args)
             .env("RUST_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

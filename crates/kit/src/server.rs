@@ -11,7 +11,14 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic::transport::server::{Router, TcpIncoming};
+use tonic::transport::server::TcpIncoming;
+use tower::layer::util::{Identity, Stack};
+
+use crate::rpc_trace::RpcTraceLayer;
+use crate::telemetry::{self, LogFormat};
+
+/// The routes of a service, each call in its server span.
+pub type Router = tonic::transport::server::Router<Stack<RpcTraceLayer, Identity>>;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -79,6 +86,7 @@ pub fn base_router(descriptor_sets: &[&'static [u8]]) -> anyhow::Result<(Router,
         // Fail fast on a peer that vanished instead of holding its streams.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(RpcTraceLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -101,10 +109,16 @@ where
 }
 
 /// The life of a service binary: a runtime with `worker_threads` (0: one
-/// per CPU), the service built by `build`, a line on stdout saying where it
-/// listens, and serving until SIGTERM or Ctrl-C. Bad settings exit with 2
-/// before anything listens; a failure while serving exits with 1.
-pub fn run_binary<B, Fut>(name: &str, worker_threads: usize, build: B) -> ExitCode
+/// per CPU), logs and traces (see [`telemetry::init`]), the service built by
+/// `build`, a line on stdout saying where it listens, and serving until
+/// SIGTERM or Ctrl-C; then the last spans are flushed. Bad settings exit
+/// with 2 before anything listens; a failure while serving exits with 1.
+pub fn run_binary<B, Fut>(
+    name: &str,
+    worker_threads: usize,
+    log_format: LogFormat,
+    build: B,
+) -> ExitCode
 where
     B: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<Prepared>>,
@@ -120,7 +134,8 @@ where
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let telemetry = runtime.block_on(async { telemetry::init(log_format, "info", name) });
+    let code = runtime.block_on(async {
         let app = match build().await {
             Ok(app) => app,
             Err(e) => {
@@ -137,7 +152,12 @@ where
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // The exporter blocks while it flushes: off the runtime's threads.
+    runtime.block_on(async {
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    });
+    code
 }
 
 /// The gRPC reflection services (`v1`, and `v1alpha` for older clients such

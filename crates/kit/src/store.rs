@@ -62,6 +62,20 @@ pub fn redis_connection(url: &str, timeout: Duration) -> Result<ConnectionManage
     ConnectionManager::new_lazy_with_config(client, config).map_err(from_redis)
 }
 
+/// The client span of one Redis call (`operation`, for example `EVALSHA`,
+/// running `script`), after the OpenTelemetry database conventions. At
+/// debug level: made only while traces are on.
+pub fn redis_span(operation: &'static str, script: &'static str) -> tracing::Span {
+    tracing::debug_span!(
+        "redis",
+        otel.name = format!("{operation} {script}"),
+        otel.kind = "client",
+        db.system = "redis",
+        db.operation = operation,
+        db.redis.script = script,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,30 @@
-//! Log set-up shared by every binary: readable lines for a terminal, JSON
-//! lines for log collectors, filtered by `RUST_LOG`.
+//! Logs and traces, set up the same way by every binary.
+//!
+//! Logs: readable lines for a terminal or JSON lines for log collectors,
+//! filtered by `RUST_LOG`, on stderr. Traces: exported over OTLP/gRPC when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
+//! is set, configured by the standard variables (`OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`,
+//! `OTEL_TRACES_SAMPLER_ARG`, `OTEL_BSP_*`); without an endpoint there is no
+//! exporter and no span is made for tracing's sake. While traces are on, log
+//! lines carry the `trace_id` and `span_id` of the span they happen in.
 
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::Registry;
+use tracing_subscriber::fmt::format::{Format, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -13,26 +36,249 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. `default_filter` applies when `RUST_LOG` is
-/// unset. Logs go to stderr so that stdout stays free for a command's output.
+/// Which spans are exported when traces are on: the services' own spans
+/// down to debug level (the per-request ones are at debug so that they cost
+/// nothing while traces are off), everything else from info.
+const DEFAULT_TRACE_FILTER: &str = "info,quota_governor=debug,sync_errors=debug,syncgov_kit=debug";
+
+/// The variable that overrides [`DEFAULT_TRACE_FILTER`] (`RUST_LOG` syntax).
+pub const TRACE_FILTER_VAR: &str = "SYNCGOV_TRACE_FILTER";
+
+static TRACING: AtomicBool = AtomicBool::new(false);
+
+/// True when spans are exported: hot paths skip making spans otherwise.
+pub fn tracing_enabled() -> bool {
+    TRACING.load(Ordering::Relaxed)
+}
+
+/// What [`init`] started; [`Telemetry::shutdown`] flushes the spans still
+/// queued, so that the last requests before a shutdown are not lost.
+#[must_use = "shut it down on exit to flush the last spans"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes and stops the exporter, if any. Blocks the calling thread:
+    /// call it from a blocking context (or after the runtime stopped).
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("cannot flush the last spans: {e}");
+        }
+    }
+}
+
+/// True when an OTLP endpoint is configured and the SDK is not disabled.
+fn otlp_configured() -> bool {
+    let set = |name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+}
+
+/// Installs the global subscriber, and the OTLP trace pipeline when an
+/// endpoint is configured. `default_filter` applies to logs when `RUST_LOG`
+/// is unset; `service_name` names the service in traces unless
+/// `OTEL_SERVICE_NAME` does. Must run inside a Tokio runtime (the exporter's
+/// gRPC channel lives there).
 ///
-/// Calling it twice is harmless: the second call does nothing, which lets
-/// tests start several services in one process.
-pub fn init(format: LogFormat, default_filter: &str) {
-    let filter =
+/// Calling it twice is harmless: the second call installs nothing, which
+/// lets tests start several services in one process.
+pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Telemetry {
+    type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
+    let log_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let logs: Boxed = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .event_format(TraceIds {
+                inner: Format::default(),
+                json: false,
+            })
+            .with_filter(log_filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+            .map_event_format(|inner| TraceIds { inner, json: true })
+            .with_filter(log_filter)
+            .boxed(),
     };
+    let provider = if otlp_configured() {
+        match pipeline(service_name) {
+            Ok(provider) => Some(provider),
+            Err(e) => {
+                eprintln!("{service_name}: traces are off: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut layers = vec![logs];
+    if let Some(provider) = &provider {
+        let filter = EnvFilter::try_from_env(TRACE_FILTER_VAR)
+            .unwrap_or_else(|_| EnvFilter::new(DEFAULT_TRACE_FILTER));
+        layers.push(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("syncgov"))
+                .with_filter(filter)
+                .boxed(),
+        );
+    }
+    if tracing_subscriber::registry()
+        .with(layers)
+        .try_init()
+        .is_err()
+    {
+        return Telemetry { provider: None };
+    }
+    if let Some(provider) = &provider {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        TRACING.store(true, Ordering::Relaxed);
+    }
+    Telemetry { provider }
+}
+
+fn pipeline(service_name: &str) -> anyhow::Result<SdkTracerProvider> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()?;
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service_name.to_owned());
+    }
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource.build())
+        .build())
 }
 
 /// Installs a subscriber for tests: silent unless `TEST_LOG` is set.
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
-        init(LogFormat::Text, "info");
+        let _ = init(LogFormat::Text, "info", "test");
     }
+}
+
+/// Formats log lines with the inner formatter, adding the trace and span
+/// ids of the current span when traces are on: a JSON line gets them as
+/// its first fields, a text line as a prefix.
+struct TraceIds<F> {
+    inner: F,
+    json: bool,
+}
+
+impl<S, N, F> FormatEvent<S, N> for TraceIds<F>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let ids = tracing_enabled()
+            .then(|| ctx.lookup_current().map(|span| span.id()))
+            .flatten()
+            .and_then(|id| {
+                let dispatch = tracing::dispatcher::get_default(Clone::clone);
+                tracing_opentelemetry::get_otel_context(&id, &dispatch)
+            })
+            .map(|cx| cx.span().span_context().clone())
+            .filter(|sc| sc.is_valid());
+        let Some(sc) = ids else {
+            return self.inner.format_event(ctx, writer, event);
+        };
+        if self.json {
+            let mut line = String::new();
+            self.inner
+                .format_event(ctx, Writer::new(&mut line), event)?;
+            let fields = format!(
+                "\"trace_id\":\"{}\",\"span_id\":\"{}\",",
+                sc.trace_id(),
+                sc.span_id()
+            );
+            match line.strip_prefix('{') {
+                Some(rest) => write!(writer, "{{{fields}{rest}"),
+                None => writer.write_str(&line),
+            }
+        } else {
+            write!(
+                writer,
+                "trace_id={} span_id={} ",
+                sc.trace_id(),
+                sc.span_id()
+            )?;
+            self.inner.format_event(ctx, writer, event)
+        }
+    }
+}
+
+/// Reads W3C trace context from HTTP/2 headers (gRPC metadata).
+pub struct HeaderExtractor<'a>(pub &'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Writes W3C trace context into gRPC metadata.
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(value.as_str()),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+/// The parent that `headers` name (`traceparent`, `tracestate`).
+pub fn extract(headers: &http::HeaderMap) -> opentelemetry::Context {
+    TraceContextPropagator::new().extract(&HeaderExtractor(headers))
+}
+
+/// Adds the context of `span` to an outgoing call, so that the callee's
+/// spans join this trace.
+pub fn inject<T>(span: &tracing::Span, request: &mut tonic::Request<T>) {
+    if tracing_enabled() {
+        TraceContextPropagator::new().inject_context(
+            &span.context(),
+            &mut MetadataInjector(request.metadata_mut()),
+        );
+    }
+}
+
+/// The W3C `traceparent` of the current span, to be kept with work done
+/// later (an outbox entry) so that it joins this trace; empty when traces
+/// are off.
+pub fn current_traceparent() -> String {
+    if !tracing_enabled() {
+        return String::new();
+    }
+    let mut fields = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&tracing::Span::current().context(), &mut fields);
+    fields.remove("traceparent").unwrap_or_default()
+}
+
+/// The context a kept `traceparent` names (see [`current_traceparent`]).
+pub fn context_of(traceparent: &str) -> opentelemetry::Context {
+    let fields =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    TraceContextPropagator::new().extract(&fields)
 }

@@ -8,9 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
-use syncgov_kit::server::{self, BoxFuture, Prepared};
+use syncgov_kit::server::{self, BoxFuture, Prepared, Router};
 use tokio::net::TcpListener;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;

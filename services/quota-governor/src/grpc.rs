@@ -426,7 +426,16 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
     }
 
     // On the hot path: at debug level, so that it costs nothing unless asked for.
-    #[tracing::instrument(level = "debug", skip_all, fields(org_id = %request.get_ref().org_id, granted, deny_reason))]
+    #[tracing::instrument(level = "debug", skip_all, fields(
+        org_id = %request.get_ref().org_id,
+        resource = request.get_ref().resource,
+        priority = request.get_ref().priority,
+        tokens_asked = request.get_ref().count,
+        tokens_granted,
+        granted,
+        deny_reason,
+        suspension_reason,
+    ))]
     async fn acquire_tokens(
         &self,
         request: Request<pb::AcquireTokensRequest>,
@@ -439,7 +448,9 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let (decision, probe) = match self.rule(&key, ask, priority).await? {
             Ruling::Suspended(reason) => {
                 // Suspended: no call may go out, whatever the budget says.
-                tracing::Span::current().record("deny_reason", "suspended");
+                let span = tracing::Span::current();
+                span.record("deny_reason", "suspended");
+                span.record("suspension_reason", reason.code());
                 return Ok(Response::new(pb::AcquireTokensResponse {
                     deny_reason: pb::DenyReason::Suspended.into(),
                     suspension_reason: reason.number(),
@@ -461,6 +472,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
             Outcome::Granted(grant) => {
                 reply.grant_id = grant.to_string();
                 reply.granted_count = grant.count;
+                span.record("tokens_granted", grant.count);
                 if let Some(reason) = probe {
                     reply.probe = true;
                     reply.suspension_reason = reason.number();

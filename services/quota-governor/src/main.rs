@@ -10,9 +10,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let settings = Settings::parse();
-    syncgov_kit::telemetry::init(settings.log_format, "info");
     let threads = settings.worker_threads;
-    syncgov_kit::server::run_binary("quota-governor", threads, || {
+    syncgov_kit::server::run_binary("quota-governor", threads, settings.log_format, || {
         quota_governor::app::build(settings)
     })
 }

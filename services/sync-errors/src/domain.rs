@@ -394,6 +394,9 @@ pub struct SuspensionEvent {
     pub message: String,
     /// When, ms.
     pub occurred_at_ms: i64,
+    /// W3C `traceparent` of the ingest that reported it (empty without
+    /// one), so that telling the governor joins the ingest's trace.
+    pub trace_parent: String,
 }
 
 /// Counts of one type.

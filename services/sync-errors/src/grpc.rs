@@ -256,7 +256,7 @@ type ExportStream = Pin<Box<dyn Stream<Item = Result<pb::ExportErrorsCsvResponse
 
 #[tonic::async_trait]
 impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> {
-    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, failures = request.get_ref().failures.len()))]
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, failures = request.get_ref().failures.len(), suspensions))]
     async fn ingest_errors(
         &self,
         request: Request<pb::IngestErrorsRequest>,
@@ -270,20 +270,28 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             ))
             .into());
         }
-        let batch = request
-            .failures
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let failure = parse_failure(&format!("failures[{i}]"), f)?;
-                let classification = classify_failure(&failure);
-                Ok((failure, classification))
+        let batch = tracing::debug_span!("classify", failures = request.failures.len())
+            .in_scope(|| {
+                request
+                    .failures
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let failure = parse_failure(&format!("failures[{i}]"), f)?;
+                        let classification = classify_failure(&failure);
+                        Ok((failure, classification))
+                    })
+                    .collect::<Result<Vec<_>, InvalidInput>>()
             })
-            .collect::<Result<Vec<_>, InvalidInput>>()
             .map_err(ApiError::from)?;
+        let suspensions = batch
+            .iter()
+            .filter(|(_, c)| matches!(c, Classification::Suspension(_)))
+            .count();
+        tracing::Span::current().record("suspensions", suspensions);
         let ingested = self
             .store
-            .ingest(&org, &batch)
+            .ingest(&org, &batch, &syncgov_kit::telemetry::current_traceparent())
             .await
             .map_err(ApiError::from)?;
         let results = batch
@@ -525,7 +533,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
                 let failure = parse_failure("failure", failure).map_err(ApiError::from)?;
                 let classification = classify_failure(&failure);
                 self.store
-                    .ingest(&job.org, &[(failure, classification)])
+                    .ingest(
+                        &job.org,
+                        &[(failure, classification)],
+                        &syncgov_kit::telemetry::current_traceparent(),
+                    )
                     .await
                     .map_err(ApiError::from)?;
                 JobOutcome::Failure

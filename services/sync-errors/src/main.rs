@@ -24,7 +24,9 @@ fn main() -> ExitCode {
         };
     }
     let settings = cli.settings;
-    syncgov_kit::telemetry::init(settings.log_format, "info");
     let threads = settings.worker_threads;
-    syncgov_kit::server::run_binary("sync-errors", threads, || sync_errors::app::build(settings))
+    let format = settings.log_format;
+    syncgov_kit::server::run_binary("sync-errors", threads, format, || {
+        sync_errors::app::build(settings)
+    })
 }

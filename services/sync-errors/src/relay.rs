@@ -11,6 +11,8 @@ use std::time::Duration;
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use tonic::transport::Channel;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::domain::SuspensionEvent;
 use crate::store::ErrorStore;
@@ -29,6 +31,29 @@ pub fn detail(event: &SuspensionEvent) -> String {
         format!("{}: {}", event.status_code, event.message)
     };
     text.chars().take(1_024).collect()
+}
+
+/// The client span of telling the governor: a child of the ingest that
+/// reported the failure, so that one trace runs from the worker's report to
+/// the governor's suspension.
+fn suspend_span(org: &crate::domain::OrgId, event: &SuspensionEvent) -> tracing::Span {
+    if !syncgov_kit::telemetry::tracing_enabled() {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        "relay",
+        otel.name = "syncgov.quota.v1.QuotaGovernor/Suspend",
+        otel.kind = "client",
+        rpc.system = "grpc",
+        rpc.service = "syncgov.quota.v1.QuotaGovernor",
+        rpc.method = "Suspend",
+        org_id = %org,
+        suspension_reason = event.reason.code(),
+    );
+    if !event.trace_parent.is_empty() {
+        let _ = span.set_parent(syncgov_kit::telemetry::context_of(&event.trace_parent));
+    }
+    span
 }
 
 /// Relays outbox entries to the governor every `every`, until dropped.
@@ -51,12 +76,14 @@ pub async fn run<S: ErrorStore>(
         for (org, events) in pending {
             let mut told = 0;
             for event in &events {
-                let request = quota::SuspendRequest {
+                let mut request = tonic::Request::new(quota::SuspendRequest {
                     org_id: org.to_string(),
                     reason: event.reason.number(),
                     detail: detail(event),
-                };
-                match governor.suspend(request).await {
+                });
+                let span = suspend_span(&org, event);
+                syncgov_kit::telemetry::inject(&span, &mut request);
+                match governor.suspend(request).instrument(span).await {
                     Ok(_) => told += 1,
                     Err(status) => {
                         tracing::warn!(org_id = %org, error = %status, "the governor did not take a suspension; will retry");
@@ -96,6 +123,7 @@ mod tests {
             status_code: "REQUEST_LIMIT_EXCEEDED".into(),
             message: "TotalRequests Limit exceeded.".into(),
             occurred_at_ms: 0,
+            trace_parent: String::new(),
         };
         assert_eq!(
             detail(&event),

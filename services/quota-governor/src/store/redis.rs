@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::{Script, Value};
-use syncgov_kit::store::{corrupt, from_redis, redis_client, redis_connection};
+use syncgov_kit::store::{corrupt, from_redis, redis_client, redis_connection, redis_span};
+use tracing::Instrument;
 
 use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::OrgId;
@@ -483,7 +484,10 @@ async fn run_batch(
             .arg(asked.ask.min)
             .arg(priority_arg(asked.priority));
     }
-    let reply: Result<Vec<i64>, _> = invocation.invoke_async(&mut conn.clone()).await;
+    let reply: Result<Vec<i64>, _> = invocation
+        .invoke_async(&mut conn.clone())
+        .instrument(redis_span("EVALSHA", "acquire_many"))
+        .await;
     match reply {
         Ok(numbers) if numbers.len() == batch.len() * DECISION_LEN => {
             for (asked, numbers) in batch.into_iter().zip(numbers.chunks(DECISION_LEN)) {
@@ -592,6 +596,7 @@ impl QuotaStore for RedisStore {
             .arg(self.rules.org_margin_percent)
             .arg(fallback_args(fallback))
             .invoke_async(&mut self.conn.clone())
+            .instrument(redis_span("EVALSHA", "acquire"))
             .await
             .map_err(from_redis)?;
         read_decision(&reply)
@@ -737,6 +742,7 @@ impl QuotaStore for RedisStore {
                 0
             })
             .invoke_async(&mut self.conn.clone())
+            .instrument(redis_span("EVALSHA", "suspend"))
             .await
             .map_err(from_redis)?;
         let field = format!("{org}\u{1f}{}", reason.number());

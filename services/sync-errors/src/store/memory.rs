@@ -241,6 +241,7 @@ impl ErrorStore for MemoryStore {
         &self,
         org: &OrgId,
         batch: &[(Failure, Classification)],
+        trace_parent: &str,
     ) -> Result<Vec<Ingested>, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
@@ -264,6 +265,7 @@ impl ErrorStore for MemoryStore {
                             status_code: failure.status_code.clone(),
                             message: failure.message.clone(),
                             occurred_at_ms: at,
+                            trace_parent: trace_parent.to_owned(),
                         };
                         org.outbox.push_back(event.clone());
                         org.suspensions.push_front(event);

@@ -39,6 +39,7 @@ pub trait ErrorStore: Send + Sync + 'static {
         &self,
         org: &OrgId,
         batch: &[(Failure, Classification)],
+        trace_parent: &str,
     ) -> impl Future<Output = Result<Vec<Ingested>, StoreError>> + Send;
 
     /// The org's counters, read without scanning errors.

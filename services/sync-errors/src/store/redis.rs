@@ -13,6 +13,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use syncgov_kit::store::{corrupt, from_redis, redis_connection};
+use tracing::Instrument;
 
 use super::{
     Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, Queued,
@@ -243,6 +244,9 @@ struct ScriptFailure<'a> {
     m: &'a str,
     f: String,
     at: i64,
+    /// The ingest's traceparent, kept with suspension-level failures only.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    tp: &'a str,
 }
 
 /// A suspension event as kept in the org's list.
@@ -252,6 +256,8 @@ struct ScriptSuspension {
     st: String,
     m: String,
     at: i64,
+    #[serde(default)]
+    tp: String,
 }
 
 fn parse_error(id: ErrorId, fields: &HashMap<String, String>) -> Result<StoredError, StoreError> {
@@ -344,6 +350,7 @@ impl ErrorStore for RedisStore {
         &self,
         org: &OrgId,
         batch: &[(Failure, Classification)],
+        trace_parent: &str,
     ) -> Result<Vec<Ingested>, StoreError> {
         let mut failures = Vec::with_capacity(batch.len());
         let mut results = Vec::with_capacity(batch.len());
@@ -374,6 +381,7 @@ impl ErrorStore for RedisStore {
                 m: &failure.message,
                 f: failure.fields.join(&FIELD_SEPARATOR.to_string()),
                 at: failure.occurred_at_ms.unwrap_or(0),
+                tp: if r > 0 { trace_parent } else { "" },
             });
             results.push(Ingested {
                 classification: *classification,
@@ -390,6 +398,7 @@ impl ErrorStore for RedisStore {
             .arg(IDEMPOTENCY_WINDOW_MS)
             .arg(json)
             .invoke_async(&mut self.conn.clone())
+            .instrument(syncgov_kit::store::redis_span("EVALSHA", "ingest"))
             .await
             .map_err(from_redis)?;
         if duplicates.len() != results.len() {
@@ -450,6 +459,7 @@ impl ErrorStore for RedisStore {
                     status_code: s.st,
                     message: s.m,
                     occurred_at_ms: s.at,
+                    trace_parent: s.tp,
                 })
             })
             .collect();
@@ -758,6 +768,7 @@ impl ErrorStore for RedisStore {
                         status_code: s.st,
                         message: s.m,
                         occurred_at_ms: s.at,
+                        trace_parent: s.tp,
                     })
                 })
                 .collect();

@@ -7,7 +7,8 @@
 --          k idempotency key, id error id ('' for a suspension), t type,
 --          c category, r suspension reason (0 for a record-level error),
 --          o object, rid record, sid Salesforce id, d direction, st status
---          code, m message, f fields joined by \31, at time (ms, 0: now)
+--          code, m message, f fields joined by \31, at time (ms, 0: now),
+--          tp the ingest's W3C traceparent (suspension-level ones, optional)
 --
 -- Suspension-level failures also go to the org's outbox (p:outbox), from
 -- which the relay tells the governor: written with the failure, so an
@@ -55,8 +56,9 @@ for i, f in ipairs(batch) do
       local event = cjson.encode({r = f.r, st = f.st, m = f.m, at = at})
       redis.call('LPUSH', p .. ':susp', event)
       redis.call('LTRIM', p .. ':susp', 0, 99)
-      -- For the governor: stored with the failure, sent by the relay.
-      redis.call('RPUSH', p .. ':outbox', event)
+      -- For the governor: stored with the failure, sent by the relay, with
+      -- the ingest's trace context (tp) so that the Suspend joins its trace.
+      redis.call('RPUSH', p .. ':outbox', cjson.encode({r = f.r, st = f.st, m = f.m, at = at, tp = f.tp}))
     else
       local ek = p .. ':e:' .. f.id
       local state = tonumber(redis.call('HGET', ek, 's'))
