@@ -2,7 +2,8 @@
 //! conventions: named `package.Service/Method`, kind server, with
 //! `rpc.system`, `rpc.service`, `rpc.method` and `rpc.grpc.status_code`, and
 //! the caller's W3C trace context (`traceparent`) as its parent. While traces
-//! are off the layer passes calls straight through.
+//! are off, and for calls not sampled, the layer passes calls straight
+//! through.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,7 +46,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if !telemetry::tracing_enabled() {
+        if !telemetry::tracing_enabled() || !telemetry::should_trace(request.headers()) {
             return Traced::Plain {
                 future: self.inner.call(request),
             };

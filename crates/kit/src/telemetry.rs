@@ -20,6 +20,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::Registry;
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::fmt::format::{Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
@@ -45,6 +46,74 @@ const DEFAULT_TRACE_FILTER: &str = "info,quota_governor=debug,sync_errors=debug,
 pub const TRACE_FILTER_VAR: &str = "SYNCGOV_TRACE_FILTER";
 
 static TRACING: AtomicBool = AtomicBool::new(false);
+static SAMPLING: std::sync::OnceLock<Sampling> = std::sync::OnceLock::new();
+
+/// Which requests are traced, from `OTEL_TRACES_SAMPLER` and
+/// `OTEL_TRACES_SAMPLER_ARG`. The decision is made once, when a call
+/// arrives, before any span exists: a call not sampled makes no span at all,
+/// so sampling saves what spans cost, not only what exporting them costs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sampling {
+    /// Follow the caller's decision when it sent a `traceparent`.
+    pub parent_based: bool,
+    /// Share of the calls without a parent that are traced, 0 to 1.
+    pub ratio: f64,
+}
+
+impl Sampling {
+    /// Reads the standard variables; unknown samplers fall back to the
+    /// default, parent-based and always on.
+    pub fn from_env() -> Self {
+        let name = std::env::var("OTEL_TRACES_SAMPLER").unwrap_or_default();
+        let arg = std::env::var("OTEL_TRACES_SAMPLER_ARG")
+            .ok()
+            .and_then(|a| a.trim().parse::<f64>().ok())
+            .filter(|r| (0.0..=1.0).contains(r))
+            .unwrap_or(1.0);
+        let (parent_based, ratio) = match name.trim() {
+            "always_on" => (false, 1.0),
+            "always_off" => (false, 0.0),
+            "traceidratio" => (false, arg),
+            "parentbased_always_off" => (true, 0.0),
+            "parentbased_traceidratio" => (true, arg),
+            _ => (true, 1.0),
+        };
+        Self {
+            parent_based,
+            ratio,
+        }
+    }
+
+    /// Whether a call whose caller sent `parent` (`None`: no trace context)
+    /// is traced. `n` numbers the calls: a ratio keeps every
+    /// `1 / ratio`-th, evenly spread.
+    pub fn decide(&self, parent: Option<bool>, n: u64) -> bool {
+        match parent {
+            Some(sampled) if self.parent_based => sampled,
+            _ if self.ratio >= 1.0 => true,
+            _ if self.ratio <= 0.0 => false,
+            _ => {
+                let every = (1.0 / self.ratio).round().max(1.0) as u64;
+                n.is_multiple_of(every)
+            }
+        }
+    }
+}
+
+/// True when a call with these headers is to be traced (see [`Sampling`]).
+pub fn should_trace(headers: &http::HeaderMap) -> bool {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let Some(sampling) = SAMPLING.get() else {
+        return false;
+    };
+    let parent = headers.contains_key("traceparent").then(|| {
+        let cx = extract(headers);
+        let span = cx.span();
+        let context = span.span_context();
+        context.is_valid() && context.is_sampled()
+    });
+    sampling.decide(parent, CALLS.fetch_add(1, Ordering::Relaxed))
+}
 
 /// True when spans are exported: hot paths skip making spans otherwise.
 pub fn tracing_enabled() -> bool {
@@ -121,10 +190,19 @@ pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Tele
     if let Some(provider) = &provider {
         let filter = EnvFilter::try_from_env(TRACE_FILTER_VAR)
             .unwrap_or_else(|_| EnvFilter::new(DEFAULT_TRACE_FILTER));
+        // A span is exported only inside a traced call: a call's server
+        // span ("grpc") or the relay's ("relay") starts a trace, anything
+        // else needs a traced span around it. Calls not sampled thus make
+        // no span at all, even at debug level.
+        let in_trace = tracing_subscriber::filter::dynamic_filter_fn(|meta, cx| {
+            !meta.is_span()
+                || matches!(meta.name(), "grpc" | "relay")
+                || cx.lookup_current().is_some()
+        });
         layers.push(
             tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("syncgov"))
-                .with_filter(filter)
+                .with_filter(filter.and(in_trace))
                 .boxed(),
         );
     }
@@ -138,6 +216,7 @@ pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Tele
     if let Some(provider) = &provider {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         opentelemetry::global::set_tracer_provider(provider.clone());
+        let _ = SAMPLING.set(Sampling::from_env());
         TRACING.store(true, Ordering::Relaxed);
     }
     Telemetry { provider }
@@ -152,6 +231,11 @@ fn pipeline(service_name: &str) -> anyhow::Result<SdkTracerProvider> {
         resource = resource.with_service_name(service_name.to_owned());
     }
     Ok(SdkTracerProvider::builder()
+        // Calls are sampled when they arrive (`Sampling`); what reaches the
+        // SDK is kept.
+        .with_sampler(opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(
+            opentelemetry_sdk::trace::Sampler::AlwaysOn,
+        )))
         .with_batch_exporter(exporter)
         .with_resource(resource.build())
         .build())
@@ -281,4 +365,26 @@ pub fn context_of(traceparent: &str) -> opentelemetry::Context {
     let fields =
         std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
     TraceContextPropagator::new().extract(&fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_keep_an_even_share_of_root_calls() {
+        let tenth = Sampling {
+            parent_based: true,
+            ratio: 0.1,
+        };
+        let kept = (0..1_000).filter(|&n| tenth.decide(None, n)).count();
+        assert_eq!(kept, 100);
+        assert!(tenth.decide(Some(true), 1), "the caller's yes");
+        assert!(!tenth.decide(Some(false), 0), "the caller's no");
+        let ratio_only = Sampling {
+            parent_based: false,
+            ratio: 0.0,
+        };
+        assert!(!ratio_only.decide(Some(true), 0));
+    }
 }

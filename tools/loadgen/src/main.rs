@@ -9,6 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use syncgov_api::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor;
 use syncgov_api::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
 use syncgov_api::envoy::service::ratelimit::v3 as rls;
@@ -42,6 +48,17 @@ enum Command {
     Health(HealthArgs),
     /// Streams one org's ExportErrorsCsv and reports rows, bytes and time.
     Export(ExportArgs),
+    /// An OTLP/gRPC trace receiver that counts what it is sent and drops it:
+    /// the far end of an exporter, for measuring what traces cost.
+    Sink(SinkArgs),
+}
+
+/// Options of `sink`.
+#[derive(Args)]
+struct SinkArgs {
+    /// Where to listen (loopback).
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    listen: std::net::SocketAddr,
 }
 
 /// How hard and how long to push.
@@ -175,7 +192,62 @@ async fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => ingest(args).await,
         Command::Health(args) => health(args).await,
         Command::Export(args) => export(args).await,
+        Command::Sink(args) => sink(args).await,
     }
+}
+
+/// Counts spans and export calls.
+#[derive(Clone, Default)]
+struct Sink {
+    spans: Arc<AtomicU64>,
+    exports: Arc<AtomicU64>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Sink {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let spans: usize = request
+            .get_ref()
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        self.spans.fetch_add(spans as u64, Ordering::Relaxed);
+        self.exports.fetch_add(1, Ordering::Relaxed);
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn sink(args: SinkArgs) -> anyhow::Result<()> {
+    let sink = Sink::default();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!("sink listening on {}", listener.local_addr()?);
+    let counts = sink.clone();
+    tokio::spawn(async move {
+        let mut last = 0;
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let spans = counts.spans.load(Ordering::Relaxed);
+            if spans != last {
+                eprintln!(
+                    "spans {spans} in {} exports",
+                    counts.exports.load(Ordering::Relaxed)
+                );
+                last = spans;
+            }
+        }
+    });
+    tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(sink))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        .await?;
+    Ok(())
 }
 
 async fn connect(addr: &str) -> anyhow::Result<Channel> {
