@@ -319,7 +319,10 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
         "SALESFORCE_STORAGE_LIMIT_EXCEEDED"
     );
     assert_eq!(suspended["suspension"]["detail"], "STORAGE_LIMIT_EXCEEDED");
-    of_kind("cleared");
+    let cleared = of_kind("cleared");
+    // The times put them back in order.
+    let at = |b: &serde_json::Value| b["suspension"]["at"].as_str().unwrap().to_owned();
+    assert!(at(suspended) <= at(cleared), "{bodies:?}");
     assert!(
         bodies.iter().all(|b| b["org_id"] == "acme"),
         "globex has no notifications"

@@ -38,6 +38,12 @@ pub struct Pacing {
     pub tick: Duration,
 }
 
+/// `ms` since the epoch as RFC 3339 in UTC, to the millisecond.
+fn rfc3339(ms: i64) -> Option<String> {
+    let time = std::time::UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))?;
+    Some(humantime::format_rfc3339_millis(time).to_string())
+}
+
 /// The body of a queued notification.
 pub fn payload<'a>(org: &'a OrgId, pending: &'a Pending) -> Payload<'a> {
     let mut types: Vec<TypeCount> = pending
@@ -62,6 +68,7 @@ pub fn payload<'a>(org: &'a OrgId, pending: &'a Pending) -> Payload<'a> {
             reason: reason.code(),
             detail: &pending.detail,
             automatic: pending.automatic,
+            at: pending.at_ms.and_then(rfc3339),
             guidance: reason.guidance(),
         });
     Payload {
@@ -134,6 +141,7 @@ async fn notice<S: ErrorStore>(
                 reason: Some(event.reason),
                 detail: event.detail.clone(),
                 automatic: event.automatic,
+                at_ms: event.at.as_ref().map(syncgov_kit::clock::timestamp_ms),
                 ..Pending::default()
             };
             store.queue_notice(&org, &pending).await?;

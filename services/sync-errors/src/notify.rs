@@ -173,6 +173,10 @@ pub struct SuspensionNotice<'a> {
     pub detail: &'a str,
     /// For a clear: true when the governor ended it by itself.
     pub automatic: bool,
+    /// When it happened (RFC 3339, UTC): notices are separate deliveries
+    /// and may arrive out of order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
     /// What an operator should do.
     pub guidance: &'static str,
 }

@@ -239,4 +239,7 @@ pub struct Pending {
     /// For a clear: whether the governor ended it by itself.
     #[serde(rename = "a", default)]
     pub automatic: bool,
+    /// For a suspension notice: when the event happened, ms.
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<i64>,
 }
