@@ -308,3 +308,96 @@ async fn one_ingest_is_one_trace_through_both_services() {
 
     drop((governor, sync_errors));
 }
+
+/// `GET /metrics` of an admin port, as Prometheus would scrape it.
+fn scrape(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin port");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_port_shows_the_counters_moving() {
+    use syncgov_api::quota::v1 as quota;
+    use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let admin = syncgov_tests::free_addr().to_string();
+    let governor = Process::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--redis-url",
+            &url,
+            "--admin-listen",
+            &admin,
+            "--metrics-orgs",
+            "acme",
+        ],
+    );
+    let admin: std::net::SocketAddr = admin.parse().unwrap();
+    let mut client = QuotaGovernorClient::new(syncgov_tests::channel(governor.addr()).await);
+    for org in ["acme", "globex"] {
+        client
+            .set_budget(quota::SetBudgetRequest {
+                org_id: org.into(),
+                resource: 0,
+                budget: Some(quota::Budget {
+                    org_limit: 100,
+                    allocation: 3,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let before = scrape(admin);
+    assert!(
+        !before.contains("syncgov_quota_decisions_total{"),
+        "no decision yet: {before}"
+    );
+    for org in ["acme", "acme", "acme", "acme", "globex"] {
+        client
+            .acquire_tokens(quota::AcquireTokensRequest {
+                org_id: org.into(),
+                count: 1,
+                priority: quota::Priority::Critical.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let expected = [
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"granted\",reason=\"\"} 3",
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"denied\",reason=\"allocation_exhausted\"} 1",
+        "syncgov_quota_decisions_total{org_id=\"other\",outcome=\"granted\",reason=\"\"} 1",
+        "syncgov_quota_tokens_granted_total{org_id=\"acme\"} 3",
+        "syncgov_quota_decision_duration_count{outcome=\"granted\",reason=\"\"} 4",
+        "syncgov_quota_suspensions_active{reason=\"INTEGRATION_API_LIMIT_EXCEEDED\"} 1",
+    ];
+    // The endpoint shows a collection at most a second old.
+    let moved = eventually(Duration::from_secs(10), || async move {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        expected.iter().all(|line| text.contains(line))
+    })
+    .await;
+    let text = scrape(admin);
+    assert!(moved, "{expected:#?} not all in:\n{text}");
+    assert!(
+        text.contains("# TYPE syncgov_quota_decision_duration histogram"),
+        "{text}"
+    );
+    drop(governor);
+}

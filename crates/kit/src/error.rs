@@ -20,6 +20,21 @@ pub enum ApiError {
     Store(#[from] StoreError),
 }
 
+/// Counts a call that failed on the store, by `kind` (`unavailable`:
+/// retryable; `internal`: data or configuration this version cannot use).
+fn store_errors(kind: &'static str) {
+    static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
+        std::sync::OnceLock::new();
+    COUNTER
+        .get_or_init(|| {
+            opentelemetry::global::meter("syncgov")
+                .u64_counter("syncgov.store.errors")
+                .with_description("Calls that failed on the store, by kind")
+                .build()
+        })
+        .add(1, &[opentelemetry::KeyValue::new("kind", kind)]);
+}
+
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
         match err {
@@ -29,12 +44,14 @@ impl From<ApiError> for Status {
             // granted or acknowledged, and asking again later is the right
             // move (ingest is idempotent, so a batch may be sent again).
             ApiError::Store(e @ StoreError::Unavailable(_)) => {
+                store_errors("unavailable");
                 tracing::warn!(error = %e, "store unavailable");
                 Status::unavailable(e.to_string())
             }
             // Data this version cannot read, or a store never configured
             // right: retrying will not help.
             ApiError::Store(e @ (StoreError::Corrupt(_) | StoreError::Config(_))) => {
+                store_errors("internal");
                 tracing::error!(error = %e, "store error");
                 Status::new(Code::Internal, e.to_string())
             }

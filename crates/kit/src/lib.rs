@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod error;
 pub mod input;
+pub mod metrics;
 pub mod rpc_trace;
 pub mod server;
 pub mod settings;

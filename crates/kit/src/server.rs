@@ -117,6 +117,7 @@ pub fn run_binary<B, Fut>(
     name: &str,
     worker_threads: usize,
     log_format: LogFormat,
+    admin_listen: Option<SocketAddr>,
     build: B,
 ) -> ExitCode
 where
@@ -134,8 +135,25 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let telemetry = runtime.block_on(async { telemetry::init(log_format, "info", name) });
+    let (telemetry, metrics) = runtime.block_on(async {
+        (
+            telemetry::init(log_format, "info", name),
+            crate::metrics::init(name),
+        )
+    });
     let code = runtime.block_on(async {
+        if let Some(addr) = admin_listen {
+            match crate::metrics::bind(addr).await {
+                Ok(listener) => {
+                    tracing::info!(%addr, "metrics at /metrics");
+                    tokio::spawn(crate::metrics::serve(listener, metrics.scrape.clone()));
+                }
+                Err(e) => {
+                    eprintln!("{name}: {e:#}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         let app = match build().await {
             Ok(app) => app,
             Err(e) => {
@@ -155,7 +173,11 @@ where
     });
     // The exporter blocks while it flushes: off the runtime's threads.
     runtime.block_on(async {
-        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            telemetry.shutdown();
+            let _ = metrics.provider.shutdown();
+        })
+        .await;
     });
     code
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
+use syncgov_kit::metrics::OrgLabels;
 use syncgov_kit::server::{self, BoxFuture, Prepared, Router};
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
@@ -54,7 +55,14 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
             )?);
             let watch = background(store.clone(), &feed, &health, &settings)?;
             (
-                routes(router, store, default_budget, &feed, rls),
+                routes(
+                    router,
+                    store,
+                    default_budget,
+                    &feed,
+                    rls,
+                    OrgLabels::new(&settings.metrics_orgs),
+                ),
                 watch,
                 format!("redis at {url}"),
             )
@@ -63,7 +71,14 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
             let store = Arc::new(MemoryStore::new(rules));
             let watch = background(store.clone(), &feed, &health, &settings)?;
             (
-                routes(router, store, default_budget, &feed, rls),
+                routes(
+                    router,
+                    store,
+                    default_budget,
+                    &feed,
+                    rls,
+                    OrgLabels::new(&settings.metrics_orgs),
+                ),
                 watch,
                 "in memory".to_owned(),
             )
@@ -88,8 +103,14 @@ fn routes<S: QuotaStore>(
     default_budget: Option<crate::domain::Budget>,
     feed: &Arc<Feed>,
     rls: RlsSettings,
+    metric_orgs: OrgLabels,
 ) -> Router {
-    let governor = Arc::new(GovernorService::new(store, default_budget, feed.clone()));
+    let governor = Arc::new(GovernorService::new(
+        store,
+        default_budget,
+        feed.clone(),
+        metric_orgs,
+    ));
     router
         .add_service(QuotaGovernorServer::from_arc(governor.clone()))
         .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)))

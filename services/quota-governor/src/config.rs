@@ -116,6 +116,17 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
 
+    /// Address of the admin port serving Prometheus metrics at `/metrics`
+    /// (for example 0.0.0.0:9464). Unset: no admin port.
+    #[arg(long, env = "QUOTA_GOVERNOR_ADMIN_LISTEN")]
+    pub admin_listen: Option<std::net::SocketAddr>,
+
+    /// Orgs whose metrics carry their own `org_id` label (comma-separated);
+    /// all others share `other`, so that metrics stay bounded however many
+    /// orgs there are.
+    #[arg(long, env = "QUOTA_GOVERNOR_METRICS_ORGS", value_delimiter = ',')]
+    pub metrics_orgs: Vec<String>,
+
     /// Log format: text for terminals, json for log collectors. Levels
     /// come from RUST_LOG (default info).
     #[arg(long, env = "QUOTA_GOVERNOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -142,6 +153,8 @@ impl Default for Settings {
             health_interval: duration(DEFAULT_HEALTH_INTERVAL),
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
             worker_threads: 0,
+            admin_listen: None,
+            metrics_orgs: Vec::new(),
             log_format: LogFormat::Text,
         }
     }

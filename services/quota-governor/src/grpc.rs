@@ -32,14 +32,22 @@ pub struct GovernorService<S> {
     /// Per org, no probe before then (ms): spares the store a question per
     /// request while a back-off runs.
     probes_not_before: std::sync::Mutex<std::collections::HashMap<OrgId, i64>>,
+    /// Decisions counted for the admin port and OTLP.
+    metrics: crate::metrics::GovernorMetrics,
 }
 
 impl<S: QuotaStore> GovernorService<S> {
     /// A service over `store`, checking suspensions against `feed`.
-    pub fn new(store: Arc<S>, default_budget: Option<Budget>, feed: Arc<Feed>) -> Self {
+    pub fn new(
+        store: Arc<S>,
+        default_budget: Option<Budget>,
+        feed: Arc<Feed>,
+        metric_orgs: syncgov_kit::metrics::OrgLabels,
+    ) -> Self {
         Self {
             store,
             default_budget,
+            metrics: crate::metrics::GovernorMetrics::new(metric_orgs, feed.clone()),
             feed,
             probes_not_before: Default::default(),
         }
@@ -66,6 +74,18 @@ impl<S: QuotaStore> GovernorService<S> {
     /// suspension starts it. The one path of AcquireTokens and Envoy's
     /// ShouldRateLimit.
     pub async fn rule(
+        &self,
+        key: &BudgetKey,
+        ask: Ask,
+        priority: Priority,
+    ) -> Result<Ruling, Status> {
+        let started = std::time::Instant::now();
+        let ruling = self.rule_now(key, ask, priority).await?;
+        self.metrics.decided(&key.org, &ruling, started);
+        Ok(ruling)
+    }
+
+    async fn rule_now(
         &self,
         key: &BudgetKey,
         ask: Ask,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod grpc;
+pub mod metrics;
 pub mod org_usage;
 pub mod rls;
 pub mod store;

@@ -11,7 +11,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let settings = Settings::parse();
     let threads = settings.worker_threads;
-    syncgov_kit::server::run_binary("quota-governor", threads, settings.log_format, || {
+    let (format, admin) = (settings.log_format, settings.admin_listen);
+    syncgov_kit::server::run_binary("quota-governor", threads, format, admin, || {
         quota_governor::app::build(settings)
     })
 }

@@ -294,6 +294,9 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .ingest(&org, &batch, &syncgov_kit::telemetry::current_traceparent())
             .await
             .map_err(ApiError::from)?;
+        for (_, i) in batch.iter().zip(&ingested).filter(|(_, i)| !i.duplicate) {
+            crate::metrics::ingested(i.classification);
+        }
         let results = batch
             .iter()
             .zip(ingested)
@@ -551,6 +554,10 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             }
         };
         let jitter = jitter();
+        let reported = match outcome {
+            JobOutcome::Success => "success",
+            JobOutcome::Failure => "failure",
+        };
         match self
             .store
             .complete(&job, &request.lease_id, outcome, jitter)
@@ -561,6 +568,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
                 "lease_id: the claim lapsed or is not this one; another worker may hold the job, so this outcome was not recorded",
             )),
             Completed::Done { state, retry_at_ms } => {
+                crate::metrics::resync_completed(reported, state_pb(state).as_str_name());
                 Ok(Response::new(pb::CompleteResyncJobResponse {
                     state: state_pb(state).into(),
                     retry_at: retry_at_ms.map(timestamp),

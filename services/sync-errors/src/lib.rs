@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod export;
 pub mod grpc;
+pub mod metrics;
 pub mod notifier;
 pub mod notify;
 pub mod relay;

@@ -25,8 +25,8 @@ fn main() -> ExitCode {
     }
     let settings = cli.settings;
     let threads = settings.worker_threads;
-    let format = settings.log_format;
-    syncgov_kit::server::run_binary("sync-errors", threads, format, || {
+    let (format, admin) = (settings.log_format, settings.admin_listen);
+    syncgov_kit::server::run_binary("sync-errors", threads, format, admin, || {
         sync_errors::app::build(settings)
     })
 }

@@ -191,7 +191,9 @@ async fn serve_org<S: ErrorStore>(
         store.make_digest(org, period).await?;
     }
     while let Some(pending) = store.claim_notification(org, lease_ms).await? {
-        if !deliver(http, org, &settings, &pending).await {
+        let delivered = deliver(http, org, &settings, &pending).await;
+        crate::metrics::delivery(delivered);
+        if !delivered {
             // Stays claimed; tried again once the claim lapses.
             break;
         }

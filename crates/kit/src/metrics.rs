@@ -1,0 +1,354 @@
+//! Metrics: OpenTelemetry instruments, read two ways. A Prometheus scrape
+//! endpoint on a separate admin port (`GET /metrics`, text format 0.0.4)
+//! always; and OTLP/gRPC export when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+//! `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`) is set, every
+//! `OTEL_METRIC_EXPORT_INTERVAL` ms (60 000).
+//!
+//! Labels have bounded values (outcomes, reasons, categories); an org's
+//! name becomes a label only for the orgs an operator lists.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use tokio::net::TcpListener;
+
+/// How often the scrape endpoint's snapshot is refreshed.
+const SCRAPE_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The scrape side: the latest collection, kept as Prometheus text. A
+/// periodic reader renders it every second, so a scrape costs no
+/// collection and shows the counters at most a second old.
+#[derive(Clone, Debug, Default)]
+pub struct Scrape(Arc<std::sync::Mutex<String>>);
+
+impl PushMetricExporter for Scrape {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let text = prometheus_text(metrics);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = text;
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+impl Scrape {
+    /// Every metric as of the last refresh, in the Prometheus text format.
+    pub fn render(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The meter provider of a service and its scrape side.
+pub struct Metrics {
+    /// Shut down on exit to push the last OTLP export.
+    pub provider: SdkMeterProvider,
+    /// What the admin port serves.
+    pub scrape: Scrape,
+}
+
+/// Builds the meter provider of `service_name`, installs it as the global
+/// one (instruments come from `opentelemetry::global::meter`), and returns
+/// it with its scrape side. Must run inside a Tokio runtime when OTLP export
+/// is on.
+pub fn init(service_name: &str) -> Metrics {
+    let scrape = Scrape::default();
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service_name.to_owned());
+    }
+    let mut builder = SdkMeterProvider::builder()
+        .with_resource(resource.build())
+        .with_reader(
+            PeriodicReader::builder(scrape.clone())
+                .with_interval(SCRAPE_REFRESH)
+                .build(),
+        );
+    if otlp_configured() {
+        match opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => {
+                builder = builder.with_reader(PeriodicReader::builder(exporter).build());
+            }
+            Err(e) => eprintln!("{service_name}: metrics export is off: {e}"),
+        }
+    }
+    let provider = builder.build();
+    opentelemetry::global::set_meter_provider(provider.clone());
+    Metrics { provider, scrape }
+}
+
+fn otlp_configured() -> bool {
+    let set = |name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, scrape: Scrape) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let scrape = scrape.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let scrape = scrape.clone();
+                async move {
+                    if request.uri().path() == "/metrics" {
+                        hyper::Response::builder()
+                            .header("content-type", "text/plain; version=0.0.4")
+                            .body(Full::new(Bytes::from(scrape.render())))
+                    } else {
+                        hyper::Response::builder()
+                            .status(404)
+                            .body(Full::new(Bytes::from_static(b"only /metrics here\n")))
+                    }
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Binds the admin port.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for metrics"))
+}
+
+/// A Prometheus metric name from an OpenTelemetry one.
+fn prometheus_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn labels<'a>(
+    attributes: impl Iterator<Item = &'a KeyValue>,
+    extra: Option<(&str, String)>,
+) -> String {
+    let mut pairs: Vec<(String, String)> = attributes
+        .map(|kv| (prometheus_name(kv.key.as_str()), kv.value.to_string()))
+        .collect();
+    pairs.sort();
+    if let Some((k, v)) = extra {
+        pairs.push((k.to_owned(), v));
+    }
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| {
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{k}=\"{v}\"")
+        })
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+/// Renders collected metrics in the Prometheus text format: counters as
+/// `_total`, gauges as they are, histograms as `_bucket`/`_sum`/`_count`.
+pub fn prometheus_text(rm: &ResourceMetrics) -> String {
+    let mut out = String::new();
+    for scope in rm.scope_metrics() {
+        for metric in scope.metrics() {
+            let name = prometheus_name(metric.name());
+            let help = metric.description().replace('\n', " ");
+            match metric.data() {
+                AggregatedMetrics::U64(data) => write_data(&mut out, &name, &help, data),
+                AggregatedMetrics::I64(data) => write_data(&mut out, &name, &help, data),
+                AggregatedMetrics::F64(data) => write_data(&mut out, &name, &help, data),
+            }
+        }
+    }
+    out
+}
+
+fn write_data<T>(out: &mut String, name: &str, help: &str, data: &MetricData<T>)
+where
+    T: Copy + std::fmt::Display,
+{
+    match data {
+        MetricData::Sum(sum) => {
+            let (kind, full) = if sum.is_monotonic() {
+                ("counter", format!("{name}_total"))
+            } else {
+                ("gauge", name.to_owned())
+            };
+            let _ = writeln!(out, "# HELP {full} {help}\n# TYPE {full} {kind}");
+            for point in sum.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{full}{} {}",
+                    labels(point.attributes(), None),
+                    point.value()
+                );
+            }
+        }
+        MetricData::Gauge(gauge) => {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for point in gauge.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{name}{} {}",
+                    labels(point.attributes(), None),
+                    point.value()
+                );
+            }
+        }
+        MetricData::Histogram(histogram) => {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for point in histogram.data_points() {
+                let mut cumulative = 0;
+                let bounds: Vec<f64> = point.bounds().collect();
+                for (i, count) in point.bucket_counts().enumerate() {
+                    cumulative += count;
+                    let le = bounds.get(i).map_or("+Inf".to_owned(), |b| b.to_string());
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{} {cumulative}",
+                        labels(point.attributes(), Some(("le", le)))
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "{name}_sum{} {}",
+                    labels(point.attributes(), None),
+                    point.sum()
+                );
+                let _ = writeln!(
+                    out,
+                    "{name}_count{} {}",
+                    labels(point.attributes(), None),
+                    point.count()
+                );
+            }
+        }
+        MetricData::ExponentialHistogram(_) => {}
+    }
+}
+
+/// Which orgs get their own label value; the others share `other`, so that
+/// a label never has as many values as there are orgs.
+#[derive(Clone, Debug, Default)]
+pub struct OrgLabels(Arc<std::collections::HashSet<String>>);
+
+impl OrgLabels {
+    /// The orgs listed (comma-separated, as the setting gives them).
+    pub fn new(orgs: &[String]) -> Self {
+        Self(Arc::new(orgs.iter().cloned().collect()))
+    }
+
+    /// The label value for `org`.
+    pub fn of(&self, org: &str) -> String {
+        if self.0.contains(org) {
+            org.to_owned()
+        } else {
+            "other".to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::metrics::MeterProvider as _;
+
+    #[test]
+    fn counters_gauges_and_histograms_render_as_prometheus_text() {
+        let scrape = Scrape::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(scrape.clone()).build())
+            .build();
+        let meter = provider.meter("test");
+        let decisions = meter
+            .u64_counter("syncgov.quota.decisions")
+            .with_description("Decisions")
+            .build();
+        decisions.add(3, &[KeyValue::new("outcome", "granted")]);
+        decisions.add(
+            1,
+            &[
+                KeyValue::new("outcome", "denied"),
+                KeyValue::new("reason", "say \"no\""),
+            ],
+        );
+        let latency = meter
+            .f64_histogram("syncgov.quota.decision.duration")
+            .with_boundaries(vec![0.001, 0.01])
+            .build();
+        latency.record(0.0005, &[]);
+        latency.record(0.005, &[]);
+        latency.record(0.5, &[]);
+        provider.force_flush().unwrap();
+        let text = scrape.render();
+        assert!(
+            text.contains("# TYPE syncgov_quota_decisions_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("syncgov_quota_decisions_total{outcome=\"granted\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "syncgov_quota_decisions_total{outcome=\"denied\",reason=\"say \\\"no\\\"\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("syncgov_quota_decision_duration_bucket{le=\"0.001\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("syncgov_quota_decision_duration_bucket{le=\"0.01\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("syncgov_quota_decision_duration_bucket{le=\"+Inf\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("syncgov_quota_decision_duration_count 3"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_listed_orgs_get_their_own_label() {
+        let labels = OrgLabels::new(&["acme".to_owned()]);
+        assert_eq!(labels.of("acme"), "acme");
+        assert_eq!(labels.of("globex"), "other");
+    }
+}

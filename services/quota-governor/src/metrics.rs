@@ -1,0 +1,113 @@
+//! The governor's metrics: decisions by outcome and reason, how long they
+//! take, tokens granted, how full budgets are, and active suspensions by
+//! reason. Read through the admin port (`/metrics`) or OTLP; see
+//! `syncgov_kit::metrics`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram, ObservableGauge};
+use syncgov_kit::metrics::OrgLabels;
+
+use crate::domain::{OrgId, Outcome};
+use crate::feed::Feed;
+use crate::grpc::Ruling;
+use crate::suspension::SuspensionReason;
+
+/// Bucket bounds of the decision latency histogram, seconds: from a
+/// tenth of a millisecond (memory store) to a second (a store timing out).
+const LATENCY_BOUNDS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.25, 1.0,
+];
+/// Bucket bounds of budget usage, as a share of the allocation.
+const USAGE_BOUNDS: [f64; 8] = [0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 1.0, 1.5];
+
+/// The instruments, made once per service.
+pub struct GovernorMetrics {
+    decisions: Counter<u64>,
+    duration: Histogram<f64>,
+    tokens: Counter<u64>,
+    usage: Histogram<f64>,
+    orgs: OrgLabels,
+    // Kept so that its callback stays registered.
+    _suspensions: ObservableGauge<u64>,
+}
+
+impl GovernorMetrics {
+    /// Instruments from the global meter; `orgs` get their own label.
+    pub fn new(orgs: OrgLabels, feed: Arc<Feed>) -> Self {
+        let meter = opentelemetry::global::meter("quota-governor");
+        let suspensions = meter
+            .u64_observable_gauge("syncgov.quota.suspensions.active")
+            .with_description("Orgs suspended now, by reason")
+            .with_callback(move |observer| {
+                let mut by_reason = std::collections::BTreeMap::<&str, u64>::new();
+                for s in feed.all() {
+                    *by_reason.entry(s.reason.code()).or_default() += 1;
+                }
+                for reason in SuspensionReason::ALL {
+                    let n = by_reason.get(reason.code()).copied().unwrap_or(0);
+                    observer.observe(n, &[KeyValue::new("reason", reason.code())]);
+                }
+            })
+            .build();
+        Self {
+            decisions: meter
+                .u64_counter("syncgov.quota.decisions")
+                .with_description("Requests for tokens decided, by outcome and deny reason")
+                .build(),
+            duration: meter
+                .f64_histogram("syncgov.quota.decision.duration")
+                .with_unit("s")
+                .with_description(
+                    "Time to decide a request for tokens, suspensions and store included",
+                )
+                .with_boundaries(LATENCY_BOUNDS.to_vec())
+                .build(),
+            tokens: meter
+                .u64_counter("syncgov.quota.tokens.granted")
+                .with_description("Tokens granted")
+                .build(),
+            usage: meter
+                .f64_histogram("syncgov.quota.usage.ratio")
+                .with_description(
+                    "Calls counted in the window over the allocation, seen at each decision",
+                )
+                .with_boundaries(USAGE_BOUNDS.to_vec())
+                .build(),
+            orgs,
+            _suspensions: suspensions,
+        }
+    }
+
+    /// Counts one ruling on a request of `org`, begun at `started`.
+    pub fn decided(&self, org: &OrgId, ruling: &Ruling, started: Instant) {
+        let org_label = KeyValue::new("org_id", self.orgs.of(org.as_str()));
+        let (outcome, reason) = match ruling {
+            Ruling::Suspended(_) => ("denied", "suspended"),
+            Ruling::Decided { decision, .. } => match decision.outcome {
+                Outcome::Granted(grant) => {
+                    self.tokens
+                        .add(grant.count, std::slice::from_ref(&org_label));
+                    ("granted", "")
+                }
+                Outcome::Denied { reason, .. } => ("denied", reason.as_str()),
+            },
+        };
+        if let Ruling::Decided { decision, .. } = ruling
+            && decision.allocation > 0
+        {
+            let ratio = decision.used as f64 / decision.allocation as f64;
+            self.usage.record(ratio, std::slice::from_ref(&org_label));
+        }
+        let attributes = [
+            KeyValue::new("outcome", outcome),
+            KeyValue::new("reason", reason),
+            org_label,
+        ];
+        self.decisions.add(1, &attributes);
+        self.duration
+            .record(started.elapsed().as_secs_f64(), &attributes[..2]);
+    }
+}

@@ -1,0 +1,75 @@
+//! The sync-error service's metrics: failures ingested by level and
+//! category, resync job outcomes, and notification deliveries. Read through
+//! the admin port (`/metrics`) or OTLP; see `syncgov_kit::metrics`.
+
+use std::sync::OnceLock;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
+
+use crate::classify::Classification;
+
+/// The instruments, made on first use from the global meter.
+struct Instruments {
+    ingested: Counter<u64>,
+    resync: Counter<u64>,
+    deliveries: Counter<u64>,
+}
+
+fn instruments() -> &'static Instruments {
+    static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let meter = opentelemetry::global::meter("sync-errors");
+        Instruments {
+            ingested: meter
+                .u64_counter("syncgov.errors.ingested")
+                .with_description(
+                    "Failures ingested (new ones, not repeats), by level and category",
+                )
+                .build(),
+            resync: meter
+                .u64_counter("syncgov.errors.resync.jobs")
+                .with_description("Resync jobs completed, by outcome and the state they reached")
+                .build(),
+            deliveries: meter
+                .u64_counter("syncgov.errors.notifications.deliveries")
+                .with_description("Webhook delivery attempts, by result (a failed one is retried)")
+                .build(),
+        }
+    })
+}
+
+/// Counts a failure ingested for the first time.
+pub fn ingested(classification: Classification) {
+    let (level, category) = match classification {
+        Classification::Record(t) => ("record", t.category().code()),
+        Classification::Suspension(_) => ("suspension", ""),
+    };
+    instruments().ingested.add(
+        1,
+        &[
+            KeyValue::new("level", level),
+            KeyValue::new("category", category),
+        ],
+    );
+}
+
+/// Counts a resync job's completion: `outcome` as the worker reported it,
+/// `state` where the job went.
+pub fn resync_completed(outcome: &'static str, state: &'static str) {
+    instruments().resync.add(
+        1,
+        &[
+            KeyValue::new("outcome", outcome),
+            KeyValue::new("state", state),
+        ],
+    );
+}
+
+/// Counts a webhook delivery attempt.
+pub fn delivery(delivered: bool) {
+    let result = if delivered { "delivered" } else { "failed" };
+    instruments()
+        .deliveries
+        .add(1, &[KeyValue::new("result", result)]);
+}
