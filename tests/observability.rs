@@ -401,3 +401,33 @@ async fn the_admin_port_shows_the_counters_moving() {
     );
     drop(governor);
 }
+
+#[test]
+fn the_dashboard_uses_only_metrics_the_services_document() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dashboard =
+        std::fs::read_to_string(root.join("deploy/observability/grafana-dashboard.json")).unwrap();
+    let docs = std::fs::read_to_string(root.join("docs/OBSERVABILITY.md")).unwrap();
+    let parsed: serde_json::Value =
+        serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    assert!(parsed["panels"].as_array().is_some_and(|p| p.len() >= 10));
+    let mut names: Vec<String> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("syncgov_"))
+        .map(|w| {
+            w.trim_end_matches("_bucket")
+                .trim_end_matches("_sum")
+                .trim_end_matches("_count")
+                .to_owned()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "{name} is charted but not documented"
+        );
+    }
+}
