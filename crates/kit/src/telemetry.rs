@@ -11,6 +11,9 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use tracing::dispatcher::WeakDispatch;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -156,6 +159,7 @@ fn otlp_configured() -> bool {
 /// lets tests start several services in one process.
 pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Telemetry {
     type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
+    let dispatch: Arc<OnceLock<WeakDispatch>> = Arc::default();
     let log_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let logs: Boxed = match format {
@@ -164,6 +168,7 @@ pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Tele
             .event_format(TraceIds {
                 inner: Format::default(),
                 json: false,
+                dispatch: dispatch.clone(),
             })
             .with_filter(log_filter)
             .boxed(),
@@ -171,7 +176,11 @@ pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Tele
             .json()
             .flatten_event(true)
             .with_writer(std::io::stderr)
-            .map_event_format(|inner| TraceIds { inner, json: true })
+            .map_event_format(|inner| TraceIds {
+                inner,
+                json: true,
+                dispatch: dispatch.clone(),
+            })
             .with_filter(log_filter)
             .boxed(),
     };
@@ -254,6 +263,10 @@ pub fn init_for_tests() {
 struct TraceIds<F> {
     inner: F,
     json: bool,
+    /// The subscriber this formats for, set once it is installed: inside a
+    /// subscriber's callback `dispatcher::get_default` gives no subscriber
+    /// (it guards against re-entry), so the formatter keeps its own handle.
+    dispatch: Arc<OnceLock<WeakDispatch>>,
 }
 
 impl<S, N, F> FormatEvent<S, N> for TraceIds<F>
@@ -272,7 +285,7 @@ where
             .then(|| ctx.lookup_current().map(|span| span.id()))
             .flatten()
             .and_then(|id| {
-                let dispatch = tracing::dispatcher::get_default(Clone::clone);
+                let dispatch = self.dispatch.get()?.upgrade()?;
                 tracing_opentelemetry::get_otel_context(&id, &dispatch)
             })
             .map(|cx| cx.span().span_context().clone())
@@ -370,6 +383,80 @@ pub fn context_of(traceparent: &str) -> opentelemetry::Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Collects what the log layer writes.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_lines_inside_a_traced_span_carry_its_ids() {
+        let provider = SdkTracerProvider::builder().build();
+        for json in [true, false] {
+            let buffer = Buffer::default();
+            let writer = buffer.clone();
+            let cell: Arc<OnceLock<WeakDispatch>> = Arc::default();
+            let logs: Box<dyn Layer<Registry> + Send + Sync> = if json {
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(move || writer.clone())
+                    .map_event_format(|inner| TraceIds {
+                        inner,
+                        json: true,
+                        dispatch: cell.clone(),
+                    })
+                    .boxed()
+            } else {
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || writer.clone())
+                    .event_format(TraceIds {
+                        inner: Format::default(),
+                        json: false,
+                        dispatch: cell.clone(),
+                    })
+                    .boxed()
+            };
+            let subscriber = tracing_subscriber::registry()
+                .with(logs)
+                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+            TRACING.store(true, Ordering::Relaxed);
+            let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
+                let span = tracing::info_span!("grpc");
+                let _entered = span.enter();
+                let _ = cell.set(tracing::dispatcher::get_default(|d| d.downgrade()));
+                tracing::info!("inside");
+                let cx = span.context();
+                let sc = cx.span().span_context().clone();
+                (sc.trace_id().to_string(), sc.span_id().to_string())
+            });
+            TRACING.store(false, Ordering::Relaxed);
+            let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            if json {
+                let line: serde_json::Value =
+                    serde_json::from_str(text.trim()).expect("one JSON line");
+                assert_eq!(line["trace_id"], trace_id.as_str(), "{text}");
+                assert_eq!(line["span_id"], span_id.as_str(), "{text}");
+                assert_eq!(line["message"], "inside", "{text}");
+            } else {
+                assert!(
+                    text.starts_with(&format!("trace_id={trace_id} span_id={span_id} ")),
+                    "{text}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn ratios_keep_an_even_share_of_root_calls() {
