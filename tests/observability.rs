@@ -431,3 +431,68 @@ fn the_dashboard_uses_only_metrics_the_services_document() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_errors_counts_ingests_and_measures_its_queue() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let admin = syncgov_tests::free_addr().to_string();
+    let service = Process::start(
+        "sync-errors",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--redis-url",
+            &url,
+            "--admin-listen",
+            &admin,
+        ],
+    );
+    let admin: std::net::SocketAddr = admin.parse().unwrap();
+    let mut client = SyncErrorsClient::new(syncgov_tests::channel(service.addr()).await);
+    let failure = |key: &str, record: &str| errors::Failure {
+        idempotency_key: key.into(),
+        object_type: "Contact".into(),
+        crm_record_id: record.into(),
+        status_code: "STRING_TOO_LONG".into(),
+        message: "Description: data value too large: x (max length=255)".into(),
+        fields: vec!["Description".into()],
+        direction: errors::Direction::ToSalesforce.into(),
+        ..Default::default()
+    };
+    let reply = client
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "acme".into(),
+            // The repeat of k1 is not counted again.
+            failures: vec![
+                failure("k1", "c1"),
+                failure("k2", "c2"),
+                failure("k1", "c1"),
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    client
+        .resync_errors(errors::ResyncErrorsRequest {
+            org_id: "acme".into(),
+            error_ids: vec![reply.results[0].error_id.clone()],
+        })
+        .await
+        .unwrap();
+    let expected = [
+        "syncgov_errors_ingested_total{category=\"PROPERTY_VALUES\",level=\"record\"} 2",
+        "syncgov_errors_resync_queue{state=\"waiting\"} 1",
+        "syncgov_errors_resync_queue{state=\"claimed\"} 0",
+    ];
+    let moved = eventually(Duration::from_secs(15), || async move {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        expected.iter().all(|line| text.contains(line))
+    })
+    .await;
+    let text = scrape(admin);
+    assert!(moved, "{expected:#?} not all in:\n{text}");
+    drop(service);
+}

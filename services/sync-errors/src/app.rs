@@ -90,8 +90,9 @@ fn background<S: ErrorStore>(
         tick: (settings.digest_day / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)),
     };
     let notifier = crate::notifier::run(store.clone(), pacing);
+    let queue = crate::metrics::watch_queue(store.clone());
     let watch: BoxFuture = Box::pin(async move {
-        tokio::join!(health_watch, notifier);
+        tokio::join!(health_watch, notifier, queue);
     });
     let Some(addr) = &settings.governor_addr else {
         return Ok(watch);

@@ -73,3 +73,41 @@ pub fn delivery(delivered: bool) {
         .deliveries
         .add(1, &[KeyValue::new("result", result)]);
 }
+
+/// How often the resync queue is measured.
+const QUEUE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Measures the resync queue every few seconds for the
+/// `syncgov.errors.resync.queue` gauge, until dropped.
+pub async fn watch_queue<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let waiting = Arc::new(AtomicU64::new(0));
+    let claimed = Arc::new(AtomicU64::new(0));
+    let (w, c) = (waiting.clone(), claimed.clone());
+    let _gauge = opentelemetry::global::meter("sync-errors")
+        .u64_observable_gauge("syncgov.errors.resync.queue")
+        .with_description("Resync jobs waiting (queued or backing off) and claimed by workers")
+        .with_callback(move |observer| {
+            observer.observe(
+                w.load(Ordering::Relaxed),
+                &[KeyValue::new("state", "waiting")],
+            );
+            observer.observe(
+                c.load(Ordering::Relaxed),
+                &[KeyValue::new("state", "claimed")],
+            );
+        })
+        .build();
+    loop {
+        match store.queue_depth().await {
+            Ok(depth) => {
+                waiting.store(depth.waiting, Ordering::Relaxed);
+                claimed.store(depth.claimed, Ordering::Relaxed);
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot measure the resync queue now"),
+        }
+        tokio::time::sleep(QUEUE_EVERY).await;
+    }
+}

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Pending, Queued, StoreError};
+use super::{
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Pending, QueueDepth, Queued, StoreError,
+};
 use crate::classify::Classification;
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
@@ -645,5 +647,13 @@ impl ErrorStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
+        let queue = lock(&self.queue);
+        Ok(QueueDepth {
+            waiting: queue.due.len() as u64,
+            claimed: queue.leased.len() as u64,
+        })
     }
 }

@@ -171,6 +171,10 @@ pub trait ErrorStore: Send + Sync + 'static {
 
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Jobs of the resync queue: waiting (queued or backing off) and
+    /// claimed by a worker.
+    fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth, StoreError>> + Send;
 }
 
 /// What a resync request did to one error.
@@ -242,4 +246,13 @@ pub struct Pending {
     /// For a suspension notice: when the event happened, ms.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<i64>,
+}
+
+/// How many jobs the resync queue holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Queued, or waiting for their retry.
+    pub waiting: u64,
+    /// Claimed by a worker and not yet completed.
+    pub claimed: u64,
 }

@@ -16,8 +16,8 @@ use syncgov_kit::store::{corrupt, from_redis, redis_connection};
 use tracing::Instrument;
 
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, Queued,
-    RESOLVED_TTL_MS, StoreError,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, QueueDepth,
+    Queued, RESOLVED_TTL_MS, StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
@@ -933,5 +933,22 @@ impl ErrorStore for RedisStore {
             .exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
+        // One ZCARD per key: each shard lives in its own slot.
+        let mut depth = QueueDepth::default();
+        for shard in 0..QUEUE_SHARDS {
+            let (ready, inflight) = Self::shard_keys(shard);
+            let (waiting, claimed): (u64, u64) = redis::pipe()
+                .zcard(&ready)
+                .zcard(&inflight)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(from_redis)?;
+            depth.waiting += waiting;
+            depth.claimed += claimed;
+        }
+        Ok(depth)
     }
 }
