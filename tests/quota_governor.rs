@@ -1677,6 +1677,66 @@ async fn calls_leave_a_short_window_in_real_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
+    let mut redis = RedisServer::start_with(true);
+    let settings = Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        redis_timeout: Duration::from_millis(500),
+        store_outage: quota_governor::outage::OutagePolicy::FailOpen,
+        emergency_budget: 3,
+        ..Settings::default()
+    };
+    let governor = Service::governor(settings).await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await);
+    set_budget(&mut c, "acme", budget(100, 10)).await;
+    let normal = acquire(&mut c, "acme", 4, pb::Priority::Critical).await;
+    assert!(normal.granted && !normal.emergency, "{normal:?}");
+    set_budget(&mut c, "globex", budget(100, 10)).await;
+    suspend(&mut c, "globex", tx::SuspensionReason::SalesforceOrgLocked).await;
+
+    redis.stop();
+    let ask = |org: &str| pb::AcquireTokensRequest {
+        org_id: org.into(),
+        count: 1,
+        priority: pb::Priority::Critical.into(),
+        ..Default::default()
+    };
+    let mut emergency = 0;
+    let refused = loop {
+        match c.acquire_tokens(ask("acme")).await {
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                assert!(reply.granted && reply.emergency, "{reply:?}");
+                assert!(reply.grant_id.is_empty(), "nothing to release");
+                emergency += 1;
+                assert!(emergency <= 3, "past the emergency budget");
+            }
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(emergency, 3);
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    // A suspended org stays stopped, store or no store.
+    let held = c.acquire_tokens(ask("globex")).await.unwrap().into_inner();
+    assert_eq!(denied_for(&held), pb::DenyReason::Suspended);
+
+    redis.restart();
+    let recovered = eventually(Duration::from_secs(10), || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(ask("acme"))
+                .await
+                .is_ok_and(|r| r.get_ref().granted && !r.get_ref().emergency)
+        }
+    })
+    .await;
+    assert!(recovered, "no normal grant once Redis was back");
+    // The window counts what Redis saw: 4 before, 1 after; the emergency
+    // grants are counted nowhere.
+    assert_eq!(usage(&mut c, "acme").await.used, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
     let mut redis = RedisServer::start_with(true);
     let settings = Settings {

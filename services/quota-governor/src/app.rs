@@ -16,6 +16,7 @@ use tonic_health::server::HealthReporter;
 use crate::config::Settings;
 use crate::feed::Feed;
 use crate::grpc::GovernorService;
+use crate::outage::{EmergencyBudget, OutagePolicy};
 use crate::rls::{RlsService, RlsSettings};
 use crate::store::QuotaStore;
 use crate::store::memory::MemoryStore;
@@ -62,6 +63,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                     &feed,
                     rls,
                     OrgLabels::new(&settings.metrics_orgs),
+                    emergency_budget(&settings),
                 ),
                 watch,
                 format!("redis at {url}"),
@@ -78,6 +80,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                     &feed,
                     rls,
                     OrgLabels::new(&settings.metrics_orgs),
+                    emergency_budget(&settings),
                 ),
                 watch,
                 "in memory".to_owned(),
@@ -97,6 +100,16 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
 
 /// The governor's own service and Envoy's rate limit service, over one
 /// decision path.
+/// The emergency budget when the governor runs fail-open.
+fn emergency_budget(settings: &Settings) -> Option<EmergencyBudget> {
+    (settings.store_outage == OutagePolicy::FailOpen).then(|| {
+        EmergencyBudget::new(
+            settings.emergency_budget,
+            settings.emergency_window.as_millis() as i64,
+        )
+    })
+}
+
 fn routes<S: QuotaStore>(
     router: Router,
     store: Arc<S>,
@@ -104,12 +117,14 @@ fn routes<S: QuotaStore>(
     feed: &Arc<Feed>,
     rls: RlsSettings,
     metric_orgs: OrgLabels,
+    emergency: Option<EmergencyBudget>,
 ) -> Router {
     let governor = Arc::new(GovernorService::new(
         store,
         default_budget,
         feed.clone(),
         metric_orgs,
+        emergency,
     ));
     router
         .add_service(QuotaGovernorServer::from_arc(governor.clone()))

@@ -91,6 +91,22 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_RLS_UNMAPPED", value_enum, default_value_t = crate::rls::Unmapped::Ignore)]
     pub rls_unmapped: crate::rls::Unmapped,
 
+    /// What to do while the store is unreachable: fail-closed denies with
+    /// UNAVAILABLE (no call goes out uncounted); fail-open grants up to
+    /// --emergency-budget calls per org and replica per --emergency-window,
+    /// counted nowhere else (docs/QUOTA_GOVERNOR.md, Store outages).
+    #[arg(long, env = "QUOTA_GOVERNOR_STORE_OUTAGE", value_enum, default_value_t = crate::outage::OutagePolicy::FailClosed)]
+    pub store_outage: crate::outage::OutagePolicy,
+
+    /// Calls per org a replica may grant while the store is unreachable, with
+    /// --store-outage fail-open.
+    #[arg(long, env = "QUOTA_GOVERNOR_EMERGENCY_BUDGET", default_value_t = 100)]
+    pub emergency_budget: u64,
+
+    /// The period the emergency budget is counted over.
+    #[arg(long, env = "QUOTA_GOVERNOR_EMERGENCY_WINDOW", default_value = "1h", value_parser = parse_duration)]
+    pub emergency_window: Duration,
+
     /// Send the decisions that reach this replica at the same time to Redis
     /// together, one script call per batch (exact: decided in arrival
     /// order). Off: one script call per decision, which measured faster where
@@ -146,6 +162,9 @@ impl Default for Settings {
             org_safety_margin: crate::org_usage::DEFAULT_SAFETY_MARGIN_PERCENT,
             probe_backoff: duration(DEFAULT_PROBE_BACKOFF),
             rls_domain: "salesforce-sync".into(),
+            store_outage: crate::outage::OutagePolicy::FailClosed,
+            emergency_budget: 100,
+            emergency_window: Duration::from_secs(3_600),
             coalesce: false,
             rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),

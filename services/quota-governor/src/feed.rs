@@ -20,13 +20,20 @@ const RETRY: Duration = Duration::from_millis(500);
 pub struct Feed {
     active: RwLock<Active>,
     events: broadcast::Sender<Event>,
+    /// Events this replica made and applied itself, newest last: a snapshot
+    /// read before one of them must not undo it.
+    own: std::sync::Mutex<Vec<Event>>,
 }
+
+/// Own events kept for snapshots that cross them.
+const OWN_KEPT: usize = 256;
 
 impl Default for Feed {
     fn default() -> Self {
         Self {
             active: RwLock::default(),
             events: broadcast::channel(1_024).0,
+            own: Default::default(),
         }
     }
 }
@@ -60,10 +67,28 @@ impl Feed {
     /// Applies an event this replica made itself, so that its own callers see
     /// the change at once; the follower fans it out when the feed brings it.
     pub fn apply(&self, event: &Event) {
+        let mut own = self.own.lock().unwrap_or_else(|p| p.into_inner());
+        if own.len() == OWN_KEPT {
+            own.remove(0);
+        }
+        own.push(event.clone());
         self.active
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .apply(event);
+            .apply_ahead(event);
+    }
+
+    /// Installs a snapshot read at `last`, keeping this replica's own events
+    /// made after it: the snapshot may have been read before them, and the
+    /// follower brings them again only once it reads on.
+    fn install(&self, suspensions: Vec<Suspension>, last: Cursor) {
+        let mut own = self.own.lock().unwrap_or_else(|p| p.into_inner());
+        own.retain(|e| e.cursor > last);
+        let mut active = Active::from_snapshot(suspensions, last);
+        for event in own.iter() {
+            active.apply_ahead(event);
+        }
+        *self.active.write().unwrap_or_else(|p| p.into_inner()) = active;
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Active> {
@@ -83,8 +108,7 @@ impl Feed {
                     continue;
                 }
             };
-            *self.active.write().unwrap_or_else(|p| p.into_inner()) =
-                Active::from_snapshot(suspensions, last);
+            self.install(suspensions, last);
             loop {
                 match store.wait_events(last, WAIT).await {
                     Ok(events) => {
@@ -156,5 +180,42 @@ pub async fn clear_when_due<S: QuotaStore>(
                 Err(e) => tracing::debug!(error = %e, "cannot clear a suspension now"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suspension::{EventKind, SuspensionReason};
+
+    fn event(org: &str, ms: u64, kind: EventKind) -> Event {
+        Event {
+            cursor: Cursor { ms, seq: 0 },
+            org: OrgId::parse(org).unwrap(),
+            reason: SuspensionReason::SalesforceOrgLocked,
+            kind,
+            detail: String::new(),
+            at_ms: ms as i64,
+            automatic: false,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_read_before_an_own_event_does_not_undo_it() {
+        let feed = Feed::default();
+        // This replica suspends globex (event 20); a snapshot read at 10,
+        // before it, arrives afterwards.
+        feed.apply(&event("globex", 20, EventKind::Suspended));
+        feed.install(Vec::new(), Cursor { ms: 10, seq: 0 });
+        assert_eq!(
+            feed.suspensions_of(&OrgId::parse("globex").unwrap()).len(),
+            1
+        );
+        // A snapshot read after it needs nothing kept.
+        feed.install(Vec::new(), Cursor { ms: 30, seq: 0 });
+        assert!(
+            feed.suspensions_of(&OrgId::parse("globex").unwrap())
+                .is_empty()
+        );
     }
 }

@@ -9,6 +9,8 @@ use prost_types::Duration as ProtoDuration;
 use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use syncgov_kit::store::StoreError;
+
 use crate::domain::{
     self, AllocationOverride, Ask, Budget, Decision, DenyReason, Grant, InvalidInput, OrgId,
     Outcome, Priority, Resource, Shares,
@@ -34,6 +36,9 @@ pub struct GovernorService<S> {
     probes_not_before: std::sync::Mutex<std::collections::HashMap<OrgId, i64>>,
     /// Decisions counted for the admin port and OTLP.
     metrics: crate::metrics::GovernorMetrics,
+    /// With --store-outage fail-open: what may be granted while the store
+    /// is unreachable.
+    emergency: Option<crate::outage::EmergencyBudget>,
 }
 
 impl<S: QuotaStore> GovernorService<S> {
@@ -43,8 +48,10 @@ impl<S: QuotaStore> GovernorService<S> {
         default_budget: Option<Budget>,
         feed: Arc<Feed>,
         metric_orgs: syncgov_kit::metrics::OrgLabels,
+        emergency: Option<crate::outage::EmergencyBudget>,
     ) -> Self {
         Self {
+            emergency,
             store,
             default_budget,
             metrics: crate::metrics::GovernorMetrics::new(metric_orgs, feed.clone()),
@@ -59,6 +66,9 @@ impl<S: QuotaStore> GovernorService<S> {
 pub enum Ruling {
     /// The org is suspended: nothing was asked of the budget.
     Suspended(SuspensionReason),
+    /// The store was unreachable and the replica's emergency budget
+    /// granted this many tokens, counted nowhere else (fail-open).
+    Emergency(u64),
     /// The budget decided; `probe` names the suspension a grant probes.
     Decided {
         /// The decision.
@@ -99,11 +109,20 @@ impl<S: QuotaStore> GovernorService<S> {
                 None => return Ok(Ruling::Suspended(first.reason)),
             },
         };
-        let decision = self
+        let decision = match self
             .store
             .acquire(key, ask, priority, self.default_budget.as_ref())
             .await
-            .map_err(ApiError::from)?;
+        {
+            Ok(decision) => decision,
+            Err(StoreError::Unavailable(cause)) => {
+                return match self.emergency_grant(key, ask, &cause) {
+                    Some(count) => Ok(Ruling::Emergency(count)),
+                    None => Err(ApiError::from(StoreError::Unavailable(cause)).into()),
+                };
+            }
+            Err(e) => return Err(ApiError::from(e).into()),
+        };
         if let Some(reason) = suspension::caused_by(&decision, key.resource) {
             let detail = match reason {
                 SuspensionReason::SalesforceApiLimitExceeded => {
@@ -119,6 +138,23 @@ impl<S: QuotaStore> GovernorService<S> {
             self.suspend_automatically(&key.org, reason, &detail).await;
         }
         Ok(Ruling::Decided { decision, probe })
+    }
+
+    /// With fail-open, what the emergency budget grants while the store is
+    /// unreachable: all of `ask`, else its minimum, else nothing.
+    fn emergency_grant(&self, key: &BudgetKey, ask: Ask, cause: &str) -> Option<u64> {
+        let budget = self.emergency.as_ref()?;
+        let now = syncgov_kit::clock::now_ms();
+        let count = [u64::from(ask.count), u64::from(ask.min)]
+            .into_iter()
+            .find(|&n| budget.take(&key.org, n, now))?;
+        tracing::warn!(
+            org_id = %key.org,
+            count,
+            error = cause,
+            "store unreachable: granted from this replica's emergency budget"
+        );
+        Some(count)
     }
 
     /// Hands back a grant's tokens (Envoy's descriptors that were granted
@@ -152,12 +188,16 @@ impl<S: QuotaStore> GovernorService<S> {
             return Ok(None);
         }
         let reason = suspensions[0].reason;
-        match self
-            .store
-            .claim_probe(org, reason)
-            .await
-            .map_err(ApiError::from)?
-        {
+        let claim = match self.store.claim_probe(org, reason).await {
+            Ok(claim) => claim,
+            // The org is suspended whatever the store says: without the
+            // store there is no probe, and the answer stays SUSPENDED.
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot claim a probe now");
+                return Ok(None);
+            }
+        };
+        match claim {
             ProbeClaim::Granted => {
                 lock().remove(org);
                 Ok(Some(reason))
@@ -474,6 +514,17 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
                 return Ok(Response::new(pb::AcquireTokensResponse {
                     deny_reason: pb::DenyReason::Suspended.into(),
                     suspension_reason: reason.number(),
+                    ..Default::default()
+                }));
+            }
+            Ruling::Emergency(count) => {
+                let span = tracing::Span::current();
+                span.record("granted", true);
+                span.record("tokens_granted", count);
+                return Ok(Response::new(pb::AcquireTokensResponse {
+                    granted: true,
+                    granted_count: count,
+                    emergency: true,
                     ..Default::default()
                 }));
             }

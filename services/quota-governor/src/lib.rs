@@ -11,6 +11,7 @@ pub mod feed;
 pub mod grpc;
 pub mod metrics;
 pub mod org_usage;
+pub mod outage;
 pub mod rls;
 pub mod store;
 pub mod suspension;

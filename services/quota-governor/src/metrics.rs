@@ -86,6 +86,10 @@ impl GovernorMetrics {
         let org_label = KeyValue::new("org_id", self.orgs.of(org.as_str()));
         let (outcome, reason) = match ruling {
             Ruling::Suspended(_) => ("denied", "suspended"),
+            Ruling::Emergency(count) => {
+                self.tokens.add(*count, std::slice::from_ref(&org_label));
+                ("granted", "emergency")
+            }
             Ruling::Decided { decision, .. } => match decision.outcome {
                 Outcome::Granted(grant) => {
                     self.tokens

@@ -165,6 +165,12 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                         ..Default::default()
                     }
                 }
+                // Fail-open while the store is away: let it through; the
+                // numbers are not known.
+                Ruling::Emergency(_) => DescriptorStatus {
+                    code: Code::Ok.into(),
+                    ..Default::default()
+                },
                 Ruling::Decided { decision, .. } => {
                     let limit = Some(RateLimit {
                         name,
