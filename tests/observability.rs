@@ -259,6 +259,10 @@ async fn one_ingest_is_one_trace_through_both_services() {
     assert_eq!(handler.attribute("org_id").as_deref(), Some("acme"));
     assert_eq!(handler.attribute("failures").as_deref(), Some("1"));
     assert_eq!(handler.attribute("suspensions").as_deref(), Some("1"));
+    assert_eq!(
+        handler.attribute("classifications").as_deref(),
+        Some("SALESFORCE_API_LIMIT_EXCEEDED")
+    );
     let steps = children_of(&handler);
     assert!(
         steps.iter().any(|s| s.span.name == "classify"),

@@ -256,7 +256,7 @@ type ExportStream = Pin<Box<dyn Stream<Item = Result<pb::ExportErrorsCsvResponse
 
 #[tonic::async_trait]
 impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> {
-    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, failures = request.get_ref().failures.len(), suspensions))]
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, failures = request.get_ref().failures.len(), suspensions, classifications))]
     async fn ingest_errors(
         &self,
         request: Request<pb::IngestErrorsRequest>,
@@ -288,7 +288,22 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .iter()
             .filter(|(_, c)| matches!(c, Classification::Suspension(_)))
             .count();
-        tracing::Span::current().record("suspensions", suspensions);
+        let span = tracing::Span::current();
+        span.record("suspensions", suspensions);
+        if !span.is_disabled() {
+            // What the batch holds, for traces: its distinct types and
+            // suspension reasons.
+            let mut kinds: Vec<&str> = batch
+                .iter()
+                .map(|(_, c)| match c {
+                    Classification::Record(t) => t.code(),
+                    Classification::Suspension(r) => r.code(),
+                })
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            span.record("classifications", kinds.join(",").as_str());
+        }
         let ingested = self
             .store
             .ingest(&org, &batch, &syncgov_kit::telemetry::current_traceparent())
