@@ -7,32 +7,44 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::{Classification, FailureText, classify};
 
-/// One input line.
-#[derive(Deserialize)]
-struct Input {
+/// One input line: the JSON Lines format of the filter, shared with
+/// `syncctl classify` so that both read the same lines.
+#[derive(Debug, Deserialize)]
+pub struct InputLine {
+    /// Echoed back as is, to match answers to questions.
     #[serde(default)]
-    id: Option<serde_json::Value>,
+    pub id: Option<serde_json::Value>,
+    /// Salesforce's status code.
     #[serde(default)]
-    status_code: String,
+    pub status_code: String,
+    /// Salesforce's message.
     #[serde(default)]
-    message: String,
+    pub message: String,
+    /// Fields the error names.
     #[serde(default)]
-    fields: Vec<String>,
+    pub fields: Vec<String>,
+    /// The Salesforce object.
     #[serde(default)]
-    object_type: String,
+    pub object_type: String,
 }
 
-/// One output line.
-#[derive(Serialize)]
-struct Output<'a> {
-    id: Option<serde_json::Value>,
-    level: &'static str,
+/// One output line (same keys, in this order, wherever it is written).
+#[derive(Debug, Serialize)]
+pub struct OutputLine<'a> {
+    /// The input's id.
+    pub id: Option<serde_json::Value>,
+    /// `record` or `suspension` (`unknown` when a newer service answers
+    /// with a level this build does not know).
+    pub level: &'static str,
+    /// For a record-level error: its category.
     #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<&'a str>,
+    pub category: Option<&'a str>,
+    /// For a record-level error: its type.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    error_type: Option<&'a str>,
+    pub error_type: Option<&'a str>,
+    /// For a suspension-level failure: the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+    pub reason: Option<&'a str>,
 }
 
 /// Why the filter stopped.
@@ -61,7 +73,7 @@ pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, Classif
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: Input =
+        let parsed: InputLine =
             serde_json::from_str(&line).map_err(|error| ClassifyError::BadLine {
                 line: index + 1,
                 error,
@@ -73,14 +85,14 @@ pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, Classif
             object_type: &parsed.object_type,
         });
         let out = match classification {
-            Classification::Record(t) => Output {
+            Classification::Record(t) => OutputLine {
                 id: parsed.id,
                 level: "record",
                 category: Some(t.category().code()),
                 error_type: Some(t.code()),
                 reason: None,
             },
-            Classification::Suspension(r) => Output {
+            Classification::Suspension(r) => OutputLine {
                 id: parsed.id,
                 level: "suspension",
                 category: None,

@@ -9,13 +9,13 @@
 
 use std::io::BufRead;
 
-use serde::{Deserialize, Serialize};
+use sync_errors::classify_cli::{InputLine, OutputLine};
+use sync_errors::taxonomy::{Category, ErrorType, SuspensionReason};
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::classification::Level;
 
 use crate::commands::{Context, write_stdout};
 use crate::error::{Exit, Failure};
-use crate::names;
 
 /// Most inputs one Classify call takes.
 const MAX_BATCH: usize = 1_000;
@@ -24,59 +24,29 @@ const MAX_BATCH: usize = 1_000;
 /// to 4 MiB.
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 
-/// One input line, as `sync-errors classify` reads it.
-#[derive(Deserialize)]
-struct Input {
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    #[serde(default)]
-    status_code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    fields: Vec<String>,
-    #[serde(default)]
-    object_type: String,
-}
-
-/// One output line, as `sync-errors classify` writes it (same keys, same
-/// order).
-#[derive(Serialize)]
-struct Line {
-    id: Option<serde_json::Value>,
-    level: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<String>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    error_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-}
-
-/// The output line of one classification.
-fn line(id: Option<serde_json::Value>, c: &errors::Classification) -> Line {
+/// The output line of one classification, in the format of
+/// `sync-errors classify`.
+fn line(id: Option<serde_json::Value>, c: &errors::Classification) -> OutputLine<'static> {
+    let none = OutputLine {
+        id,
+        level: "unknown",
+        category: None,
+        error_type: None,
+        reason: None,
+    };
     match &c.level {
-        Some(Level::Record(r)) => Line {
-            id,
+        Some(Level::Record(r)) => OutputLine {
             level: "record",
-            category: Some(names::category(r.category)),
-            error_type: Some(names::error_type(r.r#type)),
-            reason: None,
+            category: Category::from_number(r.category).map(Category::code),
+            error_type: ErrorType::from_number(r.r#type).map(ErrorType::code),
+            ..none
         },
-        Some(Level::Suspension(reason)) => Line {
-            id,
+        Some(Level::Suspension(reason)) => OutputLine {
             level: "suspension",
-            category: None,
-            error_type: None,
-            reason: Some(names::reason(*reason)),
+            reason: SuspensionReason::from_number(*reason).map(SuspensionReason::code),
+            ..none
         },
-        None => Line {
-            id,
-            level: "unknown",
-            category: None,
-            error_type: None,
-            reason: None,
-        },
+        None => none,
     }
 }
 
@@ -104,7 +74,7 @@ pub async fn run(ctx: &Context) -> Result<(), Failure> {
             line_number += 1;
             let text = read.map_err(|e| Failure::other(format!("reading stdin: {e}")))?;
             if !text.trim().is_empty() {
-                match serde_json::from_str::<Input>(&text) {
+                match serde_json::from_str::<InputLine>(&text) {
                     Ok(input) => {
                         bytes += text.len();
                         ids.push(input.id);
