@@ -1954,3 +1954,71 @@ fn bad_settings_stop_the_binary_before_it_listens() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_and_slow_calls_are_refused() {
+    let redis = RedisServer::start();
+    let settings = Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        redis_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    };
+    let governor = Service::governor(settings).await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await)
+        .max_encoding_message_size(16 * 1024 * 1024);
+    set_budget(&mut c, "acme", budget(100, 10)).await;
+
+    // Over the 4 MiB a server decodes: refused before any work.
+    let huge = pb::AcquireTokensRequest {
+        org_id: "acme".into(),
+        count: 1,
+        client_id: "x".repeat(5 * 1024 * 1024),
+        ..Default::default()
+    };
+    let err = c.acquire_tokens(huge).await.unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+
+    // A store that hangs longer than the request timeout: the caller hears
+    // back at the timeout, not when the store answers.
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // CLIENT PAUSE holds every other client's commands for 2 s.
+    let _: () = ::redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(2_000)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let err = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            count: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.code() == Code::Cancelled && err.message().contains("Timeout"),
+        "{err:?}"
+    );
+    // Once the store answers again, so does the governor.
+    let back = eventually(Duration::from_secs(10), || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(pb::AcquireTokensRequest {
+                org_id: "acme".into(),
+                count: 1,
+                ..Default::default()
+            })
+            .await
+            .is_ok_and(|r| r.get_ref().granted)
+        }
+    })
+    .await;
+    assert!(back, "no grant once the store answered again");
+}

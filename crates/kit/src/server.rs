@@ -76,16 +76,42 @@ impl Prepared {
     }
 }
 
+/// Bounds on what one caller may ask of a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Calls one connection may have in flight; more wait their turn, so
+    /// one busy caller cannot take every worker from the others.
+    pub per_connection: usize,
+    /// Longest a call may take before it answers (a caller's shorter
+    /// `grpc-timeout` wins); a stream's messages are not bounded by it.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_connection: 256,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// The routes every service has, health and reflection (over
-/// `descriptor_sets`), with the server's transport settings; the service adds
-/// its own routes to the router.
-pub fn base_router(descriptor_sets: &[&'static [u8]]) -> anyhow::Result<(Router, HealthReporter)> {
+/// `descriptor_sets`), with the server's transport settings and `limits`;
+/// the service adds its own routes to the router. Messages over 4 MiB are
+/// refused (tonic's default decoding limit) with OUT_OF_RANGE.
+pub fn base_router(
+    descriptor_sets: &[&'static [u8]],
+    limits: Limits,
+) -> anyhow::Result<(Router, HealthReporter)> {
     let (health, health_service) = tonic_health::server::health_reporter();
     let (reflection_v1, reflection_v1alpha) = reflection(descriptor_sets)?;
     let router = Server::builder()
         // Fail fast on a peer that vanished instead of holding its streams.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .concurrency_limit_per_connection(limits.per_connection.max(1))
+        .timeout(limits.request_timeout)
         .layer(RpcTraceLayer)
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -29,7 +29,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
-    let (router, health) = server::base_router(&[syncgov_api::FILE_DESCRIPTOR_SET])?;
+    let (router, health) = server::base_router(
+        &[syncgov_api::FILE_DESCRIPTOR_SET],
+        server::Limits {
+            per_connection: settings.max_concurrent_calls_per_connection,
+            request_timeout: settings.request_timeout,
+        },
+    )?;
     let policy = settings.retry_policy();
     let (router, store_watch, store_description) = match &settings.redis_url {
         Some(url) => {

@@ -109,6 +109,21 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
 
+    /// Calls one connection may have in flight; more wait their turn, so
+    /// one busy caller cannot take every worker from the others.
+    #[arg(
+        long,
+        env = "SYNC_ERRORS_MAX_CONCURRENT_CALLS_PER_CONNECTION",
+        default_value_t = 256
+    )]
+    pub max_concurrent_calls_per_connection: usize,
+
+    /// Longest a call may take before it answers (CANCELLED "Timeout
+    /// expired" afterwards, safe to retry); a caller's shorter grpc-timeout
+    /// wins. Streams' messages are not bounded by it.
+    #[arg(long, env = "SYNC_ERRORS_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
     /// Address of the admin port serving Prometheus metrics at `/metrics`
     /// (for example 0.0.0.0:9464). Unset: no admin port.
     #[arg(long, env = "SYNC_ERRORS_ADMIN_LISTEN")]
@@ -154,6 +169,8 @@ impl Default for Settings {
             resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),
             resync_backoff_cap: duration(DEFAULT_RESYNC_BACKOFF_CAP),
             worker_threads: 0,
+            max_concurrent_calls_per_connection: 256,
+            request_timeout: Duration::from_secs(30),
             admin_listen: None,
             metrics_orgs: Vec::new(),
             log_format: LogFormat::Text,
