@@ -98,3 +98,85 @@ mod tests {
         assert!(check_text("message", "accent é ok", 16, true).is_ok());
     }
 }
+
+/// Property tests: any text given as an org id or a free-text field is
+/// either taken or refused naming that field, by the rules documented
+/// above, and what is taken is kept exactly as given.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any text at all: control characters, newlines and any Unicode scalar.
+    fn any_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("(?s).{{0,{max}}}")).expect("a valid pattern")
+    }
+
+    /// Text near the rules: allowed characters around the length limit,
+    /// printable Unicode, a control character slipped in, and anything.
+    fn near_the_rules() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9._:-]{0,70}",
+            "\\PC{0,70}",
+            (
+                "\\PC{0,30}",
+                "[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]",
+                "\\PC{0,30}"
+            )
+                .prop_map(|(a, c, b)| format!("{a}{c}{b}")),
+            any_text(70),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// An org id is taken exactly when it is 1 to MAX_ORG_ID_LEN
+        /// characters of A-Z a-z 0-9 . _ : - and is kept as given; a refusal
+        /// names `org_id` and reads `org_id: <rule>`.
+        #[test]
+        fn org_ids_are_taken_as_given_or_refused_by_field(text in near_the_rules()) {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+            let ok = (1..=MAX_ORG_ID_LEN).contains(&text.len()) && text.chars().all(allowed);
+            match OrgId::parse(&text) {
+                Ok(org) => {
+                    prop_assert!(ok);
+                    prop_assert_eq!(org.as_str(), text.as_str());
+                    prop_assert_eq!(org.to_string(), text.as_str());
+                    prop_assert_eq!(OrgId::parse(&org.to_string()), Ok(org));
+                }
+                Err(e) => {
+                    prop_assert!(!ok);
+                    prop_assert_eq!(&e.field, "org_id");
+                    prop_assert_eq!(e.to_string(), format!("org_id: {}", e.rule));
+                }
+            }
+        }
+
+        /// A free-text field is taken exactly when it has at most `max`
+        /// characters (not bytes), no control character, and one at least
+        /// when required; a refusal names the field and states the bounds.
+        #[test]
+        fn texts_are_taken_or_refused_by_field(
+            text in near_the_rules(),
+            max in prop_oneof![0usize..80, Just(usize::MAX)],
+            required in any::<bool>(),
+            field in "[a-z_]{1,12}(\\[[0-9]{1,3}\\])?",
+        ) {
+            let chars = text.chars().count();
+            let ok = chars <= max
+                && !text.chars().any(char::is_control)
+                && (chars > 0 || !required);
+            match check_text(&field, &text, max, required) {
+                Ok(()) => prop_assert!(ok),
+                Err(e) => {
+                    prop_assert!(!ok);
+                    prop_assert_eq!(&e.field, &field);
+                    let least = if required { 1 } else { 0 };
+                    prop_assert_eq!(e.rule, format!("must be {least} to {max} printable characters"));
+                }
+            }
+        }
+    }
+}

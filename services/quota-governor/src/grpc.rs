@@ -865,3 +865,8 @@ mod tests {
         );
     }
 }
+
+/// Property tests of the request validators, kept beside them.
+#[cfg(test)]
+#[path = "grpc_properties.rs"]
+mod properties;

@@ -156,4 +156,103 @@ mod tests {
             prop_assert_eq!(parse_limit_info("limit_info", &format!("api-usage={used}/{max}")), Ok((used, max)));
         }
     }
+
+    /// Another entry of the header, never the `api-usage` one.
+    fn other_entry() -> impl Strategy<Value = String> {
+        "[a-z][a-z-]{0,15}=[0-9]{1,5}/[0-9]{1,5}(\\(appName=[a-z-]{1,10}\\))?"
+            .prop_filter("not api-usage", |e| {
+                !e.to_ascii_lowercase().starts_with("api-usage=")
+            })
+    }
+
+    /// `api-usage` in any mix of cases.
+    fn entry_name() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<bool>(), 9).prop_map(|upper| {
+            "api-usage"
+                .chars()
+                .zip(upper)
+                .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect()
+        })
+    }
+
+    /// Text of the header's shape (entries, separators, numbers of any
+    /// size) or any text at all.
+    fn header_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            other_entry(),
+            (entry_name(), "[ 0-9a-z/=+-]{0,30}").prop_map(|(n, v)| format!("{n}={v}")),
+            Just("api-usage=".to_owned()),
+            "[ ,;=/]{1,3}",
+            "[0-9]{1,25}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat()),
+            proptest::string::string_regex("(?s).{0,120}").expect("a valid pattern"),
+        ]
+    }
+
+    /// Whitespace around an entry's parts, as the header may carry.
+    fn pad() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["", " ", "  ", "\t"])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any text is either read as a usage within bounds (used at most
+        /// MAX_REPORTED, max 1 to MAX_REPORTED) or refused naming the field
+        /// it came in.
+        #[test]
+        fn any_text_is_read_within_bounds_or_refused_by_field(header in header_like()) {
+            match parse_limit_info("report.limit_info", &header) {
+                Ok((used, max)) => {
+                    prop_assert!(used <= MAX_REPORTED);
+                    prop_assert!((1..=MAX_REPORTED).contains(&max));
+                }
+                Err(e) => prop_assert_eq!(e.field, "report.limit_info"),
+            }
+        }
+
+        /// The usage reads back whatever surrounds it: other entries before
+        /// and after, either separator, whitespace, the name in any case.
+        #[test]
+        fn reads_back_among_other_entries(
+            used in prop_oneof![0u64..10_000, Just(MAX_REPORTED), 0..=MAX_REPORTED],
+            max in prop_oneof![1u64..10_000, Just(MAX_REPORTED), 1..=MAX_REPORTED],
+            before in proptest::collection::vec(other_entry(), 0..3),
+            after in proptest::collection::vec(other_entry(), 0..3),
+            name in entry_name(),
+            separator in prop::sample::select(vec![",", ";", ", ", " ; "]),
+            pads in proptest::collection::vec(pad(), 6),
+        ) {
+            let entry = format!(
+                "{}{name}{}={}{used}{}/{}{max}{}",
+                pads[0], pads[1], pads[2], pads[3], pads[4], pads[5]
+            );
+            let header = before
+                .iter()
+                .chain([&entry])
+                .chain(&after)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(separator);
+            prop_assert_eq!(parse_limit_info("limit_info", &header), Ok((used, max)), "{}", header);
+        }
+
+        /// A usage out of bounds (used above MAX_REPORTED, max 0 or above
+        /// it, numbers too long for 64 bits) is refused naming the field.
+        #[test]
+        fn refuses_numbers_out_of_bounds(
+            (used, max) in prop_oneof![
+                (MAX_REPORTED + 1..=u64::MAX, 1..=MAX_REPORTED).prop_map(|(u, m)| (u.to_string(), m.to_string())),
+                (0..=MAX_REPORTED, prop_oneof![Just(0), MAX_REPORTED + 1..=u64::MAX]).prop_map(|(u, m)| (u.to_string(), m.to_string())),
+                ("[1-9][0-9]{20,30}", "[0-9]{1,4}"),
+                ("[0-9]{1,4}", "[1-9][0-9]{20,30}"),
+            ],
+        ) {
+            let err = parse_limit_info("limit_info", &format!("api-usage={used}/{max}")).unwrap_err();
+            prop_assert_eq!(err.field, "limit_info");
+        }
+    }
 }

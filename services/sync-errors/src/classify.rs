@@ -846,6 +846,132 @@ mod tests {
         }
     }
 
+    /// Any text at all: control characters, newlines and any Unicode scalar.
+    fn any_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("(?s).{{0,{max}}}")).expect("a valid pattern")
+    }
+
+    /// A message: patterns among arbitrary Unicode, long enough at times
+    /// to be walked in lanes, or any text at all.
+    fn any_message() -> impl Strategy<Value = String> {
+        let part = prop_oneof![fragment(), any_text(30), "\\PC{0,30}"];
+        prop_oneof![
+            prop::collection::vec(part, 0..40).prop_map(|p| p.concat()),
+            any_text(300),
+        ]
+    }
+
+    /// A status code: a known one, near one, or any text.
+    fn any_status() -> impl Strategy<Value = String> {
+        let codes: Vec<&str> = CODES.iter().map(|&(code, _)| code).collect();
+        prop_oneof![
+            prop::sample::select(codes).prop_map(str::to_owned),
+            "(sf:)?[A-Za-z_ ]{0,70}",
+            any_text(80),
+        ]
+    }
+
+    /// Field names and objects the rules look at, and any text.
+    fn any_name() -> impl Strategy<Value = String> {
+        let known = vec![
+            "StageName",
+            "OwnerId",
+            "RecordTypeId",
+            "BillingCountryCode",
+            "MailingState",
+            "WhoId",
+            "Opportunity",
+            "Id",
+            "",
+        ];
+        prop_oneof![
+            prop::sample::select(known).prop_map(str::to_owned),
+            any_text(20),
+        ]
+    }
+
+    /// `code` as another API spells it: any case, underscores dropped or
+    /// added, a SOAP fault's `sf:` prefix, whitespace around.
+    fn respelled(code: &str, upper: &[bool], underscores: &[bool], sf: bool, pad: &str) -> String {
+        let body: String = code
+            .chars()
+            .filter(|&c| c != '_')
+            .zip(upper.iter().cycle())
+            .zip(underscores.iter().cycle())
+            .map(|((c, &up), &underscore)| {
+                let c = if up {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                };
+                if underscore {
+                    format!("{c}_")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let prefix = if sf { "sf:" } else { "" };
+        format!("{pad}{prefix}{body}{pad}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any failure whatever classifies, without panicking, the same way
+        /// every time, into a class with guidance for the operator.
+        #[test]
+        fn any_failure_classifies_the_same_every_time(
+            status in any_status(),
+            message in any_message(),
+            fields in prop::collection::vec(any_name(), 0..4),
+            object in any_name(),
+        ) {
+            let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let first = classify_text(&status, &message, &field_refs, &object);
+            let again = classify_text(&status.clone(), &message.clone(), &field_refs, &object.clone());
+            prop_assert_eq!(first, again);
+            prop_assert!(!first.guidance().is_empty());
+        }
+
+        /// The message is read ignoring ASCII case: upper- or lower-casing
+        /// it never changes the class.
+        #[test]
+        fn the_message_is_read_ignoring_case(
+            status in any_status(),
+            message in any_message(),
+            fields in prop::collection::vec(any_name(), 0..3),
+        ) {
+            let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let given = classify_text(&status, &message, &field_refs, "");
+            let upper = classify_text(&status, &message.to_ascii_uppercase(), &field_refs, "");
+            let lower = classify_text(&status, &message.to_ascii_lowercase(), &field_refs, "");
+            prop_assert_eq!(given, upper);
+            prop_assert_eq!(given, lower);
+        }
+
+        /// A status code counts however it is spelt: case, underscores, a
+        /// `sf:` prefix and surrounding whitespace never change the class.
+        #[test]
+        fn status_codes_count_however_spelt(
+            code in prop::sample::select(CODES.iter().map(|&(code, _)| code).collect::<Vec<_>>()),
+            upper in prop::collection::vec(any::<bool>(), 1..8),
+            underscores in prop::collection::vec(prop::bool::weighted(0.2), 1..8),
+            sf in any::<bool>(),
+            pad in prop::sample::select(vec!["", " ", "\t", " \n"]),
+            message in any_message(),
+            fields in prop::collection::vec(any_name(), 0..3),
+        ) {
+            let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let spelt = respelled(code, &upper, &underscores, sf, pad);
+            prop_assert_eq!(
+                classify_text(&spelt, &message, &field_refs, ""),
+                classify_text(code, &message, &field_refs, ""),
+                "{:?} as {:?}", code, spelt
+            );
+        }
+    }
+
     #[test]
     fn the_lanes_find_matches_across_their_seams() {
         let m = matcher();

@@ -68,16 +68,23 @@ pub enum ClassifyError {
 /// the lines before it were written.
 pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, ClassifyError> {
     let mut count = 0;
-    for (index, line) in input.lines().enumerate() {
+    for (index, line) in input.split(b'\n').enumerate() {
         let line = line?;
+        let bad = |error| ClassifyError::BadLine {
+            line: index + 1,
+            error,
+        };
+        // Read as bytes, so that a line that is not UTF-8 is a bad line
+        // with its number like any other, not a read error.
+        let line = std::str::from_utf8(&line).map_err(|e| {
+            bad(serde::de::Error::custom(format_args!(
+                "not UTF-8 text: {e}"
+            )))
+        })?;
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: InputLine =
-            serde_json::from_str(&line).map_err(|error| ClassifyError::BadLine {
-                line: index + 1,
-                error,
-            })?;
+        let parsed: InputLine = serde_json::from_str(line).map_err(bad)?;
         let classification = classify(&FailureText {
             status_code: &parsed.status_code,
             message: &parsed.message,
@@ -147,5 +154,203 @@ mod tests {
         let err = run(input.as_bytes(), &mut out).unwrap_err();
         assert!(err.to_string().starts_with("line 2:"), "{err}");
         assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1);
+    }
+}
+
+/// Property tests of the filter: whatever lines come in (JSON of any
+/// content, JSON of the wrong shape, text, bytes that are not UTF-8), it
+/// either answers every line, in order and with its id, or stops at the
+/// first bad line and names it, after answering the lines before.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// One input line, with what the filter should make of it.
+    #[derive(Clone, Debug)]
+    enum Line {
+        /// A well-formed question: answered.
+        Question(Value),
+        /// Nothing but whitespace: skipped.
+        Blank(String),
+        /// Not a question: stops the filter.
+        Bad(Vec<u8>),
+        /// Any text: answered if it happens to read as a question.
+        Text(String),
+    }
+
+    /// Any text without a line break (it would make two lines).
+    fn one_line(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("[^\\n]{{0,{max}}}")).expect("a valid pattern")
+    }
+
+    /// Any JSON id: null, a number, text, a list. Numbers are those JSON
+    /// readers agree on: 64-bit integers and short binary fractions.
+    fn any_id() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<i32>().prop_map(|n| Value::from(f64::from(n) / 8.0)),
+            "\\PC{0,10}".prop_map(Value::from),
+            prop::collection::vec(any::<u8>(), 0..3).prop_map(Value::from),
+        ]
+    }
+
+    /// A question: any text in every field (JSON escapes line breaks), some
+    /// fields left out, an id or none.
+    fn question() -> impl Strategy<Value = Value> {
+        let text = || {
+            prop_oneof![
+                proptest::string::string_regex("(?s).{0,40}").expect("a valid pattern"),
+                "[A-Z_]{3,30}"
+            ]
+        };
+        (
+            proptest::option::of(any_id()),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(prop::collection::vec(text(), 0..3)),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(id, status_code, message, fields, object_type)| {
+                let mut line = serde_json::Map::new();
+                let mut put = |key: &str, value: Option<Value>| {
+                    if let Some(value) = value {
+                        line.insert(key.to_owned(), value);
+                    }
+                };
+                put("id", id);
+                put("status_code", status_code.map(Value::from));
+                put("message", message.map(Value::from));
+                put("fields", fields.map(Value::from));
+                put("object_type", object_type.map(Value::from));
+                put("extra", Some(json!({"ignored": [1, "two"]})));
+                Value::Object(line)
+            })
+    }
+
+    /// A line that is not a question: JSON of the wrong shape, text that is
+    /// not JSON, or a question broken by bytes that are not UTF-8.
+    fn bad_line() -> impl Strategy<Value = Vec<u8>> {
+        let wrong_shape = prop::sample::select(vec![
+            r#"[1, 2]"#,
+            r#""message""#,
+            r#"42"#,
+            r#"{"message": 5}"#,
+            r#"{"fields": "Name"}"#,
+            r#"{"fields": [1]}"#,
+            r#"{"status_code": null}"#,
+            r#"{"message": "a"} {"message": "b"}"#,
+            r#"{"message": "unterminated"#,
+        ])
+        .prop_map(|s| s.as_bytes().to_vec());
+        let not_json = "[a-zA-Z#<][^\\n]{0,30}".prop_map(String::into_bytes);
+        let not_utf8 = (one_line(10), prop::sample::select(vec![0x80u8, 0xc3, 0xff])).prop_map(
+            |(text, byte)| {
+                let mut line = br#"{"message": ""#.to_vec();
+                line.extend_from_slice(text.replace(['"', '\\'], "").as_bytes());
+                line.push(byte);
+                line.extend_from_slice(br#""}"#);
+                line
+            },
+        );
+        prop_oneof![wrong_shape, not_json, not_utf8]
+    }
+
+    fn any_line() -> impl Strategy<Value = Line> {
+        prop_oneof![
+            6 => question().prop_map(Line::Question),
+            2 => "[ \\t\\r]{0,3}".prop_map(Line::Blank),
+            1 => bad_line().prop_map(Line::Bad),
+            1 => one_line(40).prop_map(Line::Text),
+        ]
+    }
+
+    /// The answer a question should get, as the filter writes it.
+    fn answer(question: &InputLine) -> Value {
+        let mut expected = json!({ "id": question.id.clone() });
+        match classify(&FailureText {
+            status_code: &question.status_code,
+            message: &question.message,
+            fields: &question.fields,
+            object_type: &question.object_type,
+        }) {
+            Classification::Record(t) => {
+                expected["level"] = "record".into();
+                expected["category"] = t.category().code().into();
+                expected["type"] = t.code().into();
+            }
+            Classification::Suspension(r) => {
+                expected["level"] = "suspension".into();
+                expected["reason"] = r.code().into();
+            }
+        }
+        expected
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Every question before the first bad line is answered, in order,
+        /// with its id and its class; the first bad line, if any, is named
+        /// by its number; blank lines are skipped but still counted.
+        #[test]
+        fn answers_every_line_or_names_the_first_bad_one(
+            lines in prop::collection::vec(any_line(), 0..12),
+            crlf in any::<bool>(),
+            final_break in any::<bool>(),
+        ) {
+            let mut input = Vec::new();
+            let mut answers = Vec::new();
+            let mut first_bad = None;
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    input.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                }
+                let bytes = match line {
+                    Line::Question(v) => serde_json::to_vec(v).expect("JSON"),
+                    Line::Blank(s) | Line::Text(s) => s.clone().into_bytes(),
+                    Line::Bad(b) => b.clone(),
+                };
+                input.extend_from_slice(&bytes);
+                if first_bad.is_some() {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                match line {
+                    Line::Blank(_) => {}
+                    Line::Text(s) if s.trim().is_empty() => {}
+                    Line::Question(_) | Line::Text(_) => {
+                        match serde_json::from_str::<InputLine>(&text) {
+                            Ok(q) => answers.push(answer(&q)),
+                            Err(_) => first_bad = Some(i + 1),
+                        }
+                    }
+                    Line::Bad(_) => first_bad = Some(i + 1),
+                }
+            }
+            if final_break && !lines.is_empty() {
+                input.extend_from_slice(b"\n");
+            }
+
+            let mut out = Vec::new();
+            let result = run(&input[..], &mut out);
+            let written: Vec<Value> = String::from_utf8(out)
+                .expect("the output is UTF-8")
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+                .collect();
+            prop_assert_eq!(&written, &answers);
+            match (result, first_bad) {
+                (Ok(count), None) => prop_assert_eq!(count, answers.len()),
+                (Err(e @ ClassifyError::BadLine { .. }), Some(bad)) => {
+                    prop_assert!(e.to_string().starts_with(&format!("line {bad}: ")), "{e}");
+                }
+                (other, expected) => prop_assert!(false, "{other:?}, expected a bad line at {expected:?}"),
+            }
+        }
     }
 }

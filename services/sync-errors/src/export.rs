@@ -50,8 +50,14 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The last instant RFC 3339 can show, 9999-12-31T23:59:59.999Z, in ms.
+const LAST_RFC3339_MS: i64 = 253_402_300_799_999;
+
+/// A time in RFC 3339, to the millisecond. A time outside the years 1970 to
+/// 9999 (a worker's clock may report anything) shows as the nearest end of
+/// that range rather than failing the export.
 fn rfc3339(ms: i64) -> String {
-    let at = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    let at = UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LAST_RFC3339_MS) as u64);
     humantime::format_rfc3339_millis(at).to_string()
 }
 
@@ -150,5 +156,200 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339() {
         assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+}
+
+/// Property tests of the CSV writer: whatever text the errors hold (quotes,
+/// separators, line breaks, any Unicode), the output reads back as the same
+/// rows and cells, and no cell reaches a spreadsheet as a formula.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::{Direction, ErrorId, ErrorState};
+    use crate::taxonomy::ErrorType;
+
+    /// What a spreadsheet may read as the start of a formula.
+    const FORMULA_LEADS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+    /// Text for a cell: anything at all, or text that opens with a formula
+    /// lead and is full of what CSV must quote.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::string::string_regex("(?s).{0,40}").expect("a valid pattern"),
+            "[=+@\\t\\r\\n\",;' -]{1,3}[^\\x00]{0,20}",
+            "\\PC{0,20}",
+        ]
+    }
+
+    /// A time around the range RFC 3339 can show, and any time at all.
+    fn time() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            0i64..4_102_444_800_000,
+            253_402_300_799_000i64..253_402_300_801_000,
+            any::<i64>(),
+        ]
+    }
+
+    fn any_error() -> impl Strategy<Value = StoredError> {
+        let states = vec![
+            ErrorState::Open,
+            ErrorState::Resyncing,
+            ErrorState::Dead,
+            ErrorState::Resolved,
+        ];
+        let directions = vec![
+            Direction::Unknown,
+            Direction::ToSalesforce,
+            Direction::FromSalesforce,
+        ];
+        (
+            (cell(), cell(), cell(), cell(), cell()),
+            proptest::collection::vec(cell(), 0..4),
+            (
+                prop::sample::select(ErrorType::ALL.to_vec()),
+                prop::sample::select(states),
+                prop::sample::select(directions),
+            ),
+            (any::<u64>(), time(), time(), any::<u32>()),
+        )
+            .prop_map(
+                |(
+                    (object_type, crm_record_id, salesforce_id, status_code, message),
+                    fields,
+                    (error_type, state, direction),
+                    (occurrences, first_seen_ms, last_seen_ms, resync_attempts),
+                )| StoredError {
+                    id: ErrorId::of(&object_type, &crm_record_id, error_type),
+                    seq: 0,
+                    object_type,
+                    crm_record_id,
+                    salesforce_id,
+                    direction,
+                    error_type,
+                    status_code,
+                    message,
+                    fields,
+                    occurrences,
+                    first_seen_ms,
+                    last_seen_ms,
+                    state,
+                    resync_attempts,
+                },
+            )
+    }
+
+    /// Reads `csv` back as rows of cells.
+    fn read_back(csv: &[u8]) -> Result<Vec<Vec<String>>, TestCaseError> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(csv)
+            .records()
+            .map(|r| {
+                r.map(|r| r.iter().map(str::to_owned).collect())
+                    .map_err(|e| TestCaseError::fail(format!("not CSV: {e}")))
+            })
+            .collect()
+    }
+
+    /// The instant a time cell shows, as ms since the epoch.
+    fn shown_ms(cell: &str) -> Result<i64, TestCaseError> {
+        let at = humantime::parse_rfc3339(cell)
+            .map_err(|e| TestCaseError::fail(format!("{cell:?} is not RFC 3339: {e}")))?;
+        Ok(at
+            .duration_since(UNIX_EPOCH)
+            .expect("after the epoch")
+            .as_millis() as i64)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A cell that opens with a formula lead gets one apostrophe in
+        /// front; any other cell is left alone; no result opens with a lead,
+        /// so neutralising twice changes nothing more.
+        #[test]
+        fn cells_never_open_with_a_formula(text in cell()) {
+            let out = neutralise(&text);
+            prop_assert!(!out.starts_with(FORMULA_LEADS), "{out:?}");
+            if text.starts_with(FORMULA_LEADS) {
+                prop_assert_eq!(out.as_ref(), format!("'{text}"));
+            } else {
+                prop_assert_eq!(out.as_ref(), text.as_str());
+            }
+            prop_assert_eq!(neutralise(&out), out.clone());
+        }
+
+        /// The rows read back one per error, after the header, with every
+        /// cell as the error holds it (neutralised), however its text is
+        /// quoted, and no cell opens with a formula lead.
+        #[test]
+        fn rows_read_back_cell_for_cell(
+            errors in proptest::collection::vec(any_error(), 0..6),
+            header in any::<bool>(),
+        ) {
+            let mut out = Vec::new();
+            write_rows(&mut out, header, &errors).expect("rows are written");
+            let rows = read_back(&out)?;
+            let body = if header {
+                prop_assert_eq!(&rows[0], &HEADER.map(str::to_owned).to_vec());
+                &rows[1..]
+            } else {
+                &rows[..]
+            };
+            prop_assert_eq!(body.len(), errors.len());
+            for (row, e) in body.iter().zip(&errors) {
+                prop_assert_eq!(row.len(), HEADER.len());
+                prop_assert!(row.iter().all(|c| !c.starts_with(FORMULA_LEADS)), "{row:?}");
+                let text = [
+                    (4, e.object_type.clone()),
+                    (5, e.crm_record_id.clone()),
+                    (6, e.salesforce_id.clone()),
+                    (8, e.status_code.clone()),
+                    (9, e.message.clone()),
+                    (10, e.fields.join(";")),
+                ];
+                for (i, expected) in text {
+                    prop_assert_eq!(&row[i], &neutralise(&expected), "{}", HEADER[i]);
+                }
+                prop_assert_eq!(&row[0], e.id.as_str());
+                prop_assert_eq!(&row[1], e.state.as_str());
+                prop_assert_eq!(&row[2], e.error_type.category().code());
+                prop_assert_eq!(&row[3], e.error_type.code());
+                prop_assert_eq!(&row[7], e.direction.as_str());
+                prop_assert_eq!(row[11].parse::<u64>().ok(), Some(e.occurrences));
+                prop_assert_eq!(row[14].parse::<u32>().ok(), Some(e.resync_attempts));
+            }
+        }
+
+        /// Times show as RFC 3339 to the millisecond: exactly, within the
+        /// years 1970 to 9999, and as the nearest end of that range outside.
+        #[test]
+        fn times_read_back_to_the_millisecond(mut e in any_error(), first in time(), last in time()) {
+            e.first_seen_ms = first;
+            e.last_seen_ms = last;
+            let mut out = Vec::new();
+            write_rows(&mut out, false, &[e]).expect("rows are written");
+            let row = read_back(&out)?.remove(0);
+            prop_assert_eq!(shown_ms(&row[12])?, first.clamp(0, LAST_RFC3339_MS));
+            prop_assert_eq!(shown_ms(&row[13])?, last.clamp(0, LAST_RFC3339_MS));
+        }
+
+        /// Chunks written one after the other, the header in the first only,
+        /// read back as one CSV holding every row in order.
+        #[test]
+        fn chunks_join_into_one_csv(
+            chunks in proptest::collection::vec(proptest::collection::vec(any_error(), 0..3), 1..4),
+        ) {
+            let mut out = Vec::new();
+            for (i, chunk) in chunks.iter().enumerate() {
+                write_rows(&mut out, i == 0, chunk).expect("rows are written");
+            }
+            let rows = read_back(&out)?;
+            let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+            let expected: Vec<&str> = chunks.iter().flatten().map(|e| e.id.as_str()).collect();
+            prop_assert_eq!(ids, expected);
+        }
     }
 }

@@ -694,3 +694,8 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         }))
     }
 }
+
+/// Property tests of the request validators, kept beside them.
+#[cfg(test)]
+#[path = "grpc_properties.rs"]
+mod properties;
