@@ -3,6 +3,8 @@
 //! as the shipped binaries), and gRPC clients for them. Everything started
 //! here is stopped when its handle is dropped, by the PID we started.
 
+pub mod pki;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

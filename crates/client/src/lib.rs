@@ -14,6 +14,9 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use tonic::Status;
 use tonic::transport::Channel;
 
+/// The error type tonic's clients carry.
+type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What [`Lease::take`] came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Take {
@@ -36,18 +39,27 @@ struct Held {
 /// Hand back what is left with [`Lease::hand_back`] when the work stops: a
 /// dropped lease cannot call the governor, and its unused tokens then stay
 /// counted until they leave the window.
+///
+/// The client may be a plain [`Channel`] or any channel tonic's clients
+/// take, such as one that adds a bearer token to every call.
 #[derive(Debug)]
-pub struct Lease {
-    client: QuotaGovernorClient<Channel>,
+pub struct Lease<T = Channel> {
+    client: QuotaGovernorClient<T>,
     ask: pb::AcquireTokensRequest,
     max_hold: Duration,
     held: Option<Held>,
 }
 
-impl Lease {
+impl<T> Lease<T>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<StdError> + Send,
+{
     /// A lease of blocks of up to `block` tokens (1 to 1 000 000).
     pub fn new(
-        client: QuotaGovernorClient<Channel>,
+        client: QuotaGovernorClient<T>,
         org_id: impl Into<String>,
         resource: pb::Resource,
         priority: pb::Priority,

@@ -2,13 +2,17 @@
 //! log set-up, settings helpers and the shutdown signal live here so that every
 //! binary behaves the same way.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod input;
 pub mod metrics;
+pub mod reload;
 pub mod rpc_trace;
+pub mod security;
 pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

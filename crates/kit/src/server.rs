@@ -6,24 +6,31 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_rustls::rustls::ServerConfig;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tower::layer::util::{Identity, Stack};
 
+use crate::auth::{AuthLayer, Policy};
+use crate::reload::Reloading;
 use crate::rpc_trace::RpcTraceLayer;
+use crate::security::SecuritySettings;
 use crate::telemetry::{self, LogFormat};
 
-/// The routes of a service, each call in its server span.
-pub type Router = tonic::transport::server::Router<Stack<RpcTraceLayer, Identity>>;
+/// The routes of a service, each call in its server span, its caller
+/// checked.
+pub type Router =
+    tonic::transport::server::Router<Stack<AuthLayer, Stack<RpcTraceLayer, Identity>>>;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// A future that runs beside the server (the store watcher).
-pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub type BoxFuture<T = ()> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A service ready to serve: listener bound, store opened, routes built.
 /// Both `main` and the tests run exactly this.
@@ -42,6 +49,32 @@ pub struct Prepared {
     pub grace: Duration,
     /// Where the data is kept, for the start-up line (passwords hidden).
     pub store_description: String,
+    /// TLS of the listener, and the watcher of its files.
+    pub transport: Transport,
+}
+
+/// How connections are taken: plain TCP or TLS, whose files are re-read as
+/// they are rotated.
+pub struct Transport {
+    tls: Option<Arc<Reloading<ServerConfig>>>,
+    watch: BoxFuture,
+}
+
+impl Transport {
+    /// True when the listener speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+/// What every service's router starts from.
+pub struct Base {
+    /// Health, reflection, and the layers every call goes through.
+    pub router: Router,
+    /// Reports health.
+    pub health: HealthReporter,
+    /// Plain TCP or TLS.
+    pub transport: Transport,
 }
 
 impl Prepared {
@@ -63,16 +96,8 @@ impl Prepared {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        serve(
-            self.router,
-            self.listener,
-            self.health,
-            self.service,
-            self.store_watch,
-            shutdown,
-            self.grace,
-        )
-        .await
+        serve(self, shutdown)
+            .await
     }
 }
 
@@ -97,13 +122,20 @@ impl Default for Limits {
 }
 
 /// The routes every service has, health and reflection (over
-/// `descriptor_sets`), with the server's transport settings and `limits`;
-/// the service adds its own routes to the router. Messages over 4 MiB are
-/// refused (tonic's default decoding limit) with OUT_OF_RANGE.
+/// `descriptor_sets`), with the server's transport settings and `limits`,
+/// callers checked against `policy` when `security` turns authentication
+/// on; the service adds its own routes to the router. Messages over 4 MiB
+/// are refused (tonic's default decoding limit) with OUT_OF_RANGE.
 pub fn base_router(
     descriptor_sets: &[&'static [u8]],
     limits: Limits,
-) -> anyhow::Result<(Router, HealthReporter)> {
+    policy: Policy,
+    security: &SecuritySettings,
+) -> anyhow::Result<Base> {
+    let security = security.load()?;
+    if security.verifier.is_none() {
+        tracing::warn!("authentication is off: every caller may call every method");
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     let (reflection_v1, reflection_v1alpha) = reflection(descriptor_sets)?;
     let router = Server::builder()
@@ -113,10 +145,18 @@ pub fn base_router(
         .concurrency_limit_per_connection(limits.per_connection.max(1))
         .timeout(limits.request_timeout)
         .layer(RpcTraceLayer)
+        .layer(AuthLayer::new(security.verifier, policy))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
-    Ok((router, health))
+    Ok(Base {
+        router,
+        health,
+        transport: Transport {
+            tls: security.tls,
+            watch: security.watch,
+        },
+    })
 }
 
 /// The store watcher of a service, boxed to run beside its server.
@@ -187,8 +227,13 @@ where
                 return ExitCode::from(2);
             }
         };
-        tracing::info!(addr = %app.local_addr(), store = app.store_description(), "{name} listening");
-        println!("{name} listening on {} (store: {})", app.local_addr(), app.store_description());
+        let scheme = if app.transport.is_tls() { "TLS" } else { "plain TCP" };
+        tracing::info!(addr = %app.local_addr(), store = app.store_description(), scheme, "{name} listening");
+        println!(
+            "{name} listening on {} ({scheme}, store: {})",
+            app.local_addr(),
+            app.store_description()
+        );
         match app.run(crate::shutdown::signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -272,19 +317,26 @@ async fn watch_store<P, F, E>(
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; then reports
+/// Serves `prepared` until `shutdown` resolves; then reports
 /// NOT_SERVING, stops accepting calls, and gives in-flight calls up to
-/// `grace` to finish. `background` (the store watcher) runs meanwhile.
+/// its grace period to finish. The store watcher runs meanwhile.
 async fn serve(
-    router: Router,
-    listener: TcpListener,
-    health: HealthReporter,
-    service: &'static str,
-    background: impl Future<Output = ()> + Send + 'static,
+    prepared: Prepared,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
 ) -> anyhow::Result<()> {
-    let watcher = tokio::spawn(background);
+    let Prepared {
+        listener,
+        router,
+        health,
+        service,
+        store_watch: background,
+        grace,
+        transport,
+        store_description: _,
+    } = prepared;
+    let watcher = tokio::spawn(async move {
+        tokio::join!(background, transport.watch);
+    });
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
@@ -292,8 +344,16 @@ async fn serve(
         set_health(&health, service, ServingStatus::NotServing).await;
         let _ = stopping_tx.send(());
     };
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let serve = router.serve_with_incoming_shutdown(incoming, signal);
+    let serve: BoxFuture<Result<(), tonic::transport::Error>> = match transport.tls {
+        None => {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            Box::pin(router.serve_with_incoming_shutdown(incoming, signal))
+        }
+        Some(config) => {
+            let incoming = crate::tls::incoming(listener, config);
+            Box::pin(router.serve_with_incoming_shutdown(incoming, signal))
+        }
+    };
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(grace).await;

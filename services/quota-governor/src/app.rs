@@ -39,13 +39,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let rules = settings.rules().context("--window and --bucket")?;
     let default_budget = settings.default_budget.map(|d| d.0);
-    let (router, health) = server::base_router(
+    let base = server::base_router(
         &[syncgov_api::FILE_DESCRIPTOR_SET],
         server::Limits {
             per_connection: settings.max_concurrent_calls_per_connection,
             request_timeout: settings.request_timeout,
         },
+        crate::access::policy(),
+        &settings.security,
     )?;
+    let (router, health) = (base.router, base.health);
     let feed = Arc::new(Feed::default());
     let rls = RlsSettings {
         domain: settings.rls_domain.clone(),
@@ -101,6 +104,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         store_watch,
         grace: settings.shutdown_grace,
         store_description,
+        transport: base.transport,
     })
 }
 

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
+use syncgov_kit::security::SecuritySettings;
 pub use syncgov_kit::settings::RedisUrl;
 use syncgov_kit::settings::parse_duration;
 use syncgov_kit::telemetry::LogFormat;
@@ -162,6 +163,10 @@ pub struct Settings {
     /// come from RUST_LOG (default info).
     #[arg(long, env = "QUOTA_GOVERNOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// TLS and authentication of the listener.
+    #[command(flatten)]
+    pub security: SecuritySettings,
 }
 
 impl Default for Settings {
@@ -192,6 +197,7 @@ impl Default for Settings {
             admin_listen: None,
             metrics_orgs: Vec::new(),
             log_format: LogFormat::Text,
+            security: SecuritySettings::default(),
         }
     }
 }

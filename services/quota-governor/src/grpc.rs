@@ -9,6 +9,7 @@ use prost_types::Duration as ProtoDuration;
 use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use syncgov_kit::auth::{authorize_every_org, authorize_org};
 use syncgov_kit::store::StoreError;
 
 use crate::domain::{
@@ -432,6 +433,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::SetBudgetRequest>,
     ) -> Result<Response<pb::SetBudgetResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
         let budget = parse_budget(request.budget, now_ms()).map_err(ApiError::from)?;
@@ -455,6 +457,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::GetBudgetRequest>,
     ) -> Result<Response<pb::GetBudgetResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
         let found = self
@@ -474,6 +477,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::DeleteBudgetRequest>,
     ) -> Result<Response<pb::DeleteBudgetResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
         let deleted = self
@@ -500,6 +504,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::AcquireTokensRequest>,
     ) -> Result<Response<pb::AcquireTokensResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
         let ask = Ask::parse(request.count, request.min_count).map_err(ApiError::from)?;
@@ -566,6 +571,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ReleaseTokensRequest>,
     ) -> Result<Response<pb::ReleaseTokensResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
         let count = domain::parse_count("count", request.count).map_err(ApiError::from)?;
@@ -586,6 +592,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::GetUsageRequest>,
     ) -> Result<Response<pb::GetUsageResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
         let usage = self
@@ -630,6 +637,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ReportOrgUsageRequest>,
     ) -> Result<Response<pb::ReportOrgUsageResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let key = parse_key(&request.org_id, request.resource)?;
         let (used, max) = if request.limit_info.is_empty() {
@@ -689,6 +697,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::SuspendRequest>,
     ) -> Result<Response<pb::SuspendResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = OrgId::parse(&request.org_id)?;
         let reason = parse_reason(request.reason)?;
@@ -713,6 +722,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ClearSuspensionRequest>,
     ) -> Result<Response<pb::ClearSuspensionResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = OrgId::parse(&request.org_id)?;
         let reason = parse_reason(request.reason)?;
@@ -735,6 +745,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ListSuspensionsRequest>,
     ) -> Result<Response<pb::ListSuspensionsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let org = OrgId::parse(&request.get_ref().org_id)?;
         let (all, _) = self.store.snapshot().await.map_err(ApiError::from)?;
         let suspensions = all
@@ -753,6 +764,11 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::WatchSuspensionsRequest>,
     ) -> Result<Response<Self::WatchSuspensionsStream>, Status> {
+        if request.get_ref().org_id.is_empty() {
+            authorize_every_org(&request, "watching every org's suspensions")?;
+        } else {
+            authorize_org(&request, &request.get_ref().org_id)?;
+        }
         let request = request.into_inner();
         let org = if request.org_id.is_empty() {
             None
@@ -778,6 +794,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ReportProbeResultRequest>,
     ) -> Result<Response<pb::ReportProbeResultResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = OrgId::parse(&request.org_id)?;
         let reason = parse_reason(request.reason)?;

@@ -4,6 +4,7 @@
 //! Dependencies point inwards: `app` wires `grpc` and `store`; both use the
 //! pure `domain` and `window`, which know neither tonic nor Redis.
 
+pub mod access;
 pub mod app;
 pub mod config;
 pub mod domain;

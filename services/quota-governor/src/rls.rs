@@ -16,6 +16,7 @@ use syncgov_api::envoy::service::ratelimit::v3 as rls;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_response::{
     Code, DescriptorStatus, RateLimit, rate_limit::Unit,
 };
+use syncgov_kit::auth::Principal;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Resource};
@@ -108,6 +109,17 @@ fn duration(ms: u64) -> ProtoDuration {
     }
 }
 
+/// A descriptor's entries as (key, value) pairs.
+fn entries(
+    descriptor: &syncgov_api::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor,
+) -> Vec<(String, String)> {
+    descriptor
+        .entries
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect()
+}
+
 #[tonic::async_trait]
 impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsService<S> {
     #[tracing::instrument(level = "debug", skip_all, fields(domain = %request.get_ref().domain))]
@@ -115,10 +127,26 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
         &self,
         request: Request<rls::RateLimitRequest>,
     ) -> Result<Response<rls::RateLimitResponse>, Status> {
+        let principal = request.extensions().get::<Principal>().cloned();
         let request = request.into_inner();
+        let ours = request.domain == self.settings.domain;
+        // Every org is checked before any is decided: a refused call takes
+        // no tokens.
+        if let (Some(principal), true) = (&principal, ours) {
+            for descriptor in &request.descriptors {
+                if let Some((key, _)) = read_descriptor(&entries(descriptor))?
+                    && !principal.may_touch(key.org.as_str())
+                {
+                    return Err(Status::permission_denied(format!(
+                        "{} may not touch org {:?}",
+                        principal.subject,
+                        key.org.as_str()
+                    )));
+                }
+            }
+        }
         // Envoy sends 0 for "one hit".
         let hits = domain::parse_count("hits_addend", u64::from(request.hits_addend.max(1)))?;
-        let ours = request.domain == self.settings.domain;
         let unmapped = match self.settings.unmapped {
             Unmapped::Ignore => Code::Ok,
             Unmapped::Deny => Code::OverLimit,
@@ -127,13 +155,8 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
         let mut headers = Vec::new();
         let mut granted: Vec<(BudgetKey, Grant)> = Vec::new();
         for descriptor in &request.descriptors {
-            let entries: Vec<(String, String)> = descriptor
-                .entries
-                .iter()
-                .map(|e| (e.key.clone(), e.value.clone()))
-                .collect();
             let mapped = if ours {
-                read_descriptor(&entries)?
+                read_descriptor(&entries(descriptor))?
             } else {
                 None
             };

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use syncgov_api::syncerrors::v1::sync_errors_server::SyncErrorsServer;
+use syncgov_kit::auth::Bearer;
 use syncgov_kit::server::{self, BoxFuture, Prepared};
+use syncgov_kit::tls::ClientTls;
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
@@ -29,13 +31,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
-    let (router, health) = server::base_router(
+    let base = server::base_router(
         &[syncgov_api::FILE_DESCRIPTOR_SET],
         server::Limits {
             per_connection: settings.max_concurrent_calls_per_connection,
             request_timeout: settings.request_timeout,
         },
+        crate::access::policy(),
+        &settings.security,
     )?;
+    let (router, health) = (base.router, base.health);
     let policy = settings.retry_policy();
     let (router, store_watch, store_description) = match &settings.redis_url {
         Some(url) => {
@@ -71,6 +76,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         store_watch,
         grace: settings.shutdown_grace,
         store_description,
+        transport: base.transport,
     })
 }
 
@@ -103,15 +109,30 @@ fn background<S: ErrorStore>(
     let Some(addr) = &settings.governor_addr else {
         return Ok(watch);
     };
-    let channel = tonic::transport::Endpoint::from_shared(addr.clone())
+    let tls = ClientTls {
+        ca: settings.governor_tls_ca.clone(),
+        cert: settings.governor_tls_cert.clone(),
+        key: settings.governor_tls_key.clone(),
+        domain: None,
+    };
+    let channel = tls
+        .endpoint(addr)
         .with_context(|| format!("--governor-addr {addr}"))?
         .connect_timeout(settings.redis_timeout.max(Duration::from_secs(1)))
         .timeout(Duration::from_secs(5))
         .connect_lazy();
-    let governor = syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient::new(channel);
+    let (bearer, token_watch): (Bearer, BoxFuture) = match &settings.governor_token_file {
+        Some(path) => Bearer::from_file(path, settings.security.reload_interval)
+            .context("--governor-token-file")?,
+        None => (Bearer::none(), Box::pin(async {})),
+    };
+    let governor =
+        syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient::with_interceptor(
+            channel, bearer,
+        );
     let relay = crate::relay::run(store.clone(), governor.clone(), Duration::from_millis(500));
     let notices = crate::notifier::watch_suspensions(store, governor);
     Ok(Box::pin(async move {
-        tokio::join!(watch, relay, notices);
+        tokio::join!(watch, relay, notices, token_watch);
     }))
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use syncgov_kit::security::SecuritySettings;
 pub use syncgov_kit::settings::RedisUrl;
 use syncgov_kit::settings::parse_duration;
 use syncgov_kit::telemetry::LogFormat;
@@ -139,6 +140,37 @@ pub struct Settings {
     /// come from RUST_LOG (default info).
     #[arg(long, env = "SYNC_ERRORS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// TLS and authentication of the listener.
+    #[command(flatten)]
+    pub security: SecuritySettings,
+
+    /// The bearer token sync-errors presents to the governor (a file, re-read
+    /// as it is rotated); needed when the governor checks tokens.
+    #[arg(long, env = "SYNC_ERRORS_GOVERNOR_TOKEN_FILE")]
+    pub governor_token_file: Option<std::path::PathBuf>,
+
+    /// The CA the governor's certificate chains to (PEM): TLS to the
+    /// governor.
+    #[arg(long, env = "SYNC_ERRORS_GOVERNOR_TLS_CA")]
+    pub governor_tls_ca: Option<std::path::PathBuf>,
+
+    /// sync-errors' client certificate (PEM), for a governor that requires
+    /// mutual TLS.
+    #[arg(
+        long,
+        env = "SYNC_ERRORS_GOVERNOR_TLS_CERT",
+        requires = "governor_tls_key"
+    )]
+    pub governor_tls_cert: Option<std::path::PathBuf>,
+
+    /// The key of --governor-tls-cert (PEM).
+    #[arg(
+        long,
+        env = "SYNC_ERRORS_GOVERNOR_TLS_KEY",
+        requires = "governor_tls_cert"
+    )]
+    pub governor_tls_key: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -174,6 +206,11 @@ impl Default for Settings {
             admin_listen: None,
             metrics_orgs: Vec::new(),
             log_format: LogFormat::Text,
+            security: SecuritySettings::default(),
+            governor_token_file: None,
+            governor_tls_ca: None,
+            governor_tls_cert: None,
+            governor_tls_key: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::notify;
 use crate::resync::{self, JobId, JobOutcome};
 use crate::store::{Completed, ErrorStore, Queued};
 use crate::taxonomy::{Category, ErrorType};
+use syncgov_kit::auth::{authorize_every_org, authorize_org};
 use syncgov_kit::clock::{timestamp, timestamp_ms};
 use syncgov_kit::error::ApiError;
 
@@ -261,6 +262,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::IngestErrorsRequest>,
     ) -> Result<Response<pb::IngestErrorsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         if request.failures.is_empty() || request.failures.len() > MAX_BATCH {
@@ -356,6 +358,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::GetSyncHealthRequest>,
     ) -> Result<Response<pb::GetSyncHealthResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let org = org(&request.get_ref().org_id)?;
         let counts = self.store.health(&org).await.map_err(ApiError::from)?;
         Ok(Response::new(health_pb(counts)))
@@ -366,6 +369,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ListErrorsRequest>,
     ) -> Result<Response<pb::ListErrorsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let filter = parse_filter(request.filter).map_err(ApiError::from)?;
@@ -387,6 +391,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::GetErrorRequest>,
     ) -> Result<Response<pb::GetErrorResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let id = ErrorId::parse("error_id", &request.error_id).map_err(ApiError::from)?;
@@ -406,6 +411,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ListAffectedRecordsRequest>,
     ) -> Result<Response<pb::ListAffectedRecordsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let error_type = parse_type("type", request.r#type)
@@ -445,6 +451,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ResyncErrorsRequest>,
     ) -> Result<Response<pb::ResyncErrorsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         if request.error_ids.is_empty() || request.error_ids.len() > MAX_RESYNC {
@@ -494,6 +501,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ClaimResyncJobsRequest>,
     ) -> Result<Response<pb::ClaimResyncJobsResponse>, Status> {
+        authorize_every_org(&request, "the resync job queue")?;
         let request = request.into_inner();
         domain::check_text("worker_id", &request.worker_id, 128, true).map_err(ApiError::from)?;
         let max = request.max_jobs as usize;
@@ -541,6 +549,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::CompleteResyncJobRequest>,
     ) -> Result<Response<pb::CompleteResyncJobResponse>, Status> {
+        authorize_every_org(&request, "the resync job queue")?;
         let request = request.into_inner();
         let job = JobId::parse("job_id", &request.job_id).map_err(ApiError::from)?;
         domain::check_text("lease_id", &request.lease_id, 64, true).map_err(ApiError::from)?;
@@ -597,6 +606,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ResolveRecordRequest>,
     ) -> Result<Response<pb::ResolveRecordResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         domain::check_object_type("object_type", &request.object_type).map_err(ApiError::from)?;
@@ -616,6 +626,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ExportErrorsCsvRequest>,
     ) -> Result<Response<Self::ExportErrorsCsvStream>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let filter = parse_filter(request.filter).map_err(ApiError::from)?;
@@ -628,6 +639,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::GetNotificationSettingsRequest>,
     ) -> Result<Response<pb::GetNotificationSettingsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let org = org(&request.get_ref().org_id)?;
         let settings = self
             .store
@@ -646,6 +658,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::UpdateNotificationSettingsRequest>,
     ) -> Result<Response<pb::UpdateNotificationSettingsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let given = request

@@ -5,6 +5,7 @@
 //! Dependencies point inwards: `app` wires `grpc` and `store`; both use the
 //! pure `taxonomy`, `classify` and `domain`, which know neither tonic nor Redis.
 
+pub mod access;
 pub mod app;
 pub mod classify;
 pub mod classify_cli;

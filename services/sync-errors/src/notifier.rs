@@ -16,8 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_kit::auth::AuthChannel;
 use syncgov_kit::clock::now_ms;
-use tonic::transport::Channel;
 
 use crate::domain::OrgId;
 use crate::notify::{self, Payload, SuspensionNotice, TypeCount};
@@ -88,7 +88,7 @@ pub fn payload<'a>(org: &'a OrgId, pending: &'a Pending) -> Payload<'a> {
 /// store queues each event once, however many replicas read it.
 pub async fn watch_suspensions<S: ErrorStore>(
     store: Arc<S>,
-    mut governor: QuotaGovernorClient<Channel>,
+    mut governor: QuotaGovernorClient<AuthChannel>,
 ) {
     let mut pause = Duration::from_millis(500);
     loop {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
-use tonic::transport::Channel;
+use syncgov_kit::auth::AuthChannel;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -59,7 +59,7 @@ fn suspend_span(org: &crate::domain::OrgId, event: &SuspensionEvent) -> tracing:
 /// Relays outbox entries to the governor every `every`, until dropped.
 pub async fn run<S: ErrorStore>(
     store: Arc<S>,
-    mut governor: QuotaGovernorClient<Channel>,
+    mut governor: QuotaGovernorClient<AuthChannel>,
     every: Duration,
 ) {
     let mut pause = every;

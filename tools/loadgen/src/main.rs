@@ -23,8 +23,9 @@ use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_kit::auth::AuthChannel;
+use syncgov_kit::security::ClientSettings;
 use syncgov_kit::settings::parse_duration;
-use tonic::transport::{Channel, Endpoint};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -80,6 +81,9 @@ struct Load {
     /// Load before measuring, not counted.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     warmup: Duration,
+    /// TLS and the bearer token.
+    #[command(flatten)]
+    security: ClientSettings,
 }
 
 /// Options of `acquire`.
@@ -162,6 +166,9 @@ struct ExportArgs {
     /// The org.
     #[arg(long)]
     org: String,
+    /// TLS and the bearer token.
+    #[command(flatten)]
+    security: ClientSettings,
 }
 
 /// How one call went.
@@ -250,14 +257,17 @@ async fn sink(args: SinkArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(addr: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(addr.to_owned())
+async fn connect(addr: &str, security: &ClientSettings) -> anyhow::Result<AuthChannel> {
+    let channel = security
+        .tls()
+        .endpoint(addr)
         .context("--addr")?
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await
-        .with_context(|| format!("cannot reach {addr}"))
+        .with_context(|| format!("cannot reach {addr}"))?;
+    Ok(AuthChannel::new(channel, security.bearer()?))
 }
 
 impl Load {
@@ -267,12 +277,12 @@ impl Load {
             .max(1)
     }
 
-    async fn channels(&self, default_addr: &str) -> anyhow::Result<Vec<Channel>> {
+    async fn channels(&self, default_addr: &str) -> anyhow::Result<Vec<AuthChannel>> {
         anyhow::ensure!(self.concurrency > 0, "--concurrency must be at least 1");
         let addr = self.addr.as_deref().unwrap_or(default_addr);
         let mut channels = Vec::new();
         for _ in 0..self.connections() {
-            channels.push(connect(addr).await?);
+            channels.push(connect(addr, &self.security).await?);
         }
         Ok(channels)
     }
@@ -414,14 +424,14 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
     }
     let count = args.count;
     let api = args.api;
-    let clients: Arc<Vec<QuotaGovernorClient<Channel>>> = Arc::new(
+    let clients: Arc<Vec<QuotaGovernorClient<AuthChannel>>> = Arc::new(
         channels
             .iter()
             .cloned()
             .map(QuotaGovernorClient::new)
             .collect(),
     );
-    let envoys: Arc<Vec<RateLimitServiceClient<Channel>>> = Arc::new(
+    let envoys: Arc<Vec<RateLimitServiceClient<AuthChannel>>> = Arc::new(
         channels
             .into_iter()
             .map(RateLimitServiceClient::new)
@@ -499,7 +509,7 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
 /// asked for and takes one token per decision.
 async fn drive_leases(
     load: &Load,
-    clients: Arc<Vec<QuotaGovernorClient<Channel>>>,
+    clients: Arc<Vec<QuotaGovernorClient<AuthChannel>>>,
     orgs: Arc<Vec<String>>,
     block: u64,
 ) -> anyhow::Result<(Tally, Duration)> {
@@ -508,7 +518,9 @@ async fn drive_leases(
     use std::rc::Rc;
     use syncgov_client::{Lease, Take};
 
-    let leases: Rc<Vec<RefCell<HashMap<usize, Lease>>>> =
+    /// Each caller's leases, by org.
+    type Leases = Vec<RefCell<HashMap<usize, Lease<AuthChannel>>>>;
+    let leases: Rc<Leases> =
         Rc::new((0..load.concurrency).map(|_| RefCell::default()).collect());
     drive(load, Arc::default(), move |caller, n| {
         let client = clients[caller as usize % clients.len()].clone();
@@ -572,7 +584,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         "--batch must be 1 to 1000"
     );
     let channels = args.load.channels("http://127.0.0.1:50052").await?;
-    let clients: Arc<Vec<SyncErrorsClient<Channel>>> =
+    let clients: Arc<Vec<SyncErrorsClient<AuthChannel>>> =
         Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
     let orgs: Arc<Vec<String>> = Arc::new(
         (0..args.orgs)
@@ -644,7 +656,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
 async fn health(args: HealthArgs) -> anyhow::Result<()> {
     let channels = args.load.channels("http://127.0.0.1:50052").await?;
-    let clients: Arc<Vec<SyncErrorsClient<Channel>>> =
+    let clients: Arc<Vec<SyncErrorsClient<AuthChannel>>> =
         Arc::new(channels.into_iter().map(SyncErrorsClient::new).collect());
     let org = args.org.clone();
     let mut probe = clients[0].clone();
@@ -678,7 +690,7 @@ async fn health(args: HealthArgs) -> anyhow::Result<()> {
 }
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let mut client = SyncErrorsClient::new(connect(&args.addr).await?);
+    let mut client = SyncErrorsClient::new(connect(&args.addr, &args.security).await?);
     let started = Instant::now();
     let mut stream = client
         .export_errors_csv(errors::ExportErrorsCsvRequest {

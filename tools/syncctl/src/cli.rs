@@ -44,6 +44,10 @@ pub struct Cli {
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub timeout: Duration,
 
+    /// TLS and the bearer token for both services.
+    #[command(flatten, next_help_heading = "Security")]
+    pub security: syncgov_kit::security::ClientSettings,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

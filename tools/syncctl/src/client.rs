@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
-use tonic::transport::{Channel, Endpoint};
+use syncgov_kit::auth::AuthChannel;
+use syncgov_kit::security::ClientSettings;
+use tonic::transport::Channel;
 
 use crate::error::Failure;
 
@@ -25,6 +27,8 @@ pub struct Target {
     pub flag: &'static str,
     /// The environment variable that sets the address.
     pub env: &'static str,
+    /// TLS and the bearer token, shared by both services.
+    pub security: ClientSettings,
 }
 
 impl Target {
@@ -35,6 +39,7 @@ impl Target {
             url: with_scheme(url),
             flag: "--governor",
             env: "SYNCCTL_GOVERNOR",
+            security: ClientSettings::default(),
         }
     }
 
@@ -45,7 +50,17 @@ impl Target {
             url: with_scheme(url),
             flag: "--sync-errors",
             env: "SYNCCTL_SYNC_ERRORS",
+            security: ClientSettings::default(),
         }
+    }
+
+    /// The same service, reached with `security`.
+    pub fn with_security(mut self, security: &ClientSettings) -> Self {
+        self.security = security.clone();
+        if self.security.tls_ca.is_some() {
+            self.url = self.url.replacen("http://", "https://", 1);
+        }
+        self
     }
 
     /// How to point syncctl at another address.
@@ -56,27 +71,38 @@ impl Target {
         )
     }
 
-    /// A connected channel. With `timeout`, every call on it gives up after
-    /// that long; streams that run until interrupted pass `None`.
-    pub async fn connect(&self, timeout: Option<Duration>) -> Result<Channel, Failure> {
-        let endpoint = Endpoint::from_shared(self.url.clone())
-            .map_err(|e| Failure::usage(format!("{} {:?}: {e}", self.flag, self.url)))?
+    /// A connected channel that sends the bearer token, if any. With
+    /// `timeout`, every call on it gives up after that long; streams that
+    /// run until interrupted pass `None`.
+    pub async fn connect(&self, timeout: Option<Duration>) -> Result<AuthChannel, Failure> {
+        let bearer = self
+            .security
+            .bearer()
+            .map_err(|e| Failure::usage(format!("{e:#}")))?;
+        let endpoint = self
+            .security
+            .tls()
+            .endpoint(&self.url)
+            .map_err(|e| Failure::usage(format!("{} {:?}: {e:#}", self.flag, self.url)))?
             .connect_timeout(CONNECT_TIMEOUT);
         let endpoint = match timeout {
             Some(t) => endpoint.timeout(t),
             None => endpoint,
         };
-        endpoint
+        let channel: Channel = endpoint
             .connect()
             .await
-            .map_err(|e| Failure::unreachable(self, &e))
+            .map_err(|e| Failure::unreachable(self, &e))?;
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            channel, bearer,
+        ))
     }
 
     /// A governor client.
     pub async fn governor_client(
         &self,
         timeout: Option<Duration>,
-    ) -> Result<QuotaGovernorClient<Channel>, Failure> {
+    ) -> Result<QuotaGovernorClient<AuthChannel>, Failure> {
         Ok(QuotaGovernorClient::new(self.connect(timeout).await?))
     }
 
@@ -84,7 +110,7 @@ impl Target {
     pub async fn sync_errors_client(
         &self,
         timeout: Option<Duration>,
-    ) -> Result<SyncErrorsClient<Channel>, Failure> {
+    ) -> Result<SyncErrorsClient<AuthChannel>, Failure> {
         Ok(SyncErrorsClient::new(self.connect(timeout).await?))
     }
 

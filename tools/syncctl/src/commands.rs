@@ -43,8 +43,8 @@ impl Context {
     /// The context the global flags describe.
     pub fn from_cli(cli: &Cli) -> Self {
         Self {
-            governor: Target::governor(&cli.governor),
-            sync_errors: Target::sync_errors(&cli.sync_errors),
+            governor: Target::governor(&cli.governor).with_security(&cli.security),
+            sync_errors: Target::sync_errors(&cli.sync_errors).with_security(&cli.security),
             output: cli.output,
             timeout: cli.timeout,
         }
@@ -443,7 +443,7 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
 
 async fn resync(
     ctx: &Context,
-    client: &mut errors::sync_errors_client::SyncErrorsClient<tonic::transport::Channel>,
+    client: &mut errors::sync_errors_client::SyncErrorsClient<syncgov_kit::auth::AuthChannel>,
     org: String,
     ids: Vec<String>,
     filter: FilterArgs,
@@ -503,7 +503,7 @@ async fn resync(
 /// let the service refuse with its advice without listing a huge org.
 async fn select_ids(
     ctx: &Context,
-    client: &mut errors::sync_errors_client::SyncErrorsClient<tonic::transport::Channel>,
+    client: &mut errors::sync_errors_client::SyncErrorsClient<syncgov_kit::auth::AuthChannel>,
     org: &str,
     filter: &FilterArgs,
 ) -> Result<Vec<String>, Failure> {

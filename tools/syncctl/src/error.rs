@@ -23,6 +23,9 @@ pub enum Exit {
     Rejected = 4,
     /// What was asked for does not exist.
     NotFound = 5,
+    /// The service did not accept the caller: UNAUTHENTICATED (no token or
+    /// a bad one) or PERMISSION_DENIED (a token for another role or org).
+    Denied = 6,
 }
 
 impl Exit {
@@ -41,7 +44,8 @@ Exit codes:
   3  a service is unreachable (cannot connect, or it answered UNAVAILABLE)
   4  the service rejected the input (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE);
      its message names the field
-  5  not found";
+  5  not found
+  6  not allowed: no token, a bad one, or one for another role or org";
 
 /// A failed command.
 #[derive(Debug)]
@@ -107,6 +111,16 @@ impl Failure {
                 format!("{} rejected the request: {message}", target.name),
             ),
             Code::NotFound => Self::new(Exit::NotFound, format!("not found: {message}")),
+            Code::Unauthenticated => Self::new(
+                Exit::Denied,
+                format!(
+                    "{} did not accept the caller: {message}\n(give a token with --token-file FILE or SYNCGOV_TOKEN_FILE=FILE)",
+                    target.name
+                ),
+            ),
+            Code::PermissionDenied => {
+                Self::new(Exit::Denied, format!("{} refused: {message}", target.name))
+            }
             Code::DeadlineExceeded => Self::other(format!(
                 "{} at {} did not answer in time (--timeout): {message}",
                 target.name, target.url

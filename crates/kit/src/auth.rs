@@ -1,0 +1,698 @@
+//! Who may call what. Callers present a bearer token: a JWT signed with a
+//! configured key (HS256, RS256 or EdDSA; expiry and audience checked), or a
+//! token listed in a static token file. Either names a [`Role`] and the orgs
+//! the caller may touch. [`AuthLayer`] checks the token and the role for the
+//! method before a call reaches the service, and leaves the [`Principal`] in
+//! the request's extensions; handlers check the org with [`authorize_org`].
+//! Health and reflection stay open, so probes need no credential.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use anyhow::Context as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use pin_project_lite::pin_project;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tonic::Status;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+
+use crate::reload::Reloading;
+
+/// Shortest static token accepted: guessing one must be hopeless.
+pub const MIN_STATIC_TOKEN_LEN: usize = 24;
+
+/// What a caller is allowed to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A sync worker: takes and hands back tokens, reports usage and
+    /// failures, works resync jobs, for its orgs.
+    Worker,
+    /// A person or tool running the integration: reads everything of its
+    /// orgs, resyncs, clears suspensions, sets notifications.
+    Operator,
+    /// Everything, for every org: budgets included.
+    Admin,
+    /// Another syncgov service (sync-errors telling the governor about
+    /// suspensions).
+    Service,
+}
+
+impl Role {
+    /// The role's name in tokens and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+            Role::Service => "service",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "worker" => Some(Role::Worker),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            "service" => Some(Role::Service),
+            _ => None,
+        }
+    }
+}
+
+/// The orgs a caller may touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Orgs {
+    /// Every org (`*`).
+    All,
+    /// Only these.
+    Only(BTreeSet<String>),
+}
+
+/// A caller whose token was verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Who it is, for logs: the JWT's `sub` or the token file's name.
+    pub subject: String,
+    /// What it may do.
+    pub role: Role,
+    /// Which orgs it may touch.
+    pub orgs: Orgs,
+}
+
+impl Principal {
+    /// True when the caller may touch `org`.
+    pub fn may_touch(&self, org: &str) -> bool {
+        self.role == Role::Admin
+            || match &self.orgs {
+                Orgs::All => true,
+                Orgs::Only(orgs) => orgs.contains(org),
+            }
+    }
+
+    /// True when the caller may touch every org.
+    pub fn has_every_org(&self) -> bool {
+        self.role == Role::Admin || self.orgs == Orgs::All
+    }
+}
+
+/// Checks that the caller of `request` may touch `org`. Without
+/// authentication configured there is no principal and every org is open.
+pub fn authorize_org<T>(request: &tonic::Request<T>, org: &str) -> Result<(), Status> {
+    match request.extensions().get::<Principal>() {
+        Some(p) if !p.may_touch(org) => Err(Status::permission_denied(format!(
+            "{} may not touch org {org:?}",
+            p.subject
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that the caller of `request` may touch every org: what calls that
+/// span orgs (a shared job queue, an unfiltered list) need.
+pub fn authorize_every_org<T>(request: &tonic::Request<T>, what: &str) -> Result<(), Status> {
+    match request.extensions().get::<Principal>() {
+        Some(p) if !p.has_every_org() => Err(Status::permission_denied(format!(
+            "{what} spans every org; {} holds a token for some orgs only",
+            p.subject
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// No `authorization` header.
+    #[error("a bearer token is required (metadata `authorization: Bearer <token>`)")]
+    Missing,
+    /// The header is not `Bearer <token>`.
+    #[error("authorization must be `Bearer <token>`")]
+    NotBearer,
+    /// Not a token this service knows, or not valid now.
+    #[error("token refused: {0}")]
+    Refused(String),
+}
+
+/// The token in an `authorization` header value.
+pub fn bearer_token(header: Option<&str>) -> Result<&str, TokenError> {
+    let header = header.ok_or(TokenError::Missing)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(TokenError::NotBearer)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(TokenError::NotBearer);
+    }
+    Ok(token)
+}
+
+/// A line of a static token file that could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {reason}")]
+pub struct TokenFileError {
+    /// Its number, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Parses a static token file: one token per line, as
+/// `<token> <role> <orgs> [<name>]`, where `orgs` is `*` or a comma-separated
+/// list; blank lines and lines starting with `#` are skipped. Tokens are
+/// kept only as SHA-256 digests, so lookups take the same time whatever the
+/// token.
+pub fn parse_token_file(text: &str) -> Result<HashMap<[u8; 32], Principal>, TokenFileError> {
+    let mut tokens = HashMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let fail = |reason: String| TokenFileError {
+            line: line_no,
+            reason,
+        };
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [token, role, orgs, rest @ ..] = parts.as_slice() else {
+            return Err(fail("expected `<token> <role> <orgs> [<name>]`".into()));
+        };
+        if token.len() < MIN_STATIC_TOKEN_LEN {
+            return Err(fail(format!(
+                "token shorter than {MIN_STATIC_TOKEN_LEN} characters"
+            )));
+        }
+        let role = Role::parse(role).ok_or_else(|| {
+            fail(format!(
+                "role {role:?} is not one of worker, operator, admin, service"
+            ))
+        })?;
+        let orgs = parse_orgs(orgs).map_err(fail)?;
+        let subject = match rest {
+            [] => format!("token on line {line_no}"),
+            [name] => (*name).to_owned(),
+            _ => return Err(fail("a name is one word".into())),
+        };
+        let principal = Principal {
+            subject,
+            role,
+            orgs,
+        };
+        if tokens.insert(digest(token), principal).is_some() {
+            return Err(fail("the same token is listed twice".into()));
+        }
+    }
+    Ok(tokens)
+}
+
+/// `*` or `org1,org2`.
+fn parse_orgs(text: &str) -> Result<Orgs, String> {
+    if text == "*" {
+        return Ok(Orgs::All);
+    }
+    let orgs: BTreeSet<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if orgs.is_empty() {
+        return Err("orgs must be `*` or a comma-separated list of org ids".into());
+    }
+    Ok(Orgs::Only(orgs))
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The claims syncgov reads from a JWT; `exp` and `aud` are checked by the
+/// validation itself.
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    sub: Option<String>,
+    role: String,
+    orgs: OrgsClaim,
+}
+
+/// `"orgs": "*"` or `"orgs": ["acme", "globex"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OrgsClaim {
+    Every(String),
+    List(Vec<String>),
+}
+
+/// Where tokens are checked against: the settings of [`Verifier::load`].
+#[derive(Clone, Debug, Default)]
+pub struct AuthFiles {
+    /// A static token file.
+    pub token_file: Option<PathBuf>,
+    /// A file holding the HS256 secret.
+    pub jwt_secret_file: Option<PathBuf>,
+    /// PEM public keys, RS256 (RSA) or EdDSA (Ed25519); several during a
+    /// rotation.
+    pub jwt_public_keys: Vec<PathBuf>,
+    /// The `aud` every JWT must carry.
+    pub audience: String,
+    /// The `iss` every JWT must carry, when set.
+    pub issuer: Option<String>,
+}
+
+impl AuthFiles {
+    /// True when any way of checking tokens is configured.
+    pub fn enabled(&self) -> bool {
+        self.token_file.is_some()
+            || self.jwt_secret_file.is_some()
+            || !self.jwt_public_keys.is_empty()
+    }
+
+    /// Every file the verifier is built from, to watch for rotation.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self.token_file.iter().cloned().collect();
+        files.extend(self.jwt_secret_file.iter().cloned());
+        files.extend(self.jwt_public_keys.iter().cloned());
+        files
+    }
+}
+
+/// Checks bearer tokens.
+pub struct Verifier {
+    static_tokens: HashMap<[u8; 32], Principal>,
+    keys: Vec<(Algorithm, DecodingKey)>,
+    audience: String,
+    issuer: Option<String>,
+}
+
+impl Verifier {
+    /// Reads the files named in `files`.
+    pub fn load(files: &AuthFiles) -> anyhow::Result<Self> {
+        let static_tokens = match &files.token_file {
+            Some(path) => {
+                let text = read(path)?;
+                parse_token_file(&text).with_context(|| path.display().to_string())?
+            }
+            None => HashMap::new(),
+        };
+        let mut keys = Vec::new();
+        if let Some(path) = &files.jwt_secret_file {
+            let secret = read(path)?;
+            let secret = secret.trim();
+            anyhow::ensure!(
+                secret.len() >= 32,
+                "{}: an HS256 secret must be at least 32 bytes",
+                path.display()
+            );
+            keys.push((
+                Algorithm::HS256,
+                DecodingKey::from_secret(secret.as_bytes()),
+            ));
+        }
+        for path in &files.jwt_public_keys {
+            let pem = read(path)?;
+            let key = if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+                (Algorithm::RS256, key)
+            } else if let Ok(key) = DecodingKey::from_ed_pem(pem.as_bytes()) {
+                (Algorithm::EdDSA, key)
+            } else {
+                anyhow::bail!("{}: not a PEM RSA or Ed25519 public key", path.display());
+            };
+            keys.push(key);
+        }
+        Ok(Self {
+            static_tokens,
+            keys,
+            audience: files.audience.clone(),
+            issuer: files.issuer.clone(),
+        })
+    }
+
+    /// The caller a token stands for.
+    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        if let Some(principal) = self.static_tokens.get(&digest(token)) {
+            return Ok(principal.clone());
+        }
+        if self.keys.is_empty() || token.split('.').count() != 3 {
+            return Err(TokenError::Refused("unknown token".into()));
+        }
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| TokenError::Refused(format!("not a JWT: {e}")))?;
+        let mut last = None;
+        for (algorithm, key) in self.keys.iter().filter(|(a, _)| *a == header.alg) {
+            let mut validation = Validation::new(*algorithm);
+            validation.set_audience(&[&self.audience]);
+            validation.set_required_spec_claims(&["exp", "aud"]);
+            if let Some(issuer) = &self.issuer {
+                validation.set_issuer(&[issuer]);
+            }
+            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+                Ok(data) => return principal(data.claims),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(TokenError::Refused(match last {
+            Some(e) => e.to_string(),
+            None => format!("JWTs signed with {:?} are not accepted", header.alg),
+        }))
+    }
+}
+
+fn principal(claims: Claims) -> Result<Principal, TokenError> {
+    let role = Role::parse(&claims.role)
+        .ok_or_else(|| TokenError::Refused(format!("unknown role {:?}", claims.role)))?;
+    let orgs = match claims.orgs {
+        OrgsClaim::Every(star) if star == "*" => Orgs::All,
+        OrgsClaim::Every(org) => Orgs::Only(BTreeSet::from([org])),
+        OrgsClaim::List(list) if list.is_empty() => {
+            return Err(TokenError::Refused("the token names no org".into()));
+        }
+        OrgsClaim::List(list) => Orgs::Only(list.into_iter().collect()),
+    };
+    Ok(Principal {
+        subject: claims.sub.unwrap_or_else(|| "jwt".into()),
+        role,
+        orgs,
+    })
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Which roles may call each method; an admin may call every one, and a
+/// method not listed is for admins only.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    rules: HashMap<String, &'static [Role]>,
+}
+
+impl Policy {
+    /// Adds the methods of `service` (`package.Service`) and who may call
+    /// them.
+    pub fn allow(mut self, service: &str, methods: &[(&str, &'static [Role])]) -> Self {
+        for (method, roles) in methods {
+            self.rules.insert(format!("/{service}/{method}"), roles);
+        }
+        self
+    }
+
+    /// Whether `role` may call the method at `path`.
+    pub fn permits(&self, path: &str, role: Role) -> bool {
+        role == Role::Admin
+            || self
+                .rules
+                .get(path)
+                .is_some_and(|roles| roles.contains(&role))
+    }
+}
+
+/// Paths every caller may use: probes and schema discovery.
+fn is_open(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+/// Checks each call's token and role; see the module's documentation.
+/// Without a verifier every call passes (authentication off).
+#[derive(Clone)]
+pub struct AuthLayer {
+    verifier: Option<Arc<Reloading<Verifier>>>,
+    policy: Arc<Policy>,
+}
+
+impl AuthLayer {
+    /// Checks tokens with `verifier` (none: off) against `policy`.
+    pub fn new(verifier: Option<Arc<Reloading<Verifier>>>, policy: Policy) -> Self {
+        Self {
+            verifier,
+            policy: Arc::new(policy),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Auth {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] makes.
+#[derive(Clone)]
+pub struct Auth<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for Auth<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    R: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Checked<S::Future, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let Some(verifier) = &self.layer.verifier else {
+            return Checked::Pass {
+                future: self.inner.call(request),
+            };
+        };
+        let path = request.uri().path();
+        if is_open(path) {
+            return Checked::Pass {
+                future: self.inner.call(request),
+            };
+        }
+        let header = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let principal = match bearer_token(header).and_then(|token| verifier.get().verify(token)) {
+            Ok(principal) => principal,
+            Err(e) => {
+                tracing::info!(path, error = %e, "call refused: unauthenticated");
+                return Checked::Refused {
+                    status: Some(Status::unauthenticated(e.to_string())),
+                    body: std::marker::PhantomData,
+                };
+            }
+        };
+        if !self.layer.policy.permits(path, principal.role) {
+            let method = path.rsplit('/').next().unwrap_or(path);
+            tracing::info!(path, subject = %principal.subject, role = principal.role.name(), "call refused: role");
+            return Checked::Refused {
+                status: Some(Status::permission_denied(format!(
+                    "role {} may not call {method}",
+                    principal.role.name()
+                ))),
+                body: std::marker::PhantomData,
+            };
+        }
+        request.extensions_mut().insert(principal);
+        Checked::Pass {
+            future: self.inner.call(request),
+        }
+    }
+}
+
+pin_project! {
+    /// A call that passed the checks, or the status that refused it.
+    #[project = CheckedProjection]
+    // The macro takes no doc comments on enum fields.
+    #[allow(missing_docs)]
+    pub enum Checked<F, R> {
+        /// On to the service.
+        Pass { #[pin] future: F },
+        /// Answered here.
+        Refused { status: Option<Status>, body: std::marker::PhantomData<fn() -> R> },
+    }
+}
+
+impl<F, R, E> Future for Checked<F, R>
+where
+    F: Future<Output = Result<http::Response<R>, E>>,
+    R: Default,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CheckedProjection::Pass { future } => future.poll(cx),
+            CheckedProjection::Refused { status, .. } => {
+                let status = status
+                    .take()
+                    .expect("a refused call is polled once to its end");
+                Poll::Ready(Ok(status.into_http()))
+            }
+        }
+    }
+}
+
+/// A client channel that sends a bearer token with every call.
+pub type AuthChannel =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call of a client, from a
+/// fixed token or one re-read from a file as it is rotated.
+#[derive(Clone, Default)]
+pub struct Bearer {
+    token: Option<Arc<Reloading<AsciiMetadataValue>>>,
+}
+
+impl Bearer {
+    /// No token: calls go out without one.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Always `token`.
+    pub fn fixed(token: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            token: Some(Reloading::new(header_value(token)?)),
+        })
+    }
+
+    /// The token in `path` (surrounding whitespace ignored), and the watcher
+    /// that re-reads it every `every` once it changes.
+    pub fn from_file(
+        path: &Path,
+        every: std::time::Duration,
+    ) -> anyhow::Result<(Self, crate::server::BoxFuture)> {
+        let load = {
+            let path = path.to_owned();
+            move || header_value(read(&path)?.trim())
+        };
+        let token = Reloading::new(load()?);
+        let watch = token.watch("bearer token", vec![path.to_owned()], every, load);
+        Ok((Self { token: Some(token) }, watch))
+    }
+}
+
+fn header_value(token: &str) -> anyhow::Result<AsciiMetadataValue> {
+    anyhow::ensure!(!token.is_empty(), "the token is empty");
+    MetadataValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| anyhow::anyhow!("a token is printable ASCII without line breaks"))
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(token) = &self.token {
+            let value = token.get();
+            request
+                .metadata_mut()
+                .insert("authorization", (*value).clone());
+        }
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WORKER: &str = "worker-token-0123456789abcdef";
+
+    #[test]
+    fn a_token_file_names_role_and_orgs() {
+        let tokens = parse_token_file(&format!(
+            "# token role orgs name\n\n{WORKER} worker acme,globex pool-a\nadmin-token-0123456789abcdef admin *\n"
+        ))
+        .unwrap();
+        let worker = &tokens[&digest(WORKER)];
+        assert_eq!(worker.role, Role::Worker);
+        assert_eq!(worker.subject, "pool-a");
+        assert!(worker.may_touch("acme") && worker.may_touch("globex"));
+        assert!(!worker.may_touch("initech"));
+        let admin = &tokens[&digest("admin-token-0123456789abcdef")];
+        assert!(admin.has_every_org());
+        assert_eq!(admin.subject, "token on line 4");
+    }
+
+    #[test]
+    fn bad_token_file_lines_name_the_line_and_the_rule() {
+        let cases = [
+            ("short worker acme", "shorter than 24"),
+            (&format!("{WORKER} king acme") as &str, "role \"king\""),
+            (&format!("{WORKER} worker ,"), "comma-separated"),
+            (&format!("{WORKER} worker"), "expected"),
+            (&format!("{WORKER} worker acme\n{WORKER} admin *"), "twice"),
+        ];
+        for (text, rule) in cases {
+            let e = parse_token_file(text).unwrap_err();
+            assert!(e.to_string().contains(rule), "{text}: {e}");
+        }
+        let e = parse_token_file(&format!("# x\n{WORKER} worker acme a b")).unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_required() {
+        assert_eq!(bearer_token(Some("Bearer abc")), Ok("abc"));
+        assert_eq!(bearer_token(Some("bearer  abc ")), Ok("abc"));
+        assert_eq!(bearer_token(None), Err(TokenError::Missing));
+        assert_eq!(bearer_token(Some("Basic abc")), Err(TokenError::NotBearer));
+        assert_eq!(bearer_token(Some("Bearer ")), Err(TokenError::NotBearer));
+        assert_eq!(bearer_token(Some("abc")), Err(TokenError::NotBearer));
+    }
+
+    #[test]
+    fn admins_call_everything_others_what_the_policy_lists() {
+        const WORKERS: &[Role] = &[Role::Worker];
+        let policy = Policy::default().allow("p.S", &[("Acquire", WORKERS)]);
+        assert!(policy.permits("/p.S/Acquire", Role::Worker));
+        assert!(!policy.permits("/p.S/Acquire", Role::Operator));
+        assert!(policy.permits("/p.S/SetBudget", Role::Admin));
+        assert!(
+            !policy.permits("/p.S/SetBudget", Role::Worker),
+            "unlisted: admins only"
+        );
+        assert!(is_open("/grpc.health.v1.Health/Check"));
+        assert!(!is_open("/p.S/Acquire"));
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Any file text is parsed or refused with a line number, never a panic.
+            #[test]
+            fn any_token_file_parses_or_names_a_line(text in "(?s).{0,400}") {
+                if let Err(e) = parse_token_file(&text) {
+                    prop_assert!(e.line >= 1 && e.line <= text.lines().count());
+                }
+            }
+
+            /// Any header is taken or refused, and a taken token is never blank.
+            #[test]
+            fn any_authorization_header_is_judged(header in "(?s).{0,80}") {
+                if let Ok(token) = bearer_token(Some(&header)) {
+                    prop_assert!(!token.trim().is_empty());
+                }
+            }
+
+            /// A verifier without keys refuses any string it was not given.
+            #[test]
+            fn unknown_tokens_are_refused(token in "(?s).{0,200}") {
+                let verifier = Verifier::load(&AuthFiles { audience: "syncgov".into(), ..AuthFiles::default() }).unwrap();
+                prop_assert!(verifier.verify(&token).is_err());
+            }
+        }
+    }
+}

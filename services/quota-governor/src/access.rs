@@ -1,0 +1,36 @@
+//! Who may call each method of the governor when authentication is on.
+//! Admins may call every method (budgets are theirs alone); the org a call
+//! names is checked in the handlers.
+
+use syncgov_kit::auth::{Policy, Role};
+
+const WORKERS: &[Role] = &[Role::Worker];
+const READERS: &[Role] = &[Role::Worker, Role::Operator, Role::Service];
+const CLEARERS: &[Role] = &[Role::Operator, Role::Service];
+const SERVICES: &[Role] = &[Role::Service];
+
+/// The governor's access policy.
+pub fn policy() -> Policy {
+    Policy::default()
+        .allow(
+            "syncgov.quota.v1.QuotaGovernor",
+            &[
+                ("AcquireTokens", WORKERS),
+                ("ReleaseTokens", WORKERS),
+                ("ReportOrgUsage", WORKERS),
+                ("ReportProbeResult", WORKERS),
+                ("GetBudget", READERS),
+                ("GetUsage", READERS),
+                ("ListSuspensions", READERS),
+                ("WatchSuspensions", READERS),
+                ("ClearSuspension", CLEARERS),
+                // sync-errors suspends an org when a failure says so.
+                ("Suspend", SERVICES),
+            ],
+        )
+        // Envoy asks on behalf of the workers behind it.
+        .allow(
+            "envoy.service.ratelimit.v3.RateLimitService",
+            &[("ShouldRateLimit", WORKERS)],
+        )
+}

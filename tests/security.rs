@@ -1,0 +1,799 @@
+//! Who may call what, and over what: bearer tokens (a static token file,
+//! HS256, RS256 and EdDSA JWTs) checked for role and org on both services,
+//! sync-errors' own credential towards the governor, TLS and mutual TLS
+//! with certificates made here, and files rotated while the services run.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use quota_governor::config::Settings as GovernorSettings;
+use sync_errors::config::Settings as SyncErrorsSettings;
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::syncerrors::v1 as errors;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_kit::auth::{AuthChannel, Bearer};
+use syncgov_kit::security::SecuritySettings;
+use syncgov_kit::tls::ClientTls;
+use syncgov_tests::pki::{Issued, Pki};
+use syncgov_tests::{Service, TempDir, binary, eventually};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+const WORKER: &str = "worker-acme-0123456789abcdef0123";
+const OPERATOR: &str = "operator-acme-0123456789abcdef01";
+const ADMIN: &str = "admin-0123456789abcdef0123456789";
+const SERVICE: &str = "service-0123456789abcdef01234567";
+
+/// A token file naming one caller of each role.
+fn token_file(dir: &TempDir) -> PathBuf {
+    let path = dir.path().join("tokens");
+    std::fs::write(
+        &path,
+        format!(
+            "# token role orgs name\n{WORKER} worker acme pool-a\n{OPERATOR} operator acme ops\n\
+             {ADMIN} admin * root\n{SERVICE} service * sync-errors\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn quick_reload(security: SecuritySettings) -> SecuritySettings {
+    SecuritySettings {
+        reload_interval: Duration::from_millis(100),
+        ..security
+    }
+}
+
+async fn plain(addr: std::net::SocketAddr) -> Channel {
+    syncgov_tests::channel(addr).await
+}
+
+fn as_caller(channel: Channel, token: Option<&str>) -> AuthChannel {
+    let bearer = match token {
+        Some(token) => Bearer::fixed(token).unwrap(),
+        None => Bearer::none(),
+    };
+    AuthChannel::new(channel, bearer)
+}
+
+fn governor_as(channel: &Channel, token: Option<&str>) -> QuotaGovernorClient<AuthChannel> {
+    QuotaGovernorClient::new(as_caller(channel.clone(), token))
+}
+
+fn budget(org: &str) -> quota::SetBudgetRequest {
+    quota::SetBudgetRequest {
+        org_id: org.into(),
+        resource: 0,
+        budget: Some(quota::Budget {
+            org_limit: 10_000,
+            allocation: 1_000,
+            ..Default::default()
+        }),
+    }
+}
+
+fn ask(org: &str) -> quota::AcquireTokensRequest {
+    quota::AcquireTokensRequest {
+        org_id: org.into(),
+        resource: 0,
+        count: 1,
+        priority: quota::Priority::Critical.into(),
+        ..Default::default()
+    }
+}
+
+/// The code and message of a failed call.
+fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (Code, String) {
+    let status = result.expect_err("the call must be refused");
+    (status.code(), status.message().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_need_a_token_for_their_role_and_their_org() {
+    let dir = TempDir::new("auth");
+    let governor = Service::governor(GovernorSettings {
+        security: SecuritySettings {
+            auth_token_file: Some(token_file(&dir)),
+            ..SecuritySettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let channel = plain(governor.addr()).await;
+
+    // Probes need no credential.
+    let health = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("health stays open");
+    assert_eq!(health.into_inner().status, 1);
+
+    let (code, message) = refusal(
+        governor_as(&channel, None)
+            .acquire_tokens(ask("acme"))
+            .await,
+    );
+    assert_eq!(code, Code::Unauthenticated);
+    assert!(message.contains("bearer token is required"), "{message}");
+    let (code, message) = refusal(
+        governor_as(&channel, Some("not-a-token-we-issued-at-all"))
+            .acquire_tokens(ask("acme"))
+            .await,
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (Code::Unauthenticated, "token refused: unknown token")
+    );
+
+    // Budgets are the admin's.
+    let (code, message) = refusal(
+        governor_as(&channel, Some(WORKER))
+            .set_budget(budget("acme"))
+            .await,
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (Code::PermissionDenied, "role worker may not call SetBudget")
+    );
+    let (code, _) = refusal(
+        governor_as(&channel, Some(OPERATOR))
+            .set_budget(budget("acme"))
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied);
+    let mut admin = governor_as(&channel, Some(ADMIN));
+    admin
+        .set_budget(budget("acme"))
+        .await
+        .expect("admins set budgets");
+    admin
+        .set_budget(budget("globex"))
+        .await
+        .expect("of every org");
+
+    // A worker takes tokens of its own orgs only.
+    let mut worker = governor_as(&channel, Some(WORKER));
+    let reply = worker
+        .acquire_tokens(ask("acme"))
+        .await
+        .expect("its own org")
+        .into_inner();
+    assert!(reply.granted);
+    let (code, message) = refusal(worker.acquire_tokens(ask("globex")).await);
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            Code::PermissionDenied,
+            "pool-a may not touch org \"globex\""
+        )
+    );
+
+    // An operator reads its orgs but spends nothing.
+    let mut operator = governor_as(&channel, Some(OPERATOR));
+    let (code, _) = refusal(operator.acquire_tokens(ask("acme")).await);
+    assert_eq!(code, Code::PermissionDenied);
+    let usage = operator
+        .get_usage(quota::GetUsageRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .expect("an operator reads its org's usage")
+        .into_inner();
+    assert_eq!(usage.used, 1, "the worker's one token");
+    let (code, _) = refusal(
+        operator
+            .get_usage(quota::GetUsageRequest {
+                org_id: "globex".into(),
+                resource: 0,
+            })
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied);
+    let (code, message) = refusal(
+        operator
+            .watch_suspensions(quota::WatchSuspensionsRequest::default())
+            .await,
+    );
+    assert_eq!(
+        code,
+        Code::PermissionDenied,
+        "every org's suspensions: {message}"
+    );
+    operator
+        .watch_suspensions(quota::WatchSuspensionsRequest {
+            org_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("its own org's suspensions");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_error_service_checks_roles_and_orgs_too() {
+    let dir = TempDir::new("auth");
+    let service = Service::sync_errors(SyncErrorsSettings {
+        security: SecuritySettings {
+            auth_token_file: Some(token_file(&dir)),
+            ..SecuritySettings::default()
+        },
+        ..SyncErrorsSettings::default()
+    })
+    .await;
+    let channel = plain(service.addr()).await;
+    let client = |token| SyncErrorsClient::new(as_caller(channel.clone(), token));
+    let ingest = |org: &str| errors::IngestErrorsRequest {
+        org_id: org.into(),
+        failures: vec![errors::Failure {
+            idempotency_key: "k1".into(),
+            object_type: "Contact".into(),
+            crm_record_id: "c1".into(),
+            status_code: "REQUIRED_FIELD_MISSING".into(),
+            message: "Required fields are missing: [LastName]".into(),
+            direction: errors::Direction::ToSalesforce.into(),
+            ..Default::default()
+        }],
+    };
+    let health = |org: &str| errors::GetSyncHealthRequest { org_id: org.into() };
+
+    let (code, _) = refusal(client(None).ingest_errors(ingest("acme")).await);
+    assert_eq!(code, Code::Unauthenticated);
+    client(Some(WORKER))
+        .ingest_errors(ingest("acme"))
+        .await
+        .expect("a worker reports its org's failures");
+    let (code, _) = refusal(client(Some(WORKER)).ingest_errors(ingest("globex")).await);
+    assert_eq!(code, Code::PermissionDenied);
+    let (code, _) = refusal(client(Some(WORKER)).get_sync_health(health("acme")).await);
+    assert_eq!(
+        code,
+        Code::PermissionDenied,
+        "health cards are the operator's"
+    );
+
+    let cards = client(Some(OPERATOR))
+        .get_sync_health(health("acme"))
+        .await
+        .expect("an operator reads its org")
+        .into_inner();
+    assert_eq!(cards.current_errors, 1);
+    let (code, _) = refusal(
+        client(Some(OPERATOR))
+            .get_sync_health(health("globex"))
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied);
+
+    // The job queue is shared by every org: only an every-org worker claims.
+    let claim = errors::ClaimResyncJobsRequest {
+        worker_id: "w1".into(),
+        max_jobs: 1,
+        ..Default::default()
+    };
+    let (code, message) = refusal(client(Some(WORKER)).claim_resync_jobs(claim.clone()).await);
+    assert_eq!(code, Code::PermissionDenied);
+    assert!(message.contains("spans every org"), "{message}");
+    client(Some(ADMIN))
+        .claim_resync_jobs(claim)
+        .await
+        .expect("admins may");
+}
+
+/// A JWT with `claims`, signed with `key` by `algorithm`.
+fn jwt(algorithm: Algorithm, key: &EncodingKey, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), &claims, key).unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An RSA key pair made with `openssl`: (private PEM, public key file).
+fn rsa_keys(dir: &Path) -> (Vec<u8>, PathBuf) {
+    let private = dir.join("rsa.pem");
+    let public = dir.join("rsa.pub.pem");
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl makes the RSA test key");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        private.to_str().unwrap(),
+    ]);
+    run(&[
+        "pkey",
+        "-in",
+        private.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
+    (std::fs::read(&private).unwrap(), public)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwts_are_checked_for_signature_expiry_and_audience() {
+    let dir = TempDir::new("jwt");
+    let secret = "an-hs256-secret-of-at-least-thirty-two-bytes";
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let ed_public = dir.path().join("ed.pub.pem");
+    std::fs::write(&ed_public, ed.public_key_pem()).unwrap();
+    let (rsa_private, rsa_public) = rsa_keys(dir.path());
+    let governor = Service::governor(GovernorSettings {
+        security: SecuritySettings {
+            auth_jwt_secret_file: Some(secret_file),
+            auth_jwt_public_keys: vec![ed_public, rsa_public],
+            auth_issuer: Some("https://issuer.example".into()),
+            ..SecuritySettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let channel = plain(governor.addr()).await;
+    let hs = EncodingKey::from_secret(secret.as_bytes());
+    let ed_key = EncodingKey::from_ed_pem(ed.serialize_pem().as_bytes()).unwrap();
+    let rsa_key = EncodingKey::from_rsa_pem(&rsa_private).unwrap();
+    let claims = |role: &str, orgs: serde_json::Value| {
+        serde_json::json!({
+            "sub": format!("{role}-1"), "role": role, "orgs": orgs,
+            "aud": "syncgov", "iss": "https://issuer.example", "exp": now() + 600,
+        })
+    };
+
+    let admin = jwt(
+        Algorithm::EdDSA,
+        &ed_key,
+        claims("admin", serde_json::json!("*")),
+    );
+    governor_as(&channel, Some(&admin))
+        .set_budget(budget("acme"))
+        .await
+        .expect("an EdDSA admin token");
+    let worker = jwt(
+        Algorithm::HS256,
+        &hs,
+        claims("worker", serde_json::json!(["acme"])),
+    );
+    let reply = governor_as(&channel, Some(&worker))
+        .acquire_tokens(ask("acme"))
+        .await
+        .expect("an HS256 worker token")
+        .into_inner();
+    assert!(reply.granted);
+    let rsa_worker = jwt(
+        Algorithm::RS256,
+        &rsa_key,
+        claims("worker", serde_json::json!("acme")),
+    );
+    governor_as(&channel, Some(&rsa_worker))
+        .acquire_tokens(ask("acme"))
+        .await
+        .expect("an RS256 worker token");
+    let (code, _) = refusal(
+        governor_as(&channel, Some(&worker))
+            .acquire_tokens(ask("globex"))
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied);
+
+    let mut expired = claims("worker", serde_json::json!(["acme"]));
+    expired["exp"] = (now() - 3_600).into();
+    let mut other_audience = claims("worker", serde_json::json!(["acme"]));
+    other_audience["aud"] = "someone-else".into();
+    let mut other_issuer = claims("worker", serde_json::json!(["acme"]));
+    other_issuer["iss"] = "https://elsewhere.example".into();
+    let mut no_expiry = claims("worker", serde_json::json!(["acme"]));
+    no_expiry.as_object_mut().unwrap().remove("exp");
+    let mut unknown_role = claims("king", serde_json::json!(["acme"]));
+    unknown_role["sub"] = "k".into();
+    let forged = EncodingKey::from_secret(b"a-different-secret-also-thirty-two-bytes");
+    let cases = [
+        (
+            "expired",
+            jwt(Algorithm::HS256, &hs, expired),
+            "ExpiredSignature",
+        ),
+        (
+            "other audience",
+            jwt(Algorithm::HS256, &hs, other_audience),
+            "InvalidAudience",
+        ),
+        (
+            "other issuer",
+            jwt(Algorithm::HS256, &hs, other_issuer),
+            "InvalidIssuer",
+        ),
+        ("no expiry", jwt(Algorithm::HS256, &hs, no_expiry), "exp"),
+        (
+            "forged",
+            jwt(
+                Algorithm::HS256,
+                &forged,
+                claims("admin", serde_json::json!("*")),
+            ),
+            "InvalidSignature",
+        ),
+        (
+            "unknown role",
+            jwt(Algorithm::HS256, &hs, unknown_role),
+            "unknown role",
+        ),
+        (
+            "not accepted algorithm",
+            jwt(
+                Algorithm::HS512,
+                &hs,
+                claims("admin", serde_json::json!("*")),
+            ),
+            "not accepted",
+        ),
+    ];
+    for (case, token, reason) in cases {
+        let (code, message) = refusal(
+            governor_as(&channel, Some(&token))
+                .acquire_tokens(ask("acme"))
+                .await,
+        );
+        assert_eq!(code, Code::Unauthenticated, "{case}: {message}");
+        assert!(message.contains(reason), "{case}: {message}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_token_file_takes_effect_without_a_restart() {
+    let dir = TempDir::new("rotate");
+    let file = dir.path().join("tokens");
+    let old = "old-admin-token-0123456789abcdef";
+    let new = "new-admin-token-0123456789abcdef";
+    std::fs::write(&file, format!("{old} admin *\n")).unwrap();
+    let governor = Service::governor(GovernorSettings {
+        security: quick_reload(SecuritySettings {
+            auth_token_file: Some(file.clone()),
+            ..SecuritySettings::default()
+        }),
+        ..GovernorSettings::default()
+    })
+    .await;
+    let channel = plain(governor.addr()).await;
+    governor_as(&channel, Some(old))
+        .set_budget(budget("acme"))
+        .await
+        .expect("the first token");
+
+    // A broken file is not taken: the old tokens keep working.
+    std::fs::write(&file, "broken-line\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    governor_as(&channel, Some(old))
+        .set_budget(budget("acme"))
+        .await
+        .expect("a malformed rotation keeps the tokens in use");
+
+    std::fs::write(&file, format!("{new} admin *   \n")).unwrap();
+    let rotated = eventually(Duration::from_secs(10), || {
+        let channel = channel.clone();
+        async move {
+            governor_as(&channel, Some(new))
+                .set_budget(budget("acme"))
+                .await
+                .is_ok()
+                && governor_as(&channel, Some(old))
+                    .set_budget(budget("acme"))
+                    .await
+                    .is_err()
+        }
+    })
+    .await;
+    assert!(rotated, "the new token never replaced the old one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_errors_tells_the_governor_with_its_own_credential() {
+    let dir = TempDir::new("s2s");
+    let tokens = token_file(&dir);
+    let governor = Service::governor(GovernorSettings {
+        security: SecuritySettings {
+            auth_token_file: Some(tokens.clone()),
+            ..SecuritySettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let service_token = dir.path().join("service-token");
+    std::fs::write(&service_token, format!("{SERVICE}\n")).unwrap();
+    let sync_errors = Service::sync_errors(SyncErrorsSettings {
+        governor_addr: Some(format!("http://{}", governor.addr())),
+        governor_token_file: Some(service_token),
+        security: SecuritySettings {
+            auth_token_file: Some(tokens),
+            ..SecuritySettings::default()
+        },
+        ..SyncErrorsSettings::default()
+    })
+    .await;
+    let governor_channel = plain(governor.addr()).await;
+    let mut admin = governor_as(&governor_channel, Some(ADMIN));
+    admin.set_budget(budget("acme")).await.unwrap();
+
+    // The worker may not suspend an org itself...
+    let (code, _) = refusal(
+        governor_as(&governor_channel, Some(WORKER))
+            .suspend(quota::SuspendRequest {
+                org_id: "acme".into(),
+                reason: 1,
+                detail: "by hand".into(),
+            })
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied);
+    // ...but the failure it reports does, through sync-errors' credential.
+    SyncErrorsClient::new(as_caller(plain(sync_errors.addr()).await, Some(WORKER)))
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![errors::Failure {
+                idempotency_key: "k1".into(),
+                object_type: "Contact".into(),
+                crm_record_id: "c1".into(),
+                status_code: "REQUEST_LIMIT_EXCEEDED".into(),
+                message: "TotalRequests Limit exceeded.".into(),
+                direction: errors::Direction::ToSalesforce.into(),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+    let suspended = eventually(Duration::from_secs(10), || {
+        let mut admin = admin.clone();
+        async move {
+            admin
+                .list_suspensions(quota::ListSuspensionsRequest {
+                    org_id: "acme".into(),
+                })
+                .await
+                .is_ok_and(|r| !r.into_inner().suspensions.is_empty())
+        }
+    })
+    .await;
+    assert!(suspended, "the governor never heard of the suspension");
+}
+
+/// A governor serving TLS with `server`, requiring client certificates of
+/// `client_ca` when given, reloading its files every 100 ms.
+async fn tls_governor(
+    server: &Issued,
+    client_ca: Option<PathBuf>,
+    tokens: Option<PathBuf>,
+) -> Service {
+    Service::governor(GovernorSettings {
+        security: quick_reload(SecuritySettings {
+            tls_cert: Some(server.cert.clone()),
+            tls_key: Some(server.key.clone()),
+            tls_client_ca: client_ca,
+            auth_token_file: tokens,
+            ..SecuritySettings::default()
+        }),
+        ..GovernorSettings::default()
+    })
+    .await
+}
+
+/// Checks health over TLS trusting `ca`, as `client` when given.
+async fn tls_check(
+    addr: std::net::SocketAddr,
+    ca: &Path,
+    client: Option<&Issued>,
+) -> Result<(), String> {
+    let tls = ClientTls {
+        ca: Some(ca.to_owned()),
+        cert: client.map(|c| c.cert.clone()),
+        key: client.map(|c| c.key.clone()),
+        domain: Some("localhost".into()),
+    };
+    let endpoint = tls
+        .endpoint(&addr.to_string())
+        .map_err(|e| format!("{e:#}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5));
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| format!("connect: {e:?}"))?;
+    HealthClient::new(channel)
+        .check(HealthCheckRequest::default())
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("check: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listeners_speak_tls_and_mutual_tls() {
+    let pki = Pki::new("ours");
+    let stranger = Pki::new("theirs");
+    let server = pki.issue("server", &["localhost", "127.0.0.1"]);
+    let governor = tls_governor(&server, None, None).await;
+    tls_check(governor.addr(), &pki.ca(), None)
+        .await
+        .expect("TLS with the right CA");
+    assert!(
+        tls_check(governor.addr(), &stranger.ca(), None)
+            .await
+            .is_err(),
+        "a server certificate from a CA the client does not trust"
+    );
+    let plain_reply = HealthClient::new(
+        Channel::from_shared(format!("http://{}", governor.addr()))
+            .unwrap()
+            .connect_lazy(),
+    )
+    .check(HealthCheckRequest::default())
+    .await;
+    assert!(plain_reply.is_err(), "plain text to a TLS listener");
+
+    let mutual = tls_governor(&server, Some(pki.ca()), None).await;
+    let ours = pki.issue("worker", &["worker"]);
+    let theirs = stranger.issue("intruder", &["intruder"]);
+    tls_check(mutual.addr(), &pki.ca(), Some(&ours))
+        .await
+        .expect("a client certificate of our CA");
+    assert!(
+        tls_check(mutual.addr(), &pki.ca(), None).await.is_err(),
+        "no client certificate"
+    );
+    assert!(
+        tls_check(mutual.addr(), &pki.ca(), Some(&theirs))
+            .await
+            .is_err(),
+        "a client certificate of another CA"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_certificate_is_served_without_a_restart() {
+    let first = Pki::new("first");
+    let second = Pki::new("second");
+    let server = first.issue("server", &["localhost"]);
+    let governor = tls_governor(&server, None, None).await;
+    tls_check(governor.addr(), &first.ca(), None)
+        .await
+        .expect("the first certificate");
+
+    let next = second.issue("next", &["localhost"]);
+    std::fs::copy(&next.key, &server.key).unwrap();
+    std::fs::copy(&next.cert, &server.cert).unwrap();
+    let rotated = eventually(Duration::from_secs(10), || async {
+        tls_check(governor.addr(), &second.ca(), None).await.is_ok()
+    })
+    .await;
+    assert!(rotated, "new connections never got the new certificate");
+    assert!(
+        tls_check(governor.addr(), &first.ca(), None).await.is_err(),
+        "the old certificate is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncctl_and_sync_errors_speak_tls_with_tokens() {
+    let dir = TempDir::new("ctl");
+    let pki = Pki::new("ctl");
+    let server = pki.issue("server", &["localhost", "127.0.0.1"]);
+    let tokens = token_file(&dir);
+    let governor = tls_governor(&server, Some(pki.ca()), Some(tokens.clone())).await;
+    let client = pki.issue("client", &["syncctl"]);
+    let service_token = dir.path().join("service-token");
+    std::fs::write(&service_token, SERVICE).unwrap();
+    let sync_errors = Service::sync_errors(SyncErrorsSettings {
+        governor_addr: Some(format!("https://localhost:{}", governor.addr().port())),
+        governor_token_file: Some(service_token),
+        governor_tls_ca: Some(pki.ca()),
+        governor_tls_cert: Some(client.cert.clone()),
+        governor_tls_key: Some(client.key.clone()),
+        ..SyncErrorsSettings::default()
+    })
+    .await;
+    let admin_token = dir.path().join("admin-token");
+    std::fs::write(&admin_token, ADMIN).unwrap();
+
+    let syncctl = |args: &[&str], token: Option<&Path>| {
+        let mut command = std::process::Command::new(binary("syncctl"));
+        command
+            .args([
+                "--governor",
+                &format!("localhost:{}", governor.addr().port()),
+            ])
+            .args(["--sync-errors", &sync_errors.addr().to_string()])
+            .args(["--tls-ca", pki.ca().to_str().unwrap()])
+            .args(["--tls-client-cert", client.cert.to_str().unwrap()])
+            .args(["--tls-client-key", client.key.to_str().unwrap()])
+            .args(args)
+            .env_remove("SYNCGOV_TOKEN")
+            .env_remove("SYNCGOV_TOKEN_FILE");
+        if let Some(token) = token {
+            command.arg("--token-file").arg(token);
+        }
+        command.output().expect("syncctl runs")
+    };
+    let set = syncctl(
+        &[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "10000",
+            "--allocation",
+            "5000",
+        ],
+        Some(&admin_token),
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let got = syncctl(
+        &["budget", "get", "--org", "acme", "--output", "json"],
+        Some(&admin_token),
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(got["budget"]["allocation"], 5_000);
+
+    let anonymous = syncctl(&["budget", "get", "--org", "acme"], None);
+    assert_eq!(anonymous.status.code(), Some(6));
+    let stderr = String::from_utf8_lossy(&anonymous.stderr);
+    assert!(stderr.contains("--token-file"), "{stderr}");
+
+    // sync-errors reaches the mutual-TLS governor with its certificate and
+    // token: a suspension it relays lands there.
+    let mut errors_client = SyncErrorsClient::new(plain(sync_errors.addr()).await);
+    errors_client
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![errors::Failure {
+                idempotency_key: "k1".into(),
+                object_type: "Contact".into(),
+                crm_record_id: "c1".into(),
+                status_code: "REQUEST_LIMIT_EXCEEDED".into(),
+                message: "TotalRequests Limit exceeded.".into(),
+                direction: errors::Direction::ToSalesforce.into(),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+    let relayed = eventually(Duration::from_secs(10), || async {
+        let listed = syncctl(
+            &["suspensions", "list", "--org", "acme", "--output", "json"],
+            Some(&admin_token),
+        );
+        listed.status.success()
+            && String::from_utf8_lossy(&listed.stdout).contains("SALESFORCE_API_LIMIT")
+    })
+    .await;
+    assert!(
+        relayed,
+        "the suspension never reached the governor over mutual TLS"
+    );
+}
