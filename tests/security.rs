@@ -797,3 +797,74 @@ async fn syncctl_and_sync_errors_speak_tls_with_tokens() {
         "the suspension never reached the governor over mutual TLS"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_caller_cannot_take_every_slot() {
+    let dir = TempDir::new("fair");
+    let redis = syncgov_tests::RedisServer::start();
+    let other = "worker-acme-second-0123456789abc";
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!("{WORKER} worker acme pool-a\n{other} worker acme pool-b\n{ADMIN} admin * root\n"),
+    )
+    .unwrap();
+    let governor = Service::governor(GovernorSettings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        max_concurrent_calls_per_caller: 2,
+        // The store is held longer than its default timeout below.
+        redis_timeout: Duration::from_secs(10),
+        security: SecuritySettings {
+            auth_token_file: Some(tokens),
+            ..SecuritySettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let channel = plain(governor.addr()).await;
+    governor_as(&channel, Some(ADMIN))
+        .set_budget(budget("acme"))
+        .await
+        .unwrap();
+
+    // Hold the store so calls stay in flight.
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = ::redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1_500)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // Six calls of one caller at once, while the store holds them: two
+    // get in, four are refused; another caller still gets in.
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let mut c = governor_as(&channel, Some(WORKER));
+            tokio::spawn(async move { c.acquire_tokens(ask("acme")).await })
+        })
+        .collect();
+    let mut c = governor_as(&channel, Some(other));
+    let other_call = tokio::spawn(async move { c.acquire_tokens(ask("acme")).await });
+    let (mut granted, mut refused) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(reply) if reply.get_ref().granted => granted += 1,
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                assert!(status.message().contains("pool-a"), "{status:?}");
+                refused += 1;
+            }
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!((granted, refused), (2, 4));
+    let other_reply = other_call
+        .await
+        .unwrap()
+        .expect("another caller is not held up");
+    assert!(other_reply.into_inner().granted);
+}

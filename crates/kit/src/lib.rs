@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod fairness;
 pub mod input;
 pub mod metrics;
 pub mod reload;

@@ -14,20 +14,22 @@ use tokio::net::TcpListener;
 use tokio_rustls::rustls::ServerConfig;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 use tower::layer::util::{Identity, Stack};
 
 use crate::auth::{AuthLayer, Policy};
+use crate::fairness::CallerLimitLayer;
 use crate::reload::Reloading;
 use crate::rpc_trace::RpcTraceLayer;
 use crate::security::SecuritySettings;
 use crate::telemetry::{self, LogFormat};
 
 /// The routes of a service, each call in its server span, its caller
-/// checked.
-pub type Router =
-    tonic::transport::server::Router<Stack<AuthLayer, Stack<RpcTraceLayer, Identity>>>;
-use tonic_health::ServingStatus;
-use tonic_health::server::HealthReporter;
+/// checked and held to its bound.
+pub type Router = tonic::transport::server::Router<
+    Stack<CallerLimitLayer, Stack<AuthLayer, Stack<RpcTraceLayer, Identity>>>,
+>;
 
 /// A future that runs beside the server (the store watcher).
 pub type BoxFuture<T = ()> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -96,8 +98,7 @@ impl Prepared {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        serve(self, shutdown)
-            .await
+        serve(self, shutdown).await
     }
 }
 
@@ -107,6 +108,9 @@ pub struct Limits {
     /// Calls one connection may have in flight; more wait their turn, so
     /// one busy caller cannot take every worker from the others.
     pub per_connection: usize,
+    /// Calls one caller may have in flight across its connections (0: no
+    /// bound); see [`crate::fairness`].
+    pub per_caller: usize,
     /// Longest a call may take before it answers (a caller's shorter
     /// `grpc-timeout` wins); a stream's messages are not bounded by it.
     pub request_timeout: Duration,
@@ -116,6 +120,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             per_connection: 256,
+            per_caller: 1024,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -146,6 +151,7 @@ pub fn base_router(
         .timeout(limits.request_timeout)
         .layer(RpcTraceLayer)
         .layer(AuthLayer::new(security.verifier, policy))
+        .layer(CallerLimitLayer::new(limits.per_caller))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);

@@ -43,6 +43,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         &[syncgov_api::FILE_DESCRIPTOR_SET],
         server::Limits {
             per_connection: settings.max_concurrent_calls_per_connection,
+            per_caller: settings.max_concurrent_calls_per_caller,
             request_timeout: settings.request_timeout,
         },
         crate::access::policy(),

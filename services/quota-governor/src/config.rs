@@ -142,6 +142,16 @@ pub struct Settings {
     )]
     pub max_concurrent_calls_per_connection: usize,
 
+    /// Calls one caller (a token's subject, else an IP address) may have in
+    /// flight across all its connections; more are refused with
+    /// RESOURCE_EXHAUSTED. 0 turns the bound off.
+    #[arg(
+        long,
+        env = "QUOTA_GOVERNOR_MAX_CONCURRENT_CALLS_PER_CALLER",
+        default_value_t = 1024
+    )]
+    pub max_concurrent_calls_per_caller: usize,
+
     /// Longest a call may take before it answers (CANCELLED "Timeout
     /// expired" afterwards, safe to retry); a caller's shorter grpc-timeout
     /// wins. Streams' messages are not bounded by it.
@@ -193,6 +203,7 @@ impl Default for Settings {
             shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
             worker_threads: 0,
             max_concurrent_calls_per_connection: 256,
+            max_concurrent_calls_per_caller: 1024,
             request_timeout: Duration::from_secs(30),
             admin_listen: None,
             metrics_orgs: Vec::new(),

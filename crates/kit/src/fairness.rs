@@ -1,0 +1,200 @@
+//! A bound on the calls one caller may have in flight, so that one busy or
+//! misbehaving caller cannot take every worker of a service from the
+//! others. A caller is the subject of its verified token or, with
+//! authentication off, its IP address. A call over the bound is refused at
+//! once with RESOURCE_EXHAUSTED (retryable after a back-off) rather than
+//! queued: a queue would only move the starvation elsewhere.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::Status;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+
+use crate::auth::Principal;
+
+/// Callers remembered before idle ones are forgotten.
+const PRUNE_ABOVE: usize = 4096;
+
+/// Bounds each caller's calls in flight; see the module's documentation.
+#[derive(Clone)]
+pub struct CallerLimitLayer {
+    per_caller: usize,
+    callers: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl CallerLimitLayer {
+    /// At most `per_caller` calls in flight per caller (0: no bound).
+    pub fn new(per_caller: usize) -> Self {
+        Self {
+            per_caller,
+            callers: Arc::default(),
+        }
+    }
+
+    /// A permit for `caller`, or `None` when it is at its bound.
+    fn try_enter(&self, caller: &str) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut callers = self.callers.lock().unwrap_or_else(|e| e.into_inner());
+            if callers.len() > PRUNE_ABOVE {
+                // Forget callers with nothing in flight.
+                callers.retain(|_, s| {
+                    Arc::strong_count(s) > 1 || s.available_permits() < self.per_caller
+                });
+            }
+            callers
+                .entry(caller.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_caller)))
+                .clone()
+        };
+        semaphore.try_acquire_owned().ok()
+    }
+}
+
+impl<S> tower::Layer<S> for CallerLimitLayer {
+    type Service = CallerLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CallerLimit {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`CallerLimitLayer`] makes.
+#[derive(Clone)]
+pub struct CallerLimit<S> {
+    inner: S,
+    layer: CallerLimitLayer,
+}
+
+/// Who is calling: the token's subject, else the peer's IP address.
+fn caller<B>(request: &http::Request<B>) -> Option<String> {
+    if let Some(principal) = request.extensions().get::<Principal>() {
+        return Some(format!("token:{}", principal.subject));
+    }
+    let extensions = request.extensions();
+    let addr = extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| {
+            extensions
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|info| info.get_ref().remote_addr())
+        })?;
+    Some(format!("ip:{}", addr.ip()))
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for CallerLimit<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    R: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Limited<S::Future, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let open = request.uri().path().starts_with("/grpc.health.v1.Health/");
+        let who = if self.layer.per_caller == 0 || open {
+            None
+        } else {
+            caller(&request)
+        };
+        let Some(who) = who else {
+            return Limited::Admitted {
+                future: self.inner.call(request),
+                permit: None,
+            };
+        };
+        match self.layer.try_enter(&who) {
+            Some(permit) => Limited::Admitted {
+                future: self.inner.call(request),
+                permit: Some(permit),
+            },
+            None => {
+                tracing::info!(caller = %who, limit = self.layer.per_caller, "call refused: caller at its bound");
+                Limited::Refused {
+                    status: Some(Status::resource_exhausted(format!(
+                        "{who} has {} calls in flight, the most one caller may; retry after a back-off",
+                        self.layer.per_caller
+                    ))),
+                    body: std::marker::PhantomData,
+                }
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// A call admitted with its permit (held until it answers), or the
+    /// status that refused it.
+    #[project = LimitedProjection]
+    // The macro takes no doc comments on enum fields.
+    #[allow(missing_docs)]
+    pub enum Limited<F, R> {
+        /// On to the service.
+        Admitted { #[pin] future: F, permit: Option<OwnedSemaphorePermit> },
+        /// Answered here.
+        Refused { status: Option<Status>, body: std::marker::PhantomData<fn() -> R> },
+    }
+}
+
+impl<F, R, E> Future for Limited<F, R>
+where
+    F: Future<Output = Result<http::Response<R>, E>>,
+    R: Default,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            LimitedProjection::Admitted { future, permit } => {
+                let output = std::task::ready!(future.poll(cx));
+                permit.take();
+                Poll::Ready(output)
+            }
+            LimitedProjection::Refused { status, .. } => {
+                let status = status
+                    .take()
+                    .expect("a refused call is polled once to its end");
+                Poll::Ready(Ok(status.into_http()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_caller_has_its_own_bound() {
+        let layer = CallerLimitLayer::new(2);
+        let a1 = layer.try_enter("a").expect("first");
+        let _a2 = layer.try_enter("a").expect("second");
+        assert!(
+            layer.try_enter("a").is_none(),
+            "a third call of the same caller"
+        );
+        assert!(
+            layer.try_enter("b").is_some(),
+            "another caller is not held up"
+        );
+        drop(a1);
+        assert!(
+            layer.try_enter("a").is_some(),
+            "a finished call frees its place"
+        );
+    }
+}
