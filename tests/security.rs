@@ -340,7 +340,7 @@ async fn jwts_are_checked_for_signature_expiry_and_audience() {
     let (rsa_private, rsa_public) = rsa_keys(dir.path());
     let governor = Service::governor(GovernorSettings {
         security: SecuritySettings {
-            auth_jwt_secret_file: Some(secret_file),
+            auth_jwt_secret_files: vec![secret_file],
             auth_jwt_public_keys: vec![ed_public, rsa_public],
             auth_issuer: Some("https://issuer.example".into()),
             ..SecuritySettings::default()

@@ -253,8 +253,8 @@ enum OrgsClaim {
 pub struct AuthFiles {
     /// A static token file.
     pub token_file: Option<PathBuf>,
-    /// A file holding the HS256 secret.
-    pub jwt_secret_file: Option<PathBuf>,
+    /// Files holding HS256 secrets; several during a rotation.
+    pub jwt_secret_files: Vec<PathBuf>,
     /// PEM public keys, RS256 (RSA) or EdDSA (Ed25519); several during a
     /// rotation.
     pub jwt_public_keys: Vec<PathBuf>,
@@ -268,14 +268,14 @@ impl AuthFiles {
     /// True when any way of checking tokens is configured.
     pub fn enabled(&self) -> bool {
         self.token_file.is_some()
-            || self.jwt_secret_file.is_some()
+            || !self.jwt_secret_files.is_empty()
             || !self.jwt_public_keys.is_empty()
     }
 
     /// Every file the verifier is built from, to watch for rotation.
     pub fn files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = self.token_file.iter().cloned().collect();
-        files.extend(self.jwt_secret_file.iter().cloned());
+        files.extend(self.jwt_secret_files.iter().cloned());
         files.extend(self.jwt_public_keys.iter().cloned());
         files
     }
@@ -300,7 +300,7 @@ impl Verifier {
             None => HashMap::new(),
         };
         let mut keys = Vec::new();
-        if let Some(path) = &files.jwt_secret_file {
+        for path in &files.jwt_secret_files {
             let secret = read(path)?;
             let secret = secret.trim();
             anyhow::ensure!(

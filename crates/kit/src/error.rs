@@ -41,8 +41,10 @@ impl From<ApiError> for Status {
             ApiError::Invalid(e) => Status::invalid_argument(e.to_string()),
             ApiError::NotFound(what) => Status::not_found(what),
             // Retryable by contract: the store is down or slow, nothing was
-            // granted or acknowledged, and asking again later is the right
-            // move (ingest is idempotent, so a batch may be sent again).
+            // granted to the caller or acknowledged, and asking again later
+            // is the right move (ingest is idempotent, so a batch may be sent
+            // again). A decision Redis ran just before it died may still be
+            // counted: the safe direction.
             ApiError::Store(e @ StoreError::Unavailable(_)) => {
                 store_errors("unavailable");
                 tracing::warn!(error = %e, "store unavailable");

@@ -36,9 +36,15 @@ pub struct SecuritySettings {
     #[arg(long, env = "SYNCGOV_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
 
-    /// A file holding the secret of HS256-signed JWTs (32 bytes or more).
-    #[arg(long, env = "SYNCGOV_AUTH_JWT_SECRET_FILE")]
-    pub auth_jwt_secret_file: Option<PathBuf>,
+    /// A file holding the secret of HS256-signed JWTs (32 bytes or more);
+    /// repeat (or separate with commas) to accept old and new secrets while
+    /// rotating.
+    #[arg(
+        long = "auth-jwt-secret-file",
+        env = "SYNCGOV_AUTH_JWT_SECRET_FILES",
+        value_delimiter = ','
+    )]
+    pub auth_jwt_secret_files: Vec<PathBuf>,
 
     /// A PEM public key of RS256- or EdDSA-signed JWTs; repeat (or separate
     /// with commas) to accept old and new keys while rotating.
@@ -70,7 +76,7 @@ impl Default for SecuritySettings {
             tls_key: None,
             tls_client_ca: None,
             auth_token_file: None,
-            auth_jwt_secret_file: None,
+            auth_jwt_secret_files: Vec::new(),
             auth_jwt_public_keys: Vec::new(),
             auth_audience: "syncgov".into(),
             auth_issuer: None,
@@ -94,7 +100,7 @@ impl SecuritySettings {
     pub fn auth_files(&self) -> AuthFiles {
         AuthFiles {
             token_file: self.auth_token_file.clone(),
-            jwt_secret_file: self.auth_jwt_secret_file.clone(),
+            jwt_secret_files: self.auth_jwt_secret_files.clone(),
             jwt_public_keys: self.auth_jwt_public_keys.clone(),
             audience: self.auth_audience.clone(),
             issuer: self.auth_issuer.clone(),

@@ -520,8 +520,7 @@ async fn drive_leases(
 
     /// Each caller's leases, by org.
     type Leases = Vec<RefCell<HashMap<usize, Lease<AuthChannel>>>>;
-    let leases: Rc<Leases> =
-        Rc::new((0..load.concurrency).map(|_| RefCell::default()).collect());
+    let leases: Rc<Leases> = Rc::new((0..load.concurrency).map(|_| RefCell::default()).collect());
     drive(load, Arc::default(), move |caller, n| {
         let client = clients[caller as usize % clients.len()].clone();
         let index = pick(caller, n, orgs.len());
