@@ -868,3 +868,66 @@ async fn one_caller_cannot_take_every_slot() {
         .expect("another caller is not held up");
     assert!(other_reply.into_inner().granted);
 }
+
+/// The status line of `GET path` on the admin port.
+fn admin_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin port");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_service_answers_plain_http_probes_on_its_admin_port() {
+    let pki = Pki::new("probe");
+    let server = pki.issue("server", &["localhost", "127.0.0.1"]);
+    let mut redis = syncgov_tests::RedisServer::start();
+    let url = redis.url();
+    let admin: std::net::SocketAddr = syncgov_tests::free_addr();
+    let admin_text = admin.to_string();
+    let governor = syncgov_tests::Process::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--redis-url",
+            &url,
+            "--admin-listen",
+            &admin_text,
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+        ],
+    );
+    tls_check(governor.addr(), &pki.ca(), None)
+        .await
+        .expect("the binary speaks TLS");
+    let ready = eventually(Duration::from_secs(10), || async move {
+        tokio::task::spawn_blocking(move || admin_get(admin, "/readyz"))
+            .await
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    })
+    .await;
+    assert!(ready, "never ready: {}", admin_get(admin, "/readyz"));
+    assert!(admin_get(admin, "/livez").starts_with("HTTP/1.1 200"));
+
+    // Redis away: not ready, still alive.
+    redis.stop();
+    let unready = eventually(Duration::from_secs(10), || async move {
+        tokio::task::spawn_blocking(move || admin_get(admin, "/readyz"))
+            .await
+            .unwrap()
+            .starts_with("HTTP/1.1 503")
+    })
+    .await;
+    assert!(unready, "still ready with Redis away");
+    assert!(admin_get(admin, "/livez").starts_with("HTTP/1.1 200"));
+}

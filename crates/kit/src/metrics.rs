@@ -102,8 +102,35 @@ fn otlp_configured() -> bool {
     !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, scrape: Scrape) {
+/// What the admin port says of the service's health: its health service
+/// and the name it reports under.
+#[derive(Clone)]
+pub struct Readiness {
+    /// The service's own health service, asked in-process.
+    pub health: std::sync::Arc<tonic_health::server::HealthService>,
+    /// The service's full name.
+    pub service: &'static str,
+}
+
+impl Readiness {
+    async fn serving(&self) -> bool {
+        use tonic_health::pb::health_server::Health;
+        let request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
+            service: self.service.to_owned(),
+        });
+        self.health.check(request).await.is_ok_and(|reply| {
+            reply.get_ref().status
+                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        })
+    }
+}
+
+/// Serves the admin port on `listener` until the task is dropped:
+/// `GET /metrics`, and for probes that cannot speak gRPC over TLS (the
+/// kubelet's gRPC probe is plain text only) `GET /livez` (the process
+/// answers) and `GET /readyz` (200 while the service reports SERVING, 503
+/// otherwise).
+pub async fn serve(listener: TcpListener, scrape: Scrape, readiness: Option<Readiness>) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     use hyper::service::service_fn;
@@ -113,19 +140,28 @@ pub async fn serve(listener: TcpListener, scrape: Scrape) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let scrape = scrape.clone();
+        let (scrape, readiness) = (scrape.clone(), readiness.clone());
         tokio::spawn(async move {
             let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let scrape = scrape.clone();
+                let (scrape, readiness) = (scrape.clone(), readiness.clone());
                 async move {
-                    if request.uri().path() == "/metrics" {
+                    let text = |status: u16, body: &'static str| {
                         hyper::Response::builder()
+                            .status(status)
+                            .header("content-type", "text/plain")
+                            .body(Full::new(Bytes::from_static(body.as_bytes())))
+                    };
+                    match request.uri().path() {
+                        "/metrics" => hyper::Response::builder()
                             .header("content-type", "text/plain; version=0.0.4")
-                            .body(Full::new(Bytes::from(scrape.render())))
-                    } else {
-                        hyper::Response::builder()
-                            .status(404)
-                            .body(Full::new(Bytes::from_static(b"only /metrics here\n")))
+                            .body(Full::new(Bytes::from(scrape.render()))),
+                        "/livez" => text(200, "ok\n"),
+                        "/readyz" => match &readiness {
+                            Some(r) if r.serving().await => text(200, "serving\n"),
+                            Some(_) => text(503, "not serving\n"),
+                            None => text(404, "no service here\n"),
+                        },
+                        _ => text(404, "only /metrics, /livez and /readyz here\n"),
                     }
                 }
             });

@@ -214,18 +214,16 @@ where
         )
     });
     let code = runtime.block_on(async {
-        if let Some(addr) = admin_listen {
-            match crate::metrics::bind(addr).await {
-                Ok(listener) => {
-                    tracing::info!(%addr, "metrics at /metrics");
-                    tokio::spawn(crate::metrics::serve(listener, metrics.scrape.clone()));
-                }
+        let admin = match admin_listen {
+            Some(addr) => match crate::metrics::bind(addr).await {
+                Ok(listener) => Some((addr, listener)),
                 Err(e) => {
                     eprintln!("{name}: {e:#}");
                     return ExitCode::from(2);
                 }
-            }
-        }
+            },
+            None => None,
+        };
         let app = match build().await {
             Ok(app) => app,
             Err(e) => {
@@ -233,6 +231,16 @@ where
                 return ExitCode::from(2);
             }
         };
+        if let Some((addr, listener)) = admin {
+            tracing::info!(%addr, "metrics at /metrics, probes at /livez and /readyz");
+            let readiness = crate::metrics::Readiness {
+                health: Arc::new(tonic_health::server::HealthService::from_health_reporter(
+                    app.health.clone(),
+                )),
+                service: app.service,
+            };
+            tokio::spawn(crate::metrics::serve(listener, metrics.scrape.clone(), Some(readiness)));
+        }
         let scheme = if app.transport.is_tls() { "TLS" } else { "plain TCP" };
         tracing::info!(addr = %app.local_addr(), store = app.store_description(), scheme, "{name} listening");
         println!(
