@@ -931,3 +931,63 @@ async fn a_tls_service_answers_plain_http_probes_on_its_admin_port() {
     assert!(unready, "still ready with Redis away");
     assert!(admin_get(admin, "/livez").starts_with("HTTP/1.1 200"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_generator_speaks_tls_with_a_token() {
+    let dir = TempDir::new("loadgen");
+    let pki = Pki::new("load");
+    let server = pki.issue("server", &["localhost"]);
+    let governor = tls_governor(&server, None, Some(token_file(&dir))).await;
+    let admin_token = dir.path().join("admin-token");
+    std::fs::write(&admin_token, ADMIN).unwrap();
+    let addr = format!("https://localhost:{}", governor.addr().port());
+    let load = |token: Option<&Path>| {
+        let mut command = std::process::Command::new(binary("loadgen"));
+        command
+            .args([
+                "acquire",
+                "--addr",
+                &addr,
+                "--orgs",
+                "3",
+                "--concurrency",
+                "2",
+            ])
+            .args([
+                "--duration",
+                "500ms",
+                "--warmup",
+                "0s",
+                "--allocation",
+                "50",
+            ])
+            .args(["--tls-ca", pki.ca().to_str().unwrap()])
+            .env_remove("SYNCGOV_TOKEN")
+            .env_remove("SYNCGOV_TOKEN_FILE");
+        if let Some(token) = token {
+            command.arg("--token-file").arg(token);
+        }
+        command.output().expect("loadgen runs")
+    };
+    let run = load(Some(&admin_token));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Three orgs of 50 tokens: grants, then denials, and no call failed.
+    assert!(stdout.contains(" failed 0"), "{stdout}");
+    assert!(
+        !stdout.contains("ok 0 ") && !stdout.contains("denied 0 "),
+        "{stdout}"
+    );
+
+    let refused = load(None);
+    assert!(!refused.status.success(), "no token, no budgets set");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("bearer token is required"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
