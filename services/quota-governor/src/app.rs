@@ -19,6 +19,7 @@ use crate::grpc::GovernorService;
 use crate::outage::{EmergencyBudget, OutagePolicy};
 use crate::rls::{RlsService, RlsSettings};
 use crate::store::QuotaStore;
+use crate::store::conn::Endpoint;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 
@@ -56,10 +57,10 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         unmapped: settings.rls_unmapped,
         window_ms: rules.shape.window_ms(),
     };
-    let (router, store_watch, store_description) = match &settings.redis_url {
-        Some(url) => {
+    let (router, store_watch, store_description) = match store_endpoint(&settings) {
+        Some((endpoint, description)) => {
             let store = Arc::new(RedisStore::open(
-                url.expose(),
+                &endpoint,
                 rules,
                 settings.redis_timeout,
                 settings.coalesce,
@@ -76,7 +77,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                     emergency_budget(&settings),
                 ),
                 watch,
-                format!("redis at {url}"),
+                description,
             )
         }
         None => {
@@ -107,6 +108,24 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         store_description,
         transport: base.transport,
     })
+}
+
+/// Where the settings keep budgets, with how to name it in logs (passwords
+/// hidden); `None` for memory.
+fn store_endpoint(settings: &Settings) -> Option<(Endpoint, String)> {
+    if !settings.redis_cluster_nodes.is_empty() {
+        let nodes = &settings.redis_cluster_nodes;
+        let shown: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+        return Some((
+            Endpoint::Cluster(nodes.iter().map(|n| n.expose().to_owned()).collect()),
+            format!("redis cluster at {}", shown.join(",")),
+        ));
+    }
+    let url = settings.redis_url.as_ref()?;
+    Some((
+        Endpoint::Single(url.expose().to_owned()),
+        format!("redis at {url}"),
+    ))
 }
 
 /// The governor's own service and Envoy's rate limit service, over one

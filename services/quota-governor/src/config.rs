@@ -35,7 +35,8 @@ const DEFAULT_PROBE_BACKOFF_CAP: &str = "1h";
     long_about = "Keeps each org's integration inside its rolling 24-hour Salesforce API budget.\n\n\
         Sync workers ask it for call tokens over gRPC before calling Salesforce. Without \
         --redis-url it keeps budgets in memory (one replica, nothing kept across restarts); \
-        with it, any number of replicas share the budgets in Redis.\n\n\
+        with it, any number of replicas share the budgets in Redis (or, with \
+        --redis-cluster-nodes instead, in a Redis Cluster).\n\n\
         Every flag can also be set with the environment variable shown."
 )]
 pub struct Settings {
@@ -48,6 +49,18 @@ pub struct Settings {
     /// process's memory.
     #[arg(long, env = "QUOTA_GOVERNOR_REDIS_URL")]
     pub redis_url: Option<RedisUrl>,
+
+    /// Nodes of a Redis Cluster to keep budgets in, instead of --redis-url:
+    /// comma-separated `host:port` or `redis://[:password@]host:port`. A few
+    /// are enough; the client finds the others, and follows failovers.
+    #[arg(
+        long,
+        env = "QUOTA_GOVERNOR_REDIS_CLUSTER_NODES",
+        value_delimiter = ',',
+        value_parser = parse_cluster_node,
+        conflicts_with = "redis_url"
+    )]
+    pub redis_cluster_nodes: Vec<RedisUrl>,
 
     /// Length of the rolling window budgets are counted over.
     #[arg(long, env = "QUOTA_GOVERNOR_WINDOW", default_value = DEFAULT_WINDOW, value_parser = parse_duration)]
@@ -186,6 +199,7 @@ impl Default for Settings {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             redis_url: None,
+            redis_cluster_nodes: Vec::new(),
             window: duration(DEFAULT_WINDOW),
             bucket: duration(DEFAULT_BUCKET),
             default_budget: None,
@@ -230,6 +244,21 @@ impl Settings {
             },
         })
     }
+}
+
+/// Reads one node of `--redis-cluster-nodes`: `host:port`, or a `redis://`
+/// or `rediss://` URL (a cluster is reached over TCP).
+fn parse_cluster_node(text: &str) -> Result<RedisUrl, String> {
+    let text = text.trim();
+    let url = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("redis://{text}")
+    };
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err("expected host:port, redis://host:port or rediss://host:port".into());
+    }
+    url.parse()
 }
 
 /// The budget applied to orgs without one, written ALLOCATION/ORG_LIMIT.
@@ -302,5 +331,45 @@ mod tests {
         let err = Settings::try_parse_from(["quota-governor", "--redis-url", "localhost:6379"])
             .unwrap_err();
         assert!(err.to_string().contains("--redis-url"));
+    }
+
+    #[test]
+    fn cluster_nodes_are_a_list_and_exclude_one_redis() {
+        let s = Settings::try_parse_from([
+            "quota-governor",
+            "--redis-cluster-nodes",
+            "10.0.0.1:6379, redis://:secret@10.0.0.2:6379",
+        ])
+        .unwrap();
+        let nodes: Vec<String> = s
+            .redis_cluster_nodes
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            nodes,
+            ["redis://10.0.0.1:6379", "redis://***@10.0.0.2:6379"]
+        );
+        assert_eq!(
+            s.redis_cluster_nodes[1].expose(),
+            "redis://:secret@10.0.0.2:6379"
+        );
+        let err = Settings::try_parse_from([
+            "quota-governor",
+            "--redis-cluster-nodes",
+            "redis+unix:///tmp/r.sock",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("--redis-cluster-nodes"));
+        assert!(
+            Settings::try_parse_from([
+                "quota-governor",
+                "--redis-url",
+                "redis://a:6379",
+                "--redis-cluster-nodes",
+                "b:6379",
+            ])
+            .is_err()
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Where budgets and windows live. One small trait, two implementations with
 //! the same semantics: [`memory::MemoryStore`] for a single process with no
-//! set-up, and [`redis::RedisStore`] for replicas sharing one Redis (one Lua
-//! script round trip per decision). The behaviour suite in `tests/` runs
-//! against both.
+//! set-up, and [`redis::RedisStore`] for replicas sharing one Redis or a
+//! Redis Cluster ([`conn`]; one Lua script round trip per decision). The
+//! behaviour suite in `tests/` runs against each.
 //!
 //! The store owns the clock: the memory store reads the process's, the Redis
 //! store reads Redis `TIME`, so all replicas sharing a Redis agree on it.
@@ -15,6 +15,7 @@ use crate::domain::{
 };
 use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
+pub mod conn;
 pub mod memory;
 pub mod redis;
 

@@ -6,6 +6,13 @@
 //! org as a hash tag (`{org}`) so that an org's keys share one Redis Cluster
 //! slot.
 //!
+//! On a Redis Cluster every script runs on the master of its org's slot, so
+//! an org's decisions read that master's clock: still one clock per budget
+//! for every replica (after a failover, the promoted replica's; a clock that
+//! steps back never moves a window back). Coalesced decisions go out in one
+//! call per slot. Suspensions and their feed share one hash tag (`{susp}`),
+//! so they live on one master, whose clock stamps their events.
+//!
 //! Keys of a budget, `<org>` and `<res>` (`api` or `bulk`) filled in:
 //! - `syncgov:quota:{<org>}:<res>:budget`, a hash: `l` org limit, `a`
 //!   allocation, `sr`/`sn`/`sc` shares, `oa`/`oe` override allocation and
@@ -19,11 +26,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::cluster_routing::Slot;
 use redis::{Script, Value};
-use syncgov_kit::store::{corrupt, from_redis, redis_client, redis_connection, redis_span};
+use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
+use super::conn::{Endpoint, Redis};
 use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::OrgId;
 use crate::domain::{
@@ -35,8 +43,9 @@ use crate::window::{Window, WindowShape};
 
 /// Budgets and windows in Redis.
 pub struct RedisStore {
-    /// Multiplexed connection that reconnects by itself; cheap to clone.
-    conn: ConnectionManager,
+    /// Multiplexed connection (per node, on a cluster) that reconnects by
+    /// itself; cheap to clone.
+    conn: Redis,
     rules: Rules,
     /// Decisions read the shape often; a copy of `rules.shape`.
     shape: WindowShape,
@@ -52,29 +61,30 @@ pub struct RedisStore {
     probe_result: Script,
     /// For the follower's blocking reads, which get a connection of their
     /// own so they never hold up decisions on the shared one.
-    client: redis::Client,
-    follower: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    endpoint: Endpoint,
+    follower: tokio::sync::Mutex<Option<Redis>>,
     timeout: Duration,
     read: Script,
 }
 
 impl RedisStore {
-    /// A store on the Redis at `url` (`redis://`, `rediss://` or
-    /// `redis+unix://`). Connects lazily: the governor starts, and reports
-    /// itself not serving, while Redis is still down. `timeout` bounds every
-    /// connection attempt and every reply, so a hung Redis cannot hang callers.
+    /// A store on the Redis at `endpoint`: one server (`redis://`,
+    /// `rediss://` or `redis+unix://`) or a Redis Cluster. Connects lazily:
+    /// the governor starts, and reports itself not serving, while Redis is
+    /// still down. `timeout` bounds every connection attempt and every reply,
+    /// so a hung Redis cannot hang callers.
     ///
     /// With `coalesce`, decisions that reach this replica at the same time
-    /// go to Redis together, one script call per batch.
+    /// go to Redis together, one script call per batch (per slot, on a
+    /// cluster).
     pub fn open(
-        url: &str,
+        endpoint: &Endpoint,
         rules: Rules,
         timeout: Duration,
         coalesce: bool,
     ) -> Result<Self, StoreError> {
         let shape = rules.shape;
-        let conn = redis_connection(url, timeout)?;
-        let client = redis_client(url)?;
+        let conn = endpoint.connect(timeout)?;
         Ok(Self {
             conn: conn.clone(),
             rules,
@@ -91,11 +101,11 @@ impl RedisStore {
             batches: coalesce.then(|| Batches {
                 sender: std::sync::OnceLock::new(),
                 conn: conn.clone(),
-                script: Script::new(concat!(
+                script: Arc::new(Script::new(concat!(
                     include_str!("lua/window.lua"),
                     include_str!("lua/decide.lua"),
                     include_str!("lua/acquire_many.lua")
-                )),
+                ))),
                 shape,
                 margin: rules.org_margin_percent,
             }),
@@ -109,7 +119,7 @@ impl RedisStore {
             snapshot: Script::new(include_str!("lua/snapshot.lua")),
             claim_probe: Script::new(include_str!("lua/claim_probe.lua")),
             probe_result: Script::new(include_str!("lua/probe_result.lua")),
-            client,
+            endpoint: endpoint.clone(),
             follower: tokio::sync::Mutex::new(None),
             timeout,
         })
@@ -393,10 +403,15 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// Coalesces the decisions that reach this replica at the same time into
 /// one script call: whatever is waiting when a batch starts goes in it, in
 /// arrival order, and the script decides them one after the other.
+///
+/// On a Redis Cluster one script call may only touch keys of one slot, so a
+/// batch is split by the slot of its orgs (an org's keys share one), and
+/// the parts go to their masters at the same time: decisions of one org stay
+/// in arrival order, in one part.
 struct Batches {
     sender: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Asked>>,
-    conn: ConnectionManager,
-    script: Script,
+    conn: Redis,
+    script: Arc<Script>,
     shape: WindowShape,
     margin: u8,
 }
@@ -420,18 +435,18 @@ impl Batches {
 
 async fn batch_loop(
     mut asked: tokio::sync::mpsc::UnboundedReceiver<Asked>,
-    conn: ConnectionManager,
-    script: Script,
+    conn: Redis,
+    script: Arc<Script>,
     shape: WindowShape,
     margin: u8,
 ) {
     let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
+    let cluster = conn.is_cluster();
     while let Some(first) = asked.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };
-        // Whatever else is waiting now joins, up to the bound; a request with
-        // another default budget waits for the next batch.
+        // Whatever else is waiting now joins, up to the bound.
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match asked.try_recv() {
@@ -441,15 +456,32 @@ async fn batch_loop(
         }
         let (conn, script) = (conn.clone(), script.clone());
         tokio::spawn(async move {
-            let mut groups: Vec<Vec<Asked>> = Vec::new();
+            // One script call per default budget (an argument of the call)
+            // and, on a cluster, per slot.
+            let mut groups: Vec<(Option<Slot>, Vec<Asked>)> = Vec::new();
             for asked in batch {
-                match groups.iter_mut().find(|g| g[0].fallback == asked.fallback) {
-                    Some(group) => group.push(asked),
-                    None => groups.push(vec![asked]),
+                let slot = cluster.then(|| Slot::for_key(RedisStore::budget_key(&asked.key)));
+                match groups
+                    .iter_mut()
+                    .find(|(s, g)| *s == slot && g[0].fallback == asked.fallback)
+                {
+                    Some((_, group)) => group.push(asked),
+                    None => groups.push((slot, vec![asked])),
                 }
             }
-            for group in groups {
-                run_batch(&conn, &script, &shape, margin, group).await;
+            if cluster && groups.len() > 1 {
+                let mut parts = tokio::task::JoinSet::new();
+                for (_, group) in groups {
+                    let (conn, script) = (conn.clone(), script.clone());
+                    parts.spawn(async move {
+                        run_batch(&conn, &script, &shape, margin, group).await;
+                    });
+                }
+                while parts.join_next().await.is_some() {}
+            } else {
+                for (_, group) in groups {
+                    run_batch(&conn, &script, &shape, margin, group).await;
+                }
             }
             drop(permit);
         });
@@ -457,7 +489,7 @@ async fn batch_loop(
 }
 
 async fn run_batch(
-    conn: &ConnectionManager,
+    conn: &Redis,
     script: &Script,
     shape: &WindowShape,
     margin: u8,
@@ -892,15 +924,7 @@ impl QuotaStore for RedisStore {
     async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {
         let mut slot = self.follower.lock().await;
         if slot.is_none() {
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(self.timeout))
-                .set_response_timeout(Some(wait + self.timeout));
-            let conn = self
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .map_err(from_redis)?;
-            *slot = Some(conn);
+            *slot = Some(self.endpoint.dedicated(self.timeout, wait).await?);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(StoreError::Unavailable("no follower connection".into()));
