@@ -15,6 +15,7 @@ use tonic_health::server::HealthReporter;
 use crate::config::Settings;
 use crate::grpc::SyncErrorsService;
 use crate::store::ErrorStore;
+use crate::store::conn::Endpoint;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 
@@ -43,19 +44,15 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     )?;
     let (router, health) = (base.router, base.health);
     let policy = settings.retry_policy();
-    let (router, store_watch, store_description) = match &settings.redis_url {
-        Some(url) => {
-            let store = Arc::new(RedisStore::open(
-                url.expose(),
-                settings.redis_timeout,
-                policy,
-            )?);
+    let (router, store_watch, store_description) = match store_endpoint(&settings) {
+        Some((endpoint, description)) => {
+            let store = Arc::new(RedisStore::open(&endpoint, settings.redis_timeout, policy)?);
             let watch = background(store.clone(), &health, &settings)?;
             let service = SyncErrorsService::new(store);
             (
                 router.add_service(SyncErrorsServer::new(service)),
                 watch,
-                format!("redis at {url}"),
+                description,
             )
         }
         None => {
@@ -79,6 +76,24 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         store_description,
         transport: base.transport,
     })
+}
+
+/// Where the settings keep errors, with how to name it in logs (passwords
+/// hidden); `None` for memory.
+fn store_endpoint(settings: &Settings) -> Option<(Endpoint, String)> {
+    if !settings.redis_cluster_nodes.is_empty() {
+        let nodes = &settings.redis_cluster_nodes;
+        let shown: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+        return Some((
+            Endpoint::Cluster(nodes.iter().map(|n| n.expose().to_owned()).collect()),
+            format!("redis cluster at {}", shown.join(",")),
+        ));
+    }
+    let url = settings.redis_url.as_ref()?;
+    Some((
+        Endpoint::Single(url.expose().to_owned()),
+        format!("redis at {url}"),
+    ))
 }
 
 /// What runs beside the server: health following the store's ping, the

@@ -30,7 +30,8 @@ const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
     long_about = "Ingests, classifies, counts, lists, exports and resyncs Salesforce sync failures.\n\n\
         Without a subcommand it serves gRPC. Without --redis-url it keeps errors in memory \
         (one replica, nothing kept across restarts); with it, any number of replicas share them \
-        in Redis.\n\nEvery flag can also be set with the environment variable shown."
+        in Redis (or, with --redis-cluster-nodes instead, in a Redis Cluster).\n\n\
+        Every flag can also be set with the environment variable shown."
 )]
 pub struct Cli {
     /// What to do; serving when absent.
@@ -63,6 +64,18 @@ pub struct Settings {
     /// process's memory.
     #[arg(long, env = "SYNC_ERRORS_REDIS_URL")]
     pub redis_url: Option<RedisUrl>,
+
+    /// Nodes of a Redis Cluster to keep errors in, instead of --redis-url:
+    /// comma-separated `host:port` or `redis://[:password@]host:port`. A few
+    /// are enough; the client finds the others, and follows failovers.
+    #[arg(
+        long,
+        env = "SYNC_ERRORS_REDIS_CLUSTER_NODES",
+        value_delimiter = ',',
+        value_parser = parse_cluster_node,
+        conflicts_with = "redis_url"
+    )]
+    pub redis_cluster_nodes: Vec<RedisUrl>,
 
     /// The quota governor's address (http://host:port): suspension-level
     /// failures are told to it. Unset: they are only kept here.
@@ -201,6 +214,7 @@ impl Default for Settings {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             redis_url: None,
+            redis_cluster_nodes: Vec::new(),
             governor_addr: None,
             digest_day: duration(DEFAULT_DIGEST_DAY),
             notification_retry: duration(DEFAULT_NOTIFICATION_RETRY),
@@ -226,6 +240,21 @@ impl Default for Settings {
     }
 }
 
+/// Reads one node of `--redis-cluster-nodes`: `host:port`, or a `redis://`
+/// or `rediss://` URL (a cluster is reached over TCP).
+fn parse_cluster_node(text: &str) -> Result<RedisUrl, String> {
+    let text = text.trim();
+    let url = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("redis://{text}")
+    };
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err("expected host:port, redis://host:port or rediss://host:port".into());
+    }
+    url.parse()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +273,38 @@ mod tests {
     fn bad_values_name_the_flag() {
         let err = Cli::try_parse_from(["sync-errors", "--redis-url", "localhost"]).unwrap_err();
         assert!(err.to_string().contains("--redis-url"));
+    }
+
+    #[test]
+    fn cluster_nodes_are_a_list_and_exclude_one_redis() {
+        let cli = Cli::try_parse_from([
+            "sync-errors",
+            "--redis-cluster-nodes",
+            "10.0.0.1:6379,redis://:secret@10.0.0.2:6379",
+        ])
+        .unwrap();
+        let nodes: Vec<String> = cli
+            .settings
+            .redis_cluster_nodes
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            nodes,
+            ["redis://10.0.0.1:6379", "redis://***@10.0.0.2:6379"]
+        );
+        let err = Cli::try_parse_from(["sync-errors", "--redis-cluster-nodes", "unix:///r.sock"])
+            .unwrap_err();
+        assert!(err.to_string().contains("--redis-cluster-nodes"));
+        assert!(
+            Cli::try_parse_from([
+                "sync-errors",
+                "--redis-url",
+                "redis://a:6379",
+                "--redis-cluster-nodes",
+                "b:6379",
+            ])
+            .is_err()
+        );
     }
 }

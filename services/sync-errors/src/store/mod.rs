@@ -16,6 +16,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
 
+pub mod conn;
 pub mod memory;
 pub mod redis;
 

@@ -5,16 +5,33 @@
 //! other replicas do at the same time. Every key carries the org as a hash tag
 //! (`syncgov:errors:{<org>}:…`), so an org's keys share one Redis Cluster slot.
 //! Reads (listing, one error, health) are plain commands, pipelined.
+//!
+//! On a Redis Cluster ([`super::conn`]) no script or pipeline touches two
+//! slots. What is shared by every org lives in slots of its own:
+//! - the resync queue: [`QUEUE_SHARDS`] shards, each with its own hash tag
+//!   (`syncgov:resync:{q<n>}:ready` and `:inflight`, sorted sets of job
+//!   pointers `<org>/<error id>`); an org's jobs all go to one shard. A job's
+//!   state (lease, attempts, retry time) stays in its error's hash, in the
+//!   org's slot, where the org's scripts decide who holds the job. Each step
+//!   that spans the two slots goes pointer-side and org-side in an order that
+//!   leaves, if it stops half-way, a pointer with nothing to do (dropped when
+//!   claimed) or a pointer that comes back when its visibility lapses, never
+//!   a job without a pointer nor a job held twice (see `resync`, `claim`,
+//!   `lease_job`, `complete`);
+//! - the outbox hint set, the orgs with notifications on, and the reading of
+//!   the governor's events: single keys, written by plain commands after the
+//!   org's script (a lost outbox hint is found again by a scan of every
+//!   master).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::Script;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
-use syncgov_kit::store::{corrupt, from_redis, redis_connection};
+use syncgov_kit::store::{corrupt, from_redis};
 use tracing::Instrument;
 
+use super::conn::{Endpoint, Redis};
 use super::{
     Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, QueueDepth,
     Queued, RESOLVED_TTL_MS, StoreError,
@@ -52,8 +69,9 @@ pub const QUEUE_SHARDS: u32 = 16;
 
 /// Sync errors in Redis.
 pub struct RedisStore {
-    /// Multiplexed connection that reconnects by itself; cheap to clone.
-    conn: ConnectionManager,
+    /// Multiplexed connection (per node, on a cluster) that reconnects by
+    /// itself; cheap to clone.
+    conn: Redis,
     policy: RetryPolicy,
     ingest: Script,
     resolve_record: Script,
@@ -75,11 +93,15 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store on the Redis at `url`; connects lazily, so the service starts
-    /// (not serving) while Redis is down. `timeout` bounds every connection
-    /// attempt and every reply.
-    pub fn open(url: &str, timeout: Duration, policy: RetryPolicy) -> Result<Self, StoreError> {
-        let conn = redis_connection(url, timeout)?;
+    /// A store on the Redis at `endpoint` (one server or a Redis Cluster);
+    /// connects lazily, so the service starts (not serving) while Redis is
+    /// down. `timeout` bounds every connection attempt and every reply.
+    pub fn open(
+        endpoint: &Endpoint,
+        timeout: Duration,
+        policy: RetryPolicy,
+    ) -> Result<Self, StoreError> {
+        let conn = endpoint.connect(timeout)?;
         let script = |body: &str| {
             Script::new(&format!(
                 "{}{}{body}",
@@ -554,66 +576,86 @@ impl ErrorStore for RedisStore {
     }
 
     async fn resync(&self, org: &OrgId, ids: &[ErrorId]) -> Result<Vec<Queued>, StoreError> {
-        let (ready, _) = Self::queue_keys(org);
-        let jobs: Vec<JobId> = ids
+        // The errors live in the org's slot and the pointers in its queue
+        // shard's, so no one script can do both (see `claim`). The order keeps
+        // every resyncing error within reach of a pointer:
+        // 1. read the errors' states: only open or dead ones may be queued;
+        // 2. put a pointer to each of those on the shard, due at once (NX
+        //    keeps a pointer already there);
+        // 3. mark them resyncing, those still open or dead (one script).
+        // A crash or an error after 2 leaves pointers to errors that are not
+        // resyncing, which a claim drops when they come up; a pointer is
+        // never taken away here, for it may meanwhile be the pointer of a job
+        // another call queued.
+        let p = Self::prefix(org);
+        let mut read = redis::pipe();
+        for id in ids {
+            read.hget(format!("{p}:e:{id}"), "s");
+        }
+        let states: Vec<Option<i64>> = read
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        if states.len() != ids.len() {
+            return Err(corrupt("error states"));
+        }
+        let mut results: Vec<Option<Queued>> = states
             .iter()
-            .map(|id| JobId {
-                org: org.clone(),
-                error: id.clone(),
+            .map(|state| match state {
+                None => Some(Queued::NotFound),
+                Some(4) => Some(Queued::Resolved),
+                Some(2) => Some(Queued::AlreadyQueued),
+                Some(_) => None,
             })
             .collect();
-        // Pointers first (due at once: score 0), then the errors' state: a
-        // crash in between leaves a pointer that is dropped when it comes up,
-        // never a resyncing error that no job will ever pick up.
-        let mut add = redis::cmd("ZADD");
-        add.arg(&ready).arg("NX");
-        for job in &jobs {
-            add.arg(0).arg(job.to_string());
-        }
-        add.exec_async(&mut self.conn.clone())
-            .await
-            .map_err(from_redis)?;
-        let codes: Vec<i64> = self
-            .resync
-            .key(Self::prefix(org))
-            .arg(ids.iter().map(ErrorId::as_str).collect::<Vec<_>>())
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(from_redis)?;
-        if codes.len() != ids.len() {
-            return Err(corrupt("resync reply"));
-        }
-        let mut results = Vec::with_capacity(ids.len());
-        let mut drop = Vec::new();
-        for (job, code) in jobs.into_iter().zip(codes) {
-            results.push(match code {
-                3 => Queued::Queued(job),
-                2 => Queued::AlreadyQueued,
-                1 => {
-                    drop.push(job.to_string());
-                    Queued::Resolved
-                }
-                _ => {
-                    drop.push(job.to_string());
-                    Queued::NotFound
-                }
-            });
-        }
-        if !drop.is_empty() {
-            redis::cmd("ZREM")
-                .arg(&ready)
-                .arg(drop)
-                .exec_async(&mut self.conn.clone())
+        let wanted: Vec<usize> = (0..ids.len()).filter(|&i| results[i].is_none()).collect();
+        if !wanted.is_empty() {
+            let (ready, _) = Self::queue_keys(org);
+            let job = |i: usize| JobId {
+                org: org.clone(),
+                error: ids[i].clone(),
+            };
+            let mut add = redis::cmd("ZADD");
+            add.arg(&ready).arg("NX");
+            for &i in &wanted {
+                add.arg(0).arg(job(i).to_string());
+            }
+            add.exec_async(&mut self.conn.clone())
                 .await
                 .map_err(from_redis)?;
+            let codes: Vec<i64> = self
+                .resync
+                .key(&p)
+                .arg(wanted.iter().map(|&i| ids[i].as_str()).collect::<Vec<_>>())
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(from_redis)?;
+            if codes.len() != wanted.len() {
+                return Err(corrupt("resync reply"));
+            }
+            for (&i, code) in wanted.iter().zip(codes) {
+                results[i] = Some(match code {
+                    3 => Queued::Queued(job(i)),
+                    2 => Queued::AlreadyQueued,
+                    1 => Queued::Resolved,
+                    _ => Queued::NotFound,
+                });
+            }
         }
-        Ok(results)
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| corrupt("resync reply")))
+            .collect()
     }
 
     async fn claim(&self, max: usize, visibility: Duration) -> Result<Vec<Claimed>, StoreError> {
         let start = self
             .next_shard
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Per shard: its pointers move to in-flight (the shard's script),
+        // then each job is leased (its org's script), which hands it out only
+        // when no other lease runs. A pointer whose lease is never made (an
+        // error, a crash) comes back when its visibility lapses.
         let mut claimed = Vec::new();
         for i in 0..QUEUE_SHARDS {
             if claimed.len() >= max {
@@ -647,6 +689,10 @@ impl ErrorStore for RedisStore {
         outcome: JobOutcome,
         jitter: f64,
     ) -> Result<Completed, StoreError> {
+        // The outcome first (the org's script, which checks the lease), then
+        // the pointer (the shard's). Lost in between, the in-flight pointer
+        // comes back when it lapses, and its lease drops it or puts it back
+        // for its retry.
         let reply: Vec<i64> = self
             .complete
             .key(Self::prefix(&job.org))
@@ -709,29 +755,14 @@ impl ErrorStore for RedisStore {
             .outbox_scans
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if scans.is_multiple_of(120) {
-            let mut cursor = 0u64;
-            loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg("syncgov:errors:{*}:outbox")
-                    .arg("COUNT")
-                    .arg(1_000)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(from_redis)?;
-                for key in keys {
-                    if let Some(org) = key
-                        .strip_prefix("syncgov:errors:{")
-                        .and_then(|k| k.strip_suffix("}:outbox"))
-                    {
-                        orgs.push(org.to_owned());
-                    }
+            // On every master of a cluster: outboxes live in their org's slot.
+            for key in self.conn.scan("syncgov:errors:{*}:outbox").await? {
+                if let Some(org) = key
+                    .strip_prefix("syncgov:errors:{")
+                    .and_then(|k| k.strip_suffix("}:outbox"))
+                {
+                    orgs.push(org.to_owned());
                 }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
             }
             orgs.sort();
             orgs.dedup();

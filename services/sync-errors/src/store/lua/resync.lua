@@ -1,8 +1,8 @@
 
 -- Marks errors of one org as resyncing. The store has already put a
--- pointer to each job in the shared queue, so no job can be lost between the
--- two steps; a pointer to an error that is not resyncing is dropped when it
--- comes up.
+-- pointer to each job in the shared queue (another slot on a cluster), so no
+-- job can be lost between the two steps; a pointer to an error that is not
+-- resyncing is dropped when it comes up.
 --
 -- KEYS[1]  the org's prefix
 -- ARGV     the error ids
