@@ -1,6 +1,6 @@
 //! The quota governor over real gRPC: one behaviour suite run against the
-//! embedded store and against a real `redis-server`, then what only Redis
-//! can show (replicas sharing budgets, real-time expiry, outages, footprint).
+//! embedded store, a real `redis-server` and a local Redis Cluster, then what
+//! only Redis can show (replicas sharing budgets, real-time expiry, outages, footprint).
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use quota_governor::domain::Budget;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::cluster::ClusterLease;
 use syncgov_tests::{Process, RedisServer, Service, eventually, health, health_becomes};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -20,6 +21,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 enum Backend {
     Memory,
     Redis,
+    /// A Redis Cluster of 3 masters, shared with other tests one at a time.
+    Cluster,
 }
 
 /// A governor on `backend`, with the Redis it uses (if any).
@@ -27,12 +30,13 @@ struct Env {
     governor: Service,
     client: QuotaGovernorClient<Channel>,
     _redis: Option<RedisServer>,
+    _cluster: Option<ClusterLease>,
 }
 
 impl Env {
     async fn start(backend: Backend, settings: Settings) -> Self {
-        let (settings, redis) = match backend {
-            Backend::Memory => (settings, None),
+        let (settings, redis, cluster) = match backend {
+            Backend::Memory => (settings, None, None),
             Backend::Redis => {
                 let redis = RedisServer::start();
                 let url: RedisUrl = redis.url().parse().unwrap();
@@ -45,6 +49,20 @@ impl Env {
                         ..settings
                     },
                     Some(redis),
+                    None,
+                )
+            }
+            Backend::Cluster => {
+                let cluster = syncgov_tests::cluster::lease();
+                let nodes = cluster.seeds().iter().map(|s| s.parse().unwrap()).collect();
+                (
+                    Settings {
+                        redis_cluster_nodes: nodes,
+                        coalesce: true,
+                        ..settings
+                    },
+                    None,
+                    Some(cluster),
                 )
             }
         };
@@ -54,6 +72,7 @@ impl Env {
             governor,
             client,
             _redis: redis,
+            _cluster: cluster,
         }
     }
 }
@@ -118,7 +137,8 @@ fn secs(d: &prost_types::Duration) -> f64 {
 }
 
 // ---------------------------------------------------------------------------
-// The behaviour suite: every test runs on both stores.
+// The behaviour suite: every test runs on every store (memory, one Redis, a
+// Redis Cluster).
 // ---------------------------------------------------------------------------
 
 macro_rules! on_every_store {
@@ -130,6 +150,10 @@ macro_rules! on_every_store {
         mod redis {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$name(super::Backend::Redis).await })*
+        }
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Cluster).await })*
         }
     };
 }

@@ -1,6 +1,6 @@
 //! The sync-error service over real gRPC: one behaviour suite run against the
-//! embedded store and against a real `redis-server`, then what only Redis
-//! shows, and the `classify` command.
+//! embedded store, a real `redis-server` and a local Redis Cluster, then what
+//! only Redis shows, and the `classify` command.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -10,6 +10,7 @@ use sync_errors::config::{RedisUrl, Settings};
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::cluster::ClusterLease;
 use syncgov_tests::{Process, RedisServer, Service, eventually, health, health_becomes};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -19,6 +20,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 enum Backend {
     Memory,
     Redis,
+    /// A Redis Cluster of 3 masters, shared with other tests one at a time.
+    Cluster,
 }
 
 struct Env {
@@ -26,6 +29,7 @@ struct Env {
     _service: Service,
     client: SyncErrorsClient<Channel>,
     _redis: Option<RedisServer>,
+    _cluster: Option<ClusterLease>,
 }
 
 impl Env {
@@ -34,8 +38,8 @@ impl Env {
     }
 
     async fn start_with(backend: Backend, settings: Settings) -> Self {
-        let (settings, redis) = match backend {
-            Backend::Memory => (settings, None),
+        let (settings, redis, cluster) = match backend {
+            Backend::Memory => (settings, None, None),
             Backend::Redis => {
                 let redis = RedisServer::start();
                 let url: RedisUrl = redis.url().parse().unwrap();
@@ -45,6 +49,19 @@ impl Env {
                         ..settings
                     },
                     Some(redis),
+                    None,
+                )
+            }
+            Backend::Cluster => {
+                let cluster = syncgov_tests::cluster::lease();
+                let nodes = cluster.seeds().iter().map(|s| s.parse().unwrap()).collect();
+                (
+                    Settings {
+                        redis_cluster_nodes: nodes,
+                        ..settings
+                    },
+                    None,
+                    Some(cluster),
                 )
             }
         };
@@ -54,6 +71,7 @@ impl Env {
             _service: service,
             client,
             _redis: redis,
+            _cluster: cluster,
         }
     }
 }
@@ -158,6 +176,10 @@ macro_rules! on_every_store {
         mod redis {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$name(super::Backend::Redis).await })*
+        }
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Cluster).await })*
         }
     };
 }

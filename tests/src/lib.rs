@@ -3,6 +3,7 @@
 //! as the shipped binaries), and gRPC clients for them. Everything started
 //! here is stopped when its handle is dropped, by the PID we started.
 
+pub mod cluster;
 pub mod pki;
 
 use std::net::SocketAddr;
