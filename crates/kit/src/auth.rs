@@ -105,10 +105,13 @@ impl Principal {
 /// authentication configured there is no principal and every org is open.
 pub fn authorize_org<T>(request: &tonic::Request<T>, org: &str) -> Result<(), Status> {
     match request.extensions().get::<Principal>() {
-        Some(p) if !p.may_touch(org) => Err(Status::permission_denied(format!(
-            "{} may not touch org {org:?}",
-            p.subject
-        ))),
+        Some(p) if !p.may_touch(org) => {
+            refused("org");
+            Err(Status::permission_denied(format!(
+                "{} may not touch org {org:?}",
+                p.subject
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -117,10 +120,13 @@ pub fn authorize_org<T>(request: &tonic::Request<T>, org: &str) -> Result<(), St
 /// span orgs (a shared job queue, an unfiltered list) need.
 pub fn authorize_every_org<T>(request: &tonic::Request<T>, what: &str) -> Result<(), Status> {
     match request.extensions().get::<Principal>() {
-        Some(p) if !p.has_every_org() => Err(Status::permission_denied(format!(
-            "{what} spans every org; {} holds a token for some orgs only",
-            p.subject
-        ))),
+        Some(p) if !p.has_every_org() => {
+            refused("org");
+            Err(Status::permission_denied(format!(
+                "{what} spans every org; {} holds a token for some orgs only",
+                p.subject
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -411,6 +417,22 @@ impl Policy {
     }
 }
 
+/// Counts a call refused before it reached the service, by `reason`
+/// (`unauthenticated`, `role`, `org`, `caller_limit`): a metric rather than
+/// a log line each, so that a flood of bad calls cannot flood the logs.
+pub fn refused(reason: &'static str) {
+    static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
+        std::sync::OnceLock::new();
+    COUNTER
+        .get_or_init(|| {
+            opentelemetry::global::meter("syncgov")
+                .u64_counter("syncgov.calls.refused")
+                .with_description("Calls refused for their caller, by reason")
+                .build()
+        })
+        .add(1, &[opentelemetry::KeyValue::new("reason", reason)]);
+}
+
 /// Paths every caller may use: probes and schema discovery.
 fn is_open(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
@@ -484,7 +506,8 @@ where
         let principal = match bearer_token(header).and_then(|token| verifier.get().verify(token)) {
             Ok(principal) => principal,
             Err(e) => {
-                tracing::info!(path, error = %e, "call refused: unauthenticated");
+                refused("unauthenticated");
+                tracing::debug!(path, error = %e, "call refused: unauthenticated");
                 return Checked::Refused {
                     status: Some(Status::unauthenticated(e.to_string())),
                     body: std::marker::PhantomData,
@@ -493,7 +516,8 @@ where
         };
         if !self.layer.policy.permits(path, principal.role) {
             let method = path.rsplit('/').next().unwrap_or(path);
-            tracing::info!(path, subject = %principal.subject, role = principal.role.name(), "call refused: role");
+            refused("role");
+            tracing::debug!(path, subject = %principal.subject, role = principal.role.name(), "call refused: role");
             return Checked::Refused {
                 status: Some(Status::permission_denied(format!(
                     "role {} may not call {method}",

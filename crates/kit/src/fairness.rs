@@ -123,7 +123,8 @@ where
                 permit: Some(permit),
             },
             None => {
-                tracing::info!(caller = %who, limit = self.layer.per_caller, "call refused: caller at its bound");
+                crate::auth::refused("caller_limit");
+                tracing::debug!(caller = %who, limit = self.layer.per_caller, "call refused: caller at its bound");
                 Limited::Refused {
                     status: Some(Status::resource_exhausted(format!(
                         "{who} has {} calls in flight, the most one caller may; retry after a back-off",

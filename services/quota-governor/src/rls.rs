@@ -137,6 +137,7 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                 if let Some((key, _)) = read_descriptor(&entries(descriptor))?
                     && !principal.may_touch(key.org.as_str())
                 {
+                    syncgov_kit::auth::refused("org");
                     return Err(Status::permission_denied(format!(
                         "{} may not touch org {:?}",
                         principal.subject,
