@@ -405,16 +405,34 @@ async fn released_tokens_return_to_their_grant_only(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!((r.released, r.used), (4, 6));
-    // More than the grant: capped by the grant's count and what is left.
-    let r = release(50, grant.grant_id.clone())
+    // A grant is handed back once: the same release sent again (a retry
+    // after a lost reply) takes nothing more off the window.
+    for _ in 0..2 {
+        let r = release(4, grant.grant_id.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((r.released, r.used), (0, 6), "released twice");
+    }
+    // More than the grant: capped by the grant's count.
+    let second = acquire(&mut c.clone(), "acme", 5, pb::Priority::Critical).await;
+    assert_ne!(
+        second.grant_id, grant.grant_id,
+        "every grant has its own id"
+    );
+    let r = release(50, second.grant_id.clone())
         .await
         .unwrap()
         .into_inner();
+    assert_eq!((r.released, r.used), (5, 6));
+    // Ids of earlier versions (`g1.`, no nonce) are still taken, without
+    // the once-only guard; never below zero.
+    let parts: Vec<&str> = grant.grant_id.split('.').collect();
+    assert_eq!(parts[0], "g2", "{}", grant.grant_id);
+    let old = format!("g1.{}.{}", parts[1], parts[2]);
+    let r = release(50, old.clone()).await.unwrap().into_inner();
     assert_eq!((r.released, r.used), (6, 0));
-    let r = release(1, grant.grant_id.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let r = release(1, old).await.unwrap().into_inner();
     assert_eq!((r.released, r.used), (0, 0), "never below zero");
     let err = release(1, "not-a-grant".into()).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);

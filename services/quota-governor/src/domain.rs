@@ -288,11 +288,31 @@ pub struct Grant {
     pub bucket_start_ms: i64,
     /// Tokens granted.
     pub count: u64,
+    /// Tells this grant from every other, so that it is handed back at most
+    /// once: a release sent again (a retry after a lost reply) must not
+    /// take the same tokens off the window twice. 0 for the ids of earlier
+    /// versions (`g1.`), which carry none.
+    pub nonce: u64,
+}
+
+impl Grant {
+    /// The same grant, told apart from others by `nonce`.
+    pub fn with_nonce(self, nonce: u64) -> Self {
+        Self { nonce, ..self }
+    }
 }
 
 impl fmt::Display for Grant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "g1.{}.{}", self.bucket_start_ms, self.count)
+        if self.nonce == 0 {
+            write!(f, "g1.{}.{}", self.bucket_start_ms, self.count)
+        } else {
+            write!(
+                f,
+                "g2.{}.{}.{:x}",
+                self.bucket_start_ms, self.count, self.nonce
+            )
+        }
     }
 }
 
@@ -302,12 +322,26 @@ impl FromStr for Grant {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bad =
             || InvalidInput::new("grant_id", "must be the grant_id of an AcquireTokens reply");
-        let mut parts = text.strip_prefix("g1.").ok_or_else(bad)?.splitn(2, '.');
+        let (rest, versioned) = match (text.strip_prefix("g1."), text.strip_prefix("g2.")) {
+            (Some(rest), _) => (rest, false),
+            (_, Some(rest)) => (rest, true),
+            _ => return Err(bad()),
+        };
+        let mut parts = rest.splitn(3, '.');
         let bucket_start_ms = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let count = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let nonce = match (versioned, parts.next()) {
+            (false, None) => 0,
+            (true, Some(hex)) if !hex.starts_with('+') => u64::from_str_radix(hex, 16)
+                .ok()
+                .filter(|&n| n != 0)
+                .ok_or_else(bad)?,
+            _ => return Err(bad()),
+        };
         Ok(Self {
             bucket_start_ms,
             count,
+            nonce,
         })
     }
 }
@@ -459,6 +493,7 @@ pub fn decide(
     let grant = Grant {
         bucket_start_ms: shape.bucket_start_ms(counts.window.head()),
         count,
+        nonce: 0,
     };
     Decision {
         outcome: Outcome::Granted(grant),
@@ -740,7 +775,8 @@ mod tests {
             d.outcome,
             Outcome::Granted(Grant {
                 bucket_start_ms: 1_000,
-                count: 3
+                count: 3,
+                nonce: 0,
             })
         );
     }
@@ -788,9 +824,26 @@ mod tests {
         let g = Grant {
             bucket_start_ms: 1_700_000_000_000,
             count: 7,
+            nonce: 0,
         };
+        assert_eq!(g.to_string(), "g1.1700000000000.7");
         assert_eq!(g.to_string().parse::<Grant>(), Ok(g));
-        for bad in ["", "g1.", "g1.5", "g2.5.5", "g1.x.5", "g1.5.-1"] {
+        let told_apart = g.with_nonce(0xbeef);
+        assert_eq!(told_apart.to_string(), "g2.1700000000000.7.beef");
+        assert_eq!(told_apart.to_string().parse::<Grant>(), Ok(told_apart));
+        for bad in [
+            "",
+            "g1.",
+            "g1.5",
+            "g2.5.5",
+            "g1.x.5",
+            "g1.5.-1",
+            "g1.5.5.a",
+            "g2.5.5.0",
+            "g2.5.5.+a",
+            "g2.5.5.xyz",
+            "g3.5.5.a",
+        ] {
             assert!(bad.parse::<Grant>().is_err(), "{bad:?}");
         }
     }

@@ -40,6 +40,34 @@ pub struct GovernorService<S> {
     /// With --store-outage fail-open: what may be granted while the store
     /// is unreachable.
     emergency: Option<crate::outage::EmergencyBudget>,
+    /// Tells grants apart, so that each is handed back at most once.
+    nonces: Nonces,
+}
+
+/// Grant nonces: a random start per replica, then a fixed odd step per
+/// grant, which visits every 64-bit value once before repeating; replicas
+/// start far apart, so their nonces do not meet in practice.
+struct Nonces(std::sync::atomic::AtomicU64);
+
+impl Nonces {
+    fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        Self(std::sync::atomic::AtomicU64::new(seed))
+    }
+
+    /// The next nonce; never 0, which marks ids without one.
+    fn next(&self) -> u64 {
+        const STEP: u64 = 0x9e37_79b9_7f4a_7c15;
+        loop {
+            let n = self.0.fetch_add(STEP, std::sync::atomic::Ordering::Relaxed);
+            if n != 0 {
+                return n;
+            }
+        }
+    }
 }
 
 impl<S: QuotaStore> GovernorService<S> {
@@ -58,6 +86,7 @@ impl<S: QuotaStore> GovernorService<S> {
             metrics: crate::metrics::GovernorMetrics::new(metric_orgs, feed.clone()),
             feed,
             probes_not_before: Default::default(),
+            nonces: Nonces::new(),
         }
     }
 }
@@ -546,6 +575,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         };
         match decision.outcome {
             Outcome::Granted(grant) => {
+                let grant = grant.with_nonce(self.nonces.next());
                 reply.grant_id = grant.to_string();
                 reply.granted_count = grant.count;
                 span.record("tokens_granted", grant.count);

@@ -370,8 +370,8 @@ proptest! {
 
     /// Every grant id the service writes reads back as its grant.
     #[test]
-    fn grant_ids_round_trip(bucket_start_ms in any::<i64>(), count in any::<u64>()) {
-        let grant = Grant { bucket_start_ms, count };
+    fn grant_ids_round_trip(bucket_start_ms in any::<i64>(), count in any::<u64>(), nonce in any::<u64>()) {
+        let grant = Grant { bucket_start_ms, count, nonce };
         prop_assert_eq!(grant.to_string().parse::<Grant>(), Ok(grant));
     }
 

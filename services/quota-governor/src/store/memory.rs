@@ -26,6 +26,9 @@ struct Entry {
     /// Calls counted and the org-wide view; kept when the budget is deleted,
     /// so that deleting and re-creating a budget frees nothing.
     counts: Counts,
+    /// Grants handed back (by nonce), until when the mark is kept: a grant
+    /// is released at most once.
+    released: std::collections::HashMap<u64, i64>,
 }
 
 /// Budgets and windows in memory, sharded by key behind plain mutexes: each
@@ -187,10 +190,17 @@ impl QuotaStore for MemoryStore {
         count: u64,
     ) -> Result<Released, StoreError> {
         let mut shard = self.shard(key);
+        let now = now_ms();
+        let shape = &self.rules.shape;
         Ok(match shard.get_mut(key) {
-            Some(entry) => {
-                domain::release(&mut entry.counts, &self.rules.shape, grant, count, now_ms())
+            Some(entry) if grant.nonce != 0 => {
+                entry.released.retain(|_, until| *until > now);
+                let until = now + (shape.window_ms() + shape.bucket_ms()) as i64;
+                let first = entry.released.insert(grant.nonce, until).is_none();
+                let count = if first { count } else { 0 };
+                domain::release(&mut entry.counts, shape, grant, count, now)
             }
+            Some(entry) => domain::release(&mut entry.counts, shape, grant, count, now),
             None => Released {
                 released: 0,
                 used: 0,

@@ -134,6 +134,16 @@ impl RedisStore {
         )
     }
 
+    /// The marker of a grant of `key` that was handed back: a grant is
+    /// released at most once.
+    pub fn released_key(key: &BudgetKey, nonce: u64) -> String {
+        format!(
+            "syncgov:quota:{{{}}}:{}:released:{nonce:x}",
+            key.org,
+            key.resource.as_str()
+        )
+    }
+
     /// The org-wide view hash of `key`: `ru` reported used, `rm` reported
     /// max, `rt` when observed, `rg` grants since.
     pub fn org_key(key: &BudgetKey) -> String {
@@ -361,6 +371,7 @@ fn read_decision(reply: &[i64]) -> Result<Decision, StoreError> {
         Outcome::Granted(Grant {
             bucket_start_ms,
             count: u64::try_from(count).map_err(|_| corrupt("granted count"))?,
+            nonce: 0,
         })
     } else {
         let reason = match reason {
@@ -640,10 +651,12 @@ impl QuotaStore for RedisStore {
         grant: Grant,
         count: u64,
     ) -> Result<Released, StoreError> {
-        let reply: Vec<i64> = self
-            .release
-            .key(Self::window_key(key, &self.shape))
-            .key(Self::org_key(key))
+        let mut invocation = self.release.key(Self::window_key(key, &self.shape));
+        invocation.key(Self::org_key(key));
+        if grant.nonce != 0 {
+            invocation.key(Self::released_key(key, grant.nonce));
+        }
+        let reply: Vec<i64> = invocation
             .arg(self.shape.bucket_of(grant.bucket_start_ms))
             .arg(count.min(grant.count))
             .arg(self.shape.bucket_ms())

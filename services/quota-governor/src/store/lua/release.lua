@@ -1,8 +1,11 @@
 
 -- Hands back unused tokens to the bucket they were granted in, and only to
--- it: never more than the bucket holds, never below zero.
+-- it: never more than the bucket holds, never below zero, and at most once
+-- per grant: a release sent again (a retry after a lost reply) finds the
+-- grant's marker and takes nothing more off the window.
 --
 -- KEYS[1]  the window string   KEYS[2]  the org-wide view hash
+-- KEYS[3]  the grant's released marker (absent for grants without a nonce)
 -- ARGV[1]  the grant's bucket   ARGV[2]  tokens to hand back
 -- ARGV[3]  bucket width (ms)    ARGV[4]  ring slots
 --
@@ -14,6 +17,11 @@ local ring = tonumber(ARGV[4])
 
 local head, used = advance(KEYS[1], now_ms(), bucket_ms, ring)
 if used == 0 or bucket > head or bucket <= head - ring then
+  return {0, used}
+end
+-- Kept while the grant's bucket can be in the window: past that there is
+-- nothing to hand back anyway.
+if KEYS[3] and not redis.call('SET', KEYS[3], 1, 'NX', 'PX', (ring + 1) * bucket_ms) then
   return {0, used}
 end
 local bit = slot_bit(bucket, ring)
