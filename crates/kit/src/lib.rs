@@ -8,6 +8,7 @@ pub mod error;
 pub mod fairness;
 pub mod input;
 pub mod metrics;
+pub mod redis_conn;
 pub mod reload;
 pub mod rpc_trace;
 pub mod security;

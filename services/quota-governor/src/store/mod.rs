@@ -15,7 +15,8 @@ use crate::domain::{
 };
 use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
-pub mod conn;
+/// The handle on Redis, one server or a cluster.
+pub use syncgov_kit::redis_conn as conn;
 pub mod memory;
 pub mod redis;
 

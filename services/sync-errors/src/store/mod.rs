@@ -16,7 +16,8 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
 
-pub mod conn;
+/// The handle on Redis, one server or a cluster.
+pub use syncgov_kit::redis_conn as conn;
 pub mod memory;
 pub mod redis;
 

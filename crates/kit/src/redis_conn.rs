@@ -1,4 +1,4 @@
-//! The store's handle on Redis: one server, or a Redis Cluster.
+//! The stores' handle on Redis: one server, or a Redis Cluster.
 //!
 //! Every store call goes through [`Redis`]. On one server it is the
 //! reconnecting multiplexed connection the store always used, untouched: one
@@ -12,8 +12,6 @@
 //! On a cluster a script or a pipeline must only touch keys of one slot: the
 //! stores give every key a hash tag (`{<org>}`, or a queue shard's) so that
 //! each of their scripts and pipelines does.
-//!
-//! This file is the same in both services' stores.
 
 use std::time::Duration;
 
@@ -22,7 +20,7 @@ use redis::cluster::{ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
-use syncgov_kit::store::{StoreError, corrupt, from_redis, redis_connection};
+use crate::store::{StoreError, corrupt, from_redis, redis_connection};
 
 /// Times the cluster client sends a command again after a redirection
 /// (`MOVED`, `ASK`), a failover (`READONLY`, `TRYAGAIN`, `CLUSTERDOWN`) or a
