@@ -7,20 +7,18 @@
 //! Health and reflection stay open, so probes need no credential.
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use anyhow::Context as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use pin_project_lite::pin_project;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tonic::Status;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
+use crate::gate::Gated;
 use crate::reload::Reloading;
 
 /// Shortest static token accepted: guessing one must be hopeless.
@@ -481,7 +479,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Checked<S::Future, R>;
+    type Future = Gated<S::Future, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -489,15 +487,11 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let Some(verifier) = &self.layer.verifier else {
-            return Checked::Pass {
-                future: self.inner.call(request),
-            };
+            return Gated::pass(self.inner.call(request), None);
         };
         let path = request.uri().path();
         if is_open(path) {
-            return Checked::Pass {
-                future: self.inner.call(request),
-            };
+            return Gated::pass(self.inner.call(request), None);
         }
         let header = request
             .headers()
@@ -508,61 +502,20 @@ where
             Err(e) => {
                 refused("unauthenticated");
                 tracing::debug!(path, error = %e, "call refused: unauthenticated");
-                return Checked::Refused {
-                    status: Some(Status::unauthenticated(e.to_string())),
-                    body: std::marker::PhantomData,
-                };
+                return Gated::refuse(Status::unauthenticated(e.to_string()));
             }
         };
         if !self.layer.policy.permits(path, principal.role) {
             let method = path.rsplit('/').next().unwrap_or(path);
             refused("role");
             tracing::debug!(path, subject = %principal.subject, role = principal.role.name(), "call refused: role");
-            return Checked::Refused {
-                status: Some(Status::permission_denied(format!(
-                    "role {} may not call {method}",
-                    principal.role.name()
-                ))),
-                body: std::marker::PhantomData,
-            };
+            return Gated::refuse(Status::permission_denied(format!(
+                "role {} may not call {method}",
+                principal.role.name()
+            )));
         }
         request.extensions_mut().insert(principal);
-        Checked::Pass {
-            future: self.inner.call(request),
-        }
-    }
-}
-
-pin_project! {
-    /// A call that passed the checks, or the status that refused it.
-    #[project = CheckedProjection]
-    // The macro takes no doc comments on enum fields.
-    #[allow(missing_docs)]
-    pub enum Checked<F, R> {
-        /// On to the service.
-        Pass { #[pin] future: F },
-        /// Answered here.
-        Refused { status: Option<Status>, body: std::marker::PhantomData<fn() -> R> },
-    }
-}
-
-impl<F, R, E> Future for Checked<F, R>
-where
-    F: Future<Output = Result<http::Response<R>, E>>,
-    R: Default,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            CheckedProjection::Pass { future } => future.poll(cx),
-            CheckedProjection::Refused { status, .. } => {
-                let status = status
-                    .take()
-                    .expect("a refused call is polled once to its end");
-                Poll::Ready(Ok(status.into_http()))
-            }
-        }
+        Gated::pass(self.inner.call(request), None)
     }
 }
 

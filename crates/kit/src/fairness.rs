@@ -6,17 +6,15 @@
 //! queued: a queue would only move the starvation elsewhere.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use pin_project_lite::pin_project;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use crate::auth::Principal;
+use crate::gate::Gated;
 
 /// Callers remembered before idle ones are forgotten.
 const PRUNE_ABOVE: usize = 4096;
@@ -98,7 +96,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Limited<S::Future, R>;
+    type Future = Gated<S::Future, R, OwnedSemaphorePermit>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -112,64 +110,17 @@ where
             caller(&request)
         };
         let Some(who) = who else {
-            return Limited::Admitted {
-                future: self.inner.call(request),
-                permit: None,
-            };
+            return Gated::pass(self.inner.call(request), None);
         };
         match self.layer.try_enter(&who) {
-            Some(permit) => Limited::Admitted {
-                future: self.inner.call(request),
-                permit: Some(permit),
-            },
+            Some(permit) => Gated::pass(self.inner.call(request), Some(permit)),
             None => {
                 crate::auth::refused("caller_limit");
                 tracing::debug!(caller = %who, limit = self.layer.per_caller, "call refused: caller at its bound");
-                Limited::Refused {
-                    status: Some(Status::resource_exhausted(format!(
-                        "{who} has {} calls in flight, the most one caller may; retry after a back-off",
-                        self.layer.per_caller
-                    ))),
-                    body: std::marker::PhantomData,
-                }
-            }
-        }
-    }
-}
-
-pin_project! {
-    /// A call admitted with its permit (held until it answers), or the
-    /// status that refused it.
-    #[project = LimitedProjection]
-    // The macro takes no doc comments on enum fields.
-    #[allow(missing_docs)]
-    pub enum Limited<F, R> {
-        /// On to the service.
-        Admitted { #[pin] future: F, permit: Option<OwnedSemaphorePermit> },
-        /// Answered here.
-        Refused { status: Option<Status>, body: std::marker::PhantomData<fn() -> R> },
-    }
-}
-
-impl<F, R, E> Future for Limited<F, R>
-where
-    F: Future<Output = Result<http::Response<R>, E>>,
-    R: Default,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            LimitedProjection::Admitted { future, permit } => {
-                let output = std::task::ready!(future.poll(cx));
-                permit.take();
-                Poll::Ready(output)
-            }
-            LimitedProjection::Refused { status, .. } => {
-                let status = status
-                    .take()
-                    .expect("a refused call is polled once to its end");
-                Poll::Ready(Ok(status.into_http()))
+                Gated::refuse(Status::resource_exhausted(format!(
+                    "{who} has {} calls in flight, the most one caller may; retry after a back-off",
+                    self.layer.per_caller
+                )))
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod fairness;
+pub mod gate;
 pub mod input;
 pub mod metrics;
 pub mod redis_conn;

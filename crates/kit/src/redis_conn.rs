@@ -15,12 +15,13 @@
 
 use std::time::Duration;
 
+use crate::settings::RedisUrl;
+use crate::store::{StoreError, corrupt, from_redis, redis_connection};
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::{ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
-use crate::store::{StoreError, corrupt, from_redis, redis_connection};
 
 /// Times the cluster client sends a command again after a redirection
 /// (`MOVED`, `ASK`), a failover (`READONLY`, `TRYAGAIN`, `CLUSTERDOWN`) or a
@@ -43,6 +44,24 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Where a service's settings keep its data, with how to name it in
+    /// logs (passwords hidden): the cluster's nodes when given, else the
+    /// URL; `None` for the memory store.
+    pub fn from_settings(url: Option<&RedisUrl>, nodes: &[RedisUrl]) -> Option<(Self, String)> {
+        if !nodes.is_empty() {
+            let shown: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+            return Some((
+                Self::Cluster(nodes.iter().map(|n| n.expose().to_owned()).collect()),
+                format!("redis cluster at {}", shown.join(",")),
+            ));
+        }
+        let url = url?;
+        Some((
+            Self::Single(url.expose().to_owned()),
+            format!("redis at {url}"),
+        ))
+    }
+
     /// The shared connection of a store: connects lazily, so the service
     /// starts (not serving) while Redis is down, and reconnects by itself.
     /// `timeout` bounds every connection attempt and every call.

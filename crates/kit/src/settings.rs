@@ -18,6 +18,21 @@ pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
 }
 
+/// Reads one node of `--redis-cluster-nodes`: `host:port`, or a `redis://`
+/// or `rediss://` URL (a cluster is reached over TCP).
+pub fn parse_cluster_node(text: &str) -> Result<RedisUrl, String> {
+    let text = text.trim();
+    let url = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("redis://{text}")
+    };
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err("expected host:port, redis://host:port or rediss://host:port".into());
+    }
+    url.parse()
+}
+
 /// A Redis URL that never prints its password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisUrl(String);

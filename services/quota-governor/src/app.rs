@@ -57,47 +57,48 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         unmapped: settings.rls_unmapped,
         window_ms: rules.shape.window_ms(),
     };
-    let (router, store_watch, store_description) = match store_endpoint(&settings) {
-        Some((endpoint, description)) => {
-            let store = Arc::new(RedisStore::open(
-                &endpoint,
-                rules,
-                settings.redis_timeout,
-                settings.coalesce,
-            )?);
-            let watch = background(store.clone(), &feed, &health, &settings)?;
-            (
-                routes(
-                    router,
-                    store,
-                    default_budget,
-                    &feed,
-                    rls,
-                    OrgLabels::new(&settings.metrics_orgs),
-                    emergency_budget(&settings),
-                ),
-                watch,
-                description,
-            )
-        }
-        None => {
-            let store = Arc::new(MemoryStore::new(rules));
-            let watch = background(store.clone(), &feed, &health, &settings)?;
-            (
-                routes(
-                    router,
-                    store,
-                    default_budget,
-                    &feed,
-                    rls,
-                    OrgLabels::new(&settings.metrics_orgs),
-                    emergency_budget(&settings),
-                ),
-                watch,
-                "in memory".to_owned(),
-            )
-        }
-    };
+    let (router, store_watch, store_description) =
+        match Endpoint::from_settings(settings.redis_url.as_ref(), &settings.redis_cluster_nodes) {
+            Some((endpoint, description)) => {
+                let store = Arc::new(RedisStore::open(
+                    &endpoint,
+                    rules,
+                    settings.redis_timeout,
+                    settings.coalesce,
+                )?);
+                let watch = background(store.clone(), &feed, &health, &settings)?;
+                (
+                    routes(
+                        router,
+                        store,
+                        default_budget,
+                        &feed,
+                        rls,
+                        OrgLabels::new(&settings.metrics_orgs),
+                        emergency_budget(&settings),
+                    ),
+                    watch,
+                    description,
+                )
+            }
+            None => {
+                let store = Arc::new(MemoryStore::new(rules));
+                let watch = background(store.clone(), &feed, &health, &settings)?;
+                (
+                    routes(
+                        router,
+                        store,
+                        default_budget,
+                        &feed,
+                        rls,
+                        OrgLabels::new(&settings.metrics_orgs),
+                        emergency_budget(&settings),
+                    ),
+                    watch,
+                    "in memory".to_owned(),
+                )
+            }
+        };
     Ok(Prepared {
         listener,
         router,
@@ -108,24 +109,6 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         store_description,
         transport: base.transport,
     })
-}
-
-/// Where the settings keep budgets, with how to name it in logs (passwords
-/// hidden); `None` for memory.
-fn store_endpoint(settings: &Settings) -> Option<(Endpoint, String)> {
-    if !settings.redis_cluster_nodes.is_empty() {
-        let nodes = &settings.redis_cluster_nodes;
-        let shown: Vec<String> = nodes.iter().map(ToString::to_string).collect();
-        return Some((
-            Endpoint::Cluster(nodes.iter().map(|n| n.expose().to_owned()).collect()),
-            format!("redis cluster at {}", shown.join(",")),
-        ));
-    }
-    let url = settings.redis_url.as_ref()?;
-    Some((
-        Endpoint::Single(url.expose().to_owned()),
-        format!("redis at {url}"),
-    ))
 }
 
 /// The governor's own service and Envoy's rate limit service, over one

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use syncgov_kit::security::SecuritySettings;
 pub use syncgov_kit::settings::RedisUrl;
-use syncgov_kit::settings::parse_duration;
+use syncgov_kit::settings::{parse_cluster_node, parse_duration};
 use syncgov_kit::telemetry::LogFormat;
 
 use crate::domain::{Budget, Rules};
@@ -244,21 +244,6 @@ impl Settings {
             },
         })
     }
-}
-
-/// Reads one node of `--redis-cluster-nodes`: `host:port`, or a `redis://`
-/// or `rediss://` URL (a cluster is reached over TCP).
-fn parse_cluster_node(text: &str) -> Result<RedisUrl, String> {
-    let text = text.trim();
-    let url = if text.contains("://") {
-        text.to_owned()
-    } else {
-        format!("redis://{text}")
-    };
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Err("expected host:port, redis://host:port or rediss://host:port".into());
-    }
-    url.parse()
 }
 
 /// The budget applied to orgs without one, written ALLOCATION/ORG_LIMIT.

@@ -44,28 +44,29 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     )?;
     let (router, health) = (base.router, base.health);
     let policy = settings.retry_policy();
-    let (router, store_watch, store_description) = match store_endpoint(&settings) {
-        Some((endpoint, description)) => {
-            let store = Arc::new(RedisStore::open(&endpoint, settings.redis_timeout, policy)?);
-            let watch = background(store.clone(), &health, &settings)?;
-            let service = SyncErrorsService::new(store);
-            (
-                router.add_service(SyncErrorsServer::new(service)),
-                watch,
-                description,
-            )
-        }
-        None => {
-            let store = Arc::new(MemoryStore::new(policy));
-            let watch = background(store.clone(), &health, &settings)?;
-            let service = SyncErrorsService::new(store);
-            (
-                router.add_service(SyncErrorsServer::new(service)),
-                watch,
-                "in memory".to_owned(),
-            )
-        }
-    };
+    let (router, store_watch, store_description) =
+        match Endpoint::from_settings(settings.redis_url.as_ref(), &settings.redis_cluster_nodes) {
+            Some((endpoint, description)) => {
+                let store = Arc::new(RedisStore::open(&endpoint, settings.redis_timeout, policy)?);
+                let watch = background(store.clone(), &health, &settings)?;
+                let service = SyncErrorsService::new(store);
+                (
+                    router.add_service(SyncErrorsServer::new(service)),
+                    watch,
+                    description,
+                )
+            }
+            None => {
+                let store = Arc::new(MemoryStore::new(policy));
+                let watch = background(store.clone(), &health, &settings)?;
+                let service = SyncErrorsService::new(store);
+                (
+                    router.add_service(SyncErrorsServer::new(service)),
+                    watch,
+                    "in memory".to_owned(),
+                )
+            }
+        };
     Ok(Prepared {
         listener,
         router,
@@ -76,24 +77,6 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         store_description,
         transport: base.transport,
     })
-}
-
-/// Where the settings keep errors, with how to name it in logs (passwords
-/// hidden); `None` for memory.
-fn store_endpoint(settings: &Settings) -> Option<(Endpoint, String)> {
-    if !settings.redis_cluster_nodes.is_empty() {
-        let nodes = &settings.redis_cluster_nodes;
-        let shown: Vec<String> = nodes.iter().map(ToString::to_string).collect();
-        return Some((
-            Endpoint::Cluster(nodes.iter().map(|n| n.expose().to_owned()).collect()),
-            format!("redis cluster at {}", shown.join(",")),
-        ));
-    }
-    let url = settings.redis_url.as_ref()?;
-    Some((
-        Endpoint::Single(url.expose().to_owned()),
-        format!("redis at {url}"),
-    ))
 }
 
 /// What runs beside the server: health following the store's ping, the
