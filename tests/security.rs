@@ -87,6 +87,22 @@ fn ask(org: &str) -> quota::AcquireTokensRequest {
     }
 }
 
+/// A report of one failure that suspends `org`: Salesforce's daily limit.
+fn daily_limit_failure(org: &str) -> errors::IngestErrorsRequest {
+    errors::IngestErrorsRequest {
+        org_id: org.into(),
+        failures: vec![errors::Failure {
+            idempotency_key: "k1".into(),
+            object_type: "Contact".into(),
+            crm_record_id: "c1".into(),
+            status_code: "REQUEST_LIMIT_EXCEEDED".into(),
+            message: "TotalRequests Limit exceeded.".into(),
+            direction: errors::Direction::ToSalesforce.into(),
+            ..Default::default()
+        }],
+    }
+}
+
 /// The code and message of a failed call.
 fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (Code, String) {
     let status = result.expect_err("the call must be refused");
@@ -546,18 +562,7 @@ async fn sync_errors_tells_the_governor_with_its_own_credential() {
     assert_eq!(code, Code::PermissionDenied);
     // ...but the failure it reports does, through sync-errors' credential.
     SyncErrorsClient::new(as_caller(plain(sync_errors.addr()).await, Some(WORKER)))
-        .ingest_errors(errors::IngestErrorsRequest {
-            org_id: "acme".into(),
-            failures: vec![errors::Failure {
-                idempotency_key: "k1".into(),
-                object_type: "Contact".into(),
-                crm_record_id: "c1".into(),
-                status_code: "REQUEST_LIMIT_EXCEEDED".into(),
-                message: "TotalRequests Limit exceeded.".into(),
-                direction: errors::Direction::ToSalesforce.into(),
-                ..Default::default()
-            }],
-        })
+        .ingest_errors(daily_limit_failure("acme"))
         .await
         .unwrap();
     let suspended = eventually(Duration::from_secs(10), || {
@@ -769,18 +774,7 @@ async fn syncctl_and_sync_errors_speak_tls_with_tokens() {
     // token: a suspension it relays lands there.
     let mut errors_client = SyncErrorsClient::new(plain(sync_errors.addr()).await);
     errors_client
-        .ingest_errors(errors::IngestErrorsRequest {
-            org_id: "acme".into(),
-            failures: vec![errors::Failure {
-                idempotency_key: "k1".into(),
-                object_type: "Contact".into(),
-                crm_record_id: "c1".into(),
-                status_code: "REQUEST_LIMIT_EXCEEDED".into(),
-                message: "TotalRequests Limit exceeded.".into(),
-                direction: errors::Direction::ToSalesforce.into(),
-                ..Default::default()
-            }],
-        })
+        .ingest_errors(daily_limit_failure("acme"))
         .await
         .unwrap();
     let relayed = eventually(Duration::from_secs(10), || async {
