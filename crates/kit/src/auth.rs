@@ -240,6 +240,7 @@ fn digest(token: &str) -> [u8; 32] {
 struct Claims {
     #[serde(default)]
     sub: Option<String>,
+    exp: u64,
     role: String,
     orgs: OrgsClaim,
 }
@@ -291,7 +292,18 @@ pub struct Verifier {
     keys: Vec<(Algorithm, DecodingKey)>,
     audience: String,
     issuer: Option<String>,
+    /// JWTs already verified, by digest, with their expiry: a worker sends
+    /// the same token with every call, and checking an RS256 or EdDSA
+    /// signature each time would cost more than the call. Built anew with
+    /// the verifier, so a key taken out stops its tokens at the next reload.
+    verified: std::sync::Mutex<HashMap<[u8; 32], (Principal, u64)>>,
 }
+
+/// JWTs remembered as verified before the memory is cleared.
+const VERIFIED_KEPT: usize = 10_000;
+/// Seconds a JWT is still taken after its `exp` (clocks differ): the
+/// validation's own default leeway.
+const LEEWAY_S: u64 = 60;
 
 impl Verifier {
     /// Reads the files named in `files`.
@@ -331,6 +343,7 @@ impl Verifier {
         Ok(Self {
             static_tokens,
             keys,
+            verified: std::sync::Mutex::default(),
             audience: files.audience.clone(),
             issuer: files.issuer.clone(),
         })
@@ -338,12 +351,35 @@ impl Verifier {
 
     /// The caller a token stands for.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
-        if let Some(principal) = self.static_tokens.get(&digest(token)) {
+        let digest = digest(token);
+        if let Some(principal) = self.static_tokens.get(&digest) {
             return Ok(principal.clone());
         }
         if self.keys.is_empty() || token.split('.').count() != 3 {
             return Err(TokenError::Refused("unknown token".into()));
         }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((principal, exp)) = verified.get(&digest) {
+            if now <= exp.saturating_add(LEEWAY_S) {
+                return Ok(principal.clone());
+            }
+            verified.remove(&digest);
+        }
+        drop(verified);
+        let (principal, exp) = self.verify_jwt(token)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_KEPT {
+            verified.clear();
+        }
+        verified.insert(digest, (principal.clone(), exp));
+        Ok(principal)
+    }
+
+    /// Checks a JWT's signature and claims: the principal and its expiry.
+    fn verify_jwt(&self, token: &str) -> Result<(Principal, u64), TokenError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| TokenError::Refused(format!("not a JWT: {e}")))?;
         let mut last = None;
@@ -355,7 +391,10 @@ impl Verifier {
                 validation.set_issuer(&[issuer]);
             }
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return principal(data.claims),
+                Ok(data) => {
+                    let exp = data.claims.exp;
+                    return Ok((principal(data.claims)?, exp));
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -639,6 +678,76 @@ mod tests {
         );
         assert!(is_open("/grpc.health.v1.Health/Check"));
         assert!(!is_open("/p.S/Acquire"));
+    }
+
+    fn hs256_verifier(secret: &str) -> (Verifier, TempSecret) {
+        let file = TempSecret::new(secret);
+        let verifier = Verifier::load(&AuthFiles {
+            jwt_secret_files: vec![file.0.clone()],
+            audience: "syncgov".into(),
+            ..AuthFiles::default()
+        })
+        .unwrap();
+        (verifier, file)
+    }
+
+    /// A secret in a file of its own, removed on drop.
+    struct TempSecret(PathBuf);
+
+    impl TempSecret {
+        fn new(secret: &str) -> Self {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path =
+                std::env::temp_dir().join(format!("syncgov-secret-{}-{n}", std::process::id()));
+            std::fs::write(&path, secret).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for TempSecret {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_verified_jwt_is_remembered_until_it_expires() {
+        let secret = "a-secret-of-at-least-thirty-two-bytes-long";
+        let (verifier, _file) = hs256_verifier(secret);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = serde_json::json!({
+            "sub": "w", "role": "worker", "orgs": ["acme"], "aud": "syncgov", "exp": now + 600,
+        });
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        let first = verifier.verify(&token).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap(), first, "from memory");
+        assert_eq!(verifier.verified.lock().unwrap().len(), 1);
+
+        // A remembered token past its expiry (and the leeway) is checked
+        // again, and refused.
+        let stale = "e30.e30.not-a-signature";
+        verifier
+            .verified
+            .lock()
+            .unwrap()
+            .insert(digest(stale), (first, now - LEEWAY_S - 1));
+        assert!(verifier.verify(stale).is_err());
+        assert!(
+            !verifier
+                .verified
+                .lock()
+                .unwrap()
+                .contains_key(&digest(stale))
+        );
     }
 
     mod properties {
