@@ -167,6 +167,7 @@ on_every_store!(
     a_denial_says_when_to_retry,
     a_request_larger_than_the_allocation_gets_no_retry_after,
     released_tokens_return_to_their_grant_only,
+    a_stream_of_requests_is_answered_in_order,
     a_lease_takes_what_fits_and_hands_back_the_rest,
     usage_reports_the_window_and_a_chart,
     an_override_raises_the_allocation_until_it_expires,
@@ -438,6 +439,79 @@ async fn released_tokens_return_to_their_grant_only(backend: Backend) {
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().starts_with("grant_id:"), "{}", err.message());
     assert!(acquire(c, "acme", 20, pb::Priority::Critical).await.granted);
+}
+
+/// `requests` sent on one `AcquireTokensStream`: the replies, then how the
+/// stream ended (`None`: cleanly).
+async fn stream_of(
+    client: &mut QuotaGovernorClient<Channel>,
+    requests: Vec<pb::AcquireTokensRequest>,
+) -> (Vec<pb::AcquireTokensResponse>, Option<tonic::Status>) {
+    let messages = requests
+        .into_iter()
+        .map(|request| pb::AcquireTokensStreamRequest {
+            request: Some(request),
+        });
+    let mut replies = client
+        .acquire_tokens_stream(tokio_stream::iter(messages))
+        .await
+        .expect("the stream opens")
+        .into_inner();
+    let mut answered = Vec::new();
+    loop {
+        match replies.message().await {
+            Ok(Some(reply)) => answered.push(reply.response.expect("a response in every reply")),
+            Ok(None) => return (answered, None),
+            Err(status) => return (answered, Some(status)),
+        }
+    }
+}
+
+async fn a_stream_of_requests_is_answered_in_order(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 20)).await;
+    let ask = |org: &str| pb::AcquireTokensRequest {
+        org_id: org.into(),
+        count: 1,
+        priority: pb::Priority::Critical.into(),
+        ..Default::default()
+    };
+    // acme has a budget, nobody has none: the replies say which was which.
+    let requests: Vec<_> = (0..50)
+        .map(|i| ask(if i % 2 == 0 { "acme" } else { "nobody" }))
+        .collect();
+    let (replies, end) = stream_of(c, requests).await;
+    assert!(end.is_none(), "{end:?}");
+    assert_eq!(replies.len(), 50);
+    for (i, reply) in replies.iter().enumerate() {
+        if i % 2 == 1 {
+            assert_eq!(denied_for(reply), pb::DenyReason::UnknownOrg, "reply {i}");
+        }
+    }
+    let granted = replies.iter().filter(|r| r.granted).count();
+    assert_eq!(granted, 20, "exactly the allocation of acme's 25 requests");
+    assert!(
+        replies
+            .iter()
+            .filter(|r| r.granted)
+            .all(|r| r.grant_id.starts_with("g2."))
+    );
+    assert_eq!(usage(c, "acme").await.used, 20);
+
+    // A request the unary call would refuse ends the stream with its
+    // status, after the replies before it.
+    set_budget(c, "globex", budget(100, 20)).await;
+    let bad = pb::AcquireTokensRequest {
+        count: 0,
+        ..ask("globex")
+    };
+    let (replies, end) = stream_of(c, vec![ask("globex"), ask("globex"), bad, ask("globex")]).await;
+    let end = end.expect("the bad request ends the stream");
+    assert_eq!(end.code(), Code::InvalidArgument);
+    assert!(end.message().starts_with("count:"), "{}", end.message());
+    assert_eq!(replies.len(), 2);
+    assert!(replies.iter().all(|r| r.granted));
 }
 
 async fn lease(
@@ -1557,6 +1631,64 @@ async fn leases_from_two_coalescing_replicas_never_pass_the_allocation() {
     assert!(used <= 10_000, "{used} over the allocation");
     // Only the last hand-backs can leave room: at most 3 tokens per worker.
     assert!(used >= 10_000 - 64 * 3, "{used}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_streams_grant_exactly_the_allocation() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--redis-url",
+        url.as_str(),
+        "--coalesce",
+        "true",
+    ];
+    let replicas = [
+        Process::start("quota-governor", &args),
+        Process::start("quota-governor", &args),
+    ];
+    let mut admin = QuotaGovernorClient::new(syncgov_tests::channel(replicas[0].addr()).await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+
+    // 64 streams, each asking 200 times at once: 12 800 requests for 10 000
+    // tokens.
+    let mut clients = Vec::new();
+    for i in 0..64 {
+        let addr = replicas[i % 2].addr();
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(syncgov_tests::channel(addr).await);
+            let asks = (0..200)
+                .map(|_| pb::AcquireTokensRequest {
+                    org_id: "acme".into(),
+                    count: 1,
+                    priority: pb::Priority::Critical.into(),
+                    ..Default::default()
+                })
+                .collect();
+            let (replies, end) = stream_of(&mut c, asks).await;
+            assert!(end.is_none(), "{end:?}");
+            assert_eq!(replies.len(), 200);
+            for reply in replies.iter().filter(|r| !r.granted) {
+                let reason = reply.deny_reason();
+                assert!(
+                    matches!(
+                        reason,
+                        pb::DenyReason::AllocationExhausted | pb::DenyReason::Suspended
+                    ),
+                    "{reason:?}"
+                );
+            }
+            replies.iter().filter(|r| r.granted).count() as u64
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 10_000);
+    assert_eq!(usage(&mut admin, "acme").await.used, 10_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -188,6 +188,29 @@ async fn calls_need_a_token_for_their_role_and_their_org() {
             "pool-a may not touch org \"globex\""
         )
     );
+    // On a stream, each message's org is checked: the first for another
+    // org ends it.
+    let messages = [ask("acme"), ask("globex"), ask("acme")]
+        .into_iter()
+        .map(|request| quota::AcquireTokensStreamRequest {
+            request: Some(request),
+        });
+    let mut replies = worker
+        .acquire_tokens_stream(tokio_stream::iter(messages))
+        .await
+        .expect("a worker may stream")
+        .into_inner();
+    let first = replies
+        .message()
+        .await
+        .expect("the first reply")
+        .expect("one");
+    assert!(first.response.is_some_and(|r| r.granted));
+    let status = replies
+        .message()
+        .await
+        .expect_err("globex is not the worker's");
+    assert_eq!(status.code(), Code::PermissionDenied);
 
     // An operator reads its orgs but spends nothing.
     let mut operator = governor_as(&channel, Some(OPERATOR));
@@ -201,7 +224,10 @@ async fn calls_need_a_token_for_their_role_and_their_org() {
         .await
         .expect("an operator reads its org's usage")
         .into_inner();
-    assert_eq!(usage.used, 1, "the worker's one token");
+    assert_eq!(
+        usage.used, 2,
+        "the worker's two tokens, one of them streamed"
+    );
     let (code, _) = refusal(
         operator
             .get_usage(quota::GetUsageRequest {

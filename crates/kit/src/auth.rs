@@ -102,7 +102,13 @@ impl Principal {
 /// Checks that the caller of `request` may touch `org`. Without
 /// authentication configured there is no principal and every org is open.
 pub fn authorize_org<T>(request: &tonic::Request<T>, org: &str) -> Result<(), Status> {
-    match request.extensions().get::<Principal>() {
+    authorize(request.extensions().get::<Principal>(), org)
+}
+
+/// As [`authorize_org`], for a caller already taken from its request (each
+/// message of a stream names its org).
+pub fn authorize(principal: Option<&Principal>, org: &str) -> Result<(), Status> {
+    match principal {
         Some(p) if !p.may_touch(org) => {
             refused("org");
             Err(Status::permission_denied(format!(

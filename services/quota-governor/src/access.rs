@@ -16,6 +16,7 @@ pub fn policy() -> Policy {
             "syncgov.quota.v1.QuotaGovernor",
             &[
                 ("AcquireTokens", WORKERS),
+                ("AcquireTokensStream", WORKERS),
                 ("ReleaseTokens", WORKERS),
                 ("ReportOrgUsage", WORKERS),
                 ("ReportProbeResult", WORKERS),

@@ -132,13 +132,8 @@ fn routes<S: QuotaStore>(
     metric_orgs: OrgLabels,
     emergency: Option<EmergencyBudget>,
 ) -> Router {
-    let governor = Arc::new(GovernorService::new(
-        store,
-        default_budget,
-        feed.clone(),
-        metric_orgs,
-        emergency,
-    ));
+    let governor =
+        GovernorService::new(store, default_budget, feed.clone(), metric_orgs, emergency);
     router
         .add_service(QuotaGovernorServer::from_arc(governor.clone()))
         .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)))

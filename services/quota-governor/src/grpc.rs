@@ -9,7 +9,7 @@ use prost_types::Duration as ProtoDuration;
 use syncgov_api::quota::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use syncgov_kit::auth::{authorize_every_org, authorize_org};
+use syncgov_kit::auth::{Principal, authorize, authorize_every_org, authorize_org};
 use syncgov_kit::store::StoreError;
 
 use crate::domain::{
@@ -42,7 +42,12 @@ pub struct GovernorService<S> {
     emergency: Option<crate::outage::EmergencyBudget>,
     /// Tells grants apart, so that each is handed back at most once.
     nonces: Nonces,
+    /// The service itself, for streams whose decisions outlive a call.
+    me: std::sync::Weak<Self>,
 }
+
+/// Decisions of one `AcquireTokensStream` decided at once.
+const STREAM_IN_FLIGHT: usize = 256;
 
 /// Grant nonces: a random start per replica, then a fixed odd step per
 /// grant, which visits every 64-bit value once before repeating; replicas
@@ -78,8 +83,8 @@ impl<S: QuotaStore> GovernorService<S> {
         feed: Arc<Feed>,
         metric_orgs: syncgov_kit::metrics::OrgLabels,
         emergency: Option<crate::outage::EmergencyBudget>,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
             emergency,
             store,
             default_budget,
@@ -87,7 +92,91 @@ impl<S: QuotaStore> GovernorService<S> {
             feed,
             probes_not_before: Default::default(),
             nonces: Nonces::new(),
+            me: me.clone(),
+        })
+    }
+}
+
+/// A request for tokens its caller may make, read.
+struct TokenAsk {
+    key: BudgetKey,
+    ask: Ask,
+    priority: Priority,
+}
+
+/// Checks a request for tokens of `principal`: its org, then its fields.
+fn check_acquire(
+    principal: Option<&Principal>,
+    request: &pb::AcquireTokensRequest,
+) -> Result<TokenAsk, Status> {
+    authorize(principal, &request.org_id)?;
+    let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
+    let ask = Ask::parse(request.count, request.min_count).map_err(ApiError::from)?;
+    let priority = parse_priority(request.priority).map_err(ApiError::from)?;
+    domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
+    Ok(TokenAsk { key, ask, priority })
+}
+
+impl<S: QuotaStore> GovernorService<S> {
+    /// Decides one checked request for tokens: what both `AcquireTokens`
+    /// and each message of `AcquireTokensStream` answer.
+    async fn acquire(&self, asked: TokenAsk) -> Result<pb::AcquireTokensResponse, Status> {
+        let TokenAsk { key, ask, priority } = asked;
+        let (decision, probe) = match self.rule(&key, ask, priority).await? {
+            Ruling::Suspended(reason) => {
+                // Suspended: no call may go out, whatever the budget says.
+                let span = tracing::Span::current();
+                span.record("deny_reason", "suspended");
+                span.record("suspension_reason", reason.code());
+                return Ok(pb::AcquireTokensResponse {
+                    deny_reason: pb::DenyReason::Suspended.into(),
+                    suspension_reason: reason.number(),
+                    ..Default::default()
+                });
+            }
+            Ruling::Emergency(count) => {
+                let span = tracing::Span::current();
+                span.record("granted", true);
+                span.record("tokens_granted", count);
+                return Ok(pb::AcquireTokensResponse {
+                    granted: true,
+                    granted_count: count,
+                    emergency: true,
+                    ..Default::default()
+                });
+            }
+            Ruling::Decided { decision, probe } => (decision, probe),
+        };
+        let span = tracing::Span::current();
+        span.record("granted", decision.granted());
+        let mut reply = pb::AcquireTokensResponse {
+            granted: decision.granted(),
+            used: decision.used,
+            allocation: decision.allocation,
+            remaining: decision.remaining,
+            ..Default::default()
+        };
+        match decision.outcome {
+            Outcome::Granted(grant) => {
+                let grant = grant.with_nonce(self.nonces.next());
+                reply.grant_id = grant.to_string();
+                reply.granted_count = grant.count;
+                span.record("tokens_granted", grant.count);
+                if let Some(reason) = probe {
+                    reply.probe = true;
+                    reply.suspension_reason = reason.number();
+                }
+            }
+            Outcome::Denied {
+                reason,
+                retry_after_ms,
+            } => {
+                span.record("deny_reason", reason.as_str());
+                reply.deny_reason = deny_reason_pb(reason).into();
+                reply.retry_after = retry_after_ms.map(duration);
+            }
         }
+        Ok(reply)
     }
 }
 
@@ -533,67 +622,65 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::AcquireTokensRequest>,
     ) -> Result<Response<pb::AcquireTokensResponse>, Status> {
-        authorize_org(&request, &request.get_ref().org_id)?;
-        let request = request.into_inner();
-        let key = parse_key(&request.org_id, request.resource).map_err(ApiError::from)?;
-        let ask = Ask::parse(request.count, request.min_count).map_err(ApiError::from)?;
-        let priority = parse_priority(request.priority).map_err(ApiError::from)?;
-        domain::check_client_id(&request.client_id).map_err(ApiError::from)?;
-        let (decision, probe) = match self.rule(&key, ask, priority).await? {
-            Ruling::Suspended(reason) => {
-                // Suspended: no call may go out, whatever the budget says.
-                let span = tracing::Span::current();
-                span.record("deny_reason", "suspended");
-                span.record("suspension_reason", reason.code());
-                return Ok(Response::new(pb::AcquireTokensResponse {
-                    deny_reason: pb::DenyReason::Suspended.into(),
-                    suspension_reason: reason.number(),
-                    ..Default::default()
-                }));
-            }
-            Ruling::Emergency(count) => {
-                let span = tracing::Span::current();
-                span.record("granted", true);
-                span.record("tokens_granted", count);
-                return Ok(Response::new(pb::AcquireTokensResponse {
-                    granted: true,
-                    granted_count: count,
-                    emergency: true,
-                    ..Default::default()
-                }));
-            }
-            Ruling::Decided { decision, probe } => (decision, probe),
-        };
-        let span = tracing::Span::current();
-        span.record("granted", decision.granted());
-        let mut reply = pb::AcquireTokensResponse {
-            granted: decision.granted(),
-            used: decision.used,
-            allocation: decision.allocation,
-            remaining: decision.remaining,
-            ..Default::default()
-        };
-        match decision.outcome {
-            Outcome::Granted(grant) => {
-                let grant = grant.with_nonce(self.nonces.next());
-                reply.grant_id = grant.to_string();
-                reply.granted_count = grant.count;
-                span.record("tokens_granted", grant.count);
-                if let Some(reason) = probe {
-                    reply.probe = true;
-                    reply.suspension_reason = reason.number();
+        let asked = check_acquire(request.extensions().get::<Principal>(), request.get_ref())?;
+        Ok(Response::new(self.acquire(asked).await?))
+    }
+
+    type AcquireTokensStreamStream = std::pin::Pin<
+        Box<
+            dyn tokio_stream::Stream<Item = Result<pb::AcquireTokensStreamResponse, Status>>
+                + Send
+                + 'static,
+        >,
+    >;
+
+    async fn acquire_tokens_stream(
+        &self,
+        request: Request<tonic::Streaming<pb::AcquireTokensStreamRequest>>,
+    ) -> Result<Response<Self::AcquireTokensStreamStream>, Status> {
+        use futures_util::StreamExt;
+        let principal = request.extensions().get::<Principal>().cloned();
+        let this = self
+            .me
+            .upgrade()
+            .ok_or_else(|| Status::unavailable("shutting down"))?;
+        // Each message is checked in order, and the first refused ends the
+        // stream: none after it is decided, so no token is counted that its
+        // caller never hears of.
+        let checked = request.into_inner().scan(false, move |refused, message| {
+            let next = (!*refused).then(|| {
+                let asked = message.and_then(|m| {
+                    let request = m.request.ok_or_else(|| {
+                        Status::from(ApiError::from(InvalidInput::new("request", "is required")))
+                    })?;
+                    check_acquire(principal.as_ref(), &request)
+                });
+                *refused = asked.is_err();
+                asked
+            });
+            std::future::ready(next)
+        });
+        let replies = checked
+            .map(move |asked| {
+                let this = this.clone();
+                async move {
+                    let response = this.acquire(asked?).await?;
+                    Ok(pb::AcquireTokensStreamResponse {
+                        response: Some(response),
+                    })
                 }
-            }
-            Outcome::Denied {
-                reason,
-                retry_after_ms,
-            } => {
-                span.record("deny_reason", reason.as_str());
-                reply.deny_reason = deny_reason_pb(reason).into();
-                reply.retry_after = retry_after_ms.map(duration);
-            }
-        }
-        Ok(Response::new(reply))
+            })
+            // Decided side by side, answered in order.
+            .buffered(STREAM_IN_FLIGHT)
+            // A store failure ends the stream too, with its status.
+            .scan(false, |failed, reply: Result<_, Status>| {
+                let next = (!*failed).then(|| {
+                    *failed = reply.is_err();
+                    reply
+                });
+                std::future::ready(next)
+            });
+        Ok(Response::new(Box::pin(replies)))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(org_id = %request.get_ref().org_id))]

@@ -125,6 +125,71 @@ enum Api {
     Governor,
     /// envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit.
     Envoy,
+    /// syncgov.quota.v1.QuotaGovernor/AcquireTokensStream: one long-lived
+    /// stream per connection, the callers' requests multiplexed on it.
+    Stream,
+}
+
+/// One `AcquireTokensStream` shared by callers: requests go out in the
+/// order they were sent and replies come back in that order, so each
+/// caller's reply is the next one waited for when it arrives.
+struct DecisionStream {
+    /// Requests out, and who waits for each reply, queued together.
+    out: std::sync::Mutex<(StreamSender, std::collections::VecDeque<ReplyWaiter>)>,
+}
+
+/// Where a stream's requests go.
+type StreamSender = tokio::sync::mpsc::UnboundedSender<quota::AcquireTokensStreamRequest>;
+/// A caller waiting for its reply (`None`: the stream ended).
+type ReplyWaiter = tokio::sync::oneshot::Sender<Option<quota::AcquireTokensResponse>>;
+
+impl DecisionStream {
+    /// Opens the stream on `client` and starts reading its replies.
+    async fn open(mut client: QuotaGovernorClient<AuthChannel>) -> anyhow::Result<Arc<Self>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut replies = client
+            .acquire_tokens_stream(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+            .await
+            .context("AcquireTokensStream")?
+            .into_inner();
+        let stream = Arc::new(Self {
+            out: std::sync::Mutex::new((tx, Default::default())),
+        });
+        let reader = stream.clone();
+        tokio::spawn(async move {
+            loop {
+                let reply = replies.message().await.ok().flatten();
+                let ended = reply.is_none();
+                let waiter = reader.out.lock().expect("not poisoned").1.pop_front();
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(reply.and_then(|r| r.response));
+                }
+                if ended {
+                    // Whoever still waits hears of the end by its sender's drop.
+                    reader.out.lock().expect("not poisoned").1.clear();
+                    return;
+                }
+            }
+        });
+        Ok(stream)
+    }
+
+    /// Sends `request` and waits for its reply; `None` once the stream ended.
+    async fn decide(
+        &self,
+        request: quota::AcquireTokensRequest,
+    ) -> Option<quota::AcquireTokensResponse> {
+        let (waiter, reply) = tokio::sync::oneshot::channel();
+        {
+            let mut out = self.out.lock().expect("not poisoned");
+            let message = quota::AcquireTokensStreamRequest {
+                request: Some(request),
+            };
+            out.0.send(message).ok()?;
+            out.1.push_back(waiter);
+        }
+        reply.await.ok().flatten()
+    }
 }
 
 /// Options of `ingest`.
@@ -437,6 +502,13 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
             .map(RateLimitServiceClient::new)
             .collect(),
     );
+    let mut streams = Vec::new();
+    if api == Api::Stream {
+        for client in clients.iter() {
+            streams.push(DecisionStream::open(client.clone()).await?);
+        }
+    }
+    let streams = Arc::new(streams);
     if let Some(block) = args.lease {
         let title = format!(
             "acquire (leases of {block}): {} orgs, concurrency {}, {} connection(s)",
@@ -451,8 +523,24 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
     let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, n| {
         let mut client = clients[caller as usize % clients.len()].clone();
         let mut envoy = envoys[caller as usize % envoys.len()].clone();
+        let stream = streams.get(caller as usize % streams.len().max(1)).cloned();
         let org = orgs[pick(caller, n, orgs.len())].clone();
         async move {
+            let request = quota::AcquireTokensRequest {
+                org_id: org.clone(),
+                resource: quota::Resource::ApiRequests.into(),
+                count,
+                priority: quota::Priority::Normal.into(),
+                client_id: "loadgen".into(),
+                min_count: 0,
+            };
+            if let Some(stream) = stream {
+                return match stream.decide(request).await {
+                    Some(r) if r.granted => Outcome::Ok,
+                    Some(_) => Outcome::Denied,
+                    None => Outcome::Failed,
+                };
+            }
             if api == Api::Envoy {
                 let request = rls::RateLimitRequest {
                     domain: "salesforce-sync".into(),
@@ -475,16 +563,7 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
                     Err(_) => Outcome::Failed,
                 };
             }
-            let reply = client
-                .acquire_tokens(quota::AcquireTokensRequest {
-                    org_id: org,
-                    resource: quota::Resource::ApiRequests.into(),
-                    count,
-                    priority: quota::Priority::Normal.into(),
-                    client_id: "loadgen".into(),
-                    min_count: 0,
-                })
-                .await;
+            let reply = client.acquire_tokens(request).await;
             match reply {
                 Ok(r) if r.get_ref().granted => Outcome::Ok,
                 Ok(_) => Outcome::Denied,
