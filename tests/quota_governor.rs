@@ -168,6 +168,7 @@ on_every_store!(
     a_request_larger_than_the_allocation_gets_no_retry_after,
     released_tokens_return_to_their_grant_only,
     a_stream_of_requests_is_answered_in_order,
+    tasks_share_one_decision_stream,
     a_lease_takes_what_fits_and_hands_back_the_rest,
     usage_reports_the_window_and_a_chart,
     an_override_raises_the_allocation_until_it_expires,
@@ -512,6 +513,63 @@ async fn a_stream_of_requests_is_answered_in_order(backend: Backend) {
     assert!(end.message().starts_with("count:"), "{}", end.message());
     assert_eq!(replies.len(), 2);
     assert!(replies.iter().all(|r| r.granted));
+}
+
+async fn tasks_share_one_decision_stream(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(1_000, 100)).await;
+    let stream = syncgov_client::DecisionStream::open(c.clone())
+        .await
+        .expect("the stream opens");
+    let ask = |count: u64| pb::AcquireTokensRequest {
+        org_id: "acme".into(),
+        count,
+        priority: pb::Priority::Critical.into(),
+        ..Default::default()
+    };
+    // 16 tasks asking 10 times each for 100 tokens: exactly 100 granted.
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let stream = stream.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut granted = 0;
+            for _ in 0..10 {
+                let reply = stream.decide(ask(1)).await.expect("a reply");
+                if reply.granted {
+                    granted += 1;
+                } else {
+                    // Exhausted, and then suspended until calls leave.
+                    let reason = reply.deny_reason();
+                    assert!(
+                        matches!(
+                            reason,
+                            pb::DenyReason::AllocationExhausted | pb::DenyReason::Suspended
+                        ),
+                        "{reason:?}"
+                    );
+                }
+            }
+            granted
+        }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        granted += task.await.unwrap();
+    }
+    assert_eq!(granted, 100);
+    assert_eq!(usage(c, "acme").await.used, 100);
+    // A refused request ends the stream: its caller hears why, later ones
+    // that the stream is gone.
+    let refused = stream.decide(ask(0)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().starts_with("count:"),
+        "{}",
+        refused.message()
+    );
+    let after = stream.decide(ask(1)).await.unwrap_err();
+    assert_eq!(after.code(), Code::Unavailable);
 }
 
 async fn lease(

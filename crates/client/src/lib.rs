@@ -6,6 +6,10 @@
 //! spends them locally, and hands back what it did not use, so the governor
 //! sees one call per block while the budget stays exact: tokens a worker
 //! holds are counted as used until they are handed back.
+//!
+//! A worker that wants every decision made by the governor, one per call,
+//! but not the cost of a gRPC call each, shares a [`DecisionStream`] among
+//! its tasks: one `AcquireTokensStream` carrying all their requests.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +17,10 @@ use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use tonic::Status;
 use tonic::transport::Channel;
+
+mod stream;
+
+pub use stream::DecisionStream;
 
 /// The error type tonic's clients carry.
 type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;

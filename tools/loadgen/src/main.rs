@@ -130,68 +130,6 @@ enum Api {
     Stream,
 }
 
-/// One `AcquireTokensStream` shared by callers: requests go out in the
-/// order they were sent and replies come back in that order, so each
-/// caller's reply is the next one waited for when it arrives.
-struct DecisionStream {
-    /// Requests out, and who waits for each reply, queued together.
-    out: std::sync::Mutex<(StreamSender, std::collections::VecDeque<ReplyWaiter>)>,
-}
-
-/// Where a stream's requests go.
-type StreamSender = tokio::sync::mpsc::UnboundedSender<quota::AcquireTokensStreamRequest>;
-/// A caller waiting for its reply (`None`: the stream ended).
-type ReplyWaiter = tokio::sync::oneshot::Sender<Option<quota::AcquireTokensResponse>>;
-
-impl DecisionStream {
-    /// Opens the stream on `client` and starts reading its replies.
-    async fn open(mut client: QuotaGovernorClient<AuthChannel>) -> anyhow::Result<Arc<Self>> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut replies = client
-            .acquire_tokens_stream(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
-            .await
-            .context("AcquireTokensStream")?
-            .into_inner();
-        let stream = Arc::new(Self {
-            out: std::sync::Mutex::new((tx, Default::default())),
-        });
-        let reader = stream.clone();
-        tokio::spawn(async move {
-            loop {
-                let reply = replies.message().await.ok().flatten();
-                let ended = reply.is_none();
-                let waiter = reader.out.lock().expect("not poisoned").1.pop_front();
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(reply.and_then(|r| r.response));
-                }
-                if ended {
-                    // Whoever still waits hears of the end by its sender's drop.
-                    reader.out.lock().expect("not poisoned").1.clear();
-                    return;
-                }
-            }
-        });
-        Ok(stream)
-    }
-
-    /// Sends `request` and waits for its reply; `None` once the stream ended.
-    async fn decide(
-        &self,
-        request: quota::AcquireTokensRequest,
-    ) -> Option<quota::AcquireTokensResponse> {
-        let (waiter, reply) = tokio::sync::oneshot::channel();
-        {
-            let mut out = self.out.lock().expect("not poisoned");
-            let message = quota::AcquireTokensStreamRequest {
-                request: Some(request),
-            };
-            out.0.send(message).ok()?;
-            out.1.push_back(waiter);
-        }
-        reply.await.ok().flatten()
-    }
-}
-
 /// Options of `ingest`.
 #[derive(Args)]
 struct IngestArgs {
@@ -505,7 +443,8 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
     let mut streams = Vec::new();
     if api == Api::Stream {
         for client in clients.iter() {
-            streams.push(DecisionStream::open(client.clone()).await?);
+            let stream = syncgov_client::DecisionStream::open(client.clone());
+            streams.push(stream.await.context("AcquireTokensStream")?);
         }
     }
     let streams = Arc::new(streams);
@@ -536,9 +475,9 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
             };
             if let Some(stream) = stream {
                 return match stream.decide(request).await {
-                    Some(r) if r.granted => Outcome::Ok,
-                    Some(_) => Outcome::Denied,
-                    None => Outcome::Failed,
+                    Ok(r) if r.granted => Outcome::Ok,
+                    Ok(_) => Outcome::Denied,
+                    Err(_) => Outcome::Failed,
                 };
             }
             if api == Api::Envoy {
