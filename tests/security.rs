@@ -889,22 +889,47 @@ async fn one_caller_cannot_take_every_slot() {
     assert!(other_reply.into_inner().granted);
 }
 
-/// The status line of `GET path` on the admin port.
-fn admin_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin port");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+/// The status line of `GET path` on an HTTPS admin port whose
+/// certificate chains to `ca`.
+async fn admin_get(addr: std::net::SocketAddr, ca: &Path, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the admin port");
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("a TLS handshake");
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
     )
+    .await
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response.lines().next().unwrap_or_default().to_owned()
+    let mut response = Vec::new();
+    // The server may close without a TLS close_notify: what came is enough.
+    let _ = tls.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tls_service_answers_plain_http_probes_on_its_admin_port() {
+async fn a_tls_service_answers_https_probes_on_its_admin_port() {
     let pki = Pki::new("probe");
     let server = pki.issue("server", &["localhost", "127.0.0.1"]);
     let mut redis = syncgov_tests::RedisServer::start();
@@ -929,27 +954,62 @@ async fn a_tls_service_answers_plain_http_probes_on_its_admin_port() {
     tls_check(governor.addr(), &pki.ca(), None)
         .await
         .expect("the binary speaks TLS");
-    let ready = eventually(Duration::from_secs(10), || async move {
-        tokio::task::spawn_blocking(move || admin_get(admin, "/readyz"))
-            .await
-            .unwrap()
-            .starts_with("HTTP/1.1 200")
+    let ca = pki.ca();
+    let ready = eventually(Duration::from_secs(10), || {
+        let ca = ca.clone();
+        async move {
+            admin_get(admin, &ca, "/readyz")
+                .await
+                .starts_with("HTTP/1.1 200")
+        }
     })
     .await;
-    assert!(ready, "never ready: {}", admin_get(admin, "/readyz"));
-    assert!(admin_get(admin, "/livez").starts_with("HTTP/1.1 200"));
+    assert!(
+        ready,
+        "never ready: {}",
+        admin_get(admin, &ca, "/readyz").await
+    );
+    assert!(
+        admin_get(admin, &ca, "/livez")
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    assert!(
+        admin_get(admin, &ca, "/metrics")
+            .await
+            .starts_with("HTTP/1.1 200"),
+        "metrics over HTTPS too"
+    );
+    let plain = std::net::TcpStream::connect(admin).and_then(|mut s| {
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        Ok(reply)
+    });
+    assert!(
+        !plain.unwrap_or_default().starts_with("HTTP/1.1 200"),
+        "plain HTTP to a TLS admin port"
+    );
 
     // Redis away: not ready, still alive.
     redis.stop();
-    let unready = eventually(Duration::from_secs(10), || async move {
-        tokio::task::spawn_blocking(move || admin_get(admin, "/readyz"))
-            .await
-            .unwrap()
-            .starts_with("HTTP/1.1 503")
+    let unready = eventually(Duration::from_secs(10), || {
+        let ca = ca.clone();
+        async move {
+            admin_get(admin, &ca, "/readyz")
+                .await
+                .starts_with("HTTP/1.1 503")
+        }
     })
     .await;
     assert!(unready, "still ready with Redis away");
-    assert!(admin_get(admin, "/livez").starts_with("HTTP/1.1 200"));
+    assert!(
+        admin_get(admin, &ca, "/livez")
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use opentelemetry::KeyValue;
@@ -18,6 +19,9 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use tokio::net::TcpListener;
+use tokio_rustls::rustls::ServerConfig;
+
+use crate::reload::Reloading;
 
 /// How often the scrape endpoint's snapshot is refreshed.
 const SCRAPE_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
@@ -129,8 +133,14 @@ impl Readiness {
 /// `GET /metrics`, and for probes that cannot speak gRPC over TLS (the
 /// kubelet's gRPC probe is plain text only) `GET /livez` (the process
 /// answers) and `GET /readyz` (200 while the service reports SERVING, 503
-/// otherwise).
-pub async fn serve(listener: TcpListener, scrape: Scrape, readiness: Option<Readiness>) {
+/// otherwise). With `tls` (the gRPC listener's, as it is reloaded) it
+/// speaks HTTPS, HTTP/1.1 only.
+pub async fn serve(
+    listener: TcpListener,
+    scrape: Scrape,
+    readiness: Option<Readiness>,
+    tls: Option<Arc<Reloading<ServerConfig>>>,
+) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     use hyper::service::service_fn;
@@ -140,7 +150,7 @@ pub async fn serve(listener: TcpListener, scrape: Scrape, readiness: Option<Read
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let (scrape, readiness) = (scrape.clone(), readiness.clone());
+        let (scrape, readiness, tls) = (scrape.clone(), readiness.clone(), tls.clone());
         tokio::spawn(async move {
             let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let (scrape, readiness) = (scrape.clone(), readiness.clone());
@@ -165,9 +175,23 @@ pub async fn serve(listener: TcpListener, scrape: Scrape, readiness: Option<Read
                     }
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+                Some(tls) => {
+                    let mut config = (*tls.get()).clone();
+                    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+                    let handshake = acceptor.accept(stream);
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(Duration::from_secs(10), handshake).await
+                    {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
+            }
         });
     }
 }

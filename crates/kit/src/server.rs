@@ -239,7 +239,12 @@ where
                 )),
                 service: app.service,
             };
-            tokio::spawn(crate::metrics::serve(listener, metrics.scrape.clone(), Some(readiness)));
+            tokio::spawn(crate::metrics::serve(
+                listener,
+                metrics.scrape.clone(),
+                Some(readiness),
+                app.transport.tls.clone(),
+            ));
         }
         let scheme = if app.transport.is_tls() { "TLS" } else { "plain TCP" };
         tracing::info!(addr = %app.local_addr(), store = app.store_description(), scheme, "{name} listening");
