@@ -1554,9 +1554,11 @@ async fn envoy_descriptors_without_a_budget_follow_the_setting(backend: Backend)
 // What only a shared Redis shows.
 // ---------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
-    let redis = RedisServer::start();
+/// Two governor binaries coalescing over `redis`, and an admin client of the
+/// first that gave acme an allocation of 10 000.
+async fn two_coalescing_replicas(
+    redis: &RedisServer,
+) -> ([Process; 2], QuotaGovernorClient<Channel>) {
     let url = redis.url();
     let args = [
         "--listen",
@@ -1572,6 +1574,13 @@ async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
     ];
     let mut admin = QuotaGovernorClient::new(syncgov_tests::channel(replicas[0].addr()).await);
     set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+    (replicas, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
+    let redis = RedisServer::start();
+    let (replicas, _admin) = two_coalescing_replicas(&redis).await;
 
     let mut clients = Vec::new();
     for i in 0..64 {
@@ -1694,21 +1703,7 @@ async fn leases_from_two_coalescing_replicas_never_pass_the_allocation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_and_64_streams_grant_exactly_the_allocation() {
     let redis = RedisServer::start();
-    let url = redis.url();
-    let args = [
-        "--listen",
-        "127.0.0.1:0",
-        "--redis-url",
-        url.as_str(),
-        "--coalesce",
-        "true",
-    ];
-    let replicas = [
-        Process::start("quota-governor", &args),
-        Process::start("quota-governor", &args),
-    ];
-    let mut admin = QuotaGovernorClient::new(syncgov_tests::channel(replicas[0].addr()).await);
-    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+    let (replicas, mut admin) = two_coalescing_replicas(&redis).await;
 
     // 64 streams, each asking 200 times at once: 12 800 requests for 10 000
     // tokens.
