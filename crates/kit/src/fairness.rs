@@ -6,6 +6,8 @@
 //! queued: a queue would only move the starvation elsewhere.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -23,7 +25,31 @@ const PRUNE_ABOVE: usize = 4096;
 #[derive(Clone)]
 pub struct CallerLimitLayer {
     per_caller: usize,
-    callers: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    callers: Arc<Mutex<Callers>>,
+}
+
+/// Each caller's places, by token subject and by IP address: looked up
+/// without building a key, so that a call pays no allocation here.
+#[derive(Default)]
+struct Callers {
+    tokens: HashMap<String, Arc<Semaphore>>,
+    ips: HashMap<IpAddr, Arc<Semaphore>>,
+}
+
+/// Who is calling: its token's subject, else its IP address.
+#[derive(Clone, Copy, Debug)]
+enum Caller<'a> {
+    Token(&'a str),
+    Ip(IpAddr),
+}
+
+impl fmt::Display for Caller<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Caller::Token(subject) => write!(f, "token:{subject}"),
+            Caller::Ip(ip) => write!(f, "ip:{ip}"),
+        }
+    }
 }
 
 impl CallerLimitLayer {
@@ -36,19 +62,29 @@ impl CallerLimitLayer {
     }
 
     /// A permit for `caller`, or `None` when it is at its bound.
-    fn try_enter(&self, caller: &str) -> Option<OwnedSemaphorePermit> {
+    fn try_enter(&self, caller: Caller<'_>) -> Option<OwnedSemaphorePermit> {
         let semaphore = {
             let mut callers = self.callers.lock().unwrap_or_else(|e| e.into_inner());
-            if callers.len() > PRUNE_ABOVE {
+            if callers.tokens.len() + callers.ips.len() > PRUNE_ABOVE {
                 // Forget callers with nothing in flight.
-                callers.retain(|_, s| {
-                    Arc::strong_count(s) > 1 || s.available_permits() < self.per_caller
-                });
+                let idle = |s: &Arc<Semaphore>| {
+                    Arc::strong_count(s) == 1 && s.available_permits() == self.per_caller
+                };
+                callers.tokens.retain(|_, s| !idle(s));
+                callers.ips.retain(|_, s| !idle(s));
             }
-            callers
-                .entry(caller.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_caller)))
-                .clone()
+            let fresh = || Arc::new(Semaphore::new(self.per_caller));
+            match caller {
+                Caller::Token(subject) => match callers.tokens.get(subject) {
+                    Some(s) => s.clone(),
+                    None => callers
+                        .tokens
+                        .entry(subject.to_owned())
+                        .or_insert_with(fresh)
+                        .clone(),
+                },
+                Caller::Ip(ip) => callers.ips.entry(ip).or_insert_with(fresh).clone(),
+            }
         };
         semaphore.try_acquire_owned().ok()
     }
@@ -73,11 +109,11 @@ pub struct CallerLimit<S> {
 }
 
 /// Who is calling: the token's subject, else the peer's IP address.
-fn caller<B>(request: &http::Request<B>) -> Option<String> {
-    if let Some(principal) = request.extensions().get::<Principal>() {
-        return Some(format!("token:{}", principal.subject));
-    }
+fn caller<B>(request: &http::Request<B>) -> Option<Caller<'_>> {
     let extensions = request.extensions();
+    if let Some(principal) = extensions.get::<Principal>() {
+        return Some(Caller::Token(&principal.subject));
+    }
     let addr = extensions
         .get::<TcpConnectInfo>()
         .and_then(TcpConnectInfo::remote_addr)
@@ -86,7 +122,7 @@ fn caller<B>(request: &http::Request<B>) -> Option<String> {
                 .get::<TlsConnectInfo<TcpConnectInfo>>()
                 .and_then(|info| info.get_ref().remote_addr())
         })?;
-    Some(format!("ip:{}", addr.ip()))
+    Some(Caller::Ip(addr.ip()))
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for CallerLimit<S>
@@ -112,9 +148,11 @@ where
         let Some(who) = who else {
             return Gated::pass(self.inner.call(request), None);
         };
-        match self.layer.try_enter(&who) {
-            Some(permit) => Gated::pass(self.inner.call(request), Some(permit)),
-            None => {
+        // The caller's name is written out only for a refusal.
+        let entered = self.layer.try_enter(who).ok_or_else(|| who.to_string());
+        match entered {
+            Ok(permit) => Gated::pass(self.inner.call(request), Some(permit)),
+            Err(who) => {
                 crate::auth::refused("caller_limit");
                 tracing::debug!(caller = %who, limit = self.layer.per_caller, "call refused: caller at its bound");
                 Gated::refuse(Status::resource_exhausted(format!(
@@ -133,19 +171,25 @@ mod tests {
     #[test]
     fn each_caller_has_its_own_bound() {
         let layer = CallerLimitLayer::new(2);
-        let a1 = layer.try_enter("a").expect("first");
-        let _a2 = layer.try_enter("a").expect("second");
+        let a = Caller::Token("a");
+        let a1 = layer.try_enter(a).expect("first");
+        let _a2 = layer.try_enter(a).expect("second");
         assert!(
-            layer.try_enter("a").is_none(),
+            layer.try_enter(a).is_none(),
             "a third call of the same caller"
         );
         assert!(
-            layer.try_enter("b").is_some(),
+            layer.try_enter(Caller::Token("b")).is_some(),
             "another caller is not held up"
+        );
+        let ip = Caller::Ip(IpAddr::from([127, 0, 0, 1]));
+        assert!(
+            layer.try_enter(ip).is_some(),
+            "an address is a caller of its own"
         );
         drop(a1);
         assert!(
-            layer.try_enter("a").is_some(),
+            layer.try_enter(a).is_some(),
             "a finished call frees its place"
         );
     }
