@@ -140,30 +140,15 @@ impl SecuritySettings {
         Ok(Security {
             verifier,
             tls,
+            // Dropping the set, with this future, stops the watchers.
             watch: Box::pin(async move {
-                futures_join_all(watches).await;
+                let mut running = tokio::task::JoinSet::new();
+                for watch in watches {
+                    running.spawn(watch);
+                }
+                while running.join_next().await.is_some() {}
             }),
         })
-    }
-}
-
-/// Runs every future to its end (the watchers never end).
-async fn futures_join_all(futures: Vec<BoxFuture>) {
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    // Dropping this future must stop the watchers too.
-    let _abort = AbortOnDrop(handles.iter().map(|h| h.abort_handle()).collect());
-    for handle in handles {
-        let _ = handle.await;
-    }
-}
-
-struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for handle in &self.0 {
-            handle.abort();
-        }
     }
 }
 
