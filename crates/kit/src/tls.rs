@@ -167,12 +167,12 @@ impl ClientTls {
     /// An endpoint for `url` (`host:port` is taken as `http://host:port`,
     /// or `https://` when TLS is on), with TLS when configured.
     pub fn endpoint(&self, url: &str) -> anyhow::Result<Endpoint> {
-        let url = if url.contains("://") {
-            url.to_owned()
-        } else if self.ca.is_some() {
-            format!("https://{url}")
-        } else {
-            format!("http://{url}")
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        let url = match url.split_once("://") {
+            // With TLS on, an http:// address is reached over https.
+            Some(("http", rest)) if self.ca.is_some() => format!("https://{rest}"),
+            Some(_) => url.to_owned(),
+            None => format!("{scheme}://{url}"),
         };
         let endpoint =
             Endpoint::from_shared(url.clone()).with_context(|| format!("{url:?} is not a URL"))?;
@@ -198,11 +198,7 @@ impl ClientTls {
         if let Some(domain) = &self.domain {
             config = config.domain_name(domain.clone());
         }
-        let url = url.replacen("http://", "https://", 1);
-        Endpoint::from_shared(url.clone())
-            .with_context(|| format!("{url:?} is not a URL"))?
-            .tls_config(config)
-            .context("TLS settings")
+        endpoint.tls_config(config).context("TLS settings")
     }
 }
 
