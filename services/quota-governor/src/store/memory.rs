@@ -123,20 +123,6 @@ impl Suspensions {
     }
 }
 
-fn found(own: Option<Budget>, fallback: Option<&Budget>) -> Option<FoundBudget> {
-    match (own, fallback) {
-        (Some(budget), _) => Some(FoundBudget {
-            budget,
-            is_default: false,
-        }),
-        (None, Some(&budget)) => Some(FoundBudget {
-            budget,
-            is_default: true,
-        }),
-        (None, None) => None,
-    }
-}
-
 impl QuotaStore for MemoryStore {
     async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
         self.shard(key).entry(key.clone()).or_default().budget = Some(*budget);
@@ -149,7 +135,7 @@ impl QuotaStore for MemoryStore {
         fallback: Option<&Budget>,
     ) -> Result<Option<FoundBudget>, StoreError> {
         let own = self.shard(key).get(key).and_then(|e| e.budget);
-        Ok(found(own, fallback))
+        Ok(FoundBudget::pick(own, fallback))
     }
 
     async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, StoreError> {
@@ -169,7 +155,7 @@ impl QuotaStore for MemoryStore {
     ) -> Result<Decision, StoreError> {
         let mut shard = self.shard(key);
         let own = shard.get(key).and_then(|e| e.budget);
-        let Some(found) = found(own, fallback) else {
+        let Some(found) = FoundBudget::pick(own, fallback) else {
             return Ok(Decision::unknown_org());
         };
         let entry = shard.entry(key.clone()).or_default();
@@ -215,7 +201,7 @@ impl QuotaStore for MemoryStore {
     ) -> Result<Option<Usage>, StoreError> {
         let mut shard = self.shard(key);
         let own = shard.get(key).and_then(|e| e.budget);
-        let Some(found) = found(own, fallback) else {
+        let Some(found) = FoundBudget::pick(own, fallback) else {
             return Ok(None);
         };
         let entry = shard.entry(key.clone()).or_default();
@@ -238,7 +224,7 @@ impl QuotaStore for MemoryStore {
     ) -> Result<Option<OrgReport>, StoreError> {
         let mut shard = self.shard(key);
         let own = shard.get(key).and_then(|e| e.budget);
-        if found(own, fallback).is_none() {
+        if FoundBudget::pick(own, fallback).is_none() {
             return Ok(None);
         }
         let now = now_ms();

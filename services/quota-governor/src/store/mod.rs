@@ -40,6 +40,24 @@ pub struct FoundBudget {
     pub is_default: bool,
 }
 
+impl FoundBudget {
+    /// The budget that applies to an org: its `own` when it has one, else
+    /// the `fallback` (the default budget); `None` when neither exists.
+    pub fn pick(own: Option<Budget>, fallback: Option<&Budget>) -> Option<Self> {
+        match (own, fallback) {
+            (Some(budget), _) => Some(Self {
+                budget,
+                is_default: false,
+            }),
+            (None, Some(&budget)) => Some(Self {
+                budget,
+                is_default: true,
+            }),
+            (None, None) => None,
+        }
+    }
+}
+
 /// Storage of budgets and rolling windows.
 ///
 /// Every method is atomic for one budget: concurrent calls, from one process

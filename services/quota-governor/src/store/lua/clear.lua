@@ -3,7 +3,8 @@
 -- KEYS[1]  the active hash   KEYS[2]  the event stream (see suspend.lua)
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 when automatic
 --
--- Returns {0} when there was none, else {1, event id}.
+-- Returns {0} when there was none, else {1, event}, the event as the
+-- stream holds it ({id, {field, value, ...}}).
 local field = ARGV[1] .. '\31' .. ARGV[2]
 local kept = redis.call('HGET', KEYS[1], field)
 if not kept then
@@ -14,4 +15,4 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
   'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', cjson.decode(kept).d, 'at', now, 'a', ARGV[3])
-return {1, id}
+return {1, redis.call('XRANGE', KEYS[2], id, id)[1]}

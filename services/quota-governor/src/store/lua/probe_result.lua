@@ -5,8 +5,9 @@
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 success, 0 failure
 -- ARGV[4]  first back-off (ms)   ARGV[5]  longest back-off (ms)
 --
--- Returns {0} when not suspended, {1, event id} when it ended, or {2, next
--- probe ms} after a failure.
+-- Returns {0} when not suspended, {1, event} when it ended (the event as
+-- the stream holds it: {id, {field, value, ...}}), or {2, next probe ms}
+-- after a failure.
 local field = ARGV[1] .. '\31' .. ARGV[2]
 local kept = redis.call('HGET', KEYS[1], field)
 if not kept then
@@ -19,7 +20,7 @@ if ARGV[3] == '1' then
   redis.call('HDEL', KEYS[1], field)
   local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
     'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', state.d, 'at', now, 'a', 1)
-  return {1, id}
+  return {1, redis.call('XRANGE', KEYS[2], id, id)[1]}
 end
 local first = tonumber(ARGV[4])
 local cap = tonumber(ARGV[5])

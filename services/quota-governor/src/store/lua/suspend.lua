@@ -10,7 +10,8 @@
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  detail
 -- ARGV[4]  first probe back-off (ms), 0 for a reason that is not probed
 --
--- Returns {0, state} when already suspended, {1, state, event id} when now.
+-- Returns {0, state} when already suspended, {1, state, event} when now,
+-- the event as the stream holds it ({id, {field, value, ...}}).
 local field = ARGV[1] .. '\31' .. ARGV[2]
 local kept = redis.call('HGET', KEYS[1], field)
 if kept then
@@ -27,4 +28,4 @@ local state = cjson.encode({d = ARGV[3], s = now, b = backoff, p = probe_at, u =
 redis.call('HSET', KEYS[1], field, state)
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
   'o', ARGV[1], 'r', ARGV[2], 'k', 1, 'd', ARGV[3], 'at', now, 'a', 0)
-return {1, state, id}
+return {1, state, redis.call('XRANGE', KEYS[2], id, id)[1]}

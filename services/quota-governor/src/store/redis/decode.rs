@@ -1,0 +1,429 @@
+//! Reads what Redis and the governor's scripts answer into domain values,
+//! each reply shape in one place. A reply that does not have its shape is
+//! [`StoreError::Corrupt`]: data or a script this version cannot read, which
+//! no retry mends.
+
+use std::collections::HashMap;
+
+use redis::Value;
+use syncgov_kit::store::corrupt;
+
+use crate::domain::{
+    AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView, Outcome, Shares,
+};
+use crate::store::{OrgReport, StoreError};
+use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
+use crate::window::{Window, WindowShape};
+
+/// The hash fields of a budget, in the order the scripts read them.
+pub const BUDGET_FIELDS: [&str; 7] = ["l", "a", "sr", "sn", "sc", "oa", "oe"];
+
+/// Numbers in one decision's reply (decide.lua).
+pub const DECISION_LEN: usize = 9;
+
+/// A budget as hash fields, in [`BUDGET_FIELDS`] order; the override's
+/// fields only when there is one.
+pub fn budget_fields(budget: &Budget) -> Vec<(&'static str, i64)> {
+    let mut fields = vec![
+        ("l", budget.org_limit as i64),
+        ("a", budget.allocation as i64),
+        ("sr", i64::from(budget.shares.retry)),
+        ("sn", i64::from(budget.shares.normal)),
+        ("sc", i64::from(budget.shares.critical)),
+    ];
+    if let Some(o) = budget.allocation_override {
+        fields.push(("oa", o.allocation as i64));
+        fields.push(("oe", o.expires_at_ms));
+    }
+    fields
+}
+
+/// Script arguments for the default budget: absent when there is none.
+pub fn fallback_args(fallback: Option<&Budget>) -> Vec<i64> {
+    fallback
+        .map(|b| {
+            budget_fields(b)
+                .into_iter()
+                .take(5)
+                .map(|(_, v)| v)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads the budget hash fields; `None` when the budget does not exist.
+pub fn budget(values: &[Option<i64>]) -> Result<Option<Budget>, StoreError> {
+    let [Some(l), Some(a), Some(sr), Some(sn), Some(sc), oa, oe] = values else {
+        return match values.first() {
+            Some(None) => Ok(None),
+            _ => Err(corrupt("budget")),
+        };
+    };
+    let shares =
+        Shares::new(*sr as u64, *sn as u64, *sc as u64).map_err(|_| corrupt("budget shares"))?;
+    let allocation_override = match (oa, oe) {
+        (Some(allocation), Some(expires_at_ms)) => Some(AllocationOverride {
+            allocation: *allocation as u64,
+            expires_at_ms: *expires_at_ms,
+        }),
+        _ => None,
+    };
+    Ok(Some(Budget {
+        org_limit: *l as u64,
+        allocation: *a as u64,
+        shares,
+        allocation_override,
+    }))
+}
+
+/// Reads an integer that may be absent.
+pub fn int_or_nil(value: &Value) -> Result<Option<i64>, StoreError> {
+    match value {
+        Value::Nil => Ok(None),
+        other => redis::from_redis_value_ref::<i64>(other)
+            .map(Some)
+            .map_err(|_| corrupt("budget field")),
+    }
+}
+
+/// Decodes the window string (layout in `lua/window.lua`).
+pub fn window(shape: &WindowShape, bytes: &[u8]) -> Result<Window, StoreError> {
+    if bytes.is_empty() {
+        return Ok(Window::default());
+    }
+    let head = bytes.get(..8).ok_or_else(|| corrupt("window"))?;
+    let head = i64::from_be_bytes(head.try_into().map_err(|_| corrupt("window"))?);
+    let slots = bytes.get(16..).unwrap_or_default();
+    let ring = slots
+        .chunks(4)
+        .map(|c| {
+            let mut word = [0u8; 4];
+            word[..c.len()].copy_from_slice(c);
+            u32::from_be_bytes(word)
+        })
+        .collect();
+    Ok(Window::from_parts(shape, head, ring))
+}
+
+/// Reads the org-wide view hash fields (`ru`, `rm`, `rt`, `rg`); `None`
+/// when no report was kept.
+pub fn org_view(values: &[Value]) -> Result<Option<OrgView>, StoreError> {
+    let values = values
+        .iter()
+        .map(int_or_nil)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match values.as_slice() {
+        [Some(used), Some(max), Some(at), since] => Some(OrgView {
+            reported_used: *used as u64,
+            reported_max: *max as u64,
+            observed_at_ms: *at,
+            granted_since: since.unwrap_or(0).max(0) as u64,
+        }),
+        _ => None,
+    })
+}
+
+/// Reads one decision's nine numbers (decide.lua).
+pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
+    let &[
+        granted,
+        reason,
+        used,
+        allocation,
+        remaining,
+        retry_after,
+        bucket_start_ms,
+        _is_default,
+        count,
+    ] = reply
+    else {
+        return Err(corrupt("acquire reply"));
+    };
+    let outcome = if granted == 1 {
+        Outcome::Granted(Grant {
+            bucket_start_ms,
+            count: u64::try_from(count).map_err(|_| corrupt("granted count"))?,
+            nonce: 0,
+        })
+    } else {
+        let reason = match reason {
+            1 => DenyReason::AllocationExhausted,
+            2 => DenyReason::PriorityShareExhausted,
+            3 => DenyReason::OrgLimitExhausted,
+            5 => DenyReason::UnknownOrg,
+            _ => return Err(corrupt("deny reason")),
+        };
+        Outcome::Denied {
+            reason,
+            retry_after_ms: u64::try_from(retry_after).ok(),
+        }
+    };
+    Ok(Decision {
+        outcome,
+        used: used as u64,
+        allocation: allocation as u64,
+        remaining: remaining as u64,
+    })
+}
+
+/// What report.lua answered.
+pub fn report(reply: &[i64], margin_percent: u8) -> Result<Option<OrgReport>, StoreError> {
+    match *reply {
+        [-1] => Ok(None),
+        [accepted, estimate, org_limit] => {
+            let org_limit = org_limit as u64;
+            let view = OrgView {
+                reported_max: org_limit,
+                ..OrgView::default()
+            };
+            Ok(Some(OrgReport {
+                accepted: accepted == 1,
+                estimate: estimate as u64,
+                org_limit,
+                ceiling: view.ceiling(org_limit, margin_percent),
+            }))
+        }
+        _ => Err(corrupt("report reply")),
+    }
+}
+
+/// Reads a stream id (`MS-SEQ`).
+pub fn cursor(value: &Value) -> Result<Cursor, StoreError> {
+    let text: String = redis::from_redis_value_ref(value).map_err(|_| corrupt("event id"))?;
+    Cursor::parse("cursor", &text).map_err(|_| corrupt("event id"))
+}
+
+/// Reads one event as the stream holds it: `[id, [field, value, ...]]`
+/// (fields in suspend.lua).
+pub fn event(entry: &Value) -> Result<Event, StoreError> {
+    let Value::Array(parts) = entry else {
+        return Err(corrupt("event"));
+    };
+    let [id, Value::Array(fields)] = parts.as_slice() else {
+        return Err(corrupt("event"));
+    };
+    let mut map = HashMap::new();
+    for pair in fields.chunks(2) {
+        if let [k, v] = pair {
+            let k: String = redis::from_redis_value_ref(k).map_err(|_| corrupt("event"))?;
+            let v: String = redis::from_redis_value_ref(v).map_err(|_| corrupt("event"))?;
+            map.insert(k, v);
+        }
+    }
+    let get = |k: &str| map.get(k).cloned().unwrap_or_default();
+    let number = |k: &str| get(k).parse::<i64>().map_err(|_| corrupt("event"));
+    Ok(Event {
+        cursor: cursor(id)?,
+        org: OrgId::parse(&get("o")).map_err(|_| corrupt("event org"))?,
+        reason: SuspensionReason::from_number(number("r")? as i32)
+            .ok_or_else(|| corrupt("event reason"))?,
+        kind: if number("k")? == 1 {
+            EventKind::Suspended
+        } else {
+            EventKind::Cleared
+        },
+        detail: get("d"),
+        at_ms: number("at")?,
+        automatic: get("a") == "1",
+    })
+}
+
+/// Reads stream entries (`XRANGE`, `XREAD`): a list of events; nil reads
+/// as none.
+pub fn events(entries: &Value) -> Result<Vec<Event>, StoreError> {
+    let Value::Array(entries) = entries else {
+        return Ok(Vec::new());
+    };
+    entries.iter().map(event).collect()
+}
+
+/// A suspension's state as kept in the active hash.
+#[derive(serde::Deserialize)]
+struct KeptSuspension {
+    d: String,
+    s: i64,
+    #[serde(default)]
+    p: i64,
+}
+
+/// Reads one entry of the active hash: its field (`<org>\x1f<reason>`) and
+/// its state (JSON, fields in suspend.lua).
+pub fn suspension(field: &Value, state: &Value) -> Result<Suspension, StoreError> {
+    let text =
+        |v: &Value| redis::from_redis_value_ref::<String>(v).map_err(|_| corrupt("suspension"));
+    let (field, state) = (text(field)?, text(state)?);
+    let (org, reason) = field
+        .split_once('\u{1f}')
+        .ok_or_else(|| corrupt("suspension"))?;
+    let kept: KeptSuspension = serde_json::from_str(&state).map_err(|_| corrupt("suspension"))?;
+    Ok(Suspension {
+        org: OrgId::parse(org).map_err(|_| corrupt("suspension org"))?,
+        reason: reason
+            .parse::<i32>()
+            .ok()
+            .and_then(SuspensionReason::from_number)
+            .ok_or_else(|| corrupt("suspension reason"))?,
+        detail: kept.d,
+        since_ms: kept.s,
+        probe_at_ms: (kept.p > 0).then_some(kept.p),
+    })
+}
+
+/// The field of `org`'s suspension for `reason` in the active hash.
+pub fn suspension_field(org: &OrgId, reason: SuspensionReason) -> String {
+    format!("{org}\u{1f}{}", reason.number())
+}
+
+/// What suspend.lua answered.
+pub enum Suspended {
+    /// The org already was suspended for the reason.
+    Already(Suspension),
+    /// It is now, and this is the event.
+    Now(Suspension, Event),
+}
+
+/// Reads suspend.lua's reply for `org`'s suspension for `reason`.
+pub fn suspended(
+    reply: &[Value],
+    org: &OrgId,
+    reason: SuspensionReason,
+) -> Result<Suspended, StoreError> {
+    let field = Value::SimpleString(suspension_field(org, reason));
+    match reply {
+        [Value::Int(0), state] => Ok(Suspended::Already(suspension(&field, state)?)),
+        [Value::Int(1), state, entry] => {
+            Ok(Suspended::Now(suspension(&field, state)?, event(entry)?))
+        }
+        _ => Err(corrupt("suspend reply")),
+    }
+}
+
+/// Reads clear.lua's reply: the event, when a suspension ended.
+pub fn cleared(reply: &[Value]) -> Result<Option<Event>, StoreError> {
+    match reply {
+        [Value::Int(0)] => Ok(None),
+        [Value::Int(1), entry] => Ok(Some(event(entry)?)),
+        _ => Err(corrupt("clear reply")),
+    }
+}
+
+/// Reads claim_probe.lua's reply.
+pub fn probe_claim(reply: &[i64]) -> Result<ProbeClaim, StoreError> {
+    match *reply {
+        [0] => Ok(ProbeClaim::NotSuspended),
+        [1] => Ok(ProbeClaim::Granted),
+        [2, at] => Ok(ProbeClaim::NotBefore(at)),
+        _ => Err(corrupt("probe claim reply")),
+    }
+}
+
+/// Reads probe_result.lua's reply.
+pub fn probe_outcome(reply: &[Value]) -> Result<crate::store::ProbeOutcome, StoreError> {
+    use crate::store::ProbeOutcome;
+    match reply {
+        [Value::Int(0)] => Ok(ProbeOutcome::NotSuspended),
+        [Value::Int(1), entry] => Ok(ProbeOutcome::Cleared(event(entry)?)),
+        [Value::Int(2), Value::Int(at)] => Ok(ProbeOutcome::BackedOff(*at)),
+        _ => Err(corrupt("probe result reply")),
+    }
+}
+
+/// Reads snapshot.lua's reply: every active suspension, oldest first, and
+/// the feed's cursor they stand at.
+pub fn snapshot(reply: &[Value]) -> Result<(Vec<Suspension>, Cursor), StoreError> {
+    let Some((last, pairs)) = reply.split_first() else {
+        return Err(corrupt("snapshot reply"));
+    };
+    let mut active = pairs
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [field, state] => Some(suspension(field, state)),
+            _ => None,
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    active.sort_by_key(|s| s.since_ms);
+    Ok((active, cursor(last)?))
+}
+
+/// Reads an `XREAD` reply: `[[stream, [entries...]]]` (RESP2) or a map
+/// (RESP3), nil when nothing came in time.
+pub fn read_events(reply: &Value) -> Result<Vec<Event>, StoreError> {
+    match reply {
+        Value::Array(streams) => match streams.first() {
+            Some(Value::Array(stream)) => match stream.as_slice() {
+                [_, entries] => events(entries),
+                _ => Err(corrupt("xread reply")),
+            },
+            _ => Ok(Vec::new()),
+        },
+        Value::Map(streams) => match streams.first() {
+            Some((_, entries)) => events(entries),
+            None => Ok(Vec::new()),
+        },
+        _ => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn window_bytes_decode_big_endian_and_pad() {
+        let shape = WindowShape::new(Duration::from_secs(4), Duration::from_secs(1)).unwrap();
+        let mut bytes = 12i64.to_be_bytes().to_vec();
+        bytes.extend(3i64.to_be_bytes());
+        bytes.extend([0, 0, 0, 1, 0, 0, 0, 2]);
+        let window = window(&shape, &bytes).unwrap();
+        assert_eq!(window.used(), 3);
+        assert_eq!(window.head(), 12);
+    }
+
+    #[test]
+    fn budget_fields_round_trip() {
+        let mut b = Budget::new(100, 50);
+        b.allocation_override = Some(AllocationOverride {
+            allocation: 80,
+            expires_at_ms: 9,
+        });
+        let values: Vec<Option<i64>> = {
+            let fields = budget_fields(&b);
+            BUDGET_FIELDS
+                .iter()
+                .map(|name| fields.iter().find(|f| f.0 == *name).map(|f| f.1))
+                .collect()
+        };
+        assert_eq!(budget(&values).unwrap(), Some(b));
+        assert_eq!(budget(&[None; 7]).unwrap(), None);
+    }
+
+    #[test]
+    fn an_event_reads_from_its_stream_entry() {
+        let text = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let entry = Value::Array(vec![
+            text("17-2"),
+            Value::Array(
+                [
+                    ("o", "acme"),
+                    ("r", "3"),
+                    ("k", "1"),
+                    ("d", "locked"),
+                    ("at", "17"),
+                    ("a", "0"),
+                ]
+                .iter()
+                .flat_map(|(k, v)| [text(k), text(v)])
+                .collect(),
+            ),
+        ]);
+        let e = event(&entry).unwrap();
+        assert_eq!(e.cursor, Cursor { ms: 17, seq: 2 });
+        assert_eq!(
+            (e.org.as_str(), e.reason.number(), e.kind, e.detail.as_str()),
+            ("acme", 3, EventKind::Suspended, "locked")
+        );
+        assert!(event(&text("17-2")).is_err());
+    }
+}

@@ -1,0 +1,458 @@
+//! The Redis store: budgets and windows shared by every replica.
+//!
+//! Each decision is one Lua script round trip over the keys of one budget,
+//! so it is atomic however many replicas ask at once, and it reads the clock
+//! of Redis (`TIME`), the one clock all replicas share. Every key carries the
+//! org as a hash tag ([`keys`]) so that an org's keys share one Redis Cluster
+//! slot.
+//!
+//! On a Redis Cluster every script runs on the master of its org's slot, so
+//! an org's decisions read that master's clock: still one clock per budget
+//! for every replica (after a failover, the promoted replica's; a clock that
+//! steps back never moves a window back). Coalesced decisions ([`batch`]) go
+//! out in one call per slot. Suspensions and their feed share one hash tag
+//! (`{susp}`), so they live on one master, whose clock stamps their events.
+//!
+//! The scripts live in `../lua/`, each with its KEYS and ARGV documented
+//! above it; their replies are read in [`decode`].
+
+mod batch;
+pub mod decode;
+pub mod keys;
+
+use std::time::Duration;
+
+use redis::{Script, Value};
+use syncgov_kit::store::{corrupt, from_redis, redis_span};
+use tracing::Instrument;
+
+use super::conn::{Endpoint, Redis};
+use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
+use crate::domain::{
+    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
+};
+use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
+use crate::window::WindowShape;
+use batch::Batches;
+use decode::Suspended;
+
+/// A script with the rolling window's helpers (`window.lua`) in front.
+macro_rules! with_window {
+    ($($file:literal),+) => {
+        Script::new(concat!(include_str!("../lua/window.lua"), $(include_str!(concat!("../lua/", $file))),+))
+    };
+}
+
+/// The scripts of the store, loaded once (`EVALSHA`, reloaded on
+/// `NOSCRIPT`); each is documented in its file.
+struct Scripts {
+    acquire: Script,
+    release: Script,
+    report: Script,
+    read: Script,
+    suspend: Script,
+    clear: Script,
+    snapshot: Script,
+    claim_probe: Script,
+    probe_result: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            acquire: with_window!("decide.lua", "acquire.lua"),
+            release: with_window!("release.lua"),
+            report: with_window!("report.lua"),
+            read: Script::new(include_str!("../lua/read.lua")),
+            suspend: Script::new(include_str!("../lua/suspend.lua")),
+            clear: Script::new(include_str!("../lua/clear.lua")),
+            snapshot: Script::new(include_str!("../lua/snapshot.lua")),
+            claim_probe: Script::new(include_str!("../lua/claim_probe.lua")),
+            probe_result: Script::new(include_str!("../lua/probe_result.lua")),
+        }
+    }
+}
+
+/// Budgets and windows in Redis.
+pub struct RedisStore {
+    /// Multiplexed connection (per node, on a cluster) that reconnects by
+    /// itself; cheap to clone.
+    conn: Redis,
+    rules: Rules,
+    /// Decisions read the shape often; a copy of `rules.shape`.
+    shape: WindowShape,
+    scripts: Scripts,
+    /// Coalesces concurrent decisions; `None` decides each on its own.
+    batches: Option<Batches>,
+    /// For the follower's blocking reads, which get a connection of their
+    /// own so they never hold up decisions on the shared one.
+    endpoint: Endpoint,
+    follower: tokio::sync::Mutex<Option<Redis>>,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `endpoint`: one server (`redis://`,
+    /// `rediss://` or `redis+unix://`) or a Redis Cluster. Connects lazily:
+    /// the governor starts, and reports itself not serving, while Redis is
+    /// still down. `timeout` bounds every connection attempt and every reply,
+    /// so a hung Redis cannot hang callers.
+    ///
+    /// With `coalesce`, decisions that reach this replica at the same time
+    /// go to Redis together, one script call per batch (per slot, on a
+    /// cluster).
+    pub fn open(
+        endpoint: &Endpoint,
+        rules: Rules,
+        timeout: Duration,
+        coalesce: bool,
+    ) -> Result<Self, StoreError> {
+        let shape = rules.shape;
+        let conn = endpoint.connect(timeout)?;
+        Ok(Self {
+            batches: coalesce.then(|| {
+                Batches::new(
+                    conn.clone(),
+                    with_window!("decide.lua", "acquire_many.lua"),
+                    shape,
+                    rules.org_margin_percent,
+                )
+            }),
+            conn,
+            rules,
+            shape,
+            scripts: Scripts::new(),
+            endpoint: endpoint.clone(),
+            follower: tokio::sync::Mutex::new(None),
+            timeout,
+        })
+    }
+
+    /// A handle for one command or script call (clones share the
+    /// multiplexed connection).
+    fn conn(&self) -> Redis {
+        self.conn.clone()
+    }
+}
+
+/// A priority as the scripts number it.
+fn priority_arg(priority: Priority) -> u8 {
+    match priority {
+        Priority::Retry => 1,
+        Priority::Normal => 2,
+        Priority::Critical => 3,
+    }
+}
+
+impl QuotaStore for RedisStore {
+    async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
+        let hash = keys::budget(key);
+        redis::pipe()
+            .atomic()
+            .del(&hash)
+            .hset_multiple(&hash, &decode::budget_fields(budget))
+            .exec_async(&mut self.conn())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn get_budget(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<FoundBudget>, StoreError> {
+        let values: Vec<Option<i64>> = redis::cmd("HMGET")
+            .arg(keys::budget(key))
+            .arg(&decode::BUDGET_FIELDS)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        Ok(FoundBudget::pick(decode::budget(&values)?, fallback))
+    }
+
+    async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, StoreError> {
+        let deleted: i64 = redis::cmd("DEL")
+            .arg(keys::budget(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        Ok(deleted > 0)
+    }
+
+    async fn acquire(
+        &self,
+        key: &BudgetKey,
+        ask: Ask,
+        priority: Priority,
+        fallback: Option<&Budget>,
+    ) -> Result<Decision, StoreError> {
+        if let Some(batches) = &self.batches {
+            return batches.decide(key, ask, priority, fallback).await;
+        }
+        let reply: Vec<i64> = self
+            .scripts
+            .acquire
+            .key(keys::budget(key))
+            .key(keys::window(key, &self.shape))
+            .key(keys::org(key))
+            .arg(ask.count)
+            .arg(ask.min)
+            .arg(priority_arg(priority))
+            .arg(self.shape.bucket_ms())
+            .arg(self.shape.ring_len())
+            .arg(self.rules.org_margin_percent)
+            .arg(decode::fallback_args(fallback))
+            .invoke_async(&mut self.conn())
+            .instrument(redis_span("EVALSHA", "acquire"))
+            .await
+            .map_err(from_redis)?;
+        decode::decision(&reply)
+    }
+
+    async fn release(
+        &self,
+        key: &BudgetKey,
+        grant: Grant,
+        count: u64,
+    ) -> Result<Released, StoreError> {
+        let mut invocation = self.scripts.release.key(keys::window(key, &self.shape));
+        invocation.key(keys::org(key));
+        if grant.nonce != 0 {
+            invocation.key(keys::released(key, grant.nonce));
+        }
+        let reply: Vec<i64> = invocation
+            .arg(self.shape.bucket_of(grant.bucket_start_ms))
+            .arg(count.min(grant.count))
+            .arg(self.shape.bucket_ms())
+            .arg(self.shape.ring_len())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        let &[released, used] = reply.as_slice() else {
+            return Err(corrupt("release reply"));
+        };
+        Ok(Released {
+            released: released as u64,
+            used: used as u64,
+        })
+    }
+
+    async fn usage(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<Usage>, StoreError> {
+        let reply: Value = self
+            .scripts
+            .read
+            .key(keys::budget(key))
+            .key(keys::window(key, &self.shape))
+            .key(keys::org(key))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        let Value::Array(parts) = reply else {
+            return Err(corrupt("usage reply"));
+        };
+        let [now, Value::Array(fields), window, Value::Array(org)] = parts.as_slice() else {
+            return Err(corrupt("usage reply"));
+        };
+        let now_ms: i64 = redis::from_redis_value_ref(now).map_err(|_| corrupt("clock"))?;
+        let values = fields
+            .iter()
+            .map(decode::int_or_nil)
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(found) = FoundBudget::pick(decode::budget(&values)?, fallback) else {
+            return Ok(None);
+        };
+        let bytes: Vec<u8> = match window {
+            Value::Nil => Vec::new(),
+            other => redis::from_redis_value_ref(other).map_err(|_| corrupt("window"))?,
+        };
+        let mut counts = Counts {
+            window: decode::window(&self.shape, &bytes)?,
+            org: decode::org_view(org)?,
+        };
+        Ok(Some(domain::usage(
+            &found.budget,
+            found.is_default,
+            &mut counts,
+            &self.shape,
+            now_ms,
+        )))
+    }
+
+    async fn report_org_usage(
+        &self,
+        key: &BudgetKey,
+        used: u64,
+        max: u64,
+        observed_at_ms: Option<i64>,
+        fallback: Option<&Budget>,
+    ) -> Result<Option<OrgReport>, StoreError> {
+        let reply: Vec<i64> = self
+            .scripts
+            .report
+            .key(keys::budget(key))
+            .key(keys::window(key, &self.shape))
+            .key(keys::org(key))
+            .arg(used)
+            .arg(max)
+            .arg(observed_at_ms.unwrap_or(0))
+            .arg(self.shape.bucket_ms())
+            .arg(self.shape.ring_len())
+            .arg(u8::from(fallback.is_some()))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::report(&reply, self.rules.org_margin_percent)
+    }
+
+    async fn suspend(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        detail: &str,
+    ) -> Result<(Suspension, Option<Event>), StoreError> {
+        let reply: Vec<Value> = self
+            .scripts
+            .suspend
+            .key(keys::SUSPENSIONS)
+            .key(keys::EVENTS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .arg(detail)
+            .arg(if suspension::probed(reason) {
+                self.rules.probe.first_ms
+            } else {
+                0
+            })
+            .invoke_async(&mut self.conn())
+            .instrument(redis_span("EVALSHA", "suspend"))
+            .await
+            .map_err(from_redis)?;
+        Ok(match decode::suspended(&reply, org, reason)? {
+            Suspended::Already(suspension) => (suspension, None),
+            Suspended::Now(suspension, event) => (suspension, Some(event)),
+        })
+    }
+
+    async fn clear(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        automatic: bool,
+    ) -> Result<Option<Event>, StoreError> {
+        let reply: Vec<Value> = self
+            .scripts
+            .clear
+            .key(keys::SUSPENSIONS)
+            .key(keys::EVENTS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .arg(u8::from(automatic))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::cleared(&reply)
+    }
+
+    async fn claim_probe(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+    ) -> Result<ProbeClaim, StoreError> {
+        let reply: Vec<i64> = self
+            .scripts
+            .claim_probe
+            .key(keys::SUSPENSIONS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::probe_claim(&reply)
+    }
+
+    async fn probe_result(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        success: bool,
+    ) -> Result<ProbeOutcome, StoreError> {
+        let reply: Vec<Value> = self
+            .scripts
+            .probe_result
+            .key(keys::SUSPENSIONS)
+            .key(keys::EVENTS)
+            .arg(org.as_str())
+            .arg(reason.number())
+            .arg(u8::from(success))
+            .arg(self.rules.probe.first_ms)
+            .arg(self.rules.probe.cap_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::probe_outcome(&reply)
+    }
+
+    async fn snapshot(&self) -> Result<(Vec<Suspension>, Cursor), StoreError> {
+        let reply: Vec<Value> = self
+            .scripts
+            .snapshot
+            .key(keys::SUSPENSIONS)
+            .key(keys::EVENTS)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::snapshot(&reply)
+    }
+
+    async fn events_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let entries: Value = redis::cmd("XRANGE")
+            .arg(keys::EVENTS)
+            .arg(format!("({cursor}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::events(&entries)
+    }
+
+    async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {
+        let mut slot = self.follower.lock().await;
+        if slot.is_none() {
+            *slot = Some(self.endpoint.dedicated(self.timeout, wait).await?);
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Err(StoreError::Unavailable("no follower connection".into()));
+        };
+        let reply: Result<Value, _> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(100)
+            .arg("BLOCK")
+            .arg(wait.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(keys::EVENTS)
+            .arg(cursor.to_string())
+            .query_async(conn)
+            .await;
+        match reply {
+            Ok(reply) => decode::read_events(&reply),
+            Err(e) => {
+                // Start afresh next time: the connection may be broken.
+                *slot = None;
+                Err(from_redis(e))
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        redis::cmd("PING")
+            .exec_async(&mut self.conn())
+            .await
+            .map_err(from_redis)
+    }
+}
