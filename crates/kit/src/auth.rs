@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tonic::Status;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
+use crate::error::ApiError;
 use crate::gate::Gated;
 use crate::reload::Reloading;
 
@@ -111,10 +112,10 @@ pub fn authorize(principal: Option<&Principal>, org: &str) -> Result<(), Status>
     match principal {
         Some(p) if !p.may_touch(org) => {
             refused("org");
-            Err(Status::permission_denied(format!(
+            Err(Status::from(ApiError::PermissionDenied(format!(
                 "{} may not touch org {org:?}",
                 p.subject
-            )))
+            ))))
         }
         _ => Ok(()),
     }
@@ -126,10 +127,10 @@ pub fn authorize_every_org<T>(request: &tonic::Request<T>, what: &str) -> Result
     match request.extensions().get::<Principal>() {
         Some(p) if !p.has_every_org() => {
             refused("org");
-            Err(Status::permission_denied(format!(
+            Err(Status::from(ApiError::PermissionDenied(format!(
                 "{what} spans every org; {} holds a token for some orgs only",
                 p.subject
-            )))
+            ))))
         }
         _ => Ok(()),
     }
@@ -547,17 +548,17 @@ where
             Err(e) => {
                 refused("unauthenticated");
                 tracing::debug!(path, error = %e, "call refused: unauthenticated");
-                return Gated::refuse(Status::unauthenticated(e.to_string()));
+                return Gated::refuse(Status::from(ApiError::Unauthenticated(e.to_string())));
             }
         };
         if !self.layer.policy.permits(path, principal.role) {
             let method = path.rsplit('/').next().unwrap_or(path);
             refused("role");
             tracing::debug!(path, subject = %principal.subject, role = principal.role.name(), "call refused: role");
-            return Gated::refuse(Status::permission_denied(format!(
+            return Gated::refuse(Status::from(ApiError::PermissionDenied(format!(
                 "role {} may not call {method}",
                 principal.role.name()
-            )));
+            ))));
         }
         request.extensions_mut().insert(principal);
         Gated::pass(self.inner.call(request), None)
@@ -593,7 +594,7 @@ impl Bearer {
     pub fn from_file(
         path: &Path,
         every: std::time::Duration,
-    ) -> anyhow::Result<(Self, crate::server::BoxFuture)> {
+    ) -> anyhow::Result<(Self, crate::task::BoxFuture)> {
         let load = {
             let path = path.to_owned();
             move || header_value(read(&path)?.trim())

@@ -15,6 +15,26 @@ pub enum ApiError {
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// No credential, or one that does not verify.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A verified caller without the right to this call or this org.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The caller is at one of its bounds (calls in flight).
+    #[error("{0}")]
+    Exhausted(String),
+    /// The request is well formed, but the state it relies on no longer
+    /// holds (a lease that lapsed): asking again the same way cannot help.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// This replica is going away; another one, or this one restarted,
+    /// will answer.
+    #[error("{0}")]
+    Stopping(String),
+    /// A fault of this service that no retry mends.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,6 +60,19 @@ impl From<ApiError> for Status {
         match err {
             ApiError::Invalid(e) => Status::invalid_argument(e.to_string()),
             ApiError::NotFound(what) => Status::not_found(what),
+            ApiError::Unauthenticated(why) => Status::unauthenticated(why),
+            ApiError::PermissionDenied(why) => Status::permission_denied(why),
+            // RESOURCE_EXHAUSTED, not UNAVAILABLE: the caller, not the
+            // service, must slow down.
+            ApiError::Exhausted(why) => Status::resource_exhausted(why),
+            ApiError::FailedPrecondition(why) => Status::failed_precondition(why),
+            // Retryable: nothing was done, and a replica that is not
+            // stopping will take the call.
+            ApiError::Stopping(why) => Status::unavailable(why),
+            ApiError::Internal(why) => {
+                tracing::error!(error = %why, "internal error");
+                Status::internal(why)
+            }
             // Retryable by contract: the store is down or slow, nothing was
             // granted to the caller or acknowledged, and asking again later
             // is the right move (ingest is idempotent, so a batch may be sent
@@ -87,5 +120,21 @@ mod tests {
         assert_eq!(Status::from(down).code(), Code::Unavailable);
         let bad = ApiError::Store(StoreError::Corrupt("?".into()));
         assert_eq!(Status::from(bad).code(), Code::Internal);
+        for (error, code) in [
+            (ApiError::Unauthenticated("t".into()), Code::Unauthenticated),
+            (
+                ApiError::PermissionDenied("r".into()),
+                Code::PermissionDenied,
+            ),
+            (ApiError::Exhausted("b".into()), Code::ResourceExhausted),
+            (
+                ApiError::FailedPrecondition("l".into()),
+                Code::FailedPrecondition,
+            ),
+            (ApiError::Stopping("s".into()), Code::Unavailable),
+            (ApiError::Internal("c".into()), Code::Internal),
+        ] {
+            assert_eq!(Status::from(error).code(), code);
+        }
     }
 }

@@ -16,6 +16,7 @@ use tonic::Status;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use crate::auth::Principal;
+use crate::error::ApiError;
 use crate::gate::Gated;
 
 /// Callers remembered before idle ones are forgotten.
@@ -155,10 +156,10 @@ where
             Err(who) => {
                 crate::auth::refused("caller_limit");
                 tracing::debug!(caller = %who, limit = self.layer.per_caller, "call refused: caller at its bound");
-                Gated::refuse(Status::resource_exhausted(format!(
+                Gated::refuse(Status::from(ApiError::Exhausted(format!(
                     "{who} has {} calls in flight, the most one caller may; retry after a back-off",
                     self.layer.per_caller
-                )))
+                ))))
             }
         }
     }

@@ -17,5 +17,6 @@ pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
+pub mod task;
 pub mod telemetry;
 pub mod tls;

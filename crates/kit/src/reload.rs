@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use crate::server::BoxFuture;
+use crate::task::BoxFuture;
 
 /// The current value built from a set of files.
 pub struct Reloading<T> {

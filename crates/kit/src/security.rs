@@ -11,8 +11,8 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::auth::{AuthFiles, Verifier};
 use crate::reload::Reloading;
-use crate::server::BoxFuture;
 use crate::settings::parse_duration;
+use crate::task::BoxFuture;
 use crate::tls::{ClientTls, ServerTls};
 
 /// TLS and authentication of a listener, from flags or environment.

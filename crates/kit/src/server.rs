@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +22,7 @@ use crate::fairness::CallerLimitLayer;
 use crate::reload::Reloading;
 use crate::rpc_trace::RpcTraceLayer;
 use crate::security::SecuritySettings;
+use crate::task::BoxFuture;
 use crate::telemetry::{self, LogFormat};
 
 /// The routes of a service, each call in its server span, its caller
@@ -30,9 +30,6 @@ use crate::telemetry::{self, LogFormat};
 pub type Router = tonic::transport::server::Router<
     Stack<CallerLimitLayer, Stack<AuthLayer, Stack<RpcTraceLayer, Identity>>>,
 >;
-
-/// A future that runs beside the server (the store watcher).
-pub type BoxFuture<T = ()> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A service ready to serve: listener bound, store opened, routes built.
 /// Both `main` and the tests run exactly this.
@@ -45,8 +42,9 @@ pub struct Prepared {
     pub health: HealthReporter,
     /// The service's full name, for health.
     pub service: &'static str,
-    /// Keeps health in step with the store while serving.
-    pub store_watch: BoxFuture,
+    /// Everything that runs beside the server while it serves: the store's
+    /// health watch and the service's own followers; stopped at shutdown.
+    pub background: BoxFuture,
     /// How long in-flight calls get after shutdown begins.
     pub grace: Duration,
     /// Where the data is kept, for the start-up line (passwords hidden).
@@ -126,13 +124,24 @@ impl Default for Limits {
     }
 }
 
-/// The routes every service has, health and reflection (over
-/// `descriptor_sets`), with the server's transport settings and `limits`,
-/// callers checked against `policy` when `security` turns authentication
-/// on; the service adds its own routes to the router. Messages over 4 MiB
-/// are refused (tonic's default decoding limit) with OUT_OF_RANGE.
+/// What a service's reflection advertises: the descriptor sets its messages
+/// come from, and the full names of the services it serves (health is
+/// always added), so that a `grpcurl list` shows only what answers here.
+#[derive(Clone, Copy, Debug)]
+pub struct Reflected {
+    /// Encoded `FileDescriptorSet`s holding the services' definitions.
+    pub descriptor_sets: &'static [&'static [u8]],
+    /// Full names of the services served, such as `syncgov.quota.v1.QuotaGovernor`.
+    pub services: &'static [&'static str],
+}
+
+/// The routes every service has, health and reflection (of `reflected`),
+/// with the server's transport settings and `limits`, callers checked
+/// against `policy` when `security` turns authentication on; the service
+/// adds its own routes to the router. Messages over 4 MiB are refused
+/// (tonic's default decoding limit) with OUT_OF_RANGE.
 pub fn base_router(
-    descriptor_sets: &[&'static [u8]],
+    reflected: Reflected,
     limits: Limits,
     policy: Policy,
     security: &SecuritySettings,
@@ -142,15 +151,30 @@ pub fn base_router(
         tracing::warn!("authentication is off: every caller may call every method");
     }
     let (health, health_service) = tonic_health::server::health_reporter();
-    let (reflection_v1, reflection_v1alpha) = reflection(descriptor_sets)?;
+    let (reflection_v1, reflection_v1alpha) = reflection(reflected)?;
+    // The stack, outermost first. The connection-level settings come before
+    // any layer: they bound what one connection may hold whoever it is.
     let router = Server::builder()
         // Fail fast on a peer that vanished instead of holding its streams.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        // One connection cannot take every worker: its calls beyond the
+        // bound wait their turn instead of being refused.
         .concurrency_limit_per_connection(limits.per_connection.max(1))
+        // A call that hangs (a store that neither answers nor fails) ends
+        // with CANCELLED; the caller's shorter grpc-timeout wins.
         .timeout(limits.request_timeout)
+        // Outermost of the layers, so that every call has its server span
+        // and trace context, refused ones included: a refusal is traced and
+        // counted like any other answer.
         .layer(RpcTraceLayer)
+        // Then who is calling, before the call costs anything: an unknown
+        // or unentitled caller is refused before it holds a slot of the
+        // per-caller bound or reaches a handler.
         .layer(AuthLayer::new(security.verifier, policy))
+        // Last, the per-caller bound: it needs the principal the layer
+        // above put in the request (a token's subject names the caller
+        // across its connections and addresses).
         .layer(CallerLimitLayer::new(limits.per_caller))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -273,9 +297,10 @@ where
 }
 
 /// The gRPC reflection services (`v1`, and `v1alpha` for older clients such
-/// as Python's grpcio-reflection) over `descriptor_sets`, health's included.
+/// as Python's grpcio-reflection) advertising `reflected`'s services and
+/// health, and themselves.
 fn reflection(
-    descriptor_sets: &[&'static [u8]],
+    reflected: Reflected,
 ) -> anyhow::Result<(
     tonic_reflection::server::v1::ServerReflectionServer<
         impl tonic_reflection::server::v1::ServerReflection,
@@ -284,16 +309,32 @@ fn reflection(
         impl tonic_reflection::server::v1alpha::ServerReflection,
     >,
 )> {
-    let mut v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    let mut v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    for set in descriptor_sets {
-        v1 = v1.register_encoded_file_descriptor_set(set);
-        v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
-    }
-    Ok((v1.build_v1()?, v1alpha.build_v1alpha()?))
+    let builder = || {
+        let mut builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH_SERVICE)
+            .with_service_name(REFLECTION_V1)
+            .with_service_name(REFLECTION_V1ALPHA);
+        for set in reflected.descriptor_sets {
+            builder = builder.register_encoded_file_descriptor_set(set);
+        }
+        // Only what answers here: one descriptor set holds both services'
+        // definitions, and a listed service that answers UNIMPLEMENTED
+        // misleads whoever browses the server.
+        for service in reflected.services {
+            builder = builder.with_service_name(*service);
+        }
+        builder
+    };
+    Ok((builder().build_v1()?, builder().build_v1alpha()?))
 }
+
+/// The health service's full name, always advertised.
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+/// The reflection services' own names, advertised as servers list them.
+const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+/// The older reflection service's name.
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
 
 /// Reports `status` for the whole server ("") and for `service`.
 async fn set_health(health: &HealthReporter, service: &str, status: ServingStatus) {
@@ -338,7 +379,7 @@ async fn watch_store<P, F, E>(
 
 /// Serves `prepared` until `shutdown` resolves; then reports
 /// NOT_SERVING, stops accepting calls, and gives in-flight calls up to
-/// its grace period to finish. The store watcher runs meanwhile.
+/// its grace period to finish. The background work runs meanwhile.
 async fn serve(
     prepared: Prepared,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -348,7 +389,7 @@ async fn serve(
         router,
         health,
         service,
-        store_watch: background,
+        background,
         grace,
         transport,
         store_description: _,

@@ -21,7 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use crate::reload::Reloading;
-use crate::server::BoxFuture;
+use crate::task::BoxFuture;
 
 /// How long a client has to finish its handshake: a stalled one must not
 /// hold a connection slot.
