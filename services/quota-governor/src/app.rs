@@ -9,12 +9,14 @@ use anyhow::Context;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
 use syncgov_kit::metrics::OrgLabels;
-use syncgov_kit::server::{self, BoxFuture, Prepared, Router};
+use syncgov_kit::server::{self, Prepared, Reflected, Router};
+use syncgov_kit::task::BoxFuture;
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;
 use crate::feed::Feed;
+use crate::governor::{Governor, Options};
 use crate::grpc::GovernorService;
 use crate::outage::{EmergencyBudget, OutagePolicy};
 use crate::rls::{RlsService, RlsSettings};
@@ -25,6 +27,12 @@ use crate::store::redis::RedisStore;
 
 /// Name of the governor's service for the health protocol.
 pub const SERVICE_NAME: &str = "syncgov.quota.v1.QuotaGovernor";
+
+/// What the governor's reflection advertises: its own API and Envoy's.
+const REFLECTED: Reflected = Reflected {
+    descriptor_sets: &[syncgov_api::FILE_DESCRIPTOR_SET],
+    services: &[SERVICE_NAME, "envoy.service.ratelimit.v3.RateLimitService"],
+};
 
 /// Checks the settings, then binds the listen address and opens the store.
 pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
@@ -39,9 +47,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 /// As [`build`], on a listener the caller bound (tests bind `127.0.0.1:0`).
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let rules = settings.rules().context("--window and --bucket")?;
-    let default_budget = settings.default_budget.map(|d| d.0);
     let base = server::base_router(
-        &[syncgov_api::FILE_DESCRIPTOR_SET],
+        REFLECTED,
         server::Limits {
             per_connection: settings.max_concurrent_calls_per_connection,
             per_caller: settings.max_concurrent_calls_per_caller,
@@ -50,69 +57,85 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         crate::access::policy(),
         &settings.security,
     )?;
-    let (router, health) = (base.router, base.health);
-    let feed = Arc::new(Feed::default());
-    let rls = RlsSettings {
-        domain: settings.rls_domain.clone(),
-        unmapped: settings.rls_unmapped,
-        window_ms: rules.shape.window_ms(),
-    };
-    let (router, store_watch, store_description) =
+    let (router, background, store_description) =
         match Endpoint::from_settings(settings.redis_url.as_ref(), &settings.redis_cluster_nodes) {
             Some((endpoint, description)) => {
-                let store = Arc::new(RedisStore::open(
-                    &endpoint,
-                    rules,
-                    settings.redis_timeout,
-                    settings.coalesce,
-                )?);
-                let watch = background(store.clone(), &feed, &health, &settings)?;
-                (
-                    routes(
-                        router,
-                        store,
-                        default_budget,
-                        &feed,
-                        rls,
-                        OrgLabels::new(&settings.metrics_orgs),
-                        emergency_budget(&settings),
-                    ),
-                    watch,
-                    description,
-                )
+                let store =
+                    RedisStore::open(&endpoint, rules, settings.redis_timeout, settings.coalesce)?;
+                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+                (router, background, description)
             }
             None => {
-                let store = Arc::new(MemoryStore::new(rules));
-                let watch = background(store.clone(), &feed, &health, &settings)?;
-                (
-                    routes(
-                        router,
-                        store,
-                        default_budget,
-                        &feed,
-                        rls,
-                        OrgLabels::new(&settings.metrics_orgs),
-                        emergency_budget(&settings),
-                    ),
-                    watch,
-                    "in memory".to_owned(),
-                )
+                let store = MemoryStore::new(rules);
+                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+                (router, background, "in memory".to_owned())
             }
         };
     Ok(Prepared {
         listener,
         router,
-        health,
+        health: base.health,
         service: SERVICE_NAME,
-        store_watch,
+        background,
         grace: settings.shutdown_grace,
         store_description,
         transport: base.transport,
     })
 }
 
-/// The governor's own service and Envoy's rate limit service, over one
-/// decision path.
+/// The governor over `store`: its routes (the governor's own API and
+/// Envoy's rate limit service, over one decision path), and what runs
+/// beside them.
+fn serve_on<S: QuotaStore>(
+    store: S,
+    router: Router,
+    health: &HealthReporter,
+    settings: &Settings,
+) -> anyhow::Result<(Router, BoxFuture)> {
+    let rules = settings.rules()?;
+    let store = Arc::new(store);
+    let feed = Arc::new(Feed::default());
+    let default_budget = settings.default_budget.map(|d| d.0);
+    let governor = Arc::new(Governor::new(
+        store.clone(),
+        feed.clone(),
+        Options {
+            default_budget,
+            emergency: emergency_budget(settings),
+            metric_orgs: OrgLabels::new(&settings.metrics_orgs),
+        },
+    ));
+    let rls = RlsSettings {
+        domain: settings.rls_domain.clone(),
+        unmapped: settings.rls_unmapped,
+        window_ms: rules.shape.window_ms(),
+    };
+    let router = router
+        .add_service(QuotaGovernorServer::new(GovernorService::new(
+            governor.clone(),
+        )))
+        .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)));
+
+    // Beside the server: health following the store's ping, the suspension
+    // feed's follower, and the automatic clears (checked every bucket, at
+    // most every second, so a clear is told within a bucket).
+    let pinged = store.clone();
+    let ping = move || {
+        let store = pinged.clone();
+        async move { store.ping().await }
+    };
+    let health_watch =
+        server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let follow = feed.clone().follow(store.clone());
+    let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
+    let clear =
+        crate::feed::clear_when_due(store, feed, default_budget, rules.org_margin_percent, every);
+    let background = Box::pin(async move {
+        tokio::join!(health_watch, follow, clear);
+    });
+    Ok((router, background))
+}
+
 /// The emergency budget when the governor runs fail-open.
 fn emergency_budget(settings: &Settings) -> Option<EmergencyBudget> {
     (settings.store_outage == OutagePolicy::FailOpen).then(|| {
@@ -121,51 +144,4 @@ fn emergency_budget(settings: &Settings) -> Option<EmergencyBudget> {
             settings.emergency_window.as_millis() as i64,
         )
     })
-}
-
-fn routes<S: QuotaStore>(
-    router: Router,
-    store: Arc<S>,
-    default_budget: Option<crate::domain::Budget>,
-    feed: &Arc<Feed>,
-    rls: RlsSettings,
-    metric_orgs: OrgLabels,
-    emergency: Option<EmergencyBudget>,
-) -> Router {
-    let governor =
-        GovernorService::new(store, default_budget, feed.clone(), metric_orgs, emergency);
-    router
-        .add_service(QuotaGovernorServer::from_arc(governor.clone()))
-        .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)))
-}
-
-/// What runs beside the server: health following the store's ping, the
-/// suspension feed's follower, and the automatic clears (checked every
-/// bucket, at most every second, so a clear is told within a bucket).
-fn background<S: QuotaStore>(
-    store: Arc<S>,
-    feed: &Arc<Feed>,
-    health: &HealthReporter,
-    settings: &Settings,
-) -> anyhow::Result<BoxFuture> {
-    let rules = settings.rules()?;
-    let pinged = store.clone();
-    let ping = move || {
-        let store = pinged.clone();
-        async move { store.ping().await }
-    };
-    let watch = server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
-    let follow = feed.clone().follow(store.clone());
-    let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
-    let default_budget = settings.default_budget.map(|d| d.0);
-    let clear = crate::feed::clear_when_due(
-        store,
-        feed.clone(),
-        default_budget,
-        rules.org_margin_percent,
-        every,
-    );
-    Ok(Box::pin(async move {
-        tokio::join!(watch, follow, clear);
-    }))
 }

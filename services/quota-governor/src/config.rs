@@ -13,8 +13,8 @@ pub use syncgov_kit::settings::RedisUrl;
 use syncgov_kit::settings::{parse_cluster_node, parse_duration};
 use syncgov_kit::telemetry::LogFormat;
 
+use crate::domain::ProbePolicy;
 use crate::domain::{Budget, Rules};
-use crate::suspension::ProbePolicy;
 use crate::window::{ShapeError, WindowShape};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";

@@ -11,8 +11,9 @@ use super::*;
 use proptest::prelude::*;
 use prost_types::Timestamp;
 
+use crate::domain::Grant;
 use crate::domain::{MAX_CLIENT_ID_LEN, MAX_COUNT, MAX_ORG_ID_LEN, MAX_ORG_LIMIT};
-use crate::suspension::MAX_DETAIL_LEN;
+use crate::suspension::{Cursor, MAX_DETAIL_LEN};
 
 /// Cases per property: enough to reach the edges the strategies aim at,
 /// few enough to keep the suite quick.
@@ -198,7 +199,7 @@ proptest! {
     fn keys_are_taken_or_refused_by_field(org_id in org_id_text(), resource in enum_number(0..=2)) {
         let org_ok = is_org_id(&org_id);
         let resource_ok = (0..=2).contains(&resource);
-        match parse_key(&org_id, resource) {
+        match read_key(&org_id, resource) {
             Ok(key) => {
                 prop_assert!(org_ok && resource_ok);
                 prop_assert_eq!(key.org.as_str(), org_id.as_str());
@@ -216,7 +217,7 @@ proptest! {
     /// every other number is refused naming `priority`.
     #[test]
     fn priorities_are_taken_or_refused_by_field(n in enum_number(0..=3)) {
-        match parse_priority(n) {
+        match read_priority(n) {
             Ok(p) => {
                 prop_assert!((0..=3).contains(&n));
                 if n != 0 {
@@ -234,7 +235,7 @@ proptest! {
     /// UNSPECIFIED and unknown numbers are refused naming `reason`.
     #[test]
     fn reasons_are_taken_or_refused_by_field(n in enum_number(0..=SuspensionReason::ALL.len() as i32)) {
-        match parse_reason(n) {
+        match read_reason(n) {
             Ok(reason) => prop_assert_eq!(reason.number(), n),
             Err(e) => {
                 prop_assert!(SuspensionReason::ALL.iter().all(|r| r.number() != n));
@@ -252,7 +253,7 @@ proptest! {
         now_ms in prop_oneof![1_700_000_000_000i64..1_800_000_000_000, any::<i64>()],
     ) {
         let broken = broken_budget_rule(&budget, now_ms);
-        match parse_budget(budget, now_ms) {
+        match read_budget(budget, now_ms) {
             Ok(parsed) => {
                 prop_assert_eq!(broken, None);
                 let given = budget.expect("a budget was taken");
@@ -280,7 +281,7 @@ proptest! {
     fn budgets_round_trip_through_their_message(
         (now_ms, budget) in (0i64..4_000_000_000_000).prop_flat_map(|now| (Just(now), valid_budget(now))),
     ) {
-        prop_assert_eq!(parse_budget(Some(budget_pb(&budget)), now_ms), Ok(budget));
+        prop_assert_eq!(read_budget(Some(budget_pb(&budget)), now_ms), Ok(budget));
     }
 
     /// A wait in milliseconds becomes a well-formed protobuf duration

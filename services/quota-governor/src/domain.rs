@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 pub use crate::org_usage::OrgView;
 use crate::window::{Window, WindowShape};
+pub use syncgov_taxonomy::SuspensionReason;
 
 /// Most tokens one request may acquire or release.
 pub const MAX_COUNT: u64 = 1_000_000;
@@ -401,7 +402,54 @@ pub struct Rules {
     /// Share of the org limit kept free of all apps' calls, in percent.
     pub org_margin_percent: u8,
     /// Back-off between probes of suspensions that end by themselves.
-    pub probe: crate::suspension::ProbePolicy,
+    pub probe: ProbePolicy,
+}
+
+/// The back-off between probes: the first wait, doubling after every failed
+/// probe, up to a cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbePolicy {
+    /// Wait before the first probe, ms.
+    pub first_ms: u64,
+    /// Longest wait, ms.
+    pub cap_ms: u64,
+}
+
+impl Default for ProbePolicy {
+    fn default() -> Self {
+        Self {
+            first_ms: 60_000,
+            cap_ms: 3_600_000,
+        }
+    }
+}
+
+impl ProbePolicy {
+    /// The wait after a probe failed, having waited `current`.
+    pub fn after_failure(&self, current_ms: u64) -> u64 {
+        current_ms
+            .saturating_mul(2)
+            .min(self.cap_ms)
+            .max(self.first_ms.min(self.cap_ms))
+    }
+}
+
+/// What a request for tokens came to, suspensions included: what the
+/// governor answers, whichever protocol asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ruling {
+    /// The org is suspended: nothing was asked of the budget.
+    Suspended(SuspensionReason),
+    /// The store was unreachable and the replica's emergency budget
+    /// granted this many tokens, counted nowhere else (fail-open).
+    Emergency(u64),
+    /// The budget decided; `probe` names the suspension a grant probes.
+    Decided {
+        /// The decision.
+        decision: Decision,
+        /// The suspension this request goes through as its probe, if any.
+        probe: Option<SuspensionReason>,
+    },
 }
 
 /// What the governor counts for one budget: its own grants in the rolling

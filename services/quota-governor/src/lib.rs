@@ -1,14 +1,19 @@
 //! The quota governor: keeps each org's integration inside its rolling
 //! 24-hour Salesforce API budget.
 //!
-//! Dependencies point inwards: `app` wires `grpc` and `store`; both use the
-//! pure `domain` and `window`, which know neither tonic nor Redis.
+//! Dependencies point one way, from the edges inwards:
+//! `main → app → {grpc, rls} → {convert, governor} → {store, feed, metrics,
+//! outage} → {suspension, domain} → {window, org_usage}`. The pure modules
+//! at the bottom know neither tokio, tonic nor Redis; `governor` holds the
+//! decision path and knows no protocol; `store` knows Redis, never tonic.
 
 pub mod access;
 pub mod app;
 pub mod config;
+pub mod convert;
 pub mod domain;
 pub mod feed;
+pub mod governor;
 pub mod grpc;
 pub mod metrics;
 pub mod org_usage;

@@ -10,9 +10,8 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, ObservableGauge};
 use syncgov_kit::metrics::OrgLabels;
 
-use crate::domain::{OrgId, Outcome};
+use crate::domain::{OrgId, Outcome, Ruling};
 use crate::feed::Feed;
-use crate::grpc::Ruling;
 use crate::suspension::SuspensionReason;
 
 /// Bucket bounds of the decision latency histogram, seconds: from a

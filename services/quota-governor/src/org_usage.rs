@@ -5,7 +5,7 @@
 //! plus its own grants since. A grant that would take that estimate past the
 //! org limit, less a safety margin, is denied.
 
-use crate::domain::InvalidInput;
+use syncgov_kit::input::InvalidInput;
 
 /// Default share of the org limit kept free, in percent.
 pub const DEFAULT_SAFETY_MARGIN_PERCENT: u8 = 2;

@@ -11,16 +11,17 @@
 
 use std::sync::Arc;
 
-use prost_types::Duration as ProtoDuration;
 use syncgov_api::envoy::service::ratelimit::v3 as rls;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_response::{
     Code, DescriptorStatus, RateLimit, rate_limit::Unit,
 };
 use syncgov_kit::auth::Principal;
+use syncgov_kit::error::ApiError;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Resource};
-use crate::grpc::{GovernorService, Ruling};
+use crate::convert::duration;
+use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Resource, Ruling};
+use crate::governor::Governor;
 use crate::store::{BudgetKey, QuotaStore};
 
 /// Header Envoy adds to its response when an org is suspended.
@@ -49,13 +50,13 @@ pub struct RlsSettings {
 
 /// The `envoy.service.ratelimit.v3.RateLimitService` over the governor.
 pub struct RlsService<S> {
-    governor: Arc<GovernorService<S>>,
+    governor: Arc<Governor<S>>,
     settings: RlsSettings,
 }
 
 impl<S: QuotaStore> RlsService<S> {
     /// The service, deciding through `governor`.
-    pub fn new(governor: Arc<GovernorService<S>>, settings: RlsSettings) -> Self {
+    pub fn new(governor: Arc<Governor<S>>, settings: RlsSettings) -> Self {
         Self { governor, settings }
     }
 }
@@ -102,13 +103,6 @@ fn saturate(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn duration(ms: u64) -> ProtoDuration {
-    ProtoDuration {
-        seconds: (ms / 1000) as i64,
-        nanos: ((ms % 1000) * 1_000_000) as i32,
-    }
-}
-
 /// A descriptor's entries as (key, value) pairs.
 fn entries(
     descriptor: &syncgov_api::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor,
@@ -138,11 +132,12 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                     && !principal.may_touch(key.org.as_str())
                 {
                     syncgov_kit::auth::refused("org");
-                    return Err(Status::permission_denied(format!(
+                    return Err(ApiError::PermissionDenied(format!(
                         "{} may not touch org {:?}",
                         principal.subject,
                         key.org.as_str()
-                    )));
+                    ))
+                    .into());
                 }
             }
         }
@@ -171,7 +166,7 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
             let name = format!("{}/{}", key.org, key.resource.as_str());
             let status = match self
                 .governor
-                .rule(&key, Ask::exactly(hits), priority)
+                .acquire(&key, Ask::exactly(hits), priority)
                 .await?
             {
                 Ruling::Suspended(reason) => {

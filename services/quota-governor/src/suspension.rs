@@ -7,6 +7,7 @@ use std::fmt;
 
 pub use syncgov_taxonomy::SuspensionReason;
 
+pub use crate::domain::ProbePolicy;
 use crate::domain::{Decision, DenyReason, InvalidInput, OrgId, Outcome, Resource, Usage};
 
 /// Longest detail kept with a suspension, in characters.
@@ -95,35 +96,6 @@ pub fn may_clear(suspension: &Suspension, usage: Option<&Usage>, org_margin_perc
 /// current report says the org has calls, a probe is how it is found out).
 pub fn probed(reason: SuspensionReason) -> bool {
     matches!(clearing(reason), Clearing::Probe | Clearing::OrgLimit)
-}
-
-/// The back-off between probes: the first wait, doubling after every failed
-/// probe, up to a cap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProbePolicy {
-    /// Wait before the first probe, ms.
-    pub first_ms: u64,
-    /// Longest wait, ms.
-    pub cap_ms: u64,
-}
-
-impl Default for ProbePolicy {
-    fn default() -> Self {
-        Self {
-            first_ms: 60_000,
-            cap_ms: 3_600_000,
-        }
-    }
-}
-
-impl ProbePolicy {
-    /// The wait after a probe failed, having waited `current`.
-    pub fn after_failure(&self, current_ms: u64) -> u64 {
-        current_ms
-            .saturating_mul(2)
-            .min(self.cap_ms)
-            .max(self.first_ms.min(self.cap_ms))
-    }
 }
 
 /// Whether a token request may go through a suspension as its probe.

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use syncgov_api::syncerrors::v1::sync_errors_server::SyncErrorsServer;
 use syncgov_kit::auth::Bearer;
-use syncgov_kit::server::{self, BoxFuture, Prepared};
+use syncgov_kit::server::{self, Prepared, Reflected};
+use syncgov_kit::task::BoxFuture;
 use syncgov_kit::tls::ClientTls;
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
@@ -22,6 +23,12 @@ use crate::store::redis::RedisStore;
 /// Name of the service for the health protocol.
 pub const SERVICE_NAME: &str = "syncgov.syncerrors.v1.SyncErrors";
 
+/// What the service's reflection advertises: its own API only.
+const REFLECTED: Reflected = Reflected {
+    descriptor_sets: &[syncgov_api::FILE_DESCRIPTOR_SET],
+    services: &[SERVICE_NAME],
+};
+
 /// Binds the listen address and opens the store.
 pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
     let listener = TcpListener::bind(settings.listen)
@@ -33,7 +40,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let base = server::base_router(
-        &[syncgov_api::FILE_DESCRIPTOR_SET],
+        REFLECTED,
         server::Limits {
             per_connection: settings.max_concurrent_calls_per_connection,
             per_caller: settings.max_concurrent_calls_per_caller,
@@ -72,7 +79,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         router,
         health,
         service: SERVICE_NAME,
-        store_watch,
+        background: store_watch,
         grace: settings.shutdown_grace,
         store_description,
         transport: base.transport,

@@ -1,0 +1,305 @@
+//! Protobuf to domain values and back, for the governor's gRPC API. Every
+//! request field is read here, and a bad one is refused naming the field and
+//! the rule, so the handlers in `grpc` only pass values along.
+
+use prost_types::Duration as ProtoDuration;
+use syncgov_api::quota::v1 as pb;
+use syncgov_kit::clock::{timestamp, timestamp_ms};
+
+use crate::domain::{
+    self, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId, Priority, Resource,
+    Shares, Usage,
+};
+use crate::org_usage;
+use crate::store::BudgetKey;
+use crate::suspension::{self, Clearing, Event, EventKind, Suspension, SuspensionReason};
+
+/// A request for tokens, read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenAsk {
+    /// The budget asked of.
+    pub key: BudgetKey,
+    /// How many tokens.
+    pub ask: Ask,
+    /// At which priority.
+    pub priority: Priority,
+}
+
+/// Reads an `AcquireTokens` request (or one message of a stream).
+pub fn read_token_ask(request: &pb::AcquireTokensRequest) -> Result<TokenAsk, InvalidInput> {
+    let key = read_key(&request.org_id, request.resource)?;
+    let ask = Ask::parse(request.count, request.min_count)?;
+    let priority = read_priority(request.priority)?;
+    domain::check_client_id(&request.client_id)?;
+    Ok(TokenAsk { key, ask, priority })
+}
+
+/// Reads the budget a request names: its org and resource.
+pub fn read_key(org_id: &str, resource: i32) -> Result<BudgetKey, InvalidInput> {
+    let org = OrgId::parse(org_id)?;
+    let resource = match pb::Resource::try_from(resource) {
+        Ok(pb::Resource::Unspecified | pb::Resource::ApiRequests) => Resource::ApiRequests,
+        Ok(pb::Resource::BulkBatches) => Resource::BulkBatches,
+        Err(_) => {
+            return Err(InvalidInput::new(
+                "resource",
+                "must be RESOURCE_API_REQUESTS or RESOURCE_BULK_BATCHES",
+            ));
+        }
+    };
+    Ok(BudgetKey { org, resource })
+}
+
+/// Reads a priority; unspecified is normal.
+pub fn read_priority(priority: i32) -> Result<Priority, InvalidInput> {
+    match pb::Priority::try_from(priority) {
+        Ok(pb::Priority::Retry) => Ok(Priority::Retry),
+        Ok(pb::Priority::Unspecified | pb::Priority::Normal) => Ok(Priority::Normal),
+        Ok(pb::Priority::Critical) => Ok(Priority::Critical),
+        Err(_) => Err(InvalidInput::new(
+            "priority",
+            "must be PRIORITY_RETRY, PRIORITY_NORMAL or PRIORITY_CRITICAL",
+        )),
+    }
+}
+
+/// Reads a budget, checking its rules at `now_ms` (an override must still
+/// be running).
+pub fn read_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, InvalidInput> {
+    let budget = budget.ok_or_else(|| InvalidInput::new("budget", "is required"))?;
+    let shares = match budget.shares {
+        None => Shares::default(),
+        Some(s) => Shares::new(
+            s.retry_percent.into(),
+            s.normal_percent.into(),
+            s.critical_percent.into(),
+        )?,
+    };
+    let allocation_override = match budget.allocation_override {
+        None => None,
+        Some(o) => {
+            let expires_at = o.expires_at.ok_or_else(|| {
+                InvalidInput::new("budget.allocation_override.expires_at", "is required")
+            })?;
+            Some(AllocationOverride {
+                allocation: o.allocation,
+                expires_at_ms: timestamp_ms(&expires_at),
+            })
+        }
+    };
+    let budget = Budget {
+        org_limit: budget.org_limit,
+        allocation: budget.allocation,
+        shares,
+        allocation_override,
+    };
+    budget.validate(now_ms)?;
+    Ok(budget)
+}
+
+/// Reads what a worker says the whole org used: `limit_info` (the
+/// `Sforce-Limit-Info` header) or `used` and `max`, not both.
+pub fn read_reported_usage(
+    request: &pb::ReportOrgUsageRequest,
+) -> Result<(u64, u64), InvalidInput> {
+    if !request.limit_info.is_empty() {
+        if request.used != 0 || request.max != 0 {
+            return Err(InvalidInput::new(
+                "limit_info",
+                "give either limit_info or used and max, not both",
+            ));
+        }
+        return org_usage::parse_limit_info("limit_info", &request.limit_info);
+    }
+    let bounded = |field: &str, n: u64, least: u64| {
+        if (least..=org_usage::MAX_REPORTED).contains(&n) {
+            Ok(n)
+        } else {
+            Err(InvalidInput::new(
+                field,
+                format!("must be {least} to {}", org_usage::MAX_REPORTED),
+            ))
+        }
+    };
+    Ok((
+        bounded("used", request.used, 0)?,
+        bounded("max", request.max, 1)?,
+    ))
+}
+
+/// Reads a suspension reason; unspecified is refused.
+pub fn read_reason(n: i32) -> Result<SuspensionReason, InvalidInput> {
+    SuspensionReason::from_number(n).ok_or_else(|| {
+        InvalidInput::new(
+            "reason",
+            "must be a SuspensionReason other than UNSPECIFIED",
+        )
+    })
+}
+
+/// A span of milliseconds as a protobuf duration.
+pub fn duration(ms: u64) -> ProtoDuration {
+    ProtoDuration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+/// A priority as the API names it.
+pub fn priority_pb(priority: Priority) -> pb::Priority {
+    match priority {
+        Priority::Retry => pb::Priority::Retry,
+        Priority::Normal => pb::Priority::Normal,
+        Priority::Critical => pb::Priority::Critical,
+    }
+}
+
+/// A deny reason as the API names it.
+pub fn deny_reason_pb(reason: DenyReason) -> pb::DenyReason {
+    match reason {
+        DenyReason::AllocationExhausted => pb::DenyReason::AllocationExhausted,
+        DenyReason::PriorityShareExhausted => pb::DenyReason::PriorityShareExhausted,
+        DenyReason::OrgLimitExhausted => pb::DenyReason::OrgLimitExhausted,
+        DenyReason::Suspended => pb::DenyReason::Suspended,
+        DenyReason::UnknownOrg => pb::DenyReason::UnknownOrg,
+    }
+}
+
+/// A budget as the API writes it.
+pub fn budget_pb(budget: &Budget) -> pb::Budget {
+    pb::Budget {
+        org_limit: budget.org_limit,
+        allocation: budget.allocation,
+        shares: Some(pb::PriorityShares {
+            retry_percent: budget.shares.retry.into(),
+            normal_percent: budget.shares.normal.into(),
+            critical_percent: budget.shares.critical.into(),
+        }),
+        allocation_override: budget.allocation_override.map(|o| pb::AllocationOverride {
+            allocation: o.allocation,
+            expires_at: Some(timestamp(o.expires_at_ms)),
+        }),
+    }
+}
+
+/// A budget's usage as `GetUsage` answers it.
+pub fn usage_pb(usage: &Usage) -> pb::GetUsageResponse {
+    pb::GetUsageResponse {
+        used: usage.used,
+        allocation: usage.allocation,
+        org_limit: usage.org_limit,
+        remaining: usage
+            .remaining
+            .iter()
+            .map(|r| pb::PriorityRemaining {
+                priority: priority_pb(r.priority).into(),
+                limit: r.limit,
+                remaining: r.remaining,
+            })
+            .collect(),
+        next_free_at: usage.next_free.map(|(at, _)| timestamp(at)),
+        next_free_calls: usage.next_free.map(|(_, calls)| calls).unwrap_or_default(),
+        window: Some(duration(usage.window_ms)),
+        series: usage
+            .series
+            .iter()
+            .map(|&(start, calls)| pb::UsagePoint {
+                start: Some(timestamp(start)),
+                calls,
+            })
+            .collect(),
+        as_of: Some(timestamp(usage.as_of_ms)),
+        is_default_budget: usage.is_default_budget,
+        org_used_estimate: usage.org.map(|v| v.estimate()).unwrap_or_default(),
+        org_usage_reported_at: usage.org.map(|v| timestamp(v.observed_at_ms)),
+    }
+}
+
+fn clearing_pb(reason: SuspensionReason) -> pb::SuspensionClearing {
+    match suspension::clearing(reason) {
+        Clearing::Operator => pb::SuspensionClearing::Operator,
+        Clearing::Probe => pb::SuspensionClearing::Probe,
+        Clearing::Allocation => pb::SuspensionClearing::Allocation,
+        Clearing::OrgLimit => pb::SuspensionClearing::OrgLimit,
+    }
+}
+
+/// A suspension with how it ends and what to do about it.
+pub fn suspension_pb(s: &Suspension) -> pb::Suspension {
+    pb::Suspension {
+        org_id: s.org.to_string(),
+        reason: s.reason.number(),
+        detail: s.detail.clone(),
+        since: Some(timestamp(s.since_ms)),
+        clearing: clearing_pb(s.reason).into(),
+        guidance: s.reason.guidance().to_owned(),
+        next_probe_at: s.probe_at_ms.map(timestamp),
+    }
+}
+
+/// A suspension event as watchers receive it.
+pub fn event_pb(e: &Event) -> pb::WatchSuspensionsResponse {
+    pb::WatchSuspensionsResponse {
+        cursor: e.cursor.to_string(),
+        org_id: e.org.to_string(),
+        reason: e.reason.number(),
+        kind: match e.kind {
+            EventKind::Suspended => pb::SuspensionEventKind::Suspended,
+            EventKind::Cleared => pb::SuspensionEventKind::Cleared,
+        }
+        .into(),
+        detail: e.detail.clone(),
+        at: Some(timestamp(e.at_ms)),
+        automatic: e.automatic,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_name_their_field() {
+        assert_eq!(read_key("acme", 99).unwrap_err().field, "resource");
+        assert_eq!(read_priority(7).unwrap_err().field, "priority");
+        assert_eq!(read_key("acme", 0).unwrap().resource, Resource::ApiRequests);
+        assert_eq!(read_priority(0), Ok(Priority::Normal));
+    }
+
+    #[test]
+    fn budgets_need_their_parts() {
+        assert_eq!(read_budget(None, 0).unwrap_err().field, "budget");
+        let mut b = pb::Budget {
+            org_limit: 10,
+            allocation: 5,
+            ..Default::default()
+        };
+        b.allocation_override = Some(pb::AllocationOverride {
+            allocation: 6,
+            expires_at: None,
+        });
+        assert_eq!(
+            read_budget(Some(b), 0).unwrap_err().field,
+            "budget.allocation_override.expires_at"
+        );
+    }
+
+    #[test]
+    fn timestamps_round_trip_to_the_millisecond() {
+        for ms in [0, 1, 999, 1_700_000_000_123, -1] {
+            assert_eq!(timestamp_ms(&timestamp(ms)), ms);
+        }
+        assert_eq!(
+            duration(1_500),
+            ProtoDuration {
+                seconds: 1,
+                nanos: 500_000_000
+            }
+        );
+    }
+}
+
+/// Property tests of the request readers, kept beside them.
+#[cfg(test)]
+#[path = "convert_properties.rs"]
+mod properties;

@@ -1,0 +1,474 @@
+//! The governor's core: one decision path for every protocol that asks for
+//! tokens (the governor's own gRPC API, its streams, Envoy's rate limit
+//! protocol), and the rules around it that are neither pure arithmetic nor
+//! transport: suspensions checked before the budget, probes through
+//! transient ones, suspensions the governor starts itself, the emergency
+//! budget of a store outage, and the metrics of every ruling.
+//!
+//! It speaks in domain values and [`GovernorError`]s; the adapters (`grpc`,
+//! `rls`) turn protobuf into the one and the other into gRPC statuses. It
+//! never names tonic or Redis.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use syncgov_kit::clock::now_ms;
+use syncgov_kit::metrics::OrgLabels;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::domain::{
+    Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, Released, Ruling, Usage,
+};
+use crate::feed::Feed;
+use crate::metrics::GovernorMetrics;
+use crate::outage::EmergencyBudget;
+use crate::store::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
+use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
+
+/// Why the governor could not answer. A denial is not an error: it is a
+/// [`Ruling`].
+#[derive(Debug, thiserror::Error)]
+pub enum GovernorError {
+    /// The request breaks a rule; the message names the field.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The org has no budget for the resource, and no default budget is set.
+    #[error(
+        "org_id: org {} has no {} budget and no default budget is set",
+        .0.org,
+        .0.resource.as_str()
+    )]
+    NoBudget(BudgetKey),
+    /// The store failed (unreachable: retryable; corrupt: not).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the governor needs besides its store and feed, from its settings.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Budget of orgs that have none; `None` denies them with UNKNOWN_ORG.
+    pub default_budget: Option<Budget>,
+    /// With `--store-outage fail-open`: what may be granted while the store
+    /// is unreachable.
+    pub emergency: Option<EmergencyBudget>,
+    /// Orgs whose metrics carry their own label.
+    pub metric_orgs: OrgLabels,
+}
+
+/// The decision path and the suspension rules over one store.
+pub struct Governor<S> {
+    store: Arc<S>,
+    /// The suspensions as this replica follows them: a token request is
+    /// checked against them without a store round trip.
+    feed: Arc<Feed>,
+    /// Budget of orgs that have none; `None` denies them with UNKNOWN_ORG.
+    default_budget: Option<Budget>,
+    /// Per org, no probe before then (ms): spares the store a question per
+    /// request while a back-off runs.
+    probes_not_before: Mutex<HashMap<OrgId, i64>>,
+    /// Rulings counted for the admin port and OTLP.
+    metrics: GovernorMetrics,
+    /// With fail-open: what may be granted while the store is unreachable.
+    emergency: Option<EmergencyBudget>,
+    /// Tells grants apart, so that each is handed back at most once.
+    nonces: Nonces,
+}
+
+/// What a probe's result did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeReport {
+    /// The suspension ended.
+    Cleared,
+    /// It stays; the next probe may go then (ms).
+    BackedOff(i64),
+    /// There was no such suspension.
+    NotSuspended,
+}
+
+/// Suspension events a watcher receives, in feed order; ends with an error
+/// when the store fails.
+pub type Watch = mpsc::Receiver<Result<Event, GovernorError>>;
+
+/// Events a watcher may have waiting before the feed waits for it to read.
+const WATCH_BUFFER: usize = 64;
+
+impl<S: QuotaStore> Governor<S> {
+    /// A governor over `store`, checking suspensions against `feed`.
+    pub fn new(store: Arc<S>, feed: Arc<Feed>, options: Options) -> Self {
+        Self {
+            metrics: GovernorMetrics::new(options.metric_orgs, feed.clone()),
+            store,
+            feed,
+            default_budget: options.default_budget,
+            probes_not_before: Mutex::default(),
+            emergency: options.emergency,
+            nonces: Nonces::new(),
+        }
+    }
+
+    /// Rules on a request for tokens: the org's suspensions first (a probe
+    /// may go through), then the budget; a denial that calls for a
+    /// suspension starts it. A grant carries a nonce of its own, so that it
+    /// is handed back at most once. Every protocol's one path.
+    pub async fn acquire(
+        &self,
+        key: &BudgetKey,
+        ask: Ask,
+        priority: Priority,
+    ) -> Result<Ruling, GovernorError> {
+        let started = Instant::now();
+        let ruling = self.rule(key, ask, priority).await?;
+        self.metrics.decided(&key.org, &ruling, started);
+        Ok(ruling)
+    }
+
+    async fn rule(
+        &self,
+        key: &BudgetKey,
+        ask: Ask,
+        priority: Priority,
+    ) -> Result<Ruling, GovernorError> {
+        let suspensions = self.feed.suspensions_of(&key.org);
+        let probe = match suspensions.first() {
+            None => None,
+            Some(first) => match self.try_probe(&key.org, &suspensions).await {
+                Some(reason) => Some(reason),
+                None => return Ok(Ruling::Suspended(first.reason)),
+            },
+        };
+        let mut decision = match self
+            .store
+            .acquire(key, ask, priority, self.default_budget.as_ref())
+            .await
+        {
+            Ok(decision) => decision,
+            Err(StoreError::Unavailable(cause)) => {
+                return match self.emergency_grant(key, ask, &cause) {
+                    Some(count) => Ok(Ruling::Emergency(count)),
+                    None => Err(StoreError::Unavailable(cause).into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Outcome::Granted(grant) = &mut decision.outcome {
+            *grant = grant.with_nonce(self.nonces.next());
+        }
+        if let Some(reason) = suspension::caused_by(&decision, key.resource) {
+            let detail = match reason {
+                SuspensionReason::SalesforceApiLimitExceeded => {
+                    "the org's calls (all apps, as last reported, with grants since) \
+                     reached its limit less the safety margin"
+                        .to_owned()
+                }
+                _ => format!(
+                    "{} of {} calls used in the window",
+                    decision.used, decision.allocation
+                ),
+            };
+            self.suspend_automatically(&key.org, reason, &detail).await;
+        }
+        Ok(Ruling::Decided { decision, probe })
+    }
+
+    /// With fail-open, what the emergency budget grants while the store is
+    /// unreachable: all of `ask`, else its minimum, else nothing.
+    fn emergency_grant(&self, key: &BudgetKey, ask: Ask, cause: &str) -> Option<u64> {
+        let budget = self.emergency.as_ref()?;
+        let now = now_ms();
+        let count = [u64::from(ask.count), u64::from(ask.min)]
+            .into_iter()
+            .find(|&n| budget.take(&key.org, n, now))?;
+        tracing::warn!(
+            org_id = %key.org,
+            count,
+            error = cause,
+            "store unreachable: granted from this replica's emergency budget"
+        );
+        Some(count)
+    }
+
+    /// Lets this request through `org`'s suspensions as a probe when every
+    /// one of them ends by a probe and the oldest's back-off has passed;
+    /// returns the reason probed. Without the store there is no probe: the
+    /// org is suspended whatever the store says, and the answer stays so.
+    async fn try_probe(&self, org: &OrgId, suspensions: &[Suspension]) -> Option<SuspensionReason> {
+        if !suspensions.iter().all(|s| suspension::probed(s.reason)) {
+            return None;
+        }
+        let now = now_ms();
+        if self
+            .probes()
+            .get(org)
+            .is_some_and(|&not_before| now < not_before)
+        {
+            return None;
+        }
+        let reason = suspensions[0].reason;
+        match self.store.claim_probe(org, reason).await {
+            Ok(ProbeClaim::Granted) => {
+                self.probes().remove(org);
+                Some(reason)
+            }
+            Ok(ProbeClaim::NotBefore(at)) => {
+                self.probes().insert(org.clone(), at);
+                None
+            }
+            Ok(ProbeClaim::NotSuspended) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot claim a probe now");
+                None
+            }
+        }
+    }
+
+    fn probes(&self) -> MutexGuard<'_, HashMap<OrgId, i64>> {
+        // Each critical section is one map operation: a panic cannot leave
+        // the map half-changed, so a poisoned lock is usable.
+        self.probes_not_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Suspends `org` for a reason the governor saw itself, unless this
+    /// replica already knows it is. A store failure here is logged: the
+    /// denial itself already stands.
+    async fn suspend_automatically(&self, org: &OrgId, reason: SuspensionReason, detail: &str) {
+        if self.feed.suspended(org).is_some_and(|s| s.reason == reason) {
+            return;
+        }
+        match self.store.suspend(org, reason, detail).await {
+            Ok((_, Some(event))) => {
+                self.feed.apply(&event);
+                tracing::info!(org_id = %org, reason = reason.code(), "suspended by the governor");
+            }
+            Ok((_, None)) => {}
+            Err(e) => tracing::warn!(org_id = %org, error = %e, "cannot record a suspension"),
+        }
+    }
+
+    /// Hands back up to `count` unused tokens of `grant`, at most once.
+    pub async fn release(
+        &self,
+        key: &BudgetKey,
+        grant: Grant,
+        count: u64,
+    ) -> Result<Released, GovernorError> {
+        Ok(self.store.release(key, grant, count).await?)
+    }
+
+    /// Hands back every token of a grant whose call never went out (an
+    /// Envoy request denied on another descriptor).
+    pub async fn hand_back(&self, key: &BudgetKey, grant: Grant) -> Result<(), GovernorError> {
+        self.store.release(key, grant, grant.count).await?;
+        Ok(())
+    }
+
+    /// Creates or replaces a budget.
+    pub async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), GovernorError> {
+        self.store.set_budget(key, budget).await?;
+        tracing::info!(
+            resource = key.resource.as_str(),
+            allocation = budget.allocation,
+            org_limit = budget.org_limit,
+            "budget set"
+        );
+        Ok(())
+    }
+
+    /// The budget of `key`: the org's own, or the default one.
+    pub async fn budget(&self, key: &BudgetKey) -> Result<FoundBudget, GovernorError> {
+        self.store
+            .get_budget(key, self.default_budget.as_ref())
+            .await?
+            .ok_or_else(|| GovernorError::NoBudget(key.clone()))
+    }
+
+    /// Removes a budget; false when there was none. The window stays, so
+    /// deleting and setting a budget again frees no calls.
+    pub async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, GovernorError> {
+        let deleted = self.store.delete_budget(key).await?;
+        tracing::info!(resource = key.resource.as_str(), deleted, "budget deleted");
+        Ok(deleted)
+    }
+
+    /// The usage of `key`'s budget.
+    pub async fn usage(&self, key: &BudgetKey) -> Result<Usage, GovernorError> {
+        self.store
+            .usage(key, self.default_budget.as_ref())
+            .await?
+            .ok_or_else(|| GovernorError::NoBudget(key.clone()))
+    }
+
+    /// Keeps a report of the whole org's usage (`observed_at_ms`: when the
+    /// worker saw it; `None`: now).
+    pub async fn report_org_usage(
+        &self,
+        key: &BudgetKey,
+        used: u64,
+        max: u64,
+        observed_at_ms: Option<i64>,
+    ) -> Result<OrgReport, GovernorError> {
+        let report = self
+            .store
+            .report_org_usage(key, used, max, observed_at_ms, self.default_budget.as_ref())
+            .await?
+            .ok_or_else(|| GovernorError::NoBudget(key.clone()))?;
+        tracing::debug!(
+            used,
+            max,
+            accepted = report.accepted,
+            estimate = report.estimate,
+            "org usage reported"
+        );
+        Ok(report)
+    }
+
+    /// Suspends `org` for `reason` unless it already is; returns the
+    /// suspension as it stands and whether it began now.
+    pub async fn suspend(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        detail: &str,
+    ) -> Result<(Suspension, bool), GovernorError> {
+        suspension::check_detail(detail)?;
+        let (suspension, event) = self.store.suspend(org, reason, detail).await?;
+        if let Some(event) = &event {
+            self.feed.apply(event);
+            tracing::info!(reason = reason.code(), "suspended");
+        }
+        Ok((suspension, event.is_some()))
+    }
+
+    /// Ends `org`'s suspension for `reason` on an operator's word; false
+    /// when there was none.
+    pub async fn clear(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+    ) -> Result<bool, GovernorError> {
+        let event = self.store.clear(org, reason, false).await?;
+        if let Some(event) = &event {
+            self.feed.apply(event);
+            tracing::info!(reason = reason.code(), "suspension cleared");
+        }
+        Ok(event.is_some())
+    }
+
+    /// The active suspensions of `org`, as the store has them.
+    pub async fn suspensions(&self, org: &OrgId) -> Result<Vec<Suspension>, GovernorError> {
+        let (all, _) = self.store.snapshot().await?;
+        Ok(all.into_iter().filter(|s| s.org == *org).collect())
+    }
+
+    /// Records how a probe through `org`'s suspension for `reason` went:
+    /// success ends it, failure backs off.
+    pub async fn probe_result(
+        &self,
+        org: &OrgId,
+        reason: SuspensionReason,
+        success: bool,
+    ) -> Result<ProbeReport, GovernorError> {
+        if !suspension::probed(reason) {
+            return Err(InvalidInput::new(
+                "reason",
+                "is not ended by probes; only ClearSuspension ends it",
+            )
+            .into());
+        }
+        Ok(match self.store.probe_result(org, reason, success).await? {
+            ProbeOutcome::Cleared(event) => {
+                self.feed.apply(&event);
+                tracing::info!(reason = reason.code(), "probe succeeded; suspension ended");
+                ProbeReport::Cleared
+            }
+            ProbeOutcome::BackedOff(at) => {
+                self.probes().insert(org.clone(), at);
+                ProbeReport::BackedOff(at)
+            }
+            ProbeOutcome::NotSuspended => ProbeReport::NotSuspended,
+        })
+    }
+
+    /// Every suspension event after `cursor` (`None`: from now on) that
+    /// concerns `org` (`None`: every org), as it happens.
+    pub fn watch(&self, org: Option<OrgId>, cursor: Option<Cursor>) -> Watch {
+        // Subscribe before reading the position, so nothing falls between.
+        let live = self.feed.subscribe();
+        let last = cursor.unwrap_or_else(|| self.feed.last());
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        tokio::spawn(watch(self.store.clone(), live, last, org, tx));
+        rx
+    }
+}
+
+/// Sends the events after `last` that pass `org` to `tx`, in feed order and
+/// without gaps: events are always read from the store; the replica's feed
+/// only says when to look (and a look every second covers events the feed
+/// folded into a snapshot). Ends when the reader goes away or the store fails.
+async fn watch<S: QuotaStore>(
+    store: Arc<S>,
+    mut live: broadcast::Receiver<Event>,
+    mut last: Cursor,
+    org: Option<OrgId>,
+    tx: mpsc::Sender<Result<Event, GovernorError>>,
+) {
+    let wanted = |e: &Event| org.as_ref().is_none_or(|o| *o == e.org);
+    loop {
+        loop {
+            let events = match store.events_after(last, 100).await {
+                Ok(events) => events,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                last = e.cursor;
+                if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            woken = live.recv() => {
+                if matches!(woken, Err(broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            () = tx.closed() => return,
+        }
+    }
+}
+
+/// Grant nonces: a random start per replica, then a fixed odd step per
+/// grant, which visits every 64-bit value once before repeating; replicas
+/// start far apart, so their nonces do not meet in practice.
+struct Nonces(std::sync::atomic::AtomicU64);
+
+impl Nonces {
+    fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        Self(std::sync::atomic::AtomicU64::new(seed))
+    }
+
+    /// The next nonce; never 0, which marks ids without one.
+    fn next(&self) -> u64 {
+        const STEP: u64 = 0x9e37_79b9_7f4a_7c15;
+        loop {
+            let n = self.0.fetch_add(STEP, std::sync::atomic::Ordering::Relaxed);
+            if n != 0 {
+                return n;
+            }
+        }
+    }
+}
