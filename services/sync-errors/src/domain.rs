@@ -6,7 +6,6 @@ use std::fmt;
 
 pub use syncgov_kit::input::{InvalidInput, OrgId, check_text};
 
-use crate::classify::Classification;
 use crate::taxonomy::{Category, ErrorType};
 
 /// Most failures in one ingest or classify call.
@@ -370,17 +369,6 @@ impl StoredError {
 /// Names a record across object types.
 pub fn record_key(object_type: &str, crm_record_id: &str) -> String {
     format!("{object_type}/{crm_record_id}")
-}
-
-/// What ingest made of one failure.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ingested {
-    /// The classification.
-    pub classification: Classification,
-    /// The error counted towards; `None` for a suspension.
-    pub error_id: Option<ErrorId>,
-    /// True when the idempotency key was seen before.
-    pub duplicate: bool,
 }
 
 /// A suspension-level failure, kept per org for operators.

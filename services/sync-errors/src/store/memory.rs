@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Pending, QueueDepth, Queued, StoreError,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, Pending, QueueDepth, Queued,
+    StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
-    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
-    StoredError, SuspensionEvent, TypeCounts,
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
+    SuspensionEvent, TypeCounts,
 };
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, RetryPolicy};

@@ -10,8 +10,8 @@ use crate::classify::Classification;
 use std::time::Duration;
 
 use crate::domain::{
-    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId, Page,
-    StoredError, SuspensionEvent,
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
+    SuspensionEvent,
 };
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
@@ -177,6 +177,17 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// Jobs of the resync queue: waiting (queued or backing off) and
     /// claimed by a worker.
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth, StoreError>> + Send;
+}
+
+/// What ingest made of one failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    /// The classification.
+    pub classification: Classification,
+    /// The error counted towards; `None` for a suspension.
+    pub error_id: Option<ErrorId>,
+    /// True when the idempotency key was seen before.
+    pub duplicate: bool,
 }
 
 /// What a resync request did to one error.

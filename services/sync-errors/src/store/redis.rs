@@ -33,13 +33,13 @@ use tracing::Instrument;
 
 use super::conn::{Endpoint, Redis};
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, QueueDepth,
-    Queued, RESOLVED_TTL_MS, StoreError,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, MAX_RETRY_WAIT_MS, Pending,
+    QueueDepth, Queued, RESOLVED_TTL_MS, StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
-    Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, Ingested, OrgId,
-    Page, StoredError, SuspensionEvent, TypeCounts,
+    Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page,
+    StoredError, SuspensionEvent, TypeCounts,
 };
 use crate::notify;
 use crate::resync::{self, JobId, JobOutcome, RetryPolicy};
