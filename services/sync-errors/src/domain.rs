@@ -411,6 +411,95 @@ pub struct HealthCounts {
     pub suspensions: Vec<SuspensionEvent>,
 }
 
+impl HealthCounts {
+    /// The health cards: the categories and types with current errors, most
+    /// errors first (ties in the taxonomy's order), so that an operator reads
+    /// the worst first. A category's current errors are its types' sum; its
+    /// impacted records come from their own counter, because one record may
+    /// have errors of several of its types.
+    pub fn cards(self) -> SyncHealth {
+        let mut categories: Vec<CategoryHealth> = Category::ALL
+            .iter()
+            .filter_map(|&category| {
+                let mut types: Vec<TypeHealth> = self
+                    .types
+                    .iter()
+                    .filter(|(t, _)| t.category() == category)
+                    .map(|&(error_type, counts)| TypeHealth { error_type, counts })
+                    .collect();
+                if types.is_empty() {
+                    return None;
+                }
+                types.sort_by(|a, b| {
+                    b.counts
+                        .errors
+                        .cmp(&a.counts.errors)
+                        .then(a.error_type.number().cmp(&b.error_type.number()))
+                });
+                let records = self
+                    .category_records
+                    .iter()
+                    .find(|(c, _)| *c == category)
+                    .map_or(0, |(_, n)| *n);
+                Some(CategoryHealth {
+                    category,
+                    errors: types.iter().map(|t| t.counts.errors).sum(),
+                    records,
+                    types,
+                })
+            })
+            .collect();
+        categories.sort_by(|a, b| {
+            b.errors
+                .cmp(&a.errors)
+                .then(a.category.number().cmp(&b.category.number()))
+        });
+        SyncHealth {
+            errors: self.errors,
+            records: self.records,
+            categories,
+            suspensions: self.suspensions,
+        }
+    }
+}
+
+/// An org's sync health as operators read it: the cards of
+/// [`HealthCounts::cards`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncHealth {
+    /// Current errors.
+    pub errors: u64,
+    /// Distinct records with a current error.
+    pub records: u64,
+    /// Categories with current errors, most first.
+    pub categories: Vec<CategoryHealth>,
+    /// Latest suspension-level failures, newest first.
+    pub suspensions: Vec<SuspensionEvent>,
+}
+
+/// One category's card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CategoryHealth {
+    /// The category.
+    pub category: Category,
+    /// Current errors of its types.
+    pub errors: u64,
+    /// Distinct records with a current error of the category.
+    pub records: u64,
+    /// Its types with current errors, most first.
+    pub types: Vec<TypeHealth>,
+}
+
+/// One type's card. One current error per record and type, so its current
+/// errors are also its impacted records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypeHealth {
+    /// The type.
+    pub error_type: ErrorType,
+    /// Its counters.
+    pub counts: TypeCounts,
+}
+
 /// Which errors to list or export.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorFilter {
@@ -623,5 +712,46 @@ mod tests {
         assert!(Cursor::parse("page_token", "zz").is_err());
         assert_eq!(page_size("page_size", 0), Ok(DEFAULT_PAGE_SIZE));
         assert!(page_size("page_size", 501).is_err());
+    }
+
+    #[test]
+    fn health_cards_put_the_most_errors_first() {
+        let counts = |errors, dead| TypeCounts { errors, dead };
+        let cards = HealthCounts {
+            errors: 9,
+            records: 7,
+            types: vec![
+                (ErrorType::StringTooLong, counts(1, 0)),
+                (ErrorType::InvalidEmail, counts(3, 1)),
+                (ErrorType::SalesforceFlow, counts(5, 0)),
+            ],
+            category_records: vec![(ErrorType::InvalidEmail.category(), 2)],
+            suspensions: Vec::new(),
+        }
+        .cards();
+        let order: Vec<(Category, Vec<ErrorType>)> = cards
+            .categories
+            .iter()
+            .map(|c| (c.category, c.types.iter().map(|t| t.error_type).collect()))
+            .collect();
+        let property = ErrorType::InvalidEmail.category();
+        assert_eq!(ErrorType::StringTooLong.category(), property);
+        assert_eq!(
+            order,
+            vec![
+                (
+                    ErrorType::SalesforceFlow.category(),
+                    vec![ErrorType::SalesforceFlow]
+                ),
+                (
+                    property,
+                    vec![ErrorType::InvalidEmail, ErrorType::StringTooLong]
+                ),
+            ]
+        );
+        let second = &cards.categories[1];
+        assert_eq!((second.errors, second.records), (4, 2));
+        assert_eq!(cards.categories[0].records, 0);
+        assert_eq!((cards.errors, cards.records), (9, 7));
     }
 }

@@ -11,8 +11,8 @@ use tonic::{Request, Response, Status};
 
 use crate::classify::{Classification, FailureText, classify};
 use crate::domain::{
-    self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, InvalidInput,
-    MAX_BATCH, MAX_RESYNC, OrgId, StoredError,
+    self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, InvalidInput, MAX_BATCH,
+    MAX_RESYNC, OrgId, StoredError, SyncHealth,
 };
 use crate::export;
 use crate::notify;
@@ -169,55 +169,33 @@ fn error_pb(org: &OrgId, e: StoredError) -> pb::SyncError {
     }
 }
 
-/// Builds the health cards from the counters: categories and types with
-/// current errors, most errors first.
-fn health_pb(counts: HealthCounts) -> pb::GetSyncHealthResponse {
-    let mut categories: Vec<pb::CategoryHealth> = Category::ALL
-        .iter()
-        .filter_map(|&category| {
-            let mut types: Vec<pb::TypeHealth> = counts
-                .types
-                .iter()
-                .filter(|(t, _)| t.category() == category)
-                .map(|(t, c)| pb::TypeHealth {
-                    r#type: t.number(),
-                    current_errors: c.errors,
-                    impacted_records: c.errors,
-                    dead_errors: c.dead,
-                    guidance: t.guidance().to_owned(),
-                })
-                .collect();
-            if types.is_empty() {
-                return None;
-            }
-            types.sort_by(|a, b| {
-                b.current_errors
-                    .cmp(&a.current_errors)
-                    .then(a.r#type.cmp(&b.r#type))
-            });
-            let records = counts
-                .category_records
-                .iter()
-                .find(|(c, _)| *c == category)
-                .map_or(0, |(_, n)| *n);
-            Some(pb::CategoryHealth {
-                category: category.number(),
-                current_errors: types.iter().map(|t| t.current_errors).sum(),
-                impacted_records: records,
-                types,
-            })
-        })
-        .collect();
-    categories.sort_by(|a, b| {
-        b.current_errors
-            .cmp(&a.current_errors)
-            .then(a.category.cmp(&b.category))
-    });
+/// The health cards as the contract shows them, each with its guidance.
+fn health_pb(health: SyncHealth) -> pb::GetSyncHealthResponse {
     pb::GetSyncHealthResponse {
-        current_errors: counts.errors,
-        impacted_records: counts.records,
-        categories,
-        recent_suspensions: counts
+        current_errors: health.errors,
+        impacted_records: health.records,
+        categories: health
+            .categories
+            .into_iter()
+            .map(|c| pb::CategoryHealth {
+                category: c.category.number(),
+                current_errors: c.errors,
+                impacted_records: c.records,
+                types: c
+                    .types
+                    .into_iter()
+                    .map(|t| pb::TypeHealth {
+                        r#type: t.error_type.number(),
+                        current_errors: t.counts.errors,
+                        // One current error per record and type.
+                        impacted_records: t.counts.errors,
+                        dead_errors: t.counts.dead,
+                        guidance: t.error_type.guidance().to_owned(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        recent_suspensions: health
             .suspensions
             .into_iter()
             .map(|s| pb::SuspensionEvent {
@@ -361,7 +339,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         authorize_org(&request, &request.get_ref().org_id)?;
         let org = org(&request.get_ref().org_id)?;
         let counts = self.store.health(&org).await.map_err(ApiError::from)?;
-        Ok(Response::new(health_pb(counts)))
+        Ok(Response::new(health_pb(counts.cards())))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
