@@ -1,24 +1,27 @@
 //! CSV export of sync errors: RFC 4180 rows, streamed page by page so memory
 //! stays bounded whatever the number of errors, with cells neutralised so a
 //! spreadsheet never runs them as formulas.
+//!
+//! Invariants: one export holds at most [`CHUNKS_AHEAD`] chunks of
+//! [`ROWS_PER_CHUNK`] rows beyond the one being read; no cell a spreadsheet
+//! would evaluate leaves here unneutralised. The chunks are plain bytes: the
+//! gRPC adapter wraps them in replies.
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use syncgov_api::syncerrors::v1 as pb;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Status;
 
 use crate::domain::{Cursor, ErrorFilter, OrgId, StoredError};
+use crate::error::Error;
 use crate::store::ErrorStore;
-use syncgov_kit::error::ApiError;
 
 /// Errors per page read from the store, and so rows per chunk sent.
 pub const ROWS_PER_CHUNK: usize = 500;
 /// Chunks buffered ahead of a slow reader: with the page size, this bounds
 /// the memory one export holds.
-const CHUNKS_AHEAD: usize = 2;
+pub const CHUNKS_AHEAD: usize = 2;
 
 /// The header row.
 pub const HEADER: [&str; 15] = [
@@ -97,14 +100,23 @@ pub fn write_rows(
     Ok(())
 }
 
+/// One piece of an export: CSV bytes ending on a row boundary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chunk {
+    /// The rows (the header row too, in the first chunk).
+    pub csv: Vec<u8>,
+    /// Error rows in it, the header not counted.
+    pub rows: u32,
+}
+
 /// Streams the errors of `org` passing `filter` as CSV chunks: the header
-/// first, then one chunk per page. A store failure ends the stream with the
-/// status a unary call would get; a reader that goes away stops the export.
+/// first, then one chunk per page. A failure ends the stream with its error;
+/// a reader that goes away stops the export.
 pub fn csv_stream<S: ErrorStore>(
     store: Arc<S>,
     org: OrgId,
     filter: ErrorFilter,
-) -> impl Stream<Item = Result<pb::ExportErrorsCsvResponse, Status>> + Send + 'static {
+) -> impl Stream<Item = Result<Chunk, Error>> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
     tokio::spawn(async move {
         let mut cursor: Option<Cursor> = None;
@@ -113,21 +125,21 @@ pub fn csv_stream<S: ErrorStore>(
             let page = match store.list(&org, &filter, cursor, ROWS_PER_CHUNK).await {
                 Ok(page) => page,
                 Err(e) => {
-                    let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
+                    let _ = tx.send(Err(Error::from(e))).await;
                     return;
                 }
             };
-            let mut chunk = Vec::new();
-            if let Err(e) = write_rows(&mut chunk, first, &page.errors) {
-                let _ = tx.send(Err(Status::internal(format!("csv: {e}")))).await;
+            let mut csv = Vec::new();
+            if let Err(e) = write_rows(&mut csv, first, &page.errors) {
+                let _ = tx.send(Err(Error::from(e))).await;
                 return;
             }
             first = false;
-            let reply = pb::ExportErrorsCsvResponse {
-                chunk,
+            let chunk = Chunk {
+                csv,
                 rows: page.errors.len() as u32,
             };
-            if tx.send(Ok(reply)).await.is_err() {
+            if tx.send(Ok(chunk)).await.is_err() {
                 return;
             }
             match page.next {

@@ -11,11 +11,13 @@ use super::*;
 
 use proptest::prelude::*;
 
+use crate::core::classify_failure;
 use crate::domain::{
     DEFAULT_PAGE_SIZE, MAX_FIELD_LEN, MAX_FIELDS, MAX_IDEMPOTENCY_KEY_LEN, MAX_MESSAGE_LEN,
     MAX_OBJECT_TYPE_LEN, MAX_PAGE_SIZE, MAX_RECORD_ID_LEN, MAX_SALESFORCE_ID_LEN,
     MAX_STATUS_CODE_LEN,
 };
+use crate::resync;
 
 /// Cases per property: enough to reach the edges the strategies aim at,
 /// few enough to keep the suite quick.

@@ -2,15 +2,21 @@
 //! report, classifies them with the taxonomy, keeps current errors with
 //! counters per type, lists, exports and resyncs them.
 //!
-//! Dependencies point inwards: `app` wires `grpc` and `store`; both use the
-//! pure `taxonomy`, `classify` and `domain`, which know neither tonic nor Redis.
+//! Dependencies point one way, inwards: `app` wires `grpc` (the adapter:
+//! protobuf and statuses) over `core` (the operations and their rules), and
+//! the background tasks (`notifier`, `relay`, `metrics`) beside it, all over
+//! `store`; these use the pure `domain`, `classify`, `resync`, `notify` and
+//! `taxonomy`, which know neither tonic nor Redis. Only `grpc` makes gRPC
+//! statuses; only `store` names Redis.
 
 pub mod access;
 pub mod app;
 pub mod classify;
 pub mod classify_cli;
 pub mod config;
+pub mod core;
 pub mod domain;
+pub mod error;
 pub mod export;
 pub mod grpc;
 pub mod metrics;

@@ -1,0 +1,349 @@
+//! The sync-error service's core: every operation the RPCs offer, over domain
+//! values, with the rules that are more than one field's: how many failures a
+//! batch or a classify call may hold, that each failure is classified before
+//! it is stored, how many errors one resync may select and how a claim is
+//! bounded, what a resync job's reported outcome does, which webhook secret a
+//! settings update checks and keeps, and the jitter that spreads retries.
+//!
+//! It answers with domain values and [`Error`]; it knows neither protobuf nor
+//! tonic (the adapter in `grpc.rs` does) nor Redis (the store does).
+//!
+//! Invariants: a request's bounds are checked before any of its items is
+//! read, and the first bad item is the one named; nothing is stored for a
+//! refused request; a failed resync attempt is recorded like a reported
+//! failure before the job's outcome is.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_stream::Stream;
+
+use crate::classify::{Classification, FailureText, classify};
+use crate::domain::{
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, InvalidInput, MAX_BATCH, MAX_RESYNC, OrgId,
+    Page, StoredError, SyncHealth,
+};
+use crate::error::Error;
+use crate::export::{self, Chunk};
+use crate::notify;
+use crate::resync::{self, JobId, JobOutcome};
+use crate::store::{Claimed, Completed, ErrorStore, Ingested, Queued};
+use crate::taxonomy::ErrorType;
+
+/// The sync-error service over a store: what every RPC handler shares.
+pub struct SyncErrors<S> {
+    /// The errors, queue and settings; shared with export streams, which
+    /// outlive the call that starts them.
+    store: Arc<S>,
+}
+
+/// How a worker says a claimed resync job went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// The record synced.
+    Success,
+    /// The record failed again, with this failure.
+    Failure(Failure),
+}
+
+/// Where a completed resync job left its error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobDone {
+    /// The error's state now.
+    pub state: ErrorState,
+    /// When the next attempt is due, after a failure that was not the last.
+    pub retry_at_ms: Option<i64>,
+}
+
+impl<S: ErrorStore> SyncErrors<S> {
+    /// The service over `store`.
+    pub fn new(store: Arc<S>) -> Self {
+        Self { store }
+    }
+
+    /// Classifies and stores a batch of failures of `org`, all or none.
+    /// `failures` are read one by one after the batch's size is checked, so a
+    /// batch too big is refused as such and a bad failure is named by its own
+    /// error. Returns each failure with what ingest made of it, in order.
+    ///
+    /// Records `suspensions` and `classifications` on the caller's span (the
+    /// RPC's, which declares them; elsewhere recording is a no-op).
+    pub async fn ingest<I>(
+        &self,
+        org: &OrgId,
+        failures: I,
+    ) -> Result<Vec<(Failure, Ingested)>, Error>
+    where
+        I: ExactSizeIterator<Item = Result<Failure, InvalidInput>>,
+    {
+        let count = failures.len();
+        if count == 0 || count > MAX_BATCH {
+            return Err(InvalidInput::new(
+                "failures",
+                format!("must hold 1 to {MAX_BATCH} failures"),
+            )
+            .into());
+        }
+        let batch = tracing::debug_span!("classify", failures = count).in_scope(|| {
+            failures
+                .map(|failure| {
+                    let failure = failure?;
+                    let classification = classify_failure(&failure);
+                    Ok((failure, classification))
+                })
+                .collect::<Result<Vec<_>, InvalidInput>>()
+        })?;
+        record_batch(&batch);
+        // The trace context travels with suspension-level failures, so the
+        // relay's later Suspend call joins this ingest's trace.
+        let ingested = self
+            .store
+            .ingest(org, &batch, &syncgov_kit::telemetry::current_traceparent())
+            .await?;
+        for i in ingested.iter().filter(|i| !i.duplicate) {
+            crate::metrics::ingested(i.classification);
+        }
+        Ok(batch
+            .into_iter()
+            .map(|(failure, _)| failure)
+            .zip(ingested)
+            .collect())
+    }
+
+    /// Classifies up to [`MAX_BATCH`] error texts; stores nothing.
+    pub fn classify<'a, I>(&self, inputs: I) -> Result<Vec<Classification>, Error>
+    where
+        I: ExactSizeIterator<Item = FailureText<'a>>,
+    {
+        if inputs.len() == 0 || inputs.len() > MAX_BATCH {
+            return Err(
+                InvalidInput::new("inputs", format!("must hold 1 to {MAX_BATCH} inputs")).into(),
+            );
+        }
+        Ok(inputs.map(|text| classify(&text)).collect())
+    }
+
+    /// The org's health cards, from its counters.
+    pub async fn health(&self, org: &OrgId) -> Result<SyncHealth, Error> {
+        Ok(self.store.health(org).await?.cards())
+    }
+
+    /// A page of the org's errors passing `filter`, newest first.
+    pub async fn list(
+        &self,
+        org: &OrgId,
+        filter: &ErrorFilter,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, Error> {
+        Ok(self.store.list(org, filter, cursor, limit).await?)
+    }
+
+    /// One error of the org, current or recently resolved.
+    pub async fn get(&self, org: &OrgId, id: ErrorId) -> Result<StoredError, Error> {
+        self.store
+            .get(org, &id)
+            .await?
+            .ok_or_else(|| Error::ErrorNotFound {
+                org: org.clone(),
+                id,
+            })
+    }
+
+    /// A page of the records with a current error of `error_type`: one
+    /// current error per record and type, so the errors of a type are its
+    /// affected records.
+    pub async fn affected_records(
+        &self,
+        org: &OrgId,
+        error_type: ErrorType,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, Error> {
+        let filter = ErrorFilter {
+            error_type: Some(error_type),
+            ..ErrorFilter::default()
+        };
+        self.list(org, &filter, cursor, limit).await
+    }
+
+    /// Queues a resync job for each selected error, 1 to [`MAX_RESYNC`] of
+    /// them (read after the count is checked, like ingest's failures); says
+    /// per error what happened.
+    pub async fn resync<I>(&self, org: &OrgId, ids: I) -> Result<Vec<(ErrorId, Queued)>, Error>
+    where
+        I: ExactSizeIterator<Item = Result<ErrorId, InvalidInput>>,
+    {
+        if ids.len() == 0 || ids.len() > MAX_RESYNC {
+            // More than a resync is for: the advice says what is.
+            return Err(InvalidInput::new(
+                "error_ids",
+                format!(
+                    "must hold 1 to {MAX_RESYNC} errors; for more, re-import the records or update a mapped \
+                     property so that they sync again"
+                ),
+            )
+            .into());
+        }
+        let ids = ids.collect::<Result<Vec<_>, _>>()?;
+        let queued = self.store.resync(org, &ids).await?;
+        Ok(ids.into_iter().zip(queued).collect())
+    }
+
+    /// Hands up to `max_jobs` (1 to [`resync::MAX_CLAIM`]) due jobs to a
+    /// worker for `visibility` (unset: the default; else 1 s to 1 h).
+    pub async fn claim(
+        &self,
+        max_jobs: u32,
+        visibility: Option<Duration>,
+    ) -> Result<Vec<Claimed>, Error> {
+        let max = max_jobs as usize;
+        if max == 0 || max > resync::MAX_CLAIM {
+            return Err(InvalidInput::new(
+                "max_jobs",
+                format!("must be 1 to {}", resync::MAX_CLAIM),
+            )
+            .into());
+        }
+        let visibility = resync::visibility("visibility_timeout", visibility)?;
+        Ok(self.store.claim(max, visibility).await?)
+    }
+
+    /// Ends the attempt of a claimed job as the worker reports it. A new
+    /// failure is recorded like any reported one (even when the lease turns
+    /// out lost: the failure happened all the same); then the outcome, if
+    /// `lease` still holds the job ([`Error::LeaseLost`] if not).
+    pub async fn complete(
+        &self,
+        job: &JobId,
+        lease: &str,
+        report: Report,
+    ) -> Result<JobDone, Error> {
+        let outcome = match report {
+            Report::Success => JobOutcome::Success,
+            Report::Failure(failure) => {
+                let classification = classify_failure(&failure);
+                self.store
+                    .ingest(
+                        &job.org,
+                        &[(failure, classification)],
+                        &syncgov_kit::telemetry::current_traceparent(),
+                    )
+                    .await?;
+                JobOutcome::Failure
+            }
+        };
+        match self.store.complete(job, lease, outcome, jitter()).await? {
+            Completed::LeaseLost => Err(Error::LeaseLost),
+            Completed::Done { state, retry_at_ms } => Ok(JobDone { state, retry_at_ms }),
+        }
+    }
+
+    /// Resolves the current errors of one record (a later sync of it
+    /// succeeded); returns how many.
+    pub async fn resolve_record(
+        &self,
+        org: &OrgId,
+        object_type: &str,
+        crm_record_id: &str,
+    ) -> Result<u32, Error> {
+        Ok(self
+            .store
+            .resolve_record(org, object_type, crm_record_id)
+            .await?)
+    }
+
+    /// Streams the org's errors passing `filter` as CSV, memory bounded.
+    pub fn export_csv(
+        &self,
+        org: OrgId,
+        filter: ErrorFilter,
+    ) -> impl Stream<Item = Result<Chunk, Error>> + Send + 'static {
+        export::csv_stream(self.store.clone(), org, filter)
+    }
+
+    /// The org's notification settings, secret included (the defaults, off,
+    /// when never set).
+    pub async fn notification_settings(&self, org: &OrgId) -> Result<notify::Settings, Error> {
+        Ok(self
+            .store
+            .notification_settings(org)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Checks and stores the org's notification settings; returns them as
+    /// stored. Settings without a secret keep the one stored, and are
+    /// checked with it: turning notifications on needs a secret, given now
+    /// or before. A secret given is checked on its own too, so a bad one is
+    /// refused as such even when something else is wrong.
+    pub async fn update_notification_settings(
+        &self,
+        org: &OrgId,
+        settings: notify::Settings,
+    ) -> Result<notify::Settings, Error> {
+        let mut kept = settings.clone();
+        if kept.webhook_secret.is_none() {
+            kept.webhook_secret = self
+                .store
+                .notification_settings(org)
+                .await?
+                .and_then(|s| s.webhook_secret);
+        }
+        if let Some(given) = &settings.webhook_secret {
+            notify::Settings {
+                webhook_secret: Some(given.clone()),
+                ..notify::Settings::default()
+            }
+            .validate()?;
+        }
+        kept.validate()?;
+        let settings = self.store.set_notification_settings(org, settings).await?;
+        tracing::info!(enabled = settings.enabled, "notification settings updated");
+        Ok(settings)
+    }
+}
+
+/// The classification of a failure as reported.
+pub(crate) fn classify_failure(failure: &Failure) -> Classification {
+    classify(&FailureText {
+        status_code: &failure.status_code,
+        message: &failure.message,
+        fields: &failure.fields,
+        object_type: &failure.object_type,
+    })
+}
+
+/// Records what a batch holds on the current span, for traces: how many
+/// suspension-level failures, and its distinct types and reasons.
+fn record_batch(batch: &[(Failure, Classification)]) {
+    let suspensions = batch
+        .iter()
+        .filter(|(_, c)| matches!(c, Classification::Suspension(_)))
+        .count();
+    let span = tracing::Span::current();
+    span.record("suspensions", suspensions);
+    if span.is_disabled() {
+        // Nobody reads it: skip building the list.
+        return;
+    }
+    let mut kinds: Vec<&str> = batch
+        .iter()
+        .map(|(_, c)| match c {
+            Classification::Record(t) => t.code(),
+            Classification::Suspension(r) => r.code(),
+        })
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    span.record("classifications", kinds.join(",").as_str());
+}
+
+/// A number in [0, 1) for back-off jitter; it need not be unpredictable,
+/// only different from one failure to the next, so that jobs failing
+/// together do not all come back together.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, RandomState};
+    let bits = RandomState::new().hash_one(std::time::SystemTime::now());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
