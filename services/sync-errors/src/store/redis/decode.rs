@@ -1,0 +1,388 @@
+//! Readers of what Redis answers the store: an error's hash, the counters,
+//! suspension events, notification settings, and the replies of the scripts,
+//! the ones with several outcomes as typed enums. Each shape is read here
+//! and nowhere else.
+//!
+//! Invariant: what does not fit its shape is [`StoreError::Corrupt`], never
+//! a guess, except two things written by this store's own scripts for
+//! readers only (the latest suspension events and the outbox), where an
+//! entry that cannot be read is skipped so that one bad entry cannot block
+//! the rest.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use syncgov_kit::store::corrupt;
+
+use crate::domain::{
+    Direction, ErrorId, ErrorState, HealthCounts, StoredError, SuspensionEvent, TypeCounts,
+};
+use crate::notify;
+use crate::resync::JobId;
+use crate::store::{Queued, StoreError};
+use crate::taxonomy::{Category, ErrorType, SuspensionReason};
+
+/// Separates field names inside one hash field (they are printable).
+pub const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// An error from its hash (layout in `../lua/errors.lua`).
+pub fn stored_error(
+    id: ErrorId,
+    fields: &HashMap<String, String>,
+) -> Result<StoredError, StoreError> {
+    let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let number = |name: &str| -> Result<i64, StoreError> {
+        fields
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt("error"))
+    };
+    let error_type =
+        ErrorType::from_number(number("t")? as i32).ok_or_else(|| corrupt("error type"))?;
+    let state =
+        ErrorState::from_number(number("s")? as i32).ok_or_else(|| corrupt("error state"))?;
+    let joined = text("f");
+    Ok(StoredError {
+        id,
+        seq: number("seq")? as u64,
+        object_type: text("o"),
+        crm_record_id: text("rid"),
+        salesforce_id: text("sid"),
+        direction: Direction::from_number(number("d")? as i32),
+        error_type,
+        status_code: text("st"),
+        message: text("m"),
+        fields: if joined.is_empty() {
+            Vec::new()
+        } else {
+            joined.split(FIELD_SEPARATOR).map(str::to_owned).collect()
+        },
+        occurrences: number("n")? as u64,
+        first_seen_ms: number("fs")?,
+        last_seen_ms: number("ls")?,
+        state,
+        resync_attempts: number("a")? as u32,
+    })
+}
+
+/// A hash given as a flat list of fields and values (as `HGETALL` inside a
+/// script returns it).
+fn hash_pairs(values: &[redis::Value]) -> Result<HashMap<String, String>, StoreError> {
+    let mut fields = HashMap::new();
+    for pair in values.chunks(2) {
+        if let [k, v] = pair {
+            let k: String = redis::from_redis_value_ref(k).map_err(|_| corrupt("error"))?;
+            let v: String = redis::from_redis_value_ref(v).map_err(|_| corrupt("error"))?;
+            fields.insert(k, v);
+        }
+    }
+    Ok(fields)
+}
+
+/// A suspension event as the ingest script keeps it, in the org's latest
+/// events and in its outbox.
+#[derive(Deserialize)]
+struct ScriptSuspension {
+    r: i32,
+    st: String,
+    m: String,
+    at: i64,
+    #[serde(default)]
+    tp: String,
+}
+
+/// The suspension events among `entries` (JSON), in their order; entries
+/// that cannot be read, or name a reason this version does not know, are
+/// skipped.
+pub fn suspension_events(entries: &[String]) -> Vec<SuspensionEvent> {
+    entries
+        .iter()
+        .filter_map(|json| serde_json::from_str::<ScriptSuspension>(json).ok())
+        .filter_map(|s| {
+            Some(SuspensionEvent {
+                reason: SuspensionReason::from_number(s.r)?,
+                status_code: s.st,
+                message: s.m,
+                occurred_at_ms: s.at,
+                trace_parent: s.tp,
+            })
+        })
+        .collect()
+}
+
+/// The org's health from its counters hash and its latest suspension
+/// events. A counter that is missing (or below zero) counts as zero.
+pub fn health_counts(counts: &HashMap<String, i64>, suspensions: &[String]) -> HealthCounts {
+    let count = |name: String| counts.get(&name).copied().unwrap_or(0).max(0) as u64;
+    let types = ErrorType::ALL
+        .iter()
+        .map(|&t| {
+            let n = t.number();
+            (
+                t,
+                TypeCounts {
+                    errors: count(format!("e:t:{n}")),
+                    dead: count(format!("d:t:{n}")),
+                },
+            )
+        })
+        .filter(|(_, c)| c.errors > 0)
+        .collect();
+    let category_records = Category::ALL
+        .iter()
+        .map(|&c| (c, count(format!("r:c:{}", c.number()))))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    HealthCounts {
+        errors: count("e".into()),
+        records: count("r".into()),
+        types,
+        category_records,
+        suspensions: suspension_events(suspensions),
+    }
+}
+
+/// Notification settings from `HMGET en fq url sec`; `None` when never set.
+pub fn notification_settings(
+    values: &[Option<String>],
+) -> Result<Option<notify::Settings>, StoreError> {
+    let [en, fq, url, sec] = values else {
+        return Err(corrupt("notification settings"));
+    };
+    let Some(en) = en else { return Ok(None) };
+    let frequency = fq
+        .as_deref()
+        .and_then(|f| f.parse().ok())
+        .and_then(notify::Frequency::from_number)
+        .ok_or_else(|| corrupt("notification frequency"))?;
+    Ok(Some(notify::Settings {
+        enabled: en == "1",
+        frequency,
+        webhook_url: url.clone().unwrap_or_default(),
+        webhook_secret: sec.clone().filter(|s| !s.is_empty()),
+    }))
+}
+
+/// What an error's stored state (`None`: no such error) says before a
+/// resync: why it cannot be queued, or `None` when it may be (open or dead).
+pub fn not_queueable(state: Option<i64>) -> Option<Queued> {
+    match state {
+        None => Some(Queued::NotFound),
+        Some(4) => Some(Queued::Resolved),
+        Some(2) => Some(Queued::AlreadyQueued),
+        Some(_) => None,
+    }
+}
+
+/// What `resync.lua` did to the error of `job`: its code 3 queued, 2
+/// already queued, 1 resolved, 0 (or anything else) not found.
+pub fn resync_code(code: i64, job: JobId) -> Queued {
+    match code {
+        3 => Queued::Queued(job),
+        2 => Queued::AlreadyQueued,
+        1 => Queued::Resolved,
+        _ => Queued::NotFound,
+    }
+}
+
+/// The ingest script's reply: per failure, whether its idempotency key was
+/// seen before; exactly one per failure sent.
+pub fn duplicates(reply: &[i64], sent: usize) -> Result<Vec<bool>, StoreError> {
+    if reply.len() != sent {
+        return Err(corrupt("ingest reply"));
+    }
+    Ok(reply.iter().map(|&d| d == 1).collect())
+}
+
+/// The claim script's reply, `{now, job, job, ...}`: the job pointers taken.
+pub fn claimed(reply: &[redis::Value]) -> Result<Vec<String>, StoreError> {
+    reply
+        .iter()
+        .skip(1)
+        .map(|member| redis::from_redis_value_ref(member).map_err(|_| corrupt("claim reply")))
+        .collect()
+}
+
+/// What `lease.lua` answered for one claimed job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lease {
+    /// `{1, attempt, until, field, value, ...}`: the job is this claim's
+    /// until `until_ms`, for attempt number `attempt`.
+    Granted {
+        /// This attempt's number, from 1.
+        attempt: u32,
+        /// When the lease lapses, ms.
+        until_ms: i64,
+        /// The error, as it stands (boxed: the other outcomes are small).
+        error: Box<StoredError>,
+    },
+    /// `{2, until}`: another lease still runs, until `until_ms`.
+    Held {
+        /// When that lease lapses, ms.
+        until_ms: i64,
+    },
+    /// `{3, due}`: a retry that is not due until `due_ms`.
+    NotDue {
+        /// When the retry is due, ms.
+        due_ms: i64,
+    },
+    /// `{0}` (or any code but 1 to 3): the error is not resyncing, the job
+    /// is not wanted.
+    Unwanted,
+}
+
+/// Reads `lease.lua`'s reply for the job of error `id`.
+pub fn lease(reply: &[redis::Value], id: ErrorId) -> Result<Lease, StoreError> {
+    let int = |i: usize| -> Result<i64, StoreError> {
+        reply
+            .get(i)
+            .and_then(|v| redis::from_redis_value_ref(v).ok())
+            .ok_or_else(|| corrupt("lease reply"))
+    };
+    Ok(match int(0)? {
+        1 => {
+            let fields = hash_pairs(reply.get(3..).unwrap_or_default())?;
+            let error = stored_error(id, &fields)?;
+            Lease::Granted {
+                attempt: int(1)? as u32,
+                until_ms: int(2)?,
+                error: Box::new(error),
+            }
+        }
+        2 => Lease::Held { until_ms: int(1)? },
+        3 => Lease::NotDue { due_ms: int(1)? },
+        _ => Lease::Unwanted,
+    })
+}
+
+/// What `complete.lua` answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// `{-1}`: the lease is not the job's; nothing was recorded.
+    LeaseLost,
+    /// `{2, due}`: a failed attempt that was not the last; the job is due
+    /// again at `retry_at_ms`.
+    Retry {
+        /// When the next attempt is due, ms.
+        retry_at_ms: i64,
+    },
+    /// `{state, 0}`: the job is over, its error in `state` (resolved,
+    /// dead, or whatever it became meanwhile).
+    Ended(ErrorState),
+}
+
+/// Reads `complete.lua`'s reply.
+pub fn completion(reply: &[i64]) -> Result<Completion, StoreError> {
+    match *reply {
+        [-1] => Ok(Completion::LeaseLost),
+        [2, retry_at_ms] if retry_at_ms > 0 => Ok(Completion::Retry { retry_at_ms }),
+        [state, _] => ErrorState::from_number(state as i32)
+            .map(Completion::Ended)
+            .ok_or_else(|| corrupt("error state")),
+        _ => Err(corrupt("complete reply")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::Value;
+
+    fn error_hash() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("o", "Contact"),
+            ("rid", "crm-1"),
+            ("sid", ""),
+            ("d", "1"),
+            ("t", "1"),
+            ("st", "STRING_TOO_LONG"),
+            ("m", "too long"),
+            ("f", "FirstName\u{1f}LastName"),
+            ("n", "2"),
+            ("fs", "10"),
+            ("ls", "20"),
+            ("s", "2"),
+            ("seq", "7"),
+            ("a", "1"),
+        ]
+    }
+
+    #[test]
+    fn an_error_reads_back_from_its_hash() {
+        let id = ErrorId::of("Contact", "crm-1", ErrorType::ALL[0]);
+        let fields: HashMap<String, String> = error_hash()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let e = stored_error(id.clone(), &fields).unwrap();
+        assert_eq!(e.fields, ["FirstName", "LastName"]);
+        assert_eq!((e.seq, e.occurrences, e.resync_attempts), (7, 2, 1));
+        assert_eq!(e.state, ErrorState::Resyncing);
+        let mut broken = fields.clone();
+        broken.remove("seq");
+        assert!(stored_error(id, &broken).is_err());
+    }
+
+    #[test]
+    fn lease_replies_are_typed() {
+        let id = ErrorId::of("Contact", "crm-1", ErrorType::ALL[0]);
+        let mut granted = vec![Value::Int(1), Value::Int(3), Value::Int(99)];
+        for (k, v) in error_hash() {
+            granted.push(Value::BulkString(k.into()));
+            granted.push(Value::BulkString(v.into()));
+        }
+        match lease(&granted, id.clone()).unwrap() {
+            Lease::Granted {
+                attempt, until_ms, ..
+            } => assert_eq!((attempt, until_ms), (3, 99)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            lease(&[Value::Int(2), Value::Int(50)], id.clone()).unwrap(),
+            Lease::Held { until_ms: 50 }
+        );
+        assert_eq!(
+            lease(&[Value::Int(3), Value::Int(60)], id.clone()).unwrap(),
+            Lease::NotDue { due_ms: 60 }
+        );
+        assert_eq!(
+            lease(&[Value::Int(0)], id.clone()).unwrap(),
+            Lease::Unwanted
+        );
+        assert!(lease(&[], id.clone()).is_err());
+        assert!(lease(&[Value::Int(2)], id).is_err());
+    }
+
+    #[test]
+    fn complete_replies_are_typed() {
+        assert_eq!(completion(&[-1]).unwrap(), Completion::LeaseLost);
+        assert_eq!(
+            completion(&[2, 5]).unwrap(),
+            Completion::Retry { retry_at_ms: 5 }
+        );
+        assert_eq!(
+            completion(&[4, 0]).unwrap(),
+            Completion::Ended(ErrorState::Resolved)
+        );
+        assert_eq!(
+            completion(&[3, 0]).unwrap(),
+            Completion::Ended(ErrorState::Dead)
+        );
+        assert!(completion(&[9, 0]).is_err());
+        assert!(completion(&[]).is_err());
+    }
+
+    #[test]
+    fn suspension_events_skip_what_they_cannot_read() {
+        let entries = [
+            r#"{"r":1,"st":"REQUEST_LIMIT_EXCEEDED","m":"limit","at":5,"tp":"00-x"}"#.to_owned(),
+            "not json".to_owned(),
+            r#"{"r":9999,"st":"","m":"","at":1}"#.to_owned(),
+            r#"{"r":1,"st":"","m":"no trace","at":6}"#.to_owned(),
+        ];
+        let events = suspension_events(&entries);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].trace_parent, "00-x");
+        assert_eq!(events[1].trace_parent, "");
+    }
+}

@@ -1,0 +1,687 @@
+//! The Redis store: sync errors shared by every replica.
+//!
+//! Every write is one Lua script over the keys of one org (layout in
+//! `../lua/errors.lua`), so a batch is stored whole or not at all, whatever
+//! other replicas do at the same time. Every key carries the org as a hash tag
+//! (`syncgov:errors:{<org>}:…`), so an org's keys share one Redis Cluster slot.
+//! Reads (listing, one error, health) are plain commands, pipelined.
+//!
+//! On a Redis Cluster ([`crate::store::conn`]) no script or pipeline touches
+//! two slots. What is shared by every org lives in slots of its own:
+//! - the resync queue: [`QUEUE_SHARDS`] shards, each with its own hash tag
+//!   (`syncgov:resync:{q<n>}:ready` and `:inflight`, sorted sets of job
+//!   pointers `<org>/<error id>`); an org's jobs all go to one shard. A job's
+//!   state (lease, attempts, retry time) stays in its error's hash, in the
+//!   org's slot, where the org's scripts decide who holds the job. Each step
+//!   that spans the two slots goes pointer-side and org-side in an order that
+//!   leaves, if it stops half-way, a pointer with nothing to do (dropped when
+//!   claimed) or a pointer that comes back when its visibility lapses, never
+//!   a job without a pointer nor a job held twice (see `resync`, `claim`,
+//!   `lease_job`, `complete`);
+//! - the outbox hint set, the orgs with notifications on, and the reading of
+//!   the governor's events: single keys, written by plain commands after the
+//!   org's script (a lost outbox hint is found again by a scan of every
+//!   master).
+
+//!
+//! The files: this one holds [`RedisStore`] and the order of the steps of
+//! each operation; `keys` spells every key, `scripts` runs each Lua script
+//! with its KEYS and ARGV, `decode` reads what Redis answers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use syncgov_kit::store::{corrupt, from_redis};
+
+use crate::classify::Classification;
+use crate::domain::{
+    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
+    SuspensionEvent,
+};
+use crate::notify;
+use crate::resync::{JobId, JobOutcome, RetryPolicy};
+use crate::store::conn::{Endpoint, Redis};
+use crate::store::{
+    Claimed, Completed, ErrorStore, Ingested, Pending, QueueDepth, Queued, StoreError,
+};
+
+mod decode;
+mod keys;
+mod scripts;
+
+use decode::{Completion, Lease};
+use keys::OrgKeys;
+pub use keys::{NOTIFIED_ORGS, OUTBOX_ORGS, QUEUE_SHARDS, SUSPENSION_CURSOR, prefix, queue_keys};
+use scripts::{ScriptFailure, Scripts};
+
+/// Ids read per round trip while filling a page.
+const SCAN_BATCH: usize = 200;
+/// Most ids looked at for one page: a page of a rare filter over a huge
+/// index comes back short, with a cursor, instead of scanning on and on.
+const SCAN_LIMIT: usize = 10_000;
+/// Outbox looks between two scans for outboxes the hint set missed: at the
+/// relay's pace of one look every half second, a scan a minute.
+const OUTBOX_LOOKS_PER_SCAN: u64 = 120;
+
+/// Sync errors in Redis.
+pub struct RedisStore {
+    /// Multiplexed connection (per node, on a cluster) that reconnects by
+    /// itself; cheap to clone.
+    conn: Redis,
+    /// How failed resync attempts back off; the complete script applies it.
+    policy: RetryPolicy,
+    /// One handle per Lua script, each loaded on a node when first needed.
+    scripts: Scripts,
+    /// Counts outbox looks: every so many, a scan backs up the hint set.
+    outbox_scans: AtomicU64,
+    /// Where the next claim starts looking, so shards take turns.
+    next_shard: AtomicU32,
+    /// Numbers leases within this replica; the replica's random tag keeps
+    /// leases of different replicas apart.
+    leases: AtomicU64,
+    /// This replica's random tag, in every lease it makes.
+    replica: u64,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `endpoint` (one server or a Redis Cluster);
+    /// connects lazily, so the service starts (not serving) while Redis is
+    /// down. `timeout` bounds every connection attempt and every reply.
+    pub fn open(
+        endpoint: &Endpoint,
+        timeout: Duration,
+        policy: RetryPolicy,
+    ) -> Result<Self, StoreError> {
+        let conn = endpoint.connect(timeout)?;
+        let replica = {
+            use std::hash::{BuildHasher, RandomState};
+            RandomState::new().hash_one(std::process::id())
+        };
+        Ok(Self {
+            conn,
+            policy,
+            scripts: Scripts::new(),
+            next_shard: AtomicU32::new(0),
+            outbox_scans: AtomicU64::new(0),
+            leases: AtomicU64::new(0),
+            replica,
+        })
+    }
+
+    /// The ready and in-flight sets of the queue shard that holds `org`'s
+    /// jobs (as [`queue_keys`]).
+    pub fn queue_keys(org: &OrgId) -> (String, String) {
+        queue_keys(org)
+    }
+
+    /// The prefix of every key of `org` (as [`prefix`]).
+    pub fn prefix(org: &OrgId) -> String {
+        prefix(org)
+    }
+
+    /// A lease no other claim, of this replica or another, has had.
+    fn next_lease(&self) -> String {
+        format!(
+            "l{:x}{:x}",
+            self.replica & 0xffff_ffff,
+            self.leases.fetch_add(1, Ordering::Relaxed) + 1
+        )
+    }
+
+    /// Leases one claimed job; `None` when the job is not to be handed out
+    /// now (its pointer is dealt with here).
+    async fn lease_job(
+        &self,
+        member: &str,
+        visibility: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let Ok(job) = JobId::parse("job", member) else {
+            return Ok(None);
+        };
+        let (ready, inflight) = queue_keys(&job.org);
+        let lease = self.next_lease();
+        let answer = self
+            .scripts
+            .lease(&self.conn, &job, &lease, visibility.as_millis() as u64)
+            .await?;
+        let mut conn = self.conn.clone();
+        match answer {
+            Lease::Granted {
+                attempt,
+                until_ms,
+                error,
+            } => Ok(Some(Claimed {
+                attempt,
+                visible_again_ms: until_ms,
+                lease,
+                error: *error,
+                job,
+            })),
+            // Another lease still runs: put its timeout back.
+            Lease::Held { until_ms } => {
+                redis::cmd("ZADD")
+                    .arg(&inflight)
+                    .arg("XX")
+                    .arg(until_ms)
+                    .arg(member)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                Ok(None)
+            }
+            // A retry not due yet: back to the ready set at its time.
+            Lease::NotDue { due_ms } => {
+                redis::pipe()
+                    .atomic()
+                    .zrem(&inflight, member)
+                    .zadd(&ready, member, due_ms)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                Ok(None)
+            }
+            // Nothing to do: drop the pointer.
+            Lease::Unwanted => {
+                redis::cmd("ZREM")
+                    .arg(&inflight)
+                    .arg(member)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The errors of `ids`, in order; `None` for one that is gone.
+    async fn read_errors(
+        &self,
+        keys: &OrgKeys,
+        ids: &[String],
+    ) -> Result<Vec<Option<StoredError>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(keys.error(id));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        ids.iter()
+            .zip(hashes)
+            .map(|(id, fields)| {
+                if fields.is_empty() {
+                    // Resolved long ago and expired, or removed meanwhile.
+                    return Ok(None);
+                }
+                let id = ErrorId::parse("error_id", id).map_err(|_| corrupt("error id"))?;
+                decode::stored_error(id, &fields).map(Some)
+            })
+            .collect()
+    }
+}
+
+impl ErrorStore for RedisStore {
+    async fn ingest(
+        &self,
+        org: &OrgId,
+        batch: &[(Failure, Classification)],
+        trace_parent: &str,
+    ) -> Result<Vec<Ingested>, StoreError> {
+        let mut results: Vec<Ingested> = batch
+            .iter()
+            .map(|(failure, classification)| Ingested {
+                classification: *classification,
+                error_id: match *classification {
+                    Classification::Record(t) => Some(failure.error_id(t)),
+                    Classification::Suspension(_) => None,
+                },
+                duplicate: false,
+            })
+            .collect();
+        let failures: Vec<ScriptFailure> = batch
+            .iter()
+            .zip(&results)
+            .map(|((failure, classification), result)| {
+                ScriptFailure::new(
+                    failure,
+                    *classification,
+                    result.error_id.as_ref(),
+                    trace_parent,
+                )
+            })
+            .collect();
+        let suspends = failures.iter().any(ScriptFailure::suspends);
+        let duplicates = self
+            .scripts
+            .ingest(&self.conn, &OrgKeys::of(org), &failures)
+            .await?;
+        if suspends {
+            // The batch is stored (with its outbox entries) whatever happens
+            // here; if this hint is lost, the relay's scan finds the outbox.
+            let hint: Result<(), _> = redis::cmd("SADD")
+                .arg(OUTBOX_ORGS)
+                .arg(org.as_str())
+                .exec_async(&mut self.conn.clone())
+                .await;
+            if let Err(e) = hint {
+                tracing::warn!(error = %e, "outbox hint lost; the relay's scan will find it");
+            }
+        }
+        for (result, duplicate) in results.iter_mut().zip(duplicates) {
+            result.duplicate = duplicate;
+        }
+        Ok(results)
+    }
+
+    async fn health(&self, org: &OrgId) -> Result<HealthCounts, StoreError> {
+        let keys = OrgKeys::of(org);
+        let (counts, suspensions): (HashMap<String, i64>, Vec<String>) = redis::pipe()
+            .hgetall(keys.counts())
+            .lrange(keys.suspensions(), 0, 19)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(decode::health_counts(&counts, &suspensions))
+    }
+
+    async fn list(
+        &self,
+        org: &OrgId,
+        filter: &ErrorFilter,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let keys = OrgKeys::of(org);
+        let index = keys.index_for(filter);
+        let mut errors = Vec::with_capacity(limit);
+        // Exclusive upper bound on seq: the cursor is the last seq returned.
+        let mut before = cursor.map(|c| c.0);
+        let mut scanned = 0;
+        loop {
+            let max = before.map_or("+inf".to_owned(), |b| format!("({b}"));
+            let ids: Vec<(String, u64)> = redis::cmd("ZREVRANGEBYSCORE")
+                .arg(&index)
+                .arg(max)
+                .arg("-inf")
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(SCAN_BATCH)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(from_redis)?;
+            let exhausted = ids.len() < SCAN_BATCH;
+            let names: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
+            let found = self.read_errors(&keys, &names).await?;
+            for ((_, seq), error) in ids.iter().zip(found) {
+                scanned += 1;
+                before = Some(*seq);
+                let Some(error) = error else { continue };
+                if !filter.matches(&error) {
+                    continue;
+                }
+                if errors.len() == limit {
+                    // One more match exists: the page is full and not the last.
+                    let next = errors.last().map(|e: &StoredError| Cursor(e.seq));
+                    return Ok(Page { errors, next });
+                }
+                errors.push(error);
+            }
+            if exhausted {
+                return Ok(Page { errors, next: None });
+            }
+            if scanned >= SCAN_LIMIT {
+                // Stop scanning; the caller continues from here.
+                return Ok(Page {
+                    errors,
+                    next: before.map(Cursor),
+                });
+            }
+        }
+    }
+
+    async fn get(&self, org: &OrgId, id: &ErrorId) -> Result<Option<StoredError>, StoreError> {
+        Ok(self
+            .read_errors(&OrgKeys::of(org), &[id.to_string()])
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    async fn resolve_record(
+        &self,
+        org: &OrgId,
+        object_type: &str,
+        crm_record_id: &str,
+    ) -> Result<u32, StoreError> {
+        self.scripts
+            .resolve_record(&self.conn, &OrgKeys::of(org), object_type, crm_record_id)
+            .await
+    }
+
+    async fn resync(&self, org: &OrgId, ids: &[ErrorId]) -> Result<Vec<Queued>, StoreError> {
+        // The errors live in the org's slot and the pointers in its queue
+        // shard's, so no one script can do both (see `claim`). The order keeps
+        // every resyncing error within reach of a pointer:
+        // 1. read the errors' states: only open or dead ones may be queued;
+        // 2. put a pointer to each of those on the shard, due at once (NX
+        //    keeps a pointer already there);
+        // 3. mark them resyncing, those still open or dead (one script).
+        // A crash or an error after 2 leaves pointers to errors that are not
+        // resyncing, which a claim drops when they come up; a pointer is
+        // never taken away here, for it may meanwhile be the pointer of a job
+        // another call queued.
+        let keys = OrgKeys::of(org);
+        let mut read = redis::pipe();
+        for id in ids {
+            read.hget(keys.error(id.as_str()), "s");
+        }
+        let states: Vec<Option<i64>> = read
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        if states.len() != ids.len() {
+            return Err(corrupt("error states"));
+        }
+        let mut results: Vec<Option<Queued>> =
+            states.into_iter().map(decode::not_queueable).collect();
+        let wanted: Vec<usize> = (0..ids.len()).filter(|&i| results[i].is_none()).collect();
+        if !wanted.is_empty() {
+            let (ready, _) = queue_keys(org);
+            let jobs: Vec<JobId> = wanted
+                .iter()
+                .map(|&i| JobId {
+                    org: org.clone(),
+                    error: ids[i].clone(),
+                })
+                .collect();
+            let mut add = redis::cmd("ZADD");
+            add.arg(&ready).arg("NX");
+            for job in &jobs {
+                add.arg(0).arg(job.to_string());
+            }
+            add.exec_async(&mut self.conn.clone())
+                .await
+                .map_err(from_redis)?;
+            let marked = self.scripts.resync(&self.conn, &keys, jobs).await?;
+            for (&i, queued) in wanted.iter().zip(marked) {
+                results[i] = Some(queued);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| corrupt("resync reply")))
+            .collect()
+    }
+
+    async fn claim(&self, max: usize, visibility: Duration) -> Result<Vec<Claimed>, StoreError> {
+        let start = self.next_shard.fetch_add(1, Ordering::Relaxed);
+        // Per shard: its pointers move to in-flight (the shard's script),
+        // then each job is leased (its org's script), which hands it out only
+        // when no other lease runs. A pointer whose lease is never made (an
+        // error, a crash) comes back when its visibility lapses.
+        let mut claimed = Vec::new();
+        for i in 0..QUEUE_SHARDS {
+            if claimed.len() >= max {
+                break;
+            }
+            let (ready, inflight) = keys::shard_keys((start + i) % QUEUE_SHARDS);
+            let members = self
+                .scripts
+                .claim(
+                    &self.conn,
+                    (&ready, &inflight),
+                    max - claimed.len(),
+                    visibility.as_millis() as u64,
+                )
+                .await?;
+            for member in members {
+                if let Some(job) = self.lease_job(&member, visibility).await? {
+                    claimed.push(job);
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn complete(
+        &self,
+        job: &JobId,
+        lease: &str,
+        outcome: JobOutcome,
+        jitter: f64,
+    ) -> Result<Completed, StoreError> {
+        // The outcome first (the org's script, which checks the lease), then
+        // the pointer (the shard's). Lost in between, the in-flight pointer
+        // comes back when it lapses, and its lease drops it or puts it back
+        // for its retry.
+        let completion = self
+            .scripts
+            .complete(&self.conn, job, lease, outcome, &self.policy, jitter)
+            .await?;
+        let (ready, inflight) = queue_keys(&job.org);
+        let member = job.to_string();
+        let mut conn = self.conn.clone();
+        match completion {
+            Completion::LeaseLost => Ok(Completed::LeaseLost),
+            Completion::Retry { retry_at_ms } => {
+                redis::pipe()
+                    .atomic()
+                    .zrem(&inflight, &member)
+                    .zadd(&ready, &member, retry_at_ms)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                Ok(Completed::Done {
+                    state: ErrorState::Resyncing,
+                    retry_at_ms: Some(retry_at_ms),
+                })
+            }
+            Completion::Ended(state) => {
+                redis::cmd("ZREM")
+                    .arg(&inflight)
+                    .arg(&member)
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                Ok(Completed::Done {
+                    state,
+                    retry_at_ms: None,
+                })
+            }
+        }
+    }
+
+    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut orgs: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(OUTBOX_ORGS)
+            .query_async(&mut conn)
+            .await
+            .map_err(from_redis)?;
+        // Now and then, look for outboxes the hint missed.
+        let scans = self.outbox_scans.fetch_add(1, Ordering::Relaxed);
+        if scans.is_multiple_of(OUTBOX_LOOKS_PER_SCAN) {
+            // On every master of a cluster: outboxes live in their org's slot.
+            for key in self.conn.scan(keys::OUTBOX_PATTERN).await? {
+                if let Some(org) = keys::outbox_org(&key) {
+                    orgs.push(org.to_owned());
+                }
+            }
+            orgs.sort();
+            orgs.dedup();
+        }
+        let mut pending = Vec::new();
+        for org in orgs {
+            let Ok(org) = OrgId::parse(&org) else {
+                continue;
+            };
+            let entries: Vec<String> = redis::cmd("LRANGE")
+                .arg(OrgKeys::of(&org).outbox())
+                .arg(0)
+                .arg(max.saturating_sub(1))
+                .query_async(&mut conn)
+                .await
+                .map_err(from_redis)?;
+            if entries.is_empty() {
+                // Nothing left: drop the hint (an entry pushed meanwhile is
+                // still found by the scan).
+                redis::cmd("SREM")
+                    .arg(OUTBOX_ORGS)
+                    .arg(org.as_str())
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(from_redis)?;
+                continue;
+            }
+            pending.push((org, decode::suspension_events(&entries)));
+        }
+        Ok(pending)
+    }
+
+    async fn outbox_done(&self, org: &OrgId, count: usize) -> Result<(), StoreError> {
+        redis::cmd("LTRIM")
+            .arg(OrgKeys::of(org).outbox())
+            .arg(count)
+            .arg(-1)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn notification_settings(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<notify::Settings>, StoreError> {
+        let values: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(OrgKeys::of(org).notify())
+            .arg(&["en", "fq", "url", "sec"])
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        decode::notification_settings(&values)
+    }
+
+    async fn set_notification_settings(
+        &self,
+        org: &OrgId,
+        mut settings: notify::Settings,
+    ) -> Result<notify::Settings, StoreError> {
+        if settings.webhook_secret.is_none() {
+            settings.webhook_secret = self
+                .notification_settings(org)
+                .await?
+                .and_then(|s| s.webhook_secret);
+        }
+        let mut conn = self.conn.clone();
+        redis::cmd("HSET")
+            .arg(OrgKeys::of(org).notify())
+            .arg("en")
+            .arg(u8::from(settings.enabled))
+            .arg("fq")
+            .arg(settings.frequency.number())
+            .arg("url")
+            .arg(&settings.webhook_url)
+            .arg("sec")
+            .arg(settings.webhook_secret.as_deref().unwrap_or_default())
+            .exec_async(&mut conn)
+            .await
+            .map_err(from_redis)?;
+        // The index of orgs to look at; a failure here fails the call, which
+        // the caller repeats.
+        let index = if settings.enabled { "SADD" } else { "SREM" };
+        redis::cmd(index)
+            .arg(NOTIFIED_ORGS)
+            .arg(org.as_str())
+            .exec_async(&mut conn)
+            .await
+            .map_err(from_redis)?;
+        Ok(settings)
+    }
+
+    async fn notified_orgs(&self) -> Result<Vec<OrgId>, StoreError> {
+        let orgs: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(NOTIFIED_ORGS)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(orgs.iter().filter_map(|o| OrgId::parse(o).ok()).collect())
+    }
+
+    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+        self.scripts
+            .digest(&self.conn, &OrgKeys::of(org), period)
+            .await
+    }
+
+    async fn claim_notification(
+        &self,
+        org: &OrgId,
+        lease_ms: u64,
+    ) -> Result<Option<Pending>, StoreError> {
+        self.scripts
+            .notify_claim(&self.conn, &OrgKeys::of(org), lease_ms)
+            .await
+    }
+
+    async fn queue_notice(&self, org: &OrgId, notice: &Pending) -> Result<bool, StoreError> {
+        self.scripts
+            .notice(&self.conn, &OrgKeys::of(org), notice)
+            .await
+    }
+
+    async fn suspension_cursor(&self) -> Result<Option<String>, StoreError> {
+        redis::cmd("GET")
+            .arg(SUSPENSION_CURSOR)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn set_suspension_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        redis::cmd("SET")
+            .arg(SUSPENSION_CURSOR)
+            .arg(cursor)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
+        redis::cmd("HDEL")
+            .arg(OrgKeys::of(org).notify_inflight())
+            .arg(id)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        redis::cmd("PING")
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
+        // One ZCARD per key: each shard lives in its own slot.
+        let mut depth = QueueDepth::default();
+        for shard in 0..QUEUE_SHARDS {
+            let (ready, inflight) = keys::shard_keys(shard);
+            let (waiting, claimed): (u64, u64) = redis::pipe()
+                .zcard(&ready)
+                .zcard(&inflight)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(from_redis)?;
+            depth.waiting += waiting;
+            depth.claimed += claimed;
+        }
+        Ok(depth)
+    }
+}

@@ -1,0 +1,329 @@
+//! The store's Lua scripts, one per atomic operation, each behind a typed
+//! call that passes its KEYS and ARGV in the order the script's block
+//! comment documents (the scripts are in `../lua/`) and reads its reply
+//! with [`super::decode`].
+//!
+//! Invariants: a script's keys share one hash tag, an org's prefix or a
+//! queue shard's, so each runs in one Redis Cluster slot. The scripts that
+//! change errors run behind `errors.lua` (the helpers that keep indexes and
+//! counters) and a type -> category table generated from the Rust taxonomy,
+//! so the scripts can never disagree with it.
+
+use redis::Script;
+use serde::Serialize;
+use syncgov_kit::store::{corrupt, from_redis};
+use tracing::Instrument;
+
+use super::decode::{self, Completion, FIELD_SEPARATOR, Lease};
+use super::keys::OrgKeys;
+use crate::classify::Classification;
+use crate::domain::{ErrorId, Failure};
+use crate::resync::{JobId, JobOutcome, RetryPolicy};
+use crate::store::conn::Redis;
+use crate::store::{
+    IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, Queued, RESOLVED_TTL_MS, StoreError,
+};
+use crate::taxonomy::ErrorType;
+
+/// The taxonomy's type -> category map as a Lua table, generated from the
+/// Rust taxonomy so the scripts can never disagree with it.
+fn category_table() -> String {
+    let entries: Vec<String> = ErrorType::ALL
+        .iter()
+        .map(|t| format!("[{}] = {}", t.number(), t.category().number()))
+        .collect();
+    format!("local category_of = {{{}}}\n", entries.join(", "))
+}
+
+/// One failure as the ingest script reads it (an element of its ARGV[2]).
+#[derive(Serialize)]
+pub struct ScriptFailure<'a> {
+    k: &'a str,
+    id: String,
+    t: i32,
+    c: i32,
+    /// The suspension reason; 0 for a record-level failure.
+    r: i32,
+    o: &'a str,
+    rid: &'a str,
+    sid: &'a str,
+    d: i32,
+    st: &'a str,
+    m: &'a str,
+    f: String,
+    at: i64,
+    /// The ingest's traceparent, kept with suspension-level failures only.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    tp: &'a str,
+}
+
+impl<'a> ScriptFailure<'a> {
+    /// `failure` as classified, counted towards `error_id` (none for a
+    /// suspension), with the ingest's `trace_parent`.
+    pub fn new(
+        failure: &'a Failure,
+        classification: Classification,
+        error_id: Option<&ErrorId>,
+        trace_parent: &'a str,
+    ) -> Self {
+        let (t, c, r) = match classification {
+            Classification::Record(t) => (t.number(), t.category().number(), 0),
+            Classification::Suspension(reason) => (0, 0, reason.number()),
+        };
+        Self {
+            k: &failure.idempotency_key,
+            id: error_id.map(ToString::to_string).unwrap_or_default(),
+            t,
+            c,
+            r,
+            o: &failure.object_type,
+            rid: &failure.crm_record_id,
+            sid: &failure.salesforce_id,
+            d: failure.direction.number(),
+            st: &failure.status_code,
+            m: &failure.message,
+            f: failure.fields.join(&FIELD_SEPARATOR.to_string()),
+            at: failure.occurred_at_ms.unwrap_or(0),
+            tp: if r > 0 { trace_parent } else { "" },
+        }
+    }
+
+    /// True when the script treats it as suspension-level (and puts it in
+    /// the org's outbox).
+    pub fn suspends(&self) -> bool {
+        self.r > 0
+    }
+}
+
+/// The loaded scripts (each sent by hash, and loaded on `NOSCRIPT`).
+pub struct Scripts {
+    ingest: Script,
+    resolve_record: Script,
+    resync: Script,
+    digest: Script,
+    notify_claim: Script,
+    notice: Script,
+    claim: Script,
+    lease: Script,
+    complete: Script,
+}
+
+impl Scripts {
+    /// Every script, the ones that change errors behind their helpers.
+    pub fn new() -> Self {
+        let errors_script = |body: &str| {
+            Script::new(&format!(
+                "{}{}{body}",
+                category_table(),
+                include_str!("../lua/errors.lua")
+            ))
+        };
+        Self {
+            ingest: errors_script(include_str!("../lua/ingest.lua")),
+            resolve_record: errors_script(include_str!("../lua/resolve_record.lua")),
+            resync: errors_script(include_str!("../lua/resync.lua")),
+            digest: errors_script(include_str!("../lua/digest.lua")),
+            notify_claim: errors_script(include_str!("../lua/notify_claim.lua")),
+            notice: Script::new(include_str!("../lua/notice.lua")),
+            claim: Script::new(include_str!("../lua/claim.lua")),
+            lease: errors_script(include_str!("../lua/lease.lua")),
+            complete: errors_script(include_str!("../lua/complete.lua")),
+        }
+    }
+
+    /// `ingest.lua`: stores `failures` of the org, atomically. Returns per
+    /// failure whether its idempotency key was seen before.
+    pub async fn ingest(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        failures: &[ScriptFailure<'_>],
+    ) -> Result<Vec<bool>, StoreError> {
+        let json =
+            serde_json::to_string(failures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let reply: Vec<i64> = self
+            .ingest
+            .key(keys.prefix())
+            .arg(IDEMPOTENCY_WINDOW_MS)
+            .arg(json)
+            .invoke_async(&mut conn.clone())
+            .instrument(syncgov_kit::store::redis_span("EVALSHA", "ingest"))
+            .await
+            .map_err(from_redis)?;
+        decode::duplicates(&reply, failures.len())
+    }
+
+    /// `resolve_record.lua`: resolves the current errors of one record;
+    /// returns how many.
+    pub async fn resolve_record(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        object_type: &str,
+        crm_record_id: &str,
+    ) -> Result<u32, StoreError> {
+        self.resolve_record
+            .key(keys.prefix())
+            .arg(object_type)
+            .arg(crm_record_id)
+            .arg(RESOLVED_TTL_MS)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    /// `resync.lua`: marks the errors of `jobs` (all of the org of `keys`)
+    /// resyncing, those still open or dead; says per job what happened.
+    pub async fn resync(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        jobs: Vec<JobId>,
+    ) -> Result<Vec<Queued>, StoreError> {
+        let codes: Vec<i64> = self
+            .resync
+            .key(keys.prefix())
+            .arg(jobs.iter().map(|j| j.error.as_str()).collect::<Vec<_>>())
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        if codes.len() != jobs.len() {
+            return Err(corrupt("resync reply"));
+        }
+        Ok(jobs
+            .into_iter()
+            .zip(codes)
+            .map(|(job, code)| decode::resync_code(code, job))
+            .collect())
+    }
+
+    /// `digest.lua`: makes the org's digest of `period`, once; true when
+    /// one was queued.
+    pub async fn digest(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        period: i64,
+    ) -> Result<bool, StoreError> {
+        let made: i64 = self
+            .digest
+            .key(keys.prefix())
+            .arg(period)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(made == 1)
+    }
+
+    /// `notify_claim.lua`: claims the org's next notification to deliver,
+    /// the first claim for `lease_ms`, each retry's twice the one before.
+    pub async fn notify_claim(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        lease_ms: u64,
+    ) -> Result<Option<Pending>, StoreError> {
+        let json: Option<String> = self
+            .notify_claim
+            .key(keys.prefix())
+            .arg(lease_ms)
+            .arg(MAX_RETRY_WAIT_MS.max(lease_ms))
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        json.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("notification")))
+            .transpose()
+    }
+
+    /// `notice.lua`: queues `notice` for the org once per its id; false when
+    /// it was queued before.
+    pub async fn notice(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        notice: &Pending,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let queued: i64 = self
+            .notice
+            .key(keys.prefix())
+            .arg(&notice.id)
+            .arg(json)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(queued == 1)
+    }
+
+    /// `claim.lua`: moves up to `max` due job pointers of one queue shard
+    /// (`ready`, `inflight`) to in-flight until `visibility_ms` from now;
+    /// returns them.
+    pub async fn claim(
+        &self,
+        conn: &Redis,
+        (ready, inflight): (&str, &str),
+        max: usize,
+        visibility_ms: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let reply: Vec<redis::Value> = self
+            .claim
+            .key(ready)
+            .key(inflight)
+            .arg(max)
+            .arg(visibility_ms)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        decode::claimed(&reply)
+    }
+
+    /// `lease.lua`: gives `job` the lease `lease` for `visibility_ms`, if
+    /// the job is still wanted and no other lease runs.
+    pub async fn lease(
+        &self,
+        conn: &Redis,
+        job: &JobId,
+        lease: &str,
+        visibility_ms: u64,
+    ) -> Result<Lease, StoreError> {
+        let reply: Vec<redis::Value> = self
+            .lease
+            .key(OrgKeys::of(&job.org).prefix())
+            .arg(job.error.as_str())
+            .arg(lease)
+            .arg(visibility_ms)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        decode::lease(&reply, job.error.clone())
+    }
+
+    /// `complete.lua`: ends the attempt of `job` with `outcome`, if `lease`
+    /// is still the job's; a failure backs off by `policy`, spread by
+    /// `jitter` in [0, 1).
+    pub async fn complete(
+        &self,
+        conn: &Redis,
+        job: &JobId,
+        lease: &str,
+        outcome: JobOutcome,
+        policy: &RetryPolicy,
+        jitter: f64,
+    ) -> Result<Completion, StoreError> {
+        let reply: Vec<i64> = self
+            .complete
+            .key(OrgKeys::of(&job.org).prefix())
+            .arg(job.error.as_str())
+            .arg(lease)
+            .arg(if outcome == JobOutcome::Success { 1 } else { 2 })
+            .arg(policy.max_attempts)
+            .arg(policy.base.as_millis() as u64)
+            .arg(policy.cap.as_millis() as u64)
+            .arg(jitter.clamp(0.0, 0.999_999))
+            .arg(RESOLVED_TTL_MS)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        decode::completion(&reply)
+    }
+}
