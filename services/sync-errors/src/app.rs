@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use syncgov_api::syncerrors::v1::sync_errors_server::SyncErrorsServer;
 use syncgov_kit::auth::Bearer;
-use syncgov_kit::server::{self, Prepared, Reflected};
+use syncgov_kit::server::{self, Prepared, Reflected, Router};
 use syncgov_kit::task::BoxFuture;
 use syncgov_kit::tls::ClientTls;
 use tokio::net::TcpListener;
@@ -49,41 +49,43 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         crate::access::policy(),
         &settings.security,
     )?;
-    let (router, health) = (base.router, base.health);
     let policy = settings.retry_policy();
-    let (router, store_watch, store_description) =
+    let (router, background, store_description) =
         match Endpoint::from_settings(settings.redis_url.as_ref(), &settings.redis_cluster_nodes) {
             Some((endpoint, description)) => {
-                let store = Arc::new(RedisStore::open(&endpoint, settings.redis_timeout, policy)?);
-                let watch = background(store.clone(), &health, &settings)?;
-                let service = SyncErrorsService::new(store);
-                (
-                    router.add_service(SyncErrorsServer::new(service)),
-                    watch,
-                    description,
-                )
+                let store = RedisStore::open(&endpoint, settings.redis_timeout, policy)?;
+                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+                (router, background, description)
             }
             None => {
-                let store = Arc::new(MemoryStore::new(policy));
-                let watch = background(store.clone(), &health, &settings)?;
-                let service = SyncErrorsService::new(store);
-                (
-                    router.add_service(SyncErrorsServer::new(service)),
-                    watch,
-                    "in memory".to_owned(),
-                )
+                let store = MemoryStore::new(policy);
+                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+                (router, background, "in memory".to_owned())
             }
         };
     Ok(Prepared {
         listener,
         router,
-        health,
+        health: base.health,
         service: SERVICE_NAME,
-        background: store_watch,
+        background,
         grace: settings.shutdown_grace,
         store_description,
         transport: base.transport,
     })
+}
+
+/// The service over `store`: its route, and what runs beside it.
+fn serve_on<S: ErrorStore>(
+    store: S,
+    router: Router,
+    health: &HealthReporter,
+    settings: &Settings,
+) -> anyhow::Result<(Router, BoxFuture)> {
+    let store = Arc::new(store);
+    let background = background(store.clone(), health, settings)?;
+    let router = router.add_service(SyncErrorsServer::new(SyncErrorsService::new(store)));
+    Ok((router, background))
 }
 
 /// What runs beside the server: health following the store's ping, the

@@ -46,22 +46,26 @@ impl<S: ErrorStore> SyncErrorsService<S> {
     }
 }
 
-/// The one place a failure becomes a status: through the kit's mapping,
-/// except for the two codes that mapping cannot express today.
-impl From<Error> for Status {
+/// A failure as the kit's one mapping to statuses knows it.
+impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         match err {
-            Error::Invalid(e) => ApiError::from(e).into(),
-            Error::ErrorNotFound { .. } => ApiError::NotFound(err.to_string()).into(),
-            Error::Store(e) => ApiError::from(e).into(),
+            Error::Invalid(e) => ApiError::Invalid(e),
+            Error::ErrorNotFound { .. } => ApiError::NotFound(err.to_string()),
+            Error::Store(e) => ApiError::Store(e),
             // FAILED_PRECONDITION: the job is no longer this caller's, so
-            // sending the same outcome again cannot succeed. The kit's
-            // mapping has no such case.
-            Error::LeaseLost => Status::failed_precondition(err.to_string()),
+            // sending the same outcome again cannot succeed.
+            Error::LeaseLost => ApiError::FailedPrecondition(err.to_string()),
             // INTERNAL: a fault of this service, not of the store (whose
-            // INTERNAL the kit's mapping counts as a store error).
-            Error::Csv(_) => Status::internal(err.to_string()),
+            // INTERNAL the kit counts as a store error).
+            Error::Csv(_) => ApiError::Internal(err.to_string()),
         }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        ApiError::from(err).into()
     }
 }
 
