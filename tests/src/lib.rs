@@ -4,7 +4,9 @@
 //! here is stopped when its handle is dropped, by the PID we started.
 
 pub mod cluster;
+pub mod governor;
 pub mod pki;
+pub mod syncerrors;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use syncgov_kit::settings::RedisUrl;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -159,6 +162,91 @@ fn ping(socket: &Path) -> bool {
     stream.write_all(b"PING\r\n").is_ok()
         && stream.read_exact(&mut reply).is_ok()
         && &reply == b"+PONG"
+}
+
+/// Where a service under test keeps its data: the behaviour suites run
+/// every scenario on each (see [`on_every_store!`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// The embedded store, in the service's memory.
+    Memory,
+    /// One `redis-server` of the test's own.
+    Redis,
+    /// A Redis Cluster of 3 masters, shared with other tests one at a time.
+    Cluster,
+}
+
+impl Backend {
+    /// Starts what the backend needs: nothing, a `redis-server`, or a lease
+    /// on a pooled cluster (emptied for this test).
+    pub fn start(self) -> Store {
+        match self {
+            Backend::Memory => Store {
+                redis: None,
+                cluster: None,
+            },
+            Backend::Redis => Store {
+                redis: Some(RedisServer::start()),
+                cluster: None,
+            },
+            Backend::Cluster => Store {
+                redis: None,
+                cluster: Some(cluster::lease()),
+            },
+        }
+    }
+}
+
+/// The store a [`Backend`] started for one test; it runs as long as this
+/// lives.
+pub struct Store {
+    redis: Option<RedisServer>,
+    cluster: Option<cluster::ClusterLease>,
+}
+
+impl Store {
+    /// The Redis URL for the services' settings (a single Redis only).
+    pub fn redis_url(&self) -> Option<RedisUrl> {
+        self.redis
+            .as_ref()
+            .map(|redis| redis.url().parse().expect("a valid redis url"))
+    }
+
+    /// The cluster's seed nodes for the services' settings (a cluster only).
+    pub fn cluster_nodes(&self) -> Vec<RedisUrl> {
+        self.cluster.as_ref().map_or_else(Vec::new, |cluster| {
+            cluster
+                .seeds()
+                .iter()
+                .map(|seed| seed.parse().expect("a valid cluster node"))
+                .collect()
+        })
+    }
+
+    /// The single Redis, for checks the services do not expose.
+    pub fn redis(&self) -> Option<&RedisServer> {
+        self.redis.as_ref()
+    }
+}
+
+/// Runs each named scenario, an `async fn(Backend)` of the calling module,
+/// as one test per store: `memory::NAME`, `redis::NAME` and `cluster::NAME`.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Memory).await })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Redis).await })*
+        }
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Cluster).await })*
+        }
+    };
 }
 
 /// A service running inside the test process, on a port of its own; it
