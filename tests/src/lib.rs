@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod governor;
+pub mod outage;
 pub mod pki;
 pub mod syncerrors;
 
