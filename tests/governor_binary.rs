@@ -1,0 +1,152 @@
+//! The quota governor as a server: the shipped binary serves and stops
+//! cleanly on SIGTERM, refuses bad settings before it listens and lists
+//! them all in `--help`; the server lists its services through reflection,
+//! refuses messages over its size limit and answers a call held up by the
+//! store at its request timeout.
+
+use std::time::Duration;
+
+use quota_governor::config::Settings;
+use syncgov_api::quota::v1 as pb;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_tests::governor::{budget, set_budget};
+use syncgov_tests::{Process, RedisServer, Service, eventually, health};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_stops_cleanly_on_sigterm() {
+    let governor = Process::start("quota-governor", &["--listen", "127.0.0.1:0"]);
+    assert_eq!(health(governor.addr(), "").await, ServingStatus::Serving);
+    let status = governor.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_the_services() {
+    let governor = Service::governor(Settings::default()).await;
+    let names = syncgov_tests::reflected_services(governor.addr()).await;
+    assert!(
+        names.contains(&"syncgov.quota.v1.QuotaGovernor".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn bad_settings_stop_the_binary_before_it_listens() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(syncgov_tests::binary("quota-governor"))
+            .args(args)
+            .output()
+            .expect("run quota-governor")
+    };
+    let out = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--window",
+        "10s",
+        "--bucket",
+        "3s",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--window and --bucket") && stderr.contains("whole number of buckets"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing listened: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = run(&["--default-budget", "500"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ALLOCATION/ORG_LIMIT"));
+
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--listen",
+        "--redis-url",
+        "--window",
+        "--bucket",
+        "--default-budget",
+        "QUOTA_GOVERNOR_REDIS_URL",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_and_slow_calls_are_refused() {
+    let redis = RedisServer::start();
+    let settings = Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        redis_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    };
+    let governor = Service::governor(settings).await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await)
+        .max_encoding_message_size(16 * 1024 * 1024);
+    set_budget(&mut c, "acme", budget(100, 10)).await;
+
+    // Over the 4 MiB a server decodes: refused before any work.
+    let huge = pb::AcquireTokensRequest {
+        org_id: "acme".into(),
+        count: 1,
+        client_id: "x".repeat(5 * 1024 * 1024),
+        ..Default::default()
+    };
+    let err = c.acquire_tokens(huge).await.unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+
+    // A store that hangs longer than the request timeout: the caller hears
+    // back at the timeout, not when the store answers.
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // CLIENT PAUSE holds every other client's commands for 2 s.
+    let _: () = ::redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(2_000)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let err = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            count: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.code() == Code::Cancelled && err.message().contains("Timeout"),
+        "{err:?}"
+    );
+    // Once the store answers again, so does the governor.
+    let back = eventually(Duration::from_secs(10), || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(pb::AcquireTokensRequest {
+                org_id: "acme".into(),
+                count: 1,
+                ..Default::default()
+            })
+            .await
+            .is_ok_and(|r| r.get_ref().granted)
+        }
+    })
+    .await;
+    assert!(back, "no grant once the store answered again");
+}

@@ -1,0 +1,569 @@
+//! What only a real Redis shows of the quota governor: several replicas
+//! sharing one Redis grant exactly the allocation, never more (unary calls,
+//! with and without coalescing, leases, streams, Envoy's protocol) and see
+//! each other's suspensions; calls leave a short window on Redis's clock;
+//! Redis going away is `UNAVAILABLE` (or, failing open, the emergency
+//! budget only) and the governor recovers when it comes back; an org with
+//! every bucket in use fits in 8 KiB.
+
+use std::time::{Duration, Instant};
+
+use quota_governor::config::Settings;
+use syncgov_api::quota::v1 as pb;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::governor::{
+    Env, acquire, budget, clear, denied_for, envoy_rls, lease, next_event, release, secs,
+    set_budget, stream_of, suspend, usage,
+};
+use syncgov_tests::outage::{self, RedisOutage};
+use syncgov_tests::{Backend, Process, RedisServer, Service, eventually, health};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+/// Two governor binaries coalescing over `redis`, and an admin client of the
+/// first that gave acme an allocation of 10 000.
+async fn two_coalescing_replicas(
+    redis: &RedisServer,
+) -> ([Process; 2], QuotaGovernorClient<Channel>) {
+    let url = redis.url();
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--redis-url",
+        url.as_str(),
+        "--coalesce",
+        "true",
+    ];
+    let replicas = [
+        Process::start("quota-governor", &args),
+        Process::start("quota-governor", &args),
+    ];
+    let mut admin = QuotaGovernorClient::new(syncgov_tests::channel(replicas[0].addr()).await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+    (replicas, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
+    let redis = RedisServer::start();
+    let (replicas, _admin) = two_coalescing_replicas(&redis).await;
+
+    let mut clients = Vec::new();
+    for i in 0..64 {
+        let addr = replicas[i % 2].addr();
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(syncgov_tests::channel(addr).await);
+            let mut granted = 0u64;
+            loop {
+                let reply = acquire(&mut c, "acme", 1, pb::Priority::Critical).await;
+                if !reply.granted {
+                    // The allocation ran out, and then the integration is
+                    // suspended until calls leave the window.
+                    let reason = reply.deny_reason();
+                    assert!(
+                        matches!(
+                            reason,
+                            pb::DenyReason::AllocationExhausted | pb::DenyReason::Suspended
+                        ),
+                        "{reason:?}"
+                    );
+                    return granted;
+                }
+                granted += 1;
+            }
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 10_000);
+    let mut other = QuotaGovernorClient::new(syncgov_tests::channel(replicas[1].addr()).await);
+    assert_eq!(usage(&mut other, "acme").await.used, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_coalescing_two_replicas_grant_exactly_the_allocation_too() {
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        coalesce: false,
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    ];
+    let mut admin = QuotaGovernorClient::new(replicas[0].channel().await);
+    set_budget(&mut admin, "acme", budget(5_000, 2_000)).await;
+    let mut clients = Vec::new();
+    for i in 0..32 {
+        let channel = replicas[i % 2].channel().await;
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(channel);
+            let mut granted = 0u64;
+            while acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .granted
+            {
+                granted += 1;
+            }
+            granted
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 2_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_from_two_coalescing_replicas_never_pass_the_allocation() {
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        coalesce: true,
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    ];
+    let mut admin = QuotaGovernorClient::new(replicas[0].channel().await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+    let mut clients = Vec::new();
+    for i in 0..64u64 {
+        let channel = replicas[i as usize % 2].channel().await;
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(channel);
+            // Each worker leases blocks of up to 37, spends all but a few of
+            // each and hands the rest back, until the allocation runs out.
+            let unused = i % 4;
+            let mut spent = 0u64;
+            loop {
+                let reply = lease(&mut c, "acme", 1, 37).await;
+                if !reply.granted {
+                    return spent;
+                }
+                let left = unused.min(reply.granted_count);
+                spent += reply.granted_count - left;
+                if left > 0 {
+                    let back = release(&mut c, "acme", &reply.grant_id, left).await;
+                    assert_eq!(back.released, left);
+                }
+            }
+        }));
+    }
+    let mut spent = 0;
+    for client in clients {
+        spent += client.await.unwrap();
+    }
+    let used = usage(&mut admin, "acme").await.used;
+    assert_eq!(used, spent, "the window counts exactly what was spent");
+    assert!(used <= 10_000, "{used} over the allocation");
+    // Only the last hand-backs can leave room: at most 3 tokens per worker.
+    assert!(used >= 10_000 - 64 * 3, "{used}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_streams_grant_exactly_the_allocation() {
+    let redis = RedisServer::start();
+    let (replicas, mut admin) = two_coalescing_replicas(&redis).await;
+
+    // 64 streams, each asking 200 times at once: 12 800 requests for 10 000
+    // tokens.
+    let mut clients = Vec::new();
+    for i in 0..64 {
+        let addr = replicas[i % 2].addr();
+        clients.push(tokio::spawn(async move {
+            let mut c = QuotaGovernorClient::new(syncgov_tests::channel(addr).await);
+            let asks = (0..200)
+                .map(|_| pb::AcquireTokensRequest {
+                    org_id: "acme".into(),
+                    count: 1,
+                    priority: pb::Priority::Critical.into(),
+                    ..Default::default()
+                })
+                .collect();
+            let (replies, end) = stream_of(&mut c, asks).await;
+            assert!(end.is_none(), "{end:?}");
+            assert_eq!(replies.len(), 200);
+            for reply in replies.iter().filter(|r| !r.granted) {
+                let reason = reply.deny_reason();
+                assert!(
+                    matches!(
+                        reason,
+                        pb::DenyReason::AllocationExhausted | pb::DenyReason::Suspended
+                    ),
+                    "{reason:?}"
+                );
+            }
+            replies.iter().filter(|r| r.granted).count() as u64
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 10_000);
+    assert_eq!(usage(&mut admin, "acme").await.used, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_and_64_envoy_clients_grant_exactly_the_allocation() {
+    use envoy_rls::{Code, ask, descriptor};
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        ..Settings::default()
+    };
+    let replicas = [
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    ];
+    let mut admin = QuotaGovernorClient::new(replicas[0].channel().await);
+    set_budget(&mut admin, "acme", budget(20_000, 10_000)).await;
+
+    let mut clients = Vec::new();
+    for i in 0..64 {
+        let channel = replicas[i % 2].channel().await;
+        clients.push(tokio::spawn(async move {
+            let mut allowed = 0u64;
+            loop {
+                let d = vec![descriptor(&[("org_id", "acme"), ("priority", "critical")])];
+                let reply = ask(channel.clone(), "salesforce-sync", d, 1)
+                    .await
+                    .expect("ShouldRateLimit");
+                if reply.overall_code != Code::Ok as i32 {
+                    return allowed;
+                }
+                allowed += 1;
+            }
+        }));
+    }
+    let mut total = 0;
+    for client in clients {
+        total += client.await.unwrap();
+    }
+    assert_eq!(total, 10_000);
+    assert_eq!(usage(&mut admin, "acme").await.used, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_set_on_one_replica_stops_the_other() {
+    let redis = RedisServer::start();
+    let settings = || Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        ..Settings::default()
+    };
+    let (a, b) = (
+        Service::governor(settings()).await,
+        Service::governor(settings()).await,
+    );
+    let mut on_a = QuotaGovernorClient::new(a.channel().await);
+    let mut on_b = QuotaGovernorClient::new(b.channel().await);
+    set_budget(&mut on_a, "acme", budget(100, 50)).await;
+    assert!(
+        acquire(&mut on_b, "acme", 1, pb::Priority::Critical)
+            .await
+            .granted
+    );
+    suspend(
+        &mut on_a,
+        "acme",
+        tx::SuspensionReason::SalesforceStorageLimitExceeded,
+    )
+    .await;
+    let stopped = eventually(Duration::from_secs(5), || {
+        let mut c = on_b.clone();
+        async move {
+            acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .deny_reason()
+                == pb::DenyReason::Suspended
+        }
+    })
+    .await;
+    assert!(stopped, "replica b never saw the suspension");
+    clear(
+        &mut on_b,
+        "acme",
+        tx::SuspensionReason::SalesforceStorageLimitExceeded,
+    )
+    .await;
+    let resumed = eventually(Duration::from_secs(5), || {
+        let mut c = on_a.clone();
+        async move {
+            acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .granted
+        }
+    })
+    .await;
+    assert!(resumed, "replica a never saw the clear");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_leave_a_short_window_in_real_time() {
+    let settings = Settings {
+        window: Duration::from_secs(4),
+        bucket: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let mut env = Env::start(Backend::Redis, settings).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 5)).await;
+    let started = Instant::now();
+    assert!(acquire(c, "acme", 5, pb::Priority::Critical).await.granted);
+    let denied = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let retry_after = secs(denied.retry_after.as_ref().expect("a retry_after"));
+    assert!(
+        retry_after >= 4.0 - elapsed && retry_after <= 5.0,
+        "retry_after {retry_after}"
+    );
+
+    // The allocation ran out: the integration is suspended, and the
+    // suspension ends by itself once the calls have left the window.
+    let mut events = c
+        .watch_suspensions(pb::WatchSuspensionsRequest {
+            org_id: "acme".into(),
+            cursor: "0-0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let began = next_event(&mut events).await;
+    assert_eq!(
+        began.reason,
+        tx::SuspensionReason::IntegrationApiLimitExceeded as i32
+    );
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::Suspended
+    );
+    let ended = next_event(&mut events).await;
+    assert_eq!(
+        (ended.kind, ended.automatic),
+        (pb::SuspensionEventKind::Cleared as i32, true)
+    );
+
+    tokio::time::sleep(Duration::from_secs_f64(retry_after)).await;
+    // The grant is decided on Redis's clock; allow it a moment to agree.
+    let granted = eventually(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        async move {
+            acquire(&mut c, "acme", 5, pb::Priority::Critical)
+                .await
+                .granted
+        }
+    })
+    .await;
+    assert!(
+        granted,
+        "the calls did not leave the window after retry_after"
+    );
+    let u = usage(c, "acme").await;
+    assert_eq!(u.used, 5);
+    assert_eq!(u.series.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
+    let mut redis = RedisServer::start_with(true);
+    let settings = Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        redis_timeout: outage::REDIS_TIMEOUT,
+        store_outage: quota_governor::outage::OutagePolicy::FailOpen,
+        emergency_budget: 3,
+        ..Settings::default()
+    };
+    let governor = Service::governor(settings).await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await);
+    set_budget(&mut c, "acme", budget(100, 10)).await;
+    let normal = acquire(&mut c, "acme", 4, pb::Priority::Critical).await;
+    assert!(normal.granted && !normal.emergency, "{normal:?}");
+    set_budget(&mut c, "globex", budget(100, 10)).await;
+    suspend(&mut c, "globex", tx::SuspensionReason::SalesforceOrgLocked).await;
+
+    let service = quota_governor::app::SERVICE_NAME;
+    let mut outage = RedisOutage::new(&mut redis, governor.addr(), service);
+    outage.kill();
+    let ask = |org: &str| pb::AcquireTokensRequest {
+        org_id: org.into(),
+        count: 1,
+        priority: pb::Priority::Critical.into(),
+        ..Default::default()
+    };
+    let mut emergency = 0;
+    let refused = loop {
+        match c.acquire_tokens(ask("acme")).await {
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                assert!(reply.granted && reply.emergency, "{reply:?}");
+                assert!(reply.grant_id.is_empty(), "nothing to release");
+                emergency += 1;
+                assert!(emergency <= 3, "past the emergency budget");
+            }
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(emergency, 3);
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    // A suspended org stays stopped, store or no store.
+    let held = c.acquire_tokens(ask("globex")).await.unwrap().into_inner();
+    assert_eq!(denied_for(&held), pb::DenyReason::Suspended);
+
+    outage.restart();
+    let recovered = eventually(Duration::from_secs(10), || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(ask("acme"))
+                .await
+                .is_ok_and(|r| r.get_ref().granted && !r.get_ref().emergency)
+        }
+    })
+    .await;
+    assert!(recovered, "no normal grant once Redis was back");
+    // The window counts what Redis saw: 4 before, 1 after; the emergency
+    // grants are counted nowhere.
+    assert_eq!(usage(&mut c, "acme").await.used, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
+    let mut redis = RedisServer::start_with(true);
+    let settings = Settings {
+        redis_url: Some(redis.url().parse().unwrap()),
+        health_interval: outage::HEALTH_INTERVAL,
+        redis_timeout: outage::REDIS_TIMEOUT,
+        ..Settings::default()
+    };
+    let governor = Service::governor(settings).await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await);
+    set_budget(&mut c, "acme", budget(100, 10)).await;
+    assert!(
+        acquire(&mut c, "acme", 4, pb::Priority::Critical)
+            .await
+            .granted
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            health(governor.addr(), "").await == ServingStatus::Serving
+        })
+        .await
+    );
+
+    let service = quota_governor::app::SERVICE_NAME;
+    let mut outage = RedisOutage::new(&mut redis, governor.addr(), service);
+    outage.kill();
+    let err = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            resource: 1,
+            count: 1,
+            priority: 3,
+            client_id: String::new(),
+            min_count: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    outage.until_not_serving().await;
+
+    outage.restart();
+    outage.until_serving().await;
+    let recovered = eventually(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(pb::AcquireTokensRequest {
+                org_id: "acme".into(),
+                resource: 1,
+                count: 6,
+                priority: 3,
+                client_id: String::new(),
+                min_count: 0,
+            })
+            .await
+            .is_ok_and(|r| r.into_inner().granted)
+        }
+    })
+    .await;
+    assert!(
+        recovered,
+        "the governor did not recover once Redis was back"
+    );
+    // The AOF kept the budget and the window: the allocation is spent.
+    assert_eq!(
+        denied_for(&acquire(&mut c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::AllocationExhausted
+    );
+    governor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_with_every_bucket_in_use_fits_in_8_kib() {
+    let mut env = Env::start(Backend::Redis, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "00D5g000004XyZaEAK", budget(1_000_000_000, 500_000_000)).await;
+    assert!(
+        acquire(c, "00D5g000004XyZaEAK", 1, pb::Priority::Critical)
+            .await
+            .granted
+    );
+
+    // Fill every bucket of the 24 h window as a day of steady traffic would:
+    // rewrite the window string with 1 441 non-zero slots.
+    let redis = env.store.redis().expect("a Redis backend");
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let window_key = "syncgov:quota:{00D5g000004XyZaEAK}:api:window:60000x1440";
+    let head: i64 = ::redis::cmd("BITFIELD")
+        .arg(window_key)
+        .arg(&["GET", "i64", "0"])
+        .query_async::<Vec<i64>>(&mut conn)
+        .await
+        .unwrap()[0];
+    let mut bytes = head.to_be_bytes().to_vec();
+    bytes.extend((1441 * 7i64).to_be_bytes());
+    for _ in 0..1441 {
+        bytes.extend(7u32.to_be_bytes());
+    }
+    let _: () = ::redis::cmd("SET")
+        .arg(window_key)
+        .arg(bytes)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("*{00D5g000004XyZaEAK}*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let mut footprint = 0u64;
+    for key in &keys {
+        let bytes: u64 = ::redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        footprint += bytes;
+    }
+    println!("footprint of one org with every bucket in use: {footprint} bytes over {keys:?}");
+    assert!(footprint <= 8 * 1024, "{footprint} bytes");
+
+    // The governor reads the full window back (the slot of the oldest
+    // bucket is about to leave, but is still counted).
+    assert_eq!(usage(c, "00D5g000004XyZaEAK").await.used, 1441 * 7);
+}
