@@ -3,7 +3,7 @@
 //! decisions and ingest going on through the failover of a master to its
 //! replica, with nothing granted twice over the budget and nothing
 //! acknowledged lost. The behaviour suites run on a cluster too
-//! (`tests/quota_governor.rs`, `tests/sync_errors.rs`).
+//! (`tests/governor_behaviour.rs`, `tests/sync_errors_behaviour.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
