@@ -46,6 +46,7 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::outage::{self, RedisOutage};
 use syncgov_tests::{RedisServer, Service, free_addr, health_becomes};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -189,17 +190,6 @@ async fn durable_redis() -> RedisServer {
     let redis = RedisServer::start_with(true);
     fsync_every_write(&redis).await;
     redis
-}
-
-/// SIGKILLs `redis` (its start and stop block, so off the async workers).
-fn kill(redis: &mut RedisServer) {
-    tokio::task::block_in_place(|| redis.stop());
-}
-
-/// Starts `redis` again on its data directory, fsyncing every write again.
-async fn restart(redis: &mut RedisServer) {
-    tokio::task::block_in_place(|| redis.restart());
-    fsync_every_write(redis).await;
 }
 
 /// Waits up to `limit` for `count` to reach `at_least`, looking every 5 ms
@@ -368,8 +358,8 @@ async fn redis_killed_during_load_never_over_grants() {
     let mut redis = durable_redis().await;
     let settings = GovernorSettings {
         redis_url: Some(redis.url().parse().unwrap()),
-        health_interval: Duration::from_millis(100),
-        redis_timeout: Duration::from_millis(500),
+        health_interval: outage::HEALTH_INTERVAL,
+        redis_timeout: outage::REDIS_TIMEOUT,
         ..GovernorSettings::default()
     };
     let governor = Service::governor(settings).await;
@@ -396,18 +386,10 @@ async fn redis_killed_during_load_never_over_grants() {
     );
 
     phase.store(DURING, Ordering::SeqCst);
-    kill(&mut redis);
+    let mut outage = RedisOutage::new(&mut redis, governor.addr(), service);
+    outage.kill();
     let before_kill = tally.granted();
-    assert!(
-        health_becomes(
-            governor.addr(),
-            service,
-            ServingStatus::NotServing,
-            Duration::from_secs(5)
-        )
-        .await,
-        "health did not follow Redis down"
-    );
+    outage.until_not_serving().await;
     // The load keeps going against the outage for a while.
     assert!(
         reaches(
@@ -420,17 +402,9 @@ async fn redis_killed_during_load_never_over_grants() {
     );
 
     phase.store(AFTER, Ordering::SeqCst);
-    restart(&mut redis).await;
-    assert!(
-        health_becomes(
-            governor.addr(),
-            service,
-            ServingStatus::Serving,
-            Duration::from_secs(10)
-        )
-        .await,
-        "health did not follow Redis up"
-    );
+    outage.restart();
+    fsync_every_write(outage.redis()).await;
+    outage.until_serving().await;
     join_all(load, Duration::from_secs(15)).await;
 
     let granted = tally.granted();
@@ -791,8 +765,8 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
     let mut redis = durable_redis().await;
     let settings = SyncErrorsSettings {
         redis_url: Some(redis.url().parse().unwrap()),
-        health_interval: Duration::from_millis(100),
-        redis_timeout: Duration::from_millis(500),
+        health_interval: outage::HEALTH_INTERVAL,
+        redis_timeout: outage::REDIS_TIMEOUT,
         ..SyncErrorsSettings::default()
     };
     let service = Service::sync_errors(settings).await;
@@ -820,16 +794,9 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
     );
 
     phase.store(DURING, Ordering::SeqCst);
-    kill(&mut redis);
-    assert!(
-        health_becomes(
-            service.addr(),
-            name,
-            ServingStatus::NotServing,
-            Duration::from_secs(5)
-        )
-        .await
-    );
+    let mut outage = RedisOutage::new(&mut redis, service.addr(), name);
+    outage.kill();
+    outage.until_not_serving().await;
     assert!(
         reaches(
             || codes.total(),
@@ -840,16 +807,9 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
         "the load stopped during the outage"
     );
     phase.store(AFTER, Ordering::SeqCst);
-    restart(&mut redis).await;
-    assert!(
-        health_becomes(
-            service.addr(),
-            name,
-            ServingStatus::Serving,
-            Duration::from_secs(10)
-        )
-        .await
-    );
+    outage.restart();
+    fsync_every_write(outage.redis()).await;
+    outage.until_serving().await;
     assert!(
         reaches(
             || acked(AFTER),
