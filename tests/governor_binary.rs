@@ -34,6 +34,16 @@ async fn reflection_lists_the_services() {
         names.contains(&"grpc.health.v1.Health".to_owned()),
         "{names:?}"
     );
+    assert!(
+        names.contains(&"envoy.service.ratelimit.v3.RateLimitService".to_owned()),
+        "{names:?}"
+    );
+    // One descriptor set holds both services' APIs; only what answers here
+    // is listed.
+    assert!(
+        !names.contains(&"syncgov.syncerrors.v1.SyncErrors".to_owned()),
+        "{names:?}"
+    );
 }
 
 #[test]

@@ -58,6 +58,12 @@ async fn the_binary_serves_health_and_reflection_and_stops_on_sigterm() {
         names.contains(&"syncgov.syncerrors.v1.SyncErrors".to_owned()),
         "{names:?}"
     );
+    for elsewhere in [
+        "syncgov.quota.v1.QuotaGovernor",
+        "envoy.service.ratelimit.v3.RateLimitService",
+    ] {
+        assert!(!names.contains(&elsewhere.to_owned()), "{names:?}");
+    }
     let status = service.terminate();
     assert!(status.success(), "{status:?}");
 }
