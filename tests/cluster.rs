@@ -17,6 +17,7 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::cluster::RedisCluster;
 use syncgov_tests::{Process, Service, eventually};
 use tonic::Code;
@@ -33,14 +34,20 @@ fn nodes(cluster: &RedisCluster) -> Vec<quota_governor::config::RedisUrl> {
 /// suspensions) on `cluster`.
 async fn services(cluster: &RedisCluster, coalesce: bool) -> (Service, Service) {
     let governor = Service::governor(GovernorSettings {
-        redis_cluster_nodes: nodes(cluster),
         coalesce,
+        server: ServerSettings {
+            redis_cluster_nodes: nodes(cluster),
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     })
     .await;
     let errors = Service::sync_errors(ErrorsSettings {
-        redis_cluster_nodes: nodes(cluster),
         governor_addr: Some(format!("http://{}", governor.addr())),
+        server: ServerSettings {
+            redis_cluster_nodes: nodes(cluster),
+            ..ServerSettings::default()
+        },
         ..ErrorsSettings::default()
     })
     .await;
@@ -473,7 +480,10 @@ async fn decisions_and_ingest_go_on_through_a_failover() {
     // sync-error service, all on the cluster.
     let (coalescing, errors_service) = services(&cluster, true).await;
     let single = Service::governor(GovernorSettings {
-        redis_cluster_nodes: nodes(&cluster),
+        server: ServerSettings {
+            redis_cluster_nodes: nodes(&cluster),
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     })
     .await;
@@ -718,14 +728,20 @@ async fn a_cluster_out_of_reach_is_unavailable() {
         })
         .collect();
     let governor = Service::governor(GovernorSettings {
-        redis_cluster_nodes: seeds.clone(),
-        redis_timeout: Duration::from_millis(300),
+        server: ServerSettings {
+            redis_cluster_nodes: seeds.clone(),
+            redis_timeout: Duration::from_millis(300),
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     })
     .await;
     let errors_service = Service::sync_errors(ErrorsSettings {
-        redis_cluster_nodes: seeds,
-        redis_timeout: Duration::from_millis(300),
+        server: ServerSettings {
+            redis_cluster_nodes: seeds,
+            redis_timeout: Duration::from_millis(300),
+            ..ServerSettings::default()
+        },
         ..ErrorsSettings::default()
     })
     .await;

@@ -46,6 +46,7 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::outage::{self, RedisOutage};
 use syncgov_tests::{RedisServer, Service, free_addr, health_becomes};
 use tonic::Code;
@@ -357,9 +358,12 @@ async fn redis_killed_during_load_never_over_grants() {
     let started = Instant::now();
     let mut redis = durable_redis().await;
     let settings = GovernorSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        health_interval: outage::HEALTH_INTERVAL,
-        redis_timeout: outage::REDIS_TIMEOUT,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            health_interval: outage::HEALTH_INTERVAL,
+            redis_timeout: outage::REDIS_TIMEOUT,
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     };
     let governor = Service::governor(settings).await;
@@ -451,8 +455,11 @@ async fn a_governor_restarted_during_load_never_over_grants() {
     let started = Instant::now();
     let redis = RedisServer::start();
     let settings = || GovernorSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        shutdown_grace: Duration::from_secs(5),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            shutdown_grace: Duration::from_secs(5),
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     };
     let addr = free_addr();
@@ -764,9 +771,12 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
     let started = Instant::now();
     let mut redis = durable_redis().await;
     let settings = SyncErrorsSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        health_interval: outage::HEALTH_INTERVAL,
-        redis_timeout: outage::REDIS_TIMEOUT,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            health_interval: outage::HEALTH_INTERVAL,
+            redis_timeout: outage::REDIS_TIMEOUT,
+            ..ServerSettings::default()
+        },
         ..SyncErrorsSettings::default()
     };
     let service = Service::sync_errors(settings).await;
@@ -914,7 +924,10 @@ async fn a_killed_worker_s_resync_jobs_are_redelivered() {
     let started = Instant::now();
     let redis = RedisServer::start();
     let service = Service::sync_errors(SyncErrorsSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
         ..SyncErrorsSettings::default()
     })
     .await;
@@ -1119,8 +1132,11 @@ async fn a_service_restarted_during_load_leaves_nothing_half_written() {
     let started = Instant::now();
     let redis = RedisServer::start();
     let settings = || SyncErrorsSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        shutdown_grace: Duration::from_secs(5),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            shutdown_grace: Duration::from_secs(5),
+            ..ServerSettings::default()
+        },
         ..SyncErrorsSettings::default()
     };
     let addr = free_addr();

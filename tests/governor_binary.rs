@@ -9,6 +9,7 @@ use std::time::Duration;
 use quota_governor::config::Settings;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::governor::{budget, set_budget};
 use syncgov_tests::{Process, RedisServer, Service, eventually, health};
 use tonic::Code;
@@ -97,9 +98,12 @@ fn bad_settings_stop_the_binary_before_it_listens() {
 async fn oversized_messages_and_slow_calls_are_refused() {
     let redis = RedisServer::start();
     let settings = Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        redis_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_millis(300),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_millis(300),
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let governor = Service::governor(settings).await;

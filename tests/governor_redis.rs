@@ -12,6 +12,7 @@ use quota_governor::config::Settings;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::governor::{
     Env, acquire, budget, clear, denied_for, envoy_rls, lease, next_event, release, secs,
     set_budget, stream_of, suspend, usage,
@@ -21,6 +22,11 @@ use syncgov_tests::{Backend, Process, RedisServer, Service, eventually, health};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+/// How long these tests let Redis take to answer: what they prove (exact
+/// counts, what replicas see) does not depend on speed, and a loaded machine
+/// may answer slowly.
+const SLOW_REDIS: Duration = Duration::from_secs(10);
 
 /// Two governor binaries coalescing over `redis`, and an admin client of the
 /// first that gave acme an allocation of 10 000.
@@ -92,8 +98,12 @@ async fn two_replicas_and_64_clients_grant_exactly_the_allocation() {
 async fn without_coalescing_two_replicas_grant_exactly_the_allocation_too() {
     let redis = RedisServer::start();
     let settings = || Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
         coalesce: false,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: SLOW_REDIS,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let replicas = [
@@ -128,8 +138,12 @@ async fn without_coalescing_two_replicas_grant_exactly_the_allocation_too() {
 async fn leases_from_two_coalescing_replicas_never_pass_the_allocation() {
     let redis = RedisServer::start();
     let settings = || Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
         coalesce: true,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: SLOW_REDIS,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let replicas = [
@@ -221,7 +235,11 @@ async fn two_replicas_and_64_envoy_clients_grant_exactly_the_allocation() {
     use envoy_rls::{Code, ask, descriptor};
     let redis = RedisServer::start();
     let settings = || Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: SLOW_REDIS,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let replicas = [
@@ -260,7 +278,11 @@ async fn two_replicas_and_64_envoy_clients_grant_exactly_the_allocation() {
 async fn a_suspension_set_on_one_replica_stops_the_other() {
     let redis = RedisServer::start();
     let settings = || Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: SLOW_REDIS,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let (a, b) = (
@@ -379,10 +401,13 @@ async fn calls_leave_a_short_window_in_real_time() {
 async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
     let mut redis = RedisServer::start_with(true);
     let settings = Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        redis_timeout: outage::REDIS_TIMEOUT,
         store_outage: quota_governor::outage::OutagePolicy::FailOpen,
         emergency_budget: 3,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: outage::REDIS_TIMEOUT,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let governor = Service::governor(settings).await;
@@ -441,9 +466,12 @@ async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
 async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
     let mut redis = RedisServer::start_with(true);
     let settings = Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        health_interval: outage::HEALTH_INTERVAL,
-        redis_timeout: outage::REDIS_TIMEOUT,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            health_interval: outage::HEALTH_INTERVAL,
+            redis_timeout: outage::REDIS_TIMEOUT,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let governor = Service::governor(settings).await;

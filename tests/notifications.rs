@@ -8,6 +8,7 @@ use sync_errors::config::Settings;
 use sync_errors::notify;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::{RedisServer, Service, WebhookReceiver, WebhookRequest, eventually};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -236,7 +237,10 @@ async fn a_digest_goes_out_exactly_once_per_period_with_two_replicas() {
     let redis = RedisServer::start();
     let receiver = WebhookReceiver::start(0).await;
     let settings = || Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
         ..quick()
     };
     let replicas = [

@@ -15,6 +15,7 @@ use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_kit::auth::{AuthChannel, Bearer};
 use syncgov_kit::security::SecuritySettings;
+use syncgov_kit::server::ServerSettings;
 use syncgov_kit::tls::ClientTls;
 use syncgov_tests::pki::{Issued, Pki};
 use syncgov_tests::{Service, TempDir, binary, eventually};
@@ -113,9 +114,12 @@ fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (Code, Strin
 async fn calls_need_a_token_for_their_role_and_their_org() {
     let dir = TempDir::new("auth");
     let governor = Service::governor(GovernorSettings {
-        security: SecuritySettings {
-            auth_token_file: Some(token_file(&dir)),
-            ..SecuritySettings::default()
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_token_file: Some(token_file(&dir)),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
         },
         ..GovernorSettings::default()
     })
@@ -260,9 +264,12 @@ async fn calls_need_a_token_for_their_role_and_their_org() {
 async fn the_sync_error_service_checks_roles_and_orgs_too() {
     let dir = TempDir::new("auth");
     let service = Service::sync_errors(SyncErrorsSettings {
-        security: SecuritySettings {
-            auth_token_file: Some(token_file(&dir)),
-            ..SecuritySettings::default()
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_token_file: Some(token_file(&dir)),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
         },
         ..SyncErrorsSettings::default()
     })
@@ -381,11 +388,14 @@ async fn jwts_are_checked_for_signature_expiry_and_audience() {
     std::fs::write(&ed_public, ed.public_key_pem()).unwrap();
     let (rsa_private, rsa_public) = rsa_keys(dir.path());
     let governor = Service::governor(GovernorSettings {
-        security: SecuritySettings {
-            auth_jwt_secret_files: vec![secret_file],
-            auth_jwt_public_keys: vec![ed_public, rsa_public],
-            auth_issuer: Some("https://issuer.example".into()),
-            ..SecuritySettings::default()
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_jwt_secret_files: vec![secret_file],
+                auth_jwt_public_keys: vec![ed_public, rsa_public],
+                auth_issuer: Some("https://issuer.example".into()),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
         },
         ..GovernorSettings::default()
     })
@@ -508,10 +518,13 @@ async fn a_rotated_token_file_takes_effect_without_a_restart() {
     let new = "new-admin-token-0123456789abcdef";
     std::fs::write(&file, format!("{old} admin *\n")).unwrap();
     let governor = Service::governor(GovernorSettings {
-        security: quick_reload(SecuritySettings {
-            auth_token_file: Some(file.clone()),
-            ..SecuritySettings::default()
-        }),
+        server: ServerSettings {
+            security: quick_reload(SecuritySettings {
+                auth_token_file: Some(file.clone()),
+                ..SecuritySettings::default()
+            }),
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     })
     .await;
@@ -552,9 +565,12 @@ async fn sync_errors_tells_the_governor_with_its_own_credential() {
     let dir = TempDir::new("s2s");
     let tokens = token_file(&dir);
     let governor = Service::governor(GovernorSettings {
-        security: SecuritySettings {
-            auth_token_file: Some(tokens.clone()),
-            ..SecuritySettings::default()
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_token_file: Some(tokens.clone()),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
         },
         ..GovernorSettings::default()
     })
@@ -564,9 +580,12 @@ async fn sync_errors_tells_the_governor_with_its_own_credential() {
     let sync_errors = Service::sync_errors(SyncErrorsSettings {
         governor_addr: Some(format!("http://{}", governor.addr())),
         governor_token_file: Some(service_token),
-        security: SecuritySettings {
-            auth_token_file: Some(tokens),
-            ..SecuritySettings::default()
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_token_file: Some(tokens),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
         },
         ..SyncErrorsSettings::default()
     })
@@ -614,13 +633,16 @@ async fn tls_governor(
     tokens: Option<PathBuf>,
 ) -> Service {
     Service::governor(GovernorSettings {
-        security: quick_reload(SecuritySettings {
-            tls_cert: Some(server.cert.clone()),
-            tls_key: Some(server.key.clone()),
-            tls_client_ca: client_ca,
-            auth_token_file: tokens,
-            ..SecuritySettings::default()
-        }),
+        server: ServerSettings {
+            security: quick_reload(SecuritySettings {
+                tls_cert: Some(server.cert.clone()),
+                tls_key: Some(server.key.clone()),
+                tls_client_ca: client_ca,
+                auth_token_file: tokens,
+                ..SecuritySettings::default()
+            }),
+            ..ServerSettings::default()
+        },
         ..GovernorSettings::default()
     })
     .await
@@ -830,13 +852,15 @@ async fn one_caller_cannot_take_every_slot() {
     )
     .unwrap();
     let governor = Service::governor(GovernorSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        max_concurrent_calls_per_caller: 2,
-        // The store is held longer than its default timeout below.
-        redis_timeout: Duration::from_secs(10),
-        security: SecuritySettings {
-            auth_token_file: Some(tokens),
-            ..SecuritySettings::default()
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            max_concurrent_calls_per_caller: 2, // The store is held longer than its default timeout below.
+            redis_timeout: Duration::from_secs(10),
+            security: SecuritySettings {
+                auth_token_file: Some(tokens),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
         },
         ..GovernorSettings::default()
     })

@@ -11,6 +11,7 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::{RedisServer, Service, eventually, free_addr};
 use tonic::transport::Channel;
 
@@ -139,8 +140,11 @@ async fn the_outbox_delivers_after_the_governor_restarts() {
     let redis = RedisServer::start();
     let governor_addr = free_addr();
     let sync_errors = Service::sync_errors(SyncErrorsSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
         governor_addr: Some(format!("http://{governor_addr}")),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
         ..SyncErrorsSettings::default()
     })
     .await;
@@ -200,9 +204,12 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
     let receiver = WebhookReceiver::start(0).await;
     let governor = Service::governor(GovernorSettings::default()).await;
     let settings = || SyncErrorsSettings {
-        redis_url: Some(redis.url().parse().unwrap()),
         governor_addr: Some(format!("http://{}", governor.addr())),
         notification_retry: Duration::from_millis(300),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
         ..SyncErrorsSettings::default()
     };
     let replicas = [

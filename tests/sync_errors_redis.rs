@@ -9,6 +9,7 @@ use std::time::Duration;
 use sync_errors::config::Settings;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::outage::{self, RedisOutage};
 use syncgov_tests::syncerrors::{claim, complete, failure, health_of, ingest, resync};
 use syncgov_tests::{RedisServer, Service, eventually};
@@ -18,7 +19,10 @@ use tonic::Code;
 async fn replicas_and_workers_never_share_a_job_and_lose_none() {
     let redis = RedisServer::start();
     let settings = || Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let replicas = [
@@ -90,9 +94,12 @@ async fn replicas_and_workers_never_share_a_job_and_lose_none() {
 async fn redis_going_away_is_unavailable_and_nothing_is_acknowledged() {
     let mut redis = RedisServer::start_with(true);
     let settings = Settings {
-        redis_url: Some(redis.url().parse().unwrap()),
-        health_interval: outage::HEALTH_INTERVAL,
-        redis_timeout: outage::REDIS_TIMEOUT,
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            health_interval: outage::HEALTH_INTERVAL,
+            redis_timeout: outage::REDIS_TIMEOUT,
+            ..ServerSettings::default()
+        },
         ..Settings::default()
     };
     let service = Service::sync_errors(settings).await;

@@ -14,6 +14,7 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as epb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::server::ServerSettings;
 use syncgov_tests::{RedisServer, Service, TempDir, binary, free_addr};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
@@ -128,15 +129,21 @@ impl Env {
 
     async fn start_on(redis: Option<RedisServer>) -> Self {
         let governor_settings = quota_governor::config::Settings {
-            redis_url: redis
-                .as_ref()
-                .map(|r| r.url().parse().expect("a redis url")),
+            server: ServerSettings {
+                redis_url: redis
+                    .as_ref()
+                    .map(|r| r.url().parse().expect("a redis url")),
+                ..ServerSettings::default()
+            },
             ..Default::default()
         };
         let errors_settings = sync_errors::config::Settings {
-            redis_url: redis
-                .as_ref()
-                .map(|r| r.url().parse().expect("a redis url")),
+            server: ServerSettings {
+                redis_url: redis
+                    .as_ref()
+                    .map(|r| r.url().parse().expect("a redis url")),
+                ..ServerSettings::default()
+            },
             ..Default::default()
         };
         let governor = Service::governor(governor_settings).await;

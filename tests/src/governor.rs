@@ -13,6 +13,7 @@ use syncgov_api::taxonomy::v1 as tx;
 use tonic::transport::Channel;
 
 use crate::{Backend, Service, Store};
+use syncgov_kit::server::ServerSettings;
 
 /// A governor on `backend`, with the store it uses kept running.
 pub struct Env {
@@ -33,9 +34,12 @@ impl Env {
             // The suite runs the batched decision path on Redis and on the
             // cluster; the other tests run one script call per decision.
             Backend::Redis | Backend::Cluster => Settings {
-                redis_url: store.redis_url(),
-                redis_cluster_nodes: store.cluster_nodes(),
                 coalesce: true,
+                server: ServerSettings {
+                    redis_url: store.redis_url(),
+                    redis_cluster_nodes: store.cluster_nodes(),
+                    ..ServerSettings::default()
+                },
                 ..settings
             },
         };

@@ -13,6 +13,7 @@ use syncgov_api::taxonomy::v1 as tx;
 use tonic::transport::Channel;
 
 use crate::{Backend, Service, Store};
+use syncgov_kit::server::ServerSettings;
 
 /// A sync-error service on `backend`, with the store it uses kept running.
 pub struct Env {
@@ -36,8 +37,11 @@ impl Env {
         let settings = match backend {
             Backend::Memory => settings,
             Backend::Redis | Backend::Cluster => Settings {
-                redis_url: store.redis_url(),
-                redis_cluster_nodes: store.cluster_nodes(),
+                server: ServerSettings {
+                    redis_url: store.redis_url(),
+                    redis_cluster_nodes: store.cluster_nodes(),
+                    ..ServerSettings::default()
+                },
                 ..settings
             },
         };

@@ -22,6 +22,7 @@ use crate::fairness::CallerLimitLayer;
 use crate::reload::Reloading;
 use crate::rpc_trace::RpcTraceLayer;
 use crate::security::SecuritySettings;
+use crate::settings::{RedisUrl, parse_cluster_node, parse_duration};
 use crate::task::BoxFuture;
 use crate::telemetry::{self, LogFormat};
 
@@ -100,6 +101,128 @@ impl Prepared {
     }
 }
 
+/// The settings every syncgov server has: where it listens, where its data
+/// lives, its timeouts and bounds, its logs and its security. Each service
+/// flattens them into its own settings and gives them its environment
+/// prefix ([`crate::settings::with_env_prefix`]) and its default address.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServerSettings {
+    /// Address the gRPC server listens on (0.0.0.0:PORT in a container).
+    #[arg(long)]
+    pub listen: SocketAddr,
+
+    /// Redis URL (`redis://[:password@]host:port/db`, `rediss://` for TLS, or
+    /// `redis+unix:///path/to/socket`). Without it the data lives in this
+    /// process's memory: one replica, nothing kept across restarts.
+    #[arg(long)]
+    pub redis_url: Option<RedisUrl>,
+
+    /// Nodes of a Redis Cluster to keep the data in, instead of --redis-url:
+    /// comma-separated `host:port` or `redis://[:password@]host:port`. A few
+    /// are enough; the client finds the others, and follows failovers.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_parser = parse_cluster_node,
+        conflicts_with = "redis_url"
+    )]
+    pub redis_cluster_nodes: Vec<RedisUrl>,
+
+    /// Longest wait for Redis to connect or answer before a call fails with
+    /// UNAVAILABLE.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub redis_timeout: Duration,
+
+    /// How often the store is checked for the gRPC health service.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub health_interval: Duration,
+
+    /// How long in-flight calls may take to finish after SIGTERM.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Threads serving calls; 0 means one per CPU. On a small node shared
+    /// with Redis, fewer threads than CPUs can serve more calls per second.
+    #[arg(long, default_value_t = 0)]
+    pub worker_threads: usize,
+
+    /// Calls one connection may have in flight; more wait their turn, so
+    /// one busy caller cannot take every worker from the others.
+    #[arg(long, default_value_t = 256)]
+    pub max_concurrent_calls_per_connection: usize,
+
+    /// Calls one caller (a token's subject, else an IP address) may have in
+    /// flight across all its connections; more are refused with
+    /// RESOURCE_EXHAUSTED. 0 turns the bound off.
+    #[arg(long, default_value_t = 1024)]
+    pub max_concurrent_calls_per_caller: usize,
+
+    /// Longest a call may take before it answers (CANCELLED "Timeout
+    /// expired" afterwards, safe to retry); a caller's shorter grpc-timeout
+    /// wins. Streams' messages are not bounded by it.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Address of the admin port serving Prometheus metrics at `/metrics`
+    /// and probes at `/livez` and `/readyz` (for example 0.0.0.0:9464).
+    /// Unset: no admin port.
+    #[arg(long)]
+    pub admin_listen: Option<SocketAddr>,
+
+    /// Orgs whose metrics carry their own `org_id` label (comma-separated);
+    /// all others share `other`, so that metrics stay bounded however many
+    /// orgs there are.
+    #[arg(long, value_delimiter = ',')]
+    pub metrics_orgs: Vec<String>,
+
+    /// Log format: text for terminals, json for log collectors. Levels
+    /// come from RUST_LOG (default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// TLS and authentication of the listener.
+    #[command(flatten)]
+    pub security: SecuritySettings,
+}
+
+impl ServerSettings {
+    /// The defaults `--help` shows, listening on `listen`.
+    pub fn listening_on(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            redis_url: None,
+            redis_cluster_nodes: Vec::new(),
+            redis_timeout: Duration::from_secs(1),
+            health_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+            worker_threads: 0,
+            max_concurrent_calls_per_connection: 256,
+            max_concurrent_calls_per_caller: 1024,
+            request_timeout: Duration::from_secs(30),
+            admin_listen: None,
+            metrics_orgs: Vec::new(),
+            log_format: LogFormat::Text,
+            security: SecuritySettings::default(),
+        }
+    }
+
+    /// The bounds on what one caller may ask.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            per_connection: self.max_concurrent_calls_per_connection,
+            per_caller: self.max_concurrent_calls_per_caller,
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    /// The defaults, on a port the system picks.
+    fn default() -> Self {
+        Self::listening_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+}
+
 /// Bounds on what one caller may ask of a server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -136,17 +259,17 @@ pub struct Reflected {
 }
 
 /// The routes every service has, health and reflection (of `reflected`),
-/// with the server's transport settings and `limits`, callers checked
-/// against `policy` when `security` turns authentication on; the service
-/// adds its own routes to the router. Messages over 4 MiB are refused
-/// (tonic's default decoding limit) with OUT_OF_RANGE.
+/// with the transport and bounds of `settings`, callers checked against
+/// `policy` when its security turns authentication on; the service adds
+/// its own routes to the router. Messages over 4 MiB are refused (tonic's
+/// default decoding limit) with OUT_OF_RANGE.
 pub fn base_router(
     reflected: Reflected,
-    limits: Limits,
     policy: Policy,
-    security: &SecuritySettings,
+    settings: &ServerSettings,
 ) -> anyhow::Result<Base> {
-    let security = security.load()?;
+    let limits = settings.limits();
+    let security = settings.security.load()?;
     if security.verifier.is_none() {
         tracing::warn!("authentication is off: every caller may call every method");
     }
@@ -204,22 +327,22 @@ where
     Box::pin(watch_store(ping, health, service, interval))
 }
 
-/// The life of a service binary: a runtime with `worker_threads` (0: one
-/// per CPU), logs and traces (see [`telemetry::init`]), the service built by
-/// `build`, a line on stdout saying where it listens, and serving until
-/// SIGTERM or Ctrl-C; then the last spans are flushed. Bad settings exit
-/// with 2 before anything listens; a failure while serving exits with 1.
-pub fn run_binary<B, Fut>(
-    name: &str,
-    worker_threads: usize,
-    log_format: LogFormat,
-    admin_listen: Option<SocketAddr>,
-    build: B,
-) -> ExitCode
+/// The life of a service binary: a runtime with the settings' worker
+/// threads (0: one per CPU), logs and traces (see [`telemetry::init`]), the
+/// service built by `build`, the admin port, a line on stdout saying where
+/// it listens, and serving until SIGTERM or Ctrl-C; then the last spans are
+/// flushed. Bad settings exit with 2 before anything listens; a failure
+/// while serving exits with 1.
+pub fn run_binary<B, Fut>(name: &str, settings: &ServerSettings, build: B) -> ExitCode
 where
     B: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<Prepared>>,
 {
+    let (worker_threads, log_format, admin_listen) = (
+        settings.worker_threads,
+        settings.log_format,
+        settings.admin_listen,
+    );
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if worker_threads > 0 {
         runtime.worker_threads(worker_threads);

@@ -76,9 +76,51 @@ impl fmt::Debug for RedisUrl {
     }
 }
 
+/// Gives every setting of `command` that has no environment variable of
+/// its own one named `prefix` + its name in capitals (`--redis-url` under
+/// `QUOTA_GOVERNOR_` reads `QUOTA_GOVERNOR_REDIS_URL`): settings shared by
+/// the services are written once and each service keeps its own prefix.
+pub fn with_env_prefix(command: clap::Command, prefix: &str) -> clap::Command {
+    command.mut_args(|arg| {
+        let named = arg.get_long().is_some() && arg.get_env().is_none();
+        let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+        if named && !builtin {
+            let name = format!("{prefix}{}", arg.get_id().as_str().to_uppercase());
+            arg.env(name)
+        } else {
+            arg
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_settings_take_the_prefix_and_keep_their_own_names() {
+        let command = clap::Command::new("x")
+            .arg(clap::Arg::new("redis_url").long("redis-url"))
+            .arg(
+                clap::Arg::new("tls_cert")
+                    .long("tls-cert")
+                    .env("SYNCGOV_TLS_CERT"),
+            );
+        let command = with_env_prefix(command, "QUOTA_GOVERNOR_");
+        let env = |id: &str| {
+            command
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            env("redis_url").as_deref(),
+            Some("QUOTA_GOVERNOR_REDIS_URL")
+        );
+        assert_eq!(env("tls_cert").as_deref(), Some("SYNCGOV_TLS_CERT"));
+        assert_eq!(env("help"), None);
+    }
 
     #[test]
     fn reads_human_durations() {

@@ -38,46 +38,44 @@ const REFLECTED: Reflected = Reflected {
 pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
     // Refuse bad settings before anything binds.
     settings.window_shape().context("--window and --bucket")?;
-    let listener = TcpListener::bind(settings.listen)
+    let listen = settings.server.listen;
+    let listener = TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     build_with_listener(settings, listener)
 }
 
 /// As [`build`], on a listener the caller bound (tests bind `127.0.0.1:0`).
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let rules = settings.rules().context("--window and --bucket")?;
-    let base = server::base_router(
-        REFLECTED,
-        server::Limits {
-            per_connection: settings.max_concurrent_calls_per_connection,
-            per_caller: settings.max_concurrent_calls_per_caller,
-            request_timeout: settings.request_timeout,
-        },
-        crate::access::policy(),
-        &settings.security,
-    )?;
-    let (router, background, store_description) =
-        match Endpoint::from_settings(settings.redis_url.as_ref(), &settings.redis_cluster_nodes) {
-            Some((endpoint, description)) => {
-                let store =
-                    RedisStore::open(&endpoint, rules, settings.redis_timeout, settings.coalesce)?;
-                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
-                (router, background, description)
-            }
-            None => {
-                let store = MemoryStore::new(rules);
-                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
-                (router, background, "in memory".to_owned())
-            }
-        };
+    let base = server::base_router(REFLECTED, crate::access::policy(), &settings.server)?;
+    let (router, background, store_description) = match Endpoint::from_settings(
+        settings.server.redis_url.as_ref(),
+        &settings.server.redis_cluster_nodes,
+    ) {
+        Some((endpoint, description)) => {
+            let store = RedisStore::open(
+                &endpoint,
+                rules,
+                settings.server.redis_timeout,
+                settings.coalesce,
+            )?;
+            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            (router, background, description)
+        }
+        None => {
+            let store = MemoryStore::new(rules);
+            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            (router, background, "in memory".to_owned())
+        }
+    };
     Ok(Prepared {
         listener,
         router,
         health: base.health,
         service: SERVICE_NAME,
         background,
-        grace: settings.shutdown_grace,
+        grace: settings.server.shutdown_grace,
         store_description,
         transport: base.transport,
     })
@@ -102,7 +100,7 @@ fn serve_on<S: QuotaStore>(
         Options {
             default_budget,
             emergency: emergency_budget(settings),
-            metric_orgs: OrgLabels::new(&settings.metrics_orgs),
+            metric_orgs: OrgLabels::new(&settings.server.metrics_orgs),
         },
     ));
     let rls = RlsSettings {
@@ -124,8 +122,12 @@ fn serve_on<S: QuotaStore>(
         let store = pinged.clone();
         async move { store.ping().await }
     };
-    let health_watch =
-        server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let health_watch = server::store_watch(
+        ping,
+        health.clone(),
+        SERVICE_NAME,
+        settings.server.health_interval,
+    );
     let follow = feed.clone().follow(store.clone());
     let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
     let clear =

@@ -3,15 +3,14 @@
 //! with a message before anything binds. Tests build settings in code with
 //! [`Settings::default`] and never touch the process environment.
 
-use std::net::SocketAddr;
+use std::ffi::OsString;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::Parser;
-use syncgov_kit::security::SecuritySettings;
+use clap::{CommandFactory, FromArgMatches, Parser};
+pub use syncgov_kit::server::ServerSettings;
 pub use syncgov_kit::settings::RedisUrl;
-use syncgov_kit::settings::{parse_cluster_node, parse_duration};
-use syncgov_kit::telemetry::LogFormat;
+use syncgov_kit::settings::{parse_duration, with_env_prefix};
 
 use crate::domain::ProbePolicy;
 use crate::domain::{Budget, Rules};
@@ -20,9 +19,6 @@ use crate::window::{ShapeError, WindowShape};
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 const DEFAULT_WINDOW: &str = "24h";
 const DEFAULT_BUCKET: &str = "60s";
-const DEFAULT_REDIS_TIMEOUT: &str = "1s";
-const DEFAULT_HEALTH_INTERVAL: &str = "1s";
-const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
 const DEFAULT_PROBE_BACKOFF: &str = "1m";
 const DEFAULT_PROBE_BACKOFF_CAP: &str = "1h";
 
@@ -40,28 +36,6 @@ const DEFAULT_PROBE_BACKOFF_CAP: &str = "1h";
         Every flag can also be set with the environment variable shown."
 )]
 pub struct Settings {
-    /// Address the gRPC server listens on.
-    #[arg(long, env = "QUOTA_GOVERNOR_LISTEN", default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-
-    /// Redis URL (`redis://[:password@]host:port/db`, `rediss://` for TLS, or
-    /// `redis+unix:///path/to/socket`). Without it budgets live in this
-    /// process's memory.
-    #[arg(long, env = "QUOTA_GOVERNOR_REDIS_URL")]
-    pub redis_url: Option<RedisUrl>,
-
-    /// Nodes of a Redis Cluster to keep budgets in, instead of --redis-url:
-    /// comma-separated `host:port` or `redis://[:password@]host:port`. A few
-    /// are enough; the client finds the others, and follows failovers.
-    #[arg(
-        long,
-        env = "QUOTA_GOVERNOR_REDIS_CLUSTER_NODES",
-        value_delimiter = ',',
-        value_parser = parse_cluster_node,
-        conflicts_with = "redis_url"
-    )]
-    pub redis_cluster_nodes: Vec<RedisUrl>,
-
     /// Length of the rolling window budgets are counted over.
     #[arg(long, env = "QUOTA_GOVERNOR_WINDOW", default_value = DEFAULT_WINDOW, value_parser = parse_duration)]
     pub window: Duration,
@@ -128,68 +102,10 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_COALESCE", default_value_t = false, action = clap::ArgAction::Set)]
     pub coalesce: bool,
 
-    /// Longest wait for Redis to connect or answer before a call fails with
-    /// UNAVAILABLE.
-    #[arg(long, env = "QUOTA_GOVERNOR_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
-    pub redis_timeout: Duration,
-
-    /// How often the store is checked for the gRPC health service.
-    #[arg(long, env = "QUOTA_GOVERNOR_HEALTH_INTERVAL", default_value = DEFAULT_HEALTH_INTERVAL, value_parser = parse_duration)]
-    pub health_interval: Duration,
-
-    /// How long in-flight calls may take to finish after SIGTERM.
-    #[arg(long, env = "QUOTA_GOVERNOR_SHUTDOWN_GRACE", default_value = DEFAULT_SHUTDOWN_GRACE, value_parser = parse_duration)]
-    pub shutdown_grace: Duration,
-
-    /// Threads serving calls; 0 means one per CPU. On a small node shared
-    /// with Redis, fewer threads than CPUs can serve more decisions per second.
-    #[arg(long, env = "QUOTA_GOVERNOR_WORKER_THREADS", default_value_t = 0)]
-    pub worker_threads: usize,
-
-    /// Calls one connection may have in flight; more wait their turn, so
-    /// one busy caller cannot take every worker from the others.
-    #[arg(
-        long,
-        env = "QUOTA_GOVERNOR_MAX_CONCURRENT_CALLS_PER_CONNECTION",
-        default_value_t = 256
-    )]
-    pub max_concurrent_calls_per_connection: usize,
-
-    /// Calls one caller (a token's subject, else an IP address) may have in
-    /// flight across all its connections; more are refused with
-    /// RESOURCE_EXHAUSTED. 0 turns the bound off.
-    #[arg(
-        long,
-        env = "QUOTA_GOVERNOR_MAX_CONCURRENT_CALLS_PER_CALLER",
-        default_value_t = 1024
-    )]
-    pub max_concurrent_calls_per_caller: usize,
-
-    /// Longest a call may take before it answers (CANCELLED "Timeout
-    /// expired" afterwards, safe to retry); a caller's shorter grpc-timeout
-    /// wins. Streams' messages are not bounded by it.
-    #[arg(long, env = "QUOTA_GOVERNOR_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
-
-    /// Address of the admin port serving Prometheus metrics at `/metrics`
-    /// (for example 0.0.0.0:9464). Unset: no admin port.
-    #[arg(long, env = "QUOTA_GOVERNOR_ADMIN_LISTEN")]
-    pub admin_listen: Option<std::net::SocketAddr>,
-
-    /// Orgs whose metrics carry their own `org_id` label (comma-separated);
-    /// all others share `other`, so that metrics stay bounded however many
-    /// orgs there are.
-    #[arg(long, env = "QUOTA_GOVERNOR_METRICS_ORGS", value_delimiter = ',')]
-    pub metrics_orgs: Vec<String>,
-
-    /// Log format: text for terminals, json for log collectors. Levels
-    /// come from RUST_LOG (default info).
-    #[arg(long, env = "QUOTA_GOVERNOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// TLS and authentication of the listener.
+    /// The settings every syncgov server has: listener, store, bounds,
+    /// logs and security.
     #[command(flatten)]
-    pub security: SecuritySettings,
+    pub server: ServerSettings,
 }
 
 impl Default for Settings {
@@ -197,9 +113,6 @@ impl Default for Settings {
     fn default() -> Self {
         let duration = |text| parse_duration(text).expect("default durations parse");
         Self {
-            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
-            redis_url: None,
-            redis_cluster_nodes: Vec::new(),
             window: duration(DEFAULT_WINDOW),
             bucket: duration(DEFAULT_BUCKET),
             default_budget: None,
@@ -212,22 +125,42 @@ impl Default for Settings {
             coalesce: false,
             rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
-            redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
-            health_interval: duration(DEFAULT_HEALTH_INTERVAL),
-            shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
-            worker_threads: 0,
-            max_concurrent_calls_per_connection: 256,
-            max_concurrent_calls_per_caller: 1024,
-            request_timeout: Duration::from_secs(30),
-            admin_listen: None,
-            metrics_orgs: Vec::new(),
-            log_format: LogFormat::Text,
-            security: SecuritySettings::default(),
+            server: ServerSettings::listening_on(
+                DEFAULT_LISTEN.parse().expect("the default address parses"),
+            ),
         }
     }
 }
 
+/// The prefix of every environment variable of the governor's settings.
+const ENV_PREFIX: &str = "QUOTA_GOVERNOR_";
+
 impl Settings {
+    /// The command line: every flag with its environment variable and
+    /// default, the shared server settings included.
+    pub fn cli() -> clap::Command {
+        with_env_prefix(<Self as CommandFactory>::command(), ENV_PREFIX).mut_arg("listen", |arg| {
+            arg.default_value(DEFAULT_LISTEN).required(false)
+        })
+    }
+
+    /// Reads the settings from `args` (the program's name first) and the
+    /// environment; a bad value is an error naming its flag.
+    pub fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Self::cli().try_get_matches_from(args)?;
+        Self::from_arg_matches(&matches)
+    }
+
+    /// Reads the settings from the process's arguments and environment, or
+    /// prints why not (or the help asked for) and exits.
+    pub fn from_env() -> Self {
+        Self::try_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
     /// The window shape these settings ask for.
     pub fn window_shape(&self) -> Result<WindowShape, ShapeError> {
         WindowShape::new(self.window, self.bucket)
@@ -271,17 +204,43 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_ones() {
         let s = Settings::default();
-        assert_eq!(s.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:50051");
         assert_eq!(s.window, Duration::from_secs(86_400));
         assert_eq!(s.bucket, Duration::from_secs(60));
-        assert!(s.redis_url.is_none());
+        assert!(s.server.redis_url.is_none());
         assert!(s.default_budget.is_none());
         assert_eq!(s.window_shape().unwrap().buckets(), 1440);
     }
 
     #[test]
+    fn defaults_are_what_help_shows() {
+        // No flags: every value is the documented default (no QUOTA_GOVERNOR_
+        // variable is set where the tests run).
+        let parsed = Settings::try_from_args(["quota-governor"]).unwrap();
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", Settings::default()));
+    }
+
+    #[test]
+    fn shared_settings_read_the_governors_variables() {
+        let cli = Settings::cli();
+        let env = |id: &str| {
+            cli.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            env("redis_url").as_deref(),
+            Some("QUOTA_GOVERNOR_REDIS_URL")
+        );
+        assert_eq!(env("listen").as_deref(), Some("QUOTA_GOVERNOR_LISTEN"));
+        assert_eq!(env("window").as_deref(), Some("QUOTA_GOVERNOR_WINDOW"));
+        assert_eq!(env("tls_cert").as_deref(), Some("SYNCGOV_TLS_CERT"));
+    }
+
+    #[test]
     fn flags_override_defaults() {
-        let s = Settings::try_parse_from([
+        let s = Settings::try_from_args([
             "quota-governor",
             "--window",
             "4s",
@@ -296,7 +255,7 @@ mod tests {
         assert_eq!(s.window_shape().unwrap().buckets(), 4);
         assert_eq!(s.default_budget.unwrap().0, Budget::new(20, 10));
         assert_eq!(
-            s.redis_url.unwrap().to_string(),
+            s.server.redis_url.unwrap().to_string(),
             "redis://***@localhost:6379"
         );
     }
@@ -304,29 +263,29 @@ mod tests {
     #[test]
     fn bad_values_name_the_flag() {
         let err =
-            Settings::try_parse_from(["quota-governor", "--default-budget", "30/20"]).unwrap_err();
+            Settings::try_from_args(["quota-governor", "--default-budget", "30/20"]).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("--default-budget") && text.contains("budget.allocation"),
             "{text}"
         );
-        let err =
-            Settings::try_parse_from(["quota-governor", "--window", "1 day-ish"]).unwrap_err();
+        let err = Settings::try_from_args(["quota-governor", "--window", "1 day-ish"]).unwrap_err();
         assert!(err.to_string().contains("--window"));
-        let err = Settings::try_parse_from(["quota-governor", "--redis-url", "localhost:6379"])
+        let err = Settings::try_from_args(["quota-governor", "--redis-url", "localhost:6379"])
             .unwrap_err();
         assert!(err.to_string().contains("--redis-url"));
     }
 
     #[test]
     fn cluster_nodes_are_a_list_and_exclude_one_redis() {
-        let s = Settings::try_parse_from([
+        let s = Settings::try_from_args([
             "quota-governor",
             "--redis-cluster-nodes",
             "10.0.0.1:6379, redis://:secret@10.0.0.2:6379",
         ])
         .unwrap();
         let nodes: Vec<String> = s
+            .server
             .redis_cluster_nodes
             .iter()
             .map(|n| n.to_string())
@@ -336,10 +295,10 @@ mod tests {
             ["redis://10.0.0.1:6379", "redis://***@10.0.0.2:6379"]
         );
         assert_eq!(
-            s.redis_cluster_nodes[1].expose(),
+            s.server.redis_cluster_nodes[1].expose(),
             "redis://:secret@10.0.0.2:6379"
         );
-        let err = Settings::try_parse_from([
+        let err = Settings::try_from_args([
             "quota-governor",
             "--redis-cluster-nodes",
             "redis+unix:///tmp/r.sock",
@@ -347,7 +306,7 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("--redis-cluster-nodes"));
         assert!(
-            Settings::try_parse_from([
+            Settings::try_from_args([
                 "quota-governor",
                 "--redis-url",
                 "redis://a:6379",

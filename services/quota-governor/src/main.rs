@@ -2,17 +2,15 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use quota_governor::config::Settings;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let settings = Settings::parse();
-    let threads = settings.worker_threads;
-    let (format, admin) = (settings.log_format, settings.admin_listen);
-    syncgov_kit::server::run_binary("quota-governor", threads, format, admin, || {
+    let settings = Settings::from_env();
+    let server = settings.server.clone();
+    syncgov_kit::server::run_binary("quota-governor", &server, || {
         quota_governor::app::build(settings)
     })
 }

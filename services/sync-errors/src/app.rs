@@ -31,45 +31,39 @@ const REFLECTED: Reflected = Reflected {
 
 /// Binds the listen address and opens the store.
 pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
-    let listener = TcpListener::bind(settings.listen)
+    let listen = settings.server.listen;
+    let listener = TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     build_with_listener(settings, listener)
 }
 
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
-    let base = server::base_router(
-        REFLECTED,
-        server::Limits {
-            per_connection: settings.max_concurrent_calls_per_connection,
-            per_caller: settings.max_concurrent_calls_per_caller,
-            request_timeout: settings.request_timeout,
-        },
-        crate::access::policy(),
-        &settings.security,
-    )?;
+    let base = server::base_router(REFLECTED, crate::access::policy(), &settings.server)?;
     let policy = settings.retry_policy();
-    let (router, background, store_description) =
-        match Endpoint::from_settings(settings.redis_url.as_ref(), &settings.redis_cluster_nodes) {
-            Some((endpoint, description)) => {
-                let store = RedisStore::open(&endpoint, settings.redis_timeout, policy)?;
-                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
-                (router, background, description)
-            }
-            None => {
-                let store = MemoryStore::new(policy);
-                let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
-                (router, background, "in memory".to_owned())
-            }
-        };
+    let (router, background, store_description) = match Endpoint::from_settings(
+        settings.server.redis_url.as_ref(),
+        &settings.server.redis_cluster_nodes,
+    ) {
+        Some((endpoint, description)) => {
+            let store = RedisStore::open(&endpoint, settings.server.redis_timeout, policy)?;
+            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            (router, background, description)
+        }
+        None => {
+            let store = MemoryStore::new(policy);
+            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            (router, background, "in memory".to_owned())
+        }
+    };
     Ok(Prepared {
         listener,
         router,
         health: base.health,
         service: SERVICE_NAME,
         background,
-        grace: settings.shutdown_grace,
+        grace: settings.server.shutdown_grace,
         store_description,
         transport: base.transport,
     })
@@ -101,8 +95,12 @@ fn background<S: ErrorStore>(
         let store = pinged.clone();
         async move { store.ping().await }
     };
-    let health_watch =
-        server::store_watch(ping, health.clone(), SERVICE_NAME, settings.health_interval);
+    let health_watch = server::store_watch(
+        ping,
+        health.clone(),
+        SERVICE_NAME,
+        settings.server.health_interval,
+    );
     let pacing = crate::notifier::Pacing {
         day: settings.digest_day,
         retry: settings.notification_retry,
@@ -126,11 +124,11 @@ fn background<S: ErrorStore>(
     let channel = tls
         .endpoint(addr)
         .with_context(|| format!("--governor-addr {addr}"))?
-        .connect_timeout(settings.redis_timeout.max(Duration::from_secs(1)))
+        .connect_timeout(settings.server.redis_timeout.max(Duration::from_secs(1)))
         .timeout(Duration::from_secs(5))
         .connect_lazy();
     let (bearer, token_watch): (Bearer, BoxFuture) = match &settings.governor_token_file {
-        Some(path) => Bearer::from_file(path, settings.security.reload_interval)
+        Some(path) => Bearer::from_file(path, settings.server.security.reload_interval)
             .context("--governor-token-file")?,
         None => (Bearer::none(), Box::pin(async {})),
     };

@@ -2,19 +2,15 @@
 //! setting has a default and a `--help` line. Tests build settings in code
 //! with [`Settings::default`] and never touch the process environment.
 
-use std::net::SocketAddr;
+use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use syncgov_kit::security::SecuritySettings;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+pub use syncgov_kit::server::ServerSettings;
 pub use syncgov_kit::settings::RedisUrl;
-use syncgov_kit::settings::{parse_cluster_node, parse_duration};
-use syncgov_kit::telemetry::LogFormat;
+use syncgov_kit::settings::{parse_duration, with_env_prefix};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
-const DEFAULT_REDIS_TIMEOUT: &str = "1s";
-const DEFAULT_HEALTH_INTERVAL: &str = "1s";
-const DEFAULT_SHUTDOWN_GRACE: &str = "10s";
 const DEFAULT_RESYNC_BACKOFF: &str = "30s";
 const DEFAULT_DIGEST_DAY: &str = "24h";
 const DEFAULT_NOTIFICATION_RETRY: &str = "30s";
@@ -42,6 +38,36 @@ pub struct Cli {
     pub settings: Settings,
 }
 
+/// The prefix of every environment variable of the service's settings.
+const ENV_PREFIX: &str = "SYNC_ERRORS_";
+
+impl Cli {
+    /// The command line: every flag with its environment variable and
+    /// default, the shared server settings included.
+    pub fn command() -> clap::Command {
+        with_env_prefix(<Self as CommandFactory>::command(), ENV_PREFIX).mut_arg("listen", |arg| {
+            arg.default_value(DEFAULT_LISTEN).required(false)
+        })
+    }
+
+    /// Reads the command line `args` (the program's name first) and the
+    /// environment; a bad value is an error naming its flag.
+    pub fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        Self::from_arg_matches(&matches)
+    }
+
+    /// Reads the process's arguments and environment, or prints why not
+    /// (or the help asked for) and exits.
+    pub fn from_env() -> Self {
+        Self::try_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+}
+
 /// Subcommands.
 #[derive(Clone, Debug, Subcommand)]
 pub enum Command {
@@ -55,28 +81,6 @@ pub enum Command {
 /// Settings of the sync-error server.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Settings {
-    /// Address the gRPC server listens on.
-    #[arg(long, env = "SYNC_ERRORS_LISTEN", default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-
-    /// Redis URL (`redis://[:password@]host:port/db`, `rediss://` for TLS, or
-    /// `redis+unix:///path/to/socket`). Without it errors live in this
-    /// process's memory.
-    #[arg(long, env = "SYNC_ERRORS_REDIS_URL")]
-    pub redis_url: Option<RedisUrl>,
-
-    /// Nodes of a Redis Cluster to keep errors in, instead of --redis-url:
-    /// comma-separated `host:port` or `redis://[:password@]host:port`. A few
-    /// are enough; the client finds the others, and follows failovers.
-    #[arg(
-        long,
-        env = "SYNC_ERRORS_REDIS_CLUSTER_NODES",
-        value_delimiter = ',',
-        value_parser = parse_cluster_node,
-        conflicts_with = "redis_url"
-    )]
-    pub redis_cluster_nodes: Vec<RedisUrl>,
-
     /// The quota governor's address (http://host:port): suspension-level
     /// failures are told to it. Unset: they are only kept here.
     #[arg(long, env = "SYNC_ERRORS_GOVERNOR_ADDR")]
@@ -90,19 +94,6 @@ pub struct Settings {
     /// How long a failed webhook delivery waits before it is tried again.
     #[arg(long, env = "SYNC_ERRORS_NOTIFICATION_RETRY", default_value = DEFAULT_NOTIFICATION_RETRY, value_parser = parse_duration)]
     pub notification_retry: Duration,
-
-    /// Longest wait for Redis to connect or answer before a call fails with
-    /// UNAVAILABLE.
-    #[arg(long, env = "SYNC_ERRORS_REDIS_TIMEOUT", default_value = DEFAULT_REDIS_TIMEOUT, value_parser = parse_duration)]
-    pub redis_timeout: Duration,
-
-    /// How often the store is checked for the gRPC health service.
-    #[arg(long, env = "SYNC_ERRORS_HEALTH_INTERVAL", default_value = DEFAULT_HEALTH_INTERVAL, value_parser = parse_duration)]
-    pub health_interval: Duration,
-
-    /// How long in-flight calls may take to finish after SIGTERM.
-    #[arg(long, env = "SYNC_ERRORS_SHUTDOWN_GRACE", default_value = DEFAULT_SHUTDOWN_GRACE, value_parser = parse_duration)]
-    pub shutdown_grace: Duration,
 
     /// Resync attempts per job, the first included; then the error is dead
     /// until an operator resyncs it again.
@@ -119,54 +110,10 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_RESYNC_BACKOFF_CAP", default_value = DEFAULT_RESYNC_BACKOFF_CAP, value_parser = parse_duration)]
     pub resync_backoff_cap: Duration,
 
-    /// Threads serving calls; 0 means one per CPU.
-    #[arg(long, env = "SYNC_ERRORS_WORKER_THREADS", default_value_t = 0)]
-    pub worker_threads: usize,
-
-    /// Calls one connection may have in flight; more wait their turn, so
-    /// one busy caller cannot take every worker from the others.
-    #[arg(
-        long,
-        env = "SYNC_ERRORS_MAX_CONCURRENT_CALLS_PER_CONNECTION",
-        default_value_t = 256
-    )]
-    pub max_concurrent_calls_per_connection: usize,
-
-    /// Calls one caller (a token's subject, else an IP address) may have in
-    /// flight across all its connections; more are refused with
-    /// RESOURCE_EXHAUSTED. 0 turns the bound off.
-    #[arg(
-        long,
-        env = "SYNC_ERRORS_MAX_CONCURRENT_CALLS_PER_CALLER",
-        default_value_t = 1024
-    )]
-    pub max_concurrent_calls_per_caller: usize,
-
-    /// Longest a call may take before it answers (CANCELLED "Timeout
-    /// expired" afterwards, safe to retry); a caller's shorter grpc-timeout
-    /// wins. Streams' messages are not bounded by it.
-    #[arg(long, env = "SYNC_ERRORS_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
-
-    /// Address of the admin port serving Prometheus metrics at `/metrics`
-    /// (for example 0.0.0.0:9464). Unset: no admin port.
-    #[arg(long, env = "SYNC_ERRORS_ADMIN_LISTEN")]
-    pub admin_listen: Option<std::net::SocketAddr>,
-
-    /// Orgs whose metrics carry their own `org_id` label (comma-separated);
-    /// all others share `other`, so that metrics stay bounded however many
-    /// orgs there are.
-    #[arg(long, env = "SYNC_ERRORS_METRICS_ORGS", value_delimiter = ',')]
-    pub metrics_orgs: Vec<String>,
-
-    /// Log format: text for terminals, json for log collectors. Levels
-    /// come from RUST_LOG (default info).
-    #[arg(long, env = "SYNC_ERRORS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// TLS and authentication of the listener.
+    /// The settings every syncgov server has: listener, store, bounds,
+    /// logs and security.
     #[command(flatten)]
-    pub security: SecuritySettings,
+    pub server: ServerSettings,
 
     /// The bearer token sync-errors presents to the governor (a file, re-read
     /// as it is rotated); needed when the governor checks tokens.
@@ -212,26 +159,15 @@ impl Default for Settings {
     fn default() -> Self {
         let duration = |text| parse_duration(text).expect("default durations parse");
         Self {
-            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
-            redis_url: None,
-            redis_cluster_nodes: Vec::new(),
             governor_addr: None,
             digest_day: duration(DEFAULT_DIGEST_DAY),
             notification_retry: duration(DEFAULT_NOTIFICATION_RETRY),
-            redis_timeout: duration(DEFAULT_REDIS_TIMEOUT),
-            health_interval: duration(DEFAULT_HEALTH_INTERVAL),
-            shutdown_grace: duration(DEFAULT_SHUTDOWN_GRACE),
             resync_max_attempts: DEFAULT_RESYNC_MAX_ATTEMPTS,
             resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),
             resync_backoff_cap: duration(DEFAULT_RESYNC_BACKOFF_CAP),
-            worker_threads: 0,
-            max_concurrent_calls_per_connection: 256,
-            max_concurrent_calls_per_caller: 1024,
-            request_timeout: Duration::from_secs(30),
-            admin_listen: None,
-            metrics_orgs: Vec::new(),
-            log_format: LogFormat::Text,
-            security: SecuritySettings::default(),
+            server: ServerSettings::listening_on(
+                DEFAULT_LISTEN.parse().expect("the default address parses"),
+            ),
             governor_token_file: None,
             governor_tls_ca: None,
             governor_tls_cert: None,
@@ -246,23 +182,43 @@ mod tests {
 
     #[test]
     fn defaults_and_subcommands() {
-        let cli = Cli::try_parse_from(["sync-errors", "--listen", "127.0.0.1:0"]).unwrap();
+        let cli = Cli::try_from_args(["sync-errors", "--listen", "127.0.0.1:0"]).unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.settings.listen.port(), 0);
-        let cli = Cli::try_parse_from(["sync-errors", "classify"]).unwrap();
+        assert_eq!(cli.settings.server.listen.port(), 0);
+        let cli = Cli::try_from_args(["sync-errors", "classify"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Classify)));
-        assert_eq!(Settings::default().listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(
+            Settings::default().server.listen.to_string(),
+            DEFAULT_LISTEN
+        );
+    }
+
+    #[test]
+    fn defaults_are_what_help_shows() {
+        // No flags: every value is the documented default (no SYNC_ERRORS_
+        // variable is set where the tests run).
+        let cli = Cli::try_from_args(["sync-errors"]).unwrap();
+        assert_eq!(
+            format!("{:?}", cli.settings),
+            format!("{:?}", Settings::default())
+        );
+        let env = Cli::command()
+            .get_arguments()
+            .find(|a| a.get_id() == "redis_url")
+            .and_then(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned());
+        assert_eq!(env.as_deref(), Some("SYNC_ERRORS_REDIS_URL"));
     }
 
     #[test]
     fn bad_values_name_the_flag() {
-        let err = Cli::try_parse_from(["sync-errors", "--redis-url", "localhost"]).unwrap_err();
+        let err = Cli::try_from_args(["sync-errors", "--redis-url", "localhost"]).unwrap_err();
         assert!(err.to_string().contains("--redis-url"));
     }
 
     #[test]
     fn cluster_nodes_are_a_list_and_exclude_one_redis() {
-        let cli = Cli::try_parse_from([
+        let cli = Cli::try_from_args([
             "sync-errors",
             "--redis-cluster-nodes",
             "10.0.0.1:6379,redis://:secret@10.0.0.2:6379",
@@ -270,6 +226,7 @@ mod tests {
         .unwrap();
         let nodes: Vec<String> = cli
             .settings
+            .server
             .redis_cluster_nodes
             .iter()
             .map(|n| n.to_string())
@@ -278,11 +235,11 @@ mod tests {
             nodes,
             ["redis://10.0.0.1:6379", "redis://***@10.0.0.2:6379"]
         );
-        let err = Cli::try_parse_from(["sync-errors", "--redis-cluster-nodes", "unix:///r.sock"])
+        let err = Cli::try_from_args(["sync-errors", "--redis-cluster-nodes", "unix:///r.sock"])
             .unwrap_err();
         assert!(err.to_string().contains("--redis-cluster-nodes"));
         assert!(
-            Cli::try_parse_from([
+            Cli::try_from_args([
                 "sync-errors",
                 "--redis-url",
                 "redis://a:6379",

@@ -3,14 +3,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use sync_errors::config::{Cli, Command};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     if let Some(Command::Classify) = cli.command {
         return match sync_errors::classify_cli::run(
             std::io::stdin().lock(),
@@ -24,9 +23,6 @@ fn main() -> ExitCode {
         };
     }
     let settings = cli.settings;
-    let threads = settings.worker_threads;
-    let (format, admin) = (settings.log_format, settings.admin_listen);
-    syncgov_kit::server::run_binary("sync-errors", threads, format, admin, || {
-        sync_errors::app::build(settings)
-    })
+    let server = settings.server.clone();
+    syncgov_kit::server::run_binary("sync-errors", &server, || sync_errors::app::build(settings))
 }
