@@ -14,8 +14,9 @@ use sync_errors::taxonomy::{Category, ErrorType, SuspensionReason};
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::classification::Level;
 
-use crate::commands::{Context, write_stdout};
+use crate::context::Context;
 use crate::error::{Exit, Failure};
+use crate::output::write_stdout;
 
 /// Most inputs one Classify call takes.
 const MAX_BATCH: usize = 1_000;

@@ -5,10 +5,10 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::Output;
 use crate::demo::DemoArgs;
 use crate::error::EXIT_CODES;
 use crate::names;
+use crate::output::Output;
 
 /// The governor's address when none is given: its own default listen address.
 pub const DEFAULT_GOVERNOR: &str = "http://127.0.0.1:50051";

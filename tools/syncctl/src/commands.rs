@@ -1,13 +1,14 @@
 //! The subcommands at work: each builds its request from the parsed
 //! arguments, calls one service, and prints the reply as a table or as JSON.
-//! Every gRPC status goes through [`Target::failed`], so exit codes are the
+//! Every gRPC status goes through
+//! [`Target::failed`](crate::target::Target::failed), so exit codes are the
 //! same everywhere.
 
 use std::io::Write;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use clap::CommandFactory;
-use serde_json::{Value, json};
+use serde_json::json;
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::syncerrors::v1 as errors;
 
@@ -15,9 +16,10 @@ use crate::cli::{
     BudgetCommand, BudgetKey, BudgetSetArgs, Cli, Command, ErrorsCommand, FilterArgs,
     NotificationsCommand, NotificationsSetArgs, Shell, SuspensionsCommand,
 };
-use crate::client::Target;
+use crate::context::Context;
 use crate::error::{Exit, Failure};
-use crate::{Output, json, names, render};
+use crate::output::{Output, emit, write_stdout};
+use crate::{json, names, render};
 
 /// Most errors one resync may select: the service's own limit. Selecting
 /// one more than this by filter is enough to hear the service's advice.
@@ -25,31 +27,6 @@ pub const MAX_RESYNC: usize = 100;
 
 /// Largest page the services serve.
 const MAX_PAGE: u32 = 500;
-
-/// What every command needs: where the services are and how to print.
-#[derive(Clone, Debug)]
-pub struct Context {
-    /// The quota governor.
-    pub governor: Target,
-    /// The sync-error service.
-    pub sync_errors: Target,
-    /// How to print replies.
-    pub output: Output,
-    /// Longest wait for a unary call.
-    pub timeout: Duration,
-}
-
-impl Context {
-    /// The context the global flags describe.
-    pub fn from_cli(cli: &Cli) -> Self {
-        Self {
-            governor: Target::governor(&cli.governor).with_security(&cli.security),
-            sync_errors: Target::sync_errors(&cli.sync_errors).with_security(&cli.security),
-            output: cli.output,
-            timeout: cli.timeout,
-        }
-    }
-}
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
@@ -65,32 +42,6 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(a) => crate::demo::run(a, ctx.output)
             .await
             .map_err(|e| Failure::other(format!("{e:#}"))),
-    }
-}
-
-/// Writes `text` to stdout. A closed pipe (`syncctl ... | head`) is not a
-/// failure: the reader has what it wanted.
-pub fn write_stdout(text: &str) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
-}
-
-/// Prints a reply: `table` for people, `value` (pretty) for scripts.
-pub fn emit(output: Output, table: String, value: Value) -> Result<(), Failure> {
-    match output {
-        Output::Table => write_stdout(&table),
-        Output::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&value).map_err(|e| Failure::other(e.to_string()))?;
-            text.push('\n');
-            write_stdout(&text)
-        }
     }
 }
 

@@ -31,7 +31,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::{Output, names, render};
+use crate::output::Output;
+use crate::{names, render};
 
 /// Arguments of `syncctl demo`.
 #[derive(Debug, clap::Args)]

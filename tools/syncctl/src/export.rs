@@ -15,8 +15,9 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use syncgov_api::syncerrors::v1 as errors;
 
-use crate::commands::{Context, emit};
+use crate::context::Context;
 use crate::error::Failure;
+use crate::output::emit;
 use crate::render;
 
 /// Where the export is written until it is complete: `FILE.partial` beside

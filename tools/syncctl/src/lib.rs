@@ -1,33 +1,31 @@
 //! `syncctl`, the operator's command line for the syncgov services.
 //!
 //! The binary only parses arguments and calls [`run`]; everything else lives
-//! in this library so that tests and other front ends reuse it: [`render`]
-//! turns replies into terminal text (pure functions), [`json`] into JSON,
-//! [`error`] maps every failure to one exit code, and [`commands`] talks to
-//! the services.
+//! in this library so that tests and other front ends reuse it. Imports
+//! point one way, from the commands down to the pure modules:
+//!
+//! - [`commands`] runs each subcommand ([`classify`] and [`export`] have
+//!   modules of their own, and so has [`demo`]), on the [`context`] the
+//!   global flags of [`cli`] describe;
+//! - [`client`] connects to the services and turns gRPC statuses into the
+//!   [`error`]s whose exit codes scripts branch on;
+//! - [`output`] prints replies; [`render`] turns them into terminal text
+//!   (pure functions), [`json`] into JSON, with [`names`] for enum values.
 
 pub mod classify;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod context;
 pub mod demo;
 pub mod error;
 pub mod export;
 pub mod json;
 pub mod names;
+pub mod output;
 pub mod render;
 
 pub use cli::Cli;
 pub use commands::run;
 pub use error::{Exit, Failure};
-
-/// How replies are printed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// Tables and text for people.
-    #[default]
-    Table,
-    /// JSON for scripts: one document per reply; streams print one object
-    /// per line.
-    Json,
-}
+pub use output::Output;
