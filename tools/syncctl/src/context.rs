@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::cli::Cli;
-use crate::client::Target;
 use crate::output::Output;
+use crate::target::Target;
 
 /// What every command needs: where the services are and how to print.
 #[derive(Clone, Debug)]

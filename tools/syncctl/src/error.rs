@@ -7,7 +7,7 @@ use std::fmt;
 
 use tonic::Code;
 
-use crate::client::Target;
+use crate::target::Target;
 
 /// The exit codes of `syncctl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! - [`commands`] runs each subcommand ([`classify`] and [`export`] have
 //!   modules of their own, and so has [`demo`]), on the [`context`] the
 //!   global flags of [`cli`] describe;
-//! - [`client`] connects to the services and turns gRPC statuses into the
+//! - [`client`] connects to a [`target`] and turns gRPC statuses into the
 //!   [`error`]s whose exit codes scripts branch on;
 //! - [`output`] prints replies; [`render`] turns them into terminal text
 //!   (pure functions), [`json`] into JSON, with [`names`] for enum values.
@@ -24,6 +24,7 @@ pub mod json;
 pub mod names;
 pub mod output;
 pub mod render;
+pub mod target;
 
 pub use cli::Cli;
 pub use commands::run;
