@@ -9,8 +9,13 @@
 //! win where the taxonomy page words things differently.
 //!
 //! Pure and std only: both services (the governor for suspension reasons,
-//! sync-errors for everything) depend on this crate, and it depends on
-//! nothing.
+//! sync-errors for everything) depend on this crate, and with its default
+//! features it depends on nothing. The `serde` feature adds `lines`, the
+//! JSON Lines format the classify filters of `sync-errors` and `syncctl`
+//! share, so that the command line reads it without linking the service.
+
+#[cfg(feature = "serde")]
+pub mod lines;
 
 /// A group of record-level sync error types, as shown to the operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

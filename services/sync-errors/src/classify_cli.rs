@@ -1,51 +1,12 @@
 //! `sync-errors classify`: the classifier as a filter over JSON Lines, for
 //! scripts and for checking what the service would make of an error text.
+//! The line format is the taxonomy crate's `lines`, shared with `syncctl
+//! classify`, which asks the running service instead.
 
 use std::io::{BufRead, Write};
 
-use serde::{Deserialize, Serialize};
-
 use crate::classify::{Classification, FailureText, classify};
-
-/// One input line: the JSON Lines format of the filter, shared with
-/// `syncctl classify` so that both read the same lines.
-#[derive(Debug, Deserialize)]
-pub struct InputLine {
-    /// Echoed back as is, to match answers to questions.
-    #[serde(default)]
-    pub id: Option<serde_json::Value>,
-    /// Salesforce's status code.
-    #[serde(default)]
-    pub status_code: String,
-    /// Salesforce's message.
-    #[serde(default)]
-    pub message: String,
-    /// Fields the error names.
-    #[serde(default)]
-    pub fields: Vec<String>,
-    /// The Salesforce object.
-    #[serde(default)]
-    pub object_type: String,
-}
-
-/// One output line (same keys, in this order, wherever it is written).
-#[derive(Debug, Serialize)]
-pub struct OutputLine<'a> {
-    /// The input's id.
-    pub id: Option<serde_json::Value>,
-    /// `record` or `suspension` (`unknown` when a newer service answers
-    /// with a level this build does not know).
-    pub level: &'static str,
-    /// For a record-level error: its category.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<&'a str>,
-    /// For a record-level error: its type.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<&'a str>,
-    /// For a suspension-level failure: the reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'a str>,
-}
+use crate::taxonomy::lines::{InputLine, OutputLine};
 
 /// Why the filter stopped.
 #[derive(Debug, thiserror::Error)]

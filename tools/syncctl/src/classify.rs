@@ -9,10 +9,10 @@
 
 use std::io::BufRead;
 
-use sync_errors::classify_cli::{InputLine, OutputLine};
-use sync_errors::taxonomy::{Category, ErrorType, SuspensionReason};
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::classification::Level;
+use syncgov_taxonomy::lines::{InputLine, OutputLine};
+use syncgov_taxonomy::{Category, ErrorType, SuspensionReason};
 
 use crate::context::Context;
 use crate::error::{Exit, Failure};
