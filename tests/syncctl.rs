@@ -1243,13 +1243,31 @@ async fn completions_and_help_need_no_service() {
     }
 }
 
+/// Runs the demo's own binary with `args`: it starts both services in its
+/// process, so it needs no address.
+async fn run_demo(args: &[&str]) -> Run {
+    let child = tokio::process::Command::new(binary("syncgov-demo"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start syncgov-demo");
+    let output = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("syncgov-demo finishes")
+        .expect("syncgov-demo runs");
+    Run {
+        code: output.status.code().expect("an exit code, not a signal"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_tells_the_whole_story_in_json() {
-    let nowhere = free_addr();
-    let ctl = Ctl::at(nowhere, nowhere);
-    let run = ctl
-        .run(&["demo", "--duration", "10s", "--output", "json"])
-        .await;
+    let run = run_demo(&["--duration", "10s", "--output", "json"]).await;
     let summary = run.json();
     let granted = summary["tokens_granted"].as_u64().unwrap();
     assert!(granted > 0, "{summary:#}");
@@ -1307,9 +1325,7 @@ async fn the_demo_tells_the_whole_story_in_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_prints_progress_usage_health_and_history() {
-    let nowhere = free_addr();
-    let ctl = Ctl::at(nowhere, nowhere);
-    let run = ctl.run(&["demo", "--duration", "6s"]).await;
+    let run = run_demo(&["--duration", "6s"]).await;
     let text = run.ok();
     for part in [
         "both on their embedded stores",
@@ -1329,7 +1345,7 @@ async fn the_demo_prints_progress_usage_health_and_history() {
     let progress = text.lines().filter(|l| l.starts_with('[')).count();
     assert!(progress >= 5, "{progress} progress lines:\n{text}");
 
-    let short = ctl.run(&["demo", "--duration", "2s"]).await;
+    let short = run_demo(&["--duration", "2s"]).await;
     assert_eq!(short.code, 2, "{short:#?}");
     assert!(short.stderr.contains("must be 6s to 1h"), "{short:#?}");
 }

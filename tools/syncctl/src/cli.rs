@@ -5,7 +5,6 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::demo::DemoArgs;
 use crate::error::EXIT_CODES;
 use crate::names;
 use crate::output::Output;
@@ -87,8 +86,6 @@ pub enum Command {
     Classify,
     /// Prints a shell completion script.
     Completions(CompletionsArgs),
-    /// A guided demonstration against running services.
-    Demo(DemoArgs),
 }
 
 /// The Salesforce budget governed.

@@ -39,9 +39,6 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Notifications(c) => notifications(&ctx, c).await,
         Command::Classify => crate::classify::run(&ctx).await,
         Command::Completions(a) => completions(a.shell),
-        Command::Demo(a) => crate::demo::run(a, ctx.output)
-            .await
-            .map_err(|e| Failure::other(format!("{e:#}"))),
     }
 }
 

@@ -1,12 +1,14 @@
-//! `syncctl`, the operator's command line for the syncgov services.
+//! `syncctl`, the operator's command line for the syncgov services. It
+//! speaks gRPC only: it links no service code, and the taxonomy's codes and
+//! the classify line format come from `syncgov-taxonomy`.
 //!
 //! The binary only parses arguments and calls [`run`]; everything else lives
 //! in this library so that tests and other front ends reuse it. Imports
 //! point one way, from the commands down to the pure modules:
 //!
 //! - [`commands`] runs each subcommand ([`classify`] and [`export`] have
-//!   modules of their own, and so has [`demo`]), on the [`context`] the
-//!   global flags of [`cli`] describe;
+//!   modules of their own), on the [`context`] the global flags of [`cli`]
+//!   describe;
 //! - [`client`] connects to a [`target`] and turns gRPC statuses into the
 //!   [`error`]s whose exit codes scripts branch on;
 //! - [`output`] prints replies; [`render`] turns them into terminal text
@@ -17,7 +19,6 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod context;
-pub mod demo;
 pub mod error;
 pub mod export;
 pub mod json;

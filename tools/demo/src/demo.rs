@@ -1,4 +1,4 @@
-//! `syncctl demo`: the whole product in one process, with no set-up.
+//! The demonstration: the whole product in one process, with no set-up.
 //!
 //! Both services start on loopback ports with their embedded stores. Sync
 //! workers run against simulated Salesforce orgs: each asks the governor for
@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use syncctl::{Output, names, render};
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as errors;
@@ -31,10 +32,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::output::Output;
-use crate::{names, render};
-
-/// Arguments of `syncctl demo`.
+/// What the demonstration runs: how long and with how many workers.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// How long the demonstration runs, 6s to 1h; its rolling window is
