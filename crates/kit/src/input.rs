@@ -71,9 +71,83 @@ pub fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result
     Ok(())
 }
 
+/// Earliest second a protobuf `Timestamp` may hold: 0001-01-01T00:00:00Z.
+pub const MIN_TIMESTAMP_SECONDS: i64 = -62_135_596_800;
+/// Latest second a protobuf `Timestamp` may hold: 9999-12-31T23:59:59Z.
+pub const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
+
+/// Reads a protobuf `Timestamp` a caller sent as milliseconds since the
+/// epoch, refusing what the well-known type forbids (seconds outside years
+/// 1 to 9999, nanos outside 0 to 999 999 999) instead of saturating.
+pub fn timestamp_ms(field: &str, t: &prost_types::Timestamp) -> Result<i64, InvalidInput> {
+    if !(MIN_TIMESTAMP_SECONDS..=MAX_TIMESTAMP_SECONDS).contains(&t.seconds)
+        || !(0..1_000_000_000).contains(&t.nanos)
+    {
+        return Err(InvalidInput::new(
+            field,
+            "must be a valid timestamp: years 1 to 9999, nanos 0 to 999999999",
+        ));
+    }
+    Ok(t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+}
+
+/// Checks that a time a caller sent (`at_ms`) is no later than `now_ms`
+/// plus `skew_ms` (clocks differ a little, never by much) and no earlier
+/// than `now_ms` less `max_age_ms`, naming `field` and the bounds.
+pub fn check_recent(
+    field: &str,
+    at_ms: i64,
+    now_ms: i64,
+    skew_ms: i64,
+    max_age_ms: i64,
+) -> Result<(), InvalidInput> {
+    if at_ms > now_ms.saturating_add(skew_ms) {
+        return Err(InvalidInput::new(
+            field,
+            format!("must not be more than {} s in the future", skew_ms / 1000),
+        ));
+    }
+    if at_ms < now_ms.saturating_sub(max_age_ms) {
+        return Err(InvalidInput::new(
+            field,
+            format!("must not be more than {} s in the past", max_age_ms / 1000),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_outside_the_well_known_range_are_refused() {
+        let t = |seconds, nanos| prost_types::Timestamp { seconds, nanos };
+        assert_eq!(timestamp_ms("at", &t(1, 5_000_000)), Ok(1_005));
+        assert_eq!(timestamp_ms("at", &t(-1, 0)), Ok(-1_000));
+        assert!(timestamp_ms("at", &t(MAX_TIMESTAMP_SECONDS, 999_999_999)).is_ok());
+        for bad in [
+            t(i64::MAX, 0),
+            t(MAX_TIMESTAMP_SECONDS + 1, 0),
+            t(MIN_TIMESTAMP_SECONDS - 1, 0),
+            t(0, -1),
+            t(0, 1_000_000_000),
+        ] {
+            assert_eq!(timestamp_ms("at", &bad).unwrap_err().field, "at", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn recent_means_within_the_skew_and_the_age() {
+        let now = 1_000_000_000;
+        assert!(check_recent("at", now + 300_000, now, 300_000, 86_400_000).is_ok());
+        assert!(check_recent("at", now - 86_400_000, now, 300_000, 86_400_000).is_ok());
+        let future = check_recent("at", now + 300_001, now, 300_000, 86_400_000).unwrap_err();
+        assert_eq!(future.rule, "must not be more than 300 s in the future");
+        assert!(check_recent("at", now - 86_400_001, now, 300_000, 86_400_000).is_err());
+        assert!(check_recent("at", i64::MAX, now, 300_000, 86_400_000).is_err());
+        assert!(check_recent("at", i64::MIN, now, 300_000, 86_400_000).is_err());
+    }
 
     #[test]
     fn org_ids_follow_the_rules() {
