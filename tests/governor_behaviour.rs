@@ -272,6 +272,7 @@ async fn released_tokens_return_to_their_grant_only(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!((r.released, r.used), (4, 6));
+    assert_eq!(r.outcome(), pb::ReleaseOutcome::Released);
     // A grant is handed back once: the same release sent again (a retry
     // after a lost reply) takes nothing more off the window.
     for _ in 0..2 {
@@ -280,6 +281,7 @@ async fn released_tokens_return_to_their_grant_only(backend: Backend) {
             .unwrap()
             .into_inner();
         assert_eq!((r.released, r.used), (0, 6), "released twice");
+        assert_eq!(r.outcome(), pb::ReleaseOutcome::AlreadyReleased);
     }
     // More than the grant: capped by the grant's count.
     let second = acquire(&mut c.clone(), "acme", 5, pb::Priority::Critical).await;
@@ -292,19 +294,23 @@ async fn released_tokens_return_to_their_grant_only(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!((r.released, r.used), (5, 6));
-    // Ids of earlier versions (`g1.`, no nonce) are still taken, without
-    // the once-only guard; never below zero.
+    // Ids of earlier versions carry no signature: they name no grant the
+    // governor can vouch for, and hand back nothing.
     let parts: Vec<&str> = grant.grant_id.split('.').collect();
-    assert_eq!(parts[0], "g2", "{}", grant.grant_id);
-    let old = format!("g1.{}.{}", parts[1], parts[2]);
-    let r = release(50, old.clone()).await.unwrap().into_inner();
-    assert_eq!((r.released, r.used), (6, 0));
-    let r = release(1, old).await.unwrap().into_inner();
-    assert_eq!((r.released, r.used), (0, 0), "never below zero");
+    assert_eq!(parts[0], "g3", "{}", grant.grant_id);
+    for old in [
+        format!("g1.{}.{}", parts[1], parts[2]),
+        format!("g2.{}.{}.{}", parts[1], parts[2], parts[3]),
+    ] {
+        let r = release(50, old).await.unwrap().into_inner();
+        assert_eq!((r.released, r.used), (0, 6));
+        assert_eq!(r.outcome(), pb::ReleaseOutcome::UnknownGrant);
+    }
     let err = release(1, "not-a-grant".into()).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().starts_with("grant_id:"), "{}", err.message());
-    assert!(acquire(c, "acme", 20, pb::Priority::Critical).await.granted);
+    assert!(acquire(c, "acme", 14, pb::Priority::Critical).await.granted);
+    assert!(!acquire(c, "acme", 1, pb::Priority::Critical).await.granted);
 }
 
 async fn a_stream_of_requests_is_answered_in_order(backend: Backend) {
@@ -335,7 +341,7 @@ async fn a_stream_of_requests_is_answered_in_order(backend: Backend) {
         replies
             .iter()
             .filter(|r| r.granted)
-            .all(|r| r.grant_id.starts_with("g2."))
+            .all(|r| r.grant_id.starts_with("g3."))
     );
     assert_eq!(usage(c, "acme").await.used, 20);
 

@@ -108,6 +108,7 @@ fn serve_on<S: QuotaStore>(
         unmapped: settings.rls_unmapped,
         window_ms: rules.shape.window_ms(),
     };
+    let keys = governor.clone().keep_grant_key();
     let router = router
         .add_service(QuotaGovernorServer::new(GovernorService::new(
             governor.clone(),
@@ -115,8 +116,9 @@ fn serve_on<S: QuotaStore>(
         .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)));
 
     // Beside the server: health following the store's ping, the suspension
-    // feed's follower, and the automatic clears (checked every bucket, at
-    // most every second, so a clear is told within a bucket).
+    // feed's follower, the automatic clears (checked every bucket, at most
+    // every second, so a clear is told within a bucket), and the grant key
+    // read again now and then.
     let pinged = store.clone();
     let ping = move || {
         let store = pinged.clone();
@@ -133,7 +135,7 @@ fn serve_on<S: QuotaStore>(
     let clear =
         crate::feed::clear_when_due(store, feed, default_budget, rules.org_margin_percent, every);
     let background = Box::pin(async move {
-        tokio::join!(health_watch, follow, clear);
+        tokio::join!(health_watch, follow, clear, keys);
     });
     Ok((router, background))
 }

@@ -7,8 +7,8 @@ use syncgov_api::quota::v1 as pb;
 use syncgov_kit::clock::{timestamp, timestamp_ms};
 
 use crate::domain::{
-    self, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId, Priority, Resource,
-    Shares, Usage,
+    self, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId, Priority,
+    ReleaseOutcome, Resource, Shares, Usage,
 };
 use crate::org_usage;
 use crate::store::BudgetKey;
@@ -162,6 +162,16 @@ pub fn deny_reason_pb(reason: DenyReason) -> pb::DenyReason {
         DenyReason::OrgLimitExhausted => pb::DenyReason::OrgLimitExhausted,
         DenyReason::Suspended => pb::DenyReason::Suspended,
         DenyReason::UnknownOrg => pb::DenyReason::UnknownOrg,
+    }
+}
+
+/// What a release did, as the API names it.
+pub fn release_outcome_pb(outcome: ReleaseOutcome) -> pb::ReleaseOutcome {
+    match outcome {
+        ReleaseOutcome::Released => pb::ReleaseOutcome::Released,
+        ReleaseOutcome::AlreadyReleased => pb::ReleaseOutcome::AlreadyReleased,
+        ReleaseOutcome::Expired => pb::ReleaseOutcome::Expired,
+        ReleaseOutcome::UnknownGrant => pb::ReleaseOutcome::UnknownGrant,
     }
 }
 

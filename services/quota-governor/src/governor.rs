@@ -10,17 +10,19 @@
 //! never names tonic or Redis.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 
 use syncgov_kit::clock::now_ms;
 use syncgov_kit::metrics::OrgLabels;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::{
-    Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, Released, Ruling, Usage,
+    Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome, Released, Ruling,
+    Usage,
 };
 use crate::feed::Feed;
+use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
 use crate::store::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
@@ -74,7 +76,22 @@ pub struct Governor<S> {
     emergency: Option<EmergencyBudget>,
     /// Tells grants apart, so that each is handed back at most once.
     nonces: Nonces,
+    /// The secrets grant ids are signed with, as the store keeps them.
+    keys: RwLock<GrantKeys>,
 }
+
+/// The store's grant key as this replica last read it, and the one before:
+/// ids signed just before the key changed (the store lost its data) still
+/// open while every replica catches up.
+#[derive(Default)]
+struct GrantKeys {
+    current: Option<Arc<GrantKey>>,
+    previous: Option<Arc<GrantKey>>,
+}
+
+/// How often a replica reads the store's grant key again, so that replicas
+/// agree within this long after the store lost its data.
+pub const GRANT_KEY_REFRESH: Duration = Duration::from_secs(5);
 
 /// What a probe's result did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +122,56 @@ impl<S: QuotaStore> Governor<S> {
             probes_not_before: Mutex::default(),
             emergency: options.emergency,
             nonces: Nonces::new(),
+            keys: RwLock::default(),
         }
+    }
+
+    /// Reads the store's grant key (offering a fresh one when it keeps
+    /// none) and makes it the one new ids are signed with.
+    pub async fn refresh_grant_key(&self) -> Result<Arc<GrantKey>, GovernorError> {
+        let kept = GrantKey::new(self.store.grant_key(GrantKey::random().bytes()).await?);
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        match &keys.current {
+            Some(current) if **current == kept => Ok(current.clone()),
+            _ => {
+                let kept = Arc::new(kept);
+                keys.previous = keys.current.replace(kept.clone());
+                Ok(kept)
+            }
+        }
+    }
+
+    /// Reads the store's grant key every [`GRANT_KEY_REFRESH`], until
+    /// dropped.
+    pub async fn keep_grant_key(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.refresh_grant_key().await {
+                tracing::debug!(error = %e, "cannot read the grant key now");
+            }
+            tokio::time::sleep(GRANT_KEY_REFRESH).await;
+        }
+    }
+
+    /// The key new ids are signed with, read from the store on first use.
+    async fn signing_key(&self) -> Result<Arc<GrantKey>, GovernorError> {
+        let current = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .current
+            .clone();
+        match current {
+            Some(key) => Ok(key),
+            None => self.refresh_grant_key().await,
+        }
+    }
+
+    /// The id a caller holds for `grant` of `key`: signed, so that only
+    /// this org's real grants can be handed back.
+    pub fn grant_id(&self, key: &BudgetKey, grant: &Grant) -> Option<String> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        let signing = keys.current.as_ref()?;
+        Some(signing.seal(&key.org, key.resource, grant))
     }
 
     /// Rules on a request for tokens: the org's suspensions first (a probe
@@ -138,6 +204,19 @@ impl<S: QuotaStore> Governor<S> {
                 None => return Ok(Ruling::Suspended(first.reason)),
             },
         };
+        // A grant must be signed: the key is read before anything is
+        // counted (once; then from memory).
+        if let Err(e) = self.signing_key().await {
+            return match e {
+                GovernorError::Store(StoreError::Unavailable(cause)) => {
+                    match self.emergency_grant(key, ask, &cause) {
+                        Some(count) => Ok(Ruling::Emergency(count)),
+                        None => Err(StoreError::Unavailable(cause).into()),
+                    }
+                }
+                e => Err(e),
+            };
+        }
         let mut decision = match self
             .store
             .acquire(key, ask, priority, self.default_budget.as_ref())
@@ -248,14 +327,42 @@ impl<S: QuotaStore> Governor<S> {
         }
     }
 
-    /// Hands back up to `count` unused tokens of `grant`, at most once.
+    /// Hands back up to `count` unused tokens of the grant a caller names
+    /// by `grant_id`: only a real grant of this org and resource, only what
+    /// it still holds, at most once. Anything else hands back nothing and
+    /// says so.
     pub async fn release(
         &self,
         key: &BudgetKey,
-        grant: Grant,
+        grant_id: &str,
         count: u64,
     ) -> Result<Released, GovernorError> {
-        Ok(self.store.release(key, grant, count).await?)
+        let opened = match GrantId::parse(grant_id)? {
+            Some(id) => {
+                self.signing_key().await?;
+                let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+                let known = keys.current.iter().chain(keys.previous.iter());
+                id.open(known.map(|k| &**k), &key.org, key.resource)
+            }
+            None => Opened::Unknown,
+        };
+        match opened {
+            Opened::Genuine(grant) => Ok(self.store.release(key, grant, count).await?),
+            Opened::Unknown => {
+                syncgov_kit::auth::refused("unknown_grant");
+                tracing::debug!(org_id = %key.org, "release of a grant this org was not given");
+                let used = self
+                    .store
+                    .usage(key, self.default_budget.as_ref())
+                    .await?
+                    .map_or(0, |u| u.used);
+                Ok(Released {
+                    released: 0,
+                    used,
+                    outcome: ReleaseOutcome::UnknownGrant,
+                })
+            }
+        }
     }
 
     /// Hands back every token of a grant whose call never went out (an

@@ -13,7 +13,7 @@ use syncgov_kit::error::ApiError;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{self, TokenAsk};
-use crate::domain::{self, Grant, InvalidInput, OrgId, Outcome, Ruling};
+use crate::domain::{self, InvalidInput, OrgId, Outcome, Ruling};
 use crate::governor::{Governor, GovernorError, ProbeReport};
 use crate::store::QuotaStore;
 use crate::suspension::Cursor;
@@ -100,7 +100,7 @@ async fn acquire<S: QuotaStore>(
     };
     match decision.outcome {
         Outcome::Granted(grant) => {
-            reply.grant_id = grant.to_string();
+            reply.grant_id = governor.grant_id(&key, &grant).unwrap_or_default();
             reply.granted_count = grant.count;
             span.record("tokens_granted", grant.count);
             if let Some(reason) = probe {
@@ -249,11 +249,14 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let request = request.into_inner();
         let key = convert::read_key(&request.org_id, request.resource)?;
         let count = domain::parse_count("count", request.count)?;
-        let grant: Grant = request.grant_id.parse()?;
-        let released = self.governor.release(&key, grant, count.into()).await?;
+        let released = self
+            .governor
+            .release(&key, &request.grant_id, count.into())
+            .await?;
         Ok(Response::new(pb::ReleaseTokensResponse {
             released: released.released,
             used: released.used,
+            outcome: convert::release_outcome_pb(released.outcome).into(),
         }))
     }
 

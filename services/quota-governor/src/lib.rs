@@ -14,6 +14,7 @@ pub mod convert;
 pub mod domain;
 pub mod feed;
 pub mod governor;
+pub mod grant_id;
 pub mod grpc;
 pub mod metrics;
 pub mod org_usage;

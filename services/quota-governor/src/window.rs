@@ -167,6 +167,14 @@ impl Window {
         self.total += u64::from(count);
     }
 
+    /// True when bucket `bucket` is still in the window: calls counted in it
+    /// have not left. Call after [`advance`].
+    ///
+    /// [`advance`]: Window::advance
+    pub fn holds(&self, shape: &WindowShape, bucket: i64) -> bool {
+        !self.ring.is_empty() && bucket <= self.head && bucket >= self.oldest(shape)
+    }
+
     /// Takes up to `count` calls off bucket `bucket` and returns how many were
     /// taken. Only that bucket is touched: crediting a newer bucket would let
     /// the window count fewer calls than were made once `bucket` leaves it.
@@ -174,7 +182,7 @@ impl Window {
     ///
     /// [`advance`]: Window::advance
     pub fn release(&mut self, shape: &WindowShape, bucket: i64, count: u64) -> u64 {
-        if self.ring.is_empty() || bucket > self.head || bucket < self.oldest(shape) {
+        if !self.holds(shape, bucket) {
             return 0;
         }
         let slot = shape.slot(bucket);

@@ -11,8 +11,10 @@ use syncgov_kit::clock::now_ms;
 
 use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
-    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
+    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, ReleaseOutcome, Released, Rules,
+    Usage,
 };
+use crate::grant_id::KEY_LEN;
 use crate::suspension::{self, Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 
 /// Shards of the map: decisions on different orgs rarely wait for each other.
@@ -41,6 +43,8 @@ pub struct MemoryStore {
     new_events: tokio::sync::Notify,
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<BudgetKey, Entry>>>,
+    /// The secret grant ids are signed with, once one was asked for.
+    grant_key: Mutex<Option<[u8; KEY_LEN]>>,
 }
 
 impl MemoryStore {
@@ -52,6 +56,7 @@ impl MemoryStore {
             new_events: tokio::sync::Notify::new(),
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            grant_key: Mutex::default(),
         }
     }
 
@@ -178,20 +183,30 @@ impl QuotaStore for MemoryStore {
         let mut shard = self.shard(key);
         let now = now_ms();
         let shape = &self.rules.shape;
-        Ok(match shard.get_mut(key) {
-            Some(entry) if grant.nonce != 0 => {
-                entry.released.retain(|_, until| *until > now);
-                let until = now + (shape.window_ms() + shape.bucket_ms()) as i64;
-                let first = entry.released.insert(grant.nonce, until).is_none();
-                let count = if first { count } else { 0 };
-                domain::release(&mut entry.counts, shape, grant, count, now)
-            }
-            Some(entry) => domain::release(&mut entry.counts, shape, grant, count, now),
-            None => Released {
+        let Some(entry) = shard.get_mut(key) else {
+            // Nothing was ever counted here: whatever the grant was, its
+            // calls are no longer in any window.
+            return Ok(Released {
                 released: 0,
                 used: 0,
-            },
-        })
+                outcome: ReleaseOutcome::Expired,
+            });
+        };
+        // As release.lua: a grant whose bucket left the window is expired,
+        // whether or not it was handed back before.
+        let looked = domain::release(&mut entry.counts, shape, grant, 0, now);
+        if looked.outcome == ReleaseOutcome::Expired {
+            return Ok(looked);
+        }
+        entry.released.retain(|_, until| *until > now);
+        let until = now + (shape.window_ms() + shape.bucket_ms()) as i64;
+        if entry.released.insert(grant.nonce, until).is_some() {
+            return Ok(Released {
+                outcome: ReleaseOutcome::AlreadyReleased,
+                ..looked
+            });
+        }
+        Ok(domain::release(&mut entry.counts, shape, grant, count, now))
     }
 
     async fn usage(
@@ -382,6 +397,11 @@ impl QuotaStore for MemoryStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .after(cursor, 100))
+    }
+
+    async fn grant_key(&self, candidate: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], StoreError> {
+        let mut kept = self.grant_key.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(*kept.get_or_insert(*candidate))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::domain::{
     Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
+use crate::grant_id::KEY_LEN;
 use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
 /// The handle on Redis, one server or a cluster.
@@ -173,6 +174,14 @@ pub trait QuotaStore: Send + Sync + 'static {
         cursor: Cursor,
         wait: Duration,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// The secret grant ids are signed with, shared by every replica of
+    /// this store: the one kept, or `candidate` when none is kept yet (it is
+    /// kept from then on).
+    fn grant_key(
+        &self,
+        candidate: &[u8; KEY_LEN],
+    ) -> impl Future<Output = Result<[u8; KEY_LEN], StoreError>> + Send;
 
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

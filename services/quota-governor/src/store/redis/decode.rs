@@ -9,8 +9,10 @@ use redis::Value;
 use syncgov_kit::store::corrupt;
 
 use crate::domain::{
-    AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView, Outcome, Shares,
+    AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView, Outcome,
+    ReleaseOutcome, Released, Shares,
 };
+use crate::grant_id::KEY_LEN;
 use crate::store::{OrgReport, StoreError};
 use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::{Window, WindowShape};
@@ -164,6 +166,44 @@ pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
         allocation: allocation as u64,
         remaining: remaining as u64,
     })
+}
+
+/// What release.lua answered.
+pub fn released(reply: &[i64]) -> Result<Released, StoreError> {
+    let &[released, used, outcome] = reply else {
+        return Err(corrupt("release reply"));
+    };
+    let outcome = match outcome {
+        1 => ReleaseOutcome::Released,
+        2 => ReleaseOutcome::AlreadyReleased,
+        3 => ReleaseOutcome::Expired,
+        _ => return Err(corrupt("release outcome")),
+    };
+    Ok(Released {
+        released: released as u64,
+        used: used as u64,
+        outcome,
+    })
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the grant key as grant_key.lua keeps it (hex).
+pub fn grant_key(text: &str) -> Result<[u8; KEY_LEN], StoreError> {
+    let mut key = [0u8; KEY_LEN];
+    if text.len() != 2 * KEY_LEN {
+        return Err(corrupt("grant key"));
+    }
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = text
+            .get(2 * i..2 * i + 2)
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            .ok_or_else(|| corrupt("grant key"))?;
+    }
+    Ok(key)
 }
 
 /// What report.lua answered.
@@ -397,6 +437,14 @@ mod tests {
         };
         assert_eq!(budget(&values).unwrap(), Some(b));
         assert_eq!(budget(&[None; 7]).unwrap(), None);
+    }
+
+    #[test]
+    fn grant_keys_round_trip_through_hex() {
+        let key: [u8; KEY_LEN] = std::array::from_fn(|i| (i * 7) as u8);
+        assert_eq!(grant_key(&hex(&key)).unwrap(), key);
+        assert!(grant_key("00").is_err());
+        assert!(grant_key(&"zz".repeat(KEY_LEN)).is_err());
     }
 
     #[test]

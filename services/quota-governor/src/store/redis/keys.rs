@@ -17,6 +17,9 @@
 //!   reported used, `rm` reported max, `rt` when observed, `rg` grants since).
 //! - `syncgov:quota:{<org>}:<res>:released:<nonce>`: a grant handed back,
 //!   kept while its bucket can be in the window.
+//!
+//! Shared by every org: the active suspensions and their event stream
+//! (`{susp}`), and the grant key (`syncgov:quota:grant-key`).
 
 use crate::store::BudgetKey;
 use crate::window::WindowShape;
@@ -25,6 +28,8 @@ use crate::window::WindowShape;
 pub const SUSPENSIONS: &str = "syncgov:quota:{susp}:active";
 /// The stream of suspension events.
 pub const EVENTS: &str = "syncgov:quota:{susp}:events";
+/// The secret grant ids are signed with (hex), shared by every replica.
+pub const GRANT_KEY: &str = "syncgov:quota:grant-key";
 
 /// The budget hash of `key`.
 pub fn budget(key: &BudgetKey) -> String {

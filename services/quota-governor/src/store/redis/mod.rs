@@ -31,6 +31,7 @@ use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreEr
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
 };
+use crate::grant_id::KEY_LEN;
 use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::WindowShape;
 use batch::Batches;
@@ -55,6 +56,7 @@ struct Scripts {
     snapshot: Script,
     claim_probe: Script,
     probe_result: Script,
+    grant_key: Script,
 }
 
 impl Scripts {
@@ -69,6 +71,7 @@ impl Scripts {
             snapshot: Script::new(include_str!("../lua/snapshot.lua")),
             claim_probe: Script::new(include_str!("../lua/claim_probe.lua")),
             probe_result: Script::new(include_str!("../lua/probe_result.lua")),
+            grant_key: Script::new(include_str!("../lua/grant_key.lua")),
         }
     }
 }
@@ -215,12 +218,12 @@ impl QuotaStore for RedisStore {
         grant: Grant,
         count: u64,
     ) -> Result<Released, StoreError> {
-        let mut invocation = self.scripts.release.key(keys::window(key, &self.shape));
-        invocation.key(keys::org(key));
-        if grant.nonce != 0 {
-            invocation.key(keys::released(key, grant.nonce));
-        }
-        let reply: Vec<i64> = invocation
+        let reply: Vec<i64> = self
+            .scripts
+            .release
+            .key(keys::window(key, &self.shape))
+            .key(keys::org(key))
+            .key(keys::released(key, grant.nonce))
             .arg(self.shape.bucket_of(grant.bucket_start_ms))
             .arg(count.min(grant.count))
             .arg(self.shape.bucket_ms())
@@ -228,13 +231,7 @@ impl QuotaStore for RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
-        let &[released, used] = reply.as_slice() else {
-            return Err(corrupt("release reply"));
-        };
-        Ok(Released {
-            released: released as u64,
-            used: used as u64,
-        })
+        decode::released(&reply)
     }
 
     async fn usage(
@@ -447,6 +444,18 @@ impl QuotaStore for RedisStore {
                 Err(from_redis(e))
             }
         }
+    }
+
+    async fn grant_key(&self, candidate: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], StoreError> {
+        let kept: String = self
+            .scripts
+            .grant_key
+            .key(keys::GRANT_KEY)
+            .arg(decode::hex(candidate))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::grant_key(&kept)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
