@@ -91,7 +91,7 @@ const ORGS: [OrgPlan; 2] = [
     OrgPlan {
         id: "globex",
         org_limit: 20_000,
-        allocation: 1_500,
+        allocation: 600,
         others_per_sec: 50,
         burst: false,
     },
