@@ -126,10 +126,11 @@ fn hash_tag(key: &str) -> Option<&str> {
 
 /// Keys shared by every org, each a single key: read and written by plain
 /// commands, never inside an org's script.
-const SHARED_KEYS: [&str; 3] = [
+const SHARED_KEYS: [&str; 4] = [
     "syncgov:errors:outbox-orgs",
     "syncgov:errors:notify-orgs",
     "syncgov:errors:suspension-cursor",
+    "syncgov:quota:grant-key",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

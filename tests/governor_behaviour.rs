@@ -1063,11 +1063,13 @@ async fn probe_result(
     org: &str,
     reason: tx::SuspensionReason,
     success: bool,
+    probe: &pb::AcquireTokensResponse,
 ) -> pb::ReportProbeResultResponse {
     c.report_probe_result(pb::ReportProbeResultRequest {
         org_id: org.into(),
         reason: reason.into(),
         success,
+        grant_id: probe.grant_id.clone(),
     })
     .await
     .expect("ReportProbeResult")
@@ -1099,7 +1101,7 @@ async fn a_transient_suspension_is_probed_and_ends_by_itself(backend: Backend) {
     );
 
     // The probe failed: the back-off doubles, then another probe.
-    let failed = probe_result(c, "acme", locked, false).await;
+    let failed = probe_result(c, "acme", locked, false, &probe).await;
     assert!(!failed.cleared);
     assert!(failed.next_probe_at.is_some());
     let second = acquire_within(c, "acme").await.expect("a second probe");
@@ -1114,7 +1116,7 @@ async fn a_transient_suspension_is_probed_and_ends_by_itself(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert!(probe_result(c, "acme", locked, true).await.cleared);
+    assert!(probe_result(c, "acme", locked, true, &second).await.cleared);
     let _began = next_event(&mut events).await;
     let ended = next_event(&mut events).await;
     assert_eq!(
@@ -1143,6 +1145,7 @@ async fn an_operator_suspension_lets_no_probe_through(backend: Backend) {
             org_id: "acme".into(),
             reason: auth.into(),
             success: true,
+            grant_id: String::new(),
         })
         .await
         .unwrap_err();

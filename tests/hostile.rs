@@ -5,17 +5,29 @@
 //! make the governor grant more than the allocation. Each test is one way
 //! to break a promise, and shows it holds.
 
+use std::time::{Duration, Instant};
+
+use prost_types::Timestamp;
 use quota_governor::config::Settings;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::server::ServerSettings;
-use syncgov_tests::governor::{acquire, budget, lease, release, set_budget, stream_of, usage};
+use syncgov_tests::governor::{
+    acquire, budget, denied_for, lease, release, set_budget, stream_of, suspend, usage,
+};
 use syncgov_tests::{Backend, Service, Store, on_every_store};
+use tonic::Code;
 use tonic::transport::Channel;
 
 on_every_store!(
     forged_and_replayed_grant_ids_hand_back_nothing,
     lease_and_stream_grants_are_released_once_by_their_org_only,
+    only_the_holder_of_a_probe_reports_it,
+    org_usage_reports_must_be_dated_now_give_or_take,
+    raising_the_allocation_lifts_its_suspension_at_once,
+    suspension_details_and_override_expiries_are_bounded,
 );
 
 /// The governors a test calls in turn: one on memory, two replicas
@@ -29,6 +41,10 @@ struct Replicas {
 
 impl Replicas {
     async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Settings::default()).await
+    }
+
+    async fn start_with(backend: Backend, settings: Settings) -> Self {
         let store = backend.start();
         let count = match backend {
             Backend::Memory => 1,
@@ -43,7 +59,7 @@ impl Replicas {
                     redis_cluster_nodes: store.cluster_nodes(),
                     ..ServerSettings::default()
                 },
-                ..Settings::default()
+                ..settings.clone()
             })
             .await;
             clients.push(QuotaGovernorClient::new(governor.channel().await));
@@ -191,4 +207,264 @@ async fn lease_and_stream_grants_are_released_once_by_their_org_only(backend: Ba
             .await
             .granted
     );
+}
+
+/// Reports the result of a probe of `org`'s suspension for `reason`,
+/// naming `grant_id`.
+async fn report_probe(
+    c: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    reason: tx::SuspensionReason,
+    grant_id: &str,
+) -> Result<pb::ReportProbeResultResponse, tonic::Status> {
+    c.report_probe_result(pb::ReportProbeResultRequest {
+        org_id: org.into(),
+        reason: reason.into(),
+        success: true,
+        grant_id: grant_id.into(),
+    })
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+/// The reasons `org` is suspended for now.
+async fn suspended_for(c: &mut QuotaGovernorClient<Channel>, org: &str) -> Vec<i32> {
+    c.list_suspensions(pb::ListSuspensionsRequest { org_id: org.into() })
+        .await
+        .expect("ListSuspensions answers")
+        .into_inner()
+        .suspensions
+        .iter()
+        .map(|s| s.reason)
+        .collect()
+}
+
+/// Straight after a transient suspension, a worker that says "the probe
+/// went through" without holding the probe changes nothing: no grant id, a
+/// grant of before the suspension, a made-up id and another org's grant are
+/// all refused, and the suspension stands until the probe's own holder
+/// reports. (Before, any worker ended every transient suspension at once.)
+async fn only_the_holder_of_a_probe_reports_it(backend: Backend) {
+    let governors = Replicas::start_with(
+        backend,
+        Settings {
+            probe_backoff: Duration::from_millis(300),
+            probe_backoff_cap: Duration::from_secs(2),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let c = &mut governors.at(0);
+    set_budget(c, "acme", budget(1_000, 500)).await;
+    set_budget(c, "globex", budget(1_000, 500)).await;
+    let before = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    let theirs = acquire(c, "globex", 1, pb::Priority::Critical).await;
+    let tag = "0".repeat(32);
+    let made_up = format!("g3.0.1.1.{tag}");
+    use tx::SuspensionReason as R;
+    for reason in [
+        R::SalesforceOrgLocked,
+        R::SalesforceOrgUnavailable,
+        R::SalesforceServerError,
+        R::SalesforceConcurrentLimitExceeded,
+        R::SalesforceApiLimitExceeded,
+    ] {
+        suspend(c, "acme", reason).await;
+        let err = report_probe(&mut governors.at(1), "acme", reason, "")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{reason:?}");
+        assert!(err.message().starts_with("grant_id:"), "{}", err.message());
+        for id in [&before.grant_id, &made_up, &theirs.grant_id] {
+            let err = report_probe(&mut governors.at(1), "acme", reason, id)
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), Code::FailedPrecondition, "{reason:?} {id}");
+            assert!(err.message().starts_with("grant_id:"), "{}", err.message());
+        }
+        assert!(suspended_for(c, "acme").await.contains(&(reason as i32)));
+        syncgov_tests::governor::clear(c, "acme", reason).await;
+    }
+
+    // The probe's own grant ends it.
+    let locked = R::SalesforceOrgLocked;
+    suspend(c, "acme", locked).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let probe = loop {
+        let reply = acquire(c, "acme", 1, pb::Priority::Critical).await;
+        if reply.granted {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "no probe within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(probe.probe);
+    let done = report_probe(&mut governors.at(1), "acme", locked, &probe.grant_id)
+        .await
+        .expect("the holder reports");
+    assert!(done.cleared);
+    assert!(suspended_for(c, "acme").await.is_empty());
+}
+
+/// Reports org usage dated far in the future or long ago are refused
+/// naming `observed_at`: one dated in year 9999 used to block the org for
+/// good (every truthful report after it was ignored as older).
+async fn org_usage_reports_must_be_dated_now_give_or_take(backend: Backend) {
+    let governors = Replicas::start(backend).await;
+    let c = &mut governors.at(0);
+    set_budget(c, "acme", budget(10_000, 5_000)).await;
+    let report = |observed_at: Option<Timestamp>, used: u64| pb::ReportOrgUsageRequest {
+        org_id: "acme".into(),
+        used,
+        max: 10_000,
+        observed_at,
+        ..Default::default()
+    };
+    let now = now_ms();
+    let day = 86_400_000;
+    for at in [
+        Timestamp {
+            seconds: 253_402_300_799,
+            nanos: 0,
+        },
+        Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        },
+        Timestamp {
+            seconds: 0,
+            nanos: -1,
+        },
+        timestamp(now + 10 * 60_000),
+        timestamp(now - day - 3_600_000),
+    ] {
+        let err = c
+            .report_org_usage(report(Some(at), 9_999))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{at:?}");
+        assert!(
+            err.message().starts_with("observed_at:"),
+            "{}",
+            err.message()
+        );
+    }
+    // A clock a minute fast is taken, and does not outrank the next report.
+    let fast = c
+        .report_org_usage(report(Some(timestamp(now + 60_000)), 9_999))
+        .await
+        .expect("a minute ahead is taken")
+        .into_inner();
+    assert!(fast.accepted);
+    assert_eq!(
+        denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
+        pb::DenyReason::OrgLimitExhausted
+    );
+    let truthful = c
+        .report_org_usage(report(Some(timestamp(now_ms() + 1)), 100))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(truthful.accepted, "{truthful:?}");
+    assert!(acquire(c, "acme", 1, pb::Priority::Critical).await.granted);
+}
+
+/// A suspension for a used-up allocation ends as soon as an admin raises
+/// the allocation, not at the next sweep; and while it holds, the denial
+/// says what is used.
+async fn raising_the_allocation_lifts_its_suspension_at_once(backend: Backend) {
+    let governors = Replicas::start(backend).await;
+    let c = &mut governors.at(0);
+    set_budget(c, "acme", budget(5_000, 1_000)).await;
+    assert!(
+        acquire(c, "acme", 1_000, pb::Priority::Critical)
+            .await
+            .granted
+    );
+    assert!(!acquire(c, "acme", 1, pb::Priority::Critical).await.granted);
+    // The other replica hears of the suspension through the store's feed.
+    let mut other = governors.at(1);
+    let mut held = acquire(&mut other, "acme", 1, pb::Priority::Critical).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while held.deny_reason() != pb::DenyReason::Suspended {
+        assert!(Instant::now() < deadline, "not suspended within 30 s: {held:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        held = acquire(&mut other, "acme", 1, pb::Priority::Critical).await;
+    }
+    assert_eq!(
+        held.suspension_reason,
+        tx::SuspensionReason::IntegrationApiLimitExceeded as i32
+    );
+    assert_eq!((held.used, held.allocation), (1_000, 1_000));
+
+    set_budget(&mut governors.at(1), "acme", budget(5_000, 2_000)).await;
+    assert!(suspended_for(c, "acme").await.is_empty());
+    let after = acquire(&mut governors.at(1), "acme", 1, pb::Priority::Critical).await;
+    assert!(after.granted, "{after:?}");
+    assert_eq!((after.used, after.allocation), (1_001, 2_000));
+}
+
+/// A suspension's detail may not carry escape sequences or other control
+/// characters (line breaks and tabs are fine), and an allocation override
+/// may not end in year 292 277 026 596 nor more than 366 days ahead.
+async fn suspension_details_and_override_expiries_are_bounded(backend: Backend) {
+    let governors = Replicas::start(backend).await;
+    let c = &mut governors.at(0);
+    for detail in ["\u{1b}[2J\u{1b}[Hall clear", "nul\u{0}byte", "bell\u{7}"] {
+        let err = c
+            .suspend(pb::SuspendRequest {
+                org_id: "acme".into(),
+                reason: tx::SuspensionReason::SalesforceOrgLocked.into(),
+                detail: detail.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{detail:?}");
+        assert!(err.message().starts_with("detail:"), "{}", err.message());
+    }
+    let multi_line = suspend(c, "acme", tx::SuspensionReason::SalesforceOrgLocked).await;
+    assert!(multi_line.created);
+    let ok = c
+        .suspend(pb::SuspendRequest {
+            org_id: "globex".into(),
+            reason: tx::SuspensionReason::SalesforceServerError.into(),
+            detail: "Apex trigger failed:\n\tline 4".into(),
+        })
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+
+    let with_override = |expires_at: Timestamp| pb::SetBudgetRequest {
+        org_id: "acme".into(),
+        resource: 0,
+        budget: Some(pb::Budget {
+            org_limit: 10_000,
+            allocation: 1_000,
+            allocation_override: Some(pb::AllocationOverride {
+                allocation: 5_000,
+                expires_at: Some(expires_at),
+            }),
+            ..Default::default()
+        }),
+    };
+    let now = now_ms();
+    for expires_at in [
+        Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        },
+        timestamp(now + 400 * 86_400_000),
+    ] {
+        let err = c.set_budget(with_override(expires_at)).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{expires_at:?}");
+        assert!(
+            err.message()
+                .starts_with("budget.allocation_override.expires_at:"),
+            "{}",
+            err.message()
+        );
+    }
+    let month = c
+        .set_budget(with_override(timestamp(now + 30 * 86_400_000)))
+        .await;
+    assert!(month.is_ok(), "{month:?}");
 }

@@ -1320,7 +1320,7 @@ async fn the_demo_tells_the_whole_story_in_json() {
         assert!(org["current_errors"].as_u64().unwrap() > 0, "{org:#}");
     }
     let globex = orgs.iter().find(|o| o["org_id"] == "globex").unwrap();
-    assert_eq!(globex["allocation"], 1_500);
+    assert_eq!(globex["allocation"], 600);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

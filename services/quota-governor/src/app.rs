@@ -98,6 +98,7 @@ fn serve_on<S: QuotaStore>(
         store.clone(),
         feed.clone(),
         Options {
+            rules,
             default_budget,
             emergency: emergency_budget(settings),
             metric_orgs: OrgLabels::new(&settings.server.metrics_orgs),
@@ -109,6 +110,8 @@ fn serve_on<S: QuotaStore>(
         window_ms: rules.shape.window_ms(),
     };
     let keys = governor.clone().keep_grant_key();
+    let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
+    let clear = governor.clone().clear_when_due(every);
     let router = router
         .add_service(QuotaGovernorServer::new(GovernorService::new(
             governor.clone(),
@@ -131,9 +134,6 @@ fn serve_on<S: QuotaStore>(
         settings.server.health_interval,
     );
     let follow = feed.clone().follow(store.clone());
-    let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
-    let clear =
-        crate::feed::clear_when_due(store, feed, default_budget, rules.org_margin_percent, every);
     let background = Box::pin(async move {
         tokio::join!(health_watch, follow, clear, keys);
     });

@@ -4,7 +4,7 @@
 
 use prost_types::Duration as ProtoDuration;
 use syncgov_api::quota::v1 as pb;
-use syncgov_kit::clock::{timestamp, timestamp_ms};
+use syncgov_kit::clock::timestamp;
 
 use crate::domain::{
     self, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId, Priority,
@@ -83,7 +83,10 @@ pub fn read_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, In
             })?;
             Some(AllocationOverride {
                 allocation: o.allocation,
-                expires_at_ms: timestamp_ms(&expires_at),
+                expires_at_ms: syncgov_kit::input::timestamp_ms(
+                    "budget.allocation_override.expires_at",
+                    &expires_at,
+                )?,
             })
         }
     };
@@ -267,6 +270,7 @@ pub fn event_pb(e: &Event) -> pb::WatchSuspensionsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use syncgov_kit::clock::timestamp_ms;
 
     #[test]
     fn unknown_enum_values_name_their_field() {

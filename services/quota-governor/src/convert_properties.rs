@@ -10,6 +10,7 @@ use super::*;
 
 use proptest::prelude::*;
 use prost_types::Timestamp;
+use syncgov_kit::clock::timestamp_ms;
 
 use crate::domain::Grant;
 use crate::domain::{MAX_CLIENT_ID_LEN, MAX_COUNT, MAX_ORG_ID_LEN, MAX_ORG_LIMIT};
@@ -134,9 +135,14 @@ fn broken_budget_rule(budget: &Option<pb::Budget>, now_ms: i64) -> Option<&'stat
             return Some("budget.shares");
         }
     }
+    let in_range = |t: &Timestamp| {
+        (syncgov_kit::input::MIN_TIMESTAMP_SECONDS..=syncgov_kit::input::MAX_TIMESTAMP_SECONDS)
+            .contains(&t.seconds)
+            && (0..1_000_000_000).contains(&t.nanos)
+    };
     if b.allocation_override
         .as_ref()
-        .is_some_and(|o| o.expires_at.is_none())
+        .is_some_and(|o| !o.expires_at.as_ref().is_some_and(in_range))
     {
         return Some("budget.allocation_override.expires_at");
     }
@@ -150,7 +156,10 @@ fn broken_budget_rule(budget: &Option<pb::Budget>, now_ms: i64) -> Option<&'stat
         if o.allocation > b.org_limit {
             return Some("budget.allocation_override.allocation");
         }
-        if o.expires_at.as_ref().map(timestamp_ms) <= Some(now_ms) {
+        let expires_at = o.expires_at.as_ref().map(timestamp_ms);
+        if expires_at <= Some(now_ms)
+            || expires_at.is_some_and(|at| at - now_ms > crate::domain::MAX_OVERRIDE_MS)
+        {
             return Some("budget.allocation_override.expires_at");
         }
     }
@@ -170,7 +179,7 @@ fn valid_budget(now_ms: i64) -> impl Strategy<Value = Budget> {
                 }
             });
             let allocation_override = proptest::option::of(
-                (0..=org_limit, 1..=i64::MAX.saturating_sub(now_ms).max(1)).prop_map(
+                (0..=org_limit, 1..=crate::domain::MAX_OVERRIDE_MS).prop_map(
                     move |(allocation, ahead)| AllocationOverride {
                         allocation,
                         expires_at_ms: now_ms.saturating_add(ahead),
@@ -344,14 +353,16 @@ proptest! {
         }
     }
 
-    /// A suspension's detail is at most MAX_DETAIL_LEN characters, else
-    /// refused naming `detail`.
+    /// A suspension's detail is at most MAX_DETAIL_LEN characters, with no
+    /// control characters but line breaks and tabs; else refused naming
+    /// `detail`.
     #[test]
-    fn details_are_taken_or_refused_by_field(detail in prop_oneof![any_text(40), "\\PC{1000,1050}"]) {
+    fn details_are_taken_or_refused_by_field(detail in prop_oneof![any_text(40), "\\PC{1000,1050}", "[a-z\n\t\r\x1b\x00\x07]{0,20}"]) {
+        let printable = detail.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
         match suspension::check_detail(&detail) {
-            Ok(()) => prop_assert!(detail.chars().count() <= MAX_DETAIL_LEN),
+            Ok(()) => prop_assert!(detail.chars().count() <= MAX_DETAIL_LEN && printable),
             Err(e) => {
-                prop_assert!(detail.chars().count() > MAX_DETAIL_LEN);
+                prop_assert!(detail.chars().count() > MAX_DETAIL_LEN || !printable);
                 prop_assert_eq!(e.field, "detail");
             }
         }

@@ -15,6 +15,9 @@ pub const MAX_ORG_LIMIT: u64 = 1_000_000_000;
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// Slices of the usage chart series.
 pub const SERIES_POINTS: u64 = 24;
+/// Furthest ahead an allocation override may end: a year and a day. An
+/// override is for a migration, not a new allocation by the back door.
+pub const MAX_OVERRIDE_MS: i64 = 366 * 24 * 3_600 * 1_000;
 
 pub use syncgov_kit::input::{InvalidInput, MAX_ORG_ID_LEN, OrgId};
 
@@ -177,6 +180,12 @@ impl Budget {
                 return Err(InvalidInput::new(
                     "budget.allocation_override.expires_at",
                     "must be in the future",
+                ));
+            }
+            if o.expires_at_ms - now_ms > MAX_OVERRIDE_MS {
+                return Err(InvalidInput::new(
+                    "budget.allocation_override.expires_at",
+                    "must be at most 366 days ahead",
                 ));
             }
         }
@@ -391,8 +400,15 @@ impl ProbePolicy {
 /// governor answers, whichever protocol asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ruling {
-    /// The org is suspended: nothing was asked of the budget.
-    Suspended(SuspensionReason),
+    /// The org is suspended: nothing was granted, whatever the budget says.
+    Suspended {
+        /// The reason of the org's oldest suspension.
+        reason: SuspensionReason,
+        /// Calls counted in the window (0 when the store could not say).
+        used: u64,
+        /// The allocation in force (0 when the store could not say).
+        allocation: u64,
+    },
     /// The store was unreachable and the replica's emergency budget
     /// granted this many tokens, counted nowhere else (fail-open).
     Emergency(u64),
@@ -576,6 +592,8 @@ pub fn report(
     observed_at_ms: i64,
     now_ms: i64,
 ) -> bool {
+    // No report is newer than the clock: one dated ahead counts as made now.
+    let observed_at_ms = observed_at_ms.min(now_ms);
     if counts
         .org
         .is_some_and(|view| view.observed_at_ms > observed_at_ms)

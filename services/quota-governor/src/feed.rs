@@ -133,56 +133,6 @@ impl Feed {
     }
 }
 
-/// Ends, every `interval`, the suspensions that end by themselves on the
-/// budget's numbers (the allocation has room, the org has calls) once they
-/// may. Every replica runs it; the store clears a suspension once, so one
-/// event is told however many replicas look.
-pub async fn clear_when_due<S: QuotaStore>(
-    store: Arc<S>,
-    feed: Arc<Feed>,
-    default_budget: Option<crate::domain::Budget>,
-    org_margin_percent: u8,
-    interval: Duration,
-) {
-    use crate::domain::Resource;
-    use crate::store::BudgetKey;
-    use crate::suspension::{Clearing, clearing, may_clear};
-
-    loop {
-        tokio::time::sleep(interval).await;
-        for suspension in feed.all() {
-            if !matches!(
-                clearing(suspension.reason),
-                Clearing::Allocation | Clearing::OrgLimit
-            ) {
-                continue;
-            }
-            let key = BudgetKey {
-                org: suspension.org.clone(),
-                resource: Resource::ApiRequests,
-            };
-            let usage = match store.usage(&key, default_budget.as_ref()).await {
-                Ok(usage) => usage,
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot check a suspension now");
-                    continue;
-                }
-            };
-            if !may_clear(&suspension, usage.as_ref(), org_margin_percent) {
-                continue;
-            }
-            match store.clear(&suspension.org, suspension.reason, true).await {
-                Ok(Some(event)) => {
-                    feed.apply(&event);
-                    tracing::info!(org_id = %suspension.org, reason = suspension.reason.code(), "suspension ended by itself");
-                }
-                Ok(None) => {}
-                Err(e) => tracing::debug!(error = %e, "cannot clear a suspension now"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,15 +18,15 @@ use syncgov_kit::metrics::OrgLabels;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::{
-    Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome, Released, Ruling,
-    Usage,
+    Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome, Released, Resource,
+    Rules, Ruling, Usage,
 };
 use crate::feed::Feed;
 use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
 use crate::store::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
-use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
+use crate::suspension::{self, Clearing, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
 /// Why the governor could not answer. A denial is not an error: it is a
 /// [`Ruling`].
@@ -35,6 +35,12 @@ pub enum GovernorError {
     /// The request breaks a rule; the message names the field.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// A probe result named a grant that is not the probe out for the
+    /// suspension: only the worker holding the probe's grant reports.
+    #[error(
+        "grant_id: not the grant of the probe out for this suspension; only the worker holding the probe's grant reports how it went"
+    )]
+    NotTheProbe,
     /// The org has no budget for the resource, and no default budget is set.
     #[error(
         "org_id: org {} has no {} budget and no default budget is set",
@@ -48,8 +54,10 @@ pub enum GovernorError {
 }
 
 /// What the governor needs besides its store and feed, from its settings.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Options {
+    /// The rules every decision follows (window, org margin, probes).
+    pub rules: Rules,
     /// Budget of orgs that have none; `None` denies them with UNKNOWN_ORG.
     pub default_budget: Option<Budget>,
     /// With `--store-outage fail-open`: what may be granted while the store
@@ -62,6 +70,8 @@ pub struct Options {
 /// The decision path and the suspension rules over one store.
 pub struct Governor<S> {
     store: Arc<S>,
+    /// The window, the org margin and the probe back-off.
+    rules: Rules,
     /// The suspensions as this replica follows them: a token request is
     /// checked against them without a store round trip.
     feed: Arc<Feed>,
@@ -116,6 +126,7 @@ impl<S: QuotaStore> Governor<S> {
     pub fn new(store: Arc<S>, feed: Arc<Feed>, options: Options) -> Self {
         Self {
             metrics: GovernorMetrics::new(options.metric_orgs, feed.clone()),
+            rules: options.rules,
             store,
             feed,
             default_budget: options.default_budget,
@@ -196,12 +207,15 @@ impl<S: QuotaStore> Governor<S> {
         ask: Ask,
         priority: Priority,
     ) -> Result<Ruling, GovernorError> {
+        // Every grant has a nonce of its own; a probe's is known to the
+        // store before the grant is made, so that only its holder reports.
+        let nonce = self.nonces.next();
         let suspensions = self.feed.suspensions_of(&key.org);
         let probe = match suspensions.first() {
             None => None,
-            Some(first) => match self.try_probe(&key.org, &suspensions).await {
+            Some(first) => match self.try_probe(&key.org, &suspensions, nonce).await {
                 Some(reason) => Some(reason),
-                None => return Ok(Ruling::Suspended(first.reason)),
+                None => return Ok(self.suspended(key, first.reason).await),
             },
         };
         // A grant must be signed: the key is read before anything is
@@ -232,7 +246,7 @@ impl<S: QuotaStore> Governor<S> {
             Err(e) => return Err(e.into()),
         };
         if let Outcome::Granted(grant) = &mut decision.outcome {
-            *grant = grant.with_nonce(self.nonces.next());
+            *grant = grant.with_nonce(nonce);
         }
         if let Some(reason) = suspension::caused_by(&decision, key.resource) {
             let detail = match reason {
@@ -249,6 +263,23 @@ impl<S: QuotaStore> Governor<S> {
             self.suspend_automatically(&key.org, reason, &detail).await;
         }
         Ok(Ruling::Decided { decision, probe })
+    }
+
+    /// The denial of a suspended org, with its usage as the store has it, so
+    /// that a caller sees where the budget stands (nothing is granted
+    /// either way; without the store, the numbers are 0).
+    async fn suspended(&self, key: &BudgetKey, reason: SuspensionReason) -> Ruling {
+        let usage = self
+            .store
+            .usage(key, self.default_budget.as_ref())
+            .await
+            .ok()
+            .flatten();
+        Ruling::Suspended {
+            reason,
+            used: usage.as_ref().map_or(0, |u| u.used),
+            allocation: usage.as_ref().map_or(0, |u| u.allocation),
+        }
     }
 
     /// With fail-open, what the emergency budget grants while the store is
@@ -272,7 +303,12 @@ impl<S: QuotaStore> Governor<S> {
     /// one of them ends by a probe and the oldest's back-off has passed;
     /// returns the reason probed. Without the store there is no probe: the
     /// org is suspended whatever the store says, and the answer stays so.
-    async fn try_probe(&self, org: &OrgId, suspensions: &[Suspension]) -> Option<SuspensionReason> {
+    async fn try_probe(
+        &self,
+        org: &OrgId,
+        suspensions: &[Suspension],
+        nonce: u64,
+    ) -> Option<SuspensionReason> {
         if !suspensions.iter().all(|s| suspension::probed(s.reason)) {
             return None;
         }
@@ -285,7 +321,7 @@ impl<S: QuotaStore> Governor<S> {
             return None;
         }
         let reason = suspensions[0].reason;
-        match self.store.claim_probe(org, reason).await {
+        match self.store.claim_probe(org, reason, nonce).await {
             Ok(ProbeClaim::Granted) => {
                 self.probes().remove(org);
                 Some(reason)
@@ -381,6 +417,10 @@ impl<S: QuotaStore> Governor<S> {
             org_limit = budget.org_limit,
             "budget set"
         );
+        // A suspension for a used-up allocation or org limit ends now if the
+        // new budget has room, not a sweep later; read from the store, as
+        // this replica may not have heard of it yet.
+        self.clear_due_in_store(&key.org).await;
         Ok(())
     }
 
@@ -397,6 +437,7 @@ impl<S: QuotaStore> Governor<S> {
     pub async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, GovernorError> {
         let deleted = self.store.delete_budget(key).await?;
         tracing::info!(resource = key.resource.as_str(), deleted, "budget deleted");
+        self.clear_due_in_store(&key.org).await;
         Ok(deleted)
     }
 
@@ -417,6 +458,17 @@ impl<S: QuotaStore> Governor<S> {
         max: u64,
         observed_at_ms: Option<i64>,
     ) -> Result<OrgReport, GovernorError> {
+        if let Some(at) = observed_at_ms {
+            // A report from the future would outrank every truthful one
+            // after it; one older than the window says nothing of now.
+            syncgov_kit::input::check_recent(
+                "observed_at",
+                at,
+                now_ms(),
+                crate::org_usage::MAX_FUTURE_SKEW_MS,
+                self.rules.shape.window_ms() as i64,
+            )?;
+        }
         let report = self
             .store
             .report_org_usage(key, used, max, observed_at_ms, self.default_budget.as_ref())
@@ -429,6 +481,11 @@ impl<S: QuotaStore> Governor<S> {
             estimate = report.estimate,
             "org usage reported"
         );
+        if report.accepted {
+            // A report that gives the org calls again ends its org-limit
+            // suspension now, not at the next sweep.
+            self.clear_due(&key.org).await;
+        }
         Ok(report)
     }
 
@@ -471,12 +528,14 @@ impl<S: QuotaStore> Governor<S> {
     }
 
     /// Records how a probe through `org`'s suspension for `reason` went:
-    /// success ends it, failure backs off.
+    /// success ends it, failure backs off. Only the probe's grant
+    /// (`grant_id`, as the probe's reply gave it) may report.
     pub async fn probe_result(
         &self,
         org: &OrgId,
         reason: SuspensionReason,
         success: bool,
+        grant_id: &str,
     ) -> Result<ProbeReport, GovernorError> {
         if !suspension::probed(reason) {
             return Err(InvalidInput::new(
@@ -485,18 +544,126 @@ impl<S: QuotaStore> Governor<S> {
             )
             .into());
         }
-        Ok(match self.store.probe_result(org, reason, success).await? {
-            ProbeOutcome::Cleared(event) => {
+        if grant_id.is_empty() {
+            return Err(InvalidInput::new(
+                "grant_id",
+                "is required: the grant_id of the probe's AcquireTokens reply",
+            )
+            .into());
+        }
+        let id = GrantId::parse(grant_id)?.ok_or(GovernorError::NotTheProbe)?;
+        self.signing_key().await?;
+        let grant = {
+            let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+            let known: Vec<&GrantKey> = keys
+                .current
+                .iter()
+                .chain(keys.previous.iter())
+                .map(|k| &**k)
+                .collect();
+            // A probe may go through either resource's budget.
+            [Resource::ApiRequests, Resource::BulkBatches]
+                .into_iter()
+                .find_map(
+                    |resource| match id.open(known.iter().copied(), org, resource) {
+                        Opened::Genuine(grant) => Some(grant),
+                        Opened::Unknown => None,
+                    },
+                )
+                .ok_or(GovernorError::NotTheProbe)?
+        };
+        Ok(
+            match self
+                .store
+                .probe_result(org, reason, success, grant.nonce)
+                .await?
+            {
+                ProbeOutcome::Cleared(event) => {
+                    self.feed.apply(&event);
+                    tracing::info!(reason = reason.code(), "probe succeeded; suspension ended");
+                    ProbeReport::Cleared
+                }
+                ProbeOutcome::BackedOff(at) => {
+                    self.probes().insert(org.clone(), at);
+                    ProbeReport::BackedOff(at)
+                }
+                ProbeOutcome::NotSuspended => ProbeReport::NotSuspended,
+                ProbeOutcome::NotTheProbe => {
+                    syncgov_kit::auth::refused("not_the_probe");
+                    return Err(GovernorError::NotTheProbe);
+                }
+            },
+        )
+    }
+
+    /// Ends, every `every`, the suspensions that end by themselves on the
+    /// budget's numbers (the allocation has room, the org has calls) once
+    /// they may. Every replica runs it; the store clears a suspension once,
+    /// so one event is told however many replicas look. Runs until dropped.
+    pub async fn clear_when_due(self: Arc<Self>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            for suspension in self.feed.all() {
+                self.clear_if_due(&suspension).await;
+            }
+        }
+    }
+
+    /// As [`Self::clear_due`], for the suspensions the store holds (an
+    /// admin's change, rare enough to read them).
+    async fn clear_due_in_store(&self, org: &OrgId) {
+        match self.suspensions(org).await {
+            Ok(held) => {
+                for suspension in held {
+                    self.clear_if_due(&suspension).await;
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot check suspensions now"),
+        }
+    }
+
+    /// Ends `org`'s suspensions, as this replica knows them, that its
+    /// budget's numbers no longer call for.
+    async fn clear_due(&self, org: &OrgId) {
+        for suspension in self.feed.suspensions_of(org) {
+            self.clear_if_due(&suspension).await;
+        }
+    }
+
+    /// Ends `suspension` when it ends on the numbers and they say it may.
+    async fn clear_if_due(&self, suspension: &Suspension) {
+        if !matches!(
+            suspension::clearing(suspension.reason),
+            Clearing::Allocation | Clearing::OrgLimit
+        ) {
+            return;
+        }
+        let key = BudgetKey {
+            org: suspension.org.clone(),
+            resource: Resource::ApiRequests,
+        };
+        let usage = match self.store.usage(&key, self.default_budget.as_ref()).await {
+            Ok(usage) => usage,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot check a suspension now");
+                return;
+            }
+        };
+        if !suspension::may_clear(suspension, usage.as_ref(), self.rules.org_margin_percent) {
+            return;
+        }
+        match self
+            .store
+            .clear(&suspension.org, suspension.reason, true)
+            .await
+        {
+            Ok(Some(event)) => {
                 self.feed.apply(&event);
-                tracing::info!(reason = reason.code(), "probe succeeded; suspension ended");
-                ProbeReport::Cleared
+                tracing::info!(org_id = %suspension.org, reason = suspension.reason.code(), "suspension ended by itself");
             }
-            ProbeOutcome::BackedOff(at) => {
-                self.probes().insert(org.clone(), at);
-                ProbeReport::BackedOff(at)
-            }
-            ProbeOutcome::NotSuspended => ProbeReport::NotSuspended,
-        })
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot clear a suspension now"),
+        }
     }
 
     /// Every suspension event after `cursor` (`None`: from now on) that

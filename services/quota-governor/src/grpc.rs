@@ -37,6 +37,8 @@ impl From<GovernorError> for ApiError {
     fn from(error: GovernorError) -> Self {
         match error {
             GovernorError::Invalid(e) => ApiError::Invalid(e),
+            // The request is well formed; the grant named holds no probe.
+            GovernorError::NotTheProbe => ApiError::FailedPrecondition(error.to_string()),
             no_budget @ GovernorError::NoBudget(_) => ApiError::NotFound(no_budget.to_string()),
             GovernorError::Store(e) => ApiError::Store(e),
         }
@@ -68,13 +70,19 @@ async fn acquire<S: QuotaStore>(
     let TokenAsk { key, ask, priority } = asked;
     let span = tracing::Span::current();
     let (decision, probe) = match governor.acquire(&key, ask, priority).await? {
-        Ruling::Suspended(reason) => {
+        Ruling::Suspended {
+            reason,
+            used,
+            allocation,
+        } => {
             // Suspended: no call may go out, whatever the budget says.
             span.record("deny_reason", "suspended");
             span.record("suspension_reason", reason.code());
             return Ok(pb::AcquireTokensResponse {
                 deny_reason: pb::DenyReason::Suspended.into(),
                 suspension_reason: reason.number(),
+                used,
+                allocation,
                 ..Default::default()
             });
         }
@@ -283,7 +291,8 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let observed_at_ms = request
             .observed_at
             .as_ref()
-            .map(syncgov_kit::clock::timestamp_ms);
+            .map(|at| syncgov_kit::input::timestamp_ms("observed_at", at))
+            .transpose()?;
         let report = self
             .governor
             .report_org_usage(&key, used, max, observed_at_ms)
@@ -376,7 +385,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let reason = convert::read_reason(request.reason)?;
         let reply = match self
             .governor
-            .probe_result(&org, reason, request.success)
+            .probe_result(&org, reason, request.success, &request.grant_id)
             .await?
         {
             ProbeReport::Cleared => pb::ReportProbeResultResponse {

@@ -84,7 +84,7 @@ impl GovernorMetrics {
     pub fn decided(&self, org: &OrgId, ruling: &Ruling, started: Instant) {
         let org_label = KeyValue::new("org_id", self.orgs.of(org.as_str()));
         let (outcome, reason) = match ruling {
-            Ruling::Suspended(_) => ("denied", "suspended"),
+            Ruling::Suspended { .. } => ("denied", "suspended"),
             Ruling::Emergency(count) => {
                 self.tokens.add(*count, std::slice::from_ref(&org_label));
                 ("granted", "emergency")

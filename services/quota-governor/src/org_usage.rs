@@ -10,6 +10,11 @@ use syncgov_kit::input::InvalidInput;
 /// Default share of the org limit kept free, in percent.
 pub const DEFAULT_SAFETY_MARGIN_PERCENT: u8 = 2;
 
+/// How far into the future a report's `observed_at` may be: clocks differ a
+/// little, never by this much. A report from further ahead would outrank
+/// every truthful report after it.
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60 * 1_000;
+
 /// The most a report may claim, used or max: far above any Salesforce limit,
 /// low enough that sums never overflow.
 pub const MAX_REPORTED: u64 = 1_000_000_000_000;

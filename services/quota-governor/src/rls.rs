@@ -24,8 +24,12 @@ use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Re
 use crate::governor::Governor;
 use crate::store::{BudgetKey, QuotaStore};
 
-/// Header Envoy adds to its response when an org is suspended.
+/// Header Envoy adds to its response when an org is suspended (or, with
+/// [`PROBE_HEADER`], when the request is the probe of a suspension).
 pub const SUSPENDED_HEADER: &str = "x-syncgov-suspended";
+/// Header Envoy adds to its response when the request is the probe of a
+/// suspension: the grant id to report the probe's result with.
+pub const PROBE_HEADER: &str = "x-syncgov-probe";
 
 /// What to do with a descriptor that maps onto no budget.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -169,7 +173,9 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                 .acquire(&key, Ask::exactly(hits), priority)
                 .await?
             {
-                Ruling::Suspended(reason) => {
+                Ruling::Suspended {
+                    reason, allocation, ..
+                } => {
                     headers.push(rls::HeaderValue {
                         key: SUSPENDED_HEADER.into(),
                         value: reason.code().into(),
@@ -178,7 +184,7 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                         code: Code::OverLimit.into(),
                         current_limit: Some(RateLimit {
                             name,
-                            requests_per_unit: 0,
+                            requests_per_unit: saturate(allocation),
                             unit: Unit::Day.into(),
                         }),
                         ..Default::default()
@@ -190,7 +196,7 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                     code: Code::Ok.into(),
                     ..Default::default()
                 },
-                Ruling::Decided { decision, .. } => {
+                Ruling::Decided { decision, probe } => {
                     let limit = Some(RateLimit {
                         name,
                         requests_per_unit: saturate(decision.allocation),
@@ -198,6 +204,18 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                     });
                     let (code, reset_ms) = match decision.outcome {
                         Outcome::Granted(grant) => {
+                            if let Some(reason) = probe {
+                                // The worker behind the proxy reports how
+                                // the probe went, naming this grant.
+                                headers.push(rls::HeaderValue {
+                                    key: PROBE_HEADER.into(),
+                                    value: self.governor.grant_id(&key, &grant).unwrap_or_default(),
+                                });
+                                headers.push(rls::HeaderValue {
+                                    key: SUSPENDED_HEADER.into(),
+                                    value: reason.code().into(),
+                                });
+                            }
                             granted.push((key.clone(), grant));
                             (Code::Ok, self.settings.window_ms)
                         }

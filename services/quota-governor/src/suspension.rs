@@ -193,12 +193,25 @@ impl Ord for Event {
     }
 }
 
-/// Checks a suspension's detail.
+/// True for the control characters a detail may hold: line breaks and tabs,
+/// which error texts carry. Every other one (escape sequences above all)
+/// could rewrite what an operator's terminal shows.
+fn allowed_control(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Checks a suspension's detail: at most [`MAX_DETAIL_LEN`] characters, and
+/// no control characters but line breaks and tabs.
 pub fn check_detail(detail: &str) -> Result<(), InvalidInput> {
-    if detail.chars().count() > MAX_DETAIL_LEN {
+    let printable = detail
+        .chars()
+        .all(|c| !c.is_control() || allowed_control(c));
+    if detail.chars().count() > MAX_DETAIL_LEN || !printable {
         return Err(InvalidInput::new(
             "detail",
-            format!("must be at most {MAX_DETAIL_LEN} characters"),
+            format!(
+                "must be at most {MAX_DETAIL_LEN} characters, with no control characters but line breaks and tabs"
+            ),
         ));
     }
     Ok(())

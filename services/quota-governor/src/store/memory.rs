@@ -90,6 +90,9 @@ struct Kept {
     backoff_ms: u64,
     /// A probe is out until then (ms): no other goes meanwhile.
     out_until_ms: i64,
+    /// The nonce of the grant the last probe carried: only its holder may
+    /// report how it went.
+    probe_nonce: Option<u64>,
 }
 
 impl Suspensions {
@@ -284,6 +287,7 @@ impl QuotaStore for MemoryStore {
             suspension: suspension.clone(),
             backoff_ms,
             out_until_ms: 0,
+            probe_nonce: None,
         });
         drop(s);
         self.new_events.notify_waiters();
@@ -329,6 +333,7 @@ impl QuotaStore for MemoryStore {
         &self,
         org: &OrgId,
         reason: SuspensionReason,
+        nonce: u64,
     ) -> Result<ProbeClaim, StoreError> {
         let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
         let now = now_ms();
@@ -344,6 +349,7 @@ impl QuotaStore for MemoryStore {
         }
         // The probe has as long as the back-off to report before another goes.
         kept.out_until_ms = now + kept.backoff_ms as i64;
+        kept.probe_nonce = Some(nonce);
         Ok(ProbeClaim::Granted)
     }
 
@@ -352,22 +358,29 @@ impl QuotaStore for MemoryStore {
         org: &OrgId,
         reason: SuspensionReason,
         success: bool,
+        nonce: u64,
     ) -> Result<ProbeOutcome, StoreError> {
-        if success {
-            return Ok(match self.clear(org, reason, true).await? {
-                Some(event) => ProbeOutcome::Cleared(event),
-                None => ProbeOutcome::NotSuspended,
-            });
+        {
+            let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(kept) = s.active.iter_mut().find(|k| k.is(org, reason)) else {
+                return Ok(ProbeOutcome::NotSuspended);
+            };
+            if kept.probe_nonce != Some(nonce) {
+                return Ok(ProbeOutcome::NotTheProbe);
+            }
+            if !success {
+                kept.backoff_ms = self.rules.probe.after_failure(kept.backoff_ms);
+                let next = now_ms() + kept.backoff_ms as i64;
+                kept.suspension.probe_at_ms = Some(next);
+                kept.out_until_ms = 0;
+                kept.probe_nonce = None;
+                return Ok(ProbeOutcome::BackedOff(next));
+            }
         }
-        let mut s = self.suspensions.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(kept) = s.active.iter_mut().find(|k| k.is(org, reason)) else {
-            return Ok(ProbeOutcome::NotSuspended);
-        };
-        kept.backoff_ms = self.rules.probe.after_failure(kept.backoff_ms);
-        let next = now_ms() + kept.backoff_ms as i64;
-        kept.suspension.probe_at_ms = Some(next);
-        kept.out_until_ms = 0;
-        Ok(ProbeOutcome::BackedOff(next))
+        Ok(match self.clear(org, reason, true).await? {
+            Some(event) => ProbeOutcome::Cleared(event),
+            None => ProbeOutcome::NotSuspended,
+        })
     }
 
     async fn events_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Event>, StoreError> {

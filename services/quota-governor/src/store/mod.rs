@@ -138,20 +138,24 @@ pub trait QuotaStore: Send + Sync + 'static {
 
     /// Lets one token request through `org`'s suspension for `reason` as its
     /// probe, once the back-off has passed and no other probe is out; across
-    /// replicas, one request wins.
+    /// replicas, one request wins. `nonce` is the nonce of the grant the
+    /// probe will carry: only its holder may report how the probe went.
     fn claim_probe(
         &self,
         org: &OrgId,
         reason: SuspensionReason,
+        nonce: u64,
     ) -> impl Future<Output = Result<ProbeClaim, StoreError>> + Send;
 
-    /// Records how a probe went: success ends the suspension (the event is
-    /// returned), failure doubles the back-off (the next probe's time is).
+    /// Records how the probe of grant `nonce` went: success ends the
+    /// suspension (the event is returned), failure doubles the back-off
+    /// (the next probe's time is). Any other grant changes nothing.
     fn probe_result(
         &self,
         org: &OrgId,
         reason: SuspensionReason,
         success: bool,
+        nonce: u64,
     ) -> impl Future<Output = Result<ProbeOutcome, StoreError>> + Send;
 
     /// Every active suspension, and the feed's cursor they stand at: one
@@ -222,4 +226,7 @@ pub enum ProbeOutcome {
     BackedOff(i64),
     /// There was no such suspension.
     NotSuspended,
+    /// The grant named is not the probe out for this suspension: nothing
+    /// changed.
+    NotTheProbe,
 }

@@ -3,6 +3,8 @@
 --
 -- KEYS[1]  the active hash (see suspend.lua)
 -- ARGV[1]  org   ARGV[2]  reason number
+-- ARGV[3]  the nonce of the probe's grant (hex): only its holder may report
+--          how the probe went (state.g)
 --
 -- Returns {0} when not suspended, {1} when this request is the probe, or
 -- {2, ms} when no probe may go before then.
@@ -25,5 +27,6 @@ if now < (state.u or 0) then
 end
 -- The probe has as long as the back-off to report before another goes.
 state.u = now + state.b
+state.g = ARGV[3]
 redis.call('HSET', KEYS[1], field, cjson.encode(state))
 return {1}

@@ -364,6 +364,7 @@ pub fn probe_outcome(reply: &[Value]) -> Result<crate::store::ProbeOutcome, Stor
         [Value::Int(0)] => Ok(ProbeOutcome::NotSuspended),
         [Value::Int(1), entry] => Ok(ProbeOutcome::Cleared(event(entry)?)),
         [Value::Int(2), Value::Int(at)] => Ok(ProbeOutcome::BackedOff(*at)),
+        [Value::Int(3)] => Ok(ProbeOutcome::NotTheProbe),
         _ => Err(corrupt("probe result reply")),
     }
 }

@@ -358,6 +358,7 @@ impl QuotaStore for RedisStore {
         &self,
         org: &OrgId,
         reason: SuspensionReason,
+        nonce: u64,
     ) -> Result<ProbeClaim, StoreError> {
         let reply: Vec<i64> = self
             .scripts
@@ -365,6 +366,7 @@ impl QuotaStore for RedisStore {
             .key(keys::SUSPENSIONS)
             .arg(org.as_str())
             .arg(reason.number())
+            .arg(format!("{nonce:x}"))
             .invoke_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
@@ -376,6 +378,7 @@ impl QuotaStore for RedisStore {
         org: &OrgId,
         reason: SuspensionReason,
         success: bool,
+        nonce: u64,
     ) -> Result<ProbeOutcome, StoreError> {
         let reply: Vec<Value> = self
             .scripts
@@ -387,6 +390,7 @@ impl QuotaStore for RedisStore {
             .arg(u8::from(success))
             .arg(self.rules.probe.first_ms)
             .arg(self.rules.probe.cap_ms)
+            .arg(format!("{nonce:x}"))
             .invoke_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
