@@ -5,8 +5,9 @@
 //! Dependencies point one way, inwards: `app` wires `grpc` (the adapter:
 //! protobuf and statuses) over `core` (the operations and their rules), and
 //! the background tasks (`notifier`, `relay`, `metrics`) beside it, all over
-//! `store`; these use the pure `domain`, `classify`, `resync`, `notify` and
-//! `taxonomy`, which know neither tonic nor Redis. Only `grpc` makes gRPC
+//! `store`; these use the pure `domain`, `classify`, `resync`, `notify`,
+//! `destination` and `taxonomy`, which know neither tonic nor Redis. The
+//! notifier's HTTP deliveries go through `webhook`. Only `grpc` makes gRPC
 //! statuses; only `store` names Redis.
 
 pub mod access;
@@ -15,6 +16,7 @@ pub mod classify;
 pub mod classify_cli;
 pub mod config;
 pub mod core;
+pub mod destination;
 pub mod domain;
 pub mod error;
 pub mod export;
@@ -25,4 +27,5 @@ pub mod notify;
 pub mod relay;
 pub mod resync;
 pub mod store;
+pub mod webhook;
 pub use syncgov_taxonomy as taxonomy;
