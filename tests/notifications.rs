@@ -65,21 +65,38 @@ fn json(request: &WebhookRequest) -> serde_json::Value {
     serde_json::from_slice(&request.body).expect("a JSON body")
 }
 
+/// Signed with the org's secret: the Standard Webhooks signature over the
+/// id, the timestamp and the body, and the former body-only one.
 fn signed_right(request: &WebhookRequest) -> bool {
-    request.headers.get("x-syncgov-signature") == Some(&notify::sign(SECRET, &request.body))
+    let header = |name: &str| request.headers.get(name).cloned().unwrap_or_default();
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or_default();
+    header("webhook-signature")
+        == notify::sign_delivery(SECRET, &header("webhook-id"), timestamp, &request.body)
+        && header("x-syncgov-signature") == notify::sign(SECRET, &request.body)
+}
+
+/// The tests' receivers listen on loopback, which webhooks reach only when
+/// allowed.
+fn loopback() -> Vec<sync_errors::destination::Allowed> {
+    vec!["127.0.0.1/32".parse().unwrap()]
 }
 
 fn quick() -> Settings {
     Settings {
         digest_day: Duration::from_secs(1),
         notification_retry: Duration::from_millis(300),
+        webhook_allow: loopback(),
         ..Settings::default()
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_are_kept_and_the_secret_never_read_back() {
-    let service = Service::sync_errors(Settings::default()).await;
+    let service = Service::sync_errors(Settings {
+        webhook_allow: loopback(),
+        ..Settings::default()
+    })
+    .await;
     let mut c = SyncErrorsClient::new(service.channel().await);
     let got = c
         .get_notification_settings(pb::GetNotificationSettingsRequest {
@@ -227,6 +244,10 @@ async fn immediate_notifications_go_out_once_per_type_per_minute() {
         assert!(signed_right(r), "a valid signature");
         assert_eq!(
             r.headers.get("idempotency-key").map(String::as_str),
+            json(r)["id"].as_str()
+        );
+        assert_eq!(
+            r.headers.get("webhook-id").map(String::as_str),
             json(r)["id"].as_str()
         );
     }

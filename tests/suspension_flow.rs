@@ -206,6 +206,8 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
     let settings = || SyncErrorsSettings {
         governor_addr: Some(format!("http://{}", governor.addr())),
         notification_retry: Duration::from_millis(300),
+        // The test's webhook receiver, on loopback.
+        webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
         server: ServerSettings {
             redis_url: Some(redis.url().parse().unwrap()),
             ..ServerSettings::default()

@@ -138,6 +138,9 @@ impl Env {
             ..Default::default()
         };
         let errors_settings = sync_errors::config::Settings {
+            // The notifications test's webhook, a loopback port nobody
+            // answers on.
+            webhook_allow: vec!["127.0.0.1:9".parse().expect("an allowed webhook")],
             server: ServerSettings {
                 redis_url: redis
                     .as_ref()

@@ -19,6 +19,7 @@ use crate::store::ErrorStore;
 use crate::store::conn::Endpoint;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::webhook::{Deliverer, DelivererSettings};
 
 /// Name of the service for the health protocol.
 pub const SERVICE_NAME: &str = "syncgov.syncerrors.v1.SyncErrors";
@@ -41,6 +42,17 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let base = server::base_router(REFLECTED, crate::access::policy(), &settings.server)?;
+    // This process's own ports are never a webhook's destination.
+    let mut own_ports = vec![listener.local_addr()?.port()];
+    own_ports.extend(settings.server.admin_listen.map(|a| a.port()));
+    let deliverer = Deliverer::new(DelivererSettings {
+        policy: settings.webhook_policy(),
+        extra_ca: settings.webhook_ca_file.clone(),
+        connect_timeout: settings.webhook_connect_timeout,
+        timeout: settings.webhook_timeout,
+        own_ports,
+    })
+    .context("--webhook-ca-file")?;
     let policy = settings.retry_policy();
     let (router, background, store_description) = match Endpoint::from_settings(
         settings.server.redis_url.as_ref(),
@@ -48,12 +60,14 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     ) {
         Some((endpoint, description)) => {
             let store = RedisStore::open(&endpoint, settings.server.redis_timeout, policy)?;
-            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            let (router, background) =
+                serve_on(store, base.router, &base.health, &settings, deliverer)?;
             (router, background, description)
         }
         None => {
             let store = MemoryStore::new(policy);
-            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            let (router, background) =
+                serve_on(store, base.router, &base.health, &settings, deliverer)?;
             (router, background, "in memory".to_owned())
         }
     };
@@ -75,10 +89,12 @@ fn serve_on<S: ErrorStore>(
     router: Router,
     health: &HealthReporter,
     settings: &Settings,
+    deliverer: Deliverer,
 ) -> anyhow::Result<(Router, BoxFuture)> {
     let store = Arc::new(store);
-    let background = background(store.clone(), health, settings)?;
-    let router = router.add_service(SyncErrorsServer::new(SyncErrorsService::new(store)));
+    let policy = deliverer.policy().clone();
+    let background = background(store.clone(), health, settings, deliverer)?;
+    let router = router.add_service(SyncErrorsServer::new(SyncErrorsService::new(store, policy)));
     Ok((router, background))
 }
 
@@ -89,6 +105,7 @@ fn background<S: ErrorStore>(
     store: Arc<S>,
     health: &HealthReporter,
     settings: &Settings,
+    deliverer: Deliverer,
 ) -> anyhow::Result<BoxFuture> {
     let pinged = store.clone();
     let ping = move || {
@@ -106,8 +123,9 @@ fn background<S: ErrorStore>(
         retry: settings.notification_retry,
         // Look often enough to catch every digest period and retry.
         tick: (settings.digest_day / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)),
+        concurrency: settings.notification_concurrency as usize,
     };
-    let notifier = crate::notifier::run(store.clone(), pacing);
+    let notifier = crate::notifier::run(store.clone(), pacing, deliverer);
     let queue = crate::metrics::watch_queue(store.clone());
     let watch: BoxFuture = Box::pin(async move {
         tokio::join!(health_watch, notifier, queue);

@@ -16,6 +16,9 @@ const DEFAULT_DIGEST_DAY: &str = "24h";
 const DEFAULT_NOTIFICATION_RETRY: &str = "30s";
 const DEFAULT_RESYNC_BACKOFF_CAP: &str = "1h";
 const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
+const DEFAULT_WEBHOOK_CONNECT_TIMEOUT: &str = "2s";
+const DEFAULT_WEBHOOK_TIMEOUT: &str = "10s";
+const DEFAULT_NOTIFICATION_CONCURRENCY: u32 = 32;
 
 /// The `sync-errors` command line.
 #[derive(Clone, Debug, Parser)]
@@ -95,6 +98,37 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_NOTIFICATION_RETRY", default_value = DEFAULT_NOTIFICATION_RETRY, value_parser = parse_duration)]
     pub notification_retry: Duration,
 
+    /// Orgs whose notifications this replica delivers at once; each org's
+    /// go out one at a time, in order, so a webhook that never answers
+    /// holds up its own org only.
+    #[arg(long, env = "SYNC_ERRORS_NOTIFICATION_CONCURRENCY", default_value_t = DEFAULT_NOTIFICATION_CONCURRENCY,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub notification_concurrency: u32,
+
+    /// Destinations webhooks may reach although they are inside (loopback,
+    /// private, link-local, ...), for in-cluster relays, comma-separated:
+    /// CIDRs or addresses (10.20.0.0/16, fd00::/8, 10.20.1.7) allow any
+    /// port of an address in them; host:port (relay.syncgov.svc:8080)
+    /// allows that host and port as a URL names them, wherever it
+    /// resolves. Plain http:// goes only to these. Unset: webhooks reach
+    /// public addresses over https:// only.
+    #[arg(long, env = "SYNC_ERRORS_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<crate::destination::Allowed>,
+
+    /// A CA certificate file (PEM) trusted for https:// webhooks besides
+    /// the system's roots (an internal CA, a relay's).
+    #[arg(long, env = "SYNC_ERRORS_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<std::path::PathBuf>,
+
+    /// Longest wait to resolve a webhook's host or open a connection to it.
+    #[arg(long, env = "SYNC_ERRORS_WEBHOOK_CONNECT_TIMEOUT", default_value = DEFAULT_WEBHOOK_CONNECT_TIMEOUT, value_parser = parse_duration)]
+    pub webhook_connect_timeout: Duration,
+
+    /// Longest a webhook delivery may take, from resolving the host to the
+    /// answer's status line; then it failed and is retried.
+    #[arg(long, env = "SYNC_ERRORS_WEBHOOK_TIMEOUT", default_value = DEFAULT_WEBHOOK_TIMEOUT, value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
     /// Resync attempts per job, the first included; then the error is dead
     /// until an operator resyncs it again.
     #[arg(long, env = "SYNC_ERRORS_RESYNC_MAX_ATTEMPTS", default_value_t = DEFAULT_RESYNC_MAX_ATTEMPTS,
@@ -144,6 +178,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where webhooks may go, as these settings say.
+    pub fn webhook_policy(&self) -> crate::destination::Policy {
+        crate::destination::Policy {
+            allow: self.webhook_allow.clone(),
+        }
+    }
+
     /// The resync retry policy these settings ask for.
     pub fn retry_policy(&self) -> crate::resync::RetryPolicy {
         crate::resync::RetryPolicy {
@@ -162,6 +203,11 @@ impl Default for Settings {
             governor_addr: None,
             digest_day: duration(DEFAULT_DIGEST_DAY),
             notification_retry: duration(DEFAULT_NOTIFICATION_RETRY),
+            notification_concurrency: DEFAULT_NOTIFICATION_CONCURRENCY,
+            webhook_allow: Vec::new(),
+            webhook_ca_file: None,
+            webhook_connect_timeout: duration(DEFAULT_WEBHOOK_CONNECT_TIMEOUT),
+            webhook_timeout: duration(DEFAULT_WEBHOOK_TIMEOUT),
             resync_max_attempts: DEFAULT_RESYNC_MAX_ATTEMPTS,
             resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),
             resync_backoff_cap: duration(DEFAULT_RESYNC_BACKOFF_CAP),
@@ -208,6 +254,25 @@ mod tests {
             .and_then(|a| a.get_env())
             .map(|e| e.to_string_lossy().into_owned());
         assert_eq!(env.as_deref(), Some("SYNC_ERRORS_REDIS_URL"));
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_a_list_of_cidrs_and_host_ports() {
+        let cli = Cli::try_from_args([
+            "sync-errors",
+            "--webhook-allow",
+            "10.20.0.0/16,relay.syncgov.svc:8080",
+        ])
+        .unwrap();
+        let allow: Vec<String> = cli
+            .settings
+            .webhook_allow
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(allow, ["10.20.0.0/16", "relay.syncgov.svc:8080"]);
+        let err = Cli::try_from_args(["sync-errors", "--webhook-allow", "relay.svc"]).unwrap_err();
+        assert!(err.to_string().contains("--webhook-allow"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! batch or a classify call may hold, that each failure is classified before
 //! it is stored, how many errors one resync may select and how a claim is
 //! bounded, what a resync job's reported outcome does, which webhook secret a
-//! settings update checks and keeps, and the jitter that spreads retries.
+//! settings update checks and keeps and which webhook URLs it refuses, and
+//! the jitter that spreads retries.
 //!
 //! It answers with domain values and [`Error`]; it knows neither protobuf nor
 //! tonic (the adapter in `grpc.rs` does) nor Redis (the store does).
@@ -19,6 +20,7 @@ use std::time::Duration;
 use tokio_stream::Stream;
 
 use crate::classify::{Classification, FailureText, classify};
+use crate::destination::{Policy, WebhookUrl};
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, InvalidInput, MAX_BATCH, MAX_RESYNC, OrgId,
     Page, StoredError, SyncHealth,
@@ -35,6 +37,9 @@ pub struct SyncErrors<S> {
     /// The errors, queue and settings; shared with export streams, which
     /// outlive the call that starts them.
     store: Arc<S>,
+    /// Where webhooks may go: a URL the deliveries would refuse whatever
+    /// DNS says is refused when set.
+    webhooks: Policy,
 }
 
 /// How a worker says a claimed resync job went.
@@ -56,9 +61,9 @@ pub struct JobDone {
 }
 
 impl<S: ErrorStore> SyncErrors<S> {
-    /// The service over `store`.
-    pub fn new(store: Arc<S>) -> Self {
-        Self { store }
+    /// The service over `store`, with webhooks held to `webhooks`.
+    pub fn new(store: Arc<S>, webhooks: Policy) -> Self {
+        Self { store, webhooks }
     }
 
     /// Classifies and stores a batch of failures of `org`, all or none.
@@ -272,6 +277,23 @@ impl<S: ErrorStore> SyncErrors<S> {
             .unwrap_or_default())
     }
 
+    /// How deliveries to the org's webhook are going; `None` when its
+    /// notifications are off (or were never set).
+    pub async fn delivery_status(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<notify::DeliveryStatus>, Error> {
+        let on = self
+            .store
+            .notification_settings(org)
+            .await?
+            .is_some_and(|s| s.enabled);
+        if !on {
+            return Ok(None);
+        }
+        Ok(Some(self.store.delivery_status(org).await?))
+    }
+
     /// Checks and stores the org's notification settings; returns them as
     /// stored. Settings without a secret keep the one stored, and are
     /// checked with it: turning notifications on needs a secret, given now
@@ -298,6 +320,10 @@ impl<S: ErrorStore> SyncErrors<S> {
             .validate()?;
         }
         kept.validate()?;
+        if !kept.webhook_url.is_empty() {
+            let url = WebhookUrl::parse("settings.webhook_url", &kept.webhook_url)?;
+            self.webhooks.check_url("settings.webhook_url", &url)?;
+        }
         let settings = self.store.set_notification_settings(org, settings).await?;
         tracing::info!(enabled = settings.enabled, "notification settings updated");
         Ok(settings)

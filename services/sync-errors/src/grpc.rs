@@ -22,6 +22,7 @@ use tonic::{Request, Response, Status};
 
 use crate::classify::{Classification, FailureText};
 use crate::core::{Report, SyncErrors};
+use crate::destination::{Policy, redact_credentials};
 use crate::domain::{
     self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, InvalidInput, OrgId,
     StoredError, SyncHealth,
@@ -38,10 +39,10 @@ pub struct SyncErrorsService<S> {
 }
 
 impl<S: ErrorStore> SyncErrorsService<S> {
-    /// A service over `store`.
-    pub fn new(store: Arc<S>) -> Self {
+    /// A service over `store`, with webhook URLs held to `webhooks`.
+    pub fn new(store: Arc<S>, webhooks: Policy) -> Self {
         Self {
-            core: SyncErrors::new(store),
+            core: SyncErrors::new(store, webhooks),
         }
     }
 }
@@ -128,7 +129,14 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         authorize_org(&request, &request.get_ref().org_id)?;
         let org = org(&request.get_ref().org_id)?;
         let health = self.core.health(&org).await?;
-        Ok(Response::new(health_pb(health)))
+        let mut reply = health_pb(health);
+        reply.notification_delivery = self
+            .core
+            .delivery_status(&org)
+            .await?
+            .as_ref()
+            .map(delivery_pb);
+        Ok(Response::new(reply))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
@@ -335,9 +343,11 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         authorize_org(&request, &request.get_ref().org_id)?;
         let org = org(&request.get_ref().org_id)?;
         let settings = self.core.notification_settings(&org).await?;
+        let delivery = self.core.delivery_status(&org).await?;
         Ok(Response::new(pb::GetNotificationSettingsResponse {
             webhook_secret_set: settings.webhook_secret.is_some(),
             settings: Some(notification_settings_pb(&settings)),
+            delivery: delivery.as_ref().map(delivery_pb),
         }))
     }
 
@@ -562,16 +572,29 @@ fn health_pb(health: SyncHealth) -> pb::GetSyncHealthResponse {
                 occurred_at: Some(timestamp(s.occurred_at_ms)),
             })
             .collect(),
+        notification_delivery: None,
     }
 }
 
-/// Settings as replies show them: never the secret.
+/// Settings as replies show them: never the secret, nor credentials a URL
+/// stored before they were refused may hold.
 fn notification_settings_pb(settings: &notify::Settings) -> pb::NotificationSettings {
     pb::NotificationSettings {
         enabled: settings.enabled,
         frequency: settings.frequency.number(),
-        webhook_url: settings.webhook_url.clone(),
+        webhook_url: redact_credentials(&settings.webhook_url),
         webhook_secret: String::new(),
+    }
+}
+
+/// How deliveries are going, as replies show it.
+fn delivery_pb(status: &notify::DeliveryStatus) -> pb::NotificationDeliveryStatus {
+    pb::NotificationDeliveryStatus {
+        consecutive_failures: status.consecutive_failures,
+        last_failure: status.last_failure.clone(),
+        last_failure_at: status.last_failure_ms.map(timestamp),
+        last_success_at: status.last_success_ms.map(timestamp),
+        failing: status.failing(),
     }
 }
 

@@ -391,7 +391,7 @@ proptest! {
     fn notification_settings_are_taken_or_refused_by_field(
         enabled in any::<bool>(),
         frequency in enum_number(0..=3),
-        webhook_url in prop_oneof![Just(String::new()), "http://[a-z.:/0-9]{0,30}", "https?:/?/?\\PC{0,10}", any_text(20)],
+        webhook_url in prop_oneof![Just(String::new()), "https?://[a-z@.:/0-9]{0,30}", "https?:/?/?\\PC{0,10}", any_text(20)],
         webhook_secret in proptest::option::of(prop_oneof!["\\PC{14,20}", any_text(20)]),
     ) {
         match notify::Frequency::from_number(frequency) {
@@ -407,8 +407,12 @@ proptest! {
         match settings.validate() {
             Ok(()) => {
                 let url = &settings.webhook_url;
-                prop_assert!(url.is_empty() || (url.starts_with("http://") && url.len() > 7));
-                prop_assert!(!url.chars().any(char::is_control));
+                prop_assert!(url.is_empty() || url.starts_with("http://") || url.starts_with("https://"));
+                prop_assert!(!url.chars().any(|c| c.is_control() || c.is_whitespace()));
+                let parsed = crate::destination::WebhookUrl::parse("settings.webhook_url", url);
+                prop_assert!(url.is_empty() || parsed.is_ok());
+                let authority = url.split("://").nth(1).unwrap_or_default().split(['/', '?']).next().unwrap_or_default();
+                prop_assert!(!authority.contains('@'), "credentials taken: {url}");
                 if let Some(secret) = &settings.webhook_secret {
                     prop_assert!(notify::SECRET_LEN.contains(&secret.chars().count()));
                     prop_assert!(!secret.chars().any(char::is_control));

@@ -33,7 +33,9 @@ fn instruments() -> &'static Instruments {
                 .build(),
             deliveries: meter
                 .u64_counter("syncgov.errors.notifications.deliveries")
-                .with_description("Webhook delivery attempts, by result (a failed one is retried)")
+                .with_description(
+                    "Webhook delivery attempts, by result and, for a failed one (retried), reason",
+                )
                 .build(),
         }
     })
@@ -66,12 +68,37 @@ pub fn resync_completed(outcome: &'static str, state: &'static str) {
     );
 }
 
-/// Counts a webhook delivery attempt.
-pub fn delivery(delivered: bool) {
-    let result = if delivered { "delivered" } else { "failed" };
-    instruments()
-        .deliveries
-        .add(1, &[KeyValue::new("result", result)]);
+/// Counts a webhook delivery attempt: delivered, or failed and why.
+pub fn delivery(failure: Option<&crate::webhook::Failure>) {
+    let (result, reason) = match failure {
+        None => ("delivered", ""),
+        Some(f) => ("failed", f.reason()),
+    };
+    instruments().deliveries.add(
+        1,
+        &[
+            KeyValue::new("result", result),
+            KeyValue::new("reason", reason),
+        ],
+    );
+}
+
+/// The `syncgov.errors.notifications.failing` gauge, reading `count`: orgs
+/// whose webhook failed [`crate::notify::FAILING_AFTER`] times or more in a
+/// row, as this replica last saw them. Observed while the returned gauge
+/// lives.
+pub fn failing_webhooks(
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> opentelemetry::metrics::ObservableGauge<u64> {
+    opentelemetry::global::meter("sync-errors")
+        .u64_observable_gauge("syncgov.errors.notifications.failing")
+        .with_description(
+            "Orgs whose webhook failed 3 times or more in a row, as this replica last saw them",
+        )
+        .with_callback(move |observer| {
+            observer.observe(count.load(std::sync::atomic::Ordering::Relaxed), &[]);
+        })
+        .build()
 }
 
 /// How often the resync queue is measured.

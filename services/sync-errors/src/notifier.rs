@@ -1,31 +1,46 @@
 //! Sends error notifications. Every replica, every tick, makes the digests
 //! that are due (the store makes each org's digest of a period once, however
-//! many replicas ask) and delivers what is queued: an HTTP POST of JSON,
-//! signed with the org's secret (`X-Syncgov-Signature: sha256=<hex>`), with
-//! the notification's id as `Idempotency-Key`. A delivery that fails stays
-//! claimed until its claim lapses, then any replica tries again: at least
-//! once, and receivers drop repeats by the key.
+//! many replicas ask) and delivers what is queued: an HTTP POST of JSON to
+//! the org's webhook (`webhook.rs`), signed with the org's secret under the
+//! Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`), with the notification's id as `webhook-id` and
+//! `Idempotency-Key`. A delivery that fails stays claimed until its claim
+//! lapses, then any replica tries again: at least once, and receivers drop
+//! repeats by the id.
+//!
+//! Orgs are served concurrently, up to a bound, each by one task at a time
+//! that sends the org's notifications one by one in order (the store hands
+//! out an org's next notification only once the one before is done), so a
+//! webhook that never answers holds up its own org only. A destination that
+//! keeps not answering (time-outs, refused connections) is spared for a
+//! while, doubling, so that it ties up no delivery slot of other orgs that
+//! share it. The settings are read again before every POST: turning
+//! notifications off, a new URL or a new secret apply to every delivery not
+//! yet sent.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_kit::auth::AuthChannel;
 use syncgov_kit::clock::now_ms;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+use crate::destination::WebhookUrl;
 use crate::domain::OrgId;
 use crate::notify::{self, Payload, SuspensionNotice, TypeCount};
 use crate::store::{ErrorStore, Pending};
 use crate::taxonomy::{ErrorType, SuspensionReason};
+use crate::webhook::{Deliverer, Failure};
 
-/// Longest wait for a webhook to answer.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a destination that keeps not answering is spared.
+const COOLING_CAP: Duration = Duration::from_secs(300);
 
 /// How notifications are paced.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +51,8 @@ pub struct Pacing {
     pub retry: Duration,
     /// How often each replica looks.
     pub tick: Duration,
+    /// Orgs served at once by this replica.
+    pub concurrency: usize,
 }
 
 /// `ms` since the epoch as RFC 3339 in UTC, to the millisecond.
@@ -150,100 +167,262 @@ async fn notice<S: ErrorStore>(
     store.set_suspension_cursor(&event.cursor).await
 }
 
-/// Makes due digests and delivers queued notifications, until dropped.
-pub async fn run<S: ErrorStore>(store: Arc<S>, pacing: Pacing) {
-    let http: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
-    let day_ms = pacing.day.as_millis() as u64;
-    let lease_ms = pacing.retry.as_millis() as u64;
+/// What the org tasks of one replica share.
+struct Notifier<S> {
+    store: Arc<S>,
+    deliverer: Deliverer,
+    pacing: Pacing,
+    /// Orgs a task is serving now: one task per org, so its notifications
+    /// go out in order.
+    busy: Mutex<HashSet<OrgId>>,
+    /// Destinations that keep not answering, and until when they are
+    /// spared.
+    cooling: Mutex<HashMap<String, Cooling>>,
+    /// Orgs whose webhook failed [`notify::FAILING_AFTER`] times or more in a
+    /// row, as this replica last saw them, for the gauge.
+    failing: Mutex<HashSet<OrgId>>,
+    /// Their number, read by the gauge.
+    failing_count: Arc<AtomicU64>,
+}
+
+/// A destination spared after failures in a row.
+#[derive(Clone, Copy, Debug)]
+struct Cooling {
+    strikes: u32,
+    until: Instant,
+}
+
+/// Removes an org from the busy set when its task ends, however it ends.
+struct Serving<S> {
+    notifier: Arc<Notifier<S>>,
+    org: OrgId,
+}
+
+impl<S> Drop for Serving<S> {
+    fn drop(&mut self) {
+        lock(&self.notifier.busy).remove(&self.org);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Makes due digests and delivers queued notifications, until dropped (the
+/// org tasks it started are dropped with it).
+pub async fn run<S: ErrorStore>(store: Arc<S>, pacing: Pacing, deliverer: Deliverer) {
+    let failing_count = Arc::new(AtomicU64::new(0));
+    let _gauge = crate::metrics::failing_webhooks(failing_count.clone());
+    let notifier = Arc::new(Notifier {
+        store,
+        deliverer,
+        pacing,
+        busy: Mutex::default(),
+        cooling: Mutex::default(),
+        failing: Mutex::default(),
+        failing_count,
+    });
+    let slots = Arc::new(Semaphore::new(pacing.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
     loop {
         tokio::time::sleep(pacing.tick).await;
-        let orgs = match store.notified_orgs().await {
+        while tasks.try_join_next().is_some() {}
+        let orgs = match notifier.store.notified_orgs().await {
             Ok(orgs) => orgs,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read notification settings now");
                 continue;
             }
         };
+        notifier.forget_unless(&orgs);
         for org in orgs {
-            if let Err(e) = serve_org(&*store, &http, &org, day_ms, lease_ms).await {
-                tracing::debug!(org_id = %org, error = %e, "notifications wait");
+            if lock(&notifier.busy).contains(&org) {
+                continue;
+            }
+            // Every slot taken: the rest wait for the next tick.
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            lock(&notifier.busy).insert(org.clone());
+            let serving = Serving {
+                notifier: notifier.clone(),
+                org,
+            };
+            tasks.spawn(async move {
+                let _slot = slot;
+                if let Err(e) = serving.notifier.serve_org(&serving.org).await {
+                    tracing::debug!(org_id = %serving.org, error = %e, "notifications wait");
+                }
+                drop(serving);
+            });
+        }
+    }
+}
+
+impl<S: ErrorStore> Notifier<S> {
+    /// Makes the org's digest when one is due, then delivers its queued
+    /// notifications one by one, until none is left, one fails, or
+    /// notifications are off.
+    async fn serve_org(&self, org: &OrgId) -> Result<(), crate::store::StoreError> {
+        let day_ms = self.pacing.day.as_millis() as u64;
+        let lease_ms = self.pacing.retry.as_millis() as u64;
+        let Some(settings) = self.settings(org).await? else {
+            return Ok(());
+        };
+        if let Some(period) = settings.frequency.period(now_ms(), day_ms) {
+            self.store.make_digest(org, period).await?;
+        }
+        loop {
+            let Some(settings) = self.settings(org).await? else {
+                return Ok(());
+            };
+            let spared = WebhookUrl::parse("webhook_url", &settings.webhook_url)
+                .is_ok_and(|url| self.spared(&url.destination()));
+            if spared {
+                return Ok(());
+            }
+            let Some(pending) = self.store.claim_notification(org, lease_ms).await? else {
+                return Ok(());
+            };
+            // Read again: a change made since is this delivery's too (off:
+            // the store dropped the notification with the queue).
+            let Some(settings) = self.settings(org).await? else {
+                return Ok(());
+            };
+            let outcome = deliver(&self.deliverer, org, &settings, &pending).await;
+            crate::metrics::delivery(outcome.as_ref().err());
+            let status = self
+                .store
+                .record_delivery(
+                    org,
+                    outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
+                )
+                .await?;
+            self.note_status(org, &status);
+            let destination = WebhookUrl::parse("webhook_url", &settings.webhook_url)
+                .map(|u| u.destination())
+                .unwrap_or_default();
+            match outcome {
+                Ok(()) => {
+                    self.after(&destination, None);
+                    tracing::info!(org_id = %org, id = %pending.id, %destination, "notification delivered");
+                    self.store.notification_sent(org, &pending.id).await?;
+                }
+                Err(failure) => {
+                    self.after(&destination, Some(&failure));
+                    tracing::warn!(
+                        org_id = %org,
+                        id = %pending.id,
+                        %destination,
+                        reason = failure.reason(),
+                        failures = status.consecutive_failures,
+                        error = %failure,
+                        "notification not delivered; will retry"
+                    );
+                    // Stays claimed; tried again once the claim lapses.
+                    return Ok(());
+                }
             }
         }
     }
-}
 
-async fn serve_org<S: ErrorStore>(
-    store: &S,
-    http: &Client<HttpConnector, Full<Bytes>>,
-    org: &OrgId,
-    day_ms: u64,
-    lease_ms: u64,
-) -> Result<(), crate::store::StoreError> {
-    let Some(settings) = store
-        .notification_settings(org)
-        .await?
-        .filter(|s| s.enabled)
-    else {
-        return Ok(());
-    };
-    if let Some(period) = settings.frequency.period(now_ms(), day_ms) {
-        store.make_digest(org, period).await?;
+    /// The org's settings when notifications are on.
+    async fn settings(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<notify::Settings>, crate::store::StoreError> {
+        Ok(self
+            .store
+            .notification_settings(org)
+            .await?
+            .filter(|s| s.enabled))
     }
-    while let Some(pending) = store.claim_notification(org, lease_ms).await? {
-        let delivered = deliver(http, org, &settings, &pending).await;
-        crate::metrics::delivery(delivered);
-        if !delivered {
-            // Stays claimed; tried again once the claim lapses.
-            break;
+
+    /// Whether `destination` is being spared now.
+    fn spared(&self, destination: &str) -> bool {
+        lock(&self.cooling)
+            .get(destination)
+            .is_some_and(|c| c.until > Instant::now())
+    }
+
+    /// Spares a destination that did not answer, for the retry wait, twice
+    /// as long after each failure in a row (up to [`COOLING_CAP`]); forgets
+    /// one that answered.
+    fn after(&self, destination: &str, failure: Option<&Failure>) {
+        let mut cooling = lock(&self.cooling);
+        match failure {
+            Some(f) if f.unresponsive() => {
+                let strikes = cooling.get(destination).map_or(0, |c| c.strikes) + 1;
+                let wait = self
+                    .pacing
+                    .retry
+                    .saturating_mul(1 << (strikes - 1).min(20))
+                    .min(COOLING_CAP);
+                cooling.insert(
+                    destination.to_owned(),
+                    Cooling {
+                        strikes,
+                        until: Instant::now() + wait,
+                    },
+                );
+            }
+            _ => {
+                cooling.remove(destination);
+            }
         }
-        store.notification_sent(org, &pending.id).await?;
     }
-    Ok(())
+
+    /// Keeps the gauge of failing webhooks up to date with `status`.
+    fn note_status(&self, org: &OrgId, status: &notify::DeliveryStatus) {
+        let mut failing = lock(&self.failing);
+        if status.failing() {
+            failing.insert(org.clone());
+        } else {
+            failing.remove(org);
+        }
+        self.failing_count
+            .store(failing.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Forgets the failing webhooks of orgs no longer notified.
+    fn forget_unless(&self, notified: &[OrgId]) {
+        let notified: HashSet<&OrgId> = notified.iter().collect();
+        let mut failing = lock(&self.failing);
+        failing.retain(|org| notified.contains(org));
+        self.failing_count
+            .store(failing.len() as u64, Ordering::Relaxed);
+    }
 }
 
-/// POSTs one notification; true when the webhook took it (2xx).
+/// POSTs one notification with the settings read for it; `Ok` when the
+/// webhook took it (2xx).
 async fn deliver(
-    http: &Client<HttpConnector, Full<Bytes>>,
+    deliverer: &Deliverer,
     org: &OrgId,
     settings: &notify::Settings,
     pending: &Pending,
-) -> bool {
-    let Some(secret) = settings.webhook_secret.as_deref() else {
-        return false;
-    };
-    let body = match serde_json::to_vec(&payload(org, pending)) {
-        Ok(body) => body,
-        Err(_) => return false,
-    };
-    let request = hyper::Request::post(&settings.webhook_url)
-        .header("content-type", "application/json")
-        .header("x-syncgov-signature", notify::sign(secret, &body))
-        .header("idempotency-key", &pending.id)
-        .header("x-syncgov-org", org.as_str())
-        .body(Full::new(Bytes::from(body)));
-    let Ok(request) = request else {
-        tracing::warn!(org_id = %org, "the webhook URL cannot be used");
-        return false;
-    };
-    match tokio::time::timeout(DELIVERY_TIMEOUT, http.request(request)).await {
-        Ok(Ok(response)) if response.status().is_success() => {
-            tracing::info!(org_id = %org, id = %pending.id, "notification delivered");
-            true
-        }
-        Ok(Ok(response)) => {
-            tracing::warn!(org_id = %org, status = %response.status(), "webhook refused a notification; will retry");
-            false
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(org_id = %org, error = %e, "webhook unreachable; will retry");
-            false
-        }
-        Err(_) => {
-            tracing::warn!(org_id = %org, "webhook did not answer in time; will retry");
-            false
-        }
-    }
+) -> Result<(), Failure> {
+    let url = WebhookUrl::parse("webhook_url", &settings.webhook_url)
+        .map_err(|e| Failure::Policy(format!("the webhook URL {}", e.rule)))?;
+    let secret = settings
+        .webhook_secret
+        .as_deref()
+        .ok_or_else(|| Failure::Policy("no webhook secret is set".into()))?;
+    let body = serde_json::to_vec(&payload(org, pending))
+        .map_err(|e| Failure::Http(format!("cannot write the body: {e}")))?;
+    let timestamp = now_ms().div_euclid(1_000);
+    let headers = [
+        ("webhook-id", pending.id.clone()),
+        ("webhook-timestamp", timestamp.to_string()),
+        (
+            "webhook-signature",
+            notify::sign_delivery(secret, &pending.id, timestamp, &body),
+        ),
+        ("x-syncgov-signature", notify::sign(secret, &body)),
+        ("idempotency-key", pending.id.clone()),
+        ("x-syncgov-org", org.as_str().to_owned()),
+    ];
+    deliverer.post(&url, &headers, Bytes::from(body)).await
 }
 
 #[cfg(test)]

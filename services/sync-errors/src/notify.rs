@@ -1,17 +1,20 @@
 //! Error notifications, pure: an org's settings, what a notification says,
-//! which digest period an instant falls in, and the signature a receiver
-//! checks. Delivery (HTTP) and scheduling live in `notifier.rs`; storage in
-//! the stores.
+//! which digest period an instant falls in, the signatures a receiver
+//! checks, and how deliveries to the org's webhook are going. Delivery
+//! (HTTP) and scheduling live in `notifier.rs` and `webhook.rs`, where a
+//! webhook may go in `destination.rs`; storage in the stores.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::domain::{InvalidInput, check_text};
+use crate::destination::WebhookUrl;
+use crate::domain::InvalidInput;
 use crate::taxonomy::ErrorType;
 
-/// Longest webhook URL.
-pub const MAX_URL_LEN: usize = 2_048;
+pub use crate::destination::MAX_URL_LEN;
 /// Shortest and longest webhook secret.
 pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=256;
 /// At most one immediate notification per error type per org in this long.
@@ -80,14 +83,7 @@ impl Settings {
     /// with the one kept): enabled notifications need a URL and a secret.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         if !self.webhook_url.is_empty() {
-            check_text("settings.webhook_url", &self.webhook_url, MAX_URL_LEN, true)?;
-            if !self.webhook_url.starts_with("http://") || self.webhook_url.len() <= "http://".len()
-            {
-                return Err(InvalidInput::new(
-                    "settings.webhook_url",
-                    "must be an http:// URL",
-                ));
-            }
+            WebhookUrl::parse("settings.webhook_url", &self.webhook_url)?;
         }
         if let Some(secret) = &self.webhook_secret {
             let len = secret.chars().count();
@@ -181,8 +177,65 @@ pub struct SuspensionNotice<'a> {
     pub guidance: &'static str,
 }
 
-/// The signature header value of `body` under `secret`:
-/// `sha256=<hex of HMAC-SHA256(secret, body)>`.
+/// Consecutive failed deliveries from which an org's webhook counts as
+/// failing (in the health cards and the `failing` gauge).
+pub const FAILING_AFTER: u32 = 3;
+
+/// How deliveries to an org's webhook are going, kept by the store from
+/// every attempt of every replica.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    /// Failed attempts since the last one the webhook took (or since the
+    /// destination last changed).
+    pub consecutive_failures: u32,
+    /// Why the last failed attempt failed.
+    pub last_failure: String,
+    /// When it failed, ms.
+    pub last_failure_ms: Option<i64>,
+    /// When the webhook last took a notification, ms.
+    pub last_success_ms: Option<i64>,
+}
+
+impl DeliveryStatus {
+    /// Whether the webhook has failed [`FAILING_AFTER`] times or more in a
+    /// row.
+    pub fn failing(&self) -> bool {
+        self.consecutive_failures >= FAILING_AFTER
+    }
+}
+
+/// The HMAC key of a secret: its bytes, or, for a Standard Webhooks secret
+/// (`whsec_` and base64), the bytes the base64 holds, so that receivers can
+/// verify with the Standard Webhooks libraries as they are.
+pub fn signing_key(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b64| BASE64.decode(b64).ok())
+        .filter(|key| !key.is_empty())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// The Standard Webhooks signature (`webhook-signature` header) of one
+/// delivery: `v1,<base64 of HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`,
+/// with the key of [`signing_key`]. `id` is the `webhook-id` header (the
+/// same on every attempt), `timestamp` the `webhook-timestamp` header
+/// (seconds since the epoch, new on every attempt): a receiver that refuses
+/// old timestamps and ids it has seen refuses replays.
+pub fn sign_delivery(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&signing_key(secret))
+        .expect("HMAC takes a key of any length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()))
+}
+
+/// The former signature header's value (`X-Syncgov-Signature`), kept for
+/// receivers that check it until they move to [`sign_delivery`]: it signs
+/// the body only, so it cannot tell a replay. `sha256=<hex of
+/// HMAC-SHA256(secret, body)>`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
@@ -200,7 +253,7 @@ mod tests {
         Settings {
             enabled: true,
             frequency: Frequency::Daily,
-            webhook_url: "http://hooks.internal/syncgov".into(),
+            webhook_url: "https://hooks.example.com/syncgov".into(),
             webhook_secret: Some("0123456789abcdef".into()),
         }
     }
@@ -220,6 +273,13 @@ mod tests {
         assert_eq!(
             field(Settings {
                 webhook_url: "ftp://x".into(),
+                ..enabled()
+            }),
+            "settings.webhook_url"
+        );
+        assert_eq!(
+            field(Settings {
+                webhook_url: "https://user:pw@hooks.example.com/".into(),
                 ..enabled()
             }),
             "settings.webhook_url"
@@ -248,6 +308,26 @@ mod tests {
         assert_eq!(Frequency::Weekly.period(day as i64 * 15, day), Some(2));
         assert_eq!(Frequency::from_number(0), Some(Frequency::Immediately));
         assert_eq!(Frequency::from_number(9), None);
+    }
+
+    #[test]
+    fn delivery_signatures_follow_standard_webhooks() {
+        // The example of the Standard Webhooks specification.
+        assert_eq!(
+            sign_delivery(
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1_614_265_330,
+                br#"{"test": 2432232314}"#
+            ),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        // Other secrets are keys as they are.
+        assert_eq!(signing_key("0123456789abcdef"), b"0123456789abcdef");
+        assert_eq!(signing_key("whsec_not base64!"), b"whsec_not base64!");
+        let a = sign_delivery("0123456789abcdef", "id-1", 1, b"{}");
+        assert_ne!(a, sign_delivery("0123456789abcdef", "id-1", 2, b"{}"));
+        assert_ne!(a, sign_delivery("0123456789abcdef", "id-2", 1, b"{}"));
     }
 
     #[test]

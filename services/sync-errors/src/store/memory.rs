@@ -63,6 +63,8 @@ struct OrgErrors {
     inflight: Vec<(Pending, i64, u32)>,
     /// Ids of suspension notices queued, so each is queued once.
     noticed: std::collections::HashSet<String>,
+    /// How deliveries to the webhook are going.
+    delivery: notify::DeliveryStatus,
 }
 
 impl OrgErrors {
@@ -546,6 +548,23 @@ impl ErrorStore for MemoryStore {
         if settings.webhook_secret.is_none() {
             settings.webhook_secret = org.notify.as_ref().and_then(|s| s.webhook_secret.clone());
         }
+        let before = org.notify.take().unwrap_or_default();
+        if !settings.enabled {
+            // Nothing goes out while off, nor anything stale once on again.
+            org.outgoing.clear();
+            org.inflight.clear();
+            org.new_errors.clear();
+        } else if !before.enabled || before.webhook_url != settings.webhook_url {
+            // A new destination: what is being retried is due at once, and
+            // its failures start over.
+            for entry in &mut org.inflight {
+                entry.1 = 0;
+            }
+            org.delivery = notify::DeliveryStatus {
+                last_success_ms: org.delivery.last_success_ms,
+                ..notify::DeliveryStatus::default()
+            };
+        }
         org.notify = Some(settings.clone());
         Ok(settings)
     }
@@ -614,6 +633,10 @@ impl ErrorStore for MemoryStore {
             entry.1 = until(entry.2);
             return Ok(Some(entry.0.clone()));
         }
+        if !org.inflight.is_empty() {
+            // One at a time, in order: the next waits for this one.
+            return Ok(None);
+        }
         let Some(next) = org.outgoing.pop_front() else {
             return Ok(None);
         };
@@ -638,6 +661,34 @@ impl ErrorStore for MemoryStore {
     async fn set_suspension_cursor(&self, cursor: &str) -> Result<(), StoreError> {
         *lock(&self.suspension_cursor) = Some(cursor.to_owned());
         Ok(())
+    }
+
+    async fn record_delivery(
+        &self,
+        org: &OrgId,
+        failure: Option<&str>,
+    ) -> Result<notify::DeliveryStatus, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        let status = &mut org.delivery;
+        match failure {
+            None => {
+                status.consecutive_failures = 0;
+                status.last_success_ms = Some(now_ms());
+            }
+            Some(why) => {
+                status.consecutive_failures = status.consecutive_failures.saturating_add(1);
+                status.last_failure = why.to_owned();
+                status.last_failure_ms = Some(now_ms());
+            }
+        }
+        Ok(status.clone())
+    }
+
+    async fn delivery_status(&self, org: &OrgId) -> Result<notify::DeliveryStatus, StoreError> {
+        let org = self.org(org);
+        let org = lock(&org);
+        Ok(org.delivery.clone())
     }
 
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {

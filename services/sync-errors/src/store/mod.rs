@@ -116,7 +116,13 @@ pub trait ErrorStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<notify::Settings>, StoreError>> + Send;
 
     /// Stores the org's notification settings (a `None` secret keeps the one
-    /// stored) and returns them as stored.
+    /// stored) and returns them as stored, atomically with what the change
+    /// means for deliveries not yet sent: turned off, the org's queued and
+    /// in-flight notifications are dropped (nothing goes out while off, and
+    /// nothing stale when turned on again); sent somewhere else (or turned
+    /// on again), the notification being retried is due at once and the
+    /// delivery status starts over. Deliveries read the settings before
+    /// each POST, so a new secret signs the next one.
     fn set_notification_settings(
         &self,
         org: &OrgId,
@@ -136,8 +142,11 @@ pub trait ErrorStore: Send + Sync + 'static {
         period: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Claims the org's next notification to deliver: one whose claim lapsed
-    /// first, then the oldest queued. The first claim lasts `lease_ms`, each
+    /// Claims the org's next notification to deliver, in order: the one in
+    /// flight once its claim lapsed (a retry), else, when none is in
+    /// flight, the oldest queued; nothing while one is in flight, so an
+    /// org's notifications go out one at a time and in the order they were
+    /// queued, across replicas. The first claim lasts `lease_ms`, each
     /// retry's twice the one before (up to an hour): the back-off between
     /// tries of a delivery that keeps failing.
     fn claim_notification(
@@ -163,6 +172,21 @@ pub trait ErrorStore: Send + Sync + 'static {
         &self,
         cursor: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records how an attempt to deliver to the org's webhook went (`None`:
+    /// it took the notification; else why not) and returns the delivery
+    /// status it leaves.
+    fn record_delivery(
+        &self,
+        org: &OrgId,
+        failure: Option<&str>,
+    ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
+
+    /// How deliveries to the org's webhook are going.
+    fn delivery_status(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
 
     /// A notification was delivered: it is done.
     fn notification_sent(

@@ -25,7 +25,9 @@
 --   p:outbox        list of suspension-level failures not yet told to the
 --                   governor (JSON), oldest first
 --   p:notify        hash, notification settings: en on, fq frequency, url,
---                   sec secret, lp last digest period
+--                   sec secret, lp last digest period; the delivery status:
+--                   df failures in a row, dl the last one, dt its time, ds
+--                   the last success (notify_settings.lua)
 --   p:notify:new    hash: type -> new errors since the last digest
 --   p:notify:imm:<type>  set for a minute after an immediate notification
 --   p:notify:out    list of notifications to deliver (JSON {id, k kind,

@@ -1,7 +1,10 @@
 
--- Claims the next notification of an org to deliver, for a while: one whose
--- earlier claim lapsed (its delivery failed or its replica died) first, then
--- the oldest queued. Two replicas never deliver the same one at once.
+-- Claims the next notification of an org to deliver, for a while, in
+-- order: the one in flight once its claim lapsed (its delivery failed or
+-- its replica died), else, when none is in flight, the oldest queued. While
+-- one is in flight nothing else is claimed, so an org's notifications go
+-- out one at a time, in the order they were queued, whichever replicas
+-- deliver them; two replicas never deliver the same one at once.
 --
 -- KEYS[1]  the org's prefix
 -- ARGV[1]  how long the first claim lasts (ms): each retry's claim lasts
@@ -24,6 +27,9 @@ for i = 1, #inflight, 2 do
     redis.call('HSET', p .. ':notify:inflight', n.id, json)
     return json
   end
+end
+if #inflight > 0 then
+  return false
 end
 local next = redis.call('LPOP', p .. ':notify:out')
 if not next then

@@ -163,6 +163,29 @@ pub fn notification_settings(
     }))
 }
 
+/// The fields of the delivery status in the org's `notify` hash, in the
+/// order [`delivery_status`] reads them.
+pub const DELIVERY_FIELDS: [&str; 4] = ["df", "dl", "dt", "ds"];
+
+/// The delivery status from `HMGET df dl dt ds`; all unset is a status
+/// with nothing to tell.
+pub fn delivery_status(values: &[Option<String>]) -> Result<notify::DeliveryStatus, StoreError> {
+    let [df, dl, dt, ds] = values else {
+        return Err(corrupt("delivery status"));
+    };
+    let number = |v: &Option<String>| -> Result<Option<i64>, StoreError> {
+        v.as_deref()
+            .map(|v| v.parse().map_err(|_| corrupt("delivery status")))
+            .transpose()
+    };
+    Ok(notify::DeliveryStatus {
+        consecutive_failures: number(df)?.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
+        last_failure: dl.clone().unwrap_or_default(),
+        last_failure_ms: number(dt)?,
+        last_success_ms: number(ds)?,
+    })
+}
+
 /// What an error's stored state (`None`: no such error) says before a
 /// resync: why it cannot be queued, or `None` when it may be (open or dead).
 pub fn not_queueable(state: Option<i64>) -> Option<Queued> {

@@ -572,26 +572,14 @@ impl ErrorStore for RedisStore {
         org: &OrgId,
         mut settings: notify::Settings,
     ) -> Result<notify::Settings, StoreError> {
-        if settings.webhook_secret.is_none() {
-            settings.webhook_secret = self
-                .notification_settings(org)
-                .await?
-                .and_then(|s| s.webhook_secret);
-        }
+        // One script: the settings and what they mean for deliveries not
+        // yet sent change together.
+        let secret = self
+            .scripts
+            .notify_settings(&self.conn, &OrgKeys::of(org), &settings)
+            .await?;
+        settings.webhook_secret = Some(secret).filter(|s| !s.is_empty());
         let mut conn = self.conn.clone();
-        redis::cmd("HSET")
-            .arg(OrgKeys::of(org).notify())
-            .arg("en")
-            .arg(u8::from(settings.enabled))
-            .arg("fq")
-            .arg(settings.frequency.number())
-            .arg("url")
-            .arg(&settings.webhook_url)
-            .arg("sec")
-            .arg(settings.webhook_secret.as_deref().unwrap_or_default())
-            .exec_async(&mut conn)
-            .await
-            .map_err(from_redis)?;
         // The index of orgs to look at; a failure here fails the call, which
         // the caller repeats.
         let index = if settings.enabled { "SADD" } else { "SREM" };
@@ -650,6 +638,46 @@ impl ErrorStore for RedisStore {
             .exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)
+    }
+
+    async fn record_delivery(
+        &self,
+        org: &OrgId,
+        failure: Option<&str>,
+    ) -> Result<notify::DeliveryStatus, StoreError> {
+        let key = OrgKeys::of(org).notify();
+        let now = syncgov_kit::clock::now_ms();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match failure {
+            None => {
+                pipe.hset_multiple(&key, &[("df", "0".to_owned()), ("ds", now.to_string())])
+                    .ignore();
+            }
+            Some(why) => {
+                pipe.hincr(&key, "df", 1).ignore();
+                pipe.hset_multiple(&key, &[("dl", why.to_owned()), ("dt", now.to_string())])
+                    .ignore();
+            }
+        }
+        let (values,): (Vec<Option<String>>,) = pipe
+            .cmd("HMGET")
+            .arg(&key)
+            .arg(&decode::DELIVERY_FIELDS)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        decode::delivery_status(&values)
+    }
+
+    async fn delivery_status(&self, org: &OrgId) -> Result<notify::DeliveryStatus, StoreError> {
+        let values: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(OrgKeys::of(org).notify())
+            .arg(&decode::DELIVERY_FIELDS)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        decode::delivery_status(&values)
     }
 
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {

@@ -102,6 +102,7 @@ pub struct Scripts {
     resync: Script,
     digest: Script,
     notify_claim: Script,
+    notify_settings: Script,
     notice: Script,
     claim: Script,
     lease: Script,
@@ -124,6 +125,7 @@ impl Scripts {
             resync: errors_script(include_str!("../lua/resync.lua")),
             digest: errors_script(include_str!("../lua/digest.lua")),
             notify_claim: errors_script(include_str!("../lua/notify_claim.lua")),
+            notify_settings: Script::new(include_str!("../lua/notify_settings.lua")),
             notice: Script::new(include_str!("../lua/notice.lua")),
             claim: Script::new(include_str!("../lua/claim.lua")),
             lease: errors_script(include_str!("../lua/lease.lua")),
@@ -233,6 +235,26 @@ impl Scripts {
             .map_err(from_redis)?;
         json.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("notification")))
             .transpose()
+    }
+
+    /// `notify_settings.lua`: stores the org's notification settings (an
+    /// empty secret keeps the one stored) with what the change means for
+    /// deliveries not yet sent; returns the secret as stored.
+    pub async fn notify_settings(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        settings: &crate::notify::Settings,
+    ) -> Result<String, StoreError> {
+        self.notify_settings
+            .key(keys.prefix())
+            .arg(u8::from(settings.enabled))
+            .arg(settings.frequency.number())
+            .arg(&settings.webhook_url)
+            .arg(settings.webhook_secret.as_deref().unwrap_or_default())
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)
     }
 
     /// `notice.lua`: queues `notice` for the org once per its id; false when
