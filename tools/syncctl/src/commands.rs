@@ -480,7 +480,7 @@ async fn select_ids(
 async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(), Failure> {
     let target = &ctx.sync_errors;
     let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
-    let (org, settings, secret_set) = match command {
+    let (org, settings, secret_set, delivery) = match command {
         NotificationsCommand::Get { org } => {
             let reply = client
                 .get_notification_settings(errors::GetNotificationSettingsRequest {
@@ -489,7 +489,12 @@ async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(
                 .await
                 .map_err(|s| target.failed(s))?
                 .into_inner();
-            (org, reply.settings, reply.webhook_secret_set)
+            (
+                org,
+                reply.settings,
+                reply.webhook_secret_set,
+                reply.delivery,
+            )
         }
         NotificationsCommand::Set(NotificationsSetArgs {
             org,
@@ -511,16 +516,16 @@ async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(
                 .await
                 .map_err(|s| target.failed(s))?
                 .into_inner();
-            (org, reply.settings, reply.webhook_secret_set)
+            (org, reply.settings, reply.webhook_secret_set, None)
         }
     };
-    let mut value = json::notifications(settings.as_ref(), secret_set);
+    let mut value = json::notifications(settings.as_ref(), secret_set, delivery.as_ref());
     value["org_id"] = json!(org);
     emit(
         ctx.output,
         format!(
             "notifications of {org}\n{}",
-            render::notifications(settings.as_ref(), secret_set)
+            render::notifications(settings.as_ref(), secret_set, delivery.as_ref())
         ),
         value,
     )

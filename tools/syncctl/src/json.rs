@@ -172,7 +172,11 @@ pub fn resync(results: &[errors::QueuedResync]) -> Value {
 }
 
 /// Notification settings.
-pub fn notifications(s: Option<&errors::NotificationSettings>, secret_set: bool) -> Value {
+pub fn notifications(
+    s: Option<&errors::NotificationSettings>,
+    secret_set: bool,
+    delivery: Option<&errors::NotificationDeliveryStatus>,
+) -> Value {
     let default = errors::NotificationSettings::default();
     let s = s.unwrap_or(&default);
     json!({
@@ -180,5 +184,12 @@ pub fn notifications(s: Option<&errors::NotificationSettings>, secret_set: bool)
         "frequency": names::frequency(s.frequency),
         "webhook_url": s.webhook_url,
         "webhook_secret_set": secret_set,
+        "delivery": delivery.map(|d| json!({
+            "consecutive_failures": d.consecutive_failures,
+            "failing": d.failing,
+            "last_failure": d.last_failure,
+            "last_failure_at": timestamp(d.last_failure_at.as_ref()),
+            "last_success_at": timestamp(d.last_success_at.as_ref()),
+        })),
     })
 }

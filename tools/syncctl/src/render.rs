@@ -647,7 +647,11 @@ pub fn resync(results: &[errors::QueuedResync]) -> String {
 }
 
 /// An org's notification settings.
-pub fn notifications(s: Option<&errors::NotificationSettings>, secret_set: bool) -> String {
+pub fn notifications(
+    s: Option<&errors::NotificationSettings>,
+    secret_set: bool,
+    delivery: Option<&errors::NotificationDeliveryStatus>,
+) -> String {
     let default = errors::NotificationSettings::default();
     let s = s.unwrap_or(&default);
     let webhook = if s.webhook_url.is_empty() {
@@ -655,12 +659,34 @@ pub fn notifications(s: Option<&errors::NotificationSettings>, secret_set: bool)
     } else {
         clean(&s.webhook_url)
     };
-    format!(
+    let mut text = format!(
         "enabled     {}\nfrequency   {}\nwebhook     {webhook}\nsecret      {}\n",
         if s.enabled { "yes" } else { "no" },
         names::frequency(s.frequency),
         if secret_set { "set" } else { "not set" }
-    )
+    );
+    if let Some(d) = delivery {
+        let state = if d.failing {
+            "FAILING"
+        } else if d.consecutive_failures > 0 {
+            "retrying"
+        } else {
+            "ok"
+        };
+        text.push_str(&format!(
+            "delivery    {state}, {} failure(s) in a row, last delivered {}\n",
+            d.consecutive_failures,
+            timestamp(d.last_success_at.as_ref())
+        ));
+        if d.consecutive_failures > 0 {
+            text.push_str(&format!(
+                "last error  {} {}\n",
+                timestamp(d.last_failure_at.as_ref()),
+                clean(&d.last_failure)
+            ));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -669,6 +695,32 @@ mod tests {
 
     fn ts(seconds: i64) -> Timestamp {
         Timestamp { seconds, nanos: 0 }
+    }
+
+    #[test]
+    fn a_failing_webhook_says_so_and_why() {
+        let settings = errors::NotificationSettings {
+            enabled: true,
+            webhook_url: "https://hooks.example.com/x".into(),
+            ..Default::default()
+        };
+        let delivery = errors::NotificationDeliveryStatus {
+            consecutive_failures: 4,
+            last_failure: "the webhook answered HTTP 500".into(),
+            last_failure_at: Some(ts(1_700_000_000)),
+            last_success_at: None,
+            failing: true,
+        };
+        let text = notifications(Some(&settings), true, Some(&delivery));
+        assert!(
+            text.contains("delivery    FAILING, 4 failure(s) in a row, last delivered -"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last error  2023-11-14T22:13:20Z the webhook answered HTTP 500"),
+            "{text}"
+        );
+        assert!(!notifications(Some(&settings), true, None).contains("delivery"));
     }
 
     #[test]
