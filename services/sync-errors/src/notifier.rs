@@ -429,6 +429,58 @@ async fn deliver(
 mod tests {
     use super::*;
 
+    fn notifier() -> Notifier<crate::store::memory::MemoryStore> {
+        let deliverer = Deliverer::new(crate::webhook::DelivererSettings {
+            policy: crate::destination::Policy::default(),
+            extra_ca: None,
+            connect_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            own_ports: Vec::new(),
+        })
+        .unwrap();
+        Notifier {
+            store: Arc::new(crate::store::memory::MemoryStore::new(
+                crate::resync::RetryPolicy::default(),
+            )),
+            deliverer,
+            pacing: Pacing {
+                day: Duration::from_secs(86_400),
+                retry: Duration::from_secs(30),
+                tick: Duration::from_secs(1),
+                concurrency: 4,
+            },
+            busy: Mutex::default(),
+            cooling: Mutex::default(),
+            failing: Mutex::default(),
+            failing_count: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_destination_that_keeps_timing_out_is_spared_longer_each_time() {
+        let n = notifier();
+        let dest = "https://slow.example.com:443";
+        assert!(!n.spared(dest));
+        n.after(dest, Some(&Failure::Timeout("waiting for the answer")));
+        assert!(n.spared(dest), "spared after a time-out");
+        let first = lock(&n.cooling)[dest].until;
+        n.after(dest, Some(&Failure::Timeout("connecting")));
+        let second = lock(&n.cooling)[dest];
+        assert_eq!(second.strikes, 2);
+        assert!(second.until >= first + Duration::from_secs(29), "doubled");
+        for _ in 0..20 {
+            n.after(dest, Some(&Failure::Timeout("connecting")));
+        }
+        assert!(lock(&n.cooling)[dest].until <= Instant::now() + COOLING_CAP);
+        // A destination that answers, even with an error, is not spared.
+        n.after(dest, Some(&Failure::Status(500)));
+        assert!(!n.spared(dest));
+        n.after(dest, Some(&Failure::Timeout("connecting")));
+        n.after(dest, None);
+        assert!(!n.spared(dest), "forgotten once it took a delivery");
+        assert!(!n.spared("https://other.example.com:443"));
+    }
+
     #[test]
     fn payloads_name_types_by_code_most_first() {
         let org = OrgId::parse("acme").unwrap();
