@@ -30,6 +30,19 @@ on_every_store!(
     suspension_details_and_override_expiries_are_bounded,
 );
 
+/// The tests that take a single `redis-server` of their own.
+mod one_redis {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_follow_a_store_that_lost_its_data() {
+        super::replicas_follow_a_store_that_lost_its_data().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_watchers_cost_the_store_nothing_each() {
+        super::idle_watchers_cost_the_store_nothing_each().await
+    }
+}
+
 /// The governors a test calls in turn: one on memory, two replicas
 /// sharing the Redis or the cluster otherwise, so that a release may land
 /// on a replica that did not make the grant.
@@ -387,7 +400,10 @@ async fn raising_the_allocation_lifts_its_suspension_at_once(backend: Backend) {
     let mut held = acquire(&mut other, "acme", 1, pb::Priority::Critical).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while held.deny_reason() != pb::DenyReason::Suspended {
-        assert!(Instant::now() < deadline, "not suspended within 30 s: {held:?}");
+        assert!(
+            Instant::now() < deadline,
+            "not suspended within 30 s: {held:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
         held = acquire(&mut other, "acme", 1, pb::Priority::Critical).await;
     }
@@ -467,4 +483,104 @@ async fn suspension_details_and_override_expiries_are_bounded(backend: Backend) 
         .set_budget(with_override(timestamp(now + 30 * 86_400_000)))
         .await;
     assert!(month.is_ok(), "{month:?}");
+}
+
+/// Two replicas on one Redis hold an org suspended; Redis loses its data
+/// without a connection error (`FLUSHALL`): each replica's view converges
+/// to the store's within ten seconds (generous deadline here), so nothing
+/// stays suspended for good on a record that no longer exists.
+async fn replicas_follow_a_store_that_lost_its_data() {
+    let governors = Replicas::start(Backend::Redis).await;
+    let redis = governors._store.redis().expect("one redis");
+    for i in 0..2 {
+        set_budget(&mut governors.at(i), "acme", budget(1_000, 500)).await;
+    }
+    suspend(
+        &mut governors.at(0),
+        "acme",
+        tx::SuspensionReason::MissingFieldMappings,
+    )
+    .await;
+    let suspended = |i: usize| {
+        let mut c = governors.at(i);
+        async move {
+            acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                .await
+                .deny_reason()
+                == pb::DenyReason::Suspended
+        }
+    };
+    for i in 0..2 {
+        assert!(syncgov_tests::eventually(Duration::from_secs(30), || suspended(i)).await);
+    }
+    let mut conn = redis.client().get_connection().expect("a redis connection");
+    let _: () = ::redis::cmd("FLUSHALL").query(&mut conn).expect("FLUSHALL");
+    set_budget(&mut governors.at(0), "acme", budget(1_000, 500)).await;
+    for i in 0..2 {
+        let free = || {
+            let mut c = governors.at(i);
+            async move {
+                acquire(&mut c, "acme", 1, pb::Priority::Critical)
+                    .await
+                    .granted
+            }
+        };
+        assert!(
+            syncgov_tests::eventually(Duration::from_secs(30), free).await,
+            "replica {i} still holds the lost suspension"
+        );
+    }
+    assert!(suspended_for(&mut governors.at(1), "acme").await.is_empty());
+}
+
+/// Watchers of a replica share its one reading of the store's feed: 300
+/// idle watchers add no store commands of their own (each polled once a
+/// second before, 300 commands a second here).
+async fn idle_watchers_cost_the_store_nothing_each() {
+    let governors = Replicas::start(Backend::Redis).await;
+    let redis = governors._store.redis().expect("one redis");
+    let mut conn = redis.client().get_connection().expect("a redis connection");
+    let processed = |conn: &mut ::redis::Connection| -> u64 {
+        let info: String = ::redis::cmd("INFO").arg("stats").query(conn).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("total_commands_processed")
+    };
+    let mut watchers = Vec::new();
+    for _ in 0..300 {
+        let stream = governors
+            .at(0)
+            .watch_suspensions(pb::WatchSuspensionsRequest::default())
+            .await
+            .expect("a watcher")
+            .into_inner();
+        watchers.push(stream);
+    }
+    // Every watcher has caught up once (one read each); from here on they
+    // idle.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = processed(&mut conn);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let commands = processed(&mut conn) - before;
+    let seconds = started.elapsed().as_secs_f64();
+    // What one replica does by itself: the feed's blocking read, a snapshot
+    // every 5 s, the health ping and the grant key; far below one a second
+    // per watcher.
+    assert!(
+        (commands as f64) < 100.0 * seconds,
+        "{commands} commands in {seconds:.1} s with 300 idle watchers"
+    );
+    // And they still see what happens.
+    suspend(
+        &mut governors.at(1),
+        "acme",
+        tx::SuspensionReason::SalesforceOrgLocked,
+    )
+    .await;
+    for stream in watchers.iter_mut().take(5) {
+        let event = syncgov_tests::governor::next_event(stream).await;
+        assert_eq!(event.org_id, "acme");
+    }
 }

@@ -1,9 +1,17 @@
 //! One replica's view of every org's suspensions, kept in step with the
-//! store's event feed by a follower task. Token requests are checked against
-//! it without a store round trip, and watchers are fed from it.
+//! store's event feed by one follower task. Token requests are checked
+//! against it without a store round trip, and every watcher of the replica
+//! is fed from it: one reading of the store per replica, fanned out in
+//! memory.
+//!
+//! The view converges to the store: besides following the events, the
+//! follower reads a fresh snapshot of the active suspensions every
+//! [`RESNAPSHOT`], so a store that lost its data without a connection error
+//! (`FLUSHALL`, a failover to an empty replica) is seen within
+//! [`CONVERGENCE`], and no suspension outlives its record.
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
@@ -15,24 +23,44 @@ use crate::suspension::{Active, Cursor, Event, Suspension};
 const WAIT: Duration = Duration::from_secs(5);
 /// Pause after a store failure before following again.
 const RETRY: Duration = Duration::from_millis(500);
+/// How often the follower reads the whole set of active suspensions again.
+pub const RESNAPSHOT: Duration = Duration::from_secs(5);
+/// How long an event this replica made itself is kept ahead of the feed: the
+/// follower reads it back well within this, unless the store lost it.
+const OWN_KEPT_FOR: Duration = Duration::from_secs(5);
+/// Longest a replica's view may differ from the store's after the store
+/// lost its data: a snapshot's period plus the life of an own event.
+pub const CONVERGENCE: Duration = Duration::from_secs(10);
+/// Events a watcher may fall behind before it is dropped.
+pub const WATCH_BACKLOG: usize = 1_024;
+
+/// What the follower tells the watchers of this replica.
+#[derive(Clone, Debug)]
+pub enum News {
+    /// The next event of the feed, in order.
+    Event(Event),
+    /// The store's feed started over (it lost its data): what a watcher
+    /// knows may be gone; it reads the store again from its cursor.
+    Reset,
+}
 
 /// The active suspensions and a fan-out of new events.
 pub struct Feed {
     active: RwLock<Active>,
-    events: broadcast::Sender<Event>,
-    /// Events this replica made and applied itself, newest last: a snapshot
-    /// read before one of them must not undo it.
-    own: std::sync::Mutex<Vec<Event>>,
+    news: broadcast::Sender<News>,
+    /// Events this replica made and applied itself, newest last, with when:
+    /// a snapshot read before one of them must not undo it.
+    own: std::sync::Mutex<Vec<(Instant, Event)>>,
 }
 
-/// Own events kept for snapshots that cross them.
+/// Own events kept for snapshots that cross them, at most.
 const OWN_KEPT: usize = 256;
 
 impl Default for Feed {
     fn default() -> Self {
         Self {
             active: RwLock::default(),
-            events: broadcast::channel(1_024).0,
+            news: broadcast::channel(WATCH_BACKLOG).0,
             own: Default::default(),
         }
     }
@@ -59,9 +87,9 @@ impl Feed {
         self.read().last()
     }
 
-    /// New events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+    /// News from now on: every event the follower reads, in feed order.
+    pub fn subscribe(&self) -> broadcast::Receiver<News> {
+        self.news.subscribe()
     }
 
     /// Applies an event this replica made itself, so that its own callers see
@@ -71,7 +99,7 @@ impl Feed {
         if own.len() == OWN_KEPT {
             own.remove(0);
         }
-        own.push(event.clone());
+        own.push((Instant::now(), event.clone()));
         self.active
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -79,13 +107,14 @@ impl Feed {
     }
 
     /// Installs a snapshot read at `last`, keeping this replica's own events
-    /// made after it: the snapshot may have been read before them, and the
-    /// follower brings them again only once it reads on.
+    /// made after it (the snapshot may have been read before them, and the
+    /// follower brings them only once it reads on), unless they are older
+    /// than [`OWN_KEPT_FOR`]: by then the store has them, or lost them.
     fn install(&self, suspensions: Vec<Suspension>, last: Cursor) {
         let mut own = self.own.lock().unwrap_or_else(|p| p.into_inner());
-        own.retain(|e| e.cursor > last);
+        own.retain(|(made, e)| e.cursor > last && made.elapsed() < OWN_KEPT_FOR);
         let mut active = Active::from_snapshot(suspensions, last);
-        for event in own.iter() {
+        for (_, event) in own.iter() {
             active.apply_ahead(event);
         }
         *self.active.write().unwrap_or_else(|p| p.into_inner()) = active;
@@ -95,12 +124,16 @@ impl Feed {
         self.active.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Follows the store's feed until dropped: a snapshot first, then every
-    /// event after it. After a store failure it starts again from a fresh
-    /// snapshot, so nothing that happened meanwhile is missed.
+    /// Follows the store's feed until dropped: a snapshot, then every event
+    /// after it, and a fresh snapshot every [`RESNAPSHOT`]. Events are read
+    /// from where the follower stands, so none is skipped by a snapshot;
+    /// when the store's feed stands before that (it lost its data), the
+    /// follower starts over from it and tells the watchers. After a store
+    /// failure it starts again from a fresh snapshot.
     pub async fn follow<S: QuotaStore>(self: Arc<Self>, store: Arc<S>) {
+        let mut at: Option<Cursor> = None;
         loop {
-            let (suspensions, mut last) = match store.snapshot().await {
+            let (suspensions, snapshot_at) = match store.snapshot().await {
                 Ok(snapshot) => snapshot,
                 Err(e) => {
                     tracing::debug!(error = %e, "cannot read suspensions yet");
@@ -108,9 +141,23 @@ impl Feed {
                     continue;
                 }
             };
-            self.install(suspensions, last);
-            loop {
-                match store.wait_events(last, WAIT).await {
+            self.install(suspensions, snapshot_at);
+            let mut last = match at {
+                Some(at) if at <= snapshot_at => at,
+                Some(at) => {
+                    tracing::warn!(
+                        %at,
+                        now = %snapshot_at,
+                        "the store's suspension feed started over; following it afresh"
+                    );
+                    let _ = self.news.send(News::Reset);
+                    snapshot_at
+                }
+                None => snapshot_at,
+            };
+            let taken = Instant::now();
+            while taken.elapsed() < RESNAPSHOT {
+                match store.wait_events(last, WAIT.min(RESNAPSHOT)).await {
                     Ok(events) => {
                         for event in events {
                             last = event.cursor;
@@ -119,7 +166,7 @@ impl Feed {
                                 .unwrap_or_else(|p| p.into_inner())
                                 .apply(&event);
                             // No watcher is not an error.
-                            let _ = self.events.send(event);
+                            let _ = self.news.send(News::Event(event));
                         }
                     }
                     Err(e) => {
@@ -129,6 +176,7 @@ impl Feed {
                     }
                 }
             }
+            at = Some(last);
         }
     }
 }
@@ -167,5 +215,17 @@ mod tests {
             feed.suspensions_of(&OrgId::parse("globex").unwrap())
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn an_own_event_the_store_lost_is_not_kept_for_ever() {
+        let feed = Feed::default();
+        feed.apply(&event("globex", 20, EventKind::Suspended));
+        // The store lost its data: its snapshots stand at 0 from now on.
+        let lost = Cursor::default();
+        // Made long enough ago: the store would have it by now.
+        feed.own.lock().unwrap()[0].0 -= OWN_KEPT_FOR;
+        feed.install(Vec::new(), lost);
+        assert!(feed.all().is_empty());
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::{
     Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome, Released, Resource,
     Rules, Ruling, Usage,
 };
-use crate::feed::Feed;
+use crate::feed::{Feed, News};
 use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
@@ -41,6 +41,14 @@ pub enum GovernorError {
         "grant_id: not the grant of the probe out for this suspension; only the worker holding the probe's grant reports how it went"
     )]
     NotTheProbe,
+    /// A watcher did not read its events and fell too far behind: it is
+    /// ended rather than buffered without bound, and resumes from the
+    /// cursor named.
+    #[error(
+        "the watcher fell {backlog} events behind and was ended; watch again with cursor {0} to resume",
+        backlog = crate::feed::WATCH_BACKLOG
+    )]
+    WatcherBehind(Cursor),
     /// The org has no budget for the resource, and no default budget is set.
     #[error(
         "org_id: org {} has no {} budget and no default budget is set",
@@ -679,44 +687,74 @@ impl<S: QuotaStore> Governor<S> {
 }
 
 /// Sends the events after `last` that pass `org` to `tx`, in feed order and
-/// without gaps: events are always read from the store; the replica's feed
-/// only says when to look (and a look every second covers events the feed
-/// folded into a snapshot). Ends when the reader goes away or the store fails.
+/// without gaps or repeats: first those the store holds (catching up), then
+/// what the replica's follower reads, fanned out to every watcher from one
+/// reading of the store. A watcher that falls [`crate::feed::WATCH_BACKLOG`]
+/// events behind is ended with a status naming the cursor to resume from,
+/// never buffered without bound. Ends when the reader goes away or the store
+/// fails.
 async fn watch<S: QuotaStore>(
     store: Arc<S>,
-    mut live: broadcast::Receiver<Event>,
+    mut live: broadcast::Receiver<News>,
     mut last: Cursor,
     org: Option<OrgId>,
     tx: mpsc::Sender<Result<Event, GovernorError>>,
 ) {
     let wanted = |e: &Event| org.as_ref().is_none_or(|o| *o == e.org);
-    loop {
-        loop {
-            let events = match store.events_after(last, 100).await {
-                Ok(events) => events,
-                Err(e) => {
-                    let _ = tx.send(Err(e.into())).await;
-                    return;
+    // Catches up from the store: events the follower read before this
+    // watcher subscribed, and after a reset of the store's feed.
+    let catch_up = |last: Cursor| {
+        let (store, tx) = (store.clone(), tx.clone());
+        async move {
+            let mut last = last;
+            loop {
+                let events = match store.events_after(last, 100).await {
+                    Ok(events) => events,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return None;
+                    }
+                };
+                let full = events.len() == 100;
+                for e in events {
+                    last = e.cursor;
+                    if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                        return None;
+                    }
                 }
-            };
-            if events.is_empty() {
-                break;
-            }
-            for e in events {
-                last = e.cursor;
-                if wanted(&e) && tx.send(Ok(e)).await.is_err() {
-                    return;
+                if !full {
+                    return Some(last);
                 }
             }
         }
-        tokio::select! {
-            woken = live.recv() => {
-                if matches!(woken, Err(broadcast::error::RecvError::Closed)) {
-                    return;
+    };
+    let Some(caught_up) = catch_up(last).await else {
+        return;
+    };
+    last = caught_up;
+    loop {
+        let news = tokio::select! {
+            news = live.recv() => news,
+            () = tx.closed() => return,
+        };
+        match news {
+            Ok(News::Event(e)) => {
+                if e.cursor > last {
+                    last = e.cursor;
+                    if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                        return;
+                    }
                 }
             }
-            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            () = tx.closed() => return,
+            Ok(News::Reset) => match catch_up(last).await {
+                Some(caught_up) => last = caught_up,
+                None => return,
+            },
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                let _ = tx.send(Err(GovernorError::WatcherBehind(last))).await;
+                return;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
         }
     }
 }
@@ -744,5 +782,58 @@ impl Nonces {
                 return n;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Rules;
+    use crate::store::memory::MemoryStore;
+    use crate::suspension::EventKind;
+    use crate::window::WindowShape;
+
+    fn event(seq: u64) -> Event {
+        Event {
+            cursor: Cursor { ms: 0, seq },
+            org: OrgId::parse("acme").unwrap(),
+            reason: SuspensionReason::SalesforceOrgLocked,
+            kind: EventKind::Suspended,
+            detail: String::new(),
+            at_ms: 0,
+            automatic: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_does_not_read_is_ended_with_its_cursor() {
+        let rules = Rules {
+            shape: WindowShape::new(Duration::from_secs(60), Duration::from_secs(1)).unwrap(),
+            org_margin_percent: 2,
+            probe: Default::default(),
+        };
+        let store = Arc::new(MemoryStore::new(rules));
+        let (news, live) = broadcast::channel(crate::feed::WATCH_BACKLOG);
+        let (tx, mut rx) = mpsc::channel(WATCH_BUFFER);
+        let watcher = tokio::spawn(watch(store, live, Cursor::default(), None, tx));
+        // Far more events than the watcher's queue and the backlog hold,
+        // and nobody reading.
+        for seq in 1..=(3 * crate::feed::WATCH_BACKLOG as u64) {
+            let _ = news.send(News::Event(event(seq)));
+            tokio::task::yield_now().await;
+        }
+        let mut read = 0;
+        let ended = loop {
+            match rx.recv().await.expect("the watcher ends with a status") {
+                Ok(_) => read += 1,
+                Err(e) => break e,
+            }
+        };
+        let GovernorError::WatcherBehind(cursor) = ended else {
+            panic!("{ended:?}")
+        };
+        assert_eq!(cursor, Cursor { ms: 0, seq: read });
+        assert!(read < 3 * crate::feed::WATCH_BACKLOG as u64);
+        watcher.await.unwrap();
     }
 }

@@ -39,6 +39,8 @@ impl From<GovernorError> for ApiError {
             GovernorError::Invalid(e) => ApiError::Invalid(e),
             // The request is well formed; the grant named holds no probe.
             GovernorError::NotTheProbe => ApiError::FailedPrecondition(error.to_string()),
+            // The caller must read faster (or resume): RESOURCE_EXHAUSTED.
+            GovernorError::WatcherBehind(_) => ApiError::Exhausted(error.to_string()),
             no_budget @ GovernorError::NoBudget(_) => ApiError::NotFound(no_budget.to_string()),
             GovernorError::Store(e) => ApiError::Store(e),
         }
