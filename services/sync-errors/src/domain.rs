@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use syncgov_kit::input::check_recent;
 pub use syncgov_kit::input::{InvalidInput, OrgId, check_text};
 
 use crate::taxonomy::{Category, ErrorType};
@@ -28,6 +29,13 @@ pub const MAX_MESSAGE_LEN: usize = 4_096;
 pub const MAX_FIELDS: usize = 50;
 /// Longest field name.
 pub const MAX_FIELD_LEN: usize = 128;
+/// Most a failure's `occurred_at` may lie ahead of this service's clock:
+/// workers' clocks differ a little from it, never by much.
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60_000;
+/// Most a failure's `occurred_at` may lie behind this service's clock: a
+/// worker that buffered its reports through a long outage may still send
+/// them; older ones are history, not current errors.
+pub const MAX_FAILURE_AGE_MS: i64 = 30 * 24 * 3_600_000;
 /// Page size when the request leaves it unset, and the largest allowed.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// Largest page.
@@ -200,6 +208,15 @@ impl Failure {
     pub fn error_id(&self, error_type: ErrorType) -> ErrorId {
         ErrorId::of(&self.object_type, &self.crm_record_id, error_type)
     }
+}
+
+/// Checks a failure's `occurred_at` (read from the caller's protobuf
+/// timestamp, in ms): at most [`MAX_FUTURE_SKEW_MS`] ahead of `now_ms` and
+/// at most [`MAX_FAILURE_AGE_MS`] behind it. So every time stored is a
+/// millisecond count of 13 digits, which every store and script writes out
+/// as it is.
+pub fn check_occurred_at(field: &str, at_ms: i64, now_ms: i64) -> Result<(), InvalidInput> {
+    check_recent(field, at_ms, now_ms, MAX_FUTURE_SKEW_MS, MAX_FAILURE_AGE_MS)
 }
 
 /// Checks a Salesforce object name (API names: letters, digits, underscores).

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_kit::auth::{authorize_every_org, authorize_org};
-use syncgov_kit::clock::{timestamp, timestamp_ms};
+use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
@@ -82,12 +82,14 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         authorize_org(&request, &request.get_ref().org_id)?;
         let request = request.into_inner();
         let org = org(&request.org_id)?;
-        // Converted as the core reads them, after it checked their number.
+        // Converted as the core reads them, after it checked their number;
+        // their times against one reading of the clock.
+        let now = now_ms();
         let failures = request
             .failures
             .into_iter()
             .enumerate()
-            .map(|(i, f)| parse_failure(&format!("failures[{i}]"), f));
+            .map(|(i, f)| parse_failure(&format!("failures[{i}]"), f, now));
         let ingested = self.core.ingest(&org, failures).await?;
         let results = ingested
             .into_iter()
@@ -275,7 +277,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let (report, reported) = match request.outcome {
             Some(Outcome::Success(true)) => (Report::Success, "success"),
             Some(Outcome::Failure(failure)) => (
-                Report::Failure(parse_failure("failure", failure)?),
+                Report::Failure(parse_failure("failure", failure, now_ms())?),
                 "failure",
             ),
             _ => {
@@ -389,9 +391,11 @@ fn org(org_id: &str) -> Result<OrgId, ApiError> {
 }
 
 /// A failure as reported, checked; `at` names it in refusals
-/// (`failures[3]`).
-fn parse_failure(at: &str, f: pb::Failure) -> Result<Failure, InvalidInput> {
-    let failure = Failure {
+/// (`failures[3]`). Its time, when given, must be a valid protobuf timestamp
+/// near `now` (ms; see [`domain::check_occurred_at`]); it is checked after
+/// every other field.
+fn parse_failure(at: &str, f: pb::Failure, now: i64) -> Result<Failure, InvalidInput> {
+    let mut failure = Failure {
         direction: parse_direction(&format!("{at}.direction"), f.direction)?,
         idempotency_key: f.idempotency_key,
         object_type: f.object_type,
@@ -400,9 +404,15 @@ fn parse_failure(at: &str, f: pb::Failure) -> Result<Failure, InvalidInput> {
         status_code: f.status_code,
         message: f.message,
         fields: f.fields,
-        occurred_at_ms: f.occurred_at.as_ref().map(timestamp_ms),
+        occurred_at_ms: None,
     };
     failure.validate(at)?;
+    if let Some(t) = &f.occurred_at {
+        let field = format!("{at}.occurred_at");
+        let at_ms = syncgov_kit::input::timestamp_ms(&field, t)?;
+        domain::check_occurred_at(&field, at_ms, now)?;
+        failure.occurred_at_ms = Some(at_ms);
+    }
     Ok(failure)
 }
 

@@ -13,15 +13,18 @@ use proptest::prelude::*;
 
 use crate::core::classify_failure;
 use crate::domain::{
-    DEFAULT_PAGE_SIZE, MAX_FIELD_LEN, MAX_FIELDS, MAX_IDEMPOTENCY_KEY_LEN, MAX_MESSAGE_LEN,
-    MAX_OBJECT_TYPE_LEN, MAX_PAGE_SIZE, MAX_RECORD_ID_LEN, MAX_SALESFORCE_ID_LEN,
-    MAX_STATUS_CODE_LEN,
+    DEFAULT_PAGE_SIZE, MAX_FAILURE_AGE_MS, MAX_FIELD_LEN, MAX_FIELDS, MAX_FUTURE_SKEW_MS,
+    MAX_IDEMPOTENCY_KEY_LEN, MAX_MESSAGE_LEN, MAX_OBJECT_TYPE_LEN, MAX_PAGE_SIZE,
+    MAX_RECORD_ID_LEN, MAX_SALESFORCE_ID_LEN, MAX_STATUS_CODE_LEN,
 };
 use crate::resync;
 
 /// Cases per property: enough to reach the edges the strategies aim at,
 /// few enough to keep the suite quick.
 const CASES: u32 = 512;
+
+/// The clock's reading the failures' times are checked against, ms.
+const NOW_MS: i64 = 1_763_900_000_000;
 
 /// Any text at all: control characters, newlines and any Unicode scalar.
 fn any_text(max: usize) -> impl Strategy<Value = String> {
@@ -85,7 +88,15 @@ fn any_failure() -> impl Strategy<Value = pb::Failure> {
         8 => any_text(300),
         1 => "\\PC{4090,4100}",
     ];
-    let occurred_at = proptest::option::of((any::<i64>(), any::<i32>()));
+    // Around the bounds of what is recent, and anything at all.
+    let near = |edge: i64| (edge - 2_000..edge + 2_000, 0i32..1_000_000_000);
+    let occurred_at = proptest::option::of(prop_oneof![
+        4 => (NOW_MS - MAX_FAILURE_AGE_MS..NOW_MS + MAX_FUTURE_SKEW_MS, 0i32..1_000_000_000)
+            .prop_map(|(ms, nanos)| (ms.div_euclid(1_000), nanos)),
+        1 => near(NOW_MS + MAX_FUTURE_SKEW_MS).prop_map(|(ms, nanos)| (ms.div_euclid(1_000), nanos)),
+        1 => near(NOW_MS - MAX_FAILURE_AGE_MS).prop_map(|(ms, nanos)| (ms.div_euclid(1_000), nanos)),
+        1 => (any::<i64>(), any::<i32>()),
+    ]);
     (
         (
             text("[A-Za-z0-9-]{1,40}|[a-z]{126,130}", 20),
@@ -145,14 +156,35 @@ fn broken_failure_rule(at: &str, f: &pb::Failure) -> Option<String> {
         "message".to_owned()
     } else if f.fields.len() > MAX_FIELDS {
         "fields".to_owned()
-    } else {
-        let i = f
-            .fields
-            .iter()
-            .position(|name| !is_text(name, MAX_FIELD_LEN, true))?;
+    } else if let Some(i) = f
+        .fields
+        .iter()
+        .position(|name| !is_text(name, MAX_FIELD_LEN, true))
+    {
         format!("fields[{i}]")
+    } else if f
+        .occurred_at
+        .as_ref()
+        .is_some_and(|t| occurred_at(t.seconds, t.nanos).is_none())
+    {
+        "occurred_at".to_owned()
+    } else {
+        return None;
     };
     Some(format!("{at}.{broken}"))
+}
+
+/// The time of a failure in ms, when it is a valid protobuf timestamp
+/// within the skew ahead of [`NOW_MS`] and the age behind it.
+fn occurred_at(seconds: i64, nanos: i32) -> Option<i64> {
+    let valid_seconds = (-62_135_596_800..=253_402_300_799).contains(&seconds);
+    if !valid_seconds || !(0..1_000_000_000).contains(&nanos) {
+        return None;
+    }
+    let ms = seconds * 1_000 + i64::from(nanos) / 1_000_000;
+    (NOW_MS - MAX_FAILURE_AGE_MS..=NOW_MS + MAX_FUTURE_SKEW_MS)
+        .contains(&ms)
+        .then_some(ms)
 }
 
 /// Any `ErrorFilter` message, or none.
@@ -238,7 +270,7 @@ proptest! {
     fn failures_are_taken_or_refused_by_field(f in any_failure(), i in 0usize..1_000) {
         let at = format!("failures[{i}]");
         let broken = broken_failure_rule(&at, &f);
-        match parse_failure(&at, f.clone()) {
+        match parse_failure(&at, f.clone(), NOW_MS) {
             Ok(failure) => {
                 prop_assert_eq!(broken, None);
                 prop_assert_eq!(failure.direction.number(), f.direction);
@@ -249,7 +281,7 @@ proptest! {
                 prop_assert_eq!(&failure.status_code, &f.status_code);
                 prop_assert_eq!(&failure.message, &f.message);
                 prop_assert_eq!(&failure.fields, &f.fields);
-                prop_assert_eq!(failure.occurred_at_ms, f.occurred_at.as_ref().map(timestamp_ms));
+                prop_assert_eq!(failure.occurred_at_ms, f.occurred_at.as_ref().and_then(|t| occurred_at(t.seconds, t.nanos)));
                 prop_assert_eq!(classify_failure(&failure), classify_failure(&failure));
             }
             Err(e) => prop_assert_eq!(Some(e.field), broken),

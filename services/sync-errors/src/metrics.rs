@@ -1,5 +1,6 @@
 //! The sync-error service's metrics: failures ingested by level and
-//! category, resync job outcomes, and notification deliveries. Read through
+//! category, resync job outcomes, outbox dead letters, and notification
+//! deliveries. Read through
 //! the admin port (`/metrics`) or OTLP; see `syncgov_kit::metrics`.
 
 use std::sync::OnceLock;
@@ -14,6 +15,7 @@ struct Instruments {
     ingested: Counter<u64>,
     resync: Counter<u64>,
     deliveries: Counter<u64>,
+    dead_letters: Counter<u64>,
 }
 
 fn instruments() -> &'static Instruments {
@@ -35,6 +37,13 @@ fn instruments() -> &'static Instruments {
                 .u64_counter("syncgov.errors.notifications.deliveries")
                 .with_description(
                     "Webhook delivery attempts, by result and, for a failed one (retried), reason",
+                )
+                .build(),
+            dead_letters: meter
+                .u64_counter("syncgov.errors.outbox.dead_letters")
+                .with_description(
+                    "Suspension-level failures not told to the governor, moved to their org's \
+                     outbox dead letters, by why (unreadable, refused)",
                 )
                 .build(),
         }
@@ -66,6 +75,14 @@ pub fn resync_completed(outcome: &'static str, state: &'static str) {
             KeyValue::new("state", state),
         ],
     );
+}
+
+/// Counts an outbox entry moved to the dead letters: `why` is `unreadable`
+/// or `refused` (by the governor, for good).
+pub fn outbox_dead_letter(why: &'static str) {
+    instruments()
+        .dead_letters
+        .add(1, &[KeyValue::new("why", why)]);
 }
 
 /// Counts a webhook delivery attempt: delivered, or failed and why.

@@ -4,6 +4,13 @@
 //! the governor took it. While the governor is down nothing is lost: the
 //! entries wait, and the relay tries again with a growing pause. Every
 //! replica runs a relay; a suspension told twice is still one suspension.
+//!
+//! Invariant: an entry leaves the outbox only told, or as a dead letter: an
+//! entry that cannot be read, or that the governor refuses for good
+//! (`INVALID_ARGUMENT`, `OUT_OF_RANGE`), moves to the org's dead letters
+//! (on Redis `syncgov:errors:{<org>}:outbox:dead`) with a log line at
+//! error level and the `syncgov.errors.outbox.dead_letters` counter; it
+//! never blocks the entries behind it and is never dropped unsaid.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +21,8 @@ use syncgov_kit::auth::AuthChannel;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::domain::SuspensionEvent;
-use crate::store::ErrorStore;
+use crate::domain::{OrgId, SuspensionEvent};
+use crate::store::{ErrorStore, OutboxEntry};
 
 /// Entries taken per org per round.
 const BATCH: usize = 100;
@@ -56,6 +63,16 @@ fn suspend_span(org: &crate::domain::OrgId, event: &SuspensionEvent) -> tracing:
     span
 }
 
+/// True when the governor refused a suspension for good: sending it again
+/// cannot succeed. Anything else (unreachable, overloaded, a credential
+/// being rotated) is tried again.
+fn refused_for_good(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::InvalidArgument | tonic::Code::OutOfRange
+    )
+}
+
 /// Relays outbox entries to the governor every `every`, until dropped.
 pub async fn run<S: ErrorStore>(
     store: Arc<S>,
@@ -73,18 +90,28 @@ pub async fn run<S: ErrorStore>(
             }
         };
         let mut failed = false;
-        for (org, events) in pending {
-            let mut told = 0;
-            for event in &events {
-                let mut request = tonic::Request::new(quota::SuspendRequest {
-                    org_id: org.to_string(),
-                    reason: event.reason.number(),
-                    detail: detail(event),
-                });
-                let span = suspend_span(&org, event);
-                syncgov_kit::telemetry::inject(&span, &mut request);
-                match governor.suspend(request).instrument(span).await {
-                    Ok(_) => told += 1,
+        for (org, entries) in pending {
+            // The entries handled, in order: None told, Some(why) dead.
+            let mut done: Vec<(OutboxEntry, Option<String>)> = Vec::new();
+            for entry in entries {
+                let event = match &entry.event {
+                    Ok(event) => event.clone(),
+                    Err(why) => {
+                        let why = format!("unreadable: {why}");
+                        done.push((entry, Some(why)));
+                        continue;
+                    }
+                };
+                match tell(&mut governor, &org, &event).await {
+                    Ok(()) => done.push((entry, None)),
+                    Err(status) if refused_for_good(&status) => {
+                        let why = format!(
+                            "refused by the governor: {:?}: {}",
+                            status.code(),
+                            status.message()
+                        );
+                        done.push((entry, Some(why)));
+                    }
                     Err(status) => {
                         tracing::warn!(org_id = %org, error = %status, "the governor did not take a suspension; will retry");
                         failed = true;
@@ -92,12 +119,8 @@ pub async fn run<S: ErrorStore>(
                     }
                 }
             }
-            if told > 0 {
-                if let Err(e) = store.outbox_done(&org, told).await {
-                    // They will be told again: Suspend is idempotent.
-                    tracing::warn!(org_id = %org, error = %e, "cannot mark outbox entries done");
-                }
-                tracing::info!(org_id = %org, told, "suspensions told to the governor");
+            if !done.is_empty() {
+                record(store.as_ref(), &org, &done).await;
             }
             if failed {
                 break;
@@ -108,6 +131,54 @@ pub async fn run<S: ErrorStore>(
         } else {
             every
         };
+    }
+}
+
+/// Sends one suspension to the governor's `Suspend`, in the trace of the
+/// ingest that reported it.
+async fn tell(
+    governor: &mut QuotaGovernorClient<AuthChannel>,
+    org: &OrgId,
+    event: &SuspensionEvent,
+) -> Result<(), tonic::Status> {
+    let mut request = tonic::Request::new(quota::SuspendRequest {
+        org_id: org.to_string(),
+        reason: event.reason.number(),
+        detail: detail(event),
+    });
+    let span = suspend_span(org, event);
+    syncgov_kit::telemetry::inject(&span, &mut request);
+    governor.suspend(request).instrument(span).await.map(|_| ())
+}
+
+/// Takes the handled entries off the org's outbox and says so: a line per
+/// dead letter (at error level: the governor was not told) and the
+/// counter, once the store has them.
+async fn record<S: ErrorStore>(store: &S, org: &OrgId, done: &[(OutboxEntry, Option<String>)]) {
+    if let Err(e) = store.outbox_done(org, done).await {
+        // Read and handled again next time: Suspend is idempotent, and a
+        // dead letter is only counted once it is stored.
+        tracing::warn!(org_id = %org, error = %e, "cannot mark outbox entries done");
+        return;
+    }
+    let told = done.iter().filter(|(_, dead)| dead.is_none()).count();
+    if told > 0 {
+        tracing::info!(org_id = %org, told, "suspensions told to the governor");
+    }
+    for (entry, dead) in done {
+        let Some(reason) = dead else { continue };
+        let entry: String = entry.raw.chars().take(1_024).collect();
+        tracing::error!(
+            org_id = %org,
+            %reason,
+            %entry,
+            "a suspension-level failure was not told to the governor: moved to the org's outbox dead letters"
+        );
+        crate::metrics::outbox_dead_letter(if reason.starts_with("unreadable") {
+            "unreadable"
+        } else {
+            "refused"
+        });
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, Pending, QueueDepth, Queued,
-    StoreError,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, OutboxEntry, Pending,
+    QueueDepth, Queued, StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
@@ -506,7 +506,7 @@ impl ErrorStore for MemoryStore {
         })
     }
 
-    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError> {
+    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<OutboxEntry>)>, StoreError> {
         let orgs: Vec<(OrgId, Arc<Mutex<OrgErrors>>)> = lock(&self.orgs)
             .iter()
             .map(|(id, org)| (id.clone(), org.clone()))
@@ -514,17 +514,31 @@ impl ErrorStore for MemoryStore {
         Ok(orgs
             .into_iter()
             .filter_map(|(id, org)| {
-                let pending: Vec<SuspensionEvent> =
-                    lock(&org).outbox.iter().take(max).cloned().collect();
+                let pending: Vec<OutboxEntry> = lock(&org)
+                    .outbox
+                    .iter()
+                    .take(max)
+                    .map(|event| OutboxEntry {
+                        raw: format!("{event:?}"),
+                        event: Ok(event.clone()),
+                    })
+                    .collect();
                 (!pending.is_empty()).then_some((id, pending))
             })
             .collect())
     }
 
-    async fn outbox_done(&self, org: &OrgId, count: usize) -> Result<(), StoreError> {
+    async fn outbox_done(
+        &self,
+        org: &OrgId,
+        done: &[(OutboxEntry, Option<String>)],
+    ) -> Result<(), StoreError> {
+        // One relay per process: the head is what it read. Nothing outlives
+        // the process here, so the relay's log line is a dead letter's
+        // record.
         let org = self.org(org);
         let mut org = lock(&org);
-        let count = count.min(org.outbox.len());
+        let count = done.len().min(org.outbox.len());
         org.outbox.drain(..count);
         Ok(())
     }

@@ -96,17 +96,21 @@ pub trait ErrorStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Completed, StoreError>> + Send;
 
     /// Orgs whose outbox holds suspension-level failures not yet told to the
-    /// governor, with up to `max` of them each, oldest first.
+    /// governor, with up to `max` of their entries each, oldest first.
     fn outbox(
         &self,
         max: usize,
-    ) -> impl Future<Output = Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(OrgId, Vec<OutboxEntry>)>, StoreError>> + Send;
 
-    /// Drops the first `count` entries of `org`'s outbox: they were told.
+    /// Takes the first entries of `org`'s outbox as the relay handled them,
+    /// in order: each told to the governor (`None`), or moved to the org's
+    /// dead letters with the reason (`Some`), never just dropped. An entry
+    /// no longer at the head (another replica's relay took it meanwhile) is
+    /// left alone.
     fn outbox_done(
         &self,
         org: &OrgId,
-        count: usize,
+        done: &[(OutboxEntry, Option<String>)],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The org's notification settings, secret included; `None` when never set.
@@ -213,6 +217,19 @@ pub struct Ingested {
     /// True when the idempotency key was seen before.
     pub duplicate: bool,
 }
+
+/// An entry of an org's outbox as read: the suspension-level failure to
+/// tell the governor, or why the entry cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// The entry as stored, which names it when it is done.
+    pub raw: String,
+    /// The event, or why it cannot be read.
+    pub event: Result<SuspensionEvent, String>,
+}
+
+/// Dead letters of the outbox kept per org, the oldest dropped first.
+pub const DEAD_LETTERS_KEPT: usize = 1_000;
 
 /// What a resync request did to one error.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 --   p:e:<id>        hash, one error: o object, rid record, sid Salesforce id,
 --                   d direction, t type, st status code, m message, f fields
 --                   (joined by \31), n occurrences, fs/ls first and last seen
---                   (ms), s state (1 open, 2 resyncing, 3 dead, 4 resolved),
+--                   (ms, written as strings of digits), s state (1 open, 2 resyncing, 3 dead, 4 resolved),
 --                   seq creation order, a resync attempts; while a resync
 --                   job runs: jl its lease, jd when the lease lapses, jr when
 --                   a retry is due (all ms)
@@ -21,9 +21,12 @@
 --                   errors of a type, d:t:<type> dead ones, r:c:<category>
 --                   records with an error of the category
 --   p:idem:<window> hash of idempotency keys seen in a window
---   p:susp          list of the latest suspension-level failures (JSON)
+--   p:susp          list of the latest suspension-level failures (JSON
+--                   {r reason, st, m, at}: at in ms, a string of digits)
 --   p:outbox        list of suspension-level failures not yet told to the
---                   governor (JSON), oldest first
+--                   governor (the same JSON, with tp), oldest first
+--   p:outbox:dead   list of outbox entries that could not be told, with
+--                   why (see outbox_done.lua), oldest first
 --   p:notify        hash, notification settings: en on, fq frequency, url,
 --                   sec secret, lp last digest period; the delivery status:
 --                   df failures in a row, dl the last one, dt its time, ds

@@ -7,7 +7,8 @@
 --          k idempotency key, id error id ('' for a suspension), t type,
 --          c category, r suspension reason (0 for a record-level error),
 --          o object, rid record, sid Salesforce id, d direction, st status
---          code, m message, f fields joined by \31, at time (ms, 0: now),
+--          code, m message, f fields joined by \31, at time (ms as a string
+--          of digits, '': now),
 --          tp the ingest's W3C traceparent (suspension-level ones, optional)
 --
 -- Suspension-level failures also go to the org's outbox (p:outbox), from
@@ -48,10 +49,13 @@ for i, f in ipairs(batch) do
     duplicates[i] = 1
   else
     duplicates[i] = 0
+    -- Times stay strings of digits, written as given: a Lua number would be
+    -- written in exponent form past 14 digits, which nothing reads back.
     local at = f.at
-    if at == 0 then
-      at = now
+    if at == '' then
+      at = string.format('%d', now)
     end
+    local at_ms = tonumber(at)
     if f.r > 0 then
       local event = cjson.encode({r = f.r, st = f.st, m = f.m, at = at})
       redis.call('LPUSH', p .. ':susp', event)
@@ -67,13 +71,13 @@ for i, f in ipairs(batch) do
         -- times only widen.
         redis.call('HINCRBY', ek, 'n', 1)
         local times = redis.call('HMGET', ek, 'fs', 'ls')
-        if at >= tonumber(times[2]) then
+        if at_ms >= tonumber(times[2]) then
           redis.call('HSET', ek, 'ls', at, 'd', f.d, 'st', f.st, 'm', f.m, 'f', f.f)
           if f.sid ~= '' then
             redis.call('HSET', ek, 'sid', f.sid)
           end
         end
-        if at < tonumber(times[1]) then
+        if at_ms < tonumber(times[1]) then
           redis.call('HSET', ek, 'fs', at)
         end
       else

@@ -37,6 +37,12 @@ pub fn stored_error(
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| corrupt("error"))
     };
+    let time = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|v| millis(v))
+            .ok_or_else(|| corrupt("error"))
+    };
     let error_type =
         ErrorType::from_number(number("t")? as i32).ok_or_else(|| corrupt("error type"))?;
     let state =
@@ -58,11 +64,26 @@ pub fn stored_error(
             joined.split(FIELD_SEPARATOR).map(str::to_owned).collect()
         },
         occurrences: number("n")? as u64,
-        first_seen_ms: number("fs")?,
-        last_seen_ms: number("ls")?,
+        first_seen_ms: time("fs")?,
+        last_seen_ms: time("ls")?,
         state,
         resync_attempts: number("a")? as u32,
     })
+}
+
+/// Earliest and latest instants a protobuf `Timestamp` can hold, in ms.
+const TIMESTAMP_RANGE_MS: std::ops::RangeInclusive<i64> = -62_135_596_800_000..=253_402_300_799_999;
+
+/// A time in ms as stored: a string of digits, as every time is written
+/// now. Times an earlier version let its scripts write in exponent form
+/// (`9.2233720368547758e+18`) read as the nearest instant a timestamp can
+/// hold, so that the error they belong to stays readable.
+fn millis(text: &str) -> Option<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms.clamp(*TIMESTAMP_RANGE_MS.start(), *TIMESTAMP_RANGE_MS.end()));
+    }
+    let ms = text.parse::<f64>().ok().filter(|ms| ms.is_finite())?;
+    Some((ms as i64).clamp(*TIMESTAMP_RANGE_MS.start(), *TIMESTAMP_RANGE_MS.end()))
 }
 
 /// A hash given as a flat list of fields and values (as `HGETALL` inside a
@@ -86,27 +107,41 @@ struct ScriptSuspension {
     r: i32,
     st: String,
     m: String,
-    at: i64,
+    /// When, ms: a string of digits; a number in what earlier versions
+    /// wrote.
+    at: serde_json::Value,
     #[serde(default)]
     tp: String,
 }
 
-/// The suspension events among `entries` (JSON), in their order; entries
-/// that cannot be read, or name a reason this version does not know, are
-/// skipped.
+/// One suspension event kept as JSON by the ingest script, or why it cannot
+/// be read (not its shape, or a reason this version does not know).
+pub fn suspension_event(json: &str) -> Result<SuspensionEvent, String> {
+    let s: ScriptSuspension =
+        serde_json::from_str(json).map_err(|e| format!("not a suspension event: {e}"))?;
+    let reason = SuspensionReason::from_number(s.r)
+        .ok_or_else(|| format!("unknown suspension reason {}", s.r))?;
+    let occurred_at_ms = match &s.at {
+        serde_json::Value::String(text) => millis(text),
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| millis(&n.to_string())),
+        _ => None,
+    }
+    .ok_or_else(|| format!("unreadable time {}", s.at))?;
+    Ok(SuspensionEvent {
+        reason,
+        status_code: s.st,
+        message: s.m,
+        occurred_at_ms,
+        trace_parent: s.tp,
+    })
+}
+
+/// The suspension events among `entries` (JSON), in their order, for
+/// readers (the health cards); entries that cannot be read are skipped.
 pub fn suspension_events(entries: &[String]) -> Vec<SuspensionEvent> {
     entries
         .iter()
-        .filter_map(|json| serde_json::from_str::<ScriptSuspension>(json).ok())
-        .filter_map(|s| {
-            Some(SuspensionEvent {
-                reason: SuspensionReason::from_number(s.r)?,
-                status_code: s.st,
-                message: s.m,
-                occurred_at_ms: s.at,
-                trace_parent: s.tp,
-            })
-        })
+        .filter_map(|json| suspension_event(json).ok())
         .collect()
 }
 
@@ -393,6 +428,49 @@ mod tests {
         );
         assert!(completion(&[9, 0]).is_err());
         assert!(completion(&[]).is_err());
+    }
+
+    #[test]
+    fn times_in_exponent_form_read_as_the_nearest_timestamp() {
+        assert_eq!(millis("1763900000123"), Some(1_763_900_000_123));
+        assert_eq!(millis("-5"), Some(-5));
+        assert_eq!(millis("9.2233720368547758e+18"), Some(253_402_300_799_999));
+        assert_eq!(millis("2.53402300799e+14"), Some(253_402_300_799_000));
+        assert_eq!(millis("9223372036854775807"), Some(253_402_300_799_999));
+        assert_eq!(millis("nope"), None);
+        assert_eq!(millis("inf"), None);
+        let id = ErrorId::of("Contact", "crm-1", ErrorType::ALL[0]);
+        let mut fields: HashMap<String, String> = error_hash()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        fields.insert("ls".into(), "9.2233720368547758e+18".into());
+        let e = stored_error(id, &fields).unwrap();
+        assert_eq!(e.last_seen_ms, 253_402_300_799_999);
+    }
+
+    #[test]
+    fn suspension_events_read_times_as_strings_and_numbers() {
+        let at = |json: &str| suspension_event(json).map(|e| e.occurred_at_ms);
+        assert_eq!(
+            at(r#"{"r":1,"st":"","m":"","at":"1763900000123"}"#),
+            Ok(1_763_900_000_123)
+        );
+        assert_eq!(
+            at(r#"{"r":1,"st":"","m":"","at":1763900000123}"#),
+            Ok(1_763_900_000_123)
+        );
+        assert_eq!(
+            at(r#"{"r":1,"st":"","m":"","at":2.53402300799e+14}"#),
+            Ok(253_402_300_799_000)
+        );
+        assert!(at(r#"{"r":1,"st":"","m":"","at":true}"#).is_err());
+        assert!(
+            at(r#"{"r":9999,"st":"","m":"","at":"1"}"#)
+                .unwrap_err()
+                .contains("reason")
+        );
+        assert!(at("not json").is_err());
     }
 
     #[test]

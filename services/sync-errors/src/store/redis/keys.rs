@@ -93,6 +93,13 @@ impl OrgKeys {
         format!("{}:outbox", self.prefix)
     }
 
+    /// The list of outbox entries that could not be told to the governor
+    /// (unreadable, or refused for good), with why: where an operator reads
+    /// them.
+    pub fn outbox_dead(&self) -> String {
+        format!("{}:outbox:dead", self.prefix)
+    }
+
     /// The hash of notification settings.
     pub fn notify(&self) -> String {
         format!("{}:notify", self.prefix)
@@ -148,6 +155,7 @@ mod tests {
             keys.counts(),
             keys.suspensions(),
             keys.outbox(),
+            keys.outbox_dead(),
             keys.notify(),
             keys.notify_inflight(),
             keys.index_for(&filter),
@@ -156,6 +164,7 @@ mod tests {
         }
         assert_eq!(outbox_org(&keys.outbox()), Some("acme:eu-1"));
         assert_eq!(outbox_org(&keys.notify()), None);
+        assert_eq!(outbox_org(&keys.outbox_dead()), None);
     }
 
     #[test]

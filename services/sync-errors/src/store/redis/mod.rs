@@ -37,13 +37,12 @@ use syncgov_kit::store::{corrupt, from_redis};
 use crate::classify::Classification;
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
-    SuspensionEvent,
 };
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::store::conn::{Endpoint, Redis};
 use crate::store::{
-    Claimed, Completed, ErrorStore, Ingested, Pending, QueueDepth, Queued, StoreError,
+    Claimed, Completed, ErrorStore, Ingested, OutboxEntry, Pending, QueueDepth, Queued, StoreError,
 };
 
 mod decode;
@@ -497,7 +496,7 @@ impl ErrorStore for RedisStore {
         }
     }
 
-    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<SuspensionEvent>)>, StoreError> {
+    async fn outbox(&self, max: usize) -> Result<Vec<(OrgId, Vec<OutboxEntry>)>, StoreError> {
         let mut conn = self.conn.clone();
         let mut orgs: Vec<String> = redis::cmd("SMEMBERS")
             .arg(OUTBOX_ORGS)
@@ -539,19 +538,26 @@ impl ErrorStore for RedisStore {
                     .map_err(from_redis)?;
                 continue;
             }
-            pending.push((org, decode::suspension_events(&entries)));
+            let entries = entries
+                .into_iter()
+                .map(|raw| OutboxEntry {
+                    event: decode::suspension_event(&raw),
+                    raw,
+                })
+                .collect();
+            pending.push((org, entries));
         }
         Ok(pending)
     }
 
-    async fn outbox_done(&self, org: &OrgId, count: usize) -> Result<(), StoreError> {
-        redis::cmd("LTRIM")
-            .arg(OrgKeys::of(org).outbox())
-            .arg(count)
-            .arg(-1)
-            .exec_async(&mut self.conn.clone())
+    async fn outbox_done(
+        &self,
+        org: &OrgId,
+        done: &[(OutboxEntry, Option<String>)],
+    ) -> Result<(), StoreError> {
+        self.scripts
+            .outbox_done(&self.conn, &OrgKeys::of(org), done)
             .await
-            .map_err(from_redis)
     }
 
     async fn notification_settings(

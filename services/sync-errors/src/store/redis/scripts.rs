@@ -21,7 +21,8 @@ use crate::domain::{ErrorId, Failure};
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::store::conn::Redis;
 use crate::store::{
-    IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Pending, Queued, RESOLVED_TTL_MS, StoreError,
+    DEAD_LETTERS_KEPT, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, OutboxEntry, Pending, Queued,
+    RESOLVED_TTL_MS, StoreError,
 };
 use crate::taxonomy::ErrorType;
 
@@ -51,7 +52,9 @@ pub struct ScriptFailure<'a> {
     st: &'a str,
     m: &'a str,
     f: String,
-    at: i64,
+    /// When, in ms, as a string of digits (empty: now): the script writes
+    /// it as it is, never as a Lua number.
+    at: String,
     /// The ingest's traceparent, kept with suspension-level failures only.
     #[serde(skip_serializing_if = "str::is_empty")]
     tp: &'a str,
@@ -83,7 +86,10 @@ impl<'a> ScriptFailure<'a> {
             st: &failure.status_code,
             m: &failure.message,
             f: failure.fields.join(&FIELD_SEPARATOR.to_string()),
-            at: failure.occurred_at_ms.unwrap_or(0),
+            at: failure
+                .occurred_at_ms
+                .map(|ms| ms.to_string())
+                .unwrap_or_default(),
             tp: if r > 0 { trace_parent } else { "" },
         }
     }
@@ -107,6 +113,7 @@ pub struct Scripts {
     claim: Script,
     lease: Script,
     complete: Script,
+    outbox_done: Script,
 }
 
 impl Scripts {
@@ -130,6 +137,7 @@ impl Scripts {
             claim: Script::new(include_str!("../lua/claim.lua")),
             lease: errors_script(include_str!("../lua/lease.lua")),
             complete: errors_script(include_str!("../lua/complete.lua")),
+            outbox_done: Script::new(include_str!("../lua/outbox_done.lua")),
         }
     }
 
@@ -347,5 +355,29 @@ impl Scripts {
             .await
             .map_err(from_redis)?;
         decode::completion(&reply)
+    }
+
+    /// `outbox_done.lua`: takes the entries of `done` off the head of the
+    /// org's outbox, the told ones dropped, the others (with a reason) moved
+    /// to its dead letters.
+    pub async fn outbox_done(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        done: &[(OutboxEntry, Option<String>)],
+    ) -> Result<(), StoreError> {
+        let mut invocation = self.outbox_done.key(keys.outbox());
+        invocation.key(keys.outbox_dead());
+        invocation.arg(DEAD_LETTERS_KEPT);
+        for (entry, dead) in done {
+            invocation
+                .arg(&entry.raw)
+                .arg(dead.as_deref().unwrap_or_default());
+        }
+        let _taken: i64 = invocation
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(())
     }
 }

@@ -1,0 +1,264 @@
+//! The sync-error service against hostile and careless callers, over real
+//! gRPC, on every store where the store matters: times far outside any
+//! clock, outbox entries that cannot be told, resync outcomes sent with
+//! made-up jobs and lapsed leases, idempotency keys reused for other
+//! failures, field names that hold the CSV's separator, and one org's bulk
+//! resync crowding the others out of the queue.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use quota_governor::config::Settings as GovernorSettings;
+use sync_errors::config::Settings;
+use syncgov_api::quota::v1 as quota;
+use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+use syncgov_api::syncerrors::v1 as pb;
+use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::server::ServerSettings;
+use syncgov_tests::syncerrors::{Env, claim, complete, failure, health_of, ingest, list, resync};
+use syncgov_tests::{Backend, RedisServer, Service, eventually, on_every_store};
+use tonic::Code;
+use tonic::transport::Channel;
+
+on_every_store!(times_a_caller_sends_are_checked_before_anything_is_stored,);
+
+/// Seconds since the epoch now, plus `offset`.
+fn seconds_from_now(offset: i64) -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + offset
+}
+
+/// `f` dated `seconds` (and `nanos`).
+fn dated(mut f: pb::Failure, seconds: i64, nanos: i32) -> pb::Failure {
+    f.occurred_at = Some(prost_types::Timestamp { seconds, nanos });
+    f
+}
+
+/// Asserts `result` is INVALID_ARGUMENT naming `field`.
+fn refused_naming<T: std::fmt::Debug>(result: Result<T, tonic::Status>, field: &str) {
+    let status = result.expect_err("the call must be refused");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().starts_with(&format!("{field}:")),
+        "{field}: {}",
+        status.message()
+    );
+}
+
+/// The whole CSV export of `org`.
+async fn export(c: &mut SyncErrorsClient<Channel>, org: &str) -> Result<Vec<u8>, tonic::Status> {
+    let mut stream = c
+        .export_errors_csv(pb::ExportErrorsCsvRequest {
+            org_id: org.into(),
+            filter: None,
+        })
+        .await?
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.message().await? {
+        bytes.extend(chunk.chunk);
+    }
+    Ok(bytes)
+}
+
+// ---------------------------------------------------------------------------
+// Times: every Timestamp a caller sends is a real one, near the clock.
+// ---------------------------------------------------------------------------
+
+async fn times_a_caller_sends_are_checked_before_anything_is_stored(backend: Backend) {
+    let mut env = Env::start(backend).await;
+    let c = &mut env.client;
+    let ingest_one = |f: pb::Failure| {
+        let mut c = c.clone();
+        async move {
+            c.ingest_errors(pb::IngestErrorsRequest {
+                org_id: "acme".into(),
+                failures: vec![failure("ok", "Contact", "c0", "email"), f],
+            })
+            .await
+        }
+    };
+    let record = || failure("k1", "Contact", "c1", "too_long");
+    let suspension = || failure("k2", "Contact", "c2", "daily_limit");
+    // What the hostile client sent: the largest seconds there are, and the
+    // last second of 9999 on a suspension-level failure.
+    refused_naming(
+        ingest_one(dated(record(), i64::MAX, 0)).await,
+        "failures[1].occurred_at",
+    );
+    refused_naming(
+        ingest_one(dated(suspension(), 253_402_300_799, 0)).await,
+        "failures[1].occurred_at",
+    );
+    // Outside the well-known type, and outside what a clock may be off by.
+    for (seconds, nanos) in [
+        (i64::MIN, 0),
+        (seconds_from_now(0), -1),
+        (seconds_from_now(0), 1_000_000_000),
+        (seconds_from_now(10 * 60), 0),
+        (seconds_from_now(-31 * 24 * 3_600), 0),
+    ] {
+        refused_naming(
+            ingest_one(dated(record(), seconds, nanos)).await,
+            "failures[1].occurred_at",
+        );
+    }
+    // Nothing of a refused batch was stored: not its good failure either.
+    let h = health_of(c, "acme").await;
+    assert_eq!((h.current_errors, h.recent_suspensions.len()), (0, 0));
+
+    // A worker a minute ahead, and one sending a report four weeks old.
+    let ahead = seconds_from_now(60);
+    let old = seconds_from_now(-28 * 24 * 3_600);
+    ingest(
+        c,
+        "acme",
+        vec![
+            dated(record(), ahead, 0),
+            dated(failure("k3", "Contact", "c1", "too_long"), old, 5_000_000),
+            dated(suspension(), ahead, 0),
+        ],
+    )
+    .await;
+    // The org's errors list and export as before.
+    let errors = list(c, "acme", pb::ErrorFilter::default(), 50, String::new()).await;
+    assert_eq!(errors.errors.len(), 1);
+    let error = &errors.errors[0];
+    assert_eq!(error.first_seen.unwrap().seconds, old);
+    assert_eq!(error.first_seen.unwrap().nanos, 5_000_000);
+    assert_eq!(error.last_seen.unwrap().seconds, ahead);
+    let csv = export(c, "acme").await.expect("the export answers");
+    assert_eq!(
+        csv::Reader::from_reader(csv.as_slice()).records().count(),
+        1
+    );
+    let h = health_of(c, "acme").await;
+    assert_eq!(h.recent_suspensions[0].occurred_at.unwrap().seconds, ahead);
+
+    // A resync's failure is a caller's time too.
+    resync(c, "acme", vec![error.error_id.clone()]).await;
+    let job = claim(c, "w1", 1, 60_000).await.remove(0);
+    let outcome = pb::complete_resync_job_request::Outcome::Failure(dated(
+        failure("k4", "Contact", "c1", "too_long"),
+        i64::MAX,
+        0,
+    ));
+    refused_naming(
+        c.complete_resync_job(pb::CompleteResyncJobRequest {
+            job_id: job.job_id.clone(),
+            lease_id: job.lease_id.clone(),
+            outcome: Some(outcome),
+        })
+        .await,
+        "failure.occurred_at",
+    );
+    assert_eq!(
+        complete(c, &job, true).await.unwrap().state,
+        pb::ErrorState::Resolved as i32,
+        "the refusal left the job to its worker"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The outbox: an entry leaves it told, or as a dead letter, never unsaid.
+// ---------------------------------------------------------------------------
+
+/// Waits up to 20 s for the governor to hold a suspension of `org`.
+async fn suspended(governor: &QuotaGovernorClient<Channel>, org: &str) -> bool {
+    eventually(Duration::from_secs(20), || {
+        let mut g = governor.clone();
+        let org = org.to_owned();
+        async move {
+            !g.list_suspensions(quota::ListSuspensionsRequest { org_id: org })
+                .await
+                .expect("ListSuspensions")
+                .into_inner()
+                .suspensions
+                .is_empty()
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_entries_that_cannot_be_told_are_dead_letters_not_dropped() {
+    let redis = RedisServer::start();
+    let governor = Service::governor(GovernorSettings::default()).await;
+    // What an earlier version left in an org's outbox: an entry that is not
+    // JSON, one dated 9999 in the exponent form its script wrote, one with
+    // a reason this version does not know.
+    let reason = tx::SuspensionReason::SalesforceApiLimitExceeded as i32;
+    let entries = [
+        "not json".to_owned(),
+        format!(
+            r#"{{"r":{reason},"st":"REQUEST_LIMIT_EXCEEDED","m":"TotalRequests Limit exceeded.","at":2.53402300799e+14}}"#
+        ),
+        r#"{"r":9999,"st":"X","m":"from a newer version","at":"1763900000000"}"#.to_owned(),
+    ];
+    let mut conn = redis.client().get_connection().unwrap();
+    for entry in &entries {
+        ::redis::cmd("RPUSH")
+            .arg("syncgov:errors:{acme}:outbox")
+            .arg(entry)
+            .exec(&mut conn)
+            .unwrap();
+    }
+    ::redis::cmd("SADD")
+        .arg("syncgov:errors:outbox-orgs")
+        .arg("acme")
+        .exec(&mut conn)
+        .unwrap();
+
+    let _service = Service::sync_errors(Settings {
+        governor_addr: Some(format!("http://{}", governor.addr())),
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let gov = QuotaGovernorClient::new(governor.channel().await);
+    assert!(
+        suspended(&gov, "acme").await,
+        "the readable entry (dated 9999 by an earlier version) was not told"
+    );
+    let emptied = eventually(Duration::from_secs(10), || {
+        let client = redis.client();
+        async move {
+            let mut conn = client.get_connection().unwrap();
+            ::redis::cmd("LLEN")
+                .arg("syncgov:errors:{acme}:outbox")
+                .query::<i64>(&mut conn)
+                .unwrap()
+                == 0
+        }
+    })
+    .await;
+    assert!(emptied, "the outbox was never emptied");
+    let dead: Vec<String> = ::redis::cmd("LRANGE")
+        .arg("syncgov:errors:{acme}:outbox:dead")
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let letters: Vec<serde_json::Value> = dead
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(letters[0]["entry"], "not json");
+    assert_eq!(letters[1]["entry"], entries[2].as_str());
+    for letter in &letters {
+        let reason = letter["reason"].as_str().unwrap();
+        assert!(reason.starts_with("unreadable"), "{reason}");
+        let at: i64 = letter["at"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (at - seconds_from_now(0) * 1_000).abs() < 60_000,
+            "{letter}"
+        );
+    }
+}
