@@ -14,13 +14,20 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_kit::auth::{AuthChannel, Bearer};
+use syncgov_kit::security::SecuritySettings;
 use syncgov_kit::server::ServerSettings;
-use syncgov_tests::syncerrors::{Env, claim, complete, failure, health_of, ingest, list, resync};
-use syncgov_tests::{Backend, RedisServer, Service, eventually, on_every_store};
+use syncgov_tests::syncerrors::{
+    Env, claim, claim_within, complete, failure, health_of, ingest, list, resync,
+};
+use syncgov_tests::{Backend, RedisServer, Service, TempDir, eventually, on_every_store};
 use tonic::Code;
 use tonic::transport::Channel;
 
-on_every_store!(times_a_caller_sends_are_checked_before_anything_is_stored,);
+on_every_store!(
+    times_a_caller_sends_are_checked_before_anything_is_stored,
+    an_outcome_without_the_lease_records_nothing,
+);
 
 /// Seconds since the epoch now, plus `offset`.
 fn seconds_from_now(offset: i64) -> i64 {
@@ -260,5 +267,261 @@ async fn outbox_entries_that_cannot_be_told_are_dead_letters_not_dropped() {
             (at - seconds_from_now(0) * 1_000).abs() < 60_000,
             "{letter}"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Resync outcomes: the lease first; nothing recorded without it.
+// ---------------------------------------------------------------------------
+
+/// The report of a failed attempt of `job_id` with `lease_id`: the failure
+/// `f`.
+fn failed(job_id: &str, lease_id: &str, f: pb::Failure) -> pb::CompleteResyncJobRequest {
+    pb::CompleteResyncJobRequest {
+        job_id: job_id.into(),
+        lease_id: lease_id.into(),
+        outcome: Some(pb::complete_resync_job_request::Outcome::Failure(f)),
+    }
+}
+
+/// Reports a failed attempt of `job_id` with `lease_id`: the failure `f`.
+async fn report_failure(
+    c: &mut SyncErrorsClient<Channel>,
+    job_id: &str,
+    lease_id: &str,
+    f: pb::Failure,
+) -> Result<pb::CompleteResyncJobResponse, tonic::Status> {
+    c.complete_resync_job(failed(job_id, lease_id, f))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// One error of `org`.
+async fn error_of(c: &mut SyncErrorsClient<Channel>, org: &str, id: &str) -> pb::SyncError {
+    c.get_error(pb::GetErrorRequest {
+        org_id: org.into(),
+        error_id: id.into(),
+    })
+    .await
+    .expect("GetError")
+    .into_inner()
+    .error
+    .expect("an error")
+}
+
+async fn an_outcome_without_the_lease_records_nothing(backend: Backend) {
+    let mut env = Env::start(backend).await;
+    let c = &mut env.client;
+    let victim = ingest(
+        c,
+        "victimorg",
+        vec![failure("k1", "Contact", "c1", "too_long")],
+    )
+    .await[0]
+        .error_id
+        .clone();
+    let job_id = format!("victimorg/{victim}");
+
+    // Made-up jobs and leases, with failures that would add an occurrence,
+    // a new error, and suspend the org.
+    let made_up = [
+        (
+            job_id.clone(),
+            failure("h1", "Contact", "c1", "daily_limit"),
+        ),
+        (job_id.clone(), failure("h2", "Contact", "c1", "too_long")),
+        (job_id.clone(), failure("h3", "Lead", "l9", "email")),
+        (
+            "victimorg/e000000000000000000000000".to_owned(),
+            failure("h4", "Contact", "c1", "daily_limit"),
+        ),
+    ];
+    for (job, f) in made_up {
+        let status = report_failure(c, &job, "nope", f).await.unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    }
+    let untouched = |h: &pb::GetSyncHealthResponse| (h.current_errors, h.recent_suspensions.len());
+    assert_eq!(
+        untouched(&health_of(c, "victimorg").await),
+        (1, 0),
+        "a made-up lease recorded a failure"
+    );
+    assert_eq!(error_of(c, "victimorg", &victim).await.occurrences, 1);
+
+    // A worker whose lease lapsed while another took the job over.
+    resync(c, "victimorg", vec![victim.clone()]).await;
+    let lapsed = claim(c, "w1", 1, 1_000).await.remove(0);
+    let taken = claim_within(c, "w2", Duration::from_secs(5)).await;
+    assert_eq!(taken.len(), 1, "the job did not come back");
+    for f in [
+        failure("late1", "Contact", "c1", "daily_limit"),
+        failure("late2", "Contact", "c1", "too_long"),
+    ] {
+        let status = report_failure(c, &lapsed.job_id, &lapsed.lease_id, f)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    }
+    assert_eq!(
+        untouched(&health_of(c, "victimorg").await),
+        (1, 0),
+        "a lapsed lease recorded a failure"
+    );
+    let error = error_of(c, "victimorg", &victim).await;
+    assert_eq!(error.occurrences, 1);
+    assert_eq!(error.state, pb::ErrorState::Resyncing as i32);
+
+    // The worker that holds the job: its failure is recorded with the
+    // outcome.
+    let done = report_failure(
+        c,
+        &taken[0].job_id,
+        &taken[0].lease_id,
+        failure("held", "Contact", "c1", "too_long"),
+    )
+    .await
+    .expect("the lease holds");
+    assert_eq!(done.state, pb::ErrorState::Resyncing as i32);
+    assert_eq!(error_of(c, "victimorg", &victim).await.occurrences, 2);
+}
+
+/// A service that checks tokens from a file naming these callers: a worker
+/// for `acme` only, a worker pool for every org, an operator for every org.
+const ACME_WORKER: &str = "worker-acme-only-0123456789abcdef";
+const POOL: &str = "worker-every-org-0123456789abcdef";
+const OPERATOR: &str = "operator-all-orgs-0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_completes_only_jobs_of_the_orgs_its_token_names() {
+    let dir = TempDir::new("auth");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{ACME_WORKER} worker acme acme-pool\n{POOL} worker * pool\n{OPERATOR} operator * ops\n"
+        ),
+    )
+    .unwrap();
+    let service = Service::sync_errors(Settings {
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_token_file: Some(tokens),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let channel = service.channel().await;
+    let as_caller = |token: &str| {
+        SyncErrorsClient::new(AuthChannel::new(
+            channel.clone(),
+            Bearer::fixed(token).unwrap(),
+        ))
+    };
+    let (mut pool, mut acme, mut ops) =
+        (as_caller(POOL), as_caller(ACME_WORKER), as_caller(OPERATOR));
+    let mut ids = Vec::new();
+    for org in ["victimorg", "acme"] {
+        let id = pool
+            .ingest_errors(pb::IngestErrorsRequest {
+                org_id: org.into(),
+                failures: vec![failure("k1", "Contact", "c1", "too_long")],
+            })
+            .await
+            .expect("IngestErrors")
+            .into_inner()
+            .results[0]
+            .error_id
+            .clone();
+        ops.resync_errors(pb::ResyncErrorsRequest {
+            org_id: org.into(),
+            error_ids: vec![id.clone()],
+        })
+        .await
+        .expect("ResyncErrors");
+        ids.push(id);
+    }
+    let jobs = pool
+        .claim_resync_jobs(pb::ClaimResyncJobsRequest {
+            worker_id: "pool-1".into(),
+            max_jobs: 10,
+            visibility_timeout: None,
+        })
+        .await
+        .expect("ClaimResyncJobs")
+        .into_inner()
+        .jobs;
+    let job_of = |org: &str| jobs.iter().find(|j| j.org_id == org).unwrap().clone();
+    let (victim_job, acme_job) = (job_of("victimorg"), job_of("acme"));
+
+    // Another org's job, even with its real lease: refused, nothing stored.
+    let status = acme
+        .complete_resync_job(failed(
+            &victim_job.job_id,
+            &victim_job.lease_id,
+            failure("h1", "Contact", "c1", "daily_limit"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let health = ops
+        .get_sync_health(pb::GetSyncHealthRequest {
+            org_id: "victimorg".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (health.current_errors, health.recent_suspensions.len()),
+        (1, 0)
+    );
+
+    // Its own org's job: checked against the org, then the lease.
+    let status = acme
+        .complete_resync_job(failed(
+            &acme_job.job_id,
+            "nope",
+            failure("h2", "Contact", "c1", "too_long"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+
+    // Ids that are not the service's: bounded and well formed.
+    let long = format!("{}/{}", "a".repeat(10_000), ids[1]);
+    refused_naming(
+        acme.complete_resync_job(failed(
+            &long,
+            "l1",
+            failure("h3", "Contact", "c1", "too_long"),
+        ))
+        .await,
+        "job_id",
+    );
+    for lease in ["", "a lease", "l\u{7}", &"l".repeat(65)] {
+        refused_naming(
+            acme.complete_resync_job(failed(
+                &acme_job.job_id,
+                lease,
+                failure("h4", "Contact", "c1", "too_long"),
+            ))
+            .await,
+            "lease_id",
+        );
+    }
+    // The pool finishes both.
+    for job in [&victim_job, &acme_job] {
+        let done = pool
+            .complete_resync_job(pb::CompleteResyncJobRequest {
+                job_id: job.job_id.clone(),
+                lease_id: job.lease_id.clone(),
+                outcome: Some(pb::complete_resync_job_request::Outcome::Success(true)),
+            })
+            .await
+            .expect("the pool's lease holds")
+            .into_inner();
+        assert_eq!(done.state, pb::ErrorState::Resolved as i32);
     }
 }

@@ -11,8 +11,9 @@
 //!
 //! Invariants: a request's bounds are checked before any of its items is
 //! read, and the first bad item is the one named; nothing is stored for a
-//! refused request; a failed resync attempt is recorded like a reported
-//! failure before the job's outcome is.
+//! refused request; a failed resync attempt's failure is recorded like a
+//! reported one, with the job's outcome and only while the worker's lease
+//! holds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +30,7 @@ use crate::error::Error;
 use crate::export::{self, Chunk};
 use crate::notify;
 use crate::resync::{self, JobId, JobOutcome};
-use crate::store::{Claimed, Completed, ErrorStore, Ingested, Queued};
+use crate::store::{Claimed, Completed, ErrorStore, Ingested, Queued, ReportedFailure};
 use crate::taxonomy::ErrorType;
 
 /// The sync-error service over a store: what every RPC handler shares.
@@ -214,31 +215,36 @@ impl<S: ErrorStore> SyncErrors<S> {
         Ok(self.store.claim(max, visibility).await?)
     }
 
-    /// Ends the attempt of a claimed job as the worker reports it. A new
-    /// failure is recorded like any reported one (even when the lease turns
-    /// out lost: the failure happened all the same); then the outcome, if
-    /// `lease` still holds the job ([`Error::LeaseLost`] if not).
+    /// Ends the attempt of a claimed job as the worker reports it, if
+    /// `lease` still holds the job ([`Error::LeaseLost`] if not): a new
+    /// failure is recorded like any reported one, with the outcome, in one
+    /// step of the store; a lease that does not hold records nothing.
     pub async fn complete(
         &self,
         job: &JobId,
         lease: &str,
         report: Report,
     ) -> Result<JobDone, Error> {
-        let outcome = match report {
-            Report::Success => JobOutcome::Success,
+        let trace_parent = syncgov_kit::telemetry::current_traceparent();
+        let (outcome, failure) = match report {
+            Report::Success => (JobOutcome::Success, None),
             Report::Failure(failure) => {
                 let classification = classify_failure(&failure);
-                self.store
-                    .ingest(
-                        &job.org,
-                        &[(failure, classification)],
-                        &syncgov_kit::telemetry::current_traceparent(),
-                    )
-                    .await?;
-                JobOutcome::Failure
+                (JobOutcome::Failure, Some((failure, classification)))
             }
         };
-        match self.store.complete(job, lease, outcome, jitter()).await? {
+        let reported = failure
+            .as_ref()
+            .map(|(failure, classification)| ReportedFailure {
+                failure,
+                classification: *classification,
+                trace_parent: &trace_parent,
+            });
+        match self
+            .store
+            .complete(job, lease, outcome, reported, jitter())
+            .await?
+        {
             Completed::LeaseLost => Err(Error::LeaseLost),
             Completed::Done { state, retry_at_ms } => Ok(JobDone { state, retry_at_ms }),
         }

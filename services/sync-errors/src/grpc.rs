@@ -270,10 +270,12 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::CompleteResyncJobRequest>,
     ) -> Result<Response<pb::CompleteResyncJobResponse>, Status> {
         use pb::complete_resync_job_request::Outcome;
-        authorize_every_org(&request, "the resync job queue")?;
+        // The job names its org: the caller must be one that may touch it,
+        // as for every call that names an org.
+        let job = JobId::parse("job_id", &request.get_ref().job_id)?;
+        authorize_org(&request, job.org.as_str())?;
         let request = request.into_inner();
-        let job = JobId::parse("job_id", &request.job_id)?;
-        domain::check_text("lease_id", &request.lease_id, 64, true)?;
+        crate::resync::check_lease("lease_id", &request.lease_id)?;
         let (report, reported) = match request.outcome {
             Some(Outcome::Success(true)) => (Report::Success, "success"),
             Some(Outcome::Failure(failure)) => (

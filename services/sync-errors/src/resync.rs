@@ -21,6 +21,10 @@ pub const DEFAULT_VISIBILITY: Duration = Duration::from_secs(60);
 pub const MIN_VISIBILITY: Duration = Duration::from_secs(1);
 /// Longest visibility timeout.
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(3_600);
+/// Longest lease id a caller may send back (the service's are far shorter).
+pub const MAX_LEASE_LEN: usize = 64;
+/// Longest job id: an org id, `/`, an error id.
+pub const MAX_JOB_ID_LEN: usize = syncgov_kit::input::MAX_ORG_ID_LEN + 1 + 25;
 
 /// How failed attempts are retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,15 +81,34 @@ impl fmt::Display for JobId {
 }
 
 impl JobId {
-    /// Reads a job id a caller gives back.
+    /// Reads a job id a caller gives back: `<org id>/<error id>`, at most
+    /// [`MAX_JOB_ID_LEN`] characters.
     pub fn parse(field: &str, text: &str) -> Result<Self, InvalidInput> {
         let bad = || InvalidInput::new(field, "must be a job_id the service returned");
+        if text.len() > MAX_JOB_ID_LEN {
+            return Err(bad());
+        }
         let (org, error) = text.split_once('/').ok_or_else(bad)?;
         Ok(Self {
             org: OrgId::parse(org).map_err(|_| bad())?,
             error: ErrorId::parse(field, error).map_err(|_| bad())?,
         })
     }
+}
+
+/// Checks a lease id a caller gives back: 1 to [`MAX_LEASE_LEN`] characters
+/// of `A-Z a-z 0-9 _ -` (a lease the service made is `l` and hex digits).
+/// One well formed but not the job's is no error here: the store answers
+/// that it does not hold the job.
+pub fn check_lease(field: &str, text: &str) -> Result<(), InvalidInput> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    if text.is_empty() || text.len() > MAX_LEASE_LEN || !text.chars().all(ok_char) {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be 1 to {MAX_LEASE_LEN} characters of A-Z a-z 0-9 _ -"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a requested visibility timeout; `None` means the default.
@@ -144,9 +167,20 @@ mod tests {
             org: OrgId::parse("acme").unwrap(),
             error: ErrorId::of("Contact", "c1", ErrorType::Unknown),
         };
-        assert_eq!(JobId::parse("job_id", &job.to_string()), Ok(job));
+        assert_eq!(JobId::parse("job_id", &job.to_string()), Ok(job.clone()));
         assert!(JobId::parse("job_id", "acme").is_err());
         assert!(JobId::parse("job_id", "ac{me/e00").is_err());
+        let long = format!("{}/{}", "a".repeat(10_000), job.error);
+        assert!(JobId::parse("job_id", &long).is_err());
+    }
+
+    #[test]
+    fn leases_are_bounded_and_plain() {
+        assert!(check_lease("lease_id", "l1f3a").is_ok());
+        assert!(check_lease("lease_id", "not-the-lease").is_ok());
+        for bad in ["", "with space", "l\n", "é", &"l".repeat(65)] {
+            assert_eq!(check_lease("lease_id", bad).unwrap_err().field, "lease_id");
+        }
     }
 
     #[test]

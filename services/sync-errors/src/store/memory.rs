@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{
     Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, OutboxEntry, Pending,
-    QueueDepth, Queued, StoreError,
+    QueueDepth, Queued, ReportedFailure, StoreError,
 };
 use crate::classify::Classification;
 use crate::domain::{
@@ -104,6 +104,48 @@ impl OrgErrors {
                 counts: [(error_type.number().to_string(), 1)].into(),
                 ..Pending::default()
             });
+        }
+    }
+
+    /// Records one classified failure as ingest does, at `now` (ms): once
+    /// per idempotency key, as an occurrence of its current error or as a
+    /// suspension event for the outbox.
+    fn record(
+        &mut self,
+        failure: &Failure,
+        classification: Classification,
+        now: i64,
+        trace_parent: &str,
+    ) -> Ingested {
+        let duplicate = self.seen(&failure.idempotency_key, now);
+        let at = failure.occurred_at_ms.unwrap_or(now);
+        let error_id = match classification {
+            Classification::Record(error_type) => Some(failure.error_id(error_type)),
+            Classification::Suspension(_) => None,
+        };
+        if !duplicate {
+            match classification {
+                Classification::Record(error_type) => {
+                    self.upsert(failure, error_type, at);
+                }
+                Classification::Suspension(reason) => {
+                    let event = SuspensionEvent {
+                        reason,
+                        status_code: failure.status_code.clone(),
+                        message: failure.message.clone(),
+                        occurred_at_ms: at,
+                        trace_parent: trace_parent.to_owned(),
+                    };
+                    self.outbox.push_back(event.clone());
+                    self.suspensions.push_front(event);
+                    self.suspensions.truncate(SUSPENSIONS_KEPT);
+                }
+            }
+        }
+        Ingested {
+            classification,
+            error_id,
+            duplicate,
         }
     }
 
@@ -251,40 +293,12 @@ impl ErrorStore for MemoryStore {
         let org = self.org(org);
         let mut org = lock(&org);
         let now = now_ms();
-        let mut results = Vec::with_capacity(batch.len());
-        for (failure, classification) in batch {
-            let duplicate = org.seen(&failure.idempotency_key, now);
-            let at = failure.occurred_at_ms.unwrap_or(now);
-            let error_id = match classification {
-                Classification::Record(error_type) => Some(failure.error_id(*error_type)),
-                Classification::Suspension(_) => None,
-            };
-            if !duplicate {
-                match *classification {
-                    Classification::Record(error_type) => {
-                        org.upsert(failure, error_type, at);
-                    }
-                    Classification::Suspension(reason) => {
-                        let event = SuspensionEvent {
-                            reason,
-                            status_code: failure.status_code.clone(),
-                            message: failure.message.clone(),
-                            occurred_at_ms: at,
-                            trace_parent: trace_parent.to_owned(),
-                        };
-                        org.outbox.push_back(event.clone());
-                        org.suspensions.push_front(event);
-                        org.suspensions.truncate(SUSPENSIONS_KEPT);
-                    }
-                }
-            }
-            results.push(Ingested {
-                classification: *classification,
-                error_id,
-                duplicate,
-            });
-        }
-        Ok(results)
+        Ok(batch
+            .iter()
+            .map(|(failure, classification)| {
+                org.record(failure, *classification, now, trace_parent)
+            })
+            .collect())
     }
 
     async fn health(&self, org: &OrgId) -> Result<HealthCounts, StoreError> {
@@ -451,8 +465,11 @@ impl ErrorStore for MemoryStore {
         job: &JobId,
         lease: &str,
         outcome: JobOutcome,
+        reported: Option<ReportedFailure<'_>>,
         jitter: f64,
     ) -> Result<Completed, StoreError> {
+        // The lease first: a claim that lapsed, or was never made, records
+        // nothing, not even the failure it reports.
         let mut queue = lock(&self.queue);
         if queue.leased.get(job).is_none_or(|(held, _)| held != lease) {
             return Ok(Completed::LeaseLost);
@@ -460,6 +477,9 @@ impl ErrorStore for MemoryStore {
         queue.leased.remove(job);
         let org = self.org(&job.org);
         let mut org = lock(&org);
+        if let Some(r) = reported {
+            org.record(r.failure, r.classification, now_ms(), r.trace_parent);
+        }
         let Some(error) = org
             .errors
             .get(&job.error)

@@ -86,12 +86,16 @@ pub trait ErrorStore: Send + Sync + 'static {
         visibility: Duration,
     ) -> impl Future<Output = Result<Vec<Claimed>, StoreError>> + Send;
 
-    /// Ends the attempt of a claimed job. `jitter` in [0, 1) spreads retries.
+    /// Ends the attempt of a claimed job, if `lease` still holds it:
+    /// records the failure `reported` with it (as ingest would), then the
+    /// outcome, atomically; when the lease does not hold, records nothing at
+    /// all. `jitter` in [0, 1) spreads retries.
     fn complete(
         &self,
         job: &JobId,
         lease: &str,
         outcome: JobOutcome,
+        reported: Option<ReportedFailure<'_>>,
         jitter: f64,
     ) -> impl Future<Output = Result<Completed, StoreError>> + Send;
 
@@ -230,6 +234,18 @@ pub struct OutboxEntry {
 
 /// Dead letters of the outbox kept per org, the oldest dropped first.
 pub const DEAD_LETTERS_KEPT: usize = 1_000;
+
+/// A failure a worker reports with a failed resync attempt, classified: it
+/// is recorded like an ingested one, in the same step as the outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportedFailure<'a> {
+    /// The failure, checked.
+    pub failure: &'a Failure,
+    /// How it classifies.
+    pub classification: Classification,
+    /// The W3C `traceparent` of the call that reported it.
+    pub trace_parent: &'a str,
+}
 
 /// What a resync request did to one error.
 #[derive(Clone, Debug, PartialEq, Eq)]

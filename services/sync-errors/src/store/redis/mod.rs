@@ -42,7 +42,8 @@ use crate::notify;
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::store::conn::{Endpoint, Redis};
 use crate::store::{
-    Claimed, Completed, ErrorStore, Ingested, OutboxEntry, Pending, QueueDepth, Queued, StoreError,
+    Claimed, Completed, ErrorStore, Ingested, OutboxEntry, Pending, QueueDepth, Queued,
+    ReportedFailure, StoreError,
 };
 
 mod decode;
@@ -193,6 +194,21 @@ impl RedisStore {
         }
     }
 
+    /// Names `org` in the outbox hint set, after a script put a
+    /// suspension-level failure in its outbox. That failure is stored
+    /// whatever happens here; if this hint is lost, the relay's scan finds
+    /// the outbox.
+    async fn hint_outbox(&self, org: &OrgId) {
+        let hint: Result<(), _> = redis::cmd("SADD")
+            .arg(OUTBOX_ORGS)
+            .arg(org.as_str())
+            .exec_async(&mut self.conn.clone())
+            .await;
+        if let Err(e) = hint {
+            tracing::warn!(error = %e, "outbox hint lost; the relay's scan will find it");
+        }
+    }
+
     /// The errors of `ids`, in order; `None` for one that is gone.
     async fn read_errors(
         &self,
@@ -260,16 +276,7 @@ impl ErrorStore for RedisStore {
             .ingest(&self.conn, &OrgKeys::of(org), &failures)
             .await?;
         if suspends {
-            // The batch is stored (with its outbox entries) whatever happens
-            // here; if this hint is lost, the relay's scan finds the outbox.
-            let hint: Result<(), _> = redis::cmd("SADD")
-                .arg(OUTBOX_ORGS)
-                .arg(org.as_str())
-                .exec_async(&mut self.conn.clone())
-                .await;
-            if let Err(e) = hint {
-                tracing::warn!(error = %e, "outbox hint lost; the relay's scan will find it");
-            }
+            self.hint_outbox(org).await;
         }
         for (result, duplicate) in results.iter_mut().zip(duplicates) {
             result.duplicate = duplicate;
@@ -453,16 +460,42 @@ impl ErrorStore for RedisStore {
         job: &JobId,
         lease: &str,
         outcome: JobOutcome,
+        reported: Option<ReportedFailure<'_>>,
         jitter: f64,
     ) -> Result<Completed, StoreError> {
-        // The outcome first (the org's script, which checks the lease), then
-        // the pointer (the shard's). Lost in between, the in-flight pointer
-        // comes back when it lapses, and its lease drops it or puts it back
-        // for its retry.
+        // The outcome first (the org's script, which checks the lease, then
+        // records the reported failure and the outcome), then the pointer
+        // (the shard's). Lost in between, the in-flight pointer comes back
+        // when it lapses, and its lease drops it or puts it back for its
+        // retry.
+        let error_id = reported.and_then(|r| match r.classification {
+            Classification::Record(t) => Some(r.failure.error_id(t)),
+            Classification::Suspension(_) => None,
+        });
+        let failure = reported.map(|r| {
+            ScriptFailure::new(
+                r.failure,
+                r.classification,
+                error_id.as_ref(),
+                r.trace_parent,
+            )
+        });
         let completion = self
             .scripts
-            .complete(&self.conn, job, lease, outcome, &self.policy, jitter)
+            .complete(
+                &self.conn,
+                job,
+                lease,
+                outcome,
+                failure.as_ref(),
+                &self.policy,
+                jitter,
+            )
             .await?;
+        let suspends = failure.as_ref().is_some_and(ScriptFailure::suspends);
+        if suspends && completion != Completion::LeaseLost {
+            self.hint_outbox(&job.org).await;
+        }
         let (ready, inflight) = queue_keys(&job.org);
         let member = job.to_string();
         let mut conn = self.conn.clone();

@@ -101,6 +101,16 @@ impl<'a> ScriptFailure<'a> {
     }
 }
 
+/// `ingest.lua` as the function `ingest(KEYS, ARGV)`: the ingest script
+/// calls it with its own KEYS and ARGV, and the complete script to record
+/// the failure a worker reports with its job's outcome in the same step.
+fn ingest_function() -> String {
+    format!(
+        "local function ingest(KEYS, ARGV)\n{}\nend\n",
+        include_str!("../lua/ingest.lua")
+    )
+}
+
 /// The loaded scripts (each sent by hash, and loaded on `NOSCRIPT`).
 pub struct Scripts {
     ingest: Script,
@@ -127,7 +137,7 @@ impl Scripts {
             ))
         };
         Self {
-            ingest: errors_script(include_str!("../lua/ingest.lua")),
+            ingest: errors_script(&format!("{}return ingest(KEYS, ARGV)\n", ingest_function())),
             resolve_record: errors_script(include_str!("../lua/resolve_record.lua")),
             resync: errors_script(include_str!("../lua/resync.lua")),
             digest: errors_script(include_str!("../lua/digest.lua")),
@@ -136,7 +146,11 @@ impl Scripts {
             notice: Script::new(include_str!("../lua/notice.lua")),
             claim: Script::new(include_str!("../lua/claim.lua")),
             lease: errors_script(include_str!("../lua/lease.lua")),
-            complete: errors_script(include_str!("../lua/complete.lua")),
+            complete: errors_script(&format!(
+                "{}{}",
+                ingest_function(),
+                include_str!("../lua/complete.lua")
+            )),
             outbox_done: Script::new(include_str!("../lua/outbox_done.lua")),
         }
     }
@@ -329,17 +343,26 @@ impl Scripts {
     }
 
     /// `complete.lua`: ends the attempt of `job` with `outcome`, if `lease`
-    /// is still the job's; a failure backs off by `policy`, spread by
-    /// `jitter` in [0, 1).
+    /// is still the job's, recording `reported` (the failure of a failed
+    /// attempt) with it; a failure backs off by `policy`, spread by `jitter`
+    /// in [0, 1).
+    #[allow(clippy::too_many_arguments)]
     pub async fn complete(
         &self,
         conn: &Redis,
         job: &JobId,
         lease: &str,
         outcome: JobOutcome,
+        reported: Option<&ScriptFailure<'_>>,
         policy: &RetryPolicy,
         jitter: f64,
     ) -> Result<Completion, StoreError> {
+        let reported = match reported {
+            Some(failure) => {
+                serde_json::to_string(&[failure]).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => String::new(),
+        };
         let reply: Vec<i64> = self
             .complete
             .key(OrgKeys::of(&job.org).prefix())
@@ -351,6 +374,8 @@ impl Scripts {
             .arg(policy.cap.as_millis() as u64)
             .arg(jitter.clamp(0.0, 0.999_999))
             .arg(RESOLVED_TTL_MS)
+            .arg(IDEMPOTENCY_WINDOW_MS)
+            .arg(reported)
             .invoke_async(&mut conn.clone())
             .await
             .map_err(from_redis)?;
