@@ -27,6 +27,7 @@ use tonic::transport::Channel;
 on_every_store!(
     times_a_caller_sends_are_checked_before_anything_is_stored,
     an_outcome_without_the_lease_records_nothing,
+    a_reused_idempotency_key_answers_what_was_stored_first,
 );
 
 /// Seconds since the epoch now, plus `offset`.
@@ -524,4 +525,74 @@ async fn a_worker_completes_only_jobs_of_the_orgs_its_token_names() {
             .into_inner();
         assert_eq!(done.state, pb::ErrorState::Resolved as i32);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Idempotency keys: a key sent again gets the first answer, whatever body.
+// ---------------------------------------------------------------------------
+
+async fn a_reused_idempotency_key_answers_what_was_stored_first(backend: Backend) {
+    let mut env = Env::start(backend).await;
+    let c = &mut env.client;
+    let first = ingest(c, "acme", vec![failure("k1", "Contact", "c1", "too_long")])
+        .await
+        .remove(0);
+    // The same key with other bodies: another record and type, a
+    // suspension-level failure.
+    let again = ingest(
+        c,
+        "acme",
+        vec![
+            failure("k1", "Lead", "l9", "email"),
+            failure("k1", "Contact", "c2", "daily_limit"),
+        ],
+    )
+    .await;
+    for r in &again {
+        assert!(r.duplicate, "{r:?}");
+        assert_eq!(r.classification, first.classification, "{r:?}");
+        assert_eq!(r.error_id, first.error_id, "{r:?}");
+    }
+    let stored = error_of(c, "acme", &again[0].error_id).await;
+    assert_eq!(
+        (stored.crm_record_id.as_str(), stored.occurrences),
+        ("c1", 1),
+        "the error answered is the one stored under the key"
+    );
+    let h = health_of(c, "acme").await;
+    assert_eq!((h.current_errors, h.recent_suspensions.len()), (1, 0));
+
+    // A suspension's key sent again with a record-level failure.
+    let suspension = ingest(
+        c,
+        "acme",
+        vec![failure("k2", "Contact", "c3", "daily_limit")],
+    )
+    .await
+    .remove(0);
+    let again = ingest(c, "acme", vec![failure("k2", "Contact", "c3", "too_long")])
+        .await
+        .remove(0);
+    assert!(again.duplicate);
+    assert_eq!(again.classification, suspension.classification);
+    assert_eq!(again.error_id, "", "a suspension has no error");
+    assert_eq!(health_of(c, "acme").await.current_errors, 1);
+
+    // Twice in one batch: the second answers what the first stored.
+    let batch = ingest(
+        c,
+        "acme",
+        vec![
+            failure("k3", "Contact", "c4", "email"),
+            failure("k3", "Lead", "l1", "too_long"),
+        ],
+    )
+    .await;
+    assert!(!batch[0].duplicate && batch[1].duplicate);
+    assert_eq!(batch[1].classification, batch[0].classification);
+    assert_eq!(batch[1].error_id, batch[0].error_id);
+    assert_eq!(
+        error_of(c, "acme", &batch[1].error_id).await.crm_record_id,
+        "c4"
+    );
 }

@@ -24,6 +24,9 @@ use syncgov_kit::clock::now_ms;
 /// Suspension events kept per org.
 const SUSPENSIONS_KEPT: usize = 100;
 
+/// What ingest answered for a failure: kept with its idempotency key.
+type FirstAnswer = (Classification, Option<ErrorId>);
+
 /// Everything kept for one org.
 #[derive(Default)]
 struct OrgErrors {
@@ -42,8 +45,9 @@ struct OrgErrors {
     /// Total current errors and distinct records.
     errors_total: u64,
     records_total: u64,
-    /// Idempotency keys of this window and the one before, by window number.
-    idempotency: BTreeMap<i64, HashMap<String, ()>>,
+    /// Idempotency keys of this window and the one before, by window
+    /// number, each with what ingest answered for it the first time.
+    idempotency: BTreeMap<i64, HashMap<String, FirstAnswer>>,
     /// Latest suspension-level failures, newest first.
     suspensions: VecDeque<SuspensionEvent>,
     /// Suspension-level failures not yet told to the governor, oldest first.
@@ -68,18 +72,20 @@ struct OrgErrors {
 }
 
 impl OrgErrors {
-    /// True when `key` was seen within the idempotency window; remembers it.
-    fn seen(&mut self, key: &str, now_ms: i64) -> bool {
+    /// What was answered for `key` when it was first seen within the
+    /// idempotency window; `None` when it is new, and then it is remembered
+    /// with `answer`.
+    fn seen(&mut self, key: &str, now_ms: i64, answer: FirstAnswer) -> Option<FirstAnswer> {
         let window = now_ms.div_euclid(IDEMPOTENCY_WINDOW_MS);
         self.idempotency.retain(|&w, _| w >= window - 1);
-        if self.idempotency.values().any(|keys| keys.contains_key(key)) {
-            return true;
+        if let Some(first) = self.idempotency.values().find_map(|keys| keys.get(key)) {
+            return Some(first.clone());
         }
         self.idempotency
             .entry(window)
             .or_default()
-            .insert(key.to_owned(), ());
-        false
+            .insert(key.to_owned(), answer);
+        None
     }
 
     /// Counts a new current error for notifications, as the settings say.
@@ -117,35 +123,45 @@ impl OrgErrors {
         now: i64,
         trace_parent: &str,
     ) -> Ingested {
-        let duplicate = self.seen(&failure.idempotency_key, now);
-        let at = failure.occurred_at_ms.unwrap_or(now);
         let error_id = match classification {
             Classification::Record(error_type) => Some(failure.error_id(error_type)),
             Classification::Suspension(_) => None,
         };
-        if !duplicate {
-            match classification {
-                Classification::Record(error_type) => {
-                    self.upsert(failure, error_type, at);
-                }
-                Classification::Suspension(reason) => {
-                    let event = SuspensionEvent {
-                        reason,
-                        status_code: failure.status_code.clone(),
-                        message: failure.message.clone(),
-                        occurred_at_ms: at,
-                        trace_parent: trace_parent.to_owned(),
-                    };
-                    self.outbox.push_back(event.clone());
-                    self.suspensions.push_front(event);
-                    self.suspensions.truncate(SUSPENSIONS_KEPT);
-                }
+        if let Some((first, first_id)) = self.seen(
+            &failure.idempotency_key,
+            now,
+            (classification, error_id.clone()),
+        ) {
+            // Seen: the answer given then, for what was stored then,
+            // whatever this report says.
+            return Ingested {
+                classification: first,
+                error_id: first_id,
+                duplicate: true,
+            };
+        }
+        let at = failure.occurred_at_ms.unwrap_or(now);
+        match classification {
+            Classification::Record(error_type) => {
+                self.upsert(failure, error_type, at);
+            }
+            Classification::Suspension(reason) => {
+                let event = SuspensionEvent {
+                    reason,
+                    status_code: failure.status_code.clone(),
+                    message: failure.message.clone(),
+                    occurred_at_ms: at,
+                    trace_parent: trace_parent.to_owned(),
+                };
+                self.outbox.push_back(event.clone());
+                self.suspensions.push_front(event);
+                self.suspensions.truncate(SUSPENSIONS_KEPT);
             }
         }
         Ingested {
             classification,
             error_id,
-            duplicate,
+            duplicate: false,
         }
     }
 

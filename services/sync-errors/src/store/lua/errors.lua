@@ -20,7 +20,9 @@
 --   p:counts        hash: e current errors, r records with one, e:t:<type>
 --                   errors of a type, d:t:<type> dead ones, r:c:<category>
 --                   records with an error of the category
---   p:idem:<window> hash of idempotency keys seen in a window
+--   p:idem:<window> hash of idempotency keys seen in a window, each with
+--                   what ingest answered for it (t<type>:<error id> or
+--                   r<reason>)
 --   p:susp          list of the latest suspension-level failures (JSON
 --                   {r reason, st, m, at}: at in ms, a string of digits)
 --   p:outbox        list of suspension-level failures not yet told to the

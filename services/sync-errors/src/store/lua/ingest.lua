@@ -9,14 +9,17 @@
 --          o object, rid record, sid Salesforce id, d direction, st status
 --          code, m message, f fields joined by \31, at time (ms as a string
 --          of digits, '': now),
---          tp the ingest's W3C traceparent (suspension-level ones, optional)
+--          tp the ingest's W3C traceparent (suspension-level ones, optional),
+--          a what ingest answers for it: kept with its idempotency key, so
+--          that the key sent again gets the same answer, whatever the body
 --
 -- Suspension-level failures also go to the org's outbox (p:outbox), from
 -- which the relay tells the governor: written with the failure, so an
 -- acknowledged one is never lost while the governor is away.
 --
--- Returns one 0/1 per failure: 1 when its idempotency key was seen before
--- (nothing was counted again).
+-- Returns one entry per failure: 0 when it was recorded, or, when its
+-- idempotency key was seen before (nothing was counted again), the answer
+-- kept with the key the first time ('1' when an earlier version kept none).
 local p = KEYS[1]
 local window = tonumber(ARGV[1])
 local batch = cjson.decode(ARGV[2])
@@ -43,10 +46,12 @@ end
 
 local duplicates = {}
 for i, f in ipairs(batch) do
-  local duplicate = redis.call('HEXISTS', seen_before, f.k) == 1
-    or redis.call('HSETNX', seen_now, f.k, 1) == 0
-  if duplicate then
-    duplicates[i] = 1
+  local first = redis.call('HGET', seen_before, f.k)
+  if not first and redis.call('HSETNX', seen_now, f.k, f.a) == 0 then
+    first = redis.call('HGET', seen_now, f.k)
+  end
+  if first then
+    duplicates[i] = first
   else
     duplicates[i] = 0
     -- Times stay strings of digits, written as given: a Lua number would be

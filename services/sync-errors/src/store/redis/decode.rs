@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use syncgov_kit::store::corrupt;
 
+use crate::classify::Classification;
 use crate::domain::{
     Direction, ErrorId, ErrorState, HealthCounts, StoredError, SuspensionEvent, TypeCounts,
 };
@@ -243,13 +244,58 @@ pub fn resync_code(code: i64, job: JobId) -> Queued {
     }
 }
 
-/// The ingest script's reply: per failure, whether its idempotency key was
-/// seen before; exactly one per failure sent.
-pub fn duplicates(reply: &[i64], sent: usize) -> Result<Vec<bool>, StoreError> {
+/// What ingest answers for a failure, as kept with its idempotency key:
+/// `t<type>:<error id>` for a record-level one, `r<reason>` for a
+/// suspension.
+pub fn idempotency_answer(classification: Classification, error_id: Option<&ErrorId>) -> String {
+    match (classification, error_id) {
+        (Classification::Record(t), Some(id)) => format!("t{}:{id}", t.number()),
+        (Classification::Record(t), None) => format!("t{}:", t.number()),
+        (Classification::Suspension(r), _) => format!("r{}", r.number()),
+    }
+}
+
+/// Reads an answer [`idempotency_answer`] made; `None` for anything else
+/// (an earlier version kept `1`).
+pub fn read_idempotency_answer(text: &str) -> Option<(Classification, Option<ErrorId>)> {
+    if let Some(reason) = text.strip_prefix('r') {
+        let reason = SuspensionReason::from_number(reason.parse().ok()?)?;
+        return Some((Classification::Suspension(reason), None));
+    }
+    let (t, id) = text.strip_prefix('t')?.split_once(':')?;
+    let t = ErrorType::from_number(t.parse().ok()?)?;
+    let id = ErrorId::parse("error_id", id).ok()?;
+    Some((Classification::Record(t), Some(id)))
+}
+
+/// Whether a failure's idempotency key was seen before, as ingest says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Never: the failure was recorded now.
+    New,
+    /// Before: nothing was counted; what was answered then, when it was
+    /// kept (`None` for keys an earlier version kept without it).
+    Before(Option<(Classification, Option<ErrorId>)>),
+}
+
+/// The ingest script's reply: per failure, 0 when recorded, else the
+/// answer kept with its idempotency key; exactly one per failure sent.
+pub fn duplicates(reply: &[redis::Value], sent: usize) -> Result<Vec<Seen>, StoreError> {
     if reply.len() != sent {
         return Err(corrupt("ingest reply"));
     }
-    Ok(reply.iter().map(|&d| d == 1).collect())
+    reply
+        .iter()
+        .map(|value| match value {
+            redis::Value::Int(0) => Ok(Seen::New),
+            redis::Value::Int(_) => Ok(Seen::Before(None)),
+            other => {
+                let text: String =
+                    redis::from_redis_value_ref(other).map_err(|_| corrupt("ingest reply"))?;
+                Ok(Seen::Before(read_idempotency_answer(&text)))
+            }
+        })
+        .collect()
 }
 
 /// The claim script's reply, `{now, job, job, ...}`: the job pointers taken.
@@ -428,6 +474,34 @@ mod tests {
         );
         assert!(completion(&[9, 0]).is_err());
         assert!(completion(&[]).is_err());
+    }
+
+    #[test]
+    fn idempotency_answers_read_back() {
+        let id = ErrorId::of("Contact", "crm-1", ErrorType::ALL[3]);
+        let record = Classification::Record(ErrorType::ALL[3]);
+        let text = idempotency_answer(record, Some(&id));
+        assert_eq!(read_idempotency_answer(&text), Some((record, Some(id))));
+        let suspension = Classification::Suspension(SuspensionReason::ALL[0]);
+        let text = idempotency_answer(suspension, None);
+        assert_eq!(read_idempotency_answer(&text), Some((suspension, None)));
+        for other in ["1", "", "t", "t1:", "t1:nope", "r", "r99999", "x1"] {
+            assert_eq!(read_idempotency_answer(other), None, "{other:?}");
+        }
+        let reply = [
+            redis::Value::Int(0),
+            redis::Value::BulkString(b"1".to_vec()),
+            redis::Value::BulkString(idempotency_answer(suspension, None).into_bytes()),
+        ];
+        assert_eq!(
+            duplicates(&reply, 3).unwrap(),
+            [
+                Seen::New,
+                Seen::Before(None),
+                Seen::Before(Some((suspension, None)))
+            ]
+        );
+        assert!(duplicates(&reply, 2).is_err());
     }
 
     #[test]

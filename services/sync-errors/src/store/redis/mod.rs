@@ -50,7 +50,7 @@ mod decode;
 mod keys;
 mod scripts;
 
-use decode::{Completion, Lease};
+use decode::{Completion, Lease, Seen};
 use keys::OrgKeys;
 pub use keys::{NOTIFIED_ORGS, OUTBOX_ORGS, QUEUE_SHARDS, SUSPENSION_CURSOR, prefix, queue_keys};
 use scripts::{ScriptFailure, Scripts};
@@ -278,8 +278,16 @@ impl ErrorStore for RedisStore {
         if suspends {
             self.hint_outbox(org).await;
         }
-        for (result, duplicate) in results.iter_mut().zip(duplicates) {
-            result.duplicate = duplicate;
+        for (result, seen) in results.iter_mut().zip(duplicates) {
+            if let Seen::Before(first) = seen {
+                // The key was seen: the answer is the one given then, for
+                // the failure stored then, whatever this one says.
+                result.duplicate = true;
+                if let Some((classification, error_id)) = first {
+                    result.classification = classification;
+                    result.error_id = error_id;
+                }
+            }
         }
         Ok(results)
     }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use syncgov_kit::store::{corrupt, from_redis};
 use tracing::Instrument;
 
-use super::decode::{self, Completion, FIELD_SEPARATOR, Lease};
+use super::decode::{self, Completion, FIELD_SEPARATOR, Lease, Seen};
 use super::keys::OrgKeys;
 use crate::classify::Classification;
 use crate::domain::{ErrorId, Failure};
@@ -58,6 +58,8 @@ pub struct ScriptFailure<'a> {
     /// The ingest's traceparent, kept with suspension-level failures only.
     #[serde(skip_serializing_if = "str::is_empty")]
     tp: &'a str,
+    /// What ingest answers for it, kept with its idempotency key.
+    a: String,
 }
 
 impl<'a> ScriptFailure<'a> {
@@ -91,6 +93,7 @@ impl<'a> ScriptFailure<'a> {
                 .map(|ms| ms.to_string())
                 .unwrap_or_default(),
             tp: if r > 0 { trace_parent } else { "" },
+            a: decode::idempotency_answer(classification, error_id),
         }
     }
 
@@ -156,16 +159,17 @@ impl Scripts {
     }
 
     /// `ingest.lua`: stores `failures` of the org, atomically. Returns per
-    /// failure whether its idempotency key was seen before.
+    /// failure whether its idempotency key was seen before, and with it
+    /// what was answered then.
     pub async fn ingest(
         &self,
         conn: &Redis,
         keys: &OrgKeys,
         failures: &[ScriptFailure<'_>],
-    ) -> Result<Vec<bool>, StoreError> {
+    ) -> Result<Vec<Seen>, StoreError> {
         let json =
             serde_json::to_string(failures).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let reply: Vec<i64> = self
+        let reply: Vec<redis::Value> = self
             .ingest
             .key(keys.prefix())
             .arg(IDEMPOTENCY_WINDOW_MS)
