@@ -28,6 +28,7 @@ on_every_store!(
     times_a_caller_sends_are_checked_before_anything_is_stored,
     an_outcome_without_the_lease_records_nothing,
     a_reused_idempotency_key_answers_what_was_stored_first,
+    field_names_holding_the_separator_export_unambiguously,
 );
 
 /// Seconds since the epoch now, plus `offset`.
@@ -595,4 +596,36 @@ async fn a_reused_idempotency_key_answers_what_was_stored_first(backend: Backend
         error_of(c, "acme", &batch[1].error_id).await.crm_record_id,
         "c4"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The CSV's fields column: names holding its separator read back exactly.
+// ---------------------------------------------------------------------------
+
+async fn field_names_holding_the_separator_export_unambiguously(backend: Backend) {
+    let mut env = Env::start(backend).await;
+    let c = &mut env.client;
+    let hostile = vec![
+        "Name".to_owned(),
+        "a;b".to_owned(),
+        "c\\".to_owned(),
+        "\\;d".to_owned(),
+    ];
+    let mut f = failure("k1", "Contact", "c1", "too_long");
+    f.fields = hostile.clone();
+    let plain = failure("k2", "Contact", "c2", "too_long");
+    ingest(c, "acme", vec![f, plain]).await;
+    let csv = export(c, "acme").await.expect("the export answers");
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    assert_eq!(&reader.headers().unwrap()[10], "fields");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let fields_of = |record: &str| {
+        let row = rows.iter().find(|r| &r[5] == record).expect("a row");
+        row[10].to_owned()
+    };
+    // Four names, not the six a plain split at ';' would see.
+    assert_eq!(fields_of("c1"), "Name;a\\;b;c\\\\;\\\\\\;d");
+    assert_eq!(sync_errors::export::split_fields(&fields_of("c1")), hostile);
+    // Plain names show as they are.
+    assert_eq!(fields_of("c2"), "Description");
 }
