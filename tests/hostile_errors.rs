@@ -29,6 +29,8 @@ on_every_store!(
     an_outcome_without_the_lease_records_nothing,
     a_reused_idempotency_key_answers_what_was_stored_first,
     field_names_holding_the_separator_export_unambiguously,
+    one_orgs_bulk_resync_does_not_hold_up_the_others,
+    an_org_has_at_most_its_cap_of_jobs_queued,
 );
 
 /// Seconds since the epoch now, plus `offset`.
@@ -628,4 +630,156 @@ async fn field_names_holding_the_separator_export_unambiguously(backend: Backend
     assert_eq!(sync_errors::export::split_fields(&fields_of("c1")), hostile);
     // Plain names show as they are.
     assert_eq!(fields_of("c2"), "Description");
+}
+
+// ---------------------------------------------------------------------------
+// The resync queue: orgs take turns, and each has a cap of queued jobs.
+// ---------------------------------------------------------------------------
+
+/// Ingests `n` errors of `org` (records `r0`, `r1`, ...) and returns their
+/// ids.
+async fn errors_of(c: &mut SyncErrorsClient<Channel>, org: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for from in (0..n).step_by(1_000) {
+        let failures = (from..n.min(from + 1_000))
+            .map(|i| failure(&format!("k{i}"), "Contact", &format!("r{i}"), "too_long"))
+            .collect();
+        ids.extend(
+            ingest(c, org, failures)
+                .await
+                .into_iter()
+                .map(|r| r.error_id),
+        );
+    }
+    ids
+}
+
+/// Resyncs `ids` of `org`, 100 per call; the replies in order.
+async fn resync_all(
+    c: &mut SyncErrorsClient<Channel>,
+    org: &str,
+    ids: &[String],
+) -> Vec<pb::QueuedResync> {
+    let mut results = Vec::new();
+    for chunk in ids.chunks(100) {
+        results.extend(resync(c, org, chunk.to_vec()).await);
+    }
+    results
+}
+
+/// The queue shard of `org`.
+fn shard(org: &str) -> u32 {
+    sync_errors::resync::shard_of(
+        &syncgov_kit::input::OrgId::parse(org).unwrap(),
+        sync_errors::store::redis::QUEUE_SHARDS,
+    )
+}
+
+async fn one_orgs_bulk_resync_does_not_hold_up_the_others(backend: Backend) {
+    const BULK: usize = 2_000;
+    let settings = Settings {
+        resync_max_queued_per_org: 5_000,
+        ..Settings::default()
+    };
+    let mut env = Env::start_with(backend, settings).await;
+    let c = &mut env.client;
+    // An org on the bulk org's shard, and one on another shard. The bulk
+    // org's name sorts first, as it would in a queue ordered by job id.
+    let bulk = "acme-bulk";
+    let neighbour = (0..)
+        .map(|i| format!("neighbour-{i}"))
+        .find(|o| shard(o) == shard(bulk))
+        .unwrap();
+    let elsewhere = (0..)
+        .map(|i| format!("elsewhere-{i}"))
+        .find(|o| shard(o) != shard(bulk))
+        .unwrap();
+
+    let ids = errors_of(c, bulk, BULK).await;
+    let queued = resync_all(c, bulk, &ids).await;
+    assert!(queued.iter().all(|q| !q.job_id.is_empty()), "all queued");
+    let mut small = Vec::new();
+    for org in [&neighbour, &elsewhere] {
+        let id = errors_of(c, org, 1).await;
+        small.push(resync(c, org, id).await.remove(0).job_id);
+    }
+
+    // Workers claim 100 at a time until the queue is empty.
+    let mut order = Vec::new();
+    loop {
+        let jobs = claim(c, "w1", 100, 60_000).await;
+        if jobs.is_empty() {
+            break;
+        }
+        order.extend(jobs.into_iter().map(|j| j.job_id));
+    }
+    let total = BULK + 2;
+    assert_eq!(order.len(), total, "every job once");
+    let position = |job: &str| order.iter().position(|j| j == job).unwrap() + 1;
+    let (same_shard, other_shard) = (position(&small[0]), position(&small[1]));
+    println!(
+        "{backend:?}: after {BULK} jobs of {bulk}, {neighbour}'s job (same shard) was claimed at \
+         position {same_shard} of {total}, {elsewhere}'s (another shard) at {other_shard}"
+    );
+    // In the first claim, within the first turns: not after the backlog.
+    assert!(
+        same_shard <= 10,
+        "{neighbour}'s job at {same_shard} of {total}"
+    );
+    assert!(
+        other_shard <= 10,
+        "{elsewhere}'s job at {other_shard} of {total}"
+    );
+}
+
+async fn an_org_has_at_most_its_cap_of_jobs_queued(backend: Backend) {
+    let settings = Settings {
+        resync_max_queued_per_org: 50,
+        ..Settings::default()
+    };
+    let mut env = Env::start_with(backend, settings).await;
+    let c = &mut env.client;
+    let ids = errors_of(c, "acme", 130).await;
+    let first = resync(c, "acme", ids[..100].to_vec()).await;
+    let queued = first.iter().filter(|q| !q.job_id.is_empty()).count();
+    assert_eq!(queued, 50);
+    assert!(
+        first[50..]
+            .iter()
+            .all(|q| q.job_id.is_empty() && q.skipped == "queue full"),
+        "{:?}",
+        &first[50..]
+    );
+    let resyncing = list(
+        c,
+        "acme",
+        pb::ErrorFilter {
+            state: pb::ErrorState::Resyncing.into(),
+            ..Default::default()
+        },
+        500,
+        String::new(),
+    )
+    .await;
+    assert_eq!(resyncing.errors.len(), 50, "the others stay open");
+    let more = resync(c, "acme", ids[100..].to_vec()).await;
+    assert!(more.iter().all(|q| q.skipped == "queue full"), "{more:?}");
+    // Another org is not held to acme's count.
+    let other = errors_of(c, "globex", 1).await;
+    assert!(!resync(c, "globex", other).await[0].job_id.is_empty());
+
+    // Claimed jobs still count; finished ones free their place.
+    let jobs = claim(c, "w1", 20, 60_000).await;
+    assert_eq!(jobs.len(), 20);
+    assert_eq!(
+        resync(c, "acme", ids[100..110].to_vec()).await[0].skipped,
+        "queue full",
+        "claimed jobs are queued jobs"
+    );
+    for job in jobs.iter().filter(|j| j.org_id == "acme").take(10) {
+        complete(c, job, true).await.expect("completes");
+    }
+    let again = resync(c, "acme", ids[100..120].to_vec()).await;
+    let queued = again.iter().filter(|q| !q.job_id.is_empty()).count();
+    assert_eq!(queued, 10, "{again:?}");
 }

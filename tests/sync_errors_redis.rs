@@ -1,7 +1,8 @@
 //! What only a real Redis shows of the sync-error service: replicas and
 //! workers sharing one Redis never hand a resync job to two workers and
-//! lose none; Redis going away is `UNAVAILABLE`, acknowledges nothing, and
-//! the service recovers with what was acknowledged before.
+//! lose none; jobs an earlier version queued are still claimed; Redis going
+//! away is `UNAVAILABLE`, acknowledges nothing, and the service recovers
+//! with what was acknowledged before.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -144,4 +145,70 @@ async fn redis_going_away_is_unavailable_and_nothing_is_acknowledged() {
         2,
         "the first batch survived in the AOF"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_an_earlier_version_queued_are_still_claimed() {
+    let redis = RedisServer::start();
+    let service = Service::sync_errors(Settings {
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    let ids: Vec<String> = ingest(
+        &mut c,
+        "acme",
+        (0..3)
+            .map(|i| failure(&format!("k{i}"), "Contact", &format!("c{i}"), "too_long"))
+            .collect(),
+    )
+    .await
+    .into_iter()
+    .map(|r| r.error_id)
+    .collect();
+    resync(&mut c, "acme", ids.clone()).await;
+    // Where an earlier version kept them: one ready set per shard, for
+    // every org of the shard, and no line of orgs.
+    let org = syncgov_kit::input::OrgId::parse("acme").unwrap();
+    let shard = sync_errors::store::redis::RedisStore::queue_keys(&org);
+    let mut conn = redis.client().get_connection().unwrap();
+    let pointers: Vec<String> = redis::cmd("ZRANGE")
+        .arg(shard.ready(&org))
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(pointers.len(), 3);
+    redis::pipe()
+        .del(shard.ready(&org))
+        .del(&shard.turns)
+        .del(&shard.parked)
+        .zadd_multiple(
+            &shard.legacy_ready,
+            &pointers.iter().map(|p| (0, p.as_str())).collect::<Vec<_>>(),
+        )
+        .exec(&mut conn)
+        .unwrap();
+
+    let mut done = HashSet::new();
+    loop {
+        let jobs = claim(&mut c, "w1", 2, 30_000).await;
+        if jobs.is_empty() {
+            break;
+        }
+        for job in jobs {
+            assert!(done.insert(job.error_id.clone()), "{} twice", job.error_id);
+            complete(&mut c, &job, true).await.expect("completes");
+        }
+    }
+    assert_eq!(done, ids.into_iter().collect::<HashSet<_>>());
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("syncgov:resync:*")
+        .query(&mut conn)
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -53,7 +53,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         own_ports,
     })
     .context("--webhook-ca-file")?;
-    let policy = settings.retry_policy();
+    let policy = settings.queue_policy();
     let (router, background, store_description) = match Endpoint::from_settings(
         settings.server.redis_url.as_ref(),
         &settings.server.redis_cluster_nodes,

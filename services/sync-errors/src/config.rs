@@ -19,6 +19,7 @@ const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
 const DEFAULT_WEBHOOK_CONNECT_TIMEOUT: &str = "2s";
 const DEFAULT_WEBHOOK_TIMEOUT: &str = "10s";
 const DEFAULT_NOTIFICATION_CONCURRENCY: u32 = 32;
+const DEFAULT_RESYNC_MAX_QUEUED_PER_ORG: u32 = crate::resync::DEFAULT_MAX_QUEUED_PER_ORG;
 
 /// The `sync-errors` command line.
 #[derive(Clone, Debug, Parser)]
@@ -144,6 +145,13 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_RESYNC_BACKOFF_CAP", default_value = DEFAULT_RESYNC_BACKOFF_CAP, value_parser = parse_duration)]
     pub resync_backoff_cap: Duration,
 
+    /// Most resync jobs one org may have queued at once (waiting, backing
+    /// off or claimed); a resync beyond it leaves the rest of its errors
+    /// unqueued, each reported skipped as "queue full".
+    #[arg(long, env = "SYNC_ERRORS_RESYNC_MAX_QUEUED_PER_ORG", default_value_t = DEFAULT_RESYNC_MAX_QUEUED_PER_ORG,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub resync_max_queued_per_org: u32,
+
     /// The settings every syncgov server has: listener, store, bounds,
     /// logs and security.
     #[command(flatten)]
@@ -193,6 +201,15 @@ impl Settings {
             cap: self.resync_backoff_cap.max(self.resync_backoff),
         }
     }
+
+    /// The resync queue's policy these settings ask for: retries, and the
+    /// jobs one org may have queued.
+    pub fn queue_policy(&self) -> crate::resync::QueuePolicy {
+        crate::resync::QueuePolicy {
+            retry: self.retry_policy(),
+            max_queued_per_org: self.resync_max_queued_per_org,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -211,6 +228,7 @@ impl Default for Settings {
             resync_max_attempts: DEFAULT_RESYNC_MAX_ATTEMPTS,
             resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),
             resync_backoff_cap: duration(DEFAULT_RESYNC_BACKOFF_CAP),
+            resync_max_queued_per_org: DEFAULT_RESYNC_MAX_QUEUED_PER_ORG,
             server: ServerSettings::listening_on(
                 DEFAULT_LISTEN.parse().expect("the default address parses"),
             ),

@@ -539,6 +539,8 @@ fn queued_pb(id: &ErrorId, queued: Queued) -> pb::QueuedResync {
         Queued::NotFound => (String::new(), "not found"),
         Queued::Resolved => (String::new(), "resolved"),
         Queued::AlreadyQueued => (String::new(), "already queued"),
+        // The org has --resync-max-queued-per-org jobs queued.
+        Queued::QueueFull => (String::new(), "queue full"),
     };
     pb::QueuedResync {
         error_id: id.to_string(),

@@ -1,8 +1,10 @@
 //! Resync jobs, pure: their ids, leases and the back-off between attempts.
 //! The queue itself lives in the store; these are the rules it follows.
 //!
-//! A job resyncs one current error. Workers claim jobs for a visibility
-//! timeout; a job not completed by then comes back and may go to another
+//! A job resyncs one current error. An org has at most so many jobs queued
+//! at once ([`QueuePolicy`]), and claims take the orgs in turns, one job
+//! each, so one org's bulk resync never holds up another's jobs. Workers
+//! claim jobs for a visibility timeout; a job not completed by then comes back and may go to another
 //! worker (whose lease replaces the first one's, so the first can no longer
 //! complete it). A failed attempt waits an exponential back-off with jitter,
 //! capped, before the job is due again; after the last allowed attempt the
@@ -43,6 +45,30 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             base: Duration::from_secs(30),
             cap: Duration::from_secs(3_600),
+        }
+    }
+}
+
+/// Most jobs one org may have queued at once when the settings say nothing.
+pub const DEFAULT_MAX_QUEUED_PER_ORG: u32 = 1_000;
+
+/// How the resync queue treats jobs: how failed attempts are retried, and
+/// how many jobs one org may have queued (waiting, backing off or claimed)
+/// at once, so that no org fills the queue the others share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueuePolicy {
+    /// How failed attempts are retried.
+    pub retry: RetryPolicy,
+    /// Most jobs of one org queued at once; a resync beyond it queues none
+    /// of the rest and says so.
+    pub max_queued_per_org: u32,
+}
+
+impl Default for QueuePolicy {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            max_queued_per_org: DEFAULT_MAX_QUEUED_PER_ORG,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::{
     SuspensionEvent, TypeCounts,
 };
 use crate::notify;
-use crate::resync::{JobId, JobOutcome, RetryPolicy};
+use crate::resync::{JobId, JobOutcome, QueuePolicy};
 use crate::taxonomy::{Category, ErrorType};
 use syncgov_kit::clock::now_ms;
 
@@ -42,6 +42,9 @@ struct OrgErrors {
     types: HashMap<ErrorType, TypeCounts>,
     /// Distinct records per category.
     category_records: HashMap<Category, u64>,
+    /// Errors resyncing: the org's jobs in the queue, which the policy
+    /// caps.
+    queued: u64,
     /// Total current errors and distinct records.
     errors_total: u64,
     records_total: u64,
@@ -238,6 +241,9 @@ impl OrgErrors {
             return false;
         }
         self.count_out(&error);
+        if error.state == ErrorState::Resyncing {
+            self.queued -= 1;
+        }
         if let Some(e) = self.errors.get_mut(id) {
             e.state = ErrorState::Resolved;
         }
@@ -248,10 +254,55 @@ impl OrgErrors {
 /// The resync queue, shared by every org.
 #[derive(Default)]
 struct Queue {
-    /// Jobs waiting, by when they are due.
-    due: BTreeSet<(i64, JobId)>,
+    /// Jobs waiting, per org, by when they are due.
+    ready: HashMap<OrgId, BTreeSet<(i64, ErrorId)>>,
+    /// The orgs with jobs waiting, in the order they take turns: exactly
+    /// the keys of `ready`.
+    turns: VecDeque<OrgId>,
     /// Jobs claimed: lease and when the claim lapses.
     leased: HashMap<JobId, (String, i64)>,
+}
+
+impl Queue {
+    /// Puts `job` in its org's waiting jobs, due at `due_ms`, unless it is
+    /// waiting already; an org that had none joins the back of the line.
+    fn push(&mut self, job: JobId, due_ms: i64) {
+        let waiting = self.ready.entry(job.org.clone()).or_default();
+        if waiting.is_empty() {
+            self.turns.push_back(job.org.clone());
+        }
+        if !waiting.iter().any(|(_, error)| *error == job.error) {
+            waiting.insert((due_ms, job.error));
+        }
+    }
+
+    /// The next job due at `now`, the orgs taking turns: the first org in
+    /// line with a job due gives its earliest and goes to the back of the
+    /// line; orgs passed over (their jobs back off) go to the back too.
+    fn next_due(&mut self, now: i64) -> Option<JobId> {
+        for _ in 0..self.turns.len() {
+            let org = self.turns.pop_front()?;
+            let Some(waiting) = self.ready.get_mut(&org) else {
+                continue;
+            };
+            let due = waiting.first().is_some_and(|&(at, _)| at <= now);
+            let taken = if due { waiting.pop_first() } else { None };
+            if waiting.is_empty() {
+                self.ready.remove(&org);
+            } else {
+                self.turns.push_back(org.clone());
+            }
+            if let Some((_, error)) = taken {
+                return Some(JobId { org, error });
+            }
+        }
+        None
+    }
+
+    /// Jobs waiting, due or not.
+    fn waiting(&self) -> usize {
+        self.ready.values().map(BTreeSet::len).sum()
+    }
 }
 
 /// Errors in memory, one mutex per org, one for the resync queue: each
@@ -261,7 +312,7 @@ struct Queue {
 pub struct MemoryStore {
     orgs: Mutex<HashMap<OrgId, Arc<Mutex<OrgErrors>>>>,
     queue: Mutex<Queue>,
-    policy: RetryPolicy,
+    policy: QueuePolicy,
     /// Numbers leases: every claim gets a new one.
     leases: AtomicU64,
     /// Where the reading of the governor's suspension events stands.
@@ -270,13 +321,13 @@ pub struct MemoryStore {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self::new(RetryPolicy::default())
+        Self::new(QueuePolicy::default())
     }
 }
 
 impl MemoryStore {
-    /// An empty store whose resyncs follow `policy`.
-    pub fn new(policy: RetryPolicy) -> Self {
+    /// An empty store whose resync queue follows `policy`.
+    pub fn new(policy: QueuePolicy) -> Self {
         Self {
             orgs: Mutex::default(),
             queue: Mutex::default(),
@@ -393,8 +444,10 @@ impl ErrorStore for MemoryStore {
         let org = self.org(org_id);
         let mut org = lock(&org);
         let now = now_ms();
+        let cap = u64::from(self.policy.max_queued_per_org);
         let mut results = Vec::with_capacity(ids.len());
         for id in ids {
+            let queued = org.queued;
             let Some(error) = org.errors.get_mut(id) else {
                 results.push(Queued::NotFound);
                 continue;
@@ -403,6 +456,9 @@ impl ErrorStore for MemoryStore {
             match was {
                 ErrorState::Resolved => results.push(Queued::Resolved),
                 ErrorState::Resyncing => results.push(Queued::AlreadyQueued),
+                ErrorState::Open | ErrorState::Dead if queued >= cap => {
+                    results.push(Queued::QueueFull);
+                }
                 ErrorState::Open | ErrorState::Dead => {
                     error.state = ErrorState::Resyncing;
                     error.resync_attempts = 0;
@@ -410,11 +466,12 @@ impl ErrorStore for MemoryStore {
                     if was == ErrorState::Dead {
                         org.types.entry(error_type).or_default().dead -= 1;
                     }
+                    org.queued += 1;
                     let job = JobId {
                         org: org_id.clone(),
                         error: id.clone(),
                     };
-                    queue.due.insert((now, job.clone()));
+                    queue.push(job.clone(), now);
                     results.push(Queued::Queued(job));
                 }
             }
@@ -426,31 +483,37 @@ impl ErrorStore for MemoryStore {
         let mut queue = lock(&self.queue);
         let now = now_ms();
         let deadline = now + visibility.as_millis() as i64;
-        // Claims that lapsed come back first, then jobs that are due; each
-        // candidate remembers when it was due so it leaves the queue in O(log n).
-        let mut candidates: Vec<(Option<i64>, JobId)> = queue
+        // Claims that lapsed come back first, then jobs that are due, the
+        // orgs taking turns.
+        let mut lapsed: Vec<JobId> = queue
             .leased
             .iter()
             .filter(|(_, (_, until))| *until <= now)
-            .map(|(job, _)| (None, job.clone()))
+            .map(|(job, _)| job.clone())
             .collect();
-        candidates.sort();
-        candidates.extend(
-            queue
-                .due
-                .iter()
-                .take_while(|(at, _)| *at <= now)
-                .take(max)
-                .map(|(at, job)| (Some(*at), job.clone())),
-        );
+        lapsed.sort();
+        let mut lapsed = lapsed.into_iter();
         let mut claimed = Vec::new();
-        for (due_at, job) in candidates {
-            if claimed.len() == max {
-                break;
-            }
-            match due_at {
-                Some(at) => queue.due.remove(&(at, job.clone())),
-                None => queue.leased.remove(&job).is_some(),
+        while claimed.len() < max {
+            let job = match lapsed.next() {
+                Some(job) => {
+                    queue.leased.remove(&job);
+                    job
+                }
+                None => match queue.next_due(now) {
+                    // A job another claim still holds (its error was
+                    // resynced again meanwhile) stays that claim's.
+                    Some(job)
+                        if queue
+                            .leased
+                            .get(&job)
+                            .is_some_and(|(_, until)| *until > now) =>
+                    {
+                        continue;
+                    }
+                    Some(job) => job,
+                    None => break,
+                },
             };
             let org = self.org(&job.org);
             let mut org = lock(&org);
@@ -520,10 +583,11 @@ impl ErrorStore for MemoryStore {
                     retry_at_ms: None,
                 }
             }
-            JobOutcome::Failure if self.policy.exhausted(error.resync_attempts) => {
+            JobOutcome::Failure if self.policy.retry.exhausted(error.resync_attempts) => {
                 if let Some(e) = org.errors.get_mut(&job.error) {
                     e.state = ErrorState::Dead;
                 }
+                org.queued -= 1;
                 org.types.entry(error.error_type).or_default().dead += 1;
                 Completed::Done {
                     state: ErrorState::Dead,
@@ -531,9 +595,9 @@ impl ErrorStore for MemoryStore {
                 }
             }
             JobOutcome::Failure => {
-                let wait = self.policy.backoff(error.resync_attempts, jitter);
+                let wait = self.policy.retry.backoff(error.resync_attempts, jitter);
                 let retry_at = now_ms() + wait.as_millis() as i64;
-                queue.due.insert((retry_at, job.clone()));
+                queue.push(job.clone(), retry_at);
                 Completed::Done {
                     state: ErrorState::Resyncing,
                     retry_at_ms: Some(retry_at),
@@ -754,7 +818,7 @@ impl ErrorStore for MemoryStore {
     async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
         let queue = lock(&self.queue);
         Ok(QueueDepth {
-            waiting: queue.due.len() as u64,
+            waiting: queue.waiting() as u64,
             claimed: queue.leased.len() as u64,
         })
     }

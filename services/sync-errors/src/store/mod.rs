@@ -71,7 +71,8 @@ pub trait ErrorStore: Send + Sync + 'static {
         crm_record_id: &str,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 
-    /// Queues a resync job for each error; says per error what happened.
+    /// Queues a resync job for each error, while the org has fewer jobs
+    /// queued than the policy allows; says per error what happened.
     fn resync(
         &self,
         org: &OrgId,
@@ -79,7 +80,8 @@ pub trait ErrorStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Queued>, StoreError>> + Send;
 
     /// Hands up to `max` due jobs (queued, retry due, or whose claim lapsed)
-    /// to a worker for `visibility`.
+    /// to a worker for `visibility`: lapsed claims first, then the orgs with
+    /// due jobs taking turns, one job each.
     fn claim(
         &self,
         max: usize,
@@ -258,6 +260,8 @@ pub enum Queued {
     Resolved,
     /// A job for it is already queued or running.
     AlreadyQueued,
+    /// Not queued: the org has as many jobs queued as it may.
+    QueueFull,
 }
 
 /// A job handed to a worker.

@@ -42,6 +42,7 @@ local attempt = tonumber(e[3])
 if attempt >= tonumber(ARGV[4]) then
   redis.call('HSET', ek, 's', 3)
   redis.call('HINCRBY', p .. ':counts', 'd:t:' .. e[4], 1)
+  unqueue(p)
   return {3, 0}
 end
 local full = math.min(tonumber(ARGV[5]) * 2 ^ (attempt - 1), tonumber(ARGV[6]))

@@ -19,7 +19,8 @@
 --                   hash: current error id -> its category, per record
 --   p:counts        hash: e current errors, r records with one, e:t:<type>
 --                   errors of a type, d:t:<type> dead ones, r:c:<category>
---                   records with an error of the category
+--                   records with an error of the category, q resyncing
+--                   errors (the org's queued jobs, which resync.lua caps)
 --   p:idem:<window> hash of idempotency keys seen in a window, each with
 --                   what ingest answered for it (t<type>:<error id> or
 --                   r<reason>)
@@ -45,6 +46,15 @@ local RESOLVED_KEPT = 100000
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Counts out a resyncing error that stops resyncing: its job is over.
+-- Never below zero (errors queued by an earlier version were not counted).
+local function unqueue(p)
+  local counts = p .. ':counts'
+  if redis.call('HINCRBY', counts, 'q', -1) < 0 then
+    redis.call('HSET', counts, 'q', 0)
+  end
 end
 
 -- Counts a new current error in the indexes and counters.
@@ -95,6 +105,8 @@ local function resolve(p, id, resolved_ttl_ms)
   redis.call('HINCRBY', counts, 'e:t:' .. t, -1)
   if state == 3 then
     redis.call('HINCRBY', counts, 'd:t:' .. t, -1)
+  elseif state == 2 then
+    unqueue(p)
   end
   local categories = redis.call('HVALS', rec)
   if #categories == 0 then

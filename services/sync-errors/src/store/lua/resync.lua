@@ -4,29 +4,43 @@
 -- job can be lost between the two steps; a pointer to an error that is not
 -- resyncing is dropped when it comes up.
 --
--- KEYS[1]  the org's prefix
--- ARGV     the error ids
+-- At most ARGV[1] errors of the org are resyncing (queued jobs) at once,
+-- counted in p:counts as q; past it an error stays as it is.
 --
--- Returns per id: 0 not found, 1 resolved, 2 already queued, 3 queued.
+-- KEYS[1]  the org's prefix
+-- ARGV[1]  most jobs the org may have queued   ARGV[2], ...  the error ids
+--
+-- Returns per id: 0 not found, 1 resolved, 2 already queued, 3 queued,
+-- 4 not queued: the org has the most jobs queued it may.
 local p = KEYS[1]
+local cap = tonumber(ARGV[1])
+local counts = p .. ':counts'
+local queued = math.max(tonumber(redis.call('HGET', counts, 'q') or 0), 0)
 local out = {}
-for i, id in ipairs(ARGV) do
+for i = 2, #ARGV do
+  local id = ARGV[i]
   local ek = p .. ':e:' .. id
   local e = redis.call('HMGET', ek, 's', 't')
   local state = tonumber(e[1])
+  local code
   if not state then
-    out[i] = 0
+    code = 0
   elseif state == 4 then
-    out[i] = 1
+    code = 1
   elseif state == 2 then
-    out[i] = 2
+    code = 2
+  elseif queued >= cap then
+    code = 4
   else
     if state == 3 then
-      redis.call('HINCRBY', p .. ':counts', 'd:t:' .. e[2], -1)
+      redis.call('HINCRBY', counts, 'd:t:' .. e[2], -1)
     end
     redis.call('HSET', ek, 's', 2, 'a', 0)
     redis.call('HDEL', ek, 'jl', 'jd', 'jr')
-    out[i] = 3
+    queued = queued + 1
+    redis.call('HSET', counts, 'q', queued)
+    code = 3
   end
+  out[#out + 1] = code
 end
 return out

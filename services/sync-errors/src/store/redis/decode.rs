@@ -233,10 +233,12 @@ pub fn not_queueable(state: Option<i64>) -> Option<Queued> {
     }
 }
 
-/// What `resync.lua` did to the error of `job`: its code 3 queued, 2
-/// already queued, 1 resolved, 0 (or anything else) not found.
+/// What `resync.lua` did to the error of `job`: its code 4 not queued (the
+/// org's queue is full), 3 queued, 2 already queued, 1 resolved, 0 (or
+/// anything else) not found.
 pub fn resync_code(code: i64, job: JobId) -> Queued {
     match code {
+        4 => Queued::QueueFull,
         3 => Queued::Queued(job),
         2 => Queued::AlreadyQueued,
         1 => Queued::Resolved,

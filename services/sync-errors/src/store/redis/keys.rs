@@ -35,18 +35,49 @@ pub fn prefix(org: &OrgId) -> String {
     format!("syncgov:errors:{{{org}}}")
 }
 
-/// The ready and in-flight sets of the queue shard that holds `org`'s jobs.
-pub fn queue_keys(org: &OrgId) -> (String, String) {
-    shard_keys(resync::shard_of(org, QUEUE_SHARDS))
+/// The keys of the queue shard that holds `org`'s jobs.
+pub fn queue_keys(org: &OrgId) -> ShardKeys {
+    ShardKeys::of(resync::shard_of(org, QUEUE_SHARDS))
 }
 
-/// The ready set (job pointer -> when due, ms) and in-flight set (job
-/// pointer -> when its claim lapses, ms) of queue shard `shard`.
-pub fn shard_keys(shard: u32) -> (String, String) {
-    (
-        format!("syncgov:resync:{{q{shard}}}:ready"),
-        format!("syncgov:resync:{{q{shard}}}:inflight"),
-    )
+/// The keys of one shard of the resync queue, all under the shard's hash
+/// tag `{q<n>}` (layout in `../lua/queue.lua`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardKeys {
+    /// Claimed job pointers -> when the claim lapses, ms.
+    pub inflight: String,
+    /// The orgs with a job due, in the order they take turns.
+    pub turns: String,
+    /// The orgs whose jobs all back off -> when the earliest is due, ms.
+    pub parked: String,
+    /// An earlier version's ready set of every org of the shard, drained.
+    pub legacy_ready: String,
+    /// The prefix of the per-org ready sets.
+    ready_prefix: String,
+}
+
+impl ShardKeys {
+    /// The keys of shard `shard`.
+    pub fn of(shard: u32) -> Self {
+        let tag = format!("syncgov:resync:{{q{shard}}}");
+        Self {
+            inflight: format!("{tag}:inflight"),
+            turns: format!("{tag}:turns"),
+            parked: format!("{tag}:parked"),
+            legacy_ready: format!("{tag}:ready"),
+            ready_prefix: format!("{tag}:ready:"),
+        }
+    }
+
+    /// The ready set (job pointer -> when due, ms) of `org`'s jobs.
+    pub fn ready(&self, org: &OrgId) -> String {
+        format!("{}{org}", self.ready_prefix)
+    }
+
+    /// The prefix the scripts build an org's ready set from.
+    pub fn ready_prefix(&self) -> &str {
+        &self.ready_prefix
+    }
 }
 
 /// The org whose outbox `key` is, for a key [`OUTBOX_PATTERN`] matched.
@@ -170,10 +201,21 @@ mod tests {
     #[test]
     fn queue_shards_have_tags_of_their_own() {
         let org = OrgId::parse("acme").unwrap();
-        let (ready, inflight) = queue_keys(&org);
+        let keys = queue_keys(&org);
         let shard = resync::shard_of(&org, QUEUE_SHARDS);
-        assert_eq!(hash_tag(&ready), format!("q{shard}"));
-        assert_eq!(hash_tag(&inflight), format!("q{shard}"));
-        assert_ne!(hash_tag(&shard_keys(0).0), hash_tag(&shard_keys(1).0));
+        for key in [
+            keys.ready(&org),
+            keys.inflight.clone(),
+            keys.turns.clone(),
+            keys.parked.clone(),
+            keys.legacy_ready.clone(),
+        ] {
+            assert_eq!(hash_tag(&key), format!("q{shard}"), "{key}");
+        }
+        assert_eq!(keys.ready(&org), format!("{}acme", keys.ready_prefix()));
+        assert_ne!(
+            hash_tag(&ShardKeys::of(0).inflight),
+            hash_tag(&ShardKeys::of(1).inflight)
+        );
     }
 }

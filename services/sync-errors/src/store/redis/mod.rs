@@ -9,8 +9,11 @@
 //! On a Redis Cluster ([`crate::store::conn`]) no script or pipeline touches
 //! two slots. What is shared by every org lives in slots of its own:
 //! - the resync queue: [`QUEUE_SHARDS`] shards, each with its own hash tag
-//!   (`syncgov:resync:{q<n>}:ready` and `:inflight`, sorted sets of job
-//!   pointers `<org>/<error id>`); an org's jobs all go to one shard. A job's
+//!   (`syncgov:resync:{q<n>}:…`: per org a ready set of job pointers
+//!   `<org>/<error id>`, the line of orgs taking turns, the parked orgs and
+//!   the in-flight set; layout in `../lua/queue.lua`); an org's jobs all go
+//!   to one shard. Claims take orgs in turns within a shard and spread over
+//!   the shards, so no org's backlog holds up another's jobs. A job's
 //!   state (lease, attempts, retry time) stays in its error's hash, in the
 //!   org's slot, where the org's scripts decide who holds the job. Each step
 //!   that spans the two slots goes pointer-side and org-side in an order that
@@ -39,7 +42,7 @@ use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
 };
 use crate::notify;
-use crate::resync::{JobId, JobOutcome, RetryPolicy};
+use crate::resync::{JobId, JobOutcome, QueuePolicy};
 use crate::store::conn::{Endpoint, Redis};
 use crate::store::{
     Claimed, Completed, ErrorStore, Ingested, OutboxEntry, Pending, QueueDepth, Queued,
@@ -52,7 +55,9 @@ mod scripts;
 
 use decode::{Completion, Lease, Seen};
 use keys::OrgKeys;
-pub use keys::{NOTIFIED_ORGS, OUTBOX_ORGS, QUEUE_SHARDS, SUSPENSION_CURSOR, prefix, queue_keys};
+pub use keys::{
+    NOTIFIED_ORGS, OUTBOX_ORGS, QUEUE_SHARDS, SUSPENSION_CURSOR, ShardKeys, prefix, queue_keys,
+};
 use scripts::{ScriptFailure, Scripts};
 
 /// Ids read per round trip while filling a page.
@@ -69,13 +74,15 @@ pub struct RedisStore {
     /// Multiplexed connection (per node, on a cluster) that reconnects by
     /// itself; cheap to clone.
     conn: Redis,
-    /// How failed resync attempts back off; the complete script applies it.
-    policy: RetryPolicy,
+    /// How failed resync attempts back off (the complete script applies
+    /// it) and how many jobs an org may have queued (the resync script).
+    policy: QueuePolicy,
     /// One handle per Lua script, each loaded on a node when first needed.
     scripts: Scripts,
     /// Counts outbox looks: every so many, a scan backs up the hint set.
     outbox_scans: AtomicU64,
-    /// Where the next claim starts looking, so shards take turns.
+    /// Where the next claim starts looking: after the last shard a claim
+    /// of this replica took a job from, so shards take turns.
     next_shard: AtomicU32,
     /// Numbers leases within this replica; the replica's random tag keeps
     /// leases of different replicas apart.
@@ -91,7 +98,7 @@ impl RedisStore {
     pub fn open(
         endpoint: &Endpoint,
         timeout: Duration,
-        policy: RetryPolicy,
+        policy: QueuePolicy,
     ) -> Result<Self, StoreError> {
         let conn = endpoint.connect(timeout)?;
         let replica = {
@@ -109,9 +116,9 @@ impl RedisStore {
         })
     }
 
-    /// The ready and in-flight sets of the queue shard that holds `org`'s
-    /// jobs (as [`queue_keys`]).
-    pub fn queue_keys(org: &OrgId) -> (String, String) {
+    /// The keys of the queue shard that holds `org`'s jobs (as
+    /// [`queue_keys`]).
+    pub fn queue_keys(org: &OrgId) -> ShardKeys {
         queue_keys(org)
     }
 
@@ -139,7 +146,7 @@ impl RedisStore {
         let Ok(job) = JobId::parse("job", member) else {
             return Ok(None);
         };
-        let (ready, inflight) = queue_keys(&job.org);
+        let inflight = queue_keys(&job.org).inflight;
         let lease = self.next_lease();
         let answer = self
             .scripts
@@ -170,15 +177,11 @@ impl RedisStore {
                     .map_err(from_redis)?;
                 Ok(None)
             }
-            // A retry not due yet: back to the ready set at its time.
+            // A retry not due yet: back to its org's ready set at its time.
             Lease::NotDue { due_ms } => {
-                redis::pipe()
-                    .atomic()
-                    .zrem(&inflight, member)
-                    .zadd(&ready, member, due_ms)
-                    .exec_async(&mut conn)
-                    .await
-                    .map_err(from_redis)?;
+                self.scripts
+                    .enqueue(&self.conn, &job.org, &[member.to_owned()], due_ms, true)
+                    .await?;
                 Ok(None)
             }
             // Nothing to do: drop the pointer.
@@ -382,31 +385,54 @@ impl ErrorStore for RedisStore {
         // The errors live in the org's slot and the pointers in its queue
         // shard's, so no one script can do both (see `claim`). The order keeps
         // every resyncing error within reach of a pointer:
-        // 1. read the errors' states: only open or dead ones may be queued;
-        // 2. put a pointer to each of those on the shard, due at once (NX
-        //    keeps a pointer already there);
-        // 3. mark them resyncing, those still open or dead (one script).
+        // 1. read the errors' states and how many jobs the org has queued:
+        //    only open or dead ones may be queued, as many as the org may
+        //    still have;
+        // 2. put a pointer to each of those in the org's ready set on its
+        //    shard, due at once (NX keeps a pointer already there), and the
+        //    org in the shard's line;
+        // 3. mark them resyncing, those still open or dead while the org is
+        //    under its cap (one script).
         // A crash or an error after 2 leaves pointers to errors that are not
         // resyncing, which a claim drops when they come up; a pointer is
         // never taken away here, for it may meanwhile be the pointer of a job
         // another call queued.
         let keys = OrgKeys::of(org);
         let mut read = redis::pipe();
+        read.hget(keys.counts(), "q");
         for id in ids {
             read.hget(keys.error(id.as_str()), "s");
         }
-        let states: Vec<Option<i64>> = read
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(from_redis)?;
-        if states.len() != ids.len() {
-            return Err(corrupt("error states"));
-        }
+        let (queued, states): (Option<i64>, Vec<Option<i64>>) = {
+            let mut replies: Vec<Option<i64>> = read
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(from_redis)?;
+            if replies.len() != ids.len() + 1 {
+                return Err(corrupt("error states"));
+            }
+            let queued = replies.remove(0);
+            (queued, replies)
+        };
         let mut results: Vec<Option<Queued>> =
             states.into_iter().map(decode::not_queueable).collect();
-        let wanted: Vec<usize> = (0..ids.len()).filter(|&i| results[i].is_none()).collect();
+        // Only as many as the org may still queue get a pointer; the script
+        // checks again, atomically, against resyncs running meanwhile.
+        let cap = self.policy.max_queued_per_org;
+        let mut room = i64::from(cap) - queued.unwrap_or(0).max(0);
+        let mut wanted = Vec::new();
+        for (i, result) in results.iter_mut().enumerate() {
+            if result.is_some() {
+                continue;
+            }
+            if room > 0 {
+                room -= 1;
+                wanted.push(i);
+            } else {
+                *result = Some(Queued::QueueFull);
+            }
+        }
         if !wanted.is_empty() {
-            let (ready, _) = queue_keys(org);
             let jobs: Vec<JobId> = wanted
                 .iter()
                 .map(|&i| JobId {
@@ -414,15 +440,11 @@ impl ErrorStore for RedisStore {
                     error: ids[i].clone(),
                 })
                 .collect();
-            let mut add = redis::cmd("ZADD");
-            add.arg(&ready).arg("NX");
-            for job in &jobs {
-                add.arg(0).arg(job.to_string());
-            }
-            add.exec_async(&mut self.conn.clone())
-                .await
-                .map_err(from_redis)?;
-            let marked = self.scripts.resync(&self.conn, &keys, jobs).await?;
+            let members: Vec<String> = jobs.iter().map(JobId::to_string).collect();
+            self.scripts
+                .enqueue(&self.conn, org, &members, 0, false)
+                .await?;
+            let marked = self.scripts.resync(&self.conn, &keys, jobs, cap).await?;
             for (&i, queued) in wanted.iter().zip(marked) {
                 results[i] = Some(queued);
             }
@@ -434,31 +456,58 @@ impl ErrorStore for RedisStore {
     }
 
     async fn claim(&self, max: usize, visibility: Duration) -> Result<Vec<Claimed>, StoreError> {
-        let start = self.next_shard.fetch_add(1, Ordering::Relaxed);
-        // Per shard: its pointers move to in-flight (the shard's script),
-        // then each job is leased (its org's script), which hands it out only
-        // when no other lease runs. A pointer whose lease is never made (an
-        // error, a crash) comes back when its visibility lapses.
+        // Per shard: its pointers move to in-flight (the shard's script,
+        // where the orgs take turns), then each job is leased (its org's
+        // script), which hands it out only when no other lease runs. A
+        // pointer whose lease is never made (an error, a crash) comes back
+        // when its visibility lapses.
+        //
+        // Across shards, rounds: each shard still giving jobs is asked for
+        // its share of what is left, from the shard after the last one that
+        // gave, so the orgs of every shard are served, not only those of
+        // the first busy shard.
+        let start = self.next_shard.load(Ordering::Relaxed);
+        let mut active: Vec<u32> = (0..QUEUE_SHARDS)
+            .map(|i| (start + i) % QUEUE_SHARDS)
+            .collect();
         let mut claimed = Vec::new();
-        for i in 0..QUEUE_SHARDS {
-            if claimed.len() >= max {
-                break;
-            }
-            let (ready, inflight) = keys::shard_keys((start + i) % QUEUE_SHARDS);
-            let members = self
-                .scripts
-                .claim(
-                    &self.conn,
-                    (&ready, &inflight),
-                    max - claimed.len(),
-                    visibility.as_millis() as u64,
-                )
-                .await?;
-            for member in members {
-                if let Some(job) = self.lease_job(&member, visibility).await? {
-                    claimed.push(job);
+        let mut last_giving = None;
+        while claimed.len() < max && !active.is_empty() {
+            let share = (max - claimed.len()).div_ceil(active.len());
+            let mut still = Vec::with_capacity(active.len());
+            for &shard in &active {
+                let wanted = share.min(max - claimed.len());
+                if wanted == 0 {
+                    still.push(shard);
+                    continue;
+                }
+                let members = self
+                    .scripts
+                    .claim(
+                        &self.conn,
+                        &ShardKeys::of(shard),
+                        wanted,
+                        visibility.as_millis() as u64,
+                    )
+                    .await?;
+                if members.len() == wanted {
+                    // It may have more.
+                    still.push(shard);
+                }
+                if !members.is_empty() {
+                    last_giving = Some(shard);
+                }
+                for member in members {
+                    if let Some(job) = self.lease_job(&member, visibility).await? {
+                        claimed.push(job);
+                    }
                 }
             }
+            active = still;
+        }
+        if let Some(shard) = last_giving {
+            self.next_shard
+                .store((shard + 1) % QUEUE_SHARDS, Ordering::Relaxed);
         }
         Ok(claimed)
     }
@@ -496,7 +545,7 @@ impl ErrorStore for RedisStore {
                 lease,
                 outcome,
                 failure.as_ref(),
-                &self.policy,
+                &self.policy.retry,
                 jitter,
             )
             .await?;
@@ -504,19 +553,15 @@ impl ErrorStore for RedisStore {
         if suspends && completion != Completion::LeaseLost {
             self.hint_outbox(&job.org).await;
         }
-        let (ready, inflight) = queue_keys(&job.org);
+        let inflight = queue_keys(&job.org).inflight;
         let member = job.to_string();
         let mut conn = self.conn.clone();
         match completion {
             Completion::LeaseLost => Ok(Completed::LeaseLost),
             Completion::Retry { retry_at_ms } => {
-                redis::pipe()
-                    .atomic()
-                    .zrem(&inflight, &member)
-                    .zadd(&ready, &member, retry_at_ms)
-                    .exec_async(&mut conn)
-                    .await
-                    .map_err(from_redis)?;
+                self.scripts
+                    .enqueue(&self.conn, &job.org, &[member], retry_at_ms, true)
+                    .await?;
                 Ok(Completed::Done {
                     state: ErrorState::Resyncing,
                     retry_at_ms: Some(retry_at_ms),
@@ -744,16 +789,13 @@ impl ErrorStore for RedisStore {
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
-        // One ZCARD per key: each shard lives in its own slot.
+        // One script per shard: each shard lives in its own slot.
         let mut depth = QueueDepth::default();
         for shard in 0..QUEUE_SHARDS {
-            let (ready, inflight) = keys::shard_keys(shard);
-            let (waiting, claimed): (u64, u64) = redis::pipe()
-                .zcard(&ready)
-                .zcard(&inflight)
-                .query_async(&mut self.conn.clone())
-                .await
-                .map_err(from_redis)?;
+            let (waiting, claimed) = self
+                .scripts
+                .depth(&self.conn, &ShardKeys::of(shard))
+                .await?;
             depth.waiting += waiting;
             depth.claimed += claimed;
         }

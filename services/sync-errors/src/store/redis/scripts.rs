@@ -7,7 +7,8 @@
 //! queue shard's, so each runs in one Redis Cluster slot. The scripts that
 //! change errors run behind `errors.lua` (the helpers that keep indexes and
 //! counters) and a type -> category table generated from the Rust taxonomy,
-//! so the scripts can never disagree with it.
+//! so the scripts can never disagree with it; the ones that move jobs on a
+//! queue shard run behind `queue.lua` (the line of orgs taking turns).
 
 use redis::Script;
 use serde::Serialize;
@@ -15,9 +16,9 @@ use syncgov_kit::store::{corrupt, from_redis};
 use tracing::Instrument;
 
 use super::decode::{self, Completion, FIELD_SEPARATOR, Lease, Seen};
-use super::keys::OrgKeys;
+use super::keys::{OrgKeys, ShardKeys, queue_keys};
 use crate::classify::Classification;
-use crate::domain::{ErrorId, Failure};
+use crate::domain::{ErrorId, Failure, OrgId};
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::store::conn::Redis;
 use crate::store::{
@@ -124,14 +125,19 @@ pub struct Scripts {
     notify_settings: Script,
     notice: Script,
     claim: Script,
+    enqueue: Script,
+    depth: Script,
     lease: Script,
     complete: Script,
     outbox_done: Script,
 }
 
 impl Scripts {
-    /// Every script, the ones that change errors behind their helpers.
+    /// Every script, the ones that change errors or move jobs behind their
+    /// helpers.
     pub fn new() -> Self {
+        let queue_script =
+            |body: &str| Script::new(&format!("{}{body}", include_str!("../lua/queue.lua")));
         let errors_script = |body: &str| {
             Script::new(&format!(
                 "{}{}{body}",
@@ -147,7 +153,9 @@ impl Scripts {
             notify_claim: errors_script(include_str!("../lua/notify_claim.lua")),
             notify_settings: Script::new(include_str!("../lua/notify_settings.lua")),
             notice: Script::new(include_str!("../lua/notice.lua")),
-            claim: Script::new(include_str!("../lua/claim.lua")),
+            claim: queue_script(include_str!("../lua/claim.lua")),
+            enqueue: queue_script(include_str!("../lua/enqueue.lua")),
+            depth: Script::new(include_str!("../lua/depth.lua")),
             lease: errors_script(include_str!("../lua/lease.lua")),
             complete: errors_script(&format!(
                 "{}{}",
@@ -201,16 +209,19 @@ impl Scripts {
     }
 
     /// `resync.lua`: marks the errors of `jobs` (all of the org of `keys`)
-    /// resyncing, those still open or dead; says per job what happened.
+    /// resyncing, those still open or dead, while the org has fewer than
+    /// `max_queued` resyncing; says per job what happened.
     pub async fn resync(
         &self,
         conn: &Redis,
         keys: &OrgKeys,
         jobs: Vec<JobId>,
+        max_queued: u32,
     ) -> Result<Vec<Queued>, StoreError> {
         let codes: Vec<i64> = self
             .resync
             .key(keys.prefix())
+            .arg(max_queued)
             .arg(jobs.iter().map(|j| j.error.as_str()).collect::<Vec<_>>())
             .invoke_async(&mut conn.clone())
             .await
@@ -304,25 +315,70 @@ impl Scripts {
     }
 
     /// `claim.lua`: moves up to `max` due job pointers of one queue shard
-    /// (`ready`, `inflight`) to in-flight until `visibility_ms` from now;
-    /// returns them.
+    /// to in-flight until `visibility_ms` from now, lapsed claims first,
+    /// then the orgs taking turns; returns them.
     pub async fn claim(
         &self,
         conn: &Redis,
-        (ready, inflight): (&str, &str),
+        shard: &ShardKeys,
         max: usize,
         visibility_ms: u64,
     ) -> Result<Vec<String>, StoreError> {
         let reply: Vec<redis::Value> = self
             .claim
-            .key(ready)
-            .key(inflight)
+            .key(&shard.inflight)
+            .key(&shard.turns)
+            .key(&shard.parked)
+            .key(&shard.legacy_ready)
             .arg(max)
             .arg(visibility_ms)
+            .arg(shard.ready_prefix())
             .invoke_async(&mut conn.clone())
             .await
             .map_err(from_redis)?;
         decode::claimed(&reply)
+    }
+
+    /// `enqueue.lua`: puts `members`, job pointers of `org`, on its queue
+    /// shard, due at `due_ms` (0: now), and the org in the shard's line.
+    /// With `from_inflight` the pointers leave the in-flight set (a retry);
+    /// without, a pointer already waiting stays as it is (a new job).
+    pub async fn enqueue(
+        &self,
+        conn: &Redis,
+        org: &OrgId,
+        members: &[String],
+        due_ms: i64,
+        from_inflight: bool,
+    ) -> Result<(), StoreError> {
+        let shard = queue_keys(org);
+        let _added: i64 = self
+            .enqueue
+            .key(shard.ready(org))
+            .key(&shard.turns)
+            .key(&shard.parked)
+            .key(&shard.inflight)
+            .arg(org.as_str())
+            .arg(due_ms)
+            .arg(if from_inflight { "MOVE" } else { "NX" })
+            .arg(members)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(())
+    }
+
+    /// `depth.lua`: the jobs of one queue shard, waiting and claimed.
+    pub async fn depth(&self, conn: &Redis, shard: &ShardKeys) -> Result<(u64, u64), StoreError> {
+        self.depth
+            .key(&shard.inflight)
+            .key(&shard.turns)
+            .key(&shard.parked)
+            .key(&shard.legacy_ready)
+            .arg(shard.ready_prefix())
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)
     }
 
     /// `lease.lua`: gives `job` the lease `lease` for `visibility_ms`, if
