@@ -91,14 +91,14 @@ pub async fn run<S: ErrorStore>(
         };
         let mut failed = false;
         for (org, entries) in pending {
-            // The entries handled, in order: None told, Some(why) dead.
-            let mut done: Vec<(OutboxEntry, Option<String>)> = Vec::new();
+            // The entries handled, in order: None told, Some(..) dead.
+            let mut done: Vec<(OutboxEntry, Option<DeadLetter>)> = Vec::new();
             for entry in entries {
                 let event = match &entry.event {
                     Ok(event) => event.clone(),
                     Err(why) => {
                         let why = format!("unreadable: {why}");
-                        done.push((entry, Some(why)));
+                        done.push((entry, Some(("unreadable", why))));
                         continue;
                     }
                 };
@@ -110,7 +110,7 @@ pub async fn run<S: ErrorStore>(
                             status.code(),
                             status.message()
                         );
-                        done.push((entry, Some(why)));
+                        done.push((entry, Some(("refused", why))));
                     }
                     Err(status) => {
                         tracing::warn!(org_id = %org, error = %status, "the governor did not take a suspension; will retry");
@@ -151,11 +151,19 @@ async fn tell(
     governor.suspend(request).instrument(span).await.map(|_| ())
 }
 
+/// Why an entry cannot be told: the counter's label (`unreadable`,
+/// `refused`) and the reason kept with it.
+type DeadLetter = (&'static str, String);
+
 /// Takes the handled entries off the org's outbox and says so: a line per
 /// dead letter (at error level: the governor was not told) and the
 /// counter, once the store has them.
-async fn record<S: ErrorStore>(store: &S, org: &OrgId, done: &[(OutboxEntry, Option<String>)]) {
-    if let Err(e) = store.outbox_done(org, done).await {
+async fn record<S: ErrorStore>(store: &S, org: &OrgId, done: &[(OutboxEntry, Option<DeadLetter>)]) {
+    let taken: Vec<(OutboxEntry, Option<String>)> = done
+        .iter()
+        .map(|(entry, dead)| (entry.clone(), dead.as_ref().map(|(_, why)| why.clone())))
+        .collect();
+    if let Err(e) = store.outbox_done(org, &taken).await {
         // Read and handled again next time: Suspend is idempotent, and a
         // dead letter is only counted once it is stored.
         tracing::warn!(org_id = %org, error = %e, "cannot mark outbox entries done");
@@ -166,7 +174,7 @@ async fn record<S: ErrorStore>(store: &S, org: &OrgId, done: &[(OutboxEntry, Opt
         tracing::info!(org_id = %org, told, "suspensions told to the governor");
     }
     for (entry, dead) in done {
-        let Some(reason) = dead else { continue };
+        let Some((kind, reason)) = dead else { continue };
         let entry: String = entry.raw.chars().take(1_024).collect();
         tracing::error!(
             org_id = %org,
@@ -174,11 +182,7 @@ async fn record<S: ErrorStore>(store: &S, org: &OrgId, done: &[(OutboxEntry, Opt
             %entry,
             "a suspension-level failure was not told to the governor: moved to the org's outbox dead letters"
         );
-        crate::metrics::outbox_dead_letter(if reason.starts_with("unreadable") {
-            "unreadable"
-        } else {
-            "refused"
-        });
+        crate::metrics::outbox_dead_letter(kind);
     }
 }
 

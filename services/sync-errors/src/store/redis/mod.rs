@@ -65,6 +65,11 @@ const SCAN_BATCH: usize = 200;
 /// Most ids looked at for one page: a page of a rare filter over a huge
 /// index comes back short, with a cursor, instead of scanning on and on.
 const SCAN_LIMIT: usize = 10_000;
+/// Most rounds over the queue shards one claim makes: pointers a claim
+/// drops (their job is over, or another claim holds it) can leave it short,
+/// and then it returns what it has rather than going round again and again;
+/// the worker's next claim takes the rest.
+const CLAIM_ROUNDS: usize = 4;
 /// Outbox looks between two scans for outboxes the hint set missed: at the
 /// relay's pace of one look every half second, a scan a minute.
 const OUTBOX_LOOKS_PER_SCAN: u64 = 120;
@@ -472,7 +477,9 @@ impl ErrorStore for RedisStore {
             .collect();
         let mut claimed = Vec::new();
         let mut last_giving = None;
-        while claimed.len() < max && !active.is_empty() {
+        let mut rounds = 0;
+        while claimed.len() < max && !active.is_empty() && rounds < CLAIM_ROUNDS {
+            rounds += 1;
             let share = (max - claimed.len()).div_ceil(active.len());
             let mut still = Vec::with_capacity(active.len());
             for &shard in &active {
