@@ -192,6 +192,26 @@ mod tests {
     use crate::taxonomy::SuspensionReason;
 
     #[test]
+    fn only_a_refusal_for_good_makes_a_dead_letter() {
+        use tonic::Code;
+        for code in [Code::InvalidArgument, Code::OutOfRange] {
+            assert!(refused_for_good(&tonic::Status::new(code, "")), "{code:?}");
+        }
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::Internal,
+            Code::Unknown,
+            Code::Cancelled,
+        ] {
+            assert!(!refused_for_good(&tonic::Status::new(code, "")), "{code:?}");
+        }
+    }
+
+    #[test]
     fn the_detail_names_the_code_and_fits() {
         let event = SuspensionEvent {
             reason: SuspensionReason::SalesforceApiLimitExceeded,

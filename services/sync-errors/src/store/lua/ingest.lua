@@ -1,5 +1,8 @@
 
--- Records a batch of classified failures of one org, atomically.
+-- Records a batch of classified failures of one org, atomically. The store
+-- runs this file as the body of a function `ingest(KEYS, ARGV)`: the ingest
+-- script calls it with its own KEYS and ARGV, complete.lua with a failure a
+-- worker reports with a job's outcome.
 --
 -- KEYS[1]  the org's prefix, syncgov:errors:{<org>}
 -- ARGV[1]  idempotency window (ms)
@@ -54,8 +57,9 @@ for i, f in ipairs(batch) do
     duplicates[i] = first
   else
     duplicates[i] = 0
-    -- Times stay strings of digits, written as given: a Lua number would be
-    -- written in exponent form past 14 digits, which nothing reads back.
+    -- Times stay strings of digits, written as given: a Lua number comes
+    -- out in exponent form past 14 digits in cjson and past 17 in a command,
+    -- which nothing reads back as a time.
     local at = f.at
     if at == '' then
       at = string.format('%d', now)

@@ -4,10 +4,12 @@
 //! and nowhere else.
 //!
 //! Invariant: what does not fit its shape is [`StoreError::Corrupt`], never
-//! a guess, except two things written by this store's own scripts for
-//! readers only (the latest suspension events and the outbox), where an
-//! entry that cannot be read is skipped so that one bad entry cannot block
-//! the rest.
+//! a guess, except in two lists of suspension events, so that one bad entry
+//! cannot block the rest: the latest events (for readers only) skip an
+//! entry that cannot be read, and an outbox entry that cannot be read comes
+//! with why, for the relay to move it to the dead letters. Times that
+//! earlier versions wrote in exponent form read as the nearest instant a
+//! timestamp holds.
 
 use std::collections::HashMap;
 
