@@ -440,7 +440,7 @@ mod tests {
         .unwrap();
         Notifier {
             store: Arc::new(crate::store::memory::MemoryStore::new(
-                crate::resync::RetryPolicy::default(),
+                crate::resync::QueuePolicy::default(),
             )),
             deliverer,
             pacing: Pacing {
