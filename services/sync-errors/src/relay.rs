@@ -30,14 +30,26 @@ const BATCH: usize = 100;
 const MAX_PAUSE: Duration = Duration::from_secs(30);
 
 /// What the governor is told: the status code and message that caused it,
-/// within the detail's limit.
+/// within the detail's limit, with any control character the governor
+/// refuses (all but line breaks and tabs: they could rewrite an operator's
+/// terminal) shown as U+FFFD, so that a message as Salesforce wrote it can
+/// never keep a suspension from being told.
 pub fn detail(event: &SuspensionEvent) -> String {
     let text = if event.status_code.is_empty() {
         event.message.clone()
     } else {
         format!("{}: {}", event.status_code, event.message)
     };
-    text.chars().take(1_024).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .take(1_024)
+        .collect()
 }
 
 /// The client span of telling the governor: a child of the ingest that
@@ -230,5 +242,10 @@ mod tests {
             ..event
         };
         assert_eq!(detail(&long).chars().count(), 1_024);
+        let escaped = SuspensionEvent {
+            message: "line one\nline\ttwo \u{1b}[2J\u{0}".into(),
+            ..long
+        };
+        assert_eq!(detail(&escaped), "line one\nline\ttwo \u{fffd}[2J\u{fffd}");
     }
 }
