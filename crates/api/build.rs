@@ -30,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Bytes that do not decode are the caller's fault: INVALID_ARGUMENT,
+        // not prost's INTERNAL (src/codec.rs).
+        .codec_path("crate::codec::ProtoCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! The syncgov contracts as Rust types: messages, clients and servers generated
 //! from `proto/` at build time, plus the descriptor set for server reflection.
+//! Every client and server decodes with [`codec::ProtoCodec`].
+
+pub mod codec;
 
 /// `syncgov.quota.v1`: the quota governor's contract.
 pub mod quota {
