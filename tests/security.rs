@@ -83,7 +83,8 @@ fn ask(org: &str) -> quota::AcquireTokensRequest {
         org_id: org.into(),
         resource: 0,
         count: 1,
-        priority: quota::Priority::Critical.into(),
+        // Within a worker token's default ceiling.
+        priority: quota::Priority::Normal.into(),
         ..Default::default()
     }
 }
@@ -453,6 +454,12 @@ async fn jwts_are_checked_for_signature_expiry_and_audience() {
     other_audience["aud"] = "someone-else".into();
     let mut other_issuer = claims("worker", serde_json::json!(["acme"]));
     other_issuer["iss"] = "https://elsewhere.example".into();
+    let next_year = now() + 365 * 86_400;
+    let mut not_yet_valid = claims("worker", serde_json::json!(["acme"]));
+    not_yet_valid["nbf"] = next_year.into();
+    not_yet_valid["exp"] = (next_year + 600).into();
+    let mut issued_in_the_future = claims("worker", serde_json::json!(["acme"]));
+    issued_in_the_future["iat"] = next_year.into();
     let mut no_expiry = claims("worker", serde_json::json!(["acme"]));
     no_expiry.as_object_mut().unwrap().remove("exp");
     let mut unknown_role = claims("king", serde_json::json!(["acme"]));
@@ -473,6 +480,16 @@ async fn jwts_are_checked_for_signature_expiry_and_audience() {
             "other issuer",
             jwt(Algorithm::HS256, &hs, other_issuer),
             "InvalidIssuer",
+        ),
+        (
+            "not valid before next year",
+            jwt(Algorithm::EdDSA, &ed_key, not_yet_valid),
+            "ImmatureSignature",
+        ),
+        (
+            "issued next year",
+            jwt(Algorithm::HS256, &hs, issued_in_the_future),
+            "issued in the future",
         ),
         ("no expiry", jwt(Algorithm::HS256, &hs, no_expiry), "exp"),
         (
@@ -508,6 +525,142 @@ async fn jwts_are_checked_for_signature_expiry_and_audience() {
         assert_eq!(code, Code::Unauthenticated, "{case}: {message}");
         assert!(message.contains(reason), "{case}: {message}");
     }
+
+    // Within the leeway of a minute, as for `exp`: clocks differ.
+    let mut just_issued = claims("worker", serde_json::json!(["acme"]));
+    just_issued["nbf"] = (now() + 20).into();
+    just_issued["iat"] = (now() + 20).into();
+    governor_as(&channel, Some(&jwt(Algorithm::HS256, &hs, just_issued)))
+        .acquire_tokens(ask("acme"))
+        .await
+        .expect("a token from a clock a little ahead");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_service_tokens_reach_only_the_orgs_they_name() {
+    const ACME_ADMIN: &str = "admin-of-acme-0123456789abcdef01";
+    const ACME_SERVICE: &str = "service-of-acme-0123456789abcdef";
+    let dir = TempDir::new("scoped");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{ACME_ADMIN} admin acme acme-admin\n{ACME_SERVICE} service acme acme-relay\n\
+             {ADMIN} admin * root\n"
+        ),
+    )
+    .unwrap();
+    let security = SecuritySettings {
+        auth_token_file: Some(tokens),
+        ..SecuritySettings::default()
+    };
+    let governor = Service::governor(GovernorSettings {
+        server: ServerSettings {
+            security: security.clone(),
+            ..ServerSettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let channel = plain(governor.addr()).await;
+
+    // An admin of acme is acme's admin: budgets of acme, of no other org.
+    let mut acme_admin = governor_as(&channel, Some(ACME_ADMIN));
+    acme_admin
+        .set_budget(budget("acme"))
+        .await
+        .expect("its own org's budget");
+    let (code, message) = refusal(acme_admin.set_budget(budget("globex")).await);
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            Code::PermissionDenied,
+            "acme-admin may not touch org \"globex\""
+        )
+    );
+    let (code, _) = refusal(acme_admin.acquire_tokens(ask("globex")).await);
+    assert_eq!(
+        code,
+        Code::PermissionDenied,
+        "nor spends another org's calls"
+    );
+    // Calls that span every org need `*`, an admin's too.
+    let (code, message) = refusal(
+        acme_admin
+            .watch_suspensions(quota::WatchSuspensionsRequest::default())
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied, "{message}");
+    assert!(message.contains("spans every org"), "{message}");
+    acme_admin
+        .watch_suspensions(quota::WatchSuspensionsRequest {
+            org_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("its own org's suspensions");
+    governor_as(&channel, Some(ADMIN))
+        .set_budget(budget("globex"))
+        .await
+        .expect("an admin of every org");
+
+    // A service token for acme suspends acme only.
+    let suspend = |org: &str| quota::SuspendRequest {
+        org_id: org.into(),
+        reason: 1,
+        detail: "relayed".into(),
+    };
+    let mut relay = governor_as(&channel, Some(ACME_SERVICE));
+    relay.suspend(suspend("acme")).await.expect("acme");
+    let (code, _) = refusal(relay.suspend(suspend("globex")).await);
+    assert_eq!(code, Code::PermissionDenied);
+
+    // The same on sync-errors: the shared job queue spans every org.
+    let sync_errors = Service::sync_errors(SyncErrorsSettings {
+        server: ServerSettings {
+            security,
+            ..ServerSettings::default()
+        },
+        ..SyncErrorsSettings::default()
+    })
+    .await;
+    let errors_as = |token| SyncErrorsClient::new(as_caller(channel_to(&sync_errors), token));
+    let claim = errors::ClaimResyncJobsRequest {
+        worker_id: "w1".into(),
+        max_jobs: 1,
+        ..Default::default()
+    };
+    let (code, message) = refusal(
+        errors_as(Some(ACME_ADMIN))
+            .claim_resync_jobs(claim.clone())
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied, "{message}");
+    errors_as(Some(ADMIN))
+        .claim_resync_jobs(claim)
+        .await
+        .expect("an admin of every org claims");
+    let (code, _) = refusal(
+        errors_as(Some(ACME_ADMIN))
+            .get_sync_health(errors::GetSyncHealthRequest {
+                org_id: "globex".into(),
+            })
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied);
+    errors_as(Some(ACME_ADMIN))
+        .get_sync_health(errors::GetSyncHealthRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .expect("its own org's health");
+}
+
+/// A channel to `service` that connects on first use.
+fn channel_to(service: &Service) -> Channel {
+    Channel::from_shared(format!("http://{}", service.addr()))
+        .unwrap()
+        .connect_lazy()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

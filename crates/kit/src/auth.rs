@@ -1,10 +1,13 @@
 //! Who may call what. Callers present a bearer token: a JWT signed with a
-//! configured key (HS256, RS256 or EdDSA; expiry and audience checked), or a
-//! token listed in a static token file. Either names a [`Role`] and the orgs
-//! the caller may touch. [`AuthLayer`] checks the token and the role for the
-//! method before a call reaches the service, and leaves the [`Principal`] in
-//! the request's extensions; handlers check the org with [`authorize_org`].
-//! Health and reflection stay open, so probes need no credential.
+//! configured key (HS256, RS256 or EdDSA; expiry, not-before, issue time and
+//! audience checked), or a token listed in a static token file. Either names
+//! a [`Role`], the orgs the caller may touch (whatever its role: an admin
+//! token for `acme` is an admin of `acme` only), and the highest
+//! [`Priority`] its calls may ask for. [`AuthLayer`] checks the token and the
+//! role for the method before a call reaches the service, and leaves the
+//! [`Principal`] in the request's extensions; handlers check the org with
+//! [`authorize_org`] and the priority with [`authorize_priority`]. Health
+//! and reflection stay open, so probes need no credential.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -53,6 +56,16 @@ impl Role {
         }
     }
 
+    /// The highest priority a token of this role may use when it names
+    /// none: `normal` for workers, so that the critical reserve is spent
+    /// only by workers given it explicitly; `critical` for the others.
+    pub fn default_max_priority(self) -> Priority {
+        match self {
+            Role::Worker => Priority::Normal,
+            Role::Operator | Role::Admin | Role::Service => Priority::Critical,
+        }
+    }
+
     fn parse(text: &str) -> Option<Self> {
         match text {
             "worker" => Some(Role::Worker),
@@ -73,6 +86,41 @@ pub enum Orgs {
     Only(BTreeSet<String>),
 }
 
+/// How much a call for tokens matters, as far as who may ask for it is
+/// concerned: the same three levels as the governor's priorities, lowest
+/// first, so that `a <= b` reads "a is no higher than b". A token carries
+/// the highest it may use ([`Principal::max_priority`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    /// Retries of failed syncs.
+    Retry,
+    /// Ordinary sync traffic.
+    Normal,
+    /// Traffic that must get through: the reserve above the normal share.
+    Critical,
+}
+
+impl Priority {
+    /// Its name in token files, JWT claims and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Retry => "retry",
+            Priority::Normal => "normal",
+            Priority::Critical => "critical",
+        }
+    }
+
+    /// The priority named `text` (`retry`, `normal` or `critical`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "retry" => Some(Priority::Retry),
+            "normal" => Some(Priority::Normal),
+            "critical" => Some(Priority::Critical),
+            _ => None,
+        }
+    }
+}
+
 /// A caller whose token was verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
@@ -80,23 +128,34 @@ pub struct Principal {
     pub subject: String,
     /// What it may do.
     pub role: Role,
-    /// Which orgs it may touch.
+    /// Which orgs it may touch, whatever its role.
     pub orgs: Orgs,
+    /// The highest priority its calls may ask for: the token's own
+    /// (`worker:critical` in a token file, `max_priority` in a JWT), else
+    /// its role's default ([`Role::default_max_priority`]).
+    pub max_priority: Priority,
 }
 
 impl Principal {
-    /// True when the caller may touch `org`.
+    /// True when the caller may touch `org`. The role does not widen the
+    /// orgs: an admin token for `acme` touches `acme` only.
     pub fn may_touch(&self, org: &str) -> bool {
-        self.role == Role::Admin
-            || match &self.orgs {
-                Orgs::All => true,
-                Orgs::Only(orgs) => orgs.contains(org),
-            }
+        match &self.orgs {
+            Orgs::All => true,
+            Orgs::Only(orgs) => orgs.contains(org),
+        }
     }
 
-    /// True when the caller may touch every org.
+    /// True when the caller may touch every org (its token names `*`):
+    /// what calls that span orgs need, an admin's included.
     pub fn has_every_org(&self) -> bool {
-        self.role == Role::Admin || self.orgs == Orgs::All
+        self.orgs == Orgs::All
+    }
+
+    /// True when the caller may ask for tokens at `priority`: at or below
+    /// its [`Principal::max_priority`].
+    pub fn may_use_priority(&self, priority: Priority) -> bool {
+        priority <= self.max_priority
     }
 }
 
@@ -130,6 +189,26 @@ pub fn authorize_every_org<T>(request: &tonic::Request<T>, what: &str) -> Result
             Err(Status::from(ApiError::PermissionDenied(format!(
                 "{what} spans every org; {} holds a token for some orgs only",
                 p.subject
+            ))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks that `principal` may ask for tokens at `priority`: the check a
+/// handler makes for each request for tokens (each message of a stream),
+/// after reading the request's priority. Refused with PERMISSION_DENIED,
+/// naming the caller's ceiling. Without authentication configured there is
+/// no principal and every priority is open.
+pub fn authorize_priority(principal: Option<&Principal>, priority: Priority) -> Result<(), Status> {
+    match principal {
+        Some(p) if !p.may_use_priority(priority) => {
+            refused("priority");
+            Err(Status::from(ApiError::PermissionDenied(format!(
+                "{} may ask for priorities up to {}, not {}",
+                p.subject,
+                p.max_priority.name(),
+                priority.name()
             ))))
         }
         _ => Ok(()),
@@ -172,10 +251,12 @@ pub struct TokenFileError {
 }
 
 /// Parses a static token file: one token per line, as
-/// `<token> <role> <orgs> [<name>]`, where `orgs` is `*` or a comma-separated
-/// list; blank lines and lines starting with `#` are skipped. Tokens are
-/// kept only as SHA-256 digests, so lookups take the same time whatever the
-/// token.
+/// `<token> <role>[:<max priority>] <orgs> [<name>]`, where `orgs` is `*` or
+/// a comma-separated list (for every role: `admin acme` is an admin of
+/// `acme` only) and the optional max priority is `retry`, `normal` or
+/// `critical` (default: the role's, [`Role::default_max_priority`]); blank
+/// lines and lines starting with `#` are skipped. Tokens are kept only as
+/// SHA-256 digests, so lookups take the same time whatever the token.
 pub fn parse_token_file(text: &str) -> Result<HashMap<[u8; 32], Principal>, TokenFileError> {
     let mut tokens = HashMap::new();
     for (index, line) in text.lines().enumerate() {
@@ -190,18 +271,33 @@ pub fn parse_token_file(text: &str) -> Result<HashMap<[u8; 32], Principal>, Toke
         }
         let parts: Vec<&str> = line.split_whitespace().collect();
         let [token, role, orgs, rest @ ..] = parts.as_slice() else {
-            return Err(fail("expected `<token> <role> <orgs> [<name>]`".into()));
+            return Err(fail(
+                "expected `<token> <role>[:<max priority>] <orgs> [<name>]`".into(),
+            ));
         };
         if token.len() < MIN_STATIC_TOKEN_LEN {
             return Err(fail(format!(
                 "token shorter than {MIN_STATIC_TOKEN_LEN} characters"
             )));
         }
+        let (role, ceiling) = match role.split_once(':') {
+            Some((role, ceiling)) => (role, Some(ceiling)),
+            None => (*role, None),
+        };
         let role = Role::parse(role).ok_or_else(|| {
             fail(format!(
                 "role {role:?} is not one of worker, operator, admin, service"
             ))
         })?;
+        let max_priority = match ceiling {
+            None => role.default_max_priority(),
+            Some(text) => Priority::parse(text).ok_or_else(|| {
+                fail(format!(
+                    "max priority {text:?} (after `{}:`) is not one of retry, normal, critical",
+                    role.name()
+                ))
+            })?,
+        };
         let orgs = parse_orgs(orgs).map_err(fail)?;
         let subject = match rest {
             [] => format!("token on line {line_no}"),
@@ -212,6 +308,7 @@ pub fn parse_token_file(text: &str) -> Result<HashMap<[u8; 32], Principal>, Toke
             subject,
             role,
             orgs,
+            max_priority,
         };
         if tokens.insert(digest(token), principal).is_some() {
             return Err(fail("the same token is listed twice".into()));
@@ -241,15 +338,23 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// The claims syncgov reads from a JWT; `exp` and `aud` are checked by the
-/// validation itself.
+/// The claims syncgov reads from a JWT; `exp`, `nbf` and `aud` are checked
+/// by the validation itself, `nbf` and `iat` here as well: the validation
+/// skips an `nbf` that is not a number, as if it were absent, where a token
+/// with such times must be refused.
 #[derive(Deserialize)]
 struct Claims {
     #[serde(default)]
     sub: Option<String>,
     exp: u64,
+    #[serde(default)]
+    nbf: Option<serde_json::Value>,
+    #[serde(default)]
+    iat: Option<serde_json::Value>,
     role: String,
     orgs: OrgsClaim,
+    #[serde(default)]
+    max_priority: Option<String>,
 }
 
 /// `"orgs": "*"` or `"orgs": ["acme", "globex"]`.
@@ -308,8 +413,9 @@ pub struct Verifier {
 
 /// JWTs remembered as verified before the memory is cleared.
 const VERIFIED_KEPT: usize = 10_000;
-/// Seconds a JWT is still taken after its `exp` (clocks differ): the
-/// validation's own default leeway.
+/// Seconds the clocks of issuer and service may differ by: a JWT is still
+/// taken this long after its `exp`, and this long before its `nbf` and
+/// `iat`.
 const LEEWAY_S: u64 = 60;
 
 impl Verifier {
@@ -365,9 +471,7 @@ impl Verifier {
         if self.keys.is_empty() || token.split('.').count() != 3 {
             return Err(TokenError::Refused("unknown token".into()));
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = unix_now();
         let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((principal, exp)) = verified.get(&digest) {
             if now <= exp.saturating_add(LEEWAY_S) {
@@ -394,12 +498,16 @@ impl Verifier {
             let mut validation = Validation::new(*algorithm);
             validation.set_audience(&[&self.audience]);
             validation.set_required_spec_claims(&["exp", "aud"]);
+            validation.leeway = LEEWAY_S;
+            // A token not valid yet is refused as an expired one is.
+            validation.validate_nbf = true;
             if let Some(issuer) = &self.issuer {
                 validation.set_issuer(&[issuer]);
             }
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
                 Ok(data) => {
                     let exp = data.claims.exp;
+                    check_times(&data.claims, unix_now())?;
                     return Ok((principal(data.claims)?, exp));
                 }
                 Err(e) => last = Some(e),
@@ -412,9 +520,51 @@ impl Verifier {
     }
 }
 
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Refuses a token not valid yet (`nbf`) or issued in the future (`iat`),
+/// beyond the clocks' leeway, or whose times are not numbers of seconds.
+fn check_times(claims: &Claims, now: u64) -> Result<(), TokenError> {
+    let latest = (now + LEEWAY_S) as f64;
+    if let Some(nbf) = numeric_date("nbf", claims.nbf.as_ref())?.filter(|nbf| *nbf > latest) {
+        return Err(TokenError::Refused(format!(
+            "ImmatureSignature: not valid before {nbf} (nbf), {now} now"
+        )));
+    }
+    if let Some(iat) = numeric_date("iat", claims.iat.as_ref())?.filter(|iat| *iat > latest) {
+        return Err(TokenError::Refused(format!(
+            "issued in the future: iat {iat}, {now} now"
+        )));
+    }
+    Ok(())
+}
+
+/// A JWT time claim: seconds since the Unix epoch (a fraction allowed).
+fn numeric_date(claim: &str, value: Option<&serde_json::Value>) -> Result<Option<f64>, TokenError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value.as_f64().map(Some).ok_or_else(|| {
+            TokenError::Refused(format!("{claim} must be a number of seconds, not {value}"))
+        }),
+    }
+}
+
 fn principal(claims: Claims) -> Result<Principal, TokenError> {
     let role = Role::parse(&claims.role)
         .ok_or_else(|| TokenError::Refused(format!("unknown role {:?}", claims.role)))?;
+    let max_priority = match &claims.max_priority {
+        None => role.default_max_priority(),
+        Some(text) => Priority::parse(text).ok_or_else(|| {
+            TokenError::Refused(format!(
+                "max_priority {text:?} is not one of retry, normal, critical"
+            ))
+        })?,
+    };
     let orgs = match claims.orgs {
         OrgsClaim::Every(star) if star == "*" => Orgs::All,
         OrgsClaim::Every(org) => Orgs::Only(BTreeSet::from([org])),
@@ -427,6 +577,7 @@ fn principal(claims: Claims) -> Result<Principal, TokenError> {
         subject: claims.sub.unwrap_or_else(|| "jwt".into()),
         role,
         orgs,
+        max_priority,
     })
 }
 
@@ -434,8 +585,8 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// Which roles may call each method; an admin may call every one, and a
-/// method not listed is for admins only.
+/// Which roles may call each method; an admin may call every one (for its
+/// orgs), and a method not listed is for admins only.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
     rules: HashMap<String, &'static [Role]>,
@@ -461,8 +612,8 @@ impl Policy {
     }
 }
 
-/// Counts a call refused before it reached the service, by `reason`
-/// (`unauthenticated`, `role`, `org`, `caller_limit`): a metric rather than
+/// Counts a call refused for its caller, by `reason` (`unauthenticated`,
+/// `role`, `org`, `priority`, `caller_limit`): a metric rather than
 /// a log line each, so that a flood of bad calls cannot flood the logs.
 pub fn refused(reason: &'static str) {
     static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
@@ -646,6 +797,105 @@ mod tests {
     }
 
     #[test]
+    fn an_admin_or_service_token_reaches_the_orgs_it_names_only() {
+        let tokens = parse_token_file(&format!(
+            "{WORKER} admin acme acme-admin\nservice-token-0123456789abcdef service acme,globex\n"
+        ))
+        .unwrap();
+        let admin = &tokens[&digest(WORKER)];
+        assert!(admin.may_touch("acme"));
+        assert!(
+            !admin.may_touch("globex"),
+            "admin acme is acme's admin only"
+        );
+        assert!(!admin.has_every_org(), "calls spanning every org need `*`");
+        let service = &tokens[&digest("service-token-0123456789abcdef")];
+        assert!(service.may_touch("globex") && !service.may_touch("initech"));
+        assert!(!service.has_every_org());
+
+        let request = |principal: &Principal| {
+            let mut request = tonic::Request::new(());
+            request.extensions_mut().insert(principal.clone());
+            request
+        };
+        let status = authorize_org(&request(admin), "globex").unwrap_err();
+        assert_eq!(status.code(), tonic::Code::PermissionDenied);
+        assert_eq!(status.message(), "acme-admin may not touch org \"globex\"");
+        let status = authorize_every_org(&request(admin), "the queue").unwrap_err();
+        assert_eq!(status.code(), tonic::Code::PermissionDenied);
+        assert!(authorize_org(&request(admin), "acme").is_ok());
+    }
+
+    #[test]
+    fn a_token_says_the_highest_priority_it_may_use() {
+        let tokens = parse_token_file(&format!(
+            "{WORKER} worker acme plain\n\
+             worker-critical-0123456789abcdef worker:critical acme reserve\n\
+             worker-retry-0123456789abcdefgh worker:retry acme retries\n\
+             operator-token-0123456789abcdef operator acme\n\
+             admin-token-0123456789abcdefghi admin *\n\
+             admin-normal-0123456789abcdefgh admin:normal *\n\
+             service-token-0123456789abcdefg service *\n"
+        ))
+        .unwrap();
+        let ceiling = |token: &str| tokens[&digest(token)].max_priority;
+        assert_eq!(ceiling(WORKER), Priority::Normal, "a worker's default");
+        assert_eq!(
+            ceiling("worker-critical-0123456789abcdef"),
+            Priority::Critical
+        );
+        assert_eq!(ceiling("worker-retry-0123456789abcdefgh"), Priority::Retry);
+        assert_eq!(
+            ceiling("operator-token-0123456789abcdef"),
+            Priority::Critical
+        );
+        assert_eq!(
+            ceiling("admin-token-0123456789abcdefghi"),
+            Priority::Critical
+        );
+        assert_eq!(ceiling("admin-normal-0123456789abcdefgh"), Priority::Normal);
+        assert_eq!(
+            ceiling("service-token-0123456789abcdefg"),
+            Priority::Critical
+        );
+
+        let worker = &tokens[&digest(WORKER)];
+        assert!(worker.may_use_priority(Priority::Retry));
+        assert!(worker.may_use_priority(Priority::Normal));
+        assert!(!worker.may_use_priority(Priority::Critical));
+        let retries = &tokens[&digest("worker-retry-0123456789abcdefgh")];
+        assert!(retries.may_use_priority(Priority::Retry));
+        assert!(!retries.may_use_priority(Priority::Normal));
+
+        let status = authorize_priority(Some(worker), Priority::Critical).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            status.message(),
+            "plain may ask for priorities up to normal, not critical"
+        );
+        assert!(authorize_priority(Some(worker), Priority::Normal).is_ok());
+        assert!(
+            authorize_priority(None, Priority::Critical).is_ok(),
+            "authentication off"
+        );
+
+        for (line, rule) in [
+            (
+                format!("{WORKER} worker:urgent acme"),
+                "max priority \"urgent\"",
+            ),
+            (format!("{WORKER} worker: acme"), "max priority \"\""),
+            (format!("{WORKER} king:critical acme"), "role \"king\""),
+        ] {
+            let e = parse_token_file(&line).unwrap_err();
+            assert!(e.to_string().contains(rule), "{line}: {e}");
+        }
+        assert_eq!(Priority::parse("critical"), Some(Priority::Critical));
+        assert_eq!(Priority::Retry.name(), "retry");
+        assert!(Priority::Retry < Priority::Normal && Priority::Normal < Priority::Critical);
+    }
+
+    #[test]
     fn bad_token_file_lines_name_the_line_and_the_rule() {
         let cases = [
             ("short worker acme", "shorter than 24"),
@@ -716,6 +966,118 @@ mod tests {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.0);
         }
+    }
+
+    fn hs256(secret: &str, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_jwt_is_taken_from_its_nbf_and_iat_with_the_leeway_of_exp() {
+        let secret = "a-secret-of-at-least-thirty-two-bytes-long";
+        let (verifier, _file) = hs256_verifier(secret);
+        let now = unix_now();
+        let claims = |extra: serde_json::Value| {
+            let mut claims = serde_json::json!({
+                "sub": "w", "role": "worker", "orgs": ["acme"], "aud": "syncgov",
+                "exp": now + 365 * 86_400 + 600,
+            });
+            claims
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            claims
+        };
+        let next_year = now + 365 * 86_400;
+        for (case, extra, reason) in [
+            (
+                "nbf next year",
+                serde_json::json!({ "nbf": next_year }),
+                "ImmatureSignature",
+            ),
+            (
+                "iat next year",
+                serde_json::json!({ "iat": next_year }),
+                "issued in the future",
+            ),
+            (
+                "nbf past the leeway",
+                serde_json::json!({ "nbf": now + LEEWAY_S + 30 }),
+                "ImmatureSignature",
+            ),
+            (
+                "iat past the leeway",
+                serde_json::json!({ "iat": now + LEEWAY_S + 30 }),
+                "issued in the future",
+            ),
+            (
+                "nbf not a number",
+                serde_json::json!({ "nbf": "tomorrow" }),
+                "nbf",
+            ),
+            (
+                "iat not a number",
+                serde_json::json!({ "iat": "today" }),
+                "iat",
+            ),
+        ] {
+            let e = verifier.verify(&hs256(secret, &claims(extra))).unwrap_err();
+            assert!(e.to_string().contains(reason), "{case}: {e}");
+        }
+        for (case, extra) in [
+            (
+                "nbf and iat now",
+                serde_json::json!({ "nbf": now, "iat": now }),
+            ),
+            (
+                "within the leeway",
+                serde_json::json!({ "nbf": now + 30, "iat": now + 30 }),
+            ),
+            (
+                "in the past",
+                serde_json::json!({ "nbf": now - 3_600, "iat": now - 3_600 }),
+            ),
+            (
+                "a fraction",
+                serde_json::json!({ "nbf": now as f64 - 0.5, "iat": now as f64 - 0.5 }),
+            ),
+        ] {
+            let token = hs256(secret, &claims(extra));
+            assert!(verifier.verify(&token).is_ok(), "{case}");
+        }
+    }
+
+    #[test]
+    fn a_jwt_may_name_its_highest_priority() {
+        let secret = "a-secret-of-at-least-thirty-two-bytes-long";
+        let (verifier, _file) = hs256_verifier(secret);
+        let now = unix_now();
+        let claims = |role: &str, max: Option<&str>| {
+            let mut claims = serde_json::json!({
+                "sub": "w", "role": role, "orgs": "*", "aud": "syncgov", "exp": now + 600,
+            });
+            if let Some(max) = max {
+                claims["max_priority"] = max.into();
+            }
+            claims
+        };
+        let ceiling = |role, max| {
+            verifier
+                .verify(&hs256(secret, &claims(role, max)))
+                .map(|p| p.max_priority)
+        };
+        assert_eq!(ceiling("worker", None), Ok(Priority::Normal));
+        assert_eq!(ceiling("worker", Some("critical")), Ok(Priority::Critical));
+        assert_eq!(ceiling("worker", Some("retry")), Ok(Priority::Retry));
+        assert_eq!(ceiling("service", None), Ok(Priority::Critical));
+        assert_eq!(ceiling("admin", Some("normal")), Ok(Priority::Normal));
+        let e = ceiling("worker", Some("urgent")).unwrap_err();
+        assert!(e.to_string().contains("max_priority \"urgent\""), "{e}");
     }
 
     #[test]
