@@ -1,6 +1,10 @@
 //! The shared plumbing against careless and hostile callers, from outside:
 //! bytes that are not protobuf are the caller's fault (`INVALID_ARGUMENT`,
-//! never `INTERNAL`) on unary calls and mid-stream, on both services.
+//! never `INTERNAL`) on unary calls and mid-stream, on both services; and a
+//! binary asked to stop ends its open streams with `UNAVAILABLE` at once
+//! instead of waiting out its grace period for them.
+
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut};
 use prost::Message;
@@ -8,7 +12,7 @@ use quota_governor::config::Settings as GovernorSettings;
 use sync_errors::config::Settings as SyncErrorsSettings;
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
-use syncgov_tests::Service;
+use syncgov_tests::{Process, Service};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
@@ -189,4 +193,79 @@ async fn malformed_protobuf_is_invalid_argument_on_every_kind_of_call() {
         syncgov_tests::health(governor.addr(), "").await,
         tonic_health::pb::health_check_response::ServingStatus::Serving
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_open_streams_at_once_and_the_binary_exits() {
+    // A grace far longer than the deadlines below: a binary that waits for
+    // its streams is told apart from one that ends them.
+    let governor = Process::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--shutdown-grace",
+            "60s",
+            "--default-budget",
+            "100/1000",
+        ],
+    );
+    let channel = syncgov_tests::channel(governor.addr()).await;
+    let mut client = QuotaGovernorClient::new(channel);
+
+    // A watch of every org's suspensions, with nothing to tell.
+    let mut watch = client
+        .watch_suspensions(quota::WatchSuspensionsRequest::default())
+        .await
+        .expect("a watch opens")
+        .into_inner();
+    // A stream of decisions whose caller keeps it open.
+    let (asks, asked) = tokio::sync::mpsc::channel(4);
+    let mut decisions = client
+        .acquire_tokens_stream(tokio_stream::wrappers::ReceiverStream::new(asked))
+        .await
+        .expect("a stream of decisions opens")
+        .into_inner();
+    asks.send(quota::AcquireTokensStreamRequest {
+        request: Some(quota::AcquireTokensRequest {
+            org_id: "acme".into(),
+            count: 1,
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+    let first = decisions.message().await.unwrap().unwrap();
+    assert!(first.response.is_some_and(|r| r.granted));
+
+    let asked_to_stop = Instant::now();
+    let exited = tokio::task::spawn_blocking(move || governor.terminate());
+    let deadline = Duration::from_secs(40);
+    let watch_end = tokio::time::timeout(deadline, watch.message())
+        .await
+        .expect("the watch was not ended")
+        .map(|_| ());
+    let decisions_end = tokio::time::timeout(deadline, decisions.message())
+        .await
+        .expect("the stream of decisions was not ended")
+        .map(|_| ());
+    for (what, end) in [("watch", watch_end), ("decisions", decisions_end)] {
+        let status = end.expect_err("a stream ended by the shutdown ends with a status");
+        assert_eq!(status.code(), Code::Unavailable, "{what}: {status:?}");
+        assert_eq!(
+            status.message(),
+            "the server is shutting down; reconnect",
+            "{what}"
+        );
+    }
+    let status = tokio::time::timeout(deadline, exited)
+        .await
+        .expect("the binary did not exit within the deadline")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    println!(
+        "exited {:.2} s after SIGTERM with two streams open (grace 60 s)",
+        asked_to_stop.elapsed().as_secs_f64()
+    );
+    drop(asks);
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod drain;
 pub mod error;
 pub mod fairness;
 pub mod gate;

@@ -1,6 +1,7 @@
 //! Server plumbing shared by the services: the routes every service has
 //! (health, reflection), health that follows the store, serving until
-//! shutdown with a grace period, and the life of a service binary.
+//! shutdown with a grace period (streams ended at once, see
+//! [`crate::drain`]), and the life of a service binary.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use tonic_health::server::HealthReporter;
 use tower::layer::util::{Identity, Stack};
 
 use crate::auth::{AuthLayer, Policy};
+use crate::drain::{Drain, DrainLayer};
 use crate::fairness::CallerLimitLayer;
 use crate::reload::Reloading;
 use crate::rpc_trace::RpcTraceLayer;
@@ -26,10 +28,10 @@ use crate::settings::{RedisUrl, parse_cluster_node, parse_duration};
 use crate::task::BoxFuture;
 use crate::telemetry::{self, LogFormat};
 
-/// The routes of a service, each call in its server span, its caller
-/// checked and held to its bound.
+/// The routes of a service, each call in its server span with its
+/// server's drain at hand, its caller checked and held to its bound.
 pub type Router = tonic::transport::server::Router<
-    Stack<CallerLimitLayer, Stack<AuthLayer, Stack<RpcTraceLayer, Identity>>>,
+    Stack<CallerLimitLayer, Stack<AuthLayer, Stack<DrainLayer, Stack<RpcTraceLayer, Identity>>>>,
 >;
 
 /// A service ready to serve: listener bound, store opened, routes built.
@@ -52,6 +54,8 @@ pub struct Prepared {
     pub store_description: String,
     /// TLS of the listener, and the watcher of its files.
     pub transport: Transport,
+    /// Fired when shutdown begins, to end the streams ([`Base::drain`]).
+    pub drain: Drain,
 }
 
 /// How connections are taken: plain TCP or TLS, whose files are re-read as
@@ -76,6 +80,11 @@ pub struct Base {
     pub health: HealthReporter,
     /// Plain TCP or TLS.
     pub transport: Transport,
+    /// Fired by [`Prepared::run`] as soon as shutdown begins; every call
+    /// finds it with [`Drain::of`], and streaming handlers end their
+    /// streams with it ([`Drain::end_stream`]). Goes into
+    /// [`Prepared::drain`].
+    pub drain: Drain,
 }
 
 impl Prepared {
@@ -92,7 +101,8 @@ impl Prepared {
     }
 
     /// Serves until `shutdown` resolves, then stops taking new calls, reports
-    /// NOT_SERVING, and lets in-flight calls finish for up to the grace period.
+    /// NOT_SERVING, ends open streams with UNAVAILABLE (its drain), and lets
+    /// in-flight calls finish for up to the grace period.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -137,7 +147,8 @@ pub struct ServerSettings {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub health_interval: Duration,
 
-    /// How long in-flight calls may take to finish after SIGTERM.
+    /// How long in-flight calls may take to finish after SIGTERM; open
+    /// streams are ended at once with UNAVAILABLE.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
@@ -275,6 +286,7 @@ pub fn base_router(
     }
     let (health, health_service) = tonic_health::server::health_reporter();
     let (reflection_v1, reflection_v1alpha) = reflection(reflected)?;
+    let drain = Drain::new();
     // The stack, outermost first. The connection-level settings come before
     // any layer: they bound what one connection may hold whoever it is.
     let router = Server::builder()
@@ -291,6 +303,10 @@ pub fn base_router(
         // and trace context, refused ones included: a refusal is traced and
         // counted like any other answer.
         .layer(RpcTraceLayer)
+        // Every call can find its server's drain, so that a streaming
+        // handler ends its stream when shutdown begins instead of holding
+        // the server for its grace period. Costs a clone of an Arc.
+        .layer(DrainLayer::new(drain.clone()))
         // Then who is calling, before the call costs anything: an unknown
         // or unentitled caller is refused before it holds a slot of the
         // per-caller bound or reaches a handler.
@@ -309,6 +325,7 @@ pub fn base_router(
             tls: security.tls,
             watch: security.watch,
         },
+        drain,
     })
 }
 
@@ -515,6 +532,7 @@ async fn serve(
         background,
         grace,
         transport,
+        drain,
         store_description: _,
     } = prepared;
     let watcher = tokio::spawn(async move {
@@ -525,6 +543,9 @@ async fn serve(
         shutdown.await;
         watcher.abort();
         set_health(&health, service, ServingStatus::NotServing).await;
+        // Streams never finish by themselves: end them now, so that the
+        // grace period is spent only on calls that will finish.
+        drain.begin();
         let _ = stopping_tx.send(());
     };
     let serve: BoxFuture<Result<(), tonic::transport::Error>> = match transport.tls {

@@ -209,6 +209,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         request: Request<tonic::Streaming<pb::AcquireTokensStreamRequest>>,
     ) -> Result<Response<Self::AcquireTokensStreamStream>, Status> {
         use futures_util::StreamExt;
+        let drain = syncgov_kit::drain::Drain::of(&request);
         let principal = request.extensions().get::<Principal>().cloned();
         let governor = self.governor.clone();
         // Each message is checked in order, and the first refused ends the
@@ -247,7 +248,8 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
                 });
                 std::future::ready(next)
             });
-        Ok(Response::new(Box::pin(replies)))
+        // Ended with UNAVAILABLE when the server shuts down.
+        Ok(Response::new(Box::pin(drain.end_stream(replies))))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(org_id = %request.get_ref().org_id))]
@@ -373,7 +375,9 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
                 Ok(event) => Ok(convert::event_pb(&event)),
                 Err(e) => Err(Status::from(e)),
             });
-        Ok(Response::new(Box::pin(events)))
+        // Ended with UNAVAILABLE when the server shuts down.
+        let drain = syncgov_kit::drain::Drain::of(&request);
+        Ok(Response::new(Box::pin(drain.end_stream(events))))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, success = request.get_ref().success))]

@@ -80,6 +80,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         grace: settings.server.shutdown_grace,
         store_description,
         transport: base.transport,
+        drain: base.drain,
     })
 }
 

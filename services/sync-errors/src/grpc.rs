@@ -323,6 +323,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ExportErrorsCsvRequest>,
     ) -> Result<Response<Self::ExportErrorsCsvStream>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        let drain = syncgov_kit::drain::Drain::of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let filter = parse_filter(request.filter)?;
@@ -336,7 +337,8 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
                 })
                 .map_err(Status::from)
         });
-        Ok(Response::new(Box::pin(stream)))
+        // Ended with UNAVAILABLE when the server shuts down.
+        Ok(Response::new(Box::pin(drain.end_stream(stream))))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
