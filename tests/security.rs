@@ -1,7 +1,10 @@
 //! Who may call what, and over what: bearer tokens (a static token file,
-//! HS256, RS256 and EdDSA JWTs) checked for role and org on both services,
-//! sync-errors' own credential towards the governor, TLS and mutual TLS
-//! with certificates made here, and files rotated while the services run.
+//! HS256, RS256 and EdDSA JWTs, with their times) checked for role and org
+//! on both services (an admin's or a service's included), sync-errors' own
+//! credential towards the governor, TLS and mutual TLS with certificates
+//! made here (refused when expired or not valid yet, their expiry a
+//! metric), the admin port's probes under mutual TLS, and files rotated
+//! while the services run.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -1069,6 +1072,17 @@ async fn one_caller_cannot_take_every_slot() {
 /// The status line of `GET path` on an HTTPS admin port whose
 /// certificate chains to `ca`.
 async fn admin_get(addr: std::net::SocketAddr, ca: &Path, path: &str) -> String {
+    admin_response(addr, ca, path)
+        .await
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The whole response to `GET path` on an HTTPS admin port whose
+/// certificate chains to `ca`, presenting no client certificate.
+async fn admin_response(addr: std::net::SocketAddr, ca: &Path, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -1098,11 +1112,7 @@ async fn admin_get(addr: std::net::SocketAddr, ca: &Path, path: &str) -> String 
     let mut response = Vec::new();
     // The server may close without a TLS close_notify: what came is enough.
     let _ = tls.read_to_end(&mut response).await;
-    String::from_utf8_lossy(&response)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1246,5 +1256,282 @@ async fn the_load_generator_speaks_tls_with_a_token() {
         String::from_utf8_lossy(&refused.stderr).contains("bearer token is required"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+/// A day, in seconds.
+const DAY: u64 = 86_400;
+
+/// `now` moved by `days` (negative: in the past), to the second.
+fn days_from_now(days: i64) -> SystemTime {
+    let now = UNIX_EPOCH + Duration::from_secs(now());
+    if days >= 0 {
+        now + Duration::from_secs(days as u64 * DAY)
+    } else {
+        now - Duration::from_secs(days.unsigned_abs() * DAY)
+    }
+}
+
+#[test]
+fn a_certificate_not_valid_now_stops_the_binary_before_it_listens() {
+    let pki = Pki::new("dates");
+    let expired = pki.issue_valid(
+        "expired",
+        &["localhost"],
+        UNIX_EPOCH + Duration::from_secs(1_577_836_800), // 2020-01-01
+        UNIX_EPOCH + Duration::from_secs(1_609_372_800), // 2020-12-31
+    );
+    let early = pki.issue_valid(
+        "early",
+        &["localhost"],
+        days_from_now(365),
+        days_from_now(730),
+    );
+    for (service, issued, rule) in [
+        (
+            "quota-governor",
+            &expired,
+            "the certificate expired at 2020-12-31T00:00:00Z",
+        ),
+        (
+            "sync-errors",
+            &expired,
+            "the certificate expired at 2020-12-31T00:00:00Z",
+        ),
+        (
+            "quota-governor",
+            &early,
+            "the certificate is not valid before",
+        ),
+    ] {
+        let admin = syncgov_tests::free_addr().to_string();
+        let out = std::process::Command::new(binary(service))
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", &admin])
+            .arg("--tls-cert")
+            .arg(&issued.cert)
+            .arg("--tls-key")
+            .arg(&issued.key)
+            .output()
+            .expect("run the service");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{service}: {stderr}");
+        assert!(
+            stderr.contains(rule) && stderr.contains(issued.cert.to_str().unwrap()),
+            "{service}: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{service} listened: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            std::net::TcpStream::connect(&admin).is_err(),
+            "the admin port was never bound"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_not_valid_now_is_not_taken_on_reload() {
+    let first = Pki::new("in-use");
+    let stale = Pki::new("stale");
+    let third = Pki::new("renewed");
+    let server = first.issue("server", &["localhost"]);
+    let governor = tls_governor(&server, None, None).await;
+    tls_check(governor.addr(), &first.ca(), None)
+        .await
+        .expect("the first certificate");
+
+    // A matching pair that expired in 2020, then one valid from next year:
+    // neither is taken, the certificate in use stays.
+    let expired = stale.issue_valid(
+        "expired",
+        &["localhost"],
+        UNIX_EPOCH + Duration::from_secs(1_577_836_800),
+        UNIX_EPOCH + Duration::from_secs(1_609_372_800),
+    );
+    let early = stale.issue_valid(
+        "early",
+        &["localhost"],
+        days_from_now(365),
+        days_from_now(730),
+    );
+    for refused in [&expired, &early] {
+        std::fs::copy(&refused.key, &server.key).unwrap();
+        std::fs::copy(&refused.cert, &server.cert).unwrap();
+        // Ten reload intervals: every one of them saw the new files.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        tls_check(governor.addr(), &first.ca(), None)
+            .await
+            .expect("the certificate in use is kept");
+        assert!(
+            tls_check(governor.addr(), &stale.ca(), None).await.is_err(),
+            "a certificate not valid now was served"
+        );
+    }
+
+    // The watcher still runs: a valid certificate is taken.
+    let renewed = third.issue("renewed", &["localhost"]);
+    std::fs::copy(&renewed.key, &server.key).unwrap();
+    std::fs::copy(&renewed.cert, &server.cert).unwrap();
+    let rotated = eventually(Duration::from_secs(10), || async {
+        tls_check(governor.addr(), &third.ca(), None).await.is_ok()
+    })
+    .await;
+    assert!(rotated, "the valid certificate was never taken");
+}
+
+/// A service binary started with `args`, its log (stderr) written to
+/// `log`; killed when dropped.
+struct LoggingProcess {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl LoggingProcess {
+    fn start(name: &str, args: &[&str], log: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(binary(name))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("start the service");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .split_whitespace()
+            .find_map(|word| word.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}: {}", read_log(log)));
+        Self { child, addr }
+    }
+}
+
+impl Drop for LoggingProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_log(log: &Path) -> String {
+    std::fs::read_to_string(log).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_s_expiry_is_a_metric_and_warned_of_when_close() {
+    let dir = TempDir::new("expiry");
+    let pki = Pki::new("expiry");
+    let expires = days_from_now(3);
+    let server = pki.issue_valid("server", &["localhost"], days_from_now(-30), expires);
+    let admin: std::net::SocketAddr = syncgov_tests::free_addr();
+    let log = dir.path().join("stderr");
+    let governor = LoggingProcess::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &admin.to_string(),
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+        ],
+        &log,
+    );
+    tls_check(governor.addr, &pki.ca(), None)
+        .await
+        .expect("a certificate three days from its expiry is still served");
+    let warned = read_log(&log);
+    assert!(
+        warned.contains("the TLS certificate expires soon") && warned.contains("WARN"),
+        "{warned}"
+    );
+
+    let expected = format!(
+        "syncgov_tls_certificate_expiry_seconds {}",
+        expires.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    );
+    // The scrape is refreshed every second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let metrics = admin_response(admin, &pki.ca(), "/metrics").await;
+        if metrics.lines().any(|line| line == expected) {
+            break metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {expected:?} in\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        metrics.contains("# TYPE syncgov_tls_certificate_expiry_seconds gauge"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mutual_tls_the_admin_port_still_answers_probes_and_scrapes() {
+    let pki = Pki::new("mutual-admin");
+    let server = pki.issue("server", &["localhost", "127.0.0.1"]);
+    let client = pki.issue("worker", &["worker"]);
+    let redis = syncgov_tests::RedisServer::start();
+    let admin: std::net::SocketAddr = syncgov_tests::free_addr();
+    let governor = syncgov_tests::Process::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--redis-url",
+            &redis.url(),
+            "--admin-listen",
+            &admin.to_string(),
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+            "--tls-client-ca",
+            pki.ca().to_str().unwrap(),
+        ],
+    );
+    // The gRPC port wants a client certificate...
+    assert!(
+        tls_check(governor.addr(), &pki.ca(), None).await.is_err(),
+        "gRPC without a client certificate"
+    );
+    tls_check(governor.addr(), &pki.ca(), Some(&client))
+        .await
+        .expect("gRPC with a client certificate");
+    // ...the admin port does not: the kubelet and Prometheus have none.
+    let ca = pki.ca();
+    let ready = eventually(Duration::from_secs(10), || {
+        let ca = ca.clone();
+        async move {
+            admin_get(admin, &ca, "/readyz")
+                .await
+                .starts_with("HTTP/1.1 200")
+        }
+    })
+    .await;
+    assert!(
+        ready,
+        "readiness without a client certificate: {:?}",
+        admin_get(admin, &ca, "/readyz").await
+    );
+    assert!(
+        admin_get(admin, &ca, "/metrics")
+            .await
+            .starts_with("HTTP/1.1 200"),
+        "a scrape without a client certificate"
+    );
+    assert!(
+        admin_get(admin, &ca, "/livez")
+            .await
+            .starts_with("HTTP/1.1 200")
     );
 }

@@ -1,7 +1,9 @@
 //! Certificates made for a test: a CA and the certificates it signs,
-//! written as PEM files in a temporary directory.
+//! written as PEM files in a temporary directory, valid for as long as the
+//! test needs (expired ones and ones not valid yet included).
 
 use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -53,8 +55,38 @@ impl Pki {
     /// for servers and clients alike, and writes it as `file.pem` and
     /// `file.key`.
     pub fn issue(&self, file: &str, names: &[&str]) -> Issued {
+        self.issue_with(file, names, None)
+    }
+
+    /// As [`Pki::issue`], valid from `not_before` to `not_after` (to the
+    /// second): expired, not valid yet, or close to its expiry.
+    pub fn issue_valid(
+        &self,
+        file: &str,
+        names: &[&str],
+        not_before: SystemTime,
+        not_after: SystemTime,
+    ) -> Issued {
+        self.issue_with(file, names, Some((not_before, not_after)))
+    }
+
+    fn issue_with(
+        &self,
+        file: &str,
+        names: &[&str],
+        validity: Option<(SystemTime, SystemTime)>,
+    ) -> Issued {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).expect("certificate parameters");
+        if let Some((not_before, not_after)) = validity {
+            // rcgen takes `time`'s dates: the epoch plus whole seconds.
+            let at = |t: SystemTime| {
+                let seconds = t.duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
+                rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(seconds)
+            };
+            params.not_before = at(not_before);
+            params.not_after = at(not_after);
+        }
         params.extended_key_usages = vec![
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,

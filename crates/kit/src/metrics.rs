@@ -19,9 +19,9 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use tokio::net::TcpListener;
-use tokio_rustls::rustls::ServerConfig;
 
 use crate::reload::Reloading;
+use crate::tls::ServerConfigs;
 
 /// How often the scrape endpoint's snapshot is refreshed.
 const SCRAPE_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
@@ -133,13 +133,15 @@ impl Readiness {
 /// `GET /metrics`, and for probes that cannot speak gRPC over TLS (the
 /// kubelet's gRPC probe is plain text only) `GET /livez` (the process
 /// answers) and `GET /readyz` (200 while the service reports SERVING, 503
-/// otherwise). With `tls` (the gRPC listener's, as it is reloaded) it
-/// speaks HTTPS, HTTP/1.1 only.
+/// otherwise). With `tls` (the gRPC listener's certificate, as it is
+/// reloaded) it speaks HTTPS, HTTP/1.1 only, and asks for no client
+/// certificate even when the gRPC port requires one: the kubelet and
+/// Prometheus have none, and what is served here is no caller's data.
 pub async fn serve(
     listener: TcpListener,
     scrape: Scrape,
     readiness: Option<Readiness>,
-    tls: Option<Arc<Reloading<ServerConfig>>>,
+    tls: Option<Arc<Reloading<ServerConfigs>>>,
 ) {
     use http_body_util::Full;
     use hyper::body::Bytes;
@@ -181,9 +183,7 @@ pub async fn serve(
                     let _ = http.serve_connection(TokioIo::new(stream), service).await;
                 }
                 Some(tls) => {
-                    let mut config = (*tls.get()).clone();
-                    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-                    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.get().admin.clone());
                     let handshake = acceptor.accept(stream);
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(Duration::from_secs(10), handshake).await

@@ -7,18 +7,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_rustls::rustls::ServerConfig;
-
 use crate::auth::{AuthFiles, Verifier};
 use crate::reload::Reloading;
 use crate::settings::parse_duration;
 use crate::task::BoxFuture;
-use crate::tls::{ClientTls, ServerTls};
+use crate::tls::{ClientTls, ServerConfigs, ServerTls};
 
 /// TLS and authentication of a listener, from flags or environment.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SecuritySettings {
-    /// The listener's certificate chain (PEM); TLS is on when set.
+    /// The listener's certificate chain (PEM); TLS is on when set. It must
+    /// be valid now (neither expired nor valid only later).
     #[arg(long, env = "SYNCGOV_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
@@ -26,13 +25,13 @@ pub struct SecuritySettings {
     #[arg(long, env = "SYNCGOV_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Requires clients to present a certificate chaining to this CA (PEM):
-    /// mutual TLS.
+    /// Requires gRPC clients to present a certificate chaining to this CA
+    /// (PEM): mutual TLS. The admin port asks for none (probes, scrapers).
     #[arg(long, env = "SYNCGOV_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
 
-    /// A static token file: `<token> <role> <orgs> [<name>]` per line.
-    /// Authentication is on when this or a JWT key is set.
+    /// A static token file: `<token> <role>[:<max priority>] <orgs> [<name>]`
+    /// per line. Authentication is on when this or a JWT key is set.
     #[arg(long, env = "SYNCGOV_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
 
@@ -89,8 +88,9 @@ impl Default for SecuritySettings {
 pub struct Security {
     /// Checks tokens; `None` when authentication is off.
     pub verifier: Option<Arc<Reloading<Verifier>>>,
-    /// The listener's TLS; `None` for plain TCP.
-    pub tls: Option<Arc<Reloading<ServerConfig>>>,
+    /// The listeners' TLS (the gRPC port's and the admin port's); `None`
+    /// for plain TCP.
+    pub tls: Option<Arc<Reloading<ServerConfigs>>>,
     /// Re-reads the files as they are rotated; runs beside the server.
     pub watch: BoxFuture,
 }
@@ -107,8 +107,36 @@ impl SecuritySettings {
         }
     }
 
-    /// Reads every file; a missing or malformed one is an error before
-    /// anything listens.
+    /// Reads every file and checks it as [`SecuritySettings::load`] does,
+    /// keeping nothing and logging nothing: what a binary runs before it
+    /// binds any port, so that a missing, malformed or expired file stops
+    /// it before anything listens.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let files = self.auth_files();
+        if files.enabled() {
+            Verifier::load(&files)?;
+        }
+        if let Some(tls) = self.server_tls()? {
+            tls.load()?;
+        }
+        Ok(())
+    }
+
+    /// The listener's TLS files, when TLS is on.
+    fn server_tls(&self) -> anyhow::Result<Option<ServerTls>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(ServerTls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca.clone(),
+            })),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        }
+    }
+
+    /// Reads every file; a missing or malformed one, or a certificate that
+    /// is not valid now, is an error.
     pub fn load(&self) -> anyhow::Result<Security> {
         let mut watches: Vec<BoxFuture> = Vec::new();
         let files = self.auth_files();
@@ -123,19 +151,13 @@ impl SecuritySettings {
         } else {
             None
         };
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => {
-                let tls = ServerTls {
-                    cert: cert.clone(),
-                    key: key.clone(),
-                    client_ca: self.tls_client_ca.clone(),
-                };
-                let (config, watch) = tls.reloading(self.reload_interval)?;
+        let tls = match self.server_tls()? {
+            Some(tls) => {
+                let (configs, watch) = tls.reloading(self.reload_interval)?;
                 watches.push(watch);
-                Some(config)
+                Some(configs)
             }
-            (None, None) => None,
-            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+            None => None,
         };
         Ok(Security {
             verifier,

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio_rustls::rustls::ServerConfig;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
@@ -27,6 +26,7 @@ use crate::security::SecuritySettings;
 use crate::settings::{RedisUrl, parse_cluster_node, parse_duration};
 use crate::task::BoxFuture;
 use crate::telemetry::{self, LogFormat};
+use crate::tls::ServerConfigs;
 
 /// The routes of a service, each call in its server span with its
 /// server's drain at hand, its caller checked and held to its bound.
@@ -61,7 +61,7 @@ pub struct Prepared {
 /// How connections are taken: plain TCP or TLS, whose files are re-read as
 /// they are rotated.
 pub struct Transport {
-    tls: Option<Arc<Reloading<ServerConfig>>>,
+    tls: Option<Arc<Reloading<ServerConfigs>>>,
     watch: BoxFuture,
 }
 
@@ -348,8 +348,9 @@ where
 /// threads (0: one per CPU), logs and traces (see [`telemetry::init`]), the
 /// service built by `build`, the admin port, a line on stdout saying where
 /// it listens, and serving until SIGTERM or Ctrl-C; then the last spans are
-/// flushed. Bad settings exit with 2 before anything listens; a failure
-/// while serving exits with 1.
+/// flushed. Bad settings (unreadable, malformed or expired security files
+/// included) exit with 2 before anything listens; a failure while serving
+/// exits with 1.
 pub fn run_binary<B, Fut>(name: &str, settings: &ServerSettings, build: B) -> ExitCode
 where
     B: FnOnce() -> Fut,
@@ -378,6 +379,12 @@ where
         )
     });
     let code = runtime.block_on(async {
+        // The files are read again when the service is built; read here
+        // first so that a bad one stops the binary before any port is bound.
+        if let Err(e) = settings.security.check() {
+            eprintln!("{name}: {e:#}");
+            return ExitCode::from(2);
+        }
         let admin = match admin_listen {
             Some(addr) => match crate::metrics::bind(addr).await {
                 Ok(listener) => Some((addr, listener)),
