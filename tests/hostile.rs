@@ -28,10 +28,16 @@ on_every_store!(
     org_usage_reports_must_be_dated_now_give_or_take,
     raising_the_allocation_lifts_its_suspension_at_once,
     suspension_details_and_override_expiries_are_bounded,
+    envoy_requests_carry_a_bounded_number_of_descriptors,
 );
 
 /// The tests that take a single `redis-server` of their own.
 mod one_redis {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_envoy_request_keeps_all_its_tokens_or_none() {
+        super::a_cancelled_envoy_request_keeps_all_its_tokens_or_none().await
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replicas_follow_a_store_that_lost_its_data() {
         super::replicas_follow_a_store_that_lost_its_data().await
@@ -583,4 +589,272 @@ async fn idle_watchers_cost_the_store_nothing_each() {
         let event = syncgov_tests::governor::next_event(stream).await;
         assert_eq!(event.org_id, "acme");
     }
+}
+
+/// A worker token may spend only up to its ceiling (normal, unless the
+/// token says more): asking at critical, by AcquireTokens, a stream or
+/// Envoy's protocol, is refused and takes nothing; a token given critical
+/// may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_spends_the_critical_reserve_only_when_its_token_allows() {
+    use syncgov_kit::auth::{AuthChannel, Bearer};
+    use syncgov_tests::governor::envoy_rls::{Code as RlsCode, descriptor};
+    const PLAIN: &str = "worker-plain-0123456789abcdef0123";
+    const TRUSTED: &str = "worker-trusted-0123456789abcdef01";
+    const ADMIN: &str = "admin-0123456789abcdef0123456789";
+    let dir = syncgov_tests::TempDir::new("ceiling");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{PLAIN} worker acme plain\n{TRUSTED} worker:critical acme trusted\n{ADMIN} admin * root\n"
+        ),
+    )
+    .unwrap();
+    let governor = Service::governor(Settings {
+        server: ServerSettings {
+            security: syncgov_kit::security::SecuritySettings {
+                auth_token_file: Some(tokens),
+                ..Default::default()
+            },
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let channel = governor.channel().await;
+    let as_caller = |token: &str| {
+        QuotaGovernorClient::new(AuthChannel::new(
+            channel.clone(),
+            Bearer::fixed(token).unwrap(),
+        ))
+    };
+    as_caller(ADMIN)
+        .set_budget(pb::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+            budget: Some(budget(10_000, 100)),
+        })
+        .await
+        .unwrap();
+    let ask = |priority: pb::Priority| pb::AcquireTokensRequest {
+        org_id: "acme".into(),
+        count: 100,
+        priority: priority.into(),
+        ..Default::default()
+    };
+    let mut plain = as_caller(PLAIN);
+    let err = plain
+        .acquire_tokens(ask(pb::Priority::Critical))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains("normal"), "{}", err.message());
+    let streamed = plain
+        .acquire_tokens_stream(tokio_stream::iter([pb::AcquireTokensStreamRequest {
+            request: Some(ask(pb::Priority::Critical)),
+        }]))
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await;
+    assert_eq!(
+        streamed.unwrap_err().code(),
+        Code::PermissionDenied,
+        "a stream is held to the same ceiling"
+    );
+    let envoy = syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_client::RateLimitServiceClient::new(
+        AuthChannel::new(channel.clone(), Bearer::fixed(PLAIN).unwrap()),
+    )
+    .clone()
+    .should_rate_limit(syncgov_api::envoy::service::ratelimit::v3::RateLimitRequest {
+        domain: "salesforce-sync".into(),
+        descriptors: vec![descriptor(&[("org_id", "acme"), ("priority", "critical")])],
+        hits_addend: 100,
+    })
+    .await
+    .unwrap()
+    .into_inner();
+    assert_eq!(envoy.overall_code, RlsCode::OverLimit as i32);
+    assert!(
+        envoy
+            .response_headers_to_add
+            .iter()
+            .any(|h| h.key == "x-syncgov-refused" && h.value.contains("critical")),
+        "{envoy:?}"
+    );
+    let used = as_caller(ADMIN)
+        .get_usage(pb::GetUsageRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .used;
+    assert_eq!(used, 0, "nothing refused was counted");
+    // Up to normal, the plain worker spends; the trusted one takes the
+    // reserve.
+    let normal = plain
+        .acquire_tokens(pb::AcquireTokensRequest {
+            count: 95,
+            ..ask(pb::Priority::Normal)
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(normal.granted, "{normal:?}");
+    let rest = as_caller(TRUSTED)
+        .acquire_tokens(pb::AcquireTokensRequest {
+            count: 5,
+            ..ask(pb::Priority::Critical)
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rest.granted, "{rest:?}");
+}
+
+/// Envoy's protocol takes at most 64 descriptors per request (one request
+/// of 150 000 used to run decisions for 30 s), refused naming the field.
+async fn envoy_requests_carry_a_bounded_number_of_descriptors(backend: Backend) {
+    use syncgov_tests::governor::envoy_rls::{ask, descriptor};
+    let governors = Replicas::start(backend).await;
+    set_budget(&mut governors.at(0), "acme", budget(1_000_000, 500_000)).await;
+    let channel = governors.at(0);
+    let many = vec![descriptor(&[("org_id", "acme")]); 65];
+    let err = ask(
+        governors._governors[0].channel().await,
+        "salesforce-sync",
+        many,
+        1,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("descriptors:"),
+        "{}",
+        err.message()
+    );
+    let fits = vec![descriptor(&[("org_id", "acme")]); 64];
+    assert!(
+        ask(
+            governors._governors[0].channel().await,
+            "salesforce-sync",
+            fits,
+            1
+        )
+        .await
+        .is_ok()
+    );
+    assert_eq!(usage(&mut channel.clone(), "acme").await.used, 64);
+}
+
+/// A request whose last descriptor is over its limit hands back what its
+/// others were granted, even when its caller cancels it half-way: the
+/// decisions run to the end in a task of their own.
+async fn a_cancelled_envoy_request_keeps_all_its_tokens_or_none() {
+    use syncgov_api::envoy::service::ratelimit::v3 as rls;
+    use syncgov_tests::governor::envoy_rls::descriptor;
+    let governors = Replicas::start(Backend::Redis).await;
+    let mut admin = governors.at(0);
+    for i in 0..63 {
+        set_budget(&mut admin, &format!("org{i}"), budget(1_000, 100)).await;
+    }
+    set_budget(&mut admin, "full", budget(1_000, 0)).await;
+    let mut descriptors: Vec<_> = (0..63)
+        .map(|i| descriptor(&[("org_id", &format!("org{i}"))]))
+        .collect();
+    descriptors.push(descriptor(&[("org_id", "full")]));
+    let mut request = tonic::Request::new(rls::RateLimitRequest {
+        domain: "salesforce-sync".into(),
+        descriptors,
+        hits_addend: 1,
+    });
+    // Far shorter than 64 decisions on Redis take: cancelled half-way.
+    request.set_timeout(Duration::from_millis(2));
+    let channel = governors._governors[0].channel().await;
+    let _ = rls::rate_limit_service_client::RateLimitServiceClient::new(channel)
+        .should_rate_limit(request)
+        .await;
+    let total = || {
+        let mut c = governors.at(1);
+        async move {
+            let mut used = 0;
+            for i in 0..63 {
+                used += usage(&mut c, &format!("org{i}")).await.used;
+            }
+            used
+        }
+    };
+    // Once the request's task is done, nothing it granted stays counted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let used = total().await;
+        if used == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{used} tokens kept of a request that did not go out"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The embedded store holds a bounded number of orgs, and forgets an org
+/// once its window has emptied: made-up org ids cannot make the governor
+/// grow without end (200 000 of them took it to 1.3 GB, nothing freed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_store_holds_a_bounded_number_of_orgs_and_forgets_idle_ones() {
+    let governor = Service::governor(Settings {
+        window: Duration::from_secs(4),
+        bucket: Duration::from_secs(1),
+        memory_max_orgs: 50,
+        default_budget: Some("100/1000".parse().unwrap()),
+        ..Settings::default()
+    })
+    .await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await);
+    for i in 0..50 {
+        let reply = acquire(&mut c, &format!("made-up-{i}"), 1, pb::Priority::Normal).await;
+        assert!(reply.granted, "{i}: {reply:?}");
+    }
+    let full = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "one-too-many".into(),
+            count: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(full.code(), Code::ResourceExhausted, "{full:?}");
+    assert!(
+        full.message().contains("--memory-max-orgs"),
+        "{}",
+        full.message()
+    );
+    // Orgs already held still decide.
+    assert!(
+        acquire(&mut c, "made-up-0", 1, pb::Priority::Normal)
+            .await
+            .granted
+    );
+    // Once their windows empty (4 s) the idle orgs are forgotten and new
+    // ones fit again.
+    let room = || {
+        let mut c = c.clone();
+        async move {
+            c.acquire_tokens(pb::AcquireTokensRequest {
+                org_id: "one-too-many".into(),
+                count: 1,
+                ..Default::default()
+            })
+            .await
+            .is_ok()
+        }
+    };
+    assert!(syncgov_tests::eventually(Duration::from_secs(30), room).await);
 }

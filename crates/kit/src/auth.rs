@@ -86,40 +86,7 @@ pub enum Orgs {
     Only(BTreeSet<String>),
 }
 
-/// How much a call for tokens matters, as far as who may ask for it is
-/// concerned: the same three levels as the governor's priorities, lowest
-/// first, so that `a <= b` reads "a is no higher than b". A token carries
-/// the highest it may use ([`Principal::max_priority`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Priority {
-    /// Retries of failed syncs.
-    Retry,
-    /// Ordinary sync traffic.
-    Normal,
-    /// Traffic that must get through: the reserve above the normal share.
-    Critical,
-}
-
-impl Priority {
-    /// Its name in token files, JWT claims and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Priority::Retry => "retry",
-            Priority::Normal => "normal",
-            Priority::Critical => "critical",
-        }
-    }
-
-    /// The priority named `text` (`retry`, `normal` or `critical`).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "retry" => Some(Priority::Retry),
-            "normal" => Some(Priority::Normal),
-            "critical" => Some(Priority::Critical),
-            _ => None,
-        }
-    }
-}
+pub use crate::input::Priority;
 
 /// A caller whose token was verified.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -83,6 +83,9 @@ impl From<ApiError> for Status {
                 tracing::warn!(error = %e, "store unavailable");
                 Status::unavailable(e.to_string())
             }
+            // A bound on what the store holds: like a caller's own bounds,
+            // RESOURCE_EXHAUSTED, not a fault of the store.
+            ApiError::Store(StoreError::Full(why)) => Status::resource_exhausted(why),
             // Data this version cannot read, or a store never configured
             // right: retrying will not help.
             ApiError::Store(e @ (StoreError::Corrupt(_) | StoreError::Config(_))) => {
@@ -120,6 +123,8 @@ mod tests {
         assert_eq!(Status::from(down).code(), Code::Unavailable);
         let bad = ApiError::Store(StoreError::Corrupt("?".into()));
         assert_eq!(Status::from(bad).code(), Code::Internal);
+        let full = ApiError::Store(StoreError::Full("at most 10 orgs".into()));
+        assert_eq!(Status::from(full).code(), Code::ResourceExhausted);
         for (error, code) in [
             (ApiError::Unauthenticated("t".into()), Code::Unauthenticated),
             (

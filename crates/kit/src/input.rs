@@ -57,6 +57,38 @@ impl fmt::Display for OrgId {
     }
 }
 
+/// How much a request for tokens matters, lowest first, so that `a <= b`
+/// reads "a is no higher than b": lower priorities get a smaller share of
+/// the allocation, and a token says the highest its calls may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    /// Retries of failed syncs.
+    Retry,
+    /// Ordinary sync traffic.
+    Normal,
+    /// Traffic that must get through: the reserve above the normal share.
+    Critical,
+}
+
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; 3] = [Priority::Retry, Priority::Normal, Priority::Critical];
+
+    /// Its name in token files, JWT claims, descriptors, logs and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Retry => "retry",
+            Priority::Normal => "normal",
+            Priority::Critical => "critical",
+        }
+    }
+
+    /// The priority named `text` (`retry`, `normal` or `critical`).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == text)
+    }
+}
+
 /// Checks a free-text field: at most `max` characters, none of them control
 /// characters; and at least one when `required`.
 pub fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result<(), InvalidInput> {

@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The store answered with something this version cannot read.
     #[error("store data error: {0}")]
     Corrupt(String),
+    /// The store holds as much as it is allowed to (the embedded store's
+    /// bound on orgs): the caller must wait for room or be given more.
+    #[error("{0}")]
+    Full(String),
 }
 
 /// A reply that could not be read.

@@ -64,7 +64,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
             (router, background, description)
         }
         None => {
-            let store = MemoryStore::new(rules);
+            let store = MemoryStore::bounded(rules, settings.memory_max_orgs);
             let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
             (router, background, "in memory".to_owned())
         }
@@ -121,8 +121,8 @@ fn serve_on<S: QuotaStore>(
 
     // Beside the server: health following the store's ping, the suspension
     // feed's follower, the automatic clears (checked every bucket, at most
-    // every second, so a clear is told within a bucket), and the grant key
-    // read again now and then.
+    // every second, so a clear is told within a bucket), the grant key read
+    // again now and then, and the store's own housekeeping.
     let pinged = store.clone();
     let ping = move || {
         let store = pinged.clone();
@@ -135,8 +135,9 @@ fn serve_on<S: QuotaStore>(
         settings.server.health_interval,
     );
     let follow = feed.clone().follow(store.clone());
+    let housekeeping = store.clone().housekeeping();
     let background = Box::pin(async move {
-        tokio::join!(health_watch, follow, clear, keys);
+        tokio::join!(health_watch, follow, clear, keys, housekeeping);
     });
     Ok((router, background))
 }

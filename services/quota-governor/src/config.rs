@@ -102,6 +102,15 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_COALESCE", default_value_t = false, action = clap::ArgAction::Set)]
     pub coalesce: bool,
 
+    /// Budgets (an org and a resource) the embedded store holds at most
+    /// when there is no Redis; a new org beyond it is refused with
+    /// RESOURCE_EXHAUSTED. An org is forgotten once its window has emptied
+    /// and it has no budget of its own. About 6 KB each with the default
+    /// window.
+    #[arg(long, env = "QUOTA_GOVERNOR_MEMORY_MAX_ORGS", default_value_t = crate::store::memory::DEFAULT_MAX_ORGS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub memory_max_orgs: usize,
+
     /// The settings every syncgov server has: listener, store, bounds,
     /// logs and security.
     #[command(flatten)]
@@ -125,6 +134,7 @@ impl Default for Settings {
             coalesce: false,
             rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
+            memory_max_orgs: crate::store::memory::DEFAULT_MAX_ORGS,
             server: ServerSettings::listening_on(
                 DEFAULT_LISTEN.parse().expect("the default address parses"),
             ),

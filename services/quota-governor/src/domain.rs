@@ -19,7 +19,7 @@ pub const SERIES_POINTS: u64 = 24;
 /// override is for a migration, not a new allocation by the back door.
 pub const MAX_OVERRIDE_MS: i64 = 366 * 24 * 3_600 * 1_000;
 
-pub use syncgov_kit::input::{InvalidInput, MAX_ORG_ID_LEN, OrgId};
+pub use syncgov_kit::input::{InvalidInput, MAX_ORG_ID_LEN, OrgId, Priority};
 
 /// The Salesforce budget being governed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,31 +36,6 @@ impl Resource {
         match self {
             Resource::ApiRequests => "api",
             Resource::BulkBatches => "bulk",
-        }
-    }
-}
-
-/// How much a request matters; lower priorities get a smaller share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Priority {
-    /// Retries of failed syncs.
-    Retry,
-    /// Ordinary sync traffic.
-    Normal,
-    /// Traffic that must get through.
-    Critical,
-}
-
-impl Priority {
-    /// Every priority, lowest first.
-    pub const ALL: [Priority; 3] = [Priority::Retry, Priority::Normal, Priority::Critical];
-
-    /// Short name for logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Retry => "retry",
-            Priority::Normal => "normal",
-            Priority::Critical => "critical",
         }
     }
 }
@@ -434,7 +409,7 @@ pub struct Counts {
 impl Counts {
     /// The org-wide view at `now_ms`: none once the last report is a whole
     /// window old, since every call it counted has left the org's window.
-    fn org_view(&self, shape: &WindowShape, now_ms: i64) -> Option<OrgView> {
+    pub fn org_view(&self, shape: &WindowShape, now_ms: i64) -> Option<OrgView> {
         self.org
             .filter(|view| now_ms - view.observed_at_ms < shape.window_ms() as i64)
     }

@@ -39,9 +39,10 @@ pub const WATCH_BACKLOG: usize = 1_024;
 pub enum News {
     /// The next event of the feed, in order.
     Event(Event),
-    /// The store's feed started over (it lost its data): what a watcher
-    /// knows may be gone; it reads the store again from its cursor.
-    Reset,
+    /// The follower moved on without reading the events between (its first
+    /// snapshot, or the store's feed started over after losing its data): a
+    /// watcher reads the store again from its own cursor.
+    Gap,
 }
 
 /// The active suspensions and a fan-out of new events.
@@ -150,10 +151,15 @@ impl Feed {
                         now = %snapshot_at,
                         "the store's suspension feed started over; following it afresh"
                     );
-                    let _ = self.news.send(News::Reset);
+                    let _ = self.news.send(News::Gap);
                     snapshot_at
                 }
-                None => snapshot_at,
+                None => {
+                    // Watchers that came before the first snapshot read the
+                    // events up to it from the store.
+                    let _ = self.news.send(News::Gap);
+                    snapshot_at
+                }
             };
             let taken = Instant::now();
             while taken.elapsed() < RESNAPSHOT {

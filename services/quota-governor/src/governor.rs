@@ -702,7 +702,7 @@ async fn watch<S: QuotaStore>(
 ) {
     let wanted = |e: &Event| org.as_ref().is_none_or(|o| *o == e.org);
     // Catches up from the store: events the follower read before this
-    // watcher subscribed, and after a reset of the store's feed.
+    // watcher subscribed, and those it moved past without reading.
     let catch_up = |last: Cursor| {
         let (store, tx) = (store.clone(), tx.clone());
         async move {
@@ -746,7 +746,7 @@ async fn watch<S: QuotaStore>(
                     }
                 }
             }
-            Ok(News::Reset) => match catch_up(last).await {
+            Ok(News::Gap) => match catch_up(last).await {
                 Some(caught_up) => last = caught_up,
                 None => return,
             },

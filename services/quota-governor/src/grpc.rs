@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use syncgov_api::quota::v1 as pb;
-use syncgov_kit::auth::{Principal, authorize, authorize_every_org, authorize_org};
+use syncgov_kit::auth::{
+    Principal, authorize, authorize_every_org, authorize_org, authorize_priority,
+};
 use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
 use tonic::{Request, Response, Status};
@@ -60,7 +62,10 @@ fn check_acquire(
     request: &pb::AcquireTokensRequest,
 ) -> Result<TokenAsk, Status> {
     authorize(principal, &request.org_id)?;
-    Ok(convert::read_token_ask(request)?)
+    let asked = convert::read_token_ask(request)?;
+    // The critical reserve is spent only by callers given it.
+    authorize_priority(principal, asked.priority)?;
+    Ok(asked)
 }
 
 /// Decides one checked request for tokens: what both `AcquireTokens` and

@@ -30,6 +30,14 @@ pub const SUSPENDED_HEADER: &str = "x-syncgov-suspended";
 /// Header Envoy adds to its response when the request is the probe of a
 /// suspension: the grant id to report the probe's result with.
 pub const PROBE_HEADER: &str = "x-syncgov-probe";
+/// Header Envoy adds to its response when the caller may not ask what it
+/// asked (a priority above its token's ceiling): why.
+pub const REFUSED_HEADER: &str = "x-syncgov-refused";
+/// Most descriptors one request may carry: Envoy's routes carry a handful;
+/// more is a caller trying to make the governor work for nothing.
+pub const MAX_DESCRIPTORS: usize = 64;
+/// Most entries one descriptor may carry.
+pub const MAX_ENTRIES: usize = 32;
 
 /// What to do with a descriptor that maps onto no budget.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -118,61 +126,130 @@ fn entries(
         .collect()
 }
 
-#[tonic::async_trait]
-impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsService<S> {
-    #[tracing::instrument(level = "debug", skip_all, fields(domain = %request.get_ref().domain))]
-    async fn should_rate_limit(
-        &self,
-        request: Request<rls::RateLimitRequest>,
-    ) -> Result<Response<rls::RateLimitResponse>, Status> {
-        let principal = request.extensions().get::<Principal>().cloned();
-        let request = request.into_inner();
-        let ours = request.domain == self.settings.domain;
-        // Every org is checked before any is decided: a refused call takes
-        // no tokens.
-        if let (Some(principal), true) = (&principal, ours) {
-            for descriptor in &request.descriptors {
-                if let Some((key, _)) = read_descriptor(&entries(descriptor))?
-                    && !principal.may_touch(key.org.as_str())
-                {
-                    syncgov_kit::auth::refused("org");
-                    return Err(ApiError::PermissionDenied(format!(
-                        "{} may not touch org {:?}",
-                        principal.subject,
-                        key.org.as_str()
-                    ))
-                    .into());
-                }
-            }
+/// A request read: each descriptor's budget and priority (`None`: it maps
+/// onto no budget), and the hits each costs.
+struct Mapped {
+    descriptors: Vec<Option<(BudgetKey, Priority)>>,
+    hits: u32,
+}
+
+/// Reads a request, refusing it whole before anything is decided: its
+/// size, every descriptor, every org the caller may not touch.
+fn read_request(
+    request: &rls::RateLimitRequest,
+    ours: bool,
+    principal: Option<&Principal>,
+) -> Result<Mapped, Status> {
+    if request.descriptors.len() > MAX_DESCRIPTORS {
+        return Err(InvalidInput::new(
+            "descriptors",
+            format!("at most {MAX_DESCRIPTORS} per request"),
+        )
+        .into());
+    }
+    if request
+        .descriptors
+        .iter()
+        .any(|d| d.entries.len() > MAX_ENTRIES)
+    {
+        return Err(InvalidInput::new(
+            "descriptors.entries",
+            format!("at most {MAX_ENTRIES} per descriptor"),
+        )
+        .into());
+    }
+    let mut descriptors = Vec::with_capacity(request.descriptors.len());
+    for descriptor in &request.descriptors {
+        let mapped = if ours {
+            read_descriptor(&entries(descriptor))?
+        } else {
+            None
+        };
+        if let (Some((key, _)), Some(principal)) = (&mapped, principal)
+            && !principal.may_touch(key.org.as_str())
+        {
+            syncgov_kit::auth::refused("org");
+            return Err(ApiError::PermissionDenied(format!(
+                "{} may not touch org {:?}",
+                principal.subject,
+                key.org.as_str()
+            ))
+            .into());
         }
-        // Envoy sends 0 for "one hit".
-        let hits = domain::parse_count("hits_addend", u64::from(request.hits_addend.max(1)))?;
-        let unmapped = match self.settings.unmapped {
+        descriptors.push(mapped);
+    }
+    // Envoy sends 0 for "one hit".
+    let hits = domain::parse_count("hits_addend", u64::from(request.hits_addend.max(1)))?;
+    Ok(Mapped { descriptors, hits })
+}
+
+/// The answer to a request that asks above the caller's priority ceiling:
+/// over limit, every descriptor, with a header saying why. Nothing is
+/// decided.
+fn above_ceiling(
+    principal: &Principal,
+    asked: Priority,
+    descriptors: usize,
+) -> rls::RateLimitResponse {
+    syncgov_kit::auth::refused("priority");
+    rls::RateLimitResponse {
+        overall_code: Code::OverLimit.into(),
+        statuses: (0..descriptors)
+            .map(|_| DescriptorStatus {
+                code: Code::OverLimit.into(),
+                ..Default::default()
+            })
+            .collect(),
+        response_headers_to_add: vec![rls::HeaderValue {
+            key: REFUSED_HEADER.into(),
+            value: format!(
+                "priority {} is above what {} may ask for ({})",
+                asked.name(),
+                principal.subject,
+                principal.max_priority.name()
+            ),
+        }],
+        request_headers_to_add: Vec::new(),
+    }
+}
+
+impl<S: QuotaStore> RlsService<S> {
+    /// Decides every descriptor of a read request, then keeps all its
+    /// tokens or hands all of them back: when one descriptor is over its
+    /// limit, or the store fails half-way, none of the others' tokens stay
+    /// counted.
+    async fn decide(
+        governor: Arc<Governor<S>>,
+        settings: RlsSettings,
+        mapped: Mapped,
+    ) -> Result<rls::RateLimitResponse, Status> {
+        let unmapped = match settings.unmapped {
             Unmapped::Ignore => Code::Ok,
             Unmapped::Deny => Code::OverLimit,
         };
-        let mut statuses = Vec::with_capacity(request.descriptors.len());
+        let mut statuses = Vec::with_capacity(mapped.descriptors.len());
         let mut headers = Vec::new();
         let mut granted: Vec<(BudgetKey, Grant)> = Vec::new();
-        for descriptor in &request.descriptors {
-            let mapped = if ours {
-                read_descriptor(&entries(descriptor))?
-            } else {
-                None
-            };
-            let Some((key, priority)) = mapped else {
+        for descriptor in mapped.descriptors {
+            let Some((key, priority)) = descriptor else {
                 statuses.push(DescriptorStatus {
                     code: unmapped.into(),
                     ..Default::default()
                 });
                 continue;
             };
-            let name = format!("{}/{}", key.org, key.resource.as_str());
-            let status = match self
-                .governor
-                .acquire(&key, Ask::exactly(hits), priority)
-                .await?
+            let ruling = match governor
+                .acquire(&key, Ask::exactly(mapped.hits), priority)
+                .await
             {
+                Ok(ruling) => ruling,
+                Err(e) => {
+                    hand_back(&governor, granted).await;
+                    return Err(e.into());
+                }
+            };
+            let name = format!("{}/{}", key.org, key.resource.as_str());
+            let status = match ruling {
                 Ruling::Suspended {
                     reason, allocation, ..
                 } => {
@@ -209,7 +286,7 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                                 // the probe went, naming this grant.
                                 headers.push(rls::HeaderValue {
                                     key: PROBE_HEADER.into(),
-                                    value: self.governor.grant_id(&key, &grant).unwrap_or_default(),
+                                    value: governor.grant_id(&key, &grant).unwrap_or_default(),
                                 });
                                 headers.push(rls::HeaderValue {
                                     key: SUSPENDED_HEADER.into(),
@@ -217,11 +294,11 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                                 });
                             }
                             granted.push((key.clone(), grant));
-                            (Code::Ok, self.settings.window_ms)
+                            (Code::Ok, settings.window_ms)
                         }
                         Outcome::Denied { retry_after_ms, .. } => (
                             Code::OverLimit,
-                            retry_after_ms.unwrap_or(self.settings.window_ms),
+                            retry_after_ms.unwrap_or(settings.window_ms),
                         ),
                     };
                     DescriptorStatus {
@@ -238,17 +315,62 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
         if over {
             // The request does not go out: the tokens granted to its other
             // descriptors are handed back.
-            for (key, grant) in granted {
-                self.governor.hand_back(&key, grant).await?;
-            }
+            hand_back(&governor, granted).await;
         }
         let overall = if over { Code::OverLimit } else { Code::Ok };
-        Ok(Response::new(rls::RateLimitResponse {
+        Ok(rls::RateLimitResponse {
             overall_code: overall.into(),
             statuses,
             response_headers_to_add: headers,
             request_headers_to_add: Vec::new(),
-        }))
+        })
+    }
+}
+
+/// Hands back every grant of a request that does not go out. A failure is
+/// logged: those tokens stay counted until they leave the window, the safe
+/// direction.
+async fn hand_back<S: QuotaStore>(governor: &Governor<S>, granted: Vec<(BudgetKey, Grant)>) {
+    for (key, grant) in granted {
+        if let Err(e) = governor.hand_back(&key, grant).await {
+            tracing::warn!(org_id = %key.org, error = %e, "cannot hand back a grant of a request that did not go out");
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsService<S> {
+    #[tracing::instrument(level = "debug", skip_all, fields(domain = %request.get_ref().domain))]
+    async fn should_rate_limit(
+        &self,
+        request: Request<rls::RateLimitRequest>,
+    ) -> Result<Response<rls::RateLimitResponse>, Status> {
+        let principal = request.extensions().get::<Principal>().cloned();
+        let request = request.into_inner();
+        let ours = request.domain == self.settings.domain;
+        let mapped = read_request(&request, ours, principal.as_ref())?;
+        if let Some(principal) = &principal {
+            let highest = mapped.descriptors.iter().flatten().map(|(_, p)| *p).max();
+            if let Some(asked) = highest.filter(|p| !principal.may_use_priority(*p)) {
+                return Ok(Response::new(above_ceiling(
+                    principal,
+                    asked,
+                    mapped.descriptors.len(),
+                )));
+            }
+        }
+        // Decided in a task of its own, so that a caller that goes away
+        // (Envoy's timeout, a cancelled call) cannot stop it half-way: a
+        // request's tokens are all kept or all handed back.
+        let decided = tokio::spawn(Self::decide(
+            self.governor.clone(),
+            self.settings.clone(),
+            mapped,
+        ));
+        let response = decided
+            .await
+            .map_err(|e| ApiError::Internal(format!("deciding the request failed: {e}")))??;
+        Ok(Response::new(response))
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ use crate::suspension::{self, Cursor, Event, EventKind, ProbeClaim, Suspension, 
 
 /// Shards of the map: decisions on different orgs rarely wait for each other.
 const SHARDS: usize = 64;
+/// Budgets (an org and a resource) the store holds at most, by default:
+/// each takes about 6 KB once used (its 24 h window of 60 s buckets).
+pub const DEFAULT_MAX_ORGS: usize = 100_000;
 
 /// What the store keeps per budget key.
 #[derive(Default)]
@@ -43,21 +47,83 @@ pub struct MemoryStore {
     new_events: tokio::sync::Notify,
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<BudgetKey, Entry>>>,
+    /// Entries held, across shards, and the most allowed: a caller making
+    /// up org ids cannot make the process grow without bound.
+    held: AtomicUsize,
+    max_held: usize,
     /// The secret grant ids are signed with, once one was asked for.
     grant_key: Mutex<Option<[u8; KEY_LEN]>>,
 }
 
 impl MemoryStore {
-    /// An empty store deciding by `rules`.
+    /// An empty store deciding by `rules`, holding at most
+    /// [`DEFAULT_MAX_ORGS`] budgets.
     pub fn new(rules: Rules) -> Self {
+        Self::bounded(rules, DEFAULT_MAX_ORGS)
+    }
+
+    /// An empty store deciding by `rules`, holding at most `max_orgs`
+    /// budgets (an org counts once per resource it uses): beyond it, a new
+    /// org is refused (`StoreError::Full`) until idle ones are forgotten.
+    pub fn bounded(rules: Rules, max_orgs: usize) -> Self {
         Self {
             rules,
             suspensions: Mutex::default(),
             new_events: tokio::sync::Notify::new(),
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            held: AtomicUsize::new(0),
+            max_held: max_orgs,
             grant_key: Mutex::default(),
         }
+    }
+
+    /// The entry of `key` in its `shard`, made when there is none yet and
+    /// the store has room for it.
+    fn entry<'s>(
+        &self,
+        shard: &'s mut HashMap<BudgetKey, Entry>,
+        key: &BudgetKey,
+    ) -> Result<&'s mut Entry, StoreError> {
+        if !shard.contains_key(key) {
+            let taken = self
+                .held
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < self.max_held).then_some(n + 1)
+                });
+            if taken.is_err() {
+                return Err(StoreError::Full(format!(
+                    "the governor holds {} budgets in memory, the most --memory-max-orgs allows; \
+                     idle ones are forgotten once their window empties",
+                    self.max_held
+                )));
+            }
+        }
+        Ok(shard.entry(key.clone()).or_default())
+    }
+
+    /// Forgets, at `now_ms`, every entry that holds nothing any more: no
+    /// budget of its own, no call left in its window, no org-wide report
+    /// still current, no grant it must remember was handed back. Returns how
+    /// many were forgotten.
+    pub fn forget_idle(&self, now_ms: i64) -> usize {
+        let shape = &self.rules.shape;
+        let mut forgotten = 0;
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = shard.len();
+            shard.retain(|_, entry| {
+                entry.counts.window.advance(shape, now_ms);
+                entry.released.retain(|_, until| *until > now_ms);
+                entry.budget.is_some()
+                    || entry.counts.window.used() > 0
+                    || entry.counts.org_view(shape, now_ms).is_some()
+                    || !entry.released.is_empty()
+            });
+            forgotten += before - shard.len();
+        }
+        self.held.fetch_sub(forgotten, Ordering::Relaxed);
+        forgotten
     }
 
     fn shard(&self, key: &BudgetKey) -> MutexGuard<'_, HashMap<BudgetKey, Entry>> {
@@ -133,7 +199,8 @@ impl Suspensions {
 
 impl QuotaStore for MemoryStore {
     async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
-        self.shard(key).entry(key.clone()).or_default().budget = Some(*budget);
+        let mut shard = self.shard(key);
+        self.entry(&mut shard, key)?.budget = Some(*budget);
         Ok(())
     }
 
@@ -166,7 +233,7 @@ impl QuotaStore for MemoryStore {
         let Some(found) = FoundBudget::pick(own, fallback) else {
             return Ok(Decision::unknown_org());
         };
-        let entry = shard.entry(key.clone()).or_default();
+        let entry = self.entry(&mut shard, key)?;
         Ok(domain::decide(
             &found.budget,
             &self.rules,
@@ -222,11 +289,16 @@ impl QuotaStore for MemoryStore {
         let Some(found) = FoundBudget::pick(own, fallback) else {
             return Ok(None);
         };
-        let entry = shard.entry(key.clone()).or_default();
+        // Reading holds nothing new: an org never counted reads as empty.
+        let mut empty = Counts::default();
+        let counts = match shard.get_mut(key) {
+            Some(entry) => &mut entry.counts,
+            None => &mut empty,
+        };
         Ok(Some(domain::usage(
             &found.budget,
             found.is_default,
-            &mut entry.counts,
+            counts,
             &self.rules.shape,
             now_ms(),
         )))
@@ -246,7 +318,7 @@ impl QuotaStore for MemoryStore {
             return Ok(None);
         }
         let now = now_ms();
-        let entry = shard.entry(key.clone()).or_default();
+        let entry = self.entry(&mut shard, key)?;
         let accepted = domain::report(
             &mut entry.counts,
             &self.rules.shape,
@@ -415,6 +487,20 @@ impl QuotaStore for MemoryStore {
     async fn grant_key(&self, candidate: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], StoreError> {
         let mut kept = self.grant_key.lock().unwrap_or_else(|p| p.into_inner());
         Ok(*kept.get_or_insert(*candidate))
+    }
+
+    async fn housekeeping(self: std::sync::Arc<Self>) {
+        // Every bucket, at most every minute: an org leaves as soon as its
+        // last call has left its window.
+        let every =
+            Duration::from_millis(self.rules.shape.bucket_ms()).min(Duration::from_secs(60));
+        loop {
+            tokio::time::sleep(every).await;
+            let forgotten = self.forget_idle(now_ms());
+            if forgotten > 0 {
+                tracing::debug!(forgotten, "idle orgs forgotten");
+            }
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

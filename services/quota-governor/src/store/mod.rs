@@ -187,6 +187,16 @@ pub trait QuotaStore: Send + Sync + 'static {
         candidate: &[u8; KEY_LEN],
     ) -> impl Future<Output = Result<[u8; KEY_LEN], StoreError>> + Send;
 
+    /// What the store does by itself, beside the server, until dropped:
+    /// the embedded store forgets the orgs that hold nothing any more; a
+    /// Redis store has nothing to do (its keys expire).
+    fn housekeeping(self: std::sync::Arc<Self>) -> impl Future<Output = ()> + Send
+    where
+        Self: Sized,
+    {
+        std::future::ready(())
+    }
+
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

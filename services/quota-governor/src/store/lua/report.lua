@@ -36,6 +36,9 @@ for k = from, head do
   end
 end
 redis.call('HSET', KEYS[3], 'ru', ARGV[1], 'rm', ARGV[2], 'rt', at, 'rg', since)
+-- A report says nothing once a whole window old: it goes then, so that
+-- orgs that stopped reporting leave nothing behind.
+redis.call('PEXPIREAT', KEYS[3], at + (ring - 1) * bucket_ms)
 if redis.call('EXISTS', KEYS[1]) == 1 then
   -- The org limit follows what Salesforce says it is.
   redis.call('HSET', KEYS[1], 'l', ARGV[2])
