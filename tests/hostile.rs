@@ -76,7 +76,7 @@ impl Replicas {
                 server: ServerSettings {
                     redis_url: store.redis_url(),
                     redis_cluster_nodes: store.cluster_nodes(),
-                    ..ServerSettings::default()
+                    ..settings.server.clone()
                 },
                 ..settings.clone()
             })
@@ -543,7 +543,19 @@ async fn replicas_follow_a_store_that_lost_its_data() {
 /// idle watchers add no store commands of their own (each polled once a
 /// second before, 300 commands a second here).
 async fn idle_watchers_cost_the_store_nothing_each() {
-    let governors = Replicas::start(Backend::Redis).await;
+    // One test is one caller on one connection: room for its 300 watchers.
+    let governors = Replicas::start_with(
+        Backend::Redis,
+        Settings {
+            server: ServerSettings {
+                max_streams_per_caller: 1_000,
+                max_concurrent_calls_per_connection: 1_000,
+                ..ServerSettings::default()
+            },
+            ..Settings::default()
+        },
+    )
+    .await;
     let redis = governors._store.redis().expect("one redis");
     let mut conn = redis.client().get_connection().expect("a redis connection");
     let processed = |conn: &mut ::redis::Connection| -> u64 {
@@ -857,4 +869,250 @@ async fn the_memory_store_holds_a_bounded_number_of_orgs_and_forgets_idle_ones()
         }
     };
     assert!(syncgov_tests::eventually(Duration::from_secs(30), room).await);
+}
+
+/// Open streams count against their caller for as long as they are open: a
+/// caller may have at most `--max-streams-per-caller` of them, and they are
+/// among its calls in flight. (One token used to open 15 000 streams.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_count_against_their_caller_while_open() {
+    let governor = Service::governor(Settings {
+        server: ServerSettings {
+            max_streams_per_caller: 5,
+            max_concurrent_calls_per_caller: 8,
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let mut c = QuotaGovernorClient::new(governor.channel().await);
+    set_budget(&mut c, "acme", budget(1_000, 500)).await;
+    let watch = |c: &QuotaGovernorClient<Channel>| {
+        let mut c = c.clone();
+        async move {
+            c.watch_suspensions(pb::WatchSuspensionsRequest::default())
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(watch(&c).await.expect("a stream within the bound"));
+    }
+    let sixth = watch(&c).await.unwrap_err();
+    assert_eq!(sixth.code(), Code::ResourceExhausted, "{sixth:?}");
+    assert!(
+        sixth.message().contains("streams open"),
+        "{}",
+        sixth.message()
+    );
+    // A decision stream is a stream too.
+    let decisions = c
+        .acquire_tokens_stream(tokio_stream::pending::<pb::AcquireTokensStreamRequest>())
+        .await
+        .unwrap_err();
+    assert_eq!(decisions.code(), Code::ResourceExhausted);
+    // A closed stream gives its place back.
+    drop(open.pop());
+    let reopened = || {
+        let c = c.clone();
+        async move { watch(&c).await.is_ok() }
+    };
+    assert!(syncgov_tests::eventually(Duration::from_secs(30), reopened).await);
+
+    // Open streams are calls in flight for as long as they are open: with
+    // five places and five streams open, a unary call finds none.
+    let governor = Service::governor(Settings {
+        server: ServerSettings {
+            max_streams_per_caller: 10,
+            max_concurrent_calls_per_caller: 5,
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let c = QuotaGovernorClient::new(governor.channel().await);
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(watch(&c).await.expect("a stream within the bound"));
+    }
+    let unary = c
+        .clone()
+        .list_suspensions(pb::ListSuspensionsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unary.code(), Code::ResourceExhausted, "{unary:?}");
+    assert!(
+        unary.message().contains("calls in flight"),
+        "{}",
+        unary.message()
+    );
+    drop(open.pop());
+    let room = || {
+        let mut c = c.clone();
+        async move {
+            c.list_suspensions(pb::ListSuspensionsRequest {
+                org_id: "acme".into(),
+            })
+            .await
+            .is_ok()
+        }
+    };
+    assert!(syncgov_tests::eventually(Duration::from_secs(30), room).await);
+}
+
+/// A `redis-server` on a loopback TCP port (replication needs one), in its
+/// own directory, killed when dropped.
+struct TcpRedis {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    _dir: syncgov_tests::TempDir,
+}
+
+impl TcpRedis {
+    /// Starts a server; with `master`, as its replica.
+    fn start(master: Option<std::net::SocketAddr>) -> Self {
+        let dir = syncgov_tests::TempDir::new("redis-tcp");
+        let addr = syncgov_tests::free_addr();
+        let mut command = std::process::Command::new("redis-server");
+        command
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &addr.port().to_string()])
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--logfile")
+            .arg(dir.path().join("redis.log"));
+        if let Some(master) = master {
+            command.args(["--replicaof", "127.0.0.1", &master.port().to_string()]);
+        }
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        Self {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    fn client(&self) -> ::redis::Client {
+        ::redis::Client::open(format!("redis://{}", self.addr)).expect("a redis url")
+    }
+
+    /// True once a replica has finished its first sync with its master.
+    fn replicating(&self) -> bool {
+        let Ok(mut conn) = self.client().get_connection() else {
+            return false;
+        };
+        let info: String = ::redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut conn)
+            .unwrap_or_default();
+        info.contains("master_link_status:up")
+    }
+
+    fn dbsize(&self) -> u64 {
+        let mut conn = self.client().get_connection().expect("a connection");
+        ::redis::cmd("DBSIZE").query(&mut conn).expect("DBSIZE")
+    }
+}
+
+impl Drop for TcpRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// With `--redis-wait-replicas 1`, a grant and an ingest are acknowledged
+/// only once a replica has them; with the replica gone they answer
+/// UNAVAILABLE (safe to retry) instead of an acknowledgement a failover
+/// could lose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_and_ingests_wait_for_a_replica_when_asked() {
+    use syncgov_api::syncerrors::v1 as epb;
+    use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+
+    let master = TcpRedis::start(None);
+    let mut replica = TcpRedis::start(Some(master.addr));
+    let up = || {
+        let ok = replica.replicating();
+        async move { ok }
+    };
+    assert!(
+        syncgov_tests::eventually(Duration::from_secs(30), up).await,
+        "the replica never synced"
+    );
+    let server = ServerSettings {
+        redis_url: Some(format!("redis://{}", master.addr).parse().unwrap()),
+        redis_wait_replicas: 1,
+        redis_wait_timeout: Duration::from_millis(500),
+        ..ServerSettings::default()
+    };
+    let governor = Service::governor(Settings {
+        server: server.clone(),
+        ..Settings::default()
+    })
+    .await;
+    let errors = Service::sync_errors(sync_errors::config::Settings {
+        server,
+        ..sync_errors::config::Settings::default()
+    })
+    .await;
+    let mut g = QuotaGovernorClient::new(governor.channel().await);
+    let mut e = SyncErrorsClient::new(errors.channel().await);
+    set_budget(&mut g, "acme", budget(1_000, 500)).await;
+    assert!(
+        acquire(&mut g, "acme", 5, pb::Priority::Normal)
+            .await
+            .granted
+    );
+    let failure = syncgov_tests::syncerrors::failure("k1", "Contact", "003A", "too_long");
+    let stored = e
+        .ingest_errors(epb::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![failure.clone()],
+        })
+        .await;
+    assert!(stored.is_ok(), "{stored:?}");
+    assert!(replica.dbsize() > 0, "the replica holds the writes");
+
+    // The replica goes away: nothing more is acknowledged.
+    let _ = replica.child.kill();
+    let _ = replica.child.wait();
+    let refused = g
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            count: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(
+        refused.message().contains("replicas"),
+        "{}",
+        refused.message()
+    );
+    let refused = e
+        .ingest_errors(epb::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![failure],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    // A denial writes nothing and needs no replica.
+    let denied = g
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "acme".into(),
+            count: 10_000,
+            ..Default::default()
+        })
+        .await;
+    assert!(denied.is_ok_and(|r| !r.into_inner().granted));
 }

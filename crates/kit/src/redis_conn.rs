@@ -33,6 +33,17 @@ const CLUSTER_RETRIES: u32 = 6;
 /// whole call must fit in the store's timeout.
 const CLUSTER_RETRY_WAIT_MS: (u64, u64) = (10, 250);
 
+/// How many replicas must acknowledge a write before it is acknowledged to
+/// the caller, and how long to wait for them (see
+/// [`Redis::wait_for_replicas`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Durability {
+    /// Replicas that must have the write.
+    pub replicas: u32,
+    /// Longest wait for them.
+    pub timeout: Duration,
+}
+
 /// Where the store's Redis is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -159,6 +170,50 @@ impl Redis {
     /// slot.
     pub fn is_cluster(&self) -> bool {
         matches!(self, Self::Cluster(_))
+    }
+
+    /// Waits until the writes made so far on the connection that holds
+    /// `key` (the master of its slot, on a cluster) have reached `replicas`
+    /// replicas, for at most `timeout` (Redis `WAIT`). Fewer in time is
+    /// `Unavailable`: the write stands on the master, but it is not
+    /// acknowledged to the caller, who may ask again (grants and ingests are
+    /// safe to repeat).
+    pub async fn wait_for_replicas(
+        &self,
+        key: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(replicas).arg(timeout.as_millis() as u64);
+        let reached: i64 = match self {
+            Self::Cluster(conn) => {
+                // The master of the key's slot: the connection the write
+                // went over.
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+                    redis::cluster_routing::Route::with_key(
+                        key,
+                        redis::cluster_routing::SlotAddr::Master,
+                    ),
+                ));
+                let reply = conn
+                    .clone()
+                    .route_command(wait, route)
+                    .await
+                    .map_err(from_redis)?;
+                redis::from_redis_value(reply).map_err(|_| corrupt("wait reply"))?
+            }
+            _ => wait
+                .query_async(&mut self.clone())
+                .await
+                .map_err(from_redis)?,
+        };
+        if reached < i64::from(replicas) {
+            return Err(StoreError::Unavailable(format!(
+                "{reached} of {replicas} replicas acknowledged the write within {timeout:?}"
+            )));
+        }
+        Ok(())
     }
 
     /// Every key matching `pattern` (SCAN), on every master of a cluster.

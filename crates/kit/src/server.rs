@@ -143,6 +143,17 @@ pub struct ServerSettings {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub redis_timeout: Duration,
 
+    /// Replicas every grant and every ingest must reach (Redis `WAIT`)
+    /// before it is acknowledged, so that a failover to a replica loses
+    /// nothing acknowledged; fewer within --redis-wait-timeout answers
+    /// UNAVAILABLE (safe to retry). 0: acknowledged once the master has it.
+    #[arg(long, default_value_t = 0)]
+    pub redis_wait_replicas: u32,
+
+    /// Longest wait for --redis-wait-replicas replicas to acknowledge.
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub redis_wait_timeout: Duration,
+
     /// How often the store is checked for the gRPC health service.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub health_interval: Duration,
@@ -167,6 +178,13 @@ pub struct ServerSettings {
     /// RESOURCE_EXHAUSTED. 0 turns the bound off.
     #[arg(long, default_value_t = 1024)]
     pub max_concurrent_calls_per_caller: usize,
+
+    /// Streams one caller may have open at once (decision streams, watches,
+    /// exports), counted among its calls too; more are refused with
+    /// RESOURCE_EXHAUSTED. Each open stream holds memory and a task. 0
+    /// turns this bound off.
+    #[arg(long, default_value_t = 100)]
+    pub max_streams_per_caller: usize,
 
     /// Longest a call may take before it answers (CANCELLED "Timeout
     /// expired" afterwards, safe to retry); a caller's shorter grpc-timeout
@@ -204,11 +222,14 @@ impl ServerSettings {
             redis_url: None,
             redis_cluster_nodes: Vec::new(),
             redis_timeout: Duration::from_secs(1),
+            redis_wait_replicas: 0,
+            redis_wait_timeout: Duration::from_millis(100),
             health_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             worker_threads: 0,
             max_concurrent_calls_per_connection: 256,
             max_concurrent_calls_per_caller: 1024,
+            max_streams_per_caller: 100,
             request_timeout: Duration::from_secs(30),
             admin_listen: None,
             metrics_orgs: Vec::new(),
@@ -217,11 +238,22 @@ impl ServerSettings {
         }
     }
 
+    /// How many replicas must acknowledge a write, and how long to wait
+    /// for them; `None` when writes are acknowledged once the master has
+    /// them.
+    pub fn durability(&self) -> Option<crate::redis_conn::Durability> {
+        (self.redis_wait_replicas > 0).then_some(crate::redis_conn::Durability {
+            replicas: self.redis_wait_replicas,
+            timeout: self.redis_wait_timeout,
+        })
+    }
+
     /// The bounds on what one caller may ask.
     pub fn limits(&self) -> Limits {
         Limits {
             per_connection: self.max_concurrent_calls_per_connection,
             per_caller: self.max_concurrent_calls_per_caller,
+            streams_per_caller: self.max_streams_per_caller,
             request_timeout: self.request_timeout,
         }
     }
@@ -243,6 +275,9 @@ pub struct Limits {
     /// Calls one caller may have in flight across its connections (0: no
     /// bound); see [`crate::fairness`].
     pub per_caller: usize,
+    /// Streams one caller may have open, among its calls (0: no bound of
+    /// their own).
+    pub streams_per_caller: usize,
     /// Longest a call may take before it answers (a caller's shorter
     /// `grpc-timeout` wins); a stream's messages are not bounded by it.
     pub request_timeout: Duration,
@@ -253,29 +288,34 @@ impl Default for Limits {
         Self {
             per_connection: 256,
             per_caller: 1024,
+            streams_per_caller: 100,
             request_timeout: Duration::from_secs(30),
         }
     }
 }
 
-/// What a service's reflection advertises: the descriptor sets its messages
-/// come from, and the full names of the services it serves (health is
-/// always added), so that a `grpcurl list` shows only what answers here.
+/// What a service serves: the descriptor sets its messages come from, the
+/// full names of its services (what reflection advertises, health always
+/// added, so that a `grpcurl list` shows only what answers here), and the
+/// paths of its streaming methods (which the per-caller bound counts apart).
 #[derive(Clone, Copy, Debug)]
-pub struct Reflected {
+pub struct Served {
     /// Encoded `FileDescriptorSet`s holding the services' definitions.
     pub descriptor_sets: &'static [&'static [u8]],
     /// Full names of the services served, such as `syncgov.quota.v1.QuotaGovernor`.
     pub services: &'static [&'static str],
+    /// Paths of the methods whose replies are streams, such as
+    /// `/syncgov.quota.v1.QuotaGovernor/WatchSuspensions`.
+    pub streaming: &'static [&'static str],
 }
 
-/// The routes every service has, health and reflection (of `reflected`),
+/// The routes every service has, health and reflection (of `served`),
 /// with the transport and bounds of `settings`, callers checked against
 /// `policy` when its security turns authentication on; the service adds
 /// its own routes to the router. Messages over 4 MiB are refused (tonic's
 /// default decoding limit) with OUT_OF_RANGE.
 pub fn base_router(
-    reflected: Reflected,
+    served: Served,
     policy: Policy,
     settings: &ServerSettings,
 ) -> anyhow::Result<Base> {
@@ -285,7 +325,7 @@ pub fn base_router(
         tracing::warn!("authentication is off: every caller may call every method");
     }
     let (health, health_service) = tonic_health::server::health_reporter();
-    let (reflection_v1, reflection_v1alpha) = reflection(reflected)?;
+    let (reflection_v1, reflection_v1alpha) = reflection(served)?;
     let drain = Drain::new();
     // The stack, outermost first. The connection-level settings come before
     // any layer: they bound what one connection may hold whoever it is.
@@ -294,8 +334,11 @@ pub fn base_router(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         // One connection cannot take every worker: its calls beyond the
-        // bound wait their turn instead of being refused.
+        // bound wait their turn instead of being refused. HTTP/2 streams are
+        // bounded the same, so that streams, which hold their place for
+        // their whole life, cannot pile up on one connection either.
         .concurrency_limit_per_connection(limits.per_connection.max(1))
+        .max_concurrent_streams(u32::try_from(limits.per_connection.max(1)).unwrap_or(u32::MAX))
         // A call that hangs (a store that neither answers nor fails) ends
         // with CANCELLED; the caller's shorter grpc-timeout wins.
         .timeout(limits.request_timeout)
@@ -314,7 +357,11 @@ pub fn base_router(
         // Last, the per-caller bound: it needs the principal the layer
         // above put in the request (a token's subject names the caller
         // across its connections and addresses).
-        .layer(CallerLimitLayer::new(limits.per_caller))
+        .layer(CallerLimitLayer::new(
+            limits.per_caller,
+            limits.streams_per_caller,
+            served.streaming,
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -444,10 +491,10 @@ where
 }
 
 /// The gRPC reflection services (`v1`, and `v1alpha` for older clients such
-/// as Python's grpcio-reflection) advertising `reflected`'s services and
+/// as Python's grpcio-reflection) advertising `served`'s services and
 /// health, and themselves.
 fn reflection(
-    reflected: Reflected,
+    served: Served,
 ) -> anyhow::Result<(
     tonic_reflection::server::v1::ServerReflectionServer<
         impl tonic_reflection::server::v1::ServerReflection,
@@ -462,13 +509,13 @@ fn reflection(
             .with_service_name(HEALTH_SERVICE)
             .with_service_name(REFLECTION_V1)
             .with_service_name(REFLECTION_V1ALPHA);
-        for set in reflected.descriptor_sets {
+        for set in served.descriptor_sets {
             builder = builder.register_encoded_file_descriptor_set(set);
         }
         // Only what answers here: one descriptor set holds both services'
         // definitions, and a listed service that answers UNIMPLEMENTED
         // misleads whoever browses the server.
-        for service in reflected.services {
+        for service in served.services {
             builder = builder.with_service_name(*service);
         }
         builder

@@ -9,7 +9,7 @@ use anyhow::Context;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
 use syncgov_kit::metrics::OrgLabels;
-use syncgov_kit::server::{self, Prepared, Reflected, Router};
+use syncgov_kit::server::{self, Prepared, Router, Served};
 use syncgov_kit::task::BoxFuture;
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
@@ -29,9 +29,13 @@ use crate::store::redis::RedisStore;
 pub const SERVICE_NAME: &str = "syncgov.quota.v1.QuotaGovernor";
 
 /// What the governor's reflection advertises: its own API and Envoy's.
-const REFLECTED: Reflected = Reflected {
+const SERVED: Served = Served {
     descriptor_sets: &[syncgov_api::FILE_DESCRIPTOR_SET],
     services: &[SERVICE_NAME, "envoy.service.ratelimit.v3.RateLimitService"],
+    streaming: &[
+        "/syncgov.quota.v1.QuotaGovernor/AcquireTokensStream",
+        "/syncgov.quota.v1.QuotaGovernor/WatchSuspensions",
+    ],
 };
 
 /// Checks the settings, then binds the listen address and opens the store.
@@ -48,7 +52,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 /// As [`build`], on a listener the caller bound (tests bind `127.0.0.1:0`).
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let rules = settings.rules().context("--window and --bucket")?;
-    let base = server::base_router(REFLECTED, crate::access::policy(), &settings.server)?;
+    let base = server::base_router(SERVED, crate::access::policy(), &settings.server)?;
     let (router, background, store_description) = match Endpoint::from_settings(
         settings.server.redis_url.as_ref(),
         &settings.server.redis_cluster_nodes,
@@ -59,6 +63,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 rules,
                 settings.server.redis_timeout,
                 settings.coalesce,
+                settings.server.durability(),
             )?;
             let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
             (router, background, description)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use syncgov_api::syncerrors::v1::sync_errors_server::SyncErrorsServer;
 use syncgov_kit::auth::Bearer;
-use syncgov_kit::server::{self, Prepared, Reflected, Router};
+use syncgov_kit::server::{self, Prepared, Router, Served};
 use syncgov_kit::task::BoxFuture;
 use syncgov_kit::tls::ClientTls;
 use tokio::net::TcpListener;
@@ -25,9 +25,10 @@ use crate::webhook::{Deliverer, DelivererSettings};
 pub const SERVICE_NAME: &str = "syncgov.syncerrors.v1.SyncErrors";
 
 /// What the service's reflection advertises: its own API only.
-const REFLECTED: Reflected = Reflected {
+const SERVED: Served = Served {
     descriptor_sets: &[syncgov_api::FILE_DESCRIPTOR_SET],
     services: &[SERVICE_NAME],
+    streaming: &["/syncgov.syncerrors.v1.SyncErrors/ExportErrorsCsv"],
 };
 
 /// Binds the listen address and opens the store.
@@ -41,7 +42,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 
 /// As [`build`], on a listener the caller bound.
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
-    let base = server::base_router(REFLECTED, crate::access::policy(), &settings.server)?;
+    let base = server::base_router(SERVED, crate::access::policy(), &settings.server)?;
     // This process's own ports are never a webhook's destination.
     let mut own_ports = vec![listener.local_addr()?.port()];
     own_ports.extend(settings.server.admin_listen.map(|a| a.port()));
@@ -59,7 +60,12 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         &settings.server.redis_cluster_nodes,
     ) {
         Some((endpoint, description)) => {
-            let store = RedisStore::open(&endpoint, settings.server.redis_timeout, policy)?;
+            let store = RedisStore::open(
+                &endpoint,
+                settings.server.redis_timeout,
+                policy,
+                settings.server.durability(),
+            )?;
             let (router, background) =
                 serve_on(store, base.router, &base.health, &settings, deliverer)?;
             (router, background, description)

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::decode::{self, DECISION_LEN};
 use super::keys;
 use crate::domain::{Ask, Budget, Decision, Priority};
-use crate::store::conn::Redis;
+use crate::store::conn::{Durability, Redis};
 use crate::store::{BudgetKey, StoreError};
 use crate::window::WindowShape;
 
@@ -46,17 +46,27 @@ pub struct Batches {
     script: Arc<Script>,
     shape: WindowShape,
     margin: u8,
+    durability: Option<Durability>,
 }
 
 impl Batches {
-    /// A batcher sending `script` (acquire_many.lua) over `conn`.
-    pub fn new(conn: Redis, script: Script, shape: WindowShape, margin: u8) -> Self {
+    /// A batcher sending `script` (acquire_many.lua) over `conn`; with
+    /// `durability`, a batch's grants are answered once that many replicas
+    /// have them.
+    pub fn new(
+        conn: Redis,
+        script: Script,
+        shape: WindowShape,
+        margin: u8,
+        durability: Option<Durability>,
+    ) -> Self {
         Self {
             sender: OnceLock::new(),
             conn,
             script: Arc::new(script),
             shape,
             margin,
+            durability,
         }
     }
 
@@ -92,20 +102,30 @@ impl Batches {
                 rx,
                 self.conn.clone(),
                 self.script.clone(),
-                self.shape,
-                self.margin,
+                Params {
+                    shape: self.shape,
+                    margin: self.margin,
+                    durability: self.durability,
+                },
             ));
             tx
         })
     }
 }
 
+/// What every batch of a store is decided with.
+#[derive(Clone, Copy)]
+struct Params {
+    shape: WindowShape,
+    margin: u8,
+    durability: Option<Durability>,
+}
+
 async fn batch_loop(
     mut asked: mpsc::UnboundedReceiver<Asked>,
     conn: Redis,
     script: Arc<Script>,
-    shape: WindowShape,
-    margin: u8,
+    params: Params,
 ) {
     let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
     let cluster = conn.is_cluster();
@@ -141,13 +161,13 @@ async fn batch_loop(
                 for (_, group) in groups {
                     let (conn, script) = (conn.clone(), script.clone());
                     parts.spawn(async move {
-                        run_batch(&conn, &script, &shape, margin, group).await;
+                        run_batch(&conn, &script, params, group).await;
                     });
                 }
                 while parts.join_next().await.is_some() {}
             } else {
                 for (_, group) in groups {
-                    run_batch(&conn, &script, &shape, margin, group).await;
+                    run_batch(&conn, &script, params, group).await;
                 }
             }
             drop(permit);
@@ -155,13 +175,12 @@ async fn batch_loop(
     }
 }
 
-async fn run_batch(
-    conn: &Redis,
-    script: &Script,
-    shape: &WindowShape,
-    margin: u8,
-    batch: Vec<Asked>,
-) {
+async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Asked>) {
+    let Params {
+        ref shape,
+        margin,
+        durability,
+    } = params;
     let mut invocation = script.prepare_invoke();
     invocation
         .arg(shape.bucket_ms())
@@ -189,8 +208,31 @@ async fn run_batch(
         .await;
     match reply {
         Ok(numbers) if numbers.len() == batch.len() * DECISION_LEN => {
-            for (asked, numbers) in batch.into_iter().zip(numbers.chunks(DECISION_LEN)) {
-                let _ = asked.reply.send(decode::decision(numbers));
+            let decisions: Vec<_> = numbers.chunks(DECISION_LEN).map(decode::decision).collect();
+            // One wait covers the batch: its writes went in one call.
+            let granted = decisions
+                .iter()
+                .any(|d| d.as_ref().is_ok_and(|d| d.granted()));
+            let unacknowledged = match durability {
+                Some(durability) if granted => conn
+                    .wait_for_replicas(
+                        &keys::budget(&batch[0].key),
+                        durability.replicas,
+                        durability.timeout,
+                    )
+                    .await
+                    .err(),
+                _ => None,
+            };
+            for (asked, decision) in batch.into_iter().zip(decisions) {
+                let answer = match (&unacknowledged, decision) {
+                    (Some(StoreError::Unavailable(why)), Ok(d)) if d.granted() => {
+                        Err(StoreError::Unavailable(why.clone()))
+                    }
+                    (Some(e), Ok(d)) if d.granted() => Err(StoreError::Corrupt(e.to_string())),
+                    (_, decision) => decision,
+                };
+                let _ = asked.reply.send(answer);
             }
         }
         Ok(_) => {

@@ -26,7 +26,7 @@ use redis::{Script, Value};
 use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
-use super::conn::{Endpoint, Redis};
+use super::conn::{Durability, Endpoint, Redis};
 use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
@@ -87,6 +87,8 @@ pub struct RedisStore {
     scripts: Scripts,
     /// Coalesces concurrent decisions; `None` decides each on its own.
     batches: Option<Batches>,
+    /// Replicas a grant must reach before it is answered, if any.
+    durability: Option<Durability>,
     /// For the follower's blocking reads, which get a connection of their
     /// own so they never hold up decisions on the shared one.
     endpoint: Endpoint,
@@ -104,11 +106,16 @@ impl RedisStore {
     /// With `coalesce`, decisions that reach this replica at the same time
     /// go to Redis together, one script call per batch (per slot, on a
     /// cluster).
+    ///
+    /// With `durability`, a grant is answered only once that many replicas
+    /// have it (Redis `WAIT`), so that a failover loses no grant a caller
+    /// was told of.
     pub fn open(
         endpoint: &Endpoint,
         rules: Rules,
         timeout: Duration,
         coalesce: bool,
+        durability: Option<Durability>,
     ) -> Result<Self, StoreError> {
         let shape = rules.shape;
         let conn = endpoint.connect(timeout)?;
@@ -119,11 +126,13 @@ impl RedisStore {
                     with_window!("decide.lua", "acquire_many.lua"),
                     shape,
                     rules.org_margin_percent,
+                    durability,
                 )
             }),
             conn,
             rules,
             shape,
+            durability,
             scripts: Scripts::new(),
             endpoint: endpoint.clone(),
             follower: tokio::sync::Mutex::new(None),
@@ -209,7 +218,13 @@ impl QuotaStore for RedisStore {
             .instrument(redis_span("EVALSHA", "acquire"))
             .await
             .map_err(from_redis)?;
-        decode::decision(&reply)
+        let decision = decode::decision(&reply)?;
+        if let (Some(durability), true) = (self.durability, decision.granted()) {
+            self.conn
+                .wait_for_replicas(&keys::budget(key), durability.replicas, durability.timeout)
+                .await?;
+        }
+        Ok(decision)
     }
 
     async fn release(

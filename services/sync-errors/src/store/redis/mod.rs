@@ -43,7 +43,7 @@ use crate::domain::{
 };
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, QueuePolicy};
-use crate::store::conn::{Endpoint, Redis};
+use crate::store::conn::{Durability, Endpoint, Redis};
 use crate::store::{
     Claimed, Completed, ErrorStore, Ingested, OutboxEntry, Pending, QueueDepth, Queued,
     ReportedFailure, StoreError,
@@ -79,6 +79,8 @@ pub struct RedisStore {
     /// Multiplexed connection (per node, on a cluster) that reconnects by
     /// itself; cheap to clone.
     conn: Redis,
+    /// Replicas an ingest must reach before it is acknowledged, if any.
+    durability: Option<Durability>,
     /// How failed resync attempts back off (the complete script applies
     /// it) and how many jobs an org may have queued (the resync script).
     policy: QueuePolicy,
@@ -104,6 +106,7 @@ impl RedisStore {
         endpoint: &Endpoint,
         timeout: Duration,
         policy: QueuePolicy,
+        durability: Option<Durability>,
     ) -> Result<Self, StoreError> {
         let conn = endpoint.connect(timeout)?;
         let replica = {
@@ -112,6 +115,7 @@ impl RedisStore {
         };
         Ok(Self {
             conn,
+            durability,
             policy,
             scripts: Scripts::new(),
             next_shard: AtomicU32::new(0),
@@ -283,6 +287,13 @@ impl ErrorStore for RedisStore {
             .scripts
             .ingest(&self.conn, &OrgKeys::of(org), &failures)
             .await?;
+        if let Some(durability) = self.durability {
+            // Acknowledged only once the replicas have it: a failover
+            // loses nothing a worker was told is stored.
+            self.conn
+                .wait_for_replicas(&prefix(org), durability.replicas, durability.timeout)
+                .await?;
+        }
         if suspends {
             self.hint_outbox(org).await;
         }
