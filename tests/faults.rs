@@ -548,6 +548,7 @@ fn failure(key: &str, record: &str, kind: Kind) -> pb::Failure {
         message: message.into(),
         fields,
         occurred_at: None,
+        ..Default::default()
     }
 }
 

@@ -87,6 +87,7 @@ pub fn failure(key: &str, object: &str, record: &str, kind: &str) -> pb::Failure
         message: message.into(),
         fields: fields.iter().map(|f| f.to_string()).collect(),
         occurred_at: None,
+        ..Default::default()
     }
 }
 

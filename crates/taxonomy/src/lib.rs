@@ -639,6 +639,109 @@ impl SuspensionReason {
     }
 }
 
+/// What decided a classification, strongest first: what the worker stated
+/// wins over an operator rule, which wins over the built-in classifier's
+/// evidence (a status code, a phrase, a wrapper, or nothing: the fallback).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Basis {
+    /// The sync worker stated the type or reason it detected.
+    WorkerStated = 1,
+    /// An operator rule matched.
+    OperatorRule = 2,
+    /// A Salesforce status code, given or named in the message.
+    StatusCode = 3,
+    /// A phrase of the message.
+    Phrase = 4,
+    /// Custom code (an Apex trigger, a flow) wrapped the failure and owns it.
+    Wrapper = 5,
+    /// Nothing decisive: a wrapper code on its own, or nothing recognised.
+    Fallback = 6,
+}
+
+impl Basis {
+    /// Every basis, in proto order (so `ALL[n - 1].number() == n`).
+    pub const ALL: [Basis; 6] = [
+        Basis::WorkerStated,
+        Basis::OperatorRule,
+        Basis::StatusCode,
+        Basis::Phrase,
+        Basis::Wrapper,
+        Basis::Fallback,
+    ];
+
+    /// The canonical code (`STATUS_CODE`), as the CLI prints it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Basis::WorkerStated => "WORKER_STATED",
+            Basis::OperatorRule => "OPERATOR_RULE",
+            Basis::StatusCode => "STATUS_CODE",
+            Basis::Phrase => "PHRASE",
+            Basis::Wrapper => "WRAPPER",
+            Basis::Fallback => "FALLBACK",
+        }
+    }
+
+    /// The basis with this canonical code, if any.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.code() == code)
+    }
+
+    /// The value of `CLASSIFICATION_BASIS_<CODE>` in the proto enum.
+    pub fn number(self) -> i32 {
+        self as i32
+    }
+
+    /// The basis with this proto value; `None` for `UNSPECIFIED` (0) and
+    /// for values this build does not know.
+    pub fn from_number(n: i32) -> Option<Self> {
+        usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+}
+
+/// What a sync worker may state it detected with a failure: a record-level
+/// type or an integration-level reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stated {
+    /// A record-level type.
+    Type(ErrorType),
+    /// An integration-level suspension reason.
+    Reason(SuspensionReason),
+}
+
+impl Stated {
+    /// Reads a stated code: a type code or a reason code of the taxonomy,
+    /// in any ASCII case, with `-` or a space for `_`, blanks around
+    /// ignored. `UNKNOWN` is the record-level type (the reason is stated
+    /// with its enum). `None` when it is neither.
+    pub fn from_code(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > 64 {
+            return None;
+        }
+        let code: String = text
+            .chars()
+            .map(|c| match c {
+                '-' | ' ' => '_',
+                c => c.to_ascii_uppercase(),
+            })
+            .collect();
+        ErrorType::from_code(&code)
+            .map(Stated::Type)
+            .or_else(|| SuspensionReason::from_code(&code).map(Stated::Reason))
+    }
+
+    /// Its canonical code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Stated::Type(t) => t.code(),
+            Stated::Reason(r) => r.code(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -710,6 +813,47 @@ mod tests {
             }
         }
         assert_eq!(checked, ErrorType::ALL.len());
+    }
+
+    #[test]
+    fn bases_match_the_proto() {
+        let values = proto_values("CLASSIFICATION_BASIS_");
+        assert_eq!(values.len(), Basis::ALL.len());
+        for (code, number) in values {
+            let basis = Basis::from_code(&code).unwrap_or_else(|| panic!("{code}"));
+            assert_eq!(basis.number(), number, "{code}");
+            assert_eq!(Basis::from_number(number), Some(basis));
+        }
+        assert_eq!(Basis::from_number(0), None);
+        assert_eq!(Basis::from_number(7), None);
+    }
+
+    #[test]
+    fn stated_codes_read_types_then_reasons_in_any_spelling() {
+        assert_eq!(
+            Stated::from_code(" email-already-in-use "),
+            Some(Stated::Type(ErrorType::EmailAlreadyInUse))
+        );
+        assert_eq!(
+            Stated::from_code("Missing Field Mappings"),
+            Some(Stated::Reason(SuspensionReason::MissingFieldMappings))
+        );
+        assert_eq!(
+            Stated::from_code("UNKNOWN"),
+            Some(Stated::Type(ErrorType::Unknown))
+        );
+        for t in ErrorType::ALL {
+            assert_eq!(Stated::from_code(t.code()), Some(Stated::Type(t)));
+        }
+        for r in SuspensionReason::ALL
+            .into_iter()
+            .filter(|r| *r != SuspensionReason::Unknown)
+        {
+            assert_eq!(Stated::from_code(r.code()), Some(Stated::Reason(r)));
+        }
+        for bad in ["", "  ", "NOPE", "STRING__TOO_LONG", &"A".repeat(65)] {
+            assert_eq!(Stated::from_code(bad), None, "{bad}");
+        }
     }
 
     #[test]

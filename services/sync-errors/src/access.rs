@@ -7,6 +7,8 @@ use syncgov_kit::auth::{Policy, Role};
 const WORKERS: &[Role] = &[Role::Worker];
 const OPERATORS: &[Role] = &[Role::Operator];
 const EITHER: &[Role] = &[Role::Worker, Role::Operator];
+/// Admins only (the kit's policy lets an admin call every method).
+const ADMINS: &[Role] = &[];
 
 /// The sync-error service's access policy.
 pub fn policy() -> Policy {
@@ -26,6 +28,23 @@ pub fn policy() -> Policy {
             ("ResyncErrors", OPERATORS),
             ("GetNotificationSettings", OPERATORS),
             ("UpdateNotificationSettings", OPERATORS),
+            // Moves stored errors between types for the whole org.
+            ("ReclassifyErrors", ADMINS),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_reclassify() {
+        let path = "/syncgov.syncerrors.v1.SyncErrors/ReclassifyErrors";
+        let policy = policy();
+        assert!(policy.permits(path, Role::Admin));
+        for role in [Role::Worker, Role::Operator, Role::Service] {
+            assert!(!policy.permits(path, role), "{role:?}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::config::Settings;
 use crate::grpc::SyncErrorsService;
+use crate::rules::{Rules, RulesHandle};
 use crate::store::ErrorStore;
 use crate::store::conn::Endpoint;
 use crate::store::memory::MemoryStore;
@@ -55,6 +56,12 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
     .context("--webhook-ca-file")?;
     let policy = settings.queue_policy();
+    // A bad rules file stops the service before it binds anything more.
+    let rules = match &settings.rules {
+        Some(path) => read_rules(path)?,
+        None => Rules::default(),
+    };
+    let rules = Arc::new(RulesHandle::new(rules));
     let (router, background, store_description) = match Endpoint::from_settings(
         settings.server.redis_url.as_ref(),
         &settings.server.redis_cluster_nodes,
@@ -66,14 +73,26 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 policy,
                 settings.server.durability(),
             )?;
-            let (router, background) =
-                serve_on(store, base.router, &base.health, &settings, deliverer)?;
+            let (router, background) = serve_on(
+                store,
+                base.router,
+                &base.health,
+                &settings,
+                deliverer,
+                rules.clone(),
+            )?;
             (router, background, description)
         }
         None => {
             let store = MemoryStore::new(policy);
-            let (router, background) =
-                serve_on(store, base.router, &base.health, &settings, deliverer)?;
+            let (router, background) = serve_on(
+                store,
+                base.router,
+                &base.health,
+                &settings,
+                deliverer,
+                rules.clone(),
+            )?;
             (router, background, "in memory".to_owned())
         }
     };
@@ -97,12 +116,62 @@ fn serve_on<S: ErrorStore>(
     health: &HealthReporter,
     settings: &Settings,
     deliverer: Deliverer,
+    rules: Arc<RulesHandle>,
 ) -> anyhow::Result<(Router, BoxFuture)> {
     let store = Arc::new(store);
     let policy = deliverer.policy().clone();
     let background = background(store.clone(), health, settings, deliverer)?;
-    let router = router.add_service(SyncErrorsServer::new(SyncErrorsService::new(store, policy)));
+    let reload: BoxFuture = match &settings.rules {
+        Some(path) => Box::pin(watch_rules(
+            path.clone(),
+            settings.rules_reload,
+            rules.clone(),
+        )),
+        None => Box::pin(async {}),
+    };
+    let background: BoxFuture = Box::pin(async move {
+        tokio::join!(background, reload);
+    });
+    let service = SyncErrorsService::with_rules(store, policy, rules);
+    let router = router.add_service(SyncErrorsServer::new(service));
     Ok((router, background))
+}
+
+/// Reads and checks an operator rules file.
+pub fn read_rules(path: &std::path::Path) -> anyhow::Result<Rules> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--rules: cannot read {}", path.display()))?;
+    Rules::parse(&text).with_context(|| format!("--rules: {} is refused", path.display()))
+}
+
+/// Re-reads the rules file every `every` and puts it in force when it
+/// changed and reads well; a file that does not read well is logged, with
+/// the line at fault, and the rules in force stay.
+async fn watch_rules(path: std::path::PathBuf, every: Duration, rules: Arc<RulesHandle>) {
+    let mut last = std::fs::read(&path).ok();
+    loop {
+        tokio::time::sleep(every).await;
+        let now = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "rules file unreadable; the rules in force stay");
+                continue;
+            }
+        };
+        if last.as_deref() == Some(now.as_slice()) {
+            continue;
+        }
+        last = Some(now.clone());
+        match Rules::parse(&String::from_utf8_lossy(&now)) {
+            Ok(new) => {
+                tracing::info!(path = %path.display(), rules = new.len(), "rules reloaded");
+                rules.set(new);
+            }
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "rules file refused; the rules in force stay");
+            }
+        }
+    }
 }
 
 /// What runs beside the server: health following the store's ping, the

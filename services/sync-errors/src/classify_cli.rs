@@ -5,8 +5,22 @@
 
 use std::io::{BufRead, Write};
 
-use crate::classify::{Classification, FailureText, classify};
-use crate::taxonomy::lines::{InputLine, OutputLine};
+use crate::classify::{Classification, Classified, FailureText};
+use crate::domain::ErrorExplanation;
+use crate::rules::{Rules, classify_failure};
+use crate::taxonomy::Stated;
+use crate::taxonomy::lines::{Explained, InputLine, OutputLine};
+
+/// How the filter classifies and what it writes.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Add why to each line: basis, confidence and what matched.
+    pub explain: bool,
+    /// Operator rules to apply before the built-in classifier.
+    pub rules: Rules,
+    /// The org whose rules apply (none: only rules that name no org).
+    pub org: Option<String>,
+}
 
 /// Why the filter stopped.
 #[derive(Debug, thiserror::Error)]
@@ -19,15 +33,66 @@ pub enum ClassifyError {
         /// What is wrong with it.
         error: serde_json::Error,
     },
+    /// A line states a type or reason the taxonomy does not have.
+    #[error(
+        "line {line}: stated: {code:?} is not a type or suspension reason code of the taxonomy"
+    )]
+    BadStated {
+        /// 1-based line number.
+        line: usize,
+        /// What it stated.
+        code: String,
+    },
     /// Reading or writing failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
+/// The output line of one classification.
+pub fn output_line<'a>(
+    id: Option<serde_json::Value>,
+    c: &'a Classified,
+    why: &'a ErrorExplanation,
+    explain: bool,
+) -> OutputLine<'a> {
+    let explained = explain.then(|| Explained {
+        basis: why.basis.code(),
+        confidence: f64::from(why.confidence_milli) / 1000.0,
+        matched: &why.matched,
+    });
+    match c.class {
+        Classification::Record(t) => OutputLine {
+            id,
+            level: "record",
+            category: Some(t.category().code()),
+            error_type: Some(t.code()),
+            reason: None,
+            explained,
+        },
+        Classification::Suspension(r) => OutputLine {
+            id,
+            level: "suspension",
+            category: None,
+            error_type: None,
+            reason: Some(r.code()),
+            explained,
+        },
+    }
+}
+
 /// Classifies every line of `input` into `output`, in order. Blank lines are
 /// skipped; a malformed line stops the filter with its line number, after
 /// the lines before it were written.
-pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, ClassifyError> {
+pub fn run(input: impl BufRead, output: impl Write) -> Result<usize, ClassifyError> {
+    run_with(input, output, &Options::default())
+}
+
+/// As [`run`], with `options`: explanations, operator rules, an org.
+pub fn run_with(
+    input: impl BufRead,
+    mut output: impl Write,
+    options: &Options,
+) -> Result<usize, ClassifyError> {
     let mut count = 0;
     for (index, line) in input.split(b'\n').enumerate() {
         let line = line?;
@@ -46,28 +111,29 @@ pub fn run(input: impl BufRead, mut output: impl Write) -> Result<usize, Classif
             continue;
         }
         let parsed: InputLine = serde_json::from_str(line).map_err(bad)?;
-        let classification = classify(&FailureText {
-            status_code: &parsed.status_code,
-            message: &parsed.message,
-            fields: &parsed.fields,
-            object_type: &parsed.object_type,
-        });
-        let out = match classification {
-            Classification::Record(t) => OutputLine {
-                id: parsed.id,
-                level: "record",
-                category: Some(t.category().code()),
-                error_type: Some(t.code()),
-                reason: None,
-            },
-            Classification::Suspension(r) => OutputLine {
-                id: parsed.id,
-                level: "suspension",
-                category: None,
-                error_type: None,
-                reason: Some(r.code()),
-            },
+        let stated = if parsed.stated.trim().is_empty() {
+            None
+        } else {
+            Some(
+                Stated::from_code(&parsed.stated).ok_or_else(|| ClassifyError::BadStated {
+                    line: index + 1,
+                    code: parsed.stated.clone(),
+                })?,
+            )
         };
+        let classified = classify_failure(
+            stated,
+            &options.rules,
+            options.org.as_deref(),
+            &FailureText {
+                status_code: &parsed.status_code,
+                message: &parsed.message,
+                fields: &parsed.fields,
+                object_type: &parsed.object_type,
+            },
+        );
+        let why = ErrorExplanation::of(&classified.why);
+        let out = output_line(parsed.id, &classified, &why, options.explain);
         serde_json::to_writer(&mut output, &out).map_err(std::io::Error::from)?;
         output.write_all(b"\n")?;
         count += 1;
@@ -106,6 +172,39 @@ mod tests {
         assert_eq!(lines[1]["reason"], "SALESFORCE_API_LIMIT_EXCEEDED");
         assert_eq!(lines[2]["category"], "OTHER");
         assert_eq!(lines[2]["type"], "UNKNOWN");
+    }
+
+    #[test]
+    fn null_is_absent_and_stated_types_win() {
+        let input = concat!(
+            r#"{"id": 1, "status_code": null, "message": "Name: data value too large", "fields": null, "object_type": null}"#,
+            "\n",
+            r#"{"id": 2, "status_code": "STRING_TOO_LONG", "message": "x", "stated": "email-already-in-use"}"#,
+            "\n",
+            r#"{"id": 3, "stated": "MISSING_FIELD_MAPPINGS"}"#,
+            "\n"
+        );
+        let mut out = Vec::new();
+        let options = Options {
+            explain: true,
+            ..Options::default()
+        };
+        assert_eq!(run_with(input.as_bytes(), &mut out, &options).unwrap(), 3);
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["type"], "STRING_TOO_LONG");
+        assert_eq!(lines[0]["basis"], "PHRASE");
+        assert_eq!(lines[1]["type"], "EMAIL_ALREADY_IN_USE");
+        assert_eq!(lines[1]["category"], "DUPLICATES");
+        assert_eq!(lines[1]["basis"], "WORKER_STATED");
+        assert_eq!(lines[1]["confidence"], 1.0);
+        assert_eq!(lines[2]["level"], "suspension");
+        assert_eq!(lines[2]["reason"], "MISSING_FIELD_MAPPINGS");
+        let err = run(r#"{"stated": "NOPE"}"#.as_bytes(), &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().starts_with("line 1: stated"), "{err}");
     }
 
     #[test]
@@ -203,7 +302,7 @@ mod properties {
             r#"{"message": 5}"#,
             r#"{"fields": "Name"}"#,
             r#"{"fields": [1]}"#,
-            r#"{"status_code": null}"#,
+            r#"{"status_code": 7}"#,
             r#"{"message": "a"} {"message": "b"}"#,
             r#"{"message": "unterminated"#,
         ])
@@ -233,7 +332,7 @@ mod properties {
     /// The answer a question should get, as the filter writes it.
     fn answer(question: &InputLine) -> Value {
         let mut expected = json!({ "id": question.id.clone() });
-        match classify(&FailureText {
+        match crate::classify::classify(&FailureText {
             status_code: &question.status_code,
             message: &question.message,
             fields: &question.fields,
@@ -307,7 +406,7 @@ mod properties {
             prop_assert_eq!(&written, &answers);
             match (result, first_bad) {
                 (Ok(count), None) => prop_assert_eq!(count, answers.len()),
-                (Err(e @ ClassifyError::BadLine { .. }), Some(bad)) => {
+                (Err(e @ (ClassifyError::BadLine { .. } | ClassifyError::BadStated { .. })), Some(bad)) => {
                     prop_assert!(e.to_string().starts_with(&format!("line {bad}: ")), "{e}");
                 }
                 (other, expected) => prop_assert!(false, "{other:?}, expected a bad line at {expected:?}"),

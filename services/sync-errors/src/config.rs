@@ -13,6 +13,7 @@ use syncgov_kit::settings::{parse_duration, with_env_prefix};
 const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
 const DEFAULT_RESYNC_BACKOFF: &str = "30s";
 const DEFAULT_DIGEST_DAY: &str = "24h";
+const DEFAULT_RULES_RELOAD: &str = "5s";
 const DEFAULT_NOTIFICATION_RETRY: &str = "30s";
 const DEFAULT_RESYNC_BACKOFF_CAP: &str = "1h";
 const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
@@ -76,10 +77,29 @@ impl Cli {
 #[derive(Clone, Debug, Subcommand)]
 pub enum Command {
     /// Classifies failures read as JSON Lines on stdin, one line out per line
-    /// in: {"id"?, "status_code", "message", "fields"} in,
+    /// in: {"id"?, "status_code", "message", "fields", "object_type",
+    /// "stated"} in (every key optional; null means absent),
     /// {"id", "level": "record", "category", "type"} or
     /// {"id", "level": "suspension", "reason"} out.
-    Classify,
+    Classify(ClassifyArgs),
+}
+
+/// `sync-errors classify`'s flags.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ClassifyArgs {
+    /// Add why to each line: "basis" (WORKER_STATED, OPERATOR_RULE,
+    /// STATUS_CODE, PHRASE, WRAPPER or FALLBACK), "confidence" (0 to 1) and
+    /// "matched" (the code, phrase or rule).
+    #[arg(long)]
+    pub explain: bool,
+    /// An operator rules file (YAML) to apply before the built-in rules, as
+    /// the service would with --rules.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+    /// The org whose operator rules apply (without: only the rules that
+    /// name no org).
+    #[arg(long)]
+    pub org: Option<String>,
 }
 
 /// Settings of the sync-error server.
@@ -157,6 +177,18 @@ pub struct Settings {
     #[command(flatten)]
     pub server: ServerSettings,
 
+    /// Operator rules (YAML): an org's own texts mapped to a type or a
+    /// suspension reason, ahead of the built-in classifier. Checked at
+    /// start (a bad file stops the service with the line at fault) and
+    /// re-read when it changes (a bad change is refused and logged; the
+    /// rules in force stay).
+    #[arg(long, env = "SYNC_ERRORS_RULES", value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+
+    /// How often the rules file is checked for changes.
+    #[arg(long, env = "SYNC_ERRORS_RULES_RELOAD", default_value = DEFAULT_RULES_RELOAD, value_parser = parse_duration)]
+    pub rules_reload: Duration,
+
     /// The bearer token sync-errors presents to the governor (a file, re-read
     /// as it is rotated); needed when the governor checks tokens.
     #[arg(long, env = "SYNC_ERRORS_GOVERNOR_TOKEN_FILE")]
@@ -232,6 +264,8 @@ impl Default for Settings {
             server: ServerSettings::listening_on(
                 DEFAULT_LISTEN.parse().expect("the default address parses"),
             ),
+            rules: None,
+            rules_reload: duration(DEFAULT_RULES_RELOAD),
             governor_token_file: None,
             governor_tls_ca: None,
             governor_tls_cert: None,
@@ -250,7 +284,13 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.settings.server.listen.port(), 0);
         let cli = Cli::try_from_args(["sync-errors", "classify"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Classify)));
+        assert!(matches!(cli.command, Some(Command::Classify(_))));
+        let cli =
+            Cli::try_from_args(["sync-errors", "classify", "--explain", "--org", "acme"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Classify(ClassifyArgs { explain: true, .. }))
+        ));
         assert_eq!(
             Settings::default().server.listen.to_string(),
             DEFAULT_LISTEN

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio_stream::Stream;
 
-use crate::classify::{Classification, FailureText, classify};
+use crate::classify::{Classification, Classified, FailureText};
 use crate::destination::{Policy, WebhookUrl};
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, InvalidInput, MAX_BATCH, MAX_RESYNC, OrgId,
@@ -30,8 +30,9 @@ use crate::error::Error;
 use crate::export::{self, Chunk};
 use crate::notify;
 use crate::resync::{self, JobId, JobOutcome};
-use crate::store::{Claimed, Completed, ErrorStore, Ingested, Queued, ReportedFailure};
-use crate::taxonomy::ErrorType;
+use crate::rules::{RulesHandle, classify_failure as classify_with};
+use crate::store::{Claimed, Completed, ErrorStore, Ingested, Moved, Queued, ReportedFailure};
+use crate::taxonomy::{Basis, ErrorType, Stated};
 
 /// The sync-error service over a store: what every RPC handler shares.
 pub struct SyncErrors<S> {
@@ -41,7 +42,39 @@ pub struct SyncErrors<S> {
     /// Where webhooks may go: a URL the deliveries would refuse whatever
     /// DNS says is refused when set.
     webhooks: Policy,
+    /// The operator rules in force, reloaded as their file changes.
+    rules: Arc<RulesHandle>,
 }
+
+/// One text to classify, with what the worker stated about it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassifyInput<'a> {
+    /// The org whose operator rules apply too; `None`: only the rules that
+    /// name no org.
+    pub org: Option<&'a OrgId>,
+    /// The text.
+    pub text: FailureText<'a>,
+    /// What the worker stated.
+    pub stated: Option<Stated>,
+}
+
+/// What a reclassification did (or would do, in a dry run).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reclassified {
+    /// Current errors classified again.
+    pub examined: u64,
+    /// Errors moved to another type.
+    pub moved: u64,
+    /// Errors that now read as a suspension: left as they are.
+    pub now_suspension: u64,
+    /// Errors being resynced: left as they are.
+    pub skipped_resyncing: u64,
+    /// The moves per (from, to), in the order first seen.
+    pub moves: Vec<(ErrorType, ErrorType, u64)>,
+}
+
+/// Errors moved per store call while reclassifying.
+const RECLASSIFY_BATCH: usize = 200;
 
 /// How a worker says a claimed resync job went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +97,17 @@ pub struct JobDone {
 impl<S: ErrorStore> SyncErrors<S> {
     /// The service over `store`, with webhooks held to `webhooks`.
     pub fn new(store: Arc<S>, webhooks: Policy) -> Self {
-        Self { store, webhooks }
+        Self::with_rules(store, webhooks, Arc::default())
+    }
+
+    /// The service over `store`, classifying with the operator rules of
+    /// `rules` too.
+    pub fn with_rules(store: Arc<S>, webhooks: Policy, rules: Arc<RulesHandle>) -> Self {
+        Self {
+            store,
+            webhooks,
+            rules,
+        }
     }
 
     /// Classifies and stores a batch of failures of `org`, all or none.
@@ -90,12 +133,13 @@ impl<S: ErrorStore> SyncErrors<S> {
             )
             .into());
         }
+        let rules = self.rules.get();
         let batch = tracing::debug_span!("classify", failures = count).in_scope(|| {
             failures
                 .map(|failure| {
                     let failure = failure?;
-                    let classification = classify_failure(&failure);
-                    Ok((failure, classification))
+                    let classified = classify_failure(&rules, org, &failure);
+                    Ok((failure, classified))
                 })
                 .collect::<Result<Vec<_>, InvalidInput>>()
         })?;
@@ -116,17 +160,111 @@ impl<S: ErrorStore> SyncErrors<S> {
             .collect())
     }
 
-    /// Classifies up to [`MAX_BATCH`] error texts; stores nothing.
-    pub fn classify<'a, I>(&self, inputs: I) -> Result<Vec<Classification>, Error>
+    /// Classifies up to [`MAX_BATCH`] error texts, each with the operator
+    /// rules of its org (none: the rules that name no org); stores nothing.
+    pub fn classify<'a, I>(&self, inputs: I) -> Result<Vec<Classified>, Error>
     where
-        I: ExactSizeIterator<Item = FailureText<'a>>,
+        I: ExactSizeIterator<Item = Result<ClassifyInput<'a>, InvalidInput>>,
     {
         if inputs.len() == 0 || inputs.len() > MAX_BATCH {
             return Err(
                 InvalidInput::new("inputs", format!("must hold 1 to {MAX_BATCH} inputs")).into(),
             );
         }
-        Ok(inputs.map(|text| classify(&text)).collect())
+        let rules = self.rules.get();
+        inputs
+            .map(|input| {
+                let input = input?;
+                let org = input.org.map(OrgId::as_str);
+                Ok(classify_with(input.stated, &rules, org, &input.text))
+            })
+            .collect::<Result<Vec<_>, InvalidInput>>()
+            .map_err(Error::from)
+    }
+
+    /// Classifies the org's current errors again with the rules and the
+    /// classifier as they are now, and moves each whose type changed (none
+    /// in a `dry_run`). An error its worker stated the type of keeps it;
+    /// one that now reads as a suspension stays where it is (the org is
+    /// never suspended after the fact); one being resynced is left for
+    /// later. Counts stay exact: the store moves each error in one step.
+    pub async fn reclassify(&self, org: &OrgId, dry_run: bool) -> Result<Reclassified, Error> {
+        let rules = self.rules.get();
+        let mut done = Reclassified::default();
+        let mut cursor = None;
+        let all = ErrorFilter::default();
+        loop {
+            let page = self
+                .store
+                .list(org, &all, cursor, crate::domain::MAX_PAGE_SIZE)
+                .await?;
+            let mut moves = Vec::new();
+            for error in &page.errors {
+                done.examined += 1;
+                if error
+                    .explanation
+                    .as_ref()
+                    .is_some_and(|x| x.basis == Basis::WorkerStated)
+                {
+                    continue;
+                }
+                let text = FailureText {
+                    status_code: &error.status_code,
+                    message: &error.message,
+                    fields: &error.fields,
+                    object_type: &error.object_type,
+                };
+                let classified = classify_with(None, &rules, Some(org.as_str()), &text);
+                match classified.class {
+                    Classification::Suspension(_) => done.now_suspension += 1,
+                    Classification::Record(t) if t == error.error_type => {}
+                    Classification::Record(_) if error.state == ErrorState::Resyncing => {
+                        done.skipped_resyncing += 1;
+                    }
+                    Classification::Record(t) => moves.push(Moved {
+                        id: error.id.clone(),
+                        from: error.error_type,
+                        to: t,
+                        new_id: ErrorId::of(&error.object_type, &error.crm_record_id, t),
+                        explanation: crate::domain::ErrorExplanation::of(&classified.why),
+                    }),
+                }
+            }
+            for chunk in moves.chunks(RECLASSIFY_BATCH) {
+                let moved = if dry_run {
+                    vec![true; chunk.len()]
+                } else {
+                    self.store.reclassify(org, chunk).await?
+                };
+                for (m, ok) in chunk.iter().zip(moved) {
+                    if !ok {
+                        // Changed meanwhile (resolved, resynced, moved).
+                        continue;
+                    }
+                    done.moved += 1;
+                    match done
+                        .moves
+                        .iter_mut()
+                        .find(|(f, t, _)| *f == m.from && *t == m.to)
+                    {
+                        Some(entry) => entry.2 += 1,
+                        None => done.moves.push((m.from, m.to, 1)),
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        tracing::info!(
+            examined = done.examined,
+            moved = done.moved,
+            now_suspension = done.now_suspension,
+            dry_run,
+            "reclassified"
+        );
+        Ok(done)
     }
 
     /// The org's health cards, from its counters.
@@ -229,15 +367,15 @@ impl<S: ErrorStore> SyncErrors<S> {
         let (outcome, failure) = match report {
             Report::Success => (JobOutcome::Success, None),
             Report::Failure(failure) => {
-                let classification = classify_failure(&failure);
-                (JobOutcome::Failure, Some((failure, classification)))
+                let classified = classify_failure(&self.rules.get(), &job.org, &failure);
+                (JobOutcome::Failure, Some((failure, classified)))
             }
         };
         let reported = failure
             .as_ref()
-            .map(|(failure, classification)| ReportedFailure {
+            .map(|(failure, classified)| ReportedFailure {
                 failure,
-                classification: *classification,
+                classified,
                 trace_parent: &trace_parent,
             });
         match self
@@ -336,22 +474,32 @@ impl<S: ErrorStore> SyncErrors<S> {
     }
 }
 
-/// The classification of a failure as reported.
-pub(crate) fn classify_failure(failure: &Failure) -> Classification {
-    classify(&FailureText {
-        status_code: &failure.status_code,
-        message: &failure.message,
-        fields: &failure.fields,
-        object_type: &failure.object_type,
-    })
+/// The classification of a failure of `org` as reported: what its worker
+/// stated, else the org's operator rules, else the built-in classifier.
+pub(crate) fn classify_failure(
+    rules: &crate::rules::Rules,
+    org: &OrgId,
+    failure: &Failure,
+) -> Classified {
+    classify_with(
+        failure.stated,
+        rules,
+        Some(org.as_str()),
+        &FailureText {
+            status_code: &failure.status_code,
+            message: &failure.message,
+            fields: &failure.fields,
+            object_type: &failure.object_type,
+        },
+    )
 }
 
 /// Records what a batch holds on the current span, for traces: how many
 /// suspension-level failures, and its distinct types and reasons.
-fn record_batch(batch: &[(Failure, Classification)]) {
+fn record_batch(batch: &[(Failure, Classified)]) {
     let suspensions = batch
         .iter()
-        .filter(|(_, c)| matches!(c, Classification::Suspension(_)))
+        .filter(|(_, c)| matches!(c.class, Classification::Suspension(_)))
         .count();
     let span = tracing::Span::current();
     span.record("suspensions", suspensions);
@@ -359,13 +507,7 @@ fn record_batch(batch: &[(Failure, Classification)]) {
         // Nobody reads it: skip building the list.
         return;
     }
-    let mut kinds: Vec<&str> = batch
-        .iter()
-        .map(|(_, c)| match c {
-            Classification::Record(t) => t.code(),
-            Classification::Suspension(r) => r.code(),
-        })
-        .collect();
+    let mut kinds: Vec<&str> = batch.iter().map(|(_, c)| c.class.code()).collect();
     kinds.sort_unstable();
     kinds.dedup();
     span.record("classifications", kinds.join(",").as_str());

@@ -7,7 +7,8 @@ use std::fmt;
 use syncgov_kit::input::check_recent;
 pub use syncgov_kit::input::{InvalidInput, OrgId, check_text};
 
-use crate::taxonomy::{Category, ErrorType};
+use crate::classify::Explanation;
+use crate::taxonomy::{Basis, Category, ErrorType, Stated};
 
 /// Most failures in one ingest or classify call.
 pub const MAX_BATCH: usize = 1_000;
@@ -154,6 +155,9 @@ pub struct Failure {
     pub fields: Vec<String>,
     /// When it happened, ms since the epoch; `None` means at ingest.
     pub occurred_at_ms: Option<i64>,
+    /// The type or reason the worker detected itself, which wins over the
+    /// text.
+    pub stated: Option<Stated>,
 }
 
 impl Failure {
@@ -291,6 +295,40 @@ impl fmt::Display for ErrorId {
     }
 }
 
+/// What decided an error's classification, as the store keeps it: the
+/// [`Explanation`] with its confidence in thousandths, so that it compares
+/// and stores exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorExplanation {
+    /// What decided.
+    pub basis: Basis,
+    /// How sure, in thousandths (0 to 1 000).
+    pub confidence_milli: u16,
+    /// What matched.
+    pub matched: String,
+}
+
+impl ErrorExplanation {
+    /// Longest `matched` text kept.
+    pub const MAX_MATCHED: usize = 128;
+
+    /// The stored form of `why`.
+    pub fn of(why: &Explanation) -> Self {
+        let mut matched: String = why.matched.chars().take(Self::MAX_MATCHED).collect();
+        matched.retain(|c| !c.is_control());
+        Self {
+            basis: why.basis,
+            confidence_milli: (why.confidence.clamp(0.0, 1.0) * 1000.0).round() as u16,
+            matched,
+        }
+    }
+
+    /// The confidence as a fraction.
+    pub fn confidence(&self) -> f32 {
+        f32::from(self.confidence_milli) / 1000.0
+    }
+}
+
 /// A current (or resolved) error as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredError {
@@ -325,6 +363,9 @@ pub struct StoredError {
     pub state: ErrorState,
     /// Resync attempts made.
     pub resync_attempts: u32,
+    /// What decided its type, at the latest report; `None` for errors an
+    /// earlier version stored.
+    pub explanation: Option<ErrorExplanation>,
 }
 
 impl StoredError {
@@ -335,6 +376,7 @@ impl StoredError {
         failure: &Failure,
         error_type: ErrorType,
         at_ms: i64,
+        explanation: Option<ErrorExplanation>,
     ) -> Self {
         Self {
             id,
@@ -352,14 +394,22 @@ impl StoredError {
             last_seen_ms: at_ms,
             state: ErrorState::Open,
             resync_attempts: 0,
+            explanation,
         }
     }
 
     /// Counts another report of the same error; the latest report's details
-    /// win, and the times only widen (reports may arrive out of order).
-    pub fn record_occurrence(&mut self, failure: &Failure, at_ms: i64) {
+    /// (its explanation too) win, and the times only widen (reports may
+    /// arrive out of order).
+    pub fn record_occurrence(
+        &mut self,
+        failure: &Failure,
+        at_ms: i64,
+        explanation: Option<ErrorExplanation>,
+    ) {
         self.occurrences += 1;
         if at_ms >= self.last_seen_ms {
+            self.explanation = explanation;
             self.last_seen_ms = at_ms;
             self.direction = failure.direction;
             self.status_code.clone_from(&failure.status_code);
@@ -429,6 +479,15 @@ pub struct HealthCounts {
 }
 
 impl HealthCounts {
+    /// Current errors of type `UNKNOWN`: what nothing recognised.
+    pub fn unknown(&self) -> u64 {
+        self.types
+            .iter()
+            .filter(|(t, _)| *t == ErrorType::Unknown)
+            .map(|(_, c)| c.errors)
+            .sum()
+    }
+
     /// The health cards: the categories and types with current errors, most
     /// errors first (ties in the taxonomy's order), so that an operator reads
     /// the worst first. A category's current errors are its types' sum; its
@@ -472,6 +531,7 @@ impl HealthCounts {
                 .then(a.category.number().cmp(&b.category.number()))
         });
         SyncHealth {
+            unknown: self.unknown(),
             errors: self.errors,
             records: self.records,
             categories,
@@ -486,6 +546,8 @@ impl HealthCounts {
 pub struct SyncHealth {
     /// Current errors.
     pub errors: u64,
+    /// Current errors of type `UNKNOWN`.
+    pub unknown: u64,
     /// Distinct records with a current error.
     pub records: u64,
     /// Categories with current errors, most first.
@@ -607,6 +669,7 @@ mod tests {
             message: "Last Name: data value too large".into(),
             fields: vec!["LastName".into()],
             occurred_at_ms: Some(1_000),
+            stated: None,
         }
     }
 
@@ -676,13 +739,14 @@ mod tests {
             &f,
             ErrorType::StringTooLong,
             1_000,
+            None,
         );
         let mut later = f.clone();
         later.message = "newer".into();
-        e.record_occurrence(&later, 3_000);
+        e.record_occurrence(&later, 3_000, None);
         let mut earlier = f.clone();
         earlier.message = "older".into();
-        e.record_occurrence(&earlier, 500);
+        e.record_occurrence(&earlier, 500, None);
         assert_eq!(
             (e.occurrences, e.first_seen_ms, e.last_seen_ms),
             (3, 500, 3_000)
@@ -699,6 +763,7 @@ mod tests {
             &f,
             ErrorType::StringTooLong,
             1_000,
+            None,
         );
         let all = ErrorFilter::default();
         assert!(all.matches(&e));

@@ -310,6 +310,7 @@ mod properties {
                     last_seen_ms,
                     state,
                     resync_attempts,
+                    explanation: None,
                 },
             )
     }
@@ -332,6 +333,7 @@ mod properties {
             last_seen_ms: 0,
             state: ErrorState::Open,
             resync_attempts: 0,
+            explanation: None,
         }
     }
 

@@ -20,18 +20,19 @@ use syncgov_kit::error::ApiError;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use crate::classify::{Classification, FailureText};
-use crate::core::{Report, SyncErrors};
+use crate::classify::{Classification, Classified, FailureText};
+use crate::core::{ClassifyInput, Reclassified, Report, SyncErrors};
 use crate::destination::{Policy, redact_credentials};
 use crate::domain::{
-    self, Cursor, Direction, ErrorFilter, ErrorId, ErrorState, Failure, InvalidInput, OrgId,
-    StoredError, SyncHealth,
+    self, Cursor, Direction, ErrorExplanation, ErrorFilter, ErrorId, ErrorState, Failure,
+    InvalidInput, OrgId, StoredError, SyncHealth,
 };
 use crate::error::Error;
 use crate::notify;
 use crate::resync::JobId;
+use crate::rules::RulesHandle;
 use crate::store::{ErrorStore, Queued};
-use crate::taxonomy::{Category, ErrorType};
+use crate::taxonomy::{Category, ErrorType, Stated, SuspensionReason};
 
 /// The `syncgov.syncerrors.v1.SyncErrors` service over a store.
 pub struct SyncErrorsService<S> {
@@ -41,8 +42,13 @@ pub struct SyncErrorsService<S> {
 impl<S: ErrorStore> SyncErrorsService<S> {
     /// A service over `store`, with webhook URLs held to `webhooks`.
     pub fn new(store: Arc<S>, webhooks: Policy) -> Self {
+        Self::with_rules(store, webhooks, Arc::default())
+    }
+
+    /// A service that classifies with the operator rules of `rules` too.
+    pub fn with_rules(store: Arc<S>, webhooks: Policy, rules: Arc<RulesHandle>) -> Self {
         Self {
-            core: SyncErrors::new(store, webhooks),
+            core: SyncErrors::with_rules(store, webhooks, rules),
         }
     }
 }
@@ -95,7 +101,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .into_iter()
             .map(|(failure, i)| pb::IngestResult {
                 idempotency_key: failure.idempotency_key,
-                classification: Some(classification_pb(i.classification)),
+                classification: Some(classification_pb(i.classification, i.explanation.as_ref())),
                 error_id: i.error_id.map(|id| id.to_string()).unwrap_or_default(),
                 duplicate: i.duplicate,
             })
@@ -107,20 +113,66 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         &self,
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
+        // An org's rules are the org's: the caller must be one that may
+        // touch it; without an org only the rules naming none apply.
+        let mut orgs = Vec::new();
+        for (n, input) in request.get_ref().inputs.iter().enumerate() {
+            if input.org_id.is_empty() {
+                orgs.push(None);
+                continue;
+            }
+            authorize_org(&request, &input.org_id)?;
+            let org = OrgId::parse(&input.org_id)
+                .map_err(|e| InvalidInput::new(format!("inputs[{n}].org_id"), e.rule.clone()))?;
+            orgs.push(Some(org));
+        }
         let inputs = request.into_inner().inputs;
-        let texts = inputs.iter().map(|i| FailureText {
-            status_code: &i.status_code,
-            message: &i.message,
-            fields: &i.fields,
-            object_type: &i.object_type,
+        let texts = inputs.iter().zip(&orgs).enumerate().map(|(n, (i, org))| {
+            let at = format!("inputs[{n}]");
+            Ok(ClassifyInput {
+                org: org.as_ref(),
+                text: FailureText {
+                    status_code: &i.status_code,
+                    message: &i.message,
+                    fields: &i.fields,
+                    object_type: &i.object_type,
+                },
+                stated: parse_stated(&at, i.stated_type, i.stated_reason, &i.stated_code)?,
+            })
         });
         let classifications = self
             .core
             .classify(texts)?
             .into_iter()
-            .map(classification_pb)
+            .map(|c: Classified| classification_pb(c.class, Some(&ErrorExplanation::of(&c.why))))
             .collect();
         Ok(Response::new(pb::ClassifyResponse { classifications }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, dry_run = request.get_ref().dry_run))]
+    async fn reclassify_errors(
+        &self,
+        request: Request<pb::ReclassifyErrorsRequest>,
+    ) -> Result<Response<pb::ReclassifyErrorsResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
+        let request = request.into_inner();
+        let org = org(&request.org_id)?;
+        let done: Reclassified = self.core.reclassify(&org, request.dry_run).await?;
+        Ok(Response::new(pb::ReclassifyErrorsResponse {
+            examined: done.examined,
+            moved: done.moved,
+            now_suspension: done.now_suspension,
+            skipped_resyncing: done.skipped_resyncing,
+            moves: done
+                .moves
+                .into_iter()
+                .map(|(from, to, errors)| pb::TypeMove {
+                    from: from.number(),
+                    to: to.number(),
+                    errors,
+                })
+                .collect(),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
@@ -409,6 +461,7 @@ fn parse_failure(at: &str, f: pb::Failure, now: i64) -> Result<Failure, InvalidI
         message: f.message,
         fields: f.fields,
         occurred_at_ms: None,
+        stated: parse_stated(at, f.stated_type, f.stated_reason, &f.stated_code)?,
     };
     failure.validate(at)?;
     if let Some(t) = &f.occurred_at {
@@ -418,6 +471,48 @@ fn parse_failure(at: &str, f: pb::Failure, now: i64) -> Result<Failure, InvalidI
         failure.occurred_at_ms = Some(at_ms);
     }
     Ok(failure)
+}
+
+/// What a worker stated it detected: at most one of a type, a reason and a
+/// code, each checked against the taxonomy; `at` names the failure
+/// (`failures[3]`). Unset, 0 and empty all mean nothing stated.
+fn parse_stated(
+    at: &str,
+    stated_type: i32,
+    stated_reason: i32,
+    stated_code: &str,
+) -> Result<Option<Stated>, InvalidInput> {
+    let field = |name: &str| format!("{at}.{name}");
+    let code = stated_code.trim();
+    let given = [stated_type != 0, stated_reason != 0, !code.is_empty()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(InvalidInput::new(
+            field("stated_code"),
+            "at most one of stated_type, stated_reason and stated_code may be set",
+        ));
+    }
+    if stated_type != 0 {
+        return ErrorType::from_number(stated_type)
+            .map(|t| Some(Stated::Type(t)))
+            .ok_or_else(|| InvalidInput::new(field("stated_type"), "must be an ErrorType"));
+    }
+    if stated_reason != 0 {
+        return SuspensionReason::from_number(stated_reason)
+            .map(|r| Some(Stated::Reason(r)))
+            .ok_or_else(|| {
+                InvalidInput::new(field("stated_reason"), "must be a SuspensionReason")
+            });
+    }
+    if code.is_empty() {
+        return Ok(None);
+    }
+    Stated::from_code(code).map(Some).ok_or_else(|| {
+        InvalidInput::new(
+            field("stated_code"),
+            "must be a type or suspension reason code of the taxonomy (EMAIL_ALREADY_IN_USE, \
+             MISSING_FIELD_MAPPINGS, ...)",
+        )
+    })
 }
 
 /// A direction; unset is unknown, a number the contract lacks is refused.
@@ -478,7 +573,7 @@ fn parse_filter(filter: Option<pb::ErrorFilter>) -> Result<ErrorFilter, InvalidI
     })
 }
 
-fn classification_pb(c: Classification) -> pb::Classification {
+fn classification_pb(c: Classification, why: Option<&ErrorExplanation>) -> pb::Classification {
     let level = match c {
         Classification::Record(t) => pb::classification::Level::Record(record_level_pb(t)),
         Classification::Suspension(r) => pb::classification::Level::Suspension(r.number()),
@@ -486,6 +581,15 @@ fn classification_pb(c: Classification) -> pb::Classification {
     pb::Classification {
         level: Some(level),
         guidance: c.guidance().to_owned(),
+        explanation: why.map(explanation_pb),
+    }
+}
+
+fn explanation_pb(why: &ErrorExplanation) -> pb::Explanation {
+    pb::Explanation {
+        basis: why.basis.number(),
+        confidence: why.confidence(),
+        matched: why.matched.clone(),
     }
 }
 
@@ -531,6 +635,7 @@ fn error_pb(org: &OrgId, e: StoredError) -> pb::SyncError {
         fields: e.fields,
         occurrences: e.occurrences,
         resync_attempts: e.resync_attempts,
+        explanation: e.explanation.as_ref().map(explanation_pb),
     }
 }
 
@@ -554,6 +659,7 @@ fn queued_pb(id: &ErrorId, queued: Queued) -> pb::QueuedResync {
 /// The health cards as the contract shows them, each with its guidance.
 fn health_pb(health: SyncHealth) -> pb::GetSyncHealthResponse {
     pb::GetSyncHealthResponse {
+        unknown_errors: health.unknown,
         current_errors: health.errors,
         impacted_records: health.records,
         categories: health

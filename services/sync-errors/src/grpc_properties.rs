@@ -131,6 +131,7 @@ fn any_failure() -> impl Strategy<Value = pb::Failure> {
                     t.nanos = nanos;
                     t
                 }),
+                ..Default::default()
             },
         )
 }
@@ -282,7 +283,9 @@ proptest! {
                 prop_assert_eq!(&failure.message, &f.message);
                 prop_assert_eq!(&failure.fields, &f.fields);
                 prop_assert_eq!(failure.occurred_at_ms, f.occurred_at.as_ref().and_then(|t| occurred_at(t.seconds, t.nanos)));
-                prop_assert_eq!(classify_failure(&failure), classify_failure(&failure));
+                let rules = crate::rules::Rules::default();
+                let org = OrgId::parse("acme").expect("an org id");
+                prop_assert_eq!(classify_failure(&rules, &org, &failure), classify_failure(&rules, &org, &failure));
             }
             Err(e) => prop_assert_eq!(Some(e.field), broken),
         }

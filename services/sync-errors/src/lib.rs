@@ -26,6 +26,7 @@ pub mod notifier;
 pub mod notify;
 pub mod relay;
 pub mod resync;
+pub mod rules;
 pub mod store;
 pub mod webhook;
 pub use syncgov_taxonomy as taxonomy;

@@ -10,10 +10,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::from_env();
-    if let Some(Command::Classify) = cli.command {
-        return match sync_errors::classify_cli::run(
+    if let Some(Command::Classify(args)) = cli.command {
+        let rules = match args.rules.as_deref().map(sync_errors::app::read_rules) {
+            None => Ok(Default::default()),
+            Some(read) => read,
+        };
+        let rules = match rules {
+            Ok(rules) => rules,
+            Err(e) => {
+                eprintln!("sync-errors classify: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let options = sync_errors::classify_cli::Options {
+            explain: args.explain,
+            rules,
+            org: args.org,
+        };
+        return match sync_errors::classify_cli::run_with(
             std::io::stdin().lock(),
             std::io::stdout().lock(),
+            &options,
         ) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {

@@ -255,7 +255,8 @@ fn wrapped_messages_are_read_through_their_wrapping() {
         "Task",
     );
     assert_eq!(governor, record(ErrorType::SalesforceAutomation));
-    // A row lock is the org's problem even inside a trigger.
+    // A row lock met by a trigger's own DML is the trigger's failure of this
+    // one record, not the org being locked.
     let lock = classify_one(
         "",
         "X: execution of AfterUpdate caused by: System.DmlException: Update failed. First \
@@ -263,7 +264,15 @@ fn wrapped_messages_are_read_through_their_wrapping() {
         &[],
         "",
     );
-    assert_eq!(lock, suspension(SuspensionReason::SalesforceOrgLocked));
+    assert_eq!(lock, record(ErrorType::SalesforceAutomation));
+    // On its own it is the org's, and transient.
+    let own = classify_one(
+        "UNABLE_TO_LOCK_ROW",
+        "unable to obtain exclusive access to this record",
+        &[],
+        "",
+    );
+    assert_eq!(own, suspension(SuspensionReason::SalesforceOrgLocked));
 }
 
 #[test]

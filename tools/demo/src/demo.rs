@@ -4,7 +4,9 @@
 //! workers run against simulated Salesforce orgs: each asks the governor for
 //! a token before every call, reports the org's `Sforce-Limit-Info` usage,
 //! and reports the failures Salesforce answers with (real texts, from the
-//! classifier's test data) to sync-errors. Midway another app drains one
+//! classifier's test data) to sync-errors, along with failures they detect
+//! on the CRM side (an association limit, an e-mail already in use, ...),
+//! whose type they state: every category of the health cards shows up. Midway another app drains one
 //! org's API limit, so Salesforce refuses calls with `TotalRequests Limit
 //! exceeded.`: the org is suspended, and the suspension clears by itself
 //! once those calls leave the org's rolling window. The other org has a
@@ -62,6 +64,59 @@ const FAILURES: &str =
     include_str!("../../../services/sync-errors/tests/data/salesforce_errors.jsonl");
 /// One call in this many fails on a record.
 const FAILURE_ODDS: u64 = 40;
+/// One record failure in this many is one the worker detects on the CRM
+/// side, and states the type of when it reports it.
+const CRM_SIDE_ODDS: u64 = 5;
+
+/// Failures a worker detects on the CRM side, which no Salesforce text
+/// carries: the worker states their type. `(type code, object, message)`.
+const CRM_SIDE: &[(&str, &str, &str)] = &[
+    (
+        "ASSOCIATION_LIMIT_REACHED",
+        "Contact",
+        "The CRM company already has the most associated contacts it may have.",
+    ),
+    (
+        "WAITING_FOR_ACCOUNT_SYNC",
+        "Contact",
+        "The contact's Salesforce account is not synced as a CRM company yet.",
+    ),
+    (
+        "MISSING_CONTACT_ID",
+        "Task",
+        "The task's custom code needs a contact ID the record does not have.",
+    ),
+    (
+        "EMAIL_ALREADY_IN_USE",
+        "Lead",
+        "Another CRM contact already has this e-mail address.",
+    ),
+    (
+        "MISSING_PICKLIST_OPTION",
+        "Lead",
+        "The CRM property has no option for the Salesforce value 'Webinar'.",
+    ),
+    (
+        "MISMATCHED_OPTIONS",
+        "Opportunity",
+        "The picklist options of the CRM property and the Salesforce field differ.",
+    ),
+    (
+        "INACTIVE_OPPORTUNITY_STAGE",
+        "Opportunity",
+        "The opportunity's stage 'Negotiation (old)' is inactive.",
+    ),
+    (
+        "OWNERS_NOT_SYNCED",
+        "Account",
+        "The Salesforce owner of the record is not synced as a CRM user.",
+    ),
+    (
+        "OPTION_LIMIT_EXCEEDED",
+        "Contact",
+        "The CRM property holds the most options it may have.",
+    ),
+];
 /// Records each org's workers sync, so that errors repeat on a record.
 const RECORDS: u64 = 400;
 /// Time Salesforce takes to answer a call in the simulation.
@@ -171,13 +226,29 @@ impl SimOrg {
     }
 }
 
-/// A failure text from the classifier's test data.
+/// A failure text from the classifier's test data, or one a worker
+/// detects on the CRM side with the type it states.
 #[derive(Clone, Debug)]
 struct Sample {
     status_code: String,
     message: String,
     fields: Vec<String>,
     object_type: String,
+    stated_code: String,
+}
+
+/// The failures workers detect on the CRM side, as samples.
+fn crm_side_samples() -> Vec<Sample> {
+    CRM_SIDE
+        .iter()
+        .map(|&(code, object, message)| Sample {
+            status_code: String::new(),
+            message: message.to_owned(),
+            fields: Vec::new(),
+            object_type: object.to_owned(),
+            stated_code: code.to_owned(),
+        })
+        .collect()
 }
 
 /// The record-level samples, and Salesforce's answer once the org's daily
@@ -200,6 +271,7 @@ fn samples() -> anyhow::Result<(Vec<Sample>, Sample)> {
                 })
                 .unwrap_or_default(),
             object_type: text("object_type"),
+            stated_code: String::new(),
         };
         match v["expected"]["level"].as_str() {
             Some("record") => records.push(sample),
@@ -316,6 +388,7 @@ struct Worker {
     sync_errors: SyncErrorsClient<Channel>,
     tally: Arc<Tally>,
     records: Arc<Vec<Sample>>,
+    crm_side: Arc<Vec<Sample>>,
     limit_answer: Arc<Sample>,
     rng: Rng,
     /// How long to hold off after Salesforce refused a call for the org's
@@ -401,7 +474,12 @@ impl Worker {
             self.tally.calls_refused.fetch_add(1, Ordering::Relaxed);
             pending.push(self.failure(n, record, &self.limit_answer.clone()));
         } else if self.rng.below(FAILURE_ODDS) == 0 {
-            let sample = self.records[self.rng.below(self.records.len() as u64) as usize].clone();
+            let samples = if self.rng.below(CRM_SIDE_ODDS) == 0 {
+                &self.crm_side
+            } else {
+                &self.records
+            };
+            let sample = samples[self.rng.below(samples.len() as u64) as usize].clone();
             pending.push(self.failure(n, record, &sample));
         }
         // Salesforce says how much of the org's limit is used with every
@@ -435,6 +513,7 @@ impl Worker {
             status_code: sample.status_code.clone(),
             message: sample.message.clone(),
             fields: sample.fields.clone(),
+            stated_code: sample.stated_code.clone(),
             ..Default::default()
         }
     }
@@ -615,6 +694,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         )),
     ];
     let (records, limit_answer) = (Arc::new(records), Arc::new(limit_answer));
+    let crm_side = Arc::new(crm_side_samples());
     let mut workers = Vec::new();
     for (i, (sim, plan)) in sims.iter().enumerate() {
         for w in 0..args.workers {
@@ -626,6 +706,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 sync_errors: sync_errors.clone(),
                 tally: tally.clone(),
                 records: records.clone(),
+                crm_side: crm_side.clone(),
                 limit_answer: limit_answer.clone(),
                 rng: Rng(0x9E37_79B9_7F4A_7C15 ^ (((i as u64) << 32) | (u64::from(w) + 1))),
                 backoff: timeline.bucket * 4,

@@ -11,8 +11,8 @@ use std::io::BufRead;
 
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::classification::Level;
-use syncgov_taxonomy::lines::{InputLine, OutputLine};
-use syncgov_taxonomy::{Category, ErrorType, SuspensionReason};
+use syncgov_taxonomy::lines::{Explained, InputLine, OutputLine};
+use syncgov_taxonomy::{Basis, Category, ErrorType, SuspensionReason};
 
 use crate::context::Context;
 use crate::error::{Exit, Failure};
@@ -26,14 +26,30 @@ const MAX_BATCH: usize = 1_000;
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 
 /// The output line of one classification, in the format of
-/// `sync-errors classify`.
-fn line(id: Option<serde_json::Value>, c: &errors::Classification) -> OutputLine<'static> {
+/// `sync-errors classify`; with `explain`, why (from the reply's
+/// explanation; `UNSPECIFIED` from a service that does not say).
+fn line(
+    id: Option<serde_json::Value>,
+    c: &errors::Classification,
+    explain: bool,
+) -> OutputLine<'_> {
+    let explained = explain.then(|| {
+        let why = c.explanation.as_ref();
+        Explained {
+            basis: why
+                .and_then(|w| Basis::from_number(w.basis))
+                .map_or("UNSPECIFIED", Basis::code),
+            confidence: why.map_or(0.0, |w| (f64::from(w.confidence) * 100.0).round() / 100.0),
+            matched: why.map_or("", |w| w.matched.as_str()),
+        }
+    });
     let none = OutputLine {
         id,
         level: "unknown",
         category: None,
         error_type: None,
         reason: None,
+        explained,
     };
     match &c.level {
         Some(Level::Record(r)) => OutputLine {
@@ -51,9 +67,10 @@ fn line(id: Option<serde_json::Value>, c: &errors::Classification) -> OutputLine
     }
 }
 
-/// Classifies stdin to stdout. A malformed line stops it (exit 4) after the
+/// Classifies stdin to stdout, with the operator rules of `org` (if given)
+/// and, with `explain`, why. A malformed line stops it (exit 4) after the
 /// lines before it were classified and written.
-pub async fn run(ctx: &Context) -> Result<(), Failure> {
+pub async fn run(ctx: &Context, org: Option<String>, explain: bool) -> Result<(), Failure> {
     let target = &ctx.sync_errors;
     let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<String>>(MAX_BATCH);
@@ -84,6 +101,9 @@ pub async fn run(ctx: &Context) -> Result<(), Failure> {
                             message: input.message,
                             fields: input.fields,
                             object_type: input.object_type,
+                            stated_code: input.stated,
+                            org_id: org.clone().unwrap_or_default(),
+                            ..Default::default()
                         });
                     }
                     Err(e) => {
@@ -108,7 +128,7 @@ pub async fn run(ctx: &Context) -> Result<(), Failure> {
             let mut out = String::new();
             for (id, c) in ids.into_iter().zip(&reply.classifications) {
                 out.push_str(
-                    &serde_json::to_string(&line(id, c))
+                    &serde_json::to_string(&line(id, c, explain))
                         .map_err(|e| Failure::other(e.to_string()))?,
                 );
                 out.push('\n');

@@ -81,11 +81,28 @@ pub enum Command {
                       {\"id\":...,\"level\":\"record\",\"category\":...,\"type\":...} or \
                       {\"id\":...,\"level\":\"suspension\",\"reason\":...}. Blank lines are \
                       skipped; a malformed line stops it with exit code 4 after the lines before \
-                      it were written. --output does not apply."
+                      it were written. A \"stated\" key gives the type or reason the worker \
+                      detected (EMAIL_ALREADY_IN_USE, MISSING_FIELD_MAPPINGS, ...), which wins \
+                      over the text. --explain adds why: \"basis\", \"confidence\" and \
+                      \"matched\". --output does not apply."
     )]
-    Classify,
+    Classify(ClassifyArgs),
     /// Prints a shell completion script.
     Completions(CompletionsArgs),
+}
+
+/// `classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Add why to each line: what decided ("basis": WORKER_STATED,
+    /// OPERATOR_RULE, STATUS_CODE, PHRASE, WRAPPER or FALLBACK), how sure
+    /// ("confidence", 0 to 1) and what matched ("matched").
+    #[arg(long)]
+    pub explain: bool,
+    /// Apply this org's operator rules too (without: only the rules that
+    /// name no org).
+    #[arg(long)]
+    pub org: Option<String>,
 }
 
 /// The Salesforce budget governed.
@@ -359,6 +376,18 @@ pub enum ErrorsCommand {
         /// Or: the errors these select.
         #[command(flatten)]
         filter: FilterArgs,
+    },
+    /// Classifies the org's current errors again with the service's operator
+    /// rules and classifier as they are now, and moves those whose type
+    /// changed (admin only). Never suspends the org: errors that now read
+    /// as a suspension stay where they are, and are counted.
+    Reclassify {
+        /// The org.
+        #[arg(long)]
+        org: String,
+        /// Only say what would move.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Exports errors as CSV to a file. The file appears only once the whole
     /// export arrived: it is written as FILE.partial beside it and renamed.

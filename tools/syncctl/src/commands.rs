@@ -37,7 +37,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Suspensions(c) => suspensions(&ctx, c).await,
         Command::Errors(c) => sync_errors(&ctx, c).await,
         Command::Notifications(c) => notifications(&ctx, c).await,
-        Command::Classify => crate::classify::run(&ctx).await,
+        Command::Classify(a) => crate::classify::run(&ctx, a.org, a.explain).await,
         Command::Completions(a) => completions(a.shell),
     }
 }
@@ -384,6 +384,24 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
         }
         ErrorsCommand::Resync { org, ids, filter } => {
             resync(ctx, &mut client, org, ids, filter).await
+        }
+        ErrorsCommand::Reclassify { org, dry_run } => {
+            let reply = client
+                .reclassify_errors(errors::ReclassifyErrorsRequest {
+                    org_id: org.clone(),
+                    dry_run,
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let mut value = json::reclassified(&reply);
+            value["org_id"] = json!(org);
+            value["dry_run"] = json!(dry_run);
+            emit(
+                ctx.output,
+                render::reclassified(&org, &reply, dry_run),
+                value,
+            )
         }
         ErrorsCommand::Export { .. } => unreachable!("handled above"),
     }

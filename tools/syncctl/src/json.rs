@@ -91,6 +91,7 @@ pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> Value {
 /// The sync health cards.
 pub fn health(h: &errors::GetSyncHealthResponse) -> Value {
     json!({
+        "unknown_errors": h.unknown_errors,
         "current_errors": h.current_errors,
         "impacted_records": h.impacted_records,
         "categories": h.categories.iter().map(|c| json!({
@@ -135,6 +136,31 @@ pub fn sync_error(e: &errors::SyncError) -> Value {
         "state": names::state(e.state),
         "resync_attempts": e.resync_attempts,
         "guidance": e.guidance,
+        "explanation": e.explanation.as_ref().map(explanation),
+    })
+}
+
+/// What decided a classification.
+pub fn explanation(x: &errors::Explanation) -> Value {
+    json!({
+        "basis": names::basis(x.basis),
+        "confidence": (f64::from(x.confidence) * 100.0).round() / 100.0,
+        "matched": x.matched,
+    })
+}
+
+/// What a reclassification did.
+pub fn reclassified(r: &errors::ReclassifyErrorsResponse) -> Value {
+    json!({
+        "examined": r.examined,
+        "moved": r.moved,
+        "now_suspension": r.now_suspension,
+        "skipped_resyncing": r.skipped_resyncing,
+        "moves": r.moves.iter().map(|m| json!({
+            "from": names::error_type(m.from),
+            "to": names::error_type(m.to),
+            "errors": m.errors,
+        })).collect::<Vec<_>>(),
     })
 }
 

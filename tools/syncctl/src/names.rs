@@ -85,6 +85,11 @@ pub fn category(n: i32) -> String {
     CATEGORY.short(n)
 }
 
+/// What decided a classification (`STATUS_CODE`), or the number.
+pub fn basis(n: i32) -> String {
+    syncgov_taxonomy::Basis::from_number(n).map_or_else(|| n.to_string(), |b| b.code().to_owned())
+}
+
 /// An error type's short name.
 pub fn error_type(n: i32) -> String {
     TYPE.short(n)

@@ -480,6 +480,13 @@ pub fn health_cards(h: &errors::GetSyncHealthResponse) -> String {
         count(h.current_errors),
         count(h.impacted_records)
     );
+    if h.current_errors > 0 {
+        out.push_str(&format!(
+            "{} not recognised (OTHER/UNKNOWN): an operator rule or a worker-stated type can \
+             name them\n",
+            count(h.unknown_errors)
+        ));
+    }
     for c in &h.categories {
         out.push_str(&format!(
             "\n{}: {} errors, {} records\n",
@@ -528,6 +535,19 @@ fn classification(c: Option<&errors::RecordLevel>) -> String {
     }
 }
 
+/// An error's type in a list, with `*` when its worker stated it.
+fn list_type(e: &errors::SyncError) -> String {
+    let name = e
+        .classification
+        .as_ref()
+        .map(|c| names::error_type(c.r#type))
+        .unwrap_or_else(|| "-".to_owned());
+    let stated = e.explanation.as_ref().is_some_and(|x| {
+        x.basis == syncgov_api::taxonomy::v1::ClassificationBasis::WorkerStated as i32
+    });
+    if stated { format!("{name}*") } else { name }
+}
+
 /// A page of errors, and how to ask for the next one.
 pub fn error_list(list: &[errors::SyncError], next_page_token: &str) -> String {
     let mut out = if list.is_empty() {
@@ -548,10 +568,7 @@ pub fn error_list(list: &[errors::SyncError], next_page_token: &str) -> String {
             table.row(vec![
                 e.error_id.clone(),
                 names::state(e.state),
-                e.classification
-                    .as_ref()
-                    .map(|c| names::error_type(c.r#type))
-                    .unwrap_or_else(|| "-".to_owned()),
+                list_type(e),
                 e.object_type.clone(),
                 e.crm_record_id.clone(),
                 count(e.occurrences),
@@ -561,6 +578,9 @@ pub fn error_list(list: &[errors::SyncError], next_page_token: &str) -> String {
         }
         table.render()
     };
+    if list.iter().any(|e| list_type(e).ends_with('*')) {
+        out.push_str("* stated by the sync worker\n");
+    }
     if !next_page_token.is_empty() {
         out.push_str(&format!(
             "next page: --page-token {}\n",
@@ -589,6 +609,7 @@ pub fn error_detail(e: &errors::SyncError) -> String {
         ("first seen", timestamp(e.first_seen.as_ref())),
         ("last seen", timestamp(e.last_seen.as_ref())),
         ("resync attempts", e.resync_attempts.to_string()),
+        ("decided by", explanation(e.explanation.as_ref())),
         ("guidance", e.guidance.clone()),
     ];
     for (name, value) in rows {
@@ -600,6 +621,48 @@ pub fn error_detail(e: &errors::SyncError) -> String {
         .split_once('\n')
         .map(|(_, rest)| rest.to_owned())
         .unwrap_or_default()
+}
+
+/// What decided a classification: `WORKER_STATED (the worker's own
+/// EMAIL_ALREADY_IN_USE), confidence 1.00`, `STATUS_CODE STRING_TOO_LONG,
+/// confidence 0.95`; `-` when the service did not say.
+pub fn explanation(x: Option<&errors::Explanation>) -> String {
+    let Some(x) = x else {
+        return "-".to_owned();
+    };
+    let basis = names::basis(x.basis);
+    let matched = if x.matched.is_empty() {
+        "nothing recognised".to_owned()
+    } else {
+        format!("{:?}", clean(&x.matched))
+    };
+    format!("{basis} {matched}, confidence {:.2}", x.confidence)
+}
+
+/// What a reclassification moved.
+pub fn reclassified(org: &str, r: &errors::ReclassifyErrorsResponse, dry_run: bool) -> String {
+    let verb = if dry_run { "would move" } else { "moved" };
+    let mut out = format!(
+        "reclassified {org}: examined {}, {verb} {}, now a suspension {} (left as they are; \
+         the org is not suspended), resyncing {} (left for later)\n",
+        count(r.examined),
+        count(r.moved),
+        count(r.now_suspension),
+        count(r.skipped_resyncing)
+    );
+    if !r.moves.is_empty() {
+        let mut table = Table::new(&["FROM", "TO", "ERRORS"]).right_align(&[2]);
+        for m in &r.moves {
+            table.row(vec![
+                names::error_type(m.from),
+                names::error_type(m.to),
+                count(m.errors),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&table.render());
+    }
+    out
 }
 
 /// A page of the records affected by an error type.

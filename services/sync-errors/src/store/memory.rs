@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{
-    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, OutboxEntry, Pending,
+    Claimed, Completed, ErrorStore, IDEMPOTENCY_WINDOW_MS, Ingested, Moved, OutboxEntry, Pending,
     QueueDepth, Queued, ReportedFailure, StoreError,
 };
-use crate::classify::Classification;
+use crate::classify::{Classification, Classified};
 use crate::domain::{
-    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
-    SuspensionEvent, TypeCounts,
+    Cursor, ErrorExplanation, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page,
+    StoredError, SuspensionEvent, TypeCounts,
 };
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, QueuePolicy};
@@ -122,10 +122,12 @@ impl OrgErrors {
     fn record(
         &mut self,
         failure: &Failure,
-        classification: Classification,
+        classified: &Classified,
         now: i64,
         trace_parent: &str,
     ) -> Ingested {
+        let classification = classified.class;
+        let explanation = ErrorExplanation::of(&classified.why);
         let error_id = match classification {
             Classification::Record(error_type) => Some(failure.error_id(error_type)),
             Classification::Suspension(_) => None,
@@ -139,6 +141,7 @@ impl OrgErrors {
             // whatever this report says.
             return Ingested {
                 classification: first,
+                explanation: None,
                 error_id: first_id,
                 duplicate: true,
             };
@@ -146,7 +149,7 @@ impl OrgErrors {
         let at = failure.occurred_at_ms.unwrap_or(now);
         match classification {
             Classification::Record(error_type) => {
-                self.upsert(failure, error_type, at);
+                self.upsert(failure, error_type, at, &explanation);
             }
             Classification::Suspension(reason) => {
                 let event = SuspensionEvent {
@@ -163,22 +166,38 @@ impl OrgErrors {
         }
         Ingested {
             classification,
+            explanation: Some(explanation),
             error_id,
             duplicate: false,
         }
     }
 
-    fn upsert(&mut self, failure: &Failure, error_type: ErrorType, at_ms: i64) -> ErrorId {
+    fn upsert(
+        &mut self,
+        failure: &Failure,
+        error_type: ErrorType,
+        at_ms: i64,
+        explanation: &ErrorExplanation,
+    ) -> ErrorId {
         let id = failure.error_id(error_type);
         match self.errors.get_mut(&id) {
-            Some(error) if error.state.is_current() => error.record_occurrence(failure, at_ms),
+            Some(error) if error.state.is_current() => {
+                error.record_occurrence(failure, at_ms, Some(explanation.clone()));
+            }
             _ => {
                 // New, or back after being resolved: a new current error.
                 if let Some(old) = self.errors.get(&id) {
                     self.by_seq.remove(&old.seq);
                 }
                 self.seq += 1;
-                let error = StoredError::new(id.clone(), self.seq, failure, error_type, at_ms);
+                let error = StoredError::new(
+                    id.clone(),
+                    self.seq,
+                    failure,
+                    error_type,
+                    at_ms,
+                    Some(explanation.clone()),
+                );
                 self.by_seq.insert(self.seq, id.clone());
                 self.count_in(&error);
                 self.notify_new_error(error_type, now_ms());
@@ -231,6 +250,55 @@ impl OrgErrors {
             counts.dead -= 1;
         }
         self.errors_total -= 1;
+    }
+
+    /// Moves one current error to another type, as
+    /// [`ErrorStore::reclassify`] says; false when it is not to move.
+    fn move_error(&mut self, m: &Moved) -> bool {
+        let Some(old) = self.errors.get(&m.id).cloned() else {
+            return false;
+        };
+        let movable = matches!(old.state, ErrorState::Open | ErrorState::Dead);
+        if !movable || old.error_type != m.from || m.from == m.to {
+            return false;
+        }
+        self.count_out(&old);
+        self.errors.remove(&m.id);
+        self.by_seq.remove(&old.seq);
+        match self.errors.get_mut(&m.new_id) {
+            Some(target) if target.state.is_current() => {
+                // The record already has a current error of the new type:
+                // one error, with the occurrences of both.
+                target.occurrences += old.occurrences;
+                target.first_seen_ms = target.first_seen_ms.min(old.first_seen_ms);
+                if old.last_seen_ms > target.last_seen_ms {
+                    target.last_seen_ms = old.last_seen_ms;
+                    target.message = old.message;
+                    target.status_code = old.status_code;
+                    target.fields = old.fields;
+                    target.direction = old.direction;
+                    target.explanation = Some(m.explanation.clone());
+                }
+            }
+            resolved => {
+                if let Some(gone) = resolved.map(|e| e.seq) {
+                    self.by_seq.remove(&gone);
+                }
+                let moved = StoredError {
+                    id: m.new_id.clone(),
+                    error_type: m.to,
+                    explanation: Some(m.explanation.clone()),
+                    ..old
+                };
+                self.by_seq.insert(moved.seq, moved.id.clone());
+                self.count_in(&moved);
+                if moved.state == ErrorState::Dead {
+                    self.types.entry(m.to).or_default().dead += 1;
+                }
+                self.errors.insert(moved.id.clone(), moved);
+            }
+        }
+        true
     }
 
     fn resolve(&mut self, id: &ErrorId) -> bool {
@@ -354,7 +422,7 @@ impl ErrorStore for MemoryStore {
     async fn ingest(
         &self,
         org: &OrgId,
-        batch: &[(Failure, Classification)],
+        batch: &[(Failure, Classified)],
         trace_parent: &str,
     ) -> Result<Vec<Ingested>, StoreError> {
         let org = self.org(org);
@@ -362,10 +430,14 @@ impl ErrorStore for MemoryStore {
         let now = now_ms();
         Ok(batch
             .iter()
-            .map(|(failure, classification)| {
-                org.record(failure, *classification, now, trace_parent)
-            })
+            .map(|(failure, classified)| org.record(failure, classified, now, trace_parent))
             .collect())
+    }
+
+    async fn reclassify(&self, org: &OrgId, moves: &[Moved]) -> Result<Vec<bool>, StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        Ok(moves.iter().map(|m| org.move_error(m)).collect())
     }
 
     async fn health(&self, org: &OrgId) -> Result<HealthCounts, StoreError> {
@@ -557,7 +629,7 @@ impl ErrorStore for MemoryStore {
         let org = self.org(&job.org);
         let mut org = lock(&org);
         if let Some(r) = reported {
-            org.record(r.failure, r.classification, now_ms(), r.trace_parent);
+            org.record(r.failure, r.classified, now_ms(), r.trace_parent);
         }
         let Some(error) = org
             .errors

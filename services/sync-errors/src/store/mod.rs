@@ -6,15 +6,16 @@
 
 use std::future::Future;
 
-use crate::classify::Classification;
 use std::time::Duration;
 
+use crate::classify::{Classification, Classified};
 use crate::domain::{
-    Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
-    SuspensionEvent,
+    Cursor, ErrorExplanation, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page,
+    StoredError, SuspensionEvent,
 };
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
+use crate::taxonomy::ErrorType;
 
 /// The handle on Redis, one server or a cluster.
 pub use syncgov_kit::redis_conn as conn;
@@ -40,9 +41,23 @@ pub trait ErrorStore: Send + Sync + 'static {
     fn ingest(
         &self,
         org: &OrgId,
-        batch: &[(Failure, Classification)],
+        batch: &[(Failure, Classified)],
         trace_parent: &str,
     ) -> impl Future<Output = Result<Vec<Ingested>, StoreError>> + Send;
+
+    /// Moves current errors of `org` to another type, each in one atomic
+    /// step that keeps every counter exact: out of its type (and of its
+    /// record's category, if it was the record's only error of it), into the
+    /// new one under its new id, merged into the record's current error of
+    /// the new type if there is one. An error no longer open or dead, or no
+    /// longer of the type the move expects, is left alone (`false`).
+    /// Nothing is suspended and nobody is notified: a reclassification is
+    /// not a new failure.
+    fn reclassify(
+        &self,
+        org: &OrgId,
+        moves: &[Moved],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
 
     /// The org's counters, read without scanning errors.
     fn health(&self, org: &OrgId) -> impl Future<Output = Result<HealthCounts, StoreError>> + Send;
@@ -213,11 +228,29 @@ pub trait ErrorStore: Send + Sync + 'static {
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth, StoreError>> + Send;
 }
 
+/// One error to move to another type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// The error.
+    pub id: ErrorId,
+    /// The type it has (it moves only if it still has it).
+    pub from: ErrorType,
+    /// The type it gets.
+    pub to: ErrorType,
+    /// Its id under the new type.
+    pub new_id: ErrorId,
+    /// What decided the new type.
+    pub explanation: ErrorExplanation,
+}
+
 /// What ingest made of one failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ingested {
     /// The classification.
     pub classification: Classification,
+    /// What decided it; `None` for a duplicate (the answer given then is
+    /// repeated without it).
+    pub explanation: Option<ErrorExplanation>,
     /// The error counted towards; `None` for a suspension.
     pub error_id: Option<ErrorId>,
     /// True when the idempotency key was seen before.
@@ -243,8 +276,8 @@ pub const DEAD_LETTERS_KEPT: usize = 1_000;
 pub struct ReportedFailure<'a> {
     /// The failure, checked.
     pub failure: &'a Failure,
-    /// How it classifies.
-    pub classification: Classification,
+    /// How it classifies, and why.
+    pub classified: &'a Classified,
     /// The W3C `traceparent` of the call that reported it.
     pub trace_parent: &'a str,
 }

@@ -10,7 +10,9 @@
 --                   (ms, written as strings of digits), s state (1 open, 2 resyncing, 3 dead, 4 resolved),
 --                   seq creation order, a resync attempts; while a resync
 --                   job runs: jl its lease, jd when the lease lapses, jr when
---                   a retry is due (all ms)
+--                   a retry is due (all ms); what decided its type: xb the
+--                   basis number, xc the confidence in thousandths, xm what
+--                   matched
 --   p:seq           counter of creation order
 --   p:ix:all, p:ix:t:<type>, p:ix:c:<category>, p:ix:o:<object>
 --                   sorted sets of current error ids by seq
@@ -83,16 +85,9 @@ local function count_in(p, id, seq, t, c, o, rid)
   end
 end
 
--- Resolves current error `id`: out of the indexes and counters, into the
--- resolved index, readable for a while. Returns 1 if it was current.
-local function resolve(p, id, resolved_ttl_ms)
-  local ek = p .. ':e:' .. id
-  local e = redis.call('HMGET', ek, 's', 't', 'o', 'rid', 'seq')
-  local state = tonumber(e[1])
-  if not state or state == 4 then
-    return 0
-  end
-  local t, o, rid, seq = e[2], e[3], e[4], e[5]
+-- Counts out current error `id` (its state, type, object and record as
+-- given): out of the indexes and counters, as when it stops being current.
+local function count_out(p, id, state, t, o, rid)
   local c = category_of[tonumber(t)]
   redis.call('ZREM', p .. ':ix:all', id)
   redis.call('ZREM', p .. ':ix:t:' .. t, id)
@@ -121,10 +116,22 @@ local function resolve(p, id, resolved_ttl_ms)
   if category_now_clean then
     redis.call('HINCRBY', counts, 'r:c:' .. c, -1)
   end
+end
+
+-- Resolves current error `id`: out of the indexes and counters, into the
+-- resolved index, readable for a while. Returns 1 if it was current.
+local function resolve(p, id, resolved_ttl_ms)
+  local ek = p .. ':e:' .. id
+  local e = redis.call('HMGET', ek, 's', 't', 'o', 'rid', 'seq')
+  local state = tonumber(e[1])
+  if not state or state == 4 then
+    return 0
+  end
+  count_out(p, id, state, e[2], e[3], e[4])
   redis.call('HSET', ek, 's', 4)
   redis.call('HDEL', ek, 'jd', 'jr')
   redis.call('PEXPIRE', ek, resolved_ttl_ms)
-  redis.call('ZADD', p .. ':ix:resolved', seq, id)
+  redis.call('ZADD', p .. ':ix:resolved', e[5], id)
   redis.call('ZREMRANGEBYRANK', p .. ':ix:resolved', 0, -RESOLVED_KEPT - 1)
   return 1
 end

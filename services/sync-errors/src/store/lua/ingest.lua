@@ -14,7 +14,9 @@
 --          of digits, '': now),
 --          tp the ingest's W3C traceparent (suspension-level ones, optional),
 --          a what ingest answers for it: kept with its idempotency key, so
---          that the key sent again gets the same answer, whatever the body
+--          that the key sent again gets the same answer, whatever the body,
+--          xb, xc, xm what decided its type (basis number, confidence in
+--          thousandths as a string of digits, what matched)
 --
 -- Suspension-level failures also go to the org's outbox (p:outbox), from
 -- which the relay tells the governor: written with the failure, so an
@@ -81,7 +83,8 @@ for i, f in ipairs(batch) do
         redis.call('HINCRBY', ek, 'n', 1)
         local times = redis.call('HMGET', ek, 'fs', 'ls')
         if at_ms >= tonumber(times[2]) then
-          redis.call('HSET', ek, 'ls', at, 'd', f.d, 'st', f.st, 'm', f.m, 'f', f.f)
+          redis.call('HSET', ek, 'ls', at, 'd', f.d, 'st', f.st, 'm', f.m, 'f', f.f,
+            'xb', f.xb, 'xc', f.xc, 'xm', f.xm)
           if f.sid ~= '' then
             redis.call('HSET', ek, 'sid', f.sid)
           end
@@ -97,7 +100,8 @@ for i, f in ipairs(batch) do
         end
         local seq = redis.call('INCR', p .. ':seq')
         redis.call('HSET', ek, 'o', f.o, 'rid', f.rid, 'sid', f.sid, 'd', f.d, 't', f.t, 'st', f.st,
-          'm', f.m, 'f', f.f, 'n', 1, 'fs', at, 'ls', at, 's', 1, 'seq', seq, 'a', 0)
+          'm', f.m, 'f', f.f, 'n', 1, 'fs', at, 'ls', at, 's', 1, 'seq', seq, 'a', 0,
+          'xb', f.xb, 'xc', f.xc, 'xm', f.xm)
         count_in(p, f.id, seq, f.t, f.c, f.o, f.rid)
         notify_new_error(f.t)
       end

@@ -18,12 +18,13 @@ use syncgov_kit::store::corrupt;
 
 use crate::classify::Classification;
 use crate::domain::{
-    Direction, ErrorId, ErrorState, HealthCounts, StoredError, SuspensionEvent, TypeCounts,
+    Direction, ErrorExplanation, ErrorId, ErrorState, HealthCounts, StoredError, SuspensionEvent,
+    TypeCounts,
 };
 use crate::notify;
 use crate::resync::JobId;
 use crate::store::{Queued, StoreError};
-use crate::taxonomy::{Category, ErrorType, SuspensionReason};
+use crate::taxonomy::{Basis, Category, ErrorType, SuspensionReason};
 
 /// Separates field names inside one hash field (they are printable).
 pub const FIELD_SEPARATOR: char = '\u{1f}';
@@ -71,6 +72,25 @@ pub fn stored_error(
         last_seen_ms: time("ls")?,
         state,
         resync_attempts: number("a")? as u32,
+        explanation: explanation(fields),
+    })
+}
+
+/// What decided an error's type, from its `xb`, `xc` and `xm` fields;
+/// `None` for an error an earlier version stored without them.
+fn explanation(fields: &HashMap<String, String>) -> Option<ErrorExplanation> {
+    let basis = fields
+        .get("xb")
+        .and_then(|b| b.parse().ok())
+        .and_then(Basis::from_number)?;
+    Some(ErrorExplanation {
+        basis,
+        confidence_milli: fields
+            .get("xc")
+            .and_then(|c| c.parse::<u16>().ok())
+            .unwrap_or(0)
+            .min(1_000),
+        matched: fields.get("xm").cloned().unwrap_or_default(),
     })
 }
 

@@ -37,7 +37,8 @@ use std::time::Duration;
 
 use syncgov_kit::store::{corrupt, from_redis};
 
-use crate::classify::Classification;
+use crate::classify::{Classification, Classified};
+use crate::domain::ErrorExplanation;
 use crate::domain::{
     Cursor, ErrorFilter, ErrorId, ErrorState, Failure, HealthCounts, OrgId, Page, StoredError,
 };
@@ -45,7 +46,7 @@ use crate::notify;
 use crate::resync::{JobId, JobOutcome, QueuePolicy};
 use crate::store::conn::{Durability, Endpoint, Redis};
 use crate::store::{
-    Claimed, Completed, ErrorStore, Ingested, OutboxEntry, Pending, QueueDepth, Queued,
+    Claimed, Completed, ErrorStore, Ingested, Moved, OutboxEntry, Pending, QueueDepth, Queued,
     ReportedFailure, StoreError,
 };
 
@@ -256,14 +257,15 @@ impl ErrorStore for RedisStore {
     async fn ingest(
         &self,
         org: &OrgId,
-        batch: &[(Failure, Classification)],
+        batch: &[(Failure, Classified)],
         trace_parent: &str,
     ) -> Result<Vec<Ingested>, StoreError> {
         let mut results: Vec<Ingested> = batch
             .iter()
-            .map(|(failure, classification)| Ingested {
-                classification: *classification,
-                error_id: match *classification {
+            .map(|(failure, classified)| Ingested {
+                classification: classified.class,
+                explanation: Some(ErrorExplanation::of(&classified.why)),
+                error_id: match classified.class {
                     Classification::Record(t) => Some(failure.error_id(t)),
                     Classification::Suspension(_) => None,
                 },
@@ -273,13 +275,8 @@ impl ErrorStore for RedisStore {
         let failures: Vec<ScriptFailure> = batch
             .iter()
             .zip(&results)
-            .map(|((failure, classification), result)| {
-                ScriptFailure::new(
-                    failure,
-                    *classification,
-                    result.error_id.as_ref(),
-                    trace_parent,
-                )
+            .map(|((failure, classified), result)| {
+                ScriptFailure::new(failure, classified, result.error_id.as_ref(), trace_parent)
             })
             .collect();
         let suspends = failures.iter().any(ScriptFailure::suspends);
@@ -302,6 +299,7 @@ impl ErrorStore for RedisStore {
                 // The key was seen: the answer is the one given then, for
                 // the failure stored then, whatever this one says.
                 result.duplicate = true;
+                result.explanation = None;
                 if let Some((classification, error_id)) = first {
                     result.classification = classification;
                     result.error_id = error_id;
@@ -309,6 +307,15 @@ impl ErrorStore for RedisStore {
             }
         }
         Ok(results)
+    }
+
+    async fn reclassify(&self, org: &OrgId, moves: &[Moved]) -> Result<Vec<bool>, StoreError> {
+        if moves.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.scripts
+            .reclassify(&self.conn, &OrgKeys::of(org), moves)
+            .await
     }
 
     async fn health(&self, org: &OrgId) -> Result<HealthCounts, StoreError> {
@@ -543,17 +550,12 @@ impl ErrorStore for RedisStore {
         // (the shard's). Lost in between, the in-flight pointer comes back
         // when it lapses, and its lease drops it or puts it back for its
         // retry.
-        let error_id = reported.and_then(|r| match r.classification {
+        let error_id = reported.and_then(|r| match r.classified.class {
             Classification::Record(t) => Some(r.failure.error_id(t)),
             Classification::Suspension(_) => None,
         });
         let failure = reported.map(|r| {
-            ScriptFailure::new(
-                r.failure,
-                r.classification,
-                error_id.as_ref(),
-                r.trace_parent,
-            )
+            ScriptFailure::new(r.failure, r.classified, error_id.as_ref(), r.trace_parent)
         });
         let completion = self
             .scripts

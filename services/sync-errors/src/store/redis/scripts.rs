@@ -17,13 +17,13 @@ use tracing::Instrument;
 
 use super::decode::{self, Completion, FIELD_SEPARATOR, Lease, Seen};
 use super::keys::{OrgKeys, ShardKeys, queue_keys};
-use crate::classify::Classification;
-use crate::domain::{ErrorId, Failure, OrgId};
+use crate::classify::{Classification, Classified};
+use crate::domain::{ErrorExplanation, ErrorId, Failure, OrgId};
 use crate::resync::{JobId, JobOutcome, RetryPolicy};
 use crate::store::conn::Redis;
 use crate::store::{
-    DEAD_LETTERS_KEPT, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, OutboxEntry, Pending, Queued,
-    RESOLVED_TTL_MS, StoreError,
+    DEAD_LETTERS_KEPT, IDEMPOTENCY_WINDOW_MS, MAX_RETRY_WAIT_MS, Moved, OutboxEntry, Pending,
+    Queued, RESOLVED_TTL_MS, StoreError,
 };
 use crate::taxonomy::ErrorType;
 
@@ -61,6 +61,11 @@ pub struct ScriptFailure<'a> {
     tp: &'a str,
     /// What ingest answers for it, kept with its idempotency key.
     a: String,
+    /// What decided its type: basis number, confidence in thousandths (a
+    /// string of digits) and what matched.
+    xb: i32,
+    xc: String,
+    xm: String,
 }
 
 impl<'a> ScriptFailure<'a> {
@@ -68,10 +73,12 @@ impl<'a> ScriptFailure<'a> {
     /// suspension), with the ingest's `trace_parent`.
     pub fn new(
         failure: &'a Failure,
-        classification: Classification,
+        classified: &Classified,
         error_id: Option<&ErrorId>,
         trace_parent: &'a str,
     ) -> Self {
+        let classification = classified.class;
+        let why = ErrorExplanation::of(&classified.why);
         let (t, c, r) = match classification {
             Classification::Record(t) => (t.number(), t.category().number(), 0),
             Classification::Suspension(reason) => (0, 0, reason.number()),
@@ -95,6 +102,9 @@ impl<'a> ScriptFailure<'a> {
                 .unwrap_or_default(),
             tp: if r > 0 { trace_parent } else { "" },
             a: decode::idempotency_answer(classification, error_id),
+            xb: why.basis.number(),
+            xc: why.confidence_milli.to_string(),
+            xm: why.matched,
         }
     }
 
@@ -130,6 +140,20 @@ pub struct Scripts {
     lease: Script,
     complete: Script,
     outbox_done: Script,
+    reclassify: Script,
+}
+
+/// One move as `reclassify.lua` reads it (an element of its ARGV[1]).
+#[derive(Serialize)]
+struct ScriptMove<'a> {
+    id: &'a str,
+    nid: &'a str,
+    from: i32,
+    t: i32,
+    c: i32,
+    xb: i32,
+    xc: String,
+    xm: &'a str,
 }
 
 impl Scripts {
@@ -163,7 +187,44 @@ impl Scripts {
                 include_str!("../lua/complete.lua")
             )),
             outbox_done: Script::new(include_str!("../lua/outbox_done.lua")),
+            reclassify: errors_script(include_str!("../lua/reclassify.lua")),
         }
+    }
+
+    /// `reclassify.lua`: moves current errors of the org to other types,
+    /// atomically; per move, whether it was made.
+    pub async fn reclassify(
+        &self,
+        conn: &Redis,
+        keys: &OrgKeys,
+        moves: &[Moved],
+    ) -> Result<Vec<bool>, StoreError> {
+        let batch: Vec<ScriptMove> = moves
+            .iter()
+            .map(|m| ScriptMove {
+                id: m.id.as_str(),
+                nid: m.new_id.as_str(),
+                from: m.from.number(),
+                t: m.to.number(),
+                c: m.to.category().number(),
+                xb: m.explanation.basis.number(),
+                xc: m.explanation.confidence_milli.to_string(),
+                xm: &m.explanation.matched,
+            })
+            .collect();
+        let json = serde_json::to_string(&batch).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let reply: Vec<i64> = self
+            .reclassify
+            .key(keys.prefix())
+            .arg(json)
+            .arg(RESOLVED_TTL_MS)
+            .invoke_async(&mut conn.clone())
+            .await
+            .map_err(from_redis)?;
+        if reply.len() != moves.len() {
+            return Err(corrupt("reclassify reply"));
+        }
+        Ok(reply.into_iter().map(|n| n == 1).collect())
     }
 
     /// `ingest.lua`: stores `failures` of the org, atomically. Returns per

@@ -1,0 +1,1723 @@
+//! The built-in classifier: turns what Salesforce returned for a failed
+//! call (status code, message, fields, object type) into one record-level
+//! [`ErrorType`] or one integration-level [`SuspensionReason`], and says
+//! why ([`Explanation`]: what decided, what matched, how sure).
+//!
+//! The status code alone is not enough: Salesforce reuses codes across causes
+//! (a `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` is a trigger, a flow or a
+//! validation rule), clients often drop the code, and errors nest: a
+//! trigger's own DML failure carries the inner code in its text. So the
+//! message is read too, once, by one Aho-Corasick automaton that knows every
+//! decisive status code and phrase below, ASCII case-insensitively. The
+//! rules, first match wins:
+//!
+//! | step | when | result | basis |
+//! |---|---|---|---|
+//! | 1 | full storage or a concurrent-request limit is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED`, even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
+//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
+//! | 4 | a row lock named in a text with no custom code around it | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
+//! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
+//! | 6 | the earliest phrase of the cause table | the cause table | phrase |
+//! | 7 | nothing decisive | what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), otherwise `OTHER`/`UNKNOWN` | fallback |
+//!
+//! Level safety: a suspension that waits for an operator (API disabled,
+//! credentials, object or field permissions, storage) comes only from a
+//! code or phrase that names an org-wide cause ([`Cue::names_org_wide`]);
+//! one record's failure that suggests the org is in trouble without naming
+//! an org-wide cause (a row lock, a server error) raises only a transient
+//! suspension, which the governor probes and lifts by itself. The last step
+//! of [`explain`] enforces it, whatever the tables say.
+//!
+//! The cause table (codes compare ignoring case and `_`, so `InvalidSessionId`
+//! and `invalid_grant` count; a SOAP `sf:` prefix is dropped). Every value
+//! of Salesforce's `StatusCode` list is in `codes.rs` with its cue or,
+//! deliberately, `OTHER`/`UNKNOWN` with why; docs/SYNC_ERRORS.md lists them.
+//!
+//! | codes / phrases | result |
+//! |---|---|
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named: `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…` | suspension `SALESFORCE_API_DISABLED` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors, HTTP 401; `Session expired or invalid`, `not admin approved`, … | suspension `SALESFORCE_AUTH_FAILED` |
+//! | `SERVER_UNAVAILABLE`, HTTP 502/503; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `transaction security polic…` | suspension `UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
+//! | `InvalidBatch` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
+//! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; else `FIELD_PERMISSION` |
+//! | `FIELD_CUSTOM_VALIDATION_EXCEPTION` | `CUSTOM_VALIDATION_RULE` |
+//! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
+//! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
+//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found` | `RESTRICTED_UNIQUE_VALUE` |
+//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
+//! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN`, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
+//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update` | `FIELD_PERMISSION` |
+//! | `INACTIVE_OWNER_OR_USER`; `owner is inactive` | `INACTIVE_OWNER` |
+//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read` | `OWNER_ASSIGNMENT` |
+//! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
+//! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found` | `MISSING_PICKLIST_OPTION` |
+//! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
+//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
+//! | `FIELD_INTEGRITY_EXCEPTION` | state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
+//! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner |
+//! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given | `MISSING_SALESFORCE_ID` |
+//! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
+//! | `INVALID_TYPE_ON_FIELD_IN_RECORD`, `JSON_PARSER_ERROR`; `value not of required type`, `Cannot deserialize instance of` | `TYPE_MISMATCH` |
+//! | `STRING_TOO_LONG`; `data value too large` | `STRING_TOO_LONG` |
+//! | `INVALID_EMAIL_ADDRESS`; `invalid email address` | `INVALID_EMAIL` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range` | `INVALID_VALUE` |
+//!
+//! Types the CRM side raises itself (association limit, waiting for account
+//! sync, e-mail already in use, missing picklist option, mismatched
+//! options, owners not synced, option limit, inactive opportunity stage,
+//! missing contact ID) and the integration's own suspensions (missing field
+//! mappings) rarely or never come from Salesforce's text: the sync worker
+//! states them with the failure, and what it states wins (see `rules.rs`).
+//!
+//! Cost: one pass of a DFA over the message (a long message is walked as
+//! four interleaved stretches, see `LANES`), a look-up of the status code
+//! and a scan of the few field names; no allocation once the automaton is
+//! built, on first use (`cargo bench -p sync-errors --bench classify`).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, PatternID};
+
+use crate::taxonomy::{Basis, ErrorType, SuspensionReason};
+
+mod codes;
+
+/// What a sync worker saw when one call to Salesforce failed, borrowed from
+/// the report so classification copies nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct FailureText<'a> {
+    /// Salesforce's status or error code (`STRING_TOO_LONG`, `invalid_grant`,
+    /// `InvalidSessionId`), in whatever case the API used; empty when the
+    /// client dropped it.
+    pub status_code: &'a str,
+    /// The message text, possibly wrapped in JSON or exception text.
+    pub message: &'a str,
+    /// The API names of the fields Salesforce blamed, if any.
+    pub fields: &'a [String],
+    /// The API name of the object written (`Opportunity`), or empty.
+    pub object_type: &'a str,
+}
+
+/// The outcome of classifying one failure: either one record failed, or the
+/// whole integration of the org must stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Classification {
+    /// Only this record failed; the sync-error service keeps it.
+    Record(ErrorType),
+    /// The integration must stop calling Salesforce; the governor owns it.
+    Suspension(SuspensionReason),
+}
+
+impl Classification {
+    /// What the operator should do, whichever level the failure is at.
+    pub fn guidance(self) -> &'static str {
+        match self {
+            Classification::Record(t) => t.guidance(),
+            Classification::Suspension(r) => r.guidance(),
+        }
+    }
+
+    /// Its type or reason code (`STRING_TOO_LONG`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Classification::Record(t) => t.code(),
+            Classification::Suspension(r) => r.code(),
+        }
+    }
+}
+
+/// Why a failure was classified as it was.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// What decided.
+    pub basis: Basis,
+    /// How sure, 0 (nothing recognised) to 1 (stated by the worker).
+    pub confidence: f32,
+    /// What matched: the status code, the phrase, the operator rule's name
+    /// or the stated code; empty when nothing did.
+    pub matched: Cow<'static, str>,
+}
+
+impl Explanation {
+    /// An explanation with a fixed `matched` text.
+    pub fn new(basis: Basis, confidence: f32, matched: &'static str) -> Self {
+        Self {
+            basis,
+            confidence,
+            matched: Cow::Borrowed(matched),
+        }
+    }
+}
+
+/// A classification with its explanation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classified {
+    /// The classification.
+    pub class: Classification,
+    /// Why.
+    pub why: Explanation,
+}
+
+/// Confidence of each kind of evidence: a code given in the status field is
+/// the surest thing Salesforce says; the same code found in a text, an Apex
+/// or flow marker, a phrase, a generic code alone and nothing at all, less
+/// and less.
+mod confidence {
+    pub const GIVEN_CODE: f32 = 0.95;
+    pub const CODE_IN_TEXT: f32 = 0.85;
+    pub const WRAPPER: f32 = 0.85;
+    pub const PHRASE: f32 = 0.8;
+    pub const GENERIC_CODE: f32 = 0.5;
+    pub const UNMAPPED_CODE: f32 = 0.4;
+    pub const NOTHING: f32 = 0.0;
+}
+
+/// Classifies one failure; never fails: what is not recognised is
+/// `Record(ErrorType::Unknown)`. See the module documentation for the rules.
+pub fn classify(failure: &FailureText<'_>) -> Classification {
+    explain(failure).class
+}
+
+/// Classifies one failure and says why.
+pub fn explain(failure: &FailureText<'_>) -> Classified {
+    let classified = decide(failure);
+    level_safe(classified)
+}
+
+/// Where a cue was found, for the explanation.
+#[derive(Clone, Copy)]
+enum Found {
+    /// In the status code field: the matched text is the table's code.
+    Given(&'static str),
+    /// In the message: the matched text is the pattern.
+    Text(PatternID),
+}
+
+/// The rules of the module documentation, in order.
+fn decide(failure: &FailureText<'_>) -> Classified {
+    let status = status_cue(failure.status_code);
+    let scan = Scan::of(failure.message);
+    let m = matcher();
+    let pattern = |pid: PatternID| m.patterns[pid.as_usize()];
+    let by = |cue: Cue, found: Found, basis: Basis, confidence: f32| {
+        let matched = match found {
+            Found::Given(code) => code,
+            Found::Text(pid) => pattern(pid),
+        };
+        Classified {
+            class: resolve(cue, failure, &scan),
+            why: Explanation::new(basis, confidence, matched),
+        }
+    };
+    let from_status = |cue: Cue, code| {
+        by(
+            cue,
+            Found::Given(code),
+            Basis::StatusCode,
+            confidence::GIVEN_CODE,
+        )
+    };
+
+    // 1. Org-wide conditions, wherever they are named.
+    for cue in [Cue::Storage, Cue::ConcurrentLimit] {
+        if let Some((c, code)) = status.filter(|(c, _)| *c == cue) {
+            return from_status(c, code);
+        }
+        if let Some((pid, _)) = scan.first_of(cue) {
+            let basis = if m.is_code(pid) {
+                Basis::StatusCode
+            } else {
+                Basis::Phrase
+            };
+            return by(cue, Found::Text(pid), basis, confidence::CODE_IN_TEXT);
+        }
+    }
+    // 2. The failure's own row lock.
+    if let Some((Cue::Lock, code)) = status {
+        return from_status(Cue::Lock, code);
+    }
+    // 3. The outermost custom code.
+    if let Some((cue @ (Cue::Flow | Cue::Apex), code)) = status {
+        let mut c = by(
+            cue,
+            Found::Given(code),
+            Basis::Wrapper,
+            confidence::GIVEN_CODE,
+        );
+        c.class = resolve(cue, failure, &scan);
+        return c;
+    }
+    if let Some(slot) = scan.custom {
+        return by(
+            slot.cue,
+            Found::Text(slot.pattern),
+            Basis::Wrapper,
+            confidence::WRAPPER,
+        );
+    }
+    // 4. A row lock with no custom code around it.
+    if let Some((pid, _)) = scan.first_of(Cue::Lock) {
+        let basis = if m.is_code(pid) {
+            Basis::StatusCode
+        } else {
+            Basis::Phrase
+        };
+        return by(Cue::Lock, Found::Text(pid), basis, confidence::CODE_IN_TEXT);
+    }
+    // 5. The code, or the first decisive code the text names.
+    match status {
+        Some((cue, code)) if !cue.is_generic() && cue != Cue::Unsupported => {
+            return from_status(cue, code);
+        }
+        _ => {}
+    }
+    if let Some(slot) = scan.code {
+        return by(
+            slot.cue,
+            Found::Text(slot.pattern),
+            Basis::StatusCode,
+            confidence::CODE_IN_TEXT,
+        );
+    }
+    // 6. The text.
+    if let Some(slot) = scan.phrase {
+        return by(
+            slot.cue,
+            Found::Text(slot.pattern),
+            Basis::Phrase,
+            confidence::PHRASE,
+        );
+    }
+    // 7. What a generic or unmapped code means on its own.
+    match status {
+        Some((Cue::Unsupported, code)) => Classified {
+            class: Classification::Record(ErrorType::Unknown),
+            why: Explanation::new(Basis::StatusCode, confidence::UNMAPPED_CODE, code),
+        },
+        Some((cue, code)) => by(
+            cue,
+            Found::Given(code),
+            Basis::Fallback,
+            confidence::GENERIC_CODE,
+        ),
+        None => Classified {
+            class: Classification::Record(ErrorType::Unknown),
+            why: Explanation::new(Basis::Fallback, confidence::NOTHING, ""),
+        },
+    }
+}
+
+/// The level-safety net: a suspension that only an operator can lift must
+/// come from evidence that names an org-wide cause; anything else that
+/// reached such a suspension is turned into the transient `UNKNOWN` one,
+/// which the governor probes and lifts by itself.
+fn level_safe(mut c: Classified) -> Classified {
+    if let Classification::Suspension(reason) = c.class
+        && !reason.clears_by_itself()
+        && !names_org_wide_cause(&c.why.matched)
+    {
+        c.class = Classification::Suspension(SuspensionReason::Unknown);
+        c.why.confidence = c.why.confidence.min(confidence::GENERIC_CODE);
+    }
+    c
+}
+
+/// Whether the code or phrase that decided names a cause that holds for the
+/// whole org (its limits, its login, what the integration user may see).
+fn names_org_wide_cause(matched: &str) -> bool {
+    let m = matcher();
+    if let Some(cue) = status_cue(matched).map(|(cue, _)| cue) {
+        return cue.names_org_wide();
+    }
+    m.phrase_cue(matched).is_some_and(Cue::names_org_wide)
+}
+
+/// A cause or a hint that a status code or a phrase can name. The scan keeps
+/// them in a `u128` bit set, so there must be at most 128.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cue {
+    // Custom code: the outermost one wins.
+    Flow,
+    Apex,
+    // Generic codes: they say where it failed, not why; the text decides,
+    // and they mean something on their own only when it does not.
+    EntityWrapper,
+    UnknownException,
+    Generic,
+    NotFound,
+    Forbidden,
+    BatchFailure,
+    // Integration level.
+    Lock,
+    Storage,
+    DailyLimit,
+    ConcurrentLimit,
+    ApiDisabled,
+    Auth,
+    Unavailable,
+    ServerError,
+    UnclearRefusal,
+    HiddenObject,
+    UnknownObject,
+    HiddenField,
+    BatchField,
+    InvalidField,
+    // Record level.
+    ValidationRule,
+    DuplicateRule,
+    UniqueValue,
+    TooLong,
+    InvalidEmail,
+    RestrictedPicklist,
+    MissingPicklistOption,
+    OptionLimit,
+    InactiveOwner,
+    OwnerAssignment,
+    MissingRecord,
+    RecordAccess,
+    FieldNotWritable,
+    FieldIntegrity,
+    IncorrectId,
+    LookupFilter,
+    FilterCriteria,
+    CrossReference,
+    MissingId,
+    RecordType,
+    TypeMismatch,
+    OutOfRange,
+    InvalidValue,
+    RequiredMissing,
+    CountryMissing,
+    StateOrCountry,
+    Unsupported,
+    // Hints: they only refine another cause.
+    QueueId,
+    MustSpecify,
+    WriteTime,
+    SObjectNotSupported,
+    TooLongHint,
+    InUseHint,
+}
+
+impl Cue {
+    /// The bit of this cue in [`Scan::seen`].
+    fn bit(self) -> u128 {
+        1 << (self as u32)
+    }
+
+    /// Codes that say where it failed or that it was refused, not why: the
+    /// text decides before them.
+    fn is_generic(self) -> bool {
+        matches!(
+            self,
+            Cue::EntityWrapper
+                | Cue::UnknownException
+                | Cue::Generic
+                | Cue::NotFound
+                | Cue::Forbidden
+                | Cue::BatchFailure
+        )
+    }
+
+    /// Cues that never decide on their own.
+    fn is_hint(self) -> bool {
+        matches!(
+            self,
+            Cue::QueueId
+                | Cue::MustSpecify
+                | Cue::WriteTime
+                | Cue::SObjectNotSupported
+                | Cue::TooLongHint
+                | Cue::InUseHint
+        )
+    }
+
+    /// Whether naming this cause names a condition of the whole org, which
+    /// may stop the integration until an operator acts: its limits, its
+    /// login and API access, its storage, the objects and fields the
+    /// integration user may see. A row lock or a server error is met on one
+    /// record and says nothing of the org as a whole.
+    fn names_org_wide(self) -> bool {
+        matches!(
+            self,
+            Cue::Storage
+                | Cue::DailyLimit
+                | Cue::ConcurrentLimit
+                | Cue::ApiDisabled
+                | Cue::Auth
+                | Cue::Unavailable
+                | Cue::HiddenObject
+                | Cue::UnknownObject
+                | Cue::HiddenField
+                | Cue::BatchField
+                | Cue::InvalidField
+                | Cue::SObjectNotSupported
+        )
+    }
+}
+
+/// Phrases of Salesforce's messages, lower case, matched anywhere. They avoid
+/// apostrophes, which come both straight and curly.
+const PHRASES: &[(&str, Cue)] = &[
+    // Flows and processes (Process Builder runs as a flow).
+    ("(flow", Cue::Flow),
+    ("flow interview", Cue::Flow),
+    ("the flow tried to", Cue::Flow),
+    ("the flow failed", Cue::Flow),
+    ("failed to trigger a flow", Cue::Flow),
+    ("flow trigger failed", Cue::Flow),
+    ("fault has occurred in this flow", Cue::Flow),
+    ("process failed. give your", Cue::Flow),
+    // Apex triggers and classes.
+    ("execution of before", Cue::Apex),
+    ("execution of after", Cue::Apex),
+    ("apex trigger ", Cue::Apex),
+    ("an apex error occurred", Cue::Apex),
+    // A trigger set the value that failed (`data value too large` after it).
+    ("data changed by trigger", Cue::Apex),
+    // Integration level.
+    ("unable to obtain exclusive access", Cue::Lock),
+    ("storage limit exceeded", Cue::Storage),
+    ("totalrequests limit", Cue::DailyLimit),
+    ("total requests limit", Cue::DailyLimit),
+    ("apibatchitems limit", Cue::DailyLimit),
+    ("api call limit", Cue::DailyLimit),
+    ("api request limit", Cue::DailyLimit),
+    ("per 24 hrs", Cue::DailyLimit),
+    ("per 24 hours", Cue::DailyLimit),
+    ("concurrentrequests", Cue::ConcurrentLimit),
+    ("concurrentperorg", Cue::ConcurrentLimit),
+    ("concurrent requests limit", Cue::ConcurrentLimit),
+    ("concurrent request limit", Cue::ConcurrentLimit),
+    ("concurrent api requests", Cue::ConcurrentLimit),
+    ("api is disabled for this user", Cue::ApiDisabled),
+    ("api is not enabled for this", Cue::ApiDisabled),
+    ("session expired or invalid", Cue::Auth),
+    ("invalid session id", Cue::Auth),
+    ("session is not valid for use with", Cue::Auth),
+    ("invalid username, password", Cue::Auth),
+    ("password has expired", Cue::Auth),
+    ("approved this consumer", Cue::Auth),
+    ("not admin approved", Cue::Auth),
+    ("admin approved users are pre-authorized", Cue::Auth),
+    ("expired access/refresh token", Cue::Auth),
+    ("authentication failure", Cue::Auth),
+    ("down for maintenance", Cue::Unavailable),
+    ("service not available", Cue::Unavailable),
+    ("service unavailable", Cue::Unavailable),
+    ("internal server error", Cue::ServerError),
+    ("please include this errorid", Cue::ServerError),
+    ("transaction security polic", Cue::UnclearRefusal),
+    ("security evaluation for non-admin", Cue::HiddenObject),
+    ("unable to find object", Cue::UnknownObject),
+    ("no such column", Cue::HiddenField),
+    ("field name not found", Cue::BatchField),
+    // Record level.
+    ("data value too large", Cue::TooLong),
+    ("invalid email address", Cue::InvalidEmail),
+    ("bad value for restricted picklist", Cue::RestrictedPicklist),
+    (" in picklist: ", Cue::MissingPicklistOption),
+    ("use one of these records?", Cue::DuplicateRule),
+    ("duplicate rule", Cue::DuplicateRule),
+    ("creating a duplicate", Cue::DuplicateRule),
+    ("duplicate value found", Cue::UniqueValue),
+    ("duplicate external id specified", Cue::UniqueValue),
+    ("record found for external id", Cue::UniqueValue),
+    ("rights on cross-reference id", Cue::MissingRecord),
+    ("entity is deleted", Cue::MissingRecord),
+    ("converted lead", Cue::MissingRecord),
+    ("requested resource does not exist", Cue::MissingRecord),
+    ("access rights on object id", Cue::RecordAccess),
+    ("has no sharing access", Cue::RecordAccess),
+    ("insufficient privileges", Cue::RecordAccess),
+    ("do not have access to the apex class", Cue::RecordAccess),
+    ("unable to create/update fields", Cue::FieldNotWritable),
+    ("bad field names on insert/update", Cue::FieldNotWritable),
+    ("owner is inactive", Cue::InactiveOwner),
+    ("performed with inactive user", Cue::InactiveOwner),
+    ("owner cannot be blank", Cue::OwnerAssignment),
+    ("new owner must have read", Cue::OwnerAssignment),
+    ("required fields are missing", Cue::RequiredMissing),
+    ("before specifying a state", Cue::CountryMissing),
+    ("problem with this country", Cue::StateOrCountry),
+    ("problem with this state", Cue::StateOrCountry),
+    ("an available state", Cue::StateOrCountry),
+    ("an available country", Cue::StateOrCountry),
+    ("recognize the state", Cue::StateOrCountry),
+    ("id value of incorrect type", Cue::IncorrectId),
+    ("does not match filter criteria", Cue::FilterCriteria),
+    ("invalid cross reference id", Cue::CrossReference),
+    ("foreign key external id", Cue::MissingId),
+    ("id not specified in an update call", Cue::MissingId),
+    ("provided external id field does not exist", Cue::MissingId),
+    ("external id field not specified", Cue::MissingId),
+    ("external id was blank", Cue::MissingId),
+    ("is not an external id", Cue::MissingId),
+    ("record type missing", Cue::RecordType),
+    ("record type id: this id value", Cue::RecordType),
+    ("cannot deserialize instance of", Cue::TypeMismatch),
+    ("value not of required type", Cue::TypeMismatch),
+    ("valid value for the type xsd:", Cue::TypeMismatch),
+    ("value outside of valid range", Cue::OutOfRange),
+    // Hints.
+    ("incorrect type: 00g", Cue::QueueId),
+    ("must specify", Cue::MustSpecify),
+    ("on sobject of type", Cue::WriteTime),
+    ("sobject type '", Cue::SObjectNotSupported),
+    ("too long", Cue::TooLongHint),
+    ("already in use", Cue::InUseHint),
+];
+
+/// Apex exceptions read `System.<Name>Exception`; the automaton finds
+/// `system.` and [`Scan::note`] checks the name, which no fixed pattern can.
+const APEX_EXCEPTION: &str = "system.";
+
+/// How many stretches of a long message the automaton walks at once. One
+/// walk is bound by the latency of its table lookups (each needs the state
+/// the previous one produced); four independent walks keep the core busy
+/// (measured: 2.0 ns/byte for one, 0.8 for four, and eight were slower).
+const LANES: usize = 4;
+
+/// How a pattern of the automaton is read.
+#[derive(Clone, Copy)]
+enum Form {
+    /// A status code: a whole word only.
+    Code(Cue),
+    /// A phrase: anywhere.
+    Phrase(Cue),
+    /// `system.` followed by a name ending in `Exception`.
+    ApexException,
+}
+
+/// Every code the classifier knows, from `codes.rs`: Salesforce's whole
+/// `StatusCode` list, then the codes that are not in it.
+fn all_codes() -> impl Iterator<Item = &'static (&'static str, Cue, &'static str)> {
+    codes::STATUS_CODES.iter().chain(codes::OTHER_CODES)
+}
+
+/// The codes the automaton looks for in a message: the decisive ones, as
+/// words of letters and `_` (a bare HTTP status in a text is just a number).
+fn codes_in_text() -> impl Iterator<Item = (&'static str, Cue)> {
+    all_codes()
+        .filter(|(code, cue, _)| {
+            *cue != Cue::Unsupported && code.bytes().any(|b| b.is_ascii_alphabetic())
+        })
+        .map(|&(code, cue, _)| (code, cue))
+}
+
+/// The automaton over every code and phrase, and the tables that read it.
+struct Matcher {
+    /// Unanchored, `Standard` semantics: every occurrence of every pattern
+    /// is reported, overlapping ones too (`INVALID_FIELD` inside
+    /// `INVALID_FIELD_FOR_INSERT_UPDATE` is then rejected as not a word).
+    dfa: DFA,
+    /// The unanchored start state.
+    start: StateID,
+    /// The longest pattern: a walk started this many bytes early is in the
+    /// same state as one started at the beginning, since an Aho-Corasick
+    /// state is the longest suffix read that is a prefix of some pattern.
+    warm: usize,
+    /// How to read each pattern, by pattern id.
+    forms: Vec<Form>,
+    /// Each pattern's text, by pattern id: what an explanation says matched.
+    patterns: Vec<&'static str>,
+    /// Every code by key, sorted by hash, to look status codes up in, with
+    /// its canonical spelling.
+    codes: Vec<(CodeKey, Cue, &'static str)>,
+}
+
+/// Built once per process, on first use.
+fn matcher() -> &'static Matcher {
+    static MATCHER: OnceLock<Matcher> = OnceLock::new();
+    MATCHER.get_or_init(|| {
+        let forms: Vec<Form> = codes_in_text()
+            .map(|(_, cue)| Form::Code(cue))
+            .chain(PHRASES.iter().map(|&(_, cue)| Form::Phrase(cue)))
+            .chain([Form::ApexException])
+            .collect();
+        let patterns: Vec<&'static str> = codes_in_text()
+            .map(|(p, _)| p)
+            .chain(PHRASES.iter().map(|&(p, _)| p))
+            .chain([APEX_EXCEPTION])
+            .collect();
+        let dfa = DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            // No prefilter: with this many case-insensitive patterns there is
+            // no rare byte to skip to, and the walk below does not use one.
+            .prefilter(false)
+            .build(&patterns)
+            .expect("the classifier's patterns build a DFA");
+        let start = dfa
+            .start_state(Anchored::No)
+            .expect("the DFA supports unanchored searches");
+        let warm = dfa.max_pattern_len();
+        let mut codes: Vec<(CodeKey, Cue, &'static str)> = all_codes()
+            .map(|&(code, cue, _)| {
+                let key = CodeKey::of(code.as_bytes()).expect("codes are short");
+                (key, cue, code)
+            })
+            .collect();
+        codes.sort_by_key(|(k, _, _)| k.hash);
+        Matcher {
+            dfa,
+            start,
+            warm,
+            forms,
+            patterns,
+            codes,
+        }
+    })
+}
+
+impl Matcher {
+    /// Whether pattern `pid` is a status code (rather than a phrase).
+    fn is_code(&self, pid: PatternID) -> bool {
+        matches!(self.forms[pid.as_usize()], Form::Code(_))
+    }
+
+    /// The cue of the phrase `text`, if it is one.
+    fn phrase_cue(&self, text: &str) -> Option<Cue> {
+        PHRASES
+            .iter()
+            .find(|(p, _)| *p == text)
+            .map(|&(_, cue)| cue)
+    }
+}
+
+impl Matcher {
+    /// Calls `found(pattern, end)` for every occurrence of every pattern in
+    /// `hay`, in no particular order. A long message is cut into [`LANES`]
+    /// stretches walked in lock step, each from [`Matcher::warm`] bytes
+    /// before its own stretch and reporting only matches that end inside it,
+    /// so every occurrence is reported exactly once.
+    fn walk(&self, hay: &[u8], mut found: impl FnMut(PatternID, usize)) {
+        let dfa = &self.dfa;
+        let mut report = |sid: StateID, at: usize| {
+            if dfa.is_match(sid) {
+                for i in 0..dfa.match_len(sid) {
+                    found(dfa.match_pattern(sid, i), at + 1);
+                }
+            }
+        };
+        let step = |sid, byte| dfa.next_state(Anchored::No, sid, byte);
+        let n = hay.len();
+        // Below this the early starts cost more than the lanes save (and the
+        // first lane must own at least `warm` bytes).
+        if n < 3 * self.warm {
+            let mut sid = self.start;
+            for (at, &byte) in hay.iter().enumerate() {
+                sid = step(sid, byte);
+                if dfa.is_special(sid) {
+                    report(sid, at);
+                }
+            }
+            return;
+        }
+        // Equal walks: the first lane needs no early start, so it owns
+        // `warm` bytes more than the others; only rounding is left over.
+        let walk = (n + (LANES - 1) * self.warm).div_ceil(LANES);
+        let own: [usize; LANES] = std::array::from_fn(|k| {
+            if k == 0 {
+                0
+            } else {
+                walk + (k - 1) * (walk - self.warm)
+            }
+        });
+        let from = own.map(|o| o.saturating_sub(self.warm));
+        let to: [usize; LANES] = std::array::from_fn(|k| own.get(k + 1).map_or(n, |&o| o.min(n)));
+        let common = (0..LANES).map(|k| to[k] - from[k]).min().unwrap_or(0);
+        let lane = |k: usize| &hay[from[k]..from[k] + common];
+        let mut sid = [self.start; LANES];
+        // Written out for four lanes: indexing an array of lanes costs a
+        // bounds check per byte that the zipped iterators do not.
+        let bytes = lane(0).iter().zip(lane(1)).zip(lane(2)).zip(lane(3));
+        for (i, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
+            sid = [
+                step(sid[0], b0),
+                step(sid[1], b1),
+                step(sid[2], b2),
+                step(sid[3], b3),
+            ];
+            if sid.iter().any(|&s| dfa.is_special(s)) {
+                for k in 0..LANES {
+                    if dfa.is_special(sid[k]) && from[k] + i >= own[k] {
+                        report(sid[k], from[k] + i);
+                    }
+                }
+            }
+        }
+        for k in 0..LANES {
+            let mut s = sid[k];
+            for (at, &byte) in hay.iter().enumerate().take(to[k]).skip(from[k] + common) {
+                s = step(s, byte);
+                if dfa.is_special(s) && at >= own[k] {
+                    report(s, at);
+                }
+            }
+        }
+    }
+}
+
+/// Which of [`Scan`]'s earliest-match slots a pattern competes for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Custom,
+    Code,
+    Phrase,
+}
+
+/// The earliest occurrence of something in a message.
+#[derive(Clone, Copy)]
+struct First {
+    /// Where it starts.
+    at: usize,
+    /// What it names.
+    cue: Cue,
+    /// The pattern that matched, for the explanation.
+    pattern: PatternID,
+}
+
+/// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4):
+/// their earliest occurrences are kept apart.
+const ANYWHERE: [Cue; 3] = [Cue::Storage, Cue::ConcurrentLimit, Cue::Lock];
+
+/// What one pass over a message found.
+#[derive(Default)]
+struct Scan {
+    /// Every cue named anywhere, as bits.
+    seen: u128,
+    /// The earliest flow or Apex marker: the outermost custom code.
+    custom: Option<First>,
+    /// The earliest status code other than a generic or a custom-code one.
+    code: Option<First>,
+    /// The earliest phrase that decides on its own.
+    phrase: Option<First>,
+    /// The earliest occurrence of each of [`ANYWHERE`].
+    anywhere: [Option<First>; 3],
+}
+
+impl Scan {
+    /// One pass of the automaton over `message`.
+    fn of(message: &str) -> Scan {
+        let m = matcher();
+        let hay = message.as_bytes();
+        let mut scan = Scan::default();
+        m.walk(hay, |pattern, end| {
+            let start = end - m.dfa.pattern_len(pattern);
+            scan.note(m.forms[pattern.as_usize()], pattern, hay, start, end);
+        });
+        scan
+    }
+
+    /// Records one occurrence; matches arrive in no particular order, hence
+    /// the explicit earliest-start bookkeeping.
+    fn note(&mut self, form: Form, pattern: PatternID, hay: &[u8], start: usize, end: usize) {
+        let (cue, slot) = match form {
+            Form::Code(_) if !is_word(hay, start, end) => return,
+            Form::Code(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
+            Form::Code(cue) if cue.is_generic() => (cue, None),
+            Form::Code(cue) => (cue, Some(Slot::Code)),
+            Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
+            Form::Phrase(cue) if cue.is_hint() => (cue, None),
+            Form::Phrase(cue) => (cue, Some(Slot::Phrase)),
+            Form::ApexException if names_exception(&hay[end..]) => (Cue::Apex, Some(Slot::Custom)),
+            Form::ApexException => return,
+        };
+        self.seen |= cue.bit();
+        let first = First {
+            at: start,
+            cue,
+            pattern,
+        };
+        let keep = |earliest: &mut Option<First>| {
+            if earliest.is_none_or(|f| start < f.at) {
+                *earliest = Some(first);
+            }
+        };
+        if let Some(i) = ANYWHERE.iter().position(|&c| c == cue) {
+            keep(&mut self.anywhere[i]);
+        }
+        match slot {
+            Some(Slot::Custom) => keep(&mut self.custom),
+            Some(Slot::Code) => keep(&mut self.code),
+            Some(Slot::Phrase) => keep(&mut self.phrase),
+            None => {}
+        }
+    }
+
+    /// Whether the message names `cue` anywhere.
+    fn has(&self, cue: Cue) -> bool {
+        self.seen & cue.bit() != 0
+    }
+
+    /// The pattern of the earliest occurrence of `cue`, one of [`ANYWHERE`].
+    fn first_of(&self, cue: Cue) -> Option<(PatternID, usize)> {
+        let i = ANYWHERE.iter().position(|&c| c == cue)?;
+        self.anywhere[i].map(|f| (f.pattern, f.at))
+    }
+}
+
+/// Whether `hay[start..end]` is not part of a longer identifier.
+fn is_word(hay: &[u8], start: usize, end: usize) -> bool {
+    let ident = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let before = start.checked_sub(1).and_then(|i| hay.get(i));
+    !before.is_some_and(ident) && !hay.get(end).is_some_and(ident)
+}
+
+/// Whether `rest` opens with an identifier ending in `Exception`, as in
+/// `DmlException: Insert failed`.
+fn names_exception(rest: &[u8]) -> bool {
+    let len = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .unwrap_or(rest.len());
+    ends_with_ignore_case(&rest[..len], b"exception")
+}
+
+/// ASCII case-insensitive suffix test, without a lower-case copy.
+fn ends_with_ignore_case(hay: &[u8], suffix: &[u8]) -> bool {
+    hay.len() >= suffix.len() && hay[hay.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// The cue of a status code and its canonical spelling, compared ignoring
+/// ASCII case and `_` so the SOAP/REST (`INVALID_SESSION_ID`), Bulk
+/// (`InvalidSessionId`) and OAuth (`invalid_grant`) spellings all count; a
+/// SOAP fault's `sf:` prefix is dropped. `None` when empty or unknown.
+fn status_cue(status: &str) -> Option<(Cue, &'static str)> {
+    let status = status.trim();
+    let status = status.strip_prefix("sf:").unwrap_or(status);
+    let key = CodeKey::of(status.as_bytes())?;
+    let codes = &matcher().codes;
+    // Hashes first (no string comparison on the way), then the one candidate.
+    let i = codes.partition_point(|(k, _, _)| k.hash < key.hash);
+    codes
+        .get(i)
+        .filter(|(k, _, _)| k.hash == key.hash && k.bytes() == key.bytes())
+        .map(|&(_, cue, code)| (cue, code))
+}
+
+/// A status code upper-cased without `_`, the form codes compare in, kept
+/// on the stack, with its FNV-1a hash.
+#[derive(Clone, Copy)]
+struct CodeKey {
+    hash: u64,
+    len: usize,
+    buf: [u8; CodeKey::MAX],
+}
+
+impl CodeKey {
+    /// Longer than the longest code (45): not a code.
+    const MAX: usize = 64;
+
+    /// The key of `code`, or `None` if it is too long to be a code.
+    fn of(code: &[u8]) -> Option<CodeKey> {
+        let mut key = CodeKey {
+            hash: 0xcbf2_9ce4_8422_2325,
+            len: 0,
+            buf: [0; CodeKey::MAX],
+        };
+        for byte in code.iter().filter(|&&b| b != b'_') {
+            let byte = byte.to_ascii_uppercase();
+            *key.buf.get_mut(key.len)? = byte;
+            key.len += 1;
+            key.hash = (key.hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Some(key)
+    }
+
+    /// The normalised code.
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The classification a cue stands for, refined by the hints, the fields and
+/// the object (the "result" column of the module's cause table). A generic
+/// cue resolves to what it means on its own, which only the fallback uses.
+fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
+    use Classification::{Record, Suspension};
+    use ErrorType as T;
+    use SuspensionReason as S;
+
+    let record = match cue {
+        Cue::Flow => T::SalesforceFlow,
+        Cue::Apex | Cue::EntityWrapper => T::SalesforceAutomation,
+        Cue::UnknownException | Cue::ServerError => {
+            return Suspension(S::SalesforceServerError);
+        }
+        Cue::Generic | Cue::Unsupported => T::Unknown,
+        Cue::NotFound | Cue::MissingRecord => T::InsufficientAccessOrMissingRecord,
+        Cue::Forbidden | Cue::RecordAccess => T::InsufficientAccess,
+        // A whole batch failed for a reason the text does not tell.
+        Cue::BatchFailure => return Suspension(S::Unknown),
+        Cue::Lock => return Suspension(S::SalesforceOrgLocked),
+        Cue::Storage => return Suspension(S::SalesforceStorageLimitExceeded),
+        Cue::DailyLimit if !scan.has(Cue::ConcurrentLimit) => {
+            return Suspension(S::SalesforceApiLimitExceeded);
+        }
+        Cue::DailyLimit | Cue::ConcurrentLimit => {
+            return Suspension(S::SalesforceConcurrentLimitExceeded);
+        }
+        Cue::ApiDisabled => return Suspension(S::SalesforceApiDisabled),
+        Cue::Auth => return Suspension(S::SalesforceAuthFailed),
+        Cue::Unavailable => return Suspension(S::SalesforceOrgUnavailable),
+        Cue::UnclearRefusal => return Suspension(S::Unknown),
+        // `INVALID_TYPE` names a hidden object only with its sObject text;
+        // otherwise it is a client's bug (`Must send a concrete entity type`).
+        Cue::HiddenObject if scan.has(Cue::SObjectNotSupported) || scan.has(Cue::HiddenObject) => {
+            return Suspension(S::MissingObjectPermissions);
+        }
+        Cue::HiddenObject => T::Unknown,
+        Cue::UnknownObject | Cue::SObjectNotSupported => {
+            return Suspension(S::MissingObjectPermissions);
+        }
+        // The same words on a write are about one record's field.
+        Cue::HiddenField if scan.has(Cue::WriteTime) => T::FieldPermission,
+        Cue::HiddenField | Cue::BatchField => return Suspension(S::MissingFieldPermissions),
+        Cue::InvalidField if scan.has(Cue::HiddenField) => {
+            return resolve(Cue::HiddenField, failure, scan);
+        }
+        Cue::InvalidField if scan.has(Cue::MissingId) => T::MissingSalesforceId,
+        Cue::InvalidField | Cue::FieldNotWritable => T::FieldPermission,
+        Cue::ValidationRule => T::CustomValidationRule,
+        Cue::DuplicateRule => T::SalesforceDuplicateRule,
+        Cue::UniqueValue | Cue::InUseHint => T::RestrictedUniqueValue,
+        Cue::TooLong | Cue::TooLongHint => T::StringTooLong,
+        Cue::InvalidEmail => T::InvalidEmail,
+        Cue::RestrictedPicklist if names_stage(failure) => T::InvalidOpportunityStage,
+        Cue::RestrictedPicklist => T::RestrictedPicklistValue,
+        Cue::MissingPicklistOption => T::MissingPicklistOption,
+        Cue::OptionLimit => T::OptionLimitExceeded,
+        Cue::InactiveOwner => T::InactiveOwner,
+        Cue::OwnerAssignment => T::OwnerAssignment,
+        Cue::FieldIntegrity => field_integrity(failure, scan),
+        Cue::IncorrectId => incorrect_id(failure, scan),
+        // A lookup filter's own text means a wrong id; a message its admin
+        // wrote is a rule of the org, like a validation rule's.
+        Cue::LookupFilter if !scan.has(Cue::FilterCriteria) => T::CustomValidationRule,
+        Cue::LookupFilter | Cue::FilterCriteria => T::InvalidSalesforceId,
+        Cue::CrossReference if scan.has(Cue::OwnerAssignment) || has_field(failure, "OwnerId") => {
+            T::OwnerAssignment
+        }
+        Cue::CrossReference if scan.has(Cue::RecordType) || has_field(failure, "RecordTypeId") => {
+            T::DefaultSalesProcessUnavailable
+        }
+        Cue::CrossReference => T::InvalidSalesforceId,
+        Cue::MissingId => T::MissingSalesforceId,
+        Cue::RecordType => T::DefaultSalesProcessUnavailable,
+        Cue::TypeMismatch => T::TypeMismatch,
+        Cue::OutOfRange | Cue::InvalidValue => T::InvalidValue,
+        Cue::RequiredMissing if names_stage(failure) => T::InvalidOpportunityStage,
+        Cue::RequiredMissing => T::MissingRequiredValue,
+        Cue::CountryMissing => T::MissingRequiredCountry,
+        Cue::StateOrCountry => T::MismatchedStateOrCountry,
+        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime => T::Unknown,
+    };
+    Record(record)
+}
+
+/// `FIELD_INTEGRITY_EXCEPTION` is Salesforce's catch-all for a value that
+/// breaks a platform constraint: mostly addresses and references, some
+/// lengths and unique values.
+fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
+    if scan.has(Cue::CountryMissing) {
+        ErrorType::MissingRequiredCountry
+    } else if scan.has(Cue::StateOrCountry) || failure.fields.iter().any(|f| is_address_field(f)) {
+        ErrorType::MismatchedStateOrCountry
+    } else if scan.has(Cue::IncorrectId) {
+        incorrect_id(failure, scan)
+    } else if scan.has(Cue::TooLongHint) {
+        ErrorType::StringTooLong
+    } else if scan.has(Cue::InUseHint) {
+        ErrorType::RestrictedUniqueValue
+    } else if scan.has(Cue::MustSpecify) {
+        ErrorType::MissingSalesforceId
+    } else if scan.has(Cue::FilterCriteria) || failure.fields.iter().any(|f| is_lookup_field(f)) {
+        ErrorType::InvalidSalesforceId
+    } else {
+        ErrorType::InvalidValue
+    }
+}
+
+/// One row of the status code table, as the docs list it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeMapping {
+    /// The code as Salesforce spells it.
+    pub code: &'static str,
+    /// Whether it is a value of Salesforce's `StatusCode` list (else a
+    /// fault, Bulk, OAuth or HTTP code).
+    pub status_code: bool,
+    /// What it means on its own: `record CATEGORY/TYPE`,
+    /// `suspension REASON`, or `text decides` for the generic codes,
+    /// followed by what they mean when the text says nothing.
+    pub result: String,
+    /// Why.
+    pub why: &'static str,
+}
+
+/// Every code the classifier knows and what it means when it is the status
+/// code of a failure whose text says nothing more.
+pub fn status_code_mappings() -> Vec<CodeMapping> {
+    let scan = Scan::default();
+    let failure = FailureText {
+        status_code: "",
+        message: "",
+        fields: &[],
+        object_type: "",
+    };
+    let name = |c: Classification| match c {
+        Classification::Record(t) => format!("record {}/{}", t.category().code(), t.code()),
+        Classification::Suspension(r) => format!("suspension {}", r.code()),
+    };
+    let row = |&(code, cue, why): &(&'static str, Cue, &'static str), status_code: bool| {
+        let own = level_safe(Classified {
+            class: resolve(cue, &failure, &scan),
+            why: Explanation::new(Basis::StatusCode, 1.0, code),
+        })
+        .class;
+        let result = if cue.is_generic() {
+            format!("text decides, else {}", name(own))
+        } else {
+            name(own)
+        };
+        CodeMapping {
+            code,
+            status_code,
+            result,
+            why,
+        }
+    };
+    codes::STATUS_CODES
+        .iter()
+        .map(|c| row(c, true))
+        .chain(codes::OTHER_CODES.iter().map(|c| row(c, false)))
+        .collect()
+}
+
+/// An id of the wrong object in a lookup: a queue (`00G…`) or anything in
+/// `OwnerId` is an owner Salesforce will not take (typically a task assigned
+/// to a queue); anything else is a wrong id.
+fn incorrect_id(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
+    if scan.has(Cue::QueueId) || has_field(failure, "OwnerId") {
+        ErrorType::OwnerAssignment
+    } else {
+        ErrorType::InvalidSalesforceId
+    }
+}
+
+/// Whether Salesforce blamed this field (API names are case-insensitive).
+fn has_field(failure: &FailureText<'_>, name: &str) -> bool {
+    failure.fields.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
+/// Whether the failure is about an opportunity's stage, which has its own
+/// type rather than the generic picklist or required-value one.
+fn names_stage(failure: &FailureText<'_>) -> bool {
+    let object = failure.object_type;
+    (object.is_empty() || object.eq_ignore_ascii_case("Opportunity"))
+        && (has_field(failure, "StageName") || has_field(failure, "Stage"))
+}
+
+/// Standard address fields: `BillingCountryCode`, `MailingState`, `Country`.
+fn is_address_field(field: &str) -> bool {
+    let f = field.as_bytes();
+    ["country", "countrycode", "state", "statecode"]
+        .iter()
+        .any(|s| ends_with_ignore_case(f, s.as_bytes()))
+}
+
+/// Standard lookups end in `Id` (`WhoId`, `PricebookEntryId`); custom ones
+/// cannot be told from other custom fields by name.
+fn is_lookup_field(field: &str) -> bool {
+    field.len() >= 2 && field.ends_with("Id")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn classify_text(
+        status_code: &str,
+        message: &str,
+        fields: &[&str],
+        object: &str,
+    ) -> Classification {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        classify(&FailureText {
+            status_code,
+            message,
+            fields: &fields,
+            object_type: object,
+        })
+    }
+
+    /// Every `(pattern, end)` the walk reports, sorted.
+    fn walked(hay: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        matcher().walk(hay, |p, end| out.push((p.as_usize(), end)));
+        out.sort_unstable();
+        out
+    }
+
+    /// The same from the library's own overlapping search: the reference.
+    fn searched(hay: &[u8]) -> Vec<(usize, usize)> {
+        let iter = matcher()
+            .dfa
+            .try_find_overlapping_iter(aho_corasick::Input::new(hay))
+            .expect("overlapping search is supported");
+        let mut out: Vec<_> = iter.map(|m| (m.pattern().as_usize(), m.end())).collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        let patterns: Vec<&str> = codes_in_text()
+            .map(|(p, _)| p)
+            .chain(PHRASES.iter().map(|&(p, _)| p))
+            .collect();
+        prop_oneof![
+            prop::sample::select(patterns).prop_map(str::to_owned),
+            "[a-zA-Z_ .:'()]{0,40}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_lanes_find_what_one_walk_finds(
+            parts in prop::collection::vec(fragment(), 0..80),
+        ) {
+            let hay = parts.concat();
+            prop_assert_eq!(walked(hay.as_bytes()), searched(hay.as_bytes()));
+        }
+    }
+
+    /// Any text at all: control characters, newlines and any Unicode scalar.
+    fn any_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("(?s).{{0,{max}}}")).expect("a valid pattern")
+    }
+
+    /// A message: patterns among arbitrary Unicode, long enough at times
+    /// to be walked in lanes, or any text at all.
+    fn any_message() -> impl Strategy<Value = String> {
+        let part = prop_oneof![fragment(), any_text(30), "\\PC{0,30}"];
+        prop_oneof![
+            prop::collection::vec(part, 0..40).prop_map(|p| p.concat()),
+            any_text(300),
+        ]
+    }
+
+    /// A status code: a known one, near one, or any text.
+    fn any_status() -> impl Strategy<Value = String> {
+        let codes: Vec<&str> = all_codes().map(|&(code, _, _)| code).collect();
+        prop_oneof![
+            prop::sample::select(codes).prop_map(str::to_owned),
+            "(sf:)?[A-Za-z_ ]{0,70}",
+            any_text(80),
+        ]
+    }
+
+    /// Field names and objects the rules look at, and any text.
+    fn any_name() -> impl Strategy<Value = String> {
+        let known = vec![
+            "StageName",
+            "OwnerId",
+            "RecordTypeId",
+            "BillingCountryCode",
+            "MailingState",
+            "WhoId",
+            "Opportunity",
+            "Id",
+            "",
+        ];
+        prop_oneof![
+            prop::sample::select(known).prop_map(str::to_owned),
+            any_text(20),
+        ]
+    }
+
+    /// `code` as another API spells it: any case, underscores dropped or
+    /// added, a SOAP fault's `sf:` prefix, whitespace around.
+    fn respelled(code: &str, upper: &[bool], underscores: &[bool], sf: bool, pad: &str) -> String {
+        let body: String = code
+            .chars()
+            .filter(|&c| c != '_')
+            .zip(upper.iter().cycle())
+            .zip(underscores.iter().cycle())
+            .map(|((c, &up), &underscore)| {
+                let c = if up {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                };
+                if underscore {
+                    format!("{c}_")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let prefix = if sf { "sf:" } else { "" };
+        format!("{pad}{prefix}{body}{pad}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any failure whatever classifies, without panicking, the same way
+        /// every time, into a class with guidance for the operator.
+        #[test]
+        fn any_failure_classifies_the_same_every_time(
+            status in any_status(),
+            message in any_message(),
+            fields in prop::collection::vec(any_name(), 0..4),
+            object in any_name(),
+        ) {
+            let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let first = classify_text(&status, &message, &field_refs, &object);
+            let again = classify_text(&status.clone(), &message.clone(), &field_refs, &object.clone());
+            prop_assert_eq!(first, again);
+            prop_assert!(!first.guidance().is_empty());
+        }
+
+        /// The message is read ignoring ASCII case: upper- or lower-casing
+        /// it never changes the class.
+        #[test]
+        fn the_message_is_read_ignoring_case(
+            status in any_status(),
+            message in any_message(),
+            fields in prop::collection::vec(any_name(), 0..3),
+        ) {
+            let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let given = classify_text(&status, &message, &field_refs, "");
+            let upper = classify_text(&status, &message.to_ascii_uppercase(), &field_refs, "");
+            let lower = classify_text(&status, &message.to_ascii_lowercase(), &field_refs, "");
+            prop_assert_eq!(given, upper);
+            prop_assert_eq!(given, lower);
+        }
+
+        /// A status code counts however it is spelt: case, underscores, a
+        /// `sf:` prefix and surrounding whitespace never change the class.
+        #[test]
+        fn status_codes_count_however_spelt(
+            code in prop::sample::select(all_codes().map(|&(code, _, _)| code).collect::<Vec<_>>()),
+            upper in prop::collection::vec(any::<bool>(), 1..8),
+            underscores in prop::collection::vec(prop::bool::weighted(0.2), 1..8),
+            sf in any::<bool>(),
+            pad in prop::sample::select(vec!["", " ", "\t", " \n"]),
+            message in any_message(),
+            fields in prop::collection::vec(any_name(), 0..3),
+        ) {
+            let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let spelt = respelled(code, &upper, &underscores, sf, pad);
+            prop_assert_eq!(
+                classify_text(&spelt, &message, &field_refs, ""),
+                classify_text(code, &message, &field_refs, ""),
+                "{:?} as {:?}", code, spelt
+            );
+        }
+    }
+
+    #[test]
+    fn the_lanes_find_matches_across_their_seams() {
+        let m = matcher();
+        let pattern = "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY";
+        // Every placement of a longest pattern around the lane seams.
+        for len in [3 * m.warm, 3 * m.warm + 1, 200, 1000, 1024, 1500] {
+            for at in 0..=len - pattern.len() {
+                let mut hay = vec![b'.'; len];
+                hay[at..at + pattern.len()].copy_from_slice(pattern.as_bytes());
+                assert_eq!(walked(&hay), searched(&hay), "len {len}, at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn code_keys_do_not_collide() {
+        let mut hashes: Vec<u64> = matcher().codes.iter().map(|(k, _, _)| k.hash).collect();
+        hashes.dedup();
+        assert_eq!(hashes.len(), all_codes().count());
+        let mut keys: Vec<Vec<u8>> = matcher()
+            .codes
+            .iter()
+            .map(|(k, _, _)| k.bytes().to_vec())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), all_codes().count());
+    }
+
+    #[test]
+    fn the_cue_set_fits_in_the_bit_set() {
+        assert!((Cue::InUseHint as u32) < 128);
+    }
+
+    #[test]
+    fn patterns_are_unique() {
+        let mut all: Vec<String> = codes_in_text()
+            .map(|(p, _)| p)
+            .chain(PHRASES.iter().map(|&(p, _)| p))
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn status_codes_compare_ignoring_case_and_underscores() {
+        let cue = |s: &str| status_cue(s).map(|(cue, _)| cue);
+        assert_eq!(cue("InvalidSessionId"), Some(Cue::Auth));
+        assert_eq!(cue("invalid_grant"), Some(Cue::Auth));
+        assert_eq!(cue(" sf:INVALID_SESSION_ID "), Some(Cue::Auth));
+        assert_eq!(cue("INVALID_TYPE"), Some(Cue::HiddenObject));
+        assert_eq!(cue("InvalidBatch"), Some(Cue::BatchFailure));
+        assert_eq!(cue("503"), Some(Cue::Unavailable));
+        assert_eq!(
+            status_cue("invalidsessionid").map(|(_, c)| c),
+            Some("INVALID_SESSION_ID")
+        );
+        assert_eq!(cue("INVALID_TYPE_X"), None);
+        assert_eq!(cue(""), None);
+        assert_eq!(cue("_"), None);
+    }
+
+    #[test]
+    fn codes_in_the_text_count_as_whole_words_only() {
+        assert_eq!(
+            classify_text(
+                "",
+                "[{\"errorCode\":\"INVALID_TYPE_ON_FIELD_IN_RECORD\"}]",
+                &[],
+                ""
+            ),
+            Classification::Record(ErrorType::TypeMismatch)
+        );
+        assert_eq!(
+            classify_text("", "XINVALID_EMAIL_ADDRESS", &[], ""),
+            Classification::Record(ErrorType::Unknown)
+        );
+    }
+
+    #[test]
+    fn apex_exceptions_need_the_exception_suffix() {
+        assert_eq!(
+            classify_text(
+                "",
+                "System.NullPointerException: Attempt to de-reference",
+                &[],
+                ""
+            ),
+            Classification::Record(ErrorType::SalesforceAutomation)
+        );
+        assert_eq!(
+            classify_text("", "The operating system. Nothing else", &[], ""),
+            Classification::Record(ErrorType::Unknown)
+        );
+        assert_eq!(
+            classify_text("", "system.", &[], ""),
+            Classification::Record(ErrorType::Unknown)
+        );
+    }
+
+    #[test]
+    fn empty_input_is_unknown() {
+        assert_eq!(
+            classify_text("", "", &[], ""),
+            Classification::Record(ErrorType::Unknown)
+        );
+    }
+}
+
+#[cfg(test)]
+mod level_safety {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn explained(status: &str, message: &str, fields: &[&str]) -> Classified {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        explain(&FailureText {
+            status_code: status,
+            message,
+            fields: &fields,
+            object_type: "",
+        })
+    }
+
+    /// Texts of one record's failure (the record-level cues of the tables).
+    fn record_text() -> impl Strategy<Value = String> {
+        let record: Vec<&'static str> = PHRASES
+            .iter()
+            .filter(|(_, cue)| !cue.names_org_wide() && !cue.is_hint())
+            .map(|&(p, _)| p)
+            .collect();
+        prop::sample::select(record).prop_map(str::to_owned)
+    }
+
+    proptest! {
+        /// Whatever a text says, a suspension that waits for an operator is
+        /// raised only on a code or phrase that names an org-wide cause.
+        #[test]
+        fn operator_suspensions_need_an_org_wide_cause(
+            status in prop::sample::select(all_codes().map(|&(c, _, _)| c).chain([""]).collect::<Vec<_>>()),
+            parts in prop::collection::vec(prop_oneof![
+                prop::sample::select(PHRASES.iter().map(|&(p, _)| p).collect::<Vec<_>>()).prop_map(str::to_owned),
+                "[a-zA-Z_ .:']{0,20}",
+            ], 0..6),
+        ) {
+            let message = parts.join(" ");
+            let c = explained(status, &message, &[]);
+            if let Classification::Suspension(r) = c.class {
+                prop_assert!(
+                    r.clears_by_itself() || names_org_wide_cause(&c.why.matched),
+                    "{status:?} {message:?} -> {r:?} on {:?}", c.why.matched
+                );
+            }
+        }
+
+        /// One record's failure inside custom code stays one record's
+        /// failure: a trigger or flow owns what failed inside it, a row
+        /// lock included.
+        #[test]
+        fn custom_code_keeps_record_failures_at_record_level(text in record_text()) {
+            let message = format!(
+                "MyTrigger: execution of AfterUpdate caused by: System.DmlException: Update failed. \
+                 First exception on row 0; first error: UNABLE_TO_LOCK_ROW, {text}"
+            );
+            let c = explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", &message, &[]);
+            prop_assert_eq!(c.class, Classification::Record(ErrorType::SalesforceAutomation));
+            prop_assert_eq!(c.why.basis, Basis::Wrapper);
+        }
+    }
+
+    #[test]
+    fn a_row_lock_is_the_orgs_only_when_it_is_the_failures_own() {
+        let own = explained(
+            "UNABLE_TO_LOCK_ROW",
+            "unable to obtain exclusive access to this record",
+            &[],
+        );
+        assert_eq!(
+            own.class,
+            Classification::Suspension(SuspensionReason::SalesforceOrgLocked)
+        );
+        assert!(SuspensionReason::SalesforceOrgLocked.clears_by_itself());
+        let in_trigger = explained(
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            "X: execution of AfterUpdate caused by: System.DmlException: Update failed. First \
+             exception on row 0; first error: UNABLE_TO_LOCK_ROW, unable to obtain exclusive access",
+            &[],
+        );
+        assert_eq!(
+            in_trigger.class,
+            Classification::Record(ErrorType::SalesforceAutomation)
+        );
+        // Storage is the org's wherever it is named.
+        let storage = explained(
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            "X: execution of AfterInsert caused by: System.DmlException: Insert failed. First \
+             exception on row 0; first error: STORAGE_LIMIT_EXCEEDED, storage limit exceeded",
+            &[],
+        );
+        assert_eq!(
+            storage.class,
+            Classification::Suspension(SuspensionReason::SalesforceStorageLimitExceeded)
+        );
+    }
+
+    #[test]
+    fn explanations_say_what_decided() {
+        let given = explained("STRING_TOO_LONG", "Name: data value too large", &[]);
+        assert_eq!(
+            (given.why.basis, given.why.matched.as_ref()),
+            (Basis::StatusCode, "STRING_TOO_LONG")
+        );
+        let in_text = explained("", "first error: INVALID_EMAIL_ADDRESS, bad", &[]);
+        assert_eq!(
+            (in_text.why.basis, in_text.why.matched.as_ref()),
+            (Basis::StatusCode, "INVALID_EMAIL_ADDRESS")
+        );
+        assert!(in_text.why.confidence < given.why.confidence);
+        let phrase = explained("", "Name: data value too large: x", &[]);
+        assert_eq!(
+            (phrase.why.basis, phrase.why.matched.as_ref()),
+            (Basis::Phrase, "data value too large")
+        );
+        let wrapper = explained("", "Trg: execution of BeforeInsert caused by x", &[]);
+        assert_eq!(wrapper.why.basis, Basis::Wrapper);
+        let alone = explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "", &[]);
+        assert_eq!(
+            (alone.why.basis, alone.class),
+            (
+                Basis::Fallback,
+                Classification::Record(ErrorType::SalesforceAutomation)
+            )
+        );
+        let nothing = explained("", "lorem ipsum", &[]);
+        assert_eq!(
+            (nothing.why.basis, nothing.why.confidence),
+            (Basis::Fallback, 0.0)
+        );
+        let unmapped = explained("EMAIL_OPTED_OUT", "", &[]);
+        assert_eq!(
+            (unmapped.why.basis, unmapped.class),
+            (
+                Basis::StatusCode,
+                Classification::Record(ErrorType::Unknown)
+            )
+        );
+    }
+
+    #[test]
+    fn the_misses_of_real_texts_name_their_cause() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "INVALID_CROSS_REFERENCE_KEY",
+                "Owner ID: owner cannot be blank: [OwnerId]",
+                &["OwnerId"],
+                Classification::Record(T::OwnerAssignment),
+            ),
+            (
+                "TRANSFER_REQUIRES_READ",
+                "The new owner must have read permission",
+                &[],
+                Classification::Record(T::OwnerAssignment),
+            ),
+            (
+                "NOT_FOUND",
+                "Provided external ID field does not exist or is not accessible: Ext__c",
+                &[],
+                Classification::Record(T::MissingSalesforceId),
+            ),
+            (
+                "NOT_FOUND",
+                "The requested resource does not exist",
+                &[],
+                Classification::Record(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "FORBIDDEN",
+                "You do not have access to the Apex class named 'Foo'",
+                &[],
+                Classification::Record(T::InsufficientAccess),
+            ),
+            (
+                "CANNOT_UPDATE_CONVERTED_LEAD",
+                "cannot reference converted lead",
+                &[],
+                Classification::Record(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "",
+                "Picklist value: Closed Won in picklist: StageName not found",
+                &[],
+                Classification::Record(T::MissingPicklistOption),
+            ),
+            (
+                "INVALID_TYPE",
+                "Must send a concrete entity type.",
+                &[],
+                Classification::Record(T::Unknown),
+            ),
+            (
+                "InvalidBatch",
+                "InvalidBatch : Field name not found : Foo__c",
+                &[],
+                Classification::Suspension(S::MissingFieldPermissions),
+            ),
+            (
+                "invalid_app_access",
+                "user is not admin approved to access this app",
+                &[],
+                Classification::Suspension(S::SalesforceAuthFailed),
+            ),
+            (
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+                &[],
+                Classification::Record(T::InvalidSalesforceId),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Name too long",
+                &[],
+                Classification::Record(T::StringTooLong),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "This nickname is already in use",
+                &[],
+                Classification::Record(T::RestrictedUniqueValue),
+            ),
+            (
+                "FIELD_FILTER_VALIDATION_EXCEPTION",
+                "Please choose an active partner account.",
+                &[],
+                Classification::Record(T::CustomValidationRule),
+            ),
+            (
+                "FIELD_FILTER_VALIDATION_EXCEPTION",
+                "Value does not exist or does not match filter criteria.",
+                &[],
+                Classification::Record(T::InvalidSalesforceId),
+            ),
+            (
+                "401",
+                "",
+                &[],
+                Classification::Suspension(S::SalesforceAuthFailed),
+            ),
+            (
+                "403",
+                "",
+                &[],
+                Classification::Record(T::InsufficientAccess),
+            ),
+            (
+                "404",
+                "",
+                &[],
+                Classification::Record(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "503",
+                "",
+                &[],
+                Classification::Suspension(S::SalesforceOrgUnavailable),
+            ),
+        ];
+        for (status, message, fields, expected) in cases {
+            assert_eq!(
+                explained(status, message, fields).class,
+                *expected,
+                "{status} {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_code_has_a_mapping_row() {
+        let rows = status_code_mappings();
+        assert_eq!(rows.len(), all_codes().count());
+        assert!(
+            rows.iter()
+                .all(|r| !r.why.is_empty() && !r.result.is_empty())
+        );
+    }
+}
