@@ -433,12 +433,7 @@ impl Cue {
     fn is_hint(self) -> bool {
         matches!(
             self,
-            Cue::QueueId
-                | Cue::MustSpecify
-                | Cue::WriteTime
-                | Cue::SObjectNotSupported
-                | Cue::TooLongHint
-                | Cue::InUseHint
+            Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::TooLongHint | Cue::InUseHint
         )
     }
 
@@ -559,6 +554,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("invalid cross reference id", Cue::CrossReference),
     ("foreign key external id", Cue::MissingId),
     ("id not specified in an update call", Cue::MissingId),
+    // MISSING_ARGUMENT's own text: `External_ID__c not specified`.
+    (" not specified", Cue::MissingId),
     ("provided external id field does not exist", Cue::MissingId),
     ("external id field not specified", Cue::MissingId),
     ("external id was blank", Cue::MissingId),
@@ -573,7 +570,6 @@ const PHRASES: &[(&str, Cue)] = &[
     ("incorrect type: 00g", Cue::QueueId),
     ("must specify", Cue::MustSpecify),
     ("on sobject of type", Cue::WriteTime),
-    ("sobject type '", Cue::SObjectNotSupported),
     ("too long", Cue::TooLongHint),
     ("already in use", Cue::InUseHint),
 ];
@@ -581,6 +577,15 @@ const PHRASES: &[(&str, Cue)] = &[
 /// Apex exceptions read `System.<Name>Exception`; the automaton finds
 /// `system.` and [`Scan::note`] checks the name, which no fixed pattern can.
 const APEX_EXCEPTION: &str = "system.";
+
+/// Apex stack frames read `Class.<Name>.<method>: line 12, column 1` (or
+/// `Trigger.<Name>: line 7`); the automaton finds the prefix and
+/// [`Scan::note`] checks the frame.
+const APEX_FRAMES: [&str; 2] = ["class.", "trigger."];
+
+/// `sObject type '<Name>' is not supported`: the automaton finds the start
+/// and [`Scan::note`] checks the rest.
+const SOBJECT_TYPE: &str = "sobject type '";
 
 /// How many stretches of a long message the automaton walks at once. One
 /// walk is bound by the latency of its table lookups (each needs the state
@@ -597,6 +602,10 @@ enum Form {
     Phrase(Cue),
     /// `system.` followed by a name ending in `Exception`.
     ApexException,
+    /// `Class.` or `Trigger.` opening an Apex stack frame.
+    ApexFrame,
+    /// `sObject type '` opening `<Name>' is not supported`.
+    SObjectType,
 }
 
 /// Every code the classifier knows, from `codes.rs`: Salesforce's whole
@@ -643,12 +652,19 @@ fn matcher() -> &'static Matcher {
         let forms: Vec<Form> = codes_in_text()
             .map(|(_, cue)| Form::Code(cue))
             .chain(PHRASES.iter().map(|&(_, cue)| Form::Phrase(cue)))
-            .chain([Form::ApexException])
+            .chain([
+                Form::ApexException,
+                Form::ApexFrame,
+                Form::ApexFrame,
+                Form::SObjectType,
+            ])
             .collect();
         let patterns: Vec<&'static str> = codes_in_text()
             .map(|(p, _)| p)
             .chain(PHRASES.iter().map(|&(p, _)| p))
             .chain([APEX_EXCEPTION])
+            .chain(APEX_FRAMES)
+            .chain([SOBJECT_TYPE])
             .collect();
         let dfa = DFA::builder()
             .match_kind(MatchKind::Standard)
@@ -688,6 +704,9 @@ impl Matcher {
 
     /// The cue of the phrase `text`, if it is one.
     fn phrase_cue(&self, text: &str) -> Option<Cue> {
+        if text == SOBJECT_TYPE {
+            return Some(Cue::SObjectNotSupported);
+        }
         PHRASES
             .iter()
             .find(|(p, _)| *p == text)
@@ -832,7 +851,13 @@ impl Scan {
             Form::Phrase(cue) if cue.is_hint() => (cue, None),
             Form::Phrase(cue) => (cue, Some(Slot::Phrase)),
             Form::ApexException if names_exception(&hay[end..]) => (Cue::Apex, Some(Slot::Custom)),
-            Form::ApexException => return,
+            Form::ApexFrame if is_word_start(hay, start) && opens_frame(&hay[end..]) => {
+                (Cue::Apex, Some(Slot::Custom))
+            }
+            Form::SObjectType if names_unsupported_type(&hay[end..]) => {
+                (Cue::SObjectNotSupported, Some(Slot::Phrase))
+            }
+            Form::ApexException | Form::ApexFrame | Form::SObjectType => return,
         };
         self.seen |= cue.bit();
         let first = First {
@@ -883,6 +908,41 @@ fn names_exception(rest: &[u8]) -> bool {
         .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
         .unwrap_or(rest.len());
     ends_with_ignore_case(&rest[..len], b"exception")
+}
+
+/// Whether `hay[start..]` does not continue an identifier.
+fn is_word_start(hay: &[u8], start: usize) -> bool {
+    let ident = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    !start
+        .checked_sub(1)
+        .and_then(|i| hay.get(i))
+        .is_some_and(ident)
+}
+
+/// Whether `rest` reads `<Name>.<method>: line <digit>` or `<Name>: line
+/// <digit>`: the rest of an Apex stack frame after `Class.`/`Trigger.`.
+fn opens_frame(rest: &[u8]) -> bool {
+    let name = rest
+        .iter()
+        .take(255)
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.'))
+        .unwrap_or(rest.len().min(255));
+    name > 0
+        && rest
+            .get(name..name + 7)
+            .is_some_and(|s| s.eq_ignore_ascii_case(b": line "))
+        && rest.get(name + 7).is_some_and(u8::is_ascii_digit)
+}
+
+/// Whether `rest` reads `<Name>' is not supported` (any ASCII case).
+fn names_unsupported_type(rest: &[u8]) -> bool {
+    let Some(close) = rest.iter().take(120).position(|&b| b == b'\'') else {
+        return false;
+    };
+    close > 0
+        && rest
+            .get(close..close + 18)
+            .is_some_and(|s| s.eq_ignore_ascii_case(b"' is not supported"))
 }
 
 /// ASCII case-insensitive suffix test, without a lower-case copy.
