@@ -615,3 +615,161 @@ rules:
         .into_inner();
     assert_eq!((again.examined, again.moved), (0, 0));
 }
+
+/// Runs a binary of the workspace with `args` and `stdin`, and returns its
+/// exit code and stdout.
+async fn run(name: &str, args: &[&str], stdin: &str) -> (i32, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(syncgov_tests::binary(name))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+    let mut input = child.stdin.take().expect("piped stdin");
+    input
+        .write_all(stdin.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(input);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("it finishes")
+        .expect("it runs");
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8(output.stdout).expect("UTF-8"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncctl_explains_and_reclassifies() {
+    let rules = RulesFile::new(ACME_RULES);
+    let service = syncgov_tests::Service::sync_errors(rules.settings()).await;
+    let addr = format!("http://{}", service.addr());
+    let input = concat!(
+        r#"{"id": 1, "status_code": "FIELD_FILTER_VALIDATION_EXCEPTION", "message": "Please choose an active partner account."}"#,
+        "\n",
+        r#"{"id": 2, "status_code": null, "message": "x", "stated": "waiting-for-account-sync"}"#,
+        "\n"
+    );
+    let (code, out) = run(
+        "syncctl",
+        &[
+            "--sync-errors",
+            &addr,
+            "classify",
+            "--org",
+            "acme",
+            "--explain",
+        ],
+        input,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "INVALID_SALESFORCE_ID");
+    assert_eq!(lines[0]["basis"], "OPERATOR_RULE");
+    assert_eq!(lines[0]["matched"], "acme-partner-filter");
+    assert_eq!(lines[1]["category"], "ASSOCIATIONS");
+    assert_eq!(lines[1]["basis"], "WORKER_STATED");
+    assert_eq!(lines[1]["confidence"], 1.0);
+
+    // The same lines offline, with the same rules.
+    let rules_path = rules.path();
+    let (code, offline) = run(
+        "sync-errors",
+        &[
+            "classify",
+            "--explain",
+            "--org",
+            "acme",
+            "--rules",
+            rules_path.to_str().unwrap(),
+        ],
+        input,
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(offline, out);
+
+    // errors reclassify, in JSON.
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    ingest(
+        &mut c,
+        "acme",
+        vec![text(
+            "k1",
+            "Contact",
+            "c1",
+            "FIELD_FILTER_VALIDATION_EXCEPTION",
+            "Please choose an active partner account.",
+        )],
+    )
+    .await;
+    let (code, out) = run(
+        "syncctl",
+        &[
+            "--sync-errors",
+            &addr,
+            "--output",
+            "json",
+            "errors",
+            "reclassify",
+            "--org",
+            "acme",
+            "--dry-run",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let reply: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Ingest already applied the rule: nothing to move.
+    assert_eq!(
+        (reply["examined"].as_u64(), reply["moved"].as_u64()),
+        (Some(1), Some(0)),
+        "{reply}"
+    );
+    assert_eq!(reply["dry_run"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_every_category() {
+    let (code, out) = run(
+        "syncgov-demo",
+        &["--duration", "10s", "--output", "json"],
+        "",
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let summary: serde_json::Value = serde_json::from_str(&out).expect("the summary is JSON");
+    let mut seen: Vec<String> = summary["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["categories"].as_array().unwrap().iter())
+        .map(|c| c["category"].as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        [
+            "ASSOCIATIONS",
+            "CUSTOM_CODE",
+            "DUPLICATES",
+            "OTHER",
+            "PERMISSIONS",
+            "PICKLIST",
+            "PROPERTY_MAPPINGS",
+            "PROPERTY_VALUES"
+        ],
+        "{summary:#}"
+    );
+}

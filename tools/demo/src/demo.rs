@@ -6,7 +6,8 @@
 //! and reports the failures Salesforce answers with (real texts, from the
 //! classifier's test data) to sync-errors, along with failures they detect
 //! on the CRM side (an association limit, an e-mail already in use, ...),
-//! whose type they state: every category of the health cards shows up. Midway another app drains one
+//! whose type they state. The workers take the categories in turns, so
+//! every card of the health page shows up, ASSOCIATIONS included. Midway another app drains one
 //! org's API limit, so Salesforce refuses calls with `TotalRequests Limit
 //! exceeded.`: the org is suspended, and the suspension clears by itself
 //! once those calls leave the org's rolling window. The other org has a
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use sync_errors::taxonomy::{Category, ErrorType};
 use syncctl::{Output, names, render};
 use syncgov_api::quota::v1 as quota;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
@@ -64,10 +66,6 @@ const FAILURES: &str =
     include_str!("../../../services/sync-errors/tests/data/salesforce_errors.jsonl");
 /// One call in this many fails on a record.
 const FAILURE_ODDS: u64 = 40;
-/// One record failure in this many is one the worker detects on the CRM
-/// side, and states the type of when it reports it.
-const CRM_SIDE_ODDS: u64 = 5;
-
 /// Failures a worker detects on the CRM side, which no Salesforce text
 /// carries: the worker states their type. `(type code, object, message)`.
 const CRM_SIDE: &[(&str, &str, &str)] = &[
@@ -235,6 +233,8 @@ struct Sample {
     fields: Vec<String>,
     object_type: String,
     stated_code: String,
+    /// The category an expert gave it (or its stated type's).
+    category: String,
 }
 
 /// The failures workers detect on the CRM side, as samples.
@@ -247,7 +247,27 @@ fn crm_side_samples() -> Vec<Sample> {
             fields: Vec::new(),
             object_type: object.to_owned(),
             stated_code: code.to_owned(),
+            category: ErrorType::from_code(code)
+                .map(|t| t.category().code().to_owned())
+                .unwrap_or_default(),
         })
+        .collect()
+}
+
+/// The record failures by category, in the taxonomy's order, CRM-side ones
+/// included: the workers take the categories in turns, so that every card
+/// shows up even in a short run.
+fn pools(records: Vec<Sample>) -> Vec<Vec<Sample>> {
+    let all: Vec<Sample> = records.into_iter().chain(crm_side_samples()).collect();
+    Category::ALL
+        .iter()
+        .map(|c| {
+            all.iter()
+                .filter(|s| s.category == c.code())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .filter(|pool| !pool.is_empty())
         .collect()
 }
 
@@ -272,6 +292,10 @@ fn samples() -> anyhow::Result<(Vec<Sample>, Sample)> {
                 .unwrap_or_default(),
             object_type: text("object_type"),
             stated_code: String::new(),
+            category: v["expected"]["category"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         };
         match v["expected"]["level"].as_str() {
             Some("record") => records.push(sample),
@@ -387,8 +411,10 @@ struct Worker {
     governor: QuotaGovernorClient<Channel>,
     sync_errors: SyncErrorsClient<Channel>,
     tally: Arc<Tally>,
-    records: Arc<Vec<Sample>>,
-    crm_side: Arc<Vec<Sample>>,
+    /// Record failures by category.
+    pools: Arc<Vec<Vec<Sample>>>,
+    /// Whose turn it is among the categories, shared by every worker.
+    turn: Arc<AtomicU64>,
     limit_answer: Arc<Sample>,
     rng: Rng,
     /// How long to hold off after Salesforce refused a call for the org's
@@ -474,12 +500,9 @@ impl Worker {
             self.tally.calls_refused.fetch_add(1, Ordering::Relaxed);
             pending.push(self.failure(n, record, &self.limit_answer.clone()));
         } else if self.rng.below(FAILURE_ODDS) == 0 {
-            let samples = if self.rng.below(CRM_SIDE_ODDS) == 0 {
-                &self.crm_side
-            } else {
-                &self.records
-            };
-            let sample = samples[self.rng.below(samples.len() as u64) as usize].clone();
+            let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize;
+            let pool = &self.pools[turn % self.pools.len()];
+            let sample = pool[self.rng.below(pool.len() as u64) as usize].clone();
             pending.push(self.failure(n, record, &sample));
         }
         // Salesforce says how much of the org's limit is used with every
@@ -693,8 +716,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             stop.clone(),
         )),
     ];
-    let (records, limit_answer) = (Arc::new(records), Arc::new(limit_answer));
-    let crm_side = Arc::new(crm_side_samples());
+    let (pools, limit_answer) = (Arc::new(pools(records)), Arc::new(limit_answer));
+    let turn = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for (i, (sim, plan)) in sims.iter().enumerate() {
         for w in 0..args.workers {
@@ -705,8 +728,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 governor: governor.clone(),
                 sync_errors: sync_errors.clone(),
                 tally: tally.clone(),
-                records: records.clone(),
-                crm_side: crm_side.clone(),
+                pools: pools.clone(),
+                turn: turn.clone(),
                 limit_answer: limit_answer.clone(),
                 rng: Rng(0x9E37_79B9_7F4A_7C15 ^ (((i as u64) << 32) | (u64::from(w) + 1))),
                 backoff: timeline.bucket * 4,
