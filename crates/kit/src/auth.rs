@@ -1088,7 +1088,87 @@ mod tests {
 
     mod properties {
         use super::super::*;
+        use super::TempSecret;
         use proptest::prelude::*;
+
+        /// One line of a token file, and what the documented format says
+        /// of it: `None` for a line that adds nothing (blank, comment),
+        /// `Some(Ok((token, principal)))` for a line that grants, and
+        /// `Some(Err(()))` for a line that must be refused.
+        type Judged = Option<Result<(String, Principal), ()>>;
+
+        /// Token file lines built from the format's parts, each with the
+        /// verdict the format gives it, written out here rather than asked
+        /// of the parser.
+        fn token_line() -> impl Strategy<Value = (String, Judged)> {
+            let role = prop::sample::select(vec![
+                ("worker", Role::Worker),
+                ("operator", Role::Operator),
+                ("admin", Role::Admin),
+                ("service", Role::Service),
+            ]);
+            let ceiling = prop::option::of(prop::sample::select(vec![
+                ("retry", Priority::Retry),
+                ("normal", Priority::Normal),
+                ("critical", Priority::Critical),
+            ]));
+            let orgs = prop_oneof![
+                Just(("*".to_owned(), Orgs::All)),
+                proptest::collection::btree_set("[a-z]{1,6}", 1..3).prop_map(|set| {
+                    (
+                        set.iter().cloned().collect::<Vec<_>>().join(","),
+                        Orgs::Only(set),
+                    )
+                }),
+            ];
+            let good = (
+                "[A-Za-z0-9+/=_-]{24,40}",
+                role,
+                ceiling,
+                orgs,
+                prop::option::of("[a-z][a-z0-9-]{0,10}"),
+                "[ \t]{0,2}",
+            )
+                .prop_map(
+                    |(token, (role_name, role), ceiling, (orgs_text, orgs), name, pad)| {
+                        let role_text = match ceiling {
+                            Some((text, _)) => format!("{role_name}:{text}"),
+                            None => role_name.to_owned(),
+                        };
+                        let line = format!(
+                            "{pad}{token} {role_text}  {orgs_text}{}{pad}",
+                            name.as_ref().map(|n| format!(" {n}")).unwrap_or_default()
+                        );
+                        let principal = Principal {
+                            subject: name.unwrap_or_default(),
+                            role,
+                            orgs,
+                            max_priority: ceiling.map_or(
+                                match role {
+                                    Role::Worker => Priority::Normal,
+                                    _ => Priority::Critical,
+                                },
+                                |(_, p)| p,
+                            ),
+                        };
+                        (line, Some(Ok((token, principal))))
+                    },
+                );
+            let bad = prop_oneof![
+                // Too short a token.
+                "[A-Za-z0-9]{1,23} worker \\*".prop_map(String::from),
+                // An unknown role or priority.
+                "[A-Za-z0-9]{24,30} (workr|root|Worker) \\*".prop_map(String::from),
+                "[A-Za-z0-9]{24,30} worker:(urgent|high|) \\*".prop_map(String::from),
+                // Too few words, or a name of two.
+                "[A-Za-z0-9]{24,30}( worker)?".prop_map(String::from),
+                "[A-Za-z0-9]{24,30} worker \\* pool eu".prop_map(String::from),
+            ]
+            .prop_map(|line| (line, Some(Err(()))));
+            let nothing =
+                prop_oneof!["[ \t]{0,3}", "[ \t]{0,2}#[^\n]{0,20}"].prop_map(|line| (line, None));
+            prop_oneof![4 => good, 1 => bad, 1 => nothing]
+        }
 
         proptest! {
             #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
@@ -1101,19 +1181,102 @@ mod tests {
                 }
             }
 
-            /// Any header is taken or refused, and a taken token is never blank.
+            /// A file of lines in the documented format is taken exactly
+            /// when every line is, each token then standing for the
+            /// principal its line describes; otherwise it is refused naming
+            /// the first line that is not (a token listed twice included).
+            #[test]
+            fn token_files_read_as_their_format_says(lines in proptest::collection::vec(token_line(), 0..8)) {
+                let text = lines.iter().map(|(line, _)| line.as_str()).collect::<Vec<_>>().join("\n");
+                let mut expected: Vec<(String, Principal)> = Vec::new();
+                let mut first_bad = None;
+                for (i, (_, judged)) in lines.iter().enumerate() {
+                    match judged {
+                        None => {}
+                        Some(Err(())) => { first_bad = Some(i + 1); break; }
+                        Some(Ok((token, principal))) => {
+                            if expected.iter().any(|(seen, _)| seen == token) {
+                                first_bad = Some(i + 1);
+                                break;
+                            }
+                            let mut principal = principal.clone();
+                            if principal.subject.is_empty() {
+                                principal.subject = format!("token on line {}", i + 1);
+                            }
+                            expected.push((token.clone(), principal));
+                        }
+                    }
+                }
+                match (parse_token_file(&text), first_bad) {
+                    (Ok(tokens), None) => {
+                        prop_assert_eq!(tokens.len(), expected.len());
+                        for (token, principal) in &expected {
+                            prop_assert_eq!(tokens.get(&digest(token)), Some(principal));
+                        }
+                    }
+                    (Err(e), Some(line)) => prop_assert_eq!(e.line, line, "{}", e.reason),
+                    (got, want) => prop_assert!(false, "{text:?}: got {got:?}, the format says line {want:?}"),
+                }
+            }
+
+            /// A header is taken exactly when it is the word `Bearer` (any
+            /// case) and a token, and then gives that token, trimmed.
+            #[test]
+            fn bearer_headers_give_their_token(
+                scheme in prop_oneof![
+                    4 => proptest::collection::vec(any::<bool>(), 6).prop_map(|upper| {
+                        "bearer".chars().zip(upper).map(|(c, u)| if u { c.to_ascii_uppercase() } else { c }).collect::<String>()
+                    }),
+                    1 => "(Basic|Token|Bearerx|Beare|)",
+                ],
+                token in "[A-Za-z0-9._~+/=-]{0,40}",
+                pads in proptest::collection::vec("[ \t]{0,2}", 3),
+            ) {
+                let header = format!("{}{scheme} {}{token}{}", pads[0], pads[1], pads[2]);
+                let expected_ok = scheme.eq_ignore_ascii_case("bearer") && !token.is_empty();
+                match bearer_token(Some(&header)) {
+                    Ok(taken) => {
+                        prop_assert!(expected_ok, "{header:?} taken");
+                        prop_assert_eq!(taken, token.as_str());
+                    }
+                    Err(_) => prop_assert!(!expected_ok, "{header:?} refused"),
+                }
+            }
+
+            /// Any header is taken or refused, and a taken token is never
+            /// blank and is part of the header.
             #[test]
             fn any_authorization_header_is_judged(header in "(?s).{0,80}") {
                 if let Ok(token) = bearer_token(Some(&header)) {
                     prop_assert!(!token.trim().is_empty());
+                    prop_assert!(header.contains(token));
+                    prop_assert_eq!(token, token.trim());
                 }
             }
 
-            /// A verifier without keys refuses any string it was not given.
+            /// A verifier knowing one static token takes that token, as the
+            /// caller its file names, and refuses any other string: a
+            /// verifier refusing everything fails the first half.
             #[test]
-            fn unknown_tokens_are_refused(token in "(?s).{0,200}") {
-                let verifier = Verifier::load(&AuthFiles { audience: "syncgov".into(), ..AuthFiles::default() }).unwrap();
-                prop_assert!(verifier.verify(&token).is_err());
+            fn only_known_tokens_are_taken(
+                known in "[A-Za-z0-9]{24,40}",
+                token in prop_oneof!["(?s).{0,200}", "[A-Za-z0-9]{24,40}", Just(String::new())],
+            ) {
+                let file = TempSecret::new(&format!("{known} worker acme pool-eu\n"));
+                let verifier = Verifier::load(&AuthFiles {
+                    token_file: Some(file.0.clone()),
+                    audience: "syncgov".into(),
+                    ..AuthFiles::default()
+                })
+                .unwrap();
+                let principal = verifier.verify(&known).expect("the known token is taken");
+                prop_assert_eq!(principal.subject.as_str(), "pool-eu");
+                prop_assert_eq!(principal.role, Role::Worker);
+                prop_assert_eq!(verifier.verify(&token).is_ok(), token == known);
+                // A token it was given with something around it is another
+                // string: refused.
+                let padded = format!("{known}x");
+                prop_assert!(verifier.verify(&padded).is_err());
             }
         }
     }

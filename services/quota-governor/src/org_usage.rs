@@ -151,9 +151,26 @@ mod tests {
     }
 
     proptest! {
+        /// Any text: a usage read from it is written in it, after the
+        /// entry's name; text without the name or a `/` is refused.
         #[test]
-        fn never_panics_on_any_header(header in ".{0,200}") {
-            let _ = parse_limit_info("limit_info", &header);
+        fn any_header_gives_only_what_it_says(header in ".{0,200}") {
+            let lower = header.to_ascii_lowercase();
+            match parse_limit_info("limit_info", &header) {
+                // What is read is written in the header, after the entry's
+                // name.
+                Ok((used, max)) => {
+                    let at = lower.find("api-usage").expect("an api-usage entry");
+                    let rest = &lower[at..];
+                    prop_assert!(rest.contains(&used.to_string()), "{}", header);
+                    prop_assert!(rest.contains(&max.to_string()), "{}", header);
+                }
+                // Without the entry's name there is nothing to read.
+                Err(e) => prop_assert_eq!(e.field, "limit_info"),
+            }
+            if !lower.contains("api-usage") || !header.contains('/') {
+                prop_assert!(parse_limit_info("limit_info", &header).is_err(), "{}", header);
+            }
         }
 
         #[test]
