@@ -280,13 +280,58 @@ impl GrantTally {
     }
 }
 
+/// Where a fault test stands, for the load tasks: the phase, and how many
+/// calls the load may still send before the fault. The allowance keeps the
+/// load from spending the allocation before the fault however the test's
+/// own task is scheduled: once it is used up, the load waits for the fault.
+struct Phase {
+    now: AtomicU8,
+    moved: tokio::sync::watch::Sender<u8>,
+    allowance: AtomicU64,
+}
+
+impl Phase {
+    /// Before the fault, with `allowance` calls to send until it begins.
+    fn new(allowance: u64) -> Arc<Self> {
+        Arc::new(Self {
+            now: AtomicU8::new(BEFORE),
+            moved: tokio::sync::watch::channel(BEFORE).0,
+            allowance: AtomicU64::new(allowance),
+        })
+    }
+
+    fn load(&self) -> u8 {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    fn set(&self, phase: u8) {
+        self.now.store(phase, Ordering::SeqCst);
+        self.moved.send_replace(phase);
+    }
+
+    /// The phase a call is sent in: before the fault, one call of the
+    /// allowance, or a wait for the fault once it is used up.
+    async fn send(&self) -> u8 {
+        if self.load() == BEFORE {
+            let taken = self
+                .allowance
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if taken.is_err() {
+                let mut moved = self.moved.subscribe();
+                let _ = moved.wait_for(|p| *p != BEFORE).await;
+            }
+        }
+        self.load()
+    }
+}
+
 /// Starts `clients` tasks acquiring one token at a time from the governor
 /// at `addr`, each on a channel of its own that it never rebuilds, until
 /// each is denied. A failed call is recorded, and retried after 10 ms.
 async fn acquire_load(
     addr: SocketAddr,
     clients: usize,
-    phase: &Arc<AtomicU8>,
+    phase: &Arc<Phase>,
     tally: &Arc<GrantTally>,
     codes: &Codes,
 ) -> Vec<tokio::task::JoinHandle<()>> {
@@ -296,9 +341,9 @@ async fn acquire_load(
         let (phase, tally, codes) = (phase.clone(), tally.clone(), codes.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let sent = phase.load(Ordering::SeqCst);
+                let sent = phase.send().await;
                 let reply = c.acquire_tokens(one_token("acme")).await;
-                let answered = phase.load(Ordering::SeqCst);
+                let answered = phase.load();
                 match reply {
                     Ok(reply) if reply.get_ref().granted => {
                         tally.granted[answered as usize].fetch_add(1, Ordering::SeqCst);
@@ -380,7 +425,9 @@ async fn redis_killed_during_load_never_over_grants() {
         .await
     );
 
-    let phase = Arc::new(AtomicU8::new(BEFORE));
+    // At most half the allocation goes before the kill, so every client is
+    // still asking when Redis dies, however the tasks are scheduled.
+    let phase = Phase::new(ALLOCATION / 2);
     let tally = Arc::new(GrantTally::default());
     let codes = Codes::default();
     let load = acquire_load(governor.addr(), CLIENTS, &phase, &tally, &codes).await;
@@ -389,9 +436,11 @@ async fn redis_killed_during_load_never_over_grants() {
         "the load did not get going"
     );
 
-    phase.store(DURING, Ordering::SeqCst);
     let mut outage = RedisOutage::new(&mut redis, governor.addr(), service);
     outage.kill();
+    // Marked once Redis is dead: a call sent from here on cannot have been
+    // decided by it, so a grant of one would be a grant nothing counted.
+    phase.set(DURING);
     let before_kill = tally.granted();
     outage.until_not_serving().await;
     // The load keeps going against the outage for a while.
@@ -405,7 +454,7 @@ async fn redis_killed_during_load_never_over_grants() {
         "the load stopped during the outage"
     );
 
-    phase.store(AFTER, Ordering::SeqCst);
+    phase.set(AFTER);
     outage.restart();
     fsync_every_write(outage.redis()).await;
     outage.until_serving().await;
@@ -428,7 +477,7 @@ async fn redis_killed_during_load_never_over_grants() {
     assert_eq!(
         tally.granted_during.load(Ordering::SeqCst),
         0,
-        "fail-closed: nothing is granted while Redis is away"
+        "fail-closed: no call sent after Redis died is granted while it is away"
     );
     assert!(granted <= ALLOCATION, "over-granted: {granted}");
     assert_denied_only_at_the_end(&tally, CLIENTS);
@@ -467,7 +516,7 @@ async fn a_governor_restarted_during_load_never_over_grants() {
     let mut admin = QuotaGovernorClient::new(governor.channel().await);
     set_budget(&mut admin, "acme", ALLOCATION).await;
 
-    let phase = Arc::new(AtomicU8::new(BEFORE));
+    let phase = Phase::new(ALLOCATION / 2);
     let tally = Arc::new(GrantTally::default());
     let codes = Codes::default();
     let load = acquire_load(addr, CLIENTS, &phase, &tally, &codes).await;
@@ -476,7 +525,7 @@ async fn a_governor_restarted_during_load_never_over_grants() {
         "the load did not get going"
     );
 
-    phase.store(DURING, Ordering::SeqCst);
+    phase.set(DURING);
     governor.shutdown().await;
     let before_stop = tally.granted();
     // The clients meet the stopped governor before it comes back.
@@ -484,7 +533,7 @@ async fn a_governor_restarted_during_load_never_over_grants() {
         reaches(|| codes.total(), CLIENTS as u64, Duration::from_secs(10)).await,
         "no call met the stopped governor"
     );
-    phase.store(AFTER, Ordering::SeqCst);
+    phase.set(AFTER);
     let governor = Service::governor_at(settings(), addr).await;
     join_all(load, Duration::from_secs(15)).await;
 
@@ -804,9 +853,11 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
         "the load did not get going"
     );
 
-    phase.store(DURING, Ordering::SeqCst);
     let mut outage = RedisOutage::new(&mut redis, service.addr(), name);
     outage.kill();
+    // Marked once Redis is dead: a batch sent from here on cannot be
+    // stored until it is back.
+    phase.store(DURING, Ordering::SeqCst);
     outage.until_not_serving().await;
     assert!(
         reaches(
@@ -962,9 +1013,12 @@ async fn a_killed_worker_s_resync_jobs_are_redelivered() {
     }
 
     // Worker 1 claims every job, does a few, and dies: its channel closes
-    // with its leases still running.
+    // with its leases still running. The jobs it does are claimed with a
+    // lease long enough to do them however slow the machine; the others
+    // with a short one, which lapses once w1 is gone.
     let mut w1 = SyncErrorsClient::new(service.channel().await);
-    let mut held = Vec::new();
+    let mut held = claim(&mut w1, "w1", DONE_BEFORE_DYING as u32, LIVE_LEASE).await;
+    assert_eq!(held.len(), DONE_BEFORE_DYING);
     loop {
         let jobs = claim(&mut w1, "w1", 100, LEASE).await;
         if jobs.is_empty() {

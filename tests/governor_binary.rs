@@ -100,7 +100,7 @@ async fn oversized_messages_and_slow_calls_are_refused() {
     let settings = Settings {
         server: ServerSettings {
             redis_url: Some(redis.url().parse().unwrap()),
-            redis_timeout: Duration::from_secs(5),
+            redis_timeout: Duration::from_secs(120),
             request_timeout: Duration::from_millis(300),
             ..ServerSettings::default()
         },
@@ -128,11 +128,12 @@ async fn oversized_messages_and_slow_calls_are_refused() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    // CLIENT PAUSE holds every other client's commands for 2 s.
+    // CLIENT PAUSE WRITE holds every write (the decision script) until the
+    // test unpauses the store, however long the call takes to arrive.
     let _: () = ::redis::cmd("CLIENT")
         .arg("PAUSE")
-        .arg(2_000)
-        .arg("ALL")
+        .arg(120_000)
+        .arg("WRITE")
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -148,6 +149,11 @@ async fn oversized_messages_and_slow_calls_are_refused() {
         err.code() == Code::Cancelled && err.message().contains("Timeout"),
         "{err:?}"
     );
+    let _: () = ::redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     // Once the store answers again, so does the governor.
     let back = eventually(Duration::from_secs(10), || {
         let mut c = c.clone();

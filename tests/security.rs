@@ -1010,8 +1010,10 @@ async fn one_caller_cannot_take_every_slot() {
     let governor = Service::governor(GovernorSettings {
         server: ServerSettings {
             redis_url: Some(redis.url().parse().unwrap()),
-            max_concurrent_calls_per_caller: 2, // The store is held longer than its default timeout below.
-            redis_timeout: Duration::from_secs(10),
+            max_concurrent_calls_per_caller: 2,
+            // The store is held until the test lets it go, far longer than
+            // the default timeout would allow.
+            redis_timeout: Duration::from_secs(120),
             security: SecuritySettings {
                 auth_token_file: Some(tokens),
                 ..SecuritySettings::default()
@@ -1027,46 +1029,74 @@ async fn one_caller_cannot_take_every_slot() {
         .await
         .unwrap();
 
-    // Hold the store so calls stay in flight.
-    let mut conn = redis
+    // Hold the store so calls stay in flight: every write (the decision
+    // script) waits until the test unpauses it, however long the calls
+    // take to arrive.
+    let conn = redis
         .client()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let _: () = ::redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(1_500)
-        .arg("ALL")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    // Six calls of one caller at once, while the store holds them: two
-    // get in, four are refused; another caller still gets in.
-    let calls: Vec<_> = (0..6)
-        .map(|_| {
-            let mut c = governor_as(&channel, Some(WORKER));
-            tokio::spawn(async move { c.acquire_tokens(ask("acme")).await })
-        })
-        .collect();
-    let mut c = governor_as(&channel, Some(other));
-    let other_call = tokio::spawn(async move { c.acquire_tokens(ask("acme")).await });
-    let (mut granted, mut refused) = (0, 0);
-    for call in calls {
-        match call.await.unwrap() {
-            Ok(reply) if reply.get_ref().granted => granted += 1,
-            Err(status) if status.code() == Code::ResourceExhausted => {
-                assert!(status.message().contains("pool-a"), "{status:?}");
-                refused += 1;
-            }
-            other => panic!("unexpected: {other:?}"),
+    let pause = |what: &'static str| {
+        let mut conn = conn.clone();
+        async move {
+            let mut cmd = ::redis::cmd("CLIENT");
+            match what {
+                "pause" => cmd.arg("PAUSE").arg(120_000).arg("WRITE"),
+                _ => cmd.arg("UNPAUSE"),
+            };
+            let () = cmd.query_async(&mut conn).await.unwrap();
         }
+    };
+    pause("pause").await;
+    // Six calls of one caller at once, while the store holds them: two
+    // get in and wait for the store, four are refused at once.
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let mut c = governor_as(&channel, Some(WORKER));
+        calls.spawn(async move { c.acquire_tokens(ask("acme")).await });
     }
-    assert_eq!((granted, refused), (2, 4));
-    let other_reply = other_call
+    for _ in 0..4 {
+        let refused = tokio::time::timeout(Duration::from_secs(30), calls.join_next())
+            .await
+            .expect("four calls are refused while two hold the caller's slots")
+            .unwrap()
+            .unwrap();
+        let status = refused.expect_err("refused, not answered: the store is held");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert!(status.message().contains("pool-a"), "{status:?}");
+    }
+    // Another caller is not held up by pool-a's bound: while pool-a's two
+    // calls still hold its slots, pool-b's call gets past the bound to the
+    // handler, which refuses its input without touching the store; the
+    // same call from pool-a is refused by the bound before that.
+    let no_tokens = quota::AcquireTokensRequest {
+        count: 0,
+        ..ask("acme")
+    };
+    let past_the_bound = governor_as(&channel, Some(other))
+        .acquire_tokens(no_tokens.clone())
         .await
-        .unwrap()
-        .expect("another caller is not held up");
-    assert!(other_reply.into_inner().granted);
+        .unwrap_err();
+    assert_eq!(
+        past_the_bound.code(),
+        Code::InvalidArgument,
+        "{past_the_bound:?}"
+    );
+    let held_back = governor_as(&channel, Some(WORKER))
+        .acquire_tokens(no_tokens)
+        .await
+        .unwrap_err();
+    assert_eq!(held_back.code(), Code::ResourceExhausted, "{held_back:?}");
+    assert_eq!(calls.len(), 2, "pool-a's two calls are still held");
+    pause("unpause").await;
+    let mut granted = 0;
+    while let Some(call) = calls.join_next().await {
+        let reply = call.unwrap().expect("a call holding a slot is answered");
+        assert!(reply.get_ref().granted);
+        granted += 1;
+    }
+    assert_eq!(granted, 2, "two calls held the caller's two slots");
 }
 
 /// The status line of `GET path` on an HTTPS admin port whose
@@ -1220,9 +1250,13 @@ async fn the_load_generator_speaks_tls_with_a_token() {
                 "--concurrency",
                 "2",
             ])
+            // A run of 600 calls, however long they take: every org's
+            // normal share is spent, then the calls are denied.
             .args([
+                "--requests",
+                "600",
                 "--duration",
-                "500ms",
+                "10m",
                 "--warmup",
                 "0s",
                 "--allocation",
@@ -1243,12 +1277,9 @@ async fn the_load_generator_speaks_tls_with_a_token() {
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    // Three orgs of 50 tokens: grants, then denials, and no call failed.
-    assert!(stdout.contains(" failed 0"), "{stdout}");
-    assert!(
-        !stdout.contains("ok 0 ") && !stdout.contains("denied 0 "),
-        "{stdout}"
-    );
+    // Three orgs of 50 tokens, asked at normal priority (95 %, 47 each):
+    // exactly 141 grants, the rest denied, and no call failed.
+    assert!(stdout.contains("ok 141  denied 459  failed 0"), "{stdout}");
 
     let refused = load(None);
     assert!(!refused.status.success(), "no token, no budgets set");

@@ -723,16 +723,17 @@ async fn a_resync_job_is_claimed_once_and_resolves_its_error(backend: Backend) {
     );
 
     let other = jobs.iter().find(|j| j.error_id == ids[1]).unwrap();
+    let sent = now_ms();
     let failed = complete(c, other, false).await.unwrap();
+    let answered = now_ms();
     assert_eq!(failed.state, pb::ErrorState::Resyncing as i32);
-    let retry_in = failed.retry_at.unwrap().seconds
-        - std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+    // The back-off starts when the outcome is recorded, somewhere between
+    // sending it and hearing back: 15 to 30 s from then, however long the
+    // call took.
+    let retry_at = ms_of(failed.retry_at.as_ref());
     assert!(
-        (13..=31).contains(&retry_in),
-        "first back-off is 15 to 30 s, got {retry_in}"
+        retry_at >= sent + 15_000 - 1 && retry_at <= answered + 30_000,
+        "first back-off is 15 to 30 s: retry at {retry_at}, outcome sent at {sent}, answered at {answered}"
     );
     let error = c
         .get_error(pb::GetErrorRequest {
@@ -779,11 +780,22 @@ async fn a_worker_that_dies_loses_its_jobs_to_another(backend: Backend) {
     );
 }
 
+/// Milliseconds since the epoch on this machine's clock, which both the
+/// memory store and the test's Redis read.
+fn now_ms() -> i64 {
+    syncgov_kit::clock::now_ms()
+}
+
+/// A reply's time in ms since the epoch.
+fn ms_of(at: Option<&prost_types::Timestamp>) -> i64 {
+    syncgov_kit::clock::timestamp_ms(at.expect("a time"))
+}
+
 async fn a_job_that_keeps_failing_ends_dead(backend: Backend) {
     let settings = Settings {
         resync_max_attempts: 2,
-        resync_backoff: Duration::from_millis(200),
-        resync_backoff_cap: Duration::from_millis(400),
+        resync_backoff: Duration::from_millis(1_000),
+        resync_backoff_cap: Duration::from_millis(1_000),
         ..Settings::default()
     };
     let mut env = Env::start_with(backend, settings).await;
@@ -793,15 +805,32 @@ async fn a_job_that_keeps_failing_ends_dead(backend: Backend) {
         .clone();
     resync(c, "acme", vec![id.clone()]).await;
     let first = claim(c, "w1", 1, 60_000).await;
-    assert_eq!(
-        complete(c, &first[0], false).await.unwrap().state,
-        pb::ErrorState::Resyncing as i32
-    );
-    assert!(
-        claim(c, "w1", 1, 60_000).await.is_empty(),
-        "not before its back-off"
-    );
-    let second = claim_within(c, "w1", Duration::from_secs(5)).await;
+    let failed = complete(c, &first[0], false).await.unwrap();
+    assert_eq!(failed.state, pb::ErrorState::Resyncing as i32);
+    let retry_at = ms_of(failed.retry_at.as_ref());
+    // A claim made before the retry is due finds nothing, and one made
+    // after finds the job: which of the two a claim was depends on when
+    // the store read its clock, between sending it and hearing back. A
+    // slow machine only moves the claim later, never makes it wrong.
+    let sent = now_ms();
+    let early = claim(c, "w1", 1, 60_000).await;
+    let answered = now_ms();
+    if early.is_empty() {
+        assert!(
+            sent < retry_at + 1,
+            "the retry was due at {retry_at}, yet a claim sent at {sent} found nothing"
+        );
+    } else {
+        assert!(
+            answered >= retry_at,
+            "a claim answered at {answered} took the job before its back-off ended at {retry_at}"
+        );
+    }
+    let second = if early.is_empty() {
+        claim_within(c, "w1", Duration::from_secs(10)).await
+    } else {
+        early
+    };
     assert!(!second.is_empty(), "the retry never came due");
     assert_eq!(second[0].attempt, 2);
     assert_eq!(

@@ -81,6 +81,11 @@ struct Load {
     /// Load before measuring, not counted.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     warmup: Duration,
+    /// Stop once this many calls were measured, all callers together,
+    /// even before --duration: a run of a known size, whatever the
+    /// machine's speed.
+    #[arg(long)]
+    requests: Option<u64>,
     /// TLS and the bearer token.
     #[command(flatten)]
     security: ClientSettings,
@@ -303,19 +308,32 @@ where
     F: Fn(u32, u64) -> Fut + Clone + 'static,
     Fut: Future<Output = Outcome> + 'static,
 {
-    let measuring = Arc::new(AtomicBool::new(false));
+    // Without a warm-up, every call is measured from the first.
+    let measuring = Arc::new(AtomicBool::new(load.warmup.is_zero()));
+    // Measured calls left to send, with --requests.
+    let left = Arc::new(AtomicU64::new(load.requests.unwrap_or(u64::MAX)));
     let local = tokio::task::LocalSet::new();
     let mut callers = Vec::new();
     for caller in 0..load.concurrency {
-        let (call, measuring, stop) = (call.clone(), measuring.clone(), stop.clone());
+        let (call, measuring, stop, left) =
+            (call.clone(), measuring.clone(), stop.clone(), left.clone());
         callers.push(local.spawn_local(async move {
             let mut tally = Tally::default();
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
+                let counted = measuring.load(Ordering::Relaxed);
+                if counted
+                    && left
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                        .is_err()
+                {
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
                 let started = Instant::now();
                 let outcome = call(caller, n).await;
                 n += 1;
-                if !measuring.load(Ordering::Relaxed) {
+                if !counted {
                     continue;
                 }
                 tally
