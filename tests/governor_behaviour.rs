@@ -1131,11 +1131,18 @@ async fn an_operator_suspension_lets_no_probe_through(backend: Backend) {
     let mut env = Env::start(backend, quick_probes()).await;
     let c = &mut env.client;
     set_budget(c, "acme", budget(100, 50)).await;
+    set_budget(c, "control", budget(100, 50)).await;
     let auth = tx::SuspensionReason::SalesforceAuthFailed;
+    let transient = tx::SuspensionReason::SalesforceServerError;
     let s = suspend(c, "acme", auth).await.suspension.unwrap();
     assert!(s.next_probe_at.is_none());
-    // Several back-offs long: still no probe.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // A control org suspended after it for a transient reason gets its
+    // probe once the back-off has passed: by then acme would have had one.
+    suspend(c, "control", transient).await;
+    let probe = acquire_within(c, "control")
+        .await
+        .expect("the control's probe");
+    assert!(probe.probe);
     assert_eq!(
         denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
         pb::DenyReason::Suspended
@@ -1151,9 +1158,15 @@ async fn an_operator_suspension_lets_no_probe_through(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().starts_with("reason:"), "{}", err.message());
-    // A transient reason beside it lets no probe through either.
-    suspend(c, "acme", tx::SuspensionReason::SalesforceServerError).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // A transient reason beside it lets no probe through either: again
+    // until a control suspended after it has had its probe.
+    suspend(c, "acme", transient).await;
+    set_budget(c, "control-2", budget(100, 50)).await;
+    suspend(c, "control-2", transient).await;
+    let probe = acquire_within(c, "control-2")
+        .await
+        .expect("the control's probe");
+    assert!(probe.probe);
     assert_eq!(
         denied_for(&acquire(c, "acme", 1, pb::Priority::Critical).await),
         pb::DenyReason::Suspended

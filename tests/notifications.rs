@@ -24,6 +24,23 @@ fn failure(key: &str, record: &str, too_long: bool) -> pb::Failure {
     } else {
         ("INVALID_EMAIL_ADDRESS", "invalid email address: XX")
     };
+    text_failure(key, record, status_code, message)
+}
+
+/// A failure of a third type, neither too long nor an email: a required
+/// field Salesforce says is missing. Tests send it last, as a marker: an
+/// org's notifications go out in the order they were queued, so once its
+/// notice has arrived every notice queued before it has too.
+fn marker(key: &str, record: &str) -> pb::Failure {
+    text_failure(
+        key,
+        record,
+        "REQUIRED_FIELD_MISSING",
+        "Required fields are missing: [LastName]",
+    )
+}
+
+fn text_failure(key: &str, record: &str, status_code: &str, message: &str) -> pb::Failure {
     pb::Failure {
         idempotency_key: key.into(),
         object_type: "Contact".into(),
@@ -225,20 +242,34 @@ async fn immediate_notifications_go_out_once_per_type_per_minute() {
         .await
     );
     ingest(&mut c, vec![failure("k4", "c4", true)]).await;
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // A notice for k4 would be queued before the marker's, and so arrive
+    // before it.
+    ingest(&mut c, vec![marker("k5", "c5")]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() >= 3
+        })
+        .await,
+        "the marker's notice did not come"
+    );
 
     let requests = receiver.requests();
-    assert_eq!(
-        requests.len(),
-        2,
-        "one per type, the third error of a type within the minute adds none"
-    );
-    let mut types: Vec<String> = requests
+    let types: Vec<String> = requests
         .iter()
         .map(|r| json(r)["types"][0]["type"].as_str().unwrap().to_owned())
         .collect();
-    types.sort();
-    assert_eq!(types, ["INVALID_EMAIL", "STRING_TOO_LONG"]);
+    assert_eq!(
+        types.len(),
+        3,
+        "one per type, the third error of a type within the minute adds none: {types:?}"
+    );
+    let mut first_two = types[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["INVALID_EMAIL", "STRING_TOO_LONG"]);
+    assert!(
+        !["INVALID_EMAIL", "STRING_TOO_LONG"].contains(&types[2].as_str()),
+        "the marker's type comes last: {types:?}"
+    );
     for r in &requests {
         assert_eq!(json(r)["kind"], "errors");
         assert!(signed_right(r), "a valid signature");
@@ -295,11 +326,34 @@ async fn a_digest_goes_out_exactly_once_per_period_with_two_replicas() {
         .await,
         "no second digest"
     );
-    // Periods with nothing new send nothing; none is sent twice.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Periods with nothing new send nothing, and none is sent twice: once a
+    // whole period with nothing new has passed, a marker error goes in; its
+    // digest, of a later period, comes third, after whatever was queued
+    // before it.
+    let second: u64 = json(&receiver.requests()[1])["period"].as_u64().unwrap();
+    let day_ms = quick().digest_day.as_millis() as i64;
+    let empty_period_over = eventually(Duration::from_secs(10), || async {
+        syncgov_kit::clock::now_ms() / day_ms >= second as i64 + 2
+    })
+    .await;
+    assert!(empty_period_over);
+    ingest(&mut c, vec![marker("k5", "c5")]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() >= 3
+        })
+        .await,
+        "no digest of the marker"
+    );
 
-    let digests: Vec<serde_json::Value> = receiver.requests().iter().map(json).collect();
-    assert_eq!(digests.len(), 2, "{digests:?}");
+    let mut digests: Vec<serde_json::Value> = receiver.requests().iter().map(json).collect();
+    assert_eq!(digests.len(), 3, "{digests:?}");
+    let third = digests.pop().unwrap();
+    assert!(
+        third["period"].as_u64().unwrap() >= second + 2,
+        "the marker's digest is of a later period: {third}"
+    );
+    assert_eq!(third["types"][0]["new_errors"], 1, "{third}");
     assert!(receiver.requests().iter().all(signed_right));
     let first = &digests[0];
     assert_eq!(first["kind"], "digest");
@@ -333,13 +387,22 @@ async fn a_refused_delivery_is_tried_again_with_the_same_key() {
         .await,
         "never retried"
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let requests = receiver.requests();
+    // Another delivery of the first notice would come before the marker's.
+    ingest(&mut c, vec![marker("k2", "c2")]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() >= 3
+        })
+        .await,
+        "the marker's notice did not come"
+    );
+    let mut requests = receiver.requests();
     assert_eq!(
         requests.len(),
-        2,
+        3,
         "delivered once it was taken, then no more"
     );
+    requests.pop();
     assert_eq!((requests[0].status, requests[1].status), (500, 200));
     assert_eq!(
         requests[0].headers.get("idempotency-key"),

@@ -670,29 +670,32 @@ fn channel_to(service: &Service) -> Channel {
 async fn a_rotated_token_file_takes_effect_without_a_restart() {
     let dir = TempDir::new("rotate");
     let file = dir.path().join("tokens");
+    let log = dir.path().join("stderr");
     let old = "old-admin-token-0123456789abcdef";
     let new = "new-admin-token-0123456789abcdef";
     std::fs::write(&file, format!("{old} admin *\n")).unwrap();
-    let governor = Service::governor(GovernorSettings {
-        server: ServerSettings {
-            security: quick_reload(SecuritySettings {
-                auth_token_file: Some(file.clone()),
-                ..SecuritySettings::default()
-            }),
-            ..ServerSettings::default()
-        },
-        ..GovernorSettings::default()
-    })
-    .await;
-    let channel = plain(governor.addr()).await;
+    let governor = LoggingProcess::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--auth-token-file",
+            file.to_str().unwrap(),
+            "--reload-interval",
+            "100ms",
+        ],
+        &log,
+    );
+    let channel = plain(governor.addr).await;
     governor_as(&channel, Some(old))
         .set_budget(budget("acme"))
         .await
         .expect("the first token");
 
-    // A broken file is not taken: the old tokens keep working.
+    // A broken file is not taken: once the service has looked at it and
+    // said so, the old tokens still work.
     std::fs::write(&file, "broken-line\n").unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    refused_on_reload(&log).await;
     governor_as(&channel, Some(old))
         .set_budget(budget("acme"))
         .await
@@ -714,6 +717,23 @@ async fn a_rotated_token_file_takes_effect_without_a_restart() {
     })
     .await;
     assert!(rotated, "the new token never replaced the old one");
+}
+
+/// The warning a service logs each time it finds changed files it cannot
+/// use and keeps the ones in use.
+const NOT_TAKEN: &str = "changed files not usable; keeping the previous ones";
+
+/// Waits until the service logging to `log` has refused the files as they
+/// are now: two more refusals than when called, so that at least one check
+/// began after the files were written.
+async fn refused_on_reload(log: &Path) {
+    let count = || read_log(log).matches(NOT_TAKEN).count();
+    let before = count();
+    assert!(
+        eventually(Duration::from_secs(10), || async { count() >= before + 2 }).await,
+        "the service never refused the new files:\n{}",
+        read_log(log)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1364,12 +1384,27 @@ fn a_certificate_not_valid_now_stops_the_binary_before_it_listens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_not_valid_now_is_not_taken_on_reload() {
+    let dir = TempDir::new("stale");
+    let log = dir.path().join("stderr");
     let first = Pki::new("in-use");
     let stale = Pki::new("stale");
     let third = Pki::new("renewed");
     let server = first.issue("server", &["localhost"]);
-    let governor = tls_governor(&server, None, None).await;
-    tls_check(governor.addr(), &first.ca(), None)
+    let governor = LoggingProcess::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+            "--reload-interval",
+            "100ms",
+        ],
+        &log,
+    );
+    tls_check(governor.addr, &first.ca(), None)
         .await
         .expect("the first certificate");
 
@@ -1390,13 +1425,13 @@ async fn a_certificate_not_valid_now_is_not_taken_on_reload() {
     for refused in [&expired, &early] {
         std::fs::copy(&refused.key, &server.key).unwrap();
         std::fs::copy(&refused.cert, &server.cert).unwrap();
-        // Ten reload intervals: every one of them saw the new files.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        tls_check(governor.addr(), &first.ca(), None)
+        // Once the service has looked at the new files and refused them.
+        refused_on_reload(&log).await;
+        tls_check(governor.addr, &first.ca(), None)
             .await
             .expect("the certificate in use is kept");
         assert!(
-            tls_check(governor.addr(), &stale.ca(), None).await.is_err(),
+            tls_check(governor.addr, &stale.ca(), None).await.is_err(),
             "a certificate not valid now was served"
         );
     }
@@ -1406,7 +1441,7 @@ async fn a_certificate_not_valid_now_is_not_taken_on_reload() {
     std::fs::copy(&renewed.key, &server.key).unwrap();
     std::fs::copy(&renewed.cert, &server.cert).unwrap();
     let rotated = eventually(Duration::from_secs(10), || async {
-        tls_check(governor.addr(), &third.ca(), None).await.is_ok()
+        tls_check(governor.addr, &third.ca(), None).await.is_ok()
     })
     .await;
     assert!(rotated, "the valid certificate was never taken");

@@ -135,6 +135,46 @@ async fn a_daily_limit_failure_suspends_the_org_and_it_comes_back_by_itself() {
     assert!(back, "the org never came back");
 }
 
+/// A governor that is down: its address takes connections and drops them
+/// at once, and counts them.
+struct DownGovernor {
+    addr: std::net::SocketAddr,
+    connections: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DownGovernor {
+    async fn at(addr: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind the governor's address");
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        Self {
+            addr,
+            connections,
+            task,
+        }
+    }
+
+    fn connections(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops listening; the address is free for the governor again.
+    async fn stop(self) -> std::net::SocketAddr {
+        self.task.abort();
+        let _ = self.task.await;
+        self.addr
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_delivers_after_the_governor_restarts() {
     let redis = RedisServer::start();
@@ -149,11 +189,13 @@ async fn the_outbox_delivers_after_the_governor_restarts() {
     })
     .await;
     let mut errors = SyncErrorsClient::new(sync_errors.channel().await);
-    // The governor runs, then goes away.
+    // The governor runs, then goes away: in its place a listener that
+    // takes each connection and drops it, counting them.
     Service::governor_at(GovernorSettings::default(), governor_addr)
         .await
         .shutdown()
         .await;
+    let down = DownGovernor::at(governor_addr).await;
     let failures = vec![
         failure(
             "k1",
@@ -169,8 +211,28 @@ async fn the_outbox_delivers_after_the_governor_restarts() {
         })
         .await
         .unwrap();
-    // The governor is down meanwhile: the relay keeps trying.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The governor is down meanwhile: the service keeps trying to reach it
+    // (connections after the ingest), and the outbox keeps both entries.
+    let since_ingest = down.connections();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            down.connections() >= since_ingest + 2
+        })
+        .await,
+        "nothing tried to reach the governor while it was down"
+    );
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let kept: u64 = ::redis::cmd("LLEN")
+        .arg("syncgov:errors:{acme}:outbox")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kept, 2, "the outbox keeps what the governor has not taken");
+    let governor_addr = down.stop().await;
 
     let governor = Service::governor_at(GovernorSettings::default(), governor_addr).await;
     let quota = QuotaGovernorClient::new(governor.channel().await);
@@ -239,28 +301,25 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
+    let warm_up = tx::SuspensionReason::Unknown;
+    quota
+        .suspend(quota::SuspendRequest {
+            org_id: "warm-up".into(),
+            reason: warm_up.into(),
+            detail: String::new(),
+        })
+        .await
+        .unwrap();
+    quota
+        .clear_suspension(quota::ClearSuspensionRequest {
+            org_id: "warm-up".into(),
+            reason: warm_up.into(),
+        })
+        .await
+        .unwrap();
     let reading = eventually(Duration::from_secs(10), || {
-        let mut quota = quota.clone();
         let mut conn = conn.clone();
         async move {
-            let warm_up = tx::SuspensionReason::Unknown;
-            let org = "warm-up".to_string();
-            quota
-                .suspend(quota::SuspendRequest {
-                    org_id: org.clone(),
-                    reason: warm_up.into(),
-                    detail: String::new(),
-                })
-                .await
-                .unwrap();
-            quota
-                .clear_suspension(quota::ClearSuspensionRequest {
-                    org_id: org,
-                    reason: warm_up.into(),
-                })
-                .await
-                .unwrap();
-            tokio::time::sleep(Duration::from_millis(100)).await;
             let cursor: Option<String> = ::redis::cmd("GET")
                 .arg("syncgov:errors:suspension-cursor")
                 .query_async(&mut conn)
@@ -296,19 +355,36 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
         .await
         .unwrap();
 
+    // A marker event after them: its notice is queued after theirs, and
+    // an org's notices go out in order, so once it has come every notice
+    // queued before it has too, a second one of the same event included.
+    let marker = tx::SuspensionReason::SalesforceApiDisabled;
+    quota
+        .suspend(quota::SuspendRequest {
+            org_id: "acme".into(),
+            reason: marker.into(),
+            detail: "API_DISABLED_FOR_ORG".into(),
+        })
+        .await
+        .unwrap();
+    let is_marker = |b: &serde_json::Value| b["suspension"]["reason"] == "SALESFORCE_API_DISABLED";
     assert!(
         eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() >= 2
+            receiver
+                .requests()
+                .iter()
+                .any(|r| is_marker(&serde_json::from_slice(&r.body).unwrap()))
         })
         .await,
         "the notices did not come"
     );
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let bodies: Vec<serde_json::Value> = receiver
+    let mut bodies: Vec<serde_json::Value> = receiver
         .requests()
         .iter()
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
+    assert!(is_marker(bodies.last().unwrap()), "{bodies:?}");
+    bodies.pop();
     assert_eq!(
         bodies.len(),
         2,
