@@ -1268,8 +1268,35 @@ async fn run_demo(args: &[&str]) -> Run {
     }
 }
 
+/// The events of a demo's summary, in order: (org, kind, reason).
+fn demo_events(summary: &serde_json::Value) -> Vec<(String, String, String)> {
+    summary["suspension_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_owned();
+            (text("org_id"), text("kind"), text("reason"))
+        })
+        .collect()
+}
+
+/// Where `(org, kind, reason)` first is among `events`.
+fn position(
+    events: &[(String, String, String)],
+    org: &str,
+    kind: &str,
+    reason: &str,
+) -> Option<usize> {
+    events
+        .iter()
+        .position(|e| e == &(org.to_owned(), kind.to_owned(), reason.to_owned()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_tells_the_whole_story_in_json() {
+    // What happened, not how fast: the story is driven by counts and
+    // events, and the run goes on until it is told.
     let run = run_demo(&["--duration", "10s", "--output", "json"]).await;
     let summary = run.json();
     let granted = summary["tokens_granted"].as_u64().unwrap();
@@ -1278,42 +1305,36 @@ async fn the_demo_tells_the_whole_story_in_json() {
     assert!(failures > 0, "{summary:#}");
     assert!(
         summary["calls_refused_by_salesforce"].as_u64().unwrap() > 0,
-        "the bulk load makes Salesforce refuse calls: {summary:#}"
+        "the bulk load lands on a call, which Salesforce refuses: {summary:#}"
     );
     let denied = summary["tokens_denied"].as_object().unwrap();
-    assert!(
-        denied.contains_key("SUSPENDED (SALESFORCE_API_LIMIT_EXCEEDED)"),
-        "{summary:#}"
-    );
-    let events: Vec<(String, String, String)> = summary["suspension_events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let text = |k: &str| e[k].as_str().unwrap().to_owned();
-            (text("org_id"), text("kind"), text("reason"))
-        })
-        .collect();
-    let has = |org: &str, kind: &str, reason: &str| {
-        events
-            .iter()
-            .any(|e| e == &(org.to_owned(), kind.to_owned(), reason.to_owned()))
-    };
-    // The refused calls suspend acme-corp; it comes back once the bulk
-    // load's calls leave the window.
-    assert!(
-        has("acme-corp", "SUSPENDED", "SALESFORCE_API_LIMIT_EXCEEDED"),
-        "{events:?}"
-    );
-    assert!(
-        has("acme-corp", "CLEARED", "SALESFORCE_API_LIMIT_EXCEEDED"),
-        "{events:?}"
-    );
+    for reason in [
+        "SUSPENDED (SALESFORCE_API_LIMIT_EXCEEDED)",
+        "SUSPENDED (INTEGRATION_API_LIMIT_EXCEEDED)",
+    ] {
+        assert!(denied.contains_key(reason), "{reason}: {summary:#}");
+    }
+    let events = demo_events(&summary);
+    let at = |org, kind, reason| position(&events, org, kind, reason);
+    // The refused calls suspend acme-corp; it comes back by itself once the
+    // bulk load's calls leave the window, after it was suspended.
+    let suspended = at("acme-corp", "SUSPENDED", "SALESFORCE_API_LIMIT_EXCEEDED");
+    let cleared = at("acme-corp", "CLEARED", "SALESFORCE_API_LIMIT_EXCEEDED");
+    assert!(suspended.is_some() && cleared > suspended, "{events:?}");
     // globex runs out of its allocation.
     assert!(
-        has("globex", "SUSPENDED", "INTEGRATION_API_LIMIT_EXCEEDED"),
+        at("globex", "SUSPENDED", "INTEGRATION_API_LIMIT_EXCEEDED").is_some(),
         "{events:?}"
     );
+    // Every clear follows a suspension of its org for its reason.
+    for (i, (org, kind, reason)) in events.iter().enumerate() {
+        if kind == "CLEARED" {
+            assert!(
+                at(org, "SUSPENDED", reason).is_some_and(|s| s < i),
+                "{org} cleared of {reason} before it was suspended: {events:?}"
+            );
+        }
+    }
     let orgs = summary["orgs"].as_array().unwrap();
     assert_eq!(orgs.len(), 2);
     let used: u64 = orgs.iter().map(|o| o["used"].as_u64().unwrap()).sum();
@@ -1324,6 +1345,28 @@ async fn the_demo_tells_the_whole_story_in_json() {
     }
     let globex = orgs.iter().find(|o| o["org_id"] == "globex").unwrap();
     assert_eq!(globex["allocation"], 600);
+}
+
+/// The counts of a progress line: tokens granted and denied, failures
+/// reported.
+fn progress_counts(line: &str) -> [u64; 3] {
+    let number = |after: &str| -> u64 {
+        let rest = &line[line
+            .find(after)
+            .unwrap_or_else(|| panic!("{after:?} in {line:?}"))
+            + after.len()..];
+        rest.chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ',')
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or_else(|_| panic!("a number after {after:?} in {line:?}"))
+    };
+    [
+        number("tokens granted "),
+        number(", denied "),
+        number("failures reported "),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1339,16 +1382,98 @@ async fn the_demo_prints_progress_usage_health_and_history() {
         "current errors on",
         "== Suspension history ==",
         "SUSPENDED  acme-corp  SALESFORCE_API_LIMIT_EXCEEDED",
+        "CLEARED    acme-corp  SALESFORCE_API_LIMIT_EXCEEDED  automatically",
+        "SUSPENDED  globex  INTEGRATION_API_LIMIT_EXCEEDED",
         "== Summary ==",
         "failures reported: ",
     ] {
         assert!(text.contains(part), "{part:?} missing from:\n{text}");
     }
-    // At least one progress line a second, each with the running counts.
-    let progress = text.lines().filter(|l| l.starts_with('[')).count();
-    assert!(progress >= 5, "{progress} progress lines:\n{text}");
+    // A progress line every ninth of the run (more if the run went on
+    // until the story was told), each with running counts that never go
+    // back.
+    let progress: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    assert!(
+        progress.len() >= 9,
+        "{} progress lines:\n{text}",
+        progress.len()
+    );
+    let counts: Vec<[u64; 3]> = progress.iter().map(|l| progress_counts(l)).collect();
+    for pair in counts.windows(2) {
+        assert!(
+            (0..3).all(|i| pair[0][i] <= pair[1][i]),
+            "counts went back: {pair:?}\n{text}"
+        );
+    }
+    assert!(counts.last().unwrap()[0] > 0, "{text}");
+
+    // The lines README.md quotes from the demo are lines it prints, with
+    // other numbers and times.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let excerpt = readme
+        .split("An excerpt:")
+        .nth(1)
+        .and_then(|rest| rest.split("```text").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("README.md quotes the demo after \"An excerpt:\"");
+    for quoted in excerpt
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "...")
+    {
+        // `…` at either end stands for what the excerpt leaves out there;
+        // a trailing `...` for the rest of a list, after its `: `.
+        let (open_start, rest) = match quoted.strip_prefix('\u{2026}') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, quoted),
+        };
+        let (open_end, core) = if let Some(rest) = rest.strip_suffix('\u{2026}') {
+            (true, rest.trim_end())
+        } else if let Some(rest) = rest.strip_suffix("...") {
+            (
+                true,
+                &rest[..rest.rfind(": ").map_or(rest.len(), |i| i + 1)],
+            )
+        } else {
+            (false, rest)
+        };
+        let core = demo_line_shape(core);
+        let printed = text
+            .lines()
+            .map(|line| demo_line_shape(line.trim()))
+            .any(|line| match (open_start, open_end) {
+                (false, false) => line == core,
+                (false, true) => line.starts_with(&core),
+                (true, false) => line.ends_with(&core),
+                (true, true) => line.contains(&core),
+            });
+        assert!(
+            printed,
+            "README.md quotes {quoted:?}, which the demo never prints:\n{text}"
+        );
+    }
 
     let short = run_demo(&["--duration", "2s"]).await;
     assert_eq!(short.code, 2, "{short:#?}");
     assert!(short.stderr.contains("must be 6s to 1h"), "{short:#?}");
+}
+
+/// A demo line with its numbers, times and cursors blanked, and runs of
+/// spaces kept as they are: what stays the same from run to run.
+fn demo_line_shape(line: &str) -> String {
+    let mut shape = String::new();
+    let mut in_number = false;
+    for c in line.chars() {
+        if c.is_ascii_digit() || (in_number && matches!(c, ',' | '.' | ':' | '-' | 'T' | 'Z')) {
+            if !in_number {
+                shape.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            shape.push(c);
+        }
+    }
+    shape
 }

@@ -17,6 +17,16 @@
 //! A day does not fit in a minute: the demo's rolling window is half its
 //! duration, in 24 buckets, so everything a day would show happens while it
 //! runs.
+//!
+//! The story does not depend on the machine's speed. What the simulation
+//! does is counted in buckets and calls, never in calls per second: other
+//! apps make so many calls per bucket, workers make at most so many per
+//! bucket (a fast machine is held back, a slow one just makes fewer),
+//! globex's workers ask for their tokens by the batch so that its small
+//! allocation runs out in a few asks, and the bulk load lands on an
+//! integration call, which Salesforce then refuses. The run lasts
+//! `--duration`, and longer if the story is not told by then (globex out of
+//! its allocation, acme-corp suspended and back), at most twice as long.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -39,8 +49,9 @@ use tonic::transport::Channel;
 /// What the demonstration runs: how long and with how many workers.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// How long the demonstration runs, 6s to 1h; its rolling window is
-    /// half of it.
+    /// How long the demonstration runs, 6s to 1h (on a machine too slow
+    /// for the story to be told by then, up to twice as long); its rolling
+    /// window is half of it.
     #[arg(long, default_value = "45s", value_parser = parse_demo_duration)]
     pub duration: Duration,
     /// Sync workers per org.
@@ -64,7 +75,9 @@ fn parse_demo_duration(text: &str) -> Result<Duration, String> {
 /// The real Salesforce failures the simulated orgs answer with.
 const FAILURES: &str =
     include_str!("../../../services/sync-errors/tests/data/salesforce_errors.jsonl");
-/// One call in this many fails on a record.
+/// One call in this many fails on a record: each worker's calls number
+/// `FAILURE_ODDS / 2`, `FAILURE_ODDS * 3 / 2`, ... do, so that a worker
+/// that made `FAILURE_ODDS` calls has reported one.
 const FAILURE_ODDS: u64 = 40;
 /// Failures a worker detects on the CRM side, which no Salesforce text
 /// carries: the worker states their type. `(type code, object, message)`.
@@ -117,8 +130,6 @@ const CRM_SIDE: &[(&str, &str, &str)] = &[
 ];
 /// Records each org's workers sync, so that errors repeat on a record.
 const RECORDS: u64 = 400;
-/// Time Salesforce takes to answer a call in the simulation.
-const CALL_LATENCY: Duration = Duration::from_millis(2);
 
 /// One simulated org and how its story goes.
 struct OrgPlan {
@@ -127,8 +138,15 @@ struct OrgPlan {
     org_limit: u64,
     /// What the integration may use of it.
     allocation: u64,
-    /// Other apps' calls per second, always.
-    others_per_sec: u64,
+    /// Other apps' calls per bucket, always.
+    others_per_bucket: u64,
+    /// The most calls the integration's workers make per bucket, all of
+    /// them together: a bound, so that a fast machine does not spend more
+    /// than the story allows; a slow one makes fewer.
+    calls_per_bucket: u64,
+    /// Tokens a worker asks for at once (all or nothing), then makes that
+    /// many calls.
+    batch: u64,
     /// Whether another app drains the org's limit midway.
     burst: bool,
 }
@@ -138,14 +156,22 @@ const ORGS: [OrgPlan; 2] = [
         id: "acme-corp",
         org_limit: 60_000,
         allocation: 40_000,
-        others_per_sec: 200,
+        others_per_bucket: 200,
+        // Half the allocation per window at most: acme-corp never runs out
+        // of its own allocation; Salesforce's limit is what stops it.
+        calls_per_bucket: 800,
+        batch: 1,
         burst: true,
     },
     OrgPlan {
         id: "globex",
         org_limit: 20_000,
         allocation: 600,
-        others_per_sec: 50,
+        others_per_bucket: 20,
+        // A backfill: batches of 100, so the allocation is spent in six
+        // asks and the seventh is denied, however slow the machine.
+        calls_per_bucket: 300,
+        batch: 100,
         burst: false,
     },
 ];
@@ -172,11 +198,15 @@ impl Timeline {
         })
     }
 
-    /// How often the progress line is printed.
+    /// How often the progress line is printed: nine times in the run.
     fn tick(&self) -> Duration {
-        (self.duration / 9).max(Duration::from_secs(1))
+        self.duration / PROGRESS_LINES
     }
 }
+
+/// Progress lines printed during `--duration`; more follow while the run
+/// is longer.
+const PROGRESS_LINES: u32 = 9;
 
 /// A Salesforce org as the simulation keeps it: every app's calls in its
 /// rolling window, in buckets like the governor's.
@@ -185,20 +215,77 @@ struct SimOrg {
     bucket_ms: u64,
     buckets: u64,
     calls: VecDeque<(u64, u64)>,
+    /// Other apps' calls per bucket, counted when the bucket is first seen.
+    others_per_bucket: u64,
+    /// The last bucket other apps' calls were counted in.
+    others_until: Option<u64>,
+    /// The integration's calls so far.
+    integration_calls: u64,
+    /// When the bulk load lands, if it is still to come: the first
+    /// integration call at or after `at_ms` once the integration has made
+    /// `after_calls` calls.
+    burst: Option<Burst>,
+}
+
+/// Another app's bulk load, still to come.
+#[derive(Clone, Copy, Debug)]
+struct Burst {
+    at_ms: u64,
+    after_calls: u64,
 }
 
 impl SimOrg {
-    fn new(limit: u64, timeline: &Timeline) -> Self {
+    fn new(plan: &OrgPlan, timeline: &Timeline, burst: Option<Burst>) -> Self {
         Self {
-            limit,
+            limit: plan.org_limit,
             bucket_ms: timeline.bucket.as_millis() as u64,
             buckets: 24,
             calls: VecDeque::new(),
+            others_per_bucket: plan.others_per_bucket,
+            others_until: None,
+            integration_calls: 0,
+            burst,
         }
+    }
+
+    /// Counts other apps' calls of every bucket up to `now_ms` not yet
+    /// counted (of the last window at most: older ones have left it).
+    fn others(&mut self, now_ms: u64) {
+        let current = now_ms / self.bucket_ms;
+        let from = match self.others_until {
+            Some(last) if last >= current => return,
+            Some(last) => (last + 1).max(current.saturating_sub(self.buckets)),
+            None => current,
+        };
+        self.others_until = Some(current);
+        for bucket in from..=current {
+            self.count_in(bucket, self.others_per_bucket);
+        }
+    }
+
+    /// One call of the integration at `now_ms`: lands the bulk load first
+    /// when it is due, then counts the call unless the org is over its
+    /// limit. True when Salesforce refuses the call.
+    fn integration_call(&mut self, now_ms: u64) -> bool {
+        self.integration_calls += 1;
+        if let Some(burst) = self.burst
+            && now_ms >= burst.at_ms
+            && self.integration_calls > burst.after_calls
+        {
+            self.burst = None;
+            let left = self.limit.saturating_sub(self.used(now_ms));
+            self.count(now_ms, left);
+        }
+        let over = self.used(now_ms) >= self.limit;
+        if !over {
+            self.count(now_ms, 1);
+        }
+        over
     }
 
     /// Calls counted in the window at `now_ms`.
     fn used(&mut self, now_ms: u64) -> u64 {
+        self.others(now_ms);
         let current = now_ms / self.bucket_ms;
         while self
             .calls
@@ -211,7 +298,11 @@ impl SimOrg {
     }
 
     fn count(&mut self, now_ms: u64, n: u64) {
-        let bucket = now_ms / self.bucket_ms;
+        self.others(now_ms);
+        self.count_in(now_ms / self.bucket_ms, n);
+    }
+
+    fn count_in(&mut self, bucket: u64, n: u64) {
         match self.calls.back_mut() {
             Some((last, calls)) if *last == bucket => *calls += n,
             _ => self.calls.push_back((bucket, n)),
@@ -406,7 +497,7 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
 /// Everything a worker needs.
 struct Worker {
     name: String,
-    org: &'static str,
+    plan: &'static OrgPlan,
     sim: Arc<Mutex<SimOrg>>,
     governor: QuotaGovernorClient<Channel>,
     sync_errors: SyncErrorsClient<Channel>,
@@ -420,6 +511,9 @@ struct Worker {
     /// How long to hold off after Salesforce refused a call for the org's
     /// limit, as a real worker would before asking again.
     backoff: Duration,
+    /// The bucket's length, and the most calls this worker makes in one.
+    bucket: Duration,
+    per_bucket: u64,
     stop: Arc<AtomicBool>,
 }
 
@@ -430,13 +524,24 @@ impl Worker {
         let mut pending: Vec<errors::Failure> = Vec::new();
         let mut last_flush = Instant::now();
         let mut n = 0u64;
+        let mut pace = (0u64, 0u64);
         while !self.stop.load(Ordering::Relaxed) {
-            n += 1;
+            // At most `per_bucket` calls per bucket: a fast machine waits
+            // for the next bucket.
+            let bucket = now_ms() / self.bucket.as_millis().max(1) as u64;
+            if pace.0 != bucket {
+                pace = (bucket, 0);
+            }
+            if pace.1 + self.plan.batch > self.per_bucket {
+                let next = (bucket + 1) * self.bucket.as_millis() as u64;
+                tokio::time::sleep(Duration::from_millis(next.saturating_sub(now_ms()))).await;
+                continue;
+            }
             let reply = self
                 .governor
                 .acquire_tokens(quota::AcquireTokensRequest {
-                    org_id: self.org.into(),
-                    count: 1,
+                    org_id: self.plan.id.into(),
+                    count: self.plan.batch,
                     priority: quota::Priority::Normal.into(),
                     client_id: self.name.clone(),
                     ..Default::default()
@@ -444,8 +549,18 @@ impl Worker {
                 .await;
             match reply.map(tonic::Response::into_inner) {
                 Ok(reply) if reply.granted => {
-                    self.tally.granted.fetch_add(1, Ordering::Relaxed);
-                    let refused = self.call_salesforce(n, &mut pending).await;
+                    self.tally
+                        .granted
+                        .fetch_add(reply.granted_count.max(1), Ordering::Relaxed);
+                    pace.1 += self.plan.batch;
+                    let mut refused = false;
+                    for _ in 0..self.plan.batch {
+                        n += 1;
+                        if self.call_salesforce(n, &mut pending).await {
+                            refused = true;
+                            break;
+                        }
+                    }
                     if refused
                         || pending.len() >= 100
                         || last_flush.elapsed() > Duration::from_millis(250)
@@ -482,24 +597,23 @@ impl Worker {
         self.flush(&mut pending).await;
     }
 
-    /// Makes one simulated Salesforce call; true when Salesforce refused it
-    /// for the org's limit.
+    /// Makes simulated Salesforce call number `n` of this worker; true when
+    /// Salesforce refused it for the org's limit.
     async fn call_salesforce(&mut self, n: u64, pending: &mut Vec<errors::Failure>) -> bool {
-        tokio::time::sleep(CALL_LATENCY).await;
+        // The call itself takes no time in the simulation; let the other
+        // tasks of this runtime run between calls.
+        tokio::task::yield_now().await;
         let now = now_ms();
         let (over, limit_info) = {
             let mut sim = lock(&self.sim);
-            let over = sim.used(now) >= sim.limit;
-            if !over {
-                sim.count(now, 1);
-            }
+            let over = sim.integration_call(now);
             (over, sim.limit_info(now))
         };
         let record = self.rng.below(RECORDS);
         if over {
             self.tally.calls_refused.fetch_add(1, Ordering::Relaxed);
             pending.push(self.failure(n, record, &self.limit_answer.clone()));
-        } else if self.rng.below(FAILURE_ODDS) == 0 {
+        } else if n % FAILURE_ODDS == FAILURE_ODDS / 2 {
             let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize;
             let pool = &self.pools[turn % self.pools.len()];
             let sample = pool[self.rng.below(pool.len() as u64) as usize].clone();
@@ -512,7 +626,7 @@ impl Worker {
             let _ = self
                 .governor
                 .report_org_usage(quota::ReportOrgUsageRequest {
-                    org_id: self.org.into(),
+                    org_id: self.plan.id.into(),
                     limit_info,
                     ..Default::default()
                 })
@@ -547,7 +661,7 @@ impl Worker {
             return;
         }
         let request = errors::IngestErrorsRequest {
-            org_id: self.org.into(),
+            org_id: self.plan.id.into(),
             failures: pending.clone(),
         };
         if self.sync_errors.ingest_errors(request).await.is_ok() {
@@ -556,33 +670,6 @@ impl Worker {
                 .fetch_add(pending.len() as u64, Ordering::Relaxed);
             pending.clear();
         }
-    }
-}
-
-/// Other apps of each org: a steady trickle, and for the org with a burst a
-/// bulk load that spends the rest of the org's limit at once, so the next
-/// call the integration makes is refused by Salesforce.
-async fn other_apps(
-    sims: Vec<(Arc<Mutex<SimOrg>>, &'static OrgPlan)>,
-    timeline: Timeline,
-    started: Instant,
-    stop: Arc<AtomicBool>,
-) {
-    let step = Duration::from_millis(20);
-    let mut burst_done = false;
-    while !stop.load(Ordering::Relaxed) {
-        tokio::time::sleep(step).await;
-        let now = now_ms();
-        let burst = !burst_done && started.elapsed() >= timeline.burst_at;
-        for (sim, plan) in &sims {
-            let mut sim = lock(sim);
-            let mut calls = (plan.others_per_sec as f64 * step.as_secs_f64()).round() as u64;
-            if burst && plan.burst {
-                calls += sim.limit.saturating_sub(sim.used(now));
-            }
-            sim.count(now, calls);
-        }
-        burst_done |= burst;
     }
 }
 
@@ -659,6 +746,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         );
     }
 
+    let start_ms = now_ms();
     let mut sims = Vec::new();
     for plan in &ORGS {
         let mut admin = governor.clone();
@@ -680,8 +768,15 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             })
             .await
             .context("SetBudget")?;
+        // The bulk load lands on the first call of the integration after a
+        // tenth of the run, once its workers have made enough calls that
+        // the org has record errors to show.
+        let burst = plan.burst.then(|| Burst {
+            at_ms: start_ms + timeline.burst_at.as_millis() as u64,
+            after_calls: u64::from(args.workers) * FAILURE_ODDS,
+        });
         sims.push((
-            Arc::new(Mutex::new(SimOrg::new(plan.org_limit, &timeline))),
+            Arc::new(Mutex::new(SimOrg::new(plan, &timeline, burst))),
             plan,
         ));
         if output == Output::Table {
@@ -692,7 +787,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 render::count(plan.allocation),
                 if plan.burst {
                     format!(
-                        "; at {} another app's bulk load spends what is left of the org's limit",
+                        "; from {} another app's bulk load spends what is left of the org's limit",
                         seconds(timeline.burst_at)
                     )
                 } else {
@@ -707,15 +802,12 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let tally = Arc::new(Tally::default());
     let events = Arc::new(Mutex::new(Vec::new()));
     let follower = tokio::spawn(follow_suspensions(governor.clone(), events.clone(), output));
-    let background = [
-        tokio::spawn(other_apps(sims.clone(), timeline, started, stop.clone())),
-        tokio::spawn(limits_monitor(
-            sims.clone(),
-            governor.clone(),
-            timeline.bucket * 2,
-            stop.clone(),
-        )),
-    ];
+    let background = [tokio::spawn(limits_monitor(
+        sims.clone(),
+        governor.clone(),
+        timeline.bucket * 2,
+        stop.clone(),
+    ))];
     let (pools, limit_answer) = (Arc::new(pools(records)), Arc::new(limit_answer));
     let turn = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -723,7 +815,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         for w in 0..args.workers {
             let worker = Worker {
                 name: format!("{}-worker-{w}", plan.id),
-                org: plan.id,
+                plan,
                 sim: sim.clone(),
                 governor: governor.clone(),
                 sync_errors: sync_errors.clone(),
@@ -733,15 +825,28 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 limit_answer: limit_answer.clone(),
                 rng: Rng(0x9E37_79B9_7F4A_7C15 ^ (((i as u64) << 32) | (u64::from(w) + 1))),
                 backoff: timeline.bucket * 4,
+                bucket: timeline.bucket,
+                per_bucket: plan
+                    .calls_per_bucket
+                    .div_ceil(u64::from(args.workers))
+                    .next_multiple_of(plan.batch),
                 stop: stop.clone(),
             };
             workers.push(tokio::spawn(worker.run()));
         }
     }
 
-    while started.elapsed() < timeline.duration {
-        let left = timeline.duration.saturating_sub(started.elapsed());
-        tokio::time::sleep(timeline.tick().min(left)).await;
+    // A progress line every ninth of the run, then on while the story is
+    // not told yet (a slow machine), for at most as long again.
+    let mut line = 0;
+    loop {
+        line += 1;
+        let at = timeline.tick() * line;
+        let told = line > PROGRESS_LINES && story_told(&lock(&events));
+        if told || at > timeline.duration * 2 {
+            break;
+        }
+        tokio::time::sleep(at.saturating_sub(started.elapsed())).await;
         if output == Output::Table {
             println!(
                 "{}",
@@ -756,8 +861,6 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for task in background {
         task.abort();
     }
-    // Let the last failures' suspensions reach the governor and its feed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     follower.abort();
 
     let summary = summarise(&governor, &sync_errors, &tally, &events).await?;
@@ -768,6 +871,26 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     errors_svc.stop().await?;
     governor_svc.stop().await?;
     Ok(())
+}
+
+/// Whether the story has been told: globex ran out of its allocation, and
+/// acme-corp was suspended for Salesforce's limit and came back.
+fn story_told(events: &[quota::WatchSuspensionsResponse]) -> bool {
+    let seen = |org: &str, kind: quota::SuspensionEventKind, reason: i32| {
+        events
+            .iter()
+            .any(|e| e.org_id == org && e.kind == kind as i32 && e.reason == reason)
+    };
+    use syncgov_api::taxonomy::v1::SuspensionReason as Reason;
+    let integration = Reason::IntegrationApiLimitExceeded as i32;
+    let salesforce = Reason::SalesforceApiLimitExceeded as i32;
+    seen("globex", quota::SuspensionEventKind::Suspended, integration)
+        && seen(
+            "acme-corp",
+            quota::SuspensionEventKind::Suspended,
+            salesforce,
+        )
+        && seen("acme-corp", quota::SuspensionEventKind::Cleared, salesforce)
 }
 
 /// A deny reason's short name (`ALLOCATION_EXHAUSTED`).
