@@ -37,6 +37,7 @@ on_every_store!(
     a_lease_takes_what_fits_and_hands_back_the_rest,
     usage_reports_the_window_and_a_chart,
     an_override_raises_the_allocation_until_it_expires,
+    an_override_ends_when_it_expires,
     resources_are_budgeted_apart,
     deleting_a_budget_frees_no_calls,
     bad_input_names_the_field,
@@ -530,6 +531,58 @@ async fn an_override_raises_the_allocation_until_it_expires(backend: Backend) {
         "{}",
         err.message()
     );
+}
+
+async fn an_override_ends_when_it_expires(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let now_ms = syncgov_kit::clock::now_ms;
+    // The override ends three seconds from now, on the store's clock (this
+    // machine's, for the memory store and the test's Redis alike).
+    let expires_ms = now_ms() + 3_000;
+    let mut b = budget(100, 5);
+    b.allocation_override = Some(pb::AllocationOverride {
+        allocation: 8,
+        expires_at: Some(syncgov_kit::clock::timestamp(expires_ms)),
+    });
+    set_budget(c, "acme", b).await;
+    let reply = acquire(c, "acme", 8, pb::Priority::Critical).await;
+    let answered = now_ms();
+    // Decided before the expiry (any machine but one stalled for seconds):
+    // the override is in force.
+    let spent_under_override = answered < expires_ms;
+    if spent_under_override {
+        assert!(reply.granted, "{reply:?}");
+        assert_eq!(reply.allocation, 8);
+    }
+    // The allocation in force, read until the override has ended: the
+    // override's while it runs, the budget's own from its expiry on (each
+    // reading judged by when it was sent and answered).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let sent = now_ms();
+        let allocation = usage(c, "acme").await.allocation;
+        let answered = now_ms();
+        if answered < expires_ms {
+            assert_eq!(allocation, 8, "the override ended early");
+        }
+        if sent >= expires_ms {
+            assert_eq!(allocation, 5, "the override outlived its expiry");
+        }
+        if allocation == 5 {
+            assert!(answered >= expires_ms, "the override ended early");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the override never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The calls made under the override stay counted.
+    let after = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(after.allocation, 5);
+    if spent_under_override {
+        assert_eq!(denied_for(&after), pb::DenyReason::AllocationExhausted);
+        assert_eq!(after.used, 8);
+    }
 }
 
 async fn resources_are_budgeted_apart(backend: Backend) {

@@ -599,3 +599,82 @@ async fn an_org_with_every_bucket_in_use_fits_in_8_kib() {
     // bucket is about to leave, but is still counted).
     assert_eq!(usage(c, "00D5g000004XyZaEAK").await.used, 1441 * 7);
 }
+
+/// A clock that steps back never moves a window backwards, on the Redis
+/// store's clock (Redis `TIME`): the window's head is set five buckets
+/// ahead of the clock, as if the decisions so far had been made by a clock
+/// five minutes ahead that was then set right. The calls counted stay
+/// counted, a new grant goes into the newest bucket (so it leaves the
+/// window no earlier than those), and the allocation still holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_stepped_back_never_moves_the_window_back() {
+    let redis = RedisServer::start();
+    let governor = Service::governor(Settings {
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            redis_timeout: SLOW_REDIS,
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let c = &mut QuotaGovernorClient::new(governor.channel().await);
+    set_budget(c, "acme", budget(100, 10)).await;
+    assert!(acquire(c, "acme", 4, pb::Priority::Critical).await.granted);
+
+    // The window string: head (i64 at bit 0), total (i64 at bit 64), then a
+    // u32 per slot, bucket b in slot b mod (buckets + 1).
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = "syncgov:quota:{acme}:api:window:60000x1440";
+    let ring: i64 = 1_441;
+    let slot = |bucket: i64| 128 + (bucket % ring) * 32;
+    let reader = conn.clone();
+    let read = |fields: Vec<(&'static str, i64)>| {
+        let mut conn = reader.clone();
+        async move {
+            let mut cmd = ::redis::cmd("BITFIELD");
+            cmd.arg(key);
+            for (kind, offset) in fields {
+                cmd.arg("GET").arg(kind).arg(offset);
+            }
+            let values: Vec<i64> = cmd.query_async(&mut conn).await.unwrap();
+            values
+        }
+    };
+    let head = read(vec![("i64", 0)]).await[0];
+    assert!(head > 0, "a window was written");
+    let ahead = head + 5;
+    let () = ::redis::cmd("BITFIELD")
+        .arg(key)
+        .arg("SET")
+        .arg("i64")
+        .arg(0)
+        .arg(ahead)
+        .query_async(&mut conn)
+        .await
+        .map(|_: Vec<i64>| ())
+        .unwrap();
+
+    let reply = acquire(c, "acme", 3, pb::Priority::Critical).await;
+    assert!(reply.granted, "{reply:?}");
+    assert_eq!(reply.used, 7, "the calls counted before stay counted");
+    let fields = read(vec![
+        ("i64", 0),
+        ("i64", 64),
+        ("u32", slot(head)),
+        ("u32", slot(ahead)),
+    ])
+    .await;
+    assert_eq!(
+        fields,
+        [ahead, 7, 4, 3],
+        "head kept, total 7, the old calls in their bucket, the new one in the newest"
+    );
+    let over = acquire(c, "acme", 4, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&over), pb::DenyReason::AllocationExhausted);
+    assert_eq!(usage(c, "acme").await.used, 7);
+}

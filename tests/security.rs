@@ -1601,3 +1601,326 @@ async fn with_mutual_tls_the_admin_port_still_answers_probes_and_scrapes() {
             .starts_with("HTTP/1.1 200")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_may_not_suspend_nor_clear_suspensions() {
+    let dir = TempDir::new("roles");
+    let governor = Service::governor(GovernorSettings {
+        server: ServerSettings {
+            security: SecuritySettings {
+                auth_token_file: Some(token_file(&dir)),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let channel = plain(governor.addr()).await;
+    let reason = syncgov_api::taxonomy::v1::SuspensionReason::SalesforceAuthFailed;
+    governor_as(&channel, Some(SERVICE))
+        .suspend(quota::SuspendRequest {
+            org_id: "acme".into(),
+            reason: reason.into(),
+            detail: "INVALID_SESSION_ID: Session expired or invalid".into(),
+        })
+        .await
+        .expect("sync-errors' service token suspends");
+
+    // acme's own worker may neither end the suspension nor set another.
+    let (code, message) = refusal(
+        governor_as(&channel, Some(WORKER))
+            .clear_suspension(quota::ClearSuspensionRequest {
+                org_id: "acme".into(),
+                reason: reason.into(),
+            })
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied, "{message}");
+    let (code, message) = refusal(
+        governor_as(&channel, Some(WORKER))
+            .suspend(quota::SuspendRequest {
+                org_id: "acme".into(),
+                reason: syncgov_api::taxonomy::v1::SuspensionReason::Unknown.into(),
+                detail: String::new(),
+            })
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied, "{message}");
+    let listed = governor_as(&channel, Some(OPERATOR))
+        .list_suspensions(quota::ListSuspensionsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .expect("an operator lists")
+        .into_inner()
+        .suspensions;
+    assert_eq!(listed.len(), 1, "the worker changed nothing: {listed:?}");
+
+    // acme's operator may end it.
+    let cleared = governor_as(&channel, Some(OPERATOR))
+        .clear_suspension(quota::ClearSuspensionRequest {
+            org_id: "acme".into(),
+            reason: reason.into(),
+        })
+        .await
+        .expect("an operator clears")
+        .into_inner();
+    assert!(cleared.cleared);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_and_key_that_do_not_match_are_refused() {
+    let dir = TempDir::new("mismatch");
+    let ours = Pki::new("pair");
+    let theirs = Pki::new("other-pair");
+    let server = ours.issue("server", &["localhost"]);
+    let other = theirs.issue("other", &["localhost"]);
+
+    // At start: the binary stops before it listens, naming the problem.
+    let out = std::process::Command::new(binary("quota-governor"))
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--tls-cert")
+        .arg(&server.cert)
+        .arg("--tls-key")
+        .arg(&other.key)
+        .output()
+        .expect("run the governor");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "it listened");
+    assert!(
+        stderr.contains("key"),
+        "the refusal names the key: {stderr}"
+    );
+
+    // On rotation: a key that does not match the certificate is not
+    // taken; the pair in use stays until the files agree again.
+    let log = dir.path().join("stderr");
+    let governor = LoggingProcess::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+            "--reload-interval",
+            "100ms",
+        ],
+        &log,
+    );
+    tls_check(governor.addr, &ours.ca(), None)
+        .await
+        .expect("the pair in use");
+    std::fs::copy(&other.key, &server.key).unwrap();
+    refused_on_reload(&log).await;
+    tls_check(governor.addr, &ours.ca(), None)
+        .await
+        .expect("the pair in use is kept");
+    std::fs::copy(&other.cert, &server.cert).unwrap();
+    let rotated = eventually(Duration::from_secs(10), || async {
+        tls_check(governor.addr, &theirs.ca(), None).await.is_ok()
+    })
+    .await;
+    assert!(rotated, "the matching pair was never taken");
+}
+
+/// A `redis-server` that wants a password, on a loopback port and a unix
+/// socket; killed when dropped.
+struct GuardedRedis {
+    child: std::process::Child,
+    port: u16,
+    socket: PathBuf,
+    _dir: TempDir,
+}
+
+impl GuardedRedis {
+    fn start(password: &str) -> Self {
+        let dir = TempDir::new("guarded");
+        let socket = dir.path().join("redis.sock");
+        let port = syncgov_tests::free_addr().port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                password,
+            ])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let up = std::time::Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(std::time::Instant::now() < up, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Self {
+            child,
+            port,
+            socket,
+            _dir: dir,
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GuardedRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_password_never_appears_in_logs() {
+    const PASSWORD: &str = "s3cr3t-redis-pa55word";
+    const WRONG: &str = "wr0ng-redis-pa55word";
+    let dir = TempDir::new("password");
+    let mut redis = GuardedRedis::start(PASSWORD);
+    let tcp = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port);
+    let mut logs = Vec::new();
+
+    // The governor, the URL in a flag, text logs at debug: it serves,
+    // then Redis goes away under it.
+    let log = dir.path().join("governor");
+    let governor = std::process::Command::new(binary("quota-governor"))
+        .args(["--listen", "127.0.0.1:0", "--health-interval", "100ms"])
+        .args(["--redis-url", &tcp])
+        .env("RUST_LOG", "debug")
+        .stdout(std::fs::File::create(dir.path().join("governor.out")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the governor");
+    let governor = KilledOnDrop(governor);
+    let started = eventually(Duration::from_secs(10), || async {
+        read_log(&dir.path().join("governor.out")).contains("listening on")
+    })
+    .await;
+    assert!(started, "{}", read_log(&log));
+    let line = read_log(&dir.path().join("governor.out"));
+    let addr: std::net::SocketAddr = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("an address");
+    let mut c = QuotaGovernorClient::new(plain(addr).await);
+    c.set_budget(budget("acme")).await.expect("SetBudget");
+    c.acquire_tokens(ask("acme")).await.expect("AcquireTokens");
+    redis.stop();
+    let down = syncgov_tests::health_becomes(
+        addr,
+        "",
+        tonic_health::pb::health_check_response::ServingStatus::NotServing,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(down, "health never followed Redis down");
+    assert!(c.acquire_tokens(ask("acme")).await.is_err());
+    drop(governor);
+    logs.push((
+        "the governor",
+        read_log(&dir.path().join("governor.out")) + &read_log(&log),
+    ));
+
+    // sync-errors, the unix socket's URL (password in its query) in the
+    // environment, JSON logs at debug.
+    let redis = GuardedRedis::start(PASSWORD);
+    let log = dir.path().join("sync-errors");
+    let unix = format!("redis+unix://{}?pass={PASSWORD}", redis.socket.display());
+    let out = run_briefly(
+        "sync-errors",
+        &["--listen", "127.0.0.1:0", "--log-format", "json"],
+        &[
+            ("SYNC_ERRORS_REDIS_URL", unix.as_str()),
+            ("RUST_LOG", "debug"),
+        ],
+        &log,
+        tonic_health::pb::health_check_response::ServingStatus::Serving,
+    )
+    .await;
+    logs.push(("sync-errors", out));
+
+    // A wrong password: the refusal is logged, the password is not.
+    let wrong = format!("redis://:{WRONG}@127.0.0.1:{}", redis.port);
+    let out = run_briefly(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--health-interval",
+            "100ms",
+            "--redis-url",
+            &wrong,
+        ],
+        &[("RUST_LOG", "debug")],
+        &dir.path().join("wrong"),
+        tonic_health::pb::health_check_response::ServingStatus::NotServing,
+    )
+    .await;
+    assert!(out.contains("NOT_SERVING"), "the refusal is logged: {out}");
+    logs.push(("the governor with a wrong password", out));
+
+    for (who, text) in logs {
+        assert!(text.contains("listening on"), "{who}: {text}");
+        assert!(text.contains("***"), "{who} shows the URL masked: {text}");
+        for secret in [PASSWORD, WRONG] {
+            assert!(!text.contains(secret), "{who} logged the password: {text}");
+        }
+    }
+}
+
+/// A child process killed when dropped.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `name` until its health reports `status` (its store checked and
+/// judged), then kills it: everything it printed, stdout and stderr.
+async fn run_briefly(
+    name: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    log: &Path,
+    status: tonic_health::pb::health_check_response::ServingStatus,
+) -> String {
+    let out = log.with_extension("out");
+    let child = std::process::Command::new(binary(name))
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start the service");
+    let child = KilledOnDrop(child);
+    let both = || read_log(&out) + &read_log(log);
+    let started = eventually(Duration::from_secs(10), || async {
+        read_log(&out).contains("listening on")
+    })
+    .await;
+    assert!(started, "{name}: {}", both());
+    let addr: std::net::SocketAddr = read_log(&out)
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("an address");
+    let judged = syncgov_tests::health_becomes(addr, "", status, Duration::from_secs(10)).await;
+    assert!(judged, "{name} never reported {status:?}: {}", both());
+    drop(child);
+    both()
+}

@@ -61,12 +61,34 @@ impl FromStr for RedisUrl {
 impl fmt::Display for RedisUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Hide whatever stands between the scheme and an '@': user and password.
-        match (self.0.find("://"), self.0.rfind('@')) {
+        let (url, query) = match self.0.split_once('?') {
+            Some((url, query)) => (url, Some(query)),
+            None => (self.0.as_str(), None),
+        };
+        match (url.find("://"), url.rfind('@')) {
             (Some(scheme), Some(at)) if at > scheme => {
-                write!(f, "{}://***{}", &self.0[..scheme], &self.0[at..])
+                write!(f, "{}://***{}", &url[..scheme], &url[at..])?
             }
-            _ => f.write_str(&self.0),
+            _ => f.write_str(url)?,
         }
+        // A unix socket's URL carries its password in the query
+        // (`?pass=...`): hide that too.
+        if let Some(query) = query {
+            let shown: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _))
+                        if key.eq_ignore_ascii_case("pass")
+                            || key.eq_ignore_ascii_case("password") =>
+                    {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            write!(f, "?{}", shown.join("&"))?;
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +163,17 @@ mod tests {
         assert_eq!(url.to_string(), "redis://***@localhost:6379");
         assert_eq!(url.expose(), "redis://:secret@localhost:6379");
         assert!("localhost:6379".parse::<RedisUrl>().is_err());
+        let unix: RedisUrl = "redis+unix:///run/redis.sock?db=2&pass=secret"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            unix.to_string(),
+            "redis+unix:///run/redis.sock?db=2&pass=***"
+        );
+        assert_eq!(
+            format!("{unix:?}"),
+            "redis+unix:///run/redis.sock?db=2&pass=***"
+        );
     }
 
     #[test]
