@@ -48,6 +48,7 @@ on_every_store!(
     suspension_events_stream_in_order_and_resume_from_a_cursor,
     suspension_calls_refuse_bad_input,
     a_transient_suspension_is_probed_and_ends_by_itself,
+    a_probe_whose_result_never_comes_is_followed_by_another,
     an_operator_suspension_lets_no_probe_through,
     envoy_rate_limit_requests_spend_the_same_budget,
     envoy_descriptors_without_a_budget_follow_the_setting,
@@ -1178,6 +1179,26 @@ async fn a_transient_suspension_is_probed_and_ends_by_itself(backend: Backend) {
     );
     let normal = acquire(c, "acme", 1, pb::Priority::Critical).await;
     assert!(normal.granted && !normal.probe);
+}
+
+async fn a_probe_whose_result_never_comes_is_followed_by_another(backend: Backend) {
+    let mut env = Env::start(backend, quick_probes()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 50)).await;
+    let locked = tx::SuspensionReason::SalesforceOrgLocked;
+    suspend(c, "acme", locked).await;
+    let first = acquire_within(c, "acme").await.expect("a probe");
+    let first_answered = Instant::now();
+    assert!(first.probe);
+    // Its worker never says how it went: one back-off later another
+    // request goes through as the probe, and not before.
+    let second = acquire_within(c, "acme").await.expect("another probe");
+    assert!(second.probe, "{second:?}");
+    assert!(
+        first_answered.elapsed() >= quick_probes().probe_backoff,
+        "the second probe came before a back-off had passed"
+    );
+    assert_ne!(first.grant_id, second.grant_id);
 }
 
 async fn an_operator_suspension_lets_no_probe_through(backend: Backend) {

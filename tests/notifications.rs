@@ -284,6 +284,76 @@ async fn immediate_notifications_go_out_once_per_type_per_minute() {
     }
 }
 
+/// The debounce lasts a minute, on Redis: the marker that holds back a
+/// type's next notice expires a minute after the notice, and once it has
+/// (deleted here, as the minute passing would) the type is announced again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immediate_notifications_come_again_once_the_minute_is_over() {
+    let redis = RedisServer::start();
+    let receiver = WebhookReceiver::start(0).await;
+    let service = Service::sync_errors(Settings {
+        server: ServerSettings {
+            redis_url: Some(redis.url().parse().unwrap()),
+            ..ServerSettings::default()
+        },
+        ..quick()
+    })
+    .await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    enable(
+        &mut c,
+        &receiver.url(),
+        pb::NotificationFrequency::Immediately,
+    )
+    .await;
+    ingest(&mut c, vec![failure("k1", "c1", true)]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() == 1
+        })
+        .await,
+        "no notice"
+    );
+    let mut conn = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let markers: Vec<String> = ::redis::cmd("KEYS")
+        .arg("syncgov:errors:{acme}:notify:imm:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    let ttl: i64 = ::redis::cmd("PTTL")
+        .arg(&markers[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        (1..=60_000).contains(&ttl),
+        "held back for a minute: {ttl} ms left"
+    );
+
+    let () = ::redis::cmd("DEL")
+        .arg(&markers[0])
+        .query_async(&mut conn)
+        .await
+        .map(|_: i64| ())
+        .unwrap();
+    ingest(&mut c, vec![failure("k2", "c2", true)]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            receiver.requests().len() == 2
+        })
+        .await,
+        "the type was not announced again once its minute was over"
+    );
+    for r in receiver.requests() {
+        assert_eq!(json(&r)["types"][0]["type"], "STRING_TOO_LONG");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_goes_out_exactly_once_per_period_with_two_replicas() {
     let redis = RedisServer::start();
