@@ -47,6 +47,7 @@ use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::outage::{self, RedisOutage};
 use syncgov_tests::{RedisServer, Service, free_addr, health_becomes};
 use tonic::Code;
@@ -415,15 +416,7 @@ async fn redis_killed_during_load_never_over_grants() {
     let service = quota_governor::app::SERVICE_NAME;
     let mut admin = QuotaGovernorClient::new(governor.channel().await);
     set_budget(&mut admin, "acme", ALLOCATION).await;
-    assert!(
-        health_becomes(
-            governor.addr(),
-            service,
-            ServingStatus::Serving,
-            Duration::from_secs(5)
-        )
-        .await
-    );
+    assert!(health_becomes(governor.addr(), service, ServingStatus::Serving, PATIENCE).await);
 
     // At most half the allocation goes before the kill, so every client is
     // still asking when Redis dies, however the tasks are scheduled.
@@ -432,7 +425,7 @@ async fn redis_killed_during_load_never_over_grants() {
     let codes = Codes::default();
     let load = acquire_load(governor.addr(), CLIENTS, &phase, &tally, &codes).await;
     assert!(
-        reaches(|| tally.granted(), ALLOCATION / 4, Duration::from_secs(10)).await,
+        reaches(|| tally.granted(), ALLOCATION / 4, PATIENCE).await,
         "the load did not get going"
     );
 
@@ -458,7 +451,7 @@ async fn redis_killed_during_load_never_over_grants() {
     outage.restart();
     fsync_every_write(outage.redis()).await;
     outage.until_serving().await;
-    join_all(load, Duration::from_secs(15)).await;
+    join_all(load, PATIENCE).await;
 
     let granted = tally.granted();
     let in_flight = tally.failed_in_flight.load(Ordering::SeqCst);
@@ -521,7 +514,7 @@ async fn a_governor_restarted_during_load_never_over_grants() {
     let codes = Codes::default();
     let load = acquire_load(addr, CLIENTS, &phase, &tally, &codes).await;
     assert!(
-        reaches(|| tally.granted(), ALLOCATION / 4, Duration::from_secs(10)).await,
+        reaches(|| tally.granted(), ALLOCATION / 4, PATIENCE).await,
         "the load did not get going"
     );
 
@@ -530,12 +523,12 @@ async fn a_governor_restarted_during_load_never_over_grants() {
     let before_stop = tally.granted();
     // The clients meet the stopped governor before it comes back.
     assert!(
-        reaches(|| codes.total(), CLIENTS as u64, Duration::from_secs(10)).await,
+        reaches(|| codes.total(), CLIENTS as u64, PATIENCE).await,
         "no call met the stopped governor"
     );
     phase.set(AFTER);
     let governor = Service::governor_at(settings(), addr).await;
-    join_all(load, Duration::from_secs(15)).await;
+    join_all(load, PATIENCE).await;
 
     let granted = tally.granted();
     let mut admin = QuotaGovernorClient::new(governor.channel().await);
@@ -849,7 +842,7 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
     .await;
     let acked = |at: u8| acks[at as usize].load(Ordering::SeqCst);
     assert!(
-        reaches(|| acked(BEFORE), 40, Duration::from_secs(10)).await,
+        reaches(|| acked(BEFORE), 40, PATIENCE).await,
         "the load did not get going"
     );
 
@@ -882,7 +875,7 @@ async fn acknowledged_ingests_survive_kill_9_with_appendfsync_always() {
         "the load did not come back"
     );
     stop.store(true, Ordering::SeqCst);
-    let acked: Vec<Acked> = join_all(load, Duration::from_secs(10))
+    let acked: Vec<Acked> = join_all(load, PATIENCE)
         .await
         .into_iter()
         .flatten()
@@ -1076,7 +1069,7 @@ async fn a_killed_worker_s_resync_jobs_are_redelivered() {
             done
         }));
     }
-    let done = join_all(workers, Duration::from_secs(15)).await;
+    let done = join_all(workers, PATIENCE).await;
 
     // A claim's lapse less its visibility timeout is when it was made, on
     // the store's clock: no job went to a live worker before w1's claim of
@@ -1204,14 +1197,14 @@ async fn a_service_restarted_during_load_leaves_nothing_half_written() {
     let load = ingest_load(addr, CLIENTS, restart_batch, &phase, &stop, &acks, &codes).await;
     let acked = |at: u8| acks[at as usize].load(Ordering::SeqCst);
     assert!(
-        reaches(|| acked(BEFORE), 60, Duration::from_secs(10)).await,
+        reaches(|| acked(BEFORE), 60, PATIENCE).await,
         "the load did not get going"
     );
 
     phase.store(DURING, Ordering::SeqCst);
     service.shutdown().await;
     assert!(
-        reaches(|| codes.total(), CLIENTS as u64, Duration::from_secs(10)).await,
+        reaches(|| codes.total(), CLIENTS as u64, PATIENCE).await,
         "no call met the stopped service"
     );
     phase.store(AFTER, Ordering::SeqCst);
@@ -1226,7 +1219,7 @@ async fn a_service_restarted_during_load_leaves_nothing_half_written() {
         "the load did not come back"
     );
     stop.store(true, Ordering::SeqCst);
-    let acked: Vec<Acked> = join_all(load, Duration::from_secs(10))
+    let acked: Vec<Acked> = join_all(load, PATIENCE)
         .await
         .into_iter()
         .flatten()

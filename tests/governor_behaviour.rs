@@ -15,6 +15,7 @@ use quota_governor::domain::Budget;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::governor::{
     Env, acquire, budget, clear, denied_for, envoy_rls, lease, next_event, release, secs,
     set_budget, stream_of, suspend, usage,
@@ -559,7 +560,7 @@ async fn an_override_ends_when_it_expires(backend: Backend) {
     // The allocation in force, read until the override has ended: the
     // override's while it runs, the budget's own from its expiry on (each
     // reading judged by when it was sent and answered).
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let sent = now_ms();
         let allocation = usage(c, "acme").await.allocation;
@@ -833,7 +834,7 @@ async fn org_usage_reports_stop_grants_short_of_the_org_limit(backend: Backend) 
         (cleared.kind, cleared.automatic),
         (pb::SuspensionEventKind::Cleared as i32, true)
     );
-    let resumed = eventually(Duration::from_secs(5), || {
+    let resumed = eventually(PATIENCE, || {
         let mut c = c.clone();
         async move {
             acquire(&mut c, "acme", 1, pb::Priority::Critical)
@@ -1101,7 +1102,7 @@ async fn acquire_within(
     c: &mut QuotaGovernorClient<Channel>,
     org: &str,
 ) -> Option<pb::AcquireTokensResponse> {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         let reply = acquire(c, org, 1, pb::Priority::Critical).await;
         if reply.granted {

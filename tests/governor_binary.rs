@@ -10,6 +10,7 @@ use quota_governor::config::Settings;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::governor::{budget, set_budget};
 use syncgov_tests::{Process, RedisServer, Service, eventually, health};
 use tonic::Code;
@@ -155,7 +156,7 @@ async fn oversized_messages_and_slow_calls_are_refused() {
         .await
         .unwrap();
     // Once the store answers again, so does the governor.
-    let back = eventually(Duration::from_secs(10), || {
+    let back = eventually(PATIENCE, || {
         let mut c = c.clone();
         async move {
             c.acquire_tokens(pb::AcquireTokensRequest {

@@ -13,6 +13,7 @@ use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::taxonomy::v1 as tx;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::governor::{
     Env, acquire, budget, clear, denied_for, envoy_rls, lease, next_event, release, secs,
     set_budget, stream_of, suspend, usage,
@@ -303,7 +304,7 @@ async fn a_suspension_set_on_one_replica_stops_the_other() {
         tx::SuspensionReason::SalesforceStorageLimitExceeded,
     )
     .await;
-    let stopped = eventually(Duration::from_secs(5), || {
+    let stopped = eventually(PATIENCE, || {
         let mut c = on_b.clone();
         async move {
             acquire(&mut c, "acme", 1, pb::Priority::Critical)
@@ -320,7 +321,7 @@ async fn a_suspension_set_on_one_replica_stops_the_other() {
         tx::SuspensionReason::SalesforceStorageLimitExceeded,
     )
     .await;
-    let resumed = eventually(Duration::from_secs(5), || {
+    let resumed = eventually(PATIENCE, || {
         let mut c = on_a.clone();
         async move {
             acquire(&mut c, "acme", 1, pb::Priority::Critical)
@@ -379,7 +380,7 @@ async fn calls_leave_a_short_window_in_real_time() {
 
     tokio::time::sleep(Duration::from_secs_f64(retry_after)).await;
     // The grant is decided on Redis's clock; allow it a moment to agree.
-    let granted = eventually(Duration::from_secs(5), || {
+    let granted = eventually(PATIENCE, || {
         let mut c = c.clone();
         async move {
             acquire(&mut c, "acme", 5, pb::Priority::Critical)
@@ -447,7 +448,7 @@ async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
     assert_eq!(denied_for(&held), pb::DenyReason::Suspended);
 
     outage.restart();
-    let recovered = eventually(Duration::from_secs(10), || {
+    let recovered = eventually(PATIENCE, || {
         let mut c = c.clone();
         async move {
             c.acquire_tokens(ask("acme"))
@@ -483,7 +484,7 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
             .granted
     );
     assert!(
-        eventually(Duration::from_secs(5), || async {
+        eventually(PATIENCE, || async {
             health(governor.addr(), "").await == ServingStatus::Serving
         })
         .await
@@ -508,25 +509,30 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
 
     outage.restart();
     outage.until_serving().await;
-    let recovered = eventually(Duration::from_secs(5), || {
+    let last = std::sync::Mutex::new(String::new());
+    let recovered = eventually(PATIENCE, || {
         let mut c = c.clone();
+        let last = &last;
         async move {
-            c.acquire_tokens(pb::AcquireTokensRequest {
-                org_id: "acme".into(),
-                resource: 1,
-                count: 6,
-                priority: 3,
-                client_id: String::new(),
-                min_count: 0,
-            })
-            .await
-            .is_ok_and(|r| r.into_inner().granted)
+            let reply = c
+                .acquire_tokens(pb::AcquireTokensRequest {
+                    org_id: "acme".into(),
+                    resource: 1,
+                    count: 6,
+                    priority: 3,
+                    client_id: String::new(),
+                    min_count: 0,
+                })
+                .await;
+            *last.lock().unwrap() = format!("{reply:?}");
+            reply.is_ok_and(|r| r.into_inner().granted)
         }
     })
     .await;
     assert!(
         recovered,
-        "the governor did not recover once Redis was back"
+        "the governor did not recover once Redis was back; last answer: {}",
+        last.lock().unwrap()
     );
     // The AOF kept the budget and the window: the allocation is spent.
     assert_eq!(

@@ -17,6 +17,7 @@ use syncgov_api::taxonomy::v1 as tx;
 use syncgov_kit::auth::{AuthChannel, Bearer};
 use syncgov_kit::security::SecuritySettings;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::syncerrors::{
     Env, claim, claim_within, complete, failure, health_of, ingest, list, resync,
 };
@@ -237,7 +238,7 @@ async fn outbox_entries_that_cannot_be_told_are_dead_letters_not_dropped() {
         suspended(&gov, "acme").await,
         "the readable entry (dated 9999 by an earlier version) was not told"
     );
-    let emptied = eventually(Duration::from_secs(10), || {
+    let emptied = eventually(PATIENCE, || {
         let client = redis.client();
         async move {
             let mut conn = client.get_connection().unwrap();
@@ -355,7 +356,7 @@ async fn an_outcome_without_the_lease_records_nothing(backend: Backend) {
     // A worker whose lease lapsed while another took the job over.
     resync(c, "victimorg", vec![victim.clone()]).await;
     let lapsed = claim(c, "w1", 1, 1_000).await.remove(0);
-    let taken = claim_within(c, "w2", Duration::from_secs(5)).await;
+    let taken = claim_within(c, "w2", PATIENCE).await;
     assert_eq!(taken.len(), 1, "the job did not come back");
     for f in [
         failure("late1", "Contact", "c1", "daily_limit"),

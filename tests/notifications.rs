@@ -9,6 +9,7 @@ use sync_errors::notify;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::{RedisServer, Service, WebhookReceiver, WebhookRequest, eventually};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -235,21 +236,13 @@ async fn immediate_notifications_go_out_once_per_type_per_minute() {
         ],
     )
     .await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            receiver.requests().len() >= 2
-        })
-        .await
-    );
+    assert!(eventually(PATIENCE, || async { receiver.requests().len() >= 2 }).await);
     ingest(&mut c, vec![failure("k4", "c4", true)]).await;
     // A notice for k4 would be queued before the marker's, and so arrive
     // before it.
     ingest(&mut c, vec![marker("k5", "c5")]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() >= 3
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() >= 3 }).await,
         "the marker's notice did not come"
     );
 
@@ -308,10 +301,7 @@ async fn immediate_notifications_come_again_once_the_minute_is_over() {
     .await;
     ingest(&mut c, vec![failure("k1", "c1", true)]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() == 1
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() == 1 }).await,
         "no notice"
     );
     let mut conn = redis
@@ -343,10 +333,7 @@ async fn immediate_notifications_come_again_once_the_minute_is_over() {
         .unwrap();
     ingest(&mut c, vec![failure("k2", "c2", true)]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() == 2
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() == 2 }).await,
         "the type was not announced again once its minute was over"
     );
     for r in receiver.requests() {
@@ -382,18 +369,12 @@ async fn a_digest_goes_out_exactly_once_per_period_with_two_replicas() {
     )
     .await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            !receiver.requests().is_empty()
-        })
-        .await,
+        eventually(PATIENCE, || async { !receiver.requests().is_empty() }).await,
         "no digest came"
     );
     ingest(&mut c, vec![failure("k4", "c4", false)]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() >= 2
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() >= 2 }).await,
         "no second digest"
     );
     // Periods with nothing new send nothing, and none is sent twice: once a
@@ -402,17 +383,14 @@ async fn a_digest_goes_out_exactly_once_per_period_with_two_replicas() {
     // before it.
     let second: u64 = json(&receiver.requests()[1])["period"].as_u64().unwrap();
     let day_ms = quick().digest_day.as_millis() as i64;
-    let empty_period_over = eventually(Duration::from_secs(10), || async {
+    let empty_period_over = eventually(PATIENCE, || async {
         syncgov_kit::clock::now_ms() / day_ms >= second as i64 + 2
     })
     .await;
     assert!(empty_period_over);
     ingest(&mut c, vec![marker("k5", "c5")]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() >= 3
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() >= 3 }).await,
         "no digest of the marker"
     );
 
@@ -451,19 +429,13 @@ async fn a_refused_delivery_is_tried_again_with_the_same_key() {
     .await;
     ingest(&mut c, vec![failure("k1", "c1", true)]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() >= 2
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() >= 2 }).await,
         "never retried"
     );
     // Another delivery of the first notice would come before the marker's.
     ingest(&mut c, vec![marker("k2", "c2")]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
-            receiver.requests().len() >= 3
-        })
-        .await,
+        eventually(PATIENCE, || async { receiver.requests().len() >= 3 }).await,
         "the marker's notice did not come"
     );
     let mut requests = receiver.requests();

@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::{Process, RedisServer, eventually};
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -390,7 +391,7 @@ async fn the_admin_port_shows_the_counters_moving() {
         "syncgov_quota_suspensions_active{reason=\"INTEGRATION_API_LIMIT_EXCEEDED\"} 1",
     ];
     // The endpoint shows a collection at most a second old.
-    let moved = eventually(Duration::from_secs(10), || async move {
+    let moved = eventually(PATIENCE, || async move {
         let text = tokio::task::spawn_blocking(move || scrape(admin))
             .await
             .unwrap();

@@ -20,6 +20,7 @@ use syncgov_kit::auth::{AuthChannel, Bearer};
 use syncgov_kit::security::SecuritySettings;
 use syncgov_kit::server::ServerSettings;
 use syncgov_kit::tls::ClientTls;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::pki::{Issued, Pki};
 use syncgov_tests::{Service, TempDir, binary, eventually};
 use tonic::Code;
@@ -702,7 +703,7 @@ async fn a_rotated_token_file_takes_effect_without_a_restart() {
         .expect("a malformed rotation keeps the tokens in use");
 
     std::fs::write(&file, format!("{new} admin *   \n")).unwrap();
-    let rotated = eventually(Duration::from_secs(10), || {
+    let rotated = eventually(PATIENCE, || {
         let channel = channel.clone();
         async move {
             governor_as(&channel, Some(new))
@@ -730,7 +731,7 @@ async fn refused_on_reload(log: &Path) {
     let count = || read_log(log).matches(NOT_TAKEN).count();
     let before = count();
     assert!(
-        eventually(Duration::from_secs(10), || async { count() >= before + 2 }).await,
+        eventually(PATIENCE, || async { count() >= before + 2 }).await,
         "the service never refused the new files:\n{}",
         read_log(log)
     );
@@ -786,7 +787,7 @@ async fn sync_errors_tells_the_governor_with_its_own_credential() {
         .ingest_errors(daily_limit_failure("acme"))
         .await
         .unwrap();
-    let suspended = eventually(Duration::from_secs(10), || {
+    let suspended = eventually(PATIENCE, || {
         let mut admin = admin.clone();
         async move {
             admin
@@ -907,7 +908,7 @@ async fn a_rotated_certificate_is_served_without_a_restart() {
     let next = second.issue("next", &["localhost"]);
     std::fs::copy(&next.key, &server.key).unwrap();
     std::fs::copy(&next.cert, &server.cert).unwrap();
-    let rotated = eventually(Duration::from_secs(10), || async {
+    let rotated = eventually(PATIENCE, || async {
         tls_check(governor.addr(), &second.ca(), None).await.is_ok()
     })
     .await;
@@ -1001,7 +1002,7 @@ async fn syncctl_and_sync_errors_speak_tls_with_tokens() {
         .ingest_errors(daily_limit_failure("acme"))
         .await
         .unwrap();
-    let relayed = eventually(Duration::from_secs(10), || async {
+    let relayed = eventually(PATIENCE, || async {
         let listed = syncctl(
             &["suspensions", "list", "--org", "acme", "--output", "json"],
             Some(&admin_token),
@@ -1192,7 +1193,7 @@ async fn a_tls_service_answers_https_probes_on_its_admin_port() {
         .await
         .expect("the binary speaks TLS");
     let ca = pki.ca();
-    let ready = eventually(Duration::from_secs(10), || {
+    let ready = eventually(PATIENCE, || {
         let ca = ca.clone();
         async move {
             admin_get(admin, &ca, "/readyz")
@@ -1232,7 +1233,7 @@ async fn a_tls_service_answers_https_probes_on_its_admin_port() {
 
     // Redis away: not ready, still alive.
     redis.stop();
-    let unready = eventually(Duration::from_secs(10), || {
+    let unready = eventually(PATIENCE, || {
         let ca = ca.clone();
         async move {
             admin_get(admin, &ca, "/readyz")
@@ -1440,7 +1441,7 @@ async fn a_certificate_not_valid_now_is_not_taken_on_reload() {
     let renewed = third.issue("renewed", &["localhost"]);
     std::fs::copy(&renewed.key, &server.key).unwrap();
     std::fs::copy(&renewed.cert, &server.cert).unwrap();
-    let rotated = eventually(Duration::from_secs(10), || async {
+    let rotated = eventually(PATIENCE, || async {
         tls_check(governor.addr, &third.ca(), None).await.is_ok()
     })
     .await;
@@ -1523,7 +1524,7 @@ async fn a_certificate_s_expiry_is_a_metric_and_warned_of_when_close() {
         expires.duration_since(UNIX_EPOCH).unwrap().as_secs()
     );
     // The scrape is refreshed every second.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + PATIENCE;
     let metrics = loop {
         let metrics = admin_response(admin, &pki.ca(), "/metrics").await;
         if metrics.lines().any(|line| line == expected) {
@@ -1575,7 +1576,7 @@ async fn with_mutual_tls_the_admin_port_still_answers_probes_and_scrapes() {
         .expect("gRPC with a client certificate");
     // ...the admin port does not: the kubelet and Prometheus have none.
     let ca = pki.ca();
-    let ready = eventually(Duration::from_secs(10), || {
+    let ready = eventually(PATIENCE, || {
         let ca = ca.clone();
         async move {
             admin_get(admin, &ca, "/readyz")
@@ -1720,7 +1721,7 @@ async fn a_certificate_and_key_that_do_not_match_are_refused() {
         .await
         .expect("the pair in use is kept");
     std::fs::copy(&other.cert, &server.cert).unwrap();
-    let rotated = eventually(Duration::from_secs(10), || async {
+    let rotated = eventually(PATIENCE, || async {
         tls_check(governor.addr, &theirs.ca(), None).await.is_ok()
     })
     .await;
@@ -1805,7 +1806,7 @@ async fn the_redis_password_never_appears_in_logs() {
         .spawn()
         .expect("start the governor");
     let governor = KilledOnDrop(governor);
-    let started = eventually(Duration::from_secs(10), || async {
+    let started = eventually(PATIENCE, || async {
         read_log(&dir.path().join("governor.out")).contains("listening on")
     })
     .await;
@@ -1910,7 +1911,7 @@ async fn run_briefly(
         .expect("start the service");
     let child = KilledOnDrop(child);
     let both = || read_log(&out) + &read_log(log);
-    let started = eventually(Duration::from_secs(10), || async {
+    let started = eventually(PATIENCE, || async {
         read_log(&out).contains("listening on")
     })
     .await;
@@ -1919,7 +1920,7 @@ async fn run_briefly(
         .split_whitespace()
         .find_map(|w| w.parse().ok())
         .expect("an address");
-    let judged = syncgov_tests::health_becomes(addr, "", status, Duration::from_secs(10)).await;
+    let judged = syncgov_tests::health_becomes(addr, "", status, PATIENCE).await;
     assert!(judged, "{name} never reported {status:?}: {}", both());
     drop(child);
     both()

@@ -12,6 +12,7 @@ use syncgov_api::syncerrors::v1 as errors;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::{RedisServer, Service, eventually, free_addr};
 use tonic::transport::Channel;
 
@@ -47,7 +48,7 @@ async fn suspended_for(
     org: &str,
     reason: tx::SuspensionReason,
 ) -> bool {
-    eventually(Duration::from_secs(10), || {
+    eventually(PATIENCE, || {
         let mut c = c.clone();
         let org = org.to_owned();
         async move {
@@ -127,7 +128,7 @@ async fn a_daily_limit_failure_suspends_the_org_and_it_comes_back_by_itself() {
         })
         .await
         .unwrap();
-    let back = eventually(Duration::from_secs(10), || {
+    let back = eventually(PATIENCE, || {
         let mut c = quota.clone();
         async move { acquire(&mut c, "acme").await.granted }
     })
@@ -215,7 +216,7 @@ async fn the_outbox_delivers_after_the_governor_restarts() {
     // (connections after the ingest), and the outbox keeps both entries.
     let since_ingest = down.connections();
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(PATIENCE, || async {
             down.connections() >= since_ingest + 2
         })
         .await,
@@ -317,7 +318,7 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
         })
         .await
         .unwrap();
-    let reading = eventually(Duration::from_secs(10), || {
+    let reading = eventually(PATIENCE, || {
         let mut conn = conn.clone();
         async move {
             let cursor: Option<String> = ::redis::cmd("GET")
@@ -369,7 +370,7 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
         .unwrap();
     let is_marker = |b: &serde_json::Value| b["suspension"]["reason"] == "SALESFORCE_API_DISABLED";
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(PATIENCE, || async {
             receiver
                 .requests()
                 .iter()

@@ -15,6 +15,7 @@ use sync_errors::config::Settings;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::syncerrors::{
     Env, card, claim, claim_within, complete, failure, health_of, in_state, ingest, list, resync,
 };
@@ -761,7 +762,7 @@ async fn a_worker_that_dies_loses_its_jobs_to_another(backend: Backend) {
     let lost = claim(c, "w1", 1, 1_000).await;
     assert_eq!(lost.len(), 1);
     // w1 dies; once its visibility timeout passes, w2 gets the job.
-    let taken = claim_within(c, "w2", Duration::from_secs(5)).await;
+    let taken = claim_within(c, "w2", PATIENCE).await;
     assert!(
         !taken.is_empty(),
         "the job did not come back after its visibility timeout"
@@ -827,7 +828,7 @@ async fn a_job_that_keeps_failing_ends_dead(backend: Backend) {
         );
     }
     let second = if early.is_empty() {
-        claim_within(c, "w1", Duration::from_secs(10)).await
+        claim_within(c, "w1", PATIENCE).await
     } else {
         early
     };

@@ -5,12 +5,12 @@
 //! with what was acknowledged before.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use sync_errors::config::Settings;
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_kit::server::ServerSettings;
+use syncgov_tests::PATIENCE;
 use syncgov_tests::outage::{self, RedisOutage};
 use syncgov_tests::syncerrors::{claim, complete, failure, health_of, ingest, resync};
 use syncgov_tests::{RedisServer, Service, eventually};
@@ -127,7 +127,7 @@ async fn redis_going_away_is_unavailable_and_nothing_is_acknowledged() {
     outage.restart();
     outage.until_serving().await;
     // The refused batch is sent again, as a client would: stored once.
-    let retried = eventually(Duration::from_secs(5), || {
+    let retried = eventually(PATIENCE, || {
         let mut c = c.clone();
         async move {
             c.ingest_errors(pb::IngestErrorsRequest {

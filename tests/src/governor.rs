@@ -4,8 +4,6 @@
 //! protocol). Each expects the call to answer, so that a test states only
 //! what it checks.
 
-use std::time::Duration;
-
 use quota_governor::config::Settings;
 use syncgov_api::quota::v1 as pb;
 use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
@@ -216,13 +214,13 @@ pub async fn clear(
     .cleared
 }
 
-/// The next event of a `WatchSuspensions` stream, within 10 s.
+/// The next event of a `WatchSuspensions` stream, within [`crate::PATIENCE`].
 pub async fn next_event(
     stream: &mut tonic::Streaming<pb::WatchSuspensionsResponse>,
 ) -> pb::WatchSuspensionsResponse {
-    tokio::time::timeout(Duration::from_secs(10), stream.message())
+    tokio::time::timeout(crate::PATIENCE, stream.message())
         .await
-        .expect("an event within 10 s")
+        .expect("an event in time")
         .expect("the stream goes on")
         .expect("an event")
 }

@@ -21,6 +21,12 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+/// The longest a test waits for something that must happen (a state a
+/// background task reaches, a service that recovers, a load that gets
+/// going): generous, so that a loaded machine only makes a test slower,
+/// never fails it. A test that waits this long has failed.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
 /// A directory under the system's temporary directory, removed on drop.
 pub struct TempDir(PathBuf);
 

@@ -29,11 +29,11 @@ pub const HEALTH_INTERVAL: Duration = Duration::from_millis(100);
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The longest wait for health to report `NOT_SERVING` once Redis is gone.
-const DOWN_WITHIN: Duration = Duration::from_secs(5);
+const DOWN_WITHIN: Duration = crate::PATIENCE;
 
 /// The longest wait for health to report `SERVING` once Redis is back: the
 /// service reconnects first.
-const UP_WITHIN: Duration = Duration::from_secs(10);
+const UP_WITHIN: Duration = crate::PATIENCE;
 
 /// `redis` taken away from under the service named `service` at `addr`,
 /// and brought back.
@@ -65,7 +65,7 @@ impl<'r> RedisOutage<'r> {
     }
 
     /// Checks that the service's health follows Redis down: `NOT_SERVING`
-    /// within 5 s.
+    /// within [`crate::PATIENCE`].
     pub async fn until_not_serving(&self) {
         assert!(
             health_becomes(
@@ -86,7 +86,7 @@ impl<'r> RedisOutage<'r> {
     }
 
     /// Checks that the service's health follows Redis up: `SERVING` within
-    /// 10 s.
+    /// [`crate::PATIENCE`].
     pub async fn until_serving(&self) {
         assert!(
             health_becomes(self.addr, self.service, ServingStatus::Serving, UP_WITHIN).await,
