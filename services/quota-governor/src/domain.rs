@@ -839,6 +839,63 @@ mod tests {
     }
 
     #[test]
+    fn remaining_after_a_grant_is_what_is_left_of_the_share() {
+        let r = rules();
+        let b = Budget::new(1000, 100);
+        let mut c = Counts::default();
+        let d = decide(&b, &r, &mut c, Ask::exactly(20), Priority::Normal, 1_000);
+        assert_eq!((d.used, d.remaining), (20, 75));
+        let d = decide(&b, &r, &mut c, Ask::exactly(30), Priority::Normal, 1_000);
+        assert_eq!((d.used, d.remaining), (50, 45));
+    }
+
+    #[test]
+    fn filling_the_allocation_exactly_past_a_share_is_the_share_s_denial() {
+        // Normal's share of 20 is 19. With 19 used, one more normal token
+        // would fill the allocation exactly: the allocation has room, the
+        // share has not. Only a denial that finds the whole allocation used
+        // is ALLOCATION_EXHAUSTED (which suspends the integration).
+        let r = rules();
+        let b = Budget::new(1000, 20);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(19), Priority::Normal, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(1), Priority::Normal, 1_000);
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::PriorityShareExhausted,
+                ..
+            }
+        ));
+        assert!(decide(&b, &r, &mut c, Ask::exactly(1), Priority::Critical, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(1), Priority::Critical, 1_000);
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::AllocationExhausted,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_grant_takes_the_nonce_it_is_given_and_keeps_the_rest() {
+        let grant = Grant {
+            bucket_start_ms: 60_000,
+            count: 3,
+            nonce: 0,
+        };
+        assert_eq!(
+            grant.with_nonce(0xfeed),
+            Grant {
+                bucket_start_ms: 60_000,
+                count: 3,
+                nonce: 0xfeed
+            }
+        );
+    }
+
+    #[test]
     fn lower_priorities_stop_at_their_share() {
         let r = rules();
         let b = Budget::new(1000, 100);
