@@ -120,7 +120,11 @@ fn request(prefix: &str, round: usize, i: usize) -> pb::AcquireTokensRequest {
     ][step % 4];
     let count = [1, 3, 7, 12, 30, 2, 5][step % 7];
     // Every third request is a lease: as many as fit, at least a few.
-    let min_count = if step.is_multiple_of(3) { 1 + count / 4 } else { 0 };
+    let min_count = if step.is_multiple_of(3) {
+        1 + count / 4
+    } else {
+        0
+    };
     pb::AcquireTokensRequest {
         org_id: org(prefix, i),
         resource: 0,
