@@ -40,6 +40,9 @@ impl Env {
                 server: ServerSettings {
                     redis_url: store.redis_url(),
                     redis_cluster_nodes: store.cluster_nodes(),
+                    // What these tests prove does not depend on speed: a
+                    // loaded machine may answer slowly.
+                    redis_timeout: Duration::from_secs(10),
                     ..ServerSettings::default()
                 },
                 ..settings
