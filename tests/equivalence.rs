@@ -268,12 +268,13 @@ async fn hand_back(
 }
 
 /// Each org's usage, as `GetUsage` reports it (orgs without a budget
-/// skipped): used, allocation, remaining per priority, the org-wide
-/// estimate, and the calls that free up next.
+/// skipped): used, allocation, remaining per priority and the org-wide
+/// estimate. Not the calls that free up next: which bucket a call lands in
+/// depends on when each side ran, and the sides run one after the other.
 async fn usages(
     c: &mut QuotaGovernorClient<Channel>,
     prefix: &str,
-) -> Vec<(u64, u64, Vec<u64>, u64, u64)> {
+) -> Vec<(u64, u64, Vec<u64>, u64)> {
     let mut all = Vec::new();
     for i in 0..ORGS - 1 {
         let u = c
@@ -289,7 +290,6 @@ async fn usages(
             u.allocation,
             u.remaining.iter().map(|p| p.remaining).collect(),
             u.org_used_estimate,
-            u.next_free_calls,
         ));
     }
     all
