@@ -1991,6 +1991,21 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "OAuth: the org's policy refused the connected app",
     ),
     (
+        "OAUTH_APP_ACCESS_DENIED",
+        Cue::Auth,
+        "OAuth: the user may not use the connected app (policy or IP range)",
+    ),
+    (
+        "OAUTH_EC_APP_NOT_FOUND",
+        Cue::Auth,
+        "OAuth: the external client app is not installed in the org",
+    ),
+    (
+        "REDIRECT_URI_MISMATCH",
+        Cue::Auth,
+        "OAuth: the connected app's callback URL does not match its configuration",
+    ),
+    (
         "INACTIVE_USER",
         Cue::Auth,
         "OAuth: the integration user is inactive",
@@ -2047,8 +2062,8 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "CLIENT_INPUT_ERROR",
-        Cue::Unsupported,
-        "Bulk API: a request the client got wrong: escalate",
+        Cue::BatchFailure,
+        "Bulk API: the whole batch or job was refused as sent; the text says why",
     ),
     ("APEX_ERROR", Cue::Apex, "REST: an Apex class failed"),
     (

@@ -298,8 +298,18 @@ fn decide(failure: &FailureText<'_>) -> Classified {
             confidence::PHRASE,
         );
     }
-    // 7. What a generic or unmapped code means on its own.
+    // 7. What a generic or unmapped code means on its own; when the client
+    // dropped the code, a generic one the text names.
     match status {
+        None if scan.generic.is_some() => {
+            let slot = scan.generic.expect("checked just above");
+            by(
+                slot.cue,
+                Found::Text(slot.pattern),
+                Basis::Fallback,
+                confidence::GENERIC_CODE,
+            )
+        }
         Some((Cue::Unsupported, code)) => Classified {
             class: Classification::Record(ErrorType::Unknown),
             why: Explanation::new(Basis::StatusCode, confidence::UNMAPPED_CODE, code),
@@ -407,6 +417,7 @@ pub(crate) enum Cue {
     SObjectNotSupported,
     TooLongHint,
     InUseHint,
+    NotAValue,
 }
 
 impl Cue {
@@ -433,7 +444,12 @@ impl Cue {
     fn is_hint(self) -> bool {
         matches!(
             self,
-            Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::TooLongHint | Cue::InUseHint
+            Cue::QueueId
+                | Cue::MustSpecify
+                | Cue::WriteTime
+                | Cue::TooLongHint
+                | Cue::InUseHint
+                | Cue::NotAValue
         )
     }
 
@@ -495,6 +511,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("concurrent requests limit", Cue::ConcurrentLimit),
     ("concurrent request limit", Cue::ConcurrentLimit),
     ("concurrent api requests", Cue::ConcurrentLimit),
+    // Streaming API's subscribers and the open query cursors of one user.
+    ("concurrent user limit", Cue::ConcurrentLimit),
+    ("number of concurrent queries", Cue::ConcurrentLimit),
     ("api is disabled for this user", Cue::ApiDisabled),
     ("api is not enabled for this", Cue::ApiDisabled),
     ("session expired or invalid", Cue::Auth),
@@ -512,6 +531,7 @@ const PHRASES: &[(&str, Cue)] = &[
     ("service unavailable", Cue::Unavailable),
     ("internal server error", Cue::ServerError),
     ("please include this errorid", Cue::ServerError),
+    ("contact support with the following id", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
     ("security evaluation for non-admin", Cue::HiddenObject),
     ("unable to find object", Cue::UnknownObject),
@@ -521,6 +541,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("data value too large", Cue::TooLong),
     ("invalid email address", Cue::InvalidEmail),
     ("bad value for restricted picklist", Cue::RestrictedPicklist),
+    // The same standard messages where the integration user reads Japanese.
+    (
+        "制限付き選択リスト項目の値が不適切",
+        Cue::RestrictedPicklist,
+    ),
+    ("カスタム入力規則の例外", Cue::ValidationRule),
+    ("いずれか 1 つのレコードを使用しますか", Cue::DuplicateRule),
     (" in picklist: ", Cue::MissingPicklistOption),
     ("use one of these records?", Cue::DuplicateRule),
     ("duplicate rule", Cue::DuplicateRule),
@@ -538,8 +565,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("do not have access to the apex class", Cue::RecordAccess),
     ("unable to create/update fields", Cue::FieldNotWritable),
     ("bad field names on insert/update", Cue::FieldNotWritable),
+    ("have access to fields on", Cue::FieldNotWritable),
     ("owner is inactive", Cue::InactiveOwner),
     ("performed with inactive user", Cue::InactiveOwner),
+    ("user is inactive", Cue::InactiveOwner),
     ("owner cannot be blank", Cue::OwnerAssignment),
     ("new owner must have read", Cue::OwnerAssignment),
     ("required fields are missing", Cue::RequiredMissing),
@@ -550,6 +579,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("an available country", Cue::StateOrCountry),
     ("recognize the state", Cue::StateOrCountry),
     ("id value of incorrect type", Cue::IncorrectId),
+    // FIELD_INTEGRITY_EXCEPTION as some clients and tools spell it.
+    ("field integrity exception", Cue::FieldIntegrity),
     ("does not match filter criteria", Cue::FilterCriteria),
     ("invalid cross reference id", Cue::CrossReference),
     ("foreign key external id", Cue::MissingId),
@@ -572,6 +603,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("on sobject of type", Cue::WriteTime),
     ("too long", Cue::TooLongHint),
     ("already in use", Cue::InUseHint),
+    // A metadata deploy's component failure (`field integrity exception:
+    // unknown (...)`) or a reference in code, not a record's value.
+    ("integrity exception: unknown", Cue::NotAValue),
+    ("invalid reference ", Cue::NotAValue),
 ];
 
 /// Apex exceptions read `System.<Name>Exception`; the automaton finds
@@ -622,7 +657,21 @@ fn codes_in_text() -> impl Iterator<Item = (&'static str, Cue)> {
             *cue != Cue::Unsupported && code.bytes().any(|b| b.is_ascii_alphabetic())
         })
         .map(|&(code, cue, _)| (code, cue))
+        .chain(BULK_SPELLINGS.iter().copied())
 }
+
+/// The Bulk API writes its exception codes in camel case (`InvalidBatch`,
+/// `ClientInputError`, `InvalidSessionId`), and clients quote them so in
+/// their messages: the same codes, in the spelling the text has them.
+const BULK_SPELLINGS: &[(&str, Cue)] = &[
+    ("InvalidBatch", Cue::BatchFailure),
+    ("ClientInputError", Cue::BatchFailure),
+    ("InvalidSessionId", Cue::Auth),
+    ("ExceededQuota", Cue::DailyLimit),
+    ("InvalidEntity", Cue::UnknownObject),
+    ("TooManyLockFailure", Cue::Lock),
+    ("FeatureNotEnabled", Cue::ApiDisabled),
+];
 
 /// The automaton over every code and phrase, and the tables that read it.
 struct Matcher {
@@ -793,6 +842,7 @@ impl Matcher {
 enum Slot {
     Custom,
     Code,
+    Generic,
     Phrase,
 }
 
@@ -820,6 +870,10 @@ struct Scan {
     custom: Option<First>,
     /// The earliest status code other than a generic or a custom-code one.
     code: Option<First>,
+    /// The earliest generic code (`UNKNOWN_EXCEPTION`, `InvalidBatch`, …):
+    /// what it means on its own is the last resort of a failure whose
+    /// status code was dropped.
+    generic: Option<First>,
     /// The earliest phrase that decides on its own.
     phrase: Option<First>,
     /// The earliest occurrence of each of [`ANYWHERE`].
@@ -845,7 +899,7 @@ impl Scan {
         let (cue, slot) = match form {
             Form::Code(_) if !is_word(hay, start, end) => return,
             Form::Code(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
-            Form::Code(cue) if cue.is_generic() => (cue, None),
+            Form::Code(cue) if cue.is_generic() => (cue, Some(Slot::Generic)),
             Form::Code(cue) => (cue, Some(Slot::Code)),
             Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Phrase(cue) if cue.is_hint() => (cue, None),
@@ -876,6 +930,7 @@ impl Scan {
         match slot {
             Some(Slot::Custom) => keep(&mut self.custom),
             Some(Slot::Code) => keep(&mut self.code),
+            Some(Slot::Generic) => keep(&mut self.generic),
             Some(Slot::Phrase) => keep(&mut self.phrase),
             None => {}
         }
@@ -893,11 +948,15 @@ impl Scan {
     }
 }
 
-/// Whether `hay[start..end]` is not part of a longer identifier.
+/// Whether `hay[start..end]` is not part of a longer identifier, nor of a
+/// path or a dotted name (`roles\Inactive_User.role-meta.xml` names a file,
+/// not the `INACTIVE_USER` login error).
 fn is_word(hay: &[u8], start: usize, end: usize) -> bool {
     let ident = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     let before = start.checked_sub(1).and_then(|i| hay.get(i));
-    !before.is_some_and(ident) && !hay.get(end).is_some_and(ident)
+    let path = |b: &u8| matches!(b, b'/' | b'\\' | b'.');
+    let dotted = hay.get(end) == Some(&b'.') && hay.get(end + 1).is_some_and(ident);
+    !before.is_some_and(|b| ident(b) || path(b)) && !hay.get(end).is_some_and(ident) && !dotted
 }
 
 /// Whether `rest` opens with an identifier ending in `Exception`, as in
@@ -1082,7 +1141,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
-        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime => T::Unknown,
+        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::NotAValue => T::Unknown,
     };
     Record(record)
 }
@@ -1091,7 +1150,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
 /// breaks a platform constraint: mostly addresses and references, some
 /// lengths and unique values.
 fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
-    if scan.has(Cue::CountryMissing) {
+    if scan.has(Cue::NotAValue) {
+        ErrorType::Unknown
+    } else if scan.has(Cue::CountryMissing) {
         ErrorType::MissingRequiredCountry
     } else if scan.has(Cue::StateOrCountry) || failure.fields.iter().any(|f| is_address_field(f)) {
         ErrorType::MismatchedStateOrCountry
@@ -1103,7 +1164,10 @@ fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
         ErrorType::RestrictedUniqueValue
     } else if scan.has(Cue::MustSpecify) {
         ErrorType::MissingSalesforceId
-    } else if scan.has(Cue::FilterCriteria) || failure.fields.iter().any(|f| is_lookup_field(f)) {
+    } else if scan.has(Cue::FilterCriteria)
+        || failure.fields.iter().any(|f| is_lookup_field(f))
+        || named_fields(failure.message).any(is_lookup_field)
+    {
         ErrorType::InvalidSalesforceId
     } else {
         ErrorType::InvalidValue
@@ -1199,8 +1263,26 @@ fn is_address_field(field: &str) -> bool {
 
 /// Standard lookups end in `Id` (`WhoId`, `PricebookEntryId`); custom ones
 /// cannot be told from other custom fields by name.
+/// The fields a `field integrity exception: WhoId, WhatId (...)` text
+/// names when the client kept no field list: the words between the colon
+/// and the detail in parentheses.
+fn named_fields(message: &str) -> impl Iterator<Item = &str> {
+    const LEAD: &[u8] = b"integrity exception: ";
+    let m = message.as_bytes();
+    let after = m
+        .windows(LEAD.len())
+        .position(|w| w.eq_ignore_ascii_case(LEAD))
+        .map_or(message.len(), |at| at + LEAD.len());
+    let rest = &message[after..];
+    let end = rest.find(['(', '\n', ';']).unwrap_or(rest.len());
+    rest[..end]
+        .split([',', ' '])
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_'))
+        .filter(|w| !w.is_empty())
+}
+
 fn is_lookup_field(field: &str) -> bool {
-    field.len() >= 2 && field.ends_with("Id")
+    field.len() >= 2 && ends_with_ignore_case(field.as_bytes(), b"id")
 }
 
 #[cfg(test)]
@@ -1421,7 +1503,7 @@ mod tests {
 
     #[test]
     fn the_cue_set_fits_in_the_bit_set() {
-        assert!((Cue::InUseHint as u32) < 128);
+        assert!((Cue::NotAValue as u32) < 128);
     }
 
     #[test]
