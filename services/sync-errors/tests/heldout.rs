@@ -17,11 +17,11 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor, percent: 50 of 56 (89.3 %) when the part was
-/// frozen. The target is 95 %.
+/// Exact accuracy floor, percent: 136 of 152 (89.5 %) when last measured.
+/// The target is 95 %.
 const EXACT_FLOOR: f64 = 89.0;
-/// Level accuracy floor, percent: 55 of 56 (98.2 %) when frozen; the
-/// target is 100 %.
+/// Level accuracy floor, percent: 149 of 152 (98.0 %) when last measured;
+/// the target is 100 %.
 const LEVEL_FLOOR: f64 = 98.0;
 
 struct Case {
@@ -159,6 +159,37 @@ fn held_out_accuracy_stays_above_its_floors() {
         pct(levels)
     );
     eprintln!("level confusions (expected -> got): {confusion:?}");
+    // The same text can come from two sources, one in each part: the
+    // figure without those texts is the one that owes nothing to tuning.
+    let tuning: HashSet<String> = read("salesforce_errors.jsonl")
+        .into_iter()
+        .map(|c| c.message)
+        .collect();
+    let fresh: Vec<&Case> = cases
+        .iter()
+        .filter(|c| !tuning.contains(&c.message))
+        .collect();
+    let got: Vec<(Classification, Classification)> = fresh
+        .iter()
+        .map(|c| {
+            let got = classify(&FailureText {
+                status_code: &c.status_code,
+                message: &c.message,
+                fields: &c.fields,
+                object_type: &c.object_type,
+            });
+            (c.expected, got)
+        })
+        .collect();
+    let fresh_exact = got.iter().filter(|(e, g)| e == g).count();
+    let fresh_level = got.iter().filter(|(e, g)| level(*e) == level(*g)).count();
+    let of = |k: usize| 100.0 * k as f64 / fresh.len().max(1) as f64;
+    eprintln!(
+        "texts not also in the tuning part: {}, exact {fresh_exact} ({:.1} %), level {fresh_level} ({:.1} %)",
+        fresh.len(),
+        of(fresh_exact),
+        of(fresh_level)
+    );
     eprintln!("misses:\n{}", misses.join("\n"));
     assert!(
         pct(exact) >= EXACT_FLOOR,

@@ -17,9 +17,9 @@
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
 //! | 4 | a row lock named in a text with no custom code around it | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
-//! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
+//! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
-//! | 7 | nothing decisive | what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), otherwise `OTHER`/`UNKNOWN` | fallback |
+//! | 7 | nothing decisive | what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
 //!
 //! Level safety: a suspension that waits for an operator (API disabled,
 //! credentials, object or field permissions, storage) comes only from a
@@ -36,15 +36,15 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named: `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors, HTTP 401; `Session expired or invalid`, `not admin approved`, … | suspension `SALESFORCE_AUTH_FAILED` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, … | suspension `SALESFORCE_AUTH_FAILED` |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
-//! | `InvalidBatch` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
+//! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; else `FIELD_PERMISSION` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
@@ -52,14 +52,14 @@
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN`, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
-//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update` | `FIELD_PERMISSION` |
-//! | `INACTIVE_OWNER_OR_USER`; `owner is inactive` | `INACTIVE_OWNER` |
+//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on` | `FIELD_PERMISSION` |
+//! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
 //! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read` | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION` | state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given | `MISSING_SALESFORCE_ID` |
@@ -68,6 +68,10 @@
 //! | `STRING_TOO_LONG`; `data value too large` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address` | `INVALID_EMAIL` |
 //! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range` | `INVALID_VALUE` |
+//!
+//! Standard messages count in the languages the corpus has them in too
+//! (three Japanese ones: the restricted picklist, the custom validation
+//! exception and the duplicate rule's `Use one of these records?`).
 //!
 //! Types the CRM side raises itself (association limit, waiting for account
 //! sync, e-mail already in use, missing picklist option, mismatched
@@ -541,13 +545,6 @@ const PHRASES: &[(&str, Cue)] = &[
     ("data value too large", Cue::TooLong),
     ("invalid email address", Cue::InvalidEmail),
     ("bad value for restricted picklist", Cue::RestrictedPicklist),
-    // The same standard messages where the integration user reads Japanese.
-    (
-        "制限付き選択リスト項目の値が不適切",
-        Cue::RestrictedPicklist,
-    ),
-    ("カスタム入力規則の例外", Cue::ValidationRule),
-    ("いずれか 1 つのレコードを使用しますか", Cue::DuplicateRule),
     (" in picklist: ", Cue::MissingPicklistOption),
     ("use one of these records?", Cue::DuplicateRule),
     ("duplicate rule", Cue::DuplicateRule),
@@ -607,6 +604,21 @@ const PHRASES: &[(&str, Cue)] = &[
     // unknown (...)`) or a reference in code, not a record's value.
     ("integrity exception: unknown", Cue::NotAValue),
     ("invalid reference ", Cue::NotAValue),
+];
+
+/// Standard messages as Salesforce words them for an integration user who
+/// reads another language. They are looked for only in a message that is not
+/// plain ASCII, by a plain search after the automaton's pass: bytes above
+/// 127 in the automaton would widen every row of its table and slow down
+/// every message.
+const LOCALIZED: &[(&str, Cue)] = &[
+    // Japanese.
+    (
+        "制限付き選択リスト項目の値が不適切",
+        Cue::RestrictedPicklist,
+    ),
+    ("カスタム入力規則の例外", Cue::ValidationRule),
+    ("いずれか 1 つのレコードを使用しますか", Cue::DuplicateRule),
 ];
 
 /// Apex exceptions read `System.<Name>Exception`; the automaton finds
@@ -689,6 +701,8 @@ struct Matcher {
     forms: Vec<Form>,
     /// Each pattern's text, by pattern id: what an explanation says matched.
     patterns: Vec<&'static str>,
+    /// The id of the first of [`LOCALIZED`], which the automaton lacks.
+    localized: usize,
     /// Every code by key, sorted by hash, to look status codes up in, with
     /// its canonical spelling.
     codes: Vec<(CodeKey, Cue, &'static str)>,
@@ -707,14 +721,16 @@ fn matcher() -> &'static Matcher {
                 Form::ApexFrame,
                 Form::SObjectType,
             ])
+            .chain(LOCALIZED.iter().map(|&(_, cue)| Form::Phrase(cue)))
             .collect();
-        let patterns: Vec<&'static str> = codes_in_text()
+        let mut patterns: Vec<&'static str> = codes_in_text()
             .map(|(p, _)| p)
             .chain(PHRASES.iter().map(|&(p, _)| p))
             .chain([APEX_EXCEPTION])
             .chain(APEX_FRAMES)
             .chain([SOBJECT_TYPE])
             .collect();
+        let localized = patterns.len();
         let dfa = DFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
@@ -723,6 +739,9 @@ fn matcher() -> &'static Matcher {
             .prefilter(false)
             .build(&patterns)
             .expect("the classifier's patterns build a DFA");
+        // The localized phrases follow, with the ids after the automaton's:
+        // [`Scan::of`] finds them, explanations name them like the others.
+        patterns.extend(LOCALIZED.iter().map(|&(p, _)| p));
         let start = dfa
             .start_state(Anchored::No)
             .expect("the DFA supports unanchored searches");
@@ -740,6 +759,7 @@ fn matcher() -> &'static Matcher {
             warm,
             forms,
             patterns,
+            localized,
             codes,
         }
     })
@@ -758,6 +778,7 @@ impl Matcher {
         }
         PHRASES
             .iter()
+            .chain(LOCALIZED)
             .find(|(p, _)| *p == text)
             .map(|&(_, cue)| cue)
     }
@@ -890,6 +911,15 @@ impl Scan {
             let start = end - m.dfa.pattern_len(pattern);
             scan.note(m.forms[pattern.as_usize()], pattern, hay, start, end);
         });
+        if !hay.is_ascii() {
+            for (i, &(phrase, _)) in LOCALIZED.iter().enumerate() {
+                if let Some(start) = message.find(phrase) {
+                    let id = PatternID::new(m.localized + i).expect("few patterns");
+                    let form = m.forms[id.as_usize()];
+                    scan.note(form, id, hay, start, start + phrase.len());
+                }
+            }
+        }
         scan
     }
 
