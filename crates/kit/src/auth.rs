@@ -579,20 +579,50 @@ impl Policy {
     }
 }
 
-/// Counts a call refused for its caller, by `reason` (`unauthenticated`,
-/// `role`, `org`, `priority`, `caller_limit`): a metric rather than
-/// a log line each, so that a flood of bad calls cannot flood the logs.
-pub fn refused(reason: &'static str) {
+/// The reasons every service refuses a call for: see [`refused`].
+pub const REFUSAL_REASONS: &[&str] =
+    &["unauthenticated", "role", "org", "priority", "caller_limit"];
+
+/// The counter of calls refused for their caller.
+fn refusal_counter() -> &'static opentelemetry::metrics::Counter<u64> {
     static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
         std::sync::OnceLock::new();
-    COUNTER
-        .get_or_init(|| {
-            opentelemetry::global::meter("syncgov")
-                .u64_counter("syncgov.calls.refused")
-                .with_description("Calls refused for their caller, by reason")
-                .build()
-        })
-        .add(1, &[opentelemetry::KeyValue::new("reason", reason)]);
+    COUNTER.get_or_init(|| {
+        opentelemetry::global::meter("syncgov")
+            .u64_counter("syncgov.calls.refused")
+            .with_unit("{call}")
+            .with_description("Calls refused for their caller, by reason")
+            .build()
+    })
+}
+
+/// Counts a call refused for its caller, by `reason` (`unauthenticated`,
+/// `role`, `org`, `priority`, `caller_limit`, or one a service adds with
+/// [`count_refusals_from_zero`]): a metric rather than a log line each, so
+/// that a flood of bad calls cannot flood the logs.
+pub fn refused(reason: &'static str) {
+    refusal_counter().add(
+        1,
+        &[
+            opentelemetry::KeyValue::new("reason", reason),
+            crate::metrics::service(),
+        ],
+    );
+}
+
+/// Records the refusal counter at 0 for each of `reasons`, so that each
+/// exists before the first refusal; [`crate::metrics::init`] does it for
+/// [`REFUSAL_REASONS`], a service for the reasons of its own.
+pub fn count_refusals_from_zero(reasons: &[&'static str]) {
+    for reason in reasons {
+        refusal_counter().add(
+            0,
+            &[
+                opentelemetry::KeyValue::new("reason", *reason),
+                crate::metrics::service(),
+            ],
+        );
+    }
 }
 
 /// Paths every caller may use: probes and schema discovery.

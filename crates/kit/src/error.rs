@@ -40,19 +40,47 @@ pub enum ApiError {
     Store(#[from] StoreError),
 }
 
-/// Counts a call that failed on the store, by `kind` (`unavailable`:
-/// retryable; `internal`: data or configuration this version cannot use).
-fn store_errors(kind: &'static str) {
+/// The `kind`s of store errors: `unavailable` (retryable) and `internal`
+/// (data or configuration this version cannot use).
+const STORE_ERROR_KINDS: [&str; 2] = ["unavailable", "internal"];
+
+/// The counter of calls that failed on the store.
+fn store_error_counter() -> &'static opentelemetry::metrics::Counter<u64> {
     static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
         std::sync::OnceLock::new();
-    COUNTER
-        .get_or_init(|| {
-            opentelemetry::global::meter("syncgov")
-                .u64_counter("syncgov.store.errors")
-                .with_description("Calls that failed on the store, by kind")
-                .build()
-        })
-        .add(1, &[opentelemetry::KeyValue::new("kind", kind)]);
+    COUNTER.get_or_init(|| {
+        opentelemetry::global::meter("syncgov")
+            .u64_counter("syncgov.store.errors")
+            .with_unit("{call}")
+            .with_description("Calls that failed on the store, by kind")
+            .build()
+    })
+}
+
+/// Counts a call that failed on the store, by `kind` (one of
+/// [`STORE_ERROR_KINDS`]).
+fn store_errors(kind: &'static str) {
+    store_error_counter().add(
+        1,
+        &[
+            opentelemetry::KeyValue::new("kind", kind),
+            crate::metrics::service(),
+        ],
+    );
+}
+
+/// Records the store error counter at 0 for every kind, so that it exists
+/// from start-up.
+pub(crate) fn count_store_errors_from_zero() {
+    for kind in STORE_ERROR_KINDS {
+        store_error_counter().add(
+            0,
+            &[
+                opentelemetry::KeyValue::new("kind", kind),
+                crate::metrics::service(),
+            ],
+        );
+    }
 }
 
 impl From<ApiError> for Status {

@@ -5,7 +5,17 @@
 //! `OTEL_METRIC_EXPORT_INTERVAL` ms (60 000).
 //!
 //! Labels have bounded values (outcomes, reasons, categories); an org's
-//! name becomes a label only for the orgs an operator lists.
+//! name becomes a label only for the orgs an operator lists. Every point
+//! carries [`SERVICE_KEY`], so the two services stay apart whatever the
+//! scrape configuration names their jobs, and every counter is recorded at
+//! 0 for each of its known label values from start-up, so that `rate()` and
+//! `increase()` see its first event.
+//!
+//! Names follow the OpenTelemetry-to-Prometheus rules an OpenTelemetry
+//! Collector applies: dots become underscores, the unit becomes a suffix
+//! (`s`: `_seconds`; `1` on a gauge: `_ratio`; an annotation such as
+//! `{job}`: none), and a monotonic sum ends in `_total`. A metric is named
+//! the same whether it is scraped here or exported through a Collector.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -59,6 +69,22 @@ impl Scrape {
     }
 }
 
+/// The attribute on every point that names the service it comes from
+/// (`syncgov_service` in Prometheus).
+pub const SERVICE_KEY: &str = "syncgov.service";
+
+/// The service this process runs, set once by [`init`].
+static SERVICE: std::sync::OnceLock<KeyValue> = std::sync::OnceLock::new();
+
+/// The [`SERVICE_KEY`] attribute of this process: the name [`init`] was
+/// given (`unknown` before, as in tests that run a service in-process).
+pub fn service() -> KeyValue {
+    SERVICE
+        .get()
+        .cloned()
+        .unwrap_or_else(|| KeyValue::new(SERVICE_KEY, "unknown"))
+}
+
 /// The meter provider of a service and its scrape side.
 pub struct Metrics {
     /// Shut down on exit to push the last OTLP export.
@@ -96,7 +122,10 @@ pub fn init(service_name: &str) -> Metrics {
         }
     }
     let provider = builder.build();
+    let _ = SERVICE.set(KeyValue::new(SERVICE_KEY, service_name.to_owned()));
     opentelemetry::global::set_meter_provider(provider.clone());
+    crate::error::count_store_errors_from_zero();
+    crate::auth::count_refusals_from_zero(crate::auth::REFUSAL_REASONS);
     Metrics { provider, scrape }
 }
 
@@ -106,18 +135,25 @@ fn otlp_configured() -> bool {
     !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
 }
 
-/// What the admin port says of the service's health: its health service
-/// and the name it reports under.
+/// What the admin port says of the service's health: its health service,
+/// the name it reports under, and its server's drain.
 #[derive(Clone)]
 pub struct Readiness {
     /// The service's own health service, asked in-process.
     pub health: std::sync::Arc<tonic_health::server::HealthService>,
     /// The service's full name.
     pub service: &'static str,
+    /// Fired when shutdown begins: from then on the service is not ready,
+    /// whatever its health said last, so that no new call is routed to it
+    /// while it finishes the ones it has.
+    pub drain: crate::drain::Drain,
 }
 
 impl Readiness {
     async fn serving(&self) -> bool {
+        if self.drain.is_draining() {
+            return false;
+        }
         use tonic_health::pb::health_server::Health;
         let request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
             service: self.service.to_owned(),
@@ -132,8 +168,8 @@ impl Readiness {
 /// Serves the admin port on `listener` until the task is dropped:
 /// `GET /metrics`, and for probes that cannot speak gRPC over TLS (the
 /// kubelet's gRPC probe is plain text only) `GET /livez` (the process
-/// answers) and `GET /readyz` (200 while the service reports SERVING, 503
-/// otherwise). With `tls` (the gRPC listener's certificate, as it is
+/// answers) and `GET /readyz` (200 while the service reports SERVING and
+/// has not begun draining, 503 otherwise). With `tls` (the gRPC listener's certificate, as it is
 /// reloaded) it speaks HTTPS, HTTP/1.1 only, and asks for no client
 /// certificate even when the gRPC port requires one: the kubelet and
 /// Prometheus have none, and what is served here is no caller's data.
@@ -203,11 +239,55 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr} for metrics"))
 }
 
-/// A Prometheus metric name from an OpenTelemetry one.
+/// A Prometheus label name (or name part) from an OpenTelemetry one.
 fn prometheus_name(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+/// What a metric is, for its Prometheus name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A monotonic sum: `_total`.
+    Counter,
+    /// A gauge or a non-monotonic sum: `_ratio` for unit `1`.
+    Gauge,
+    /// A histogram: the unit only.
+    Histogram,
+}
+
+/// The Prometheus name of a metric named `name` with `unit`, as an
+/// OpenTelemetry Collector's Prometheus exporters name it: the unit as a
+/// suffix unless the name has it already, `_ratio` for a gauge of unit `1`,
+/// `_total` last for a counter.
+fn metric_name(name: &str, unit: &str, kind: Kind) -> String {
+    let mut tokens: Vec<String> = prometheus_name(name)
+        .split('_')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let suffix = match unit {
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "By" => "bytes",
+        // Dimensionless, or an annotation that names what is counted.
+        "" | "1" => "",
+        u if u.starts_with('{') => "",
+        u => u,
+    };
+    if !suffix.is_empty() && !tokens.iter().any(|t| t == suffix) {
+        tokens.push(prometheus_name(suffix));
+    }
+    if unit == "1" && kind == Kind::Gauge {
+        tokens.retain(|t| t != "ratio");
+        tokens.push("ratio".to_owned());
+    }
+    if kind == Kind::Counter {
+        tokens.retain(|t| t != "total");
+        tokens.push("total".to_owned());
+    }
+    tokens.join("_")
 }
 
 fn labels<'a>(
@@ -237,34 +317,38 @@ fn labels<'a>(
     format!("{{{}}}", body.join(","))
 }
 
-/// Renders collected metrics in the Prometheus text format: counters as
-/// `_total`, gauges as they are, histograms as `_bucket`/`_sum`/`_count`.
+/// Renders collected metrics in the Prometheus text format, named by
+/// [`metric_name`]: counters end in `_total`, histograms come as
+/// `_bucket`/`_sum`/`_count`.
 pub fn prometheus_text(rm: &ResourceMetrics) -> String {
     let mut out = String::new();
     for scope in rm.scope_metrics() {
         for metric in scope.metrics() {
-            let name = prometheus_name(metric.name());
-            let help = metric.description().replace('\n', " ");
+            let help = metric
+                .description()
+                .replace('\\', "\\\\")
+                .replace('\n', " ");
+            let (name, unit) = (metric.name(), metric.unit());
             match metric.data() {
-                AggregatedMetrics::U64(data) => write_data(&mut out, &name, &help, data),
-                AggregatedMetrics::I64(data) => write_data(&mut out, &name, &help, data),
-                AggregatedMetrics::F64(data) => write_data(&mut out, &name, &help, data),
+                AggregatedMetrics::U64(data) => write_data(&mut out, name, unit, &help, data),
+                AggregatedMetrics::I64(data) => write_data(&mut out, name, unit, &help, data),
+                AggregatedMetrics::F64(data) => write_data(&mut out, name, unit, &help, data),
             }
         }
     }
     out
 }
 
-fn write_data<T>(out: &mut String, name: &str, help: &str, data: &MetricData<T>)
+fn write_data<T>(out: &mut String, name: &str, unit: &str, help: &str, data: &MetricData<T>)
 where
     T: Copy + std::fmt::Display,
 {
     match data {
         MetricData::Sum(sum) => {
             let (kind, full) = if sum.is_monotonic() {
-                ("counter", format!("{name}_total"))
+                ("counter", metric_name(name, unit, Kind::Counter))
             } else {
-                ("gauge", name.to_owned())
+                ("gauge", metric_name(name, unit, Kind::Gauge))
             };
             let _ = writeln!(out, "# HELP {full} {help}\n# TYPE {full} {kind}");
             for point in sum.data_points() {
@@ -277,6 +361,7 @@ where
             }
         }
         MetricData::Gauge(gauge) => {
+            let name = metric_name(name, unit, Kind::Gauge);
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
             for point in gauge.data_points() {
                 let _ = writeln!(
@@ -288,6 +373,7 @@ where
             }
         }
         MetricData::Histogram(histogram) => {
+            let name = metric_name(name, unit, Kind::Histogram);
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
             for point in histogram.data_points() {
                 let mut cumulative = 0;
@@ -330,6 +416,14 @@ impl OrgLabels {
         Self(Arc::new(orgs.iter().cloned().collect()))
     }
 
+    /// Every value the label can take: the orgs listed, then `other`.
+    pub fn values(&self) -> Vec<String> {
+        let mut values: Vec<String> = self.0.iter().filter(|o| *o != "other").cloned().collect();
+        values.sort();
+        values.push("other".to_owned());
+        values
+    }
+
     /// The label value for `org`.
     pub fn of(&self, org: &str) -> String {
         if self.0.contains(org) {
@@ -366,6 +460,7 @@ mod tests {
         );
         let latency = meter
             .f64_histogram("syncgov.quota.decision.duration")
+            .with_unit("s")
             .with_boundaries(vec![0.001, 0.01])
             .build();
         latency.record(0.0005, &[]);
@@ -388,27 +483,76 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("syncgov_quota_decision_duration_bucket{le=\"0.001\"} 1"),
+            text.contains("syncgov_quota_decision_duration_seconds_bucket{le=\"0.001\"} 1"),
             "{text}"
         );
         assert!(
-            text.contains("syncgov_quota_decision_duration_bucket{le=\"0.01\"} 2"),
+            text.contains("syncgov_quota_decision_duration_seconds_bucket{le=\"0.01\"} 2"),
             "{text}"
         );
         assert!(
-            text.contains("syncgov_quota_decision_duration_bucket{le=\"+Inf\"} 3"),
+            text.contains("syncgov_quota_decision_duration_seconds_bucket{le=\"+Inf\"} 3"),
             "{text}"
         );
         assert!(
-            text.contains("syncgov_quota_decision_duration_count 3"),
+            text.contains("syncgov_quota_decision_duration_seconds_count 3"),
             "{text}"
         );
     }
 
     #[test]
+    fn names_follow_the_collectors_rules() {
+        let cases = [
+            (
+                "syncgov.quota.decisions",
+                "",
+                Kind::Counter,
+                "syncgov_quota_decisions_total",
+            ),
+            (
+                "syncgov.calls.refused",
+                "{call}",
+                Kind::Counter,
+                "syncgov_calls_refused_total",
+            ),
+            ("a.b.total", "", Kind::Counter, "a_b_total"),
+            (
+                "syncgov.quota.decision.duration",
+                "s",
+                Kind::Histogram,
+                "syncgov_quota_decision_duration_seconds",
+            ),
+            (
+                "syncgov.tls.certificate.expiry_seconds",
+                "s",
+                Kind::Gauge,
+                "syncgov_tls_certificate_expiry_seconds",
+            ),
+            (
+                "syncgov.quota.usage.ratio",
+                "1",
+                Kind::Histogram,
+                "syncgov_quota_usage_ratio",
+            ),
+            ("a.ratio.b", "1", Kind::Gauge, "a_b_ratio"),
+            (
+                "syncgov.errors.resync.queue",
+                "{job}",
+                Kind::Gauge,
+                "syncgov_errors_resync_queue",
+            ),
+            ("a.size", "By", Kind::Gauge, "a_size_bytes"),
+        ];
+        for (name, unit, kind, expected) in cases {
+            assert_eq!(metric_name(name, unit, kind), expected, "{name} in {unit}");
+        }
+    }
+
+    #[test]
     fn only_listed_orgs_get_their_own_label() {
-        let labels = OrgLabels::new(&["acme".to_owned()]);
+        let labels = OrgLabels::new(&["acme".to_owned(), "other".to_owned()]);
         assert_eq!(labels.of("acme"), "acme");
         assert_eq!(labels.of("globex"), "other");
+        assert_eq!(labels.values(), ["acme", "other"]);
     }
 }

@@ -456,6 +456,7 @@ where
                     app.health.clone(),
                 )),
                 service: app.service,
+                drain: app.drain.clone(),
             };
             tokio::spawn(crate::metrics::serve(
                 listener,
@@ -596,6 +597,9 @@ async fn serve(
     let signal = async move {
         shutdown.await;
         watcher.abort();
+        // Waited for, so that a store check under way cannot report
+        // SERVING after the NOT_SERVING below.
+        let _ = watcher.await;
         set_health(&health, service, ServingStatus::NotServing).await;
         // Streams never finish by themselves: end them now, so that the
         // grace period is spent only on calls that will finish.

@@ -225,12 +225,13 @@ fn announce(file: &Path, validity: Validity) {
         .get_or_init(|| {
             opentelemetry::global::meter("syncgov")
                 .i64_gauge("syncgov.tls.certificate.expiry_seconds")
+                .with_unit("s")
                 .with_description(
                     "When the TLS certificate in use expires (the earliest notAfter of its chain), Unix time in seconds",
                 )
                 .build()
         })
-        .record(validity.not_after, &[]);
+        .record(validity.not_after, &[crate::metrics::service()]);
     warn_if_close(file, validity, unix_now());
 }
 
