@@ -1,7 +1,8 @@
 //! The governor's metrics: decisions by outcome and reason, how long they
 //! take, tokens granted, how full budgets are, and active suspensions by
 //! reason. Read through the admin port (`/metrics`) or OTLP; see
-//! `syncgov_kit::metrics`.
+//! `syncgov_kit::metrics`. The counters start at 0 for every outcome,
+//! reason and org label; the histograms appear with their first decision.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +11,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, ObservableGauge};
 use syncgov_kit::metrics::OrgLabels;
 
-use crate::domain::{OrgId, Outcome, Ruling};
+use crate::domain::{DenyReason, OrgId, Outcome, Ruling};
 use crate::feed::Feed;
 use crate::suspension::SuspensionReason;
 
@@ -19,6 +20,24 @@ use crate::suspension::SuspensionReason;
 const LATENCY_BOUNDS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.25, 1.0,
 ];
+/// Every `(outcome, reason)` a decision is counted under.
+fn decision_labels() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let denials = [
+        DenyReason::AllocationExhausted,
+        DenyReason::PriorityShareExhausted,
+        DenyReason::OrgLimitExhausted,
+        DenyReason::Suspended,
+        DenyReason::UnknownOrg,
+    ]
+    .map(|reason| ("denied", reason.as_str()));
+    [("granted", ""), ("granted", "emergency")]
+        .into_iter()
+        .chain(denials)
+}
+/// The governor's own reasons to refuse a call, beside the shared ones: a
+/// grant id it never issued, a probe result from another caller.
+const REFUSALS: &[&str] = &["unknown_grant", "not_the_probe"];
+
 /// Bucket bounds of budget usage, as a share of the allocation.
 const USAGE_BOUNDS: [f64; 8] = [0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 1.0, 1.5];
 
@@ -47,15 +66,44 @@ impl GovernorMetrics {
                 }
                 for reason in SuspensionReason::ALL {
                     let n = by_reason.get(reason.code()).copied().unwrap_or(0);
-                    observer.observe(n, &[KeyValue::new("reason", reason.code())]);
+                    observer.observe(
+                        n,
+                        &[
+                            KeyValue::new("reason", reason.code()),
+                            syncgov_kit::metrics::service(),
+                        ],
+                    );
                 }
             })
             .build();
+        let decisions = meter
+            .u64_counter("syncgov.quota.decisions")
+            .with_unit("{decision}")
+            .with_description("Requests for tokens decided, by outcome and deny reason")
+            .build();
+        let tokens = meter
+            .u64_counter("syncgov.quota.tokens.granted")
+            .with_unit("{token}")
+            .with_description("Tokens granted")
+            .build();
+        for org in orgs.values() {
+            let org_label = KeyValue::new("org_id", org);
+            for (outcome, reason) in decision_labels() {
+                decisions.add(
+                    0,
+                    &[
+                        KeyValue::new("outcome", outcome),
+                        KeyValue::new("reason", reason),
+                        org_label.clone(),
+                        syncgov_kit::metrics::service(),
+                    ],
+                );
+            }
+            tokens.add(0, &[org_label, syncgov_kit::metrics::service()]);
+        }
+        syncgov_kit::auth::count_refusals_from_zero(REFUSALS);
         Self {
-            decisions: meter
-                .u64_counter("syncgov.quota.decisions")
-                .with_description("Requests for tokens decided, by outcome and deny reason")
-                .build(),
+            decisions,
             duration: meter
                 .f64_histogram("syncgov.quota.decision.duration")
                 .with_unit("s")
@@ -64,12 +112,10 @@ impl GovernorMetrics {
                 )
                 .with_boundaries(LATENCY_BOUNDS.to_vec())
                 .build(),
-            tokens: meter
-                .u64_counter("syncgov.quota.tokens.granted")
-                .with_description("Tokens granted")
-                .build(),
+            tokens,
             usage: meter
                 .f64_histogram("syncgov.quota.usage.ratio")
+                .with_unit("1")
                 .with_description(
                     "Calls counted in the window over the allocation, seen at each decision",
                 )
@@ -82,17 +128,19 @@ impl GovernorMetrics {
 
     /// Counts one ruling on a request of `org`, begun at `started`.
     pub fn decided(&self, org: &OrgId, ruling: &Ruling, started: Instant) {
-        let org_label = KeyValue::new("org_id", self.orgs.of(org.as_str()));
+        let org_label = [
+            KeyValue::new("org_id", self.orgs.of(org.as_str())),
+            syncgov_kit::metrics::service(),
+        ];
         let (outcome, reason) = match ruling {
-            Ruling::Suspended { .. } => ("denied", "suspended"),
+            Ruling::Suspended { .. } => ("denied", DenyReason::Suspended.as_str()),
             Ruling::Emergency(count) => {
-                self.tokens.add(*count, std::slice::from_ref(&org_label));
+                self.tokens.add(*count, &org_label);
                 ("granted", "emergency")
             }
             Ruling::Decided { decision, .. } => match decision.outcome {
                 Outcome::Granted(grant) => {
-                    self.tokens
-                        .add(grant.count, std::slice::from_ref(&org_label));
+                    self.tokens.add(grant.count, &org_label);
                     ("granted", "")
                 }
                 Outcome::Denied { reason, .. } => ("denied", reason.as_str()),
@@ -102,15 +150,17 @@ impl GovernorMetrics {
             && decision.allocation > 0
         {
             let ratio = decision.used as f64 / decision.allocation as f64;
-            self.usage.record(ratio, std::slice::from_ref(&org_label));
+            self.usage.record(ratio, &org_label);
         }
+        let [org_label, service] = org_label;
         let attributes = [
             KeyValue::new("outcome", outcome),
             KeyValue::new("reason", reason),
+            service,
             org_label,
         ];
         self.decisions.add(1, &attributes);
         self.duration
-            .record(started.elapsed().as_secs_f64(), &attributes[..2]);
+            .record(started.elapsed().as_secs_f64(), &attributes[..3]);
     }
 }

@@ -203,6 +203,7 @@ fn background<S: ErrorStore>(
     };
     let notifier = crate::notifier::run(store.clone(), pacing, deliverer);
     let queue = crate::metrics::watch_queue(store.clone());
+    crate::metrics::count_from_zero();
     let watch: BoxFuture = Box::pin(async move {
         tokio::join!(health_watch, notifier, queue);
     });

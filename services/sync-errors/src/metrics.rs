@@ -1,7 +1,8 @@
-//! The sync-error service's metrics: failures ingested by level and
-//! category, resync job outcomes, outbox dead letters, and notification
-//! deliveries. Read through
-//! the admin port (`/metrics`) or OTLP; see `syncgov_kit::metrics`.
+//! The sync-error service's metrics: failures ingested by level, category
+//! and reason, resync job outcomes, outbox dead letters, and notification
+//! deliveries. Read through the admin port (`/metrics`) or OTLP; see
+//! `syncgov_kit::metrics`. [`count_from_zero`] records every counter at 0
+//! for each of its label values when the service starts.
 
 use std::sync::OnceLock;
 
@@ -9,6 +10,26 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 
 use crate::classify::Classification;
+use crate::taxonomy::{ErrorType, SuspensionReason};
+
+/// The `category` of a suspension-level failure, which has none of the
+/// record-level categories.
+const SUSPENSION_CATEGORY: &str = "SUSPENSION";
+/// Every `(outcome, state)` a resync job ends a completion in: a success
+/// resolves its error; a failure is retried after a back-off (the error
+/// stays resyncing) or, after the last attempt, leaves it dead.
+const RESYNC_ENDS: [(&str, &str); 3] = [
+    ("success", "ERROR_STATE_RESOLVED"),
+    ("failure", "ERROR_STATE_RESYNCING"),
+    ("failure", "ERROR_STATE_DEAD"),
+];
+/// Every `reason` of a failed webhook delivery (see
+/// `crate::webhook::Failure::reason`).
+const DELIVERY_FAILURES: [&str; 7] = [
+    "status", "timeout", "connect", "dns", "tls", "policy", "http",
+];
+/// Every `why` of an outbox dead letter.
+const DEAD_LETTER_WHYS: [&str; 2] = ["unreadable", "refused"];
 
 /// The instruments, made on first use from the global meter.
 struct Instruments {
@@ -25,22 +46,28 @@ fn instruments() -> &'static Instruments {
         Instruments {
             ingested: meter
                 .u64_counter("syncgov.errors.ingested")
+                .with_unit("{failure}")
                 .with_description(
-                    "Failures ingested (new ones, not repeats), by level and category",
+                    "Failures ingested (new ones, not repeats), by level, category and reason",
                 )
                 .build(),
             resync: meter
                 .u64_counter("syncgov.errors.resync.jobs")
-                .with_description("Resync jobs completed, by outcome and the state they reached")
+                .with_unit("{job}")
+                .with_description(
+                    "Resync job completions, by outcome and the state their error reached",
+                )
                 .build(),
             deliveries: meter
                 .u64_counter("syncgov.errors.notifications.deliveries")
+                .with_unit("{delivery}")
                 .with_description(
                     "Webhook delivery attempts, by result and, for a failed one (retried), reason",
                 )
                 .build(),
             dead_letters: meter
                 .u64_counter("syncgov.errors.outbox.dead_letters")
+                .with_unit("{failure}")
                 .with_description(
                     "Suspension-level failures not told to the governor, moved to their org's \
                      outbox dead letters, by why (unreadable, refused)",
@@ -50,39 +77,90 @@ fn instruments() -> &'static Instruments {
     })
 }
 
+/// Records every counter at 0 for each of its label values, so that each
+/// series exists from start-up and its first event is seen by `rate()`.
+pub fn count_from_zero() {
+    let instruments = instruments();
+    for t in ErrorType::ALL {
+        instruments
+            .ingested
+            .add(0, &ingested_labels(Classification::Record(t)));
+    }
+    for r in SuspensionReason::ALL {
+        instruments
+            .ingested
+            .add(0, &ingested_labels(Classification::Suspension(r)));
+    }
+    for (outcome, state) in RESYNC_ENDS {
+        instruments.resync.add(0, &resync_labels(outcome, state));
+    }
+    instruments
+        .deliveries
+        .add(0, &delivery_labels("delivered", ""));
+    for reason in DELIVERY_FAILURES {
+        instruments
+            .deliveries
+            .add(0, &delivery_labels("failed", reason));
+    }
+    for why in DEAD_LETTER_WHYS {
+        instruments.dead_letters.add(0, &dead_letter_labels(why));
+    }
+}
+
+/// A record-level failure is labelled with its category and its error type
+/// (`reason`); a suspension-level one with [`SUSPENSION_CATEGORY`] and its
+/// suspension reason.
+fn ingested_labels(classification: Classification) -> [KeyValue; 4] {
+    let (level, category, reason) = match classification {
+        Classification::Record(t) => ("record", t.category().code(), t.code()),
+        Classification::Suspension(r) => ("suspension", SUSPENSION_CATEGORY, r.code()),
+    };
+    [
+        KeyValue::new("level", level),
+        KeyValue::new("category", category),
+        KeyValue::new("reason", reason),
+        syncgov_kit::metrics::service(),
+    ]
+}
+
+fn resync_labels(outcome: &'static str, state: &'static str) -> [KeyValue; 3] {
+    [
+        KeyValue::new("outcome", outcome),
+        KeyValue::new("state", state),
+        syncgov_kit::metrics::service(),
+    ]
+}
+
+fn delivery_labels(result: &'static str, reason: &'static str) -> [KeyValue; 3] {
+    [
+        KeyValue::new("result", result),
+        KeyValue::new("reason", reason),
+        syncgov_kit::metrics::service(),
+    ]
+}
+
+fn dead_letter_labels(why: &'static str) -> [KeyValue; 2] {
+    [KeyValue::new("why", why), syncgov_kit::metrics::service()]
+}
+
 /// Counts a failure ingested for the first time.
 pub fn ingested(classification: Classification) {
-    let (level, category) = match classification {
-        Classification::Record(t) => ("record", t.category().code()),
-        Classification::Suspension(_) => ("suspension", ""),
-    };
-    instruments().ingested.add(
-        1,
-        &[
-            KeyValue::new("level", level),
-            KeyValue::new("category", category),
-        ],
-    );
+    instruments()
+        .ingested
+        .add(1, &ingested_labels(classification));
 }
 
 /// Counts a resync job's completion: `outcome` as the worker reported it,
-/// `state` where the job went.
+/// `state` where its error went (resolved; resyncing again after a
+/// back-off; dead).
 pub fn resync_completed(outcome: &'static str, state: &'static str) {
-    instruments().resync.add(
-        1,
-        &[
-            KeyValue::new("outcome", outcome),
-            KeyValue::new("state", state),
-        ],
-    );
+    instruments().resync.add(1, &resync_labels(outcome, state));
 }
 
 /// Counts an outbox entry moved to the dead letters: `why` is `unreadable`
 /// or `refused` (by the governor, for good).
 pub fn outbox_dead_letter(why: &'static str) {
-    instruments()
-        .dead_letters
-        .add(1, &[KeyValue::new("why", why)]);
+    instruments().dead_letters.add(1, &dead_letter_labels(why));
 }
 
 /// Counts a webhook delivery attempt: delivered, or failed and why.
@@ -91,13 +169,9 @@ pub fn delivery(failure: Option<&crate::webhook::Failure>) {
         None => ("delivered", ""),
         Some(f) => ("failed", f.reason()),
     };
-    instruments().deliveries.add(
-        1,
-        &[
-            KeyValue::new("result", result),
-            KeyValue::new("reason", reason),
-        ],
-    );
+    instruments()
+        .deliveries
+        .add(1, &delivery_labels(result, reason));
 }
 
 /// The `syncgov.errors.notifications.failing` gauge, reading `count`: orgs
@@ -109,11 +183,15 @@ pub fn failing_webhooks(
 ) -> opentelemetry::metrics::ObservableGauge<u64> {
     opentelemetry::global::meter("sync-errors")
         .u64_observable_gauge("syncgov.errors.notifications.failing")
+        .with_unit("{org}")
         .with_description(
             "Orgs whose webhook failed 3 times or more in a row, as this replica last saw them",
         )
         .with_callback(move |observer| {
-            observer.observe(count.load(std::sync::atomic::Ordering::Relaxed), &[]);
+            observer.observe(
+                count.load(std::sync::atomic::Ordering::Relaxed),
+                &[syncgov_kit::metrics::service()],
+            );
         })
         .build()
 }
@@ -132,15 +210,22 @@ pub async fn watch_queue<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) 
     let (w, c) = (waiting.clone(), claimed.clone());
     let _gauge = opentelemetry::global::meter("sync-errors")
         .u64_observable_gauge("syncgov.errors.resync.queue")
+        .with_unit("{job}")
         .with_description("Resync jobs waiting (queued or backing off) and claimed by workers")
         .with_callback(move |observer| {
             observer.observe(
                 w.load(Ordering::Relaxed),
-                &[KeyValue::new("state", "waiting")],
+                &[
+                    KeyValue::new("state", "waiting"),
+                    syncgov_kit::metrics::service(),
+                ],
             );
             observer.observe(
                 c.load(Ordering::Relaxed),
-                &[KeyValue::new("state", "claimed")],
+                &[
+                    KeyValue::new("state", "claimed"),
+                    syncgov_kit::metrics::service(),
+                ],
             );
         })
         .build();

@@ -9,7 +9,7 @@
 //! entry that cannot be read, or that the governor refuses for good
 //! (`INVALID_ARGUMENT`, `OUT_OF_RANGE`), moves to the org's dead letters
 //! (on Redis `syncgov:errors:{<org>}:outbox:dead`) with a log line at
-//! error level and the `syncgov.errors.outbox.dead_letters` counter; it
+//! error level and the `syncgov_errors_outbox_dead_letters_total` counter; it
 //! never blocks the entries behind it and is never dropped unsaid.
 
 use std::sync::Arc;
