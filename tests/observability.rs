@@ -366,11 +366,23 @@ async fn the_admin_port_shows_the_counters_moving() {
             .await
             .unwrap();
     }
+    // Before any decision, every counter is there at 0.
+    let zeros = [
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"granted\",reason=\"\",syncgov_service=\"quota-governor\"} 0",
+        "syncgov_quota_decisions_total{org_id=\"other\",outcome=\"denied\",reason=\"suspended\",syncgov_service=\"quota-governor\"} 0",
+        "syncgov_quota_tokens_granted_total{org_id=\"acme\",syncgov_service=\"quota-governor\"} 0",
+        "syncgov_store_errors_total{kind=\"unavailable\",syncgov_service=\"quota-governor\"} 0",
+        "syncgov_calls_refused_total{reason=\"unknown_grant\",syncgov_service=\"quota-governor\"} 0",
+    ];
+    let at_zero = eventually(PATIENCE, || async move {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        zeros.iter().all(|line| text.contains(line))
+    })
+    .await;
     let before = scrape(admin);
-    assert!(
-        !before.contains("syncgov_quota_decisions_total{"),
-        "no decision yet: {before}"
-    );
+    assert!(at_zero, "{zeros:#?} not all in:\n{before}");
     for org in ["acme", "acme", "acme", "acme", "globex"] {
         client
             .acquire_tokens(quota::AcquireTokensRequest {
@@ -383,12 +395,12 @@ async fn the_admin_port_shows_the_counters_moving() {
             .unwrap();
     }
     let expected = [
-        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"granted\",reason=\"\"} 3",
-        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"denied\",reason=\"allocation_exhausted\"} 1",
-        "syncgov_quota_decisions_total{org_id=\"other\",outcome=\"granted\",reason=\"\"} 1",
-        "syncgov_quota_tokens_granted_total{org_id=\"acme\"} 3",
-        "syncgov_quota_decision_duration_count{outcome=\"granted\",reason=\"\"} 4",
-        "syncgov_quota_suspensions_active{reason=\"INTEGRATION_API_LIMIT_EXCEEDED\"} 1",
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"granted\",reason=\"\",syncgov_service=\"quota-governor\"} 3",
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"denied\",reason=\"allocation_exhausted\",syncgov_service=\"quota-governor\"} 1",
+        "syncgov_quota_decisions_total{org_id=\"other\",outcome=\"granted\",reason=\"\",syncgov_service=\"quota-governor\"} 1",
+        "syncgov_quota_tokens_granted_total{org_id=\"acme\",syncgov_service=\"quota-governor\"} 3",
+        "syncgov_quota_decision_duration_seconds_count{outcome=\"granted\",reason=\"\",syncgov_service=\"quota-governor\"} 4",
+        "syncgov_quota_suspensions_active{reason=\"INTEGRATION_API_LIMIT_EXCEEDED\",syncgov_service=\"quota-governor\"} 1",
     ];
     // The endpoint shows a collection at most a second old.
     let moved = eventually(PATIENCE, || async move {
@@ -401,7 +413,7 @@ async fn the_admin_port_shows_the_counters_moving() {
     let text = scrape(admin);
     assert!(moved, "{expected:#?} not all in:\n{text}");
     assert!(
-        text.contains("# TYPE syncgov_quota_decision_duration histogram"),
+        text.contains("# TYPE syncgov_quota_decision_duration_seconds histogram"),
         "{text}"
     );
     drop(governor);
@@ -486,9 +498,10 @@ async fn sync_errors_counts_ingests_and_measures_its_queue() {
         .await
         .unwrap();
     let expected = [
-        "syncgov_errors_ingested_total{category=\"PROPERTY_VALUES\",level=\"record\"} 2",
-        "syncgov_errors_resync_queue{state=\"waiting\"} 1",
-        "syncgov_errors_resync_queue{state=\"claimed\"} 0",
+        "syncgov_errors_ingested_total{category=\"PROPERTY_VALUES\",level=\"record\",reason=\"STRING_TOO_LONG\",syncgov_service=\"sync-errors\"} 2",
+        "syncgov_errors_ingested_total{category=\"SUSPENSION\",level=\"suspension\",reason=\"SALESFORCE_API_LIMIT_EXCEEDED\",syncgov_service=\"sync-errors\"} 0",
+        "syncgov_errors_resync_queue{state=\"waiting\",syncgov_service=\"sync-errors\"} 1",
+        "syncgov_errors_resync_queue{state=\"claimed\",syncgov_service=\"sync-errors\"} 0",
     ];
     let moved = eventually(Duration::from_secs(15), || async move {
         let text = tokio::task::spawn_blocking(move || scrape(admin))

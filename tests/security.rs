@@ -1520,7 +1520,7 @@ async fn a_certificate_s_expiry_is_a_metric_and_warned_of_when_close() {
     );
 
     let expected = format!(
-        "syncgov_tls_certificate_expiry_seconds {}",
+        "syncgov_tls_certificate_expiry_seconds{{syncgov_service=\"quota-governor\"}} {}",
         expires.duration_since(UNIX_EPOCH).unwrap().as_secs()
     );
     // The scrape is refreshed every second.
