@@ -499,6 +499,11 @@ impl Process {
         self.addr
     }
 
+    /// Its process id, for signals a test sends itself.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
