@@ -240,3 +240,50 @@ pub async fn watch_queue<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) 
         tokio::time::sleep(QUEUE_EVERY).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::Failure;
+
+    #[test]
+    fn every_delivery_failure_has_its_series_from_zero() {
+        let failures = [
+            Failure::Policy("p".into()),
+            Failure::Resolve {
+                host: "h".into(),
+                error: "e".into(),
+            },
+            Failure::Connect {
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+                error: "e".into(),
+            },
+            Failure::Tls {
+                host: "h".into(),
+                error: "e".into(),
+            },
+            Failure::Timeout("connecting"),
+            Failure::Status(500),
+            Failure::Http("h".into()),
+        ];
+        let mut reasons: Vec<&str> = failures.iter().map(Failure::reason).collect();
+        let mut known = DELIVERY_FAILURES.to_vec();
+        reasons.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(reasons, known);
+    }
+
+    #[test]
+    fn suspension_level_failures_have_a_category_and_a_reason() {
+        for reason in SuspensionReason::ALL {
+            let labels = ingested_labels(Classification::Suspension(reason));
+            assert_eq!(labels[1].value.as_str(), SUSPENSION_CATEGORY);
+            assert_eq!(labels[2].value.as_str(), reason.code());
+        }
+        for t in ErrorType::ALL {
+            let labels = ingested_labels(Classification::Record(t));
+            assert_eq!(labels[1].value.as_str(), t.category().code());
+            assert_eq!(labels[2].value.as_str(), t.code());
+        }
+    }
+}
