@@ -456,35 +456,49 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
         .await
         .expect("IngestErrors");
 
-    // A resync of one error, claimed and completed by a worker.
-    let error_id = ingested.results[0].error_id.clone();
+    // A resync of both errors, claimed by a worker: one succeeds (its
+    // error resolved), one fails (its error resyncing again after a
+    // back-off).
     errors_client
         .resync_errors(errors::ResyncErrorsRequest {
             org_id: "acme".into(),
-            error_ids: vec![error_id],
+            error_ids: ingested
+                .results
+                .iter()
+                .map(|r| r.error_id.clone())
+                .collect(),
         })
         .await
         .expect("ResyncErrors");
-    let job = errors_client
+    let jobs = errors_client
         .claim_resync_jobs(errors::ClaimResyncJobsRequest {
             worker_id: "worker-1".into(),
-            max_jobs: 1,
+            max_jobs: 2,
             visibility_timeout: None,
         })
         .await
         .expect("ClaimResyncJobs")
         .into_inner()
-        .jobs
-        .pop()
-        .expect("the job just queued");
-    errors_client
-        .complete_resync_job(errors::CompleteResyncJobRequest {
-            job_id: job.job_id,
-            lease_id: job.lease_id,
-            outcome: Some(errors::complete_resync_job_request::Outcome::Success(true)),
-        })
-        .await
-        .expect("CompleteResyncJob");
+        .jobs;
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let outcomes = [
+        errors::complete_resync_job_request::Outcome::Success(true),
+        errors::complete_resync_job_request::Outcome::Failure(failure(
+            "r2-retry",
+            "STRING_TOO_LONG",
+            too_long,
+        )),
+    ];
+    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        errors_client
+            .complete_resync_job(errors::CompleteResyncJobRequest {
+                job_id: job.job_id,
+                lease_id: job.lease_id,
+                outcome: Some(outcome),
+            })
+            .await
+            .expect("CompleteResyncJob");
+    }
 
     // The suspension reaches the governor, as the dashboard's panel shows
     // it; initech is then denied.
@@ -552,7 +566,7 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
             && prometheus
                 .value("sum(syncgov_errors_resync_jobs_total)")
                 .await
-                == Some(1.0)
+                == Some(2.0)
     })
     .await;
     assert!(
@@ -714,11 +728,16 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
         "{reasons:?}"
     );
     let resyncs = series("syncgov_errors_resync_jobs_total", "sync-errors");
-    let resolved = resyncs
-        .iter()
-        .find(|s| s.label("outcome") == "success" && s.label("state") == "ERROR_STATE_RESOLVED")
-        .unwrap_or_else(|| panic!("{resyncs:?}"));
-    assert_eq!(count(resolved.value), 1);
+    for (outcome, state) in [
+        ("success", "ERROR_STATE_RESOLVED"),
+        ("failure", "ERROR_STATE_RESYNCING"),
+    ] {
+        let ended = resyncs
+            .iter()
+            .find(|s| s.label("outcome") == outcome && s.label("state") == state)
+            .unwrap_or_else(|| panic!("no {outcome} -> {state}: {resyncs:?}"));
+        assert_eq!(count(ended.value), 1, "{outcome} -> {state}: {resyncs:?}");
+    }
     let deliveries_series = series(
         "syncgov_errors_notifications_deliveries_total",
         "sync-errors",
