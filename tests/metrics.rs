@@ -593,28 +593,46 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
     }
     let window = started.elapsed().as_secs() + 60;
 
-    // The dashboard's variable: the job both services share.
+    // The dashboard's variables, as Grafana fills them in: each has values
+    // (the job both services share; the two services apart), and a
+    // variable set to all of them stands for their alternation.
     let (dashboard, expressions) = dashboard_expressions();
-    let variable = dashboard["templating"]["list"]
+    let mut variables: Vec<(String, String)> = Vec::new();
+    for variable in dashboard["templating"]["list"]
         .as_array()
         .expect("variables")
         .iter()
-        .find(|v| v["name"] == "job")
-        .expect("a job variable");
-    let query = variable["query"].as_str().expect("its query");
-    let (metric, label) = query
-        .strip_prefix("label_values(")
-        .and_then(|q| q.strip_suffix(')'))
-        .and_then(|q| q.split_once(", "))
-        .expect("label_values(metric, label)");
-    let jobs = prometheus.label_values(metric, label).await;
-    assert_eq!(jobs, ["syncgov"], "the job variable's values");
+        .filter(|v| v["type"] == "query")
+    {
+        let name = variable["name"].as_str().expect("a name").to_owned();
+        let mut query = variable["query"].as_str().expect("its query").to_owned();
+        for (earlier, value) in &variables {
+            query = query.replace(&format!("${earlier}"), value);
+        }
+        let (metric, label) = query
+            .strip_prefix("label_values(")
+            .and_then(|q| q.strip_suffix(')'))
+            .and_then(|q| q.rsplit_once(", "))
+            .expect("label_values(metric, label)");
+        let mut values = prometheus.label_values(metric, label).await;
+        values.sort();
+        let expected: &[&str] = match name.as_str() {
+            "job" => &["syncgov"],
+            "service" => &["quota-governor", "sync-errors"],
+            other => panic!("a variable this test does not know: {other}"),
+        };
+        assert_eq!(values, expected, "the values of ${name}");
+        variables.push((name, values.join("|")));
+    }
+    assert_eq!(variables.len(), 2, "{variables:?}");
 
     let mut results: BTreeMap<String, BTreeMap<&str, Vec<Sample>>> = BTreeMap::new();
     for (title, expr) in &expressions {
-        let promql = expr
-            .replace("$job", &jobs[0])
-            .replace("$__rate_interval", &format!("{window}s"));
+        let mut promql = expr.replace("$__rate_interval", &format!("{window}s"));
+        for (name, value) in &variables {
+            promql = promql.replace(&format!("${name}"), value);
+        }
+        assert!(!promql.contains('$'), "a variable left in {promql}");
         for (service, time) in &at {
             let samples = prometheus.query(&promql, Some(*time)).await;
             assert!(
