@@ -256,7 +256,10 @@ async fn every_key_of_an_org_lands_in_its_slot() {
         async move {
             for org in orgs {
                 let active = gov
-                    .list_suspensions(quota::ListSuspensionsRequest { org_id: org.into() })
+                    .list_suspensions(quota::ListSuspensionsRequest {
+                        org_id: org.into(),
+                        ..Default::default()
+                    })
                     .await
                     .expect("ListSuspensions")
                     .into_inner()
@@ -317,11 +320,12 @@ async fn every_key_of_an_org_lands_in_its_slot() {
         }
     }
     // What is not an org's is the shared queue (slots of its own, below),
-    // the governor's suspensions (one hash tag of their own), and a few
-    // single keys.
+    // the governor's suspensions and its fleet indexes (one hash tag each),
+    // and a few single keys.
     for key in &shared {
         let allowed = key.starts_with("syncgov:resync:{q")
             || key.starts_with("syncgov:quota:{susp}:")
+            || key.starts_with("syncgov:quota:{fleet}:")
             || SHARED_KEYS.contains(&key.as_str());
         assert!(allowed, "a key of no org and no shared kind: {key}");
     }

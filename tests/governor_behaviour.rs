@@ -954,6 +954,7 @@ async fn a_suspension_denies_tokens_until_cleared(backend: Backend) {
     let listed = c
         .list_suspensions(pb::ListSuspensionsRequest {
             org_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -973,6 +974,7 @@ async fn a_suspension_denies_tokens_until_cleared(backend: Backend) {
     let listed = c
         .list_suspensions(pb::ListSuspensionsRequest {
             org_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -248,14 +248,17 @@ async fn report_probe(
 
 /// The reasons `org` is suspended for now.
 async fn suspended_for(c: &mut QuotaGovernorClient<Channel>, org: &str) -> Vec<i32> {
-    c.list_suspensions(pb::ListSuspensionsRequest { org_id: org.into() })
-        .await
-        .expect("ListSuspensions answers")
-        .into_inner()
-        .suspensions
-        .iter()
-        .map(|s| s.reason)
-        .collect()
+    c.list_suspensions(pb::ListSuspensionsRequest {
+        org_id: org.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("ListSuspensions answers")
+    .into_inner()
+    .suspensions
+    .iter()
+    .map(|s| s.reason)
+    .collect()
 }
 
 /// Straight after a transient suspension, a worker that says "the probe
@@ -940,6 +943,7 @@ async fn streams_count_against_their_caller_while_open() {
         .clone()
         .list_suspensions(pb::ListSuspensionsRequest {
             org_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -955,6 +959,7 @@ async fn streams_count_against_their_caller_while_open() {
         async move {
             c.list_suspensions(pb::ListSuspensionsRequest {
                 org_id: "acme".into(),
+                ..Default::default()
             })
             .await
             .is_ok()

@@ -184,12 +184,15 @@ async fn suspended(governor: &QuotaGovernorClient<Channel>, org: &str) -> bool {
         let mut g = governor.clone();
         let org = org.to_owned();
         async move {
-            !g.list_suspensions(quota::ListSuspensionsRequest { org_id: org })
-                .await
-                .expect("ListSuspensions")
-                .into_inner()
-                .suspensions
-                .is_empty()
+            !g.list_suspensions(quota::ListSuspensionsRequest {
+                org_id: org,
+                ..Default::default()
+            })
+            .await
+            .expect("ListSuspensions")
+            .into_inner()
+            .suspensions
+            .is_empty()
         }
     })
     .await

@@ -793,6 +793,7 @@ async fn sync_errors_tells_the_governor_with_its_own_credential() {
             admin
                 .list_suspensions(quota::ListSuspensionsRequest {
                     org_id: "acme".into(),
+                    ..Default::default()
                 })
                 .await
                 .is_ok_and(|r| !r.into_inner().suspensions.is_empty())
@@ -1651,6 +1652,7 @@ async fn a_worker_may_not_suspend_nor_clear_suspensions() {
     let listed = governor_as(&channel, Some(OPERATOR))
         .list_suspensions(quota::ListSuspensionsRequest {
             org_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .expect("an operator lists")

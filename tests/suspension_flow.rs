@@ -110,6 +110,7 @@ async fn a_daily_limit_failure_suspends_the_org_and_it_comes_back_by_itself() {
     let listed = quota
         .list_suspensions(quota::ListSuspensionsRequest {
             org_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -243,6 +244,7 @@ async fn the_outbox_delivers_after_the_governor_restarts() {
             let listed = c
                 .list_suspensions(quota::ListSuspensionsRequest {
                     org_id: "acme".into(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()

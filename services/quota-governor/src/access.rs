@@ -23,6 +23,9 @@ pub fn policy() -> Policy {
                 ("GetBudget", READERS),
                 ("GetUsage", READERS),
                 ("ListSuspensions", READERS),
+                // The fleet views: each caller sees the orgs of its token.
+                ("ListBudgets", READERS),
+                ("ListUsage", READERS),
                 ("WatchSuspensions", READERS),
                 ("ClearSuspension", CLEARERS),
                 // sync-errors suspends an org when a failure says so.

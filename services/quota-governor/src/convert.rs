@@ -317,3 +317,49 @@ mod tests {
 #[cfg(test)]
 #[path = "convert_properties.rs"]
 mod properties;
+
+/// Reads a resource filter: `None` (every resource) when UNSPECIFIED.
+pub fn read_resource_filter(field: &str, resource: i32) -> Result<Option<Resource>, InvalidInput> {
+    match pb::Resource::try_from(resource) {
+        Ok(pb::Resource::Unspecified) => Ok(None),
+        Ok(pb::Resource::ApiRequests) => Ok(Some(Resource::ApiRequests)),
+        Ok(pb::Resource::BulkBatches) => Ok(Some(Resource::BulkBatches)),
+        Err(_) => Err(InvalidInput::new(field, "must be a Resource")),
+    }
+}
+
+/// Reads a suspension reason filter: `None` (every reason) when UNSPECIFIED.
+pub fn read_reason_filter(n: i32) -> Result<Option<SuspensionReason>, InvalidInput> {
+    match n {
+        0 => Ok(None),
+        n => SuspensionReason::from_number(n)
+            .map(Some)
+            .ok_or_else(|| InvalidInput::new("reason", "must be a SuspensionReason")),
+    }
+}
+
+/// A resource as the protocol names it.
+pub fn resource_pb(resource: Resource) -> pb::Resource {
+    match resource {
+        Resource::ApiRequests => pb::Resource::ApiRequests,
+        Resource::BulkBatches => pb::Resource::BulkBatches,
+    }
+}
+
+/// One org's entry of the usage view.
+pub fn org_usage_pb(key: &BudgetKey, usage: &Usage) -> pb::OrgUsage {
+    let share = crate::fleet::Share::of(usage);
+    pb::OrgUsage {
+        org_id: key.org.to_string(),
+        resource: resource_pb(key.resource).into(),
+        used: usage.used,
+        allocation: usage.allocation,
+        org_limit: usage.org_limit,
+        org_used_estimate: usage.org.map(|v| v.estimate()).unwrap_or_default(),
+        allocation_share: share.allocation,
+        org_share: share.org,
+        share_used: share.used(),
+        is_default_budget: usage.is_default_budget,
+        as_of: Some(timestamp(usage.as_of_ms)),
+    }
+}

@@ -18,14 +18,15 @@ use syncgov_kit::metrics::OrgLabels;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::{
-    Ask, Budget, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome, Released, Resource,
-    Rules, Ruling, Usage,
+    Ask, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome,
+    Released, Resource, Rules, Ruling, Usage,
 };
 use crate::feed::{Feed, News};
+use crate::fleet::{Rank, Scope, Share};
 use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
-use crate::store::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
+use crate::store::{BudgetKey, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
 use crate::suspension::{self, Clearing, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
 /// Why the governor could not answer. A denial is not an error: it is a
@@ -96,7 +97,15 @@ pub struct Governor<S> {
     nonces: Nonces,
     /// The secrets grant ids are signed with, as the store keeps them.
     keys: RwLock<GrantKeys>,
+    /// Per budget, the bucket in which this replica last put it in the
+    /// usage index: the index is kept at most once per bucket per org, off
+    /// the decision script, so a decision stays one round trip.
+    ranked: Mutex<HashMap<BudgetKey, u64>>,
 }
+
+/// Budgets whose last ranking a replica remembers before it forgets them
+/// all (and ranks each again on its next decision).
+const RANKED_REMEMBERED: usize = 200_000;
 
 /// The store's grant key as this replica last read it, and the one before:
 /// ids signed just before the key changed (the store lost its data) still
@@ -142,6 +151,7 @@ impl<S: QuotaStore> Governor<S> {
             emergency: options.emergency,
             nonces: Nonces::new(),
             keys: RwLock::default(),
+            ranked: Mutex::default(),
         }
     }
 
@@ -255,6 +265,15 @@ impl<S: QuotaStore> Governor<S> {
         };
         if let Outcome::Granted(grant) = &mut decision.outcome {
             *grant = grant.with_nonce(nonce);
+        }
+        if !matches!(
+            decision.outcome,
+            Outcome::Denied {
+                reason: DenyReason::UnknownOrg,
+                ..
+            }
+        ) {
+            self.rank_once_per_bucket(key).await;
         }
         if let Some(reason) = suspension::caused_by(&decision, key.resource) {
             let detail = match reason {
@@ -429,7 +448,16 @@ impl<S: QuotaStore> Governor<S> {
         // new budget has room, not a sweep later; read from the store, as
         // this replica may not have heard of it yet.
         self.clear_due_in_store(&key.org).await;
+        self.rank_now(key).await;
         Ok(())
+    }
+
+    /// Ranks `key` in the usage index now, after a change to its budget or
+    /// its org's report; a failure is logged (the next decision ranks it).
+    async fn rank_now(&self, key: &BudgetKey) {
+        if let Err(e) = self.rank(key).await {
+            tracing::debug!(error = %e, "cannot rank the usage now");
+        }
     }
 
     /// The budget of `key`: the org's own, or the default one.
@@ -446,6 +474,7 @@ impl<S: QuotaStore> Governor<S> {
         let deleted = self.store.delete_budget(key).await?;
         tracing::info!(resource = key.resource.as_str(), deleted, "budget deleted");
         self.clear_due_in_store(&key.org).await;
+        self.rank_now(key).await;
         Ok(deleted)
     }
 
@@ -493,6 +522,7 @@ impl<S: QuotaStore> Governor<S> {
             // A report that gives the org calls again ends its org-limit
             // suspension now, not at the next sweep.
             self.clear_due(&key.org).await;
+            self.rank_now(key).await;
         }
         Ok(report)
     }
@@ -531,8 +561,15 @@ impl<S: QuotaStore> Governor<S> {
 
     /// The active suspensions of `org`, as the store has them.
     pub async fn suspensions(&self, org: &OrgId) -> Result<Vec<Suspension>, GovernorError> {
-        let (all, _) = self.store.snapshot().await?;
-        Ok(all.into_iter().filter(|s| s.org == *org).collect())
+        // An org has at most one suspension per reason.
+        let every_reason = 1_000;
+        let mut held = self
+            .store
+            .list_suspensions(Some(org), None, None, every_reason)
+            .await?
+            .items;
+        held.sort_by_key(|s| s.since_ms);
+        Ok(held)
     }
 
     /// Records how a probe through `org`'s suspension for `reason` went:
@@ -672,6 +709,181 @@ impl<S: QuotaStore> Governor<S> {
             Ok(None) => {}
             Err(e) => tracing::debug!(error = %e, "cannot clear a suspension now"),
         }
+    }
+
+    /// Puts `key` in the usage index at its share used now, unless this
+    /// replica already did in the current bucket. A failure is logged: the
+    /// decision stands, and the next bucket tries again.
+    async fn rank_once_per_bucket(&self, key: &BudgetKey) {
+        let bucket = now_ms().max(0) as u64 / self.rules.shape.bucket_ms();
+        {
+            let mut ranked = self.ranked.lock().unwrap_or_else(|p| p.into_inner());
+            if ranked.get(key) == Some(&bucket) {
+                return;
+            }
+            if ranked.len() >= RANKED_REMEMBERED {
+                ranked.clear();
+            }
+            ranked.insert(key.clone(), bucket);
+        }
+        if let Err(e) = self.rank(key).await {
+            tracing::debug!(error = %e, "cannot rank the usage now");
+        }
+    }
+
+    /// Puts `key` in the usage index at its share used now (out of it when
+    /// it has no budget any more); returns the usage read.
+    async fn rank(&self, key: &BudgetKey) -> Result<Option<Usage>, StoreError> {
+        let usage = self.store.usage(key, self.default_budget.as_ref()).await?;
+        let ppm = usage.as_ref().map(|u| Share::of(u).ppm());
+        self.store.rank_usage(key, ppm).await?;
+        Ok(usage)
+    }
+
+    /// A page of the budgets `scope` may see, in org order; only of
+    /// `resource` when given. Every org: a page off the store's index; some
+    /// orgs: each of them looked up.
+    pub async fn list_budgets(
+        &self,
+        scope: &Scope,
+        resource: Option<Resource>,
+        after: Option<BudgetKey>,
+        limit: usize,
+    ) -> Result<Page<(BudgetKey, Budget), BudgetKey>, GovernorError> {
+        let orgs = match scope {
+            Scope::Every => {
+                return Ok(self
+                    .store
+                    .list_budgets(resource, after.as_ref(), limit)
+                    .await?);
+            }
+            Scope::Only(orgs) => orgs,
+        };
+        let resources: &[Resource] = match resource {
+            Some(ref r) => std::slice::from_ref(r),
+            None => &[Resource::ApiRequests, Resource::BulkBatches],
+        };
+        let mut candidates = Vec::new();
+        for org in orgs {
+            for &resource in resources {
+                let key = BudgetKey {
+                    org: org.clone(),
+                    resource,
+                };
+                if after.as_ref().is_none_or(|a| key > *a) {
+                    candidates.push(key);
+                }
+            }
+        }
+        let mut items = Vec::new();
+        let mut next = None;
+        for key in candidates {
+            if items.len() == limit {
+                next = items.last().map(|(k, _): &(BudgetKey, Budget)| k.clone());
+                break;
+            }
+            if let Some(found) = self.store.get_budget(&key, None).await? {
+                items.push((key, found.budget));
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    /// A page of the active suspensions `scope` may see, in org order (then
+    /// reason); only of `org` and of `reason` when given.
+    pub async fn list_suspensions(
+        &self,
+        scope: &Scope,
+        org: Option<&OrgId>,
+        reason: Option<SuspensionReason>,
+        after: Option<(OrgId, SuspensionReason)>,
+        limit: usize,
+    ) -> Result<Page<Suspension, (OrgId, SuspensionReason)>, GovernorError> {
+        let orgs = match (scope, org) {
+            (Scope::Every, _) | (_, Some(_)) => {
+                return Ok(self
+                    .store
+                    .list_suspensions(org, reason, after.as_ref(), limit)
+                    .await?);
+            }
+            (Scope::Only(orgs), None) => orgs,
+        };
+        let mut items = Vec::new();
+        let from = after.as_ref().map(|(o, _)| o);
+        for org in orgs.iter().filter(|o| from.is_none_or(|f| *o >= f)) {
+            let within = after.as_ref().filter(|(o, _)| o == org);
+            let page = self
+                .store
+                .list_suspensions(Some(org), reason, within, limit - items.len())
+                .await?;
+            items.extend(page.items);
+            if items.len() == limit {
+                let next = items.last().map(|s: &Suspension| (s.org.clone(), s.reason));
+                return Ok(Page { items, next });
+            }
+        }
+        Ok(Page { items, next: None })
+    }
+
+    /// A page of the usage view of `resource` for `scope`: the orgs nearest
+    /// their allocation or org limit, the largest share used first. The
+    /// order is the index's, kept at most a bucket late; the numbers are
+    /// read now, and an entry found out of date is ranked again.
+    pub async fn list_usage(
+        &self,
+        scope: &Scope,
+        resource: Resource,
+        after: Option<Rank>,
+        limit: usize,
+    ) -> Result<Page<(BudgetKey, Usage), Rank>, GovernorError> {
+        let key = |org: &OrgId| BudgetKey {
+            org: org.clone(),
+            resource,
+        };
+        let (mut items, next) = match scope {
+            Scope::Every => {
+                let page = self
+                    .store
+                    .usage_ranks(resource, after.as_ref(), limit)
+                    .await?;
+                let read = page.items.iter().map(|rank| async move {
+                    let key = key(&rank.org);
+                    let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
+                    let ppm = usage.as_ref().map(|u| Share::of(u).ppm());
+                    if ppm != Some(rank.ppm()) {
+                        self.store.rank_usage(&key, ppm).await?;
+                    }
+                    Ok::<_, StoreError>(usage.map(|u| (key, u)))
+                });
+                let items: Vec<_> = futures_util::future::try_join_all(read)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                (items, page.next)
+            }
+            Scope::Only(orgs) => {
+                let read = orgs.iter().map(|org| async move {
+                    let key = key(org);
+                    let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
+                    Ok::<_, StoreError>(
+                        usage.map(|u| (Rank::new(org.clone(), Share::of(&u).ppm()), (key, u))),
+                    )
+                });
+                let mut ranked: Vec<_> = futures_util::future::try_join_all(read)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .filter(|(rank, _)| after.as_ref().is_none_or(|a| rank > a))
+                    .collect();
+                ranked.sort_by(|a, b| a.0.cmp(&b.0));
+                let next = (ranked.len() > limit).then(|| ranked[limit - 1].0.clone());
+                ranked.truncate(limit);
+                (ranked.into_iter().map(|(_, item)| item).collect(), next)
+            }
+        };
+        items.sort_by_cached_key(|(key, usage)| Rank::new(key.org.clone(), Share::of(usage).ppm()));
+        Ok(Page { items, next })
     }
 
     /// Every suspension event after `cursor` (`None`: from now on) that

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use syncgov_api::quota::v1 as pb;
 use syncgov_kit::auth::{
-    Principal, authorize, authorize_every_org, authorize_org, authorize_priority,
+    Orgs, Principal, authorize, authorize_every_org, authorize_org, authorize_priority,
 };
 use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
@@ -16,7 +16,9 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{self, TokenAsk};
 use crate::domain::{self, InvalidInput, OrgId, Outcome, Ruling};
+use crate::fleet::{self, Rank, Scope};
 use crate::governor::{Governor, GovernorError, ProbeReport};
+use crate::store::BudgetKey;
 use crate::store::QuotaStore;
 use crate::suspension::Cursor;
 
@@ -133,6 +135,18 @@ async fn acquire<S: QuotaStore>(
         }
     }
     Ok(reply)
+}
+
+/// The orgs `principal` may see in a fleet view; every org without
+/// authentication.
+fn scope(principal: Option<&Principal>) -> Scope {
+    match principal.map(|p| &p.orgs) {
+        None | Some(Orgs::All) => Scope::Every,
+        // An org id the token names that no org could have is never listed.
+        Some(Orgs::Only(orgs)) => {
+            Scope::Only(orgs.iter().filter_map(|o| OrgId::parse(o).ok()).collect())
+        }
+    }
 }
 
 /// Reads the org a request names.
@@ -342,16 +356,117 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         Ok(Response::new(pb::ClearSuspensionResponse { cleared }))
     }
 
-    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, reason = request.get_ref().reason))]
     async fn list_suspensions(
         &self,
         request: Request<pb::ListSuspensionsRequest>,
     ) -> Result<Response<pb::ListSuspensionsResponse>, Status> {
-        authorize_org(&request, &request.get_ref().org_id)?;
-        let org = org(&request.get_ref().org_id)?;
-        let suspensions = self.governor.suspensions(&org).await?;
+        if !request.get_ref().org_id.is_empty() {
+            authorize_org(&request, &request.get_ref().org_id)?;
+        }
+        let scope = scope(request.extensions().get::<Principal>());
+        let request = request.into_inner();
+        let one_org = match request.org_id.as_str() {
+            "" => None,
+            org_id => Some(org(org_id)?),
+        };
+        let reason = convert::read_reason_filter(request.reason)?;
+        // One org's suspensions, unpaged: every one, oldest first, as before
+        // paging existed.
+        if let (Some(org), 0, "") = (&one_org, request.page_size, request.page_token.as_str()) {
+            let mut held = self.governor.suspensions(org).await?;
+            held.retain(|s| reason.is_none_or(|r| r == s.reason));
+            return Ok(Response::new(pb::ListSuspensionsResponse {
+                suspensions: held.iter().map(convert::suspension_pb).collect(),
+                next_page_token: String::new(),
+            }));
+        }
+        let limit = fleet::page_size("page_size", request.page_size, fleet::LIST_PAGE)?;
+        let filter = format!("s:{}:{}", request.org_id, request.reason);
+        let after = fleet::read_token(
+            "page_token",
+            &request.page_token,
+            &filter,
+            fleet::read_suspension_entry,
+        )?;
+        let page = self
+            .governor
+            .list_suspensions(&scope, one_org.as_ref(), reason, after, limit)
+            .await?;
         Ok(Response::new(pb::ListSuspensionsResponse {
-            suspensions: suspensions.iter().map(convert::suspension_pb).collect(),
+            suspensions: page.items.iter().map(convert::suspension_pb).collect(),
+            next_page_token: page
+                .next
+                .map(|(org, reason)| fleet::token(&filter, &fleet::suspension_entry(&org, reason)))
+                .unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(resource = request.get_ref().resource))]
+    async fn list_budgets(
+        &self,
+        request: Request<pb::ListBudgetsRequest>,
+    ) -> Result<Response<pb::ListBudgetsResponse>, Status> {
+        let scope = scope(request.extensions().get::<Principal>());
+        let request = request.into_inner();
+        let resource = convert::read_resource_filter("resource", request.resource)?;
+        let limit = fleet::page_size("page_size", request.page_size, fleet::LIST_PAGE)?;
+        let filter = format!("b:{}", request.resource);
+        let after = fleet::read_token(
+            "page_token",
+            &request.page_token,
+            &filter,
+            fleet::read_budget_entry,
+        )?
+        .filter(|(_, r)| resource.is_none_or(|f| f == *r))
+        .map(|(org, resource)| BudgetKey { org, resource });
+        let page = self
+            .governor
+            .list_budgets(&scope, resource, after, limit)
+            .await?;
+        Ok(Response::new(pb::ListBudgetsResponse {
+            budgets: page
+                .items
+                .iter()
+                .map(|(key, budget)| pb::OrgBudget {
+                    org_id: key.org.to_string(),
+                    resource: convert::resource_pb(key.resource).into(),
+                    budget: Some(convert::budget_pb(budget)),
+                })
+                .collect(),
+            next_page_token: page
+                .next
+                .map(|key| fleet::token(&filter, &fleet::budget_entry(&key.org, key.resource)))
+                .unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(resource = request.get_ref().resource))]
+    async fn list_usage(
+        &self,
+        request: Request<pb::ListUsageRequest>,
+    ) -> Result<Response<pb::ListUsageResponse>, Status> {
+        let scope = scope(request.extensions().get::<Principal>());
+        let request = request.into_inner();
+        let resource = convert::read_resource_filter("resource", request.resource)?
+            .unwrap_or(crate::domain::Resource::ApiRequests);
+        let limit = fleet::page_size("page_size", request.page_size, fleet::USAGE_PAGE)?;
+        let filter = format!("u:{}", resource.as_str());
+        let after = fleet::read_token("page_token", &request.page_token, &filter, Rank::read)?;
+        let page = self
+            .governor
+            .list_usage(&scope, resource, after, limit)
+            .await?;
+        Ok(Response::new(pb::ListUsageResponse {
+            orgs: page
+                .items
+                .iter()
+                .map(|(key, usage)| convert::org_usage_pb(key, usage))
+                .collect(),
+            next_page_token: page
+                .next
+                .map(|rank| fleet::token(&filter, &rank.entry()))
+                .unwrap_or_default(),
         }))
     }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod feed;
+pub mod fleet;
 pub mod governor;
 pub mod grant_id;
 pub mod grpc;

@@ -183,6 +183,7 @@ async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), F
             let reply = client
                 .list_suspensions(quota::ListSuspensionsRequest {
                     org_id: org.clone(),
+                    ..Default::default()
                 })
                 .await
                 .map_err(|s| target.failed(s))?

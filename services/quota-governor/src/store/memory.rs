@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use syncgov_kit::clock::now_ms;
 
-use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
+use super::{BudgetKey, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
-    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, ReleaseOutcome, Released, Rules,
-    Usage,
+    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, ReleaseOutcome, Released,
+    Resource, Rules, Usage,
 };
+use crate::fleet::{Ppm, Rank};
 use crate::grant_id::KEY_LEN;
 use crate::suspension::{self, Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 
@@ -53,6 +54,20 @@ pub struct MemoryStore {
     max_held: usize,
     /// The secret grant ids are signed with, once one was asked for.
     grant_key: Mutex<Option<[u8; KEY_LEN]>>,
+    /// The fleet views' sorted indexes, so that a page never walks every
+    /// org.
+    fleet: Mutex<FleetIndex>,
+}
+
+/// The sorted indexes of the fleet views.
+#[derive(Default)]
+struct FleetIndex {
+    /// Every budget an org has of its own, in org order.
+    budgets: std::collections::BTreeSet<BudgetKey>,
+    /// Per resource, the orgs by share used, the largest first.
+    ranks: HashMap<Resource, std::collections::BTreeSet<Rank>>,
+    /// Where each budget stands in `ranks`.
+    ranked: HashMap<BudgetKey, Rank>,
 }
 
 impl MemoryStore {
@@ -75,7 +90,14 @@ impl MemoryStore {
             held: AtomicUsize::new(0),
             max_held: max_orgs,
             grant_key: Mutex::default(),
+            fleet: Mutex::default(),
         }
+    }
+
+    fn fleet(&self) -> MutexGuard<'_, FleetIndex> {
+        // Each critical section is a few set operations that cannot panic
+        // half-way, so a poisoned lock is usable.
+        self.fleet.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The entry of `key` in its `shard`, made when there is none yet and
@@ -201,6 +223,8 @@ impl QuotaStore for MemoryStore {
     async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
         let mut shard = self.shard(key);
         self.entry(&mut shard, key)?.budget = Some(*budget);
+        drop(shard);
+        self.fleet().budgets.insert(key.clone());
         Ok(())
     }
 
@@ -214,11 +238,13 @@ impl QuotaStore for MemoryStore {
     }
 
     async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, StoreError> {
-        Ok(self
+        let deleted = self
             .shard(key)
             .get_mut(key)
             .and_then(|e| e.budget.take())
-            .is_some())
+            .is_some();
+        self.fleet().budgets.remove(key);
+        Ok(deleted)
     }
 
     async fn acquire(
@@ -487,6 +513,108 @@ impl QuotaStore for MemoryStore {
     async fn grant_key(&self, candidate: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], StoreError> {
         let mut kept = self.grant_key.lock().unwrap_or_else(|p| p.into_inner());
         Ok(*kept.get_or_insert(*candidate))
+    }
+
+    async fn list_budgets(
+        &self,
+        resource: Option<Resource>,
+        after: Option<&BudgetKey>,
+        limit: usize,
+    ) -> Result<Page<(BudgetKey, Budget), BudgetKey>, StoreError> {
+        use std::ops::Bound;
+        let keys: Vec<BudgetKey> = {
+            let fleet = self.fleet();
+            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+            fleet
+                .budgets
+                .range((from, Bound::Unbounded))
+                .filter(|k| resource.is_none_or(|r| r == k.resource))
+                .take(limit)
+                .cloned()
+                .collect()
+        };
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
+        let items = keys
+            .into_iter()
+            .filter_map(|key| {
+                let budget = self.shard(&key).get(&key).and_then(|e| e.budget)?;
+                Some((key, budget))
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+
+    async fn list_suspensions(
+        &self,
+        org: Option<&OrgId>,
+        reason: Option<SuspensionReason>,
+        after: Option<&(OrgId, SuspensionReason)>,
+        limit: usize,
+    ) -> Result<Page<Suspension, (OrgId, SuspensionReason)>, StoreError> {
+        // Active suspensions are few next to orgs; the embedded store sorts
+        // the matching ones. The Redis store reads its sorted index.
+        let entry =
+            |org: &OrgId, reason: SuspensionReason| crate::fleet::suspension_entry(org, reason);
+        let after = after.map(|(o, r)| entry(o, *r));
+        let mut found: Vec<(String, Suspension)> = self
+            .suspensions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active
+            .iter()
+            .map(|k| &k.suspension)
+            .filter(|s| org.is_none_or(|o| *o == s.org) && reason.is_none_or(|r| r == s.reason))
+            .map(|s| (entry(&s.org, s.reason), s.clone()))
+            .filter(|(e, _)| after.as_ref().is_none_or(|a| e > a))
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.truncate(limit);
+        let next = (found.len() == limit)
+            .then(|| found.last().map(|(_, s)| (s.org.clone(), s.reason)))
+            .flatten();
+        Ok(Page {
+            items: found.into_iter().map(|(_, s)| s).collect(),
+            next,
+        })
+    }
+
+    async fn rank_usage(&self, key: &BudgetKey, ppm: Option<Ppm>) -> Result<(), StoreError> {
+        let mut fleet = self.fleet();
+        let FleetIndex { ranks, ranked, .. } = &mut *fleet;
+        let ranks = ranks.entry(key.resource).or_default();
+        if let Some(old) = ranked.remove(key) {
+            ranks.remove(&old);
+        }
+        if let Some(ppm) = ppm {
+            let rank = Rank::new(key.org.clone(), ppm);
+            ranks.insert(rank.clone());
+            ranked.insert(key.clone(), rank);
+        }
+        Ok(())
+    }
+
+    async fn usage_ranks(
+        &self,
+        resource: Resource,
+        after: Option<&Rank>,
+        limit: usize,
+    ) -> Result<Page<Rank, Rank>, StoreError> {
+        use std::ops::Bound;
+        let fleet = self.fleet();
+        let items: Vec<Rank> = fleet.ranks.get(&resource).map_or_else(Vec::new, |ranks| {
+            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+            ranks
+                .range((from, Bound::Unbounded))
+                .take(limit)
+                .cloned()
+                .collect()
+        });
+        let next = (items.len() == limit)
+            .then(|| items.last().cloned())
+            .flatten();
+        Ok(Page { items, next })
     }
 
     async fn housekeeping(self: std::sync::Arc<Self>) {

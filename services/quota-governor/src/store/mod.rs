@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::domain::{
     Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
+use crate::fleet::{Ppm, Rank};
 use crate::grant_id::KEY_LEN;
 use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
@@ -187,6 +188,44 @@ pub trait QuotaStore: Send + Sync + 'static {
         candidate: &[u8; KEY_LEN],
     ) -> impl Future<Output = Result<[u8; KEY_LEN], StoreError>> + Send;
 
+    /// Budgets of every org in org order (then resource), after `after`,
+    /// up to `limit`; only of `resource` when given. Reads a sorted index,
+    /// never every org.
+    fn list_budgets(
+        &self,
+        resource: Option<Resource>,
+        after: Option<&BudgetKey>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<(BudgetKey, Budget), BudgetKey>, StoreError>> + Send;
+
+    /// Active suspensions in org order (then reason), after `after`, up to
+    /// `limit`; only of `org` and of `reason` when given. Reads a sorted
+    /// index, never every suspension.
+    fn list_suspensions(
+        &self,
+        org: Option<&OrgId>,
+        reason: Option<SuspensionReason>,
+        after: Option<&(OrgId, SuspensionReason)>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Suspension, (OrgId, SuspensionReason)>, StoreError>> + Send;
+
+    /// Puts `key` at its share used (`None`: takes it out) in the usage
+    /// index of its resource.
+    fn rank_usage(
+        &self,
+        key: &BudgetKey,
+        ppm: Option<Ppm>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The usage index of `resource`, the largest share first, after
+    /// `after`, up to `limit`.
+    fn usage_ranks(
+        &self,
+        resource: Resource,
+        after: Option<&Rank>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Rank, Rank>, StoreError>> + Send;
+
     /// What the store does by itself, beside the server, until dropped:
     /// the embedded store forgets the orgs that hold nothing any more; a
     /// Redis store has nothing to do (its keys expire).
@@ -199,6 +238,18 @@ pub trait QuotaStore: Send + Sync + 'static {
 
     /// Checks that the store answers, for health.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One page read off a sorted index: what it held, and where the next page
+/// starts (`None`: this was the last). A page may hold fewer than asked and
+/// still not be the last, when index entries were gone by the time they
+/// were read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T, A> {
+    /// What the page holds, in index order.
+    pub items: Vec<T>,
+    /// The last index entry read, when there may be more after it.
+    pub next: Option<A>,
 }
 
 /// The org-wide view after a report.

@@ -1,6 +1,7 @@
 -- Ends an org's suspension for a reason, and tells the feed.
 --
--- KEYS[1]  the active hash   KEYS[2]  the event stream (see suspend.lua)
+-- KEYS[1]  the active hash   KEYS[2]  the event stream
+-- KEYS[3]  the by-org index  KEYS[4]  the reason's index (see suspend.lua)
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 when automatic
 --
 -- Returns {0} when there was none, else {1, event}, the event as the
@@ -11,6 +12,8 @@ if not kept then
   return {0}
 end
 redis.call('HDEL', KEYS[1], field)
+redis.call('ZREM', KEYS[3], field)
+redis.call('ZREM', KEYS[4], field)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',

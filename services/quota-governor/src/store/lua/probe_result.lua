@@ -3,7 +3,8 @@
 -- and tells the feed; failure doubles the back-off, up to the cap; any other
 -- grant changes nothing.
 --
--- KEYS[1]  the active hash   KEYS[2]  the event stream (see suspend.lua)
+-- KEYS[1]  the active hash   KEYS[2]  the event stream
+-- KEYS[3]  the by-org index  KEYS[4]  the reason's index (see suspend.lua)
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 success, 0 failure
 -- ARGV[4]  first back-off (ms)   ARGV[5]  longest back-off (ms)
 -- ARGV[6]  the nonce of the grant reporting (hex)
@@ -24,6 +25,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[3] == '1' then
   redis.call('HDEL', KEYS[1], field)
+  redis.call('ZREM', KEYS[3], field)
+  redis.call('ZREM', KEYS[4], field)
   local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
     'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', state.d, 'at', now, 'a', 1)
   return {1, redis.call('XRANGE', KEYS[2], id, id)[1]}

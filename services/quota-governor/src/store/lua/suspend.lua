@@ -7,6 +7,9 @@
 --          none), u a probe is out until ms}
 -- KEYS[2]  syncgov:quota:{susp}:events, stream of o org, r reason, k kind
 --          (1 suspended, 2 cleared), d detail, at ms, a automatic 0/1
+-- KEYS[3]  syncgov:quota:{susp}:by-org, sorted set of the active hash's
+--          fields, score 0, read in byte order (the fleet view)
+-- KEYS[4]  syncgov:quota:{susp}:by-reason:<reason>, the same for one reason
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  detail
 -- ARGV[4]  first probe back-off (ms), 0 for a reason that is not probed
 --
@@ -26,6 +29,8 @@ if backoff > 0 then
 end
 local state = cjson.encode({d = ARGV[3], s = now, b = backoff, p = probe_at, u = 0})
 redis.call('HSET', KEYS[1], field, state)
+redis.call('ZADD', KEYS[3], 0, field)
+redis.call('ZADD', KEYS[4], 0, field)
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
   'o', ARGV[1], 'r', ARGV[2], 'k', 1, 'd', ARGV[3], 'at', now, 'a', 0)
 return {1, state, redis.call('XRANGE', KEYS[2], id, id)[1]}

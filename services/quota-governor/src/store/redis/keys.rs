@@ -18,9 +18,24 @@
 //! - `syncgov:quota:{<org>}:<res>:released:<nonce>`: a grant handed back,
 //!   kept while its bucket can be in the window.
 //!
-//! Shared by every org: the active suspensions and their event stream
-//! (`{susp}`), and the grant key (`syncgov:quota:grant-key`).
+//! Shared by every org: the active suspensions, their event stream and
+//! their sorted indexes (`{susp}`), the fleet views' sorted indexes of
+//! budgets and usage (`{fleet}`), and the grant key
+//! (`syncgov:quota:grant-key`). A global index lives under one hash tag, so
+//! that one script or pipeline keeps it; an org's own keys stay in its slot.
+//!
+//! The fleet indexes are sorted sets of score 0, read by `ZRANGEBYLEX`: the
+//! byte order of a member is the view's order (`crate::fleet`).
+//! - `syncgov:quota:{fleet}:budgets`, members `<org>\x1f<res>`, and
+//!   `syncgov:quota:{fleet}:budgets:<res>`, members `<org>`: every budget an
+//!   org has of its own.
+//! - `syncgov:quota:{fleet}:usage:<res>`, members `<7 digits>\x1f<org>`
+//!   (a million times the share used, subtracted from 9 999 999), and the
+//!   hash `…:usage:<res>:ranked`, org to its member.
+//! - `syncgov:quota:{susp}:by-org` and `syncgov:quota:{susp}:by-reason:<n>`,
+//!   members `<org>\x1f<reason>`, as the fields of the active hash.
 
+use crate::domain::Resource;
 use crate::store::BudgetKey;
 use crate::window::WindowShape;
 
@@ -28,6 +43,33 @@ use crate::window::WindowShape;
 pub const SUSPENSIONS: &str = "syncgov:quota:{susp}:active";
 /// The stream of suspension events.
 pub const EVENTS: &str = "syncgov:quota:{susp}:events";
+/// Every active suspension, by org then reason.
+pub const SUSPENSIONS_BY_ORG: &str = "syncgov:quota:{susp}:by-org";
+/// Every budget an org has of its own, by org then resource.
+pub const BUDGETS: &str = "syncgov:quota:{fleet}:budgets";
+/// Set once the indexes hold what was stored before they existed.
+pub const FLEET_INDEXED: &str = "syncgov:quota:{fleet}:indexed";
+
+/// The active suspensions for `reason` (its number), by org.
+pub fn suspensions_by_reason(reason: i32) -> String {
+    format!("syncgov:quota:{{susp}}:by-reason:{reason}")
+}
+
+/// Every org's budget of `resource`, by org.
+pub fn budgets_of(resource: Resource) -> String {
+    format!("syncgov:quota:{{fleet}}:budgets:{}", resource.as_str())
+}
+
+/// The usage index of `resource`: orgs by share used, the largest first.
+pub fn usage_ranks(resource: Resource) -> String {
+    format!("syncgov:quota:{{fleet}}:usage:{}", resource.as_str())
+}
+
+/// Where each org stands in [`usage_ranks`].
+pub fn usage_ranked(resource: Resource) -> String {
+    format!("syncgov:quota:{{fleet}}:usage:{}:ranked", resource.as_str())
+}
+
 /// The secret grant ids are signed with (hex), shared by every replica.
 pub const GRANT_KEY: &str = "syncgov:quota:grant-key";
 
@@ -38,6 +80,18 @@ pub fn budget(key: &BudgetKey) -> String {
         key.org,
         key.resource.as_str()
     )
+}
+
+/// The org and resource of a budget hash's name, if it is one.
+pub fn read_budget(key: &str) -> Option<(crate::domain::OrgId, Resource)> {
+    let rest = key.strip_prefix("syncgov:quota:{")?;
+    let (org, rest) = rest.split_once('}')?;
+    let resource = match rest {
+        ":api:budget" => Resource::ApiRequests,
+        ":bulk:budget" => Resource::BulkBatches,
+        _ => return None,
+    };
+    Some((crate::domain::OrgId::parse(org).ok()?, resource))
 }
 
 /// The window string of `key` for windows of `shape`.
@@ -75,7 +129,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::{OrgId, Resource};
+    use crate::domain::OrgId;
 
     #[test]
     fn every_key_of_an_org_shares_its_hash_tag() {
@@ -91,5 +145,10 @@ mod tests {
         );
         assert_eq!(org(&key), "syncgov:quota:{acme}:api:org");
         assert_eq!(released(&key, 255), "syncgov:quota:{acme}:api:released:ff");
+        assert_eq!(
+            read_budget(&budget(&key)),
+            Some((key.org.clone(), key.resource))
+        );
+        assert_eq!(read_budget("syncgov:quota:{acme}:api:org"), None);
     }
 }

@@ -27,10 +27,11 @@ use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
 use super::conn::{Durability, Endpoint, Redis};
-use super::{BudgetKey, FoundBudget, OrgReport, ProbeOutcome, QuotaStore, StoreError};
+use super::{BudgetKey, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
-    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Rules, Usage,
+    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
+use crate::fleet::{self, Ppm, Rank};
 use crate::grant_id::KEY_LEN;
 use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::WindowShape;
@@ -57,6 +58,8 @@ struct Scripts {
     claim_probe: Script,
     probe_result: Script,
     grant_key: Script,
+    list_suspensions: Script,
+    rank_usage: Script,
 }
 
 impl Scripts {
@@ -72,6 +75,8 @@ impl Scripts {
             claim_probe: Script::new(include_str!("../lua/claim_probe.lua")),
             probe_result: Script::new(include_str!("../lua/probe_result.lua")),
             grant_key: Script::new(include_str!("../lua/grant_key.lua")),
+            list_suspensions: Script::new(include_str!("../lua/list_suspensions.lua")),
+            rank_usage: Script::new(include_str!("../lua/rank_usage.lua")),
         }
     }
 }
@@ -145,6 +150,105 @@ impl RedisStore {
     fn conn(&self) -> Redis {
         self.conn.clone()
     }
+
+    /// Enters `key` in the budget indexes, or takes it out.
+    async fn index_budget(&self, key: &BudgetKey, present: bool) -> Result<(), StoreError> {
+        let entry = fleet::budget_entry(&key.org, key.resource);
+        let mut pipe = redis::pipe();
+        if present {
+            pipe.zadd(keys::BUDGETS, &entry, 0).zadd(
+                keys::budgets_of(key.resource),
+                key.org.as_str(),
+                0,
+            );
+        } else {
+            pipe.zrem(keys::BUDGETS, &entry)
+                .zrem(keys::budgets_of(key.resource), key.org.as_str());
+        }
+        pipe.exec_async(&mut self.conn()).await.map_err(from_redis)
+    }
+
+    /// Fills the fleet indexes with what was stored before they existed:
+    /// the budgets (one `SCAN` of the keyspace, on every master of a
+    /// cluster) and the active suspensions. Done once per store, whichever
+    /// replica gets there first; entering an entry twice changes nothing.
+    pub async fn index_existing(&self) -> Result<(), StoreError> {
+        let done: bool = redis::cmd("EXISTS")
+            .arg(keys::FLEET_INDEXED)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        if done {
+            return Ok(());
+        }
+        let budgets = self.conn.scan("syncgov:quota:{*}:*:budget").await?;
+        for chunk in budgets.chunks(500) {
+            let mut pipe = redis::pipe();
+            for (org, resource) in chunk.iter().filter_map(|k| keys::read_budget(k)) {
+                pipe.zadd(keys::BUDGETS, fleet::budget_entry(&org, resource), 0)
+                    .zadd(keys::budgets_of(resource), org.as_str(), 0);
+            }
+            pipe.exec_async(&mut self.conn())
+                .await
+                .map_err(from_redis)?;
+        }
+        let fields: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys::SUSPENSIONS)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        for chunk in fields.chunks(500) {
+            let mut pipe = redis::pipe();
+            for field in chunk {
+                if let Some((_, reason)) = fleet::read_suspension_entry(field) {
+                    pipe.zadd(keys::SUSPENSIONS_BY_ORG, field, 0).zadd(
+                        keys::suspensions_by_reason(reason.number()),
+                        field,
+                        0,
+                    );
+                }
+            }
+            pipe.exec_async(&mut self.conn())
+                .await
+                .map_err(from_redis)?;
+        }
+        let entered = budgets.len() + fields.len();
+        redis::cmd("SET")
+            .arg(keys::FLEET_INDEXED)
+            .arg(1)
+            .exec_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        tracing::info!(
+            entered,
+            "fleet indexes filled with what was stored before them"
+        );
+        Ok(())
+    }
+}
+
+/// The `ZRANGEBYLEX` bound just after `member`, or the start.
+fn lex_after(member: Option<String>) -> String {
+    member.map_or_else(|| "-".to_owned(), |m| format!("({m}"))
+}
+
+/// Members of the sorted set `key` after `after`, up to `limit`.
+async fn lex_page(
+    conn: &mut Redis,
+    key: &str,
+    after: Option<String>,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    redis::cmd("ZRANGEBYLEX")
+        .arg(key)
+        .arg(lex_after(after))
+        .arg("+")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(limit)
+        .query_async(conn)
+        .await
+        .map_err(from_redis)
 }
 
 /// A priority as the scripts number it.
@@ -158,6 +262,10 @@ fn priority_arg(priority: Priority) -> u8 {
 
 impl QuotaStore for RedisStore {
     async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), StoreError> {
+        // The index first: on a cluster it lives in another slot than the
+        // budget, so the two writes are not one. An index entry whose budget
+        // is missing is skipped when read, never a budget missing from it.
+        self.index_budget(key, true).await?;
         let hash = keys::budget(key);
         redis::pipe()
             .atomic()
@@ -188,6 +296,7 @@ impl QuotaStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
+        self.index_budget(key, false).await?;
         Ok(deleted > 0)
     }
 
@@ -331,6 +440,8 @@ impl QuotaStore for RedisStore {
             .suspend
             .key(keys::SUSPENSIONS)
             .key(keys::EVENTS)
+            .key(keys::SUSPENSIONS_BY_ORG)
+            .key(keys::suspensions_by_reason(reason.number()))
             .arg(org.as_str())
             .arg(reason.number())
             .arg(detail)
@@ -360,6 +471,8 @@ impl QuotaStore for RedisStore {
             .clear
             .key(keys::SUSPENSIONS)
             .key(keys::EVENTS)
+            .key(keys::SUSPENSIONS_BY_ORG)
+            .key(keys::suspensions_by_reason(reason.number()))
             .arg(org.as_str())
             .arg(reason.number())
             .arg(u8::from(automatic))
@@ -400,6 +513,8 @@ impl QuotaStore for RedisStore {
             .probe_result
             .key(keys::SUSPENSIONS)
             .key(keys::EVENTS)
+            .key(keys::SUSPENSIONS_BY_ORG)
+            .key(keys::suspensions_by_reason(reason.number()))
             .arg(org.as_str())
             .arg(reason.number())
             .arg(u8::from(success))
@@ -475,6 +590,169 @@ impl QuotaStore for RedisStore {
             .await
             .map_err(from_redis)?;
         decode::grant_key(&kept)
+    }
+
+    async fn list_budgets(
+        &self,
+        resource: Option<Resource>,
+        after: Option<&BudgetKey>,
+        limit: usize,
+    ) -> Result<Page<(BudgetKey, Budget), BudgetKey>, StoreError> {
+        let keys: Vec<BudgetKey> = match resource {
+            None => lex_page(
+                &mut self.conn(),
+                keys::BUDGETS,
+                after.map(|k| fleet::budget_entry(&k.org, k.resource)),
+                limit,
+            )
+            .await?
+            .iter()
+            .map(|m| {
+                fleet::read_budget_entry(m)
+                    .map(|(org, resource)| BudgetKey { org, resource })
+                    .ok_or_else(|| corrupt("budget index"))
+            })
+            .collect::<Result<_, _>>()?,
+            Some(resource) => {
+                // This index holds each org once, under its name.
+                let after = after.map(|k| k.org.to_string());
+                lex_page(&mut self.conn(), &keys::budgets_of(resource), after, limit)
+                    .await?
+                    .iter()
+                    .map(|m| {
+                        OrgId::parse(m)
+                            .map(|org| BudgetKey { org, resource })
+                            .map_err(|_| corrupt("budget index"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
+        // Each budget lives in its org's slot: read side by side over the
+        // multiplexed connection.
+        let read = keys.iter().map(|key| async move {
+            let values: Vec<Option<i64>> = redis::cmd("HMGET")
+                .arg(keys::budget(key))
+                .arg(&decode::BUDGET_FIELDS)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(from_redis)?;
+            Ok::<_, StoreError>(decode::budget(&values)?.map(|b| (key.clone(), b)))
+        });
+        let items = futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(Page { items, next })
+    }
+
+    async fn list_suspensions(
+        &self,
+        org: Option<&OrgId>,
+        reason: Option<SuspensionReason>,
+        after: Option<&(OrgId, SuspensionReason)>,
+        limit: usize,
+    ) -> Result<Page<Suspension, (OrgId, SuspensionReason)>, StoreError> {
+        let index = match reason {
+            Some(reason) => keys::suspensions_by_reason(reason.number()),
+            None => keys::SUSPENSIONS_BY_ORG.to_owned(),
+        };
+        let after = after.map(|(o, r)| fleet::suspension_entry(o, *r));
+        // One org's entries run from `<org>\x1f` to just before
+        // `<org>\x1f~` (reason numbers are digits).
+        let (min, max) = match org {
+            Some(org) => {
+                let first = format!("[{org}{}", fleet::SEP);
+                let min = match after {
+                    Some(a) if format!("[{a}") > first => format!("({a}"),
+                    _ => first,
+                };
+                (min, format!("({org}{}~", fleet::SEP))
+            }
+            None => (lex_after(after), "+".to_owned()),
+        };
+        let reply: Vec<Value> = self
+            .scripts
+            .list_suspensions
+            .key(index)
+            .key(keys::SUSPENSIONS)
+            .arg(min)
+            .arg(max)
+            .arg(limit)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        let [read, last, pairs @ ..] = reply.as_slice() else {
+            return Err(corrupt("suspension page"));
+        };
+        let read: usize =
+            redis::from_redis_value_ref(read).map_err(|_| corrupt("suspension page"))?;
+        let last: String =
+            redis::from_redis_value_ref(last).map_err(|_| corrupt("suspension page"))?;
+        let items = pairs
+            .chunks(2)
+            .map(|pair| match pair {
+                [field, state] => decode::suspension(field, state),
+                _ => Err(corrupt("suspension page")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match read == limit {
+            true => Some(
+                fleet::read_suspension_entry(&last).ok_or_else(|| corrupt("suspension index"))?,
+            ),
+            false => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn rank_usage(&self, key: &BudgetKey, ppm: Option<Ppm>) -> Result<(), StoreError> {
+        let member = ppm.map_or_else(String::new, |ppm| Rank::new(key.org.clone(), ppm).entry());
+        self.scripts
+            .rank_usage
+            .key(keys::usage_ranks(key.resource))
+            .key(keys::usage_ranked(key.resource))
+            .arg(key.org.as_str())
+            .arg(member)
+            .invoke_async::<i64>(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        Ok(())
+    }
+
+    async fn usage_ranks(
+        &self,
+        resource: Resource,
+        after: Option<&Rank>,
+        limit: usize,
+    ) -> Result<Page<Rank, Rank>, StoreError> {
+        let items = lex_page(
+            &mut self.conn(),
+            &keys::usage_ranks(resource),
+            after.map(Rank::entry),
+            limit,
+        )
+        .await?
+        .iter()
+        .map(|m| Rank::read(m).ok_or_else(|| corrupt("usage index")))
+        .collect::<Result<Vec<_>, _>>()?;
+        let next = (items.len() == limit)
+            .then(|| items.last().cloned())
+            .flatten();
+        Ok(Page { items, next })
+    }
+
+    async fn housekeeping(self: std::sync::Arc<Self>) {
+        // Until the indexes hold what was stored before them, once.
+        loop {
+            match self.index_existing().await {
+                Ok(()) => return,
+                Err(e) => tracing::debug!(error = %e, "cannot fill the fleet indexes now"),
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
