@@ -326,6 +326,7 @@ async fn every_key_of_an_org_lands_in_its_slot() {
         let allowed = key.starts_with("syncgov:resync:{q")
             || key.starts_with("syncgov:quota:{susp}:")
             || key.starts_with("syncgov:quota:{fleet}:")
+            || key.starts_with("syncgov:errors:{fleet}:")
             || SHARED_KEYS.contains(&key.as_str());
         assert!(allowed, "a key of no org and no shared kind: {key}");
     }

@@ -10,6 +10,7 @@ pub mod fairness;
 pub mod gate;
 pub mod input;
 pub mod metrics;
+pub mod page;
 pub mod redis_conn;
 pub mod reload;
 pub mod rpc_trace;

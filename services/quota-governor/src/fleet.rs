@@ -10,29 +10,12 @@
 //! use only `A-Z a-z 0-9 . _ : -`, all above the separator `\x1f`, so
 //! `"<org>\x1f<rest>"` sorts by org, then by the rest.
 
-use crate::domain::{InvalidInput, OrgId, Resource, Usage};
+use crate::domain::{OrgId, Resource, Usage};
 use crate::suspension::SuspensionReason;
-
-/// The orgs a caller may see in a fleet view.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Every org: a token for `*`, or authentication off.
-    Every,
-    /// These orgs only, in order: a token scoped to some orgs.
-    Only(std::collections::BTreeSet<OrgId>),
-}
+pub use syncgov_kit::page::{PageLimits, Scope, page_size, read_token, token};
 
 /// Separates the parts of an index entry; below every character of an org id.
 pub const SEP: char = '\u{1f}';
-
-/// Page sizes of the fleet views: the default and the most one page holds.
-#[derive(Clone, Copy, Debug)]
-pub struct PageLimits {
-    /// When the request says 0.
-    pub default: usize,
-    /// The largest page a caller may ask for.
-    pub max: usize,
-}
 
 /// Budgets and suspensions per page.
 pub const LIST_PAGE: PageLimits = PageLimits {
@@ -44,63 +27,6 @@ pub const USAGE_PAGE: PageLimits = PageLimits {
     default: 20,
     max: 1_000,
 };
-
-/// Reads a requested page size: 0 is the default; above the most, refused.
-pub fn page_size(field: &str, size: u32, limits: PageLimits) -> Result<usize, InvalidInput> {
-    match size as usize {
-        0 => Ok(limits.default),
-        n if n > limits.max => Err(InvalidInput::new(
-            field,
-            format!("must be at most {}", limits.max),
-        )),
-        n => Ok(n),
-    }
-}
-
-/// The last index entry a page read, as a token for the next page. `filter`
-/// names what the page was read with.
-pub fn token(filter: &str, after: &str) -> String {
-    let mut out = String::with_capacity(2 * (filter.len() + after.len() + 1));
-    for b in filter.bytes().chain([b'\n']).chain(after.bytes()) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-/// Reads a page token given with `filter`: `None` for the first page (an
-/// empty token); the index entry it names otherwise, once `entry` accepts
-/// it. Anything else is refused naming `field`.
-pub fn read_token<T>(
-    field: &str,
-    text: &str,
-    filter: &str,
-    entry: impl FnOnce(&str) -> Option<T>,
-) -> Result<Option<T>, InvalidInput> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let refused = || {
-        InvalidInput::new(
-            field,
-            "must be the next_page_token of a page read with the same filter",
-        )
-    };
-    if !text.len().is_multiple_of(2) || text.len() > 1_024 {
-        return Err(refused());
-    }
-    let bytes = (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(text.get(i..i + 2).ok_or_else(refused)?, 16).map_err(|_| refused())
-        })
-        .collect::<Result<Vec<u8>, _>>()?;
-    let text = String::from_utf8(bytes).map_err(|_| refused())?;
-    let (given, after) = text.split_once('\n').ok_or_else(refused)?;
-    if given != filter {
-        return Err(refused());
-    }
-    entry(after).map(Some).ok_or_else(refused)
-}
 
 /// The index entry of a budget: by org, then resource.
 pub fn budget_entry(org: &OrgId, resource: Resource) -> String {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use syncgov_api::quota::v1 as pb;
 use syncgov_kit::auth::{
-    Orgs, Principal, authorize, authorize_every_org, authorize_org, authorize_priority,
+    Principal, authorize, authorize_every_org, authorize_org, authorize_priority,
 };
 use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
@@ -135,18 +135,6 @@ async fn acquire<S: QuotaStore>(
         }
     }
     Ok(reply)
-}
-
-/// The orgs `principal` may see in a fleet view; every org without
-/// authentication.
-fn scope(principal: Option<&Principal>) -> Scope {
-    match principal.map(|p| &p.orgs) {
-        None | Some(Orgs::All) => Scope::Every,
-        // An org id the token names that no org could have is never listed.
-        Some(Orgs::Only(orgs)) => {
-            Scope::Only(orgs.iter().filter_map(|o| OrgId::parse(o).ok()).collect())
-        }
-    }
 }
 
 /// Reads the org a request names.
@@ -364,7 +352,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         if !request.get_ref().org_id.is_empty() {
             authorize_org(&request, &request.get_ref().org_id)?;
         }
-        let scope = scope(request.extensions().get::<Principal>());
+        let scope = Scope::of(request.extensions().get::<Principal>());
         let request = request.into_inner();
         let one_org = match request.org_id.as_str() {
             "" => None,
@@ -407,7 +395,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ListBudgetsRequest>,
     ) -> Result<Response<pb::ListBudgetsResponse>, Status> {
-        let scope = scope(request.extensions().get::<Principal>());
+        let scope = Scope::of(request.extensions().get::<Principal>());
         let request = request.into_inner();
         let resource = convert::read_resource_filter("resource", request.resource)?;
         let limit = fleet::page_size("page_size", request.page_size, fleet::LIST_PAGE)?;
@@ -446,7 +434,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         &self,
         request: Request<pb::ListUsageRequest>,
     ) -> Result<Response<pb::ListUsageResponse>, Status> {
-        let scope = scope(request.extensions().get::<Principal>());
+        let scope = Scope::of(request.extensions().get::<Principal>());
         let request = request.into_inner();
         let resource = convert::read_resource_filter("resource", request.resource)?
             .unwrap_or(crate::domain::Resource::ApiRequests);

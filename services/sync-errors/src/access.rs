@@ -21,6 +21,8 @@ pub fn policy() -> Policy {
             ("ResolveRecord", EITHER),
             ("Classify", EITHER),
             ("GetSyncHealth", OPERATORS),
+            // The fleet view: each caller sees the orgs of its token.
+            ("ListTopOrgs", OPERATORS),
             ("ListErrors", OPERATORS),
             ("GetError", OPERATORS),
             ("ListAffectedRecords", OPERATORS),

@@ -204,8 +204,16 @@ fn background<S: ErrorStore>(
     let notifier = crate::notifier::run(store.clone(), pacing, deliverer);
     let queue = crate::metrics::watch_queue(store.clone());
     crate::metrics::count_from_zero();
+    let indexed = store.clone();
+    let index_existing = async move {
+        // Until the top-orgs view holds the orgs counted before it, once.
+        while let Err(e) = indexed.index_existing().await {
+            tracing::debug!(error = %e, "cannot fill the top-orgs view now");
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    };
     let watch: BoxFuture = Box::pin(async move {
-        tokio::join!(health_watch, notifier, queue);
+        tokio::join!(health_watch, notifier, queue, index_existing);
     });
     let Some(addr) = &settings.governor_addr else {
         return Ok(watch);

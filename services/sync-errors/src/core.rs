@@ -31,8 +31,12 @@ use crate::export::{self, Chunk};
 use crate::notify;
 use crate::resync::{self, JobId, JobOutcome};
 use crate::rules::{RulesHandle, classify_failure as classify_with};
-use crate::store::{Claimed, Completed, ErrorStore, Ingested, Moved, Queued, ReportedFailure};
+use crate::store::{
+    Claimed, Completed, ErrorStore, Ingested, Moved, Queued, ReportedFailure, StoreError,
+};
 use crate::taxonomy::{Basis, ErrorType, Stated};
+use crate::top::{ErrorCounts, TopOrder, TopRank};
+use syncgov_kit::page::Scope;
 
 /// The sync-error service over a store: what every RPC handler shares.
 pub struct SyncErrors<S> {
@@ -153,6 +157,9 @@ impl<S: ErrorStore> SyncErrors<S> {
         for i in ingested.iter().filter(|i| !i.duplicate) {
             crate::metrics::ingested(i.classification);
         }
+        if ingested.iter().any(|i| !i.duplicate) {
+            self.rank(org).await;
+        }
         Ok(batch
             .into_iter()
             .map(|(failure, _)| failure)
@@ -257,6 +264,9 @@ impl<S: ErrorStore> SyncErrors<S> {
                 None => break,
             }
         }
+        if done.moved > 0 && !dry_run {
+            self.rank(org).await;
+        }
         tracing::info!(
             examined = done.examined,
             moved = done.moved,
@@ -331,6 +341,8 @@ impl<S: ErrorStore> SyncErrors<S> {
         }
         let ids = ids.collect::<Result<Vec<_>, _>>()?;
         let queued = self.store.resync(org, &ids).await?;
+        // A dead error queued again is dead no more.
+        self.rank(org).await;
         Ok(ids.into_iter().zip(queued).collect())
     }
 
@@ -384,7 +396,10 @@ impl<S: ErrorStore> SyncErrors<S> {
             .await?
         {
             Completed::LeaseLost => Err(Error::LeaseLost),
-            Completed::Done { state, retry_at_ms } => Ok(JobDone { state, retry_at_ms }),
+            Completed::Done { state, retry_at_ms } => {
+                self.rank(&job.org).await;
+                Ok(JobDone { state, retry_at_ms })
+            }
         }
     }
 
@@ -396,10 +411,75 @@ impl<S: ErrorStore> SyncErrors<S> {
         object_type: &str,
         crm_record_id: &str,
     ) -> Result<u32, Error> {
-        Ok(self
+        let resolved = self
             .store
             .resolve_record(org, object_type, crm_record_id)
-            .await?)
+            .await?;
+        if resolved > 0 {
+            self.rank(org).await;
+        }
+        Ok(resolved)
+    }
+
+    /// Puts `org` where its counters now place it in the top-orgs view. On
+    /// Redis the view lives in a slot of its own, so this follows the
+    /// org's write rather than joining it: a failure is logged (the write
+    /// stands, and the org's next change ranks it again), and a page
+    /// reads the counts afresh.
+    async fn rank(&self, org: &OrgId) {
+        let ranked = async {
+            let counts = ErrorCounts::of(&self.store.health(org).await?);
+            self.store.rank_top(org, &counts).await
+        };
+        if let Err(e) = ranked.await {
+            tracing::warn!(org_id = %org, error = %e, "cannot rank the org in the top-orgs view now");
+        }
+    }
+
+    /// A page of the top-orgs view by `order` for `scope`: the orgs with
+    /// the most, after `after`, up to `limit`, with their counts read now
+    /// (an org found out of place is ranked again); and where the next page
+    /// starts. Every org: a page off the store's index; some orgs: each of
+    /// them read.
+    pub async fn top_orgs(
+        &self,
+        scope: &Scope,
+        order: TopOrder,
+        after: Option<TopRank>,
+        limit: usize,
+    ) -> Result<(Vec<(OrgId, ErrorCounts)>, Option<TopRank>), Error> {
+        let (ranks, next) = match scope {
+            Scope::Every => self.store.top_ranks(order, after.as_ref(), limit).await?,
+            Scope::Only(orgs) => {
+                let read = orgs.iter().map(|org| async move {
+                    let counts = ErrorCounts::of(&self.store.health(org).await?);
+                    Ok::<_, StoreError>(TopRank::new(org.clone(), counts.count(order)))
+                });
+                let mut ranks: Vec<TopRank> = futures_util::future::try_join_all(read)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.count() > 0 && after.as_ref().is_none_or(|a| r > a))
+                    .collect();
+                ranks.sort();
+                let next = (ranks.len() > limit).then(|| ranks[limit - 1].clone());
+                ranks.truncate(limit);
+                (ranks, next)
+            }
+        };
+        let read = ranks.iter().map(|rank| async move {
+            let counts = ErrorCounts::of(&self.store.health(&rank.org).await?);
+            if counts.count(order) != rank.count() {
+                self.store.rank_top(&rank.org, &counts).await?;
+            }
+            Ok::<_, StoreError>((rank.org.clone(), counts))
+        });
+        let mut items: Vec<(OrgId, ErrorCounts)> = futures_util::future::try_join_all(read)
+            .await?
+            .into_iter()
+            .filter(|(_, counts)| counts.count(order) > 0)
+            .collect();
+        items.sort_by_cached_key(|(org, counts)| TopRank::new(org.clone(), counts.count(order)));
+        Ok((items, next))
     }
 
     /// Streams the org's errors passing `filter` as CSV, memory bounded.

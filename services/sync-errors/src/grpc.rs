@@ -14,9 +14,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use syncgov_api::syncerrors::v1 as pb;
-use syncgov_kit::auth::{authorize_every_org, authorize_org};
+use syncgov_kit::auth::{Principal, authorize_every_org, authorize_org};
 use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
+use syncgov_kit::page::{self, Scope};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
@@ -33,6 +34,7 @@ use crate::resync::JobId;
 use crate::rules::RulesHandle;
 use crate::store::{ErrorStore, Queued};
 use crate::taxonomy::{Category, ErrorType, Stated, SuspensionReason};
+use crate::top::{TOP_PAGE, TopOrder, TopRank};
 
 /// The `syncgov.syncerrors.v1.SyncErrors` service over a store.
 pub struct SyncErrorsService<S> {
@@ -208,6 +210,42 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         Ok(Response::new(pb::ListErrorsResponse {
             errors: page.errors.into_iter().map(|e| error_pb(&org, e)).collect(),
             next_page_token: page.next.map(Cursor::token).unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(order_by = request.get_ref().order_by))]
+    async fn list_top_orgs(
+        &self,
+        request: Request<pb::ListTopOrgsRequest>,
+    ) -> Result<Response<pb::ListTopOrgsResponse>, Status> {
+        let scope = Scope::of(request.extensions().get::<Principal>());
+        let request = request.into_inner();
+        let order = match pb::TopOrgsOrder::try_from(request.order_by) {
+            Ok(pb::TopOrgsOrder::Unspecified | pb::TopOrgsOrder::CurrentErrors) => {
+                TopOrder::Current
+            }
+            Ok(pb::TopOrgsOrder::UnknownErrors) => TopOrder::Unknown,
+            Ok(pb::TopOrgsOrder::DeadJobs) => TopOrder::Dead,
+            Err(_) => return Err(InvalidInput::new("order_by", "must be a TopOrgsOrder").into()),
+        };
+        let limit = page::page_size("page_size", request.page_size, TOP_PAGE)?;
+        let filter = format!("top:{}", order.as_str());
+        let after = page::read_token("page_token", &request.page_token, &filter, TopRank::read)?;
+        let (orgs, next) = self.core.top_orgs(&scope, order, after, limit).await?;
+        Ok(Response::new(pb::ListTopOrgsResponse {
+            orgs: orgs
+                .into_iter()
+                .map(|(org, counts)| pb::OrgErrorCounts {
+                    org_id: org.to_string(),
+                    current_errors: counts.current,
+                    unknown_errors: counts.unknown,
+                    dead_jobs: counts.dead,
+                    impacted_records: counts.records,
+                })
+                .collect(),
+            next_page_token: next
+                .map(|rank| page::token(&filter, &rank.entry()))
+                .unwrap_or_default(),
         }))
     }
 

@@ -28,5 +28,6 @@ pub mod relay;
 pub mod resync;
 pub mod rules;
 pub mod store;
+pub mod top;
 pub mod webhook;
 pub use syncgov_taxonomy as taxonomy;

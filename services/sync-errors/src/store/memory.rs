@@ -19,6 +19,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, QueuePolicy};
 use crate::taxonomy::{Category, ErrorType};
+use crate::top::{ErrorCounts, TopOrder, TopRank};
 use syncgov_kit::clock::now_ms;
 
 /// Suspension events kept per org.
@@ -385,7 +386,13 @@ pub struct MemoryStore {
     leases: AtomicU64,
     /// Where the reading of the governor's suspension events stands.
     suspension_cursor: Mutex<Option<String>>,
+    /// The top-orgs view: per order, the orgs by count, the most first;
+    /// and where each org stands in each.
+    top: Mutex<HashMap<TopOrder, TopIndex>>,
 }
+
+/// One order of the top-orgs view: the orgs by count, and where each stands.
+type TopIndex = (BTreeSet<TopRank>, HashMap<OrgId, TopRank>);
 
 impl Default for MemoryStore {
     fn default() -> Self {
@@ -402,6 +409,7 @@ impl MemoryStore {
             policy,
             leases: AtomicU64::new(0),
             suspension_cursor: Mutex::new(None),
+            top: Mutex::default(),
         }
     }
 
@@ -881,6 +889,47 @@ impl ErrorStore for MemoryStore {
         let org = self.org(org);
         lock(&org).inflight.retain(|(n, _, _)| n.id != id);
         Ok(())
+    }
+
+    async fn rank_top(&self, org: &OrgId, counts: &ErrorCounts) -> Result<(), StoreError> {
+        // Each critical section is a few set operations: a poisoned lock is
+        // usable.
+        let mut top = self.top.lock().unwrap_or_else(|p| p.into_inner());
+        for order in TopOrder::ALL {
+            let (ranks, ranked) = top.entry(order).or_default();
+            if let Some(old) = ranked.remove(org) {
+                ranks.remove(&old);
+            }
+            let count = counts.count(order);
+            if count > 0 {
+                let rank = TopRank::new(org.clone(), count);
+                ranks.insert(rank.clone());
+                ranked.insert(org.clone(), rank);
+            }
+        }
+        Ok(())
+    }
+
+    async fn top_ranks(
+        &self,
+        order: TopOrder,
+        after: Option<&TopRank>,
+        limit: usize,
+    ) -> Result<(Vec<TopRank>, Option<TopRank>), StoreError> {
+        use std::ops::Bound;
+        let top = self.top.lock().unwrap_or_else(|p| p.into_inner());
+        let items: Vec<TopRank> = top.get(&order).map_or_else(Vec::new, |(ranks, _)| {
+            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+            ranks
+                .range((from, Bound::Unbounded))
+                .take(limit)
+                .cloned()
+                .collect()
+        });
+        let next = (items.len() == limit)
+            .then(|| items.last().cloned())
+            .flatten();
+        Ok((items, next))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

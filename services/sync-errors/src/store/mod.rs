@@ -16,6 +16,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
 use crate::taxonomy::ErrorType;
+use crate::top::{ErrorCounts, TopOrder, TopRank};
 
 /// The handle on Redis, one server or a cluster.
 pub use syncgov_kit::redis_conn as conn;
@@ -226,6 +227,31 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// Jobs of the resync queue: waiting (queued or backing off) and
     /// claimed by a worker.
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth, StoreError>> + Send;
+
+    /// Puts `org` at its `counts` in each order of the top-orgs view, and
+    /// out of an order in which it has none.
+    fn rank_top(
+        &self,
+        org: &OrgId,
+        counts: &ErrorCounts,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The top-orgs index of `order`, the most first, after `after`, up to
+    /// `limit`; and the last entry read when there may be more. Reads a
+    /// sorted index, never every org.
+    fn top_ranks(
+        &self,
+        order: TopOrder,
+        after: Option<&TopRank>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<TopRank>, Option<TopRank>), StoreError>> + Send;
+
+    /// What the store does by itself beside the server, once: a Redis
+    /// store fills the top-orgs view with the orgs counted before it
+    /// existed. Nothing for the embedded store.
+    fn index_existing(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// One error to move to another type.

@@ -12,6 +12,7 @@
 
 use crate::domain::{ErrorFilter, ErrorState, OrgId};
 use crate::resync;
+use crate::top::TopOrder;
 
 /// The orgs whose outbox may hold entries: a hint for the relay, written
 /// after the ingest script (another slot); a scan for outboxes backs it up.
@@ -22,6 +23,31 @@ pub const SUSPENSION_CURSOR: &str = "syncgov:errors:suspension-cursor";
 
 /// The orgs with notifications on.
 pub const NOTIFIED_ORGS: &str = "syncgov:errors:notify-orgs";
+
+/// Set once the top-orgs view holds the orgs counted before it existed.
+pub const TOP_INDEXED: &str = "syncgov:errors:{fleet}:top:indexed";
+
+/// Matches every org's counters, for filling the top-orgs view once.
+pub const COUNTS_PATTERN: &str = "syncgov:errors:{*}:counts";
+
+/// The top-orgs view of `order`: a sorted set whose members' byte order is
+/// the view's (`crate::top`). Every order shares the tag `{fleet}`.
+pub fn top(order: TopOrder) -> String {
+    format!("syncgov:errors:{{fleet}}:top:{}", order.as_str())
+}
+
+/// Where each org stands in [`top`]: org -> its member.
+pub fn top_ranked(order: TopOrder) -> String {
+    format!("syncgov:errors:{{fleet}}:top:{}:ranked", order.as_str())
+}
+
+/// The org whose counters `key` names, if it does.
+pub fn counts_org(key: &str) -> Option<OrgId> {
+    let org = key
+        .strip_prefix("syncgov:errors:{")?
+        .strip_suffix("}:counts")?;
+    OrgId::parse(org).ok()
+}
 
 /// Shards of the shared resync queue. Each shard's keys carry their own hash
 /// tag, so on Redis Cluster the queue spreads over several slots.

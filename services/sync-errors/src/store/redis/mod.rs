@@ -49,6 +49,7 @@ use crate::store::{
     Claimed, Completed, ErrorStore, Ingested, Moved, OutboxEntry, Pending, QueueDepth, Queued,
     ReportedFailure, StoreError,
 };
+use crate::top::{ErrorCounts, TopOrder, TopRank};
 
 mod decode;
 mod keys;
@@ -97,6 +98,8 @@ pub struct RedisStore {
     leases: AtomicU64,
     /// This replica's random tag, in every lease it makes.
     replica: u64,
+    /// Keeps the top-orgs view (`../lua/rank_top.lua`).
+    rank_top: redis::Script,
 }
 
 impl RedisStore {
@@ -123,6 +126,7 @@ impl RedisStore {
             outbox_scans: AtomicU64::new(0),
             leases: AtomicU64::new(0),
             replica,
+            rank_top: redis::Script::new(include_str!("../lua/rank_top.lua")),
         })
     }
 
@@ -799,6 +803,89 @@ impl ErrorStore for RedisStore {
             .exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)
+    }
+
+    async fn rank_top(&self, org: &OrgId, counts: &ErrorCounts) -> Result<(), StoreError> {
+        let mut call = self.rank_top.prepare_invoke();
+        for order in TopOrder::ALL {
+            call.key(keys::top(order));
+        }
+        for order in TopOrder::ALL {
+            call.key(keys::top_ranked(order));
+        }
+        call.arg(org.as_str());
+        for order in TopOrder::ALL {
+            let count = counts.count(order);
+            call.arg(if count > 0 {
+                TopRank::new(org.clone(), count).entry()
+            } else {
+                String::new()
+            });
+        }
+        call.invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        Ok(())
+    }
+
+    async fn top_ranks(
+        &self,
+        order: TopOrder,
+        after: Option<&TopRank>,
+        limit: usize,
+    ) -> Result<(Vec<TopRank>, Option<TopRank>), StoreError> {
+        let members: Vec<String> = redis::cmd("ZRANGEBYLEX")
+            .arg(keys::top(order))
+            .arg(after.map_or_else(|| "-".to_owned(), |a| format!("({}", a.entry())))
+            .arg("+")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        let items = members
+            .iter()
+            .map(|m| TopRank::read(m).ok_or_else(|| corrupt("top-orgs index")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = (items.len() == limit)
+            .then(|| items.last().cloned())
+            .flatten();
+        Ok((items, next))
+    }
+
+    async fn index_existing(&self) -> Result<(), StoreError> {
+        let done: bool = redis::cmd("EXISTS")
+            .arg(keys::TOP_INDEXED)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        if done {
+            return Ok(());
+        }
+        // Once per store: every org's counters, on every master.
+        let orgs: Vec<OrgId> = self
+            .conn
+            .scan(keys::COUNTS_PATTERN)
+            .await?
+            .iter()
+            .filter_map(|k| keys::counts_org(k))
+            .collect();
+        for org in &orgs {
+            let counts = ErrorCounts::of(&self.health(org).await?);
+            self.rank_top(org, &counts).await?;
+        }
+        redis::cmd("SET")
+            .arg(keys::TOP_INDEXED)
+            .arg(1)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        tracing::info!(
+            orgs = orgs.len(),
+            "top-orgs view filled with the orgs counted before it"
+        );
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
