@@ -55,11 +55,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Budgets of the quota governor: get, set, delete.
-    #[command(subcommand)]
+    /// Budgets of the quota governor: get, set, delete, list.
+    #[command(subcommand, visible_alias = "budgets")]
     Budget(BudgetCommand),
-    /// An org's usage: used, allocation, org limit, remaining per priority,
-    /// when calls free up, and the last 24 hours as a chart.
+    /// An org's usage (--org): used, allocation, org limit, remaining per
+    /// priority, when calls free up, and the last 24 hours as a chart; or
+    /// the orgs nearest their allocation or org limit (--top N).
     Usage(UsageArgs),
     /// Suspensions: list, clear, watch.
     #[command(subcommand)]
@@ -153,6 +154,27 @@ pub enum BudgetCommand {
     Set(BudgetSetArgs),
     /// Deletes the budget of an org; calls already counted stay counted.
     Delete(BudgetKey),
+    /// Every org's budgets the token may see, in org order, a page at a
+    /// time.
+    List {
+        /// Only this budget (every budget when absent).
+        #[arg(long, value_enum)]
+        resource: Option<Resource>,
+        /// The page.
+        #[command(flatten)]
+        page: FleetPageArgs,
+    },
+}
+
+/// A page of a fleet view.
+#[derive(Debug, Args)]
+pub struct FleetPageArgs {
+    /// Items per page, 1 to 1000 (the service's default when absent).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// The token a previous page printed.
+    #[arg(long, value_name = "TOKEN")]
+    pub page_token: Option<String>,
 }
 
 /// `budget set`.
@@ -243,22 +265,44 @@ pub fn parse_until(text: &str) -> Result<Until, String> {
         })
 }
 
-/// `usage`.
+/// `usage`: one org's, or the fleet's top.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["org", "top"])))]
 pub struct UsageArgs {
-    /// The org and budget.
-    #[command(flatten)]
-    pub key: BudgetKey,
+    /// The org.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// The budget.
+    #[arg(long, value_enum, default_value_t = Resource::Api)]
+    pub resource: Resource,
+    /// The N orgs nearest their allocation or org limit (1 to 1000), the
+    /// nearest first, instead of one org.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub top: Option<u32>,
+    /// With --top: the token a previous page printed.
+    #[arg(long, value_name = "TOKEN", requires = "top")]
+    pub page_token: Option<String>,
 }
 
 /// `suspensions ...`.
 #[derive(Debug, Subcommand)]
 pub enum SuspensionsCommand {
-    /// An org's active suspensions, with guidance.
+    /// An org's active suspensions, with guidance; or every org's (--all),
+    /// a page at a time.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["org", "all"])))]
     List {
         /// The org.
         #[arg(long)]
-        org: String,
+        org: Option<String>,
+        /// Every org the token may see, in org order.
+        #[arg(long)]
+        all: bool,
+        /// Only this reason, e.g. SALESFORCE_AUTH_FAILED.
+        #[arg(long, value_parser = names::parse_reason)]
+        reason: Option<i32>,
+        /// The page (with --all).
+        #[command(flatten)]
+        page: FleetPageArgs,
     },
     /// Ends an org's suspension for a reason (the reasons only an operator
     /// can end, or any other early).
@@ -322,6 +366,38 @@ pub struct PageArgs {
     pub page_token: Option<String>,
 }
 
+/// What `errors top` orders orgs by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TopBy {
+    /// Current errors.
+    Current,
+    /// Current errors of type UNKNOWN.
+    Unknown,
+    /// Current errors whose resync ended dead.
+    Dead,
+}
+
+impl TopBy {
+    /// The contract's value.
+    pub fn number(self) -> i32 {
+        use syncgov_api::syncerrors::v1::TopOrgsOrder as O;
+        match self {
+            Self::Current => O::CurrentErrors as i32,
+            Self::Unknown => O::UnknownErrors as i32,
+            Self::Dead => O::DeadJobs as i32,
+        }
+    }
+
+    /// As the flag is written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Unknown => "unknown",
+            Self::Dead => "dead",
+        }
+    }
+}
+
 /// `errors ...`.
 #[derive(Debug, Subcommand)]
 pub enum ErrorsCommand {
@@ -331,6 +407,16 @@ pub enum ErrorsCommand {
         /// The org.
         #[arg(long)]
         org: String,
+    },
+    /// The orgs with the most current errors, UNKNOWN errors or dead resync
+    /// jobs, the most first, a page at a time.
+    Top {
+        /// What to order by.
+        #[arg(long, value_enum, default_value_t = TopBy::Current)]
+        by: TopBy,
+        /// The page.
+        #[command(flatten)]
+        page: FleetPageArgs,
     },
     /// Lists errors, newest first, one page at a time.
     List {

@@ -14,7 +14,7 @@ use syncgov_api::syncerrors::v1 as errors;
 
 use crate::cli::{
     BudgetCommand, BudgetKey, BudgetSetArgs, Cli, Command, ErrorsCommand, FilterArgs,
-    NotificationsCommand, NotificationsSetArgs, Shell, SuspensionsCommand,
+    NotificationsCommand, NotificationsSetArgs, Resource, Shell, SuspensionsCommand, TopBy,
 };
 use crate::context::Context;
 use crate::error::{Exit, Failure};
@@ -33,7 +33,16 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::from_cli(&cli);
     match cli.command {
         Command::Budget(c) => budget(&ctx, c).await,
-        Command::Usage(a) => usage(&ctx, a.key).await,
+        Command::Usage(a) => match (a.org, a.top) {
+            (Some(org), _) => {
+                let key = BudgetKey {
+                    org,
+                    resource: a.resource,
+                };
+                usage(&ctx, key).await
+            }
+            (None, top) => usage_top(&ctx, a.resource, top, a.page_token).await,
+        },
         Command::Suspensions(c) => suspensions(&ctx, c).await,
         Command::Errors(c) => sync_errors(&ctx, c).await,
         Command::Notifications(c) => notifications(&ctx, c).await,
@@ -121,7 +130,54 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                 json!({"org_id": org, "resource": resource.as_str(), "deleted": reply.deleted}),
             )
         }
+        BudgetCommand::List { resource, page } => {
+            let reply = client
+                .list_budgets(quota::ListBudgetsRequest {
+                    resource: resource.map_or(0, Resource::number),
+                    page_size: page.page_size.unwrap_or(0),
+                    page_token: page.page_token.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            emit(
+                ctx.output,
+                render::budget_list(&reply),
+                json::budget_list(&reply),
+            )
+        }
     }
+}
+
+/// `usage --top N`: the orgs nearest their allocation or org limit.
+async fn usage_top(
+    ctx: &Context,
+    resource: Resource,
+    top: Option<u32>,
+    page_token: Option<String>,
+) -> Result<(), Failure> {
+    let target = &ctx.governor;
+    let mut client = target.governor_client(Some(ctx.timeout)).await?;
+    let reply = client
+        .list_usage(quota::ListUsageRequest {
+            resource: resource.number(),
+            page_size: top.unwrap_or(0),
+            page_token: page_token.unwrap_or_default(),
+        })
+        .await
+        .map_err(|s| target.failed(s))?
+        .into_inner();
+    let mut value = json::usage_list(&reply);
+    value["resource"] = json!(resource.as_str());
+    emit(
+        ctx.output,
+        format!(
+            "orgs nearest their limits ({})\n{}",
+            resource.as_str(),
+            render::usage_list(&reply)
+        ),
+        value,
+    )
 }
 
 /// The `SetBudget` request `budget set` sends, with `now` for expiries given
@@ -178,11 +234,16 @@ async fn usage(ctx: &Context, key: BudgetKey) -> Result<(), Failure> {
 async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), Failure> {
     let target = &ctx.governor;
     match command {
-        SuspensionsCommand::List { org } => {
+        SuspensionsCommand::List {
+            org: Some(org),
+            reason,
+            ..
+        } => {
             let mut client = target.governor_client(Some(ctx.timeout)).await?;
             let reply = client
                 .list_suspensions(quota::ListSuspensionsRequest {
                     org_id: org.clone(),
+                    reason: reason.unwrap_or(0),
                     ..Default::default()
                 })
                 .await
@@ -194,6 +255,32 @@ async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), F
                 json!({
                     "org_id": org,
                     "suspensions": reply.suspensions.iter().map(json::suspension).collect::<Vec<_>>(),
+                }),
+            )
+        }
+        SuspensionsCommand::List {
+            org: None,
+            reason,
+            page,
+            ..
+        } => {
+            let mut client = target.governor_client(Some(ctx.timeout)).await?;
+            let reply = client
+                .list_suspensions(quota::ListSuspensionsRequest {
+                    org_id: String::new(),
+                    reason: reason.unwrap_or(0),
+                    page_size: page.page_size.unwrap_or(0),
+                    page_token: page.page_token.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            emit(
+                ctx.output,
+                render::suspension_list(&reply),
+                json!({
+                    "suspensions": reply.suspensions.iter().map(json::suspension).collect::<Vec<_>>(),
+                    "next_page_token": reply.next_page_token,
                 }),
             )
         }
@@ -330,6 +417,32 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
             emit(
                 ctx.output,
                 format!("sync health of {org}: {}", render::health_cards(&reply)),
+                value,
+            )
+        }
+        ErrorsCommand::Top { by, page } => {
+            let reply = client
+                .list_top_orgs(errors::ListTopOrgsRequest {
+                    order_by: by.number(),
+                    page_size: page.page_size.unwrap_or(0),
+                    page_token: page.page_token.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let mut value = json::top_orgs(&reply);
+            value["by"] = json!(by.as_str());
+            emit(
+                ctx.output,
+                format!(
+                    "orgs with the most {}\n{}",
+                    match by {
+                        TopBy::Current => "current errors",
+                        TopBy::Unknown => "UNKNOWN errors",
+                        TopBy::Dead => "dead resync jobs",
+                    },
+                    render::top_orgs(&reply)
+                ),
                 value,
             )
         }

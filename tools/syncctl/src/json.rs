@@ -219,3 +219,48 @@ pub fn notifications(
         })),
     })
 }
+
+/// A page of every org's budgets.
+pub fn budget_list(r: &quota::ListBudgetsResponse) -> Value {
+    json!({
+        "budgets": r.budgets.iter().map(|b| json!({
+            "org_id": b.org_id,
+            "resource": names::resource(b.resource),
+            "budget": budget(&b.budget.unwrap_or_default()),
+        })).collect::<Vec<_>>(),
+        "next_page_token": r.next_page_token,
+    })
+}
+
+/// A page of the usage view.
+pub fn usage_list(r: &quota::ListUsageResponse) -> Value {
+    json!({
+        "orgs": r.orgs.iter().map(|o| json!({
+            "org_id": o.org_id,
+            "used": o.used,
+            "allocation": o.allocation,
+            "org_limit": o.org_limit,
+            "org_used_estimate": o.org_used_estimate,
+            "allocation_share": o.allocation_share,
+            "org_share": o.org_share,
+            "share_used": o.share_used,
+            "is_default_budget": o.is_default_budget,
+            "as_of": timestamp(o.as_of.as_ref()),
+        })).collect::<Vec<_>>(),
+        "next_page_token": r.next_page_token,
+    })
+}
+
+/// A page of the orgs with the most errors.
+pub fn top_orgs(r: &errors::ListTopOrgsResponse) -> Value {
+    json!({
+        "orgs": r.orgs.iter().map(|o| json!({
+            "org_id": o.org_id,
+            "current_errors": o.current_errors,
+            "unknown_errors": o.unknown_errors,
+            "dead_jobs": o.dead_jobs,
+            "impacted_records": o.impacted_records,
+        })).collect::<Vec<_>>(),
+        "next_page_token": r.next_page_token,
+    })
+}

@@ -75,6 +75,17 @@ impl Names {
     }
 }
 
+/// A resource as the `--resource` flag writes it (`api`, `bulk`), or the
+/// number.
+pub fn resource(n: i32) -> String {
+    use syncgov_api::quota::v1::Resource as R;
+    match R::try_from(n) {
+        Ok(R::ApiRequests) => "api".to_owned(),
+        Ok(R::BulkBatches) => "bulk".to_owned(),
+        _ => n.to_string(),
+    }
+}
+
 /// A suspension reason's short name.
 pub fn reason(n: i32) -> String {
     REASON.short(n)

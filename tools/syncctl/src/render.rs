@@ -414,6 +414,151 @@ fn clearing_words(n: i32) -> String {
     }
 }
 
+/// Longest org id shown in a fleet table; JSON has the whole of it.
+const FLEET_ORG_CHARS: usize = 32;
+
+/// The line that says how to ask for the next page, if there is one.
+fn next_page(token: &str) -> String {
+    if token.is_empty() {
+        String::new()
+    } else {
+        format!("next page: --page-token {}\n", clean(token))
+    }
+}
+
+/// A page of every org's budgets: one row per (org, resource), within 100
+/// columns.
+pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
+    if r.budgets.is_empty() {
+        return format!("no budgets\n{}", next_page(&r.next_page_token));
+    }
+    let mut table = Table::new(&[
+        "ORG",
+        "RESOURCE",
+        "ORG LIMIT",
+        "ALLOCATION",
+        "SHARES R/N/C",
+        "OVERRIDE",
+    ])
+    .right_align(&[2, 3, 4]);
+    for b in &r.budgets {
+        let budget = b.budget.unwrap_or_default();
+        let shares = budget.shares.as_ref().map_or_else(
+            || "-".to_owned(),
+            |s| {
+                format!(
+                    "{}/{}/{}",
+                    s.retry_percent, s.normal_percent, s.critical_percent
+                )
+            },
+        );
+        let over = budget.allocation_override.as_ref().map_or_else(
+            || "-".to_owned(),
+            |o| {
+                format!(
+                    "{} to {}",
+                    count(o.allocation),
+                    timestamp(o.expires_at.as_ref())
+                )
+            },
+        );
+        table.row(vec![
+            shorten(&b.org_id, FLEET_ORG_CHARS),
+            names::resource(b.resource),
+            count(budget.org_limit),
+            count(budget.allocation),
+            shares,
+            over,
+        ]);
+    }
+    table.render() + &next_page(&r.next_page_token)
+}
+
+/// A share as a percentage with one decimal.
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// A page of the usage view: the orgs nearest their allocation or org
+/// limit, the nearest first, within 100 columns.
+pub fn usage_list(r: &quota::ListUsageResponse) -> String {
+    if r.orgs.is_empty() {
+        return format!("no usage counted\n{}", next_page(&r.next_page_token));
+    }
+    let mut table = Table::new(&[
+        "ORG",
+        "USED",
+        "ALLOCATION",
+        "OF ALLOC",
+        "OF ORG LIMIT",
+        "NEAREST",
+    ])
+    .right_align(&[1, 2, 3, 4]);
+    for o in &r.orgs {
+        let nearest = if o.org_share > o.allocation_share {
+            "org limit"
+        } else {
+            "allocation"
+        };
+        table.row(vec![
+            shorten(&o.org_id, FLEET_ORG_CHARS),
+            count(o.used),
+            count(o.allocation),
+            percent(o.allocation_share),
+            if o.org_limit > 0 && o.org_used_estimate > 0 {
+                percent(o.org_share)
+            } else {
+                "-".to_owned()
+            },
+            format!(
+                "{nearest}{}",
+                if o.is_default_budget {
+                    " (default)"
+                } else {
+                    ""
+                }
+            ),
+        ]);
+    }
+    table.render() + &next_page(&r.next_page_token)
+}
+
+/// A page of every org's active suspensions, within 100 columns.
+pub fn suspension_list(r: &quota::ListSuspensionsResponse) -> String {
+    if r.suspensions.is_empty() {
+        return format!("no active suspensions\n{}", next_page(&r.next_page_token));
+    }
+    let mut table = Table::new(&["ORG", "REASON", "SINCE", "ENDS"]);
+    for s in &r.suspensions {
+        table.row(vec![
+            shorten(&s.org_id, 24),
+            names::reason(s.reason),
+            timestamp(s.since.as_ref()),
+            shorten(&clearing_words(s.clearing), 14),
+        ]);
+    }
+    table.render() + &next_page(&r.next_page_token)
+}
+
+/// A page of the orgs with the most errors, within 100 columns.
+pub fn top_orgs(r: &errors::ListTopOrgsResponse) -> String {
+    if r.orgs.is_empty() {
+        return format!("no org has any\n{}", next_page(&r.next_page_token));
+    }
+    let mut table = Table::new(&["ORG", "CURRENT", "UNKNOWN", "DEAD JOBS", "RECORDS"])
+        .right_align(&[1, 2, 3, 4]);
+    for o in &r.orgs {
+        table.row(vec![
+            shorten(&o.org_id, FLEET_ORG_CHARS),
+            count(o.current_errors),
+            count(o.unknown_errors),
+            count(o.dead_jobs),
+            count(o.impacted_records),
+        ]);
+    }
+    table.render() + &next_page(&r.next_page_token)
+}
+
 /// An org's active suspensions, with what to do about each.
 pub fn suspensions(list: &[quota::Suspension]) -> String {
     if list.is_empty() {
