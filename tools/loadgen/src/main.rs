@@ -49,6 +49,10 @@ enum Command {
     Health(HealthArgs),
     /// Streams one org's ExportErrorsCsv and reports rows, bytes and time.
     Export(ExportArgs),
+    /// Reads a fleet view a page at a time, each caller walking the whole
+    /// list with the page tokens and starting again at its end: the latency
+    /// of a page, first pages and deep ones alike.
+    Fleet(FleetArgs),
     /// An OTLP/gRPC trace receiver that counts what it is sent and drops it:
     /// the far end of an exporter, for measuring what traces cost.
     Sink(SinkArgs),
@@ -165,6 +169,40 @@ struct HealthArgs {
     org: String,
 }
 
+/// Options of `fleet`.
+#[derive(Args)]
+struct FleetArgs {
+    #[command(flatten)]
+    load: Load,
+    /// Which view.
+    #[arg(long, value_enum)]
+    view: FleetView,
+    /// Items per page.
+    #[arg(long, default_value_t = 100)]
+    page_size: u32,
+    /// Before measuring, suspend this many orgs (`<prefix>0` on) for
+    /// SALESFORCE_ORG_LOCKED, so that the suspensions view has something
+    /// to page through.
+    #[arg(long)]
+    suspend: Option<u32>,
+    /// Prefix of the org ids `--suspend` uses.
+    #[arg(long, default_value = "loadgen-")]
+    org_prefix: String,
+}
+
+/// A fleet view `fleet` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FleetView {
+    /// The governor's ListBudgets, every resource.
+    Budgets,
+    /// The governor's ListSuspensions across orgs.
+    Suspensions,
+    /// The governor's ListUsage: the orgs nearest their limits.
+    Usage,
+    /// sync-errors' ListTopOrgs by current errors.
+    ErrorsTop,
+}
+
 /// Options of `export`.
 #[derive(Args)]
 struct ExportArgs {
@@ -205,6 +243,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Acquire(args) => acquire(args).await,
         Command::Ingest(args) => ingest(args).await,
+        Command::Fleet(args) => fleet(args).await,
         Command::Health(args) => health(args).await,
         Command::Export(args) => export(args).await,
         Command::Sink(args) => sink(args).await,
@@ -721,6 +760,143 @@ async fn health(args: HealthArgs) -> anyhow::Result<()> {
         args.org, first.current_errors, args.load.concurrency
     );
     report(&title, "calls", 1, elapsed, tally);
+    Ok(())
+}
+
+/// One page of `view` after `token`: its items and the next token.
+async fn fleet_page(
+    governor: &mut QuotaGovernorClient<AuthChannel>,
+    errors_client: &mut SyncErrorsClient<AuthChannel>,
+    view: FleetView,
+    page_size: u32,
+    page_token: String,
+) -> Result<(usize, String), tonic::Status> {
+    Ok(match view {
+        FleetView::Budgets => {
+            let r = governor
+                .list_budgets(quota::ListBudgetsRequest {
+                    resource: 0,
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            (r.budgets.len(), r.next_page_token)
+        }
+        FleetView::Suspensions => {
+            let r = governor
+                .list_suspensions(quota::ListSuspensionsRequest {
+                    org_id: String::new(),
+                    reason: 0,
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            (r.suspensions.len(), r.next_page_token)
+        }
+        FleetView::Usage => {
+            let r = governor
+                .list_usage(quota::ListUsageRequest {
+                    resource: 0,
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            (r.orgs.len(), r.next_page_token)
+        }
+        FleetView::ErrorsTop => {
+            let r = errors_client
+                .list_top_orgs(errors::ListTopOrgsRequest {
+                    order_by: 0,
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            (r.orgs.len(), r.next_page_token)
+        }
+    })
+}
+
+async fn fleet(args: FleetArgs) -> anyhow::Result<()> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let default_addr = match args.view {
+        FleetView::ErrorsTop => "http://127.0.0.1:50052",
+        _ => "http://127.0.0.1:50051",
+    };
+    let channels = args.load.channels(default_addr).await?;
+    if let Some(n) = args.suspend {
+        let mut client = QuotaGovernorClient::new(channels[0].clone());
+        for i in 0..n {
+            client
+                .suspend(quota::SuspendRequest {
+                    org_id: format!("{}{i}", args.org_prefix),
+                    reason: syncgov_api::taxonomy::v1::SuspensionReason::SalesforceOrgLocked
+                        .into(),
+                    detail: "loadgen".into(),
+                })
+                .await
+                .context("Suspend")?;
+        }
+    }
+    // One walk through the whole list first: how many items and pages.
+    let (mut governor, mut errors_client) = (
+        QuotaGovernorClient::new(channels[0].clone()),
+        SyncErrorsClient::new(channels[0].clone()),
+    );
+    let (mut items, mut pages, mut token) = (0usize, 0usize, String::new());
+    let walked = Instant::now();
+    loop {
+        let (n, next) = fleet_page(
+            &mut governor,
+            &mut errors_client,
+            args.view,
+            args.page_size,
+            token,
+        )
+        .await
+        .context("a page")?;
+        items += n;
+        pages += 1;
+        if next.is_empty() {
+            break;
+        }
+        token = next;
+    }
+    let walked = walked.elapsed();
+    let view = args.view;
+    let page_size = args.page_size;
+    let tokens: Rc<Vec<RefCell<String>>> =
+        Rc::new((0..args.load.concurrency).map(|_| RefCell::default()).collect());
+    let clients = Arc::new(channels);
+    let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, _| {
+        let channel = clients[caller as usize % clients.len()].clone();
+        let tokens = tokens.clone();
+        async move {
+            let token = tokens[caller as usize].borrow().clone();
+            let (mut g, mut e) = (
+                QuotaGovernorClient::new(channel.clone()),
+                SyncErrorsClient::new(channel),
+            );
+            match fleet_page(&mut g, &mut e, view, page_size, token).await {
+                Ok((_, next)) => {
+                    *tokens[caller as usize].borrow_mut() = next;
+                    Outcome::Ok
+                }
+                Err(_) => Outcome::Failed,
+            }
+        }
+    })
+    .await?;
+    let title = format!(
+        "fleet {view:?}: {items} items in {pages} pages of {page_size} (one walk: {:.1} s), concurrency {}",
+        walked.as_secs_f64(),
+        args.load.concurrency
+    );
+    report(&title, "pages", 1, elapsed, tally);
     Ok(())
 }
 
