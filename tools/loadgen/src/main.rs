@@ -834,8 +834,7 @@ async fn fleet(args: FleetArgs) -> anyhow::Result<()> {
             client
                 .suspend(quota::SuspendRequest {
                     org_id: format!("{}{i}", args.org_prefix),
-                    reason: syncgov_api::taxonomy::v1::SuspensionReason::SalesforceOrgLocked
-                        .into(),
+                    reason: syncgov_api::taxonomy::v1::SuspensionReason::SalesforceOrgLocked.into(),
                     detail: "loadgen".into(),
                 })
                 .await
@@ -869,8 +868,11 @@ async fn fleet(args: FleetArgs) -> anyhow::Result<()> {
     let walked = walked.elapsed();
     let view = args.view;
     let page_size = args.page_size;
-    let tokens: Rc<Vec<RefCell<String>>> =
-        Rc::new((0..args.load.concurrency).map(|_| RefCell::default()).collect());
+    let tokens: Rc<Vec<RefCell<String>>> = Rc::new(
+        (0..args.load.concurrency)
+            .map(|_| RefCell::default())
+            .collect(),
+    );
     let clients = Arc::new(channels);
     let (tally, elapsed) = drive(&args.load, Arc::default(), move |caller, _| {
         let channel = clients[caller as usize % clients.len()].clone();
