@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use syncgov_kit::clock::now_ms;
 
-use super::{BudgetKey, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use super::{
+    BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
+};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, ReleaseOutcome, Released,
     Resource, Rules, Usage,
@@ -42,6 +44,8 @@ struct Entry {
 /// critical section is a few arithmetic steps, never an await.
 pub struct MemoryStore {
     rules: Rules,
+    /// The process's clock, unless a test set one.
+    clock: Clock,
     /// Active suspensions and every event, in order.
     suspensions: Mutex<Suspensions>,
     /// Wakes followers waiting for events.
@@ -81,8 +85,21 @@ impl MemoryStore {
     /// budgets (an org counts once per resource it uses): beyond it, a new
     /// org is refused (`StoreError::Full`) until idle ones are forgotten.
     pub fn bounded(rules: Rules, max_orgs: usize) -> Self {
+        Self::with(rules, max_orgs, Clock::Own)
+    }
+
+    /// An empty store deciding by `rules` at the times `clock` shows
+    /// (suspensions keep the process's clock). Tests only: see [`Clock`]
+    /// for why a governor cannot have one.
+    #[cfg(feature = "test-clock")]
+    pub fn with_clock(rules: Rules, clock: super::TestClock) -> Self {
+        Self::with(rules, DEFAULT_MAX_ORGS, Clock::Set(clock))
+    }
+
+    fn with(rules: Rules, max_orgs: usize, clock: Clock) -> Self {
         Self {
             rules,
+            clock,
             suspensions: Mutex::default(),
             new_events: tokio::sync::Notify::new(),
             hasher: RandomState::new(),
@@ -146,6 +163,11 @@ impl MemoryStore {
         }
         self.held.fetch_sub(forgotten, Ordering::Relaxed);
         forgotten
+    }
+
+    /// Now, by the store's clock.
+    fn now(&self) -> i64 {
+        self.clock.set_ms().unwrap_or_else(now_ms)
     }
 
     fn shard(&self, key: &BudgetKey) -> MutexGuard<'_, HashMap<BudgetKey, Entry>> {
@@ -266,7 +288,7 @@ impl QuotaStore for MemoryStore {
             &mut entry.counts,
             ask,
             priority,
-            now_ms(),
+            self.now(),
         ))
     }
 
@@ -277,7 +299,7 @@ impl QuotaStore for MemoryStore {
         count: u64,
     ) -> Result<Released, StoreError> {
         let mut shard = self.shard(key);
-        let now = now_ms();
+        let now = self.now();
         let shape = &self.rules.shape;
         let Some(entry) = shard.get_mut(key) else {
             // Nothing was ever counted here: whatever the grant was, its
@@ -326,7 +348,7 @@ impl QuotaStore for MemoryStore {
             found.is_default,
             counts,
             &self.rules.shape,
-            now_ms(),
+            self.now(),
         )))
     }
 
@@ -343,7 +365,7 @@ impl QuotaStore for MemoryStore {
         if FoundBudget::pick(own, fallback).is_none() {
             return Ok(None);
         }
-        let now = now_ms();
+        let now = self.now();
         let entry = self.entry(&mut shard, key)?;
         let accepted = domain::report(
             &mut entry.counts,
@@ -624,7 +646,7 @@ impl QuotaStore for MemoryStore {
             Duration::from_millis(self.rules.shape.bucket_ms()).min(Duration::from_secs(60));
         loop {
             tokio::time::sleep(every).await;
-            let forgotten = self.forget_idle(now_ms());
+            let forgotten = self.forget_idle(self.now());
             if forgotten > 0 {
                 tracing::debug!(forgotten, "idle orgs forgotten");
             }

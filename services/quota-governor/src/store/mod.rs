@@ -6,6 +6,8 @@
 //!
 //! The store owns the clock: the memory store reads the process's, the Redis
 //! store reads Redis `TIME`, so all replicas sharing a Redis agree on it.
+//! Only a test can set it instead ([`TestClock`], behind the `test-clock`
+//! feature), to run the same history on every store.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +18,61 @@ use crate::domain::{
 use crate::fleet::{Ppm, Rank};
 use crate::grant_id::KEY_LEN;
 use crate::suspension::{Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
+
+/// The clock a store decides by.
+///
+/// A governor always has [`Clock::Own`]: `app` opens its store with
+/// `MemoryStore::bounded` or `RedisStore::open`, which take no clock, and
+/// the only constructors taking one (`MemoryStore::with_clock`,
+/// `RedisStore::open_with_clock`) exist only when the crate is built with
+/// the `test-clock` feature, which only the tests package asks for (as a
+/// dev-dependency, so not even `cargo build --workspace --bins` turns it
+/// on). Nothing a caller sends over gRPC reaches the clock either way.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Clock {
+    /// The store's own: the process's for the memory store, Redis `TIME`
+    /// (in the scripts) for the Redis store.
+    #[default]
+    Own,
+    /// A clock a test sets.
+    #[cfg(feature = "test-clock")]
+    Set(TestClock),
+}
+
+impl Clock {
+    /// The time a test set; `None` for the store's own clock.
+    pub(crate) fn set_ms(&self) -> Option<i64> {
+        match self {
+            Clock::Own => None,
+            #[cfg(feature = "test-clock")]
+            Clock::Set(clock) => Some(clock.now_ms()),
+        }
+    }
+}
+
+/// A clock a test sets and steps, forwards or backwards, shared by every
+/// store it is given to (clones share the time). Tests only.
+#[cfg(feature = "test-clock")]
+#[derive(Clone, Debug)]
+pub struct TestClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+#[cfg(feature = "test-clock")]
+impl TestClock {
+    /// A clock showing `ms` (milliseconds since the epoch).
+    pub fn at(ms: i64) -> Self {
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicI64::new(ms)))
+    }
+
+    /// What it shows.
+    pub fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sets it to `ms`.
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 /// The handle on Redis, one server or a cluster.
 pub use syncgov_kit::redis_conn as conn;

@@ -1,14 +1,13 @@
--- Reads a budget and its window with the store's clock, in one consistent
--- snapshot; the arithmetic happens in Rust (src/window.rs).
+-- Reads a budget and its window with the store's clock (clock.lua in
+-- front), in one consistent snapshot; the arithmetic happens in Rust
+-- (src/window.rs).
 --
 -- KEYS[1]  the budget hash   KEYS[2]  the window string   KEYS[3]  the org view
 --
 -- Returns {now ms, {l, a, sr, sn, sc, oa, oe}, window string or nil,
 -- {ru, rm, rt, rg}}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return {
-  now,
+  now_ms(),
   redis.call('HMGET', KEYS[1], 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe'),
   redis.call('GET', KEYS[2]),
   redis.call('HMGET', KEYS[3], 'ru', 'rm', 'rt', 'rg'),

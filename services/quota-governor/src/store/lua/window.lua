@@ -1,5 +1,5 @@
--- The rolling window of one budget, shared by the acquire and release scripts
--- (the store puts this file in front of each). It follows src/window.rs rule
+-- The rolling window of one budget, shared by the acquire, release and report
+-- scripts (the store puts this file in front of each, after clock.lua). It follows src/window.rs rule
 -- for rule; the behaviour suite holds the two to the same answers.
 --
 -- Layout of the window string (BITFIELD reads it big-endian; a missing key
@@ -10,12 +10,6 @@
 -- `ring` is the number of buckets in a window plus one, so that a call is
 -- dropped only when it is a whole window old: at most one bucket late, never
 -- early.
-
--- The store's clock, shared by every replica: Redis TIME in milliseconds.
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 
 local function slot_bit(bucket, ring)
   return 128 + (bucket % ring) * 32

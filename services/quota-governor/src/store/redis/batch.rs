@@ -21,7 +21,7 @@ use super::decode::{self, DECISION_LEN};
 use super::keys;
 use crate::domain::{Ask, Budget, Decision, Priority};
 use crate::store::conn::{Durability, Redis};
-use crate::store::{BudgetKey, StoreError};
+use crate::store::{BudgetKey, Clock, StoreError};
 use crate::window::WindowShape;
 
 /// Most decisions in one batch.
@@ -47,18 +47,20 @@ pub struct Batches {
     shape: WindowShape,
     margin: u8,
     durability: Option<Durability>,
+    clock: Clock,
 }
 
 impl Batches {
     /// A batcher sending `script` (acquire_many.lua) over `conn`; with
     /// `durability`, a batch's grants are answered once that many replicas
-    /// have them.
+    /// have them; `clock` is the store's.
     pub fn new(
         conn: Redis,
         script: Script,
         shape: WindowShape,
         margin: u8,
         durability: Option<Durability>,
+        clock: Clock,
     ) -> Self {
         Self {
             sender: OnceLock::new(),
@@ -67,6 +69,7 @@ impl Batches {
             shape,
             margin,
             durability,
+            clock,
         }
     }
 
@@ -106,6 +109,7 @@ impl Batches {
                     shape: self.shape,
                     margin: self.margin,
                     durability: self.durability,
+                    clock: self.clock.clone(),
                 },
             ));
             tx
@@ -114,11 +118,12 @@ impl Batches {
 }
 
 /// What every batch of a store is decided with.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Params {
     shape: WindowShape,
     margin: u8,
     durability: Option<Durability>,
+    clock: Clock,
 }
 
 async fn batch_loop(
@@ -141,7 +146,7 @@ async fn batch_loop(
                 Err(_) => break,
             }
         }
-        let (conn, script) = (conn.clone(), script.clone());
+        let (conn, script, params) = (conn.clone(), script.clone(), params.clone());
         tokio::spawn(async move {
             // One script call per default budget (an argument of the call)
             // and, on a cluster, per slot.
@@ -159,7 +164,7 @@ async fn batch_loop(
             if cluster && groups.len() > 1 {
                 let mut parts = tokio::task::JoinSet::new();
                 for (_, group) in groups {
-                    let (conn, script) = (conn.clone(), script.clone());
+                    let (conn, script, params) = (conn.clone(), script.clone(), params.clone());
                     parts.spawn(async move {
                         run_batch(&conn, &script, params, group).await;
                     });
@@ -167,7 +172,7 @@ async fn batch_loop(
                 while parts.join_next().await.is_some() {}
             } else {
                 for (_, group) in groups {
-                    run_batch(&conn, &script, params, group).await;
+                    run_batch(&conn, &script, params.clone(), group).await;
                 }
             }
             drop(permit);
@@ -180,6 +185,7 @@ async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Ask
         ref shape,
         margin,
         durability,
+        ref clock,
     } = params;
     let mut invocation = script.prepare_invoke();
     invocation
@@ -202,6 +208,8 @@ async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Ask
             .arg(asked.ask.min)
             .arg(super::priority_arg(asked.priority));
     }
+    // A clock a test set goes last (nothing, with the store's own).
+    invocation.arg(clock.set_ms());
     let reply: Result<Vec<i64>, _> = invocation
         .invoke_async(&mut conn.clone())
         .instrument(redis_span("EVALSHA", "acquire_many"))

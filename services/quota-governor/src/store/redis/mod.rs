@@ -27,7 +27,9 @@ use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
 use super::conn::{Durability, Endpoint, Redis};
-use super::{BudgetKey, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use super::{
+    BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
+};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
@@ -38,11 +40,20 @@ use crate::window::WindowShape;
 use batch::Batches;
 use decode::Suspended;
 
-/// A script with the rolling window's helpers (`window.lua`) in front.
-macro_rules! with_window {
-    ($($file:literal),+) => {
-        Script::new(concat!(include_str!("../lua/window.lua"), $(include_str!(concat!("../lua/", $file))),+))
-    };
+/// The clock in front of every script that reads the clock of a budget.
+const CLOCK: &str = include_str!("../lua/clock.lua");
+/// The clock a test sets, in place of [`CLOCK`] (see [`Clock`] for why a
+/// governor never has it).
+#[cfg(feature = "test-clock")]
+const TEST_CLOCK: &str = include_str!("../lua/test_clock.lua");
+/// The rolling window's helpers.
+const WINDOW: &str = include_str!("../lua/window.lua");
+
+/// A script of `parts` with `clock` and the window's helpers in front.
+fn with_window(clock: &str, parts: &[&str]) -> Script {
+    let mut text = format!("{clock}{WINDOW}");
+    parts.iter().for_each(|part| text.push_str(part));
+    Script::new(&text)
 }
 
 /// The scripts of the store, loaded once (`EVALSHA`, reloaded on
@@ -63,12 +74,19 @@ struct Scripts {
 }
 
 impl Scripts {
-    fn new() -> Self {
+    /// The scripts, budgets' with `clock` in front.
+    fn new(clock: &str) -> Self {
         Self {
-            acquire: with_window!("decide.lua", "acquire.lua"),
-            release: with_window!("release.lua"),
-            report: with_window!("report.lua"),
-            read: Script::new(include_str!("../lua/read.lua")),
+            acquire: with_window(
+                clock,
+                &[
+                    include_str!("../lua/decide.lua"),
+                    include_str!("../lua/acquire.lua"),
+                ],
+            ),
+            release: with_window(clock, &[include_str!("../lua/release.lua")]),
+            report: with_window(clock, &[include_str!("../lua/report.lua")]),
+            read: Script::new(&format!("{clock}{}", include_str!("../lua/read.lua"))),
             suspend: Script::new(include_str!("../lua/suspend.lua")),
             clear: Script::new(include_str!("../lua/clear.lua")),
             snapshot: Script::new(include_str!("../lua/snapshot.lua")),
@@ -99,6 +117,9 @@ pub struct RedisStore {
     endpoint: Endpoint,
     follower: tokio::sync::Mutex<Option<Redis>>,
     timeout: Duration,
+    /// Redis `TIME`, unless a test set a clock: then its time goes to the
+    /// budgets' scripts as their last argument.
+    clock: Clock,
 }
 
 impl RedisStore {
@@ -122,26 +143,64 @@ impl RedisStore {
         coalesce: bool,
         durability: Option<Durability>,
     ) -> Result<Self, StoreError> {
+        Self::open_at(endpoint, rules, timeout, coalesce, durability, Clock::Own)
+    }
+
+    /// A store as [`RedisStore::open`] makes, deciding budgets at the times
+    /// `clock` shows instead of Redis `TIME` (suspensions keep Redis'
+    /// clock). Tests only: see [`Clock`] for why a governor cannot have one.
+    #[cfg(feature = "test-clock")]
+    pub fn open_with_clock(
+        endpoint: &Endpoint,
+        rules: Rules,
+        timeout: Duration,
+        coalesce: bool,
+        clock: super::TestClock,
+    ) -> Result<Self, StoreError> {
+        Self::open_at(endpoint, rules, timeout, coalesce, None, Clock::Set(clock))
+    }
+
+    fn open_at(
+        endpoint: &Endpoint,
+        rules: Rules,
+        timeout: Duration,
+        coalesce: bool,
+        durability: Option<Durability>,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
         let shape = rules.shape;
         let conn = endpoint.connect(timeout)?;
+        let clock_lua = match clock {
+            Clock::Own => CLOCK,
+            #[cfg(feature = "test-clock")]
+            Clock::Set(_) => TEST_CLOCK,
+        };
         Ok(Self {
             batches: coalesce.then(|| {
                 Batches::new(
                     conn.clone(),
-                    with_window!("decide.lua", "acquire_many.lua"),
+                    with_window(
+                        clock_lua,
+                        &[
+                            include_str!("../lua/decide.lua"),
+                            include_str!("../lua/acquire_many.lua"),
+                        ],
+                    ),
                     shape,
                     rules.org_margin_percent,
                     durability,
+                    clock.clone(),
                 )
             }),
             conn,
             rules,
             shape,
             durability,
-            scripts: Scripts::new(),
+            scripts: Scripts::new(clock_lua),
             endpoint: endpoint.clone(),
             follower: tokio::sync::Mutex::new(None),
             timeout,
+            clock,
         })
     }
 
@@ -323,6 +382,7 @@ impl QuotaStore for RedisStore {
             .arg(self.shape.ring_len())
             .arg(self.rules.org_margin_percent)
             .arg(decode::fallback_args(fallback))
+            .arg(self.clock.set_ms())
             .invoke_async(&mut self.conn())
             .instrument(redis_span("EVALSHA", "acquire"))
             .await
@@ -352,6 +412,7 @@ impl QuotaStore for RedisStore {
             .arg(count.min(grant.count))
             .arg(self.shape.bucket_ms())
             .arg(self.shape.ring_len())
+            .arg(self.clock.set_ms())
             .invoke_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
@@ -369,6 +430,7 @@ impl QuotaStore for RedisStore {
             .key(keys::budget(key))
             .key(keys::window(key, &self.shape))
             .key(keys::org(key))
+            .arg(self.clock.set_ms())
             .invoke_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
@@ -423,6 +485,7 @@ impl QuotaStore for RedisStore {
             .arg(self.shape.bucket_ms())
             .arg(self.shape.ring_len())
             .arg(u8::from(fallback.is_some()))
+            .arg(self.clock.set_ms())
             .invoke_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
