@@ -317,7 +317,9 @@ impl QuotaStore for MemoryStore {
             return Ok(looked);
         }
         entry.released.retain(|_, until| *until > now);
-        let until = now + (shape.window_ms() + shape.bucket_ms()) as i64;
+        // Kept until the grant's bucket leaves the window, whatever the clock
+        // does meanwhile: a retry neither moves nor shortens it.
+        let until = shape.leaves_at_ms(shape.bucket_of(grant.bucket_start_ms));
         if entry.released.insert(grant.nonce, until).is_some() {
             return Ok(Released {
                 outcome: ReleaseOutcome::AlreadyReleased,
@@ -332,21 +334,23 @@ impl QuotaStore for MemoryStore {
         key: &BudgetKey,
         fallback: Option<&Budget>,
     ) -> Result<Option<Usage>, StoreError> {
-        let mut shard = self.shard(key);
+        let shard = self.shard(key);
         let own = shard.get(key).and_then(|e| e.budget);
         let Some(found) = FoundBudget::pick(own, fallback) else {
             return Ok(None);
         };
-        // Reading holds nothing new: an org never counted reads as empty.
-        let mut empty = Counts::default();
-        let counts = match shard.get_mut(key) {
-            Some(entry) => &mut entry.counts,
-            None => &mut empty,
-        };
+        // Reading changes nothing, as on Redis (read.lua writes nothing):
+        // the window moves on a copy, so a clock that steps back after a
+        // read finds it where the last decision left it. An org never
+        // counted reads as empty.
+        let mut counts = shard
+            .get(key)
+            .map(|entry| entry.counts.clone())
+            .unwrap_or_default();
         Ok(Some(domain::usage(
             &found.budget,
             found.is_default,
-            counts,
+            &mut counts,
             &self.rules.shape,
             self.now(),
         )))

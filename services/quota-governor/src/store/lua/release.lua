@@ -17,8 +17,10 @@ local count = tonumber(ARGV[2])
 local bucket_ms = tonumber(ARGV[3])
 local ring = tonumber(ARGV[4])
 
-local head, used = advance(KEYS[1], now_ms(), bucket_ms, ring)
-if used == 0 or bucket > head or bucket <= head - ring then
+-- A fresh window (none, or everything in it left) holds no grant; an empty
+-- one still knows which grants were handed back.
+local head, used, fresh = advance(KEYS[1], now_ms(), bucket_ms, ring)
+if fresh or bucket > head or bucket <= head - ring then
   return {0, used, 3}
 end
 -- Kept while the grant's bucket can be in the window: past that there is
