@@ -40,7 +40,7 @@ use syncgov_tests::cluster::{self, ClusterLease};
 
 /// Histories per test; each runs on five stores. Kept modest so that the
 /// whole target takes a minute or two on two busy cores.
-const CASES: u32 = 96;
+const CASES: u32 = 256;
 /// Steps of one history, at most.
 const MAX_STEPS: usize = 48;
 

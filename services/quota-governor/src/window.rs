@@ -10,7 +10,8 @@
 //! more than the limit checked at each grant.
 //!
 //! The Redis store runs the same rules in Lua (`store/lua/window.lua`); the
-//! behaviour suite holds the two to the same answers.
+//! behaviour suite and the differential property tests (`tests/differential.rs`)
+//! hold the two to the same answers.
 
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 -- The rolling window of one budget, shared by the acquire, release and report
--- scripts (the store puts this file in front of each, after clock.lua). It follows src/window.rs rule
--- for rule; the behaviour suite holds the two to the same answers.
+-- scripts (the store puts this file in front of each, after clock.lua). It
+-- follows src/window.rs rule for rule; the behaviour suite and the
+-- differential property tests (tests/differential.rs, random histories on
+-- one clock the test sets) hold the two to the same answers.
 --
 -- Layout of the window string (BITFIELD reads it big-endian; a missing key
 -- or a short string reads as zeros):
