@@ -1310,4 +1310,95 @@ mod tests {
             }
         }
     }
+
+    /// Claims as a JWT carries them: a worker's for every org, with `extra`
+    /// claims added or replaced.
+    fn claims(extra: &[(&str, serde_json::Value)]) -> Claims {
+        let mut v = serde_json::json!({"exp": 4_000_000_000u64, "role": "worker", "orgs": "*"});
+        let object = v.as_object_mut().expect("an object");
+        for (name, value) in extra {
+            object.insert((*name).to_owned(), value.clone());
+        }
+        serde_json::from_value(v).expect("claims")
+    }
+
+    #[test]
+    fn the_orgs_claim_is_every_org_one_org_or_a_list_never_none() {
+        let orgs = |value: serde_json::Value| principal(claims(&[("orgs", value)])).map(|p| p.orgs);
+        let only = |names: &[&str]| Ok(Orgs::Only(names.iter().map(|n| (*n).to_owned()).collect()));
+        assert_eq!(orgs(serde_json::json!("*")), Ok(Orgs::All));
+        assert_eq!(orgs(serde_json::json!("acme")), only(&["acme"]));
+        assert_eq!(
+            orgs(serde_json::json!(["acme", "globex"])),
+            only(&["acme", "globex"])
+        );
+        assert!(orgs(serde_json::json!([])).is_err());
+    }
+
+    #[test]
+    fn nbf_and_iat_up_to_the_leeway_ahead_are_taken_and_no_further() {
+        let now = 1_800_000_000;
+        for claim in ["nbf", "iat"] {
+            let at = |t: u64| check_times(&claims(&[(claim, serde_json::json!(t))]), now);
+            assert_eq!(at(now - 3_600), Ok(()), "{claim} an hour ago");
+            assert_eq!(at(now + LEEWAY_S), Ok(()), "{claim} at the leeway");
+            assert!(at(now + LEEWAY_S + 1).is_err(), "{claim} past the leeway");
+            assert!(at(now + 3_600).is_err(), "{claim} an hour ahead");
+        }
+    }
+
+    #[test]
+    fn every_role_is_read_back_from_its_name() {
+        for role in [Role::Worker, Role::Operator, Role::Admin, Role::Service] {
+            assert_eq!(Role::parse(role.name()), Some(role));
+        }
+    }
+
+    #[test]
+    fn only_a_caller_of_every_org_may_span_orgs() {
+        let call = |orgs: Orgs| {
+            let mut request = tonic::Request::new(());
+            request.extensions_mut().insert(Principal {
+                subject: "t".into(),
+                role: Role::Operator,
+                orgs,
+                max_priority: Priority::Normal,
+            });
+            authorize_every_org(&request, "a list").is_ok()
+        };
+        assert!(call(Orgs::All));
+        assert!(!call(Orgs::Only(BTreeSet::from(["acme".to_owned()]))));
+        // No principal: the service checks no tokens.
+        assert!(authorize_every_org(&tonic::Request::new(()), "a list").is_ok());
+    }
+
+    #[test]
+    fn any_one_source_of_tokens_turns_checking_on_and_is_watched() {
+        assert!(!AuthFiles::default().enabled());
+        assert!(AuthFiles::default().files().is_empty());
+        let token_file = AuthFiles {
+            token_file: Some("t".into()),
+            ..AuthFiles::default()
+        };
+        let secrets = AuthFiles {
+            jwt_secret_files: vec!["s".into()],
+            ..AuthFiles::default()
+        };
+        let keys = AuthFiles {
+            jwt_public_keys: vec!["k".into()],
+            ..AuthFiles::default()
+        };
+        for (files, path) in [(&token_file, "t"), (&secrets, "s"), (&keys, "k")] {
+            assert!(files.enabled(), "{path}");
+            assert_eq!(files.files(), vec![PathBuf::from(path)]);
+        }
+        let all = AuthFiles {
+            token_file: token_file.token_file.clone(),
+            jwt_secret_files: secrets.jwt_secret_files.clone(),
+            jwt_public_keys: keys.jwt_public_keys.clone(),
+            ..AuthFiles::default()
+        };
+        let expected: Vec<PathBuf> = ["t", "s", "k"].iter().map(PathBuf::from).collect();
+        assert_eq!(all.files(), expected);
+    }
 }
