@@ -1892,4 +1892,16 @@ mod level_safety {
                 .all(|r| !r.why.is_empty() && !r.result.is_empty())
         );
     }
+
+    #[test]
+    fn a_classification_names_its_type_or_reason_and_its_guidance() {
+        for t in ErrorType::ALL {
+            let c = Classification::Record(t);
+            assert_eq!((c.code(), c.guidance()), (t.code(), t.guidance()));
+        }
+        for r in SuspensionReason::ALL {
+            let c = Classification::Suspension(r);
+            assert_eq!((c.code(), c.guidance()), (r.code(), r.guidance()));
+        }
+    }
 }
