@@ -1904,4 +1904,39 @@ mod level_safety {
             assert_eq!((c.code(), c.guidance()), (r.code(), r.guidance()));
         }
     }
+
+    #[test]
+    fn org_wide_and_lock_conditions_say_whether_a_code_or_a_phrase_named_them() {
+        for (code, phrase) in [
+            ("STORAGE_LIMIT_EXCEEDED", "storage limit exceeded"),
+            ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access"),
+        ] {
+            let by_code = explained("", &format!("first error: {code}, x"), &[]);
+            assert_eq!(
+                (by_code.why.basis, by_code.why.matched.as_ref()),
+                (Basis::StatusCode, code)
+            );
+            let by_phrase = explained("", &format!("x: {phrase} to this record"), &[]);
+            assert_eq!(
+                (by_phrase.why.basis, by_phrase.why.matched.as_ref()),
+                (Basis::Phrase, phrase)
+            );
+        }
+    }
+
+    #[test]
+    fn a_number_or_an_unsupported_code_in_a_text_decides_nothing() {
+        for message in [
+            "failed at line 401 of the batch",
+            "first error: ALREADY_IN_PROCESS, see the approval",
+        ] {
+            assert_ne!(
+                explained("", message, &[]).why.basis,
+                Basis::StatusCode,
+                "{message}"
+            );
+        }
+        // Given as the status code, the number decides.
+        assert_eq!(explained("401", "", &[]).why.basis, Basis::StatusCode);
+    }
 }
