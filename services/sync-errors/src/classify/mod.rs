@@ -1939,4 +1939,29 @@ mod level_safety {
         // Given as the status code, the number decides.
         assert_eq!(explained("401", "", &[]).why.basis, Basis::StatusCode);
     }
+
+    #[test]
+    fn class_and_sobject_type_are_read_only_where_they_open_what_they_should() {
+        // `Class.` not opening a stack frame wraps nothing: the code decides.
+        let not_a_frame = explained(
+            "",
+            "see Class.Handler docs; first error: INVALID_EMAIL_ADDRESS, bad",
+            &[],
+        );
+        assert_eq!(
+            (not_a_frame.why.basis, not_a_frame.why.matched.as_ref()),
+            (Basis::StatusCode, "INVALID_EMAIL_ADDRESS")
+        );
+        let frame = explained(
+            "",
+            "Class.Handler.run: line 12, column 1; first error: INVALID_EMAIL_ADDRESS, bad",
+            &[],
+        );
+        assert_eq!(frame.why.basis, Basis::Wrapper);
+        // `sObject type '…'` says the type is unsupported only when it says so.
+        let unsupported = explained("", "sObject type 'Foo__c' is not supported", &[]);
+        let renamed = explained("", "sObject type 'Foo__c' was renamed", &[]);
+        assert_eq!(unsupported.why.basis, Basis::Phrase);
+        assert_ne!(renamed.class, unsupported.class);
+    }
 }
