@@ -1943,15 +1943,26 @@ mod level_safety {
     #[test]
     fn class_and_sobject_type_are_read_only_where_they_open_what_they_should() {
         // `Class.` not opening a stack frame wraps nothing: the code decides.
-        let not_a_frame = explained(
-            "",
-            "see Class.Handler docs; first error: INVALID_EMAIL_ADDRESS, bad",
-            &[],
-        );
-        assert_eq!(
-            (not_a_frame.why.basis, not_a_frame.why.matched.as_ref()),
-            (Basis::StatusCode, "INVALID_EMAIL_ADDRESS")
-        );
+        for text in [
+            "see Class.Handler docs",
+            // Inside a longer name.
+            "MyClass.Handler.run: line 12, column 1",
+            // No name.
+            "Class.: line 12, column 1",
+            // A digit where the line number would be, but no `: line `.
+            "see Class.Handler page 12",
+        ] {
+            let not_a_frame = explained(
+                "",
+                &format!("{text}; first error: INVALID_EMAIL_ADDRESS, bad"),
+                &[],
+            );
+            assert_eq!(
+                (not_a_frame.why.basis, not_a_frame.why.matched.as_ref()),
+                (Basis::StatusCode, "INVALID_EMAIL_ADDRESS"),
+                "{text}"
+            );
+        }
         let frame = explained(
             "",
             "Class.Handler.run: line 12, column 1; first error: INVALID_EMAIL_ADDRESS, bad",
