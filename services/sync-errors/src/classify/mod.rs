@@ -1975,4 +1975,12 @@ mod level_safety {
         assert_eq!(unsupported.why.basis, Basis::Phrase);
         assert_ne!(renamed.class, unsupported.class);
     }
+
+    #[test]
+    fn invalid_field_with_nothing_else_said_is_the_fields_permission() {
+        assert_eq!(
+            explained("INVALID_FIELD", "Foo__c: bad value for this field", &[]).class,
+            Classification::Record(ErrorType::FieldPermission)
+        );
+    }
 }
