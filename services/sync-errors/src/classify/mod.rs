@@ -1983,4 +1983,26 @@ mod level_safety {
             Classification::Record(ErrorType::FieldPermission)
         );
     }
+
+    #[test]
+    fn the_field_blamed_decides_when_the_text_does_not() {
+        assert_eq!(
+            explained(
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+                &["RecordTypeId"]
+            )
+            .class,
+            Classification::Record(ErrorType::DefaultSalesProcessUnavailable)
+        );
+        assert_eq!(
+            explained(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "bad value",
+                &["BillingCountryCode"]
+            )
+            .class,
+            Classification::Record(ErrorType::MismatchedStateOrCountry)
+        );
+    }
 }
