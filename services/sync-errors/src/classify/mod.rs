@@ -1982,6 +1982,16 @@ mod level_safety {
             explained("INVALID_FIELD", "Foo__c: bad value for this field", &[]).class,
             Classification::Record(ErrorType::FieldPermission)
         );
+        // Said to be about a missing id, it is that.
+        assert_eq!(
+            explained(
+                "INVALID_FIELD",
+                "Foreign key external ID: 42 not found",
+                &[]
+            )
+            .class,
+            Classification::Record(ErrorType::MissingSalesforceId)
+        );
     }
 
     #[test]
