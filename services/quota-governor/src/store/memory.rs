@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use syncgov_kit::clock::now_ms;
 
-use super::{
-    BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
-};
+use super::{BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, ReleaseOutcome, Released,
     Resource, Rules, Usage,

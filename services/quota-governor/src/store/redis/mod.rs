@@ -27,9 +27,7 @@ use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
 use super::conn::{Durability, Endpoint, Redis};
-use super::{
-    BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
-};
+use super::{BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
