@@ -3,6 +3,8 @@
 //! binary behaves the same way.
 
 pub mod auth;
+pub mod budget;
+pub mod budgets_file;
 pub mod clock;
 pub mod drain;
 pub mod error;
