@@ -2,13 +2,14 @@
 //! 24-hour Salesforce API budget.
 //!
 //! Dependencies point one way, from the edges inwards:
-//! `main → app → {grpc, rls} → {convert, governor} → {store, feed, metrics,
+//! `main → app → {grpc, rls, budgets_file} → {convert, governor} → {store, feed, metrics,
 //! outage} → {suspension, domain} → {window, org_usage}`. The pure modules
 //! at the bottom know neither tokio, tonic nor Redis; `governor` holds the
 //! decision path and knows no protocol; `store` knows Redis, never tonic.
 
 pub mod access;
 pub mod app;
+pub mod budgets_file;
 pub mod config;
 pub mod convert;
 pub mod domain;
