@@ -273,6 +273,76 @@ async fn apply_creates_then_finds_nothing_to_change(backend: Backend) {
 syncgov_tests::on_every_store!(apply_creates_then_finds_nothing_to_change);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_failure_names_what_was_applied_and_what_failed() {
+    // The embedded store holding two budgets at most: the third is refused
+    // (RESOURCE_EXHAUSTED) after the first two were written.
+    let governor = Service::governor(Settings {
+        memory_max_orgs: 2,
+        ..Settings::default()
+    })
+    .await;
+    let mut client = QuotaGovernorClient::new(governor.channel().await);
+    let dir = TempDir::new("budgets-partial");
+    let file = write(
+        &dir,
+        "budgets.yaml",
+        "budgets:\n  - org_id: acme\n    org_limit: 10\n    allocation: 5\n\
+         \x20 - org_id: globex\n    org_limit: 10\n    allocation: 5\n\
+         \x20 - org_id: initech\n    org_limit: 10\n    allocation: 5\n",
+    );
+    let run = syncctl(governor.addr(), None, &["budget", "apply", "-f", &file]).await;
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains("create  acme     api       applied"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains("create  globex   api       applied"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains("create  initech  api       failed   "),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains("--memory-max-orgs"),
+        "the reason is shown: {run:#?}"
+    );
+    assert!(
+        run.stdout
+            .ends_with("applied: created 2, updated 0, deleted 0; 0 unchanged; 1 failed\n"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("1 of 3 changes failed"), "{run:#?}");
+    let json = syncctl(
+        governor.addr(),
+        None,
+        &["--output", "json", "budget", "apply", "-f", &file],
+    )
+    .await;
+    assert_eq!(json.code, 1);
+    let json = json.json();
+    assert_eq!(json["counts"]["unchanged"], 2, "{json}");
+    assert_eq!(json["counts"]["failed"], 1, "{json}");
+    assert_eq!(json["changes"][2]["result"], "failed");
+    assert!(
+        json["changes"][2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("--memory-max-orgs")
+    );
+    assert!(
+        get(&mut client, "acme", pb::Resource::ApiRequests)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        get(&mut client, "initech", pb::Resource::ApiRequests).await,
+        Err(Code::NotFound)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_deletes_only_visible_budgets_the_file_leaves_out() {
     let store = Backend::Redis.start();
     let governor = governor_on(&store, Settings::default()).await;
@@ -762,6 +832,19 @@ async fn a_bad_change_is_ignored_and_the_last_good_file_stays() {
     assert_eq!(
         get(&mut c, "globex", pb::Resource::ApiRequests).await,
         Err(Code::NotFound)
+    );
+
+    // An empty file (one caught half written, say) is refused too.
+    std::fs::write(&path, "").unwrap();
+    assert!(
+        eventually(PATIENCE, || async { loads("refused").await >= 2.0 }).await,
+        "the empty file is counted as refused"
+    );
+    assert_eq!(
+        get(&mut c, "acme", pb::Resource::ApiRequests)
+            .await
+            .map(|b| b.allocation),
+        Ok(100)
     );
 
     // Fixed: applied.

@@ -124,10 +124,7 @@ pub fn parse(text: &str, now_ms: i64) -> Result<BudgetsFile, FileError> {
             message: format!("the file is larger than {MAX_FILE_BYTES} bytes"),
         });
     }
-    let blank = text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
-    if blank {
+    if is_blank(text) {
         return Ok(BudgetsFile::default());
     }
     let raw: RawFile = serde_norway::from_str(text).map_err(|e| FileError {
@@ -171,6 +168,13 @@ pub fn parse(text: &str, now_ms: i64) -> Result<BudgetsFile, FileError> {
         file.entries.push(Entry { line, ..entry });
     }
     Ok(file)
+}
+
+/// True when `text` holds nothing but blank lines and comments: a file that
+/// means no budgets, or one caught half written.
+pub fn is_blank(text: &str) -> bool {
+    text.lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
 }
 
 /// Checks one entry with SetBudget's rules; the override is dropped, with

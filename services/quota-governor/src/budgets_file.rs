@@ -44,6 +44,13 @@ pub fn load(path: &Path) -> anyhow::Result<BudgetsFile> {
     );
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the budgets file {shown}"))?;
+    // An empty file is far more often one caught half written than a wish
+    // for no budgets, and with --budgets-file-prune it would delete them
+    // all: no budgets must be said (`budgets: []`).
+    anyhow::ensure!(
+        !budgets_file::is_blank(&text),
+        "the budgets file {shown} is empty: write `budgets: []` for a file of no budgets"
+    );
     budgets_file::parse(&text, now_ms()).with_context(|| format!("the budgets file {shown}"))
 }
 
