@@ -727,23 +727,31 @@ async fn until_allocation(
     assert!(reached, "{org}'s allocation never became {allocation:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_governor_applies_its_budgets_file_at_start_and_on_change() {
-    let store = Backend::Redis.start();
+/// Two replicas of the governor on one store, both given the same file
+/// (as from one ConfigMap), with pruning.
+async fn two_replicas_apply_one_budgets_file_at_start_and_on_change(backend: Backend) {
+    let store = backend.start();
     let dir = TempDir::new("budgets-governor");
     let path = dir.path().join("budgets.yaml");
     std::fs::copy(example(), &path).unwrap();
-    let governor = Service::governor(with_budgets_file(&store, &path, true)).await;
-    let client = QuotaGovernorClient::new(governor.channel().await);
+    let first = Service::governor(with_budgets_file(&store, &path, true)).await;
+    let second = Service::governor(with_budgets_file(&store, &path, true)).await;
+    let replicas = [
+        QuotaGovernorClient::new(first.channel().await),
+        QuotaGovernorClient::new(second.channel().await),
+    ];
 
-    // At start: every budget of the example.
-    until_allocation(&client, "00D5g000000acmeEAA", Some(50_000)).await;
-    until_allocation(&client, "00D5g000000globexE", Some(120_000)).await;
-    let mut c = client.clone();
-    let bulk = get(&mut c, "00D5g000000globexE", pb::Resource::BulkBatches).await;
-    assert_eq!(bulk.map(|b| b.allocation), Ok(5_000));
+    // At start: every budget of the example, read through either replica.
+    for client in &replicas {
+        until_allocation(client, "00D5g000000acmeEAA", Some(50_000)).await;
+        until_allocation(client, "00D5g000000globexE", Some(120_000)).await;
+        let mut c = client.clone();
+        let bulk = get(&mut c, "00D5g000000globexE", pb::Resource::BulkBatches).await;
+        assert_eq!(bulk.map(|b| b.allocation), Ok(5_000));
+    }
 
-    // An operator's SetBudget holds until the file changes...
+    // An operator's SetBudget in between...
+    let mut c = replicas[0].clone();
     set(
         &mut c,
         "00D5g000000acmeEAA",
@@ -751,8 +759,8 @@ async fn the_governor_applies_its_budgets_file_at_start_and_on_change() {
         budget(100_000, 1),
     )
     .await;
-    // ...and then the file wins: acme changed, globex's API budget taken
-    // out (pruned: it was in the previous file), a new org added.
+    // ...and the file wins on its next change: acme changed, globex's API
+    // budget taken out (pruned: it was in the previous file), a new org.
     let text = std::fs::read_to_string(example())
         .unwrap()
         .replace("allocation: 50000", "allocation: 45000")
@@ -761,11 +769,26 @@ async fn the_governor_applies_its_budgets_file_at_start_and_on_change() {
             "  - org_id: 00D5g000000umbrlE\n    resource: api\n",
         );
     std::fs::write(&path, &text).unwrap();
-    until_allocation(&client, "00D5g000000acmeEAA", Some(45_000)).await;
-    until_allocation(&client, "00D5g000000umbrlE", Some(120_000)).await;
-    until_allocation(&client, "00D5g000000globexE", None).await;
-    let bulk = get(&mut c, "00D5g000000globexE", pb::Resource::BulkBatches).await;
-    assert_eq!(bulk.map(|b| b.allocation), Ok(5_000), "still in the file");
+    for client in &replicas {
+        until_allocation(client, "00D5g000000acmeEAA", Some(45_000)).await;
+        until_allocation(client, "00D5g000000umbrlE", Some(120_000)).await;
+        until_allocation(client, "00D5g000000globexE", None).await;
+        let mut c = client.clone();
+        let bulk = get(&mut c, "00D5g000000globexE", pb::Resource::BulkBatches).await;
+        assert_eq!(bulk.map(|b| b.allocation), Ok(5_000), "still in the file");
+    }
+}
+
+/// The governor's own file on every store (a module of its own: the
+/// scenarios of `apply` have taken the store modules' names).
+mod governor_file {
+    use super::*;
+
+    pub(super) async fn two_replicas(backend: Backend) {
+        two_replicas_apply_one_budgets_file_at_start_and_on_change(backend).await;
+    }
+
+    syncgov_tests::on_every_store!(two_replicas);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
