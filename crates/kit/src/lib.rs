@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod page;
 pub mod redis_conn;
 pub mod reload;
+pub mod rpc_metrics;
 pub mod rpc_trace;
 pub mod security;
 pub mod server;
