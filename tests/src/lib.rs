@@ -4,6 +4,7 @@
 //! here is stopped when its handle is dropped, by the PID we started.
 
 pub mod cluster;
+pub mod console;
 pub mod governor;
 pub mod outage;
 pub mod pki;

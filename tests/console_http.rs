@@ -1,0 +1,498 @@
+//! The web console over plain HTTP, in front of both services with
+//! authentication on: its security headers and cookie flags, CSRF refusal
+//! of forged posts, sign-in with good and bad tokens, and that what a
+//! person sees and may do is what the services allow their own token
+//! (a worker of one org sees no other org, an operator may not change an
+//! allocation), each refusal shown as a sentence. Then the actions an
+//! operator takes: clear a suspension, resync errors (at most 100 at once),
+//! export CSV; every effect checked through gRPC.
+
+use syncgov_api::syncerrors::v1 as errors;
+use syncgov_tests::console::{ADMIN, Bench, GLOBEX, OPERATOR, WORKER};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_carries_the_security_headers_and_the_cookies_their_flags() {
+    let bench = Bench::start().await;
+    let mut client = bench.client();
+    let form = client.get("/sign-in").await;
+    assert_eq!(form.status, 200);
+    let csp = form.header("content-security-policy");
+    assert_eq!(csp, syncgov_console::app::CONTENT_SECURITY_POLICY);
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    assert_eq!(form.header("x-frame-options"), "DENY");
+    assert_eq!(form.header("x-content-type-options"), "nosniff");
+    assert_eq!(form.header("cache-control"), "no-store");
+    assert!(!form.body.contains("<script"), "no script on the page");
+    let pre = form
+        .set_cookie("syncgov_sign_in")
+        .expect("the sign-in form's cookie");
+    assert!(
+        pre.contains("HttpOnly") && pre.contains("SameSite=Strict"),
+        "{pre}"
+    );
+
+    let signed_in = client.sign_in(Some(OPERATOR)).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.header("location"), "/fleet");
+    let session = signed_in
+        .set_cookie("syncgov_session")
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(session.contains("Path=/"), "{session}");
+    // Plain HTTP here: Secure would keep the browser from sending it back.
+    assert!(!session.contains("Secure"), "{session}");
+    // The token itself never reaches the browser.
+    assert!(!session.contains(OPERATOR), "{session}");
+
+    // Error pages carry the headers too.
+    let missing = client.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.header("content-security-policy"), csp);
+    assert!(missing.body.contains("There is no page at this address."));
+    // So does the stylesheet, the only asset.
+    let css = client.get("/static/console.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").starts_with("text/css"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_without_the_sessions_csrf_token_are_refused_and_change_nothing() {
+    let bench = Bench::start().await;
+    let mut client = bench.client();
+    client.sign_in(Some(OPERATOR)).await;
+    assert_eq!(bench.suspensions_of("acme").await.len(), 1);
+
+    // The session cookie alone (what a forged cross-site form would carry).
+    let forged = client
+        .post(
+            "/orgs/acme/clear",
+            &[("reason", "MISSING_FIELD_PERMISSIONS")],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(
+        forged.body.contains("did not come from this console"),
+        "{}",
+        forged.body
+    );
+    let wrong = client
+        .post(
+            "/orgs/acme/clear",
+            &[
+                ("csrf", "0123456789abcdef0123456789abcdef"),
+                ("reason", "MISSING_FIELD_PERMISSIONS"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 403);
+    assert_eq!(
+        bench.suspensions_of("acme").await.len(),
+        1,
+        "nothing was cleared"
+    );
+
+    // Nor does another session's token do.
+    let mut other = bench.client();
+    other.sign_in(Some(OPERATOR)).await;
+    let others_csrf = other.get("/orgs/acme").await.csrf();
+    let crossed = client
+        .post(
+            "/orgs/acme/clear",
+            &[
+                ("csrf", &others_csrf),
+                ("reason", "MISSING_FIELD_PERMISSIONS"),
+            ],
+        )
+        .await;
+    assert_eq!(crossed.status, 403);
+    assert_eq!(bench.suspensions_of("acme").await.len(), 1);
+
+    // The sign-in form has its own token: a post without it signs no one in.
+    let mut fresh = bench.client();
+    let blind = fresh.post("/sign-in", &[("token", OPERATOR)]).await;
+    assert_eq!(blind.status, 403);
+    assert!(blind.set_cookie("syncgov_session").is_none());
+
+    // Signing out needs the token too; with it the session ends.
+    let csrf = client.get("/fleet").await.csrf();
+    assert_eq!(client.post("/sign-out", &[]).await.status, 403);
+    let out = client.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    let page = client.follow(&out).await;
+    assert!(page.body.contains("You are signed out."), "{}", page.body);
+    let after = client.get("/fleet").await;
+    assert_eq!(after.status, 303);
+    assert_eq!(after.header("location"), "/sign-in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_services_refuse_signs_no_one_in() {
+    let bench = Bench::start().await;
+    let mut client = bench.client();
+    let refused = client
+        .sign_in(Some("not-a-token-anyone-issued-0123456789"))
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused
+            .body
+            .contains("The services did not accept this token"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.set_cookie("syncgov_session").is_none());
+    // Without a token, while the services require one.
+    let anonymous = bench.client().sign_in(None).await;
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.body.contains("The services require a token"));
+    // Something that is not a token at all is refused before any call.
+    let junk = bench.client().sign_in(Some("two words")).await;
+    assert_eq!(junk.status, 400);
+    assert!(
+        junk.body.contains("token: printable ASCII"),
+        "{}",
+        junk.body
+    );
+    // Pages need a session.
+    let page = bench.client().get("/orgs/acme").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), "/sign-in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_session_sees_its_own_org_and_no_other() {
+    let bench = Bench::start().await;
+    let mut worker = bench.client();
+    assert_eq!(worker.sign_in(Some(WORKER)).await.status, 303);
+
+    let own = worker.get("/orgs/acme").await;
+    assert_eq!(own.status, 200);
+    assert!(
+        own.body.contains(r#"<dd id="used">1,200</dd>"#),
+        "{}",
+        own.body
+    );
+    assert!(own.body.contains(r#"<dd id="allocation">10,000</dd>"#));
+
+    let other = worker.get("/orgs/globex").await;
+    assert_eq!(other.status, 200);
+    assert!(
+        other.body.contains(
+            "You may not see the API call use of this org: your credential does not allow it."
+        ),
+        "{}",
+        other.body
+    );
+    assert!(
+        !other.body.contains("5,000"),
+        "globex's allocation is not shown"
+    );
+    assert!(
+        !other.body.contains("Salesforce org locked"),
+        "nor its suspension"
+    );
+    assert!(!other.body.contains("PermissionDenied") && !other.body.contains("status"));
+
+    let health = worker.get("/orgs/globex/health").await;
+    assert!(
+        health
+            .body
+            .contains("You may not see the sync errors of this org")
+    );
+    let errors = worker.get("/orgs/globex/errors").await;
+    assert!(!errors.body.contains("crm-globex-0"));
+
+    // The fleet lists what the token's orgs hold: acme's suspension, not globex's.
+    let fleet = worker.get("/fleet").await;
+    assert!(
+        fleet.body.contains(r#"<a href="/orgs/acme">acme</a>"#),
+        "{}",
+        fleet.body
+    );
+    assert!(!fleet.body.contains("globex"), "{}", fleet.body);
+
+    // And an action outside its role is refused as a sentence.
+    let csrf = own.csrf();
+    let clear = worker
+        .post(
+            "/orgs/acme/clear",
+            &[("csrf", &csrf), ("reason", "MISSING_FIELD_PERMISSIONS")],
+        )
+        .await;
+    let page = worker.follow(&clear).await;
+    assert!(
+        page.body.contains(
+            "You may not clear suspensions for this org: your credential does not allow it."
+        ),
+        "{}",
+        page.body
+    );
+    assert_eq!(bench.suspensions_of("acme").await.len(), 1);
+
+    // An operator of globex sees globex and not acme.
+    let mut globex = bench.client();
+    globex.sign_in(Some(GLOBEX)).await;
+    let fleet = globex.get("/fleet").await;
+    assert!(fleet.body.contains(r#"<a href="/orgs/globex">globex</a>"#));
+    assert!(!fleet.body.contains("acme"), "{}", fleet.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
+    let bench = Bench::start().await;
+    let mut ops = bench.client();
+    ops.sign_in(Some(OPERATOR)).await;
+    let fleet = ops.get("/fleet?reason=MISSING_FIELD_PERMISSIONS").await;
+    assert!(
+        fleet.body.contains(r#"<a href="/orgs/acme">acme</a>"#),
+        "{}",
+        fleet.body
+    );
+    let page = ops.get("/orgs/acme").await;
+    assert!(
+        page.body.contains("Missing field permissions"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Clear suspension"));
+    let csrf = page.csrf();
+
+    let cleared = ops
+        .post(
+            "/orgs/acme/clear",
+            &[("csrf", &csrf), ("reason", "MISSING_FIELD_PERMISSIONS")],
+        )
+        .await;
+    assert_eq!(cleared.header("location"), "/orgs/acme");
+    let after = ops.follow(&cleared).await;
+    assert!(
+        after
+            .body
+            .contains("The suspension “Missing field permissions” of acme is cleared."),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains(r#"id="not-suspended""#));
+    assert!(bench.suspensions_of("acme").await.is_empty());
+    // The notice shows once.
+    assert!(!ops.get("/orgs/acme").await.body.contains("is cleared"));
+
+    let refused = ops
+        .post(
+            "/orgs/acme/budget",
+            &[
+                ("csrf", &csrf),
+                ("change", "allocation"),
+                ("allocation", "50000"),
+            ],
+        )
+        .await;
+    let shown = ops.follow(&refused).await;
+    assert!(
+        shown
+            .body
+            .contains("You may not change the allocation of this org"),
+        "{}",
+        shown.body
+    );
+
+    // An admin may; a bad number is refused naming the field.
+    let mut admin = bench.client();
+    admin.sign_in(Some(ADMIN)).await;
+    let csrf = admin.get("/orgs/acme").await.csrf();
+    let bad = admin
+        .post(
+            "/orgs/acme/budget",
+            &[
+                ("csrf", &csrf),
+                ("change", "allocation"),
+                ("allocation", "-5"),
+            ],
+        )
+        .await;
+    assert!(
+        admin
+            .follow(&bad)
+            .await
+            .body
+            .contains("allocation: a whole number of calls from 0 to 1000000000."),
+    );
+    let set = admin
+        .post(
+            "/orgs/acme/budget",
+            &[
+                ("csrf", &csrf),
+                ("change", "allocation"),
+                ("allocation", "12,500"),
+            ],
+        )
+        .await;
+    let page = admin.follow(&set).await;
+    assert!(
+        page.body
+            .contains("The allocation of acme is now 12,500 calls per 24 hours.")
+    );
+    assert!(
+        page.body.contains(r#"<dd id="allocation">12,500</dd>"#),
+        "{}",
+        page.body
+    );
+    let overridden = admin
+        .post(
+            "/orgs/acme/budget",
+            &[
+                ("csrf", &csrf),
+                ("change", "override"),
+                ("override_allocation", "20000"),
+                ("override_hours", "24"),
+            ],
+        )
+        .await;
+    let page = admin.follow(&overridden).await;
+    assert!(page.body.contains(r#"id="override""#), "{}", page.body);
+    assert!(page.body.contains(r#"<dd id="allocation">20,000</dd>"#));
+    // Bad ids in the address are refused naming the field.
+    let bad_org = admin.get("/orgs/a%7Bb%7D").await;
+    assert_eq!(bad_org.status, 400);
+    assert!(
+        bad_org.body.contains("org: must be 1 to 64 characters"),
+        "{}",
+        bad_org.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported() {
+    let bench = Bench::start().await;
+    let mut ops = bench.client();
+    ops.sign_in(Some(OPERATOR)).await;
+    let health = ops.get("/orgs/acme/health").await;
+    assert!(
+        health
+            .body
+            .contains(r#"<strong id="current-errors">5</strong>"#),
+        "{}",
+        health.body
+    );
+    // All eight categories, even the empty ones.
+    for category in [
+        "Associations",
+        "Custom code",
+        "Duplicates",
+        "Permissions",
+        "Picklist",
+        "Property mappings",
+        "Property values",
+        "Other",
+    ] {
+        assert!(health.body.contains(category), "{category} missing");
+    }
+    assert!(health.body.contains(r#"id="card-STRING_TOO_LONG""#));
+    let list = ops.get("/orgs/acme/errors?type=STRING_TOO_LONG").await;
+    assert_eq!(list.status, 200);
+    let ids: Vec<String> = list
+        .body
+        .split(r#"name="error_id" value=""#)
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "{}", list.body);
+    let csrf = list.csrf();
+
+    let mut fields: Vec<(&str, &str)> = vec![("csrf", &csrf), ("type", "STRING_TOO_LONG")];
+    fields.extend(ids[..2].iter().map(|id| ("error_id", id.as_str())));
+    let resync = ops.post("/orgs/acme/resync", &fields).await;
+    assert_eq!(
+        resync.header("location"),
+        "/orgs/acme/errors?type=STRING_TOO_LONG"
+    );
+    let page = ops.follow(&resync).await;
+    assert!(
+        page.body.contains("2 errors queued for resync."),
+        "{}",
+        page.body
+    );
+    let resyncing = bench.errors_of("acme", errors::ErrorState::Resyncing).await;
+    let mut queued: Vec<String> = resyncing.iter().map(|e| e.error_id.clone()).collect();
+    queued.sort();
+    let mut asked = ids[..2].to_vec();
+    asked.sort();
+    assert_eq!(queued, asked);
+
+    // Over a hundred at once is refused before the service is asked.
+    let many: Vec<String> = (0..101).map(|i| format!("e{i}")).collect();
+    let mut fields: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    fields.extend(many.iter().map(|id| ("error_id", id.as_str())));
+    let posted = ops.post("/orgs/acme/resync", &fields).await;
+    let refused = ops.follow(&posted).await;
+    assert!(
+        refused
+            .body
+            .contains("at most 100 errors at once (101 ticked)"),
+        "{}",
+        refused.body
+    );
+
+    // Another org's error ids resync nothing of it.
+    let globex_ids: Vec<String> = bench
+        .errors_of("globex", errors::ErrorState::Unspecified)
+        .await
+        .into_iter()
+        .map(|e| e.error_id)
+        .collect();
+    let crossed = ops
+        .post(
+            "/orgs/globex/resync",
+            &[("csrf", &csrf), ("error_id", &globex_ids[0])],
+        )
+        .await;
+    assert!(
+        ops.follow(&crossed)
+            .await
+            .body
+            .contains("You may not resync errors of this org")
+    );
+    assert!(
+        bench
+            .errors_of("globex", errors::ErrorState::Resyncing)
+            .await
+            .is_empty()
+    );
+
+    // Search by record id.
+    let found = ops.get("/orgs/acme/errors?record=crm-mail-1").await;
+    assert!(
+        found.body.contains("crm-mail-1") && !found.body.contains("crm-mail-0"),
+        "{}",
+        found.body
+    );
+
+    // The export is a CSV file of the filtered errors.
+    let csv = ops.get("/orgs/acme/errors.csv?type=INVALID_EMAIL").await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    assert!(
+        csv.header("content-disposition")
+            .contains("sync-errors-acme.csv")
+    );
+    let rows: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(rows.len(), 3, "a header and two rows: {}", csv.body);
+    assert!(csv.body.contains("crm-mail-0") && !csv.body.contains("crm-long-0"));
+    // A worker may not export: a page says so, not a broken file.
+    let mut worker = bench.client();
+    worker.sign_in(Some(WORKER)).await;
+    let refused = worker.get("/orgs/acme/errors.csv").await;
+    assert!(refused.header("content-type").starts_with("text/html"));
+    assert!(
+        refused
+            .body
+            .contains("You may not export the errors of this org"),
+        "{}",
+        refused.body
+    );
+}
