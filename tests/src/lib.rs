@@ -9,6 +9,7 @@ pub mod governor;
 pub mod outage;
 pub mod pki;
 pub mod syncerrors;
+pub mod webdriver;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
