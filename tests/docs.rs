@@ -518,3 +518,29 @@ fn the_probes_deploy_md_describes_are_the_manifests() {
         );
     }
 }
+
+#[test]
+fn the_consoles_settings_tables_are_its_help() {
+    let help = help_of("syncgov-console");
+    let readme = table_after(&read("README.md"), "## The web console", "README.md");
+    let documented = check_rows(&readme, &help, "flag", "README.md, The web console");
+    all_documented("syncgov-console", &help, &documented);
+    let text = read("docs/CONSOLE.md");
+    let table = table_after(&text, "## Settings", "docs/CONSOLE.md");
+    let documented = check_rows(&table, &help, "flag", "docs/CONSOLE.md, Settings");
+    all_documented("syncgov-console", &help, &documented);
+
+    // `# prints: syncgov-console listening on ADDR (http://ADDR/)`.
+    let quoted = text
+        .lines()
+        .find_map(|l| l.split("# prints: ").nth(1))
+        .expect("docs/CONSOLE.md quotes the console's start-up line");
+    let default_listen = help["--listen"].default.clone().unwrap();
+    let printed = start_up_line("syncgov-console", &["--listen", "127.0.0.1:0"]);
+    let addr = printed
+        .split_whitespace()
+        .find_map(|w| w.parse::<std::net::SocketAddr>().ok())
+        .expect("an address in the start-up line")
+        .to_string();
+    assert_eq!(quoted.replace(&default_listen, &addr), printed);
+}

@@ -14,7 +14,11 @@ use syncgov_kit::tls::ClientTls;
 #[command(
     name = "syncgov-console",
     version,
-    about = "The Sync Health web console"
+    about = "The Sync Health web console",
+    long_about = "The Sync Health web console: the API call use, suspensions and sync errors of \
+        the orgs a person may see, over the quota governor's and the sync-error service's \
+        gRPC APIs, with the signed-in person's own token. It never reaches Redis.\n\n\
+        Every setting is also an environment variable (shown with each flag)."
 )]
 pub struct Settings {
     /// The HTTP(S) address to listen on.
