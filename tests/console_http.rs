@@ -7,8 +7,14 @@
 //! operator takes: clear a suspension, resync errors (at most 100 at once),
 //! export CSV; every effect checked through gRPC.
 
+use std::path::Path;
+
+use quota_governor::config::Settings as GovernorSettings;
 use syncgov_api::syncerrors::v1 as errors;
-use syncgov_tests::console::{ADMIN, Bench, GLOBEX, OPERATOR, WORKER};
+use syncgov_console::config::Settings as ConsoleSettings;
+use syncgov_tests::console::{ADMIN, Bench, Console, GLOBEX, OPERATOR, WORKER};
+use syncgov_tests::pki::Pki;
+use syncgov_tests::{Service, free_addr};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_carries_the_security_headers_and_the_cookies_their_flags() {
@@ -495,4 +501,147 @@ async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported() {
         "{}",
         refused.body
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_authentication_one_enters_without_a_token_and_a_silent_service_is_a_sentence() {
+    // A governor without authentication; nothing listens where the
+    // sync-error service should be.
+    let governor = Service::governor(GovernorSettings::default()).await;
+    let console = Console::start(ConsoleSettings::local(
+        "127.0.0.1:0".parse().unwrap(),
+        &governor.addr().to_string(),
+        &free_addr().to_string(),
+    ))
+    .await;
+    let mut client = console.client();
+    let entered = client.sign_in(None).await;
+    assert_eq!(entered.status, 303, "{}", entered.body);
+    let fleet = client.follow(&entered).await;
+    assert!(
+        fleet
+            .body
+            .contains("the services run without authentication"),
+        "{}",
+        fleet.body
+    );
+    // The governor's tables are there; the error table says why it is not.
+    assert!(fleet.body.contains("No org has a budget yet."));
+    assert!(
+        fleet
+            .body
+            .contains("The sync-error service is not answering; try again in a minute.")
+    );
+
+    let health = client.get("/orgs/acme/health").await;
+    assert_eq!(health.status, 200);
+    assert!(
+        health
+            .body
+            .contains("The sync-error service is not answering; try again in a minute."),
+        "{}",
+        health.body
+    );
+    for raw in ["Unavailable", "transport error", "tcp connect", "status:"] {
+        assert!(!health.body.contains(raw), "{raw} shown: {}", health.body);
+    }
+    // An org without a budget (and no default) says what to do.
+    let org = client.get("/orgs/acme").await;
+    assert!(org.body.contains("This org has no budget"), "{}", org.body);
+}
+
+/// The answer to `request` (raw HTTP/1.1) from the console at `addr` over
+/// TLS, trusting `ca`.
+async fn https(addr: std::net::SocketAddr, ca: &Path, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("a TLS handshake");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    // The server may close without a TLS close_notify: what came is enough.
+    let _ = tls.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_console_speaks_https_and_its_session_cookie_is_secure() {
+    let pki = Pki::new("console");
+    let server = pki.issue("console", &["localhost", "127.0.0.1"]);
+    let governor = Service::governor(GovernorSettings::default()).await;
+    let console = Console::start(ConsoleSettings {
+        tls_cert: Some(server.cert.clone()),
+        tls_key: Some(server.key.clone()),
+        ..ConsoleSettings::local(
+            "127.0.0.1:0".parse().unwrap(),
+            &governor.addr().to_string(),
+            &free_addr().to_string(),
+        )
+    })
+    .await;
+    let form = https(
+        console.addr,
+        &pki.ca(),
+        "GET /sign-in HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(form.starts_with("HTTP/1.1 200"), "{form}");
+    let lower = form.to_ascii_lowercase();
+    assert!(
+        lower.contains("strict-transport-security: max-age=31536000"),
+        "{form}"
+    );
+    let cookie_line = form
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: syncgov_sign_in=")
+        })
+        .expect("the sign-in form's cookie");
+    assert!(cookie_line.ends_with("; Secure"), "{cookie_line}");
+    let pair = cookie_line["set-cookie: ".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    let marker = r#"name="csrf" value=""#;
+    let csrf = form[form.find(marker).unwrap() + marker.len()..]
+        .split('"')
+        .next()
+        .unwrap();
+    let body = format!("csrf={csrf}&without_token=1");
+    let signed_in = https(
+        console.addr,
+        &pki.ca(),
+        &format!(
+            "POST /sign-in HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {pair}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "{signed_in}");
+    let session = signed_in
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: syncgov_session=")
+        })
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"));
+    assert!(session.ends_with("; Secure"), "{session}");
 }

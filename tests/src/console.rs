@@ -39,11 +39,47 @@ pub struct Bench {
     pub sync_errors: Service,
     /// The console's address.
     pub console: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _running: Console,
     _dir: TempDir,
 }
 
-impl Drop for Bench {
+/// A console running in the test process; it stops when dropped.
+pub struct Console {
+    /// Its address.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Console {
+    /// Starts a console with `settings` on a free loopback port (the
+    /// listen address of `settings` is ignored).
+    pub async fn start(settings: syncgov_console::config::Settings) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let app = syncgov_console::app::build_with_listener(settings, listener)
+            .expect("the console builds");
+        let addr = app.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(Box::pin(async move {
+            let _ = stopped.await;
+        })));
+        Self {
+            addr,
+            stop: Some(stop),
+        }
+    }
+
+    /// An HTTP client of it with no cookies yet.
+    pub fn client(&self) -> Client {
+        Client {
+            addr: self.addr,
+            cookies: BTreeMap::new(),
+        }
+    }
+}
+
+impl Drop for Console {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -85,26 +121,17 @@ impl Bench {
             ..SyncErrorsSettings::default()
         })
         .await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
-        let settings = syncgov_console::config::Settings::local(
+        let console = Console::start(syncgov_console::config::Settings::local(
             "127.0.0.1:0".parse().expect("an address"),
             &governor.addr().to_string(),
             &sync_errors.addr().to_string(),
-        );
-        let app = syncgov_console::app::build_with_listener(settings, listener)
-            .expect("the console builds");
-        let console = app.local_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run(Box::pin(async move {
-            let _ = stopped.await;
-        })));
+        ))
+        .await;
         let bench = Self {
             governor,
             sync_errors,
-            console,
-            stop: Some(stop),
+            console: console.addr,
+            _running: console,
             _dir: dir,
         };
         bench.seed().await;

@@ -120,18 +120,33 @@ pub fn router(state: Arc<State>) -> Router {
         // Forms are small; a larger body is refused before it is read.
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // Outermost: every answer, errors included, carries the headers.
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
 /// The headers that keep pages from being framed, sniffed, cached or made
 /// to run script.
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
+    if state.secure {
+        // Served over HTTPS: the browser keeps to HTTPS for a year.
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000",
+        );
+    }
     set(
         headers,
         header::CONTENT_SECURITY_POLICY,
