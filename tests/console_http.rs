@@ -645,3 +645,85 @@ async fn over_tls_the_console_speaks_https_and_its_session_cookie_is_secure() {
     assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"));
     assert!(session.ends_with("; Secure"), "{session}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_turns_notifications_on_and_the_secret_is_never_shown() {
+    let bench = Bench::start().await;
+    let mut ops = bench.client();
+    ops.sign_in(Some(OPERATOR)).await;
+    let page = ops.get("/orgs/acme/notifications").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page
+            .body
+            .contains(r#"id="enabled" name="enabled" value="1" checked"#)
+    );
+    let csrf = page.csrf();
+    let secret = "whsec-console-0123456789abcdef";
+    let saved = ops
+        .post(
+            "/orgs/acme/notifications",
+            &[
+                ("csrf", &csrf),
+                ("enabled", "1"),
+                ("frequency", "daily"),
+                ("webhook_url", "https://hooks.example.com/syncgov"),
+                ("webhook_secret", secret),
+            ],
+        )
+        .await;
+    let shown = ops.follow(&saved).await;
+    assert!(
+        shown.body.contains("Error notifications of acme are on."),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains(r#"value="daily" checked"#));
+    assert!(shown.body.contains("one is set; leave empty to keep it"));
+    assert!(!shown.body.contains(secret), "the secret is never shown");
+    let stored = bench
+        .sync_errors_as(ADMIN)
+        .await
+        .get_notification_settings(errors::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let settings = stored.settings.unwrap();
+    assert!(settings.enabled && stored.webhook_secret_set);
+    assert_eq!(
+        settings.frequency,
+        errors::NotificationFrequency::Daily as i32
+    );
+    assert_eq!(settings.webhook_url, "https://hooks.example.com/syncgov");
+
+    // A bad address is refused by the service, said in words, and changes nothing.
+    let refused = ops
+        .post(
+            "/orgs/acme/notifications",
+            &[
+                ("csrf", &csrf),
+                ("enabled", "1"),
+                ("webhook_url", "ftp://x"),
+            ],
+        )
+        .await;
+    let shown = ops.follow(&refused).await;
+    assert!(
+        shown
+            .body
+            .contains("The sync-error service refused this: settings.webhook_url"),
+        "{}",
+        shown.body
+    );
+    // A worker may not read them.
+    let mut worker = bench.client();
+    worker.sign_in(Some(WORKER)).await;
+    let page = worker.get("/orgs/acme/notifications").await;
+    assert!(
+        page.body
+            .contains("You may not see or change the notifications of this org")
+    );
+    assert!(!page.body.contains("hooks.example.com"));
+}

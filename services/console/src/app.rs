@@ -115,6 +115,10 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/orgs/{org}/errors", get(pages::errors))
         .route("/orgs/{org}/errors.csv", get(pages::export))
         .route("/orgs/{org}/resync", post(pages::resync))
+        .route(
+            "/orgs/{org}/notifications",
+            get(pages::notifications).post(pages::save_notifications),
+        )
         .route("/static/console.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         // Forms are small; a larger body is refused before it is read.

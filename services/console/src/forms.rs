@@ -186,6 +186,53 @@ pub fn error_ids(field: &str, values: &[&str]) -> Result<Vec<String>, BadInput> 
     Ok(ids.into_iter().map(str::to_owned).collect())
 }
 
+/// A notification frequency by its form value; returns the proto number.
+pub fn frequency(field: &str, text: &str) -> Result<i32, BadInput> {
+    use syncgov_api::syncerrors::v1::NotificationFrequency as F;
+    match text {
+        "" | "immediately" => Ok(F::Immediately as i32),
+        "daily" => Ok(F::Daily as i32),
+        "weekly" => Ok(F::Weekly as i32),
+        _ => Err(BadInput::new(field, "one of immediately, daily, weekly")),
+    }
+}
+
+/// The form value of a notification frequency.
+pub fn frequency_name(n: i32) -> &'static str {
+    use syncgov_api::syncerrors::v1::NotificationFrequency as F;
+    match F::try_from(n) {
+        Ok(F::Daily) => "daily",
+        Ok(F::Weekly) => "weekly",
+        _ => "immediately",
+    }
+}
+
+/// A webhook URL: printable, at most 2 048 characters (the service checks
+/// where it may point).
+pub fn webhook_url(field: &str, text: &str) -> Result<String, BadInput> {
+    if text.len() > 2_048 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(BadInput::new(
+            field,
+            "an https:// address of at most 2048 characters, without spaces",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A webhook secret: empty (keep the one set), or 16 to 256 printable
+/// characters.
+pub fn webhook_secret(field: &str, text: &str) -> Result<String, BadInput> {
+    if !text.is_empty()
+        && (!(16..=256).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(BadInput::new(
+            field,
+            "16 to 256 printable characters, or empty to keep the secret set before",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +256,18 @@ mod tests {
         assert_eq!(error_ids("error_id", &refs[..100]).unwrap().len(), 100);
         assert!(error_ids("error_id", &[]).is_err());
         assert!(error_ids("error_id", &["a b"]).is_err());
+    }
+
+    #[test]
+    fn notification_fields_are_bounded() {
+        assert_eq!(frequency("frequency", "daily").unwrap(), 2);
+        assert!(frequency("frequency", "hourly").is_err());
+        assert_eq!(frequency_name(3), "weekly");
+        assert!(webhook_url("webhook_url", "https://x y").is_err());
+        assert!(webhook_url("webhook_url", &"h".repeat(2_049)).is_err());
+        assert_eq!(webhook_secret("webhook_secret", "").unwrap(), "");
+        assert!(webhook_secret("webhook_secret", "short").is_err());
+        assert!(webhook_secret("webhook_secret", &"s".repeat(16)).is_ok());
     }
 
     #[test]

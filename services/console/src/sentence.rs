@@ -41,6 +41,8 @@ pub enum Action {
     Resync,
     /// Export errors.
     Export,
+    /// Read or change notification settings.
+    Notifications,
 }
 
 impl Action {
@@ -53,6 +55,7 @@ impl Action {
             Self::SeeErrors => "see the sync errors of this org",
             Self::Resync => "resync errors of this org",
             Self::Export => "export the errors of this org",
+            Self::Notifications => "see or change the notifications of this org",
         }
     }
 }
