@@ -5,6 +5,7 @@
 #   docker build --build-arg SERVICE=quota-governor -t syncgov/quota-governor:0.1.0 .
 #   docker build --build-arg SERVICE=sync-errors    -t syncgov/sync-errors:0.1.0 .
 #   docker build --build-arg SERVICE=syncctl        -t syncgov/syncctl:0.1.0 .
+#   docker build --build-arg SERVICE=syncgov-console -t syncgov/console:0.1.0 .
 #
 # The build stage compiles the one package with the committed Cargo.lock; the
 # image holds only that binary on distroless/cc (glibc, libgcc, CA roots, no
@@ -13,7 +14,8 @@
 #
 # The services listen on 127.0.0.1 by default: a container must set
 # QUOTA_GOVERNOR_LISTEN=0.0.0.0:50051 or SYNC_ERRORS_LISTEN=0.0.0.0:50052
-# (deploy/ does it in each service's ConfigMap).
+# (deploy/ does it in each service's ConfigMap), the console
+# SYNCGOV_CONSOLE_LISTEN=0.0.0.0:8080.
 
 ARG SERVICE=quota-governor
 ARG RUST_VERSION=1.95
@@ -27,8 +29,8 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     case "$SERVICE" in \
-      quota-governor|sync-errors|syncctl) ;; \
-      *) echo "SERVICE must be quota-governor, sync-errors or syncctl, not '$SERVICE'" >&2; exit 1 ;; \
+      quota-governor|sync-errors|syncctl|syncgov-console) ;; \
+      *) echo "SERVICE must be quota-governor, sync-errors, syncctl or syncgov-console, not '$SERVICE'" >&2; exit 1 ;; \
     esac \
     && cargo build --release --locked -p "$SERVICE" --bin "$SERVICE" \
     && mkdir -p /out/usr/local/bin \
@@ -48,5 +50,8 @@ FROM runtime AS image-sync-errors
 EXPOSE 50052
 
 FROM runtime AS image-syncctl
+
+FROM runtime AS image-syncgov-console
+EXPOSE 8080
 
 FROM image-${SERVICE}
