@@ -470,6 +470,26 @@ async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported() {
             .is_empty()
     );
 
+    // A card's "records" link lists the records of its type.
+    assert!(
+        health
+            .body
+            .contains(r#"href="/orgs/acme/records?type=STRING_TOO_LONG">3 records</a>"#)
+    );
+    let records = ops.get("/orgs/acme/records?type=STRING_TOO_LONG").await;
+    assert_eq!(records.status, 200);
+    for i in 0..3 {
+        assert!(
+            records.body.contains(&format!("<td>crm-long-{i}</td>")),
+            "{}",
+            records.body
+        );
+    }
+    assert!(!records.body.contains("crm-mail-0"));
+    let untyped = ops.get("/orgs/acme/records").await;
+    assert_eq!(untyped.status, 400);
+    assert!(untyped.body.contains("type: say which error type"));
+
     // Search by record id.
     let found = ops.get("/orgs/acme/errors?record=crm-mail-1").await;
     assert!(

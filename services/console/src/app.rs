@@ -114,6 +114,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/orgs/{org}/health", get(pages::health))
         .route("/orgs/{org}/errors", get(pages::errors))
         .route("/orgs/{org}/errors.csv", get(pages::export))
+        .route("/orgs/{org}/records", get(pages::records))
         .route("/orgs/{org}/resync", post(pages::resync))
         .route(
             "/orgs/{org}/notifications",
