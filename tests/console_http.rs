@@ -747,3 +747,59 @@ async fn an_operator_turns_notifications_on_and_the_secret_is_never_shown() {
     );
     assert!(!page.body.contains("hooks.example.com"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consoles_sharing_a_session_secret_share_sessions_and_a_bad_secret_stops_the_binary() {
+    let dir = syncgov_tests::TempDir::new("console-secret");
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-shared\n").unwrap();
+    let governor = Service::governor(GovernorSettings::default()).await;
+    let settings = || ConsoleSettings {
+        session_secret_file: Some(secret.clone()),
+        ..ConsoleSettings::local(
+            "127.0.0.1:0".parse().unwrap(),
+            &governor.addr().to_string(),
+            &free_addr().to_string(),
+        )
+    };
+    let (one, two) = (
+        Console::start(settings()).await,
+        Console::start(settings()).await,
+    );
+    let mut client = one.client();
+    assert_eq!(client.sign_in(None).await.status, 303);
+    let mut other = two.client();
+    other.cookies = client.cookies.clone();
+    let page = other.get("/fleet").await;
+    assert_eq!(page.status, 200, "the second replica knows the session");
+    // A console with its own random key does not.
+    let three = Console::start(ConsoleSettings::local(
+        "127.0.0.1:0".parse().unwrap(),
+        &governor.addr().to_string(),
+        &free_addr().to_string(),
+    ))
+    .await;
+    let mut stranger = three.client();
+    stranger.cookies = client.cookies.clone();
+    assert_eq!(stranger.get("/fleet").await.status, 303);
+
+    // A short secret, or a missing file, stops the binary before it listens.
+    let short = dir.path().join("short");
+    std::fs::write(&short, "too short").unwrap();
+    for (file, says) in [
+        (short.to_str().unwrap(), "32 bytes or more"),
+        ("/nonexistent/secret", "No such file"),
+    ] {
+        let out = std::process::Command::new(syncgov_tests::binary("syncgov-console"))
+            .args(["--listen", "127.0.0.1:0", "--session-secret-file", file])
+            .output()
+            .expect("run syncgov-console");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "nothing listened");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--session-secret-file") && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+}

@@ -47,8 +47,15 @@ pub struct App {
     watch: Option<syncgov_kit::task::BoxFuture>,
 }
 
-/// Builds the console on an already bound `listener` (tests bind port 0).
-pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<App> {
+/// What the settings' files give, read before anything binds so that a
+/// missing or bad file stops the console with nothing listening.
+struct Prepared {
+    state: Arc<State>,
+    tls: Option<Arc<syncgov_kit::reload::Reloading<syncgov_kit::tls::ServerConfigs>>>,
+    watch: Option<syncgov_kit::task::BoxFuture>,
+}
+
+fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
     let sealer = match &settings.session_secret_file {
         Some(path) => {
             let secret = std::fs::read(path)
@@ -71,25 +78,35 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         _ => (None, None),
     };
     let state = Arc::new(State {
-        backend: Backend::new(&settings)?,
+        backend: Backend::new(settings)?,
         sealer,
         secure: tls.is_some(),
         lifetime: settings.session_lifetime,
     });
-    Ok(App {
-        listener,
-        router: router(state),
-        tls,
-        watch,
-    })
+    Ok(Prepared { state, tls, watch })
 }
 
-/// Binds `settings.listen` and builds the console.
+fn assemble(prepared: Prepared, listener: TcpListener) -> App {
+    App {
+        listener,
+        router: router(prepared.state),
+        tls: prepared.tls,
+        watch: prepared.watch,
+    }
+}
+
+/// Builds the console on an already bound `listener` (tests bind port 0).
+pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<App> {
+    Ok(assemble(prepare(&settings)?, listener))
+}
+
+/// Reads the settings' files, then binds `settings.listen`.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    let prepared = prepare(&settings)?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    build_with_listener(settings, listener)
+    Ok(assemble(prepared, listener))
 }
 
 /// A secret file's bytes without a final line break (editors add one).
