@@ -803,3 +803,70 @@ async fn consoles_sharing_a_session_secret_share_sessions_and_a_bad_secret_stops
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words() {
+    let bench = Bench::start().await;
+    let mut admin_grpc = bench.governor_as(ADMIN).await;
+    for i in 0..25 {
+        admin_grpc
+            .set_budget(syncgov_api::quota::v1::SetBudgetRequest {
+                org_id: format!("fleet-{i:02}"),
+                resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
+                budget: Some(syncgov_api::quota::v1::Budget {
+                    org_limit: 1_000,
+                    allocation: 100,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let mut admin = bench.client();
+    admin.sign_in(Some(ADMIN)).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut page = admin.get("/fleet").await;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let table = page
+            .body
+            .split(r#"<table id="usage">"#)
+            .nth(1)
+            .and_then(|t| t.split("</table>").next())
+            .expect("the usage table");
+        for row in table.split(r#"<tr><td><a href="/orgs/"#).skip(1) {
+            let org = row.split('"').next().unwrap().to_owned();
+            assert!(seen.insert(org.clone()), "{org} listed twice");
+        }
+        let Some(next) = page
+            .body
+            .split(r#"<p><a href=""#)
+            .filter_map(|s| s.split('"').next())
+            .find(|href| href.contains("usage_page="))
+            .map(|href| href.replace("&amp;", "&"))
+        else {
+            break;
+        };
+        page = admin.get(&next).await;
+        assert!(pages < 10, "the pages end");
+    }
+    assert_eq!(pages, 2, "28 orgs at 20 a page");
+    assert_eq!(seen.len(), 28, "every org once: {seen:?}");
+
+    let forged = admin.get("/fleet?usage_page=forged-token").await;
+    assert_eq!(forged.status, 200);
+    assert!(
+        forged
+            .body
+            .contains("The quota governor refused this: page_token"),
+        "{}",
+        forged.body
+    );
+    let junk = admin.get("/fleet?usage_page=a%20b").await;
+    assert_eq!(junk.status, 400);
+    assert!(
+        junk.body
+            .contains("usage_page: not a page token this console gave")
+    );
+}
