@@ -57,6 +57,13 @@ pub struct DemoArgs {
     /// Sync workers per org.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub workers: u32,
+    /// After the summary, keep both services running with the web console
+    /// in front of them on --console-listen, until Ctrl-C.
+    #[arg(long)]
+    pub keep: bool,
+    /// Where the web console listens with --keep.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "keep")]
+    pub console_listen: SocketAddr,
 }
 
 /// The shortest run in which the whole story fits.
@@ -868,9 +875,33 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         Output::Table => print!("{}", summary.text),
         Output::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
     }
+    if args.keep {
+        keep_with_console(args.console_listen, governor_svc.addr, errors_svc.addr).await?;
+    }
     errors_svc.stop().await?;
     governor_svc.stop().await?;
     Ok(())
+}
+
+/// Serves the web console in front of the demo's services until Ctrl-C
+/// (or SIGTERM). The services run without authentication: one enters
+/// without a token.
+async fn keep_with_console(
+    listen: SocketAddr,
+    governor: SocketAddr,
+    sync_errors: SocketAddr,
+) -> anyhow::Result<()> {
+    let console = syncgov_console::app::build(syncgov_console::config::Settings::local(
+        listen,
+        &governor.to_string(),
+        &sync_errors.to_string(),
+    ))
+    .await?;
+    let addr = console.local_addr();
+    eprintln!(
+        "the web console: http://{addr}/ (choose \"Enter without a token\"); Ctrl-C stops the demo"
+    );
+    console.run(Box::pin(syncgov_kit::shutdown::signal())).await
 }
 
 /// Whether the story has been told: globex ran out of its allocation, and
