@@ -870,3 +870,59 @@ async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_wo
             .contains("usage_page: not a page token this console gave")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_kept_serves_the_console_until_sigterm() {
+    use std::io::BufRead;
+    let mut demo = std::process::Command::new(syncgov_tests::binary("syncgov-demo"))
+        .args([
+            "--duration",
+            "6s",
+            "--keep",
+            "--console-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    let stderr = demo.stderr.take().unwrap();
+    // The line naming the console comes once the run's summary is printed.
+    let line = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("the web console: "))
+    })
+    .await
+    .unwrap()
+    .expect("the demo names its console");
+    let addr: std::net::SocketAddr = line
+        .trim_start_matches("the web console: http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("an address");
+    let console = syncgov_tests::console::Client::at(addr);
+    let mut client = console;
+    assert_eq!(client.sign_in(None).await.status, 303);
+    let fleet = client.get("/fleet").await;
+    assert!(
+        fleet
+            .body
+            .contains(r#"<a href="/orgs/acme-corp">acme-corp</a>"#),
+        "{}",
+        fleet.body
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = demo.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the demo stops cleanly on SIGTERM: {exit:?}"
+    );
+}

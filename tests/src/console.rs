@@ -337,6 +337,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client of the console at `addr`, with no cookies yet.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            cookies: BTreeMap::new(),
+        }
+    }
+
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Reply {
         self.send("GET", path, "").await
