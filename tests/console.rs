@@ -53,6 +53,11 @@ async fn sign_in(browser: &Browser, base: &str, token: &str) {
 }
 
 async fn fits(browser: &Browser, page: &str) {
+    let unlabelled = browser.unlabelled_controls().await;
+    assert!(
+        unlabelled.is_empty(),
+        "{page}: controls without a label: {unlabelled:?}"
+    );
     let (width, content) = browser.widths().await;
     assert!(
         content <= width,
@@ -122,6 +127,7 @@ async fn an_operator_clears_a_suspension_and_resyncs_errors_in_a_browser() {
         .click(&browser.find("#card-STRING_TOO_LONG h3 a").await)
         .await;
     wait_for(&browser, "table#errors").await;
+    fits(&browser, "errors").await;
     shot(&browser, "errors").await;
     let boxes = browser.all(r#"input[name="error_id"]"#).await;
     assert_eq!(boxes.len(), 3, "three values too long");
@@ -148,6 +154,12 @@ async fn an_operator_clears_a_suspension_and_resyncs_errors_in_a_browser() {
         resyncing, chosen,
         "the ticked errors, and only they, are queued"
     );
+
+    browser
+        .goto(&format!("{base}/orgs/acme/notifications"))
+        .await;
+    wait_for(&browser, "#webhook-url").await;
+    fits(&browser, "notifications").await;
 
     // A phone's width: the pages reflow into one column.
     browser.resize(390, 844).await;

@@ -276,6 +276,32 @@ impl Browser {
         )
     }
 
+    /// The form controls of the page a person can reach that have no label
+    /// (neither a `<label for>`, an enclosing label, `aria-label` nor
+    /// `aria-labelledby`), as their outer HTML.
+    pub async fn unlabelled_controls(&self) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll('input, select, textarea, button'))\
+            .filter(e => e.type !== 'hidden')\
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')\
+                && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))\
+            .map(e => e.outerHTML);";
+        let value = self
+            .command(
+                "POST",
+                "/execute/sync",
+                Some(json!({"script": script, "args": []})),
+            )
+            .await;
+        value
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A PNG of the window.
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
