@@ -1,0 +1,149 @@
+//! An org's error notification settings.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    layout: Layout,
+    org: String,
+    enabled: bool,
+    frequency: String,
+    webhook_url: String,
+    secret_set: bool,
+    delivery: Option<String>,
+    problem: Option<String>,
+}
+
+/// An org's error notifications: on or off, how often, where.
+pub async fn notifications(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> Response {
+    let session = match require(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let org = match org_of(&state, &headers, &session, &raw) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let reply = state
+        .backend
+        .sync_errors(&session)
+        .get_notification_settings(errors::GetNotificationSettingsRequest {
+            org_id: org.clone(),
+        })
+        .await;
+    let mut page = layout(
+        &state,
+        &headers,
+        Some(session),
+        format!("{org}: notifications"),
+    );
+    page.org = Some(org.clone());
+    page.tab = "notifications";
+    let shown = page.notice.is_some();
+    let view = match reply {
+        Ok(r) => {
+            let r = r.into_inner();
+            let settings = r.settings.unwrap_or_default();
+            NotificationsPage {
+                layout: page,
+                org,
+                enabled: settings.enabled,
+                frequency: forms::frequency_name(settings.frequency).to_owned(),
+                webhook_url: settings.webhook_url,
+                secret_set: r.webhook_secret_set,
+                delivery: r.delivery.map(|d| {
+                    if d.failing {
+                        format!(
+                            "Failing: {} attempts in a row, the last at {} ({}).",
+                            d.consecutive_failures,
+                            format::time(d.last_failure_at.as_ref()),
+                            d.last_failure.chars().take(200).collect::<String>()
+                        )
+                    } else {
+                        format!(
+                            "Getting through; the last delivery taken {}.",
+                            format::time(d.last_success_at.as_ref())
+                        )
+                    }
+                }),
+                problem: None,
+            }
+        }
+        Err(s) => NotificationsPage {
+            layout: page,
+            org,
+            enabled: false,
+            frequency: String::new(),
+            webhook_url: String::new(),
+            secret_set: false,
+            delivery: None,
+            problem: Some(say(Service::SyncErrors, Action::Notifications, &s)),
+        },
+    };
+    render(&state, StatusCode::OK, &view, shown)
+}
+
+/// Saves an org's error notification settings. An empty secret keeps the
+/// one set before (the service never reads it back).
+pub async fn save_notifications(
+    state: Shared,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, fields) = match posted(&state, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let org = match org_of(&state, &headers, &session, &raw) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let back = format!("/orgs/{org}/notifications");
+    let parsed = (|| {
+        Ok::<_, BadInput>(errors::NotificationSettings {
+            enabled: fields.get("enabled") == "1",
+            frequency: forms::frequency("frequency", fields.get("frequency"))?,
+            webhook_url: forms::webhook_url("webhook_url", fields.get("webhook_url"))?,
+            webhook_secret: forms::webhook_secret("webhook_secret", fields.get("webhook_secret"))?,
+        })
+    })();
+    let settings = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            return after_action(
+                &state,
+                &back,
+                Notice {
+                    error: true,
+                    text: format!("{e}."),
+                },
+            );
+        }
+    };
+    let enabled = settings.enabled;
+    let reply = state
+        .backend
+        .sync_errors(&session)
+        .update_notification_settings(errors::UpdateNotificationSettingsRequest {
+            org_id: org.clone(),
+            settings: Some(settings),
+        })
+        .await;
+    let notice = match reply {
+        Ok(_) if enabled => Notice {
+            error: false,
+            text: format!("Error notifications of {org} are on."),
+        },
+        Ok(_) => Notice {
+            error: false,
+            text: format!("Error notifications of {org} are off."),
+        },
+        Err(s) => Notice {
+            error: true,
+            text: say(Service::SyncErrors, Action::Notifications, &s),
+        },
+    };
+    after_action(&state, &back, notice)
+}
