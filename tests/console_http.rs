@@ -854,6 +854,31 @@ async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_wo
     assert_eq!(pages, 2, "28 orgs at 20 a page");
     assert_eq!(seen.len(), 28, "every org once: {seen:?}");
 
+    // The error table's order: what nothing recognised lists no org here.
+    let current = admin.get("/fleet?errors_order=current").await;
+    assert!(
+        current
+            .body
+            .contains(r#"<a href="/orgs/acme/health">acme</a>"#)
+    );
+    let unknown = admin.get("/fleet?errors_order=unknown").await;
+    assert!(
+        unknown.body.contains("No org has unrecognised errors."),
+        "{}",
+        unknown.body
+    );
+    assert!(
+        unknown
+            .body
+            .contains(r#"<option value="unknown" selected>"#)
+    );
+    let bad = admin.get("/fleet?errors_order=loudest").await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("errors_order: one of current, dead, unknown")
+    );
+
     let forged = admin.get("/fleet?usage_page=forged-token").await;
     assert_eq!(forged.status, 200);
     assert!(

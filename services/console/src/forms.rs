@@ -186,6 +186,28 @@ pub fn error_ids(field: &str, values: &[&str]) -> Result<Vec<String>, BadInput> 
     Ok(ids.into_iter().map(str::to_owned).collect())
 }
 
+/// The order of the fleet's error table: `current` (or empty), `dead` or
+/// `unknown`; returns the proto number.
+pub fn errors_order(field: &str, text: &str) -> Result<i32, BadInput> {
+    use syncgov_api::syncerrors::v1::TopOrgsOrder as O;
+    match text {
+        "" | "current" => Ok(O::CurrentErrors as i32),
+        "dead" => Ok(O::DeadJobs as i32),
+        "unknown" => Ok(O::UnknownErrors as i32),
+        _ => Err(BadInput::new(field, "one of current, dead, unknown")),
+    }
+}
+
+/// The form value of an error table order ("" for the default).
+pub fn errors_order_name(n: i32) -> &'static str {
+    use syncgov_api::syncerrors::v1::TopOrgsOrder as O;
+    match O::try_from(n) {
+        Ok(O::DeadJobs) => "dead",
+        Ok(O::UnknownErrors) => "unknown",
+        _ => "",
+    }
+}
+
 /// A notification frequency by its form value; returns the proto number.
 pub fn frequency(field: &str, text: &str) -> Result<i32, BadInput> {
     use syncgov_api::syncerrors::v1::NotificationFrequency as F;
@@ -256,6 +278,17 @@ mod tests {
         assert_eq!(error_ids("error_id", &refs[..100]).unwrap().len(), 100);
         assert!(error_ids("error_id", &[]).is_err());
         assert!(error_ids("error_id", &["a b"]).is_err());
+    }
+
+    #[test]
+    fn error_orders_are_named() {
+        assert_eq!(errors_order("o", "dead").unwrap(), 3);
+        assert_eq!(
+            errors_order_name(errors_order("o", "unknown").unwrap()),
+            "unknown"
+        );
+        assert_eq!(errors_order_name(errors_order("o", "").unwrap()), "");
+        assert!(errors_order("o", "random").is_err());
     }
 
     #[test]

@@ -68,6 +68,7 @@ struct FleetPage {
     usage_next: String,
     top: Vec<ErrorsRow>,
     top_next: String,
+    errors_order: String,
     problems: Vec<String>,
 }
 
@@ -99,9 +100,10 @@ pub async fn fleet(state: Shared, headers: HeaderMap, RawQuery(query): RawQuery)
             forms::page_token("suspended_page", q.get("suspended_page"))?,
             forms::page_token("usage_page", q.get("usage_page"))?,
             forms::page_token("errors_page", q.get("errors_page"))?,
+            forms::errors_order("errors_order", q.get("errors_order"))?,
         ))
     })();
-    let (reason, suspended_page, usage_page, errors_page) = match parsed {
+    let (reason, suspended_page, usage_page, errors_page, errors_order) = match parsed {
         Ok(p) => p,
         Err(e) => return bad_input(&state, page, &e),
     };
@@ -177,9 +179,9 @@ pub async fn fleet(state: Shared, headers: HeaderMap, RawQuery(query): RawQuery)
             }
             sync_errors
                 .list_top_orgs(errors::ListTopOrgsRequest {
+                    order_by: errors_order,
                     page_size: FLEET_PAGE,
                     page_token: errors_page,
-                    ..Default::default()
                 })
                 .await
                 .map(|r| Some(r.into_inner()))
@@ -258,7 +260,15 @@ pub async fn fleet(state: Shared, headers: HeaderMap, RawQuery(query): RawQuery)
                     org: o.org_id,
                 })
                 .collect();
-            (rows, fleet_link("", "errors_page", &r.next_page_token))
+            let next = fleet_link("", "errors_page", &r.next_page_token);
+            let next = match forms::errors_order_name(errors_order) {
+                // A page token is only good with the order it was given for.
+                name if !next.is_empty() && !name.is_empty() => {
+                    format!("{next}&errors_order={name}")
+                }
+                _ => next,
+            };
+            (rows, next)
         }
         Ok(None) => (Vec::new(), String::new()),
         Err(s) => {
@@ -284,6 +294,7 @@ pub async fn fleet(state: Shared, headers: HeaderMap, RawQuery(query): RawQuery)
             usage_next,
             top,
             top_next,
+            errors_order: forms::errors_order_name(errors_order).to_owned(),
             problems,
         },
         shown,
