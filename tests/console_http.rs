@@ -124,7 +124,9 @@ async fn posts_without_the_sessions_csrf_token_are_refused_and_change_nothing() 
     assert_eq!(blind.status, 403);
     assert!(blind.set_cookie("syncgov_session").is_none());
 
-    // Signing out needs the token too; with it the session ends.
+    // Signing out needs the token too; with it the session ends, and a
+    // copy of the cookie taken before opens nothing.
+    let copy = client.cookies.clone();
     let csrf = client.get("/fleet").await.csrf();
     assert_eq!(client.post("/sign-out", &[]).await.status, 403);
     let out = client.post("/sign-out", &[("csrf", &csrf)]).await;
@@ -134,6 +136,11 @@ async fn posts_without_the_sessions_csrf_token_are_refused_and_change_nothing() 
     let after = client.get("/fleet").await;
     assert_eq!(after.status, 303);
     assert_eq!(after.header("location"), "/sign-in");
+    let mut thief = bench.client();
+    thief.cookies = copy;
+    let stolen = thief.get("/fleet").await;
+    assert_eq!(stolen.status, 303, "a signed-out session's copy is refused");
+    assert_eq!(stolen.header("location"), "/sign-in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,8 @@ pub struct State {
     pub secure: bool,
     /// How long a sign-in lasts.
     pub lifetime: Duration,
+    /// Sessions signed out on this replica.
+    pub revoked: crate::session::Revoked,
 }
 
 /// The policy every page is served under: nothing but the console's own
@@ -82,6 +84,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
         sealer,
         secure: tls.is_some(),
         lifetime: settings.session_lifetime,
+        revoked: Default::default(),
     });
     Ok(Prepared { state, tls, watch })
 }

@@ -195,6 +195,43 @@ impl Sealer {
     }
 }
 
+/// Sessions signed out before their end, by CSRF token (unique per
+/// session), until they would have ended: a copy of a signed-out cookie
+/// opens nothing on this replica. Bounded: past [`Revoked::MAX`] entries
+/// the oldest ending are forgotten first.
+#[derive(Default)]
+pub struct Revoked {
+    ends: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+impl Revoked {
+    /// The most sign-outs remembered at once.
+    pub const MAX: usize = 100_000;
+
+    /// Remembers that `session` was signed out at `now`.
+    pub fn revoke(&self, session: &Session, now: u64) {
+        let mut ends = self.ends.lock().unwrap_or_else(|e| e.into_inner());
+        ends.retain(|_, end| *end > now);
+        if ends.len() >= Self::MAX
+            && let Some(first) = ends
+                .iter()
+                .min_by_key(|(_, end)| **end)
+                .map(|(k, _)| k.clone())
+        {
+            ends.remove(&first);
+        }
+        ends.insert(session.csrf.clone(), session.expires_at);
+    }
+
+    /// Whether `session` was signed out.
+    pub fn is_revoked(&self, session: &Session) -> bool {
+        self.ends
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&session.csrf)
+    }
+}
+
 /// 32 random hex digits (128 bits): CSRF tokens.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 16];
@@ -297,6 +334,21 @@ mod tests {
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
         assert!(set.ends_with("; Secure"));
         assert!(!set_cookie(COOKIE, "v", 60, false).contains("Secure"));
+    }
+
+    #[test]
+    fn a_signed_out_session_stays_out_until_it_would_have_ended() {
+        let revoked = Revoked::default();
+        let (a, b) = (
+            Session::new("a".into(), 0, 10),
+            Session::new("a".into(), 0, 10),
+        );
+        revoked.revoke(&a, 5);
+        assert!(revoked.is_revoked(&a));
+        assert!(!revoked.is_revoked(&b), "another sign-in of the same token");
+        // Entries past their end are dropped at the next sign-out.
+        revoked.revoke(&b, 11);
+        assert!(!revoked.is_revoked(&a));
     }
 
     #[test]

@@ -114,7 +114,8 @@ fn require(state: &State, headers: &HeaderMap) -> Result<Session, Response> {
 fn session_of(state: &State, headers: &HeaderMap) -> Option<Session> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     let sealed = session::cookie(cookies, session::COOKIE)?;
-    state.sealer.open_session(sealed, now())
+    let session = state.sealer.open_session(sealed, now())?;
+    (!state.revoked.is_revoked(&session)).then_some(session)
 }
 
 /// The notice left by the last action, if any.

@@ -134,6 +134,7 @@ pub async fn sign_out(state: Shared, headers: HeaderMap, body: Bytes) -> Respons
     if !csrf_ok(&session, &fields) {
         return csrf_refused(&state, &headers, Some(session));
     }
+    state.revoked.revoke(&session, now());
     let notice = Notice {
         error: false,
         text: "You are signed out.".into(),
