@@ -39,7 +39,7 @@ pub struct State {
 /// The policy every page is served under: nothing but the console's own
 /// stylesheet and images, no script at all, no framing, forms posting only
 /// back to the console.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A console built and bound, ready to run.
 pub struct App {
