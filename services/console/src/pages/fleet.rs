@@ -140,8 +140,11 @@ pub async fn fleet(state: Shared, headers: HeaderMap, RawQuery(query): RawQuery)
     let mut errors_known = false;
     match top_all {
         Ok(r) => {
-            errors_known = true;
-            for o in r.into_inner().orgs {
+            let r = r.into_inner();
+            // Every org with errors was read: one missing has none. Else an
+            // org missing may lie beyond what was read: unknown here.
+            errors_known = r.next_page_token.is_empty();
+            for o in r.orgs {
                 counts_of.insert(o.org_id.clone(), o);
             }
         }
