@@ -640,9 +640,66 @@ fn decode(id: &str, fields: Vec<(String, String)>) -> Result<AuditEvent, StoreEr
     Ok(event)
 }
 
-/// A page token's entry for `id`.
-pub fn token_entry(id: EventId) -> String {
-    id.to_string()
+/// What a `ListAuditEvents` request asks, as both services' contracts
+/// carry it.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// `org_id`.
+    pub org_id: &'a str,
+    /// `actor`.
+    pub actor: &'a str,
+    /// `action`.
+    pub action: &'a str,
+    /// `from`.
+    pub from: Option<&'a prost_types::Timestamp>,
+    /// `to`.
+    pub to: Option<&'a prost_types::Timestamp>,
+    /// `page_size`.
+    pub page_size: u32,
+    /// `page_token`.
+    pub page_token: &'a str,
+}
+
+/// Checks a `ListAuditEvents` request from `principal`: every field by its
+/// rule (`INVALID_ARGUMENT` naming it), and an org filter against the
+/// token's orgs (`PERMISSION_DENIED`, as for every call naming an org).
+pub fn read_request(
+    principal: Option<&Principal>,
+    request: Request<'_>,
+) -> Result<AuditQuery, tonic::Status> {
+    if !request.org_id.is_empty() {
+        crate::auth::authorize(principal, request.org_id)?;
+    }
+    let time = |field: &str, t: Option<&prost_types::Timestamp>| {
+        t.map(|t| crate::input::timestamp_ms(field, t)).transpose()
+    };
+    let filter = AuditFilter::parse(
+        request.org_id,
+        request.actor,
+        request.action,
+        time("from", request.from)?,
+        time("to", request.to)?,
+    )?;
+    let limit = crate::page::page_size("page_size", request.page_size, AUDIT_PAGE)?;
+    let after = crate::page::read_token(
+        "page_token",
+        request.page_token,
+        &filter.key(),
+        EventId::parse,
+    )?;
+    Ok(AuditQuery {
+        visibility: Visibility::of(principal),
+        filter,
+        after,
+        limit,
+    })
+}
+
+/// The `next_page_token` of `page`, read for `query`; empty for the last.
+pub fn next_token(query: &AuditQuery, page: &AuditPage) -> String {
+    page.next
+        .map(|id| crate::page::token(&query.filter.key(), &id.to_string()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
