@@ -14,6 +14,7 @@
 //! - [`output`] prints replies; [`render`] turns them into terminal text
 //!   (pure functions), [`json`] into JSON, with [`names`] for enum values.
 
+pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod client;
