@@ -279,10 +279,12 @@ impl AuditFilter {
     }
 
     /// The filter as text, for page tokens: a token is good only with the
-    /// filter it was read with.
+    /// filter it was read with. The values are joined by a control
+    /// character, which none of them may hold (and not the newline the
+    /// token puts after the filter).
     pub fn key(&self) -> String {
         format!(
-            "a:{}\n{}\n{}\n{}\n{}",
+            "a:{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             self.org.as_ref().map(OrgId::as_str).unwrap_or_default(),
             self.actor.as_deref().unwrap_or_default(),
             self.action.as_deref().unwrap_or_default(),
