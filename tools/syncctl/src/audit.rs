@@ -170,21 +170,93 @@ pub fn table(rows: &[Row]) -> String {
     table.render()
 }
 
-/// `target: before → after`, each side short.
+/// Widest CHANGE cell, in characters.
+const CHANGE_WIDTH: usize = 64;
+
+/// `target: what changed`, short: the fields whose value differs
+/// (`allocation 1000 → 1500`), or what was set (`+ allocation=500 …`) or
+/// removed (`- reason=… …`).
 fn change(r: &Row) -> String {
-    let side = |text: &str| {
-        if text.is_empty() {
-            "-".to_owned()
-        } else {
-            shorten(&clean(text), 60)
-        }
-    };
     let head = if r.target.is_empty() {
         String::new()
     } else {
         format!("{}: ", shorten(&clean(&r.target), 30))
     };
-    format!("{head}{} → {}", side(&r.before), side(&r.after))
+    shorten(
+        &clean(&format!("{head}{}", summary(&r.before, &r.after))),
+        CHANGE_WIDTH,
+    )
+}
+
+/// What changed between two JSON documents (either may be empty: none).
+pub fn summary(before: &str, after: &str) -> String {
+    let leaves = |text: &str| {
+        let mut out = std::collections::BTreeMap::new();
+        if !text.is_empty() {
+            match serde_json::from_str::<Value>(text) {
+                Ok(value) => flatten("", &value, &mut out),
+                Err(_) => {
+                    out.insert(String::new(), text.to_owned());
+                }
+            }
+        }
+        out
+    };
+    let (old, new) = (leaves(before), leaves(after));
+    let pairs = |map: &std::collections::BTreeMap<String, String>| {
+        map.iter()
+            .filter(|(_, v)| v.as_str() != "null")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match (before.is_empty(), after.is_empty()) {
+        (true, true) => "-".to_owned(),
+        (true, false) => format!("+ {}", pairs(&new)),
+        (false, true) => format!("- {}", pairs(&old)),
+        (false, false) => {
+            let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+            let none = "-".to_owned();
+            let changed: Vec<String> = keys
+                .into_iter()
+                .filter(|k| old.get(*k) != new.get(*k))
+                .map(|k| {
+                    let (b, a) = (old.get(k).unwrap_or(&none), new.get(k).unwrap_or(&none));
+                    format!("{k} {b} → {a}")
+                })
+                .collect();
+            if changed.is_empty() {
+                "no change".to_owned()
+            } else {
+                changed.join(", ")
+            }
+        }
+    }
+}
+
+/// The leaves of `value` by dotted path, each as compact JSON (strings
+/// bare, nulls left out).
+fn flatten(path: &str, value: &Value, out: &mut std::collections::BTreeMap<String, String>) {
+    match value {
+        Value::Object(fields) if !fields.is_empty() => {
+            for (key, v) in fields {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten(&path, v, out);
+            }
+        }
+        // Nothing there: as if absent, so `null → {…}` reads as what was added.
+        Value::Null => {}
+        Value::String(text) => {
+            out.insert(path.to_owned(), text.clone());
+        }
+        other => {
+            out.insert(path.to_owned(), other.to_string());
+        }
+    }
 }
 
 /// The changes as JSON for scripts: before and after as the JSON they are.
@@ -245,10 +317,25 @@ mod tests {
     fn the_table_shows_before_and_after_and_json_keeps_them_as_json() {
         let rows = vec![row("governor", 30, "SetBudget")];
         let text = table(&rows);
-        assert!(text.contains("api: - → {\"allocation\":5}"), "{text}");
+        assert!(text.contains("api: + allocation=5"), "{text}");
         let value = to_json(&rows);
         assert_eq!(value["events"][0]["after"]["allocation"], 5);
         assert_eq!(value["events"][0]["before"], Value::Null);
         assert_eq!(table(&[]), "no changes recorded\n");
+    }
+
+    #[test]
+    fn a_summary_names_only_what_changed() {
+        let before =
+            r#"{"allocation":1000,"org_limit":15000,"override":null,"shares":{"normal":95}}"#;
+        let after = r#"{"allocation":1500,"org_limit":15000,"override":{"allocation":3000},"shares":{"normal":95}}"#;
+        assert_eq!(
+            summary(before, after),
+            "allocation 1000 → 1500, override.allocation - → 3000"
+        );
+        assert_eq!(summary(before, before), "no change");
+        assert_eq!(summary("", r#"{"reason":"X","n":null}"#), "+ reason=X");
+        assert_eq!(summary(r#"{"reason":"X"}"#, ""), "- reason=X");
+        assert_eq!(summary("", ""), "-");
     }
 }
