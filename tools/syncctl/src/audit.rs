@@ -146,7 +146,7 @@ pub fn merge(governor: Vec<Row>, errors: Vec<Row>, limit: usize) -> Vec<Row> {
     let key = |r: &Row| r.at.as_ref().map(|t| (t.seconds, t.nanos));
     let mut rows: Vec<Row> = governor.into_iter().chain(errors).collect();
     // Stable: each service's own order stands within one instant.
-    rows.sort_by(|a, b| key(b).cmp(&key(a)));
+    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
     rows.truncate(limit);
     rows
 }
