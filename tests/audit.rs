@@ -589,7 +589,7 @@ async fn syncctl_audit_merges_both_services() {
     );
     assert!(lines[1].contains("anonymous") && lines[1].contains("globex"));
     assert!(
-        lines[1].contains("SetBudget") && lines[1].contains("- → {"),
+        lines[1].contains("SetBudget") && lines[1].contains("api: + allocation=200"),
         "{table}"
     );
 }
