@@ -19,6 +19,8 @@ use syncgov_api::taxonomy::v1 as tx;
 use syncgov_kit::auth::{AuthChannel, Bearer};
 use syncgov_kit::security::SecuritySettings;
 use syncgov_kit::server::ServerSettings;
+use syncgov_kit::tls::ClientTls;
+use syncgov_tests::pki::Pki;
 use syncgov_tests::syncerrors::failure;
 use syncgov_tests::{Backend, Service, Store, TempDir, binary, on_every_store};
 use tonic::Code;
@@ -642,4 +644,47 @@ async fn a_change_whose_event_cannot_be_written_is_not_acknowledged() {
         100,
         "the retry sees the change made"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_mutual_tls_without_tokens_the_actor_is_the_certificate_s_subject() {
+    let pki = Pki::new("audit");
+    let server = pki.issue("server", &["localhost", "127.0.0.1"]);
+    let client = pki.issue_named("client", &["localhost"], "ops-laptop-7");
+    let governor = Service::governor(GovernorSettings {
+        server: ServerSettings {
+            security: SecuritySettings {
+                tls_cert: Some(server.cert.clone()),
+                tls_key: Some(server.key.clone()),
+                tls_client_ca: Some(pki.ca()),
+                ..SecuritySettings::default()
+            },
+            ..ServerSettings::default()
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let tls = ClientTls {
+        ca: Some(pki.ca()),
+        cert: Some(client.cert.clone()),
+        key: Some(client.key.clone()),
+        domain: Some("localhost".into()),
+    };
+    let channel = tls
+        .endpoint(&governor.addr().to_string())
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap();
+    let mut c = QuotaGovernorClient::new(channel);
+    c.set_budget(set_budget("acme", 100, None)).await.unwrap();
+    let events = c
+        .list_audit_events(list("acme"))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].actor, "CN=ops-laptop-7");
 }

@@ -65,6 +65,27 @@ pub fn actor(principal: Option<&Principal>) -> String {
     principal.map_or_else(|| ANONYMOUS.to_owned(), |p| p.subject.clone())
 }
 
+/// The identity of the caller of `request` for the trail: its token's name
+/// or JWT subject (what it was authorised as); else, over mutual TLS, the
+/// subject of its client certificate (`CN=…`); else [`ANONYMOUS`].
+pub fn actor_of<T>(request: &tonic::Request<T>) -> String {
+    if let Some(principal) = request.extensions().get::<Principal>() {
+        return principal.subject.clone();
+    }
+    request
+        .peer_certs()
+        .and_then(|chain| chain.first().and_then(|leaf| certificate_subject(leaf)))
+        .unwrap_or_else(|| ANONYMOUS.to_owned())
+}
+
+/// The subject of a DER certificate as text (`CN=ops,O=acme`); `None` when
+/// it cannot be read or names no one.
+fn certificate_subject(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let subject = cert.subject().to_string();
+    (!subject.is_empty()).then_some(subject)
+}
+
 /// One change as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {

@@ -178,7 +178,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         request: Request<pb::SetBudgetRequest>,
     ) -> Result<Response<pb::SetBudgetResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
-        let actor = trail::actor(request.extensions().get::<Principal>());
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let key = convert::read_key(&request.org_id, request.resource)?;
         let budget = convert::read_budget(request.budget, now_ms())?;
@@ -223,7 +223,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let deleted = self.governor.delete_budget(&key).await?;
         if deleted {
             self.record(Change {
-                actor: trail::actor(request.extensions().get::<Principal>()),
+                actor: trail::actor_of(&request),
                 action: "DeleteBudget",
                 org: key.org.to_string(),
                 target: key.resource.as_str().to_owned(),
@@ -373,7 +373,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         request: Request<pb::SuspendRequest>,
     ) -> Result<Response<pb::SuspendResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
-        let actor = trail::actor(request.extensions().get::<Principal>());
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let reason = convert::read_reason(request.reason)?;
@@ -414,7 +414,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         // Clearing what is not there changes nothing.
         if cleared {
             self.record(Change {
-                actor: trail::actor(request.extensions().get::<Principal>()),
+                actor: trail::actor_of(&request),
                 action: "ClearSuspension",
                 org: org.to_string(),
                 target: reason.code().to_owned(),

@@ -181,7 +181,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ReclassifyErrorsRequest>,
     ) -> Result<Response<pb::ReclassifyErrorsResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
-        let actor = trail::actor(request.extensions().get::<Principal>());
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let done: Reclassified = self.core.reclassify(&org, request.dry_run).await?;
@@ -339,7 +339,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ResyncErrorsRequest>,
     ) -> Result<Response<pb::ResyncErrorsResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
-        let actor = trail::actor(request.extensions().get::<Principal>());
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         // Converted as the core reads them, after it checked their number.
@@ -508,7 +508,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::UpdateNotificationSettingsRequest>,
     ) -> Result<Response<pb::UpdateNotificationSettingsResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
-        let actor = trail::actor(request.extensions().get::<Principal>());
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let given = request
