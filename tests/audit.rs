@@ -187,7 +187,7 @@ async fn budget_and_suspension_changes_are_recorded(backend: Backend) {
     assert_eq!(clear.target, "SALESFORCE_API_DISABLED");
     assert_eq!(json(&clear.before)["detail"], "API_DISABLED_FOR_ORG");
     assert_eq!(json(&clear.after), Value::Null);
-    assert_eq!(suspend.actor, "sync-errors");
+    assert_eq!(suspend.actor, "system:sync-errors");
     assert_eq!(json(&suspend.before), Value::Null);
     assert_eq!(json(&suspend.after)["reason"], "SALESFORCE_API_DISABLED");
     assert_eq!(first.actor, "root");
@@ -214,7 +214,7 @@ async fn budget_and_suspension_changes_are_recorded(backend: Backend) {
     // Filters: an actor, an action; pages of one meet without gaps.
     let by_service = admin
         .list_audit_events(quota::ListAuditEventsRequest {
-            actor: "sync-errors".into(),
+            actor: "system:sync-errors".into(),
             ..Default::default()
         })
         .await
@@ -377,9 +377,38 @@ async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend:
     assert_eq!(refused.code(), Code::PermissionDenied);
 }
 
+async fn events_older_than_the_retention_are_no_longer_listed(backend: Backend) {
+    let dir = TempDir::new("audit-age");
+    let store = backend.start();
+    let governor = Service::governor(GovernorSettings {
+        server: ServerSettings {
+            audit_retention: Duration::from_secs(1),
+            ..server(&store, &dir, 1_000)
+        },
+        ..GovernorSettings::default()
+    })
+    .await;
+    let mut admin = governor_as(&governor, ADMIN).await;
+    // Acknowledged, so recorded; then it ages out of the trail.
+    admin
+        .set_budget(set_budget("acme", 100, None))
+        .await
+        .unwrap();
+    let aged_out = syncgov_tests::eventually(syncgov_tests::PATIENCE, || {
+        let mut admin = admin.clone();
+        async move {
+            let page = admin.list_audit_events(list("")).await.unwrap();
+            page.into_inner().events.is_empty()
+        }
+    })
+    .await;
+    assert!(aged_out, "an event older than --audit-retention is listed");
+}
+
 on_every_store!(
     budget_and_suspension_changes_are_recorded,
     resyncs_and_notification_settings_are_recorded_without_secrets,
+    events_older_than_the_retention_are_no_longer_listed,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

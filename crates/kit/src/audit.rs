@@ -66,10 +66,16 @@ pub fn actor(principal: Option<&Principal>) -> String {
 }
 
 /// The identity of the caller of `request` for the trail: its token's name
-/// or JWT subject (what it was authorised as); else, over mutual TLS, the
-/// subject of its client certificate (`CN=…`); else [`ANONYMOUS`].
+/// or JWT subject (what it was authorised as), prefixed `system:` for
+/// another syncgov service acting on its own (sync-errors suspending an
+/// org for an ingested failure), so that no one takes it for a person;
+/// else, over mutual TLS, the subject of its client certificate (`CN=…`);
+/// else [`ANONYMOUS`].
 pub fn actor_of<T>(request: &tonic::Request<T>) -> String {
     if let Some(principal) = request.extensions().get::<Principal>() {
+        if principal.role == Role::Service {
+            return format!("system:{}", principal.subject);
+        }
         return principal.subject.clone();
     }
     request
