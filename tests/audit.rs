@@ -394,6 +394,14 @@ async fn events_older_than_the_retention_are_no_longer_listed(backend: Backend) 
         .set_budget(set_budget("acme", 100, None))
         .await
         .unwrap();
+    if let Some(redis) = store.redis() {
+        let mut conn = redis.client().get_connection().unwrap();
+        let length: u64 = ::redis::cmd("XLEN")
+            .arg(quota_governor::app::AUDIT_KEY)
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(length, 1, "the change was recorded");
+    }
     let aged_out = syncgov_tests::eventually(syncgov_tests::PATIENCE, || {
         let mut admin = admin.clone();
         async move {
