@@ -369,6 +369,38 @@ async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend:
         );
     }
 
+    // A record resolved by hand is recorded; one resolved by a worker's
+    // successful sync is routine and is not.
+    worker
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![failure("k2", "Contact", "003B", "email")],
+        })
+        .await
+        .unwrap();
+    let resolve = |record: &str| errors::ResolveRecordRequest {
+        org_id: "acme".into(),
+        object_type: "Contact".into(),
+        crm_record_id: record.into(),
+    };
+    let by_worker = worker.resolve_record(resolve("003B")).await.unwrap();
+    assert_eq!(by_worker.into_inner().resolved, 1);
+    let by_hand = operator.resolve_record(resolve("003A")).await.unwrap();
+    assert_eq!(by_hand.into_inner().resolved, 1);
+    let resolved = operator
+        .list_audit_events(errors::ListAuditEventsRequest {
+            action: "ResolveRecord".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(resolved.len(), 1, "{resolved:#?}");
+    assert_eq!(resolved[0].target, "Contact 003A");
+    assert_eq!(resolved[0].actor, "ops-acme");
+    assert_eq!(json(&resolved[0].after)["resolved"], 1);
+
     // A worker may not read the trail.
     let refused = worker
         .list_audit_events(errors::ListAuditEventsRequest::default())

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use syncgov_api::syncerrors::v1 as pb;
 use syncgov_kit::audit::{self as trail, AuditLog, Change};
-use syncgov_kit::auth::{Principal, authorize_every_org, authorize_org};
+use syncgov_kit::auth::{Principal, Role, authorize_every_org, authorize_org};
 use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
 use syncgov_kit::page::{self, Scope};
@@ -449,6 +449,13 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ResolveRecordRequest>,
     ) -> Result<Response<pb::ResolveRecordResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        // Workers resolve records as syncs succeed, all day long: routine,
+        // not recorded. An operator or admin resolving by hand is a change.
+        let by_hand = request
+            .extensions()
+            .get::<Principal>()
+            .is_some_and(|p| matches!(p.role, Role::Operator | Role::Admin));
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         domain::check_object_type("object_type", &request.object_type)?;
@@ -457,6 +464,17 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .core
             .resolve_record(&org, &request.object_type, &request.crm_record_id)
             .await?;
+        if by_hand && resolved > 0 {
+            self.record(Change {
+                actor,
+                action: "ResolveRecord",
+                org: org.to_string(),
+                target: format!("{} {}", request.object_type, request.crm_record_id),
+                before: None,
+                after: Some(serde_json::json!({ "resolved": resolved })),
+            })
+            .await?;
+        }
         Ok(Response::new(pb::ResolveRecordResponse { resolved }))
     }
 
