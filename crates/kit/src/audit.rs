@@ -426,6 +426,7 @@ impl AuditLog {
             key,
             retention,
             append: Script::new(APPEND),
+            clock: Script::new(CLOCK),
         }))
     }
 
@@ -553,12 +554,16 @@ end
 return id
 ";
 
+/// Reads the clock of the node holding KEYS[1] (the stream): `TIME`.
+const CLOCK: &str = "return redis.call('TIME')";
+
 /// The Redis log.
 pub struct RedisLog {
     redis: Redis,
     key: String,
     retention: Retention,
     append: Script,
+    clock: Script,
 }
 
 impl RedisLog {
@@ -633,9 +638,13 @@ impl RedisLog {
     }
 
     /// The store's clock, ms: the one every replica reads the cutoff by.
+    /// Read through a script on the stream's key, so that on a cluster it
+    /// is the clock of the node that stamped the events.
     async fn now_ms(&self) -> Result<i64, StoreError> {
-        let (secs, micros): (i64, i64) = redis::cmd("TIME")
-            .query_async(&mut self.redis.clone())
+        let (secs, micros): (i64, i64) = self
+            .clock
+            .key(&self.key)
+            .invoke_async(&mut self.redis.clone())
             .await
             .map_err(from_redis)?;
         Ok(secs.saturating_mul(1000).saturating_add(micros / 1000))
