@@ -159,7 +159,8 @@ async fn budget_and_suspension_changes_are_recorded(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(cleared.cleared);
-    // Clearing it again changes nothing, and records nothing.
+    // Clearing it again changes nothing, and is recorded as such: a retry
+    // after a failed write must leave an event too.
     admin
         .clear_suspension(quota::ClearSuspensionRequest {
             org_id: "acme".into(),
@@ -177,12 +178,23 @@ async fn budget_and_suspension_changes_are_recorded(backend: Backend) {
     let actions: Vec<_> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["ClearSuspension", "Suspend", "SetBudget", "SetBudget"],
+        [
+            "ClearSuspension",
+            "ClearSuspension",
+            "Suspend",
+            "SetBudget",
+            "SetBudget"
+        ],
         "newest first: {events:#?}"
     );
-    let [clear, suspend, raised, first] = &events[..] else {
+    let [again, clear, suspend, raised, first] = &events[..] else {
         unreachable!()
     };
+    assert_eq!(again.actor, "root");
+    assert_eq!(
+        (json(&again.before), json(&again.after)),
+        (Value::Null, Value::Null)
+    );
     assert_eq!(clear.actor, "root");
     assert_eq!(clear.target, "SALESFORCE_API_DISABLED");
     assert_eq!(json(&clear.before)["detail"], "API_DISABLED_FOR_ORG");
@@ -253,7 +265,7 @@ async fn budget_and_suspension_changes_are_recorded(backend: Backend) {
         .unwrap()
         .into_inner()
         .events;
-    assert_eq!(seen.len(), 4);
+    assert_eq!(seen.len(), 5);
     assert!(seen.iter().all(|e| e.org_id == "acme"), "{seen:#?}");
     let refused = operator
         .list_audit_events(list("globex"))
@@ -264,7 +276,7 @@ async fn budget_and_suspension_changes_are_recorded(backend: Backend) {
     let refused = worker.list_audit_events(list("acme")).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     let everything = admin.list_audit_events(list("")).await.unwrap();
-    assert_eq!(everything.into_inner().events.len(), 5);
+    assert_eq!(everything.into_inner().events.len(), 6);
 }
 
 async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend: Backend) {
@@ -299,6 +311,17 @@ async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend:
         .into_inner();
     let job = queued.results[0].job_id.clone();
     assert!(!job.is_empty(), "{queued:?}");
+    // Sent again (as after a failed write): nothing more queued, and still
+    // recorded.
+    let again = operator
+        .resync_errors(errors::ResyncErrorsRequest {
+            org_id: "acme".into(),
+            error_ids: vec![error_id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.results[0].skipped, "already queued");
 
     let settings = |secret: &str| errors::UpdateNotificationSettingsRequest {
         org_id: "acme".into(),
@@ -331,11 +354,14 @@ async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend:
         [
             "UpdateNotificationSettings",
             "UpdateNotificationSettings",
+            "ResyncErrors",
             "ResyncErrors"
         ],
         "{events:#?}"
     );
-    let resync = &events[2];
+    assert_eq!(json(&events[2].after)["queued"], 0);
+    assert_eq!(json(&events[2].after)["already_queued"], 1);
+    let resync = &events[3];
     assert_eq!(resync.actor, "ops-acme");
     assert_eq!(json(&resync.after)["jobs"][0], job.as_str());
     assert_eq!(json(&resync.after)["queued"], 1);
@@ -359,7 +385,7 @@ async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend:
             .arg("+")
             .query(&mut conn)
             .unwrap();
-        assert_eq!(raw.len(), 3);
+        assert_eq!(raw.len(), 4);
         let stored = format!("{raw:?}");
         assert!(stored.contains("UpdateNotificationSettings"));
         assert!(!stored.contains(WEBHOOK_SECRET) && !stored.contains(URL_TOKEN));

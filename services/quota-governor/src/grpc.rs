@@ -221,17 +221,17 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let key = convert::read_key(&request.get_ref().org_id, request.get_ref().resource)?;
         let before = self.own_budget(&key).await?;
         let deleted = self.governor.delete_budget(&key).await?;
-        if deleted {
-            self.record(Change {
-                actor: trail::actor_of(&request),
-                action: "DeleteBudget",
-                org: key.org.to_string(),
-                target: key.resource.as_str().to_owned(),
-                before: before.as_ref().map(audit::budget),
-                after: None,
-            })
-            .await?;
-        }
+        // Recorded even when there was nothing to delete: a retry after a
+        // failed write finds nothing, and must still leave its event.
+        self.record(Change {
+            actor: trail::actor_of(&request),
+            action: "DeleteBudget",
+            org: key.org.to_string(),
+            target: key.resource.as_str().to_owned(),
+            before: before.as_ref().map(audit::budget),
+            after: None,
+        })
+        .await?;
         Ok(Response::new(pb::DeleteBudgetResponse { deleted }))
     }
 
@@ -378,7 +378,10 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let org = org(&request.org_id)?;
         let reason = convert::read_reason(request.reason)?;
         let (suspension, created) = self.governor.suspend(&org, reason, &request.detail).await?;
-        // Suspending an org already suspended for the reason changes nothing.
+        // Suspending an org already suspended for the reason changes
+        // nothing, and sync-errors does so for every failure that says so:
+        // recorded only when it began a suspension (the suspension feed,
+        // WatchSuspensions, keeps every suspension and clear besides).
         if created {
             self.record(Change {
                 actor,
@@ -411,18 +414,17 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
             .into_iter()
             .find(|s| s.reason == reason);
         let cleared = self.governor.clear(&org, reason).await?;
-        // Clearing what is not there changes nothing.
-        if cleared {
-            self.record(Change {
-                actor: trail::actor_of(&request),
-                action: "ClearSuspension",
-                org: org.to_string(),
-                target: reason.code().to_owned(),
-                before: before.as_ref().map(audit::suspension),
-                after: None,
-            })
-            .await?;
-        }
+        // Recorded even when nothing was cleared: a retry after a failed
+        // write finds nothing to clear, and must still leave its event.
+        self.record(Change {
+            actor: trail::actor_of(&request),
+            action: "ClearSuspension",
+            org: org.to_string(),
+            target: reason.code().to_owned(),
+            before: before.filter(|_| cleared).as_ref().map(audit::suspension),
+            after: None,
+        })
+        .await?;
         Ok(Response::new(pb::ClearSuspensionResponse { cleared }))
     }
 

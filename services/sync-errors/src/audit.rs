@@ -60,11 +60,13 @@ pub fn secret_change(set_before: bool, given: bool, set_after: bool) -> &'static
 }
 
 /// A resync as the trail records it: how many errors were asked for, how
-/// many queued, and the first [`MAX_JOBS_RECORDED`] jobs.
-pub fn resync(asked: usize, queued: &[&JobId]) -> Value {
+/// many queued and how many were queued already, and the first
+/// [`MAX_JOBS_RECORDED`] jobs.
+pub fn resync(asked: usize, queued: &[&JobId], already_queued: usize) -> Value {
     json!({
         "asked": asked,
         "queued": queued.len(),
+        "already_queued": already_queued,
         "jobs": queued
             .iter()
             .take(MAX_JOBS_RECORDED)

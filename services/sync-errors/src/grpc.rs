@@ -356,18 +356,22 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
                 _ => None,
             })
             .collect();
-        // Nothing queued, nothing changed.
-        if !jobs.is_empty() {
-            self.record(Change {
-                actor,
-                action: "ResyncErrors",
-                org: org.to_string(),
-                target: format!("{} errors", done.len()),
-                before: None,
-                after: Some(audit::resync(done.len(), &jobs)),
-            })
-            .await?;
-        }
+        let already = done
+            .iter()
+            .filter(|(_, queued)| matches!(queued, Queued::AlreadyQueued))
+            .count();
+        // Recorded even when nothing was queued: a retry after a failed
+        // write finds its errors already queued, and must still leave its
+        // event.
+        self.record(Change {
+            actor,
+            action: "ResyncErrors",
+            org: org.to_string(),
+            target: format!("{} errors", done.len()),
+            before: None,
+            after: Some(audit::resync(done.len(), &jobs, already)),
+        })
+        .await?;
         let results = done
             .into_iter()
             .map(|(id, queued)| queued_pb(&id, queued))
@@ -464,7 +468,9 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .core
             .resolve_record(&org, &request.object_type, &request.crm_record_id)
             .await?;
-        if by_hand && resolved > 0 {
+        // By hand, recorded even when nothing was left to resolve (a retry
+        // after a failed write).
+        if by_hand {
             self.record(Change {
                 actor,
                 action: "ResolveRecord",
