@@ -921,4 +921,90 @@ mod tests {
             assert_eq!(EventId::parse(bad), None, "{bad}");
         }
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn stamp() -> impl Strategy<Value = Option<prost_types::Timestamp>> {
+            proptest::option::of(
+                (any::<i64>(), any::<i32>())
+                    .prop_map(|(seconds, nanos)| prost_types::Timestamp { seconds, nanos }),
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Whatever a caller sends, the request is read or refused
+            /// naming one of its fields as INVALID_ARGUMENT: never a panic,
+            /// never another code (no principal: nothing is forbidden).
+            #[test]
+            fn any_request_is_read_or_refused_naming_its_field(
+                org in ".{0,70}",
+                actor in ".{0,140}",
+                action in ".{0,140}",
+                from in stamp(),
+                to in stamp(),
+                page_size in any::<u32>(),
+                page_token in prop_oneof![".{0,40}", "[0-9a-f]{0,80}"],
+            ) {
+                let read = read_request(None, Request {
+                    org_id: &org,
+                    actor: &actor,
+                    action: &action,
+                    from: from.as_ref(),
+                    to: to.as_ref(),
+                    page_size,
+                    page_token: &page_token,
+                });
+                match read {
+                    Ok(query) => {
+                        prop_assert!((1..=AUDIT_PAGE.max).contains(&query.limit));
+                        if let (Some(f), Some(t)) = (query.filter.from_ms, query.filter.to_ms) {
+                            prop_assert!(f <= t);
+                        }
+                    }
+                    Err(status) => {
+                        prop_assert_eq!(status.code(), tonic::Code::InvalidArgument);
+                        let named = ["org_id", "actor", "action", "from", "to", "page_size", "page_token"]
+                            .iter()
+                            .any(|f| status.message().starts_with(f));
+                        prop_assert!(named, "{}", status.message());
+                    }
+                }
+            }
+
+            /// A page's token leads to the next page read with the same
+            /// filters, and to nothing with others.
+            #[test]
+            fn a_token_is_good_with_its_own_filters_only(
+                ms in 0u64..4_000_000_000_000,
+                seq in any::<u64>(),
+                actor in "[a-z]{1,8}",
+                other in "[A-Z]{1,8}",
+            ) {
+                let filter = AuditFilter::parse("", &actor, "", None, None).unwrap();
+                let query = AuditQuery {
+                    visibility: Visibility::of(None),
+                    filter,
+                    after: None,
+                    limit: 10,
+                };
+                let id = EventId { ms, seq };
+                let token = next_token(&query, &AuditPage { events: Vec::new(), next: Some(id) });
+                let read = |actor: &str| read_request(None, Request {
+                    org_id: "",
+                    actor,
+                    action: "",
+                    from: None,
+                    to: None,
+                    page_size: 0,
+                    page_token: &token,
+                });
+                prop_assert_eq!(read(&actor).unwrap().after, Some(id));
+                prop_assert!(read(&other).is_err());
+            }
+        }
+    }
 }
