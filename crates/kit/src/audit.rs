@@ -510,8 +510,9 @@ impl Ring {
             .take_while(|e| e.id >= range.oldest);
         for (scanned, event) in candidates.enumerate() {
             if page.events.len() == query.limit || scanned == SCAN_PER_PAGE {
-                // More may follow: the next page starts after the last read.
-                page.next = Some(page.events.last().map_or_else(|| prior(event.id), |e| e.id));
+                // More may follow: every event newer than this one was
+                // read, so the next page starts with it.
+                page.next = Some(prior(event.id));
                 break;
             }
             if query.visibility.sees(&event.org) && query.filter.matches(event) {
@@ -522,8 +523,9 @@ impl Ring {
     }
 }
 
-/// The id just newer than `id`: a page that read nothing up to `id` goes
-/// on from `id` itself.
+/// The id just newer than `id`: a page token naming it makes the next
+/// page start with `id` itself (a page goes on strictly older than its
+/// token's id).
 fn prior(id: EventId) -> EventId {
     match id.seq.checked_add(1) {
         Some(seq) => EventId { ms: id.ms, seq },
@@ -857,6 +859,31 @@ mod tests {
             .collect();
         assert_eq!(seen, expected);
         assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn a_page_reads_a_bounded_number_of_events_and_says_where_to_go_on() {
+        let log = AuditLog::memory(Retention {
+            max_age: DAY,
+            max_events: 20_000,
+        });
+        let AuditLog::Memory(ring) = &log else {
+            unreachable!()
+        };
+        let mut ring = lock(ring);
+        ring.push(&change("acme", "rare"), 1_000);
+        for _ in 0..SCAN_PER_PAGE + 5 {
+            ring.push(&change("acme", "busy"), 2_000);
+        }
+        let mut query = everything(10);
+        query.filter = AuditFilter::parse("", "rare", "", None, None).unwrap();
+        let first = ring.list(&query, 3_000);
+        assert!(first.events.is_empty());
+        query.after = Some(first.next.expect("more to read"));
+        let second = ring.list(&query, 3_000);
+        assert_eq!(second.events.len(), 1);
+        assert_eq!(second.events[0].actor, "rare");
+        assert_eq!(second.next, None);
     }
 
     #[test]
