@@ -95,6 +95,7 @@ pub fn read_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, In
         allocation: budget.allocation,
         shares,
         allocation_override,
+        shadow: budget.shadow,
     };
     budget.validate(now_ms)?;
     Ok(budget)
@@ -192,6 +193,7 @@ pub fn budget_pb(budget: &Budget) -> pb::Budget {
             allocation: o.allocation,
             expires_at: Some(timestamp(o.expires_at_ms)),
         }),
+        shadow: budget.shadow,
     }
 }
 

@@ -351,6 +351,7 @@ mod tests {
             used,
             allocation,
             remaining: 0,
+            shadow_denied: None,
         };
         let api = Resource::ApiRequests;
         assert_eq!(
