@@ -236,6 +236,12 @@ pub struct BudgetSetArgs {
     /// time (`2030-01-31T18:00:00Z`).
     #[arg(long, value_parser = parse_until, requires = "override_allocation", value_name = "WHEN")]
     pub override_until: Option<Until>,
+    /// Shadow mode: grant what the allocation or a priority's share would
+    /// deny, and flag it, to try a new allocation before enforcing it (the
+    /// org limit still binds). `budget set` replaces the whole budget, so
+    /// leaving it out turns shadow mode off.
+    #[arg(long, value_name = "true|false", default_value_t = false, action = clap::ArgAction::Set)]
+    pub shadow: bool,
 }
 
 /// Priority shares as typed.

@@ -209,6 +209,7 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
                 }),
                 _ => None,
             },
+            shadow: args.shadow,
         }),
     }
 }

@@ -34,6 +34,7 @@ pub fn budget(b: &quota::Budget) -> Value {
             "allocation": o.allocation,
             "expires_at": timestamp(o.expires_at.as_ref()),
         })),
+        "shadow": b.shadow,
     })
 }
 

@@ -397,6 +397,11 @@ pub fn budget(b: &quota::Budget, is_default: bool) -> String {
             timestamp(o.expires_at.as_ref())
         ));
     }
+    if b.shadow {
+        out.push_str(
+            "shadow      yes: what the allocation or a share would deny is granted and flagged\n",
+        );
+    }
     if is_default {
         out.push_str("default     yes: the org has no budget of its own\n");
     }
@@ -439,6 +444,7 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
         "ALLOCATION",
         "SHARES R/N/C",
         "OVERRIDE",
+        "SHADOW",
     ])
     .right_align(&[2, 3, 4]);
     for b in &r.budgets {
@@ -469,6 +475,7 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
             count(budget.allocation),
             shares,
             over,
+            if budget.shadow { "yes" } else { "-" }.to_owned(),
         ]);
     }
     table.render() + &next_page(&r.next_page_token)
