@@ -56,6 +56,7 @@ on_every_store!(
     shadow_mode_grants_what_the_allocation_would_deny_and_flags_it,
     shadow_mode_never_passes_the_org_limit_nor_a_suspension,
     shadow_mode_answers_envoy_ok_with_a_header,
+    usage_forecasts_when_the_allocation_runs_out,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -1572,5 +1573,47 @@ async fn shadow_mode_answers_envoy_ok_with_a_header(backend: Backend) {
         [("x-syncgov-shadow-denied", "allocation_exhausted")]
     );
     assert_eq!(usage(c, "acme").await.used, 5);
+    env.governor.shutdown().await;
+}
+
+/// `t` in milliseconds since the epoch.
+fn ms_of(t: &Timestamp) -> i64 {
+    t.seconds * 1_000 + i64::from(t.nanos) / 1_000_000
+}
+
+async fn usage_forecasts_when_the_allocation_runs_out(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(1_000, 100)).await;
+    set_budget(c, "idle", budget(1_000, 100)).await;
+
+    // No calls: no rate, and the allocation never runs out.
+    let idle = usage(c, "idle").await;
+    assert_eq!(idle.calls_per_hour, 0.0);
+    assert_eq!(idle.recent_calls, 0);
+    assert!(idle.exhausted_at.is_none(), "{idle:?}");
+
+    // 10 calls in the last hour: 90 more at that rate, none of the 10
+    // leaving the window before then.
+    for _ in 0..10 {
+        assert!(acquire(c, "acme", 1, pb::Priority::Normal).await.granted);
+    }
+    let u = usage(c, "acme").await;
+    assert_eq!((u.used, u.recent_calls), (10, 10));
+    let span = u.rate_measured_over.expect("the span of the rate");
+    let span_ms = span.seconds * 1_000 + i64::from(span.nanos) / 1_000_000;
+    // At least one bucket (60 s), at most the hour of buckets.
+    assert!((60_000..=3_600_000).contains(&span_ms), "{span_ms}");
+    let per_hour = 10.0 * 3_600_000.0 / span_ms as f64;
+    assert!((u.calls_per_hour - per_hour).abs() < 1e-6, "{u:?}");
+    let as_of = ms_of(u.as_of.as_ref().unwrap());
+    let at = ms_of(u.exhausted_at.as_ref().expect("a steady rate runs out"));
+    assert_eq!(at - as_of, (90 * span_ms + 9) / 10, "ceil(90 × span / 10)");
+    assert!(at - as_of <= 86_400_000, "within the window");
+
+    // Used up: it runs out now.
+    assert!(acquire(c, "acme", 90, pb::Priority::Critical).await.granted);
+    let full = usage(c, "acme").await;
+    assert_eq!(full.exhausted_at, full.as_of, "{full:?}");
     env.governor.shutdown().await;
 }

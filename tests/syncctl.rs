@@ -498,6 +498,42 @@ async fn usage_shows_the_numbers_and_the_last_day_as_a_chart() {
         .map(|r| r["priority"].as_str().unwrap())
         .collect();
     assert_eq!(priorities, ["RETRY", "NORMAL", "CRITICAL"]);
+    // 150 calls in the last hour leave 49,850 for far more than a day.
+    assert!(
+        text.contains("calls/hour the allocation does not run out within the 24h window"),
+        "{text}"
+    );
+    assert!(json["exhausted_at"].is_null(), "{json}");
+    assert_eq!(json["recent_calls"], 150);
+    assert!(json["calls_per_hour"].as_f64().unwrap() >= 150.0, "{json}");
+
+    // With 50 left at that rate, it runs out within the hour.
+    env.ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "initech",
+            "--org-limit",
+            "1000",
+            "--allocation",
+            "200",
+        ])
+        .await
+        .ok();
+    env.acquire("initech", 150).await;
+    let soon = env.ctl.run(&["usage", "--org", "initech"]).await;
+    let text = soon.ok();
+    assert!(
+        text.contains("calls/hour the allocation runs out at ") && text.contains(" UTC (in "),
+        "{text}"
+    );
+    let json = env
+        .ctl
+        .run(&["usage", "--org", "initech", "--output", "json"])
+        .await
+        .json();
+    assert!(json["exhausted_at"].is_string(), "{json}");
 
     let unknown = env.ctl.run(&["usage", "--org", "globex"]).await;
     assert_eq!(unknown.code, 5, "{unknown:#?}");

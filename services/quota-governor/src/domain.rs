@@ -3,6 +3,7 @@
 //! lives here too, so every edge (gRPC, settings) refuses bad input the same
 //! way, naming the field and the rule.
 
+pub use crate::forecast::Forecast;
 pub use crate::org_usage::OrgView;
 use crate::window::{Window, WindowShape};
 pub use syncgov_taxonomy::SuspensionReason;
@@ -536,6 +537,9 @@ pub struct Usage {
     pub is_default_budget: bool,
     /// The org-wide view, when a worker reported one within the window.
     pub org: Option<OrgView>,
+    /// The recent rate of calls and when, at that rate, `used` reaches
+    /// `allocation` (see [`crate::forecast`]).
+    pub forecast: Forecast,
 }
 
 /// Reports the usage of `budget` at `now_ms`.
@@ -574,6 +578,14 @@ pub fn usage(
         as_of_ms: now_ms,
         is_default_budget,
         org,
+        forecast: crate::forecast::forecast(
+            shape,
+            &window.counted(shape),
+            window.head(),
+            used,
+            allocation,
+            now_ms,
+        ),
     }
 }
 
