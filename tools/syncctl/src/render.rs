@@ -484,16 +484,20 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
     if r.budgets.is_empty() {
         return format!("no budgets\n{}", next_page(&r.next_page_token));
     }
-    let mut table = Table::new(&[
+    let mut headers = vec![
         "ORG",
         "RESOURCE",
         "ORG LIMIT",
         "ALLOCATION",
         "SHARES R/N/C",
         "OVERRIDE",
-        "SHADOW",
-    ])
-    .right_align(&[2, 3, 4]);
+    ];
+    // Only a page with a budget in shadow mode says which: the table stays
+    // as narrow as it was for fleets that use none.
+    if r.budgets.iter().any(|b| b.budget.is_some_and(|b| b.shadow)) {
+        headers.push("SHADOW");
+    }
+    let mut table = Table::new(&headers).right_align(&[2, 3, 4]);
     for b in &r.budgets {
         let budget = b.budget.unwrap_or_default();
         let shares = budget.shares.as_ref().map_or_else(
