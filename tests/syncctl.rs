@@ -358,7 +358,10 @@ async fn a_budget_is_put_in_shadow_mode_and_back() {
     assert_eq!(got["budget"]["shadow"], false, "{got}");
     let list = ctl.run(&["budgets", "list"]).await;
     let listed = list.ok();
-    assert!(!listed.contains("SHADOW"), "no column without one: {listed}");
+    assert!(
+        !listed.contains("SHADOW"),
+        "no column without one: {listed}"
+    );
     let bad = ctl.run(&set(Some("maybe"))).await;
     assert_ne!(bad.code, 0, "{bad:#?}");
     assert!(bad.stderr.contains("--shadow"), "{bad:#?}");
