@@ -262,6 +262,19 @@ fn the_governors_settings_tables_are_its_help() {
         "setting",
         "docs/SECURITY.md, Turning it on",
     ));
+    // BUDGETS.md repeats the budgets file's two settings.
+    let budgets = table_after(
+        &read("docs/BUDGETS.md"),
+        "## The governor's `--budgets-file`",
+        "docs/BUDGETS.md",
+    );
+    assert_eq!(budgets.len(), 2);
+    check_rows(
+        &budgets,
+        &help,
+        "flag",
+        "docs/BUDGETS.md, The governor's --budgets-file",
+    );
     all_documented("quota-governor", &help, &documented);
 
     // The limits QUOTA_GOVERNOR.md lists name settings of both services.

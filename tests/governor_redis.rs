@@ -448,16 +448,26 @@ async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
     assert_eq!(denied_for(&held), pb::DenyReason::Suspended);
 
     outage.restart();
+    // The last answer seen, to tell a slow recovery from a stuck one.
+    let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let recovered = eventually(PATIENCE, || {
         let mut c = c.clone();
+        let last = last.clone();
         async move {
-            c.acquire_tokens(ask("acme"))
-                .await
-                .is_ok_and(|r| r.get_ref().granted && !r.get_ref().emergency)
+            let answer = c.acquire_tokens(ask("acme")).await;
+            let ok = answer
+                .as_ref()
+                .is_ok_and(|r| r.get_ref().granted && !r.get_ref().emergency);
+            *last.lock().unwrap() = format!("{answer:?}");
+            ok
         }
     })
     .await;
-    assert!(recovered, "no normal grant once Redis was back");
+    assert!(
+        recovered,
+        "no normal grant once Redis was back; last answer: {}",
+        last.lock().unwrap()
+    );
     // The window counts what Redis saw: 4 before, 1 after; the emergency
     // grants are counted nowhere.
     assert_eq!(usage(&mut c, "acme").await.used, 5);

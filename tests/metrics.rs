@@ -322,6 +322,25 @@ fn dashboard_expressions() -> (serde_json::Value, Vec<(String, String)>) {
     (dashboard, expressions)
 }
 
+/// Every alert of the PrometheusRule, with its expression.
+fn alert_rules() -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/observability/prometheus-rule.yaml");
+    let rule: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(path).expect("read the rules"))
+            .expect("the rules are YAML");
+    let mut rules = Vec::new();
+    for group in rule["spec"]["groups"].as_array().expect("groups") {
+        for r in group["rules"].as_array().expect("rules") {
+            rules.push((
+                r["alert"].as_str().expect("an alert").to_owned(),
+                r["expr"].as_str().expect("an expression").to_owned(),
+            ));
+        }
+    }
+    rules
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_query_answers_from_a_real_prometheus() {
     let started = Instant::now();
@@ -787,6 +806,82 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
                 .any(|s| s.label("syncgov_service") == "quota-governor"),
         "both services apart under one job: {refused:?}"
     );
+
+    // Every call answered, by method and status: the decisions (OK) and
+    // the calls refused while Redis was away (14, UNAVAILABLE).
+    let calls = series(
+        "sum by (syncgov_service, rpc_method) (rate(syncgov_rpc_server_calls_total",
+        "quota-governor",
+    );
+    let governor_calls = |method: &str| {
+        calls
+            .iter()
+            .find(|s| {
+                s.label("syncgov_service") == "quota-governor" && s.label("rpc_method") == method
+            })
+            .map_or(0, |s| count(s.value))
+    };
+    let unavailable = tally.unavailable["quota-governor"];
+    assert_eq!(
+        governor_calls("AcquireTokens"),
+        tally.decisions_total() + unavailable,
+        "{calls:?}"
+    );
+    let failed = series("rpc_grpc_status_code!=", "quota-governor");
+    let failed_acquires: Vec<(&str, u64)> = failed
+        .iter()
+        .filter(|s| s.label("rpc_method") == "AcquireTokens" && count(s.value) > 0)
+        .map(|s| (s.label("rpc_grpc_status_code"), count(s.value)))
+        .collect();
+    assert_eq!(failed_acquires, [("14", unavailable)], "{failed:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|s| !s.label("rpc_method").is_empty() && !s.label("syncgov_service").is_empty()),
+        "{calls:?}"
+    );
+    let builds = series("syncgov_build_info", "quota-governor");
+    for service in ["quota-governor", "sync-errors"] {
+        assert!(
+            builds.iter().any(|s| s.label("syncgov_service") == service
+                && s.label("version") == env!("CARGO_PKG_VERSION")
+                && s.value == 1.0),
+            "{service}: {builds:?}"
+        );
+    }
+
+    // The alerts: Prometheus takes every rule's expression, and every
+    // metric a rule reads is one the services export.
+    let names = prometheus
+        .get("/api/v1/label/__name__/values".to_owned())
+        .await
+        .expect("the metric names");
+    let names: Vec<&str> = names
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    let rules = alert_rules();
+    assert!(rules.len() >= 5, "{rules:?}");
+    let metric = regex::Regex::new(r"syncgov_[a-z_]+").expect("a pattern");
+    for (alert, expr) in &rules {
+        let accepted = prometheus
+            .get(format!("/api/v1/query?query={}", encode(expr)))
+            .await;
+        assert!(accepted.is_some(), "{alert}: Prometheus refused {expr}");
+        // `syncgov_service` is the label, not a metric.
+        for read in metric
+            .find_iter(expr)
+            .filter(|m| m.as_str() != "syncgov_service")
+        {
+            assert!(
+                names.contains(&read.as_str()),
+                "{alert} reads {}, which no service exports",
+                read.as_str()
+            );
+        }
+    }
 
     for admin in [governor_admin, errors_admin] {
         tokio::task::spawn_blocking(move || promtool_check(admin))

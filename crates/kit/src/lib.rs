@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod budget;
+pub mod budgets_file;
 pub mod clock;
 pub mod drain;
 pub mod error;
@@ -14,6 +16,7 @@ pub mod metrics;
 pub mod page;
 pub mod redis_conn;
 pub mod reload;
+pub mod rpc_metrics;
 pub mod rpc_trace;
 pub mod security;
 pub mod server;

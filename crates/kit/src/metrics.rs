@@ -124,9 +124,32 @@ pub fn init(service_name: &str) -> Metrics {
     let provider = builder.build();
     let _ = SERVICE.set(KeyValue::new(SERVICE_KEY, service_name.to_owned()));
     opentelemetry::global::set_meter_provider(provider.clone());
+    report_build_info();
     crate::error::count_store_errors_from_zero();
     crate::auth::count_refusals_from_zero(crate::auth::REFUSAL_REASONS);
     Metrics { provider, scrape }
+}
+
+/// `syncgov_build_info{version}` at 1: which build each replica runs, to
+/// join on in queries and to see a rollout progress.
+fn report_build_info() {
+    static BUILD_INFO: std::sync::OnceLock<opentelemetry::metrics::ObservableGauge<u64>> =
+        std::sync::OnceLock::new();
+    let gauge = opentelemetry::global::meter("syncgov")
+        .u64_observable_gauge("syncgov.build.info")
+        .with_description("1, labelled with the version this process runs")
+        .with_callback(|observer| {
+            observer.observe(
+                1,
+                &[
+                    KeyValue::new("version", env!("CARGO_PKG_VERSION")),
+                    service(),
+                ],
+            )
+        })
+        .build();
+    // Kept so that its callback stays registered.
+    let _ = BUILD_INFO.set(gauge);
 }
 
 fn otlp_configured() -> bool {

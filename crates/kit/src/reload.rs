@@ -48,40 +48,81 @@ impl<T: Send + Sync + 'static> Reloading<T> {
         load: F,
     ) -> BoxFuture
     where
-        F: Fn() -> anyhow::Result<T> + Send + 'static,
+        F: Fn() -> anyhow::Result<T> + Send + Sync + 'static,
     {
         let this = self.clone();
-        Box::pin(async move {
-            let mut seen = fingerprint(&files);
-            loop {
-                tokio::time::sleep(every).await;
-                let now = fingerprint(&files);
-                if now == seen {
-                    continue;
-                }
+        let load = Arc::new(load);
+        let seen = fingerprint(&files);
+        on_change(files, every, seen, move || {
+            let this = this.clone();
+            let load = load.clone();
+            Box::pin(async move {
                 match load() {
                     Ok(value) => {
                         this.set(value);
-                        seen = now;
                         tracing::info!(what, "reloaded after its files changed");
+                        Handled::Done
                     }
                     Err(e) => {
                         tracing::warn!(what, error = %format!("{e:#}"), "changed files not usable; keeping the previous ones");
+                        Handled::Retry
                     }
                 }
-            }
+            })
         })
     }
 }
 
+/// What a change handler made of the files' new content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Dealt with (used, or refused for good): wait for the next change.
+    Done,
+    /// Not dealt with yet (a half-written file, a store away): try again at
+    /// the next check even if the files do not change again.
+    Retry,
+}
+
+/// What a set of files looked like when last checked; see [`fingerprint`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fingerprint(Vec<Option<(u64, SystemTime)>>);
+
+/// Checks `files` every `every` and runs `handle` when they no longer look
+/// as `seen` says (take `seen` before reading them, so that a change made
+/// while they were read is not missed). Runs until dropped.
+pub fn on_change<H>(
+    files: Vec<PathBuf>,
+    every: Duration,
+    mut seen: Fingerprint,
+    mut handle: H,
+) -> BoxFuture
+where
+    H: FnMut() -> BoxFuture<Handled> + Send + 'static,
+{
+    Box::pin(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let now = fingerprint(&files);
+            if now == seen {
+                continue;
+            }
+            if handle().await == Handled::Done {
+                seen = now;
+            }
+        }
+    })
+}
+
 /// What identifies the content of `files` cheaply: size and modification
 /// time of each (`None` for a file that is missing).
-fn fingerprint(files: &[PathBuf]) -> Vec<Option<(u64, SystemTime)>> {
-    files
-        .iter()
-        .map(|f| {
-            let meta = std::fs::metadata(f).ok()?;
-            Some((meta.len(), meta.modified().ok()?))
-        })
-        .collect()
+pub fn fingerprint(files: &[PathBuf]) -> Fingerprint {
+    Fingerprint(
+        files
+            .iter()
+            .map(|f| {
+                let meta = std::fs::metadata(f).ok()?;
+                Some((meta.len(), meta.modified().ok()?))
+            })
+            .collect(),
+    )
 }

@@ -21,6 +21,7 @@ use crate::auth::{AuthLayer, Policy};
 use crate::drain::{Drain, DrainLayer};
 use crate::fairness::CallerLimitLayer;
 use crate::reload::Reloading;
+use crate::rpc_metrics::{RpcMethods, RpcMetricsLayer};
 use crate::rpc_trace::RpcTraceLayer;
 use crate::security::SecuritySettings;
 use crate::settings::{RedisUrl, parse_cluster_node, parse_duration};
@@ -31,7 +32,10 @@ use crate::tls::ServerConfigs;
 /// The routes of a service, each call in its server span with its
 /// server's drain at hand, its caller checked and held to its bound.
 pub type Router = tonic::transport::server::Router<
-    Stack<CallerLimitLayer, Stack<AuthLayer, Stack<DrainLayer, Stack<RpcTraceLayer, Identity>>>>,
+    Stack<
+        CallerLimitLayer,
+        Stack<AuthLayer, Stack<DrainLayer, Stack<RpcTraceLayer, Stack<RpcMetricsLayer, Identity>>>>,
+    >,
 >;
 
 /// A service ready to serve: listener bound, store opened, routes built.
@@ -378,7 +382,11 @@ pub fn base_router(
         // A call that hangs (a store that neither answers nor fails) ends
         // with CANCELLED; the caller's shorter grpc-timeout wins.
         .timeout(limits.request_timeout)
-        // Outermost of the layers, so that every call has its server span
+        // Outermost of the layers: every call is counted by method and
+        // status, refused ones included, so that an alert on errors sees
+        // refusals too.
+        .layer(RpcMetricsLayer::new(served_methods(served)))
+        // Then every call has its server span
         // and trace context, refused ones included: a refusal is traced and
         // counted like any other answer.
         .layer(RpcTraceLayer)
@@ -562,6 +570,20 @@ fn reflection(
 
 /// The health service's full name, always advertised.
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+
+/// Every method a server of `served` answers: the service's own, health's
+/// and reflection's.
+fn served_methods(served: Served) -> RpcMethods {
+    let mut sets: Vec<&[u8]> = served.descriptor_sets.to_vec();
+    sets.extend([
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ]);
+    let mut services: Vec<&str> = served.services.to_vec();
+    services.extend([HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA]);
+    RpcMethods::from_descriptors(&sets, &services)
+}
 /// The reflection services' own names, advertised as servers list them.
 const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
 /// The older reflection service's name.

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use syncgov_api::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
 use syncgov_api::quota::v1::quota_governor_server::QuotaGovernorServer;
+use syncgov_kit::budgets_file::BudgetsFile;
 use syncgov_kit::metrics::OrgLabels;
+use syncgov_kit::reload::Fingerprint;
 use syncgov_kit::server::{self, Prepared, Router, Served};
 use syncgov_kit::task::BoxFuture;
 use tokio::net::TcpListener;
@@ -55,6 +57,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
 /// As [`build`], on a listener the caller bound (tests bind `127.0.0.1:0`).
 pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Prepared> {
     let rules = settings.rules().context("--window and --bucket")?;
+    // A bad budgets file refuses the start, naming its line. What the file
+    // looked like is taken first, so that a change made while it is read
+    // is applied too.
+    let budgets = match &settings.budgets_file {
+        Some(path) => {
+            let seen = syncgov_kit::reload::fingerprint(std::slice::from_ref(path));
+            Some((seen, crate::budgets_file::load(path)?))
+        }
+        None => None,
+    };
     let base = server::base_router(SERVED, crate::access::policy(), &settings.server)?;
     let (router, background, store_description) = match Endpoint::from_settings(
         settings.server.redis_url.as_ref(),
@@ -68,12 +80,14 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 settings.coalesce,
                 settings.server.durability(),
             )?;
-            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            let (router, background) =
+                serve_on(store, base.router, &base.health, &settings, budgets)?;
             (router, background, description)
         }
         None => {
             let store = MemoryStore::bounded(rules, settings.memory_max_orgs);
-            let (router, background) = serve_on(store, base.router, &base.health, &settings)?;
+            let (router, background) =
+                serve_on(store, base.router, &base.health, &settings, budgets)?;
             (router, background, "in memory".to_owned())
         }
     };
@@ -98,6 +112,7 @@ fn serve_on<S: QuotaStore>(
     router: Router,
     health: &HealthReporter,
     settings: &Settings,
+    budgets: Option<(Fingerprint, BudgetsFile)>,
 ) -> anyhow::Result<(Router, BoxFuture)> {
     let rules = settings.rules()?;
     let store = Arc::new(store);
@@ -119,6 +134,16 @@ fn serve_on<S: QuotaStore>(
         window_ms: rules.shape.window_ms(),
     };
     let keys = governor.clone().keep_grant_key();
+    let budgets = budgets
+        .zip(settings.budgets_file.clone())
+        .map(|((seen, first), path)| {
+            let source = crate::budgets_file::Source {
+                path,
+                prune: settings.budgets_file_prune,
+                every: settings.server.security.reload_interval,
+            };
+            crate::budgets_file::keep_applied(governor.clone(), source, seen, first)
+        });
     let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
     let clear = governor.clone().clear_when_due(every);
     let router = router
@@ -131,7 +156,8 @@ fn serve_on<S: QuotaStore>(
     // Beside the server: health following the store's ping, the suspension
     // feed's follower, the automatic clears (checked every bucket, at most
     // every second, so a clear is told within a bucket), the grant key read
-    // again now and then, and the store's own housekeeping.
+    // again now and then, the store's own housekeeping, and the budgets
+    // file kept applied.
     let pinged = store.clone();
     let ping = move || {
         let store = pinged.clone();
@@ -146,7 +172,12 @@ fn serve_on<S: QuotaStore>(
     let follow = feed.clone().follow(store.clone());
     let housekeeping = store.clone().housekeeping();
     let background = Box::pin(async move {
-        tokio::join!(health_watch, follow, clear, keys, housekeeping);
+        let budgets = async move {
+            if let Some(budgets) = budgets {
+                budgets.await;
+            }
+        };
+        tokio::join!(health_watch, follow, clear, keys, housekeeping, budgets);
     });
     Ok((router, background))
 }

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use crate::domain::Budget;
 use crate::suspension::Suspension;
 
-/// A budget as the trail records it, its override included.
+/// A budget as the trail records it, its override and shadow mode
+/// included.
 pub fn budget(budget: &Budget) -> Value {
     json!({
         "org_limit": budget.org_limit,
@@ -21,6 +22,7 @@ pub fn budget(budget: &Budget) -> Value {
             "allocation": o.allocation,
             "expires_at_ms": o.expires_at_ms,
         })),
+        "shadow": budget.shadow,
     })
 }
 
@@ -51,5 +53,6 @@ mod tests {
         assert_eq!(v["org_limit"], 1_000);
         assert_eq!(v["override"]["allocation"], 800);
         assert_eq!(v["shares"]["normal"], 95);
+        assert_eq!(v["shadow"], false);
     }
 }

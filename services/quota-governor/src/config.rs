@@ -4,6 +4,7 @@
 //! [`Settings::default`] and never touch the process environment.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -111,6 +112,19 @@ pub struct Settings {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     pub memory_max_orgs: usize,
 
+    /// A budgets file (YAML, docs/BUDGETS.md) to apply at start and again
+    /// whenever it changes (checked every --reload-interval): every budget
+    /// it names is set as SetBudget sets it. A bad file stops the start,
+    /// naming its line; a bad change is logged and ignored.
+    #[arg(long, env = "QUOTA_GOVERNOR_BUDGETS_FILE", value_name = "PATH")]
+    pub budgets_file: Option<PathBuf>,
+
+    /// On a change of --budgets-file, also delete the budgets the previous
+    /// version named and the new one does not. Off: a budget taken out of
+    /// the file stays as it was.
+    #[arg(long, env = "QUOTA_GOVERNOR_BUDGETS_FILE_PRUNE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub budgets_file_prune: bool,
+
     /// The settings every syncgov server has: listener, store, bounds,
     /// logs and security.
     #[command(flatten)]
@@ -135,6 +149,8 @@ impl Default for Settings {
             rls_unmapped: crate::rls::Unmapped::Ignore,
             probe_backoff_cap: duration(DEFAULT_PROBE_BACKOFF_CAP),
             memory_max_orgs: crate::store::memory::DEFAULT_MAX_ORGS,
+            budgets_file: None,
+            budgets_file_prune: false,
             server: ServerSettings::listening_on(
                 DEFAULT_LISTEN.parse().expect("the default address parses"),
             ),

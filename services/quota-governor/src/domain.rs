@@ -3,183 +3,22 @@
 //! lives here too, so every edge (gRPC, settings) refuses bad input the same
 //! way, naming the field and the rule.
 
+pub use crate::forecast::Forecast;
 pub use crate::org_usage::OrgView;
 use crate::window::{Window, WindowShape};
 pub use syncgov_taxonomy::SuspensionReason;
 
 /// Most tokens one request may acquire or release.
 pub const MAX_COUNT: u64 = 1_000_000;
-/// Largest org limit accepted: every bucket count must fit in 32 bits.
-pub const MAX_ORG_LIMIT: u64 = 1_000_000_000;
 /// Longest client id, in characters.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// Slices of the usage chart series.
 pub const SERIES_POINTS: u64 = 24;
-/// Furthest ahead an allocation override may end: a year and a day. An
-/// override is for a migration, not a new allocation by the back door.
-pub const MAX_OVERRIDE_MS: i64 = 366 * 24 * 3_600 * 1_000;
 
+pub use syncgov_kit::budget::{
+    AllocationOverride, Budget, MAX_ORG_LIMIT, MAX_OVERRIDE_MS, Resource, Shares,
+};
 pub use syncgov_kit::input::{InvalidInput, MAX_ORG_ID_LEN, OrgId, Priority};
-
-/// The Salesforce budget being governed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Resource {
-    /// Daily API requests.
-    ApiRequests,
-    /// Bulk API batches.
-    BulkBatches,
-}
-
-impl Resource {
-    /// Short name used in store keys and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resource::ApiRequests => "api",
-            Resource::BulkBatches => "bulk",
-        }
-    }
-}
-
-/// Percent of the allocation each priority may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shares {
-    /// Share of [`Priority::Retry`].
-    pub retry: u8,
-    /// Share of [`Priority::Normal`].
-    pub normal: u8,
-    /// Share of [`Priority::Critical`].
-    pub critical: u8,
-}
-
-impl Default for Shares {
-    fn default() -> Self {
-        Self {
-            retry: 75,
-            normal: 95,
-            critical: 100,
-        }
-    }
-}
-
-impl Shares {
-    /// The share of `priority`, in percent.
-    pub fn of(&self, priority: Priority) -> u8 {
-        match priority {
-            Priority::Retry => self.retry,
-            Priority::Normal => self.normal,
-            Priority::Critical => self.critical,
-        }
-    }
-
-    /// Builds shares from percents, checking each is 1..=100 and that they do
-    /// not decrease with priority.
-    pub fn new(retry: u64, normal: u64, critical: u64) -> Result<Self, InvalidInput> {
-        let pct = |field: &str, value: u64| {
-            u8::try_from(value)
-                .ok()
-                .filter(|v| (1..=100).contains(v))
-                .ok_or_else(|| {
-                    InvalidInput::new(format!("budget.shares.{field}"), "must be 1 to 100")
-                })
-        };
-        let shares = Self {
-            retry: pct("retry_percent", retry)?,
-            normal: pct("normal_percent", normal)?,
-            critical: pct("critical_percent", critical)?,
-        };
-        if shares.retry > shares.normal || shares.normal > shares.critical {
-            return Err(InvalidInput::new(
-                "budget.shares",
-                "must not decrease with priority: retry <= normal <= critical",
-            ));
-        }
-        Ok(shares)
-    }
-}
-
-/// A temporary allocation that replaces the budget's until it expires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AllocationOverride {
-    /// Calls per window while it lasts.
-    pub allocation: u64,
-    /// When it ends, in milliseconds since the epoch.
-    pub expires_at_ms: i64,
-}
-
-/// The budget of one (org, resource).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Budget {
-    /// Salesforce's limit for the whole org, per window.
-    pub org_limit: u64,
-    /// What this integration may use of it, per window.
-    pub allocation: u64,
-    /// Per-priority shares of the allocation.
-    pub shares: Shares,
-    /// Optional temporary allocation.
-    pub allocation_override: Option<AllocationOverride>,
-}
-
-impl Budget {
-    /// A budget with the default shares and no override.
-    pub fn new(org_limit: u64, allocation: u64) -> Self {
-        Self {
-            org_limit,
-            allocation,
-            shares: Shares::default(),
-            allocation_override: None,
-        }
-    }
-
-    /// Checks the budget's rules; an override must still be running at `now_ms`.
-    pub fn validate(&self, now_ms: i64) -> Result<(), InvalidInput> {
-        if self.org_limit == 0 || self.org_limit > MAX_ORG_LIMIT {
-            return Err(InvalidInput::new(
-                "budget.org_limit",
-                format!("must be 1 to {MAX_ORG_LIMIT}"),
-            ));
-        }
-        if self.allocation > self.org_limit {
-            return Err(InvalidInput::new(
-                "budget.allocation",
-                "must be at most budget.org_limit",
-            ));
-        }
-        if let Some(o) = self.allocation_override {
-            if o.allocation > self.org_limit {
-                return Err(InvalidInput::new(
-                    "budget.allocation_override.allocation",
-                    "must be at most budget.org_limit",
-                ));
-            }
-            if o.expires_at_ms <= now_ms {
-                return Err(InvalidInput::new(
-                    "budget.allocation_override.expires_at",
-                    "must be in the future",
-                ));
-            }
-            if o.expires_at_ms - now_ms > MAX_OVERRIDE_MS {
-                return Err(InvalidInput::new(
-                    "budget.allocation_override.expires_at",
-                    "must be at most 366 days ahead",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The allocation in force at `now_ms`.
-    pub fn allocation_at(&self, now_ms: i64) -> u64 {
-        match self.allocation_override {
-            Some(o) if now_ms < o.expires_at_ms => o.allocation,
-            _ => self.allocation,
-        }
-    }
-
-    /// The most `priority` may have in the window at `now_ms`.
-    pub fn limit_at(&self, priority: Priority, now_ms: i64) -> u64 {
-        self.allocation_at(now_ms) * u64::from(self.shares.of(priority)) / 100
-    }
-}
 
 /// Checks a token count (acquire or release).
 pub fn parse_count(field: &str, count: u64) -> Result<u32, InvalidInput> {
@@ -309,6 +148,12 @@ pub struct Decision {
     pub allocation: u64,
     /// Calls still available to the request's priority.
     pub remaining: u64,
+    /// On a grant in shadow mode: the denial the allocation or the
+    /// priority's share would have made without it (always
+    /// [`DenyReason::AllocationExhausted`] or
+    /// [`DenyReason::PriorityShareExhausted`]). `None` for every other
+    /// decision.
+    pub shadow_denied: Option<DenyReason>,
 }
 
 impl Decision {
@@ -322,6 +167,7 @@ impl Decision {
             used: 0,
             allocation: 0,
             remaining: 0,
+            shadow_denied: None,
         }
     }
 
@@ -425,6 +271,11 @@ impl Counts {
 /// tokens as fit, up to `ask.count`, or none when fewer than `ask.min` fit (a
 /// denial leaves the counts as they were). The integration's own allocation
 /// and shares bound the grant, and so does the org-wide view.
+///
+/// With [`Budget::shadow`], a request the allocation or the share would deny
+/// is granted as if its cap were the org limit, counted like any grant, and
+/// flagged with the denial it escaped ([`Decision::shadow_denied`]); when
+/// even the org limit has no room, it is denied `OrgLimitExhausted`.
 pub fn decide(
     budget: &Budget,
     rules: &Rules,
@@ -445,41 +296,103 @@ pub fn decide(
         view.ceiling(org_limit, rules.org_margin_percent)
             .saturating_sub(view.estimate())
     });
-    let count = u64::from(ask.count)
-        .min(limit.saturating_sub(used))
-        .min(org_room);
-    if count < u64::from(ask.min.max(1)) {
-        // Denied as a request for the fewest tokens that would do.
-        let min = u64::from(ask.min);
-        let wanted = used + min;
-        let (reason, retry_after_ms) = if wanted <= limit {
-            // When other apps' calls leave the org's window is not known here.
-            (DenyReason::OrgLimitExhausted, None)
+    // As many as fit under `cap`, up to the count asked.
+    let fitting = |cap: u64| {
+        u64::from(ask.count)
+            .min(cap.saturating_sub(used))
+            .min(org_room)
+    };
+    let fewest = u64::from(ask.min.max(1));
+    let count = fitting(limit);
+    if count >= fewest {
+        return grant(
+            counts,
+            shape,
+            org_view.is_some(),
+            count,
+            used,
+            allocation,
+            limit,
+            None,
+        );
+    }
+    // Denied as a request for the fewest tokens that would do.
+    let min = u64::from(ask.min);
+    let wanted = used + min;
+    let (reason, retry_after_ms) = if wanted <= limit {
+        // When other apps' calls leave the org's window is not known here.
+        (DenyReason::OrgLimitExhausted, None)
+    } else {
+        let reason = if wanted > allocation {
+            DenyReason::AllocationExhausted
         } else {
-            let reason = if wanted > allocation {
-                DenyReason::AllocationExhausted
-            } else {
-                DenyReason::PriorityShareExhausted
-            };
-            let retry_after_ms = if min > limit {
-                None
-            } else {
-                window.time_until_freed(shape, wanted - limit, now_ms)
-            };
-            (reason, retry_after_ms)
+            DenyReason::PriorityShareExhausted
         };
+        let retry_after_ms = if min > limit {
+            None
+        } else {
+            counts
+                .window
+                .time_until_freed(shape, wanted - limit, now_ms)
+        };
+        (reason, retry_after_ms)
+    };
+    let remaining = limit.saturating_sub(used);
+    if budget.shadow && reason != DenyReason::OrgLimitExhausted {
+        // Shadow mode lifts the allocation and the shares, never the org
+        // limit: what this integration alone has counted must stay under
+        // it, and so must the org-wide estimate.
+        let count = fitting(org_limit);
+        if count >= fewest {
+            return grant(
+                counts,
+                shape,
+                org_view.is_some(),
+                count,
+                used,
+                allocation,
+                limit,
+                Some(reason),
+            );
+        }
         return Decision {
             outcome: Outcome::Denied {
-                reason,
-                retry_after_ms,
+                reason: DenyReason::OrgLimitExhausted,
+                retry_after_ms: None,
             },
             used,
             allocation,
-            remaining: limit.saturating_sub(used),
+            remaining,
+            shadow_denied: None,
         };
     }
-    window.add(shape, count as u32);
-    if let Some(view) = counts.org.as_mut().filter(|_| org_view.is_some()) {
+    Decision {
+        outcome: Outcome::Denied {
+            reason,
+            retry_after_ms,
+        },
+        used,
+        allocation,
+        remaining,
+        shadow_denied: None,
+    }
+}
+
+/// Counts a grant of `count` tokens in the current bucket (and in the org
+/// estimate while a report is current) and says so.
+#[allow(clippy::too_many_arguments)]
+fn grant(
+    counts: &mut Counts,
+    shape: &WindowShape,
+    org_view_current: bool,
+    count: u64,
+    used: u64,
+    allocation: u64,
+    limit: u64,
+    shadow_denied: Option<DenyReason>,
+) -> Decision {
+    counts.window.add(shape, count as u32);
+    if let Some(view) = counts.org.as_mut().filter(|_| org_view_current) {
         view.granted_since += count;
     }
     let grant = Grant {
@@ -491,7 +404,9 @@ pub fn decide(
         outcome: Outcome::Granted(grant),
         used: used + count,
         allocation,
-        remaining: limit - used - count,
+        // A shadow grant may pass the share: nothing is left of it.
+        remaining: limit.saturating_sub(used + count),
+        shadow_denied,
     }
 }
 
@@ -622,6 +537,9 @@ pub struct Usage {
     pub is_default_budget: bool,
     /// The org-wide view, when a worker reported one within the window.
     pub org: Option<OrgView>,
+    /// The recent rate of calls and when, at that rate, `used` reaches
+    /// `allocation` (see [`crate::forecast`]).
+    pub forecast: Forecast,
 }
 
 /// Reports the usage of `budget` at `now_ms`.
@@ -660,6 +578,14 @@ pub fn usage(
         as_of_ms: now_ms,
         is_default_budget,
         org,
+        forecast: crate::forecast::forecast(
+            shape,
+            &window.counted(shape),
+            window.head(),
+            used,
+            allocation,
+            now_ms,
+        ),
     }
 }
 
@@ -1057,6 +983,125 @@ mod tests {
         };
         release(&mut c, &r.shape, g, 4, 1_300);
         assert_eq!(c.org.unwrap().estimate(), 106);
+    }
+
+    fn shadow(org_limit: u64, allocation: u64) -> Budget {
+        Budget {
+            shadow: true,
+            ..Budget::new(org_limit, allocation)
+        }
+    }
+
+    #[test]
+    fn shadow_mode_grants_what_the_allocation_would_deny_and_says_so() {
+        let r = rules();
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        let d = decide(&b, &r, &mut c, Ask::exactly(100), Priority::Critical, 1_000);
+        assert_eq!((d.granted(), d.shadow_denied), (true, None));
+        let d = decide(&b, &r, &mut c, Ask::exactly(50), Priority::Critical, 1_000);
+        assert!(d.granted());
+        assert_eq!(d.shadow_denied, Some(DenyReason::AllocationExhausted));
+        assert_eq!((d.used, d.allocation, d.remaining), (150, 100, 0));
+        assert_eq!(c.window.used(), 150, "a shadow grant counts like any grant");
+    }
+
+    #[test]
+    fn shadow_mode_names_the_share_a_priority_would_have_passed() {
+        let r = rules();
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(75), Priority::Retry, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(5), Priority::Retry, 1_000);
+        assert_eq!(d.shadow_denied, Some(DenyReason::PriorityShareExhausted));
+        assert_eq!(d.used, 80);
+    }
+
+    #[test]
+    fn shadow_mode_never_passes_the_org_limit() {
+        let r = rules();
+        let b = shadow(120, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(110), Priority::Critical, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(11), Priority::Critical, 1_000);
+        assert_eq!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                retry_after_ms: None
+            }
+        );
+        assert_eq!(d.shadow_denied, None);
+        // A lease takes what is left under the org limit.
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 50, min: 1 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!((g.count, d.used), (10, 120));
+        assert_eq!(d.shadow_denied, Some(DenyReason::AllocationExhausted));
+    }
+
+    #[test]
+    fn shadow_mode_keeps_the_org_wide_ceiling() {
+        let r = Rules {
+            org_margin_percent: 0,
+            ..rules()
+        };
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        report(&mut c, &r.shape, 950, 1_000, 1_000, 1_000);
+        let d = decide(&b, &r, &mut c, Ask::exactly(60), Priority::Critical, 1_000);
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                ..
+            }
+        ));
+        assert_eq!(c.window.used(), 0);
+    }
+
+    #[test]
+    fn a_lease_with_room_is_not_a_shadow_grant() {
+        let r = rules();
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(90), Priority::Critical, 1_000).granted());
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 40, min: 5 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!((g.count, d.shadow_denied), (10, None));
+        // With less room than its minimum, the whole lease goes through.
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 40, min: 5 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            (g.count, d.shadow_denied),
+            (40, Some(DenyReason::AllocationExhausted))
+        );
     }
 
     #[test]

@@ -148,6 +148,11 @@ async fn acquire<S: QuotaStore>(
             reply.grant_id = governor.grant_id(&key, &grant).unwrap_or_default();
             reply.granted_count = grant.count;
             span.record("tokens_granted", grant.count);
+            if let Some(reason) = decision.shadow_denied {
+                span.record("shadow_denied", reason.as_str());
+                reply.shadow_denied = true;
+                reply.shadow_deny_reason = convert::deny_reason_pb(reason).into();
+            }
             if let Some(reason) = probe {
                 reply.probe = true;
                 reply.suspension_reason = reason.number();
@@ -244,6 +249,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         tokens_granted,
         granted,
         deny_reason,
+        shadow_denied,
         suspension_reason,
     ))]
     async fn acquire_tokens(

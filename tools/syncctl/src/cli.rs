@@ -202,6 +202,43 @@ pub enum BudgetCommand {
         #[command(flatten)]
         page: FleetPageArgs,
     },
+    /// Makes the governor's budgets what a budgets file says
+    /// (docs/BUDGETS.md): prints what changes, field by field, then
+    /// applies it. Applying the same file again changes nothing.
+    #[command(
+        long_about = "Makes the governor's budgets what a budgets file says (docs/BUDGETS.md). \
+                      Reads the file (a bad one changes nothing and names the line and field), \
+                      reads every budget it names (a budget of an org the token may not touch \
+                      stops it before anything is written), prints what changes, field by \
+                      field, and applies it with SetBudget (and DeleteBudget with --prune). \
+                      Applying the same file again changes nothing and says so. An override \
+                      that has already ended is skipped with a warning. When some budgets \
+                      could not be written, it says which were applied and which failed, and \
+                      exits non-zero."
+    )]
+    Apply(BudgetApplyArgs),
+    /// Prints the budgets the token may see as a budgets file, the start
+    /// of one that `budget apply` takes (--output does not apply).
+    Export {
+        /// Only this budget (every budget when absent).
+        #[arg(long, value_enum)]
+        resource: Option<Resource>,
+    },
+}
+
+/// `budget apply`.
+#[derive(Debug, Args)]
+pub struct BudgetApplyArgs {
+    /// The budgets file (YAML; docs/BUDGETS.md).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Print what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete the budgets the token may see that the file does not
+    /// name, of the resources the file names at least one budget of.
+    #[arg(long)]
+    pub prune: bool,
 }
 
 /// A page of a fleet view.
@@ -237,6 +274,12 @@ pub struct BudgetSetArgs {
     /// time (`2030-01-31T18:00:00Z`).
     #[arg(long, value_parser = parse_until, requires = "override_allocation", value_name = "WHEN")]
     pub override_until: Option<Until>,
+    /// Shadow mode: grant what the allocation or a priority's share would
+    /// deny, and flag it, to try a new allocation before enforcing it (the
+    /// org limit still binds). `budget set` replaces the whole budget, so
+    /// leaving it out turns shadow mode off.
+    #[arg(long, value_name = "true|false", default_value_t = false, action = clap::ArgAction::Set)]
+    pub shadow: bool,
 }
 
 /// Priority shares as typed.

@@ -58,6 +58,12 @@ fn timestamp_of(t: SystemTime) -> prost_types::Timestamp {
 }
 
 async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
+    match command {
+        // A bad file is refused before anything is connected to.
+        BudgetCommand::Apply(args) => return crate::apply::apply(ctx, args).await,
+        BudgetCommand::Export { resource } => return crate::apply::export(ctx, resource).await,
+        _ => {}
+    }
     let target = &ctx.governor;
     let mut client = target.governor_client(Some(ctx.timeout)).await?;
     match command {
@@ -147,6 +153,8 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                 json::budget_list(&reply),
             )
         }
+        // Answered above, before connecting.
+        BudgetCommand::Apply(_) | BudgetCommand::Export { .. } => Ok(()),
     }
 }
 
@@ -202,6 +210,7 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
                 }),
                 _ => None,
             },
+            shadow: args.shadow,
         }),
     }
 }

@@ -19,7 +19,8 @@ pub enum Exit {
     /// The service could not be reached, or answered UNAVAILABLE.
     Unreachable = 3,
     /// The service refused the input: INVALID_ARGUMENT, FAILED_PRECONDITION
-    /// or OUT_OF_RANGE; also a malformed line on `classify`'s stdin.
+    /// or OUT_OF_RANGE; also a malformed line on `classify`'s stdin and a
+    /// budgets file that breaks a rule.
     Rejected = 4,
     /// What was asked for does not exist.
     NotFound = 5,
@@ -39,11 +40,11 @@ impl Exit {
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  done
-  1  anything else went wrong
+  1  anything else went wrong (also: some changes of `budget apply` failed)
   2  bad arguments
   3  a service is unreachable (cannot connect, or it answered UNAVAILABLE)
   4  the service rejected the input (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE);
-     its message names the field
+     its message names the field; also a budgets file that breaks a rule
   5  not found
   6  not allowed: no token, a bad one, or one for another role or org";
 

@@ -6,14 +6,15 @@
 //! in this library so that tests and other front ends reuse it. Imports
 //! point one way, from the commands down to the pure modules:
 //!
-//! - [`commands`] runs each subcommand ([`classify`] and [`export`] have
-//!   modules of their own), on the [`context`] the global flags of [`cli`]
+//! - [`commands`] runs each subcommand ([`apply`], [`classify`] and
+//!   [`export`] have modules of their own), on the [`context`] the global flags of [`cli`]
 //!   describe;
 //! - [`client`] connects to a [`target`] and turns gRPC statuses into the
 //!   [`error`]s whose exit codes scripts branch on;
 //! - [`output`] prints replies; [`render`] turns them into terminal text
 //!   (pure functions), [`json`] into JSON, with [`names`] for enum values.
 
+pub mod apply;
 pub mod audit;
 pub mod classify;
 pub mod cli;
