@@ -50,7 +50,10 @@ fn logs_written_to_a_file_carry_no_colour_codes() {
     let log = std::fs::read_to_string(&path).expect("read the log");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(log.contains("authentication is off"), "{log}");
-    assert!(!log.contains('\u{1b}'), "escape codes in a log file: {log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a log file: {log:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

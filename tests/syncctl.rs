@@ -591,6 +591,50 @@ async fn an_unreachable_service_exits_3_and_says_how_to_point_at_another() {
     assert!(health.ok().contains("0 current errors"), "{health:#?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_address_and_a_store_down_are_told_apart_from_an_unreachable_service() {
+    let mut env = Env::start_on(Some(RedisServer::start())).await;
+    // Each service's address given for the other.
+    let swapped = Ctl::at(env.errors.addr(), env.governor.addr());
+    let usage = swapped.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(usage.code, 3, "{usage:#?}");
+    for part in [
+        "does not serve quota-governor",
+        "sync-errors?",
+        "--governor",
+    ] {
+        assert!(usage.stderr.contains(part), "{part}: {usage:#?}");
+    }
+    let health = swapped.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(health.code, 3, "{health:#?}");
+    for part in [
+        "does not serve sync-errors",
+        "quota-governor?",
+        "--sync-errors",
+    ] {
+        assert!(health.stderr.contains(part), "{part}: {health:#?}");
+    }
+
+    // The services are up; their Redis is not.
+    env._redis.as_mut().expect("a redis").stop();
+    let usage = env.ctl.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(usage.code, 3, "{usage:#?}");
+    assert!(
+        usage.stderr.contains("quota-governor at http://")
+            && usage.stderr.contains("is up, but its Redis is unreachable"),
+        "{usage:#?}"
+    );
+    let health = env.ctl.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(health.code, 3, "{health:#?}");
+    assert!(
+        health.stderr.contains("sync-errors at http://")
+            && health
+                .stderr
+                .contains("is up, but its Redis is unreachable"),
+        "{health:#?}"
+    );
+}
+
 /// Reads one line of a child's stdout, or fails the test if none comes.
 async fn next_line(
     lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
