@@ -54,6 +54,8 @@ async fn run_raw(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
         .env_remove("SYNCCTL_GOVERNOR")
         .env_remove("SYNCCTL_SYNC_ERRORS")
         .env_remove("SYNCCTL_WEBHOOK_SECRET")
+        .env_remove("SYNCCTL_ORG")
+        .env_remove("SYNCCTL_OUTPUT")
         .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -589,6 +591,49 @@ async fn an_unreachable_service_exits_3_and_says_how_to_point_at_another() {
     )
     .await;
     assert!(health.ok().contains("0 current errors"), "{health:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_org_and_the_output_may_come_from_the_environment() {
+    let mut env = Env::start().await;
+    env.quota
+        .set_budget(qpb::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: qpb::Resource::ApiRequests as i32,
+            budget: Some(qpb::Budget {
+                org_limit: 1_000,
+                allocation: 100,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("SetBudget");
+    env.acquire("acme", 7).await;
+    let yaml = env
+        .ctl
+        .run_with(
+            &["usage"],
+            &[("SYNCCTL_ORG", "acme"), ("SYNCCTL_OUTPUT", "yaml")],
+            "",
+        )
+        .await;
+    let usage: Value = serde_norway::from_str(yaml.ok()).expect("YAML");
+    assert_eq!(usage["org_id"], "acme", "{yaml:#?}");
+    assert_eq!(usage["used"], 7, "{yaml:#?}");
+    // A flag wins over the environment; -o is --output.
+    let json = env
+        .ctl
+        .run_with(
+            &["budget", "get", "--org", "acme", "-o", "json"],
+            &[("SYNCCTL_ORG", "globex"), ("SYNCCTL_OUTPUT", "yaml")],
+            "",
+        )
+        .await;
+    assert_eq!(json.json()["org_id"], "acme", "{json:#?}");
+    // Without an org anywhere, usage says what it needs.
+    let neither = env.ctl.run(&["usage"]).await;
+    assert_eq!(neither.code, 2, "{neither:#?}");
+    assert!(neither.stderr.contains("SYNCCTL_ORG"), "{neither:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

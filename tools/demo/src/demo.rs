@@ -867,6 +867,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     match output {
         Output::Table => print!("{}", summary.text),
         Output::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
+        Output::Yaml => print!("{}", syncctl::output::yaml(&summary.json)?),
     }
     errors_svc.stop().await?;
     governor_svc.stop().await?;

@@ -18,7 +18,7 @@ use crate::cli::{
 };
 use crate::context::Context;
 use crate::error::{Exit, Failure};
-use crate::output::{Output, emit, write_stdout};
+use crate::output::{Output, emit, write_stdout, yaml};
 use crate::{json, names, render};
 
 /// Most errors one resync may select: the service's own limit. Selecting
@@ -33,15 +33,18 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::from_cli(&cli);
     match cli.command {
         Command::Budget(c) => budget(&ctx, c).await,
-        Command::Usage(a) => match (a.org, a.top) {
-            (Some(org), _) => {
+        Command::Usage(a) => match (a.org.or_else(|| default_org(&a.top)), a.top) {
+            (Some(org), None) => {
                 let key = BudgetKey {
                     org,
                     resource: a.resource,
                 };
                 usage(&ctx, key).await
             }
-            (None, top) => usage_top(&ctx, a.resource, top, a.page_token).await,
+            (None, None) => Err(Failure::usage(
+                "usage needs --org ORG (or SYNCCTL_ORG) for one org, or --top N for the fleet",
+            )),
+            (_, top) => usage_top(&ctx, a.resource, top, a.page_token).await,
         },
         Command::Suspensions(c) => suspensions(&ctx, c).await,
         Command::Errors(c) => sync_errors(&ctx, c).await,
@@ -375,6 +378,9 @@ async fn watch(ctx: &Context, org: String, cursor: String) -> Result<(), Failure
         let mut line = match ctx.output {
             Output::Table => render::suspension_event(&event),
             Output::Json => json::suspension_event(&event).to_string(),
+            Output::Yaml => format!("---\n{}", yaml(&json::suspension_event(&event))?)
+                .trim_end()
+                .to_owned(),
         };
         line.push('\n');
         let mut stdout = std::io::stdout().lock();
@@ -682,4 +688,15 @@ fn completions(shell: Shell) -> Result<(), Failure> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "syncctl", &mut script);
     write_stdout(&String::from_utf8_lossy(&script))
+}
+
+/// The org of `SYNCCTL_ORG`, for `usage` when neither `--org` nor `--top`
+/// is given.
+fn default_org(top: &Option<u32>) -> Option<String> {
+    if top.is_some() {
+        return None;
+    }
+    std::env::var("SYNCCTL_ORG")
+        .ok()
+        .filter(|org| !org.is_empty())
 }
