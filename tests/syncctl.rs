@@ -1173,6 +1173,27 @@ async fn an_export_arrives_whole_under_its_name() {
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][record_column], "l1");
     assert_eq!(files_in(dir.path()), ["errors.csv"]);
+
+    // To stdout, for a pipe: the same rows as the file, the summary on stderr.
+    let piped = env
+        .ctl
+        .run(&["errors", "export", "--org", "acme", "--out", "-"])
+        .await;
+    let mut reader = csv::Reader::from_reader(piped.ok().as_bytes());
+    let streamed: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    let streamed_header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(streamed_header, header);
+    assert_eq!(streamed.len(), 1_201, "{}", piped.stderr);
+    assert!(
+        piped.stderr.contains("exported 1,201 rows") && piped.stderr.contains("to stdout"),
+        "{piped:#?}"
+    );
+    assert_eq!(files_in(dir.path()), ["errors.csv"], "no file for -");
 }
 
 /// A loopback proxy to `upstream` that passes requests through whole but

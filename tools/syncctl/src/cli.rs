@@ -565,7 +565,7 @@ pub enum ErrorsCommand {
         /// Which errors.
         #[command(flatten)]
         filter: FilterArgs,
-        /// The CSV file to write.
+        /// The CSV file to write; `-` streams it to stdout.
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
     },
