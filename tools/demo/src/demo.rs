@@ -984,7 +984,7 @@ async fn summarise(
             "\n== API calls of {} (the last window) ==\n",
             plan.id
         ));
-        text.push_str(&render::usage(&usage));
+        text.push_str(&render::usage(&usage, None));
         text.push_str(&format!("\n== Sync health of {} ==\n", plan.id));
         text.push_str(&render::health_cards(&health));
         orgs.push(serde_json::json!({

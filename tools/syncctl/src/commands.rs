@@ -86,7 +86,7 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                     "budget of {} ({})\n{}",
                     key.org,
                     key.resource.as_str(),
-                    render::budget(&b, reply.is_default)
+                    render::budget(&b, reply.is_default, syncgov_kit::clock::now_ms())
                 ),
                 json!({
                     "org_id": key.org,
@@ -111,7 +111,7 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                 format!(
                     "budget of {key_org} ({}) set\n{}",
                     resource.as_str(),
-                    render::budget(&b, false)
+                    render::budget(&b, false, syncgov_kit::clock::now_ms())
                 ),
                 json!({
                     "org_id": key_org,
@@ -229,16 +229,39 @@ async fn usage(ctx: &Context, key: BudgetKey) -> Result<(), Failure> {
         .await
         .map_err(|s| target.failed(s))?
         .into_inner();
+    // The org's own budget, for an override beside the allocation it
+    // replaces (usage shows only the allocation in force).
+    let budget = if reply.is_default_budget {
+        None
+    } else {
+        client
+            .get_budget(quota::GetBudgetRequest {
+                org_id: key.org.clone(),
+                resource: key.resource.number(),
+            })
+            .await
+            .map_err(|s| target.failed(s))?
+            .into_inner()
+            .budget
+    };
     let mut value = json::usage(&reply);
     value["org_id"] = json!(key.org);
     value["resource"] = json!(key.resource.as_str());
+    value["budget_allocation"] = json!(budget.as_ref().map(|b| b.allocation));
+    value["allocation_override"] =
+        render::running_override(&reply, budget.as_ref()).map_or(serde_json::Value::Null, |o| {
+            json!({
+                "allocation": o.allocation,
+                "expires_at": json::timestamp(o.expires_at.as_ref()),
+            })
+        });
     emit(
         ctx.output,
         format!(
             "usage of {} ({})\n{}",
             key.org,
             key.resource.as_str(),
-            render::usage(&reply)
+            render::usage(&reply, budget.as_ref())
         ),
         value,
     )
