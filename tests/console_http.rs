@@ -292,6 +292,21 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     );
     assert!(after.body.contains(r#"id="not-suspended""#));
     assert!(bench.suspensions_of("acme").await.is_empty());
+    // The governor's audit trail names the person, not the console.
+    let events = bench
+        .governor_as(ADMIN)
+        .await
+        .list_audit_events(syncgov_api::quota::v1::ListAuditEventsRequest {
+            org_id: "acme".into(),
+            action: "ClearSuspension".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("ListAuditEvents")
+        .into_inner()
+        .events;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].actor, "ops", "the operator token's name");
     // The notice shows once.
     assert!(!ops.get("/orgs/acme").await.body.contains("is cleared"));
 
