@@ -450,6 +450,7 @@ proptest! {
             frequency: notify::Frequency::default(),
             webhook_url,
             webhook_secret,
+            ..notify::Settings::default()
         };
         match settings.validate() {
             Ok(()) => {

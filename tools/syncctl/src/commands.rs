@@ -636,22 +636,19 @@ async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(
                 reply.delivery,
             )
         }
-        NotificationsCommand::Set(NotificationsSetArgs {
-            org,
-            enabled,
-            frequency,
-            webhook_url,
-            webhook_secret,
-        }) => {
+        NotificationsCommand::Set(args) => {
+            let org = args.org.clone();
+            let (settings, paths) = args.update();
+            if paths.is_empty() {
+                return Err(Failure::usage(
+                    "notifications set: give at least one setting to change (see --help)",
+                ));
+            }
             let reply = client
                 .update_notification_settings(errors::UpdateNotificationSettingsRequest {
                     org_id: org.clone(),
-                    settings: Some(errors::NotificationSettings {
-                        enabled,
-                        frequency: frequency.unwrap_or_default(),
-                        webhook_url: webhook_url.unwrap_or_default(),
-                        webhook_secret: webhook_secret.unwrap_or_default(),
-                    }),
+                    settings: Some(settings),
+                    update_mask: Some(prost_types::FieldMask { paths }),
                 })
                 .await
                 .map_err(|s| target.failed(s))?

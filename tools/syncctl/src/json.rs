@@ -197,6 +197,21 @@ pub fn resync(results: &[errors::QueuedResync]) -> Value {
     })
 }
 
+/// One channel's choices; unset is all on.
+fn choices(c: Option<&errors::NotificationChoices>) -> Value {
+    let all = errors::NotificationChoices {
+        errors: true,
+        suspensions: true,
+        usage_alerts: true,
+    };
+    let c = c.unwrap_or(&all);
+    json!({
+        "errors": c.errors,
+        "suspensions": c.suspensions,
+        "usage_alerts": c.usage_alerts,
+    })
+}
+
 /// Notification settings.
 pub fn notifications(
     s: Option<&errors::NotificationSettings>,
@@ -210,6 +225,10 @@ pub fn notifications(
         "frequency": names::frequency(s.frequency),
         "webhook_url": s.webhook_url,
         "webhook_secret_set": secret_set,
+        "webhook_format": names::webhook_format(s.webhook_format),
+        "webhook": choices(s.webhook.as_ref()),
+        "email": choices(s.email.as_ref()),
+        "email_recipients": s.email_recipients,
         "delivery": delivery.map(|d| json!({
             "consecutive_failures": d.consecutive_failures,
             "failing": d.failing,

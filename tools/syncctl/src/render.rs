@@ -867,11 +867,42 @@ pub fn notifications(
     } else {
         clean(&s.webhook_url)
     };
+    let kinds = |c: Option<&errors::NotificationChoices>| {
+        let Some(c) = c else {
+            return "errors, suspensions, usage alerts".to_owned();
+        };
+        let on: Vec<&str> = [
+            (c.errors, "errors"),
+            (c.suspensions, "suspensions"),
+            (c.usage_alerts, "usage alerts"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if on.is_empty() {
+            "nothing".to_owned()
+        } else {
+            on.join(", ")
+        }
+    };
+    let recipients = if s.email_recipients.is_empty() {
+        "-".to_owned()
+    } else {
+        s.email_recipients
+            .iter()
+            .map(|a| clean(a))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut text = format!(
-        "enabled     {}\nfrequency   {}\nwebhook     {webhook}\nsecret      {}\n",
+        "enabled     {}\nfrequency   {}\nwebhook     {webhook} ({})\nsecret      {}\n\
+         webhook of  {}\ne-mail to   {recipients}\ne-mail of   {}\n",
         if s.enabled { "yes" } else { "no" },
         names::frequency(s.frequency),
-        if secret_set { "set" } else { "not set" }
+        names::webhook_format(s.webhook_format),
+        if secret_set { "set" } else { "not set" },
+        kinds(s.webhook.as_ref()),
+        kinds(s.email.as_ref()),
     );
     if let Some(d) = delivery {
         let state = if d.failing {
