@@ -179,7 +179,9 @@ async fn every_key_of_an_org_lands_in_its_slot() {
                 frequency: errors::NotificationFrequency::Immediately.into(),
                 webhook_url: "http://127.0.0.1:9/hooks".into(),
                 webhook_secret: "a-secret-of-enough-length".into(),
+                ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("UpdateNotificationSettings");

@@ -292,7 +292,9 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
                 frequency: errors::NotificationFrequency::Weekly.into(),
                 webhook_url: receiver.url(),
                 webhook_secret: "a-secret-of-sixteen-or-more".into(),
+                ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .unwrap();

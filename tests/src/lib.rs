@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod governor;
 pub mod outage;
 pub mod pki;
+pub mod smtp;
 pub mod syncerrors;
 
 use std::net::SocketAddr;

@@ -592,8 +592,13 @@ pub struct NotificationsSetArgs {
 impl NotificationsSetArgs {
     /// The settings and the update mask these flags ask for: each flag
     /// given sets its field and names it in the mask, nothing else.
-    pub fn update(self) -> (errors::NotificationSettings, Vec<String>) {
-        let mut settings = errors::NotificationSettings::default();
+    pub fn update(
+        self,
+    ) -> (
+        syncgov_api::syncerrors::v1::NotificationSettings,
+        Vec<String>,
+    ) {
+        let mut settings = syncgov_api::syncerrors::v1::NotificationSettings::default();
         let mut paths = Vec::new();
         let mut path = |p: &str| paths.push(p.to_owned());
         if let Some(v) = self.enabled {

@@ -14,7 +14,7 @@ use syncgov_api::syncerrors::v1 as errors;
 
 use crate::cli::{
     BudgetCommand, BudgetKey, BudgetSetArgs, Cli, Command, ErrorsCommand, FilterArgs,
-    NotificationsCommand, NotificationsSetArgs, Resource, Shell, SuspensionsCommand, TopBy,
+    NotificationsCommand, Resource, Shell, SuspensionsCommand, TopBy,
 };
 use crate::context::Context;
 use crate::error::{Exit, Failure};
