@@ -1156,6 +1156,77 @@ async fn notifications_are_read_and_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_set_changes_only_the_flags_given() {
+    let env = Env::start().await;
+    let ctl = &env.ctl;
+    let set = |flags: &'static [&'static str]| async move {
+        let mut args = vec!["notifications", "set", "--org", "acme", "--output", "json"];
+        args.extend_from_slice(flags);
+        ctl.run_with(&args, &[], "").await
+    };
+    let full = ctl
+        .run_with(
+            &[
+                "notifications",
+                "set",
+                "--org",
+                "acme",
+                "--enabled",
+                "true",
+                "--frequency",
+                "daily",
+                "--webhook-url",
+                "http://127.0.0.1:9/hooks",
+                "--output",
+                "json",
+            ],
+            &[("SYNCCTL_WEBHOOK_SECRET", "a-secret-of-enough-length")],
+            "",
+        )
+        .await
+        .json();
+    assert_eq!(
+        full["webhook"]["suspensions"], true,
+        "all kinds on unless said"
+    );
+
+    // One choice: only it changes.
+    let one = set(&["--webhook-suspensions", "false"]).await.json();
+    assert_eq!(one["webhook"]["suspensions"], false);
+    assert_eq!(one["webhook"]["errors"], true);
+    assert_eq!(one["email"]["suspensions"], true);
+    assert_eq!(one["enabled"], true);
+    assert_eq!(one["frequency"], "DAILY");
+    assert_eq!(one["webhook_url"], "http://127.0.0.1:9/hooks");
+    assert_eq!(one["webhook_secret_set"], true);
+    assert_eq!(one["webhook_format"], "JSON");
+
+    let slack = set(&["--webhook-format", "slack"]).await.json();
+    assert_eq!(slack["webhook_format"], "SLACK");
+    assert_eq!(slack["webhook"]["suspensions"], false, "kept");
+
+    // Turning off without --webhook-url keeps the URL (and the secret).
+    let off = set(&["--enabled", "false"]).await.json();
+    assert_eq!(off["enabled"], false);
+    assert_eq!(off["webhook_url"], "http://127.0.0.1:9/hooks");
+    assert_eq!(off["webhook_secret_set"], true);
+    assert_eq!(off["frequency"], "DAILY");
+    assert_eq!(off["webhook_format"], "SLACK");
+
+    // Nothing to change is a usage error, and sends nothing.
+    let nothing = set(&[]).await;
+    assert_eq!(nothing.code, 2, "{nothing:#?}");
+    // Recipients on a service without SMTP: refused, naming the setting.
+    let refused = set(&["--email-recipients", "ops@acme.example"]).await;
+    assert_eq!(refused.code, 4, "{refused:#?}");
+    assert!(refused.stderr.contains("--smtp-url"), "{refused:#?}");
+    let got = ctl.run(&["notifications", "get", "--org", "acme"]).await;
+    let text = got.ok();
+    assert!(text.contains("webhook of  errors, usage alerts"), "{text}");
+    assert!(text.contains("e-mail to   -"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classify_answers_as_the_local_filter_does() {
     let env = Env::start().await;
     let input = concat!(
