@@ -335,19 +335,18 @@ async fn two_replicas_mail_and_post_each_event_once_per_channel() {
 
 /// Starts the sync-errors binary on memory with `args`, its logs (debug
 /// and up) in `log`; returns it and its address.
-fn binary_with_log(
-    args: &[&str],
-    log: &std::path::Path,
-) -> (std::process::Child, std::net::SocketAddr) {
+fn binary_with_log(args: &[&str], log: &std::path::Path) -> (Killed, std::net::SocketAddr) {
     let file = std::fs::File::create(log).expect("the log file");
-    let child = std::process::Command::new(syncgov_tests::binary("sync-errors"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("RUST_LOG", "debug")
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .expect("start sync-errors");
+    let child = Killed(
+        std::process::Command::new(syncgov_tests::binary("sync-errors"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "debug")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start sync-errors"),
+    );
     let deadline = std::time::Instant::now() + PATIENCE;
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -402,7 +401,7 @@ async fn smtp_auth_delivers_and_the_password_never_shows() {
             ],
             &dir.path().join(log),
         );
-        (Killed(child), addr)
+        (child, addr)
     };
     let on = |to: &str| pb::NotificationSettings {
         enabled: true,
