@@ -626,3 +626,82 @@ async fn recipients_are_checked_and_need_an_smtp_server() {
     assert_eq!(kept.webhook_format, pb::WebhookFormat::Slack as i32);
     assert_eq!(kept.email, choices(false, true, true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_smtp_server_is_verified_against_the_ca_file() {
+    let pki = syncgov_tests::pki::Pki::new("smtp");
+    let issued = pki.issue("smtp", &["localhost"]);
+    for (mode, url) in [
+        ("starttls", "smtp://localhost:{port}?tls=required"),
+        ("implicit", "smtps://localhost:{port}"),
+    ] {
+        let sink = SmtpSink::start_tls(mode, &issued.cert, &issued.key);
+        let url = url.replace("{port}", &sink.port().to_string());
+        let service = Service::sync_errors(Settings {
+            smtp_url: Some(url.clone()),
+            smtp_from: Some(FROM.into()),
+            smtp_ca_file: Some(pki.ca()),
+            ..Settings::default()
+        })
+        .await;
+        let mut c = SyncErrorsClient::new(service.channel().await);
+        let on = pb::NotificationSettings {
+            enabled: true,
+            email_recipients: vec!["ops@acme.example".into()],
+            ..Default::default()
+        };
+        update(&mut c, "acme", on, &[]).await.unwrap();
+        c.ingest_errors(pb::IngestErrorsRequest {
+            org_id: "acme".into(),
+            failures: vec![too_long("a-1")],
+        })
+        .await
+        .unwrap();
+        assert!(
+            eventually(PATIENCE, || async { !sink.messages().is_empty() }).await,
+            "{mode}: no mail came over TLS"
+        );
+        let mails = sink.messages();
+        assert_eq!(mails.len(), 1, "{mode}: {mails:?}");
+        assert_eq!(mails[0]["tls"], true, "{mode}: {mails:?}");
+    }
+
+    // Without the CA the server's certificate is not trusted: nothing is
+    // sent, and the service says why.
+    let sink = SmtpSink::start_tls("starttls", &issued.cert, &issued.key);
+    let dir = TempDir::new("smtp-tls");
+    let url = format!("smtp://localhost:{}?tls=required", sink.port());
+    let (_service, addr) = binary_with_log(
+        &[
+            "--smtp-url",
+            &url,
+            "--smtp-from",
+            FROM,
+            "--notification-retry",
+            "200ms",
+        ],
+        &dir.path().join("untrusted.log"),
+    );
+    let mut c = SyncErrorsClient::new(syncgov_tests::channel(addr).await);
+    let on = pb::NotificationSettings {
+        enabled: true,
+        email_recipients: vec!["ops@acme.example".into()],
+        ..Default::default()
+    };
+    update(&mut c, "acme", on, &[]).await.unwrap();
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![too_long("a-1")],
+    })
+    .await
+    .unwrap();
+    let log = dir.path().join("untrusted.log");
+    let refused = eventually(PATIENCE, || async {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("not e-mailed")
+    })
+    .await;
+    assert!(refused, "{}", std::fs::read_to_string(&log).unwrap());
+    assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+}

@@ -6,7 +6,9 @@ temporary name, then renamed, so a reader never sees half a file): the
 envelope, the headers the tests check, the plain-text and HTML parts as
 decoded, and the raw message. With --user and --password-file it requires
 AUTH (PLAIN or LOGIN) with those credentials before MAIL and refuses
-everything else. Prints "listening on 127.0.0.1:PORT" once it accepts
+everything else. With --tls-cert and --tls-key it speaks TLS: STARTTLS,
+required before MAIL (--tls starttls), or TLS from the first byte
+(--tls implicit). Prints "listening on 127.0.0.1:PORT" once it accepts
 connections, then serves until killed.
 """
 
@@ -17,6 +19,7 @@ import email.policy
 import json
 import logging
 import os
+import ssl
 import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -39,6 +42,9 @@ class Saver:
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "authenticated": bool(session.authenticated),
+            # STARTTLS sets session.ssl; implicit TLS shows on the transport.
+            "tls": session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
             "subject": str(message.get("Subject", "")),
             "from": str(message.get("From", "")),
             "to": [str(a) for a in message.get_all("To", [])],
@@ -75,21 +81,33 @@ async def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--user")
     parser.add_argument("--password-file")
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     handler = Saver(args.dir)
     options = {}
+    context = None
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.tls == "starttls":
+        options.update({"tls_context": context, "require_starttls": True})
     if args.user:
         with open(args.password_file, encoding="utf-8") as f:
             password = f.read().rstrip("\r\n")
-        options = {
+        options.update({
             "authenticator": authenticator(args.user, password),
             "auth_required": True,
             # Loopback only, in a test: AUTH without TLS is what is tested.
             "auth_require_tls": False,
-        }
+        })
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, **options), host="127.0.0.1", port=0
+        lambda: SMTP(handler, **options),
+        host="127.0.0.1",
+        port=0,
+        ssl=context if args.tls == "implicit" else None,
     )
     port = server.sockets[0].getsockname()[1]
     print(f"listening on 127.0.0.1:{port}", flush=True)

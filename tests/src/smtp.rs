@@ -29,16 +29,26 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// A server that takes every message, no AUTH.
     pub fn start() -> Self {
-        Self::spawn(None)
+        Self::spawn(None, None)
+    }
+
+    /// A server that speaks TLS with `cert` and `key` (PEM files):
+    /// `starttls` (required before MAIL) or `implicit` (from the first
+    /// byte).
+    pub fn start_tls(mode: &str, cert: &std::path::Path, key: &std::path::Path) -> Self {
+        Self::spawn(None, Some((mode, cert, key)))
     }
 
     /// A server that takes messages only after AUTH as `user` with
     /// `password`.
     pub fn start_with_auth(user: &str, password: &str) -> Self {
-        Self::spawn(Some((user, password)))
+        Self::spawn(Some((user, password)), None)
     }
 
-    fn spawn(auth: Option<(&str, &str)>) -> Self {
+    fn spawn(
+        auth: Option<(&str, &str)>,
+        tls: Option<(&str, &std::path::Path, &std::path::Path)>,
+    ) -> Self {
         let dir = TempDir::new("smtp");
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp_sink.py");
         let mut command = Command::new(python());
@@ -55,6 +65,15 @@ impl SmtpSink {
                 .arg(user)
                 .arg("--password-file")
                 .arg(file);
+        }
+        if let Some((mode, cert, key)) = tls {
+            command
+                .arg("--tls")
+                .arg(mode)
+                .arg("--tls-cert")
+                .arg(cert)
+                .arg("--tls-key")
+                .arg(key);
         }
         let mut child = command
             .stdout(Stdio::piped())
@@ -76,6 +95,11 @@ impl SmtpSink {
     /// The `--smtp-url` that reaches it.
     pub fn url(&self) -> String {
         format!("smtp://{}", self.addr)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
     }
 
     /// Every message it took so far, in the order it took them.

@@ -182,6 +182,12 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_SMTP_FROM")]
     pub smtp_from: Option<String>,
 
+    /// A CA certificate file (PEM) trusted for the SMTP server's TLS
+    /// besides the system's roots (an internal relay's); needs an
+    /// --smtp-url with TLS.
+    #[arg(long, env = "SYNC_ERRORS_SMTP_CA_FILE", requires = "smtp_url")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
+
     /// Longest an SMTP command may wait for the server; then the e-mail
     /// failed and is retried.
     #[arg(long, env = "SYNC_ERRORS_SMTP_TIMEOUT", default_value = DEFAULT_SMTP_TIMEOUT, value_parser = parse_duration)]
@@ -278,6 +284,7 @@ impl Settings {
             password_file: self.smtp_password_file.clone(),
             from,
             timeout: self.smtp_timeout,
+            ca_file: self.smtp_ca_file.clone(),
         }))
     }
 
@@ -317,6 +324,7 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password_file: None,
             smtp_from: None,
+            smtp_ca_file: None,
             smtp_timeout: duration(DEFAULT_SMTP_TIMEOUT),
             resync_max_attempts: DEFAULT_RESYNC_MAX_ATTEMPTS,
             resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),

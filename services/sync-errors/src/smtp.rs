@@ -5,6 +5,9 @@
 //! it (the store remembers which channels took it), so a retry after a
 //! failure does not send again what went out.
 //!
+//! TLS (STARTTLS or implicit) verifies the server against the system's
+//! roots, plus `--smtp-ca-file` when set.
+//!
 //! The password is read from a file at start and lives only in lettre's
 //! credentials: never on the command line, never in a log or an error.
 
@@ -15,6 +18,7 @@ use anyhow::Context as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::mail::Mail;
@@ -34,6 +38,47 @@ pub struct MailerSettings {
     pub from: String,
     /// Longest an SMTP command may wait for the server.
     pub timeout: Duration,
+    /// A CA certificate (PEM) trusted for the server's TLS besides the
+    /// system's roots (an internal relay's).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How the connection to the server is protected, as the URL says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protection {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS when the server offers it.
+    Opportunistic,
+    /// STARTTLS, or no mail.
+    Required,
+    /// TLS from the first byte (smtps://).
+    Wrapper,
+}
+
+/// The host and the protection `url` names.
+fn host_and_protection(url: &str) -> (String, Protection) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    let authority = authority.split(['/', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let tls = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("tls="))
+        .unwrap_or_default();
+    let protection = match (scheme, tls) {
+        ("smtps", _) => Protection::Wrapper,
+        (_, "required") => Protection::Required,
+        (_, "opportunistic") => Protection::Opportunistic,
+        _ => Protection::None,
+    };
+    (host.to_owned(), protection)
 }
 
 /// Sends composed mails.
@@ -81,6 +126,25 @@ impl Mailer {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("--smtp-url {url}: {e}"))?
             .timeout(Some(settings.timeout));
+        if let Some(ca) = &settings.ca_file {
+            let (host, protection) = host_and_protection(url);
+            let pem =
+                std::fs::read(ca).with_context(|| format!("--smtp-ca-file {}", ca.display()))?;
+            let certificate = Certificate::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("--smtp-ca-file {}: {e}", ca.display()))?;
+            let parameters = TlsParameters::builder(host)
+                .add_root_certificate(certificate)
+                .build_rustls()
+                .map_err(|e| anyhow::anyhow!("--smtp-ca-file {}: {e}", ca.display()))?;
+            builder = builder.tls(match protection {
+                Protection::None => anyhow::bail!(
+                    "--smtp-ca-file needs TLS: an --smtp-url of smtps:// or with ?tls=required"
+                ),
+                Protection::Opportunistic => Tls::Opportunistic(parameters),
+                Protection::Required => Tls::Required(parameters),
+                Protection::Wrapper => Tls::Wrapper(parameters),
+            });
+        }
         match (&settings.username, &settings.password_file) {
             (Some(user), Some(file)) => {
                 let password = std::fs::read_to_string(file)
@@ -176,6 +240,7 @@ mod tests {
             password_file: None,
             from: "syncgov <alerts@example.com>".into(),
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }
     }
 
@@ -205,6 +270,27 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("--smtp-password-file"), "{err}");
+    }
+
+    #[test]
+    fn the_url_says_the_host_and_the_protection() {
+        let of = |u: &str| host_and_protection(u);
+        assert_eq!(
+            of("smtp://mail.example.com"),
+            ("mail.example.com".into(), Protection::None)
+        );
+        assert_eq!(
+            of("smtp://mail.example.com:587?tls=required"),
+            ("mail.example.com".into(), Protection::Required)
+        );
+        assert_eq!(
+            of("smtp://[::1]:25/?tls=opportunistic"),
+            ("::1".into(), Protection::Opportunistic)
+        );
+        assert_eq!(
+            of("smtps://localhost:465"),
+            ("localhost".into(), Protection::Wrapper)
+        );
     }
 
     #[test]
