@@ -1,7 +1,11 @@
-//! Sends error notifications. Every replica, every tick, makes the digests
-//! that are due (the store makes each org's digest of a period once, however
-//! many replicas ask) and delivers what is queued: an HTTP POST of JSON to
-//! the org's webhook (`webhook.rs`), signed with the org's secret under the
+//! Sends notifications. Every replica, every tick, makes the digests that
+//! are due (the store makes each org's digest of a period once, however
+//! many replicas ask) and delivers what is queued to each channel whose
+//! choices carry its kind: an e-mail to the org's recipients (`mail.rs`,
+//! `smtp.rs`), then an HTTP POST of JSON (or Slack-style text) to the org's
+//! webhook (`webhook.rs`). The store remembers which channels took a
+//! notification, so a retry after one channel failed does not send again
+//! to the other. The POST is signed with the org's secret under the
 //! Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`), with the notification's id as `webhook-id` and
 //! `Idempotency-Key`. A delivery that fails stays claimed until its claim

@@ -749,6 +749,7 @@ impl ErrorStore for MemoryStore {
             // Nothing goes out while off, nor anything stale once on again.
             org.outgoing.clear();
             org.inflight.clear();
+            org.channels_sent.clear();
             org.new_errors.clear();
         } else if !before.enabled || before.webhook_url != settings.webhook_url {
             // A new destination: what is being retried is due at once, and
