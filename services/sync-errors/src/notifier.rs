@@ -183,6 +183,37 @@ async fn notice<S: ErrorStore>(
     store.set_suspension_cursor(&event.cursor).await
 }
 
+/// Queues a usage alert for `org`: `used` calls of its `allocation` in the
+/// rolling window. `id` names the crossing (the threshold and the window it
+/// was crossed in, say), so that replicas that see the same crossing queue
+/// it once. Queued only while notifications are on and a channel with
+/// somewhere to send carries usage alerts; returns whether it was queued.
+/// The governor's usage threshold events are to come through here.
+pub async fn queue_usage_alert<S: ErrorStore>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    used: u64,
+    allocation: u64,
+) -> Result<bool, crate::store::StoreError> {
+    let wanted = store.notification_settings(org).await?.is_some_and(|s| {
+        s.enabled
+            && ((!s.webhook_url.is_empty() && s.webhook.usage_alerts)
+                || (!s.email_recipients.is_empty() && s.email.usage_alerts))
+    });
+    if !wanted {
+        return Ok(false);
+    }
+    let alert = Pending {
+        id: format!("usage-{id}"),
+        kind: "usage".into(),
+        used: Some(used),
+        allocation: Some(allocation),
+        ..Pending::default()
+    };
+    store.queue_notice(org, &alert).await
+}
+
 /// What the org tasks of one replica share.
 struct Notifier<S> {
     store: Arc<S>,
@@ -557,6 +588,53 @@ mod tests {
         n.after(dest, None);
         assert!(!n.spared(dest), "forgotten once it took a delivery");
         assert!(!n.spared("https://other.example.com:443"));
+    }
+
+    #[tokio::test]
+    async fn a_usage_alert_is_queued_once_for_channels_that_carry_it() {
+        let store = crate::store::memory::MemoryStore::new(crate::resync::QueuePolicy::default());
+        let org = OrgId::parse("acme").unwrap();
+        let mut settings = notify::Settings {
+            enabled: true,
+            email_recipients: vec!["ops@acme.example".into()],
+            ..notify::Settings::default()
+        };
+        settings.email.usage_alerts = false;
+        store
+            .set_notification_settings(&org, settings.clone())
+            .await
+            .unwrap();
+        assert!(
+            !queue_usage_alert(&store, &org, "90-1", 900, 1000)
+                .await
+                .unwrap()
+        );
+        settings.email.usage_alerts = true;
+        store
+            .set_notification_settings(&org, settings)
+            .await
+            .unwrap();
+        assert!(
+            queue_usage_alert(&store, &org, "90-1", 900, 1000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !queue_usage_alert(&store, &org, "90-1", 901, 1000)
+                .await
+                .unwrap(),
+            "the same crossing, once"
+        );
+        let pending = store.claim_notification(&org, 1000).await.unwrap().unwrap();
+        let mail = crate::mail::compose(&payload(&org, &pending));
+        assert_eq!(
+            mail.subject,
+            "[syncgov] acme: 90 % of the API allocation used"
+        );
+        assert!(mail.text.contains("900 of 1000 calls"), "{}", mail.text);
+        let body = serde_json::to_value(payload(&org, &pending)).unwrap();
+        assert_eq!(body["kind"], "usage");
+        assert_eq!(body["usage"]["percent"], 90);
     }
 
     #[test]
