@@ -625,6 +625,7 @@ async fn export_round_trips_through_apply() {
                 allocation: 80_000,
                 expires_at: Some(prost_types::Timestamp::from(in_a_week)),
             }),
+            shadow: true,
         },
     )
     .await;
@@ -645,6 +646,7 @@ async fn export_round_trips_through_apply() {
     assert_eq!(file.entries[0].key.org.as_str(), "00D5g000000acmeEAA");
     assert_eq!(file.entries[1].key.org.as_str(), "12345");
     assert_eq!(file.entries[0].budget.shares.retry, 40);
+    assert!(file.entries[0].budget.shadow && !file.entries[1].budget.shadow);
     assert_eq!(
         file.entries[0]
             .budget
@@ -686,6 +688,20 @@ fn the_deploy_example_is_a_valid_budgets_file() {
         .unwrap_or_else(|e| panic!("deploy/components/budgets-file/budgets.yaml: {e}"));
     assert_eq!(file.entries.len(), 4);
     assert_eq!(file.resources().len(), 2);
+}
+
+#[test]
+fn the_example_of_the_docs_is_a_valid_budgets_file() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/BUDGETS.md");
+    let docs = std::fs::read_to_string(path).expect("docs/BUDGETS.md");
+    let example = docs
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in docs/BUDGETS.md");
+    let file = syncgov_kit::budgets_file::parse(example, syncgov_kit::clock::now_ms())
+        .unwrap_or_else(|e| panic!("docs/BUDGETS.md's example: {e}"));
+    assert!(!file.entries.is_empty());
 }
 
 /// The governor's settings for a budgets file checked every 100 ms.

@@ -62,6 +62,9 @@ enum Step {
         allocation: u64,
         shares: [u64; 3],
         allowance: Option<(u64, i64)>,
+        /// Shadow mode: what the allocation or a share would deny goes
+        /// through under the org limit, flagged.
+        shadow: bool,
     },
     /// The org's own budget goes; the default applies, if the case has one.
     DeleteBudget,
@@ -111,12 +114,13 @@ fn step(bucket_ms: i64, buckets: i64) -> impl Strategy<Value = Step> {
         s
     });
     prop_oneof![
-        1 => (50u64..400, 0u64..=100, shares, proptest::option::of((0u64..=100, 1i64..3 * window_ms)))
-            .prop_map(|(org_limit, percent, shares, allowance)| Step::SetBudget {
+        1 => (50u64..400, 0u64..=100, shares, proptest::option::of((0u64..=100, 1i64..3 * window_ms)), proptest::bool::weighted(0.4))
+            .prop_map(|(org_limit, percent, shares, allowance, shadow)| Step::SetBudget {
                 org_limit,
                 allocation: org_limit * percent / 100,
                 shares,
                 allowance: allowance.map(|(p, ends)| (org_limit * p / 100, ends)),
+                shadow,
             }),
         1 => Just(Step::DeleteBudget),
         10 => request().prop_map(Step::Acquire),
@@ -334,27 +338,16 @@ impl Model {
         let limit = (in_force * share / 100).min(allocation);
         let newest = self.advance(now);
         let used = self.used(newest);
-        let mut count = u64::from(request.count).min(limit.saturating_sub(used));
-        if let Some(v) = view {
-            let ceiling = org_limit * (100 - self.margin) / 100;
-            count = count.min(ceiling.saturating_sub(v.used + v.since));
-        }
+        // The org-wide room, when a report is current: the margin's ceiling
+        // less what the org was seen to use and this integration's grants since.
+        let org_room = view.map_or(u64::MAX, |v| {
+            (org_limit * (100 - self.margin) / 100).saturating_sub(v.used + v.since)
+        });
+        let count = u64::from(request.count)
+            .min(limit.saturating_sub(used))
+            .min(org_room);
         if count >= u64::from(request.min.max(1)) {
-            self.head = Some(newest);
-            *self.calls.entry(newest).or_default() += count;
-            if let (Some(org), Some(_)) = (self.org.as_mut(), view) {
-                org.since += count;
-            }
-            return Decision {
-                outcome: Outcome::Granted(Grant {
-                    bucket_start_ms: newest * self.bucket_ms,
-                    count,
-                    nonce: 0,
-                }),
-                used: used + count,
-                allocation,
-                remaining: limit - used - count,
-            };
+            return self.grant(newest, view.is_some(), count, used, allocation, limit, None);
         }
         let wanted = used + u64::from(request.min);
         let (reason, retry_after_ms) = if wanted <= limit {
@@ -380,6 +373,34 @@ impl Model {
             }
             (reason, after)
         };
+        if budget.shadow && reason != DenyReason::OrgLimitExhausted {
+            // Shadow mode: the org limit in force is the only cap left,
+            // besides the org-wide room.
+            let count = u64::from(request.count)
+                .min(org_limit.saturating_sub(used))
+                .min(org_room);
+            if count >= u64::from(request.min.max(1)) {
+                return self.grant(
+                    newest,
+                    view.is_some(),
+                    count,
+                    used,
+                    allocation,
+                    limit,
+                    Some(reason),
+                );
+            }
+            return Decision {
+                outcome: Outcome::Denied {
+                    reason: DenyReason::OrgLimitExhausted,
+                    retry_after_ms: None,
+                },
+                used,
+                allocation,
+                remaining: limit.saturating_sub(used),
+                shadow_denied: None,
+            };
+        }
         Decision {
             outcome: Outcome::Denied {
                 reason,
@@ -388,6 +409,38 @@ impl Model {
             used,
             allocation,
             remaining: limit.saturating_sub(used),
+            shadow_denied: None,
+        }
+    }
+
+    /// Counts `count` calls in bucket `newest` (and in the org's grants
+    /// since its report, while one is current).
+    #[allow(clippy::too_many_arguments)]
+    fn grant(
+        &mut self,
+        newest: i64,
+        view_current: bool,
+        count: u64,
+        used: u64,
+        allocation: u64,
+        limit: u64,
+        shadow_denied: Option<DenyReason>,
+    ) -> Decision {
+        self.head = Some(newest);
+        *self.calls.entry(newest).or_default() += count;
+        if let (Some(org), true) = (self.org.as_mut(), view_current) {
+            org.since += count;
+        }
+        Decision {
+            outcome: Outcome::Granted(Grant {
+                bucket_start_ms: newest * self.bucket_ms,
+                count,
+                nonce: 0,
+            }),
+            used: used + count,
+            allocation,
+            remaining: limit.saturating_sub(used + count),
+            shadow_denied,
         }
     }
 
@@ -542,6 +595,7 @@ async fn run(servers: &Servers, case: Case, label: &str) -> Result<(), TestCaseE
                 allocation,
                 shares,
                 allowance,
+                shadow,
             } => {
                 let budget = Budget {
                     org_limit,
@@ -553,6 +607,7 @@ async fn run(servers: &Servers, case: Case, label: &str) -> Result<(), TestCaseE
                             expires_at_ms: now + ends_in_ms,
                         }
                     }),
+                    shadow,
                 };
                 budget.validate(now).expect("a budget the API would take");
                 stores.memory.set_budget(&key, &budget).await.unwrap();

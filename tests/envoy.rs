@@ -129,17 +129,24 @@ fn get(addr: SocketAddr, path: &str, org: Option<&str>) -> Option<Reply> {
 async fn governor_with_budget(
     allocation: u64,
 ) -> (Service, QuotaGovernorClient<tonic::transport::Channel>) {
+    governor_with(pb::Budget {
+        org_limit: 1_000,
+        allocation,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn governor_with(
+    budget: pb::Budget,
+) -> (Service, QuotaGovernorClient<tonic::transport::Channel>) {
     let governor = Service::governor(Settings::default()).await;
     let mut client = QuotaGovernorClient::new(governor.channel().await);
     client
         .set_budget(pb::SetBudgetRequest {
             org_id: "acme".into(),
             resource: 0,
-            budget: Some(pb::Budget {
-                org_limit: 1_000,
-                allocation,
-                ..Default::default()
-            }),
+            budget: Some(budget),
         })
         .await
         .expect("SetBudget");
@@ -200,6 +207,50 @@ async fn envoy_lets_exactly_the_allocation_through() {
         .unwrap()
         .into_inner();
     assert_eq!(usage.used, 5, "Envoy spent the org's own budget");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_shadow_mode_envoy_lets_everything_through_and_says_what_would_stop() {
+    let (governor, mut client) = governor_with(pb::Budget {
+        org_limit: 1_000,
+        allocation: 3,
+        shadow: true,
+        ..Default::default()
+    })
+    .await;
+    let addr = governor.addr();
+    let replies = blocking(move || {
+        let envoy = Envoy::start(addr, true);
+        (0..5).map(|_| envoy.get("acme")).collect::<Vec<_>>()
+    })
+    .await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200; 5]);
+    let flags: Vec<Option<&str>> = replies
+        .iter()
+        .map(|r| r.header("x-syncgov-shadow-denied"))
+        .collect();
+    // The route's descriptor asks at critical priority: all 3 of the
+    // allocation, then the would-be denials.
+    assert_eq!(
+        flags,
+        [
+            None,
+            None,
+            None,
+            Some("allocation_exhausted"),
+            Some("allocation_exhausted")
+        ]
+    );
+    let usage = client
+        .get_usage(pb::GetUsageRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(usage.used, 5, "every call counted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,6 +53,10 @@ on_every_store!(
     an_operator_suspension_lets_no_probe_through,
     envoy_rate_limit_requests_spend_the_same_budget,
     envoy_descriptors_without_a_budget_follow_the_setting,
+    shadow_mode_grants_what_the_allocation_would_deny_and_flags_it,
+    shadow_mode_never_passes_the_org_limit_nor_a_suspension,
+    shadow_mode_answers_envoy_ok_with_a_header,
+    usage_forecasts_when_the_allocation_runs_out,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -1382,4 +1386,234 @@ async fn envoy_descriptors_without_a_budget_follow_the_setting(backend: Backend)
     .await
     .unwrap();
     assert_eq!(denied.overall_code, Code::OverLimit as i32);
+}
+
+/// A budget of `allocation` out of `org_limit`, in shadow mode.
+fn shadow_budget(org_limit: u64, allocation: u64) -> pb::Budget {
+    pb::Budget {
+        shadow: true,
+        ..budget(org_limit, allocation)
+    }
+}
+
+async fn shadow_mode_grants_what_the_allocation_would_deny_and_flags_it(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", shadow_budget(1_000, 100)).await;
+    set_budget(c, "plain", budget(1_000, 100)).await;
+    let read = c
+        .get_budget(pb::GetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(read.budget.unwrap().shadow, "stored with the budget");
+    let listed = c
+        .list_budgets(pb::ListBudgetsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let shadows: Vec<(String, bool)> = listed
+        .budgets
+        .iter()
+        .map(|b| (b.org_id.clone(), b.budget.unwrap().shadow))
+        .collect();
+    assert_eq!(
+        shadows,
+        [("acme".to_owned(), true), ("plain".to_owned(), false)]
+    );
+
+    // 150 calls against an allocation of 100: all go through in shadow
+    // mode, the last 50 flagged with the denial they escaped.
+    let mut flagged = Vec::new();
+    let mut last = None;
+    for _ in 0..150 {
+        let reply = acquire(c, "acme", 1, pb::Priority::Critical).await;
+        assert!(reply.granted, "{reply:?}");
+        assert_eq!(reply.deny_reason(), pb::DenyReason::Unspecified);
+        assert!(!reply.grant_id.is_empty());
+        if reply.shadow_denied {
+            flagged.push(reply.shadow_deny_reason());
+        } else {
+            assert_eq!(reply.shadow_deny_reason(), pb::DenyReason::Unspecified);
+        }
+        last = Some(reply);
+    }
+    assert_eq!(flagged.len(), 50);
+    assert!(
+        flagged
+            .iter()
+            .all(|&r| r == pb::DenyReason::AllocationExhausted)
+    );
+    let last = last.unwrap();
+    assert_eq!((last.used, last.allocation, last.remaining), (150, 100, 0));
+    assert_eq!(usage(c, "acme").await.used, 150, "usage stays true");
+
+    // Without shadow mode the same calls stop at the allocation.
+    let mut granted = 0;
+    let mut refused = Vec::new();
+    for _ in 0..150 {
+        let reply = acquire(c, "plain", 1, pb::Priority::Critical).await;
+        assert!(!reply.shadow_denied, "{reply:?}");
+        if reply.granted {
+            granted += 1;
+        } else {
+            refused.push(reply.deny_reason());
+        }
+    }
+    assert_eq!(granted, 100);
+    assert_eq!(refused.len(), 50);
+    assert_eq!(refused[0], pb::DenyReason::AllocationExhausted);
+    assert_eq!(usage(c, "plain").await.used, 100);
+
+    // A share: retries stop at 75 % of the allocation, or pass it flagged.
+    set_budget(c, "share", shadow_budget(1_000, 100)).await;
+    assert!(acquire(c, "share", 75, pb::Priority::Retry).await.granted);
+    let over = acquire(c, "share", 5, pb::Priority::Retry).await;
+    assert!(over.granted && over.shadow_denied, "{over:?}");
+    assert_eq!(
+        over.shadow_deny_reason(),
+        pb::DenyReason::PriorityShareExhausted
+    );
+
+    // The stream says the same, and a shadow grant hands back like any.
+    let ask = pb::AcquireTokensRequest {
+        org_id: "acme".into(),
+        count: 10,
+        priority: pb::Priority::Normal.into(),
+        ..Default::default()
+    };
+    let (replies, end) = stream_of(c, vec![ask.clone(), ask]).await;
+    assert!(end.is_none(), "{end:?}");
+    assert_eq!(replies.len(), 2);
+    for reply in &replies {
+        assert!(reply.granted && reply.shadow_denied, "{reply:?}");
+        assert_eq!(
+            reply.shadow_deny_reason(),
+            pb::DenyReason::AllocationExhausted
+        );
+    }
+    assert_eq!(replies[1].used, 170);
+    let back = release(c, "acme", &replies[1].grant_id, 10).await;
+    assert_eq!((back.released, back.used), (10, 160));
+
+    // Shadow mode off again: the allocation binds at once.
+    set_budget(c, "acme", budget(1_000, 100)).await;
+    let denied = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&denied), pb::DenyReason::AllocationExhausted);
+    assert!(!denied.shadow_denied);
+    env.governor.shutdown().await;
+}
+
+async fn shadow_mode_never_passes_the_org_limit_nor_a_suspension(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", shadow_budget(120, 100)).await;
+    let big = acquire(c, "acme", 110, pb::Priority::Critical).await;
+    assert!(big.granted && big.shadow_denied, "{big:?}");
+    // A lease past the allocation takes only what the org limit leaves.
+    let rest = lease(c, "acme", 1, 50).await;
+    assert!(rest.granted && rest.shadow_denied, "{rest:?}");
+    assert_eq!((rest.granted_count, rest.used), (10, 120));
+    let over = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&over), pb::DenyReason::OrgLimitExhausted);
+    assert!(!over.shadow_denied);
+    assert_eq!(usage(c, "acme").await.used, 120, "never past the org limit");
+    // The org limit denial suspends the org as it always does; shadow
+    // mode lets nothing through a suspension.
+    let after = acquire(c, "acme", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&after), pb::DenyReason::Suspended);
+
+    set_budget(c, "globex", shadow_budget(1_000, 10)).await;
+    suspend(c, "globex", tx::SuspensionReason::SalesforceAuthFailed).await;
+    let suspended = acquire(c, "globex", 1, pb::Priority::Critical).await;
+    assert_eq!(denied_for(&suspended), pb::DenyReason::Suspended);
+    assert!(!suspended.shadow_denied);
+    // Nor does it take bad input.
+    let err = c
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: "globex".into(),
+            count: 2_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("count:"), "{}", err.message());
+    env.governor.shutdown().await;
+}
+
+async fn shadow_mode_answers_envoy_ok_with_a_header(backend: Backend) {
+    use envoy_rls::{Code, ask, descriptor};
+    let mut env = Env::start(backend, Settings::default()).await;
+    let channel = env.governor.channel().await;
+    let c = &mut env.client;
+    set_budget(c, "acme", shadow_budget(100, 4)).await;
+    let acme = || vec![descriptor(&[("org_id", "acme"), ("priority", "critical")])];
+    let within = ask(channel.clone(), "salesforce-sync", acme(), 4)
+        .await
+        .unwrap();
+    assert_eq!(within.overall_code, Code::Ok as i32);
+    assert!(within.response_headers_to_add.is_empty(), "{within:?}");
+    let past = ask(channel.clone(), "salesforce-sync", acme(), 1)
+        .await
+        .unwrap();
+    assert_eq!(past.overall_code, Code::Ok as i32, "{past:?}");
+    assert_eq!(past.statuses[0].code, Code::Ok as i32);
+    assert_eq!(past.statuses[0].limit_remaining, 0);
+    let headers: Vec<(&str, &str)> = past
+        .response_headers_to_add
+        .iter()
+        .map(|h| (h.key.as_str(), h.value.as_str()))
+        .collect();
+    assert_eq!(
+        headers,
+        [("x-syncgov-shadow-denied", "allocation_exhausted")]
+    );
+    assert_eq!(usage(c, "acme").await.used, 5);
+    env.governor.shutdown().await;
+}
+
+/// `t` in milliseconds since the epoch.
+fn ms_of(t: &Timestamp) -> i64 {
+    t.seconds * 1_000 + i64::from(t.nanos) / 1_000_000
+}
+
+async fn usage_forecasts_when_the_allocation_runs_out(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(1_000, 100)).await;
+    set_budget(c, "idle", budget(1_000, 100)).await;
+
+    // No calls: no rate, and the allocation never runs out.
+    let idle = usage(c, "idle").await;
+    assert_eq!(idle.calls_per_hour, 0.0);
+    assert_eq!(idle.recent_calls, 0);
+    assert!(idle.exhausted_at.is_none(), "{idle:?}");
+
+    // 10 calls in the last hour: 90 more at that rate, none of the 10
+    // leaving the window before then.
+    for _ in 0..10 {
+        assert!(acquire(c, "acme", 1, pb::Priority::Normal).await.granted);
+    }
+    let u = usage(c, "acme").await;
+    assert_eq!((u.used, u.recent_calls), (10, 10));
+    let span = u.rate_measured_over.expect("the span of the rate");
+    let span_ms = span.seconds * 1_000 + i64::from(span.nanos) / 1_000_000;
+    // At least one bucket (60 s), at most the hour of buckets.
+    assert!((60_000..=3_600_000).contains(&span_ms), "{span_ms}");
+    let per_hour = 10.0 * 3_600_000.0 / span_ms as f64;
+    assert!((u.calls_per_hour - per_hour).abs() < 1e-6, "{u:?}");
+    let as_of = ms_of(u.as_of.as_ref().unwrap());
+    let at = ms_of(u.exhausted_at.as_ref().expect("a steady rate runs out"));
+    assert_eq!(at - as_of, (90 * span_ms + 9) / 10, "ceil(90 × span / 10)");
+    assert!(at - as_of <= 86_400_000, "within the window");
+
+    // Used up: it runs out now.
+    assert!(acquire(c, "acme", 90, pb::Priority::Critical).await.granted);
+    let full = usage(c, "acme").await;
+    assert_eq!(full.exhausted_at, full.as_of, "{full:?}");
+    env.governor.shutdown().await;
 }

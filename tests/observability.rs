@@ -419,6 +419,97 @@ async fn the_admin_port_shows_the_counters_moving() {
     drop(governor);
 }
 
+/// Shadow mode on `store_args` (nothing: the memory store): 150 calls
+/// against an allocation of 100 are all granted, and the 50 the allocation
+/// would have denied are counted by the shadow counter, from 0.
+async fn shadow_denials_are_counted(store_args: &[&str]) {
+    use syncgov_api::quota::v1 as quota;
+    use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
+
+    let admin = syncgov_tests::free_addr().to_string();
+    let mut args = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        &admin,
+        "--metrics-orgs",
+        "acme",
+    ];
+    args.extend_from_slice(store_args);
+    let governor = Process::start("quota-governor", &args);
+    let admin: std::net::SocketAddr = admin.parse().unwrap();
+    let mut client = QuotaGovernorClient::new(syncgov_tests::channel(governor.addr()).await);
+    client
+        .set_budget(quota::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: 0,
+            budget: Some(quota::Budget {
+                org_limit: 1_000,
+                allocation: 100,
+                shadow: true,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    let zeros = [
+        "syncgov_quota_shadow_denials_total{org_id=\"acme\",reason=\"allocation_exhausted\",syncgov_service=\"quota-governor\"} 0",
+        "syncgov_quota_shadow_denials_total{org_id=\"other\",reason=\"priority_share_exhausted\",syncgov_service=\"quota-governor\"} 0",
+    ];
+    let at_zero = eventually(PATIENCE, || async move {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        zeros.iter().all(|line| text.contains(line))
+    })
+    .await;
+    let before = scrape(admin);
+    assert!(at_zero, "{zeros:#?} not all in:\n{before}");
+    let mut granted = 0;
+    for _ in 0..150 {
+        let reply = client
+            .acquire_tokens(quota::AcquireTokensRequest {
+                org_id: "acme".into(),
+                count: 1,
+                priority: quota::Priority::Critical.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        granted += u64::from(reply.granted);
+    }
+    assert_eq!(granted, 150);
+    let expected = [
+        "syncgov_quota_shadow_denials_total{org_id=\"acme\",reason=\"allocation_exhausted\",syncgov_service=\"quota-governor\"} 50",
+        "syncgov_quota_shadow_denials_total{org_id=\"acme\",reason=\"priority_share_exhausted\",syncgov_service=\"quota-governor\"} 0",
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"granted\",reason=\"\",syncgov_service=\"quota-governor\"} 150",
+        "syncgov_quota_decisions_total{org_id=\"acme\",outcome=\"denied\",reason=\"allocation_exhausted\",syncgov_service=\"quota-governor\"} 0",
+    ];
+    let moved = eventually(PATIENCE, || async move {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        expected.iter().all(|line| text.contains(line))
+    })
+    .await;
+    let text = scrape(admin);
+    assert!(moved, "{expected:#?} not all in:\n{text}");
+    drop(governor);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_denials_are_counted_on_memory() {
+    shadow_denials_are_counted(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_denials_are_counted_on_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    shadow_denials_are_counted(&["--redis-url", &url]).await;
+}
+
 #[test]
 fn the_dashboard_uses_only_metrics_the_services_document() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -311,6 +311,63 @@ async fn budgets_are_set_shown_and_deleted_on_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_is_put_in_shadow_mode_and_back() {
+    let env = Env::start_on(Some(RedisServer::start())).await;
+    let ctl = &env.ctl;
+    let set = |shadow: Option<&'static str>| {
+        let mut args = vec![
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "1000",
+            "--allocation",
+            "100",
+        ];
+        if let Some(value) = shadow {
+            args.extend(["--shadow", value]);
+        }
+        args
+    };
+    let on = ctl.run(&set(Some("true"))).await;
+    let text = on.ok();
+    assert!(text.contains("shadow      yes"), "{text}");
+    let got = ctl
+        .run(&["budget", "get", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(got["budget"]["shadow"], true, "{got}");
+    let list = ctl.run(&["budgets", "list"]).await;
+    let listed = list.ok();
+    assert!(listed.contains("SHADOW"), "{listed}");
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("acme") && l.trim_end().ends_with("yes")),
+        "{listed}"
+    );
+    // `budget set` replaces the whole budget: without the flag, enforced.
+    let off = ctl.run(&set(None)).await;
+    let text = off.ok();
+    assert!(!text.contains("shadow"), "{text}");
+    let got = ctl
+        .run(&["budget", "get", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(got["budget"]["shadow"], false, "{got}");
+    let list = ctl.run(&["budgets", "list"]).await;
+    let listed = list.ok();
+    assert!(
+        !listed.contains("SHADOW"),
+        "no column without one: {listed}"
+    );
+    let bad = ctl.run(&set(Some("maybe"))).await;
+    assert_ne!(bad.code, 0, "{bad:#?}");
+    assert!(bad.stderr.contains("--shadow"), "{bad:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_exits_4_with_the_services_message_naming_the_field() {
     let env = Env::start().await;
     let ctl = &env.ctl;
@@ -447,6 +504,42 @@ async fn usage_shows_the_numbers_and_the_last_day_as_a_chart() {
         .map(|r| r["priority"].as_str().unwrap())
         .collect();
     assert_eq!(priorities, ["RETRY", "NORMAL", "CRITICAL"]);
+    // 150 calls in the last hour leave 49,850 for far more than a day.
+    assert!(
+        text.contains("calls/hour the allocation does not run out within the 24h window"),
+        "{text}"
+    );
+    assert!(json["exhausted_at"].is_null(), "{json}");
+    assert_eq!(json["recent_calls"], 150);
+    assert!(json["calls_per_hour"].as_f64().unwrap() >= 150.0, "{json}");
+
+    // With 50 left at that rate, it runs out within the hour.
+    env.ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "initech",
+            "--org-limit",
+            "1000",
+            "--allocation",
+            "200",
+        ])
+        .await
+        .ok();
+    env.acquire("initech", 150).await;
+    let soon = env.ctl.run(&["usage", "--org", "initech"]).await;
+    let text = soon.ok();
+    assert!(
+        text.contains("calls/hour the allocation runs out at ") && text.contains(" UTC (in "),
+        "{text}"
+    );
+    let json = env
+        .ctl
+        .run(&["usage", "--org", "initech", "--output", "json"])
+        .await
+        .json();
+    assert!(json["exhausted_at"].is_string(), "{json}");
 
     let unknown = env.ctl.run(&["usage", "--org", "globex"]).await;
     assert_eq!(unknown.code, 5, "{unknown:#?}");

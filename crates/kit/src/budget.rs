@@ -115,6 +115,9 @@ pub struct Budget {
     pub shares: Shares,
     /// Optional temporary allocation.
     pub allocation_override: Option<AllocationOverride>,
+    /// Shadow mode: a request the allocation or a priority's share would
+    /// deny is granted anyway and flagged; the org limit still binds.
+    pub shadow: bool,
 }
 
 impl Budget {
@@ -125,6 +128,7 @@ impl Budget {
             allocation,
             shares: Shares::default(),
             allocation_override: None,
+            shadow: false,
         }
     }
 

@@ -41,6 +41,8 @@ struct RawBudget {
     shares: Option<RawShares>,
     #[serde(default, rename = "override")]
     allocation_override: Option<RawOverride>,
+    #[serde(default)]
+    shadow: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +216,7 @@ fn read_entry(raw: RawBudget, now_ms: i64) -> Result<(Entry, Option<String>), In
         allocation: raw.allocation,
         shares,
         allocation_override,
+        shadow: raw.shadow,
     };
     budget.validate(now_ms)?;
     let entry = Entry {
@@ -339,6 +342,9 @@ pub fn render(budgets: &[(Key, Budget)], now_ms: i64) -> String {
                 format_time(o.expires_at_ms)
             ));
         }
+        if budget.shadow {
+            out.push_str("    shadow: true\n");
+        }
     }
     out
 }
@@ -433,7 +439,7 @@ impl Change {
 }
 
 /// What each field looks like, for comparing and printing.
-fn fields(budget: &Budget, now_ms: i64) -> [(&'static str, String); 4] {
+fn fields(budget: &Budget, now_ms: i64) -> [(&'static str, String); 5] {
     let s = budget.shares;
     [
         ("org_limit", budget.org_limit.to_string()),
@@ -446,6 +452,7 @@ fn fields(budget: &Budget, now_ms: i64) -> [(&'static str, String); 4] {
                 Some(o) => format!("{} until {}", o.allocation, format_time(o.expires_at_ms)),
             },
         ),
+        ("shadow", budget.shadow.to_string()),
     ]
 }
 
@@ -552,6 +559,7 @@ budgets:
     override:
       allocation: 8000
       expires_at: 2026-02-01T00:00:00Z
+    shadow: true
 ";
 
     #[test]
@@ -566,6 +574,7 @@ budgets:
         let globex = &file.entries[1];
         assert_eq!(globex.key, key("globex", Resource::BulkBatches));
         assert_eq!(globex.line, 6);
+        assert!(globex.budget.shadow && !acme.budget.shadow);
         assert_eq!(globex.budget.shares, Shares::new(50, 90, 100).unwrap());
         assert_eq!(
             globex.budget.allocation_override,
@@ -680,7 +689,7 @@ budgets:
             "{GOOD}  - org_id: acme\n    resource: api\n    org_limit: 1\n    allocation: 1\n"
         );
         let (line, message) = fault(&text);
-        assert_eq!(line, 17);
+        assert_eq!(line, 18);
         assert!(message.contains("already given on line 3"), "{message}");
         // The same org with the other resource is another budget.
         let text = format!(

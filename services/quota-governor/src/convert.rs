@@ -95,6 +95,7 @@ pub fn read_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, In
         allocation: budget.allocation,
         shares,
         allocation_override,
+        shadow: budget.shadow,
     };
     budget.validate(now_ms)?;
     Ok(budget)
@@ -192,6 +193,7 @@ pub fn budget_pb(budget: &Budget) -> pb::Budget {
             allocation: o.allocation,
             expires_at: Some(timestamp(o.expires_at_ms)),
         }),
+        shadow: budget.shadow,
     }
 }
 
@@ -225,6 +227,10 @@ pub fn usage_pb(usage: &Usage) -> pb::GetUsageResponse {
         is_default_budget: usage.is_default_budget,
         org_used_estimate: usage.org.map(|v| v.estimate()).unwrap_or_default(),
         org_usage_reported_at: usage.org.map(|v| timestamp(v.observed_at_ms)),
+        exhausted_at: usage.forecast.exhausted_at_ms.map(timestamp),
+        calls_per_hour: usage.forecast.calls_per_hour(),
+        rate_measured_over: Some(duration(usage.forecast.span_ms)),
+        recent_calls: usage.forecast.recent_calls,
     }
 }
 

@@ -101,13 +101,15 @@ fn any_budget_message() -> impl Strategy<Value = Option<pb::Budget>> {
         count(MAX_ORG_LIMIT),
         shares,
         allocation_override,
+        any::<bool>(),
     )
         .prop_map(
-            |(org_limit, allocation, shares, allocation_override)| pb::Budget {
+            |(org_limit, allocation, shares, allocation_override, shadow)| pb::Budget {
                 org_limit,
                 allocation,
                 shares,
                 allocation_override,
+                shadow,
             },
         );
     prop_oneof![1 => Just(None), 20 => budget.prop_map(Some)]
@@ -186,14 +188,21 @@ fn valid_budget(now_ms: i64) -> impl Strategy<Value = Budget> {
                     },
                 ),
             );
-            (Just(org_limit), 0..=org_limit, shares, allocation_override)
+            (
+                Just(org_limit),
+                0..=org_limit,
+                shares,
+                allocation_override,
+                any::<bool>(),
+            )
         })
         .prop_map(
-            |(org_limit, allocation, shares, allocation_override)| Budget {
+            |(org_limit, allocation, shares, allocation_override, shadow)| Budget {
                 org_limit,
                 allocation,
                 shares,
                 allocation_override,
+                shadow,
             },
         )
 }

@@ -3,6 +3,7 @@
 //! lives here too, so every edge (gRPC, settings) refuses bad input the same
 //! way, naming the field and the rule.
 
+pub use crate::forecast::Forecast;
 pub use crate::org_usage::OrgView;
 use crate::window::{Window, WindowShape};
 pub use syncgov_taxonomy::SuspensionReason;
@@ -147,6 +148,12 @@ pub struct Decision {
     pub allocation: u64,
     /// Calls still available to the request's priority.
     pub remaining: u64,
+    /// On a grant in shadow mode: the denial the allocation or the
+    /// priority's share would have made without it (always
+    /// [`DenyReason::AllocationExhausted`] or
+    /// [`DenyReason::PriorityShareExhausted`]). `None` for every other
+    /// decision.
+    pub shadow_denied: Option<DenyReason>,
 }
 
 impl Decision {
@@ -160,6 +167,7 @@ impl Decision {
             used: 0,
             allocation: 0,
             remaining: 0,
+            shadow_denied: None,
         }
     }
 
@@ -263,6 +271,11 @@ impl Counts {
 /// tokens as fit, up to `ask.count`, or none when fewer than `ask.min` fit (a
 /// denial leaves the counts as they were). The integration's own allocation
 /// and shares bound the grant, and so does the org-wide view.
+///
+/// With [`Budget::shadow`], a request the allocation or the share would deny
+/// is granted as if its cap were the org limit, counted like any grant, and
+/// flagged with the denial it escaped ([`Decision::shadow_denied`]); when
+/// even the org limit has no room, it is denied `OrgLimitExhausted`.
 pub fn decide(
     budget: &Budget,
     rules: &Rules,
@@ -283,41 +296,103 @@ pub fn decide(
         view.ceiling(org_limit, rules.org_margin_percent)
             .saturating_sub(view.estimate())
     });
-    let count = u64::from(ask.count)
-        .min(limit.saturating_sub(used))
-        .min(org_room);
-    if count < u64::from(ask.min.max(1)) {
-        // Denied as a request for the fewest tokens that would do.
-        let min = u64::from(ask.min);
-        let wanted = used + min;
-        let (reason, retry_after_ms) = if wanted <= limit {
-            // When other apps' calls leave the org's window is not known here.
-            (DenyReason::OrgLimitExhausted, None)
+    // As many as fit under `cap`, up to the count asked.
+    let fitting = |cap: u64| {
+        u64::from(ask.count)
+            .min(cap.saturating_sub(used))
+            .min(org_room)
+    };
+    let fewest = u64::from(ask.min.max(1));
+    let count = fitting(limit);
+    if count >= fewest {
+        return grant(
+            counts,
+            shape,
+            org_view.is_some(),
+            count,
+            used,
+            allocation,
+            limit,
+            None,
+        );
+    }
+    // Denied as a request for the fewest tokens that would do.
+    let min = u64::from(ask.min);
+    let wanted = used + min;
+    let (reason, retry_after_ms) = if wanted <= limit {
+        // When other apps' calls leave the org's window is not known here.
+        (DenyReason::OrgLimitExhausted, None)
+    } else {
+        let reason = if wanted > allocation {
+            DenyReason::AllocationExhausted
         } else {
-            let reason = if wanted > allocation {
-                DenyReason::AllocationExhausted
-            } else {
-                DenyReason::PriorityShareExhausted
-            };
-            let retry_after_ms = if min > limit {
-                None
-            } else {
-                window.time_until_freed(shape, wanted - limit, now_ms)
-            };
-            (reason, retry_after_ms)
+            DenyReason::PriorityShareExhausted
         };
+        let retry_after_ms = if min > limit {
+            None
+        } else {
+            counts
+                .window
+                .time_until_freed(shape, wanted - limit, now_ms)
+        };
+        (reason, retry_after_ms)
+    };
+    let remaining = limit.saturating_sub(used);
+    if budget.shadow && reason != DenyReason::OrgLimitExhausted {
+        // Shadow mode lifts the allocation and the shares, never the org
+        // limit: what this integration alone has counted must stay under
+        // it, and so must the org-wide estimate.
+        let count = fitting(org_limit);
+        if count >= fewest {
+            return grant(
+                counts,
+                shape,
+                org_view.is_some(),
+                count,
+                used,
+                allocation,
+                limit,
+                Some(reason),
+            );
+        }
         return Decision {
             outcome: Outcome::Denied {
-                reason,
-                retry_after_ms,
+                reason: DenyReason::OrgLimitExhausted,
+                retry_after_ms: None,
             },
             used,
             allocation,
-            remaining: limit.saturating_sub(used),
+            remaining,
+            shadow_denied: None,
         };
     }
-    window.add(shape, count as u32);
-    if let Some(view) = counts.org.as_mut().filter(|_| org_view.is_some()) {
+    Decision {
+        outcome: Outcome::Denied {
+            reason,
+            retry_after_ms,
+        },
+        used,
+        allocation,
+        remaining,
+        shadow_denied: None,
+    }
+}
+
+/// Counts a grant of `count` tokens in the current bucket (and in the org
+/// estimate while a report is current) and says so.
+#[allow(clippy::too_many_arguments)]
+fn grant(
+    counts: &mut Counts,
+    shape: &WindowShape,
+    org_view_current: bool,
+    count: u64,
+    used: u64,
+    allocation: u64,
+    limit: u64,
+    shadow_denied: Option<DenyReason>,
+) -> Decision {
+    counts.window.add(shape, count as u32);
+    if let Some(view) = counts.org.as_mut().filter(|_| org_view_current) {
         view.granted_since += count;
     }
     let grant = Grant {
@@ -329,7 +404,9 @@ pub fn decide(
         outcome: Outcome::Granted(grant),
         used: used + count,
         allocation,
-        remaining: limit - used - count,
+        // A shadow grant may pass the share: nothing is left of it.
+        remaining: limit.saturating_sub(used + count),
+        shadow_denied,
     }
 }
 
@@ -460,6 +537,9 @@ pub struct Usage {
     pub is_default_budget: bool,
     /// The org-wide view, when a worker reported one within the window.
     pub org: Option<OrgView>,
+    /// The recent rate of calls and when, at that rate, `used` reaches
+    /// `allocation` (see [`crate::forecast`]).
+    pub forecast: Forecast,
 }
 
 /// Reports the usage of `budget` at `now_ms`.
@@ -498,6 +578,14 @@ pub fn usage(
         as_of_ms: now_ms,
         is_default_budget,
         org,
+        forecast: crate::forecast::forecast(
+            shape,
+            &window.counted(shape),
+            window.head(),
+            used,
+            allocation,
+            now_ms,
+        ),
     }
 }
 
@@ -895,6 +983,125 @@ mod tests {
         };
         release(&mut c, &r.shape, g, 4, 1_300);
         assert_eq!(c.org.unwrap().estimate(), 106);
+    }
+
+    fn shadow(org_limit: u64, allocation: u64) -> Budget {
+        Budget {
+            shadow: true,
+            ..Budget::new(org_limit, allocation)
+        }
+    }
+
+    #[test]
+    fn shadow_mode_grants_what_the_allocation_would_deny_and_says_so() {
+        let r = rules();
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        let d = decide(&b, &r, &mut c, Ask::exactly(100), Priority::Critical, 1_000);
+        assert_eq!((d.granted(), d.shadow_denied), (true, None));
+        let d = decide(&b, &r, &mut c, Ask::exactly(50), Priority::Critical, 1_000);
+        assert!(d.granted());
+        assert_eq!(d.shadow_denied, Some(DenyReason::AllocationExhausted));
+        assert_eq!((d.used, d.allocation, d.remaining), (150, 100, 0));
+        assert_eq!(c.window.used(), 150, "a shadow grant counts like any grant");
+    }
+
+    #[test]
+    fn shadow_mode_names_the_share_a_priority_would_have_passed() {
+        let r = rules();
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(75), Priority::Retry, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(5), Priority::Retry, 1_000);
+        assert_eq!(d.shadow_denied, Some(DenyReason::PriorityShareExhausted));
+        assert_eq!(d.used, 80);
+    }
+
+    #[test]
+    fn shadow_mode_never_passes_the_org_limit() {
+        let r = rules();
+        let b = shadow(120, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(110), Priority::Critical, 1_000).granted());
+        let d = decide(&b, &r, &mut c, Ask::exactly(11), Priority::Critical, 1_000);
+        assert_eq!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                retry_after_ms: None
+            }
+        );
+        assert_eq!(d.shadow_denied, None);
+        // A lease takes what is left under the org limit.
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 50, min: 1 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!((g.count, d.used), (10, 120));
+        assert_eq!(d.shadow_denied, Some(DenyReason::AllocationExhausted));
+    }
+
+    #[test]
+    fn shadow_mode_keeps_the_org_wide_ceiling() {
+        let r = Rules {
+            org_margin_percent: 0,
+            ..rules()
+        };
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        report(&mut c, &r.shape, 950, 1_000, 1_000, 1_000);
+        let d = decide(&b, &r, &mut c, Ask::exactly(60), Priority::Critical, 1_000);
+        assert!(matches!(
+            d.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                ..
+            }
+        ));
+        assert_eq!(c.window.used(), 0);
+    }
+
+    #[test]
+    fn a_lease_with_room_is_not_a_shadow_grant() {
+        let r = rules();
+        let b = shadow(1_000, 100);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(90), Priority::Critical, 1_000).granted());
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 40, min: 5 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!((g.count, d.shadow_denied), (10, None));
+        // With less room than its minimum, the whole lease goes through.
+        let d = decide(
+            &b,
+            &r,
+            &mut c,
+            Ask { count: 40, min: 5 },
+            Priority::Critical,
+            1_000,
+        );
+        let Outcome::Granted(g) = d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            (g.count, d.shadow_denied),
+            (40, Some(DenyReason::AllocationExhausted))
+        );
     }
 
     #[test]

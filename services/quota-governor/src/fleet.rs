@@ -249,6 +249,7 @@ mod tests {
             as_of_ms: 0,
             is_default_budget: false,
             org: None,
+            forecast: Default::default(),
         };
         assert_eq!(Share::of(&usage(50, 100)).ppm(), 500_000);
         assert_eq!(Share::of(&usage(0, 0)).ppm(), 0);

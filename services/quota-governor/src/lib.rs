@@ -3,18 +3,20 @@
 //!
 //! Dependencies point one way, from the edges inwards:
 //! `main → app → {grpc, rls, budgets_file} → {convert, governor} → {store, feed, metrics,
-//! outage} → {suspension, domain} → {window, org_usage}`. The pure modules
+//! outage} → {suspension, domain} → {window, org_usage, forecast}`. The pure modules
 //! at the bottom know neither tokio, tonic nor Redis; `governor` holds the
 //! decision path and knows no protocol; `store` knows Redis, never tonic.
 
 pub mod access;
 pub mod app;
+pub mod audit;
 pub mod budgets_file;
 pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod feed;
 pub mod fleet;
+pub mod forecast;
 pub mod governor;
 pub mod grant_id;
 pub mod grpc;

@@ -34,6 +34,11 @@ fn decision_labels() -> impl Iterator<Item = (&'static str, &'static str)> {
         .into_iter()
         .chain(denials)
 }
+/// The denials shadow mode turns into grants, by the reason they escaped.
+const SHADOW_REASONS: [DenyReason; 2] = [
+    DenyReason::AllocationExhausted,
+    DenyReason::PriorityShareExhausted,
+];
 /// The governor's own reasons to refuse a call, beside the shared ones: a
 /// grant id it never issued, a probe result from another caller.
 const REFUSALS: &[&str] = &["unknown_grant", "not_the_probe"];
@@ -44,6 +49,7 @@ const USAGE_BOUNDS: [f64; 8] = [0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 1.0, 1.5];
 /// The instruments, made once per service.
 pub struct GovernorMetrics {
     decisions: Counter<u64>,
+    shadow_denials: Counter<u64>,
     duration: Histogram<f64>,
     tokens: Counter<u64>,
     usage: Histogram<f64>,
@@ -86,8 +92,28 @@ impl GovernorMetrics {
             .with_unit("{token}")
             .with_description("Tokens granted")
             .build();
+        // Counted apart from the decisions, which count these as the grants
+        // they are: a dashboard of grants stays true in shadow mode.
+        let shadow_denials = meter
+            .u64_counter("syncgov.quota.shadow_denials")
+            .with_unit("{decision}")
+            .with_description(
+                "Grants of budgets in shadow mode that their allocation or priority share \
+                 would have denied, by the reason",
+            )
+            .build();
         for org in orgs.values() {
             let org_label = KeyValue::new("org_id", org);
+            for reason in SHADOW_REASONS {
+                shadow_denials.add(
+                    0,
+                    &[
+                        KeyValue::new("reason", reason.as_str()),
+                        org_label.clone(),
+                        syncgov_kit::metrics::service(),
+                    ],
+                );
+            }
             for (outcome, reason) in decision_labels() {
                 decisions.add(
                     0,
@@ -104,6 +130,7 @@ impl GovernorMetrics {
         syncgov_kit::auth::count_refusals_from_zero(REFUSALS);
         Self {
             decisions,
+            shadow_denials,
             duration: meter
                 .f64_histogram("syncgov.quota.decision.duration")
                 .with_unit("s")
@@ -141,6 +168,13 @@ impl GovernorMetrics {
             Ruling::Decided { decision, .. } => match decision.outcome {
                 Outcome::Granted(grant) => {
                     self.tokens.add(grant.count, &org_label);
+                    if let Some(reason) = decision.shadow_denied {
+                        let [org_label, service] = org_label.clone();
+                        self.shadow_denials.add(
+                            1,
+                            &[KeyValue::new("reason", reason.as_str()), org_label, service],
+                        );
+                    }
                     ("granted", "")
                 }
                 Outcome::Denied { reason, .. } => ("denied", reason.as_str()),

@@ -33,6 +33,12 @@ pub const PROBE_HEADER: &str = "x-syncgov-probe";
 /// Header Envoy adds to its response when the caller may not ask what it
 /// asked (a priority above its token's ceiling): why.
 pub const REFUSED_HEADER: &str = "x-syncgov-refused";
+/// Header Envoy adds to its response when the budget is in shadow mode and
+/// the request went through although its allocation or priority share
+/// would have refused it: the reason it escaped (`allocation_exhausted`,
+/// `priority_share_exhausted`). The answer itself is OK, as
+/// envoyproxy/ratelimit answers in its shadow mode.
+pub const SHADOW_HEADER: &str = "x-syncgov-shadow-denied";
 /// Most descriptors one request may carry: Envoy's routes carry a handful;
 /// more is a caller trying to make the governor work for nothing.
 pub const MAX_DESCRIPTORS: usize = 64;
@@ -291,6 +297,12 @@ impl<S: QuotaStore> RlsService<S> {
                                 headers.push(rls::HeaderValue {
                                     key: SUSPENDED_HEADER.into(),
                                     value: reason.code().into(),
+                                });
+                            }
+                            if let Some(reason) = decision.shadow_denied {
+                                headers.push(rls::HeaderValue {
+                                    key: SHADOW_HEADER.into(),
+                                    value: reason.as_str().into(),
                                 });
                             }
                             granted.push((key.clone(), grant));

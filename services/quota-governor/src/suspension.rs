@@ -351,6 +351,7 @@ mod tests {
             used,
             allocation,
             remaining: 0,
+            shadow_denied: None,
         };
         let api = Resource::ApiRequests;
         assert_eq!(
@@ -401,6 +402,7 @@ mod tests {
             as_of_ms: 0,
             is_default_budget: false,
             org,
+            forecast: Default::default(),
         };
         assert!(!may_clear(
             &held(R::IntegrationApiLimitExceeded),

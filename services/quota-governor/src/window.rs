@@ -247,6 +247,16 @@ impl Window {
         series
     }
 
+    /// `(bucket, calls)` for every bucket of the window with calls, oldest
+    /// first. Call after [`advance`].
+    ///
+    /// [`advance`]: Window::advance
+    pub fn counted(&self, shape: &WindowShape) -> Vec<(i64, u64)> {
+        self.buckets(shape)
+            .filter(|&(_, calls)| calls > 0)
+            .collect()
+    }
+
     /// Oldest bucket still in the window.
     fn oldest(&self, shape: &WindowShape) -> i64 {
         self.head - shape.buckets() as i64

@@ -268,6 +268,7 @@ pub fn budget_of(b: &quota::Budget) -> Budget {
                 .as_ref()
                 .map_or(0, syncgov_kit::clock::timestamp_ms),
         }),
+        shadow: b.shadow,
     }
 }
 
@@ -285,6 +286,7 @@ pub fn budget_pb(b: &Budget) -> quota::Budget {
             allocation: o.allocation,
             expires_at: Some(timestamp(o.expires_at_ms)),
         }),
+        shadow: b.shadow,
     }
 }
 

@@ -88,8 +88,46 @@ pub enum Command {
                       \"matched\". --output does not apply."
     )]
     Classify(ClassifyArgs),
+    /// Who changed what: the audit trail of both services (budgets,
+    /// suspensions, resyncs, notification settings), merged newest first.
+    Audit(AuditArgs),
     /// Prints a shell completion script.
     Completions(CompletionsArgs),
+}
+
+/// `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this org's changes.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Only this actor's changes (a token's name or a JWT's subject).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only changes made by this method, e.g. SetBudget.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only changes of this long ago or later.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub since: Duration,
+    /// Most changes printed, the newest (1 to 1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Which service's trail to read.
+    #[arg(long, value_enum, default_value_t = AuditService::Both)]
+    pub service: AuditService,
+}
+
+/// Whose audit trail `audit` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditService {
+    /// The quota governor's (budgets, suspensions).
+    Governor,
+    /// The sync-error service's (resyncs, notification settings,
+    /// reclassifications).
+    Errors,
+    /// Both, merged newest first.
+    Both,
 }
 
 /// `classify`.
@@ -236,6 +274,12 @@ pub struct BudgetSetArgs {
     /// time (`2030-01-31T18:00:00Z`).
     #[arg(long, value_parser = parse_until, requires = "override_allocation", value_name = "WHEN")]
     pub override_until: Option<Until>,
+    /// Shadow mode: grant what the allocation or a priority's share would
+    /// deny, and flag it, to try a new allocation before enforcing it (the
+    /// org limit still binds). `budget set` replaces the whole budget, so
+    /// leaving it out turns shadow mode off.
+    #[arg(long, value_name = "true|false", default_value_t = false, action = clap::ArgAction::Set)]
+    pub shadow: bool,
 }
 
 /// Priority shares as typed.

@@ -47,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Errors(c) => sync_errors(&ctx, c).await,
         Command::Notifications(c) => notifications(&ctx, c).await,
         Command::Classify(a) => crate::classify::run(&ctx, a.org, a.explain).await,
+        Command::Audit(a) => crate::audit::run(&ctx, a).await,
         Command::Completions(a) => completions(a.shell),
     }
 }
@@ -209,6 +210,7 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
                 }),
                 _ => None,
             },
+            shadow: args.shadow,
         }),
     }
 }

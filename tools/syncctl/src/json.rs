@@ -34,6 +34,7 @@ pub fn budget(b: &quota::Budget) -> Value {
             "allocation": o.allocation,
             "expires_at": timestamp(o.expires_at.as_ref()),
         })),
+        "shadow": b.shadow,
     })
 }
 
@@ -59,6 +60,12 @@ pub fn usage(u: &quota::GetUsageResponse) -> Value {
         "is_default_budget": u.is_default_budget,
         "org_used_estimate": u.org_used_estimate,
         "org_usage_reported_at": timestamp(u.org_usage_reported_at.as_ref()),
+        "exhausted_at": timestamp(u.exhausted_at.as_ref()),
+        "calls_per_hour": u.calls_per_hour,
+        "recent_calls": u.recent_calls,
+        "rate_measured_over_seconds": u.rate_measured_over.as_ref().map(|d| {
+            d.seconds as f64 + f64::from(d.nanos) / 1e9
+        }),
     })
 }
 

@@ -300,6 +300,7 @@ pub fn usage(u: &quota::GetUsageResponse) -> String {
         )),
         (None, _) => out.push_str("next free   nothing counted in the window\n"),
     }
+    out.push_str(&format!("forecast    {}\n", forecast(u)));
     out.push_str(&format!("as of       {}\n", timestamp(u.as_of.as_ref())));
 
     let mut table = Table::new(&["PRIORITY", "LIMIT", "REMAINING"]).right_align(&[1, 2]);
@@ -318,6 +319,52 @@ pub fn usage(u: &quota::GetUsageResponse) -> String {
     out.push('\n');
     out.push_str(&usage_chart(u));
     out
+}
+
+/// When the allocation runs out at the current rate, in words: `at the
+/// current rate of 1,200 calls/hour the allocation runs out at 17:40 UTC
+/// (in 3h 20m)`.
+pub fn forecast(u: &quota::GetUsageResponse) -> String {
+    let rate = rate(u.calls_per_hour);
+    let window = u.window.as_ref().map_or_else(
+        || "window".to_owned(),
+        |w| format!("{} window", duration(w)),
+    );
+    match (&u.exhausted_at, &u.as_of) {
+        (Some(at), Some(now)) if at.seconds <= now.seconds && u.used >= u.allocation => {
+            format!("the allocation is used up now ({rate} calls/hour)")
+        }
+        (Some(at), Some(now)) => format!(
+            "at the current rate of {rate} calls/hour the allocation runs out at {} UTC (in {})",
+            clock_time(at, span_is_short(now, at)),
+            span(now, at)
+        ),
+        (Some(at), None) => format!(
+            "at the current rate of {rate} calls/hour the allocation runs out at {}",
+            timestamp(Some(at))
+        ),
+        (None, _) => format!(
+            "at the current rate of {rate} calls/hour the allocation does not run out within the {window}"
+        ),
+    }
+}
+
+/// True when `to` is less than an hour after `from`: a time then shows
+/// its seconds.
+fn span_is_short(from: &Timestamp, to: &Timestamp) -> bool {
+    to.seconds - from.seconds < 3_600
+}
+
+/// A rate of calls: whole calls with separators from 10 on, one decimal
+/// below.
+fn rate(per_hour: f64) -> String {
+    if !per_hour.is_finite() || per_hour <= 0.0 {
+        "0".to_owned()
+    } else if per_hour >= 10.0 {
+        count(per_hour.round() as u64)
+    } else {
+        format!("{per_hour:.1}")
+    }
 }
 
 /// The `series` of a usage reply as a chart with its caption.
@@ -397,6 +444,11 @@ pub fn budget(b: &quota::Budget, is_default: bool) -> String {
             timestamp(o.expires_at.as_ref())
         ));
     }
+    if b.shadow {
+        out.push_str(
+            "shadow      yes: what the allocation or a share would deny is granted and flagged\n",
+        );
+    }
     if is_default {
         out.push_str("default     yes: the org has no budget of its own\n");
     }
@@ -432,15 +484,20 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
     if r.budgets.is_empty() {
         return format!("no budgets\n{}", next_page(&r.next_page_token));
     }
-    let mut table = Table::new(&[
+    let mut headers = vec![
         "ORG",
         "RESOURCE",
         "ORG LIMIT",
         "ALLOCATION",
         "SHARES R/N/C",
         "OVERRIDE",
-    ])
-    .right_align(&[2, 3, 4]);
+    ];
+    // Only a page with a budget in shadow mode says which: the table stays
+    // as narrow as it was for fleets that use none.
+    if r.budgets.iter().any(|b| b.budget.is_some_and(|b| b.shadow)) {
+        headers.push("SHADOW");
+    }
+    let mut table = Table::new(&headers).right_align(&[2, 3, 4]);
     for b in &r.budgets {
         let budget = b.budget.unwrap_or_default();
         let shares = budget.shares.as_ref().map_or_else(
@@ -469,6 +526,7 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
             count(budget.allocation),
             shares,
             over,
+            if budget.shadow { "yes" } else { "-" }.to_owned(),
         ]);
     }
     table.render() + &next_page(&r.next_page_token)
@@ -1080,6 +1138,38 @@ mod tests {
             .collect();
         assert_eq!(bars.len(), CHART_HEIGHT);
         assert!(bars.iter().all(|l| l.ends_with('█')), "{text}");
+    }
+
+    #[test]
+    fn usage_says_when_the_allocation_runs_out() {
+        let mut reply = usage_reply(vec![0; 24]);
+        let now = reply.as_of.unwrap();
+        reply.calls_per_hour = 1_234.4;
+        reply.exhausted_at = Some(ts(now.seconds + 3 * 3_600 + 20 * 60));
+        let text = usage(&reply);
+        let at = clock_time(reply.exhausted_at.as_ref().unwrap(), false);
+        assert!(
+            text.contains(&format!(
+                "forecast    at the current rate of 1,234 calls/hour the allocation runs out at {at} UTC (in 3h 20m)"
+            )),
+            "{text}"
+        );
+        reply.exhausted_at = None;
+        reply.calls_per_hour = 2.25;
+        assert!(
+            usage(&reply).contains(
+                "at the current rate of 2.2 calls/hour the allocation does not run out within the 24h window"
+            ),
+            "{}",
+            usage(&reply)
+        );
+        reply.used = reply.allocation;
+        reply.exhausted_at = reply.as_of;
+        assert!(
+            usage(&reply).contains("forecast    the allocation is used up now"),
+            "{}",
+            usage(&reply)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 -- ARGV[4..8]  the default budget (l, a, sr, sn, sc), or five empty strings
 -- then per decision: count, min, priority
 --
--- Returns the 9 numbers of each decision, one decision after the other.
+-- Returns the 10 numbers of each decision, one decision after the other.
 local bucket_ms = tonumber(ARGV[1])
 local ring = tonumber(ARGV[2])
 local margin = tonumber(ARGV[3])

@@ -5,7 +5,7 @@
 --
 -- kb  the budget hash: l org_limit, a allocation, sr/sn/sc the retry, normal
 --     and critical shares in percent, oa/oe an override's allocation and
---     expiry (ms)
+--     expiry (ms), sh 1 in shadow mode (absent: enforced)
 -- kw  the window string (layout above)
 -- ko  the org-wide view hash: ru reported used, rm reported max, rt when
 --     observed (ms), rg grants since (absent: no report)
@@ -16,15 +16,21 @@
 -- Returns {granted 0/1, deny reason (0 none, 1 allocation, 2 priority share,
 -- 3 org limit, 5 unknown org), used, allocation, remaining, retry after ms
 -- (-1: waiting cannot help), grant's bucket start ms, default budget 0/1,
--- tokens granted}.
+-- tokens granted, shadow denial (0 none, 1 allocation, 2 priority share: the
+-- denial a shadow-mode grant escaped)}.
+--
+-- Shadow mode follows domain::decide: a denial for the allocation or the
+-- share becomes a grant as if the cap were the org limit (and the org-wide
+-- room), counted like any grant; with no room even there, an org limit
+-- denial.
 local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin, default, now)
-  local budget = redis.call('HMGET', kb, 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe')
+  local budget = redis.call('HMGET', kb, 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe', 'sh')
   local is_default = 0
   if not budget[1] then
     if not default then
-      return {0, 5, 0, 0, 0, -1, 0, 0, 0}
+      return {0, 5, 0, 0, 0, -1, 0, 0, 0, 0}
     end
-    budget = {default[1], default[2], default[3], default[4], default[5], false, false}
+    budget = {default[1], default[2], default[3], default[4], default[5], false, false, false}
     is_default = 1
   end
 
@@ -42,36 +48,58 @@ local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin,
   limit = math.min(limit, allocation)
 
   local head, used, fresh = advance(kw, now, bucket_ms, ring)
-  local grant = math.min(count, math.max(limit - used, 0))
+  local org_room = nil
   if org then
-    local org_room = math.floor(org_limit * (100 - margin) / 100) - org.used - org.since
-    grant = math.min(grant, math.max(org_room, 0))
+    org_room = math.max(math.floor(org_limit * (100 - margin) / 100) - org.used - org.since, 0)
   end
-  if grant >= math.max(min, 1) then
+  -- As many as fit under cap, up to count.
+  local function fitting(cap)
+    local n = math.min(count, math.max(cap - used, 0))
+    if org_room then
+      n = math.min(n, org_room)
+    end
+    return n
+  end
+  -- Counts a grant of n tokens and says so.
+  local function grant(n, shadow_reason)
     redis.call('BITFIELD', kw,
       'SET', 'i64', 0, head,
-      'SET', 'i64', 64, used + grant,
-      'INCRBY', 'u32', slot_bit(head, ring), grant)
+      'SET', 'i64', 64, used + n,
+      'INCRBY', 'u32', slot_bit(head, ring), n)
     if fresh then
       keep_until_head_leaves(kw, head, bucket_ms, ring)
     end
     if org then
-      redis.call('HINCRBY', ko, 'rg', grant)
+      redis.call('HINCRBY', ko, 'rg', n)
     end
-    return {1, 0, used + grant, allocation, limit - used - grant, -1, head * bucket_ms, is_default, grant}
+    return {1, 0, used + n, allocation, math.max(limit - used - n, 0), -1, head * bucket_ms,
+      is_default, n, shadow_reason}
+  end
+  local fewest = math.max(min, 1)
+  local n = fitting(limit)
+  if n >= fewest then
+    return grant(n, 0)
   end
 
   -- Denied as a request for the fewest tokens that would do.
-  count = min
-  if used + count <= limit then
+  if used + min <= limit then
     -- The integration has room; the org as a whole does not. When other apps'
     -- calls leave the org's window is not known here.
-    return {0, 3, used, allocation, limit - used, -1, 0, is_default, 0}
+    return {0, 3, used, allocation, limit - used, -1, 0, is_default, 0, 0}
   end
   local reason = 2
-  if used + count > allocation then
+  if used + min > allocation then
     reason = 1
   end
+  if budget[8] == '1' then
+    -- Shadow mode lifts the allocation and the shares, never the org limit.
+    n = fitting(org_limit)
+    if n >= fewest then
+      return grant(n, reason)
+    end
+    return {0, 3, used, allocation, math.max(limit - used, 0), -1, 0, is_default, 0, 0}
+  end
+  count = min
   -- When will enough calls have left for this request to fit? Walk the buckets
   -- oldest first; bucket k leaves when the clock enters bucket k + ring.
   local retry_after = -1
@@ -90,5 +118,5 @@ local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin,
       end
     end
   end
-  return {0, reason, used, allocation, math.max(limit - used, 0), retry_after, 0, is_default, 0}
+  return {0, reason, used, allocation, math.max(limit - used, 0), retry_after, 0, is_default, 0, 0}
 end

@@ -18,13 +18,14 @@ use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, Suspen
 use crate::window::{Window, WindowShape};
 
 /// The hash fields of a budget, in the order the scripts read them.
-pub const BUDGET_FIELDS: [&str; 7] = ["l", "a", "sr", "sn", "sc", "oa", "oe"];
+pub const BUDGET_FIELDS: [&str; 8] = ["l", "a", "sr", "sn", "sc", "oa", "oe", "sh"];
 
 /// Numbers in one decision's reply (decide.lua).
-pub const DECISION_LEN: usize = 9;
+pub const DECISION_LEN: usize = 10;
 
 /// A budget as hash fields, in [`BUDGET_FIELDS`] order; the override's
-/// fields only when there is one.
+/// fields only when there is one, `sh` only in shadow mode (a budget
+/// written before shadow mode existed reads as enforced).
 pub fn budget_fields(budget: &Budget) -> Vec<(&'static str, i64)> {
     let mut fields = vec![
         ("l", budget.org_limit as i64),
@@ -36,6 +37,9 @@ pub fn budget_fields(budget: &Budget) -> Vec<(&'static str, i64)> {
     if let Some(o) = budget.allocation_override {
         fields.push(("oa", o.allocation as i64));
         fields.push(("oe", o.expires_at_ms));
+    }
+    if budget.shadow {
+        fields.push(("sh", 1));
     }
     fields
 }
@@ -55,7 +59,7 @@ pub fn fallback_args(fallback: Option<&Budget>) -> Vec<i64> {
 
 /// Reads the budget hash fields; `None` when the budget does not exist.
 pub fn budget(values: &[Option<i64>]) -> Result<Option<Budget>, StoreError> {
-    let [Some(l), Some(a), Some(sr), Some(sn), Some(sc), oa, oe] = values else {
+    let [Some(l), Some(a), Some(sr), Some(sn), Some(sc), oa, oe, sh] = values else {
         return match values.first() {
             Some(None) => Ok(None),
             _ => Err(corrupt("budget")),
@@ -75,6 +79,7 @@ pub fn budget(values: &[Option<i64>]) -> Result<Option<Budget>, StoreError> {
         allocation: *a as u64,
         shares,
         allocation_override,
+        shadow: *sh == Some(1),
     }))
 }
 
@@ -125,7 +130,7 @@ pub fn org_view(values: &[Value]) -> Result<Option<OrgView>, StoreError> {
     })
 }
 
-/// Reads one decision's nine numbers (decide.lua).
+/// Reads one decision's ten numbers (decide.lua).
 pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
     let &[
         granted,
@@ -137,6 +142,7 @@ pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
         bucket_start_ms,
         _is_default,
         count,
+        shadow,
     ] = reply
     else {
         return Err(corrupt("acquire reply"));
@@ -160,11 +166,18 @@ pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
             retry_after_ms: u64::try_from(retry_after).ok(),
         }
     };
+    let shadow_denied = match shadow {
+        0 => None,
+        1 => Some(DenyReason::AllocationExhausted),
+        2 => Some(DenyReason::PriorityShareExhausted),
+        _ => return Err(corrupt("shadow deny reason")),
+    };
     Ok(Decision {
         outcome,
         used: used as u64,
         allocation: allocation as u64,
         remaining: remaining as u64,
+        shadow_denied,
     })
 }
 
@@ -429,6 +442,7 @@ mod tests {
             allocation: 80,
             expires_at_ms: 9,
         });
+        b.shadow = true;
         let values: Vec<Option<i64>> = {
             let fields = budget_fields(&b);
             BUDGET_FIELDS
@@ -437,7 +451,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(budget(&values).unwrap(), Some(b));
-        assert_eq!(budget(&[None; 7]).unwrap(), None);
+        assert_eq!(budget(&[None; 8]).unwrap(), None);
     }
 
     #[test]
