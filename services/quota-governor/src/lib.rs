@@ -11,6 +11,7 @@ pub mod access;
 pub mod app;
 pub mod budgets_file;
 pub mod config;
+pub mod consumers;
 pub mod convert;
 pub mod domain;
 pub mod feed;

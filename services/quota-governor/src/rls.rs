@@ -19,6 +19,7 @@ use syncgov_kit::auth::Principal;
 use syncgov_kit::error::ApiError;
 use tonic::{Request, Response, Status};
 
+use crate::consumers::Consumer;
 use crate::convert::duration;
 use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Resource, Ruling};
 use crate::governor::Governor;
@@ -245,7 +246,13 @@ impl<S: QuotaStore> RlsService<S> {
                 continue;
             };
             let ruling = match governor
-                .acquire(&key, Ask::exactly(mapped.hits), priority)
+                // Envoy's calls are not attributed: the empty consumer.
+                .acquire(
+                    &key,
+                    Ask::exactly(mapped.hits),
+                    priority,
+                    &Consumer::default(),
+                )
                 .await
             {
                 Ok(ruling) => ruling,

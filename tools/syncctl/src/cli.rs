@@ -325,6 +325,11 @@ pub struct UsageArgs {
     /// With --top: the token a previous page printed.
     #[arg(long, value_name = "TOKEN", requires = "top")]
     pub page_token: Option<String>,
+    /// With --org: the N consumers (worker, object, operation) granted the
+    /// most tokens in the window (0 to 32; 0 shows none).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=32))]
+    pub consumers: u32,
 }
 
 /// `suspensions ...`.

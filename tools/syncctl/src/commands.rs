@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     org,
                     resource: a.resource,
                 };
-                usage(&ctx, key).await
+                usage(&ctx, key, a.consumers).await
             }
             (None, top) => usage_top(&ctx, a.resource, top, a.page_token).await,
         },
@@ -214,13 +214,14 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
     }
 }
 
-async fn usage(ctx: &Context, key: BudgetKey) -> Result<(), Failure> {
+async fn usage(ctx: &Context, key: BudgetKey, consumers: u32) -> Result<(), Failure> {
     let target = &ctx.governor;
     let mut client = target.governor_client(Some(ctx.timeout)).await?;
     let reply = client
         .get_usage(quota::GetUsageRequest {
             org_id: key.org.clone(),
             resource: key.resource.number(),
+            top_consumers: consumers,
         })
         .await
         .map_err(|s| target.failed(s))?

@@ -1,4 +1,60 @@
 
+-- Tokens granted per consumer, per bucket of the window, in the hash kc:
+--   ^              the newest bucket the hash was trimmed to
+--   <b>:c:<name>   tokens of the consumer <name> in bucket <b>, where <name>
+--                  is client id, object and operation separated by \31
+--   <b>:o          tokens of the consumers beyond the cap in bucket <b>
+--   <b>:n          consumers named in bucket <b> (at most the cap)
+--   <b>:l          their names, separated by \30 (to forget the bucket)
+-- A bucket leaves with the window's (src/consumers.rs follows the same
+-- rules); the hash expires with its newest bucket.
+
+-- Forgets bucket b of the consumers hash kc.
+local function forget_bucket(kc, b)
+  local list = redis.call('HGET', kc, b .. ':l')
+  if list then
+    local fields = {b .. ':n', b .. ':l', b .. ':o'}
+    for name in string.gmatch(list, '[^\30]+') do
+      fields[#fields + 1] = b .. ':c:' .. name
+    end
+    redis.call('HDEL', kc, unpack(fields))
+  end
+end
+
+-- Counts n tokens granted to the consumer `name` in bucket head, under
+-- (other) when the bucket names cap consumers already; drops the buckets
+-- that left the window since the last grant.
+local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
+  local trimmed = tonumber(redis.call('HGET', kc, '^') or 0)
+  if head > trimmed then
+    if trimmed == 0 or head - trimmed >= ring then
+      redis.call('DEL', kc)
+    else
+      for b = trimmed + 1 - ring, head - ring do
+        forget_bucket(kc, b)
+      end
+    end
+    redis.call('HSET', kc, '^', head)
+    redis.call('PEXPIREAT', kc, (head + ring) * bucket_ms)
+  end
+  local field = head .. ':c:' .. name
+  if redis.call('HEXISTS', kc, field) == 1 then
+    redis.call('HINCRBY', kc, field, n)
+  elseif tonumber(redis.call('HGET', kc, head .. ':n') or 0) < cap then
+    redis.call('HINCRBY', kc, field, n)
+    redis.call('HINCRBY', kc, head .. ':n', 1)
+    local list = redis.call('HGET', kc, head .. ':l')
+    if list then
+      list = list .. '\30' .. name
+    else
+      list = name
+    end
+    redis.call('HSET', kc, head .. ':l', list)
+  else
+    redis.call('HINCRBY', kc, head .. ':o', n)
+  end
+end
+
 -- Decides one request for tokens and counts a grant: as many as fit, up to
 -- count, or none when fewer than min fit (min = count: all or nothing). Used
 -- by acquire.lua (one decision) and acquire_many.lua (a batch, in order).
@@ -9,6 +65,8 @@
 -- kw  the window string (layout above)
 -- ko  the org-wide view hash: ru reported used, rm reported max, rt when
 --     observed (ms), rg grants since (absent: no report)
+-- kc  the consumers hash (above); name, the consumer; cap, the most
+--     consumers a bucket names
 -- count; min; priority (1 retry, 2 normal, 3 critical); bucket width (ms); ring
 -- slots (buckets per window + 1); org safety margin (percent); the default
 -- budget {l, a, sr, sn, sc} or nil; now (ms, the store's clock).
@@ -23,7 +81,7 @@
 -- share becomes a grant as if the cap were the org limit (and the org-wide
 -- room), counted like any grant; with no room even there, an org limit
 -- denial.
-local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin, default, now)
+local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms, ring, margin, default, now)
   local budget = redis.call('HMGET', kb, 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe', 'sh')
   local is_default = 0
   if not budget[1] then
@@ -72,6 +130,7 @@ local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin,
     if org then
       redis.call('HINCRBY', ko, 'rg', n)
     end
+    count_consumer(kc, head, name, n, bucket_ms, ring, cap)
     return {1, 0, used + n, allocation, math.max(limit - used - n, 0), -1, head * bucket_ms,
       is_default, n, shadow_reason}
   end

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use redis::Value;
 use syncgov_kit::store::corrupt;
 
+use crate::consumers::{Consumer, ConsumerCounts};
 use crate::domain::{
     AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView, Outcome,
     ReleaseOutcome, Released, Shares,
@@ -128,6 +129,36 @@ pub fn org_view(values: &[Value]) -> Result<Option<OrgView>, StoreError> {
         }),
         _ => None,
     })
+}
+
+/// The consumers hash (`lua/decide.lua` has its fields) as counts: only
+/// the tokens are read, the bookkeeping fields are skipped.
+pub fn consumers(values: &[Value]) -> Result<ConsumerCounts, StoreError> {
+    let mut parts = Vec::with_capacity(values.len() / 2);
+    for pair in values.chunks(2) {
+        let [field, value] = pair else {
+            return Err(corrupt("consumers hash"));
+        };
+        let field: String =
+            redis::from_redis_value_ref(field).map_err(|_| corrupt("consumers field"))?;
+        let Some((bucket, rest)) = field.split_once(':') else {
+            continue;
+        };
+        let consumer = match rest {
+            "o" => None,
+            _ => match rest.strip_prefix("c:") {
+                Some(name) => {
+                    Some(Consumer::from_stored(name).ok_or_else(|| corrupt("consumer name"))?)
+                }
+                None => continue,
+            },
+        };
+        let bucket: i64 = bucket.parse().map_err(|_| corrupt("consumers bucket"))?;
+        let tokens: u64 =
+            redis::from_redis_value_ref(value).map_err(|_| corrupt("consumer tokens"))?;
+        parts.push((bucket, consumer, tokens));
+    }
+    Ok(ConsumerCounts::from_parts(parts))
 }
 
 /// Reads one decision's ten numbers (decide.lua).
