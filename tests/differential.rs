@@ -958,7 +958,10 @@ fn consumers_are_counted_alike_and_leave_with_the_window() {
         grant_on_every_store(&stores, &key, &burst).await;
         let (used, report) = consumers_on_every_store(&stores, &key).await;
         assert_eq!(used, 80);
-        assert_eq!((report.named, report.other, report.cap), (32, 16, CONSUMER_CAP));
+        assert_eq!(
+            (report.named, report.other, report.cap),
+            (32, 16, CONSUMER_CAP)
+        );
         let first: Vec<_> = (0..32).map(|i| (format!("w{i:02}"), 2)).collect();
         assert_eq!(rows(&report), first, "the first 32 to ask, by name");
         let listed: u64 = report.top.iter().map(|r| r.tokens).sum();

@@ -511,6 +511,8 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
             priority: 3,
             client_id: String::new(),
             min_count: 0,
+            object: String::new(),
+            operation: String::new(),
         })
         .await
         .unwrap_err();
@@ -532,6 +534,8 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
                     priority: 3,
                     client_id: String::new(),
                     min_count: 0,
+                    object: String::new(),
+                    operation: String::new(),
                 })
                 .await;
             *last.lock().unwrap() = format!("{reply:?}");
