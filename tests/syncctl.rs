@@ -180,6 +180,25 @@ impl Env {
         assert!(reply.granted, "{reply:?}");
     }
 
+    /// Takes `count` tokens as `client_id`, for `operation` on `object`.
+    async fn acquire_as(&mut self, org: &str, count: u64, who: (&str, &str, &str)) {
+        let reply = self
+            .quota
+            .acquire_tokens(qpb::AcquireTokensRequest {
+                org_id: org.into(),
+                resource: qpb::Resource::ApiRequests as i32,
+                count,
+                client_id: who.0.into(),
+                object: who.1.into(),
+                operation: who.2.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("AcquireTokens")
+            .into_inner();
+        assert!(reply.granted, "{reply:?}");
+    }
+
     async fn suspend(&mut self, org: &str, reason: tx::SuspensionReason, detail: &str) {
         self.quota
             .suspend(qpb::SuspendRequest {
@@ -1569,4 +1588,87 @@ fn demo_line_shape(line: &str) -> String {
         }
     }
     shape
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_shows_who_took_the_tokens() {
+    let mut env = Env::start().await;
+    env.ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100000",
+            "--allocation",
+            "50000",
+        ])
+        .await
+        .ok();
+    env.acquire_as("acme", 70, ("sync-worker-2", "Contact", "upsert"))
+        .await;
+    env.acquire_as("acme", 30, ("sync-worker-1", "Account", "query"))
+        .await;
+    env.acquire_as("acme", 20, ("sync-worker-1", "", "")).await;
+
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme"])
+        .await
+        .ok()
+        .to_owned();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("top consumers"))
+        .take(5)
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "top consumers (tokens granted in the window; releases not subtracted)",
+            "CLIENT         OBJECT   OPERATION  TOKENS  SHARE OF USED",
+            "sync-worker-2  Contact  upsert         70         58.3 %",
+            "sync-worker-1  Account  query          30         25.0 %",
+            "sync-worker-1  -        -              20         16.7 %",
+        ],
+        "{text}"
+    );
+
+    // Two rows: the third consumer's tokens are summed.
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "2"])
+        .await
+        .ok()
+        .to_owned();
+    assert!(text.contains("(1 more)"), "{text}");
+    // None asked for: no table.
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "0"])
+        .await
+        .ok()
+        .to_owned();
+    assert!(!text.contains("top consumers"), "{text}");
+    // Past the bound: refused before any call.
+    let run = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "33"])
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+
+    let json = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(json["consumer_count"], 3);
+    assert_eq!(json["consumer_cap"], 32);
+    assert_eq!(json["other_tokens"], 0);
+    assert_eq!(json["top_consumers"][0]["client_id"], "sync-worker-2");
+    assert_eq!(json["top_consumers"][0]["object"], "Contact");
+    assert_eq!(json["top_consumers"][0]["operation"], "upsert");
+    assert_eq!(json["top_consumers"][0]["tokens"], 70);
+    assert_eq!(json["top_consumers"][2]["tokens"], 20);
 }
