@@ -166,6 +166,13 @@ impl ConsumerCounts {
         }
     }
 
+    /// True when no token is counted in the window whose newest bucket is
+    /// `head`.
+    pub fn is_empty_at(&self, shape: &WindowShape, head: i64) -> bool {
+        let oldest = head - shape.buckets() as i64;
+        self.buckets.range(oldest..=head).next().is_none()
+    }
+
     /// Counts as stored: `(bucket, consumer or None for (other), tokens)`.
     pub fn from_parts(parts: impl IntoIterator<Item = (i64, Option<Consumer>, u64)>) -> Self {
         let mut counts = Self::default();

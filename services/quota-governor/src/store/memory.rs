@@ -144,7 +144,7 @@ impl MemoryStore {
     }
 
     /// Forgets, at `now_ms`, every entry that holds nothing any more: no
-    /// budget of its own, no call left in its window, no org-wide report
+    /// budget of its own, no call nor consumer left in its window, no org-wide report
     /// still current, no grant it must remember was handed back. Returns how
     /// many were forgotten.
     pub fn forget_idle(&self, now_ms: i64) -> usize {
@@ -158,6 +158,11 @@ impl MemoryStore {
                 entry.released.retain(|_, until| *until > now_ms);
                 entry.budget.is_some()
                     || entry.counts.window.used() > 0
+                    // Released calls leave the window's count, not the
+                    // consumers': those stay until their bucket leaves.
+                    || !entry
+                        .consumers
+                        .is_empty_at(shape, entry.counts.window.head())
                     || entry.counts.org_view(shape, now_ms).is_some()
                     || !entry.released.is_empty()
             });
