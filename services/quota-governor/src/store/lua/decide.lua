@@ -1,25 +1,12 @@
 
 -- Tokens granted per consumer, per bucket of the window, in the hash kc:
---   ^              the newest bucket the hash was trimmed to
---   <b>:c:<name>   tokens of the consumer <name> in bucket <b>, where <name>
---                  is client id, object and operation separated by \31
---   <b>:o          tokens of the consumers beyond the cap in bucket <b>
---   <b>:n          consumers named in bucket <b> (at most the cap)
---   <b>:l          their names, separated by \30 (to forget the bucket)
--- A bucket leaves with the window's (src/consumers.rs follows the same
--- rules); the hash expires with its newest bucket.
-
--- Forgets bucket b of the consumers hash kc.
-local function forget_bucket(kc, b)
-  local list = redis.call('HGET', kc, b .. ':l')
-  if list then
-    local fields = {b .. ':n', b .. ':l', b .. ':o'}
-    for name in string.gmatch(list, '[^\30]+') do
-      fields[#fields + 1] = b .. ':c:' .. name
-    end
-    redis.call('HDEL', kc, unpack(fields))
-  end
-end
+--   ^     the newest bucket the hash was trimmed to
+--   <b>   bucket <b>: one entry per consumer, '\30<name>\29<tokens>', where
+--         <name> is client id, object and operation separated by \31; the
+--         entry of (other), the consumers beyond the cap, has an empty name
+-- One field per bucket, so that a bucket leaves with one HDEL. A bucket
+-- leaves with the window's (src/consumers.rs follows the same rules); the
+-- hash expires with its newest bucket. Names hold no control character.
 
 -- Counts n tokens granted to the consumer `name` in bucket head, under
 -- (other) when the bucket names cap consumers already; drops the buckets
@@ -30,29 +17,44 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
     if trimmed == 0 or head - trimmed >= ring then
       redis.call('DEL', kc)
     else
+      local gone = {}
       for b = trimmed + 1 - ring, head - ring do
-        forget_bucket(kc, b)
+        gone[#gone + 1] = b
+        if #gone == 500 then
+          redis.call('HDEL', kc, unpack(gone))
+          gone = {}
+        end
+      end
+      if #gone > 0 then
+        redis.call('HDEL', kc, unpack(gone))
       end
     end
     redis.call('HSET', kc, '^', head)
     redis.call('PEXPIREAT', kc, (head + ring) * bucket_ms)
   end
-  local field = head .. ':c:' .. name
-  if redis.call('HEXISTS', kc, field) == 1 then
-    redis.call('HINCRBY', kc, field, n)
-  elseif tonumber(redis.call('HGET', kc, head .. ':n') or 0) < cap then
-    redis.call('HINCRBY', kc, field, n)
-    redis.call('HINCRBY', kc, head .. ':n', 1)
-    local list = redis.call('HGET', kc, head .. ':l')
-    if list then
-      list = list .. '\30' .. name
-    else
-      list = name
+  local s = redis.call('HGET', kc, head) or ''
+  -- Adds n to the entry that starts with `key`; false when there is none.
+  local function bump(key)
+    local i, j = string.find(s, key, 1, true)
+    if not i then
+      return false
     end
-    redis.call('HSET', kc, head .. ':l', list)
-  else
-    redis.call('HINCRBY', kc, head .. ':o', n)
+    local k = string.find(s, '\30', j + 1, true) or (#s + 1)
+    s = string.sub(s, 1, j) .. (tonumber(string.sub(s, j + 1, k - 1)) + n) .. string.sub(s, k)
+    return true
   end
+  if not bump('\30' .. name .. '\29') then
+    local _, named = string.gsub(s, '\30', '')
+    if string.find(s, '\30\29', 1, true) then
+      named = named - 1
+    end
+    if named < cap then
+      s = s .. '\30' .. name .. '\29' .. n
+    elseif not bump('\30\29') then
+      s = s .. '\30\29' .. n
+    end
+  end
+  redis.call('HSET', kc, head, s)
 end
 
 -- Decides one request for tokens and counts a grant: as many as fit, up to

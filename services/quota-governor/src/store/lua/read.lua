@@ -6,8 +6,8 @@
 -- KEYS[4]  the consumers hash, only when the consumers are asked for
 --
 -- Returns {now ms, {l, a, sr, sn, sc, oa, oe, sh}, window string or nil,
--- {ru, rm, rt, rg}} and, with KEYS[4], its fields and values (at most
--- 35 fields per bucket of the window).
+-- {ru, rm, rt, rg}} and, with KEYS[4], its fields and values (one field
+-- per bucket of the window, each at most 33 entries).
 local out = {
   now_ms(),
   redis.call('HMGET', KEYS[1], 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe', 'sh'),

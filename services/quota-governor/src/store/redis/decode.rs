@@ -131,32 +131,35 @@ pub fn org_view(values: &[Value]) -> Result<Option<OrgView>, StoreError> {
     })
 }
 
-/// The consumers hash (`lua/decide.lua` has its fields) as counts: only
-/// the tokens are read, the bookkeeping fields are skipped.
+/// The consumers hash (`lua/decide.lua` has its layout) as counts: one
+/// field per bucket, its entries `\x1e<name>\x1d<tokens>`, `(other)` with
+/// an empty name; the `^` bookkeeping field is skipped.
 pub fn consumers(values: &[Value]) -> Result<ConsumerCounts, StoreError> {
-    let mut parts = Vec::with_capacity(values.len() / 2);
+    let mut parts = Vec::new();
     for pair in values.chunks(2) {
         let [field, value] = pair else {
             return Err(corrupt("consumers hash"));
         };
         let field: String =
             redis::from_redis_value_ref(field).map_err(|_| corrupt("consumers field"))?;
-        let Some((bucket, rest)) = field.split_once(':') else {
+        if field == "^" {
             continue;
-        };
-        let consumer = match rest {
-            "o" => None,
-            _ => match rest.strip_prefix("c:") {
-                Some(name) => {
-                    Some(Consumer::from_stored(name).ok_or_else(|| corrupt("consumer name"))?)
-                }
-                None => continue,
-            },
-        };
-        let bucket: i64 = bucket.parse().map_err(|_| corrupt("consumers bucket"))?;
-        let tokens: u64 =
-            redis::from_redis_value_ref(value).map_err(|_| corrupt("consumer tokens"))?;
-        parts.push((bucket, consumer, tokens));
+        }
+        let bucket: i64 = field.parse().map_err(|_| corrupt("consumers bucket"))?;
+        let value: String =
+            redis::from_redis_value_ref(value).map_err(|_| corrupt("consumers bucket"))?;
+        for entry in value.split('\u{1e}').filter(|e| !e.is_empty()) {
+            let (name, tokens) = entry
+                .split_once('\u{1d}')
+                .ok_or_else(|| corrupt("consumer entry"))?;
+            let consumer = if name.is_empty() {
+                None
+            } else {
+                Some(Consumer::from_stored(name).ok_or_else(|| corrupt("consumer name"))?)
+            };
+            let tokens: u64 = tokens.parse().map_err(|_| corrupt("consumer tokens"))?;
+            parts.push((bucket, consumer, tokens));
+        }
     }
     Ok(ConsumerCounts::from_parts(parts))
 }

@@ -18,9 +18,10 @@
 //! - `syncgov:quota:{<org>}:<res>:released:<nonce>`: a grant handed back,
 //!   kept while its bucket can be in the window.
 //! - `syncgov:quota:{<org>}:<res>:consumers:<bucket ms>x<buckets>`, a hash
-//!   of the tokens granted per consumer per bucket (`lua/decide.lua` has
-//!   its fields): at most 32 consumers and `(other)` per bucket, buckets
-//!   dropped as they leave the window; it expires with the window.
+//!   of the tokens granted per consumer, one field per bucket
+//!   (`lua/decide.lua` has the layout): at most 32 consumers and `(other)`
+//!   per bucket, buckets dropped as they leave the window; it expires one
+//!   window after its last grant.
 //!
 //! Shared by every org: the active suspensions, their event stream and
 //! their sorted indexes (`{susp}`), the fleet views' sorted indexes of
