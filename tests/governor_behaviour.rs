@@ -60,6 +60,7 @@ on_every_store!(
     usage_names_the_consumers_that_took_the_most,
     a_bucket_names_at_most_the_cap_of_consumers,
     consumer_fields_are_refused_naming_the_field,
+    envoy_descriptors_may_name_their_consumer,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -1830,5 +1831,44 @@ async fn consumer_fields_are_refused_naming_the_field(backend: Backend) {
     assert_eq!(err.message(), "top_consumers: must be 0 (none) to 32");
     // Nothing was counted by the refusals.
     assert_eq!(usage(c, "acme").await.used, 0);
+    env.governor.shutdown().await;
+}
+
+async fn envoy_descriptors_may_name_their_consumer(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    set_budget(&mut env.client, "acme", budget(1_000, 500)).await;
+    let channel = env.governor.channel().await;
+    let named = envoy_rls::descriptor(&[
+        ("org_id", "acme"),
+        ("client_id", "egress"),
+        ("object", "Contact"),
+        ("operation", "query"),
+    ]);
+    let reply = envoy_rls::ask(channel.clone(), "salesforce-sync", vec![named], 3)
+        .await
+        .unwrap();
+    assert_eq!(reply.overall_code(), envoy_rls::Code::Ok);
+    let unnamed = envoy_rls::descriptor(&[("org_id", "acme")]);
+    let reply = envoy_rls::ask(channel.clone(), "salesforce-sync", vec![unnamed], 2)
+        .await
+        .unwrap();
+    assert_eq!(reply.overall_code(), envoy_rls::Code::Ok);
+    let u = usage_by_consumer(&mut env.client, "acme", 10).await;
+    assert_eq!(
+        consumer_rows(&u),
+        [row("egress", "Contact", "query", 3), row("", "", "", 2)]
+    );
+    // A bad entry is refused whole, naming it; nothing is counted.
+    let bad = envoy_rls::descriptor(&[("org_id", "acme"), ("object", "Contact.Name")]);
+    let err = envoy_rls::ask(channel, "salesforce-sync", vec![bad], 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("descriptors.object:"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(usage(&mut env.client, "acme").await.used, 5);
     env.governor.shutdown().await;
 }
