@@ -350,6 +350,47 @@ mod tests {
         assert_eq!(counts.buckets.len(), 2);
     }
 
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Whatever was granted to whom and when: the rows, the rest
+            /// and (other) add up to the tokens granted in the window's
+            /// buckets; no bucket names more than the cap; the top is in
+            /// order and no longer than asked.
+            #[test]
+            fn the_report_accounts_for_every_token_in_the_window(
+                grants in proptest::collection::vec((0i64..30, 0u8..50, 1u64..100), 0..200),
+                head in 0i64..40,
+                top in 0usize..40,
+            ) {
+                let shape = shape();
+                let mut counts = ConsumerCounts::default();
+                let mut sorted = grants.clone();
+                // Grants come in time order, as the window's head moves.
+                sorted.sort_by_key(|g| g.0);
+                for (bucket, client, tokens) in &sorted {
+                    counts.add(&shape, *bucket, &who(&format!("c{client}")), *tokens);
+                }
+                let newest = sorted.last().map_or(0, |g| g.0);
+                let head = head.max(newest);
+                let report = counts.report(&shape, head, top);
+                let in_window: u64 = sorted
+                    .iter()
+                    .filter(|g| g.0 > head - shape.ring_len() as i64)
+                    .map(|g| g.2)
+                    .sum();
+                let listed: u64 = report.top.iter().map(|r| r.tokens).sum();
+                prop_assert_eq!(listed + report.rest + report.other, in_window);
+                prop_assert!(report.top.len() <= top);
+                prop_assert!(report.top.windows(2).all(|w| w[0].tokens >= w[1].tokens));
+                prop_assert!(counts.buckets.values().all(|b| b.named.len() <= CONSUMER_CAP));
+            }
+        }
+    }
+
     #[test]
     fn a_bucket_names_at_most_the_cap() {
         let shape = shape();
