@@ -323,12 +323,15 @@ async fn every_key_of_an_org_lands_in_its_slot() {
     }
     // What is not an org's is the shared queue (slots of its own, below),
     // the governor's suspensions and its fleet indexes (one hash tag each),
-    // and a few single keys.
+    // each service's audit trail (one stream, one hash tag), and a few
+    // single keys.
     for key in &shared {
         let allowed = key.starts_with("syncgov:resync:{q")
             || key.starts_with("syncgov:quota:{susp}:")
             || key.starts_with("syncgov:quota:{fleet}:")
             || key.starts_with("syncgov:errors:{fleet}:")
+            || key.starts_with("syncgov:quota:{audit}:")
+            || key.starts_with("syncgov:errors:{audit}:")
             || SHARED_KEYS.contains(&key.as_str());
         assert!(allowed, "a key of no org and no shared kind: {key}");
     }

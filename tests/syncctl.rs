@@ -54,6 +54,8 @@ async fn run_raw(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
         .env_remove("SYNCCTL_GOVERNOR")
         .env_remove("SYNCCTL_SYNC_ERRORS")
         .env_remove("SYNCCTL_WEBHOOK_SECRET")
+        .env_remove("SYNCCTL_ORG")
+        .env_remove("SYNCCTL_OUTPUT")
         .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -610,6 +612,93 @@ async fn an_unreachable_service_exits_3_and_says_how_to_point_at_another() {
     assert!(health.ok().contains("0 current errors"), "{health:#?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_org_and_the_output_may_come_from_the_environment() {
+    let mut env = Env::start().await;
+    env.quota
+        .set_budget(qpb::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: qpb::Resource::ApiRequests as i32,
+            budget: Some(qpb::Budget {
+                org_limit: 1_000,
+                allocation: 100,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("SetBudget");
+    env.acquire("acme", 7).await;
+    let yaml = env
+        .ctl
+        .run_with(
+            &["usage"],
+            &[("SYNCCTL_ORG", "acme"), ("SYNCCTL_OUTPUT", "yaml")],
+            "",
+        )
+        .await;
+    let usage: Value = serde_norway::from_str(yaml.ok()).expect("YAML");
+    assert_eq!(usage["org_id"], "acme", "{yaml:#?}");
+    assert_eq!(usage["used"], 7, "{yaml:#?}");
+    // A flag wins over the environment; -o is --output.
+    let json = env
+        .ctl
+        .run_with(
+            &["budget", "get", "--org", "acme", "-o", "json"],
+            &[("SYNCCTL_ORG", "globex"), ("SYNCCTL_OUTPUT", "yaml")],
+            "",
+        )
+        .await;
+    assert_eq!(json.json()["org_id"], "acme", "{json:#?}");
+    // Without an org anywhere, usage says what it needs.
+    let neither = env.ctl.run(&["usage"]).await;
+    assert_eq!(neither.code, 2, "{neither:#?}");
+    assert!(neither.stderr.contains("SYNCCTL_ORG"), "{neither:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_address_and_a_store_down_are_told_apart_from_an_unreachable_service() {
+    let mut env = Env::start_on(Some(RedisServer::start())).await;
+    // Each service's address given for the other.
+    let swapped = Ctl::at(env.errors.addr(), env.governor.addr());
+    let usage = swapped.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(usage.code, 3, "{usage:#?}");
+    for part in [
+        "does not serve quota-governor",
+        "sync-errors?",
+        "--governor",
+    ] {
+        assert!(usage.stderr.contains(part), "{part}: {usage:#?}");
+    }
+    let health = swapped.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(health.code, 3, "{health:#?}");
+    for part in [
+        "does not serve sync-errors",
+        "quota-governor?",
+        "--sync-errors",
+    ] {
+        assert!(health.stderr.contains(part), "{part}: {health:#?}");
+    }
+
+    // The services are up; their Redis is not.
+    env._redis.as_mut().expect("a redis").stop();
+    let usage = env.ctl.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(usage.code, 3, "{usage:#?}");
+    assert!(
+        usage.stderr.contains("quota-governor at http://")
+            && usage.stderr.contains("is up, but its Redis is unreachable"),
+        "{usage:#?}"
+    );
+    let health = env.ctl.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(health.code, 3, "{health:#?}");
+    assert!(
+        health.stderr.contains("sync-errors at http://")
+            && health
+                .stderr
+                .contains("is up, but its Redis is unreachable"),
+        "{health:#?}"
+    );
+}
+
 /// Reads one line of a child's stdout, or fails the test if none comes.
 async fn next_line(
     lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
@@ -1103,6 +1192,27 @@ async fn an_export_arrives_whole_under_its_name() {
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][record_column], "l1");
     assert_eq!(files_in(dir.path()), ["errors.csv"]);
+
+    // To stdout, for a pipe: the same rows as the file, the summary on stderr.
+    let piped = env
+        .ctl
+        .run(&["errors", "export", "--org", "acme", "--out", "-"])
+        .await;
+    let mut reader = csv::Reader::from_reader(piped.ok().as_bytes());
+    let streamed: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    let streamed_header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(streamed_header, header);
+    assert_eq!(streamed.len(), 1_201, "{}", piped.stderr);
+    assert!(
+        piped.stderr.contains("exported 1,201 rows") && piped.stderr.contains("to stdout"),
+        "{piped:#?}"
+    );
+    assert_eq!(files_in(dir.path()), ["errors.csv"], "no file for -");
 }
 
 /// A loopback proxy to `upstream` that passes requests through whole but

@@ -55,7 +55,13 @@ impl Pki {
     /// for servers and clients alike, and writes it as `file.pem` and
     /// `file.key`.
     pub fn issue(&self, file: &str, names: &[&str]) -> Issued {
-        self.issue_with(file, names, None)
+        self.issue_with(file, names, None, None)
+    }
+
+    /// As [`Pki::issue`], with `common_name` as the subject's CN: a client
+    /// certificate that names its holder.
+    pub fn issue_named(&self, file: &str, names: &[&str], common_name: &str) -> Issued {
+        self.issue_with(file, names, None, Some(common_name))
     }
 
     /// As [`Pki::issue`], valid from `not_before` to `not_after` (to the
@@ -67,7 +73,7 @@ impl Pki {
         not_before: SystemTime,
         not_after: SystemTime,
     ) -> Issued {
-        self.issue_with(file, names, Some((not_before, not_after)))
+        self.issue_with(file, names, Some((not_before, not_after)), None)
     }
 
     fn issue_with(
@@ -75,9 +81,16 @@ impl Pki {
         file: &str,
         names: &[&str],
         validity: Option<(SystemTime, SystemTime)>,
+        common_name: Option<&str>,
     ) -> Issued {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).expect("certificate parameters");
+        if let Some(cn) = common_name {
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, cn.to_owned());
+        }
         if let Some((not_before, not_after)) = validity {
             // rcgen takes `time`'s dates: the epoch plus whole seconds.
             let at = |t: SystemTime| {

@@ -2,6 +2,7 @@
 //! log set-up, settings helpers and the shutdown signal live here so that every
 //! binary behaves the same way.
 
+pub mod audit;
 pub mod auth;
 pub mod budget;
 pub mod budgets_file;

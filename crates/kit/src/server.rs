@@ -213,6 +213,15 @@ pub struct ServerSettings {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// How long the audit trail keeps an operator's or admin's change
+    /// (older events are dropped on the next change and never listed).
+    #[arg(long, default_value = "90d", value_parser = parse_duration)]
+    pub audit_retention: Duration,
+
+    /// Most events the audit trail keeps, the newest (at least 1).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub audit_max_events: u64,
+
     /// TLS and authentication of the listener.
     #[command(flatten)]
     pub security: SecuritySettings,
@@ -238,7 +247,34 @@ impl ServerSettings {
             admin_listen: None,
             metrics_orgs: Vec::new(),
             log_format: LogFormat::Text,
+            audit_retention: Duration::from_secs(90 * 86_400),
+            audit_max_events: 100_000,
             security: SecuritySettings::default(),
+        }
+    }
+
+    /// The audit trail's bounds.
+    pub fn audit_retention(&self) -> crate::audit::Retention {
+        crate::audit::Retention {
+            max_age: self.audit_retention,
+            max_events: self.audit_max_events,
+        }
+    }
+
+    /// The audit trail in the store these settings name, under `key` (a
+    /// hash-tagged stream key); in memory without Redis.
+    pub fn audit_log(&self, key: &str) -> Result<crate::audit::AuditLog, crate::store::StoreError> {
+        let retention = self.audit_retention();
+        match crate::redis_conn::Endpoint::from_settings(
+            self.redis_url.as_ref(),
+            &self.redis_cluster_nodes,
+        ) {
+            Some((endpoint, _)) => Ok(crate::audit::AuditLog::redis(
+                endpoint.connect(self.redis_timeout)?,
+                key.to_owned(),
+                retention,
+            )),
+            None => Ok(crate::audit::AuditLog::memory(retention)),
         }
     }
 

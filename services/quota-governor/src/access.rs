@@ -8,6 +8,8 @@ const WORKERS: &[Role] = &[Role::Worker];
 const READERS: &[Role] = &[Role::Worker, Role::Operator, Role::Service];
 const CLEARERS: &[Role] = &[Role::Operator, Role::Service];
 const SERVICES: &[Role] = &[Role::Service];
+/// Operators read the trail of their orgs; admins every method anyway.
+const AUDITORS: &[Role] = &[Role::Operator];
 
 /// The governor's access policy.
 pub fn policy() -> Policy {
@@ -30,6 +32,8 @@ pub fn policy() -> Policy {
                 ("ClearSuspension", CLEARERS),
                 // sync-errors suspends an org when a failure says so.
                 ("Suspend", SERVICES),
+                // Who changed what: operators (their orgs) and admins.
+                ("ListAuditEvents", AUDITORS),
             ],
         )
         // Envoy asks on behalf of the workers behind it.

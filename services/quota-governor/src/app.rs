@@ -40,6 +40,9 @@ const SERVED: Served = Served {
     ],
 };
 
+/// The governor's audit trail: one stream, in one cluster slot of its own.
+pub const AUDIT_KEY: &str = "syncgov:quota:{audit}:events";
+
 /// Checks the settings, then binds the listen address and opens the store.
 pub async fn build(settings: Settings) -> anyhow::Result<Prepared> {
     // Refuse bad settings before anything binds.
@@ -146,6 +149,7 @@ fn serve_on<S: QuotaStore>(
     let router = router
         .add_service(QuotaGovernorServer::new(GovernorService::new(
             governor.clone(),
+            settings.server.audit_log(AUDIT_KEY)?,
         )))
         .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)));
 

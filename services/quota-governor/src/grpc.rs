@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use syncgov_api::quota::v1 as pb;
+use syncgov_kit::audit::{self as trail, AuditLog, Change};
 use syncgov_kit::auth::{
     Principal, authorize, authorize_every_org, authorize_org, authorize_priority,
 };
@@ -14,6 +15,7 @@ use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
 use tonic::{Request, Response, Status};
 
+use crate::audit;
 use crate::convert::{self, TokenAsk};
 use crate::domain::{self, InvalidInput, OrgId, Outcome, Ruling};
 use crate::fleet::{self, Rank, Scope};
@@ -25,12 +27,38 @@ use crate::suspension::Cursor;
 /// The `syncgov.quota.v1.QuotaGovernor` service over a [`Governor`].
 pub struct GovernorService<S> {
     governor: Arc<Governor<S>>,
+    /// Where budget and suspension changes made through this API are
+    /// recorded.
+    audit: AuditLog,
 }
 
 impl<S: QuotaStore> GovernorService<S> {
-    /// The service, deciding through `governor`.
-    pub fn new(governor: Arc<Governor<S>>) -> Self {
-        Self { governor }
+    /// The service, deciding through `governor` and recording the changes
+    /// callers make in `audit`.
+    pub fn new(governor: Arc<Governor<S>>, audit: AuditLog) -> Self {
+        Self { governor, audit }
+    }
+
+    /// Records a change made through the API. It is written after the
+    /// change: when it cannot be, the change is not acknowledged
+    /// (`UNAVAILABLE`, and every audited change is safe to repeat), so
+    /// that nothing a caller was told of goes unrecorded.
+    async fn record(&self, change: Change) -> Result<(), Status> {
+        self.audit
+            .record(change)
+            .await
+            .map(drop)
+            .map_err(|e| ApiError::Store(e).into())
+    }
+
+    /// The budget `key` holds of its own, before a change; `None` when it
+    /// has none (a default budget is not its own).
+    async fn own_budget(&self, key: &BudgetKey) -> Result<Option<domain::Budget>, Status> {
+        match self.governor.budget(key).await {
+            Ok(found) => Ok((!found.is_default).then_some(found.budget)),
+            Err(GovernorError::NoBudget(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -160,10 +188,21 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         request: Request<pb::SetBudgetRequest>,
     ) -> Result<Response<pb::SetBudgetResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let key = convert::read_key(&request.org_id, request.resource)?;
         let budget = convert::read_budget(request.budget, now_ms())?;
+        let before = self.own_budget(&key).await?;
         self.governor.set_budget(&key, &budget).await?;
+        self.record(Change {
+            actor,
+            action: "SetBudget",
+            org: key.org.to_string(),
+            target: key.resource.as_str().to_owned(),
+            before: before.as_ref().map(audit::budget),
+            after: Some(audit::budget(&budget)),
+        })
+        .await?;
         Ok(Response::new(pb::SetBudgetResponse {
             budget: Some(convert::budget_pb(&budget)),
         }))
@@ -190,7 +229,19 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
     ) -> Result<Response<pb::DeleteBudgetResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
         let key = convert::read_key(&request.get_ref().org_id, request.get_ref().resource)?;
+        let before = self.own_budget(&key).await?;
         let deleted = self.governor.delete_budget(&key).await?;
+        // Recorded even when there was nothing to delete: a retry after a
+        // failed write finds nothing, and must still leave its event.
+        self.record(Change {
+            actor: trail::actor_of(&request),
+            action: "DeleteBudget",
+            org: key.org.to_string(),
+            target: key.resource.as_str().to_owned(),
+            before: before.as_ref().map(audit::budget),
+            after: None,
+        })
+        .await?;
         Ok(Response::new(pb::DeleteBudgetResponse { deleted }))
     }
 
@@ -334,10 +385,26 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         request: Request<pb::SuspendRequest>,
     ) -> Result<Response<pb::SuspendResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let reason = convert::read_reason(request.reason)?;
         let (suspension, created) = self.governor.suspend(&org, reason, &request.detail).await?;
+        // Suspending an org already suspended for the reason changes
+        // nothing, and sync-errors does so for every failure that says so:
+        // recorded only when it began a suspension (the suspension feed,
+        // WatchSuspensions, keeps every suspension and clear besides).
+        if created {
+            self.record(Change {
+                actor,
+                action: "Suspend",
+                org: org.to_string(),
+                target: reason.code().to_owned(),
+                before: None,
+                after: Some(audit::suspension(&suspension)),
+            })
+            .await?;
+        }
         Ok(Response::new(pb::SuspendResponse {
             suspension: Some(convert::suspension_pb(&suspension)),
             created,
@@ -352,7 +419,24 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         authorize_org(&request, &request.get_ref().org_id)?;
         let org = org(&request.get_ref().org_id)?;
         let reason = convert::read_reason(request.get_ref().reason)?;
+        let before = self
+            .governor
+            .suspensions(&org)
+            .await?
+            .into_iter()
+            .find(|s| s.reason == reason);
         let cleared = self.governor.clear(&org, reason).await?;
+        // Recorded even when nothing was cleared: a retry after a failed
+        // write finds nothing to clear, and must still leave its event.
+        self.record(Change {
+            actor: trail::actor_of(&request),
+            action: "ClearSuspension",
+            org: org.to_string(),
+            target: reason.code().to_owned(),
+            before: before.filter(|_| cleared).as_ref().map(audit::suspension),
+            after: None,
+        })
+        .await?;
         Ok(Response::new(pb::ClearSuspensionResponse { cleared }))
     }
 
@@ -525,5 +609,43 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
             ProbeReport::NotSuspended => pb::ReportProbeResultResponse::default(),
         };
         Ok(Response::new(reply))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        let r = request.get_ref();
+        let query = trail::read_request(
+            request.extensions().get::<Principal>(),
+            trail::Request {
+                org_id: &r.org_id,
+                actor: &r.actor,
+                action: &r.action,
+                from: r.from.as_ref(),
+                to: r.to.as_ref(),
+                page_size: r.page_size,
+                page_token: &r.page_token,
+            },
+        )?;
+        let page = self.audit.list(&query).await.map_err(ApiError::Store)?;
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            next_page_token: trail::next_token(&query, &page),
+            events: page
+                .events
+                .into_iter()
+                .map(|e| pb::AuditEvent {
+                    id: e.id.to_string(),
+                    at: Some(timestamp(e.id.at_ms())),
+                    actor: e.actor,
+                    action: e.action,
+                    org_id: e.org,
+                    target: e.target,
+                    before: e.before,
+                    after: e.after,
+                })
+                .collect(),
+        }))
     }
 }

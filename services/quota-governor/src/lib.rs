@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod app;
+pub mod audit;
 pub mod budgets_file;
 pub mod config;
 pub mod consumers;

@@ -23,6 +23,8 @@ pub fn policy() -> Policy {
             ("GetSyncHealth", OPERATORS),
             // The fleet view: each caller sees the orgs of its token.
             ("ListTopOrgs", OPERATORS),
+            // Who changed what: operators (their orgs) and admins.
+            ("ListAuditEvents", OPERATORS),
             ("ListErrors", OPERATORS),
             ("GetError", OPERATORS),
             ("ListAffectedRecords", OPERATORS),

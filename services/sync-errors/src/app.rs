@@ -109,6 +109,9 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
 }
 
+/// The service's audit trail: one stream, in one cluster slot of its own.
+pub const AUDIT_KEY: &str = "syncgov:errors:{audit}:events";
+
 /// The service over `store`: its route, and what runs beside it.
 fn serve_on<S: ErrorStore>(
     store: S,
@@ -132,7 +135,8 @@ fn serve_on<S: ErrorStore>(
     let background: BoxFuture = Box::pin(async move {
         tokio::join!(background, reload);
     });
-    let service = SyncErrorsService::with_rules(store, policy, rules);
+    let audit = settings.server.audit_log(AUDIT_KEY)?;
+    let service = SyncErrorsService::with_rules(store, policy, rules, audit);
     let router = router.add_service(SyncErrorsServer::new(service));
     Ok((router, background))
 }

@@ -14,13 +14,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use syncgov_api::syncerrors::v1 as pb;
-use syncgov_kit::auth::{Principal, authorize_every_org, authorize_org};
+use syncgov_kit::audit::{self as trail, AuditLog, Change};
+use syncgov_kit::auth::{Principal, Role, authorize_every_org, authorize_org};
 use syncgov_kit::clock::{now_ms, timestamp};
 use syncgov_kit::error::ApiError;
 use syncgov_kit::page::{self, Scope};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
+use crate::audit;
 use crate::classify::{Classification, Classified, FailureText};
 use crate::core::{ClassifyInput, Reclassified, Report, SyncErrors};
 use crate::destination::{Policy, redact_credentials};
@@ -39,19 +41,41 @@ use crate::top::{TOP_PAGE, TopOrder, TopRank};
 /// The `syncgov.syncerrors.v1.SyncErrors` service over a store.
 pub struct SyncErrorsService<S> {
     core: SyncErrors<S>,
+    /// Where the changes operators and admins make through this API are
+    /// recorded.
+    audit: AuditLog,
 }
 
 impl<S: ErrorStore> SyncErrorsService<S> {
-    /// A service over `store`, with webhook URLs held to `webhooks`.
-    pub fn new(store: Arc<S>, webhooks: Policy) -> Self {
-        Self::with_rules(store, webhooks, Arc::default())
+    /// A service over `store`, with webhook URLs held to `webhooks`,
+    /// recording changes in `audit`.
+    pub fn new(store: Arc<S>, webhooks: Policy, audit: AuditLog) -> Self {
+        Self::with_rules(store, webhooks, Arc::default(), audit)
     }
 
     /// A service that classifies with the operator rules of `rules` too.
-    pub fn with_rules(store: Arc<S>, webhooks: Policy, rules: Arc<RulesHandle>) -> Self {
+    pub fn with_rules(
+        store: Arc<S>,
+        webhooks: Policy,
+        rules: Arc<RulesHandle>,
+        audit: AuditLog,
+    ) -> Self {
         Self {
             core: SyncErrors::with_rules(store, webhooks, rules),
+            audit,
         }
+    }
+
+    /// Records a change made through the API. It is written after the
+    /// change: when it cannot be, the change is not acknowledged
+    /// (`UNAVAILABLE`; every audited change is safe to repeat), so that
+    /// nothing a caller was told of goes unrecorded.
+    async fn record(&self, change: Change) -> Result<(), Status> {
+        self.audit
+            .record(change)
+            .await
+            .map(drop)
+            .map_err(|e| ApiError::Store(e).into())
     }
 }
 
@@ -157,9 +181,22 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ReclassifyErrorsRequest>,
     ) -> Result<Response<pb::ReclassifyErrorsResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let done: Reclassified = self.core.reclassify(&org, request.dry_run).await?;
+        // A dry run changes nothing.
+        if !request.dry_run {
+            self.record(Change {
+                actor,
+                action: "ReclassifyErrors",
+                org: org.to_string(),
+                target: String::new(),
+                before: None,
+                after: Some(audit::reclassified(&done)),
+            })
+            .await?;
+        }
         Ok(Response::new(pb::ReclassifyErrorsResponse {
             examined: done.examined,
             moved: done.moved,
@@ -302,6 +339,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ResyncErrorsRequest>,
     ) -> Result<Response<pb::ResyncErrorsResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         // Converted as the core reads them, after it checked their number.
@@ -310,10 +348,31 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .iter()
             .enumerate()
             .map(|(i, id)| ErrorId::parse(&format!("error_ids[{i}]"), id));
-        let results = self
-            .core
-            .resync(&org, ids)
-            .await?
+        let done = self.core.resync(&org, ids).await?;
+        let jobs: Vec<&JobId> = done
+            .iter()
+            .filter_map(|(_, queued)| match queued {
+                Queued::Queued(job) => Some(job),
+                _ => None,
+            })
+            .collect();
+        let already = done
+            .iter()
+            .filter(|(_, queued)| matches!(queued, Queued::AlreadyQueued))
+            .count();
+        // Recorded even when nothing was queued: a retry after a failed
+        // write finds its errors already queued, and must still leave its
+        // event.
+        self.record(Change {
+            actor,
+            action: "ResyncErrors",
+            org: org.to_string(),
+            target: format!("{} errors", done.len()),
+            before: None,
+            after: Some(audit::resync(done.len(), &jobs, already)),
+        })
+        .await?;
+        let results = done
             .into_iter()
             .map(|(id, queued)| queued_pb(&id, queued))
             .collect();
@@ -394,6 +453,13 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::ResolveRecordRequest>,
     ) -> Result<Response<pb::ResolveRecordResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        // Workers resolve records as syncs succeed, all day long: routine,
+        // not recorded. An operator or admin resolving by hand is a change.
+        let by_hand = request
+            .extensions()
+            .get::<Principal>()
+            .is_some_and(|p| matches!(p.role, Role::Operator | Role::Admin));
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         domain::check_object_type("object_type", &request.object_type)?;
@@ -402,6 +468,19 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             .core
             .resolve_record(&org, &request.object_type, &request.crm_record_id)
             .await?;
+        // By hand, recorded even when nothing was left to resolve (a retry
+        // after a failed write).
+        if by_hand {
+            self.record(Change {
+                actor,
+                action: "ResolveRecord",
+                org: org.to_string(),
+                target: format!("{} {}", request.object_type, request.crm_record_id),
+                before: None,
+                after: Some(serde_json::json!({ "resolved": resolved })),
+            })
+            .await?;
+        }
         Ok(Response::new(pb::ResolveRecordResponse { resolved }))
     }
 
@@ -453,6 +532,7 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         request: Request<pb::UpdateNotificationSettingsRequest>,
     ) -> Result<Response<pb::UpdateNotificationSettingsResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
+        let actor = trail::actor_of(&request);
         let request = request.into_inner();
         let org = org(&request.org_id)?;
         let given = request
@@ -468,13 +548,70 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
             // The contract's empty string is "keep the secret set before".
             webhook_secret: (!given.webhook_secret.is_empty()).then_some(given.webhook_secret),
         };
+        let before = self.core.notification_settings(&org).await?;
+        let secret_given = settings.webhook_secret.is_some();
         let settings = self
             .core
             .update_notification_settings(&org, settings)
             .await?;
+        let set_before = before.webhook_secret.is_some();
+        let set_after = settings.webhook_secret.is_some();
+        self.record(Change {
+            actor,
+            action: "UpdateNotificationSettings",
+            org: org.to_string(),
+            target: String::new(),
+            before: Some(audit::notification(
+                &before,
+                if set_before { "set" } else { "unset" },
+            )),
+            after: Some(audit::notification(
+                &settings,
+                audit::secret_change(set_before, secret_given, set_after),
+            )),
+        })
+        .await?;
         Ok(Response::new(pb::UpdateNotificationSettingsResponse {
             webhook_secret_set: settings.webhook_secret.is_some(),
             settings: Some(notification_settings_pb(&settings)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        let r = request.get_ref();
+        let query = trail::read_request(
+            request.extensions().get::<Principal>(),
+            trail::Request {
+                org_id: &r.org_id,
+                actor: &r.actor,
+                action: &r.action,
+                from: r.from.as_ref(),
+                to: r.to.as_ref(),
+                page_size: r.page_size,
+                page_token: &r.page_token,
+            },
+        )?;
+        let page = self.audit.list(&query).await.map_err(ApiError::Store)?;
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            next_page_token: trail::next_token(&query, &page),
+            events: page
+                .events
+                .into_iter()
+                .map(|e| pb::AuditEvent {
+                    id: e.id.to_string(),
+                    at: Some(timestamp(e.id.at_ms())),
+                    actor: e.actor,
+                    action: e.action,
+                    org_id: e.org,
+                    target: e.target,
+                    before: e.before,
+                    after: e.after,
+                })
+                .collect(),
         }))
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod app;
+pub mod audit;
 pub mod classify;
 pub mod classify_cli;
 pub mod config;

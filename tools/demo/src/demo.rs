@@ -874,6 +874,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     match output {
         Output::Table => print!("{}", summary.text),
         Output::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
+        Output::Yaml => print!("{}", syncctl::output::yaml(&summary.json)?),
     }
     errors_svc.stop().await?;
     governor_svc.stop().await?;
@@ -991,7 +992,7 @@ async fn summarise(
             "\n== API calls of {} (the last window) ==\n",
             plan.id
         ));
-        text.push_str(&render::usage(&usage));
+        text.push_str(&render::usage(&usage, None));
         text.push_str(&format!("\n== Sync health of {} ==\n", plan.id));
         text.push_str(&render::health_cards(&health));
         orgs.push(serde_json::json!({

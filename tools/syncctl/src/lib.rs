@@ -15,6 +15,7 @@
 //!   (pure functions), [`json`] into JSON, with [`names`] for enum values.
 
 pub mod apply;
+pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod client;
