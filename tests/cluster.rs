@@ -100,6 +100,8 @@ fn acquire_request(org: &str, count: u64) -> quota::AcquireTokensRequest {
         priority: quota::Priority::Critical.into(),
         client_id: "worker-1".into(),
         min_count: 0,
+        object: String::new(),
+        operation: String::new(),
     }
 }
 
@@ -636,6 +638,7 @@ async fn decisions_and_ingest_go_on_through_a_failover() {
         .get_usage(quota::GetUsageRequest {
             org_id: org.into(),
             resource: quota::Resource::ApiRequests.into(),
+            top_consumers: 0,
         })
         .await
         .expect("GetUsage")

@@ -24,6 +24,38 @@ async fn the_binary_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
+#[test]
+fn logs_written_to_a_file_carry_no_colour_codes() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("syncgov-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory for the log");
+    let path = dir.join("governor.log");
+    let file = std::fs::File::create(&path).expect("the log file");
+    let mut child = std::process::Command::new(syncgov_tests::binary("quota-governor"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "text"])
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(file)
+        .spawn()
+        .expect("start quota-governor");
+    // The start-up line comes once the server listens: the log lines of
+    // starting (authentication is off, the store) are written by then.
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the start-up line");
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&path).expect("read the log");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(log.contains("authentication is off"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a log file: {log:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_lists_the_services() {
     let governor = Service::governor(Settings::default()).await;

@@ -36,6 +36,8 @@ async fn acquire(c: &mut QuotaGovernorClient<Channel>, org: &str) -> quota::Acqu
         priority: quota::Priority::Critical.into(),
         client_id: String::new(),
         min_count: 0,
+        object: String::new(),
+        operation: String::new(),
     })
     .await
     .expect("AcquireTokens")

@@ -54,6 +54,8 @@ async fn run_raw(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
         .env_remove("SYNCCTL_GOVERNOR")
         .env_remove("SYNCCTL_SYNC_ERRORS")
         .env_remove("SYNCCTL_WEBHOOK_SECRET")
+        .env_remove("SYNCCTL_ORG")
+        .env_remove("SYNCCTL_OUTPUT")
         .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -172,6 +174,25 @@ impl Env {
                 resource: qpb::Resource::ApiRequests as i32,
                 count,
                 priority: qpb::Priority::Normal as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("AcquireTokens")
+            .into_inner();
+        assert!(reply.granted, "{reply:?}");
+    }
+
+    /// Takes `count` tokens as `client_id`, for `operation` on `object`.
+    async fn acquire_as(&mut self, org: &str, count: u64, who: (&str, &str, &str)) {
+        let reply = self
+            .quota
+            .acquire_tokens(qpb::AcquireTokensRequest {
+                org_id: org.into(),
+                resource: qpb::Resource::ApiRequests as i32,
+                count,
+                client_id: who.0.into(),
+                object: who.1.into(),
+                operation: who.2.into(),
                 ..Default::default()
             })
             .await
@@ -589,6 +610,93 @@ async fn an_unreachable_service_exits_3_and_says_how_to_point_at_another() {
     )
     .await;
     assert!(health.ok().contains("0 current errors"), "{health:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_org_and_the_output_may_come_from_the_environment() {
+    let mut env = Env::start().await;
+    env.quota
+        .set_budget(qpb::SetBudgetRequest {
+            org_id: "acme".into(),
+            resource: qpb::Resource::ApiRequests as i32,
+            budget: Some(qpb::Budget {
+                org_limit: 1_000,
+                allocation: 100,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("SetBudget");
+    env.acquire("acme", 7).await;
+    let yaml = env
+        .ctl
+        .run_with(
+            &["usage"],
+            &[("SYNCCTL_ORG", "acme"), ("SYNCCTL_OUTPUT", "yaml")],
+            "",
+        )
+        .await;
+    let usage: Value = serde_norway::from_str(yaml.ok()).expect("YAML");
+    assert_eq!(usage["org_id"], "acme", "{yaml:#?}");
+    assert_eq!(usage["used"], 7, "{yaml:#?}");
+    // A flag wins over the environment; -o is --output.
+    let json = env
+        .ctl
+        .run_with(
+            &["budget", "get", "--org", "acme", "-o", "json"],
+            &[("SYNCCTL_ORG", "globex"), ("SYNCCTL_OUTPUT", "yaml")],
+            "",
+        )
+        .await;
+    assert_eq!(json.json()["org_id"], "acme", "{json:#?}");
+    // Without an org anywhere, usage says what it needs.
+    let neither = env.ctl.run(&["usage"]).await;
+    assert_eq!(neither.code, 2, "{neither:#?}");
+    assert!(neither.stderr.contains("SYNCCTL_ORG"), "{neither:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_address_and_a_store_down_are_told_apart_from_an_unreachable_service() {
+    let mut env = Env::start_on(Some(RedisServer::start())).await;
+    // Each service's address given for the other.
+    let swapped = Ctl::at(env.errors.addr(), env.governor.addr());
+    let usage = swapped.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(usage.code, 3, "{usage:#?}");
+    for part in [
+        "does not serve quota-governor",
+        "sync-errors?",
+        "--governor",
+    ] {
+        assert!(usage.stderr.contains(part), "{part}: {usage:#?}");
+    }
+    let health = swapped.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(health.code, 3, "{health:#?}");
+    for part in [
+        "does not serve sync-errors",
+        "quota-governor?",
+        "--sync-errors",
+    ] {
+        assert!(health.stderr.contains(part), "{part}: {health:#?}");
+    }
+
+    // The services are up; their Redis is not.
+    env._redis.as_mut().expect("a redis").stop();
+    let usage = env.ctl.run(&["usage", "--org", "acme"]).await;
+    assert_eq!(usage.code, 3, "{usage:#?}");
+    assert!(
+        usage.stderr.contains("quota-governor at http://")
+            && usage.stderr.contains("is up, but its Redis is unreachable"),
+        "{usage:#?}"
+    );
+    let health = env.ctl.run(&["errors", "health", "--org", "acme"]).await;
+    assert_eq!(health.code, 3, "{health:#?}");
+    assert!(
+        health.stderr.contains("sync-errors at http://")
+            && health
+                .stderr
+                .contains("is up, but its Redis is unreachable"),
+        "{health:#?}"
+    );
 }
 
 /// Reads one line of a child's stdout, or fails the test if none comes.
@@ -1084,6 +1192,27 @@ async fn an_export_arrives_whole_under_its_name() {
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][record_column], "l1");
     assert_eq!(files_in(dir.path()), ["errors.csv"]);
+
+    // To stdout, for a pipe: the same rows as the file, the summary on stderr.
+    let piped = env
+        .ctl
+        .run(&["errors", "export", "--org", "acme", "--out", "-"])
+        .await;
+    let mut reader = csv::Reader::from_reader(piped.ok().as_bytes());
+    let streamed: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    let streamed_header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(streamed_header, header);
+    assert_eq!(streamed.len(), 1_201, "{}", piped.stderr);
+    assert!(
+        piped.stderr.contains("exported 1,201 rows") && piped.stderr.contains("to stdout"),
+        "{piped:#?}"
+    );
+    assert_eq!(files_in(dir.path()), ["errors.csv"], "no file for -");
 }
 
 /// A loopback proxy to `upstream` that passes requests through whole but
@@ -1640,4 +1769,87 @@ fn demo_line_shape(line: &str) -> String {
         }
     }
     shape
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_shows_who_took_the_tokens() {
+    let mut env = Env::start().await;
+    env.ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100000",
+            "--allocation",
+            "50000",
+        ])
+        .await
+        .ok();
+    env.acquire_as("acme", 70, ("sync-worker-2", "Contact", "upsert"))
+        .await;
+    env.acquire_as("acme", 30, ("sync-worker-1", "Account", "query"))
+        .await;
+    env.acquire_as("acme", 20, ("sync-worker-1", "", "")).await;
+
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme"])
+        .await
+        .ok()
+        .to_owned();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("top consumers"))
+        .take(5)
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "top consumers (tokens granted in the window; releases not subtracted)",
+            "CLIENT         OBJECT   OPERATION  TOKENS  SHARE OF USED",
+            "sync-worker-2  Contact  upsert         70         58.3 %",
+            "sync-worker-1  Account  query          30         25.0 %",
+            "sync-worker-1  -        -              20         16.7 %",
+        ],
+        "{text}"
+    );
+
+    // Two rows: the third consumer's tokens are summed.
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "2"])
+        .await
+        .ok()
+        .to_owned();
+    assert!(text.contains("(1 more)"), "{text}");
+    // None asked for: no table.
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "0"])
+        .await
+        .ok()
+        .to_owned();
+    assert!(!text.contains("top consumers"), "{text}");
+    // Past the bound: refused before any call.
+    let run = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "33"])
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+
+    let json = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(json["consumer_count"], 3);
+    assert_eq!(json["consumer_cap"], 32);
+    assert_eq!(json["other_tokens"], 0);
+    assert_eq!(json["top_consumers"][0]["client_id"], "sync-worker-2");
+    assert_eq!(json["top_consumers"][0]["object"], "Contact");
+    assert_eq!(json["top_consumers"][0]["operation"], "upsert");
+    assert_eq!(json["top_consumers"][0]["tokens"], 70);
+    assert_eq!(json["top_consumers"][2]["tokens"], 20);
 }

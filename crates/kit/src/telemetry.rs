@@ -165,6 +165,7 @@ pub fn init(format: LogFormat, default_filter: &str, service_name: &str) -> Tele
     let logs: Boxed = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(colours_on_stderr())
             .event_format(TraceIds {
                 inner: Format::default(),
                 json: false,
@@ -248,6 +249,14 @@ fn pipeline(service_name: &str) -> anyhow::Result<SdkTracerProvider> {
         .with_batch_exporter(exporter)
         .with_resource(resource.build())
         .build())
+}
+
+/// Colours in text logs only for a person at a terminal: a file, a pipe or
+/// a log collector would keep the escape codes as text. `NO_COLOR` (any
+/// value, <https://no-color.org>) turns them off at a terminal too.
+fn colours_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Installs a subscriber for tests: silent unless `TEST_LOG` is set.

@@ -494,6 +494,9 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
         .with_context(|| format!("connect to {addr}"))
 }
 
+/// The Salesforce objects the demo's workers sync, in turn.
+const DEMO_OBJECTS: [&str; 3] = ["Contact", "Account", "Opportunity"];
+
 /// Everything a worker needs.
 struct Worker {
     name: String,
@@ -544,6 +547,10 @@ impl Worker {
                     count: self.plan.batch,
                     priority: quota::Priority::Normal.into(),
                     client_id: self.name.clone(),
+                    // What the calls are for, so that the usage shows a
+                    // breakdown by object.
+                    object: DEMO_OBJECTS[(n % DEMO_OBJECTS.len() as u64) as usize].into(),
+                    operation: "upsert".into(),
                     ..Default::default()
                 })
                 .await;
@@ -867,6 +874,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     match output {
         Output::Table => print!("{}", summary.text),
         Output::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
+        Output::Yaml => print!("{}", syncctl::output::yaml(&summary.json)?),
     }
     errors_svc.stop().await?;
     governor_svc.stop().await?;
@@ -967,6 +975,7 @@ async fn summarise(
             .get_usage(quota::GetUsageRequest {
                 org_id: plan.id.into(),
                 resource: quota::Resource::ApiRequests.into(),
+                top_consumers: 10,
             })
             .await
             .context("GetUsage")?
@@ -983,7 +992,7 @@ async fn summarise(
             "\n== API calls of {} (the last window) ==\n",
             plan.id
         ));
-        text.push_str(&render::usage(&usage));
+        text.push_str(&render::usage(&usage, None));
         text.push_str(&format!("\n== Sync health of {} ==\n", plan.id));
         text.push_str(&render::health_cards(&health));
         orgs.push(serde_json::json!({

@@ -23,7 +23,7 @@ pub const DEFAULT_SYNC_ERRORS: &str = "http://127.0.0.1:50052";
     about = "The operator's command line for the syncgov services",
     long_about = "The operator's command line for the syncgov services: budgets, usage, \
                   suspensions (quota-governor), sync errors and notifications (sync-errors), \
-                  over gRPC. Tables by default; --output json prints the replies as JSON.",
+                  over gRPC. Tables by default; --output json or yaml prints the replies as documents.",
     after_long_help = EXIT_CODES
 )]
 pub struct Cli {
@@ -36,7 +36,7 @@ pub struct Cli {
     pub sync_errors: String,
 
     /// How to print replies.
-    #[arg(long, value_enum, default_value_t = Output::Table, global = true)]
+    #[arg(short = 'o', long, env = "SYNCCTL_OUTPUT", value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
 
     /// How long a call may take before syncctl gives up (streams excepted).
@@ -176,7 +176,7 @@ impl Resource {
 #[derive(Debug, Args)]
 pub struct BudgetKey {
     /// The org.
-    #[arg(long)]
+    #[arg(long, env = "SYNCCTL_ORG")]
     pub org: String,
     /// The budget.
     #[arg(long, value_enum, default_value_t = Resource::Api)]
@@ -348,9 +348,9 @@ pub fn parse_until(text: &str) -> Result<Until, String> {
 
 /// `usage`: one org's, or the fleet's top.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["org", "top"])))]
+#[command(group(clap::ArgGroup::new("which").args(["org", "top"])))]
 pub struct UsageArgs {
-    /// The org.
+    /// The org (SYNCCTL_ORG when neither --org nor --top is given).
     #[arg(long)]
     pub org: Option<String>,
     /// The budget.
@@ -363,6 +363,11 @@ pub struct UsageArgs {
     /// With --top: the token a previous page printed.
     #[arg(long, value_name = "TOKEN", requires = "top")]
     pub page_token: Option<String>,
+    /// With --org: the N consumers (worker, object, operation) granted the
+    /// most tokens in the window (0 to 32; 0 shows none).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=32))]
+    pub consumers: u32,
 }
 
 /// `suspensions ...`.
@@ -389,7 +394,7 @@ pub enum SuspensionsCommand {
     /// can end, or any other early).
     Clear {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// The reason, e.g. SALESFORCE_AUTH_FAILED or salesforce-auth-failed.
         #[arg(long, value_parser = names::parse_reason)]
@@ -486,7 +491,7 @@ pub enum ErrorsCommand {
     /// category and type, with guidance.
     Health {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
     },
     /// The orgs with the most current errors, UNKNOWN errors or dead resync
@@ -502,7 +507,7 @@ pub enum ErrorsCommand {
     /// Lists errors, newest first, one page at a time.
     List {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// Which errors.
         #[command(flatten)]
@@ -514,7 +519,7 @@ pub enum ErrorsCommand {
     /// Shows one error.
     Show {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// The error's id.
         id: String,
@@ -522,7 +527,7 @@ pub enum ErrorsCommand {
     /// The records with a current error of a type.
     Records {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// The type, e.g. STRING_TOO_LONG.
         #[arg(long = "type", value_parser = names::parse_type, value_name = "TYPE")]
@@ -536,7 +541,7 @@ pub enum ErrorsCommand {
     /// do instead (exit 4).
     Resync {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// Error ids.
         ids: Vec<String>,
@@ -550,7 +555,7 @@ pub enum ErrorsCommand {
     /// as a suspension stay where they are, and are counted.
     Reclassify {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// Only say what would move.
         #[arg(long)]
@@ -560,12 +565,12 @@ pub enum ErrorsCommand {
     /// export arrived: it is written as FILE.partial beside it and renamed.
     Export {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
         /// Which errors.
         #[command(flatten)]
         filter: FilterArgs,
-        /// The CSV file to write.
+        /// The CSV file to write; `-` streams it to stdout.
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
     },
@@ -577,7 +582,7 @@ pub enum NotificationsCommand {
     /// Shows an org's notification settings (the secret is never shown).
     Get {
         /// The org.
-        #[arg(long)]
+        #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
     },
     /// Changes an org's notification settings: only the settings given
@@ -589,7 +594,7 @@ pub enum NotificationsCommand {
 #[derive(Debug, Args)]
 pub struct NotificationsSetArgs {
     /// The org.
-    #[arg(long)]
+    #[arg(long, env = "SYNCCTL_ORG")]
     pub org: String,
     /// Whether notifications go out at all (every channel, every kind).
     #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]

@@ -18,7 +18,7 @@ use crate::cli::{
 };
 use crate::context::Context;
 use crate::error::{Exit, Failure};
-use crate::output::{Output, emit, write_stdout};
+use crate::output::{Output, emit, write_stdout, yaml};
 use crate::{json, names, render};
 
 /// Most errors one resync may select: the service's own limit. Selecting
@@ -33,15 +33,18 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let ctx = Context::from_cli(&cli);
     match cli.command {
         Command::Budget(c) => budget(&ctx, c).await,
-        Command::Usage(a) => match (a.org, a.top) {
-            (Some(org), _) => {
+        Command::Usage(a) => match (a.org.or_else(|| default_org(&a.top)), a.top) {
+            (Some(org), None) => {
                 let key = BudgetKey {
                     org,
                     resource: a.resource,
                 };
-                usage(&ctx, key).await
+                usage(&ctx, key, a.consumers).await
             }
-            (None, top) => usage_top(&ctx, a.resource, top, a.page_token).await,
+            (None, None) => Err(Failure::usage(
+                "usage needs --org ORG (or SYNCCTL_ORG) for one org, or --top N for the fleet",
+            )),
+            (_, top) => usage_top(&ctx, a.resource, top, a.page_token).await,
         },
         Command::Suspensions(c) => suspensions(&ctx, c).await,
         Command::Errors(c) => sync_errors(&ctx, c).await,
@@ -83,7 +86,7 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                     "budget of {} ({})\n{}",
                     key.org,
                     key.resource.as_str(),
-                    render::budget(&b, reply.is_default)
+                    render::budget(&b, reply.is_default, syncgov_kit::clock::now_ms())
                 ),
                 json!({
                     "org_id": key.org,
@@ -108,7 +111,7 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                 format!(
                     "budget of {key_org} ({}) set\n{}",
                     resource.as_str(),
-                    render::budget(&b, false)
+                    render::budget(&b, false, syncgov_kit::clock::now_ms())
                 ),
                 json!({
                     "org_id": key_org,
@@ -215,27 +218,51 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
     }
 }
 
-async fn usage(ctx: &Context, key: BudgetKey) -> Result<(), Failure> {
+async fn usage(ctx: &Context, key: BudgetKey, consumers: u32) -> Result<(), Failure> {
     let target = &ctx.governor;
     let mut client = target.governor_client(Some(ctx.timeout)).await?;
     let reply = client
         .get_usage(quota::GetUsageRequest {
             org_id: key.org.clone(),
             resource: key.resource.number(),
+            top_consumers: consumers,
         })
         .await
         .map_err(|s| target.failed(s))?
         .into_inner();
+    // The org's own budget, for an override beside the allocation it
+    // replaces (usage shows only the allocation in force).
+    let budget = if reply.is_default_budget {
+        None
+    } else {
+        client
+            .get_budget(quota::GetBudgetRequest {
+                org_id: key.org.clone(),
+                resource: key.resource.number(),
+            })
+            .await
+            .map_err(|s| target.failed(s))?
+            .into_inner()
+            .budget
+    };
     let mut value = json::usage(&reply);
     value["org_id"] = json!(key.org);
     value["resource"] = json!(key.resource.as_str());
+    value["budget_allocation"] = json!(budget.as_ref().map(|b| b.allocation));
+    value["allocation_override"] =
+        render::running_override(&reply, budget.as_ref()).map_or(serde_json::Value::Null, |o| {
+            json!({
+                "allocation": o.allocation,
+                "expires_at": json::timestamp(o.expires_at.as_ref()),
+            })
+        });
     emit(
         ctx.output,
         format!(
             "usage of {} ({})\n{}",
             key.org,
             key.resource.as_str(),
-            render::usage(&reply)
+            render::usage(&reply, budget.as_ref())
         ),
         value,
     )
@@ -375,6 +402,9 @@ async fn watch(ctx: &Context, org: String, cursor: String) -> Result<(), Failure
         let mut line = match ctx.output {
             Output::Table => render::suspension_event(&event),
             Output::Json => json::suspension_event(&event).to_string(),
+            Output::Yaml => format!("---\n{}", yaml(&json::suspension_event(&event))?)
+                .trim_end()
+                .to_owned(),
         };
         line.push('\n');
         let mut stdout = std::io::stdout().lock();
@@ -679,4 +709,15 @@ fn completions(shell: Shell) -> Result<(), Failure> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "syncctl", &mut script);
     write_stdout(&String::from_utf8_lossy(&script))
+}
+
+/// The org of `SYNCCTL_ORG`, for `usage` when neither `--org` nor `--top`
+/// is given.
+fn default_org(top: &Option<u32>) -> Option<String> {
+    if top.is_some() {
+        return None;
+    }
+    std::env::var("SYNCCTL_ORG")
+        .ok()
+        .filter(|org| !org.is_empty())
 }

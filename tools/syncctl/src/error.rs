@@ -97,7 +97,17 @@ impl Failure {
         let message = status_message(status);
         match status.code() {
             // UNAVAILABLE is both "no connection" (tonic's transport errors)
-            // and "the service's store is down": either way, not now.
+            // and "the service's store is down": either way, not now, but
+            // the operator looks in different places.
+            Code::Unavailable if status.message().starts_with(STORE_DOWN) => Self::new(
+                Exit::Unreachable,
+                format!(
+                    "{} at {} is up, but its Redis is unreachable: {message}\n\
+                     (nothing was done; try again once its Redis is back: the service's \
+                     logs and its /readyz say more)",
+                    target.name, target.url
+                ),
+            ),
             Code::Unavailable => Self::new(
                 Exit::Unreachable,
                 format!(
@@ -112,6 +122,18 @@ impl Failure {
                 format!("{} rejected the request: {message}", target.name),
             ),
             Code::NotFound => Self::new(Exit::NotFound, format!("not found: {message}")),
+            // A server that knows nothing of the service's methods: another
+            // service's address, most likely the other syncgov service's.
+            Code::Unimplemented => Self::new(
+                Exit::Unreachable,
+                format!(
+                    "{} does not serve {} (it answered UNIMPLEMENTED): is it the address of {}?\n{}",
+                    target.url,
+                    target.name,
+                    target.other_service(),
+                    target.hint()
+                ),
+            ),
             Code::Unauthenticated => Self::new(
                 Exit::Denied,
                 format!(
@@ -155,6 +177,10 @@ impl From<std::io::Error> for Failure {
 
 /// The status's message, with the causes tonic attaches to transport
 /// failures ("transport error" alone says nothing).
+/// How the services start the message of UNAVAILABLE when their store,
+/// not they, cannot be reached (`StoreError::Unavailable`).
+const STORE_DOWN: &str = "store unavailable";
+
 fn status_message(status: &tonic::Status) -> String {
     let mut message = status.message().to_owned();
     if let Some(source) = std::error::Error::source(status) {

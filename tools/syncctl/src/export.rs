@@ -4,6 +4,9 @@
 //! only after the stream ended normally is it flushed, synced and renamed
 //! to `FILE`. On any failure or interruption the partial file is removed,
 //! so an export that broke off never leaves a file that looks complete.
+//! With `--out -` the chunks go to stdout as they come, for a pipe; a
+//! stream that broke off then ends with a non-zero exit, saying the output
+//! is incomplete.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -103,6 +106,23 @@ impl Drop for PartialFile {
     }
 }
 
+/// Where the chunks go: a file that appears whole, or stdout.
+enum Sink {
+    File(PartialFile),
+    Stdout(std::io::StdoutLock<'static>),
+}
+
+impl Sink {
+    fn write(&mut self, chunk: &[u8]) -> Result<(), Failure> {
+        match self {
+            Self::File(file) => file.write(chunk),
+            Self::Stdout(stdout) => stdout
+                .write_all(chunk)
+                .map_err(|e| Failure::other(format!("stdout: {e}"))),
+        }
+    }
+}
+
 /// A spinner on stderr with the rows and bytes so far; indicatif hides it
 /// when stderr is not a terminal, so logs and pipes stay clean.
 fn progress() -> ProgressBar {
@@ -124,7 +144,10 @@ pub async fn run(
     out: PathBuf,
 ) -> Result<(), Failure> {
     let target = &ctx.sync_errors;
-    partial_path(&out)?;
+    let to_stdout = out.as_os_str() == "-";
+    if !to_stdout {
+        partial_path(&out)?;
+    }
     let mut client = target.sync_errors_client(None).await?;
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
@@ -138,13 +161,22 @@ pub async fn run(
         }) => reply.map_err(|s| target.failed(s))?.into_inner(),
         _ = &mut interrupted => return Err(interrupted_failure()),
     };
-    let mut file = PartialFile::create(&out)?;
+    let mut file = if to_stdout {
+        Sink::Stdout(std::io::stdout().lock())
+    } else {
+        Sink::File(PartialFile::create(&out)?)
+    };
     let bar = progress();
     let (mut rows, mut bytes) = (0u64, 0u64);
     let broke_off = |failure: Failure, rows: u64| {
         let mut failure = failure;
+        let left = if to_stdout {
+            "the output is incomplete"
+        } else {
+            "no file written"
+        };
         failure.message = format!(
-            "export broke off after {} rows; no file written\n{}",
+            "export broke off after {} rows; {left}\n{}",
             render::count(rows),
             failure.message
         );
@@ -189,8 +221,22 @@ pub async fn run(
             HumanBytes(bytes)
         ));
     }
-    file.commit()?;
     bar.finish_and_clear();
+    if let Sink::Stdout(mut stdout) = file {
+        stdout
+            .flush()
+            .map_err(|e| Failure::other(format!("stdout: {e}")))?;
+        // stdout holds the CSV: the summary goes to stderr.
+        eprintln!(
+            "exported {} rows ({} bytes) of {org} to stdout",
+            render::count(rows),
+            render::count(bytes)
+        );
+        return Ok(());
+    }
+    if let Sink::File(file) = file {
+        file.commit()?;
+    }
     emit(
         ctx.output,
         format!(

@@ -66,6 +66,16 @@ pub fn usage(u: &quota::GetUsageResponse) -> Value {
         "rate_measured_over_seconds": u.rate_measured_over.as_ref().map(|d| {
             d.seconds as f64 + f64::from(d.nanos) / 1e9
         }),
+        "top_consumers": u.top_consumers.iter().map(|c| json!({
+            "client_id": c.client_id,
+            "object": c.object,
+            "operation": c.operation,
+            "tokens": c.tokens,
+        })).collect::<Vec<_>>(),
+        "other_named_tokens": u.other_named_tokens,
+        "other_tokens": u.other_tokens,
+        "consumer_count": u.consumer_count,
+        "consumer_cap": u.consumer_cap,
     })
 }
 

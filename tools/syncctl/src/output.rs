@@ -18,6 +18,9 @@ pub enum Output {
     /// JSON for scripts: one document per reply; streams print one object
     /// per line.
     Json,
+    /// YAML, the same documents as JSON; streams print one document per
+    /// event, each after `---`.
+    Yaml,
 }
 
 /// Writes `text` to stdout. A closed pipe (`syncctl ... | head`) is not a
@@ -43,5 +46,11 @@ pub fn emit(output: Output, table: String, value: Value) -> Result<(), Failure> 
             text.push('\n');
             write_stdout(&text)
         }
+        Output::Yaml => write_stdout(&yaml(&value)?),
     }
+}
+
+/// `value` as a YAML document.
+pub fn yaml(value: &Value) -> Result<String, Failure> {
+    serde_norway::to_string(value).map_err(|e| Failure::other(e.to_string()))
 }

@@ -263,7 +263,19 @@ pub fn bar_chart(values: &[u64], height: usize, x_labels: &[(usize, String)]) ->
 
 /// A `GetUsage` reply: used, allocation and org limit, what each priority
 /// has left, when calls free up, and the window as a chart.
-pub fn usage(u: &quota::GetUsageResponse) -> String {
+/// The override of `budget` still running when `u` was read.
+pub fn running_override<'a>(
+    u: &quota::GetUsageResponse,
+    budget: Option<&'a quota::Budget>,
+) -> Option<&'a quota::AllocationOverride> {
+    let o = budget?.allocation_override.as_ref()?;
+    let now = syncgov_kit::clock::timestamp_ms(u.as_of.as_ref()?);
+    (syncgov_kit::clock::timestamp_ms(o.expires_at.as_ref()?) > now).then_some(o)
+}
+
+/// Usage, as `GetUsage` returns it, with the org's budget when it has one
+/// (to show an override beside the allocation it replaces).
+pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> String {
     let mut out = String::new();
     let share = if u.allocation > 0 {
         format!(" ({:.1} %)", u.used as f64 * 100.0 / u.allocation as f64)
@@ -278,6 +290,18 @@ pub fn usage(u: &quota::GetUsageResponse) -> String {
     ));
     if u.is_default_budget {
         out.push_str("budget      the default budget (the org has none of its own)\n");
+    }
+    if let Some(o) = running_override(u, budget) {
+        out.push_str(&format!(
+            "override    {} until {}{}; the budget's own allocation is {}\n",
+            count(o.allocation),
+            timestamp(o.expires_at.as_ref()),
+            match (&u.as_of, &o.expires_at) {
+                (Some(now), Some(at)) => format!(" (in {})", span(now, at)),
+                _ => String::new(),
+            },
+            count(budget.map_or(0, |b| b.allocation))
+        ));
     }
     if let Some(reported) = &u.org_usage_reported_at {
         out.push_str(&format!(
@@ -315,9 +339,74 @@ pub fn usage(u: &quota::GetUsageResponse) -> String {
         out.push('\n');
         out.push_str(&table.render());
     }
+    out.push_str(&consumers(u));
 
     out.push('\n');
     out.push_str(&usage_chart(u));
+    out
+}
+
+/// The top consumers of a usage reply as a table, with the tokens of those
+/// not listed and of those beyond the cap; nothing when none were counted
+/// (or none asked for).
+fn consumers(u: &quota::GetUsageResponse) -> String {
+    if u.top_consumers.is_empty() && u.other_tokens == 0 {
+        return String::new();
+    }
+    let share = |tokens: u64| {
+        if u.used > 0 {
+            format!("{:.1} %", tokens as f64 * 100.0 / u.used as f64)
+        } else {
+            "-".to_owned()
+        }
+    };
+    let said = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut table = Table::new(&["CLIENT", "OBJECT", "OPERATION", "TOKENS", "SHARE OF USED"])
+        .right_align(&[3, 4]);
+    for c in &u.top_consumers {
+        table.row(vec![
+            said(&c.client_id),
+            said(&c.object),
+            said(&c.operation),
+            count(c.tokens),
+            share(c.tokens),
+        ]);
+    }
+    if u.other_named_tokens > 0 {
+        let left = (u.consumer_count as usize).saturating_sub(u.top_consumers.len());
+        table.row(vec![
+            format!("({left} more)"),
+            String::new(),
+            String::new(),
+            count(u.other_named_tokens),
+            share(u.other_named_tokens),
+        ]);
+    }
+    if u.other_tokens > 0 {
+        table.row(vec![
+            "(other)".to_owned(),
+            String::new(),
+            String::new(),
+            count(u.other_tokens),
+            share(u.other_tokens),
+        ]);
+    }
+    let mut out = format!(
+        "\ntop consumers (tokens granted in the window; releases not subtracted)\n{}",
+        table.render()
+    );
+    if u.other_tokens > 0 {
+        out.push_str(&format!(
+            "(other): consumers beyond the {} a window bucket names\n",
+            u.consumer_cap
+        ));
+    }
     out
 }
 
@@ -424,8 +513,9 @@ fn usage_chart(u: &quota::GetUsageResponse) -> String {
     format!("{caption}\n{}", bar_chart(&values, CHART_HEIGHT, &labels))
 }
 
-/// A budget, as `GetBudget` or `SetBudget` returns it.
-pub fn budget(b: &quota::Budget, is_default: bool) -> String {
+/// A budget, as `GetBudget` or `SetBudget` returns it, at `now_ms` (an
+/// override that has ended is shown as ended, not as if it held).
+pub fn budget(b: &quota::Budget, is_default: bool, now_ms: i64) -> String {
     let mut out = format!(
         "org limit   {} calls per window\nallocation  {}\n",
         count(b.org_limit),
@@ -438,11 +528,23 @@ pub fn budget(b: &quota::Budget, is_default: bool) -> String {
         ));
     }
     if let Some(o) = &b.allocation_override {
-        out.push_str(&format!(
-            "override    {} until {}\n",
-            count(o.allocation),
-            timestamp(o.expires_at.as_ref())
-        ));
+        let ended = o
+            .expires_at
+            .as_ref()
+            .is_some_and(|at| syncgov_kit::clock::timestamp_ms(at) <= now_ms);
+        if ended {
+            out.push_str(&format!(
+                "override    ended {}: the allocation of {} holds\n",
+                timestamp(o.expires_at.as_ref()),
+                count(b.allocation)
+            ));
+        } else {
+            out.push_str(&format!(
+                "override    {} until {}, in place of the allocation\n",
+                count(o.allocation),
+                timestamp(o.expires_at.as_ref())
+            ));
+        }
     }
     if b.shadow {
         out.push_str(
@@ -1123,7 +1225,7 @@ mod tests {
     fn usage_shows_the_numbers_and_the_chart() {
         let mut series = vec![0; 24];
         series[23] = 150;
-        let text = usage(&usage_reply(series));
+        let text = usage(&usage_reply(series), None);
         assert!(text.contains("used        150 of 50,000 allocated (0.3 %); org limit 100,000"));
         assert!(text.contains("next free   150 calls at"), "{text}");
         assert!(text.contains("(in 23h 59m)"), "{text}");
@@ -1146,7 +1248,7 @@ mod tests {
         let now = reply.as_of.unwrap();
         reply.calls_per_hour = 1_234.4;
         reply.exhausted_at = Some(ts(now.seconds + 3 * 3_600 + 20 * 60));
-        let text = usage(&reply);
+        let text = usage(&reply, None);
         let at = clock_time(reply.exhausted_at.as_ref().unwrap(), false);
         assert!(
             text.contains(&format!(
@@ -1157,18 +1259,18 @@ mod tests {
         reply.exhausted_at = None;
         reply.calls_per_hour = 2.25;
         assert!(
-            usage(&reply).contains(
+            usage(&reply, None).contains(
                 "at the current rate of 2.2 calls/hour the allocation does not run out within the 24h window"
             ),
             "{}",
-            usage(&reply)
+            usage(&reply, None)
         );
         reply.used = reply.allocation;
         reply.exhausted_at = reply.as_of;
         assert!(
-            usage(&reply).contains("forecast    the allocation is used up now"),
+            usage(&reply, None).contains("forecast    the allocation is used up now"),
             "{}",
-            usage(&reply)
+            usage(&reply, None)
         );
     }
 
@@ -1176,10 +1278,10 @@ mod tests {
     fn usage_of_an_idle_window_says_so() {
         let mut reply = usage_reply(vec![0; 24]);
         reply.next_free_at = None;
-        let text = usage(&reply);
+        let text = usage(&reply, None);
         assert!(text.contains(": no calls"), "{text}");
         assert!(text.contains("nothing counted in the window"), "{text}");
-        let empty = usage(&quota::GetUsageResponse::default());
+        let empty = usage(&quota::GetUsageResponse::default(), None);
         assert!(empty.contains("no usage series"), "{empty}");
     }
 
@@ -1198,5 +1300,47 @@ mod tests {
             line,
             "1970-01-01T00:00:00Z  CLEARED    acme  SALESFORCE_ORG_LOCKED  automatically  \"row locked\"  cursor=17-0"
         );
+    }
+
+    #[test]
+    fn an_override_shows_while_it_runs_and_as_ended_after() {
+        let at = |ms: i64| prost_types::Timestamp {
+            seconds: ms / 1_000,
+            nanos: 0,
+        };
+        let budget = quota::Budget {
+            org_limit: 1_000,
+            allocation: 100,
+            allocation_override: Some(quota::AllocationOverride {
+                allocation: 150,
+                expires_at: Some(at(2_000_000)),
+            }),
+            ..Default::default()
+        };
+        let running = super::budget(&budget, false, 1_000_000);
+        assert!(running.contains("override    150 until"), "{running}");
+        let ended = super::budget(&budget, false, 3_000_000);
+        assert!(
+            ended.contains("override    ended") && ended.contains("allocation of 100 holds"),
+            "{ended}"
+        );
+        assert!(!ended.contains("150"), "{ended}");
+
+        let reply = quota::GetUsageResponse {
+            allocation: 150,
+            as_of: Some(at(1_000_000)),
+            ..Default::default()
+        };
+        let shown = usage(&reply, Some(&budget));
+        assert!(
+            shown.contains("override    150 until")
+                && shown.contains("the budget's own allocation is 100"),
+            "{shown}"
+        );
+        let later = quota::GetUsageResponse {
+            as_of: Some(at(3_000_000)),
+            ..reply
+        };
+        assert!(!usage(&later, Some(&budget)).contains("override"));
     }
 }

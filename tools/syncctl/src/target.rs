@@ -51,6 +51,15 @@ impl Target {
         self
     }
 
+    /// The other syncgov service, the likeliest owner of a wrong address.
+    pub fn other_service(&self) -> &'static str {
+        if self.name == "quota-governor" {
+            "sync-errors"
+        } else {
+            "quota-governor"
+        }
+    }
+
     /// How to point syncctl at another address.
     pub fn hint(&self) -> String {
         format!(

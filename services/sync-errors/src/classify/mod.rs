@@ -1336,6 +1336,51 @@ mod tests {
         })
     }
 
+    #[test]
+    fn a_restricted_picklist_on_the_stage_is_an_invalid_opportunity_stage() {
+        let message = "bad value for restricted picklist field: Closed Lost Old";
+        let code = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST";
+        assert_eq!(
+            classify_text(code, message, &["StageName"], "Opportunity"),
+            Classification::Record(ErrorType::InvalidOpportunityStage)
+        );
+        assert_eq!(
+            classify_text(code, message, &["Industry"], "Account"),
+            Classification::Record(ErrorType::RestrictedPicklistValue)
+        );
+    }
+
+    #[test]
+    fn each_localized_phrase_reads_as_its_own_cause() {
+        for (message, expected) in [
+            (
+                "制限付き選択リスト項目の値が不適切: 北海道",
+                ErrorType::RestrictedPicklistValue,
+            ),
+            (
+                "カスタム入力規則の例外: 金額は必須です",
+                ErrorType::CustomValidationRule,
+            ),
+            (
+                "重複レコードの可能性があります。いずれか 1 つのレコードを使用しますか?",
+                ErrorType::SalesforceDuplicateRule,
+            ),
+        ] {
+            assert_eq!(
+                classify_text("", message, &[], ""),
+                Classification::Record(expected),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unsupported_type_is_read_only_with_its_name() {
+        assert!(names_unsupported_type(b"Invoice__c' is not supported"));
+        assert!(!names_unsupported_type(b"' is not supported"), "no name");
+        assert!(!names_unsupported_type(b"Invoice__c' is supported"));
+    }
+
     /// Every `(pattern, end)` the walk reports, sorted.
     fn walked(hay: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
