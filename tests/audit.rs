@@ -330,7 +330,9 @@ async fn resyncs_and_notification_settings_are_recorded_without_secrets(backend:
             frequency: errors::NotificationFrequency::Daily.into(),
             webhook_url: receiver.clone(),
             webhook_secret: secret.into(),
+            ..Default::default()
         }),
+        ..Default::default()
     };
     operator
         .update_notification_settings(settings(WEBHOOK_SECRET))
@@ -609,7 +611,9 @@ async fn syncctl_audit_merges_both_services() {
             frequency: errors::NotificationFrequency::Weekly.into(),
             webhook_url: String::new(),
             webhook_secret: String::new(),
+            ..Default::default()
         }),
+        ..Default::default()
     })
     .await
     .unwrap();

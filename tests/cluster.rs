@@ -100,6 +100,8 @@ fn acquire_request(org: &str, count: u64) -> quota::AcquireTokensRequest {
         priority: quota::Priority::Critical.into(),
         client_id: "worker-1".into(),
         min_count: 0,
+        object: String::new(),
+        operation: String::new(),
     }
 }
 
@@ -179,7 +181,9 @@ async fn every_key_of_an_org_lands_in_its_slot() {
                 frequency: errors::NotificationFrequency::Immediately.into(),
                 webhook_url: "http://127.0.0.1:9/hooks".into(),
                 webhook_secret: "a-secret-of-enough-length".into(),
+                ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("UpdateNotificationSettings");
@@ -634,6 +638,7 @@ async fn decisions_and_ingest_go_on_through_a_failover() {
         .get_usage(quota::GetUsageRequest {
             org_id: org.into(),
             resource: quota::Resource::ApiRequests.into(),
+            top_consumers: 0,
         })
         .await
         .expect("GetUsage")

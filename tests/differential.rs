@@ -8,7 +8,7 @@
 //! (`TestClock`, which the scripts receive in place of Redis `TIME`).
 //!
 //! Every reply of every store is compared field by field with the memory
-//! store's, so `window.lua` and `decide.lua` are held to `window.rs` and
+//! store's (usage reads with their top consumers: each request names one), so `window.lua` and `decide.lua` are held to `window.rs` and
 //! `domain::decide` on the same histories; and every decision, release and
 //! report is compared with a reference model written from the documented
 //! rules, which keeps the calls of each bucket in a map rather than a ring
@@ -26,6 +26,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use quota_governor::consumers::{CONSUMER_CAP, Consumer, ConsumerReport};
 use quota_governor::domain::{
     AllocationOverride, Ask, Budget, Decision, DenyReason, Grant, OrgId, Outcome, Priority,
     ReleaseOutcome, Released, Resource, Rules, Shares,
@@ -51,6 +52,8 @@ struct Request {
     /// `count` for all or nothing; below it, a lease.
     min: u32,
     priority: Priority,
+    /// Who asks: a number naming a client, an object and an operation.
+    consumer: u8,
 }
 
 /// One step of a history.
@@ -97,11 +100,14 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Priority::Normal),
         Just(Priority::Critical)
     ];
-    (1u32..30, 0u32..30, priority).prop_map(|(count, min, priority)| Request {
-        count,
-        // About half all or nothing, half leases.
-        min: if min == 0 || min > count { count } else { min },
-        priority,
+    (1u32..30, 0u32..30, priority, 0u8..CONSUMERS).prop_map(|(count, min, priority, consumer)| {
+        Request {
+            count,
+            // About half all or nothing, half leases.
+            min: if min == 0 || min > count { count } else { min },
+            priority,
+            consumer,
+        }
     })
 }
 
@@ -528,6 +534,23 @@ struct Made {
 /// Tells apart the orgs of every case run by this process.
 static NEXT_ORG: AtomicU64 = AtomicU64::new(0);
 
+/// Consumers a history draws from: more than a bucket names, so that a
+/// burst-heavy history sometimes counts some under `(other)`.
+const CONSUMERS: u8 = 48;
+
+/// The consumer numbered `n`: 40 clients, each with some object and
+/// operation or none.
+fn consumer(n: u8) -> Consumer {
+    let objects = ["", "Contact", "Invoice__c"];
+    let operations = ["", "query", "bulk-insert"];
+    Consumer::parse(
+        &format!("w{}", n % 40),
+        objects[usize::from(n) % 3],
+        operations[usize::from(n / 3) % 3],
+    )
+    .expect("a valid consumer")
+}
+
 fn ask(r: Request) -> Ask {
     Ask {
         count: r.count,
@@ -682,7 +705,7 @@ async fn run(servers: &Servers, case: Case, label: &str) -> Result<(), TestCaseE
                 }
             }
             Step::Usage => {
-                let mine = stores.memory.usage(&key, fallback).await.unwrap();
+                let mine = stores.memory.usage_of(&key, fallback, 32).await.unwrap();
                 // A read moves nothing, not even the window's newest bucket.
                 prop_assert_eq!(
                     mine.as_ref().map(|u| (u.used, u.is_default_budget)),
@@ -693,7 +716,7 @@ async fn run(servers: &Servers, case: Case, label: &str) -> Result<(), TestCaseE
                     at("usage")
                 );
                 for o in &stores.others {
-                    let theirs = o.store.usage(&o.key, fallback).await.unwrap();
+                    let theirs = o.store.usage_of(&o.key, fallback, 32).await.unwrap();
                     prop_assert_eq!(&theirs, &mine, "{} on {}", at("usage"), o.name);
                 }
             }
@@ -731,7 +754,7 @@ async fn decide_all(
         mine.push(
             stores
                 .memory
-                .acquire(key, ask(*r), r.priority, fallback)
+                .acquire(key, ask(*r), r.priority, &consumer(r.consumer), fallback)
                 .await
                 .map_err(|e| e.to_string())?,
         );
@@ -760,10 +783,12 @@ async fn decide_all(
         let theirs: Vec<Decision> = if *coalescing {
             // Polled in order, so sent in order: one batch, decided in it
             // in arrival order.
+            let consumers: Vec<Consumer> = requests.iter().map(|r| consumer(r.consumer)).collect();
             join_all(
                 requests
                     .iter()
-                    .map(|r| store.acquire(key, ask(*r), r.priority, fallback)),
+                    .zip(&consumers)
+                    .map(|(r, who)| store.acquire(key, ask(*r), r.priority, who, fallback)),
             )
             .await
             .into_iter()
@@ -774,7 +799,7 @@ async fn decide_all(
             for r in requests {
                 theirs.push(
                     store
-                        .acquire(key, ask(*r), r.priority, fallback)
+                        .acquire(key, ask(*r), r.priority, &consumer(r.consumer), fallback)
                         .await
                         .map_err(|e| e.to_string())?,
                 );
@@ -817,4 +842,183 @@ fn every_store_answers_as_the_model_and_as_each_other() {
             ..Config::default()
         },
     );
+}
+
+/// Decides `asks` (tokens, consumer) at once on every store (one batch on
+/// the coalescing ones, one by one on the others) and checks that all
+/// decide alike and grant them all.
+async fn grant_on_every_store(stores: &Stores, key: &BudgetKey, asks: &[(u32, Consumer)]) {
+    let mut mine = Vec::new();
+    for (count, who) in asks {
+        let decision = stores
+            .memory
+            .acquire(key, Ask::exactly(*count), Priority::Normal, who, None)
+            .await
+            .expect("memory decides");
+        assert!(decision.granted(), "{decision:?}");
+        mine.push(decision);
+    }
+    for o in &stores.others {
+        let theirs: Vec<Decision> = if o.coalescing {
+            join_all(asks.iter().map(|(count, who)| {
+                o.store
+                    .acquire(&o.key, Ask::exactly(*count), Priority::Normal, who, None)
+            }))
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("a coalescing store decides")
+        } else {
+            let mut theirs = Vec::new();
+            for (count, who) in asks {
+                theirs.push(
+                    o.store
+                        .acquire(&o.key, Ask::exactly(*count), Priority::Normal, who, None)
+                        .await
+                        .expect("a store decides"),
+                );
+            }
+            theirs
+        };
+        assert_eq!(theirs, mine, "{} against memory", o.name);
+    }
+}
+
+/// The usage with its top 32 consumers, the same on every store.
+async fn consumers_on_every_store(stores: &Stores, key: &BudgetKey) -> (u64, ConsumerReport) {
+    let mine = stores
+        .memory
+        .usage_of(key, None, 32)
+        .await
+        .expect("memory reads")
+        .expect("a budget");
+    for o in &stores.others {
+        let theirs = o
+            .store
+            .usage_of(&o.key, None, 32)
+            .await
+            .expect("a store reads")
+            .expect("a budget");
+        assert_eq!(theirs, mine, "{} against memory", o.name);
+    }
+    (mine.used, mine.consumers.expect("consumers asked for"))
+}
+
+/// The named consumers of a report and their tokens, in order.
+fn rows(report: &ConsumerReport) -> Vec<(String, u64)> {
+    report
+        .top
+        .iter()
+        .map(|r| (r.consumer.client_id.clone(), r.tokens))
+        .collect()
+}
+
+/// Who used the window, on every store on one clock the test sets: a
+/// bucket names at most `CONSUMER_CAP` consumers and counts the others as
+/// `(other)`, in arrival order also when the requests are coalesced; the
+/// top is by tokens; a consumer's tokens leave exactly when their bucket
+/// leaves the window, whether or not a grant came since.
+#[test]
+fn consumers_are_counted_alike_and_leave_with_the_window() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let servers = Servers::start();
+    runtime.block_on(async {
+        let shape = WindowShape::new(Duration::from_secs(10), Duration::from_secs(1))
+            .expect("a valid shape");
+        let rules = Rules {
+            shape,
+            org_margin_percent: 0,
+            probe: Default::default(),
+        };
+        // A day ahead of the real clock, so that no key expires meanwhile.
+        let day = 86_400_000;
+        let start = (syncgov_kit::clock::now_ms() + day) / day * day;
+        let clock = TestClock::at(start);
+        let key = BudgetKey {
+            org: OrgId::parse(&format!(
+                "consumers-{}",
+                NEXT_ORG.fetch_add(1, Ordering::Relaxed)
+            ))
+            .expect("an org id"),
+            resource: Resource::ApiRequests,
+        };
+        let stores = servers.stores(rules, &clock, &key);
+        let budget = Budget::new(100_000, 100_000);
+        stores.memory.set_budget(&key, &budget).await.unwrap();
+        for o in &stores.others {
+            o.store.set_budget(&o.key, &budget).await.unwrap();
+        }
+        let who = |client: &str| Consumer::parse(client, "", "").expect("a consumer");
+
+        // Bucket 0: 40 made-up clients, 2 tokens each, in one burst.
+        let burst: Vec<_> = (0..40).map(|i| (2, who(&format!("w{i:02}")))).collect();
+        grant_on_every_store(&stores, &key, &burst).await;
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!(used, 80);
+        assert_eq!(
+            (report.named, report.other, report.cap),
+            (32, 16, CONSUMER_CAP)
+        );
+        let first: Vec<_> = (0..32).map(|i| (format!("w{i:02}"), 2)).collect();
+        assert_eq!(rows(&report), first, "the first 32 to ask, by name");
+        let listed: u64 = report.top.iter().map(|r| r.tokens).sum();
+        assert_eq!(listed + report.rest + report.other, used);
+
+        // Bucket 3: two workers, 30 and 70; the most tokens first.
+        clock.set(start + 3_000);
+        grant_on_every_store(&stores, &key, &[(30, who("a")), (70, who("b"))]).await;
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!(used, 180);
+        assert_eq!(rows(&report)[..2], [("b".into(), 70), ("a".into(), 30)]);
+        assert_eq!(report.named, 34, "the cap is per bucket");
+
+        // Ten buckets a window: bucket 0 counts until the clock enters
+        // bucket 11, and then its consumers are gone with its calls.
+        clock.set(start + 10_999);
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!((used, report.other, report.named), (180, 16, 34));
+        clock.set(start + 11_000);
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!((used, report.other), (100, 0));
+        assert_eq!(rows(&report), [("b".into(), 70), ("a".into(), 30)]);
+
+        // A grant now drops bucket 0 from the store for good; the answers
+        // stay the same.
+        grant_on_every_store(&stores, &key, &[(1, who("c"))]).await;
+        // On Redis, only the fields of buckets 3 (a and b) and 11 (c) are
+        // left, and the newest bucket.
+        let hash = format!("syncgov:quota:{{{}-0}}:api:consumers:1000x10", key.org);
+        let mut conn = servers
+            .redis
+            .client()
+            .get_connection()
+            .expect("a connection");
+        let mut fields: Vec<String> = redis::cmd("HKEYS")
+            .arg(&hash)
+            .query(&mut conn)
+            .expect("HKEYS");
+        fields.sort();
+        let b3 = (start / 1000 + 3).to_string();
+        let b11 = (start / 1000 + 11).to_string();
+        let mut expected = vec![b3, b11, "^".to_owned()];
+        expected.sort();
+        assert_eq!(fields, expected, "bucket 0's 32 consumers are gone");
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!(used, 101);
+        assert_eq!(
+            rows(&report),
+            [("b".into(), 70), ("a".into(), 30), ("c".into(), 1)]
+        );
+
+        // Bucket 3 leaves at bucket 14; a whole window later nothing is left.
+        clock.set(start + 14_000);
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!((used, rows(&report)), (1, vec![("c".into(), 1)]));
+        clock.set(start + 40_000);
+        let (used, report) = consumers_on_every_store(&stores, &key).await;
+        assert_eq!((used, report.named, report.top.len()), (0, 0, 0));
+    });
 }

@@ -202,6 +202,7 @@ async fn envoy_lets_exactly_the_allocation_through() {
         .get_usage(pb::GetUsageRequest {
             org_id: "acme".into(),
             resource: 0,
+            top_consumers: 0,
         })
         .await
         .unwrap()
@@ -246,6 +247,7 @@ async fn in_shadow_mode_envoy_lets_everything_through_and_says_what_would_stop()
         .get_usage(pb::GetUsageRequest {
             org_id: "acme".into(),
             resource: 0,
+            top_consumers: 0,
         })
         .await
         .unwrap()

@@ -132,6 +132,8 @@ fn request(prefix: &str, round: usize, i: usize) -> pb::AcquireTokensRequest {
         priority: priority.into(),
         client_id: format!("worker-{}", i % 3),
         min_count,
+        object: String::new(),
+        operation: String::new(),
     }
 }
 
@@ -281,6 +283,7 @@ async fn usages(
             .get_usage(pb::GetUsageRequest {
                 org_id: org(prefix, i),
                 resource: 0,
+                top_consumers: 0,
             })
             .await
             .expect("GetUsage")

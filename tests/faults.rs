@@ -247,6 +247,8 @@ fn one_token(org: &str) -> quota::AcquireTokensRequest {
         priority: quota::Priority::Critical.into(),
         client_id: "fault-load".into(),
         min_count: 0,
+        object: String::new(),
+        operation: String::new(),
     }
 }
 
@@ -254,6 +256,7 @@ async fn used(c: &mut QuotaGovernorClient<Channel>, org: &str) -> u64 {
     c.get_usage(quota::GetUsageRequest {
         org_id: org.into(),
         resource: quota::Resource::ApiRequests.into(),
+        top_consumers: 0,
     })
     .await
     .expect("GetUsage")

@@ -17,8 +17,8 @@ use syncgov_api::quota::v1::quota_governor_client::QuotaGovernorClient;
 use syncgov_api::taxonomy::v1 as tx;
 use syncgov_tests::PATIENCE;
 use syncgov_tests::governor::{
-    Env, acquire, budget, clear, denied_for, envoy_rls, lease, next_event, release, secs,
-    set_budget, stream_of, suspend, usage,
+    Env, acquire, acquire_as, budget, clear, denied_for, envoy_rls, lease, next_event, release,
+    secs, set_budget, stream_of, suspend, usage, usage_by_consumer,
 };
 use syncgov_tests::{Backend, eventually, on_every_store};
 use tonic::Code;
@@ -57,6 +57,10 @@ on_every_store!(
     shadow_mode_never_passes_the_org_limit_nor_a_suspension,
     shadow_mode_answers_envoy_ok_with_a_header,
     usage_forecasts_when_the_allocation_runs_out,
+    usage_names_the_consumers_that_took_the_most,
+    a_bucket_names_at_most_the_cap_of_consumers,
+    consumer_fields_are_refused_naming_the_field,
+    envoy_descriptors_may_name_their_consumer,
 );
 
 async fn budgets_are_set_read_and_deleted(backend: Backend) {
@@ -185,6 +189,7 @@ async fn an_org_without_a_budget_is_unknown(backend: Backend) {
         .get_usage(pb::GetUsageRequest {
             org_id: "nobody".into(),
             resource: 0,
+            top_consumers: 0,
         })
         .await
         .unwrap_err();
@@ -660,6 +665,8 @@ async fn bad_input_names_the_field(backend: Backend) {
             priority,
             client_id: client_id.into(),
             min_count: 0,
+            object: String::new(),
+            operation: String::new(),
         }
     };
     let long = "x".repeat(65);
@@ -679,6 +686,34 @@ async fn bad_input_names_the_field(backend: Backend) {
                 ..acquire_with("acme", 1, 1, 2, "")
             },
             "min_count",
+        ),
+        (
+            pb::AcquireTokensRequest {
+                object: "Contact.Name".into(),
+                ..acquire_with("acme", 1, 1, 2, "")
+            },
+            "object",
+        ),
+        (
+            pb::AcquireTokensRequest {
+                object: "x".repeat(65),
+                ..acquire_with("acme", 1, 1, 2, "")
+            },
+            "object",
+        ),
+        (
+            pb::AcquireTokensRequest {
+                operation: "Bulk Insert".into(),
+                ..acquire_with("acme", 1, 1, 2, "")
+            },
+            "operation",
+        ),
+        (
+            pb::AcquireTokensRequest {
+                operation: "q".repeat(33),
+                ..acquire_with("acme", 1, 1, 2, "")
+            },
+            "operation",
         ),
     ];
     for (request, field) in cases {
@@ -740,6 +775,7 @@ async fn bad_input_names_the_field(backend: Backend) {
         .get_usage(pb::GetUsageRequest {
             org_id: "".into(),
             resource: 1,
+            top_consumers: 0,
         })
         .await
         .unwrap_err();
@@ -1615,5 +1651,224 @@ async fn usage_forecasts_when_the_allocation_runs_out(backend: Backend) {
     assert!(acquire(c, "acme", 90, pb::Priority::Critical).await.granted);
     let full = usage(c, "acme").await;
     assert_eq!(full.exhausted_at, full.as_of, "{full:?}");
+    env.governor.shutdown().await;
+}
+
+/// The rows of a usage's top consumers: (client, object, operation, tokens).
+fn consumer_rows(u: &pb::GetUsageResponse) -> Vec<(String, String, String, u64)> {
+    u.top_consumers
+        .iter()
+        .map(|c| {
+            (
+                c.client_id.clone(),
+                c.object.clone(),
+                c.operation.clone(),
+                c.tokens,
+            )
+        })
+        .collect()
+}
+
+fn row(client: &str, object: &str, operation: &str, tokens: u64) -> (String, String, String, u64) {
+    (client.into(), object.into(), operation.into(), tokens)
+}
+
+async fn usage_names_the_consumers_that_took_the_most(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100_000, 50_000)).await;
+    set_budget(c, "initech", budget(100_000, 50_000)).await;
+    let granted = |r: Result<pb::AcquireTokensResponse, tonic::Status>| r.unwrap().granted;
+    assert!(granted(
+        acquire_as(c, "acme", 30, ("worker-a", "", "")).await
+    ));
+    assert!(granted(
+        acquire_as(c, "acme", 70, ("worker-b", "", "")).await
+    ));
+    assert!(granted(
+        acquire_as(c, "initech", 5, ("worker-c", "", "")).await
+    ));
+
+    // Not asked for: none listed.
+    let plain = usage(c, "acme").await;
+    assert!(plain.top_consumers.is_empty(), "{plain:?}");
+    assert_eq!(plain.consumer_cap, 32);
+
+    let u = usage_by_consumer(c, "acme", 10).await;
+    assert_eq!(
+        consumer_rows(&u),
+        [row("worker-b", "", "", 70), row("worker-a", "", "", 30)]
+    );
+    assert_eq!(
+        (u.consumer_count, u.other_tokens, u.other_named_tokens),
+        (2, 0, 0)
+    );
+
+    // Object and operation split a worker's tokens; a stream's requests
+    // are attributed as one by one; a denial counts for nobody.
+    assert!(granted(
+        acquire_as(c, "acme", 40, ("worker-a", "Contact", "query")).await
+    ));
+    let request = |count: u64, object: &str, operation: &str| pb::AcquireTokensRequest {
+        org_id: "acme".into(),
+        resource: pb::Resource::ApiRequests.into(),
+        count,
+        client_id: "worker-a".into(),
+        object: object.into(),
+        operation: operation.into(),
+        ..Default::default()
+    };
+    let (replies, end) = stream_of(
+        c,
+        vec![
+            request(15, "Invoice__c", "bulk-insert"),
+            request(5, "Contact", "query"),
+            request(60_000, "Contact", "query"),
+        ],
+    )
+    .await;
+    assert!(end.is_none(), "{end:?}");
+    assert_eq!(
+        replies.iter().map(|r| r.granted).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    let u = usage_by_consumer(c, "acme", 10).await;
+    assert_eq!(u.used, 160);
+    assert_eq!(
+        consumer_rows(&u),
+        [
+            row("worker-b", "", "", 70),
+            row("worker-a", "Contact", "query", 45),
+            row("worker-a", "", "", 30),
+            row("worker-a", "Invoice__c", "bulk-insert", 15),
+        ]
+    );
+
+    // The top 2: the rest is summed.
+    let u = usage_by_consumer(c, "acme", 2).await;
+    assert_eq!(u.top_consumers.len(), 2);
+    assert_eq!((u.consumer_count, u.other_named_tokens), (4, 45));
+
+    // Another org's consumers stay its own.
+    let other = usage_by_consumer(c, "initech", 10).await;
+    assert_eq!(consumer_rows(&other), [row("worker-c", "", "", 5)]);
+    env.governor.shutdown().await;
+}
+
+async fn a_bucket_names_at_most_the_cap_of_consumers(backend: Backend) {
+    // One bucket a day, so that every grant of the test lands in the same
+    // bucket (the cap is per bucket).
+    let settings = Settings {
+        window: Duration::from_secs(86_400),
+        bucket: Duration::from_secs(86_400),
+        ..Settings::default()
+    };
+    let mut env = Env::start(backend, settings).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100_000, 50_000)).await;
+    for i in 0..40u64 {
+        let client = format!("made-up-{i:02}");
+        // 1 to 40 tokens: the later the more, so the top is by tokens.
+        let reply = acquire_as(c, "acme", i + 1, (&client, "", ""))
+            .await
+            .unwrap();
+        assert!(reply.granted, "{reply:?}");
+    }
+    let u = usage_by_consumer(c, "acme", 32).await;
+    assert_eq!(u.used, (1..=40).sum::<u64>());
+    assert_eq!(u.consumer_count, 32, "the first 32 to ask are named");
+    assert_eq!(u.consumer_cap, 32);
+    assert_eq!(
+        u.other_tokens,
+        (33..=40).sum::<u64>(),
+        "the rest under (other)"
+    );
+    assert_eq!(u.top_consumers.len(), 32);
+    assert_eq!(u.top_consumers[0].client_id, "made-up-31");
+    assert_eq!(u.top_consumers[0].tokens, 32);
+    let listed: u64 = u.top_consumers.iter().map(|c| c.tokens).sum();
+    assert_eq!(listed + u.other_named_tokens + u.other_tokens, u.used);
+    // A named consumer keeps counting under its name.
+    assert!(
+        acquire_as(c, "acme", 100, ("made-up-00", "", ""))
+            .await
+            .unwrap()
+            .granted
+    );
+    let u = usage_by_consumer(c, "acme", 1).await;
+    assert_eq!(consumer_rows(&u), [row("made-up-00", "", "", 101)]);
+    env.governor.shutdown().await;
+}
+
+async fn consumer_fields_are_refused_naming_the_field(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    set_budget(c, "acme", budget(100, 50)).await;
+    for (consumer, field) in [
+        (("w", "Contact__c!", ""), "object"),
+        (("w", "Con tact", ""), "object"),
+        (("w", "", "UPSERT"), "operation"),
+        (("w", "", "up\u{1f}sert"), "operation"),
+    ] {
+        let err = acquire_as(c, "acme", 1, consumer).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{consumer:?}");
+        assert!(
+            err.message()
+                .starts_with(&format!("{field}: must be empty or 1 to")),
+            "{consumer:?}: {}",
+            err.message()
+        );
+    }
+    let err = c
+        .get_usage(pb::GetUsageRequest {
+            org_id: "acme".into(),
+            resource: pb::Resource::ApiRequests.into(),
+            top_consumers: 33,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.message(), "top_consumers: must be 0 (none) to 32");
+    // Nothing was counted by the refusals.
+    assert_eq!(usage(c, "acme").await.used, 0);
+    env.governor.shutdown().await;
+}
+
+async fn envoy_descriptors_may_name_their_consumer(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    set_budget(&mut env.client, "acme", budget(1_000, 500)).await;
+    let channel = env.governor.channel().await;
+    let named = envoy_rls::descriptor(&[
+        ("org_id", "acme"),
+        ("client_id", "egress"),
+        ("object", "Contact"),
+        ("operation", "query"),
+    ]);
+    let reply = envoy_rls::ask(channel.clone(), "salesforce-sync", vec![named], 3)
+        .await
+        .unwrap();
+    assert_eq!(reply.overall_code(), envoy_rls::Code::Ok);
+    let unnamed = envoy_rls::descriptor(&[("org_id", "acme")]);
+    let reply = envoy_rls::ask(channel.clone(), "salesforce-sync", vec![unnamed], 2)
+        .await
+        .unwrap();
+    assert_eq!(reply.overall_code(), envoy_rls::Code::Ok);
+    let u = usage_by_consumer(&mut env.client, "acme", 10).await;
+    assert_eq!(
+        consumer_rows(&u),
+        [row("egress", "Contact", "query", 3), row("", "", "", 2)]
+    );
+    // A bad entry is refused whole, naming it; nothing is counted.
+    let bad = envoy_rls::descriptor(&[("org_id", "acme"), ("object", "Contact.Name")]);
+    let err = envoy_rls::ask(channel, "salesforce-sync", vec![bad], 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("descriptors.object:"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(usage(&mut env.client, "acme").await.used, 5);
     env.governor.shutdown().await;
 }

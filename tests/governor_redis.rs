@@ -16,7 +16,7 @@ use syncgov_kit::server::ServerSettings;
 use syncgov_tests::PATIENCE;
 use syncgov_tests::governor::{
     Env, acquire, budget, clear, denied_for, envoy_rls, lease, next_event, release, secs,
-    set_budget, stream_of, suspend, usage,
+    set_budget, stream_of, suspend, usage, usage_by_consumer,
 };
 use syncgov_tests::outage::{self, RedisOutage};
 use syncgov_tests::{Backend, Process, RedisServer, Service, eventually, health};
@@ -511,6 +511,8 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
             priority: 3,
             client_id: String::new(),
             min_count: 0,
+            object: String::new(),
+            operation: String::new(),
         })
         .await
         .unwrap_err();
@@ -532,6 +534,8 @@ async fn redis_going_away_is_unavailable_and_the_governor_recovers() {
                     priority: 3,
                     client_id: String::new(),
                     min_count: 0,
+                    object: String::new(),
+                    operation: String::new(),
                 })
                 .await;
             *last.lock().unwrap() = format!("{reply:?}");
@@ -590,11 +594,15 @@ async fn an_org_with_every_bucket_in_use_fits_in_8_kib() {
         .await
         .unwrap();
 
-    let keys: Vec<String> = ::redis::cmd("KEYS")
+    let mut keys: Vec<String> = ::redis::cmd("KEYS")
         .arg("*{00D5g000004XyZaEAK}*")
         .query_async(&mut conn)
         .await
         .unwrap();
+    // The consumers hash is measured on its own below.
+    let consumers_key = "syncgov:quota:{00D5g000004XyZaEAK}:api:consumers:60000x1440";
+    assert!(keys.iter().any(|k| k == consumers_key), "{keys:?}");
+    keys.retain(|k| k != consumers_key);
     assert_eq!(keys.len(), 2, "{keys:?}");
     let mut footprint = 0u64;
     for key in &keys {
@@ -610,6 +618,39 @@ async fn an_org_with_every_bucket_in_use_fits_in_8_kib() {
     }
     println!("footprint of one org with every bucket in use: {footprint} bytes over {keys:?}");
     assert!(footprint <= 8 * 1024, "{footprint} bytes");
+
+    // Who used it: one worker in every bucket, as the grants would have
+    // left the consumers hash (lua/decide.lua), measured as it stands.
+    let name = "sync-worker-1\u{1f}Contact\u{1f}upsert";
+    let mut fields: Vec<(String, String)> = vec![("^".into(), head.to_string())];
+    for b in head - 1440..=head {
+        fields.push((b.to_string(), format!("\u{1e}{name}\u{1d}7")));
+    }
+    let _: () = ::redis::cmd("DEL")
+        .arg(consumers_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = ::redis::cmd("HSET")
+        .arg(consumers_key)
+        .arg(&fields)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let consumers: u64 = ::redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(consumers_key)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    println!("consumers hash of one worker in every bucket: {consumers} bytes");
+    assert!(consumers <= 160 * 1024, "{consumers} bytes");
+    let u = usage_by_consumer(c, "00D5g000004XyZaEAK", 10).await;
+    assert_eq!(u.top_consumers.len(), 1, "{u:?}");
+    assert_eq!(u.top_consumers[0].client_id, "sync-worker-1");
+    assert_eq!(u.top_consumers[0].tokens, 1441 * 7);
 
     // The governor reads the full window back (the slot of the oldest
     // bucket is about to leave, but is still counted).

@@ -703,6 +703,7 @@ async fn a_worker_spends_the_critical_reserve_only_when_its_token_allows() {
         .get_usage(pb::GetUsageRequest {
             org_id: "acme".into(),
             resource: 0,
+            top_consumers: 0,
         })
         .await
         .unwrap()

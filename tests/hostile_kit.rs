@@ -186,6 +186,7 @@ async fn malformed_protobuf_is_invalid_argument_on_every_kind_of_call() {
         .get_usage(quota::GetUsageRequest {
             org_id: "acme".into(),
             resource: 0,
+            top_consumers: 0,
         })
         .await
         .expect_err("no budget for acme");

@@ -447,7 +447,9 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
                 frequency: errors::NotificationFrequency::Immediately.into(),
                 webhook_url: receiver.url(),
                 webhook_secret: "a-webhook-secret-of-enough-length".into(),
+                ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .expect("UpdateNotificationSettings");

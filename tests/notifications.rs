@@ -73,7 +73,9 @@ async fn enable(
             frequency: frequency.into(),
             webhook_url: url.into(),
             webhook_secret: SECRET.into(),
+            ..Default::default()
         }),
+        ..Default::default()
     })
     .await
     .expect("UpdateNotificationSettings");
@@ -131,12 +133,14 @@ async fn settings_are_kept_and_the_secret_never_read_back() {
     let update = |settings: pb::NotificationSettings| pb::UpdateNotificationSettingsRequest {
         org_id: "acme".into(),
         settings: Some(settings),
+        ..Default::default()
     };
     let on = pb::NotificationSettings {
         enabled: true,
         frequency: pb::NotificationFrequency::Weekly.into(),
         webhook_url: "http://127.0.0.1:9/hooks".into(),
         webhook_secret: String::new(),
+        ..Default::default()
     };
     let err = c
         .update_notification_settings(update(on.clone()))

@@ -229,6 +229,7 @@ async fn calls_need_a_token_for_their_role_and_their_org() {
         .get_usage(quota::GetUsageRequest {
             org_id: "acme".into(),
             resource: 0,
+            top_consumers: 0,
         })
         .await
         .expect("an operator reads its org's usage")
@@ -242,6 +243,7 @@ async fn calls_need_a_token_for_their_role_and_their_org() {
             .get_usage(quota::GetUsageRequest {
                 org_id: "globex".into(),
                 resource: 0,
+                top_consumers: 0,
             })
             .await,
     );

@@ -36,6 +36,8 @@ async fn acquire(c: &mut QuotaGovernorClient<Channel>, org: &str) -> quota::Acqu
         priority: quota::Priority::Critical.into(),
         client_id: String::new(),
         min_count: 0,
+        object: String::new(),
+        operation: String::new(),
     })
     .await
     .expect("AcquireTokens")
@@ -292,7 +294,9 @@ async fn suspensions_and_clears_are_notified_once_with_two_replicas() {
                 frequency: errors::NotificationFrequency::Weekly.into(),
                 webhook_url: receiver.url(),
                 webhook_secret: "a-secret-of-sixteen-or-more".into(),
+                ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .unwrap();

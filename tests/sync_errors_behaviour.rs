@@ -5,7 +5,8 @@
 //! idempotency, suspension-level failures, pages that neither skip nor
 //! repeat, filters, single errors and affected records, resolving records,
 //! the CSV export, the resync queue (claims, leases, back-off, dead jobs),
-//! and the field named by every refusal of bad input. Classification,
+//! the field named by every refusal of bad input, and a notification sent
+//! once to each channel (e-mail and webhook) when one of them is retried. Classification,
 //! which stores nothing, runs once.
 
 use std::collections::HashSet;
@@ -37,6 +38,7 @@ on_every_store!(
     a_worker_that_dies_loses_its_jobs_to_another,
     a_job_that_keeps_failing_ends_dead,
     resync_calls_refuse_bad_input,
+    a_notice_goes_once_to_each_channel_across_a_webhook_retry,
 );
 
 async fn ingest_then_health_counts_errors_and_records(backend: Backend) {
@@ -983,4 +985,70 @@ async fn classify_answers_in_order() {
         matches!(&levels[2], pb::classification::Level::Record(r) if r.r#type == tx::ErrorType::Unknown as i32)
     );
     assert!(reply.classifications.iter().all(|c| !c.guidance.is_empty()));
+}
+
+async fn a_notice_goes_once_to_each_channel_across_a_webhook_retry(backend: Backend) {
+    use syncgov_tests::WebhookReceiver;
+    use syncgov_tests::smtp::SmtpSink;
+    let sink = SmtpSink::start();
+    // The webhook fails its first delivery: the notice is tried again, and
+    // only the webhook gets it again; the e-mail that went out stays one.
+    let hook = WebhookReceiver::start(1).await;
+    let mut env = Env::start_with(
+        backend,
+        Settings {
+            smtp_url: Some(sink.url()),
+            smtp_from: Some("alerts@syncgov.example".into()),
+            webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+            notification_retry: Duration::from_millis(200),
+            ..Settings::default()
+        },
+    )
+    .await;
+    env.client
+        .update_notification_settings(pb::UpdateNotificationSettingsRequest {
+            org_id: "acme".into(),
+            settings: Some(pb::NotificationSettings {
+                enabled: true,
+                frequency: pb::NotificationFrequency::Immediately.into(),
+                webhook_url: hook.url(),
+                webhook_secret: "a-secret-of-sixteen-or-more".into(),
+                email_recipients: vec!["ops@acme.example".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("UpdateNotificationSettings");
+    ingest(
+        &mut env.client,
+        "acme",
+        vec![failure("k1", "Contact", "c1", "too_long")],
+    )
+    .await;
+    let taken = syncgov_tests::eventually(PATIENCE, || async {
+        hook.requests().iter().any(|r| r.status == 200)
+    })
+    .await;
+    assert!(
+        taken,
+        "the webhook never took the notice: {:?}",
+        hook.requests()
+    );
+    let posts = hook.requests();
+    assert_eq!(posts.len(), 2, "one failed POST, one taken: {posts:?}");
+    assert_eq!(
+        posts[0].headers["webhook-id"],
+        posts[1].headers["webhook-id"]
+    );
+    let mails = sink.messages();
+    assert_eq!(
+        mails.len(),
+        1,
+        "mailed once, not again on the webhook's retry: {mails:?}"
+    );
+    assert_eq!(
+        mails[0]["subject"],
+        "[syncgov] acme: new sync errors (STRING_TOO_LONG)"
+    );
 }

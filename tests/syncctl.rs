@@ -182,6 +182,25 @@ impl Env {
         assert!(reply.granted, "{reply:?}");
     }
 
+    /// Takes `count` tokens as `client_id`, for `operation` on `object`.
+    async fn acquire_as(&mut self, org: &str, count: u64, who: (&str, &str, &str)) {
+        let reply = self
+            .quota
+            .acquire_tokens(qpb::AcquireTokensRequest {
+                org_id: org.into(),
+                resource: qpb::Resource::ApiRequests as i32,
+                count,
+                client_id: who.0.into(),
+                object: who.1.into(),
+                operation: who.2.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("AcquireTokens")
+            .into_inner();
+        assert!(reply.granted, "{reply:?}");
+    }
+
     async fn suspend(&mut self, org: &str, reason: tx::SuspensionReason, detail: &str) {
         self.quota
             .suspend(qpb::SuspendRequest {
@@ -1359,6 +1378,77 @@ async fn notifications_are_read_and_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_set_changes_only_the_flags_given() {
+    let env = Env::start().await;
+    let ctl = &env.ctl;
+    let set = |flags: &'static [&'static str]| async move {
+        let mut args = vec!["notifications", "set", "--org", "acme", "--output", "json"];
+        args.extend_from_slice(flags);
+        ctl.run_with(&args, &[], "").await
+    };
+    let full = ctl
+        .run_with(
+            &[
+                "notifications",
+                "set",
+                "--org",
+                "acme",
+                "--enabled",
+                "true",
+                "--frequency",
+                "daily",
+                "--webhook-url",
+                "http://127.0.0.1:9/hooks",
+                "--output",
+                "json",
+            ],
+            &[("SYNCCTL_WEBHOOK_SECRET", "a-secret-of-enough-length")],
+            "",
+        )
+        .await
+        .json();
+    assert_eq!(
+        full["webhook"]["suspensions"], true,
+        "all kinds on unless said"
+    );
+
+    // One choice: only it changes.
+    let one = set(&["--webhook-suspensions", "false"]).await.json();
+    assert_eq!(one["webhook"]["suspensions"], false);
+    assert_eq!(one["webhook"]["errors"], true);
+    assert_eq!(one["email"]["suspensions"], true);
+    assert_eq!(one["enabled"], true);
+    assert_eq!(one["frequency"], "DAILY");
+    assert_eq!(one["webhook_url"], "http://127.0.0.1:9/hooks");
+    assert_eq!(one["webhook_secret_set"], true);
+    assert_eq!(one["webhook_format"], "JSON");
+
+    let slack = set(&["--webhook-format", "slack"]).await.json();
+    assert_eq!(slack["webhook_format"], "SLACK");
+    assert_eq!(slack["webhook"]["suspensions"], false, "kept");
+
+    // Turning off without --webhook-url keeps the URL (and the secret).
+    let off = set(&["--enabled", "false"]).await.json();
+    assert_eq!(off["enabled"], false);
+    assert_eq!(off["webhook_url"], "http://127.0.0.1:9/hooks");
+    assert_eq!(off["webhook_secret_set"], true);
+    assert_eq!(off["frequency"], "DAILY");
+    assert_eq!(off["webhook_format"], "SLACK");
+
+    // Nothing to change is a usage error, and sends nothing.
+    let nothing = set(&[]).await;
+    assert_eq!(nothing.code, 2, "{nothing:#?}");
+    // Recipients on a service without SMTP: refused, naming the setting.
+    let refused = set(&["--email-recipients", "ops@acme.example"]).await;
+    assert_eq!(refused.code, 4, "{refused:#?}");
+    assert!(refused.stderr.contains("--smtp-url"), "{refused:#?}");
+    let got = ctl.run(&["notifications", "get", "--org", "acme"]).await;
+    let text = got.ok();
+    assert!(text.contains("webhook of  errors, usage alerts"), "{text}");
+    assert!(text.contains("e-mail to   -"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classify_answers_as_the_local_filter_does() {
     let env = Env::start().await;
     let input = concat!(
@@ -1679,4 +1769,87 @@ fn demo_line_shape(line: &str) -> String {
         }
     }
     shape
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_shows_who_took_the_tokens() {
+    let mut env = Env::start().await;
+    env.ctl
+        .run(&[
+            "budget",
+            "set",
+            "--org",
+            "acme",
+            "--org-limit",
+            "100000",
+            "--allocation",
+            "50000",
+        ])
+        .await
+        .ok();
+    env.acquire_as("acme", 70, ("sync-worker-2", "Contact", "upsert"))
+        .await;
+    env.acquire_as("acme", 30, ("sync-worker-1", "Account", "query"))
+        .await;
+    env.acquire_as("acme", 20, ("sync-worker-1", "", "")).await;
+
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme"])
+        .await
+        .ok()
+        .to_owned();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("top consumers"))
+        .take(5)
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "top consumers (tokens granted in the window; releases not subtracted)",
+            "CLIENT         OBJECT   OPERATION  TOKENS  SHARE OF USED",
+            "sync-worker-2  Contact  upsert         70         58.3 %",
+            "sync-worker-1  Account  query          30         25.0 %",
+            "sync-worker-1  -        -              20         16.7 %",
+        ],
+        "{text}"
+    );
+
+    // Two rows: the third consumer's tokens are summed.
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "2"])
+        .await
+        .ok()
+        .to_owned();
+    assert!(text.contains("(1 more)"), "{text}");
+    // None asked for: no table.
+    let text = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "0"])
+        .await
+        .ok()
+        .to_owned();
+    assert!(!text.contains("top consumers"), "{text}");
+    // Past the bound: refused before any call.
+    let run = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--consumers", "33"])
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+
+    let json = env
+        .ctl
+        .run(&["usage", "--org", "acme", "--output", "json"])
+        .await
+        .json();
+    assert_eq!(json["consumer_count"], 3);
+    assert_eq!(json["consumer_cap"], 32);
+    assert_eq!(json["other_tokens"], 0);
+    assert_eq!(json["top_consumers"][0]["client_id"], "sync-worker-2");
+    assert_eq!(json["top_consumers"][0]["object"], "Contact");
+    assert_eq!(json["top_consumers"][0]["operation"], "upsert");
+    assert_eq!(json["top_consumers"][0]["tokens"], 70);
+    assert_eq!(json["top_consumers"][2]["tokens"], 20);
 }

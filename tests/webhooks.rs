@@ -313,6 +313,7 @@ fn on(url: &str, secret: &str) -> pb::NotificationSettings {
         frequency: pb::NotificationFrequency::Immediately.into(),
         webhook_url: url.into(),
         webhook_secret: secret.into(),
+        ..Default::default()
     }
 }
 
@@ -324,6 +325,7 @@ async fn set(
     c.update_notification_settings(pb::UpdateNotificationSettingsRequest {
         org_id: org.into(),
         settings: Some(settings),
+        ..Default::default()
     })
     .await
     .map(tonic::Response::into_inner)

@@ -88,9 +88,50 @@ pub async fn acquire(
             priority: priority.into(),
             client_id: "worker-1".into(),
             min_count: 0,
+            object: String::new(),
+            operation: String::new(),
         })
         .await
         .expect("AcquireTokens answers")
+        .into_inner()
+}
+
+/// Asks for `count` API request tokens, all or nothing, as the worker
+/// `client_id` making calls of `operation` on `object` (empty: not said).
+pub async fn acquire_as(
+    client: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    count: u64,
+    (client_id, object, operation): (&str, &str, &str),
+) -> Result<pb::AcquireTokensResponse, tonic::Status> {
+    client
+        .acquire_tokens(pb::AcquireTokensRequest {
+            org_id: org.into(),
+            resource: pb::Resource::ApiRequests.into(),
+            count,
+            client_id: client_id.into(),
+            object: object.into(),
+            operation: operation.into(),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// `org`'s API request usage with its `top` consumers.
+pub async fn usage_by_consumer(
+    client: &mut QuotaGovernorClient<Channel>,
+    org: &str,
+    top: u32,
+) -> pb::GetUsageResponse {
+    client
+        .get_usage(pb::GetUsageRequest {
+            org_id: org.into(),
+            resource: pb::Resource::ApiRequests.into(),
+            top_consumers: top,
+        })
+        .await
+        .expect("GetUsage answers")
         .into_inner()
 }
 
@@ -100,6 +141,7 @@ pub async fn usage(client: &mut QuotaGovernorClient<Channel>, org: &str) -> pb::
         .get_usage(pb::GetUsageRequest {
             org_id: org.into(),
             resource: pb::Resource::ApiRequests.into(),
+            top_consumers: 0,
         })
         .await
         .expect("GetUsage answers")

@@ -8,6 +8,7 @@ pub mod console;
 pub mod governor;
 pub mod outage;
 pub mod pki;
+pub mod smtp;
 pub mod syncerrors;
 pub mod webdriver;
 

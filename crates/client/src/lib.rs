@@ -82,15 +82,27 @@ where
                 min_count: 1,
                 priority: priority.into(),
                 client_id: String::new(),
+                object: String::new(),
+                operation: String::new(),
             },
             max_hold: Duration::from_secs(10),
             held: None,
         }
     }
 
-    /// Names the worker in the governor's logs and traces.
+    /// Names the worker in the governor's logs and traces, and in its
+    /// usage broken down by consumer.
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
         self.ask.client_id = client_id.into();
+        self
+    }
+
+    /// Says what the calls are for: the Salesforce object (such as
+    /// `Contact`) and the operation (such as `query`), counted with the
+    /// client id in the governor's usage broken down by consumer.
+    pub fn with_purpose(mut self, object: impl Into<String>, operation: impl Into<String>) -> Self {
+        self.ask.object = object.into();
+        self.ask.operation = operation.into();
         self
     }
 

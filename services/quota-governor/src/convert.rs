@@ -6,6 +6,7 @@ use prost_types::Duration as ProtoDuration;
 use syncgov_api::quota::v1 as pb;
 use syncgov_kit::clock::timestamp;
 
+use crate::consumers::Consumer;
 use crate::domain::{
     self, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId, Priority,
     ReleaseOutcome, Resource, Shares, Usage,
@@ -23,6 +24,8 @@ pub struct TokenAsk {
     pub ask: Ask,
     /// At which priority.
     pub priority: Priority,
+    /// Who the granted tokens are counted for.
+    pub consumer: Consumer,
 }
 
 /// Reads an `AcquireTokens` request (or one message of a stream).
@@ -31,7 +34,13 @@ pub fn read_token_ask(request: &pb::AcquireTokensRequest) -> Result<TokenAsk, In
     let ask = Ask::parse(request.count, request.min_count)?;
     let priority = read_priority(request.priority)?;
     domain::check_client_id(&request.client_id)?;
-    Ok(TokenAsk { key, ask, priority })
+    let consumer = Consumer::parse(&request.client_id, &request.object, &request.operation)?;
+    Ok(TokenAsk {
+        key,
+        ask,
+        priority,
+        consumer,
+    })
 }
 
 /// Reads the budget a request names: its org and resource.
@@ -231,6 +240,21 @@ pub fn usage_pb(usage: &Usage) -> pb::GetUsageResponse {
         calls_per_hour: usage.forecast.calls_per_hour(),
         rate_measured_over: Some(duration(usage.forecast.span_ms)),
         recent_calls: usage.forecast.recent_calls,
+        top_consumers: usage
+            .consumers
+            .iter()
+            .flat_map(|c| &c.top)
+            .map(|row| pb::Consumer {
+                client_id: row.consumer.client_id.clone(),
+                object: row.consumer.object.clone(),
+                operation: row.consumer.operation.clone(),
+                tokens: row.tokens,
+            })
+            .collect(),
+        other_named_tokens: usage.consumers.as_ref().map_or(0, |c| c.rest),
+        other_tokens: usage.consumers.as_ref().map_or(0, |c| c.other),
+        consumer_count: usage.consumers.as_ref().map_or(0, |c| c.named as u32),
+        consumer_cap: crate::consumers::CONSUMER_CAP as u32,
     }
 }
 

@@ -540,15 +540,19 @@ pub struct Usage {
     /// The recent rate of calls and when, at that rate, `used` reaches
     /// `allocation` (see [`crate::forecast`]).
     pub forecast: Forecast,
+    /// Who used the window, when asked for.
+    pub consumers: Option<crate::consumers::ConsumerReport>,
 }
 
-/// Reports the usage of `budget` at `now_ms`.
+/// Reports the usage of `budget` at `now_ms`; with `consumers`, the top
+/// `n` consumers of the window too.
 pub fn usage(
     budget: &Budget,
     is_default_budget: bool,
     counts: &mut Counts,
     shape: &WindowShape,
     now_ms: i64,
+    consumers: Option<(&crate::consumers::ConsumerCounts, usize)>,
 ) -> Usage {
     let org_limit = counts.org_limit(budget, shape, now_ms);
     let allocation = budget.allocation_at(now_ms).min(org_limit);
@@ -586,6 +590,7 @@ pub fn usage(
             allocation,
             now_ms,
         ),
+        consumers: consumers.map(|(c, n)| c.report(shape, window.head(), n)),
     }
 }
 
@@ -948,7 +953,7 @@ mod tests {
         let b = Budget::new(10_000, 8_000);
         let mut c = Counts::default();
         report(&mut c, &r.shape, 0, 5_000, 1_000, 1_000);
-        let u = usage(&b, false, &mut c, &r.shape, 1_000);
+        let u = usage(&b, false, &mut c, &r.shape, 1_000, None);
         assert_eq!((u.allocation, u.org_limit), (5_000, 5_000));
         let d = decide(
             &b,
@@ -1110,7 +1115,7 @@ mod tests {
         let b = Budget::new(1000, 100);
         let mut c = Counts::default();
         decide(&b, &r, &mut c, Ask::exactly(80), Priority::Critical, 1_000);
-        let u = usage(&b, false, &mut c, &r.shape, 2_000);
+        let u = usage(&b, false, &mut c, &r.shape, 2_000, None);
         assert_eq!(u.used, 80);
         let remaining: Vec<u64> = u.remaining.iter().map(|r| r.remaining).collect();
         assert_eq!(remaining, vec![0, 15, 20]);

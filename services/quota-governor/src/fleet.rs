@@ -250,6 +250,7 @@ mod tests {
             is_default_budget: false,
             org: None,
             forecast: Default::default(),
+            consumers: None,
         };
         assert_eq!(Share::of(&usage(50, 100)).ppm(), 500_000);
         assert_eq!(Share::of(&usage(0, 0)).ppm(), 0);

@@ -17,6 +17,7 @@ use syncgov_kit::clock::now_ms;
 use syncgov_kit::metrics::OrgLabels;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::consumers::Consumer;
 use crate::domain::{
     Ask, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome,
     Released, Resource, Rules, Ruling, Usage,
@@ -206,15 +207,17 @@ impl<S: QuotaStore> Governor<S> {
     /// Rules on a request for tokens: the org's suspensions first (a probe
     /// may go through), then the budget; a denial that calls for a
     /// suspension starts it. A grant carries a nonce of its own, so that it
-    /// is handed back at most once. Every protocol's one path.
+    /// is handed back at most once. Every protocol's one path; the tokens
+    /// granted are counted for `consumer` too.
     pub async fn acquire(
         &self,
         key: &BudgetKey,
         ask: Ask,
         priority: Priority,
+        consumer: &Consumer,
     ) -> Result<Ruling, GovernorError> {
         let started = Instant::now();
-        let ruling = self.rule(key, ask, priority).await?;
+        let ruling = self.rule(key, ask, priority, consumer).await?;
         self.metrics.decided(&key.org, &ruling, started);
         Ok(ruling)
     }
@@ -224,6 +227,7 @@ impl<S: QuotaStore> Governor<S> {
         key: &BudgetKey,
         ask: Ask,
         priority: Priority,
+        consumer: &Consumer,
     ) -> Result<Ruling, GovernorError> {
         // Every grant has a nonce of its own; a probe's is known to the
         // store before the grant is made, so that only its holder reports.
@@ -251,7 +255,7 @@ impl<S: QuotaStore> Governor<S> {
         }
         let mut decision = match self
             .store
-            .acquire(key, ask, priority, self.default_budget.as_ref())
+            .acquire(key, ask, priority, consumer, self.default_budget.as_ref())
             .await
         {
             Ok(decision) => decision,
@@ -479,9 +483,9 @@ impl<S: QuotaStore> Governor<S> {
     }
 
     /// The usage of `key`'s budget.
-    pub async fn usage(&self, key: &BudgetKey) -> Result<Usage, GovernorError> {
+    pub async fn usage(&self, key: &BudgetKey, top: usize) -> Result<Usage, GovernorError> {
         self.store
-            .usage(key, self.default_budget.as_ref())
+            .usage_of(key, self.default_budget.as_ref(), top)
             .await?
             .ok_or_else(|| GovernorError::NoBudget(key.clone()))
     }

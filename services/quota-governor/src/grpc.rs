@@ -104,9 +104,14 @@ async fn acquire<S: QuotaStore>(
     governor: &Governor<S>,
     asked: TokenAsk,
 ) -> Result<pb::AcquireTokensResponse, Status> {
-    let TokenAsk { key, ask, priority } = asked;
+    let TokenAsk {
+        key,
+        ask,
+        priority,
+        consumer,
+    } = asked;
     let span = tracing::Span::current();
-    let (decision, probe) = match governor.acquire(&key, ask, priority).await? {
+    let (decision, probe) = match governor.acquire(&key, ask, priority, &consumer).await? {
         Ruling::Suspended {
             reason,
             used,
@@ -343,7 +348,8 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
     ) -> Result<Response<pb::GetUsageResponse>, Status> {
         authorize_org(&request, &request.get_ref().org_id)?;
         let key = convert::read_key(&request.get_ref().org_id, request.get_ref().resource)?;
-        let usage = self.governor.usage(&key).await?;
+        let top = crate::consumers::check_top(request.get_ref().top_consumers)?;
+        let usage = self.governor.usage(&key, top).await?;
         Ok(Response::new(convert::usage_pb(&usage)))
     }
 

@@ -12,6 +12,7 @@ pub mod app;
 pub mod audit;
 pub mod budgets_file;
 pub mod config;
+pub mod consumers;
 pub mod convert;
 pub mod domain;
 pub mod feed;

@@ -19,6 +19,7 @@ use syncgov_kit::auth::Principal;
 use syncgov_kit::error::ApiError;
 use tonic::{Request, Response, Status};
 
+use crate::consumers::Consumer;
 use crate::convert::duration;
 use crate::domain::{self, Ask, Grant, InvalidInput, OrgId, Outcome, Priority, Resource, Ruling};
 use crate::governor::Governor;
@@ -117,6 +118,21 @@ pub fn read_descriptor(
     Ok(Some((BudgetKey { org, resource }, priority)))
 }
 
+/// The consumer a descriptor's grants are counted for: its optional
+/// `client_id`, `object` and `operation` entries, held to the rules of
+/// `AcquireTokens`' fields of the same names (empty: not said).
+pub fn read_consumer(entries: &[(String, String)]) -> Result<Consumer, InvalidInput> {
+    let value = |key: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let named = |e: InvalidInput| InvalidInput::new(format!("descriptors.{}", e.field), e.rule);
+    domain::check_client_id(value("client_id")).map_err(named)?;
+    Consumer::parse(value("client_id"), value("object"), value("operation")).map_err(named)
+}
+
 fn saturate(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -136,6 +152,8 @@ fn entries(
 /// onto no budget), and the hits each costs.
 struct Mapped {
     descriptors: Vec<Option<(BudgetKey, Priority)>>,
+    /// Who each descriptor's grant is counted for.
+    consumers: Vec<Consumer>,
     hits: u32,
 }
 
@@ -165,12 +183,15 @@ fn read_request(
         .into());
     }
     let mut descriptors = Vec::with_capacity(request.descriptors.len());
+    let mut consumers = Vec::with_capacity(request.descriptors.len());
     for descriptor in &request.descriptors {
-        let mapped = if ours {
-            read_descriptor(&entries(descriptor))?
+        let (mapped, consumer) = if ours {
+            let entries = entries(descriptor);
+            (read_descriptor(&entries)?, read_consumer(&entries)?)
         } else {
-            None
+            (None, Consumer::default())
         };
+        consumers.push(consumer);
         if let (Some((key, _)), Some(principal)) = (&mapped, principal)
             && !principal.may_touch(key.org.as_str())
         {
@@ -186,7 +207,11 @@ fn read_request(
     }
     // Envoy sends 0 for "one hit".
     let hits = domain::parse_count("hits_addend", u64::from(request.hits_addend.max(1)))?;
-    Ok(Mapped { descriptors, hits })
+    Ok(Mapped {
+        descriptors,
+        consumers,
+        hits,
+    })
 }
 
 /// The answer to a request that asks above the caller's priority ceiling:
@@ -236,7 +261,7 @@ impl<S: QuotaStore> RlsService<S> {
         let mut statuses = Vec::with_capacity(mapped.descriptors.len());
         let mut headers = Vec::new();
         let mut granted: Vec<(BudgetKey, Grant)> = Vec::new();
-        for descriptor in mapped.descriptors {
+        for (descriptor, consumer) in mapped.descriptors.into_iter().zip(&mapped.consumers) {
             let Some((key, priority)) = descriptor else {
                 statuses.push(DescriptorStatus {
                     code: unmapped.into(),
@@ -245,7 +270,7 @@ impl<S: QuotaStore> RlsService<S> {
                 continue;
             };
             let ruling = match governor
-                .acquire(&key, Ask::exactly(mapped.hits), priority)
+                .acquire(&key, Ask::exactly(mapped.hits), priority, consumer)
                 .await
             {
                 Ok(ruling) => ruling,
@@ -434,5 +459,32 @@ mod tests {
                 .field,
             "descriptors.priority"
         );
+    }
+
+    #[test]
+    fn a_descriptor_may_name_its_consumer() {
+        let consumer = read_consumer(&entries(&[
+            ("org_id", "acme"),
+            ("client_id", "egress-7"),
+            ("object", "Contact"),
+            ("operation", "query"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            consumer,
+            Consumer::parse("egress-7", "Contact", "query").unwrap()
+        );
+        assert_eq!(
+            read_consumer(&entries(&[("org_id", "acme")])).unwrap(),
+            Consumer::default()
+        );
+        for (key, value, field) in [
+            ("object", "Contact.Name", "descriptors.object"),
+            ("operation", "QUERY", "descriptors.operation"),
+            ("client_id", "bad\u{7}", "descriptors.client_id"),
+        ] {
+            let e = read_consumer(&entries(&[("org_id", "acme"), (key, value)])).unwrap_err();
+            assert_eq!(e.field, field);
+        }
     }
 }

@@ -403,6 +403,7 @@ mod tests {
             is_default_budget: false,
             org,
             forecast: Default::default(),
+            consumers: None,
         };
         assert!(!may_clear(
             &held(R::IntegrationApiLimitExceeded),

@@ -55,6 +55,11 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
         own_ports,
     })
     .context("--webhook-ca-file")?;
+    // A bad SMTP setting stops the service before it binds anything more.
+    let mailer = match settings.mailer_settings()? {
+        Some(mailer) => Some(crate::smtp::Mailer::new(&mailer)?),
+        None => None,
+    };
     let policy = settings.queue_policy();
     // A bad rules file stops the service before it binds anything more.
     let rules = match &settings.rules {
@@ -78,7 +83,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 base.router,
                 &base.health,
                 &settings,
-                deliverer,
+                Deliveries { deliverer, mailer },
                 rules.clone(),
             )?;
             (router, background, description)
@@ -90,7 +95,7 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
                 base.router,
                 &base.health,
                 &settings,
-                deliverer,
+                Deliveries { deliverer, mailer },
                 rules.clone(),
             )?;
             (router, background, "in memory".to_owned())
@@ -109,6 +114,12 @@ pub fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow:
     })
 }
 
+/// How notifications leave: webhooks, and e-mail when an SMTP server is set.
+struct Deliveries {
+    deliverer: Deliverer,
+    mailer: Option<crate::smtp::Mailer>,
+}
+
 /// The service's audit trail: one stream, in one cluster slot of its own.
 pub const AUDIT_KEY: &str = "syncgov:errors:{audit}:events";
 
@@ -118,12 +129,13 @@ fn serve_on<S: ErrorStore>(
     router: Router,
     health: &HealthReporter,
     settings: &Settings,
-    deliverer: Deliverer,
+    deliveries: Deliveries,
     rules: Arc<RulesHandle>,
 ) -> anyhow::Result<(Router, BoxFuture)> {
     let store = Arc::new(store);
-    let policy = deliverer.policy().clone();
-    let background = background(store.clone(), health, settings, deliverer)?;
+    let policy = deliveries.deliverer.policy().clone();
+    let email = deliveries.mailer.is_some();
+    let background = background(store.clone(), health, settings, deliveries)?;
     let reload: BoxFuture = match &settings.rules {
         Some(path) => Box::pin(watch_rules(
             path.clone(),
@@ -136,7 +148,7 @@ fn serve_on<S: ErrorStore>(
         tokio::join!(background, reload);
     });
     let audit = settings.server.audit_log(AUDIT_KEY)?;
-    let service = SyncErrorsService::with_rules(store, policy, rules, audit);
+    let service = SyncErrorsService::with_rules(store, policy, rules, audit).with_email(email);
     let router = router.add_service(SyncErrorsServer::new(service));
     Ok((router, background))
 }
@@ -185,7 +197,7 @@ fn background<S: ErrorStore>(
     store: Arc<S>,
     health: &HealthReporter,
     settings: &Settings,
-    deliverer: Deliverer,
+    deliveries: Deliveries,
 ) -> anyhow::Result<BoxFuture> {
     let pinged = store.clone();
     let ping = move || {
@@ -205,7 +217,18 @@ fn background<S: ErrorStore>(
         tick: (settings.digest_day / 10).clamp(Duration::from_millis(100), Duration::from_secs(1)),
         concurrency: settings.notification_concurrency as usize,
     };
-    let notifier = crate::notifier::run(store.clone(), pacing, deliverer);
+    if let Some(mailer) = &deliveries.mailer {
+        tracing::info!(
+            server = mailer.server(),
+            "notification e-mails go through SMTP"
+        );
+    }
+    let notifier = crate::notifier::run(
+        store.clone(),
+        pacing,
+        deliveries.deliverer,
+        deliveries.mailer,
+    );
     let queue = crate::metrics::watch_queue(store.clone());
     crate::metrics::count_from_zero();
     let indexed = store.clone();

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::core::Reclassified;
-use crate::notify::{Frequency, Settings};
+use crate::notify::{Choices, Frequency, Settings, WebhookFormat};
 use crate::resync::JobId;
 
 /// Job ids recorded of one resync, at most: the call queues up to 100, and
@@ -45,6 +45,22 @@ pub fn notification(settings: &Settings, secret: &str) -> Value {
         },
         "webhook_url": masked_url(&settings.webhook_url),
         "webhook_secret": secret,
+        "webhook_format": match settings.webhook_format {
+            WebhookFormat::Json => "json",
+            WebhookFormat::Slack => "slack",
+        },
+        "webhook": choices(settings.webhook),
+        "email": choices(settings.email),
+        "email_recipients": settings.email_recipients,
+    })
+}
+
+/// One channel's choices as the trail records them.
+fn choices(c: Choices) -> Value {
+    json!({
+        "errors": c.errors,
+        "suspensions": c.suspensions,
+        "usage_alerts": c.usage_alerts,
     })
 }
 
@@ -128,8 +144,11 @@ mod tests {
             frequency: Frequency::Daily,
             webhook_url: "https://h.example/x".into(),
             webhook_secret: Some("whsec_topsecretvalue".into()),
+            email_recipients: vec!["ops@acme.example".into()],
+            ..Settings::default()
         };
         let text = notification(&settings, "set").to_string();
+        assert!(text.contains("ops@acme.example"), "{text}");
         assert!(!text.contains("topsecret"), "{text}");
         assert!(text.contains("\"daily\""), "{text}");
     }

@@ -19,6 +19,7 @@ const DEFAULT_RESYNC_BACKOFF_CAP: &str = "1h";
 const DEFAULT_RESYNC_MAX_ATTEMPTS: u32 = 5;
 const DEFAULT_WEBHOOK_CONNECT_TIMEOUT: &str = "2s";
 const DEFAULT_WEBHOOK_TIMEOUT: &str = "10s";
+const DEFAULT_SMTP_TIMEOUT: &str = "10s";
 const DEFAULT_NOTIFICATION_CONCURRENCY: u32 = 32;
 const DEFAULT_RESYNC_MAX_QUEUED_PER_ORG: u32 = crate::resync::DEFAULT_MAX_QUEUED_PER_ORG;
 
@@ -150,6 +151,48 @@ pub struct Settings {
     #[arg(long, env = "SYNC_ERRORS_WEBHOOK_TIMEOUT", default_value = DEFAULT_WEBHOOK_TIMEOUT, value_parser = parse_duration)]
     pub webhook_timeout: Duration,
 
+    /// The SMTP server notification e-mails go through:
+    /// smtp://host[:port] (plain, port 25), smtp://host[:port]?tls=required
+    /// (STARTTLS, port 587), smtps://host[:port] (implicit TLS, port 465).
+    /// No credentials in it. Unset: no e-mail, and naming e-mail recipients
+    /// is refused.
+    #[arg(long, env = "SYNC_ERRORS_SMTP_URL", requires = "smtp_from")]
+    pub smtp_url: Option<String>,
+
+    /// The user to authenticate to the SMTP server as (with
+    /// --smtp-password-file). Unset: no authentication.
+    #[arg(
+        long,
+        env = "SYNC_ERRORS_SMTP_USERNAME",
+        requires = "smtp_password_file"
+    )]
+    pub smtp_username: Option<String>,
+
+    /// A file holding the SMTP password (read at start; a trailing newline
+    /// is not part of it). Never on the command line, never logged.
+    #[arg(
+        long,
+        env = "SYNC_ERRORS_SMTP_PASSWORD_FILE",
+        requires = "smtp_username"
+    )]
+    pub smtp_password_file: Option<std::path::PathBuf>,
+
+    /// The sender of notification e-mails (address, or Name <address>);
+    /// required with --smtp-url.
+    #[arg(long, env = "SYNC_ERRORS_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
+    /// A CA certificate file (PEM) trusted for the SMTP server's TLS
+    /// besides the system's roots (an internal relay's); needs an
+    /// --smtp-url with TLS.
+    #[arg(long, env = "SYNC_ERRORS_SMTP_CA_FILE", requires = "smtp_url")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
+
+    /// Longest an SMTP command may wait for the server; then the e-mail
+    /// failed and is retried.
+    #[arg(long, env = "SYNC_ERRORS_SMTP_TIMEOUT", default_value = DEFAULT_SMTP_TIMEOUT, value_parser = parse_duration)]
+    pub smtp_timeout: Duration,
+
     /// Resync attempts per job, the first included; then the error is dead
     /// until an operator resyncs it again.
     #[arg(long, env = "SYNC_ERRORS_RESYNC_MAX_ATTEMPTS", default_value_t = DEFAULT_RESYNC_MAX_ATTEMPTS,
@@ -225,6 +268,26 @@ impl Settings {
         }
     }
 
+    /// The SMTP server these settings name, if any; an error names the
+    /// missing flag.
+    pub fn mailer_settings(&self) -> anyhow::Result<Option<crate::smtp::MailerSettings>> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let from = self
+            .smtp_from
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--smtp-from is required with --smtp-url"))?;
+        Ok(Some(crate::smtp::MailerSettings {
+            url: url.clone(),
+            username: self.smtp_username.clone(),
+            password_file: self.smtp_password_file.clone(),
+            from,
+            timeout: self.smtp_timeout,
+            ca_file: self.smtp_ca_file.clone(),
+        }))
+    }
+
     /// The resync retry policy these settings ask for.
     pub fn retry_policy(&self) -> crate::resync::RetryPolicy {
         crate::resync::RetryPolicy {
@@ -257,6 +320,12 @@ impl Default for Settings {
             webhook_ca_file: None,
             webhook_connect_timeout: duration(DEFAULT_WEBHOOK_CONNECT_TIMEOUT),
             webhook_timeout: duration(DEFAULT_WEBHOOK_TIMEOUT),
+            smtp_url: None,
+            smtp_username: None,
+            smtp_password_file: None,
+            smtp_from: None,
+            smtp_ca_file: None,
+            smtp_timeout: duration(DEFAULT_SMTP_TIMEOUT),
             resync_max_attempts: DEFAULT_RESYNC_MAX_ATTEMPTS,
             resync_backoff: duration(DEFAULT_RESYNC_BACKOFF),
             resync_backoff_cap: duration(DEFAULT_RESYNC_BACKOFF_CAP),

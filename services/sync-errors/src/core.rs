@@ -48,6 +48,9 @@ pub struct SyncErrors<S> {
     webhooks: Policy,
     /// The operator rules in force, reloaded as their file changes.
     rules: Arc<RulesHandle>,
+    /// Whether the service can send e-mail (it has an SMTP server): without
+    /// one, naming recipients is refused rather than silently unused.
+    email: bool,
 }
 
 /// One text to classify, with what the worker stated about it.
@@ -111,7 +114,13 @@ impl<S: ErrorStore> SyncErrors<S> {
             store,
             webhooks,
             rules,
+            email: false,
         }
+    }
+
+    /// The same, able to send e-mail when `email` (an SMTP server is set).
+    pub fn with_email(self, email: bool) -> Self {
+        Self { email, ..self }
     }
 
     /// Classifies and stores a batch of failures of `org`, all or none.
@@ -518,34 +527,41 @@ impl<S: ErrorStore> SyncErrors<S> {
         Ok(Some(self.store.delivery_status(org).await?))
     }
 
-    /// Checks and stores the org's notification settings; returns them as
-    /// stored. Settings without a secret keep the one stored, and are
-    /// checked with it: turning notifications on needs a secret, given now
-    /// or before. A secret given is checked on its own too, so a bad one is
-    /// refused as such even when something else is wrong.
+    /// Changes the org's notification settings as `update` says (what it
+    /// does not name stays as stored), checks the result and stores it;
+    /// returns it as stored. The secret kept is checked with the rest:
+    /// turning notifications on needs a secret, given now or before. A
+    /// secret given is checked on its own too, so a bad one is refused as
+    /// such even when something else is wrong.
     pub async fn update_notification_settings(
         &self,
         org: &OrgId,
-        settings: notify::Settings,
+        update: notify::Update,
     ) -> Result<notify::Settings, Error> {
-        let mut kept = settings.clone();
-        if kept.webhook_secret.is_none() {
-            kept.webhook_secret = self
-                .store
-                .notification_settings(org)
-                .await?
-                .and_then(|s| s.webhook_secret);
-        }
-        if let Some(given) = &settings.webhook_secret {
+        let stored = self
+            .store
+            .notification_settings(org)
+            .await?
+            .unwrap_or_default();
+        let settings = update.apply(stored);
+        if let Some(given) = &update.webhook_secret {
             notify::Settings {
                 webhook_secret: Some(given.clone()),
                 ..notify::Settings::default()
             }
             .validate()?;
         }
-        kept.validate()?;
-        if !kept.webhook_url.is_empty() {
-            let url = WebhookUrl::parse("settings.webhook_url", &kept.webhook_url)?;
+        settings.validate()?;
+        if !self.email
+            && update
+                .email_recipients
+                .as_ref()
+                .is_some_and(|r| !r.is_empty())
+        {
+            return Err(Error::EmailOff);
+        }
+        if !settings.webhook_url.is_empty() {
+            let url = WebhookUrl::parse("settings.webhook_url", &settings.webhook_url)?;
             self.webhooks.check_url("settings.webhook_url", &url)?;
         }
         let settings = self.store.set_notification_settings(org, settings).await?;

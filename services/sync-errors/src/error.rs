@@ -31,6 +31,11 @@ pub enum Error {
         "lease_id: the claim lapsed or is not this one; another worker may hold the job, so this outcome was not recorded"
     )]
     LeaseLost,
+    /// E-mail recipients were given but the service has no SMTP server.
+    #[error(
+        "settings.email_recipients: e-mail is off on this service: it needs an SMTP server (--smtp-url)"
+    )]
+    EmailOff,
     /// The store failed; it decides what is transient.
     #[error(transparent)]
     Store(#[from] StoreError),

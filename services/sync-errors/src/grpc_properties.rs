@@ -450,6 +450,7 @@ proptest! {
             frequency: notify::Frequency::default(),
             webhook_url,
             webhook_secret,
+            ..notify::Settings::default()
         };
         match settings.validate() {
             Ok(()) => {
@@ -472,6 +473,40 @@ proptest! {
                 ["settings.webhook_url", "settings.webhook_secret"].contains(&e.field.as_str()),
                 "field {}", e.field
             ),
+        }
+    }
+
+    /// Any e-mail recipients are taken or refused naming the list or one
+    /// of them; recipients taken are few, parse as addresses, and hold no
+    /// character that could end a header.
+    #[test]
+    fn email_recipients_are_taken_or_refused_by_field(
+        recipients in proptest::collection::vec(
+            text("[a-z]{1,8}@[a-z]{1,8}\\.example", 40), 0..24),
+    ) {
+        let settings = notify::Settings {
+            enabled: true,
+            email_recipients: recipients.clone(),
+            ..notify::Settings::default()
+        };
+        match settings.validate() {
+            Ok(()) => {
+                prop_assert!(!recipients.is_empty() && recipients.len() <= notify::MAX_RECIPIENTS);
+                for r in &recipients {
+                    prop_assert!(!r.chars().any(char::is_control), "{r:?}");
+                    prop_assert!(r.parse::<lettre::Address>().is_ok(), "{r:?}");
+                    prop_assert!(r.len() <= notify::MAX_ADDRESS_LEN);
+                }
+            }
+            Err(e) => {
+                let i = e.field.strip_prefix("settings.email_recipients");
+                prop_assert!(
+                    e.field == "settings.webhook_url" && recipients.is_empty()
+                        || i == Some("")
+                        || i.is_some_and(|i| i.starts_with('[') && i.ends_with(']')),
+                    "field {}", e.field
+                );
+            }
         }
     }
 }

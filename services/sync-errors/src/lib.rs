@@ -6,8 +6,9 @@
 //! protobuf and statuses) over `core` (the operations and their rules), and
 //! the background tasks (`notifier`, `relay`, `metrics`) beside it, all over
 //! `store`; these use the pure `domain`, `classify`, `resync`, `notify`,
-//! `destination` and `taxonomy`, which know neither tonic nor Redis. The
-//! notifier's HTTP deliveries go through `webhook`. Only `grpc` makes gRPC
+//! `destination`, `mail` and `taxonomy`, which know neither tonic nor
+//! Redis. The notifier's HTTP deliveries go through `webhook`, its e-mails
+//! through `smtp`. Only `grpc` makes gRPC
 //! statuses; only `store` names Redis.
 
 pub mod access;
@@ -22,12 +23,14 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod grpc;
+pub mod mail;
 pub mod metrics;
 pub mod notifier;
 pub mod notify;
 pub mod relay;
 pub mod resync;
 pub mod rules;
+pub mod smtp;
 pub mod store;
 pub mod top;
 pub mod webhook;

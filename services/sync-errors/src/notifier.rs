@@ -1,7 +1,11 @@
-//! Sends error notifications. Every replica, every tick, makes the digests
-//! that are due (the store makes each org's digest of a period once, however
-//! many replicas ask) and delivers what is queued: an HTTP POST of JSON to
-//! the org's webhook (`webhook.rs`), signed with the org's secret under the
+//! Sends notifications. Every replica, every tick, makes the digests that
+//! are due (the store makes each org's digest of a period once, however
+//! many replicas ask) and delivers what is queued to each channel whose
+//! choices carry its kind: an e-mail to the org's recipients (`mail.rs`,
+//! `smtp.rs`), then an HTTP POST of JSON (or Slack-style text) to the org's
+//! webhook (`webhook.rs`). The store remembers which channels took a
+//! notification, so a retry after one channel failed does not send again
+//! to the other. The POST is signed with the org's secret under the
 //! Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`), with the notification's id as `webhook-id` and
 //! `Idempotency-Key`. A delivery that fails stays claimed until its claim
@@ -35,9 +39,15 @@ use tokio::time::Instant;
 use crate::destination::WebhookUrl;
 use crate::domain::OrgId;
 use crate::notify::{self, Payload, SuspensionNotice, TypeCount};
+use crate::smtp::Mailer;
 use crate::store::{ErrorStore, Pending};
 use crate::taxonomy::{ErrorType, SuspensionReason};
 use crate::webhook::{Deliverer, Failure};
+
+/// The channels, as the store remembers which took a notification.
+const WEBHOOK: &str = "webhook";
+/// See [`WEBHOOK`].
+const EMAIL: &str = "email";
 
 /// Longest a destination that keeps not answering is spared.
 const COOLING_CAP: Duration = Duration::from_secs(300);
@@ -95,6 +105,10 @@ pub fn payload<'a>(org: &'a OrgId, pending: &'a Pending) -> Payload<'a> {
         period: pending.period,
         types,
         suspension,
+        usage: pending
+            .used
+            .zip(pending.allocation)
+            .map(|(used, allocation)| notify::UsageNotice::of(used, allocation)),
     }
 }
 
@@ -146,10 +160,12 @@ async fn notice<S: ErrorStore>(
     event: &quota::WatchSuspensionsResponse,
 ) -> Result<(), crate::store::StoreError> {
     if let Ok(org) = OrgId::parse(&event.org_id) {
-        let on = store
-            .notification_settings(&org)
-            .await?
-            .is_some_and(|s| s.enabled);
+        // Queued only when some channel carries suspensions.
+        let on = store.notification_settings(&org).await?.is_some_and(|s| {
+            s.enabled
+                && ((!s.webhook_url.is_empty() && s.webhook.suspensions)
+                    || (!s.email_recipients.is_empty() && s.email.suspensions))
+        });
         if on {
             let suspended = event.kind == quota::SuspensionEventKind::Suspended as i32;
             let pending = Pending {
@@ -167,10 +183,43 @@ async fn notice<S: ErrorStore>(
     store.set_suspension_cursor(&event.cursor).await
 }
 
+/// Queues a usage alert for `org`: `used` calls of its `allocation` in the
+/// rolling window. `id` names the crossing (the threshold and the window it
+/// was crossed in, say), so that replicas that see the same crossing queue
+/// it once. Queued only while notifications are on and a channel with
+/// somewhere to send carries usage alerts; returns whether it was queued.
+/// The governor's usage threshold events are to come through here.
+pub async fn queue_usage_alert<S: ErrorStore>(
+    store: &S,
+    org: &OrgId,
+    id: &str,
+    used: u64,
+    allocation: u64,
+) -> Result<bool, crate::store::StoreError> {
+    let wanted = store.notification_settings(org).await?.is_some_and(|s| {
+        s.enabled
+            && ((!s.webhook_url.is_empty() && s.webhook.usage_alerts)
+                || (!s.email_recipients.is_empty() && s.email.usage_alerts))
+    });
+    if !wanted {
+        return Ok(false);
+    }
+    let alert = Pending {
+        id: format!("usage-{id}"),
+        kind: "usage".into(),
+        used: Some(used),
+        allocation: Some(allocation),
+        ..Pending::default()
+    };
+    store.queue_notice(org, &alert).await
+}
+
 /// What the org tasks of one replica share.
 struct Notifier<S> {
     store: Arc<S>,
     deliverer: Deliverer,
+    /// E-mail, when the service has an SMTP server.
+    mailer: Option<Mailer>,
     pacing: Pacing,
     /// Orgs a task is serving now: one task per org, so its notifications
     /// go out in order.
@@ -210,12 +259,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Makes due digests and delivers queued notifications, until dropped (the
 /// org tasks it started are dropped with it).
-pub async fn run<S: ErrorStore>(store: Arc<S>, pacing: Pacing, deliverer: Deliverer) {
+pub async fn run<S: ErrorStore>(
+    store: Arc<S>,
+    pacing: Pacing,
+    deliverer: Deliverer,
+    mailer: Option<Mailer>,
+) {
     let failing_count = Arc::new(AtomicU64::new(0));
     let _gauge = crate::metrics::failing_webhooks(failing_count.clone());
     let notifier = Arc::new(Notifier {
         store,
         deliverer,
+        mailer,
         pacing,
         busy: Mutex::default(),
         cooling: Mutex::default(),
@@ -289,6 +344,23 @@ impl<S: ErrorStore> Notifier<S> {
             let Some(settings) = self.settings(org).await? else {
                 return Ok(());
             };
+            let kind = notify::Kind::of(&pending.kind);
+            let sent = self.store.sent_channels(org, &pending.id).await?;
+            let wants = |channel: &str, choices: notify::Choices, set: bool| {
+                set && kind.is_some_and(|k| choices.carries(k))
+                    && !sent.iter().any(|c| c == channel)
+            };
+            // E-mail first: a webhook that keeps failing does not hold the
+            // mail back (the mail is not sent again on the webhook's retry).
+            if wants(EMAIL, settings.email, !settings.email_recipients.is_empty())
+                && !self.mail(org, &settings, &pending).await?
+            {
+                return Ok(());
+            }
+            if !wants(WEBHOOK, settings.webhook, !settings.webhook_url.is_empty()) {
+                self.store.notification_sent(org, &pending.id).await?;
+                continue;
+            }
             let outcome = deliver(&self.deliverer, org, &settings, &pending).await;
             crate::metrics::delivery(outcome.as_ref().err());
             let status = self
@@ -322,6 +394,36 @@ impl<S: ErrorStore> Notifier<S> {
                     // Stays claimed; tried again once the claim lapses.
                     return Ok(());
                 }
+            }
+        }
+    }
+
+    /// E-mails `pending` to the org's recipients; true when the server took
+    /// it (or there is no SMTP server to send it with: nothing to wait for).
+    async fn mail(
+        &self,
+        org: &OrgId,
+        settings: &notify::Settings,
+        pending: &Pending,
+    ) -> Result<bool, crate::store::StoreError> {
+        let Some(mailer) = &self.mailer else {
+            tracing::debug!(org_id = %org, id = %pending.id, "e-mail recipients set but no SMTP server; not mailed");
+            return Ok(true);
+        };
+        let mail = crate::mail::compose(&payload(org, pending));
+        match mailer
+            .send(&pending.id, &settings.email_recipients, &mail)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(org_id = %org, id = %pending.id, recipients = settings.email_recipients.len(), "notification e-mailed");
+                self.store.channel_sent(org, &pending.id, EMAIL).await?;
+                Ok(true)
+            }
+            Err(why) => {
+                tracing::warn!(org_id = %org, id = %pending.id, server = mailer.server(), error = %why, "notification not e-mailed; will retry");
+                // Stays claimed; tried again once the claim lapses.
+                Ok(false)
             }
         }
     }
@@ -408,8 +510,14 @@ async fn deliver(
         .webhook_secret
         .as_deref()
         .ok_or_else(|| Failure::Policy("no webhook secret is set".into()))?;
-    let body = serde_json::to_vec(&payload(org, pending))
-        .map_err(|e| Failure::Http(format!("cannot write the body: {e}")))?;
+    let payload = payload(org, pending);
+    let body = match settings.webhook_format {
+        notify::WebhookFormat::Json => serde_json::to_vec(&payload),
+        notify::WebhookFormat::Slack => serde_json::to_vec(&serde_json::json!({
+            "text": crate::mail::slack_text(&payload),
+        })),
+    }
+    .map_err(|e| Failure::Http(format!("cannot write the body: {e}")))?;
     let timestamp = now_ms().div_euclid(1_000);
     let headers = [
         ("webhook-id", pending.id.clone()),
@@ -443,6 +551,7 @@ mod tests {
                 crate::resync::QueuePolicy::default(),
             )),
             deliverer,
+            mailer: None,
             pacing: Pacing {
                 day: Duration::from_secs(86_400),
                 retry: Duration::from_secs(30),
@@ -479,6 +588,53 @@ mod tests {
         n.after(dest, None);
         assert!(!n.spared(dest), "forgotten once it took a delivery");
         assert!(!n.spared("https://other.example.com:443"));
+    }
+
+    #[tokio::test]
+    async fn a_usage_alert_is_queued_once_for_channels_that_carry_it() {
+        let store = crate::store::memory::MemoryStore::new(crate::resync::QueuePolicy::default());
+        let org = OrgId::parse("acme").unwrap();
+        let mut settings = notify::Settings {
+            enabled: true,
+            email_recipients: vec!["ops@acme.example".into()],
+            ..notify::Settings::default()
+        };
+        settings.email.usage_alerts = false;
+        store
+            .set_notification_settings(&org, settings.clone())
+            .await
+            .unwrap();
+        assert!(
+            !queue_usage_alert(&store, &org, "90-1", 900, 1000)
+                .await
+                .unwrap()
+        );
+        settings.email.usage_alerts = true;
+        store
+            .set_notification_settings(&org, settings)
+            .await
+            .unwrap();
+        assert!(
+            queue_usage_alert(&store, &org, "90-1", 900, 1000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !queue_usage_alert(&store, &org, "90-1", 901, 1000)
+                .await
+                .unwrap(),
+            "the same crossing, once"
+        );
+        let pending = store.claim_notification(&org, 1000).await.unwrap().unwrap();
+        let mail = crate::mail::compose(&payload(&org, &pending));
+        assert_eq!(
+            mail.subject,
+            "[syncgov] acme: 90 % of the API allocation used"
+        );
+        assert!(mail.text.contains("900 of 1000 calls"), "{}", mail.text);
+        let body = serde_json::to_value(payload(&org, &pending)).unwrap();
+        assert_eq!(body["kind"], "usage");
+        assert_eq!(body["usage"]["percent"], 90);
     }
 
     #[test]

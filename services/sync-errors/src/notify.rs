@@ -65,17 +65,212 @@ impl Frequency {
     }
 }
 
+/// Most e-mail recipients an org may name.
+pub const MAX_RECIPIENTS: usize = 20;
+/// Longest e-mail address (RFC 5321's path limit less the brackets).
+pub const MAX_ADDRESS_LEN: usize = 254;
+
+/// The kinds of notification, each switched on or off per channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// New sync errors: immediate notices and digests.
+    Errors,
+    /// The integration suspended or cleared.
+    Suspensions,
+    /// The org's API usage crossed a threshold.
+    UsageAlerts,
+}
+
+impl Kind {
+    /// The kind of a queued notification's `kind` (`errors`, `digest`,
+    /// `suspended`, `cleared`, `usage`); `None` for one this version does
+    /// not know.
+    pub fn of(kind: &str) -> Option<Self> {
+        match kind {
+            "errors" | "digest" => Some(Kind::Errors),
+            "suspended" | "cleared" => Some(Kind::Suspensions),
+            "usage" => Some(Kind::UsageAlerts),
+            _ => None,
+        }
+    }
+}
+
+/// Which kinds one channel carries. All on by default: before channels had
+/// choices, an org's one webhook got every kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Choices {
+    /// New sync errors.
+    #[serde(rename = "e")]
+    pub errors: bool,
+    /// Suspensions and clears.
+    #[serde(rename = "s")]
+    pub suspensions: bool,
+    /// Usage alerts.
+    #[serde(rename = "u")]
+    pub usage_alerts: bool,
+}
+
+impl Default for Choices {
+    fn default() -> Self {
+        Self {
+            errors: true,
+            suspensions: true,
+            usage_alerts: true,
+        }
+    }
+}
+
+impl Choices {
+    /// Whether the channel carries notifications of `kind`.
+    pub fn carries(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Errors => self.errors,
+            Kind::Suspensions => self.suspensions,
+            Kind::UsageAlerts => self.usage_alerts,
+        }
+    }
+}
+
+/// What a webhook is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// The notification as JSON ([`Payload`]).
+    #[default]
+    Json,
+    /// `{"text": ...}` for Slack or Mattermost incoming webhooks.
+    Slack,
+}
+
+impl WebhookFormat {
+    /// Stored form (the contract's numbers).
+    pub fn number(self) -> i32 {
+        match self {
+            WebhookFormat::Json => 1,
+            WebhookFormat::Slack => 2,
+        }
+    }
+
+    /// From the stored form; 0 (unset) is JSON.
+    pub fn from_number(n: i32) -> Option<Self> {
+        match n {
+            0 | 1 => Some(WebhookFormat::Json),
+            2 => Some(WebhookFormat::Slack),
+            _ => None,
+        }
+    }
+}
+
 /// An org's notification settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
-    /// Whether notifications go out.
+    /// Whether notifications go out at all (every channel, every kind).
     pub enabled: bool,
-    /// How often.
+    /// How often error notices go out (every channel).
     pub frequency: Frequency,
     /// Where to.
     pub webhook_url: String,
     /// Signs deliveries; `None` in an update keeps the one set before.
     pub webhook_secret: Option<String>,
+    /// The kinds the webhook gets.
+    pub webhook: Choices,
+    /// The kinds e-mail recipients get.
+    pub email: Choices,
+    /// Who gets the e-mails; none: no e-mail.
+    pub email_recipients: Vec<String>,
+    /// What the webhook is sent.
+    pub webhook_format: WebhookFormat,
+}
+
+/// A change to an org's settings: `Some` fields are set, the others kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    /// The master switch.
+    pub enabled: Option<bool>,
+    /// How often error notices go out.
+    pub frequency: Option<Frequency>,
+    /// The webhook's URL (empty: none).
+    pub webhook_url: Option<String>,
+    /// A new webhook secret.
+    pub webhook_secret: Option<String>,
+    /// What the webhook is sent.
+    pub webhook_format: Option<WebhookFormat>,
+    /// The webhook's choices, one by one.
+    pub webhook: ChoicesUpdate,
+    /// E-mail's choices, one by one.
+    pub email: ChoicesUpdate,
+    /// The e-mail recipients (empty: none).
+    pub email_recipients: Option<Vec<String>>,
+}
+
+/// A change to one channel's choices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChoicesUpdate {
+    /// New sync errors.
+    pub errors: Option<bool>,
+    /// Suspensions and clears.
+    pub suspensions: Option<bool>,
+    /// Usage alerts.
+    pub usage_alerts: Option<bool>,
+}
+
+impl ChoicesUpdate {
+    /// All three set to `choices`.
+    pub fn all(choices: Choices) -> Self {
+        Self {
+            errors: Some(choices.errors),
+            suspensions: Some(choices.suspensions),
+            usage_alerts: Some(choices.usage_alerts),
+        }
+    }
+
+    fn apply(self, to: Choices) -> Choices {
+        Choices {
+            errors: self.errors.unwrap_or(to.errors),
+            suspensions: self.suspensions.unwrap_or(to.suspensions),
+            usage_alerts: self.usage_alerts.unwrap_or(to.usage_alerts),
+        }
+    }
+}
+
+impl Update {
+    /// `settings` with this change made; what it does not name stays.
+    pub fn apply(&self, settings: Settings) -> Settings {
+        Settings {
+            enabled: self.enabled.unwrap_or(settings.enabled),
+            frequency: self.frequency.unwrap_or(settings.frequency),
+            webhook_url: self.webhook_url.clone().unwrap_or(settings.webhook_url),
+            webhook_secret: self.webhook_secret.clone().or(settings.webhook_secret),
+            webhook: self.webhook.apply(settings.webhook),
+            email: self.email.apply(settings.email),
+            email_recipients: self
+                .email_recipients
+                .clone()
+                .unwrap_or(settings.email_recipients),
+            webhook_format: self.webhook_format.unwrap_or(settings.webhook_format),
+        }
+    }
+}
+
+/// Checks one e-mail recipient: an RFC 5322 address, bounded, with no
+/// control character (a CR or LF would start a header of its own).
+pub fn check_recipient(field: &str, address: &str) -> Result<(), InvalidInput> {
+    if address.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            field,
+            "must not hold control characters (CR, LF, ...)",
+        ));
+    }
+    if address.is_empty() || address.len() > MAX_ADDRESS_LEN {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be 1 to {MAX_ADDRESS_LEN} characters"),
+        ));
+    }
+    address
+        .parse::<lettre::Address>()
+        .map(|_| ())
+        .map_err(|e| InvalidInput::new(field, format!("is not an e-mail address ({e})")))
 }
 
 impl Settings {
@@ -98,13 +293,29 @@ impl Settings {
                 ));
             }
         }
-        if self.enabled && self.webhook_url.is_empty() {
+        if self.email_recipients.len() > MAX_RECIPIENTS {
             return Err(InvalidInput::new(
-                "settings.webhook_url",
-                "is required when notifications are enabled",
+                "settings.email_recipients",
+                format!("must name at most {MAX_RECIPIENTS} addresses"),
             ));
         }
-        if self.enabled && self.webhook_secret.is_none() {
+        for (i, address) in self.email_recipients.iter().enumerate() {
+            let field = format!("settings.email_recipients[{i}]");
+            check_recipient(&field, address)?;
+            if self.email_recipients[..i]
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(address))
+            {
+                return Err(InvalidInput::new(field, "is named twice"));
+            }
+        }
+        if self.enabled && self.webhook_url.is_empty() && self.email_recipients.is_empty() {
+            return Err(InvalidInput::new(
+                "settings.webhook_url",
+                "or settings.email_recipients is required when notifications are enabled",
+            ));
+        }
+        if self.enabled && !self.webhook_url.is_empty() && self.webhook_secret.is_none() {
             return Err(InvalidInput::new(
                 "settings.webhook_secret",
                 "is required when notifications are enabled: every delivery is signed",
@@ -148,7 +359,8 @@ pub struct Payload<'a> {
     pub id: &'a str,
     /// The org.
     pub org_id: &'a str,
-    /// `errors` (new error types), `digest`, `suspended` or `cleared`.
+    /// `errors` (new error types), `digest`, `suspended`, `cleared` or
+    /// `usage`.
     pub kind: &'a str,
     /// For a digest, its period number (days or weeks since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,6 +370,34 @@ pub struct Payload<'a> {
     /// For `suspended` and `cleared`: which suspension.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspension: Option<SuspensionNotice<'a>>,
+    /// For `usage`: how much of the allocation is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageNotice>,
+}
+
+/// The usage a `usage` alert is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct UsageNotice {
+    /// Calls used in the rolling 24 hours.
+    pub used: u64,
+    /// The integration's allocation.
+    pub allocation: u64,
+    /// `used` in percent of `allocation`, rounded down.
+    pub percent: u64,
+}
+
+impl UsageNotice {
+    /// The notice of `used` calls of `allocation`.
+    pub fn of(used: u64, allocation: u64) -> Self {
+        let percent = (u128::from(used) * 100)
+            .checked_div(u128::from(allocation))
+            .map_or(100, |p| p.min(u128::from(u64::MAX)) as u64);
+        Self {
+            used,
+            allocation,
+            percent,
+        }
+    }
 }
 
 /// The suspension a `suspended` or `cleared` notification is about.
@@ -255,7 +495,88 @@ mod tests {
             frequency: Frequency::Daily,
             webhook_url: "https://hooks.example.com/syncgov".into(),
             webhook_secret: Some("0123456789abcdef".into()),
+            ..Settings::default()
         }
+    }
+
+    #[test]
+    fn recipients_are_bounded_addresses_without_control_characters() {
+        let with = |r: &[&str]| Settings {
+            email_recipients: r.iter().map(|a| a.to_string()).collect(),
+            ..enabled()
+        };
+        assert!(
+            with(&["ops@example.com", "Admin.Two@sub.example.org"])
+                .validate()
+                .is_ok()
+        );
+        let refused = |r: &[&str]| with(r).validate().unwrap_err();
+        let e = refused(&["ops@example.com", "x@example.com\r\nBcc: spy@evil.example"]);
+        assert_eq!(e.field, "settings.email_recipients[1]");
+        assert!(e.rule.contains("control"), "{}", e.rule);
+        assert_eq!(
+            refused(&["not an address"]).field,
+            "settings.email_recipients[0]"
+        );
+        assert_eq!(
+            refused(&["a@b.example", "A@b.example"]).rule,
+            "is named twice"
+        );
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(refused(&[&long]).rule.contains("254"));
+        let many: Vec<String> = (0..21).map(|i| format!("u{i}@example.com")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(refused(&many).field, "settings.email_recipients");
+        // E-mail alone is a channel: no webhook needed.
+        let mail_only = Settings {
+            webhook_url: String::new(),
+            webhook_secret: None,
+            email_recipients: vec!["ops@example.com".into()],
+            ..enabled()
+        };
+        assert!(mail_only.validate().is_ok());
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names() {
+        let before = Settings {
+            email_recipients: vec!["ops@example.com".into()],
+            ..enabled()
+        };
+        let update = Update {
+            email: ChoicesUpdate {
+                errors: Some(false),
+                ..ChoicesUpdate::default()
+            },
+            ..Update::default()
+        };
+        let after = update.apply(before.clone());
+        assert!(!after.email.errors);
+        assert_eq!(
+            Settings {
+                email: Choices {
+                    errors: true,
+                    ..after.email
+                },
+                ..after
+            },
+            before
+        );
+        assert_eq!(Update::default().apply(before.clone()), before);
+        let cleared = Update {
+            webhook_url: Some(String::new()),
+            ..Update::default()
+        }
+        .apply(before.clone());
+        assert_eq!(cleared.webhook_url, "");
+        assert_eq!(
+            cleared.webhook_secret, before.webhook_secret,
+            "the secret stays"
+        );
+        assert_eq!(Kind::of("digest"), Some(Kind::Errors));
+        assert_eq!(Kind::of("cleared"), Some(Kind::Suspensions));
+        assert_eq!(Kind::of("usage"), Some(Kind::UsageAlerts));
+        assert_eq!(Kind::of("other"), None);
     }
 
     #[test]

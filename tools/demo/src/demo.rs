@@ -501,6 +501,9 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
         .with_context(|| format!("connect to {addr}"))
 }
 
+/// The Salesforce objects the demo's workers sync, in turn.
+const DEMO_OBJECTS: [&str; 3] = ["Contact", "Account", "Opportunity"];
+
 /// Everything a worker needs.
 struct Worker {
     name: String,
@@ -551,6 +554,10 @@ impl Worker {
                     count: self.plan.batch,
                     priority: quota::Priority::Normal.into(),
                     client_id: self.name.clone(),
+                    // What the calls are for, so that the usage shows a
+                    // breakdown by object.
+                    object: DEMO_OBJECTS[(n % DEMO_OBJECTS.len() as u64) as usize].into(),
+                    operation: "upsert".into(),
                     ..Default::default()
                 })
                 .await;
@@ -999,6 +1006,7 @@ async fn summarise(
             .get_usage(quota::GetUsageRequest {
                 org_id: plan.id.into(),
                 resource: quota::Resource::ApiRequests.into(),
+                top_consumers: 10,
             })
             .await
             .context("GetUsage")?

@@ -529,6 +529,8 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
                 priority: quota::Priority::Normal.into(),
                 client_id: "loadgen".into(),
                 min_count: 0,
+                object: String::new(),
+                operation: String::new(),
             };
             if let Some(stream) = stream {
                 return match stream.decide(request).await {

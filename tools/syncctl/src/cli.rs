@@ -363,6 +363,11 @@ pub struct UsageArgs {
     /// With --top: the token a previous page printed.
     #[arg(long, value_name = "TOKEN", requires = "top")]
     pub page_token: Option<String>,
+    /// With --org: the N consumers (worker, object, operation) granted the
+    /// most tokens in the window (0 to 32; 0 shows none).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=32))]
+    pub consumers: u32,
 }
 
 /// `suspensions ...`.
@@ -580,29 +585,136 @@ pub enum NotificationsCommand {
         #[arg(long, env = "SYNCCTL_ORG")]
         org: String,
     },
-    /// Replaces an org's notification settings.
+    /// Changes an org's notification settings: only the settings given
+    /// here change, the others stay as they are.
     Set(NotificationsSetArgs),
 }
 
-/// `notifications set`.
+/// `notifications set`: each flag given changes that one setting.
 #[derive(Debug, Args)]
 pub struct NotificationsSetArgs {
     /// The org.
     #[arg(long, env = "SYNCCTL_ORG")]
     pub org: String,
-    /// Whether notifications go out at all.
+    /// Whether notifications go out at all (every channel, every kind).
     #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
-    pub enabled: bool,
-    /// How often: IMMEDIATELY, DAILY or WEEKLY.
+    pub enabled: Option<bool>,
+    /// How often sync error notices go out, on every channel: IMMEDIATELY,
+    /// DAILY or WEEKLY.
     #[arg(long, value_parser = names::parse_frequency)]
     pub frequency: Option<i32>,
-    /// The http:// URL the service POSTs notifications to.
+    /// The https:// URL the service POSTs notifications to; "" removes it.
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
     /// Signs every delivery (16 to 256 characters); kept when absent. Prefer
     /// the environment variable, which stays out of shell history.
     #[arg(long, env = "SYNCCTL_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// What the webhook is sent: json, or slack ({"text": ...} for Slack or
+    /// Mattermost incoming webhooks).
+    #[arg(long, value_parser = names::parse_webhook_format)]
+    pub webhook_format: Option<i32>,
+    /// Who gets notification e-mails, comma-separated (at most 20); ""
+    /// removes them all. The service needs an SMTP server.
+    #[arg(long, value_name = "ADDRESSES", value_delimiter = ',')]
+    pub email_recipients: Option<Vec<String>>,
+    /// Whether the webhook gets sync error notices.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub webhook_errors: Option<bool>,
+    /// Whether the webhook gets suspension and clear notices.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub webhook_suspensions: Option<bool>,
+    /// Whether the webhook gets usage alerts.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub webhook_usage_alerts: Option<bool>,
+    /// Whether e-mail recipients get sync error notices.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub email_errors: Option<bool>,
+    /// Whether e-mail recipients get suspension and clear notices.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub email_suspensions: Option<bool>,
+    /// Whether e-mail recipients get usage alerts.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub email_usage_alerts: Option<bool>,
+}
+
+impl NotificationsSetArgs {
+    /// The settings and the update mask these flags ask for: each flag
+    /// given sets its field and names it in the mask, nothing else.
+    pub fn update(
+        self,
+    ) -> (
+        syncgov_api::syncerrors::v1::NotificationSettings,
+        Vec<String>,
+    ) {
+        let mut settings = syncgov_api::syncerrors::v1::NotificationSettings::default();
+        let mut paths = Vec::new();
+        let mut path = |p: &str| paths.push(p.to_owned());
+        if let Some(v) = self.enabled {
+            settings.enabled = v;
+            path("enabled");
+        }
+        if let Some(v) = self.frequency {
+            settings.frequency = v;
+            path("frequency");
+        }
+        if let Some(v) = self.webhook_url {
+            settings.webhook_url = v;
+            path("webhook_url");
+        }
+        if let Some(v) = self.webhook_secret {
+            settings.webhook_secret = v;
+            path("webhook_secret");
+        }
+        if let Some(v) = self.webhook_format {
+            settings.webhook_format = v;
+            path("webhook_format");
+        }
+        if let Some(v) = self.email_recipients {
+            // `--email-recipients ""` is the empty list.
+            settings.email_recipients = v.into_iter().filter(|a| !a.is_empty()).collect();
+            path("email_recipients");
+        }
+        let webhook = settings.webhook.get_or_insert_default();
+        for (flag, field, name) in [
+            (self.webhook_errors, &mut webhook.errors, "webhook.errors"),
+            (
+                self.webhook_suspensions,
+                &mut webhook.suspensions,
+                "webhook.suspensions",
+            ),
+            (
+                self.webhook_usage_alerts,
+                &mut webhook.usage_alerts,
+                "webhook.usage_alerts",
+            ),
+        ] {
+            if let Some(v) = flag {
+                *field = v;
+                path(name);
+            }
+        }
+        let email = settings.email.get_or_insert_default();
+        for (flag, field, name) in [
+            (self.email_errors, &mut email.errors, "email.errors"),
+            (
+                self.email_suspensions,
+                &mut email.suspensions,
+                "email.suspensions",
+            ),
+            (
+                self.email_usage_alerts,
+                &mut email.usage_alerts,
+                "email.usage_alerts",
+            ),
+        ] {
+            if let Some(v) = flag {
+                *field = v;
+                path(name);
+            }
+        }
+        (settings, paths)
+    }
 }
 
 /// Shells `completions` writes scripts for.

@@ -14,7 +14,7 @@ use syncgov_api::syncerrors::v1 as errors;
 
 use crate::cli::{
     BudgetCommand, BudgetKey, BudgetSetArgs, Cli, Command, ErrorsCommand, FilterArgs,
-    NotificationsCommand, NotificationsSetArgs, Resource, Shell, SuspensionsCommand, TopBy,
+    NotificationsCommand, Resource, Shell, SuspensionsCommand, TopBy,
 };
 use crate::context::Context;
 use crate::error::{Exit, Failure};
@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     org,
                     resource: a.resource,
                 };
-                usage(&ctx, key).await
+                usage(&ctx, key, a.consumers).await
             }
             (None, None) => Err(Failure::usage(
                 "usage needs --org ORG (or SYNCCTL_ORG) for one org, or --top N for the fleet",
@@ -218,13 +218,14 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
     }
 }
 
-async fn usage(ctx: &Context, key: BudgetKey) -> Result<(), Failure> {
+async fn usage(ctx: &Context, key: BudgetKey, consumers: u32) -> Result<(), Failure> {
     let target = &ctx.governor;
     let mut client = target.governor_client(Some(ctx.timeout)).await?;
     let reply = client
         .get_usage(quota::GetUsageRequest {
             org_id: key.org.clone(),
             resource: key.resource.number(),
+            top_consumers: consumers,
         })
         .await
         .map_err(|s| target.failed(s))?
@@ -667,22 +668,19 @@ async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(
                 reply.delivery,
             )
         }
-        NotificationsCommand::Set(NotificationsSetArgs {
-            org,
-            enabled,
-            frequency,
-            webhook_url,
-            webhook_secret,
-        }) => {
+        NotificationsCommand::Set(args) => {
+            let org = args.org.clone();
+            let (settings, paths) = args.update();
+            if paths.is_empty() {
+                return Err(Failure::usage(
+                    "notifications set: give at least one setting to change (see --help)",
+                ));
+            }
             let reply = client
                 .update_notification_settings(errors::UpdateNotificationSettingsRequest {
                     org_id: org.clone(),
-                    settings: Some(errors::NotificationSettings {
-                        enabled,
-                        frequency: frequency.unwrap_or_default(),
-                        webhook_url: webhook_url.unwrap_or_default(),
-                        webhook_secret: webhook_secret.unwrap_or_default(),
-                    }),
+                    settings: Some(settings),
+                    update_mask: Some(prost_types::FieldMask { paths }),
                 })
                 .await
                 .map_err(|s| target.failed(s))?

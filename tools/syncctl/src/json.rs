@@ -66,6 +66,16 @@ pub fn usage(u: &quota::GetUsageResponse) -> Value {
         "rate_measured_over_seconds": u.rate_measured_over.as_ref().map(|d| {
             d.seconds as f64 + f64::from(d.nanos) / 1e9
         }),
+        "top_consumers": u.top_consumers.iter().map(|c| json!({
+            "client_id": c.client_id,
+            "object": c.object,
+            "operation": c.operation,
+            "tokens": c.tokens,
+        })).collect::<Vec<_>>(),
+        "other_named_tokens": u.other_named_tokens,
+        "other_tokens": u.other_tokens,
+        "consumer_count": u.consumer_count,
+        "consumer_cap": u.consumer_cap,
     })
 }
 
@@ -204,6 +214,21 @@ pub fn resync(results: &[errors::QueuedResync]) -> Value {
     })
 }
 
+/// One channel's choices; unset is all on.
+fn choices(c: Option<&errors::NotificationChoices>) -> Value {
+    let all = errors::NotificationChoices {
+        errors: true,
+        suspensions: true,
+        usage_alerts: true,
+    };
+    let c = c.unwrap_or(&all);
+    json!({
+        "errors": c.errors,
+        "suspensions": c.suspensions,
+        "usage_alerts": c.usage_alerts,
+    })
+}
+
 /// Notification settings.
 pub fn notifications(
     s: Option<&errors::NotificationSettings>,
@@ -217,6 +242,10 @@ pub fn notifications(
         "frequency": names::frequency(s.frequency),
         "webhook_url": s.webhook_url,
         "webhook_secret_set": secret_set,
+        "webhook_format": names::webhook_format(s.webhook_format),
+        "webhook": choices(s.webhook.as_ref()),
+        "email": choices(s.email.as_ref()),
+        "email_recipients": s.email_recipients,
         "delivery": delivery.map(|d| json!({
             "consecutive_failures": d.consecutive_failures,
             "failing": d.failing,

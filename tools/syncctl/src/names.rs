@@ -32,6 +32,7 @@ const CATEGORY: Names = names!(taxonomy::ErrorCategory, "ERROR_CATEGORY_");
 const TYPE: Names = names!(taxonomy::ErrorType, "ERROR_TYPE_");
 const STATE: Names = names!(errors::ErrorState, "ERROR_STATE_");
 const FREQUENCY: Names = names!(errors::NotificationFrequency, "NOTIFICATION_FREQUENCY_");
+const WEBHOOK_FORMAT: Names = names!(errors::WebhookFormat, "WEBHOOK_FORMAT_");
 const DIRECTION: Names = names!(errors::Direction, "DIRECTION_");
 const CLEARING: Names = names!(quota::SuspensionClearing, "SUSPENSION_CLEARING_");
 const EVENT_KIND: Names = names!(quota::SuspensionEventKind, "SUSPENSION_EVENT_KIND_");
@@ -154,6 +155,16 @@ pub fn parse_type(text: &str) -> Result<i32, String> {
 /// Parses an error state for clap.
 pub fn parse_state(text: &str) -> Result<i32, String> {
     STATE.parse("error state", text)
+}
+
+/// A webhook format's short name.
+pub fn webhook_format(n: i32) -> String {
+    WEBHOOK_FORMAT.short(n)
+}
+
+/// Parses a webhook format for clap.
+pub fn parse_webhook_format(text: &str) -> Result<i32, String> {
+    WEBHOOK_FORMAT.parse("webhook format", text)
 }
 
 /// Parses a notification frequency for clap.

@@ -339,9 +339,74 @@ pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> Str
         out.push('\n');
         out.push_str(&table.render());
     }
+    out.push_str(&consumers(u));
 
     out.push('\n');
     out.push_str(&usage_chart(u));
+    out
+}
+
+/// The top consumers of a usage reply as a table, with the tokens of those
+/// not listed and of those beyond the cap; nothing when none were counted
+/// (or none asked for).
+fn consumers(u: &quota::GetUsageResponse) -> String {
+    if u.top_consumers.is_empty() && u.other_tokens == 0 {
+        return String::new();
+    }
+    let share = |tokens: u64| {
+        if u.used > 0 {
+            format!("{:.1} %", tokens as f64 * 100.0 / u.used as f64)
+        } else {
+            "-".to_owned()
+        }
+    };
+    let said = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut table = Table::new(&["CLIENT", "OBJECT", "OPERATION", "TOKENS", "SHARE OF USED"])
+        .right_align(&[3, 4]);
+    for c in &u.top_consumers {
+        table.row(vec![
+            said(&c.client_id),
+            said(&c.object),
+            said(&c.operation),
+            count(c.tokens),
+            share(c.tokens),
+        ]);
+    }
+    if u.other_named_tokens > 0 {
+        let left = (u.consumer_count as usize).saturating_sub(u.top_consumers.len());
+        table.row(vec![
+            format!("({left} more)"),
+            String::new(),
+            String::new(),
+            count(u.other_named_tokens),
+            share(u.other_named_tokens),
+        ]);
+    }
+    if u.other_tokens > 0 {
+        table.row(vec![
+            "(other)".to_owned(),
+            String::new(),
+            String::new(),
+            count(u.other_tokens),
+            share(u.other_tokens),
+        ]);
+    }
+    let mut out = format!(
+        "\ntop consumers (tokens granted in the window; releases not subtracted)\n{}",
+        table.render()
+    );
+    if u.other_tokens > 0 {
+        out.push_str(&format!(
+            "(other): consumers beyond the {} a window bucket names\n",
+            u.consumer_cap
+        ));
+    }
     out
 }
 
@@ -962,11 +1027,42 @@ pub fn notifications(
     } else {
         clean(&s.webhook_url)
     };
+    let kinds = |c: Option<&errors::NotificationChoices>| {
+        let Some(c) = c else {
+            return "errors, suspensions, usage alerts".to_owned();
+        };
+        let on: Vec<&str> = [
+            (c.errors, "errors"),
+            (c.suspensions, "suspensions"),
+            (c.usage_alerts, "usage alerts"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if on.is_empty() {
+            "nothing".to_owned()
+        } else {
+            on.join(", ")
+        }
+    };
+    let recipients = if s.email_recipients.is_empty() {
+        "-".to_owned()
+    } else {
+        s.email_recipients
+            .iter()
+            .map(|a| clean(a))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut text = format!(
-        "enabled     {}\nfrequency   {}\nwebhook     {webhook}\nsecret      {}\n",
+        "enabled     {}\nfrequency   {}\nwebhook     {webhook} ({})\nsecret      {}\n\
+         webhook of  {}\ne-mail to   {recipients}\ne-mail of   {}\n",
         if s.enabled { "yes" } else { "no" },
         names::frequency(s.frequency),
-        if secret_set { "set" } else { "not set" }
+        names::webhook_format(s.webhook_format),
+        if secret_set { "set" } else { "not set" },
+        kinds(s.webhook.as_ref()),
+        kinds(s.email.as_ref()),
     );
     if let Some(d) = delivery {
         let state = if d.failing {

@@ -11,8 +11,9 @@ use std::time::Duration;
 use syncgov_kit::clock::now_ms;
 
 use super::{BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use crate::consumers::{Consumer, ConsumerCounts};
 use crate::domain::{
-    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, ReleaseOutcome, Released,
+    self, Ask, Budget, Counts, Decision, Grant, OrgId, Outcome, Priority, ReleaseOutcome, Released,
     Resource, Rules, Usage,
 };
 use crate::fleet::{Ppm, Rank};
@@ -36,6 +37,9 @@ struct Entry {
     /// Grants handed back (by nonce), until when the mark is kept: a grant
     /// is released at most once.
     released: std::collections::HashMap<u64, i64>,
+    /// Tokens granted per consumer, per bucket (kept with the window, so
+    /// also when the budget is deleted).
+    consumers: ConsumerCounts,
 }
 
 /// Budgets and windows in memory, sharded by key behind plain mutexes: each
@@ -140,7 +144,7 @@ impl MemoryStore {
     }
 
     /// Forgets, at `now_ms`, every entry that holds nothing any more: no
-    /// budget of its own, no call left in its window, no org-wide report
+    /// budget of its own, no call nor consumer left in its window, no org-wide report
     /// still current, no grant it must remember was handed back. Returns how
     /// many were forgotten.
     pub fn forget_idle(&self, now_ms: i64) -> usize {
@@ -154,6 +158,11 @@ impl MemoryStore {
                 entry.released.retain(|_, until| *until > now_ms);
                 entry.budget.is_some()
                     || entry.counts.window.used() > 0
+                    // Released calls leave the window's count, not the
+                    // consumers': those stay until their bucket leaves.
+                    || !entry
+                        .consumers
+                        .is_empty_at(shape, entry.counts.window.head())
                     || entry.counts.org_view(shape, now_ms).is_some()
                     || !entry.released.is_empty()
             });
@@ -272,6 +281,7 @@ impl QuotaStore for MemoryStore {
         key: &BudgetKey,
         ask: Ask,
         priority: Priority,
+        consumer: &Consumer,
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
         let mut shard = self.shard(key);
@@ -280,14 +290,21 @@ impl QuotaStore for MemoryStore {
             return Ok(Decision::unknown_org());
         };
         let entry = self.entry(&mut shard, key)?;
-        Ok(domain::decide(
+        let decision = domain::decide(
             &found.budget,
             &self.rules,
             &mut entry.counts,
             ask,
             priority,
             self.now(),
-        ))
+        );
+        if let Outcome::Granted(grant) = &decision.outcome {
+            // As decide.lua: in the bucket the grant was counted in.
+            let shape = &self.rules.shape;
+            let bucket = shape.bucket_of(grant.bucket_start_ms);
+            entry.consumers.add(shape, bucket, consumer, grant.count);
+        }
+        Ok(decision)
     }
 
     async fn release(
@@ -327,10 +344,11 @@ impl QuotaStore for MemoryStore {
         Ok(domain::release(&mut entry.counts, shape, grant, count, now))
     }
 
-    async fn usage(
+    async fn usage_of(
         &self,
         key: &BudgetKey,
         fallback: Option<&Budget>,
+        top: usize,
     ) -> Result<Option<Usage>, StoreError> {
         let shard = self.shard(key);
         let own = shard.get(key).and_then(|e| e.budget);
@@ -345,12 +363,15 @@ impl QuotaStore for MemoryStore {
             .get(key)
             .map(|entry| entry.counts.clone())
             .unwrap_or_default();
+        let none = ConsumerCounts::default();
+        let consumers = shard.get(key).map_or(&none, |entry| &entry.consumers);
         Ok(Some(domain::usage(
             &found.budget,
             found.is_default,
             &mut counts,
             &self.rules.shape,
             self.now(),
+            (top > 0).then_some((consumers, top)),
         )))
     }
 

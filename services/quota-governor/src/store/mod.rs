@@ -12,6 +12,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::consumers::Consumer;
 use crate::domain::{
     Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
@@ -142,12 +143,15 @@ pub trait QuotaStore: Send + Sync + 'static {
         key: &BudgetKey,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Decides a request for tokens and counts a grant, atomically.
+    /// Decides a request for tokens and counts a grant, atomically, for
+    /// `consumer` too (in the bucket the grant is counted in, named unless
+    /// the bucket already names `consumers::CONSUMER_CAP` others).
     fn acquire(
         &self,
         key: &BudgetKey,
         ask: Ask,
         priority: Priority,
+        consumer: &Consumer,
         fallback: Option<&Budget>,
     ) -> impl Future<Output = Result<Decision, StoreError>> + Send;
 
@@ -164,6 +168,17 @@ pub trait QuotaStore: Send + Sync + 'static {
         &self,
         key: &BudgetKey,
         fallback: Option<&Budget>,
+    ) -> impl Future<Output = Result<Option<Usage>, StoreError>> + Send {
+        self.usage_of(key, fallback, 0)
+    }
+
+    /// Reports the usage of a budget with its `top` consumers (0: none,
+    /// and the consumers are not read); `None` when it has no budget.
+    fn usage_of(
+        &self,
+        key: &BudgetKey,
+        fallback: Option<&Budget>,
+        top: usize,
     ) -> impl Future<Output = Result<Option<Usage>, StoreError>> + Send;
 
     /// Keeps a report of the org's usage; `None` when the org has no budget.

@@ -73,6 +73,8 @@ struct OrgErrors {
     noticed: std::collections::HashSet<String>,
     /// How deliveries to the webhook are going.
     delivery: notify::DeliveryStatus,
+    /// The channels that took each notification in flight.
+    channels_sent: HashMap<String, Vec<String>>,
 }
 
 impl OrgErrors {
@@ -747,6 +749,7 @@ impl ErrorStore for MemoryStore {
             // Nothing goes out while off, nor anything stale once on again.
             org.outgoing.clear();
             org.inflight.clear();
+            org.channels_sent.clear();
             org.new_errors.clear();
         } else if !before.enabled || before.webhook_url != settings.webhook_url {
             // A new destination: what is being retried is due at once, and
@@ -885,9 +888,27 @@ impl ErrorStore for MemoryStore {
         Ok(org.delivery.clone())
     }
 
+    async fn sent_channels(&self, org: &OrgId, id: &str) -> Result<Vec<String>, StoreError> {
+        let org = self.org(org);
+        let org = lock(&org);
+        Ok(org.channels_sent.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn channel_sent(&self, org: &OrgId, id: &str, channel: &str) -> Result<(), StoreError> {
+        let org = self.org(org);
+        let mut org = lock(&org);
+        let sent = org.channels_sent.entry(id.to_owned()).or_default();
+        if !sent.iter().any(|c| c == channel) {
+            sent.push(channel.to_owned());
+        }
+        Ok(())
+    }
+
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
         let org = self.org(org);
-        lock(&org).inflight.retain(|(n, _, _)| n.id != id);
+        let mut org = lock(&org);
+        org.inflight.retain(|(n, _, _)| n.id != id);
+        org.channels_sent.remove(id);
         Ok(())
     }
 

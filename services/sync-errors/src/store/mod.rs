@@ -214,6 +214,23 @@ pub trait ErrorStore: Send + Sync + 'static {
         org: &OrgId,
     ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
 
+    /// The channels (`webhook`, `email`) that already took the org's
+    /// notification `id`: a retry skips them, so a channel that took it is
+    /// not sent it again because another failed.
+    fn sent_channels(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// `channel` took the org's notification `id`.
+    fn channel_sent(
+        &self,
+        org: &OrgId,
+        id: &str,
+        channel: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A notification was delivered: it is done.
     fn notification_sent(
         &self,
@@ -358,7 +375,7 @@ pub enum Completed {
 pub struct Pending {
     /// Names it: the same on every delivery attempt.
     pub id: String,
-    /// `errors`, `digest`, `suspended` or `cleared`.
+    /// `errors`, `digest`, `suspended`, `cleared` or `usage`.
     #[serde(rename = "k")]
     pub kind: String,
     /// A digest's period.
@@ -379,6 +396,12 @@ pub struct Pending {
     /// For a suspension notice: when the event happened, ms.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<i64>,
+    /// For a usage alert: the calls used in the window.
+    #[serde(rename = "uu", default, skip_serializing_if = "Option::is_none")]
+    pub used: Option<u64>,
+    /// For a usage alert: the allocation they count against.
+    #[serde(rename = "ua", default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<u64>,
 }
 
 /// How many jobs the resync queue holds.

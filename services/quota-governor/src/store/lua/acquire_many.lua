@@ -1,12 +1,13 @@
-
 -- A batch of decisions that reached one replica at the same time, decided
 -- one after the other in arrival order (decide.lua), in one round trip: as
 -- exact as deciding them one by one, for a fraction of the cost.
 --
--- KEYS     three keys per decision (budget hash, window string, org view)
+-- KEYS     four keys per decision (budget hash, window string, org view,
+--          consumers hash)
 -- ARGV[1]  bucket width (ms)   ARGV[2]  ring slots   ARGV[3]  org margin (%)
 -- ARGV[4..8]  the default budget (l, a, sr, sn, sc), or five empty strings
--- then per decision: count, min, priority
+-- ARGV[9]  the most consumers a bucket names
+-- then per decision: count, min, priority, the consumer's name
 --
 -- Returns the 10 numbers of each decision, one decision after the other.
 local bucket_ms = tonumber(ARGV[1])
@@ -16,11 +17,14 @@ local default = nil
 if ARGV[4] ~= '' then
   default = {ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]}
 end
+local cap = tonumber(ARGV[9])
 local now = now_ms()
 local out = {}
-for i = 0, #KEYS / 3 - 1 do
-  local reply = decide(KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3],
-    tonumber(ARGV[9 + 3 * i]), tonumber(ARGV[10 + 3 * i]), tonumber(ARGV[11 + 3 * i]), bucket_ms, ring, margin, default, now)
+for i = 0, #KEYS / 4 - 1 do
+  local a = 10 + 4 * i
+  local reply = decide(KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4],
+    ARGV[a + 3], cap, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
+    bucket_ms, ring, margin, default, now)
   for _, v in ipairs(reply) do
     out[#out + 1] = v
   end

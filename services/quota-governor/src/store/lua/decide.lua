@@ -1,4 +1,62 @@
 
+-- Tokens granted per consumer, per bucket of the window, in the hash kc:
+--   ^     the newest bucket the hash was trimmed to
+--   <b>   bucket <b>: one entry per consumer, '\30<name>\29<tokens>', where
+--         <name> is client id, object and operation separated by \31; the
+--         entry of (other), the consumers beyond the cap, has an empty name
+-- One field per bucket, so that a bucket leaves with one HDEL. A bucket
+-- leaves with the window's (src/consumers.rs follows the same rules); the
+-- hash expires with its newest bucket. Names hold no control character.
+
+-- Counts n tokens granted to the consumer `name` in bucket head, under
+-- (other) when the bucket names cap consumers already; drops the buckets
+-- that left the window since the last grant.
+local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
+  local trimmed = tonumber(redis.call('HGET', kc, '^') or 0)
+  if head > trimmed then
+    if trimmed == 0 or head - trimmed >= ring then
+      redis.call('DEL', kc)
+    else
+      local gone = {}
+      for b = trimmed + 1 - ring, head - ring do
+        gone[#gone + 1] = b
+        if #gone == 500 then
+          redis.call('HDEL', kc, unpack(gone))
+          gone = {}
+        end
+      end
+      if #gone > 0 then
+        redis.call('HDEL', kc, unpack(gone))
+      end
+    end
+    redis.call('HSET', kc, '^', head)
+    redis.call('PEXPIREAT', kc, (head + ring) * bucket_ms)
+  end
+  local s = redis.call('HGET', kc, head) or ''
+  -- Adds n to the entry that starts with `key`; false when there is none.
+  local function bump(key)
+    local i, j = string.find(s, key, 1, true)
+    if not i then
+      return false
+    end
+    local k = string.find(s, '\30', j + 1, true) or (#s + 1)
+    s = string.sub(s, 1, j) .. (tonumber(string.sub(s, j + 1, k - 1)) + n) .. string.sub(s, k)
+    return true
+  end
+  if not bump('\30' .. name .. '\29') then
+    local _, named = string.gsub(s, '\30', '')
+    if string.find(s, '\30\29', 1, true) then
+      named = named - 1
+    end
+    if named < cap then
+      s = s .. '\30' .. name .. '\29' .. n
+    elseif not bump('\30\29') then
+      s = s .. '\30\29' .. n
+    end
+  end
+  redis.call('HSET', kc, head, s)
+end
+
 -- Decides one request for tokens and counts a grant: as many as fit, up to
 -- count, or none when fewer than min fit (min = count: all or nothing). Used
 -- by acquire.lua (one decision) and acquire_many.lua (a batch, in order).
@@ -9,6 +67,8 @@
 -- kw  the window string (layout above)
 -- ko  the org-wide view hash: ru reported used, rm reported max, rt when
 --     observed (ms), rg grants since (absent: no report)
+-- kc  the consumers hash (above); name, the consumer; cap, the most
+--     consumers a bucket names
 -- count; min; priority (1 retry, 2 normal, 3 critical); bucket width (ms); ring
 -- slots (buckets per window + 1); org safety margin (percent); the default
 -- budget {l, a, sr, sn, sc} or nil; now (ms, the store's clock).
@@ -23,7 +83,7 @@
 -- share becomes a grant as if the cap were the org limit (and the org-wide
 -- room), counted like any grant; with no room even there, an org limit
 -- denial.
-local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin, default, now)
+local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms, ring, margin, default, now)
   local budget = redis.call('HMGET', kb, 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe', 'sh')
   local is_default = 0
   if not budget[1] then
@@ -72,6 +132,7 @@ local function decide(kb, kw, ko, count, min, priority, bucket_ms, ring, margin,
     if org then
       redis.call('HINCRBY', ko, 'rg', n)
     end
+    count_consumer(kc, head, name, n, bucket_ms, ring, cap)
     return {1, 0, used + n, allocation, math.max(limit - used - n, 0), -1, head * bucket_ms,
       is_default, n, shadow_reason}
   end

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use super::decode::{self, DECISION_LEN};
 use super::keys;
+use crate::consumers::{CONSUMER_CAP, Consumer};
 use crate::domain::{Ask, Budget, Decision, Priority};
 use crate::store::conn::{Durability, Redis};
 use crate::store::{BudgetKey, Clock, StoreError};
@@ -35,6 +36,8 @@ struct Asked {
     key: BudgetKey,
     ask: Ask,
     priority: Priority,
+    /// The consumer's stored name.
+    consumer: String,
     fallback: Option<Budget>,
     reply: oneshot::Sender<Result<Decision, StoreError>>,
 }
@@ -79,6 +82,7 @@ impl Batches {
         key: &BudgetKey,
         ask: Ask,
         priority: Priority,
+        consumer: &Consumer,
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
         let (reply, answer) = oneshot::channel();
@@ -86,6 +90,7 @@ impl Batches {
             key: key.clone(),
             ask,
             priority,
+            consumer: consumer.stored(),
             fallback: fallback.copied(),
             reply,
         };
@@ -198,15 +203,18 @@ async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Ask
     } else {
         invocation.arg(fallback);
     }
+    invocation.arg(CONSUMER_CAP);
     for asked in &batch {
         invocation
             .key(keys::budget(&asked.key))
             .key(keys::window(&asked.key, shape))
-            .key(keys::org(&asked.key));
+            .key(keys::org(&asked.key))
+            .key(keys::consumers(&asked.key, shape));
         invocation
             .arg(asked.ask.count)
             .arg(asked.ask.min)
-            .arg(super::priority_arg(asked.priority));
+            .arg(super::priority_arg(asked.priority))
+            .arg(&asked.consumer);
     }
     // A clock a test set goes last (nothing, with the store's own).
     invocation.arg(clock.set_ms());

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use redis::Value;
 use syncgov_kit::store::corrupt;
 
+use crate::consumers::{Consumer, ConsumerCounts};
 use crate::domain::{
     AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView, Outcome,
     ReleaseOutcome, Released, Shares,
@@ -128,6 +129,39 @@ pub fn org_view(values: &[Value]) -> Result<Option<OrgView>, StoreError> {
         }),
         _ => None,
     })
+}
+
+/// The consumers hash (`lua/decide.lua` has its layout) as counts: one
+/// field per bucket, its entries `\x1e<name>\x1d<tokens>`, `(other)` with
+/// an empty name; the `^` bookkeeping field is skipped.
+pub fn consumers(values: &[Value]) -> Result<ConsumerCounts, StoreError> {
+    let mut parts = Vec::new();
+    for pair in values.chunks(2) {
+        let [field, value] = pair else {
+            return Err(corrupt("consumers hash"));
+        };
+        let field: String =
+            redis::from_redis_value_ref(field).map_err(|_| corrupt("consumers field"))?;
+        if field == "^" {
+            continue;
+        }
+        let bucket: i64 = field.parse().map_err(|_| corrupt("consumers bucket"))?;
+        let value: String =
+            redis::from_redis_value_ref(value).map_err(|_| corrupt("consumers bucket"))?;
+        for entry in value.split('\u{1e}').filter(|e| !e.is_empty()) {
+            let (name, tokens) = entry
+                .split_once('\u{1d}')
+                .ok_or_else(|| corrupt("consumer entry"))?;
+            let consumer = if name.is_empty() {
+                None
+            } else {
+                Some(Consumer::from_stored(name).ok_or_else(|| corrupt("consumer name"))?)
+            };
+            let tokens: u64 = tokens.parse().map_err(|_| corrupt("consumer tokens"))?;
+            parts.push((bucket, consumer, tokens));
+        }
+    }
+    Ok(ConsumerCounts::from_parts(parts))
 }
 
 /// Reads one decision's ten numbers (decide.lua).

@@ -17,6 +17,11 @@
 //!   reported used, `rm` reported max, `rt` when observed, `rg` grants since).
 //! - `syncgov:quota:{<org>}:<res>:released:<nonce>`: a grant handed back,
 //!   kept while its bucket can be in the window.
+//! - `syncgov:quota:{<org>}:<res>:consumers:<bucket ms>x<buckets>`, a hash
+//!   of the tokens granted per consumer, one field per bucket
+//!   (`lua/decide.lua` has the layout): at most 32 consumers and `(other)`
+//!   per bucket, buckets dropped as they leave the window; it expires one
+//!   window after its last grant.
 //!
 //! Shared by every org: the active suspensions, their event stream and
 //! their sorted indexes (`{susp}`), the fleet views' sorted indexes of
@@ -105,6 +110,18 @@ pub fn window(key: &BudgetKey, shape: &WindowShape) -> String {
     )
 }
 
+/// The hash of tokens granted per consumer of `key`, per bucket of
+/// windows of `shape`.
+pub fn consumers(key: &BudgetKey, shape: &WindowShape) -> String {
+    format!(
+        "syncgov:quota:{{{}}}:{}:consumers:{}x{}",
+        key.org,
+        key.resource.as_str(),
+        shape.bucket_ms(),
+        shape.buckets()
+    )
+}
+
 /// The org-wide view hash of `key`.
 pub fn org(key: &BudgetKey) -> String {
     format!(
@@ -144,6 +161,10 @@ mod tests {
             "syncgov:quota:{acme}:api:window:60000x1440"
         );
         assert_eq!(org(&key), "syncgov:quota:{acme}:api:org");
+        assert_eq!(
+            consumers(&key, &shape),
+            "syncgov:quota:{acme}:api:consumers:60000x1440"
+        );
         assert_eq!(released(&key, 255), "syncgov:quota:{acme}:api:released:ff");
         assert_eq!(
             read_budget(&budget(&key)),

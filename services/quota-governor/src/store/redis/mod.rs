@@ -28,6 +28,7 @@ use tracing::Instrument;
 
 use super::conn::{Durability, Endpoint, Redis};
 use super::{BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use crate::consumers::{CONSUMER_CAP, Consumer};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
@@ -362,10 +363,11 @@ impl QuotaStore for RedisStore {
         key: &BudgetKey,
         ask: Ask,
         priority: Priority,
+        consumer: &Consumer,
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
         if let Some(batches) = &self.batches {
-            return batches.decide(key, ask, priority, fallback).await;
+            return batches.decide(key, ask, priority, consumer, fallback).await;
         }
         let reply: Vec<i64> = self
             .scripts
@@ -373,12 +375,15 @@ impl QuotaStore for RedisStore {
             .key(keys::budget(key))
             .key(keys::window(key, &self.shape))
             .key(keys::org(key))
+            .key(keys::consumers(key, &self.shape))
             .arg(ask.count)
             .arg(ask.min)
             .arg(priority_arg(priority))
             .arg(self.shape.bucket_ms())
             .arg(self.shape.ring_len())
             .arg(self.rules.org_margin_percent)
+            .arg(consumer.stored())
+            .arg(CONSUMER_CAP)
             .arg(decode::fallback_args(fallback))
             .arg(self.clock.set_ms())
             .invoke_async(&mut self.conn())
@@ -417,17 +422,18 @@ impl QuotaStore for RedisStore {
         decode::released(&reply)
     }
 
-    async fn usage(
+    async fn usage_of(
         &self,
         key: &BudgetKey,
         fallback: Option<&Budget>,
+        top: usize,
     ) -> Result<Option<Usage>, StoreError> {
-        let reply: Value = self
-            .scripts
-            .read
-            .key(keys::budget(key))
-            .key(keys::window(key, &self.shape))
-            .key(keys::org(key))
+        let mut read = self.scripts.read.key(keys::budget(key));
+        read.key(keys::window(key, &self.shape)).key(keys::org(key));
+        if top > 0 {
+            read.key(keys::consumers(key, &self.shape));
+        }
+        let reply: Value = read
             .arg(self.clock.set_ms())
             .invoke_async(&mut self.conn())
             .await
@@ -435,8 +441,24 @@ impl QuotaStore for RedisStore {
         let Value::Array(parts) = reply else {
             return Err(corrupt("usage reply"));
         };
-        let [now, Value::Array(fields), window, Value::Array(org)] = parts.as_slice() else {
-            return Err(corrupt("usage reply"));
+        let (now, fields, window, org, consumers) = match parts.as_slice() {
+            [now, Value::Array(fields), window, Value::Array(org)] => {
+                (now, fields, window, org, None)
+            }
+            [
+                now,
+                Value::Array(fields),
+                window,
+                Value::Array(org),
+                Value::Array(consumers),
+            ] => (
+                now,
+                fields,
+                window,
+                org,
+                Some(decode::consumers(consumers)?),
+            ),
+            _ => return Err(corrupt("usage reply")),
         };
         let now_ms: i64 = redis::from_redis_value_ref(now).map_err(|_| corrupt("clock"))?;
         let values = fields
@@ -460,6 +482,7 @@ impl QuotaStore for RedisStore {
             &mut counts,
             &self.shape,
             now_ms,
+            consumers.as_ref().map(|c| (c, top)),
         )))
     }
 

@@ -33,7 +33,8 @@
 --   p:outbox:dead   list of outbox entries that could not be told, with
 --                   why (see outbox_done.lua), oldest first
 --   p:notify        hash, notification settings: en on, fq frequency, url,
---                   sec secret, lp last digest period; the delivery status:
+--                   sec secret, x the channels (JSON: choices, recipients,
+--                   webhook format), lp last digest period; the delivery status:
 --                   df failures in a row, dl the last one, dt its time, ds
 --                   the last success (notify_settings.lua)
 --   p:notify:new    hash: type -> new errors since the last digest
@@ -42,6 +43,8 @@
 --                   p period, c {type: count}})
 --   p:notify:inflight  hash: id -> notification being delivered, with the
 --                   time its claim lapses (u)
+--   p:notify:sent:<id>  set of the channels (webhook, email) that took
+--                   notification id, so a retry skips them (a week's TTL)
 
 local RESOLVED_KEPT = 100000
 

@@ -10,8 +10,9 @@
 -- KEYS[1]  the org's prefix
 -- ARGV[1]  1 on, 0 off   ARGV[2]  frequency   ARGV[3]  webhook URL
 -- ARGV[4]  secret; empty keeps the one stored
+-- ARGV[5]  the channels' settings (JSON: choices, recipients, format)
 --
--- p:notify gains, besides the settings (en, fq, url, sec) and the last
+-- p:notify gains, besides the settings (en, fq, url, sec, x) and the last
 -- digest period (lp), the delivery status: df consecutive failures, dl the
 -- last failure, dt when (ms), ds the last success (ms).
 --
@@ -23,7 +24,7 @@ local secret = ARGV[4]
 if secret == '' then
   secret = before[3] or ''
 end
-redis.call('HSET', key, 'en', ARGV[1], 'fq', ARGV[2], 'url', ARGV[3], 'sec', secret)
+redis.call('HSET', key, 'en', ARGV[1], 'fq', ARGV[2], 'url', ARGV[3], 'sec', secret, 'x', ARGV[5])
 if ARGV[1] ~= '1' then
   redis.call('DEL', p .. ':notify:out', p .. ':notify:inflight', p .. ':notify:new')
 elseif before[1] ~= '1' or before[2] ~= ARGV[3] then

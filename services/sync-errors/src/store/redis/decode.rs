@@ -204,7 +204,7 @@ pub fn health_counts(counts: &HashMap<String, i64>, suspensions: &[String]) -> H
 pub fn notification_settings(
     values: &[Option<String>],
 ) -> Result<Option<notify::Settings>, StoreError> {
-    let [en, fq, url, sec] = values else {
+    let [en, fq, url, sec, x] = values else {
         return Err(corrupt("notification settings"));
     };
     let Some(en) = en else { return Ok(None) };
@@ -213,12 +213,48 @@ pub fn notification_settings(
         .and_then(|f| f.parse().ok())
         .and_then(notify::Frequency::from_number)
         .ok_or_else(|| corrupt("notification frequency"))?;
+    // Settings stored before channels had choices have no `x`: the
+    // webhook got every kind, which is what the defaults say.
+    let channels: Channels = match x.as_deref() {
+        None | Some("") => Channels::default(),
+        Some(json) => serde_json::from_str(json).map_err(|_| corrupt("notification channels"))?,
+    };
     Ok(Some(notify::Settings {
         enabled: en == "1",
         frequency,
         webhook_url: url.clone().unwrap_or_default(),
         webhook_secret: sec.clone().filter(|s| !s.is_empty()),
+        webhook: channels.webhook,
+        email: channels.email,
+        email_recipients: channels.recipients,
+        webhook_format: notify::WebhookFormat::from_number(channels.format)
+            .ok_or_else(|| corrupt("webhook format"))?,
     }))
+}
+
+/// The channels' part of an org's settings, stored as JSON in field `x` of
+/// its `notify` hash.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Channels {
+    #[serde(rename = "w", default)]
+    webhook: notify::Choices,
+    #[serde(rename = "e", default)]
+    email: notify::Choices,
+    #[serde(rename = "r", default)]
+    recipients: Vec<String>,
+    #[serde(rename = "f", default)]
+    format: i32,
+}
+
+/// Field `x` of the org's `notify` hash for `settings`.
+pub fn channel_settings(settings: &notify::Settings) -> String {
+    serde_json::to_string(&Channels {
+        webhook: settings.webhook,
+        email: settings.email,
+        recipients: settings.email_recipients.clone(),
+        format: settings.webhook_format.number(),
+    })
+    .unwrap_or_default()
 }
 
 /// The fields of the delivery status in the org's `notify` hash, in the

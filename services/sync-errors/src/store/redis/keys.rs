@@ -167,6 +167,12 @@ impl OrgKeys {
         format!("{}:notify:inflight", self.prefix)
     }
 
+    /// The set of channels that took notification `id` (it expires: a
+    /// notification dropped with the queue leaves nothing behind for long).
+    pub fn notify_sent(&self, id: &str) -> String {
+        format!("{}:notify:sent:{id}", self.prefix)
+    }
+
     /// The index that narrows `filter` the most; the rest is checked per
     /// error.
     pub fn index_for(&self, filter: &ErrorFilter) -> String {

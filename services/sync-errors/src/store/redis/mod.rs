@@ -64,6 +64,10 @@ use scripts::{ScriptFailure, Scripts};
 
 /// Ids read per round trip while filling a page.
 const SCAN_BATCH: usize = 200;
+
+/// How long the channels that took a notification are remembered: longer
+/// than any claim lasts, so a retry always finds them.
+const SENT_CHANNELS_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Most ids looked at for one page: a page of a rare filter over a huge
 /// index comes back short, with a cursor, instead of scanning on and on.
 const SCAN_LIMIT: usize = 10_000;
@@ -676,7 +680,7 @@ impl ErrorStore for RedisStore {
     ) -> Result<Option<notify::Settings>, StoreError> {
         let values: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(OrgKeys::of(org).notify())
-            .arg(&["en", "fq", "url", "sec"])
+            .arg(&["en", "fq", "url", "sec", "x"])
             .query_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
@@ -796,11 +800,33 @@ impl ErrorStore for RedisStore {
         decode::delivery_status(&values)
     }
 
+    async fn sent_channels(&self, org: &OrgId, id: &str) -> Result<Vec<String>, StoreError> {
+        redis::cmd("SMEMBERS")
+            .arg(OrgKeys::of(org).notify_sent(id))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn channel_sent(&self, org: &OrgId, id: &str, channel: &str) -> Result<(), StoreError> {
+        // Both keys carry the org's hash tag: one slot, one MULTI.
+        let key = OrgKeys::of(org).notify_sent(id);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.sadd(&key, channel).ignore();
+        pipe.pexpire(&key, SENT_CHANNELS_TTL_MS).ignore();
+        pipe.exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
     async fn notification_sent(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
-        redis::cmd("HDEL")
-            .arg(OrgKeys::of(org).notify_inflight())
-            .arg(id)
-            .exec_async(&mut self.conn.clone())
+        let keys = OrgKeys::of(org);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.hdel(keys.notify_inflight(), id).ignore();
+        pipe.del(keys.notify_sent(id)).ignore();
+        pipe.exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)
     }

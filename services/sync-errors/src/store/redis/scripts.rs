@@ -350,6 +350,7 @@ impl Scripts {
             .arg(settings.frequency.number())
             .arg(&settings.webhook_url)
             .arg(settings.webhook_secret.as_deref().unwrap_or_default())
+            .arg(super::decode::channel_settings(settings))
             .invoke_async(&mut conn.clone())
             .await
             .map_err(from_redis)
