@@ -107,6 +107,9 @@ pub async fn save_notifications(
             frequency: forms::frequency("frequency", fields.get("frequency"))?,
             webhook_url: forms::webhook_url("webhook_url", fields.get("webhook_url"))?,
             webhook_secret: forms::webhook_secret("webhook_secret", fields.get("webhook_secret"))?,
+            // The page edits the fields above only: the channels' kinds and
+            // the e-mail recipients, left unset, keep what is stored.
+            ..Default::default()
         })
     })();
     let settings = match parsed {
@@ -129,6 +132,10 @@ pub async fn save_notifications(
         .update_notification_settings(errors::UpdateNotificationSettingsRequest {
             org_id: org.clone(),
             settings: Some(settings),
+            // No mask: enabled, frequency and the URL are replaced, the
+            // secret only when given (the update of clients that name no
+            // fields).
+            update_mask: None,
         })
         .await;
     let notice = match reply {

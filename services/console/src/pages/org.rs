@@ -89,6 +89,7 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
         g1.get_usage(quota::GetUsageRequest {
             org_id: org.clone(),
             resource: quota::Resource::ApiRequests as i32,
+            ..Default::default()
         }),
         g2.get_budget(quota::GetBudgetRequest {
             org_id: org.clone(),
