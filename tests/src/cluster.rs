@@ -113,12 +113,16 @@ impl RedisCluster {
     /// Starts the watchdog that kills this cluster's servers, by their PIDs,
     /// once the test process is gone.
     fn watch(&mut self) {
-        let script =
-            "while kill -0 \"$0\" 2>/dev/null; do sleep 0.5; done; kill -9 \"$@\" 2>/dev/null";
+        // A pooled cluster lives in a static, never dropped: when the test
+        // process is gone, its watchdog ends the nodes and removes their
+        // directory.
+        let script = "p=$0; d=$1; shift; while kill -0 \"$p\" 2>/dev/null; do sleep 0.5; done; \
+                      kill -9 \"$@\" 2>/dev/null; sleep 0.5; rm -rf \"$d\"";
         let watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg(std::process::id().to_string())
+            .arg(self.dir.path())
             .args(self.nodes.iter().map(|n| n.child.id().to_string()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
