@@ -241,6 +241,84 @@ pub async fn watch_queue<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) 
     }
 }
 
+/// How often the fleet's current errors are summed.
+const FLEET_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sums the fleet's current errors every few seconds (from each org's
+/// counters, see [`crate::store::ErrorStore::fleet_counts`]) for the
+/// `syncgov.errors.current` and `syncgov.errors.impacted_records` gauges,
+/// per category (UNKNOWN errors are the `OTHER` category's), and the
+/// `syncgov.errors.resync.dead` gauge; until dropped. Nothing is observed
+/// before the first sum: a gauge at 0 then would be a guess.
+pub async fn watch_fleet<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) {
+    use std::sync::{Arc, Mutex};
+
+    use crate::top::FleetCounts;
+
+    let last: Arc<Mutex<Option<FleetCounts>>> = Arc::default();
+    let read = |last: &Arc<Mutex<Option<FleetCounts>>>| {
+        last.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    let meter = opentelemetry::global::meter("sync-errors");
+    let (errors, records, dead) = (last.clone(), last.clone(), last.clone());
+    let _current = meter
+        .u64_observable_gauge("syncgov.errors.current")
+        .with_unit("{error}")
+        .with_description("Current errors of the whole fleet, by category")
+        .with_callback(move |observer| {
+            if let Some(fleet) = read(&errors) {
+                for (category, n, _) in fleet.per_category() {
+                    observer.observe(n, &category_labels(category));
+                }
+            }
+        })
+        .build();
+    let _records = meter
+        .u64_observable_gauge("syncgov.errors.impacted_records")
+        .with_unit("{record}")
+        .with_description(
+            "Records with a current error of the category, the whole fleet, by category",
+        )
+        .with_callback(move |observer| {
+            if let Some(fleet) = read(&records) {
+                for (category, _, n) in fleet.per_category() {
+                    observer.observe(n, &category_labels(category));
+                }
+            }
+        })
+        .build();
+    let _dead = meter
+        .u64_observable_gauge("syncgov.errors.resync.dead")
+        .with_unit("{error}")
+        .with_description("Current errors whose resync ended dead (its attempts used up)")
+        .with_callback(move |observer| {
+            if let Some(fleet) = read(&dead) {
+                observer.observe(fleet.dead, &[syncgov_kit::metrics::service()]);
+            }
+        })
+        .build();
+    loop {
+        match store.fleet_counts().await {
+            Ok(fleet) => {
+                *last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fleet);
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot sum the fleet's errors now"),
+        }
+        tokio::time::sleep(FLEET_EVERY).await;
+    }
+}
+
+fn category_labels(category: crate::taxonomy::Category) -> [KeyValue; 2] {
+    [
+        KeyValue::new("category", category.code()),
+        syncgov_kit::metrics::service(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

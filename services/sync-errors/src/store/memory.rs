@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, QueuePolicy};
 use crate::taxonomy::{Category, ErrorType};
-use crate::top::{ErrorCounts, TopOrder, TopRank};
+use crate::top::{ErrorCounts, FleetCounts, TopOrder, TopRank};
 use syncgov_kit::clock::now_ms;
 
 /// Suspension events kept per org.
@@ -910,6 +910,15 @@ impl ErrorStore for MemoryStore {
         org.inflight.retain(|(n, _, _)| n.id != id);
         org.channels_sent.remove(id);
         Ok(())
+    }
+
+    async fn fleet_counts(&self) -> Result<FleetCounts, StoreError> {
+        let orgs: Vec<OrgId> = lock(&self.orgs).keys().cloned().collect();
+        let mut fleet = FleetCounts::default();
+        for org in &orgs {
+            fleet.add(&self.health(org).await?);
+        }
+        Ok(fleet)
     }
 
     async fn rank_top(&self, org: &OrgId, counts: &ErrorCounts) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
 use crate::taxonomy::ErrorType;
-use crate::top::{ErrorCounts, TopOrder, TopRank};
+use crate::top::{ErrorCounts, FleetCounts, TopOrder, TopRank};
 
 /// The handle on Redis, one server or a cluster.
 pub use syncgov_kit::redis_conn as conn;
@@ -244,6 +244,12 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// Jobs of the resync queue: waiting (queued or backing off) and
     /// claimed by a worker.
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth, StoreError>> + Send;
+
+    /// The fleet's current errors and impacted records per category, and
+    /// its dead resync jobs, for the state gauges: summed from the counters
+    /// each org keeps at write time (the orgs with current errors as the
+    /// top-orgs view lists them), never from the errors themselves.
+    fn fleet_counts(&self) -> impl Future<Output = Result<FleetCounts, StoreError>> + Send;
 
     /// Puts `org` at its `counts` in each order of the top-orgs view, and
     /// out of an order in which it has none.

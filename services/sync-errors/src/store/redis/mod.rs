@@ -49,7 +49,7 @@ use crate::store::{
     Claimed, Completed, ErrorStore, Ingested, Moved, OutboxEntry, Pending, QueueDepth, Queued,
     ReportedFailure, StoreError,
 };
-use crate::top::{ErrorCounts, TopOrder, TopRank};
+use crate::top::{ErrorCounts, FleetCounts, TopOrder, TopRank};
 
 mod decode;
 mod keys;
@@ -64,6 +64,9 @@ use scripts::{ScriptFailure, Scripts};
 
 /// Ids read per round trip while filling a page.
 const SCAN_BATCH: usize = 200;
+
+/// Orgs' counters read at once when summing the fleet's.
+const FLEET_READS_AT_ONCE: usize = 16;
 
 /// How long the channels that took a notification are remembered: longer
 /// than any claim lasts, so a retry always finds them.
@@ -829,6 +832,34 @@ impl ErrorStore for RedisStore {
         pipe.exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)
+    }
+
+    async fn fleet_counts(&self) -> Result<FleetCounts, StoreError> {
+        use futures_util::StreamExt as _;
+        // The orgs with current errors, as ranked after each write: one
+        // read of the view's slot, then each org's counters in its own slot
+        // (a few reads in flight at once), never an error.
+        let orgs: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys::top_ranked(TopOrder::Current))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        let reads = futures_util::stream::iter(orgs)
+            .filter_map(|org| std::future::ready(OrgId::parse(&org).ok()))
+            .map(|org| async move {
+                redis::cmd("HGETALL")
+                    .arg(OrgKeys::of(&org).counts())
+                    .query_async::<HashMap<String, i64>>(&mut self.conn.clone())
+                    .await
+                    .map_err(from_redis)
+            })
+            .buffer_unordered(FLEET_READS_AT_ONCE);
+        futures_util::pin_mut!(reads);
+        let mut fleet = FleetCounts::default();
+        while let Some(counts) = reads.next().await {
+            fleet.add(&decode::health_counts(&counts?, &[]));
+        }
+        Ok(fleet)
     }
 
     async fn rank_top(&self, org: &OrgId, counts: &ErrorCounts) -> Result<(), StoreError> {
