@@ -7,7 +7,9 @@
 //! read back, with what came from outside escaped in the HTML; AUTH works
 //! and the password shows in no log; recipients are checked (a CR or LF is
 //! refused naming the field) and need an SMTP server; an update changes
-//! only the fields its mask names.
+//! only the fields its mask names; mail that fails (a refused recipient,
+//! nobody listening) is counted by reason and shown failing in the
+//! settings.
 //!
 //! Every wait is for a condition, with a deadline; no assertion rests on
 //! how long something took.
@@ -704,4 +706,149 @@ async fn tls_to_the_smtp_server_is_verified_against_the_ca_file() {
     .await;
     assert!(refused, "{}", std::fs::read_to_string(&log).unwrap());
     assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+}
+
+/// `GET /metrics` of an admin port, as Prometheus would scrape it.
+fn scrape(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin port");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The value of the series whose line starts with `series` (name and
+/// labels), if scraped.
+fn value_of(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|rest| rest.trim().parse().ok())
+}
+
+/// Starts sync-errors on memory mailing through `smtp_url`, its metrics on
+/// an admin port; turns acme's e-mail on and reports an error; waits until
+/// the settings say e-mail is failing. Returns the status they show and
+/// the metrics then.
+async fn mail_fails(smtp_url: &str) -> (pb::NotificationDeliveryStatus, String) {
+    let admin = syncgov_tests::free_addr();
+    let admin_arg = admin.to_string();
+    let service = syncgov_tests::Process::start(
+        "sync-errors",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &admin_arg,
+            "--smtp-url",
+            smtp_url,
+            "--smtp-from",
+            FROM,
+            "--smtp-timeout",
+            "2s",
+            "--notification-retry",
+            "100ms",
+        ],
+    );
+    let mut c = SyncErrorsClient::new(syncgov_tests::channel(service.addr()).await);
+    let on = pb::NotificationSettings {
+        enabled: true,
+        email_recipients: vec!["nobody@acme.example".into()],
+        ..Default::default()
+    };
+    update(&mut c, "acme", on, &[]).await.unwrap();
+    let reply = c
+        .get_notification_settings(pb::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let fresh = reply.email_delivery.expect("e-mail has a status once on");
+    assert_eq!(fresh.consecutive_failures, 0, "{fresh:?}");
+    assert!(reply.delivery.is_some_and(|d| d.consecutive_failures == 0));
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![too_long("a-1")],
+    })
+    .await
+    .unwrap();
+    let email_status = |mut c: SyncErrorsClient<Channel>| async move {
+        c.get_notification_settings(pb::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .email_delivery
+        .expect("e-mail has a status")
+    };
+    let failing = eventually(PATIENCE, || {
+        let c = c.clone();
+        async move { email_status(c).await.failing }
+    })
+    .await;
+    let status = email_status(c.clone()).await;
+    assert!(failing, "e-mail never shown failing: {status:?}");
+    // The gauge is read by this replica's notifier after each attempt.
+    let gauge =
+        "syncgov_errors_notifications_failing{channel=\"email\",syncgov_service=\"sync-errors\"}";
+    let seen = eventually(PATIENCE, || async {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        value_of(&text, gauge) == Some(1.0)
+    })
+    .await;
+    let text = scrape(admin);
+    assert!(seen, "{gauge} is not 1 in:\n{text}");
+    drop(service);
+    (status, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_mail_is_counted_by_reason_and_shown_in_the_settings() {
+    let failed = |reason: &str| {
+        format!(
+            "syncgov_errors_notifications_deliveries_total{{channel=\"email\",reason=\"{reason}\",result=\"failed\",syncgov_service=\"sync-errors\"}}"
+        )
+    };
+    let webhook_failed = "syncgov_errors_notifications_deliveries_total{channel=\"webhook\",reason=\"connect\",result=\"failed\",syncgov_service=\"sync-errors\"}";
+    let webhook_gauge =
+        "syncgov_errors_notifications_failing{channel=\"webhook\",syncgov_service=\"sync-errors\"}";
+
+    // A server that refuses the recipient: nothing arrives, each attempt
+    // counts as a refused recipient, and the settings say why.
+    let sink = SmtpSink::start_refusing_recipients();
+    let (status, text) = mail_fails(&sink.url()).await;
+    assert!(status.consecutive_failures >= 3, "{status:?}");
+    assert!(
+        status.last_failure.contains("550"),
+        "the refusal is told: {status:?}"
+    );
+    assert!(status.last_failure_at.is_some() && status.last_success_at.is_none());
+    let refused = value_of(&text, &failed("recipient")).unwrap_or(0.0);
+    assert!(refused >= 3.0, "{}: {refused}\n{text}", failed("recipient"));
+    assert_eq!(value_of(&text, &failed("connect")), Some(0.0), "{text}");
+    // The webhook channel has its own series, untouched.
+    assert_eq!(value_of(&text, webhook_failed), Some(0.0), "{text}");
+    assert_eq!(value_of(&text, webhook_gauge), Some(0.0), "{text}");
+    assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+
+    // Nobody listening: a connection failure.
+    let closed = format!("smtp://{}", syncgov_tests::free_addr());
+    let (status, text) = mail_fails(&closed).await;
+    assert!(status.consecutive_failures >= 3, "{status:?}");
+    assert!(!status.last_failure.is_empty(), "{status:?}");
+    let unreachable = value_of(&text, &failed("connect")).unwrap_or(0.0);
+    assert!(
+        unreachable >= 3.0,
+        "{}: {unreachable}\n{text}",
+        failed("connect")
+    );
+    assert_eq!(value_of(&text, &failed("recipient")), Some(0.0), "{text}");
 }

@@ -530,10 +530,12 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let org = org(&request.get_ref().org_id)?;
         let settings = self.core.notification_settings(&org).await?;
         let delivery = self.core.delivery_status(&org).await?;
+        let email_delivery = self.core.email_delivery_status(&org).await?;
         Ok(Response::new(pb::GetNotificationSettingsResponse {
             webhook_secret_set: settings.webhook_secret.is_some(),
             settings: Some(notification_settings_pb(&settings)),
             delivery: delivery.as_ref().map(delivery_pb),
+            email_delivery: email_delivery.as_ref().map(delivery_pb),
         }))
     }
 

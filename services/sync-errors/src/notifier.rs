@@ -227,11 +227,12 @@ struct Notifier<S> {
     /// Destinations that keep not answering, and until when they are
     /// spared.
     cooling: Mutex<HashMap<String, Cooling>>,
-    /// Orgs whose webhook failed [`notify::FAILING_AFTER`] times or more in a
-    /// row, as this replica last saw them, for the gauge.
-    failing: Mutex<HashSet<OrgId>>,
-    /// Their number, read by the gauge.
-    failing_count: Arc<AtomicU64>,
+    /// Orgs whose channel failed [`notify::FAILING_AFTER`] times or more
+    /// in a row, as this replica last saw them, for the gauge.
+    failing: Mutex<HashSet<(OrgId, notify::Channel)>>,
+    /// Their number per channel (in [`notify::Channel::ALL`]'s order),
+    /// read by the gauge.
+    failing_counts: Arc<[AtomicU64; 2]>,
 }
 
 /// A destination spared after failures in a row.
@@ -265,8 +266,8 @@ pub async fn run<S: ErrorStore>(
     deliverer: Deliverer,
     mailer: Option<Mailer>,
 ) {
-    let failing_count = Arc::new(AtomicU64::new(0));
-    let _gauge = crate::metrics::failing_webhooks(failing_count.clone());
+    let failing_counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let _gauge = crate::metrics::failing_channels(failing_counts.clone());
     let notifier = Arc::new(Notifier {
         store,
         deliverer,
@@ -275,7 +276,7 @@ pub async fn run<S: ErrorStore>(
         busy: Mutex::default(),
         cooling: Mutex::default(),
         failing: Mutex::default(),
-        failing_count,
+        failing_counts,
     });
     let slots = Arc::new(Semaphore::new(pacing.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -367,10 +368,11 @@ impl<S: ErrorStore> Notifier<S> {
                 .store
                 .record_delivery(
                     org,
+                    notify::Channel::Webhook,
                     outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
                 )
                 .await?;
-            self.note_status(org, &status);
+            self.note_status(org, notify::Channel::Webhook, &status);
             let destination = WebhookUrl::parse("webhook_url", &settings.webhook_url)
                 .map(|u| u.destination())
                 .unwrap_or_default();
@@ -411,17 +413,35 @@ impl<S: ErrorStore> Notifier<S> {
             return Ok(true);
         };
         let mail = crate::mail::compose(&payload(org, pending));
-        match mailer
+        let outcome = mailer
             .send(&pending.id, &settings.email_recipients, &mail)
-            .await
-        {
+            .await;
+        crate::metrics::email_delivery(outcome.as_ref().err());
+        let status = self
+            .store
+            .record_delivery(
+                org,
+                notify::Channel::Email,
+                outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
+            )
+            .await?;
+        self.note_status(org, notify::Channel::Email, &status);
+        match outcome {
             Ok(()) => {
                 tracing::info!(org_id = %org, id = %pending.id, recipients = settings.email_recipients.len(), "notification e-mailed");
                 self.store.channel_sent(org, &pending.id, EMAIL).await?;
                 Ok(true)
             }
             Err(why) => {
-                tracing::warn!(org_id = %org, id = %pending.id, server = mailer.server(), error = %why, "notification not e-mailed; will retry");
+                tracing::warn!(
+                    org_id = %org,
+                    id = %pending.id,
+                    server = mailer.server(),
+                    reason = why.reason,
+                    failures = status.consecutive_failures,
+                    error = %why,
+                    "notification not e-mailed; will retry"
+                );
                 // Stays claimed; tried again once the claim lapses.
                 Ok(false)
             }
@@ -474,25 +494,31 @@ impl<S: ErrorStore> Notifier<S> {
         }
     }
 
-    /// Keeps the gauge of failing webhooks up to date with `status`.
-    fn note_status(&self, org: &OrgId, status: &notify::DeliveryStatus) {
+    /// Keeps the gauge of failing channels up to date with `status`.
+    fn note_status(&self, org: &OrgId, channel: notify::Channel, status: &notify::DeliveryStatus) {
         let mut failing = lock(&self.failing);
         if status.failing() {
-            failing.insert(org.clone());
+            failing.insert((org.clone(), channel));
         } else {
-            failing.remove(org);
+            failing.remove(&(org.clone(), channel));
         }
-        self.failing_count
-            .store(failing.len() as u64, Ordering::Relaxed);
+        self.count_failing(&failing);
     }
 
-    /// Forgets the failing webhooks of orgs no longer notified.
+    /// Forgets the failing channels of orgs no longer notified.
     fn forget_unless(&self, notified: &[OrgId]) {
         let notified: HashSet<&OrgId> = notified.iter().collect();
         let mut failing = lock(&self.failing);
-        failing.retain(|org| notified.contains(org));
-        self.failing_count
-            .store(failing.len() as u64, Ordering::Relaxed);
+        failing.retain(|(org, _)| notified.contains(org));
+        self.count_failing(&failing);
+    }
+
+    /// Puts the failing channels' numbers where the gauge reads them.
+    fn count_failing(&self, failing: &HashSet<(OrgId, notify::Channel)>) {
+        for (i, channel) in notify::Channel::ALL.into_iter().enumerate() {
+            let n = failing.iter().filter(|(_, c)| *c == channel).count();
+            self.failing_counts[i].store(n as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -561,7 +587,7 @@ mod tests {
             busy: Mutex::default(),
             cooling: Mutex::default(),
             failing: Mutex::default(),
-            failing_count: Arc::default(),
+            failing_counts: Arc::default(),
         }
     }
 

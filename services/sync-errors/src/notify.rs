@@ -417,12 +417,35 @@ pub struct SuspensionNotice<'a> {
     pub guidance: &'static str,
 }
 
-/// Consecutive failed deliveries from which an org's webhook counts as
-/// failing (in the health cards and the `failing` gauge).
+/// The channels a notification goes out by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// An HTTP POST to the org's webhook.
+    Webhook,
+    /// An e-mail to the org's recipients.
+    Email,
+}
+
+impl Channel {
+    /// Both channels.
+    pub const ALL: [Channel; 2] = [Channel::Webhook, Channel::Email];
+
+    /// The name the store, the logs and the metrics' `channel` label use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// Consecutive failed deliveries from which a channel of an org counts as
+/// failing (in the health cards, the notification settings and the
+/// `failing` gauge).
 pub const FAILING_AFTER: u32 = 3;
 
-/// How deliveries to an org's webhook are going, kept by the store from
-/// every attempt of every replica.
+/// How deliveries by one channel of an org are going, kept by the store
+/// from every attempt of every replica.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryStatus {
     /// Failed attempts since the last one the webhook took (or since the
@@ -437,7 +460,7 @@ pub struct DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    /// Whether the webhook has failed [`FAILING_AFTER`] times or more in a
+    /// Whether the channel has failed [`FAILING_AFTER`] times or more in a
     /// row.
     pub fn failing(&self) -> bool {
         self.consecutive_failures >= FAILING_AFTER

@@ -73,6 +73,8 @@ struct OrgErrors {
     noticed: std::collections::HashSet<String>,
     /// How deliveries to the webhook are going.
     delivery: notify::DeliveryStatus,
+    /// How deliveries by e-mail are going.
+    email_delivery: notify::DeliveryStatus,
     /// The channels that took each notification in flight.
     channels_sent: HashMap<String, Vec<String>>,
 }
@@ -762,6 +764,15 @@ impl ErrorStore for MemoryStore {
                 ..notify::DeliveryStatus::default()
             };
         }
+        if settings.enabled
+            && (!before.enabled || before.email_recipients != settings.email_recipients)
+        {
+            // Other recipients: e-mail's failures start over too.
+            org.email_delivery = notify::DeliveryStatus {
+                last_success_ms: org.email_delivery.last_success_ms,
+                ..notify::DeliveryStatus::default()
+            };
+        }
         org.notify = Some(settings.clone());
         Ok(settings)
     }
@@ -863,11 +874,15 @@ impl ErrorStore for MemoryStore {
     async fn record_delivery(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
         failure: Option<&str>,
     ) -> Result<notify::DeliveryStatus, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
-        let status = &mut org.delivery;
+        let status = match channel {
+            notify::Channel::Webhook => &mut org.delivery,
+            notify::Channel::Email => &mut org.email_delivery,
+        };
         match failure {
             None => {
                 status.consecutive_failures = 0;
@@ -882,10 +897,17 @@ impl ErrorStore for MemoryStore {
         Ok(status.clone())
     }
 
-    async fn delivery_status(&self, org: &OrgId) -> Result<notify::DeliveryStatus, StoreError> {
+    async fn delivery_status(
+        &self,
+        org: &OrgId,
+        channel: notify::Channel,
+    ) -> Result<notify::DeliveryStatus, StoreError> {
         let org = self.org(org);
         let org = lock(&org);
-        Ok(org.delivery.clone())
+        Ok(match channel {
+            notify::Channel::Webhook => org.delivery.clone(),
+            notify::Channel::Email => org.email_delivery.clone(),
+        })
     }
 
     async fn sent_channels(&self, org: &OrgId, id: &str) -> Result<Vec<String>, StoreError> {

@@ -147,7 +147,8 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// in-flight notifications are dropped (nothing goes out while off, and
     /// nothing stale when turned on again); sent somewhere else (or turned
     /// on again), the notification being retried is due at once and the
-    /// delivery status starts over. Deliveries read the settings before
+    /// webhook's delivery status starts over (and e-mail's, when sent to
+    /// other recipients or turned on again). Deliveries read the settings before
     /// each POST, so a new secret signs the next one.
     fn set_notification_settings(
         &self,
@@ -199,19 +200,21 @@ pub trait ErrorStore: Send + Sync + 'static {
         cursor: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Records how an attempt to deliver to the org's webhook went (`None`:
-    /// it took the notification; else why not) and returns the delivery
-    /// status it leaves.
+    /// Records how an attempt to deliver by `channel` went (`None`: it
+    /// took the notification; else why not) and returns the channel's
+    /// delivery status it leaves.
     fn record_delivery(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
         failure: Option<&str>,
     ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
 
-    /// How deliveries to the org's webhook are going.
+    /// How deliveries by `channel` of the org are going.
     fn delivery_status(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
     ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
 
     /// The channels (`webhook`, `email`) that already took the org's

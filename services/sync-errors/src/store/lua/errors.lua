@@ -36,7 +36,8 @@
 --                   sec secret, x the channels (JSON: choices, recipients,
 --                   webhook format), lp last digest period; the delivery status:
 --                   df failures in a row, dl the last one, dt its time, ds
---                   the last success (notify_settings.lua)
+--                   the last success of the webhook; mf, ml, mt, ms the
+--                   same of e-mail (notify_settings.lua)
 --   p:notify:new    hash: type -> new errors since the last digest
 --   p:notify:imm:<type>  set for a minute after an immediate notification
 --   p:notify:out    list of notifications to deliver (JSON {id, k kind,

@@ -257,11 +257,18 @@ pub fn channel_settings(settings: &notify::Settings) -> String {
     .unwrap_or_default()
 }
 
-/// The fields of the delivery status in the org's `notify` hash, in the
-/// order [`delivery_status`] reads them.
-pub const DELIVERY_FIELDS: [&str; 4] = ["df", "dl", "dt", "ds"];
+/// The fields of a channel's delivery status in the org's `notify` hash,
+/// in the order [`delivery_status`] reads them: failures in a row, the last
+/// failure, when, the last success. The webhook's are `d…` (as before
+/// e-mail had a status), e-mail's `m…`.
+pub fn delivery_fields(channel: notify::Channel) -> [&'static str; 4] {
+    match channel {
+        notify::Channel::Webhook => ["df", "dl", "dt", "ds"],
+        notify::Channel::Email => ["mf", "ml", "mt", "ms"],
+    }
+}
 
-/// The delivery status from `HMGET df dl dt ds`; all unset is a status
+/// The delivery status from `HMGET` of [`delivery_fields`]; all unset is a status
 /// with nothing to tell.
 pub fn delivery_status(values: &[Option<String>]) -> Result<notify::DeliveryStatus, StoreError> {
     let [df, dl, dt, ds] = values else {

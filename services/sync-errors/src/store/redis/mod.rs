@@ -766,37 +766,46 @@ impl ErrorStore for RedisStore {
     async fn record_delivery(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
         failure: Option<&str>,
     ) -> Result<notify::DeliveryStatus, StoreError> {
         let key = OrgKeys::of(org).notify();
+        let [failures, last, at, success] = decode::delivery_fields(channel);
         let now = syncgov_kit::clock::now_ms();
         let mut pipe = redis::pipe();
         pipe.atomic();
         match failure {
             None => {
-                pipe.hset_multiple(&key, &[("df", "0".to_owned()), ("ds", now.to_string())])
-                    .ignore();
+                pipe.hset_multiple(
+                    &key,
+                    &[(failures, "0".to_owned()), (success, now.to_string())],
+                )
+                .ignore();
             }
             Some(why) => {
-                pipe.hincr(&key, "df", 1).ignore();
-                pipe.hset_multiple(&key, &[("dl", why.to_owned()), ("dt", now.to_string())])
+                pipe.hincr(&key, failures, 1).ignore();
+                pipe.hset_multiple(&key, &[(last, why.to_owned()), (at, now.to_string())])
                     .ignore();
             }
         }
         let (values,): (Vec<Option<String>>,) = pipe
             .cmd("HMGET")
             .arg(&key)
-            .arg(&decode::DELIVERY_FIELDS)
+            .arg(&decode::delivery_fields(channel))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
         decode::delivery_status(&values)
     }
 
-    async fn delivery_status(&self, org: &OrgId) -> Result<notify::DeliveryStatus, StoreError> {
+    async fn delivery_status(
+        &self,
+        org: &OrgId,
+        channel: notify::Channel,
+    ) -> Result<notify::DeliveryStatus, StoreError> {
         let values: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(OrgKeys::of(org).notify())
-            .arg(&decode::DELIVERY_FIELDS)
+            .arg(&decode::delivery_fields(channel))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
