@@ -9,7 +9,8 @@
 //! refused naming the field) and need an SMTP server; an update changes
 //! only the fields its mask names; mail that fails (a refused recipient,
 //! nobody listening) is counted by reason and shown failing in the
-//! settings.
+//! settings; each channel keeps its own frequency (e-mail a daily digest
+//! while the webhook hears of errors at once).
 //!
 //! Every wait is for a condition, with a deadline; no assertion rests on
 //! how long something took.
@@ -851,4 +852,195 @@ async fn failing_mail_is_counted_by_reason_and_shown_in_the_settings() {
         failed("connect")
     );
     assert_eq!(value_of(&text, &failed("recipient")), Some(0.0), "{text}");
+}
+
+/// E-mail on a daily digest while the webhook hears of errors at once, on
+/// `backend`: the webhook gets each new type now, the mail one digest of
+/// them all, and neither the other's notices. A channel sent back to the
+/// default frequency follows it again.
+async fn each_channel_keeps_its_own_frequency(backend: syncgov_tests::Backend) {
+    let store = backend.start();
+    let sink = SmtpSink::start();
+    let hook = WebhookReceiver::start(0).await;
+    let service = Service::sync_errors(Settings {
+        digest_day: Duration::from_secs(1),
+        notification_retry: Duration::from_millis(300),
+        webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        smtp_url: Some(sink.url()),
+        smtp_from: Some(FROM.into()),
+        server: ServerSettings {
+            redis_url: store.redis_url(),
+            redis_cluster_nodes: store.cluster_nodes(),
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    // Without a mask: frequency (immediately) for every channel but e-mail.
+    update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings {
+            enabled: true,
+            frequency: pb::NotificationFrequency::Immediately.into(),
+            email_frequency: pb::NotificationFrequency::Daily.into(),
+            webhook_url: hook.url(),
+            webhook_secret: SECRET.into(),
+            email_recipients: vec!["ops@acme.example".into()],
+            ..Default::default()
+        },
+        &[],
+    )
+    .await
+    .expect("acme's settings");
+    let stored = get(&mut c, "acme").await;
+    assert_eq!(
+        (stored.webhook_frequency, stored.email_frequency),
+        (
+            pb::NotificationFrequency::Unspecified as i32,
+            pb::NotificationFrequency::Daily as i32
+        ),
+        "the webhook follows frequency; e-mail has its own"
+    );
+
+    let failure = failure_on;
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![
+            too_long("a-1"),
+            failure(
+                "a-2",
+                "c2",
+                "STRING_TOO_LONG",
+                "Description: data value too large: y (max length=255)",
+            ),
+            failure(
+                "a-3",
+                "c3",
+                "INVALID_EMAIL_ADDRESS",
+                "invalid email address: XX",
+            ),
+        ],
+    })
+    .await
+    .unwrap();
+
+    // The webhook: one notice per new type, now.
+    assert!(
+        eventually(PATIENCE, || async { hook.requests().len() >= 2 }).await,
+        "the webhook heard nothing"
+    );
+    // E-mail: one digest of the three, once its day is over.
+    assert!(
+        eventually(PATIENCE, || async { !sink.messages().is_empty() }).await,
+        "no digest was mailed"
+    );
+    let mails = sink.messages();
+    assert_eq!(
+        subjects_of(&mails, "acme"),
+        ["[syncgov] acme: sync error digest, 3 new errors"],
+        "{mails:#?}"
+    );
+    // A whole day later nothing more has come by either channel: no
+    // digest to the webhook, no immediate notice by e-mail.
+    let day_after = syncgov_kit::clock::now_ms() / 1000 + 2;
+    assert!(
+        eventually(PATIENCE, || async {
+            syncgov_kit::clock::now_ms() / 1000 >= day_after
+        })
+        .await
+    );
+    let posted: Vec<serde_json::Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    assert!(posted.iter().all(|p| p["kind"] == "errors"), "{posted:#?}");
+    let mut types: Vec<&str> = posted
+        .iter()
+        .map(|p| p["types"][0]["type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, ["INVALID_EMAIL", "STRING_TOO_LONG"]);
+    assert_eq!(sink.messages().len(), 1, "{:#?}", sink.messages());
+
+    // Back to the default (path email_frequency, UNSPECIFIED): a new type is
+    // mailed at once too.
+    update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings::default(),
+        &["email_frequency"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&mut c, "acme").await.email_frequency,
+        pb::NotificationFrequency::Unspecified as i32
+    );
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![failure(
+            "a-4",
+            "c4",
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            "npsp.TDTM_Opportunity: execution of AfterInsert\n\ncaused by: System.DmlException: Insert failed.",
+        )],
+    })
+    .await
+    .unwrap();
+    assert!(
+        eventually(PATIENCE, || async {
+            sink.messages().len() == 2 && hook.requests().len() == 3
+        })
+        .await,
+        "the new type went to both: {:#?}",
+        sink.messages()
+    );
+    let mails = sink.messages();
+    assert!(
+        subjects_of(&mails, "acme")[1].starts_with("[syncgov] acme: new sync errors"),
+        "{mails:#?}"
+    );
+    // A frequency that is none is refused naming its field.
+    let err = update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings {
+            webhook_frequency: 7,
+            ..Default::default()
+        },
+        &["webhook_frequency"],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("settings.webhook_frequency:"),
+        "{}",
+        err.message()
+    );
+    drop(store);
+}
+
+/// A failure on record `record` of a given status and message.
+fn failure_on(key: &str, record: &str, status: &str, message: &str) -> pb::Failure {
+    pb::Failure {
+        crm_record_id: record.into(),
+        status_code: status.into(),
+        message: message.into(),
+        ..too_long(key)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channel_keeps_its_own_frequency_on_memory() {
+    each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channel_keeps_its_own_frequency_on_redis() {
+    each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Redis).await;
 }

@@ -1427,6 +1427,21 @@ async fn notifications_set_changes_only_the_flags_given() {
     assert_eq!(slack["webhook_format"], "SLACK");
     assert_eq!(slack["webhook"]["suspensions"], false, "kept");
 
+    // A channel's own frequency, and back to the default.
+    let weekly = set(&["--webhook-frequency", "weekly"]).await.json();
+    assert_eq!(weekly["webhook_frequency"], "WEEKLY");
+    assert_eq!(weekly["email_frequency"], "DEFAULT");
+    assert_eq!(weekly["frequency"], "DAILY", "kept");
+    let got = ctl.run(&["notifications", "get", "--org", "acme"]).await;
+    let text = got.ok();
+    assert!(text.contains("webhook at  WEEKLY"), "{text}");
+    assert!(text.contains("e-mail at   default (DAILY)"), "{text}");
+    let back = set(&["--webhook-frequency", "default"]).await.json();
+    assert_eq!(back["webhook_frequency"], "DEFAULT");
+    let wrong = set(&["--email-frequency", "hourly"]).await;
+    assert_eq!(wrong.code, 2, "{wrong:#?}");
+    assert!(wrong.stderr.contains("or default"), "{wrong:#?}");
+
     // Turning off without --webhook-url keeps the URL (and the secret).
     let off = set(&["--enabled", "false"]).await.json();
     assert_eq!(off["enabled"], false);

@@ -44,11 +44,6 @@ use crate::store::{ErrorStore, Pending};
 use crate::taxonomy::{ErrorType, SuspensionReason};
 use crate::webhook::{Deliverer, Failure};
 
-/// The channels, as the store remembers which took a notification.
-const WEBHOOK: &str = "webhook";
-/// See [`WEBHOOK`].
-const EMAIL: &str = "email";
-
 /// Longest a destination that keeps not answering is spared.
 const COOLING_CAP: Duration = Duration::from_secs(300);
 
@@ -325,8 +320,11 @@ impl<S: ErrorStore> Notifier<S> {
         let Some(settings) = self.settings(org).await? else {
             return Ok(());
         };
-        if let Some(period) = settings.frequency.period(now_ms(), day_ms) {
-            self.store.make_digest(org, period).await?;
+        // Each digest frequency some channel takes, made once per period.
+        for frequency in settings.new_error_plan().digests {
+            if let Some(period) = frequency.period(now_ms(), day_ms) {
+                self.store.make_digest(org, frequency, period).await?;
+            }
         }
         loop {
             let Some(settings) = self.settings(org).await? else {
@@ -347,18 +345,23 @@ impl<S: ErrorStore> Notifier<S> {
             };
             let kind = notify::Kind::of(&pending.kind);
             let sent = self.store.sent_channels(org, &pending.id).await?;
-            let wants = |channel: &str, choices: notify::Choices, set: bool| {
-                set && kind.is_some_and(|k| choices.carries(k))
-                    && !sent.iter().any(|c| c == channel)
+            let digest = pending.frequency.and_then(notify::Frequency::from_number);
+            // A channel takes the kinds its choices carry, and error notices
+            // of its own frequency only.
+            let wants = |channel: notify::Channel, choices: notify::Choices| {
+                settings.has_destination(channel)
+                    && kind.is_some_and(|k| choices.carries(k))
+                    && settings.takes_notice(channel, &pending.kind, digest)
+                    && !sent.iter().any(|c| c == channel.as_str())
             };
             // E-mail first: a webhook that keeps failing does not hold the
             // mail back (the mail is not sent again on the webhook's retry).
-            if wants(EMAIL, settings.email, !settings.email_recipients.is_empty())
+            if wants(notify::Channel::Email, settings.email)
                 && !self.mail(org, &settings, &pending).await?
             {
                 return Ok(());
             }
-            if !wants(WEBHOOK, settings.webhook, !settings.webhook_url.is_empty()) {
+            if !wants(notify::Channel::Webhook, settings.webhook) {
                 self.store.notification_sent(org, &pending.id).await?;
                 continue;
             }
@@ -429,7 +432,9 @@ impl<S: ErrorStore> Notifier<S> {
         match outcome {
             Ok(()) => {
                 tracing::info!(org_id = %org, id = %pending.id, recipients = settings.email_recipients.len(), "notification e-mailed");
-                self.store.channel_sent(org, &pending.id, EMAIL).await?;
+                self.store
+                    .channel_sent(org, &pending.id, notify::Channel::Email.as_str())
+                    .await?;
                 Ok(true)
             }
             Err(why) => {

@@ -58,10 +58,10 @@ struct OrgErrors {
     outbox: VecDeque<SuspensionEvent>,
     /// Notification settings, when set.
     notify: Option<notify::Settings>,
-    /// The last digest period, once seen.
-    last_digest: Option<i64>,
-    /// New errors per type since the last digest.
-    new_errors: BTreeMap<ErrorType, u64>,
+    /// The last digest period of each digest frequency, once seen.
+    last_digest: HashMap<notify::Frequency, i64>,
+    /// New errors per type since the last digest, per digest frequency.
+    new_errors: HashMap<notify::Frequency, BTreeMap<ErrorType, u64>>,
     /// When each type's last immediate notification went out (ms).
     announced: HashMap<ErrorType, i64>,
     /// Notifications to deliver, oldest first.
@@ -98,11 +98,18 @@ impl OrgErrors {
 
     /// Counts a new current error for notifications, as the settings say.
     fn notify_new_error(&mut self, error_type: ErrorType, now_ms: i64) {
-        let Some(settings) = self.notify.as_ref().filter(|s| s.enabled) else {
+        let Some(plan) = self.notify.as_ref().map(notify::Settings::new_error_plan) else {
             return;
         };
-        if settings.frequency != notify::Frequency::Immediately {
-            *self.new_errors.entry(error_type).or_default() += 1;
+        for frequency in plan.digests {
+            *self
+                .new_errors
+                .entry(frequency)
+                .or_default()
+                .entry(error_type)
+                .or_default() += 1;
+        }
+        if !plan.immediate {
             return;
         }
         let recent = self
@@ -419,6 +426,15 @@ impl MemoryStore {
 
     fn org(&self, org: &OrgId) -> Arc<Mutex<OrgErrors>> {
         lock(&self.orgs).entry(org.clone()).or_default().clone()
+    }
+}
+
+/// The id of the digest of `frequency` for `period`: a daily one keeps the
+/// form of before channels had frequencies; a weekly one is told apart.
+fn digest_id(frequency: notify::Frequency, period: i64) -> String {
+    match frequency {
+        notify::Frequency::Weekly => format!("digest-w{period}"),
+        _ => format!("digest-{period}"),
     }
 }
 
@@ -789,18 +805,28 @@ impl ErrorStore for MemoryStore {
             .collect())
     }
 
-    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+    async fn make_digest(
+        &self,
+        org: &OrgId,
+        frequency: notify::Frequency,
+        period: i64,
+    ) -> Result<bool, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
-        match org.last_digest {
+        match org.last_digest.get(&frequency) {
             None => {
-                org.last_digest = Some(period);
+                org.last_digest.insert(frequency, period);
                 return Ok(false);
             }
-            Some(last) if last >= period => return Ok(false),
-            Some(_) => org.last_digest = Some(period),
+            Some(&last) if last >= period => return Ok(false),
+            Some(_) => {
+                org.last_digest.insert(frequency, period);
+            }
         }
-        let counts: std::collections::BTreeMap<String, u64> = std::mem::take(&mut org.new_errors)
+        let counts: std::collections::BTreeMap<String, u64> = org
+            .new_errors
+            .remove(&frequency)
+            .unwrap_or_default()
             .into_iter()
             .map(|(t, n)| (t.number().to_string(), n))
             .collect();
@@ -808,9 +834,10 @@ impl ErrorStore for MemoryStore {
             return Ok(false);
         }
         org.outgoing.push_back(Pending {
-            id: format!("digest-{period}"),
+            id: digest_id(frequency, period),
             kind: "digest".into(),
             period: Some(period),
+            frequency: Some(frequency.number()),
             counts,
             ..Pending::default()
         });

@@ -159,13 +159,15 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// Orgs with notifications on.
     fn notified_orgs(&self) -> impl Future<Output = Result<Vec<OrgId>, StoreError>> + Send;
 
-    /// Queues the org's digest of `period`, once whatever the number of
-    /// replicas asking: the new errors per type since the last digest.
+    /// Queues the org's digest of `frequency` (daily or weekly) for
+    /// `period`, once whatever the number of replicas asking: the new
+    /// errors per type counted for that frequency since its last digest.
     /// Returns whether one was queued (none when there is nothing new, or on
     /// the first period the org is seen in, which only marks the start).
     fn make_digest(
         &self,
         org: &OrgId,
+        frequency: notify::Frequency,
         period: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -390,6 +392,10 @@ pub struct Pending {
     /// A digest's period.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub period: Option<i64>,
+    /// A digest's frequency (the contract's number): the channels of that
+    /// frequency take it. `None` in a digest an earlier version made.
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<i32>,
     /// New errors per type number.
     #[serde(rename = "c", default)]
     pub counts: std::collections::BTreeMap<String, u64>,

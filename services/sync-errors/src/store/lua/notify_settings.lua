@@ -28,7 +28,8 @@ if secret == '' then
 end
 redis.call('HSET', key, 'en', ARGV[1], 'fq', ARGV[2], 'url', ARGV[3], 'sec', secret, 'x', ARGV[5])
 if ARGV[1] ~= '1' then
-  redis.call('DEL', p .. ':notify:out', p .. ':notify:inflight', p .. ':notify:new')
+  redis.call('DEL', p .. ':notify:out', p .. ':notify:inflight', p .. ':notify:new',
+    p .. ':notify:new:2', p .. ':notify:new:3')
 elseif before[1] ~= '1' or before[2] ~= ARGV[3] then
   local inflight = redis.call('HGETALL', p .. ':notify:inflight')
   for i = 1, #inflight, 2 do

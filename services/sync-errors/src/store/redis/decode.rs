@@ -229,6 +229,10 @@ pub fn notification_settings(
         email_recipients: channels.recipients,
         webhook_format: notify::WebhookFormat::from_number(channels.format)
             .ok_or_else(|| corrupt("webhook format"))?,
+        webhook_frequency: notify::Frequency::of_channel(channels.webhook_frequency)
+            .ok_or_else(|| corrupt("webhook frequency"))?,
+        email_frequency: notify::Frequency::of_channel(channels.email_frequency)
+            .ok_or_else(|| corrupt("e-mail frequency"))?,
     }))
 }
 
@@ -244,6 +248,12 @@ struct Channels {
     recipients: Vec<String>,
     #[serde(rename = "f", default)]
     format: i32,
+    /// The webhook's frequency; 0 follows the settings' own.
+    #[serde(rename = "wf", default)]
+    webhook_frequency: i32,
+    /// E-mail's frequency; 0 follows the settings' own.
+    #[serde(rename = "ef", default)]
+    email_frequency: i32,
 }
 
 /// Field `x` of the org's `notify` hash for `settings`.
@@ -253,6 +263,12 @@ pub fn channel_settings(settings: &notify::Settings) -> String {
         email: settings.email,
         recipients: settings.email_recipients.clone(),
         format: settings.webhook_format.number(),
+        webhook_frequency: settings
+            .webhook_frequency
+            .map_or(0, notify::Frequency::number),
+        email_frequency: settings
+            .email_frequency
+            .map_or(0, notify::Frequency::number),
     })
     .unwrap_or_default()
 }

@@ -724,9 +724,14 @@ impl ErrorStore for RedisStore {
         Ok(orgs.iter().filter_map(|o| OrgId::parse(o).ok()).collect())
     }
 
-    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+    async fn make_digest(
+        &self,
+        org: &OrgId,
+        frequency: notify::Frequency,
+        period: i64,
+    ) -> Result<bool, StoreError> {
         self.scripts
-            .digest(&self.conn, &OrgKeys::of(org), period)
+            .digest(&self.conn, &OrgKeys::of(org), frequency, period)
             .await
     }
 
