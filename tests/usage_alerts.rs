@@ -561,3 +561,71 @@ async fn each_crossing_reaches_the_webhook_once_with_two_replicas_of_each_servic
         .collect();
     assert_eq!(ids.len(), 3, "{notices:?}");
 }
+
+/// Runs `syncctl` against `governor` with the admin's token: (exit code,
+/// stdout, stderr).
+async fn syncctl(governor: &Service, args: &[&str]) -> (i32, String, String) {
+    let output = tokio::process::Command::new(syncgov_tests::binary("syncctl"))
+        .args(["--governor", &format!("http://{}", governor.addr())])
+        .args(args)
+        .env_remove("SYNCCTL_GOVERNOR")
+        .env_remove("SYNCGOV_TOKEN_FILE")
+        .env("SYNCGOV_TOKEN", ADMIN)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, output)
+        .await
+        .expect("syncctl finishes")
+        .expect("syncctl runs");
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncctl_sets_and_shows_a_budget_s_thresholds() {
+    let env = Alerting::start(Backend::Memory, 1).await;
+    let governor = &env.governors[0];
+    let set = |org: &'static str, extra: &'static [&'static str]| async move {
+        let mut args = vec![
+            "budget",
+            "set",
+            "--org",
+            org,
+            "--org-limit",
+            "1000",
+            "--allocation",
+            "100",
+        ];
+        args.extend_from_slice(extra);
+        syncctl(governor, &args).await
+    };
+    let (code, _, stderr) = set("acme", &["--alert-thresholds", "90,75"]).await;
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("budget.alert_thresholds_percent: must be ascending"),
+        "{stderr}"
+    );
+    assert_eq!(set("acme", &["--alert-thresholds", "75,90"]).await.0, 0);
+    assert_eq!(set("globex", &[]).await.0, 0);
+    let (code, shown, _) = syncctl(governor, &["budget", "get", "--org", "acme"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        shown.contains("alerts      at 75, 90 % of the allocation and of the org limit\n"),
+        "{shown}"
+    );
+    let (_, shown, _) = syncctl(governor, &["budget", "get", "--org", "globex"]).await;
+    assert!(
+        shown.contains("at 80, 90, 100 % of the allocation and of the org limit (the defaults)"),
+        "{shown}"
+    );
+    let (_, json, _) = syncctl(governor, &["-o", "json", "budget", "get", "--org", "acme"]).await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["budget"]["alert_thresholds_percent"],
+        serde_json::json!([75, 90]),
+        "{json}"
+    );
+}
