@@ -629,3 +629,90 @@ async fn syncctl_sets_and_shows_a_budget_s_thresholds() {
         "{json}"
     );
 }
+
+/// `GET /metrics` of an admin port.
+fn scrape(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin port");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Waits until every line of `lines` is in a scrape of `admin`; the last
+/// scrape when some never are.
+async fn scraped(
+    admin: std::net::SocketAddr,
+    lines: &'static [&'static str],
+) -> Result<(), String> {
+    let all = eventually(PATIENCE, || async move {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        lines.iter().all(|line| text.contains(line))
+    })
+    .await;
+    all.then_some(()).ok_or_else(|| scrape(admin))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_port_counts_alerts_and_the_budgets_above_each_threshold() {
+    let admin = syncgov_tests::free_addr().to_string();
+    let governor = syncgov_tests::Process::start(
+        "quota-governor",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &admin,
+            "--usage-alert-interval",
+            "100ms",
+        ],
+    );
+    let admin: std::net::SocketAddr = admin.parse().unwrap();
+    // Before any alert, the default thresholds are there at 0.
+    scraped(admin, &[
+        "syncgov_quota_usage_alerts_total{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"80\"} 0",
+        "syncgov_quota_usage_alerts_total{of=\"org_limit\",syncgov_service=\"quota-governor\",threshold=\"100\"} 0",
+        "syncgov_quota_orgs_above_threshold{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"90\"} 0",
+    ])
+    .await
+    .unwrap_or_else(|text| panic!("not at 0:\n{text}"));
+    let mut c = QuotaGovernorClient::new(syncgov_tests::channel(governor.addr()).await);
+    for (org, count) in [("acme", 9), ("globex", 8)] {
+        c.set_budget(pb::SetBudgetRequest {
+            org_id: org.into(),
+            resource: 0,
+            budget: Some(budget(10, &[])),
+        })
+        .await
+        .unwrap();
+        let reply = c
+            .acquire_tokens(pb::AcquireTokensRequest {
+                org_id: org.into(),
+                count,
+                priority: pb::Priority::Critical.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(reply.granted);
+    }
+    scraped(admin, &[
+        "syncgov_quota_usage_alerts_total{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"90\"} 1",
+        "syncgov_quota_usage_alerts_total{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"80\"} 1",
+        "syncgov_quota_orgs_above_threshold{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"80\"} 2",
+        "syncgov_quota_orgs_above_threshold{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"90\"} 1",
+        "syncgov_quota_orgs_above_threshold{of=\"allocation\",syncgov_service=\"quota-governor\",threshold=\"100\"} 0",
+        "syncgov_quota_orgs_above_threshold{of=\"org_limit\",syncgov_service=\"quota-governor\",threshold=\"80\"} 0",
+    ])
+    .await
+    .unwrap_or_else(|text| panic!("not counted:\n{text}"));
+    drop(governor);
+}
