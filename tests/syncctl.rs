@@ -1973,12 +1973,12 @@ async fn tables_fit_the_width_columns_gives_and_pipes_get_whole_lines() {
     assert_fits(flagged.ok(), 60);
 }
 
-/// A sync-error service whose org `acme` has `n` current errors, queueing
+/// A sync-error service whose org `acme` has `failures`, queueing
 /// at most `max_queued` resync jobs per org, with an operator token of
 /// `acme` and one of `globex` in its token file.
 async fn resync_env(
     dir: &TempDir,
-    n: usize,
+    failures: Vec<epb::Failure>,
     max_queued: u32,
 ) -> (Service, SyncErrorsClient<syncgov_kit::auth::AuthChannel>) {
     let tokens = dir.path().join("tokens");
@@ -2009,7 +2009,6 @@ async fn resync_env(
     };
     let client = as_caller(ACME_OPERATOR).await;
     let mut worker = as_caller(ACME_WORKER).await;
-    let failures = too_long(n);
     for batch in failures.chunks(1_000) {
         worker
             .ingest_errors(epb::IngestErrorsRequest {
@@ -2037,9 +2036,37 @@ async fn resync_run(service: &Service, token: &str, args: &[&str]) -> Run {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_all_queues_a_large_selection_in_batches_of_100() {
     let dir = TempDir::new("resync");
-    let (service, mut client) = resync_env(&dir, 250, 10_000).await;
+    let mut failures = too_long(250);
+    failures.extend((0..150).map(|i| failure(&format!("m{i}"), "Lead", &format!("l{i}"), "email")));
+    let (service, mut client) = resync_env(&dir, failures, 10_000).await;
 
-    // --limit 120: the newest 120, in two calls.
+    // --all: the 250 too-long errors, in three calls.
+    let all = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &[
+            "errors",
+            "resync",
+            "--org",
+            "acme",
+            "--type",
+            "STRING_TOO_LONG",
+            "--all",
+        ],
+    )
+    .await;
+    let text = all.ok();
+    assert!(
+        text.contains("queued 250 of 250 errors in 3 calls"),
+        "{text}"
+    );
+    assert!(
+        all.stderr.is_empty(),
+        "no bar when stderr is not a terminal: {all:#?}"
+    );
+
+    // --limit 120 of every current error: those already being resynced
+    // are left out, so 120 of the 150 e-mail errors, in two calls.
     let limited = resync_run(
         &service,
         ACME_OPERATOR,
@@ -2050,24 +2077,18 @@ async fn resync_all_queues_a_large_selection_in_batches_of_100() {
     .await
     .json();
     assert_eq!(limited["queued"], 120, "{limited}");
+    assert_eq!(limited["selected"], 120, "{limited}");
     assert_eq!(limited["calls"], 2, "{limited}");
-
-    // --all: the 130 not queued yet, in two calls; those already being
-    // resynced are left out.
-    let all = resync_run(
+    // And the rest.
+    let rest = resync_run(
         &service,
         ACME_OPERATOR,
         &["errors", "resync", "--org", "acme", "--all"],
     )
     .await;
-    let text = all.ok();
     assert!(
-        text.contains("queued 130 of 130 errors in 2 calls"),
-        "{text}"
-    );
-    assert!(
-        all.stderr.is_empty(),
-        "no bar when stderr is not a terminal: {all:#?}"
+        rest.ok().contains("queued 30 of 30 errors in 1 call\n"),
+        "{rest:#?}"
     );
 
     // Every one of the 250 is being resynced now.
@@ -2093,7 +2114,7 @@ async fn resync_all_queues_a_large_selection_in_batches_of_100() {
         }
         page_token = page.next_page_token;
     }
-    assert_eq!(resyncing, 250);
+    assert_eq!(resyncing, 400);
 
     // The service's own trail: one ResyncErrors call per batch.
     let trail = client
@@ -2108,9 +2129,17 @@ async fn resync_all_queues_a_large_selection_in_batches_of_100() {
         .into_inner();
     let mut targets: Vec<&str> = trail.events.iter().map(|e| e.target.as_str()).collect();
     targets.sort();
+    // 250 in 100 + 100 + 50, 120 in 100 + 20, then 30.
     assert_eq!(
         targets,
-        ["100 errors", "100 errors", "20 errors", "30 errors"]
+        [
+            "100 errors",
+            "100 errors",
+            "100 errors",
+            "20 errors",
+            "30 errors",
+            "50 errors"
+        ]
     );
 
     // Nothing left to queue.
@@ -2136,7 +2165,7 @@ async fn resync_all_queues_a_large_selection_in_batches_of_100() {
 async fn resync_all_in_three_calls_and_a_partial_one_exits_non_zero() {
     let dir = TempDir::new("resync");
     // Room for 200 jobs: of 250 errors, 50 are not queued.
-    let (service, _client) = resync_env(&dir, 250, 200).await;
+    let (service, _client) = resync_env(&dir, too_long(250), 200).await;
     let partial = resync_run(
         &service,
         ACME_OPERATOR,

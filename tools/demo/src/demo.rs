@@ -54,7 +54,7 @@ pub struct DemoArgs {
     /// window is half of it.
     #[arg(long, default_value = "45s", value_parser = parse_demo_duration)]
     pub duration: Duration,
-    /// Sync workers per org.
+    /// Sync workers per org, 1 to 32.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub workers: u32,
     /// After the summary, keep both services running with the web console
@@ -157,6 +157,9 @@ struct OrgPlan {
     /// Whether another app drains the org's limit midway.
     burst: bool,
 }
+
+/// The simulated orgs' ids, as `--help` names them.
+pub const ORG_IDS: [&str; 2] = [ORGS[0].id, ORGS[1].id];
 
 const ORGS: [OrgPlan; 2] = [
     OrgPlan {
