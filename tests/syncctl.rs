@@ -2205,3 +2205,84 @@ async fn resync_all_in_three_calls_and_a_partial_one_exits_non_zero() {
     );
     assert!(refused.stdout.is_empty(), "{refused:#?}");
 }
+
+/// A TCP proxy to `upstream` that passes the first `limit` bytes a client
+/// sends, then drops the connection both ways: a service that goes away
+/// in the middle of a run of calls.
+async fn request_cutting_proxy(upstream: SocketAddr, limit: usize) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let replies = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                });
+                let mut passed = 0;
+                let mut buffer = vec![0u8; 16 * 1024];
+                loop {
+                    let n = match client_read.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if passed + n > limit || server_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    passed += n;
+                }
+                // Dropping every half closes both connections.
+                replies.abort();
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_lost_on_the_way_is_not_queued_and_the_resync_fails_with_a_summary() {
+    let dir = TempDir::new("resync");
+    let (service, _client) = resync_env(&dir, too_long(250), 10_000).await;
+    // The listing and the first batch of 100 ids (about 3 KB) pass; the
+    // second batch's request is cut off, and with it the connection: the
+    // service never sees that batch.
+    let proxy = request_cutting_proxy(service.addr(), 4_500).await;
+    let addr = format!("http://{proxy}");
+    let run = run_raw(
+        &[
+            "--sync-errors",
+            &addr,
+            "--token",
+            ACME_OPERATOR,
+            "errors",
+            "resync",
+            "--org",
+            "acme",
+            "--all",
+        ],
+        &[],
+        "",
+    )
+    .await;
+    // The second batch failed; the third went on a new connection.
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains("queued 150 of 250 errors in 3 calls"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("not queued: 100 errors"), "{run:#?}");
+    assert!(
+        run.stderr.contains("100 of 250 errors not queued"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr.contains("100: batch failed: sync-errors"),
+        "{run:#?}"
+    );
+}

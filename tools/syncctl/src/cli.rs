@@ -554,9 +554,9 @@ pub enum ErrorsCommand {
                       match, page by page, and queues them in batches of 100, with a progress \
                       bar on stderr when it is a terminal; --limit N queues at most N of them \
                       the same way. Without --state these leave out errors already being \
-                      resynced. When some errors were not queued (a batch refused, the org's \
-                      queue full, an error resolved meanwhile), it says how many and why, and \
-                      exits non-zero: with the refusal's code, else 1."
+                      resynced. When some errors were not queued (a batch refused or lost, \
+                      the org's queue full, an error resolved meanwhile), it says how many and \
+                      why, and exits non-zero: with the first failed batch's code, else 1."
     )]
     Resync {
         /// The org.

@@ -224,8 +224,13 @@ impl Table {
             }
         }
         let indent = " ".repeat(self.indent);
+        let too_wide = |w: usize| {
+            table
+                .lines()
+                .any(|l| self.indent + l.trim_end().chars().count() > w)
+        };
         if let Some(w) = width
-            && !self.keeps_every_word(&table)
+            && (!self.keeps_every_word(&table) || too_wide(w))
         {
             return self.last_below(w).unwrap_or_else(|| self.stacked(width));
         }
@@ -1505,6 +1510,38 @@ mod tests {
         assert_eq!(lines[2], "longer name  1,000");
         assert_eq!(lines[3], "x y");
         assert!(text.lines().all(|l| l == l.trim_end()));
+    }
+
+    #[test]
+    fn a_table_too_narrow_for_its_words_becomes_blocks() {
+        let mut table = Table::new(&["REASON", "STATUS", "NOTE"]);
+        table.row(vec![
+            "SALESFORCE_API_LIMIT_EXCEEDED".into(),
+            "REQUEST_LIMIT_EXCEEDED".into(),
+            "calls left the window".into(),
+        ]);
+        let text = table.render(Some(40));
+        fits_and_keeps(
+            &text,
+            40,
+            &[
+                "REASON",
+                "SALESFORCE_API_LIMIT_EXCEEDED",
+                "STATUS",
+                "REQUEST_LIMIT_EXCEEDED",
+            ],
+        );
+        assert!(
+            text.starts_with("REASON  SALESFORCE_API_LIMIT_EXCEEDED\n"),
+            "{text}"
+        );
+        // Wide enough, it stays a table.
+        assert!(
+            table.render(Some(90)).starts_with("REASON "),
+            "{}",
+            table.render(Some(90))
+        );
+        assert_eq!(table.render(Some(90)).lines().count(), 2);
     }
 
     #[test]

@@ -26,7 +26,9 @@ use crate::render::{Table, count, plural};
 /// The `skipped` word of an error that already has a job queued or running.
 const ALREADY_QUEUED: &str = "already queued";
 
-/// A batch the service refused as a whole.
+/// A batch the service refused as a whole, or that failed on the way
+/// (its errors are counted as not queued: a rerun leaves out those it
+/// did queue after all).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     /// Errors in it.
@@ -116,7 +118,7 @@ impl Tally {
             .collect();
         for r in &self.refused {
             let first = r.message.lines().next().unwrap_or_default();
-            reasons.push((format!("batch refused: {first}"), r.errors));
+            reasons.push((format!("batch failed: {first}"), r.errors));
         }
         if self.unsent > 0 {
             reasons.push(("not sent after the refusal".to_owned(), self.unsent));
@@ -381,7 +383,7 @@ mod tests {
         let failure = tally.failure().unwrap();
         assert_eq!(failure.exit, Exit::Rejected);
         assert!(
-            failure.message.contains("100: batch refused: error_ids[3]"),
+            failure.message.contains("100: batch failed: error_ids[3]"),
             "{}",
             failure.message
         );
