@@ -748,8 +748,8 @@ fn usage_chart(u: &quota::GetUsageResponse) -> String {
 /// override that has ended is shown as ended, not as if it held).
 pub fn budget(b: &quota::Budget, is_default: bool, now_ms: i64) -> String {
     let mut out = format!(
-        "org limit   {} calls per window\nallocation  {}\n",
-        count(b.org_limit),
+        "org limit   {} per window\nallocation  {}\n",
+        plural(b.org_limit, "call", "calls"),
         count(b.allocation)
     );
     if let Some(s) = &b.shares {
