@@ -626,6 +626,7 @@ async fn export_round_trips_through_apply() {
                 expires_at: Some(prost_types::Timestamp::from(in_a_week)),
             }),
             shadow: true,
+            alert_thresholds_percent: vec![50, 75, 100],
         },
     )
     .await;
@@ -647,6 +648,11 @@ async fn export_round_trips_through_apply() {
     assert_eq!(file.entries[1].key.org.as_str(), "12345");
     assert_eq!(file.entries[0].budget.shares.retry, 40);
     assert!(file.entries[0].budget.shadow && !file.entries[1].budget.shadow);
+    assert_eq!(
+        file.entries[0].budget.thresholds().as_slice(),
+        [50, 75, 100]
+    );
+    assert_eq!(file.entries[1].budget.alert_thresholds, None);
     assert_eq!(
         file.entries[0]
             .budget

@@ -631,6 +631,7 @@ async fn run(servers: &Servers, case: Case, label: &str) -> Result<(), TestCaseE
                         }
                     }),
                     shadow,
+                    alert_thresholds: None,
                 };
                 budget.validate(now).expect("a budget the API would take");
                 stores.memory.set_budget(&key, &budget).await.unwrap();

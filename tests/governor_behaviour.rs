@@ -505,7 +505,7 @@ async fn an_override_raises_the_allocation_until_it_expires(backend: Backend) {
             nanos: 0,
         }),
     });
-    set_budget(c, "acme", b).await;
+    set_budget(c, "acme", b.clone()).await;
     let reply = acquire(c, "acme", 8, pb::Priority::Critical).await;
     assert!(reply.granted);
     assert_eq!(reply.allocation, 8);
@@ -1454,7 +1454,7 @@ async fn shadow_mode_grants_what_the_allocation_would_deny_and_flags_it(backend:
     let shadows: Vec<(String, bool)> = listed
         .budgets
         .iter()
-        .map(|b| (b.org_id.clone(), b.budget.unwrap().shadow))
+        .map(|b| (b.org_id.clone(), b.budget.as_ref().unwrap().shadow))
         .collect();
     assert_eq!(
         shadows,

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use crate::budget::{AllocationOverride, Budget, Resource, Shares};
+use crate::budget::{AlertThresholds, AllocationOverride, Budget, Resource, Shares};
 use crate::input::{InvalidInput, OrgId};
 
 /// Most budgets one file may hold: hundreds of orgs with both resources,
@@ -43,6 +43,8 @@ struct RawBudget {
     allocation_override: Option<RawOverride>,
     #[serde(default)]
     shadow: bool,
+    #[serde(default)]
+    alert_thresholds_percent: Option<Vec<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,6 +219,11 @@ fn read_entry(raw: RawBudget, now_ms: i64) -> Result<(Entry, Option<String>), In
         shares,
         allocation_override,
         shadow: raw.shadow,
+        alert_thresholds: raw
+            .alert_thresholds_percent
+            .as_deref()
+            .map(AlertThresholds::new)
+            .transpose()?,
     };
     budget.validate(now_ms)?;
     let entry = Entry {
@@ -345,6 +352,12 @@ pub fn render(budgets: &[(Key, Budget)], now_ms: i64) -> String {
         if budget.shadow {
             out.push_str("    shadow: true\n");
         }
+        if let Some(t) = budget.alert_thresholds {
+            out.push_str(&format!(
+                "    alert_thresholds_percent: {}\n",
+                thresholds_text(&t)
+            ));
+        }
     }
     out
 }
@@ -439,7 +452,7 @@ impl Change {
 }
 
 /// What each field looks like, for comparing and printing.
-fn fields(budget: &Budget, now_ms: i64) -> [(&'static str, String); 5] {
+fn fields(budget: &Budget, now_ms: i64) -> [(&'static str, String); 6] {
     let s = budget.shares;
     [
         ("org_limit", budget.org_limit.to_string()),
@@ -453,7 +466,19 @@ fn fields(budget: &Budget, now_ms: i64) -> [(&'static str, String); 5] {
             },
         ),
         ("shadow", budget.shadow.to_string()),
+        (
+            "alert_thresholds_percent",
+            budget
+                .alert_thresholds
+                .map_or_else(|| "default".to_owned(), |t| thresholds_text(&t)),
+        ),
     ]
+}
+
+/// Thresholds as the file writes them: `[80, 90, 100]`.
+fn thresholds_text(t: &AlertThresholds) -> String {
+    let list: Vec<String> = t.as_slice().iter().map(u8::to_string).collect();
+    format!("[{}]", list.join(", "))
 }
 
 /// The field-by-field difference of two budgets (an ended override counts
@@ -560,6 +585,7 @@ budgets:
       allocation: 8000
       expires_at: 2026-02-01T00:00:00Z
     shadow: true
+    alert_thresholds_percent: [50, 75, 100]
 ";
 
     #[test]
@@ -575,6 +601,12 @@ budgets:
         assert_eq!(globex.key, key("globex", Resource::BulkBatches));
         assert_eq!(globex.line, 6);
         assert!(globex.budget.shadow && !acme.budget.shadow);
+        assert_eq!(
+            globex.budget.thresholds().as_slice(),
+            [50, 75, 100],
+            "and acme has the defaults"
+        );
+        assert_eq!(acme.budget.alert_thresholds, None);
         assert_eq!(globex.budget.shares, Shares::new(50, 90, 100).unwrap());
         assert_eq!(
             globex.budget.allocation_override,
@@ -597,6 +629,19 @@ budgets:
     fn fault(text: &str) -> (usize, String) {
         let e = parse(text, NOW).expect_err("the file must be refused");
         (e.line, e.message)
+    }
+
+    #[test]
+    fn bad_alert_thresholds_name_their_line_and_field() {
+        let text = GOOD.replace("[50, 75, 100]", "[75, 50]");
+        let (line, message) = fault(&text);
+        assert_eq!(line, 18);
+        assert!(
+            message.starts_with(
+                "budgets[1] (org_id \"globex\"): alert_thresholds_percent: must be ascending"
+            ),
+            "{message}"
+        );
     }
 
     #[test]
@@ -689,7 +734,7 @@ budgets:
             "{GOOD}  - org_id: acme\n    resource: api\n    org_limit: 1\n    allocation: 1\n"
         );
         let (line, message) = fault(&text);
-        assert_eq!(line, 18);
+        assert_eq!(line, 19);
         assert!(message.contains("already given on line 3"), "{message}");
         // The same org with the other resource is another budget.
         let text = format!(

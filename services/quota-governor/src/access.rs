@@ -29,6 +29,8 @@ pub fn policy() -> Policy {
                 ("ListBudgets", READERS),
                 ("ListUsage", READERS),
                 ("WatchSuspensions", READERS),
+                // Each caller sees the alerts of the orgs of its token.
+                ("WatchUsageAlerts", READERS),
                 ("ClearSuspension", CLEARERS),
                 // sync-errors suspends an org when a failure says so.
                 ("Suspend", SERVICES),

@@ -37,6 +37,7 @@ const SERVED: Served = Served {
     streaming: &[
         "/syncgov.quota.v1.QuotaGovernor/AcquireTokensStream",
         "/syncgov.quota.v1.QuotaGovernor/WatchSuspensions",
+        "/syncgov.quota.v1.QuotaGovernor/WatchUsageAlerts",
     ],
 };
 
@@ -126,6 +127,7 @@ fn serve_on<S: QuotaStore>(
             default_budget,
             emergency: emergency_budget(settings),
             metric_orgs: OrgLabels::new(&settings.server.metrics_orgs),
+            usage_alert_interval: settings.usage_alert_interval,
         },
     ));
     let rls = RlsSettings {
@@ -146,6 +148,7 @@ fn serve_on<S: QuotaStore>(
         });
     let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
     let clear = governor.clone().clear_when_due(every);
+    let alerts = governor.clone().keep_usage_alerts();
     let router = router
         .add_service(QuotaGovernorServer::new(GovernorService::new(
             governor.clone(),
@@ -157,7 +160,7 @@ fn serve_on<S: QuotaStore>(
     // feed's follower, the automatic clears (checked every bucket, at most
     // every second, so a clear is told within a bucket), the grant key read
     // again now and then, the store's own housekeeping, and the budgets
-    // file kept applied.
+    // file kept applied, and usage checked against the alert thresholds.
     let pinged = store.clone();
     let ping = move || {
         let store = pinged.clone();
@@ -177,7 +180,15 @@ fn serve_on<S: QuotaStore>(
                 budgets.await;
             }
         };
-        tokio::join!(health_watch, follow, clear, keys, housekeeping, budgets);
+        tokio::join!(
+            health_watch,
+            follow,
+            clear,
+            keys,
+            housekeeping,
+            budgets,
+            alerts
+        );
     });
     Ok((router, background))
 }

@@ -22,6 +22,7 @@ const DEFAULT_WINDOW: &str = "24h";
 const DEFAULT_BUCKET: &str = "60s";
 const DEFAULT_PROBE_BACKOFF: &str = "1m";
 const DEFAULT_PROBE_BACKOFF_CAP: &str = "1h";
+const DEFAULT_USAGE_ALERT_INTERVAL: &str = "5s";
 
 /// Settings of the quota governor.
 #[derive(Clone, Debug, Parser)]
@@ -125,6 +126,12 @@ pub struct Settings {
     #[arg(long, env = "QUOTA_GOVERNOR_BUDGETS_FILE_PRUNE", default_value_t = false, action = clap::ArgAction::Set)]
     pub budgets_file_prune: bool,
 
+    /// How often usage is checked against the budgets' usage alert
+    /// thresholds (reading only the orgs near one); a crossing is told
+    /// within this long. 0s checks nothing: no usage alert is told.
+    #[arg(long, env = "QUOTA_GOVERNOR_USAGE_ALERT_INTERVAL", default_value = DEFAULT_USAGE_ALERT_INTERVAL, value_parser = parse_duration)]
+    pub usage_alert_interval: Duration,
+
     /// The settings every syncgov server has: listener, store, bounds,
     /// logs and security.
     #[command(flatten)]
@@ -151,6 +158,7 @@ impl Default for Settings {
             memory_max_orgs: crate::store::memory::DEFAULT_MAX_ORGS,
             budgets_file: None,
             budgets_file_prune: false,
+            usage_alert_interval: duration(DEFAULT_USAGE_ALERT_INTERVAL),
             server: ServerSettings::listening_on(
                 DEFAULT_LISTEN.parse().expect("the default address parses"),
             ),

@@ -8,8 +8,8 @@ use syncgov_kit::clock::timestamp;
 
 use crate::consumers::Consumer;
 use crate::domain::{
-    self, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId, Priority,
-    ReleaseOutcome, Resource, Shares, Usage,
+    self, AlertThresholds, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId,
+    Priority, ReleaseOutcome, Resource, Shares, Usage,
 };
 use crate::org_usage;
 use crate::store::BudgetKey;
@@ -99,12 +99,26 @@ pub fn read_budget(budget: Option<pb::Budget>, now_ms: i64) -> Result<Budget, In
             })
         }
     };
+    // Empty: the defaults, kept as such (they follow the defaults of
+    // later versions).
+    let alert_thresholds = match budget.alert_thresholds_percent.as_slice() {
+        [] => None,
+        percents => Some(AlertThresholds::new(
+            // One more than allowed is enough to refuse a long list.
+            &percents
+                .iter()
+                .take(syncgov_kit::budget::MAX_ALERT_THRESHOLDS + 1)
+                .map(|&p| u64::from(p))
+                .collect::<Vec<_>>(),
+        )?),
+    };
     let budget = Budget {
         org_limit: budget.org_limit,
         allocation: budget.allocation,
         shares,
         allocation_override,
         shadow: budget.shadow,
+        alert_thresholds,
     };
     budget.validate(now_ms)?;
     Ok(budget)
@@ -203,6 +217,29 @@ pub fn budget_pb(budget: &Budget) -> pb::Budget {
             expires_at: Some(timestamp(o.expires_at_ms)),
         }),
         shadow: budget.shadow,
+        alert_thresholds_percent: budget
+            .alert_thresholds
+            .map(|t| t.as_slice().iter().map(|&p| u32::from(p)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// A usage alert as `WatchUsageAlerts` sends it.
+pub fn alert_pb(alert: &crate::alerts::Alert) -> pb::WatchUsageAlertsResponse {
+    let c = &alert.crossing;
+    pb::WatchUsageAlertsResponse {
+        cursor: alert.cursor.to_string(),
+        org_id: c.key.org.to_string(),
+        resource: resource_pb(c.key.resource).into(),
+        of: match c.key.of {
+            crate::alerts::Of::Allocation => pb::UsageAlertOf::Allocation,
+            crate::alerts::Of::OrgLimit => pb::UsageAlertOf::OrgLimit,
+        }
+        .into(),
+        threshold_percent: c.threshold.into(),
+        used: c.used,
+        limit: c.limit,
+        at: Some(timestamp(alert.at_ms)),
     }
 }
 
@@ -308,6 +345,29 @@ mod tests {
         assert_eq!(read_priority(7).unwrap_err().field, "priority");
         assert_eq!(read_key("acme", 0).unwrap().resource, Resource::ApiRequests);
         assert_eq!(read_priority(0), Ok(Priority::Normal));
+    }
+
+    #[test]
+    fn alert_thresholds_read_back_and_bad_ones_name_their_field() {
+        let mut b = pb::Budget {
+            org_limit: 10,
+            allocation: 5,
+            alert_thresholds_percent: vec![50, 75],
+            ..Default::default()
+        };
+        let read = read_budget(Some(b.clone()), 0).unwrap();
+        assert_eq!(budget_pb(&read).alert_thresholds_percent, [50, 75]);
+        for bad in [vec![0], vec![75, 50], vec![101], vec![1; 1_000]] {
+            b.alert_thresholds_percent = bad;
+            assert_eq!(
+                read_budget(Some(b.clone()), 0).unwrap_err().field,
+                "budget.alert_thresholds_percent"
+            );
+        }
+        b.alert_thresholds_percent.clear();
+        let defaults = read_budget(Some(b), 0).unwrap();
+        assert_eq!(defaults.alert_thresholds, None);
+        assert_eq!(defaults.thresholds().as_slice(), [80, 90, 100]);
     }
 
     #[test]

@@ -110,6 +110,7 @@ fn any_budget_message() -> impl Strategy<Value = Option<pb::Budget>> {
                 shares,
                 allocation_override,
                 shadow,
+                alert_thresholds_percent: Vec::new(),
             },
         );
     prop_oneof![1 => Just(None), 20 => budget.prop_map(Some)]
@@ -203,6 +204,7 @@ fn valid_budget(now_ms: i64) -> impl Strategy<Value = Budget> {
                 shares,
                 allocation_override,
                 shadow,
+                alert_thresholds: None,
             },
         )
 }
@@ -271,7 +273,7 @@ proptest! {
         now_ms in prop_oneof![1_700_000_000_000i64..1_800_000_000_000, any::<i64>()],
     ) {
         let broken = broken_budget_rule(&budget, now_ms);
-        match read_budget(budget, now_ms) {
+        match read_budget(budget.clone(), now_ms) {
             Ok(parsed) => {
                 prop_assert_eq!(broken, None);
                 let given = budget.expect("a budget was taken");

@@ -16,7 +16,7 @@ pub const MAX_CLIENT_ID_LEN: usize = 128;
 pub const SERIES_POINTS: u64 = 24;
 
 pub use syncgov_kit::budget::{
-    AllocationOverride, Budget, MAX_ORG_LIMIT, MAX_OVERRIDE_MS, Resource, Shares,
+    AlertThresholds, AllocationOverride, Budget, MAX_ORG_LIMIT, MAX_OVERRIDE_MS, Resource, Shares,
 };
 pub use syncgov_kit::input::{InvalidInput, MAX_ORG_ID_LEN, OrgId, Priority};
 
@@ -542,6 +542,8 @@ pub struct Usage {
     pub forecast: Forecast,
     /// Who used the window, when asked for.
     pub consumers: Option<crate::consumers::ConsumerReport>,
+    /// The budget's usage alert thresholds in force.
+    pub alert_thresholds: AlertThresholds,
 }
 
 /// Reports the usage of `budget` at `now_ms`; with `consumers`, the top
@@ -591,6 +593,7 @@ pub fn usage(
             now_ms,
         ),
         consumers: consumers.map(|(c, n)| c.report(shape, window.head(), n)),
+        alert_thresholds: budget.thresholds(),
     }
 }
 

@@ -251,6 +251,7 @@ mod tests {
             org: None,
             forecast: Default::default(),
             consumers: None,
+            alert_thresholds: Default::default(),
         };
         assert_eq!(Share::of(&usage(50, 100)).ppm(), 500_000);
         assert_eq!(Share::of(&usage(0, 0)).ppm(), 0);

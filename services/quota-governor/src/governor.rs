@@ -3,7 +3,8 @@
 //! protocol), and the rules around it that are neither pure arithmetic nor
 //! transport: suspensions checked before the budget, probes through
 //! transient ones, suspensions the governor starts itself, the emergency
-//! budget of a store outage, and the metrics of every ruling.
+//! budget of a store outage, the metrics of every ruling, and the usage
+//! alerts (the check every `--usage-alert-interval`, and their watchers).
 //!
 //! It speaks in domain values and [`GovernorError`]s; the adapters (`grpc`,
 //! `rls`) turn protobuf into the one and the other into gRPC statuses. It
@@ -17,6 +18,7 @@ use syncgov_kit::clock::now_ms;
 use syncgov_kit::metrics::OrgLabels;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::alerts::{self, Alert, AlertKey, Crossing};
 use crate::consumers::Consumer;
 use crate::domain::{
     Ask, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome,
@@ -27,7 +29,9 @@ use crate::fleet::{Rank, Scope, Share};
 use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
-use crate::store::{BudgetKey, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use crate::store::{
+    BudgetKey, FoundBudget, LevelMove, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
+};
 use crate::suspension::{self, Clearing, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 
 /// Why the governor could not answer. A denial is not an error: it is a
@@ -75,6 +79,10 @@ pub struct Options {
     pub emergency: Option<EmergencyBudget>,
     /// Orgs whose metrics carry their own label.
     pub metric_orgs: OrgLabels,
+    /// How often usage is checked against the alert thresholds; also how
+    /// often a watcher of usage alerts looks for those other replicas
+    /// appended.
+    pub usage_alert_interval: Duration,
 }
 
 /// The decision path and the suspension rules over one store.
@@ -102,6 +110,29 @@ pub struct Governor<S> {
     /// usage index: the index is kept at most once per bucket per org, off
     /// the decision script, so a decision stays one round trip.
     ranked: Mutex<HashMap<BudgetKey, u64>>,
+    /// How often usage is checked against the alert thresholds.
+    alert_interval: Duration,
+    /// Bumped after each usage alert check, to wake this replica's
+    /// watchers of usage alerts.
+    alert_news: tokio::sync::watch::Sender<u64>,
+}
+
+/// Usage alerts a watcher receives, in feed order; ends with an error when
+/// the store fails.
+pub type AlertWatch = mpsc::Receiver<Result<Alert, GovernorError>>;
+
+/// Orgs read per page of the usage index by a usage alert check.
+const ALERT_PAGE: usize = 200;
+
+/// What one usage alert check saw and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertCheck {
+    /// Budgets whose usage was read.
+    pub read: usize,
+    /// Alerts this replica appended.
+    pub appended: Vec<Crossing>,
+    /// Budgets at or above each (threshold, of).
+    pub above: std::collections::BTreeMap<(u8, alerts::Of), u64>,
 }
 
 /// Budgets whose last ranking a replica remembers before it forgets them
@@ -153,6 +184,8 @@ impl<S: QuotaStore> Governor<S> {
             nonces: Nonces::new(),
             keys: RwLock::default(),
             ranked: Mutex::default(),
+            alert_interval: options.usage_alert_interval,
+            alert_news: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -890,6 +923,193 @@ impl<S: QuotaStore> Governor<S> {
         Ok(Page { items, next })
     }
 
+    /// Checks usage against the alert thresholds every
+    /// `--usage-alert-interval`, until dropped; a zero interval checks
+    /// nothing. A failed check is logged and tried again at the next.
+    pub async fn keep_usage_alerts(self: Arc<Self>) {
+        if self.alert_interval.is_zero() {
+            return std::future::pending().await;
+        }
+        let mut every = tokio::time::interval(self.alert_interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = self.check_usage_alerts().await {
+                // A store outage shows in its own metrics and logs; the
+                // next check catches up (levels are kept in the store).
+                tracing::debug!(error = %e, "cannot check usage against the alert thresholds now");
+            }
+        }
+    }
+
+    /// One usage alert check: reads the usage of the budgets the usage
+    /// index ranks at or above the lowest threshold in use (less its
+    /// re-arm margin), and of those holding a level below that, never of
+    /// every org; moves each level ([`alerts::step`]) with the store's
+    /// check-and-set, so that of replicas checking at once one appends
+    /// each crossing; and counts the budgets above each threshold for the
+    /// gauge.
+    pub async fn check_usage_alerts(&self) -> Result<AlertCheck, GovernorError> {
+        let own_floor = self.store.alert_floor().await?;
+        // Budgets that name no thresholds have the defaults.
+        let lowest = syncgov_kit::budget::DEFAULT_ALERT_THRESHOLDS[0];
+        let floor = alerts::floor_ppm(own_floor.map_or(lowest, |f| f.min(lowest)));
+        let levels: HashMap<AlertKey, u8> = self.store.alert_levels().await?.into_iter().collect();
+        let mut check = AlertCheck::default();
+        let mut seen = std::collections::HashSet::new();
+        for resource in Resource::ALL {
+            let mut after = None;
+            loop {
+                let page = self
+                    .store
+                    .usage_ranks(resource, after.as_ref(), ALERT_PAGE)
+                    .await?;
+                let within: Vec<&Rank> = page
+                    .items
+                    .iter()
+                    .take_while(|rank| rank.ppm() >= floor)
+                    .collect();
+                let done = within.len() < page.items.len() || page.next.is_none();
+                let read = within.iter().map(|rank| async move {
+                    let key = BudgetKey {
+                        org: rank.org.clone(),
+                        resource,
+                    };
+                    let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
+                    // Kept up to date as the usage view keeps it.
+                    let ppm = usage.as_ref().map(|u| Share::of(u).ppm());
+                    if ppm != Some(rank.ppm()) {
+                        self.store.rank_usage(&key, ppm).await?;
+                    }
+                    Ok::<_, StoreError>((key, usage))
+                });
+                for (key, usage) in futures_util::future::try_join_all(read).await? {
+                    self.judge(&key, usage.as_ref(), &levels, &mut check)
+                        .await?;
+                    seen.insert(key);
+                }
+                if done {
+                    break;
+                }
+                after = page.next;
+            }
+        }
+        // Levels of budgets the index ranks below the floor now (or not at
+        // all): their usage fell, or their budget went; read to re-arm.
+        let below: std::collections::BTreeSet<BudgetKey> = levels
+            .keys()
+            .map(|k| BudgetKey {
+                org: k.org.clone(),
+                resource: k.resource,
+            })
+            .filter(|k| !seen.contains(k))
+            .collect();
+        for key in below {
+            let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
+            self.judge(&key, usage.as_ref(), &levels, &mut check)
+                .await?;
+        }
+        self.metrics.set_above(check.above.clone());
+        self.alert_news.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(check)
+    }
+
+    /// Moves the levels of `key` on its `usage` (`None`: it has no budget
+    /// any more, which re-arms every threshold), appending the crossings
+    /// this replica is the one to tell, and counts it in `check`.
+    async fn judge(
+        &self,
+        key: &BudgetKey,
+        usage: Option<&Usage>,
+        levels: &HashMap<AlertKey, u8>,
+        check: &mut AlertCheck,
+    ) -> Result<(), StoreError> {
+        check.read += 1;
+        let thresholds = usage.map(|u| u.alert_thresholds).unwrap_or_default();
+        let measures = usage.map_or(
+            [(alerts::Of::Allocation, 0, 0), (alerts::Of::OrgLimit, 0, 0)],
+            alerts::measures,
+        );
+        for (of, used, limit) in measures {
+            for &t in thresholds.as_slice() {
+                if usage.is_some() && alerts::reached(used, limit, t) {
+                    *check.above.entry((t, of)).or_default() += 1;
+                }
+            }
+            let alert_key = AlertKey {
+                org: key.org.clone(),
+                resource: key.resource,
+                of,
+            };
+            let level = levels.get(&alert_key).copied().unwrap_or(0);
+            let step = match usage {
+                Some(_) => alerts::step(thresholds.as_slice(), level, used, limit),
+                None => alerts::Step {
+                    level: 0,
+                    fired: None,
+                },
+            };
+            if step.level == level && step.fired.is_none() {
+                continue;
+            }
+            let crossing = step.fired.map(|threshold| Crossing {
+                key: alert_key.clone(),
+                threshold,
+                used,
+                limit,
+            });
+            if let LevelMove::Moved(Some(alert)) = self
+                .store
+                .move_alert_level(&alert_key, level, step.level, crossing.as_ref())
+                .await?
+            {
+                tracing::info!(
+                    org_id = %alert.crossing.key.org,
+                    resource = alert.crossing.key.resource.as_str(),
+                    of = of.as_str(),
+                    threshold = alert.crossing.threshold,
+                    used,
+                    limit,
+                    cursor = %alert.cursor,
+                    "usage alert"
+                );
+                self.metrics.alerted(alert.crossing.threshold, of);
+                check.appended.push(alert.crossing);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every usage alert after `cursor` (`None`: from now on) of the orgs
+    /// `scope` may see, only of `org` when given, as they come: those of
+    /// this replica's checks at once, those of other replicas within an
+    /// `--usage-alert-interval`. Ends when the reader goes away or the
+    /// store fails.
+    pub fn watch_alerts(
+        &self,
+        scope: Scope,
+        org: Option<OrgId>,
+        cursor: Option<Cursor>,
+    ) -> AlertWatch {
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        // Subscribed before the position is read, so nothing falls between.
+        let news = self.alert_news.subscribe();
+        let poll = if self.alert_interval.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            self.alert_interval
+        };
+        tokio::spawn(watch_alerts(
+            self.store.clone(),
+            news,
+            poll,
+            AlertFilter { scope, org },
+            cursor,
+            tx,
+        ));
+        rx
+    }
+
     /// Every suspension event after `cursor` (`None`: from now on) that
     /// concerns `org` (`None`: every org), as it happens.
     pub fn watch(&self, org: Option<OrgId>, cursor: Option<Cursor>) -> Watch {
@@ -971,6 +1191,74 @@ async fn watch<S: QuotaStore>(
                 return;
             }
             Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Which usage alerts a watcher receives.
+struct AlertFilter {
+    /// The orgs the caller may see.
+    scope: Scope,
+    /// Only this org's, when given.
+    org: Option<OrgId>,
+}
+
+impl AlertFilter {
+    fn wants(&self, alert: &Alert) -> bool {
+        let org = &alert.crossing.key.org;
+        self.org.as_ref().is_none_or(|o| o == org)
+            && match &self.scope {
+                Scope::Every => true,
+                Scope::Only(orgs) => orgs.contains(org),
+            }
+    }
+}
+
+/// Sends the usage alerts after `cursor` (`None`: the newest now) that
+/// pass `filter` to `tx`, in feed order, without gaps or repeats: reads
+/// the store's feed from where the watcher stands, then again whenever
+/// this replica's check ran (`news`) or `poll` passed (another replica
+/// may have appended).
+async fn watch_alerts<S: QuotaStore>(
+    store: Arc<S>,
+    mut news: tokio::sync::watch::Receiver<u64>,
+    poll: Duration,
+    filter: AlertFilter,
+    cursor: Option<Cursor>,
+    tx: mpsc::Sender<Result<Alert, GovernorError>>,
+) {
+    let mut last = match cursor {
+        Some(cursor) => cursor,
+        None => match store.last_alert().await {
+            Ok(cursor) => cursor,
+            Err(e) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+        },
+    };
+    loop {
+        let read = match store.alerts_after(last, 100).await {
+            Ok(read) => read,
+            Err(e) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+        };
+        let full = read.len() == 100;
+        for alert in read {
+            last = alert.cursor;
+            if filter.wants(&alert) && tx.send(Ok(alert)).await.is_err() {
+                return;
+            }
+        }
+        if full {
+            continue;
+        }
+        tokio::select! {
+            changed = news.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(poll) => {}
+            () = tx.closed() => return,
         }
     }
 }

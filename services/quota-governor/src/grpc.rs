@@ -584,6 +584,41 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         Ok(Response::new(Box::pin(drain.end_stream(events))))
     }
 
+    type WatchUsageAlertsStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::WatchUsageAlertsResponse, Status>> + Send>,
+    >;
+
+    async fn watch_usage_alerts(
+        &self,
+        request: Request<pb::WatchUsageAlertsRequest>,
+    ) -> Result<Response<Self::WatchUsageAlertsStream>, Status> {
+        use futures_util::StreamExt;
+        // One org: the caller must be allowed it. Every org: each caller
+        // gets the alerts of the orgs its token names, as the fleet views.
+        let org = match request.get_ref().org_id.as_str() {
+            "" => None,
+            org_id => {
+                authorize_org(&request, org_id)?;
+                Some(org(org_id)?)
+            }
+        };
+        let scope = Scope::of(request.extensions().get::<Principal>());
+        let cursor = match request.get_ref().cursor.as_str() {
+            "" => None,
+            text => Some(Cursor::parse("cursor", text)?),
+        };
+        let alerts = tokio_stream::wrappers::ReceiverStream::new(
+            self.governor.watch_alerts(scope, org, cursor),
+        )
+        .map(|alert| match alert {
+            Ok(alert) => Ok(convert::alert_pb(&alert)),
+            Err(e) => Err(Status::from(e)),
+        });
+        // Ended with UNAVAILABLE when the server shuts down.
+        let drain = syncgov_kit::drain::Drain::of(&request);
+        Ok(Response::new(Box::pin(drain.end_stream(alerts))))
+    }
+
     #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id, success = request.get_ref().success))]
     async fn report_probe_result(
         &self,

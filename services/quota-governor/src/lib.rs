@@ -3,11 +3,12 @@
 //!
 //! Dependencies point one way, from the edges inwards:
 //! `main → app → {grpc, rls, budgets_file} → {convert, governor} → {store, feed, metrics,
-//! outage} → {suspension, domain} → {window, org_usage, forecast}`. The pure modules
+//! outage} → {suspension, alerts, domain} → {window, org_usage, forecast}`. The pure modules
 //! at the bottom know neither tokio, tonic nor Redis; `governor` holds the
 //! decision path and knows no protocol; `store` knows Redis, never tonic.
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod budgets_file;

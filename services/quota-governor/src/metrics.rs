@@ -1,16 +1,18 @@
 //! The governor's metrics: decisions by outcome and reason, how long they
-//! take, tokens granted, how full budgets are, and active suspensions by
-//! reason. Read through the admin port (`/metrics`) or OTLP; see
+//! take, tokens granted, how full budgets are, active suspensions by
+//! reason, usage alerts and the orgs at or above each usage threshold. Read through the admin port (`/metrics`) or OTLP; see
 //! `syncgov_kit::metrics`. The counters start at 0 for every outcome,
 //! reason and org label; the histograms appear with their first decision.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, ObservableGauge};
 use syncgov_kit::metrics::OrgLabels;
 
+use crate::alerts::Of;
 use crate::domain::{DenyReason, OrgId, Outcome, Ruling};
 use crate::feed::Feed;
 use crate::suspension::SuspensionReason;
@@ -54,8 +56,22 @@ pub struct GovernorMetrics {
     tokens: Counter<u64>,
     usage: Histogram<f64>,
     orgs: OrgLabels,
-    // Kept so that its callback stays registered.
+    usage_alerts: Counter<u64>,
+    /// Orgs at or above each (threshold, of), as this replica's last usage
+    /// alert check counted them.
+    above: Arc<Mutex<BTreeMap<(u8, Of), u64>>>,
+    // Kept so that their callbacks stay registered.
     _suspensions: ObservableGauge<u64>,
+    _above: ObservableGauge<u64>,
+}
+
+/// The label values of a usage threshold and what it is a share of.
+fn threshold_labels(threshold: u8, of: Of) -> [KeyValue; 3] {
+    [
+        KeyValue::new("threshold", i64::from(threshold).to_string()),
+        KeyValue::new("of", of.as_str()),
+        syncgov_kit::metrics::service(),
+    ]
 }
 
 impl GovernorMetrics {
@@ -128,7 +144,43 @@ impl GovernorMetrics {
             tokens.add(0, &[org_label, syncgov_kit::metrics::service()]);
         }
         syncgov_kit::auth::count_refusals_from_zero(REFUSALS);
+        let usage_alerts = meter
+            .u64_counter("syncgov.quota.usage_alerts")
+            .with_unit("{alert}")
+            .with_description(
+                "Usage alerts this replica appended: a budget's usage crossed a threshold \
+                 (percent) of its allocation or of its org limit",
+            )
+            .build();
+        // The default thresholds are always there, at 0 until one is seen.
+        let mut seen = BTreeMap::new();
+        for t in syncgov_kit::budget::DEFAULT_ALERT_THRESHOLDS {
+            for of in Of::ALL {
+                usage_alerts.add(0, &threshold_labels(t, of));
+                seen.insert((t, of), 0);
+            }
+        }
+        let above = Arc::new(Mutex::new(seen));
+        let observed = above.clone();
+        let above_gauge = meter
+            .u64_observable_gauge("syncgov.quota.orgs_above_threshold")
+            .with_unit("{org}")
+            .with_description(
+                "Budgets (an org and a resource) whose usage is at or above a usage alert \
+                 threshold (percent) of their allocation or org limit, as of this replica's \
+                 last check",
+            )
+            .with_callback(move |observer| {
+                let counts = observed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                for ((t, of), n) in counts {
+                    observer.observe(n, &threshold_labels(t, of));
+                }
+            })
+            .build();
         Self {
+            usage_alerts,
+            above,
+            _above: above_gauge,
             decisions,
             shadow_denials,
             duration: meter
@@ -151,6 +203,23 @@ impl GovernorMetrics {
             orgs,
             _suspensions: suspensions,
         }
+    }
+
+    /// Counts a usage alert this replica appended.
+    pub fn alerted(&self, threshold: u8, of: Of) {
+        self.usage_alerts.add(1, &threshold_labels(threshold, of));
+    }
+
+    /// Replaces the counts of orgs at or above each threshold with those of
+    /// the latest check; the default thresholds stay, at 0 when none is.
+    pub fn set_above(&self, counts: BTreeMap<(u8, Of), u64>) {
+        let mut kept = self.above.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next: BTreeMap<(u8, Of), u64> = syncgov_kit::budget::DEFAULT_ALERT_THRESHOLDS
+            .iter()
+            .flat_map(|&t| Of::ALL.map(|of| ((t, of), 0)))
+            .collect();
+        next.extend(counts);
+        *kept = next;
     }
 
     /// Counts one ruling on a request of `org`, begun at `started`.

@@ -404,6 +404,7 @@ mod tests {
             org,
             forecast: Default::default(),
             consumers: None,
+            alert_thresholds: Default::default(),
         };
         assert!(!may_clear(
             &held(R::IntegrationApiLimitExceeded),

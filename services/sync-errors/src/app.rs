@@ -267,8 +267,9 @@ fn background<S: ErrorStore>(
             channel, bearer,
         );
     let relay = crate::relay::run(store.clone(), governor.clone(), Duration::from_millis(500));
-    let notices = crate::notifier::watch_suspensions(store, governor);
+    let notices = crate::notifier::watch_suspensions(store.clone(), governor.clone());
+    let usage_alerts = crate::notifier::watch_usage_alerts(store, governor);
     Ok(Box::pin(async move {
-        tokio::join!(watch, relay, notices, token_watch);
+        tokio::join!(watch, relay, notices, usage_alerts, token_watch);
     }))
 }

@@ -97,8 +97,9 @@ pub fn subject(p: &Payload<'_>) -> String {
         ),
         "usage" => match p.usage {
             Some(u) => format!(
-                "[syncgov] {org}: {} % of the API allocation used",
-                u.percent
+                "[syncgov] {org}: {} % of the {} used",
+                u.percent,
+                u.limit_name()
             ),
             None => format!("[syncgov] {org}: API usage alert"),
         },
@@ -169,12 +170,29 @@ fn lines(p: &Payload<'_>) -> (String, Vec<String>) {
             (subject(p), out)
         }
         ("usage", _) => {
+            let crossed = |u: &crate::notify::UsageNotice| {
+                u.threshold_percent
+                    .map(|t| format!(" It crossed the alert threshold of {t} %."))
+                    .unwrap_or_default()
+            };
             let text = match p.usage {
+                Some(u) if u.of == "org_limit" => format!(
+                    "Org {org} has used {} % of its org limit, counting every app: {} of {} calls \
+                     in the last 24 hours.{} Past the limit, Salesforce refuses the calls of every \
+                     app: find who uses the org's calls, or ask Salesforce for more.",
+                    u.percent,
+                    u.used,
+                    u.allocation,
+                    crossed(&u)
+                ),
                 Some(u) => format!(
-                    "Org {org} has used {} % of its API allocation: {} of {} calls in the last 24 hours. \
+                    "Org {org} has used {} % of its API allocation: {} of {} calls in the last 24 hours.{} \
                      Past the allocation, calls are refused until older ones leave the window: \
                      raise the allocation or slow the syncs down.",
-                    u.percent, u.used, u.allocation
+                    u.percent,
+                    u.used,
+                    u.allocation,
+                    crossed(&u)
                 ),
                 None => format!("Org {org} crossed an API usage threshold."),
             };

@@ -108,7 +108,9 @@ pub fn payload<'a>(org: &'a OrgId, pending: &'a Pending) -> Payload<'a> {
         usage: pending
             .used
             .zip(pending.allocation)
-            .map(|(used, allocation)| notify::UsageNotice::of(used, allocation)),
+            .map(|(used, allocation)| {
+                notify::UsageNotice::of(used, allocation).crossing(pending.threshold, &pending.of)
+            }),
     }
 }
 
@@ -183,18 +185,98 @@ async fn notice<S: ErrorStore>(
     store.set_suspension_cursor(&event.cursor).await
 }
 
-/// Queues a usage alert for `org`: `used` calls of its `allocation` in the
-/// rolling window. `id` names the crossing (the threshold and the window it
-/// was crossed in, say), so that replicas that see the same crossing queue
-/// it once. Queued only while notifications are on and a channel with
-/// somewhere to send carries usage alerts; returns whether it was queued.
-/// The governor's usage threshold events are to come through here.
+/// Reads the governor's usage alerts and queues a notice of each for orgs
+/// whose channels carry usage alerts. Resumes where the replicas' reading
+/// stands, so a restart misses nothing; each alert is queued once, however
+/// many replicas read it (its id is the alert's place in the governor's
+/// feed, which names the crossing).
+pub async fn watch_usage_alerts<S: ErrorStore>(
+    store: Arc<S>,
+    mut governor: QuotaGovernorClient<AuthChannel>,
+) {
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let cursor = match store.usage_alert_cursor().await {
+            Ok(cursor) => cursor.unwrap_or_default(),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read where usage alerts stand");
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+        };
+        let request = quota::WatchUsageAlertsRequest {
+            org_id: String::new(),
+            cursor,
+        };
+        let mut alerts = match governor.watch_usage_alerts(request).await {
+            Ok(stream) => stream.into_inner(),
+            Err(status) => {
+                tracing::debug!(error = %status, "cannot watch the governor's usage alerts yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        pause = Duration::from_millis(500);
+        while let Ok(Some(alert)) = alerts.message().await {
+            if let Err(e) = usage_notice(&*store, &alert).await {
+                tracing::warn!(error = %e, "cannot queue a usage alert; reading again");
+                break;
+            }
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Queues the notice of one usage alert, then keeps where reading stands.
+async fn usage_notice<S: ErrorStore>(
+    store: &S,
+    alert: &quota::WatchUsageAlertsResponse,
+) -> Result<(), crate::store::StoreError> {
+    if let Ok(org) = OrgId::parse(&alert.org_id) {
+        let of = if alert.of == quota::UsageAlertOf::OrgLimit as i32 {
+            "org_limit"
+        } else {
+            "allocation"
+        };
+        let crossing = Crossing {
+            used: alert.used,
+            limit: alert.limit,
+            threshold: alert.threshold_percent,
+            of,
+        };
+        // The cursor names the crossing in the governor's feed; the rest
+        // keeps ids apart should a feed without Redis start over.
+        let id = format!("{}-{of}-{}", alert.cursor, alert.threshold_percent);
+        queue_usage_alert(store, &org, &id, crossing).await?;
+    }
+    store.set_usage_alert_cursor(&alert.cursor).await
+}
+
+/// A usage threshold crossed, as a notice tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crossing<'a> {
+    /// Calls used in the rolling window.
+    pub used: u64,
+    /// The allocation or org limit they count against.
+    pub limit: u64,
+    /// The threshold crossed, percent.
+    pub threshold: u32,
+    /// `allocation` or `org_limit`.
+    pub of: &'a str,
+}
+
+/// Queues a usage alert for `org`: `crossing.used` calls of its allocation
+/// (or org limit) in the rolling window. `id` names the crossing (the
+/// governor's cursor of the alert), so that replicas that see the same
+/// crossing queue it once. Queued only while notifications are on and a
+/// channel with somewhere to send carries usage alerts; returns whether it
+/// was queued.
 pub async fn queue_usage_alert<S: ErrorStore>(
     store: &S,
     org: &OrgId,
     id: &str,
-    used: u64,
-    allocation: u64,
+    crossing: Crossing<'_>,
 ) -> Result<bool, crate::store::StoreError> {
     let wanted = store.notification_settings(org).await?.is_some_and(|s| {
         s.enabled
@@ -207,8 +289,10 @@ pub async fn queue_usage_alert<S: ErrorStore>(
     let alert = Pending {
         id: format!("usage-{id}"),
         kind: "usage".into(),
-        used: Some(used),
-        allocation: Some(allocation),
+        used: Some(crossing.used),
+        allocation: Some(crossing.limit),
+        threshold: Some(crossing.threshold),
+        of: crossing.of.to_owned(),
         ..Pending::default()
     };
     store.queue_notice(org, &alert).await
@@ -605,9 +689,19 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            !queue_usage_alert(&store, &org, "90-1", 900, 1000)
-                .await
-                .unwrap()
+            !queue_usage_alert(
+                &store,
+                &org,
+                "90-1",
+                Crossing {
+                    used: 900,
+                    limit: 1000,
+                    threshold: 90,
+                    of: "allocation"
+                }
+            )
+            .await
+            .unwrap()
         );
         settings.email.usage_alerts = true;
         store
@@ -615,14 +709,34 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            queue_usage_alert(&store, &org, "90-1", 900, 1000)
-                .await
-                .unwrap()
+            queue_usage_alert(
+                &store,
+                &org,
+                "90-1",
+                Crossing {
+                    used: 900,
+                    limit: 1000,
+                    threshold: 90,
+                    of: "allocation"
+                }
+            )
+            .await
+            .unwrap()
         );
         assert!(
-            !queue_usage_alert(&store, &org, "90-1", 901, 1000)
-                .await
-                .unwrap(),
+            !queue_usage_alert(
+                &store,
+                &org,
+                "90-1",
+                Crossing {
+                    used: 901,
+                    limit: 1000,
+                    threshold: 90,
+                    of: "allocation"
+                }
+            )
+            .await
+            .unwrap(),
             "the same crossing, once"
         );
         let pending = store.claim_notification(&org, 1000).await.unwrap().unwrap();
@@ -635,6 +749,13 @@ mod tests {
         let body = serde_json::to_value(payload(&org, &pending)).unwrap();
         assert_eq!(body["kind"], "usage");
         assert_eq!(body["usage"]["percent"], 90);
+        assert_eq!(body["usage"]["threshold_percent"], 90);
+        assert_eq!(body["usage"]["of"], "allocation");
+        assert!(
+            mail.text.contains("alert threshold of 90 %"),
+            "{}",
+            mail.text
+        );
     }
 
     #[test]

@@ -378,12 +378,19 @@ pub struct Payload<'a> {
 /// The usage a `usage` alert is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct UsageNotice {
-    /// Calls used in the rolling 24 hours.
+    /// Calls used in the rolling 24 hours: the integration's, or the whole
+    /// org's (every app) when `of` is `org_limit`.
     pub used: u64,
-    /// The integration's allocation.
+    /// The integration's allocation, or the org limit when `of` is
+    /// `org_limit`.
     pub allocation: u64,
     /// `used` in percent of `allocation`, rounded down.
     pub percent: u64,
+    /// The threshold crossed, percent, when the alert names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_percent: Option<u32>,
+    /// What the threshold is a share of: `allocation` or `org_limit`.
+    pub of: &'static str,
 }
 
 impl UsageNotice {
@@ -396,6 +403,30 @@ impl UsageNotice {
             used,
             allocation,
             percent,
+            threshold_percent: None,
+            of: "allocation",
+        }
+    }
+
+    /// The same, for a crossing of `threshold` % of `of` (`org_limit`, or
+    /// else the allocation).
+    pub fn crossing(self, threshold: Option<u32>, of: &str) -> Self {
+        Self {
+            threshold_percent: threshold,
+            of: if of == "org_limit" {
+                "org_limit"
+            } else {
+                "allocation"
+            },
+            ..self
+        }
+    }
+
+    /// What `allocation` is, in words.
+    pub fn limit_name(&self) -> &'static str {
+        match self.of {
+            "org_limit" => "org limit (all apps)",
+            _ => "API allocation",
         }
     }
 }

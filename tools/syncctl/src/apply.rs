@@ -273,6 +273,15 @@ pub fn budget_of(b: &quota::Budget) -> Budget {
                 .map_or(0, syncgov_kit::clock::timestamp_ms),
         }),
         shadow: b.shadow,
+        // Thresholds the governor refuses are never sent back: any other
+        // list would compare unequal and be rewritten.
+        alert_thresholds: match b.alert_thresholds_percent.as_slice() {
+            [] => None,
+            list => syncgov_kit::budget::AlertThresholds::new(
+                &list.iter().map(|&p| u64::from(p)).collect::<Vec<_>>(),
+            )
+            .ok(),
+        },
     }
 }
 
@@ -291,6 +300,10 @@ pub fn budget_pb(b: &Budget) -> quota::Budget {
             expires_at: Some(timestamp(o.expires_at_ms)),
         }),
         shadow: b.shadow,
+        alert_thresholds_percent: b
+            .alert_thresholds
+            .map(|t| t.as_slice().iter().map(|&p| u32::from(p)).collect())
+            .unwrap_or_default(),
     }
 }
 

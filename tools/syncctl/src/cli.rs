@@ -287,6 +287,11 @@ pub struct BudgetSetArgs {
     /// leaving it out turns shadow mode off.
     #[arg(long, value_name = "true|false", default_value_t = false, action = clap::ArgAction::Set)]
     pub shadow: bool,
+    /// Usage alert thresholds, percent of the allocation and of the org
+    /// limit, ascending (for example 75,90,100); the governor's defaults
+    /// (80,90,100) when absent.
+    #[arg(long, value_name = "P,P,...", value_delimiter = ',')]
+    pub alert_thresholds: Vec<u32>,
 }
 
 /// Priority shares as typed.

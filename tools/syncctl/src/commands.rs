@@ -214,6 +214,7 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
                 _ => None,
             },
             shadow: args.shadow,
+            alert_thresholds_percent: args.alert_thresholds,
         }),
     }
 }

@@ -35,7 +35,21 @@ pub fn budget(b: &quota::Budget) -> Value {
             "expires_at": timestamp(o.expires_at.as_ref()),
         })),
         "shadow": b.shadow,
+        "alert_thresholds_percent": alert_thresholds(b),
     })
+}
+
+/// The usage alert thresholds of a budget, in percent: its own, or the
+/// governor's defaults when it names none.
+pub fn alert_thresholds(b: &quota::Budget) -> Vec<u32> {
+    if b.alert_thresholds_percent.is_empty() {
+        syncgov_kit::budget::DEFAULT_ALERT_THRESHOLDS
+            .iter()
+            .map(|&p| u32::from(p))
+            .collect()
+    } else {
+        b.alert_thresholds_percent.clone()
+    }
 }
 
 /// A `GetUsage` reply.
@@ -262,7 +276,7 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> Value {
         "budgets": r.budgets.iter().map(|b| json!({
             "org_id": b.org_id,
             "resource": names::resource(b.resource),
-            "budget": budget(&b.budget.unwrap_or_default()),
+            "budget": budget(&b.budget.clone().unwrap_or_default()),
         })).collect::<Vec<_>>(),
         "next_page_token": r.next_page_token,
     })

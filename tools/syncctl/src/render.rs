@@ -782,6 +782,19 @@ pub fn budget(b: &quota::Budget, is_default: bool, now_ms: i64) -> String {
             "shadow      yes: what the allocation or a share would deny is granted and flagged\n",
         );
     }
+    let thresholds: Vec<String> = crate::json::alert_thresholds(b)
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    out.push_str(&format!(
+        "alerts      at {} % of the allocation and of the org limit{}\n",
+        thresholds.join(", "),
+        if b.alert_thresholds_percent.is_empty() {
+            " (the defaults)"
+        } else {
+            ""
+        }
+    ));
     if is_default {
         out.push_str("default     yes: the org has no budget of its own\n");
     }
@@ -827,12 +840,15 @@ pub fn budget_list(r: &quota::ListBudgetsResponse, width: Option<usize>) -> Stri
     ];
     // Only a page with a budget in shadow mode says which: the table stays
     // as narrow as it was for fleets that use none.
-    if r.budgets.iter().any(|b| b.budget.is_some_and(|b| b.shadow)) {
+    if r.budgets
+        .iter()
+        .any(|b| b.budget.as_ref().is_some_and(|b| b.shadow))
+    {
         headers.push("SHADOW");
     }
     let mut table = Table::new(&headers).right_align(&[2, 3, 4]);
     for b in &r.budgets {
-        let budget = b.budget.unwrap_or_default();
+        let budget = b.budget.clone().unwrap_or_default();
         let shares = budget.shares.as_ref().map_or_else(
             || "-".to_owned(),
             |s| {

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use syncgov_kit::clock::now_ms;
 
-use super::{BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use super::{
+    BudgetKey, Clock, FoundBudget, LevelMove, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
+};
+use crate::alerts::{Alert, AlertKey, Crossing};
 use crate::consumers::{Consumer, ConsumerCounts};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Outcome, Priority, ReleaseOutcome, Released,
@@ -63,7 +66,24 @@ pub struct MemoryStore {
     /// The fleet views' sorted indexes, so that a page never walks every
     /// org.
     fleet: Mutex<FleetIndex>,
+    /// Usage alert levels and their feed.
+    alerts: Mutex<Alerts>,
 }
+
+/// Usage alerts kept in memory.
+#[derive(Default)]
+struct Alerts {
+    /// Levels above 0.
+    levels: HashMap<AlertKey, u8>,
+    /// The newest alerts, at most [`ALERTS_KEPT`]; alert n has cursor
+    /// (0, n).
+    feed: std::collections::VecDeque<Alert>,
+    /// Alerts ever appended: the last one's sequence number.
+    appended: u64,
+}
+
+/// Usage alerts the embedded store keeps for watchers that fall behind.
+const ALERTS_KEPT: usize = 10_000;
 
 /// The sorted indexes of the fleet views.
 #[derive(Default)]
@@ -74,6 +94,20 @@ struct FleetIndex {
     ranks: HashMap<Resource, std::collections::BTreeSet<Rank>>,
     /// Where each budget stands in `ranks`.
     ranked: HashMap<BudgetKey, Rank>,
+    /// The budgets that name usage alert thresholds of their own, by the
+    /// lowest.
+    floors: std::collections::BTreeSet<(u8, BudgetKey)>,
+}
+
+impl FleetIndex {
+    /// Keeps `key`'s lowest own threshold (`None`: it names none, or has
+    /// no budget) in `floors`.
+    fn set_floor(&mut self, key: &BudgetKey, budget: Option<&Budget>) {
+        self.floors.retain(|(_, k)| k != key);
+        if let Some(t) = budget.and_then(|b| b.alert_thresholds) {
+            self.floors.insert((t.lowest(), key.clone()));
+        }
+    }
 }
 
 impl MemoryStore {
@@ -110,6 +144,7 @@ impl MemoryStore {
             max_held: max_orgs,
             grant_key: Mutex::default(),
             fleet: Mutex::default(),
+            alerts: Mutex::default(),
         }
     }
 
@@ -253,7 +288,9 @@ impl QuotaStore for MemoryStore {
         let mut shard = self.shard(key);
         self.entry(&mut shard, key)?.budget = Some(*budget);
         drop(shard);
-        self.fleet().budgets.insert(key.clone());
+        let mut fleet = self.fleet();
+        fleet.budgets.insert(key.clone());
+        fleet.set_floor(key, Some(budget));
         Ok(())
     }
 
@@ -272,7 +309,9 @@ impl QuotaStore for MemoryStore {
             .get_mut(key)
             .and_then(|e| e.budget.take())
             .is_some();
-        self.fleet().budgets.remove(key);
+        let mut fleet = self.fleet();
+        fleet.budgets.remove(key);
+        fleet.set_floor(key, None);
         Ok(deleted)
     }
 
@@ -660,6 +699,69 @@ impl QuotaStore for MemoryStore {
             .then(|| items.last().cloned())
             .flatten();
         Ok(Page { items, next })
+    }
+
+    async fn alert_floor(&self) -> Result<Option<u8>, StoreError> {
+        Ok(self.fleet().floors.first().map(|(t, _)| *t))
+    }
+
+    async fn alert_levels(&self) -> Result<Vec<(AlertKey, u8)>, StoreError> {
+        let alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(alerts.levels.iter().map(|(k, l)| (k.clone(), *l)).collect())
+    }
+
+    async fn move_alert_level(
+        &self,
+        key: &AlertKey,
+        from: u8,
+        to: u8,
+        crossing: Option<&Crossing>,
+    ) -> Result<LevelMove, StoreError> {
+        let mut alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        if alerts.levels.get(key).copied().unwrap_or(0) != from {
+            return Ok(LevelMove::Stale);
+        }
+        if to == 0 {
+            alerts.levels.remove(key);
+        } else {
+            alerts.levels.insert(key.clone(), to);
+        }
+        let Some(crossing) = crossing else {
+            return Ok(LevelMove::Moved(None));
+        };
+        alerts.appended += 1;
+        let alert = Alert {
+            cursor: Cursor {
+                ms: 0,
+                seq: alerts.appended,
+            },
+            crossing: crossing.clone(),
+            at_ms: now_ms(),
+        };
+        if alerts.feed.len() == ALERTS_KEPT {
+            alerts.feed.pop_front();
+        }
+        alerts.feed.push_back(alert.clone());
+        Ok(LevelMove::Moved(Some(alert)))
+    }
+
+    async fn alerts_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(alerts
+            .feed
+            .iter()
+            .filter(|a| a.cursor > cursor)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn last_alert(&self) -> Result<Cursor, StoreError> {
+        let alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Cursor {
+            ms: 0,
+            seq: alerts.appended,
+        })
     }
 
     async fn housekeeping(self: std::sync::Arc<Self>) {

@@ -12,6 +12,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::alerts::{Alert, AlertKey, Crossing};
 use crate::consumers::Consumer;
 use crate::domain::{
     Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
@@ -298,6 +299,39 @@ pub trait QuotaStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Page<Rank, Rank>, StoreError>> + Send;
 
+    /// The lowest usage alert threshold any budget names of its own
+    /// (`None`: none names its own). Reads a sorted index, never every
+    /// budget.
+    fn alert_floor(&self) -> impl Future<Output = Result<Option<u8>, StoreError>> + Send;
+
+    /// Every usage alert level held (above 0): the budgets whose usage
+    /// reached a threshold and did not fall back below it since. As many
+    /// as there are budgets near a threshold, not every budget.
+    fn alert_levels(&self) -> impl Future<Output = Result<Vec<(AlertKey, u8)>, StoreError>> + Send;
+
+    /// Moves the level of `key` from `from` to `to`, only if it still is
+    /// `from`, and then appends `crossing`, if any, to the alert feed: one
+    /// atomic check-and-set, so that of replicas that saw the same
+    /// crossing exactly one appends it.
+    fn move_alert_level(
+        &self,
+        key: &AlertKey,
+        from: u8,
+        to: u8,
+        crossing: Option<&Crossing>,
+    ) -> impl Future<Output = Result<LevelMove, StoreError>> + Send;
+
+    /// Up to `limit` usage alerts after `cursor`, oldest first.
+    fn alerts_after(
+        &self,
+        cursor: Cursor,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+
+    /// The newest usage alert's cursor (the default one when there is
+    /// none): where a watcher from now on starts.
+    fn last_alert(&self) -> impl Future<Output = Result<Cursor, StoreError>> + Send;
+
     /// What the store does by itself, beside the server, until dropped:
     /// the embedded store forgets the orgs that hold nothing any more; a
     /// Redis store has nothing to do (its keys expire).
@@ -348,6 +382,16 @@ impl OrgReport {
             ceiling: view.ceiling(view.reported_max, rules.org_margin_percent),
         }
     }
+}
+
+/// What [`QuotaStore::move_alert_level`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LevelMove {
+    /// The level was not `from` any more: another replica moved it first;
+    /// nothing changed.
+    Stale,
+    /// The level moved, and the crossing, if any, was appended as this.
+    Moved(Option<Alert>),
 }
 
 /// What a probe's result did.

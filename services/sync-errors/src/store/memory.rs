@@ -388,6 +388,8 @@ pub struct MemoryStore {
     leases: AtomicU64,
     /// Where the reading of the governor's suspension events stands.
     suspension_cursor: Mutex<Option<String>>,
+    /// Where the reading of the governor's usage alerts stands.
+    usage_alert_cursor: Mutex<Option<String>>,
     /// The top-orgs view: per order, the orgs by count, the most first;
     /// and where each org stands in each.
     top: Mutex<HashMap<TopOrder, TopIndex>>,
@@ -411,6 +413,7 @@ impl MemoryStore {
             policy,
             leases: AtomicU64::new(0),
             suspension_cursor: Mutex::new(None),
+            usage_alert_cursor: Mutex::new(None),
             top: Mutex::default(),
         }
     }
@@ -857,6 +860,15 @@ impl ErrorStore for MemoryStore {
 
     async fn set_suspension_cursor(&self, cursor: &str) -> Result<(), StoreError> {
         *lock(&self.suspension_cursor) = Some(cursor.to_owned());
+        Ok(())
+    }
+
+    async fn usage_alert_cursor(&self) -> Result<Option<String>, StoreError> {
+        Ok(lock(&self.usage_alert_cursor).clone())
+    }
+
+    async fn set_usage_alert_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        *lock(&self.usage_alert_cursor) = Some(cursor.to_owned());
         Ok(())
     }
 

@@ -199,6 +199,17 @@ pub trait ErrorStore: Send + Sync + 'static {
         cursor: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Where the replicas' reading of the governor's usage alerts stands,
+    /// so that a restarted replica resumes instead of missing some.
+    fn usage_alert_cursor(&self)
+    -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Keeps where the reading of usage alerts stands.
+    fn set_usage_alert_cursor(
+        &self,
+        cursor: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records how an attempt to deliver to the org's webhook went (`None`:
     /// it took the notification; else why not) and returns the delivery
     /// status it leaves.
@@ -399,9 +410,17 @@ pub struct Pending {
     /// For a usage alert: the calls used in the window.
     #[serde(rename = "uu", default, skip_serializing_if = "Option::is_none")]
     pub used: Option<u64>,
-    /// For a usage alert: the allocation they count against.
+    /// For a usage alert: the allocation (or org limit) they count against.
     #[serde(rename = "ua", default, skip_serializing_if = "Option::is_none")]
     pub allocation: Option<u64>,
+    /// For a usage alert: the threshold crossed, percent.
+    #[serde(rename = "ut", default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
+    /// For a usage alert: what the threshold is a share of, `allocation` or
+    /// `org_limit`; absent for an alert queued before thresholds were named
+    /// (of the allocation).
+    #[serde(rename = "uo", default, skip_serializing_if = "String::is_empty")]
+    pub of: String,
 }
 
 /// How many jobs the resync queue holds.

@@ -8,25 +8,27 @@ use std::collections::HashMap;
 use redis::Value;
 use syncgov_kit::store::corrupt;
 
+use crate::alerts::{Alert, AlertKey, Crossing, Of};
 use crate::consumers::{Consumer, ConsumerCounts};
 use crate::domain::{
-    AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView, Outcome,
-    ReleaseOutcome, Released, Shares,
+    AlertThresholds, AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView,
+    Outcome, ReleaseOutcome, Released, Shares,
 };
 use crate::grant_id::KEY_LEN;
-use crate::store::{OrgReport, StoreError};
+use crate::store::{LevelMove, OrgReport, StoreError};
 use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::{Window, WindowShape};
 
 /// The hash fields of a budget, in the order the scripts read them.
-pub const BUDGET_FIELDS: [&str; 8] = ["l", "a", "sr", "sn", "sc", "oa", "oe", "sh"];
+pub const BUDGET_FIELDS: [&str; 9] = ["l", "a", "sr", "sn", "sc", "oa", "oe", "sh", "th"];
 
 /// Numbers in one decision's reply (decide.lua).
 pub const DECISION_LEN: usize = 10;
 
 /// A budget as hash fields, in [`BUDGET_FIELDS`] order; the override's
 /// fields only when there is one, `sh` only in shadow mode (a budget
-/// written before shadow mode existed reads as enforced).
+/// written before shadow mode existed reads as enforced), `th` (the usage
+/// alert thresholds, a byte each) only when the budget names its own.
 pub fn budget_fields(budget: &Budget) -> Vec<(&'static str, i64)> {
     let mut fields = vec![
         ("l", budget.org_limit as i64),
@@ -41,6 +43,9 @@ pub fn budget_fields(budget: &Budget) -> Vec<(&'static str, i64)> {
     }
     if budget.shadow {
         fields.push(("sh", 1));
+    }
+    if let Some(t) = budget.alert_thresholds {
+        fields.push(("th", t.packed()));
     }
     fields
 }
@@ -60,7 +65,18 @@ pub fn fallback_args(fallback: Option<&Budget>) -> Vec<i64> {
 
 /// Reads the budget hash fields; `None` when the budget does not exist.
 pub fn budget(values: &[Option<i64>]) -> Result<Option<Budget>, StoreError> {
-    let [Some(l), Some(a), Some(sr), Some(sn), Some(sc), oa, oe, sh] = values else {
+    let [
+        Some(l),
+        Some(a),
+        Some(sr),
+        Some(sn),
+        Some(sc),
+        oa,
+        oe,
+        sh,
+        th,
+    ] = values
+    else {
         return match values.first() {
             Some(None) => Ok(None),
             _ => Err(corrupt("budget")),
@@ -81,6 +97,12 @@ pub fn budget(values: &[Option<i64>]) -> Result<Option<Budget>, StoreError> {
         shares,
         allocation_override,
         shadow: *sh == Some(1),
+        alert_thresholds: match th {
+            Some(packed) => {
+                Some(AlertThresholds::unpack(*packed).ok_or_else(|| corrupt("budget thresholds"))?)
+            }
+            None => None,
+        },
     }))
 }
 
@@ -315,6 +337,63 @@ pub fn event(entry: &Value) -> Result<Event, StoreError> {
     })
 }
 
+/// Reads one usage alert as the stream holds it (`lua/move_alert_level.lua`).
+pub fn alert(entry: &Value) -> Result<Alert, StoreError> {
+    let Value::Array(parts) = entry else {
+        return Err(corrupt("alert"));
+    };
+    let [id, Value::Array(fields)] = parts.as_slice() else {
+        return Err(corrupt("alert"));
+    };
+    let mut map = HashMap::new();
+    for pair in fields.chunks(2) {
+        if let [k, v] = pair {
+            let k: String = redis::from_redis_value_ref(k).map_err(|_| corrupt("alert"))?;
+            let v: String = redis::from_redis_value_ref(v).map_err(|_| corrupt("alert"))?;
+            map.insert(k, v);
+        }
+    }
+    let get = |k: &str| map.get(k).map(String::as_str).unwrap_or_default();
+    let bad = || corrupt("alert");
+    Ok(Alert {
+        cursor: cursor(id)?,
+        crossing: Crossing {
+            key: AlertKey {
+                org: OrgId::parse(get("o")).map_err(|_| bad())?,
+                resource: crate::domain::Resource::from_name(get("r")).ok_or_else(bad)?,
+                of: Of::from_name(get("f")).ok_or_else(bad)?,
+            },
+            threshold: get("t").parse().map_err(|_| bad())?,
+            used: get("u").parse().map_err(|_| bad())?,
+            limit: get("l").parse().map_err(|_| bad())?,
+        },
+        at_ms: get("at").parse().map_err(|_| bad())?,
+    })
+}
+
+/// Reads usage alert stream entries (`XRANGE`); nil reads as none.
+pub fn alerts(entries: &Value) -> Result<Vec<Alert>, StoreError> {
+    let Value::Array(entries) = entries else {
+        return Ok(Vec::new());
+    };
+    entries.iter().map(alert).collect()
+}
+
+/// Reads what `lua/move_alert_level.lua` answered for `crossing`.
+pub fn level_move(reply: &[Value], crossing: Option<&Crossing>) -> Result<LevelMove, StoreError> {
+    let int = |v: &Value| redis::from_redis_value_ref::<i64>(v).map_err(|_| corrupt("level move"));
+    match (reply, crossing) {
+        ([moved], _) if int(moved)? == 0 => Ok(LevelMove::Stale),
+        ([_], None) => Ok(LevelMove::Moved(None)),
+        ([_, id, at], Some(crossing)) => Ok(LevelMove::Moved(Some(Alert {
+            cursor: cursor(id)?,
+            crossing: crossing.clone(),
+            at_ms: int(at)?,
+        }))),
+        _ => Err(corrupt("level move")),
+    }
+}
+
 /// Reads stream entries (`XRANGE`, `XREAD`): a list of events; nil reads
 /// as none.
 pub fn events(entries: &Value) -> Result<Vec<Event>, StoreError> {
@@ -477,6 +556,7 @@ mod tests {
             expires_at_ms: 9,
         });
         b.shadow = true;
+        b.alert_thresholds = Some(AlertThresholds::new(&[50, 75, 100]).unwrap());
         let values: Vec<Option<i64>> = {
             let fields = budget_fields(&b);
             BUDGET_FIELDS
@@ -485,7 +565,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(budget(&values).unwrap(), Some(b));
-        assert_eq!(budget(&[None; 8]).unwrap(), None);
+        assert_eq!(budget(&[None; 9]).unwrap(), None);
     }
 
     #[test]

@@ -39,6 +39,13 @@
 //!   hash `…:usage:<res>:ranked`, org to its member.
 //! - `syncgov:quota:{susp}:by-org` and `syncgov:quota:{susp}:by-reason:<n>`,
 //!   members `<org>\x1f<reason>`, as the fields of the active hash.
+//! - `syncgov:quota:{fleet}:alert-floors`, members `<org>\x1f<res>`, score
+//!   the lowest usage alert threshold the budget names of its own: where
+//!   the usage alert check stops reading the usage index.
+//!
+//! Usage alerts share the tag `{alerts}` (`lua/move_alert_level.lua`): the
+//! hash of levels, `syncgov:quota:{alerts}:levels`, and the stream of
+//! alerts, `syncgov:quota:{alerts}:events`.
 
 use crate::domain::Resource;
 use crate::store::BudgetKey;
@@ -52,6 +59,12 @@ pub const EVENTS: &str = "syncgov:quota:{susp}:events";
 pub const SUSPENSIONS_BY_ORG: &str = "syncgov:quota:{susp}:by-org";
 /// Every budget an org has of its own, by org then resource.
 pub const BUDGETS: &str = "syncgov:quota:{fleet}:budgets";
+/// The budgets naming usage alert thresholds of their own, by the lowest.
+pub const ALERT_FLOORS: &str = "syncgov:quota:{fleet}:alert-floors";
+/// Usage alert levels: `<org>\x1f<res>\x1f<of>` to a threshold.
+pub const ALERT_LEVELS: &str = "syncgov:quota:{alerts}:levels";
+/// The stream of usage alerts.
+pub const ALERT_EVENTS: &str = "syncgov:quota:{alerts}:events";
 /// Set once the indexes hold what was stored before they existed.
 pub const FLEET_INDEXED: &str = "syncgov:quota:{fleet}:indexed";
 

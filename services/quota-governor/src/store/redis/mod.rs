@@ -27,7 +27,10 @@ use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
 use super::conn::{Durability, Endpoint, Redis};
-use super::{BudgetKey, Clock, FoundBudget, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError};
+use super::{
+    BudgetKey, Clock, FoundBudget, LevelMove, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
+};
+use crate::alerts::{Alert, AlertKey, Crossing};
 use crate::consumers::{CONSUMER_CAP, Consumer};
 use crate::domain::{
     self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
@@ -70,6 +73,7 @@ struct Scripts {
     grant_key: Script,
     list_suspensions: Script,
     rank_usage: Script,
+    move_alert_level: Script,
 }
 
 impl Scripts {
@@ -94,6 +98,7 @@ impl Scripts {
             grant_key: Script::new(include_str!("../lua/grant_key.lua")),
             list_suspensions: Script::new(include_str!("../lua/list_suspensions.lua")),
             rank_usage: Script::new(include_str!("../lua/rank_usage.lua")),
+            move_alert_level: Script::new(include_str!("../lua/move_alert_level.lua")),
         }
     }
 }
@@ -209,11 +214,16 @@ impl RedisStore {
         self.conn.clone()
     }
 
-    /// Enters `key` in the budget indexes, or takes it out.
-    async fn index_budget(&self, key: &BudgetKey, present: bool) -> Result<(), StoreError> {
+    /// Enters `key` in the budget indexes with `budget` (its lowest own
+    /// alert threshold too), or takes it out (`None`).
+    async fn index_budget(
+        &self,
+        key: &BudgetKey,
+        budget: Option<&Budget>,
+    ) -> Result<(), StoreError> {
         let entry = fleet::budget_entry(&key.org, key.resource);
         let mut pipe = redis::pipe();
-        if present {
+        if budget.is_some() {
             pipe.zadd(keys::BUDGETS, &entry, 0).zadd(
                 keys::budgets_of(key.resource),
                 key.org.as_str(),
@@ -223,6 +233,10 @@ impl RedisStore {
             pipe.zrem(keys::BUDGETS, &entry)
                 .zrem(keys::budgets_of(key.resource), key.org.as_str());
         }
+        match budget.and_then(|b| b.alert_thresholds) {
+            Some(t) => pipe.zadd(keys::ALERT_FLOORS, &entry, t.lowest()),
+            None => pipe.zrem(keys::ALERT_FLOORS, &entry),
+        };
         pipe.exec_async(&mut self.conn()).await.map_err(from_redis)
     }
 
@@ -323,7 +337,7 @@ impl QuotaStore for RedisStore {
         // The index first: on a cluster it lives in another slot than the
         // budget, so the two writes are not one. An index entry whose budget
         // is missing is skipped when read, never a budget missing from it.
-        self.index_budget(key, true).await?;
+        self.index_budget(key, Some(budget)).await?;
         let hash = keys::budget(key);
         redis::pipe()
             .atomic()
@@ -354,7 +368,7 @@ impl QuotaStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(from_redis)?;
-        self.index_budget(key, false).await?;
+        self.index_budget(key, None).await?;
         Ok(deleted > 0)
     }
 
@@ -826,6 +840,89 @@ impl QuotaStore for RedisStore {
             .then(|| items.last().cloned())
             .flatten();
         Ok(Page { items, next })
+    }
+
+    async fn alert_floor(&self) -> Result<Option<u8>, StoreError> {
+        let lowest: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(keys::ALERT_FLOORS)
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        Ok(lowest.first().map(|(_, t)| t.clamp(0.0, 100.0) as u8))
+    }
+
+    async fn alert_levels(&self) -> Result<Vec<(AlertKey, u8)>, StoreError> {
+        let levels: Vec<(String, u8)> = redis::cmd("HGETALL")
+            .arg(keys::ALERT_LEVELS)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        levels
+            .into_iter()
+            .map(|(field, level)| {
+                AlertKey::read(&field)
+                    .map(|key| (key, level))
+                    .ok_or_else(|| corrupt("alert level"))
+            })
+            .collect()
+    }
+
+    async fn move_alert_level(
+        &self,
+        key: &AlertKey,
+        from: u8,
+        to: u8,
+        crossing: Option<&Crossing>,
+    ) -> Result<LevelMove, StoreError> {
+        let mut call = self.scripts.move_alert_level.key(keys::ALERT_LEVELS);
+        call.key(keys::ALERT_EVENTS)
+            .arg(key.field())
+            .arg(from)
+            .arg(to);
+        if let Some(c) = crossing {
+            call.arg(c.key.org.as_str())
+                .arg(c.key.resource.as_str())
+                .arg(c.key.of.as_str())
+                .arg(c.threshold)
+                .arg(c.used)
+                .arg(c.limit);
+        }
+        let reply: Vec<Value> = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::level_move(&reply, crossing)
+    }
+
+    async fn alerts_after(&self, cursor: Cursor, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let entries: Value = redis::cmd("XRANGE")
+            .arg(keys::ALERT_EVENTS)
+            .arg(format!("({cursor}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::alerts(&entries)
+    }
+
+    async fn last_alert(&self) -> Result<Cursor, StoreError> {
+        let newest: Value = redis::cmd("XREVRANGE")
+            .arg(keys::ALERT_EVENTS)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        Ok(decode::alerts(&newest)?
+            .first()
+            .map_or_else(Cursor::default, |a| a.cursor))
     }
 
     async fn housekeeping(self: std::sync::Arc<Self>) {

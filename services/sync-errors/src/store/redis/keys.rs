@@ -21,6 +21,9 @@ pub const OUTBOX_ORGS: &str = "syncgov:errors:outbox-orgs";
 /// Where the replicas' reading of the governor's suspension events stands.
 pub const SUSPENSION_CURSOR: &str = "syncgov:errors:suspension-cursor";
 
+/// Where the replicas' reading of the governor's usage alerts stands.
+pub const USAGE_ALERT_CURSOR: &str = "syncgov:errors:usage-alert-cursor";
+
 /// The orgs with notifications on.
 pub const NOTIFIED_ORGS: &str = "syncgov:errors:notify-orgs";
 

@@ -58,7 +58,8 @@ mod scripts;
 use decode::{Completion, Lease, Seen};
 use keys::OrgKeys;
 pub use keys::{
-    NOTIFIED_ORGS, OUTBOX_ORGS, QUEUE_SHARDS, SUSPENSION_CURSOR, ShardKeys, prefix, queue_keys,
+    NOTIFIED_ORGS, OUTBOX_ORGS, QUEUE_SHARDS, SUSPENSION_CURSOR, ShardKeys, USAGE_ALERT_CURSOR,
+    prefix, queue_keys,
 };
 use scripts::{ScriptFailure, Scripts};
 
@@ -754,6 +755,23 @@ impl ErrorStore for RedisStore {
     async fn set_suspension_cursor(&self, cursor: &str) -> Result<(), StoreError> {
         redis::cmd("SET")
             .arg(SUSPENSION_CURSOR)
+            .arg(cursor)
+            .exec_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn usage_alert_cursor(&self) -> Result<Option<String>, StoreError> {
+        redis::cmd("GET")
+            .arg(USAGE_ALERT_CURSOR)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)
+    }
+
+    async fn set_usage_alert_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        redis::cmd("SET")
+            .arg(USAGE_ALERT_CURSOR)
             .arg(cursor)
             .exec_async(&mut self.conn.clone())
             .await
