@@ -404,7 +404,7 @@ async fn prune_deletes_only_visible_budgets_the_file_leaves_out() {
     let plain = syncctl(governor.addr(), None, &["budget", "apply", "-f", &file]).await;
     assert_eq!(
         plain.ok(),
-        "nothing to change: 1 budgets already as the file says\n"
+        "nothing to change: 1 budget already as the file says\n"
     );
 
     let pruned = syncctl(

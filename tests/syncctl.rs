@@ -56,6 +56,9 @@ async fn run_raw(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Run {
         .env_remove("SYNCCTL_WEBHOOK_SECRET")
         .env_remove("SYNCCTL_ORG")
         .env_remove("SYNCCTL_OUTPUT")
+        // Tables are fitted to COLUMNS when set: only the tests that set
+        // it see wrapped lines.
+        .env_remove("COLUMNS")
         .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -481,7 +484,7 @@ async fn usage_shows_the_numbers_and_the_last_day_as_a_chart() {
     assert!(text.contains("next free   150 calls at "), "{text}");
     assert!(text.contains("RETRY     37,500     37,350"), "{text}");
     assert!(text.contains("CRITICAL  50,000     49,850"), "{text}");
-    assert!(text.contains("calls per 1h slice, last 24h"), "{text}");
+    assert!(text.contains("calls per 1 h slice, last 24 h"), "{text}");
     // Every call is in the newest slice: its column is full on every row
     // and the scale's top is 150.
     let rows: Vec<&str> = text
@@ -527,7 +530,7 @@ async fn usage_shows_the_numbers_and_the_last_day_as_a_chart() {
     assert_eq!(priorities, ["RETRY", "NORMAL", "CRITICAL"]);
     // 150 calls in the last hour leave 49,850 for far more than a day.
     assert!(
-        text.contains("calls/hour the allocation does not run out within the 24h window"),
+        text.contains("calls/hour the allocation does not run out within the 24 h window"),
         "{text}"
     );
     assert!(json["exhausted_at"].is_null(), "{json}");
@@ -1559,6 +1562,7 @@ async fn completions_and_help_need_no_service() {
 async fn run_demo(args: &[&str]) -> Run {
     let child = tokio::process::Command::new(binary("syncgov-demo"))
         .args(args)
+        .env_remove("COLUMNS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1685,17 +1689,55 @@ async fn the_demo_prints_progress_usage_health_and_history() {
         "both on their embedded stores",
         "tokens granted",
         "== API calls of acme-corp (the last window) ==",
-        "calls per 125ms slice, last 3s (times UTC)",
+        "calls per 125 ms slice, last 3 s (times UTC)",
         "== Sync health of globex ==",
         "current errors on",
         "== Suspension history ==",
-        "SUSPENDED  acme-corp  SALESFORCE_API_LIMIT_EXCEEDED",
-        "CLEARED    acme-corp  SALESFORCE_API_LIMIT_EXCEEDED  automatically",
-        "SUSPENDED  globex  INTEGRATION_API_LIMIT_EXCEEDED",
         "== Summary ==",
         "failures reported: ",
     ] {
         assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+    // The history is one table: a header, then one event a line, the
+    // reasons in one column.
+    let history: Vec<&str> = text
+        .split("== Suspension history ==\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a suspension history")
+        .lines()
+        .collect();
+    assert!(history[0].starts_with("WHEN "), "{text}");
+    let event = |words: &[&str]| {
+        history.iter().any(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.len() > words.len() && cells[1..=words.len()] == *words
+        })
+    };
+    assert!(
+        event(&["SUSPENDED", "acme-corp", "SALESFORCE_API_LIMIT_EXCEEDED"]),
+        "{text}"
+    );
+    assert!(
+        event(&[
+            "CLEARED",
+            "acme-corp",
+            "SALESFORCE_API_LIMIT_EXCEEDED",
+            "automatically"
+        ]),
+        "{text}"
+    );
+    assert!(
+        event(&["SUSPENDED", "globex", "INTEGRATION_API_LIMIT_EXCEEDED"]),
+        "{text}"
+    );
+    let reason_at = history[0].find("REASON").expect("a REASON column");
+    for line in &history[1..] {
+        assert!(
+            line[reason_at..].starts_with("SALESFORCE_")
+                || line[reason_at..].starts_with("INTEGRATION_"),
+            "a reason out of its column: {line}\n{text}"
+        );
     }
     // A progress line every ninth of the run (more if the run went on
     // until the story was told), each with running counts that never go
@@ -1867,4 +1909,390 @@ async fn usage_shows_who_took_the_tokens() {
     assert_eq!(json["top_consumers"][0]["operation"], "upsert");
     assert_eq!(json["top_consumers"][0]["tokens"], 70);
     assert_eq!(json["top_consumers"][2]["tokens"], 20);
+}
+
+/// Every line of `text` at most `width` characters wide.
+fn assert_fits(text: &str, width: usize) {
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= width,
+            "a line of {} columns:\n{line}\nin:\n{text}",
+            line.chars().count()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_fit_the_width_columns_gives_and_pipes_get_whole_lines() {
+    let mut env = Env::start().await;
+    let mut failures = too_long(3);
+    failures.push(failure("e1", "Lead", "l1", "email"));
+    failures.push(failure("d1", "Contact", "c9", "daily_limit"));
+    env.ingest("acme", failures).await;
+    let ctl = &env.ctl;
+    let narrow = [("COLUMNS", "80")];
+
+    for args in [
+        &["errors", "health", "--org", "acme"][..],
+        &["errors", "list", "--org", "acme"][..],
+    ] {
+        let wide = ctl.run(args).await.ok().to_owned();
+        let fitted = ctl.run_with(args, &narrow, "").await.ok().to_owned();
+        assert_fits(&fitted, 80);
+        // Piped without COLUMNS, a row is one line, and wider than 80.
+        assert!(wide.lines().any(|l| l.chars().count() > 80), "{wide}");
+        // Nothing is lost: the same words, whatever the layout (the
+        // error list's blocks add only their `seen`, `last` and `time`).
+        let words = |t: &str| {
+            let mut w: Vec<String> = t
+                .split_whitespace()
+                .filter(|w| !["seen", "last", "times", "time,", "times,"].contains(w))
+                .map(|w| w.trim_end_matches(',').to_owned())
+                .collect();
+            w.sort();
+            w
+        };
+        let headers = [
+            "ERROR", "ID", "STATE", "TYPE", "OBJECT", "RECORD", "SEEN", "LAST", "MESSAGE",
+        ];
+        let cells = |t: &str| {
+            words(t)
+                .into_iter()
+                .filter(|w| !headers.contains(&w.as_str()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cells(&wide), cells(&fitted), "{wide}\n---\n{fitted}");
+    }
+    // The guidance wraps within its column instead of running on.
+    let health = ctl
+        .run_with(&["errors", "health", "--org", "acme"], &narrow, "")
+        .await;
+    let text = health.ok();
+    let at = text
+        .lines()
+        .find_map(|l| l.find("GUIDANCE"))
+        .expect("a GUIDANCE column");
+    let continued = text
+        .lines()
+        .filter(|l| l.len() > at && l[..at].trim().is_empty())
+        .count();
+    assert!(continued > 0, "{text}");
+    // --width wins over COLUMNS.
+    let flagged = ctl
+        .run_with(
+            &["errors", "health", "--org", "acme", "--width", "60"],
+            &narrow,
+            "",
+        )
+        .await;
+    assert_fits(flagged.ok(), 60);
+}
+
+/// A sync-error service whose org `acme` has `failures`, queueing
+/// at most `max_queued` resync jobs per org, with an operator token of
+/// `acme` and one of `globex` in its token file.
+async fn resync_env(
+    dir: &TempDir,
+    failures: Vec<epb::Failure>,
+    max_queued: u32,
+) -> (Service, SyncErrorsClient<syncgov_kit::auth::AuthChannel>) {
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{ACME_OPERATOR} operator acme ops\n{GLOBEX_OPERATOR} operator globex other\n\
+             {ACME_WORKER} worker acme pool\n"
+        ),
+    )
+    .expect("write the token file");
+    let service = Service::sync_errors(sync_errors::config::Settings {
+        resync_max_queued_per_org: max_queued,
+        server: ServerSettings {
+            security: syncgov_kit::security::SecuritySettings {
+                auth_token_file: Some(tokens),
+                ..Default::default()
+            },
+            ..ServerSettings::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let as_caller = |token: &str| {
+        let bearer = syncgov_kit::auth::Bearer::fixed(token).expect("a token");
+        let channel = service.channel();
+        async move { SyncErrorsClient::new(syncgov_kit::auth::AuthChannel::new(channel.await, bearer)) }
+    };
+    let client = as_caller(ACME_OPERATOR).await;
+    let mut worker = as_caller(ACME_WORKER).await;
+    for batch in failures.chunks(1_000) {
+        worker
+            .ingest_errors(epb::IngestErrorsRequest {
+                org_id: "acme".into(),
+                failures: batch.to_vec(),
+            })
+            .await
+            .expect("IngestErrors");
+    }
+    (service, client)
+}
+
+const ACME_OPERATOR: &str = "operator-acme-0123456789abcdef01";
+const GLOBEX_OPERATOR: &str = "operator-globex-0123456789abcdef";
+const ACME_WORKER: &str = "worker-acme-0123456789abcdef0123";
+
+/// Runs `syncctl` against `service` with `token`.
+async fn resync_run(service: &Service, token: &str, args: &[&str]) -> Run {
+    let addr = format!("http://{}", service.addr());
+    let mut all = vec!["--sync-errors", addr.as_str(), "--token", token];
+    all.extend_from_slice(args);
+    run_raw(&all, &[], "").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_all_queues_a_large_selection_in_batches_of_100() {
+    let dir = TempDir::new("resync");
+    let mut failures = too_long(250);
+    failures.extend((0..150).map(|i| failure(&format!("m{i}"), "Lead", &format!("l{i}"), "email")));
+    let (service, mut client) = resync_env(&dir, failures, 10_000).await;
+
+    // --all: the 250 too-long errors, in three calls.
+    let all = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &[
+            "errors",
+            "resync",
+            "--org",
+            "acme",
+            "--type",
+            "STRING_TOO_LONG",
+            "--all",
+        ],
+    )
+    .await;
+    let text = all.ok();
+    assert!(
+        text.contains("queued 250 of 250 errors in 3 calls"),
+        "{text}"
+    );
+    assert!(
+        all.stderr.is_empty(),
+        "no bar when stderr is not a terminal: {all:#?}"
+    );
+
+    // --limit 120 of every current error: those already being resynced
+    // are left out, so 120 of the 150 e-mail errors, in two calls.
+    let limited = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &[
+            "errors", "resync", "--org", "acme", "--limit", "120", "-o", "json",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(limited["queued"], 120, "{limited}");
+    assert_eq!(limited["selected"], 120, "{limited}");
+    assert_eq!(limited["calls"], 2, "{limited}");
+    // And the rest.
+    let rest = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &["errors", "resync", "--org", "acme", "--all"],
+    )
+    .await;
+    assert!(
+        rest.ok().contains("queued 30 of 30 errors in 1 call\n"),
+        "{rest:#?}"
+    );
+
+    // Every one of the 250 is being resynced now.
+    let mut resyncing = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_errors(epb::ListErrorsRequest {
+                org_id: "acme".into(),
+                filter: Some(epb::ErrorFilter {
+                    state: epb::ErrorState::Resyncing as i32,
+                    ..Default::default()
+                }),
+                page_size: 500,
+                page_token,
+            })
+            .await
+            .expect("ListErrors")
+            .into_inner();
+        resyncing += page.errors.len();
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(resyncing, 400);
+
+    // The service's own trail: one ResyncErrors call per batch.
+    let trail = client
+        .list_audit_events(epb::ListAuditEventsRequest {
+            org_id: "acme".into(),
+            action: "ResyncErrors".into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("ListAuditEvents")
+        .into_inner();
+    let mut targets: Vec<&str> = trail.events.iter().map(|e| e.target.as_str()).collect();
+    targets.sort();
+    // 250 in 100 + 100 + 50, 120 in 100 + 20, then 30.
+    assert_eq!(
+        targets,
+        [
+            "100 errors",
+            "100 errors",
+            "100 errors",
+            "20 errors",
+            "30 errors",
+            "50 errors"
+        ]
+    );
+
+    // Nothing left to queue.
+    let again = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &["errors", "resync", "--org", "acme", "--all"],
+    )
+    .await;
+    assert!(again.ok().contains("no errors to resync"), "{again:#?}");
+
+    // --all and ids together is a usage error.
+    let both = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &["errors", "resync", "--org", "acme", "--all", "e0123"],
+    )
+    .await;
+    assert_eq!(both.code, 2, "{both:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_all_in_three_calls_and_a_partial_one_exits_non_zero() {
+    let dir = TempDir::new("resync");
+    // Room for 200 jobs: of 250 errors, 50 are not queued.
+    let (service, _client) = resync_env(&dir, too_long(250), 200).await;
+    let partial = resync_run(
+        &service,
+        ACME_OPERATOR,
+        &["errors", "resync", "--org", "acme", "--all"],
+    )
+    .await;
+    assert_eq!(partial.code, 1, "{partial:#?}");
+    // As docs/SYNCCTL.md shows it.
+    assert_eq!(
+        partial.stdout,
+        "queued 200 of 250 errors in 3 calls\nnot queued: 50 errors\nWHY         ERRORS\n\
+         queue full      50\n",
+        "{partial:#?}"
+    );
+    assert_eq!(
+        partial.stderr, "syncctl: 50 of 250 errors not queued\n  50: queue full\n",
+        "{partial:#?}"
+    );
+
+    // A token without the role for the org: refused, nothing queued, and
+    // the exit code says so.
+    let refused = resync_run(
+        &service,
+        GLOBEX_OPERATOR,
+        &["errors", "resync", "--org", "acme", "--all"],
+    )
+    .await;
+    assert_eq!(refused.code, 6, "{refused:#?}");
+    assert!(
+        refused.stderr.contains("nothing was queued"),
+        "{refused:#?}"
+    );
+    assert!(refused.stdout.is_empty(), "{refused:#?}");
+}
+
+/// A TCP proxy to `upstream` that passes the first `limit` bytes a client
+/// sends, then drops the connection both ways: a service that goes away
+/// in the middle of a run of calls.
+async fn request_cutting_proxy(upstream: SocketAddr, limit: usize) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let replies = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                });
+                let mut passed = 0;
+                let mut buffer = vec![0u8; 16 * 1024];
+                loop {
+                    let n = match client_read.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if passed + n > limit || server_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    passed += n;
+                }
+                // Dropping every half closes both connections.
+                replies.abort();
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_lost_on_the_way_is_not_queued_and_the_resync_fails_with_a_summary() {
+    let dir = TempDir::new("resync");
+    let (service, _client) = resync_env(&dir, too_long(250), 10_000).await;
+    // The listing and the first batch of 100 ids (about 3 KB) pass; the
+    // second batch's request is cut off, and with it the connection: the
+    // service never sees that batch.
+    let proxy = request_cutting_proxy(service.addr(), 4_500).await;
+    let addr = format!("http://{proxy}");
+    let run = run_raw(
+        &[
+            "--sync-errors",
+            &addr,
+            "--token",
+            ACME_OPERATOR,
+            "errors",
+            "resync",
+            "--org",
+            "acme",
+            "--all",
+        ],
+        &[],
+        "",
+    )
+    .await;
+    // The second batch failed; the third went on a new connection.
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains("queued 150 of 250 errors in 3 calls"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("not queued: 100 errors"), "{run:#?}");
+    assert!(
+        run.stderr.contains("100 of 250 errors not queued"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr.contains("100: batch failed: sync-errors"),
+        "{run:#?}"
+    );
 }

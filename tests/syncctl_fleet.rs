@@ -77,6 +77,8 @@ impl Fleet {
             .args(args)
             .env_remove("SYNCCTL_GOVERNOR")
             .env_remove("SYNCCTL_SYNC_ERRORS")
+            // Tables are fitted to COLUMNS when set; these check 100.
+            .env_remove("COLUMNS")
             .kill_on_drop(true)
             .output();
         let output = tokio::time::timeout(HANG_GUARD, output)

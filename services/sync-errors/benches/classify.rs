@@ -6,6 +6,11 @@
 //! Std only, so it runs without a benchmark framework: `cargo bench -p
 //! sync-errors --bench classify`. The texts as they are (about 110 bytes on
 //! average) are measured too, for comparison.
+//!
+//! `CLASSIFY_ROUNDS=N` classifies each input exactly N times instead of
+//! running for a fixed time, so that a run under `valgrind --tool=cachegrind`
+//! counts the same work every time (instructions and cache misses per
+//! classification are the total over N times the number of inputs).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -66,9 +71,12 @@ fn report(inputs: &[Input]) {
     for f in &failures {
         black_box(classify(black_box(f)));
     }
+    let rounds: Option<u64> = std::env::var("CLASSIFY_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok());
     let start = Instant::now();
     let mut count: u64 = 0;
-    while start.elapsed() < RUN {
+    while rounds.map_or(start.elapsed() < RUN, |r| count < r * failures.len() as u64) {
         // Reading the clock per call would be measured too: check per round.
         for f in &failures {
             black_box(classify(black_box(f)));

@@ -54,7 +54,7 @@ pub struct DemoArgs {
     /// window is half of it.
     #[arg(long, default_value = "45s", value_parser = parse_demo_duration)]
     pub duration: Duration,
-    /// Sync workers per org.
+    /// Sync workers per org, 1 to 32.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub workers: u32,
     /// After the summary, keep both services running with the web console
@@ -157,6 +157,9 @@ struct OrgPlan {
     /// Whether another app drains the org's limit midway.
     burst: bool,
 }
+
+/// The simulated orgs' ids, as `--help` names them.
+pub const ORG_IDS: [&str; 2] = [ORGS[0].id, ORGS[1].id];
 
 const ORGS: [OrgPlan; 2] = [
     OrgPlan {
@@ -752,11 +755,11 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             governor_svc.addr, errors_svc.addr
         );
         println!(
-            "{} orgs, {} workers each, for {}; a day is compressed into a {} rolling window of 24 buckets",
-            ORGS.len(),
-            args.workers,
-            humantime::format_duration(timeline.duration),
-            humantime::format_duration(timeline.window)
+            "{}, {} each, for {}; a day is compressed into a {} rolling window of 24 buckets",
+            render::plural(ORGS.len() as u64, "org", "orgs"),
+            render::plural(u64::from(args.workers), "worker", "workers"),
+            render::duration_words(timeline.duration),
+            render::duration_words(timeline.window)
         );
     }
 
@@ -802,7 +805,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 if plan.burst {
                     format!(
                         "; from {} another app's bulk load spends what is left of the org's limit",
-                        seconds(timeline.burst_at)
+                        render::duration_words(timeline.burst_at)
                     )
                 } else {
                     String::new()
@@ -877,7 +880,9 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     }
     follower.abort();
 
-    let summary = summarise(&governor, &sync_errors, &tally, &events).await?;
+    // Tables fit the terminal, as syncctl's do.
+    let width = syncctl::output::table_width(None);
+    let summary = summarise(&governor, &sync_errors, &tally, &events, width).await?;
     match output {
         Output::Table => print!("{}", summary.text),
         Output::Json => println!("{}", serde_json::to_string_pretty(&summary.json)?),
@@ -944,10 +949,6 @@ fn deny_reason(n: i32) -> String {
     )
 }
 
-fn seconds(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
-}
-
 /// One progress line: tokens, failures by category, suspended orgs.
 async fn progress(
     elapsed: Duration,
@@ -978,8 +979,8 @@ async fn progress(
             .join(", ")
     };
     format!(
-        "[{:>5}] tokens granted {}, denied {} | failures reported {} | current errors: {by_category}",
-        seconds(elapsed),
+        "[{:>6}] tokens granted {}, denied {} | failures reported {} | current errors: {by_category}",
+        render::duration_words(elapsed),
         render::count(tally.granted.load(Ordering::Relaxed)),
         render::count(tally.denied_total()),
         render::count(tally.failures.load(Ordering::Relaxed)),
@@ -997,6 +998,7 @@ async fn summarise(
     sync_errors: &SyncErrorsClient<Channel>,
     tally: &Tally,
     events: &Mutex<Vec<quota::WatchSuspensionsResponse>>,
+    width: Option<usize>,
 ) -> anyhow::Result<Summary> {
     let mut text = String::new();
     let mut orgs = Vec::new();
@@ -1023,9 +1025,9 @@ async fn summarise(
             "\n== API calls of {} (the last window) ==\n",
             plan.id
         ));
-        text.push_str(&render::usage(&usage, None));
+        text.push_str(&render::usage(&usage, None, width));
         text.push_str(&format!("\n== Sync health of {} ==\n", plan.id));
-        text.push_str(&render::health_cards(&health));
+        text.push_str(&render::health_cards(&health, width));
         orgs.push(serde_json::json!({
             "org_id": plan.id,
             "used": usage.used,
@@ -1042,13 +1044,7 @@ async fn summarise(
     }
     let events = lock(events).clone();
     text.push_str("\n== Suspension history ==\n");
-    if events.is_empty() {
-        text.push_str("no suspensions\n");
-    }
-    for e in &events {
-        text.push_str(&render::suspension_event(e));
-        text.push('\n');
-    }
+    text.push_str(&render::suspension_history(&events, width));
     let suspended = events
         .iter()
         .filter(|e| e.kind == quota::SuspensionEventKind::Suspended as i32)

@@ -13,4 +13,4 @@
 pub mod cli;
 pub mod demo;
 
-pub use cli::Cli;
+pub use cli::{Cli, DemoOutput};

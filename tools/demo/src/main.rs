@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(syncgov_demo::demo::run(cli.demo, cli.output)) {
+    match runtime.block_on(syncgov_demo::demo::run(cli.demo, cli.output.into())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("syncgov-demo: {e:#}");

@@ -152,11 +152,15 @@ pub async fn apply(ctx: &Context, args: BudgetApplyArgs) -> Result<(), Failure> 
         .count();
     if failed > 0 {
         return Err(Failure::other(format!(
-            "{failed} of {} changes failed (listed above); the others were applied",
-            outcomes
-                .iter()
-                .filter(|o| **o != Outcome::Unchanged)
-                .count()
+            "{failed} of {} failed (listed above); the others were applied",
+            crate::render::plural(
+                outcomes
+                    .iter()
+                    .filter(|o| **o != Outcome::Unchanged)
+                    .count() as u64,
+                "change",
+                "changes"
+            )
         )));
     }
     Ok(())
@@ -354,8 +358,8 @@ impl Report<'_> {
         let c = self.counts();
         if c.create + c.update + c.delete + c.failed == 0 {
             return format!(
-                "nothing to change: {} budgets already as the file says\n",
-                c.unchanged
+                "nothing to change: {} already as the file says\n",
+                crate::render::plural(c.unchanged as u64, "budget", "budgets")
             );
         }
         let done = if self.dry_run {
@@ -571,7 +575,7 @@ mod tests {
         };
         assert_eq!(
             report.table(),
-            "nothing to change: 1 budgets already as the file says\n"
+            "nothing to change: 1 budget already as the file says\n"
         );
     }
 

@@ -137,7 +137,7 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> Result<(), Failure> {
         }
     }
     let rows = merge(governor, errors_rows, limit);
-    emit(ctx.output, table(&rows), to_json(&rows))
+    emit(ctx.output, table(&rows, ctx.width), to_json(&rows))
 }
 
 /// Both services' events, newest first, the newest `limit` of them. Each
@@ -152,7 +152,7 @@ pub fn merge(governor: Vec<Row>, errors: Vec<Row>, limit: usize) -> Vec<Row> {
 }
 
 /// The changes as a table for people.
-pub fn table(rows: &[Row]) -> String {
+pub fn table(rows: &[Row], width: Option<usize>) -> String {
     if rows.is_empty() {
         return "no changes recorded\n".to_owned();
     }
@@ -167,7 +167,7 @@ pub fn table(rows: &[Row]) -> String {
             change(r),
         ]);
     }
-    table.render()
+    table.render(width)
 }
 
 /// Widest CHANGE cell, in characters.
@@ -316,12 +316,12 @@ mod tests {
     #[test]
     fn the_table_shows_before_and_after_and_json_keeps_them_as_json() {
         let rows = vec![row("governor", 30, "SetBudget")];
-        let text = table(&rows);
+        let text = table(&rows, None);
         assert!(text.contains("api: + allocation=5"), "{text}");
         let value = to_json(&rows);
         assert_eq!(value["events"][0]["after"]["allocation"], 5);
         assert_eq!(value["events"][0]["before"], Value::Null);
-        assert_eq!(table(&[]), "no changes recorded\n");
+        assert_eq!(table(&[], None), "no changes recorded\n");
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub struct Cli {
     #[arg(short = 'o', long, env = "SYNCCTL_OUTPUT", value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
 
+    /// Columns tables fit in, long cells wrapped (20 to 1000). Default: the
+    /// terminal's width when stdout is one, else COLUMNS if set, else no
+    /// wrapping.
+    #[arg(long, value_name = "N", global = true,
+          value_parser = clap::value_parser!(u16).range(20..=1000))]
+    pub width: Option<u16>,
+
     /// How long a call may take before syncctl gives up (streams excepted).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub timeout: Duration,
@@ -542,8 +549,20 @@ pub enum ErrorsCommand {
         page: PageArgs,
     },
     /// Queues errors for resync: the ids given, or those a filter selects.
-    /// The service takes at most 100; for more it refuses and says what to
-    /// do instead (exit 4).
+    /// One call takes at most 100: for more the service refuses and says
+    /// what to do instead (exit 4), unless --all or --limit asks for
+    /// batches.
+    #[command(
+        long_about = "Queues errors for resync: the ids given, or those a filter selects. One \
+                      call takes at most 100 errors: for more the service refuses and says what \
+                      to do instead (exit 4). --all selects every current error the filters \
+                      match, page by page, and queues them in batches of 100, with a progress \
+                      bar on stderr when it is a terminal; --limit N queues at most N of them \
+                      the same way. Without --state these leave out errors already being \
+                      resynced. When some errors were not queued (a batch refused or lost, \
+                      the org's queue full, an error resolved meanwhile), it says how many and \
+                      why, and exits non-zero: with the first failed batch's code, else 1."
+    )]
     Resync {
         /// The org.
         #[arg(long, env = "SYNCCTL_ORG")]
@@ -553,6 +572,15 @@ pub enum ErrorsCommand {
         /// Or: the errors these select.
         #[command(flatten)]
         filter: FilterArgs,
+        /// Every current error the filters select (all of them without a
+        /// filter), queued in batches of 100.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// At most N of the errors selected (1 to 100000), in batches of
+        /// 100; with no filter, of every current error.
+        #[arg(long, value_name = "N", conflicts_with = "ids",
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: Option<u32>,
     },
     /// Classifies the org's current errors again with the service's operator
     /// rules and classifier as they are now, and moves those whose type

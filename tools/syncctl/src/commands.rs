@@ -26,7 +26,7 @@ use crate::{json, names, render};
 pub const MAX_RESYNC: usize = 100;
 
 /// Largest page the services serve.
-const MAX_PAGE: u32 = 500;
+pub const MAX_PAGE: u32 = 500;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
@@ -152,7 +152,7 @@ async fn budget(ctx: &Context, command: BudgetCommand) -> Result<(), Failure> {
                 .into_inner();
             emit(
                 ctx.output,
-                render::budget_list(&reply),
+                render::budget_list(&reply, ctx.width),
                 json::budget_list(&reply),
             )
         }
@@ -186,7 +186,7 @@ async fn usage_top(
         format!(
             "orgs nearest their limits ({})\n{}",
             resource.as_str(),
-            render::usage_list(&reply)
+            render::usage_list(&reply, ctx.width)
         ),
         value,
     )
@@ -263,7 +263,7 @@ async fn usage(ctx: &Context, key: BudgetKey, consumers: u32) -> Result<(), Fail
             "usage of {} ({})\n{}",
             key.org,
             key.resource.as_str(),
-            render::usage(&reply, budget.as_ref())
+            render::usage(&reply, budget.as_ref(), ctx.width)
         ),
         value,
     )
@@ -289,7 +289,7 @@ async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), F
                 .into_inner();
             emit(
                 ctx.output,
-                render::suspensions(&reply.suspensions),
+                render::suspensions(&reply.suspensions, ctx.width),
                 json!({
                     "org_id": org,
                     "suspensions": reply.suspensions.iter().map(json::suspension).collect::<Vec<_>>(),
@@ -315,7 +315,7 @@ async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), F
                 .into_inner();
             emit(
                 ctx.output,
-                render::suspension_list(&reply),
+                render::suspension_list(&reply, ctx.width),
                 json!({
                     "suspensions": reply.suspensions.iter().map(json::suspension).collect::<Vec<_>>(),
                     "next_page_token": reply.next_page_token,
@@ -457,7 +457,10 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
             value["org_id"] = json!(org);
             emit(
                 ctx.output,
-                format!("sync health of {org}: {}", render::health_cards(&reply)),
+                format!(
+                    "sync health of {org}: {}",
+                    render::health_cards(&reply, ctx.width)
+                ),
                 value,
             )
         }
@@ -482,7 +485,7 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
                         TopBy::Unknown => "UNKNOWN errors",
                         TopBy::Dead => "dead resync jobs",
                     },
-                    render::top_orgs(&reply)
+                    render::top_orgs(&reply, ctx.width)
                 ),
                 value,
             )
@@ -500,7 +503,7 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
                 .into_inner();
             emit(
                 ctx.output,
-                render::error_list(&reply.errors, &reply.next_page_token),
+                render::error_list(&reply.errors, &reply.next_page_token, ctx.width),
                 json::error_list(&reply),
             )
         }
@@ -514,7 +517,11 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
                 .map_err(|s| target.failed(s))?
                 .into_inner();
             let e = reply.error.unwrap_or_default();
-            emit(ctx.output, render::error_detail(&e), json::sync_error(&e))
+            emit(
+                ctx.output,
+                render::error_detail(&e, ctx.width),
+                json::sync_error(&e),
+            )
         }
         ErrorsCommand::Records {
             org,
@@ -533,12 +540,23 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
                 .into_inner();
             emit(
                 ctx.output,
-                render::affected_records(&reply),
+                render::affected_records(&reply, ctx.width),
                 json::affected_records(&reply),
             )
         }
-        ErrorsCommand::Resync { org, ids, filter } => {
-            resync(ctx, &mut client, org, ids, filter).await
+        ErrorsCommand::Resync {
+            org,
+            ids,
+            filter,
+            all,
+            limit,
+        } => {
+            if all || limit.is_some() {
+                let limit = limit.map_or(usize::MAX, |n| n as usize);
+                crate::resync::batched(ctx, &mut client, &org, &filter, limit).await
+            } else {
+                resync(ctx, &mut client, org, ids, filter).await
+            }
         }
         ErrorsCommand::Reclassify { org, dry_run } => {
             let reply = client
@@ -554,7 +572,7 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
             value["dry_run"] = json!(dry_run);
             emit(
                 ctx.output,
-                render::reclassified(&org, &reply, dry_run),
+                render::reclassified(&org, &reply, dry_run, ctx.width),
                 value,
             )
         }
@@ -591,7 +609,8 @@ async fn resync(
         }
         (true, false) => {
             return Err(Failure::usage(
-                "give error ids or a filter (--category, --type, --object, --state)",
+                "give error ids, a filter (--category, --type, --object, --state), --all or \
+                 --limit N",
             ));
         }
     };
@@ -615,7 +634,7 @@ async fn resync(
         .into_inner();
     emit(
         ctx.output,
-        render::resync(&reply.results),
+        render::resync(&reply.results, ctx.width),
         json::resync(&reply.results),
     )
 }

@@ -18,6 +18,8 @@ pub struct Context {
     pub output: Output,
     /// Longest wait for a unary call.
     pub timeout: Duration,
+    /// Columns tables fit in; `None`: no wrapping.
+    pub width: Option<usize>,
 }
 
 impl Context {
@@ -28,6 +30,7 @@ impl Context {
             sync_errors: Target::sync_errors(&cli.sync_errors).with_security(&cli.security),
             output: cli.output,
             timeout: cli.timeout,
+            width: crate::output::table_width(cli.width),
         }
     }
 }

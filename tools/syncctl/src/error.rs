@@ -40,7 +40,8 @@ impl Exit {
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  done
-  1  anything else went wrong (also: some changes of `budget apply` failed)
+  1  anything else went wrong (also: some changes of `budget apply` failed, or
+     some errors of `errors resync --all`/`--limit` were not queued)
   2  bad arguments
   3  a service is unreachable (cannot connect, or it answered UNAVAILABLE)
   4  the service rejected the input (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE);

@@ -176,8 +176,8 @@ pub async fn run(
             "no file written"
         };
         failure.message = format!(
-            "export broke off after {} rows; {left}\n{}",
-            render::count(rows),
+            "export broke off after {}; {left}\n{}",
+            render::plural(rows, "row", "rows"),
             failure.message
         );
         failure
@@ -206,7 +206,7 @@ pub async fn run(
                         "{} at {} sent nothing for {} (--timeout)",
                         target.name,
                         target.url,
-                        humantime::format_duration(ctx.timeout)
+                        render::duration_words(ctx.timeout)
                     )),
                     rows,
                 ));
@@ -216,8 +216,8 @@ pub async fn run(
         rows += u64::from(chunk.rows);
         bytes += chunk.chunk.len() as u64;
         bar.set_message(format!(
-            "{} rows, {}",
-            render::count(rows),
+            "{}, {}",
+            render::plural(rows, "row", "rows"),
             HumanBytes(bytes)
         ));
     }
@@ -228,9 +228,9 @@ pub async fn run(
             .map_err(|e| Failure::other(format!("stdout: {e}")))?;
         // stdout holds the CSV: the summary goes to stderr.
         eprintln!(
-            "exported {} rows ({} bytes) of {org} to stdout",
-            render::count(rows),
-            render::count(bytes)
+            "exported {} ({}) of {org} to stdout",
+            render::plural(rows, "row", "rows"),
+            render::plural(bytes, "byte", "bytes")
         );
         return Ok(());
     }
@@ -240,9 +240,9 @@ pub async fn run(
     emit(
         ctx.output,
         format!(
-            "exported {} rows ({} bytes) of {org} to {}\n",
-            render::count(rows),
-            render::count(bytes),
+            "exported {} ({}) of {org} to {}\n",
+            render::plural(rows, "row", "rows"),
+            render::plural(bytes, "byte", "bytes"),
             out.display()
         ),
         json!({"org_id": org, "file": out.display().to_string(), "rows": rows, "bytes": bytes}),

@@ -7,8 +7,8 @@
 //! point one way, from the commands down to the pure modules:
 //!
 //! - [`commands`] runs each subcommand ([`apply`], [`classify`] and
-//!   [`export`] have modules of their own), on the [`context`] the global flags of [`cli`]
-//!   describe;
+//!   [`export`] have modules of their own, and so has a batched
+//!   [`resync`]), on the [`context`] the global flags of [`cli`] describe;
 //! - [`client`] connects to a [`target`] and turns gRPC statuses into the
 //!   [`error`]s whose exit codes scripts branch on;
 //! - [`output`] prints replies; [`render`] turns them into terminal text
@@ -27,6 +27,7 @@ pub mod json;
 pub mod names;
 pub mod output;
 pub mod render;
+pub mod resync;
 pub mod target;
 
 pub use cli::Cli;

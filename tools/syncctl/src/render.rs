@@ -27,14 +27,26 @@ const COLUMN_WIDTH: usize = 2;
 /// Longest message shown in a list; `errors show` prints the whole of it.
 const LIST_MESSAGE_CHARS: usize = 60;
 
-/// A table of left- or right-aligned columns, two spaces apart. The last
-/// column is not padded, so a long last cell (guidance, a message) does not
-/// push trailing blanks onto every row.
+/// Blanks between two columns.
+const GAP: u16 = 2;
+
+/// A table of left- or right-aligned columns, two spaces apart, drawn by
+/// `comfy-table` without borders. Given a width, long cells (guidance, a
+/// message) wrap within their column, between words, so that no line is
+/// wider; without one, every row stays on one line (for pipes and files).
+/// Numeric columns (right-aligned) never wrap, and no line ends in blanks.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
     headers: Vec<String>,
     right: Vec<bool>,
+    /// The narrowest each column may be, so that lines printed one at a
+    /// time (a watched stream) line up.
+    min: Vec<Option<u16>>,
     rows: Vec<Vec<String>>,
+    /// Whether the header line is printed (not for key/value listings).
+    header: bool,
+    /// Blanks before every line, counted in the width.
+    indent: usize,
 }
 
 impl Table {
@@ -43,17 +55,45 @@ impl Table {
         Self {
             headers: headers.iter().map(|h| h.to_string()).collect(),
             right: vec![false; headers.len()],
+            min: vec![None; headers.len()],
             rows: Vec::new(),
+            header: true,
+            indent: 0,
         }
     }
 
-    /// Aligns `columns` to the right, as numbers read best.
+    /// Aligns `columns` to the right, as numbers read best; they are never
+    /// wrapped.
     pub fn right_align(mut self, columns: &[usize]) -> Self {
         for &c in columns {
             if let Some(r) = self.right.get_mut(c) {
                 *r = true;
             }
         }
+        self
+    }
+
+    /// Makes each `(column, width)` at least that wide, so that separate
+    /// renders of one row each line up.
+    pub fn min_widths(mut self, widths: &[(usize, u16)]) -> Self {
+        for &(c, w) in widths {
+            if let Some(m) = self.min.get_mut(c) {
+                *m = Some(w);
+            }
+        }
+        self
+    }
+
+    /// Leaves the header line out: for key/value listings, where it says
+    /// nothing.
+    pub fn without_header(mut self) -> Self {
+        self.header = false;
+        self
+    }
+
+    /// Starts every line with `blanks` spaces (within the width).
+    pub fn indent(mut self, blanks: usize) -> Self {
+        self.indent = blanks;
         self
     }
 
@@ -69,42 +109,186 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// The table, one line per row after the header line, each ending in a
-    /// newline.
-    pub fn render(&self) -> String {
-        let widths: Vec<usize> = (0..self.headers.len())
-            .map(|c| {
-                std::iter::once(&self.headers[c])
-                    .chain(self.rows.iter().map(|r| &r[c]))
-                    .map(|s| s.chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
+    /// Whether `drawn` shows every word of every cell whole: wrapping cuts
+    /// a word only when its column is narrower than it.
+    fn keeps_every_word(&self, drawn: &comfy_table::Table) -> bool {
+        let mut shown: Vec<&str> = Vec::new();
+        let lines: Vec<String> = drawn.lines().collect();
+        for line in &lines {
+            shown.extend(line.split_whitespace());
+        }
+        shown.sort_unstable();
+        let mut wanted: Vec<&str> = self
+            .rows
+            .iter()
+            .flatten()
+            .chain(self.headers.iter().filter(|_| self.header))
+            .flat_map(|cell| cell.split_whitespace())
             .collect();
+        wanted.sort_unstable();
+        shown == wanted
+    }
+
+    /// The table without its last column when that fits `width` unwrapped,
+    /// each row followed by its last cell on lines of its own, indented and
+    /// wrapped: for a long last column (a detail, a message) on a terminal
+    /// too narrow for it beside the others. `None` when even the other
+    /// columns do not fit.
+    fn last_below(&self, width: usize) -> Option<String> {
+        let n = self.headers.len();
+        if n < 2 {
+            return None;
+        }
+        let mut front = Table {
+            headers: self.headers[..n - 1].to_vec(),
+            right: self.right[..n - 1].to_vec(),
+            min: self.min[..n - 1].to_vec(),
+            rows: Vec::new(),
+            header: self.header,
+            indent: self.indent,
+        };
+        front.rows = self.rows.iter().map(|r| r[..n - 1].to_vec()).collect();
+        let drawn = front.render(None);
+        if drawn.lines().any(|l| l.chars().count() > width) {
+            return None;
+        }
+        let mut lines = drawn.lines();
         let mut out = String::new();
-        for row in std::iter::once(&self.headers).chain(&self.rows) {
-            let mut line = String::new();
-            for (c, cell) in row.iter().enumerate() {
-                if c > 0 {
-                    line.push_str("  ");
-                }
-                let pad = widths[c] - cell.chars().count();
-                let last = c + 1 == row.len();
-                if self.right[c] {
-                    line.push_str(&" ".repeat(pad));
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    if !last {
-                        line.push_str(&" ".repeat(pad));
-                    }
-                }
-            }
-            out.push_str(line.trim_end());
+        if self.header {
+            out.push_str(lines.next().unwrap_or_default());
             out.push('\n');
         }
-        out
+        let hang = self.indent + 4;
+        for (line, row) in lines.zip(&self.rows) {
+            out.push_str(line);
+            out.push('\n');
+            let last = &row[n - 1];
+            if !last.trim().is_empty() {
+                out.push_str(&" ".repeat(hang));
+                let wrapped = wrap(last, Some(width.saturating_sub(hang)), 0);
+                out.push_str(&wrapped.replace('\n', &format!("\n{}", " ".repeat(hang))));
+                out.push('\n');
+            }
+        }
+        Some(out)
     }
+
+    /// Each row as a block of `HEADER  value` lines, blocks apart by a
+    /// blank line: for a width too narrow for the columns side by side.
+    fn stacked(&self, width: Option<usize>) -> String {
+        let mut blocks = Vec::new();
+        for row in &self.rows {
+            let mut pairs = Table::new(&["", ""]).without_header().indent(self.indent);
+            for (header, cell) in self.headers.iter().zip(row) {
+                pairs.row(vec![header.trim().to_owned(), cell.clone()]);
+            }
+            blocks.push(pairs.render(width));
+        }
+        blocks.join("\n")
+    }
+
+    /// The table, one line per row after the header line (more where a
+    /// cell wraps), each ending in a newline; within `width` columns when
+    /// given (see [`Table`]).
+    pub fn render(&self, width: Option<usize>) -> String {
+        use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Width};
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::NOTHING);
+        match width {
+            Some(w) => {
+                let inner = w.saturating_sub(self.indent).max(1);
+                table
+                    .set_content_arrangement(ContentArrangement::Dynamic)
+                    .set_width(u16::try_from(inner).unwrap_or(u16::MAX));
+            }
+            None => {
+                table.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        if self.header {
+            table.set_header(self.headers.clone());
+        }
+        for row in &self.rows {
+            table.add_row(row.clone());
+        }
+        let last = self.headers.len().saturating_sub(1);
+        for (c, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((0, if c == last { 0 } else { GAP }));
+            if self.right[c] {
+                column.set_cell_alignment(CellAlignment::Right);
+                column.set_constraint(ColumnConstraint::ContentWidth);
+            } else if let Some(min) = self.min[c] {
+                column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+                    min + if c == last { 0 } else { GAP },
+                )));
+            }
+        }
+        let indent = " ".repeat(self.indent);
+        let too_wide = |w: usize| {
+            table
+                .lines()
+                .any(|l| self.indent + l.trim_end().chars().count() > w)
+        };
+        if let Some(w) = width
+            && (!self.keeps_every_word(&table) || too_wide(w))
+        {
+            return self.last_below(w).unwrap_or_else(|| self.stacked(width));
+        }
+        table
+            .lines()
+            .map(|line| {
+                let line = line.trim_end();
+                if line.is_empty() {
+                    "\n".to_owned()
+                } else {
+                    format!("{indent}{line}\n")
+                }
+            })
+            .collect()
+    }
+}
+
+/// `text` (one paragraph) broken between words into lines of at most
+/// `width` characters, each line after the first starting with `hang`
+/// blanks; as it is without a width. A word longer than a line keeps its
+/// own line whole rather than being cut. No trailing newline.
+pub fn wrap(text: &str, width: Option<usize>, hang: usize) -> String {
+    let Some(width) = width else {
+        return text.to_owned();
+    };
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let indent = if out.is_empty() { 0 } else { hang };
+        let fits = indent + line.chars().count() + 1 + word.chars().count() <= width;
+        if line.is_empty() || fits {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(&" ".repeat(hang));
+        }
+        out.push_str(&line);
+        out.push('\n');
+        line = word.to_owned();
+    }
+    if !out.is_empty() {
+        out.push_str(&" ".repeat(hang));
+    }
+    out.push_str(&line);
+    out
+}
+
+/// `label` padded to 12 columns, then `value` wrapped to `width` with its
+/// lines after the first under its start; ends in a newline.
+pub fn labelled(label: &str, value: &str, width: Option<usize>) -> String {
+    const LABEL: usize = 12;
+    let wrapped = wrap(value, width.map(|w| w.saturating_sub(LABEL)), 0);
+    let hang = format!("\n{}", " ".repeat(LABEL));
+    format!("{label:<LABEL$}{}\n", wrapped.replace('\n', &hang))
 }
 
 /// Service-provided text made safe for one table cell: control characters
@@ -154,37 +338,80 @@ pub fn system_time(t: &Timestamp) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
 }
 
-/// How long from `from` to `to`: `23h 59m` past an hour, `4m 10s` past a
-/// minute, else seconds; `now` when `to` is not after `from`.
+/// How long from `from` to `to`, as [`duration_words`] says it (`23 h 59
+/// min`, `4 min 10 s`); `now` when `to` is not after `from`.
 pub fn span(from: &Timestamp, to: &Timestamp) -> String {
-    let secs = to.seconds - from.seconds;
-    if secs <= 0 {
+    let ms = i128::from(to.seconds - from.seconds) * 1_000
+        + i128::from(to.nanos - from.nanos) / 1_000_000;
+    if ms < 1_000 {
         return "now".to_owned();
     }
-    let (h, m, s) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m {s}s"),
-        (_, 0) => format!("{h}h"),
-        _ => format!("{h}h {m}m"),
+    // Whole seconds: a time to come is not worth its milliseconds.
+    let secs = u64::try_from(ms / 1_000).unwrap_or(u64::MAX);
+    duration_words(Duration::from_secs(secs))
+}
+
+/// When `to` comes, seen from `from`: `in 4 min 10 s`, or `now`.
+pub fn from_now(from: &Timestamp, to: &Timestamp) -> String {
+    match span(from, to) {
+        now if now == "now" => now,
+        later => format!("in {later}"),
     }
 }
 
-/// A duration as operators write the services' settings: `24h`, `30m`,
-/// `90s` (whole hours stay hours: a window reads `24h`, not `1day`).
+/// A protobuf duration (a window, a slice) as [`duration_words`] says it;
+/// a negative one as `0 s`.
 pub fn duration(d: &prost_types::Duration) -> String {
-    let ms = d.seconds.max(0) as u64 * 1_000 + (d.nanos.max(0) as u64) / 1_000_000;
-    if !ms.is_multiple_of(1_000) {
-        // Windows shorter than the usual (trials, the demo).
-        return humantime::format_duration(Duration::from_millis(ms)).to_string();
+    let secs = u64::try_from(d.seconds).unwrap_or(0);
+    let nanos = u32::try_from(d.nanos).unwrap_or(0);
+    duration_words(Duration::new(secs, nanos.min(999_999_999)))
+}
+
+/// A length of time as people read it, the one way syncctl and the demo
+/// print any: `250 ms`, `2.5 s`, `45 s`, `2 min`, `4 min 10 s`, `1 h 30
+/// min`, `24 h`, `3 d 2 h`. The two largest units at most (the smaller is
+/// left out when zero); hours stay hours up to 48, so a day's window reads
+/// `24 h`; under a minute, tenths of a second show when there are any.
+pub fn duration_words(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        return format!("{ms} ms");
     }
-    let secs = ms / 1_000;
-    match secs {
-        0 => "0s".to_owned(),
-        s if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
-        s if s.is_multiple_of(60) => format!("{}m", s / 60),
-        s => humantime::format_duration(Duration::from_secs(s)).to_string(),
+    if ms < 60_000 {
+        let tenths = (ms + 50) / 100;
+        return if tenths.is_multiple_of(10) || ms >= 10_000 {
+            format!("{} s", (ms + 500) / 1_000)
+        } else {
+            format!("{}.{} s", tenths / 10, tenths % 10)
+        };
     }
+    let secs = d.as_secs();
+    let (days, hours, mins, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3_600,
+        secs % 3_600 / 60,
+        secs % 60,
+    );
+    let pair = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
+        if small == 0 {
+            format!("{big} {big_unit}")
+        } else {
+            format!("{big} {big_unit} {small} {small_unit}")
+        }
+    };
+    if secs >= 48 * 3_600 {
+        pair(days, "d", hours, "h")
+    } else if secs >= 3_600 {
+        pair(secs / 3_600, "h", mins, "min")
+    } else {
+        pair(mins, "min", s, "s")
+    }
+}
+
+/// A count and its noun, singular for exactly one: `1 error`, `0 errors`,
+/// `1,204 records`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 /// `HH:MM` of a timestamp, in UTC; `HH:MM:SS` with `seconds`.
@@ -275,7 +502,11 @@ pub fn running_override<'a>(
 
 /// Usage, as `GetUsage` returns it, with the org's budget when it has one
 /// (to show an override beside the allocation it replaces).
-pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> String {
+pub fn usage(
+    u: &quota::GetUsageResponse,
+    budget: Option<&quota::Budget>,
+    width: Option<usize>,
+) -> String {
     let mut out = String::new();
     let share = if u.allocation > 0 {
         format!(" ({:.1} %)", u.used as f64 * 100.0 / u.allocation as f64)
@@ -297,7 +528,7 @@ pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> Str
             count(o.allocation),
             timestamp(o.expires_at.as_ref()),
             match (&u.as_of, &o.expires_at) {
-                (Some(now), Some(at)) => format!(" (in {})", span(now, at)),
+                (Some(now), Some(at)) => format!(" ({})", from_now(now, at)),
                 _ => String::new(),
             },
             count(budget.map_or(0, |b| b.allocation))
@@ -312,19 +543,19 @@ pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> Str
     }
     match (&u.next_free_at, &u.as_of) {
         (Some(at), Some(now)) => out.push_str(&format!(
-            "next free   {} calls at {} (in {})\n",
-            count(u.next_free_calls),
+            "next free   {} at {} ({})\n",
+            plural(u.next_free_calls, "call", "calls"),
             timestamp(Some(at)),
-            span(now, at)
+            from_now(now, at)
         )),
         (Some(at), None) => out.push_str(&format!(
-            "next free   {} calls at {}\n",
-            count(u.next_free_calls),
+            "next free   {} at {}\n",
+            plural(u.next_free_calls, "call", "calls"),
             timestamp(Some(at))
         )),
         (None, _) => out.push_str("next free   nothing counted in the window\n"),
     }
-    out.push_str(&format!("forecast    {}\n", forecast(u)));
+    out.push_str(&labelled("forecast", &forecast(u), width));
     out.push_str(&format!("as of       {}\n", timestamp(u.as_of.as_ref())));
 
     let mut table = Table::new(&["PRIORITY", "LIMIT", "REMAINING"]).right_align(&[1, 2]);
@@ -337,9 +568,9 @@ pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> Str
     }
     if !table.is_empty() {
         out.push('\n');
-        out.push_str(&table.render());
+        out.push_str(&table.render(width));
     }
-    out.push_str(&consumers(u));
+    out.push_str(&consumers(u, width));
 
     out.push('\n');
     out.push_str(&usage_chart(u));
@@ -349,7 +580,7 @@ pub fn usage(u: &quota::GetUsageResponse, budget: Option<&quota::Budget>) -> Str
 /// The top consumers of a usage reply as a table, with the tokens of those
 /// not listed and of those beyond the cap; nothing when none were counted
 /// (or none asked for).
-fn consumers(u: &quota::GetUsageResponse) -> String {
+fn consumers(u: &quota::GetUsageResponse, width: Option<usize>) -> String {
     if u.top_consumers.is_empty() && u.other_tokens == 0 {
         return String::new();
     }
@@ -399,7 +630,7 @@ fn consumers(u: &quota::GetUsageResponse) -> String {
     }
     let mut out = format!(
         "\ntop consumers (tokens granted in the window; releases not subtracted)\n{}",
-        table.render()
+        table.render(width)
     );
     if u.other_tokens > 0 {
         out.push_str(&format!(
@@ -412,7 +643,7 @@ fn consumers(u: &quota::GetUsageResponse) -> String {
 
 /// When the allocation runs out at the current rate, in words: `at the
 /// current rate of 1,200 calls/hour the allocation runs out at 17:40 UTC
-/// (in 3h 20m)`.
+/// (in 3 h 20 min)`.
 pub fn forecast(u: &quota::GetUsageResponse) -> String {
     let rate = rate(u.calls_per_hour);
     let window = u.window.as_ref().map_or_else(
@@ -424,9 +655,9 @@ pub fn forecast(u: &quota::GetUsageResponse) -> String {
             format!("the allocation is used up now ({rate} calls/hour)")
         }
         (Some(at), Some(now)) => format!(
-            "at the current rate of {rate} calls/hour the allocation runs out at {} UTC (in {})",
+            "at the current rate of {rate} calls/hour the allocation runs out at {} UTC ({})",
             clock_time(at, span_is_short(now, at)),
-            span(now, at)
+            from_now(now, at)
         ),
         (Some(at), None) => format!(
             "at the current rate of {rate} calls/hour the allocation runs out at {}",
@@ -517,8 +748,8 @@ fn usage_chart(u: &quota::GetUsageResponse) -> String {
 /// override that has ended is shown as ended, not as if it held).
 pub fn budget(b: &quota::Budget, is_default: bool, now_ms: i64) -> String {
     let mut out = format!(
-        "org limit   {} calls per window\nallocation  {}\n",
-        count(b.org_limit),
+        "org limit   {} per window\nallocation  {}\n",
+        plural(b.org_limit, "call", "calls"),
         count(b.allocation)
     );
     if let Some(s) = &b.shares {
@@ -595,7 +826,7 @@ fn next_page(token: &str) -> String {
 
 /// A page of every org's budgets: one row per (org, resource), within 100
 /// columns.
-pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
+pub fn budget_list(r: &quota::ListBudgetsResponse, width: Option<usize>) -> String {
     if r.budgets.is_empty() {
         return format!("no budgets\n{}", next_page(&r.next_page_token));
     }
@@ -647,7 +878,7 @@ pub fn budget_list(r: &quota::ListBudgetsResponse) -> String {
             if budget.shadow { "yes" } else { "-" }.to_owned(),
         ]);
     }
-    table.render() + &next_page(&r.next_page_token)
+    table.render(width) + &next_page(&r.next_page_token)
 }
 
 /// A share as a percentage with one decimal.
@@ -657,7 +888,7 @@ fn percent(share: f64) -> String {
 
 /// A page of the usage view: the orgs nearest their allocation or org
 /// limit, the nearest first, within 100 columns.
-pub fn usage_list(r: &quota::ListUsageResponse) -> String {
+pub fn usage_list(r: &quota::ListUsageResponse, width: Option<usize>) -> String {
     if r.orgs.is_empty() {
         return format!("no usage counted\n{}", next_page(&r.next_page_token));
     }
@@ -696,11 +927,11 @@ pub fn usage_list(r: &quota::ListUsageResponse) -> String {
             ),
         ]);
     }
-    table.render() + &next_page(&r.next_page_token)
+    table.render(width) + &next_page(&r.next_page_token)
 }
 
 /// A page of every org's active suspensions, within 100 columns.
-pub fn suspension_list(r: &quota::ListSuspensionsResponse) -> String {
+pub fn suspension_list(r: &quota::ListSuspensionsResponse, width: Option<usize>) -> String {
     if r.suspensions.is_empty() {
         return format!("no active suspensions\n{}", next_page(&r.next_page_token));
     }
@@ -713,11 +944,11 @@ pub fn suspension_list(r: &quota::ListSuspensionsResponse) -> String {
             shorten(&clearing_words(s.clearing), 14),
         ]);
     }
-    table.render() + &next_page(&r.next_page_token)
+    table.render(width) + &next_page(&r.next_page_token)
 }
 
 /// A page of the orgs with the most errors, within 100 columns.
-pub fn top_orgs(r: &errors::ListTopOrgsResponse) -> String {
+pub fn top_orgs(r: &errors::ListTopOrgsResponse, width: Option<usize>) -> String {
     if r.orgs.is_empty() {
         return format!("no org has any\n{}", next_page(&r.next_page_token));
     }
@@ -732,11 +963,11 @@ pub fn top_orgs(r: &errors::ListTopOrgsResponse) -> String {
             count(o.impacted_records),
         ]);
     }
-    table.render() + &next_page(&r.next_page_token)
+    table.render(width) + &next_page(&r.next_page_token)
 }
 
 /// An org's active suspensions, with what to do about each.
-pub fn suspensions(list: &[quota::Suspension]) -> String {
+pub fn suspensions(list: &[quota::Suspension], width: Option<usize>) -> String {
     if list.is_empty() {
         return "no active suspensions\n".to_owned();
     }
@@ -750,30 +981,45 @@ pub fn suspensions(list: &[quota::Suspension]) -> String {
             s.detail.clone(),
         ]);
     }
-    let mut out = table.render();
+    let mut out = table.render(width);
     out.push('\n');
     for s in list {
         if !s.guidance.is_empty() {
-            out.push_str(&format!(
-                "{}: {}\n",
-                names::reason(s.reason),
-                clean(&s.guidance)
-            ));
+            let line = format!("{}: {}", names::reason(s.reason), clean(&s.guidance));
+            out.push_str(&wrap(&line, width, 2));
+            out.push('\n');
         }
     }
     out
 }
 
-/// One suspension event on one line, for `suspensions watch`:
-/// when, what happened, the org, the reason, who ended it, the detail and
-/// the cursor to resume after it.
-pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> String {
-    let kind = names::event_kind(e.kind);
+/// The columns of suspension events. Lines printed one at a time as
+/// events happen (`watch`) get each column at least as wide as its usual
+/// content (most reasons are 30 characters at most; a cursor 15), so that
+/// they line up as one table would.
+fn event_table(one_by_one: bool) -> Table {
+    if one_by_one {
+        Table::new(&["WHEN", "EVENT", "ORG", "REASON", "BY", "CURSOR", "DETAIL"]).min_widths(&[
+            (0, 20),
+            (1, 9),
+            (2, 10),
+            (3, 30),
+            (4, 14),
+            (5, 22),
+        ])
+    } else {
+        Table::new(&["WHEN", "EVENT", "ORG", "REASON", "BY", "DETAIL"])
+    }
+}
+
+/// The cells of one suspension event: when, what happened, the org, the
+/// reason, who ended it, the detail and the cursor to resume after it.
+fn event_row(e: &quota::WatchSuspensionsResponse, cursor: bool) -> Vec<String> {
     let by = if e.kind == quota::SuspensionEventKind::Cleared as i32 {
         if e.automatic {
-            "  automatically"
+            "automatically"
         } else {
-            "  by an operator"
+            "by an operator"
         }
     } else {
         ""
@@ -781,52 +1027,87 @@ pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> String {
     let detail = if e.detail.is_empty() {
         String::new()
     } else {
-        format!("  {:?}", clean(&e.detail))
+        format!("{:?}", clean(&e.detail))
     };
-    format!(
-        "{}  {kind:<9}  {}  {}{by}{detail}  cursor={}",
+    let mut row = vec![
         timestamp(e.at.as_ref()),
+        names::event_kind(e.kind),
         clean(&e.org_id),
         names::reason(e.reason),
-        clean(&e.cursor)
-    )
+        by.to_owned(),
+    ];
+    if cursor {
+        row.push(format!("cursor={}", clean(&e.cursor)));
+    }
+    row.push(detail);
+    row
+}
+
+/// One suspension event on one line, for `suspensions watch`, in columns
+/// of fixed least widths so that lines printed one by one line up: when,
+/// what happened, the org, the reason, who ended it, the cursor to resume
+/// after it and the detail. Never wrapped: one event, one line.
+pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> String {
+    let mut table = event_table(true).without_header();
+    table.row(event_row(e, true));
+    table.render(None).trim_end().to_owned()
+}
+
+/// Suspension events as one table under a header (a history), in the
+/// columns of [`suspension_event`] but the cursor (a history is read, not
+/// resumed); `no suspensions` when there were none.
+pub fn suspension_history(
+    events: &[quota::WatchSuspensionsResponse],
+    width: Option<usize>,
+) -> String {
+    if events.is_empty() {
+        return "no suspensions\n".to_owned();
+    }
+    let mut table = event_table(false);
+    for e in events {
+        table.row(event_row(e, false));
+    }
+    table.render(width)
 }
 
 /// The sync health cards: per category, its types with their current
 /// errors, impacted records, dead errors and guidance; then the latest
 /// suspension-level failures.
-pub fn health_cards(h: &errors::GetSyncHealthResponse) -> String {
+pub fn health_cards(h: &errors::GetSyncHealthResponse, width: Option<usize>) -> String {
     let mut out = format!(
-        "{} current errors on {} records\n",
-        count(h.current_errors),
-        count(h.impacted_records)
+        "{} on {}\n",
+        plural(h.current_errors, "current error", "current errors"),
+        plural(h.impacted_records, "record", "records")
     );
     if h.current_errors > 0 {
-        out.push_str(&format!(
+        let line = format!(
             "{} not recognised (OTHER/UNKNOWN): an operator rule or a worker-stated type can \
-             name them\n",
+             name them",
             count(h.unknown_errors)
-        ));
+        );
+        out.push_str(&wrap(&line, width, 2));
+        out.push('\n');
     }
     for c in &h.categories {
         out.push_str(&format!(
-            "\n{}: {} errors, {} records\n",
+            "\n{}: {}, {}\n",
             names::category(c.category),
-            count(c.current_errors),
-            count(c.impacted_records)
+            plural(c.current_errors, "error", "errors"),
+            plural(c.impacted_records, "record", "records")
         ));
-        let mut table = Table::new(&["  TYPE", "ERRORS", "RECORDS", "DEAD", "GUIDANCE"])
-            .right_align(&[1, 2, 3]);
+        let mut table = Table::new(&["TYPE", "ERRORS", "RECORDS", "DEAD", "GUIDANCE"])
+            .right_align(&[1, 2, 3])
+            .indent(2);
         for t in &c.types {
             table.row(vec![
-                format!("  {}", names::error_type(t.r#type)),
+                names::error_type(t.r#type),
                 count(t.current_errors),
                 count(t.impacted_records),
                 count(t.dead_errors),
                 t.guidance.clone(),
             ]);
         }
-        out.push_str(&table.render());
+        out.push_str(&table.render(width));
     }
     if !h.recent_suspensions.is_empty() {
         out.push_str("\nrecent suspension-level failures\n");
@@ -839,7 +1120,7 @@ pub fn health_cards(h: &errors::GetSyncHealthResponse) -> String {
                 shorten(&s.message, LIST_MESSAGE_CHARS),
             ]);
         }
-        out.push_str(&table.render());
+        out.push_str(&table.render(width));
     }
     out
 }
@@ -869,35 +1150,59 @@ fn list_type(e: &errors::SyncError) -> String {
     if stated { format!("{name}*") } else { name }
 }
 
-/// A page of errors, and how to ask for the next one.
-pub fn error_list(list: &[errors::SyncError], next_page_token: &str) -> String {
+/// Errors as blocks, for a terminal too narrow for the list's table: a
+/// line with the id, state, type, object and record, then the times seen
+/// and the message under it, indented; each wrapped between words, so ids
+/// and times stay whole.
+fn error_blocks(list: &[errors::SyncError], width: Option<usize>) -> String {
+    let mut out = String::new();
+    for e in list {
+        let head = format!(
+            "{} {} {} {} {}",
+            clean(&e.error_id),
+            names::state(e.state),
+            list_type(e),
+            clean(&e.object_type),
+            clean(&e.crm_record_id)
+        );
+        out.push_str(&indented(&head, width, 0, 4));
+        let seen = format!(
+            "seen {}, last {}",
+            plural(e.occurrences, "time", "times"),
+            timestamp(e.last_seen.as_ref())
+        );
+        out.push_str(&indented(&seen, width, 4, 4));
+        let message = shorten(&clean(&e.message), LIST_MESSAGE_CHARS);
+        out.push_str(&indented(&message, width, 4, 4));
+    }
+    out
+}
+
+/// `text` wrapped to `width`, its first line after `first` blanks and the
+/// others after `rest`; ends in a newline.
+fn indented(text: &str, width: Option<usize>, first: usize, rest: usize) -> String {
+    let inner = width.map(|w| w.saturating_sub(rest.max(first)).max(1));
+    let wrapped = wrap(text, inner, 0);
+    let hang = format!("\n{}", " ".repeat(rest));
+    format!("{}{}\n", " ".repeat(first), wrapped.replace('\n', &hang))
+}
+
+/// A page of errors, and how to ask for the next one: a table, or blocks
+/// (see [`error_blocks`]) when the table would not fit `width` (wrapping
+/// its eight columns would cut ids and times).
+pub fn error_list(
+    list: &[errors::SyncError],
+    next_page_token: &str,
+    width: Option<usize>,
+) -> String {
+    let whole = error_list_table(list, None);
+    let fits = |w: usize| whole.lines().all(|l| l.chars().count() <= w);
     let mut out = if list.is_empty() {
         "no errors match\n".to_owned()
+    } else if width.is_none_or(fits) {
+        whole
     } else {
-        let mut table = Table::new(&[
-            "ERROR ID",
-            "STATE",
-            "TYPE",
-            "OBJECT",
-            "RECORD",
-            "SEEN",
-            "LAST SEEN",
-            "MESSAGE",
-        ])
-        .right_align(&[5]);
-        for e in list {
-            table.row(vec![
-                e.error_id.clone(),
-                names::state(e.state),
-                list_type(e),
-                e.object_type.clone(),
-                e.crm_record_id.clone(),
-                count(e.occurrences),
-                timestamp(e.last_seen.as_ref()),
-                shorten(&clean(&e.message), LIST_MESSAGE_CHARS),
-            ]);
-        }
-        table.render()
+        error_blocks(list, width)
     };
     if list.iter().any(|e| list_type(e).ends_with('*')) {
         out.push_str("* stated by the sync worker\n");
@@ -911,9 +1216,38 @@ pub fn error_list(list: &[errors::SyncError], next_page_token: &str) -> String {
     out
 }
 
+/// The errors of a list as a table.
+fn error_list_table(list: &[errors::SyncError], width: Option<usize>) -> String {
+    let mut table = Table::new(&[
+        "ERROR ID",
+        "STATE",
+        "TYPE",
+        "OBJECT",
+        "RECORD",
+        "SEEN",
+        "LAST SEEN",
+        "MESSAGE",
+    ])
+    .right_align(&[5]);
+    for e in list {
+        table.row(vec![
+            e.error_id.clone(),
+            names::state(e.state),
+            list_type(e),
+            e.object_type.clone(),
+            e.crm_record_id.clone(),
+            count(e.occurrences),
+            timestamp(e.last_seen.as_ref()),
+            shorten(&clean(&e.message), LIST_MESSAGE_CHARS),
+        ]);
+    }
+    table.render(width)
+}
+
 /// One error, every field.
-pub fn error_detail(e: &errors::SyncError) -> String {
-    let mut table = Table::new(&["FIELD", "VALUE"]);
+pub fn error_detail(e: &errors::SyncError, width: Option<usize>) -> String {
+    // The header row says nothing for a key/value listing.
+    let mut table = Table::new(&["FIELD", "VALUE"]).without_header();
     let rows = [
         ("error id", e.error_id.clone()),
         ("org", e.org_id.clone()),
@@ -936,12 +1270,7 @@ pub fn error_detail(e: &errors::SyncError) -> String {
     for (name, value) in rows {
         table.row(vec![name.to_owned(), value]);
     }
-    // The header row says nothing for a key/value listing.
-    table
-        .render()
-        .split_once('\n')
-        .map(|(_, rest)| rest.to_owned())
-        .unwrap_or_default()
+    table.render(width)
 }
 
 /// What decided a classification: `WORKER_STATED (the worker's own
@@ -961,12 +1290,17 @@ pub fn explanation(x: Option<&errors::Explanation>) -> String {
 }
 
 /// What a reclassification moved.
-pub fn reclassified(org: &str, r: &errors::ReclassifyErrorsResponse, dry_run: bool) -> String {
+pub fn reclassified(
+    org: &str,
+    r: &errors::ReclassifyErrorsResponse,
+    dry_run: bool,
+    width: Option<usize>,
+) -> String {
     let verb = if dry_run { "would move" } else { "moved" };
     let mut out = format!(
         "reclassified {org}: examined {}, {verb} {}, now a suspension {} (left as they are; \
          the org is not suspended), resyncing {} (left for later)\n",
-        count(r.examined),
+        plural(r.examined, "error", "errors"),
         count(r.moved),
         count(r.now_suspension),
         count(r.skipped_resyncing)
@@ -981,13 +1315,13 @@ pub fn reclassified(org: &str, r: &errors::ReclassifyErrorsResponse, dry_run: bo
             ]);
         }
         out.push('\n');
-        out.push_str(&table.render());
+        out.push_str(&table.render(width));
     }
     out
 }
 
 /// A page of the records affected by an error type.
-pub fn affected_records(r: &errors::ListAffectedRecordsResponse) -> String {
+pub fn affected_records(r: &errors::ListAffectedRecordsResponse, width: Option<usize>) -> String {
     let mut out = if r.records.is_empty() {
         "no affected records\n".to_owned()
     } else {
@@ -1001,7 +1335,7 @@ pub fn affected_records(r: &errors::ListAffectedRecordsResponse) -> String {
                 timestamp(rec.last_seen.as_ref()),
             ]);
         }
-        table.render()
+        table.render(width)
     };
     if !r.next_page_token.is_empty() {
         out.push_str(&format!(
@@ -1013,7 +1347,7 @@ pub fn affected_records(r: &errors::ListAffectedRecordsResponse) -> String {
 }
 
 /// What a resync queued, per error, and how many.
-pub fn resync(results: &[errors::QueuedResync]) -> String {
+pub fn resync(results: &[errors::QueuedResync], width: Option<usize>) -> String {
     let mut table = Table::new(&["ERROR ID", "RESULT"]);
     let mut queued = 0;
     for r in results {
@@ -1025,8 +1359,11 @@ pub fn resync(results: &[errors::QueuedResync]) -> String {
         };
         table.row(vec![r.error_id.clone(), result]);
     }
-    let mut out = table.render();
-    out.push_str(&format!("queued {queued} of {}\n", results.len()));
+    let mut out = table.render(width);
+    out.push_str(&format!(
+        "queued {queued} of {}\n",
+        plural(results.len() as u64, "error", "errors")
+    ));
     out
 }
 
@@ -1105,8 +1442,8 @@ fn delivery_lines(
             "ok"
         };
         text.push_str(&format!(
-            "{label}{state}, {} failure(s) in a row, last delivered {}\n",
-            d.consecutive_failures,
+            "{label}{state}, {} in a row, last delivered {}\n",
+            plural(u64::from(d.consecutive_failures), "failure", "failures"),
             timestamp(d.last_success_at.as_ref())
         ));
         if d.consecutive_failures > 0 {
@@ -1143,7 +1480,7 @@ mod tests {
         };
         let text = notifications(Some(&settings), true, [Some(&delivery), None]);
         assert!(
-            text.contains("delivery    FAILING, 4 failure(s) in a row, last delivered -"),
+            text.contains("delivery    FAILING, 4 failures in a row, last delivered -"),
             "{text}"
         );
         assert!(
@@ -1174,7 +1511,7 @@ mod tests {
         assert!(text.contains("webhook at  default (IMMEDIATELY)"), "{text}");
         assert!(text.contains("e-mail at   DAILY"), "{text}");
         assert!(
-            text.contains("e-mailing   FAILING, 3 failure(s) in a row"),
+            text.contains("e-mailing   FAILING, 3 failures in a row"),
             "{text}"
         );
         assert!(
@@ -1227,13 +1564,45 @@ mod tests {
         table.row(vec!["a".into(), "1".into(), "short".into()]);
         table.row(vec!["longer name".into(), "1,000".into(), String::new()]);
         table.row(vec!["x\ny".into()]);
-        let text = table.render();
+        let text = table.render(None);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "NAME         COUNT  NOTE");
         assert_eq!(lines[1], "a                1  short");
         assert_eq!(lines[2], "longer name  1,000");
         assert_eq!(lines[3], "x y");
         assert!(text.lines().all(|l| l == l.trim_end()));
+    }
+
+    #[test]
+    fn a_table_too_narrow_for_its_words_becomes_blocks() {
+        let mut table = Table::new(&["REASON", "STATUS", "NOTE"]);
+        table.row(vec![
+            "SALESFORCE_API_LIMIT_EXCEEDED".into(),
+            "REQUEST_LIMIT_EXCEEDED".into(),
+            "calls left the window".into(),
+        ]);
+        let text = table.render(Some(40));
+        fits_and_keeps(
+            &text,
+            40,
+            &[
+                "REASON",
+                "SALESFORCE_API_LIMIT_EXCEEDED",
+                "STATUS",
+                "REQUEST_LIMIT_EXCEEDED",
+            ],
+        );
+        assert!(
+            text.starts_with("REASON  SALESFORCE_API_LIMIT_EXCEEDED\n"),
+            "{text}"
+        );
+        // Wide enough, it stays a table.
+        assert!(
+            table.render(Some(90)).starts_with("REASON "),
+            "{}",
+            table.render(Some(90))
+        );
+        assert_eq!(table.render(Some(90)).lines().count(), 2);
     }
 
     #[test]
@@ -1244,12 +1613,167 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(timestamp(Some(&ts(86_400))), "1970-01-02T00:00:00Z");
         assert_eq!(timestamp(None), "-");
-        assert_eq!(span(&ts(0), &ts(86_399)), "23h 59m");
-        assert_eq!(span(&ts(0), &ts(42)), "42s");
-        assert_eq!(span(&ts(0), &ts(250)), "4m 10s");
-        assert_eq!(span(&ts(0), &ts(86_423)), "24h");
+        assert_eq!(span(&ts(0), &ts(86_399)), "23 h 59 min");
+        assert_eq!(span(&ts(0), &ts(42)), "42 s");
+        assert_eq!(span(&ts(0), &ts(250)), "4 min 10 s");
+        assert_eq!(span(&ts(0), &ts(86_423)), "24 h");
         assert_eq!(span(&ts(10), &ts(5)), "now");
         assert_eq!(shorten("abcdef", 4), "abc…");
+    }
+
+    /// The words of `text`, in order, table headers and cells alike.
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    /// Asserts that no line of `text` is wider than `width`, and that
+    /// every word of `expected` is in it whole, in order.
+    fn fits_and_keeps(text: &str, width: usize, expected: &[&str]) {
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= width,
+                "a line of {} columns:\n{line}\nin\n{text}",
+                line.chars().count()
+            );
+        }
+        let printed = words(text);
+        let mut at = 0;
+        for cell in expected {
+            for word in words(cell) {
+                let found = printed[at..].iter().position(|w| *w == word);
+                assert!(found.is_some(), "{word:?} lost from:\n{text}");
+                at += found.unwrap_or(0);
+            }
+        }
+    }
+
+    /// A guidance text of the length the services write.
+    const GUIDANCE: &str = "Shorten the value in the CRM or raise the field's length in \
+        Salesforce (Setup, Object Manager, the field, Edit), then resync the errors: the \
+        records sync again with their next change anyway.";
+
+    fn health_reply() -> errors::GetSyncHealthResponse {
+        use syncgov_api::taxonomy::v1 as tx;
+        errors::GetSyncHealthResponse {
+            current_errors: 1,
+            impacted_records: 1_204,
+            unknown_errors: 0,
+            categories: vec![errors::CategoryHealth {
+                category: tx::ErrorCategory::PropertyValues as i32,
+                current_errors: 1,
+                impacted_records: 1_204,
+                types: vec![errors::TypeHealth {
+                    r#type: tx::ErrorType::StringTooLong as i32,
+                    current_errors: 1,
+                    impacted_records: 1_204,
+                    dead_errors: 0,
+                    guidance: GUIDANCE.into(),
+                }],
+            }],
+            recent_suspensions: vec![errors::SuspensionEvent {
+                reason: tx::SuspensionReason::SalesforceAuthFailed as i32,
+                status_code: "INVALID_SESSION_ID".into(),
+                message: "Session expired or invalid: the refresh token was revoked by an \
+                          administrator of the org"
+                    .into(),
+                occurred_at: Some(ts(1_700_000_000)),
+                guidance: String::new(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn health_cards_fit_80_columns_and_lose_no_word() {
+        let reply = health_reply();
+        let text = health_cards(&reply, Some(80));
+        fits_and_keeps(
+            &text,
+            80,
+            &[
+                "1 current error on 1,204 records",
+                "PROPERTY_VALUES: 1 error, 1,204 records",
+            ],
+        );
+        fits_and_keeps(&text, 80, &["STRING_TOO_LONG", GUIDANCE]);
+        // Wrapped, not cut: the guidance spans lines.
+        let guidance_lines = text
+            .lines()
+            .filter(|l| l.len() > 40 && l.starts_with("  "))
+            .count();
+        assert!(guidance_lines >= 3, "{text}");
+        // The numbers stay whole and right-aligned under their headers.
+        let header = text.lines().find(|l| l.contains("ERRORS")).unwrap();
+        let row = text
+            .lines()
+            .find(|l| l.contains("STRING_TOO_LONG"))
+            .unwrap();
+        let end = |l: &str, w: &str| l.find(w).map(|i| i + w.len());
+        assert_eq!(end(header, "RECORDS"), end(row, "1,204"), "{text}");
+        // Without a width, each row is one line.
+        let whole = health_cards(&reply, None);
+        assert!(
+            whole
+                .lines()
+                .any(|l| l.contains("STRING_TOO_LONG") && l.ends_with("anyway."))
+        );
+    }
+
+    #[test]
+    fn an_error_list_fits_80_columns_and_loses_no_word() {
+        use syncgov_api::taxonomy::v1 as tx;
+        let message = "Description: data value too large: the customer's notes are longer \
+                       than the field allows";
+        let list: Vec<errors::SyncError> = (0..3)
+            .map(|i| errors::SyncError {
+                error_id: format!("01HZY3K4M5N6P7Q8R9S0T1V2W{i}"),
+                state: errors::ErrorState::Open as i32,
+                classification: Some(errors::RecordLevel {
+                    category: tx::ErrorCategory::PropertyValues as i32,
+                    r#type: tx::ErrorType::StringTooLong as i32,
+                }),
+                object_type: "Opportunity".into(),
+                crm_record_id: format!("crm-{i:05}"),
+                occurrences: 1_000 + i,
+                last_seen: Some(ts(1_700_000_000)),
+                message: message.into(),
+                ..Default::default()
+            })
+            .collect();
+        let text = error_list(&list, "", Some(80));
+        let shown = shorten(message, LIST_MESSAGE_CHARS);
+        fits_and_keeps(&text, 80, &["01HZY3K4M5N6P7Q8R9S0T1V2W0", "OPEN", &shown]);
+        assert!(text.contains("1,002"), "{text}");
+        // Wider terminals get fewer lines.
+        assert!(error_list(&list, "", Some(200)).lines().count() < text.lines().count());
+    }
+
+    #[test]
+    fn durations_read_in_words_with_one_helper() {
+        let s = Duration::from_secs;
+        assert_eq!(duration_words(Duration::from_millis(125)), "125 ms");
+        assert_eq!(duration_words(Duration::from_millis(2_500)), "2.5 s");
+        assert_eq!(duration_words(s(10)), "10 s");
+        assert_eq!(duration_words(Duration::from_millis(45_400)), "45 s");
+        assert_eq!(duration_words(s(120)), "2 min");
+        assert_eq!(duration_words(s(250)), "4 min 10 s");
+        assert_eq!(duration_words(s(5_400)), "1 h 30 min");
+        assert_eq!(duration_words(s(86_400)), "24 h");
+        assert_eq!(duration_words(s(3 * 86_400 + 7_200)), "3 d 2 h");
+        let window = prost_types::Duration {
+            seconds: 10,
+            nanos: 0,
+        };
+        assert_eq!(format!("{} window", duration(&window)), "10 s window");
+        assert_eq!(span(&ts(0), &ts(5_400)), "1 h 30 min");
+    }
+
+    #[test]
+    fn counts_take_the_singular_for_exactly_one() {
+        assert_eq!(plural(1, "error", "errors"), "1 error");
+        assert_eq!(plural(0, "error", "errors"), "0 errors");
+        assert_eq!(plural(2, "record", "records"), "2 records");
+        assert_eq!(plural(1_000, "call", "calls"), "1,000 calls");
     }
 
     fn usage_reply(series: Vec<u64>) -> quota::GetUsageResponse {
@@ -1286,13 +1810,13 @@ mod tests {
     fn usage_shows_the_numbers_and_the_chart() {
         let mut series = vec![0; 24];
         series[23] = 150;
-        let text = usage(&usage_reply(series), None);
+        let text = usage(&usage_reply(series), None, None);
         assert!(text.contains("used        150 of 50,000 allocated (0.3 %); org limit 100,000"));
         assert!(text.contains("next free   150 calls at"), "{text}");
-        assert!(text.contains("(in 23h 59m)"), "{text}");
+        assert!(text.contains("(in 23 h 59 min)"), "{text}");
         assert!(text.contains("RETRY     37,500     37,350"), "{text}");
         assert!(
-            text.contains("calls per 1h slice, last 24h (times UTC)"),
+            text.contains("calls per 1 h slice, last 24 h (times UTC)"),
             "{text}"
         );
         let bars: Vec<&str> = text
@@ -1309,29 +1833,29 @@ mod tests {
         let now = reply.as_of.unwrap();
         reply.calls_per_hour = 1_234.4;
         reply.exhausted_at = Some(ts(now.seconds + 3 * 3_600 + 20 * 60));
-        let text = usage(&reply, None);
+        let text = usage(&reply, None, None);
         let at = clock_time(reply.exhausted_at.as_ref().unwrap(), false);
         assert!(
             text.contains(&format!(
-                "forecast    at the current rate of 1,234 calls/hour the allocation runs out at {at} UTC (in 3h 20m)"
+                "forecast    at the current rate of 1,234 calls/hour the allocation runs out at {at} UTC (in 3 h 20 min)"
             )),
             "{text}"
         );
         reply.exhausted_at = None;
         reply.calls_per_hour = 2.25;
         assert!(
-            usage(&reply, None).contains(
-                "at the current rate of 2.2 calls/hour the allocation does not run out within the 24h window"
+            usage(&reply, None, None).contains(
+                "at the current rate of 2.2 calls/hour the allocation does not run out within the 24 h window"
             ),
             "{}",
-            usage(&reply, None)
+            usage(&reply, None, None)
         );
         reply.used = reply.allocation;
         reply.exhausted_at = reply.as_of;
         assert!(
-            usage(&reply, None).contains("forecast    the allocation is used up now"),
+            usage(&reply, None, None).contains("forecast    the allocation is used up now"),
             "{}",
-            usage(&reply, None)
+            usage(&reply, None, None)
         );
     }
 
@@ -1339,10 +1863,10 @@ mod tests {
     fn usage_of_an_idle_window_says_so() {
         let mut reply = usage_reply(vec![0; 24]);
         reply.next_free_at = None;
-        let text = usage(&reply, None);
+        let text = usage(&reply, None, None);
         assert!(text.contains(": no calls"), "{text}");
         assert!(text.contains("nothing counted in the window"), "{text}");
-        let empty = usage(&quota::GetUsageResponse::default(), None);
+        let empty = usage(&quota::GetUsageResponse::default(), None, None);
         assert!(empty.contains("no usage series"), "{empty}");
     }
 
@@ -1359,8 +1883,77 @@ mod tests {
         });
         assert_eq!(
             line,
-            "1970-01-01T00:00:00Z  CLEARED    acme  SALESFORCE_ORG_LOCKED  automatically  \"row locked\"  cursor=17-0"
+            "1970-01-01T00:00:00Z  CLEARED    acme        SALESFORCE_ORG_LOCKED           \
+             automatically   cursor=17-0             \"row locked\""
         );
+        // Another event's columns start where this one's do.
+        let other = suspension_event(&quota::WatchSuspensionsResponse {
+            cursor: "1795463402000-0".into(),
+            org_id: "globex".into(),
+            reason: 6,
+            kind: quota::SuspensionEventKind::Suspended as i32,
+            at: Some(ts(0)),
+            ..Default::default()
+        });
+        let starts = |l: &str| {
+            ["CLEARED", "SUSPENDED"]
+                .iter()
+                .chain(&["SALESFORCE_ORG_LOCKED", "cursor="])
+                .filter_map(|w| l.find(w))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(starts(&line), starts(&other), "{line}\n{other}");
+    }
+
+    #[test]
+    fn a_history_is_one_table_with_a_header() {
+        let event = |org: &str, kind: quota::SuspensionEventKind| quota::WatchSuspensionsResponse {
+            cursor: "1-0".into(),
+            org_id: org.into(),
+            reason: 6,
+            kind: kind as i32,
+            at: Some(ts(60)),
+            automatic: true,
+            detail: String::new(),
+        };
+        let text = suspension_history(
+            &[
+                event("acme-corp", quota::SuspensionEventKind::Suspended),
+                event("globex", quota::SuspensionEventKind::Cleared),
+            ],
+            None,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("WHEN                  EVENT      ORG"),
+            "{text}"
+        );
+        assert_eq!(lines.len(), 3, "{text}");
+        let column = |l: &str, w: &str| l.find(w);
+        assert_eq!(
+            column(lines[1], "SALESFORCE_ORG_LOCKED"),
+            column(lines[2], "SALESFORCE_ORG_LOCKED")
+        );
+        assert!(text.lines().all(|l| l == l.trim_end()), "{text}");
+        assert_eq!(suspension_history(&[], None), "no suspensions\n");
+
+        // Too narrow for the detail beside the rest: it goes under its
+        // row, wrapped; the other columns stay a table.
+        let mut long = event("acme-corp", quota::SuspensionEventKind::Cleared);
+        long.reason =
+            syncgov_api::taxonomy::v1::SuspensionReason::SalesforceApiLimitExceeded as i32;
+        long.detail = "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded. The org has \
+                       used every call of its rolling 24 h window"
+            .into();
+        let narrow = suspension_history(&[long.clone(), long], Some(100));
+        fits_and_keeps(&narrow, 100, &["WHEN", "EVENT", "ORG", "REASON", "BY"]);
+        let lines: Vec<&str> = narrow.lines().collect();
+        assert!(lines[1].starts_with("1970-"), "{narrow}");
+        assert!(
+            lines[2].starts_with("    \"REQUEST_LIMIT_EXCEEDED:"),
+            "{narrow}"
+        );
+        assert!(narrow.contains("window\""), "{narrow}");
     }
 
     #[test]
@@ -1392,7 +1985,7 @@ mod tests {
             as_of: Some(at(1_000_000)),
             ..Default::default()
         };
-        let shown = usage(&reply, Some(&budget));
+        let shown = usage(&reply, Some(&budget), None);
         assert!(
             shown.contains("override    150 until")
                 && shown.contains("the budget's own allocation is 100"),
@@ -1402,6 +1995,6 @@ mod tests {
             as_of: Some(at(3_000_000)),
             ..reply
         };
-        assert!(!usage(&later, Some(&budget)).contains("override"));
+        assert!(!usage(&later, Some(&budget), None).contains("override"));
     }
 }

@@ -8,8 +8,9 @@
 //! validation rule), clients often drop the code, and errors nest: a
 //! trigger's own DML failure carries the inner code in its text. So the
 //! message is read too, once, by one Aho-Corasick automaton that knows every
-//! decisive status code and phrase below, ASCII case-insensitively. The
-//! rules, first match wins:
+//! decisive status code and phrase below, ASCII case-insensitively (the
+//! first Apex stack frame, which a trace repeats on every line, is looked
+//! for apart). The rules, first match wins:
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
@@ -86,6 +87,7 @@
 //! built, on first use (`cargo bench -p sync-errors --bench classify`).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aho_corasick::automaton::{Automaton, StateID};
@@ -626,13 +628,22 @@ const LOCALIZED: &[(&str, Cue)] = &[
 const APEX_EXCEPTION: &str = "system.";
 
 /// Apex stack frames read `Class.<Name>.<method>: line 12, column 1` (or
-/// `Trigger.<Name>: line 7`); the automaton finds the prefix and
-/// [`Scan::note`] checks the frame.
+/// `Trigger.<Name>: line 7`). A trace names a frame per line, and only the
+/// first counts, so they are kept out of the automaton (where each line
+/// would cost a report) and [`Scan::of`] looks for the first one itself.
 const APEX_FRAMES: [&str; 2] = ["class.", "trigger."];
 
 /// `sObject type '<Name>' is not supported`: the automaton finds the start
 /// and [`Scan::note`] checks the rest.
 const SOBJECT_TYPE: &str = "sobject type '";
+
+/// The automaton holds at most this many first bytes of a pattern, and
+/// [`Scan::of`] checks the rest of a longer one where its head was found.
+/// Every lane of [`Matcher::walk`] but the first starts this many bytes early
+/// (the longest pattern the automaton holds): with the longest codes (51
+/// bytes) whole, that was 15 % of the bytes of a 1 KB message walked twice.
+/// Heads this long are rare enough in a message that the check costs less.
+const HEAD: usize = 16;
 
 /// How many stretches of a long message the automaton walks at once. One
 /// walk is bound by the latency of its table lookups (each needs the state
@@ -693,19 +704,25 @@ struct Matcher {
     dfa: DFA,
     /// The unanchored start state.
     start: StateID,
-    /// The longest pattern: a walk started this many bytes early is in the
-    /// same state as one started at the beginning, since an Aho-Corasick
-    /// state is the longest suffix read that is a prefix of some pattern.
+    /// The longest pattern the automaton holds (at most [`HEAD`]): a walk
+    /// started this many bytes early is in the same state as one started at
+    /// the beginning, since an Aho-Corasick state is the longest suffix read
+    /// that is a prefix of some pattern.
     warm: usize,
     /// How to read each pattern, by pattern id.
     forms: Vec<Form>,
     /// Each pattern's text, by pattern id: what an explanation says matched.
     patterns: Vec<&'static str>,
+    /// The id of the first of [`APEX_FRAMES`], which the automaton lacks.
+    frames: usize,
     /// The id of the first of [`LOCALIZED`], which the automaton lacks.
     localized: usize,
     /// Every code by key, sorted by hash, to look status codes up in, with
     /// its canonical spelling.
     codes: Vec<(CodeKey, Cue, &'static str)>,
+    /// The cue of each phrase, by its text: the level-safety net asks it of
+    /// every suspension a phrase decided.
+    phrases: HashMap<&'static str, Cue>,
 }
 
 /// Built once per process, on first use.
@@ -715,32 +732,29 @@ fn matcher() -> &'static Matcher {
         let forms: Vec<Form> = codes_in_text()
             .map(|(_, cue)| Form::Code(cue))
             .chain(PHRASES.iter().map(|&(_, cue)| Form::Phrase(cue)))
-            .chain([
-                Form::ApexException,
-                Form::ApexFrame,
-                Form::ApexFrame,
-                Form::SObjectType,
-            ])
+            .chain([Form::ApexException, Form::SObjectType])
+            .chain(APEX_FRAMES.map(|_| Form::ApexFrame))
             .chain(LOCALIZED.iter().map(|&(_, cue)| Form::Phrase(cue)))
             .collect();
         let mut patterns: Vec<&'static str> = codes_in_text()
             .map(|(p, _)| p)
             .chain(PHRASES.iter().map(|&(p, _)| p))
-            .chain([APEX_EXCEPTION])
-            .chain(APEX_FRAMES)
-            .chain([SOBJECT_TYPE])
+            .chain([APEX_EXCEPTION, SOBJECT_TYPE])
             .collect();
-        let localized = patterns.len();
         let dfa = DFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
             // No prefilter: with this many case-insensitive patterns there is
             // no rare byte to skip to, and the walk below does not use one.
             .prefilter(false)
-            .build(&patterns)
+            .build(patterns.iter().map(|p| &p.as_bytes()[..p.len().min(HEAD)]))
             .expect("the classifier's patterns build a DFA");
-        // The localized phrases follow, with the ids after the automaton's:
-        // [`Scan::of`] finds them, explanations name them like the others.
+        // The stack frames and the localized phrases follow, with the ids
+        // after the automaton's: [`Scan::of`] finds them, explanations name
+        // them like the others.
+        let frames = patterns.len();
+        patterns.extend(APEX_FRAMES);
+        let localized = patterns.len();
         patterns.extend(LOCALIZED.iter().map(|&(p, _)| p));
         let start = dfa
             .start_state(Anchored::No)
@@ -753,14 +767,24 @@ fn matcher() -> &'static Matcher {
             })
             .collect();
         codes.sort_by_key(|(k, _, _)| k.hash);
+        let mut phrases = HashMap::new();
+        for &(text, cue) in [(SOBJECT_TYPE, Cue::SObjectNotSupported)]
+            .iter()
+            .chain(PHRASES)
+            .chain(LOCALIZED)
+        {
+            phrases.entry(text).or_insert(cue);
+        }
         Matcher {
             dfa,
             start,
             warm,
             forms,
             patterns,
+            frames,
             localized,
             codes,
+            phrases,
         }
     })
 }
@@ -773,18 +797,30 @@ impl Matcher {
 
     /// The cue of the phrase `text`, if it is one.
     fn phrase_cue(&self, text: &str) -> Option<Cue> {
-        if text == SOBJECT_TYPE {
-            return Some(Cue::SObjectNotSupported);
-        }
-        PHRASES
-            .iter()
-            .chain(LOCALIZED)
-            .find(|(p, _)| *p == text)
-            .map(|&(_, cue)| cue)
+        self.phrases.get(text).copied()
     }
 }
 
 impl Matcher {
+    /// Calls `found(pattern, start, end)` for every occurrence of every
+    /// pattern of the automaton in `hay` (any ASCII case), in no particular
+    /// order: [`Matcher::walk`] finds their heads, and the rest of a longer
+    /// pattern is checked here.
+    fn occurrences(&self, hay: &[u8], mut found: impl FnMut(PatternID, usize, usize)) {
+        self.walk(hay, |pattern, end| {
+            let whole = self.patterns[pattern.as_usize()].as_bytes();
+            let start = end - whole.len().min(HEAD);
+            let end = start + whole.len();
+            let all_there = whole.len() <= HEAD
+                || hay
+                    .get(start..end)
+                    .is_some_and(|text| text.eq_ignore_ascii_case(whole));
+            if all_there {
+                found(pattern, start, end);
+            }
+        });
+    }
+
     /// Calls `found(pattern, end)` for every occurrence of every pattern in
     /// `hay`, in no particular order. A long message is cut into [`LANES`]
     /// stretches walked in lock step, each from [`Matcher::warm`] bytes
@@ -907,8 +943,7 @@ impl Scan {
         let m = matcher();
         let hay = message.as_bytes();
         let mut scan = Scan::default();
-        m.walk(hay, |pattern, end| {
-            let start = end - m.dfa.pattern_len(pattern);
+        m.occurrences(hay, |pattern, start, end| {
             scan.note(m.forms[pattern.as_usize()], pattern, hay, start, end);
         });
         if !hay.is_ascii() {
@@ -920,29 +955,78 @@ impl Scan {
                 }
             }
         }
+        scan.first_frame(m, hay);
         scan
+    }
+
+    /// Notes the first Apex stack frame that starts before every flow or
+    /// Apex marker found so far, if there is one: at a `.` that ends
+    /// `Class` or `Trigger` (any ASCII case).
+    fn first_frame(&mut self, m: &Matcher, hay: &[u8]) {
+        let before = self.custom.map_or(hay.len(), |f| f.at);
+        let longest = APEX_FRAMES.iter().map(|f| f.len()).max().unwrap_or(0);
+        for dot in memchr::memchr_iter(b'.', hay) {
+            if (dot + 1).saturating_sub(longest) >= before {
+                return;
+            }
+            // Most dots end a sentence or a name: one byte tells.
+            let last = dot.checked_sub(1).map(|i| hay[i].to_ascii_lowercase());
+            for (i, frame) in APEX_FRAMES.iter().enumerate() {
+                let Some(start) = (dot + 1).checked_sub(frame.len()) else {
+                    continue;
+                };
+                if start < before
+                    && last == frame.as_bytes().get(frame.len() - 2).copied()
+                    && hay[start..dot].eq_ignore_ascii_case(&frame.as_bytes()[..frame.len() - 1])
+                {
+                    let id = PatternID::new(m.frames + i).expect("few patterns");
+                    self.note(Form::ApexFrame, id, hay, start, dot + 1);
+                    if self.custom.is_some_and(|f| f.at == start) {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Records one occurrence; matches arrive in no particular order, hence
     /// the explicit earliest-start bookkeeping.
     fn note(&mut self, form: Form, pattern: PatternID, hay: &[u8], start: usize, end: usize) {
         let (cue, slot) = match form {
-            Form::Code(_) if !is_word(hay, start, end) => return,
             Form::Code(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Code(cue) if cue.is_generic() => (cue, Some(Slot::Generic)),
             Form::Code(cue) => (cue, Some(Slot::Code)),
             Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Phrase(cue) if cue.is_hint() => (cue, None),
             Form::Phrase(cue) => (cue, Some(Slot::Phrase)),
-            Form::ApexException if names_exception(&hay[end..]) => (Cue::Apex, Some(Slot::Custom)),
-            Form::ApexFrame if is_word_start(hay, start) && opens_frame(&hay[end..]) => {
-                (Cue::Apex, Some(Slot::Custom))
-            }
-            Form::SObjectType if names_unsupported_type(&hay[end..]) => {
-                (Cue::SObjectNotSupported, Some(Slot::Phrase))
-            }
-            Form::ApexException | Form::ApexFrame | Form::SObjectType => return,
+            Form::ApexException | Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
+            Form::SObjectType => (Cue::SObjectNotSupported, Some(Slot::Phrase)),
         };
+        // A stack trace names a frame per line: once an earlier occurrence
+        // holds every place this one could take, reading what follows it
+        // would change nothing.
+        let anywhere = ANYWHERE.iter().position(|&c| c == cue);
+        let earlier = |earliest: Option<First>| earliest.is_some_and(|f| f.at <= start);
+        let slot_taken = match slot {
+            Some(Slot::Custom) => earlier(self.custom),
+            Some(Slot::Code) => earlier(self.code),
+            Some(Slot::Generic) => earlier(self.generic),
+            Some(Slot::Phrase) => earlier(self.phrase),
+            None => true,
+        };
+        if self.has(cue) && slot_taken && anywhere.is_none_or(|i| earlier(self.anywhere[i])) {
+            return;
+        }
+        let genuine = match form {
+            Form::Code(_) => is_word(hay, start, end),
+            Form::Phrase(_) => true,
+            Form::ApexException => names_exception(&hay[end..]),
+            Form::ApexFrame => is_word_start(hay, start) && opens_frame(&hay[end..]),
+            Form::SObjectType => names_unsupported_type(&hay[end..]),
+        };
+        if !genuine {
+            return;
+        }
         self.seen |= cue.bit();
         let first = First {
             at: start,
@@ -954,7 +1038,7 @@ impl Scan {
                 *earliest = Some(first);
             }
         };
-        if let Some(i) = ANYWHERE.iter().position(|&c| c == cue) {
+        if let Some(i) = anywhere {
             keep(&mut self.anywhere[i]);
         }
         match slot {
@@ -1389,12 +1473,48 @@ mod tests {
         out
     }
 
+    /// Every pattern of the automaton is found in a text of its own, in
+    /// upper and lower case, long ones whose heads others share included.
+    #[test]
+    fn every_pattern_of_the_automaton_is_found_whole() {
+        let m = matcher();
+        for (id, pattern) in m.patterns[..m.frames].iter().enumerate() {
+            for text in [pattern.to_ascii_uppercase(), pattern.to_ascii_lowercase()] {
+                let text = format!("x {text} y");
+                let mut found = Vec::new();
+                m.occurrences(text.as_bytes(), |p, start, end| {
+                    found.push((p.as_usize(), start, end))
+                });
+                assert!(
+                    found.contains(&(id, 2, 2 + pattern.len())),
+                    "{pattern:?} not found whole in {text:?}: {found:?}"
+                );
+                // A head alone is not the pattern.
+                if pattern.len() > HEAD {
+                    let head = format!("x {} y", &text[2..2 + HEAD]);
+                    let mut cut = Vec::new();
+                    m.occurrences(head.as_bytes(), |p, _, _| cut.push(p.as_usize()));
+                    assert!(!cut.contains(&id), "{pattern:?} found in its head alone");
+                }
+            }
+        }
+    }
+
     /// The same from the library's own overlapping search: the reference.
     fn searched(hay: &[u8]) -> Vec<(usize, usize)> {
-        let iter = matcher()
-            .dfa
-            .try_find_overlapping_iter(aho_corasick::Input::new(hay))
-            .expect("overlapping search is supported");
+        static REFERENCE: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+        let reference = REFERENCE.get_or_init(|| {
+            let m = matcher();
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(
+                    m.patterns[..m.frames]
+                        .iter()
+                        .map(|p| &p.as_bytes()[..p.len().min(HEAD)]),
+                )
+                .expect("the automaton's patterns build")
+        });
+        let iter = reference.find_overlapping_iter(hay);
         let mut out: Vec<_> = iter.map(|m| (m.pattern().as_usize(), m.end())).collect();
         out.sort_unstable();
         out
