@@ -1044,3 +1044,8 @@ async fn each_channel_keeps_its_own_frequency_on_memory() {
 async fn each_channel_keeps_its_own_frequency_on_redis() {
     each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Redis).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channel_keeps_its_own_frequency_on_a_cluster() {
+    each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Cluster).await;
+}
