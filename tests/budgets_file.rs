@@ -799,6 +799,59 @@ async fn two_replicas_apply_one_budgets_file_at_start_and_on_change(backend: Bac
         let bulk = get(&mut c, "00D5g000000globexE", pb::Resource::BulkBatches).await;
         assert_eq!(bulk.map(|b| b.allocation), Ok(5_000), "still in the file");
     }
+
+    // The audit trail tells the operator's change from the file's.
+    let mut c = replicas[0].clone();
+    let events = c
+        .list_audit_events(pb::ListAuditEventsRequest {
+            org_id: "00D5g000000acmeEAA".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the trail reads")
+        .into_inner()
+        .events;
+    let allocation = |json: &str| -> Option<u64> {
+        serde_json::from_str::<Value>(json).ok()?["allocation"].as_u64()
+    };
+    let by_file: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "BudgetsFile" && e.target == "api")
+        .collect();
+    assert!(
+        by_file
+            .iter()
+            .all(|e| e.actor == format!("budgets file {}", path.display())),
+        "{by_file:?}"
+    );
+    assert!(
+        by_file
+            .iter()
+            .any(|e| allocation(&e.before) == Some(1) && allocation(&e.after) == Some(45_000)),
+        "the file's change over the operator's is recorded: {events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "SetBudget" && allocation(&e.after) == Some(1)),
+        "{events:?}"
+    );
+    // The budget the file prunes is recorded as gone.
+    let globex = c
+        .list_audit_events(pb::ListAuditEventsRequest {
+            org_id: "00D5g000000globexE".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the trail reads")
+        .into_inner()
+        .events;
+    assert!(
+        globex
+            .iter()
+            .any(|e| e.action == "BudgetsFile" && e.target == "api" && e.after.is_empty()),
+        "{globex:?}"
+    );
 }
 
 /// The governor's own file on every store (a module of its own: the

@@ -413,6 +413,28 @@ async fn operator_rules_decide_and_reload_when_their_file_changes(backend: Backe
     })
     .await;
     assert!(reloaded, "the rules file was not reloaded");
+
+    // The change is in the audit trail: the file, and the rules' names
+    // before and after; the refused change is not.
+    let events = c
+        .list_audit_events(pb::ListAuditEventsRequest::default())
+        .await
+        .expect("the trail reads")
+        .into_inner()
+        .events;
+    let changes: Vec<_> = events.iter().filter(|e| e.action == "RulesFile").collect();
+    assert_eq!(changes.len(), 1, "{events:?}");
+    let names = |json: &str| -> Vec<String> {
+        let value: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        serde_json::from_value(value["names"].clone()).expect("names")
+    };
+    assert!(
+        changes[0].actor.starts_with("rules file "),
+        "{:?}",
+        changes[0]
+    );
+    assert!(names(&changes[0].before).contains(&"acme-partner-filter".to_owned()));
+    assert!(names(&changes[0].after).contains(&"acme-partner-filter-v2".to_owned()));
 }
 
 async fn reclassify_moves_errors_and_keeps_every_count_exact(backend: Backend) {

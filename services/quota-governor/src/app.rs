@@ -136,6 +136,9 @@ fn serve_on<S: QuotaStore>(
         window_ms: rules.shape.window_ms(),
     };
     let keys = governor.clone().keep_grant_key();
+    // One trail for the calls and the budgets file, so that a memory
+    // store's trail holds both.
+    let audit = settings.server.audit_log(AUDIT_KEY)?;
     let budgets = budgets
         .zip(settings.budgets_file.clone())
         .map(|((seen, first), path)| {
@@ -144,7 +147,7 @@ fn serve_on<S: QuotaStore>(
                 prune: settings.budgets_file_prune,
                 every: settings.server.security.reload_interval,
             };
-            crate::budgets_file::keep_applied(governor.clone(), source, seen, first)
+            crate::budgets_file::keep_applied(governor.clone(), source, seen, first, audit.clone())
         });
     let every = Duration::from_millis(rules.shape.bucket_ms()).min(Duration::from_secs(1));
     let clear = governor.clone().clear_when_due(every);
@@ -152,7 +155,7 @@ fn serve_on<S: QuotaStore>(
     let router = router
         .add_service(QuotaGovernorServer::new(GovernorService::new(
             governor.clone(),
-            settings.server.audit_log(AUDIT_KEY)?,
+            audit,
         )))
         .add_service(RateLimitServiceServer::new(RlsService::new(governor, rls)));
 

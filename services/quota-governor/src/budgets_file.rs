@@ -11,7 +11,8 @@
 //! force and nothing of the bad one is written. A store that fails half way
 //! is tried again at the next check, from a fresh read of the file (setting
 //! a budget twice is harmless). Budgets changed by SetBudget in between
-//! stay until the file changes again: then the file wins.
+//! stay until the file changes again: then the file wins. Each budget a
+//! load changes is in the audit trail, its actor `budgets file <path>`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ use std::time::Duration;
 use anyhow::Context;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
+use syncgov_kit::audit::{AuditLog, Change};
+use syncgov_kit::budget::Budget;
 use syncgov_kit::budgets_file::{self, BudgetsFile, Key, MAX_FILE_BYTES};
 use syncgov_kit::clock::now_ms;
 use syncgov_kit::reload::{self, Fingerprint, Handled};
@@ -71,20 +74,39 @@ fn store_key(key: &Key) -> BudgetKey {
 }
 
 /// Sets every budget of `file`; with `prune`, also deletes the budgets
-/// `previous` named that `file` does not. The first store failure stops
-/// it (what was written stays written; the next attempt writes it again).
+/// `previous` named that `file` does not. Each budget it changes is
+/// recorded in `audit`, by `actor` (the file). The first store failure
+/// stops it (what was written stays written; the next attempt writes it
+/// again).
 pub async fn apply<S: QuotaStore>(
     governor: &Governor<S>,
     file: &BudgetsFile,
     previous: Option<&BudgetsFile>,
     prune: bool,
+    audit: &AuditLog,
+    actor: &str,
 ) -> Result<Applied, GovernorError> {
     let mut applied = Applied::default();
+    let record = |key: &BudgetKey, before: Option<Budget>, after: Option<&Budget>| Change {
+        actor: actor.to_owned(),
+        action: "BudgetsFile",
+        org: key.org.to_string(),
+        target: key.resource.as_str().to_owned(),
+        before: before.as_ref().map(crate::audit::budget),
+        after: after.map(crate::audit::budget),
+    };
     for entry in &file.entries {
-        governor
-            .set_budget(&store_key(&entry.key), &entry.budget)
-            .await?;
+        let key = store_key(&entry.key);
+        let before = governor.own_budget(&key).await?;
+        governor.set_budget(&key, &entry.budget).await?;
         applied.set += 1;
+        // Every replica applies the file: only the one that found the
+        // budget different records the change.
+        if before.as_ref() != Some(&entry.budget) {
+            audit
+                .record(record(&key, before, Some(&entry.budget)))
+                .await?;
+        }
     }
     if let (true, Some(previous)) = (prune, previous) {
         for gone in previous
@@ -92,8 +114,11 @@ pub async fn apply<S: QuotaStore>(
             .iter()
             .filter(|old| !file.entries.iter().any(|new| new.key == old.key))
         {
-            if governor.delete_budget(&store_key(&gone.key)).await? {
+            let key = store_key(&gone.key);
+            let before = governor.own_budget(&key).await?;
+            if governor.delete_budget(&key).await? {
                 applied.deleted += 1;
+                audit.record(record(&key, before, None)).await?;
             }
         }
     }
@@ -118,6 +143,7 @@ pub fn keep_applied<S: QuotaStore>(
     source: Source,
     seen: Fingerprint,
     first: BudgetsFile,
+    audit: AuditLog,
 ) -> BoxFuture {
     let loads = loads_counter();
     // The file last applied: what pruning compares a new one with.
@@ -130,6 +156,7 @@ pub fn keep_applied<S: QuotaStore>(
             let governor = governor.clone();
             let path = path.clone();
             let loads = loads.clone();
+            let audit = audit.clone();
             let last = last.clone();
             let pending = pending.clone();
             Box::pin(async move {
@@ -149,7 +176,8 @@ pub fn keep_applied<S: QuotaStore>(
                     tracing::warn!(path = %path.display(), warning = %warning, "budgets file");
                 }
                 let previous = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                match apply(&governor, &file, previous.as_ref(), prune).await {
+                let actor = format!("budgets file {}", path.display());
+                match apply(&governor, &file, previous.as_ref(), prune, &audit, &actor).await {
                     Ok(applied) => {
                         loads.add(1, &labels("applied"));
                         tracing::info!(

@@ -505,6 +505,15 @@ impl<S: QuotaStore> Governor<S> {
             .ok_or_else(|| GovernorError::NoBudget(key.clone()))
     }
 
+    /// The org's own budget of `key`, if it has one (not the default).
+    pub async fn own_budget(&self, key: &BudgetKey) -> Result<Option<Budget>, GovernorError> {
+        match self.budget(key).await {
+            Ok(found) => Ok((!found.is_default).then_some(found.budget)),
+            Err(GovernorError::NoBudget(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes a budget; false when there was none. The window stays, so
     /// deleting and setting a budget again frees no calls.
     pub async fn delete_budget(&self, key: &BudgetKey) -> Result<bool, GovernorError> {

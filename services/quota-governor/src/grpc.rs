@@ -54,11 +54,7 @@ impl<S: QuotaStore> GovernorService<S> {
     /// The budget `key` holds of its own, before a change; `None` when it
     /// has none (a default budget is not its own).
     async fn own_budget(&self, key: &BudgetKey) -> Result<Option<domain::Budget>, Status> {
-        match self.governor.budget(key).await {
-            Ok(found) => Ok((!found.is_default).then_some(found.budget)),
-            Err(GovernorError::NoBudget(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.governor.own_budget(key).await?)
     }
 }
 

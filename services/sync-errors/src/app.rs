@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use syncgov_api::syncerrors::v1::sync_errors_server::SyncErrorsServer;
+use syncgov_kit::audit::{AuditLog, Change};
 use syncgov_kit::auth::Bearer;
 use syncgov_kit::server::{self, Prepared, Router, Served};
 use syncgov_kit::task::BoxFuture;
@@ -136,18 +137,19 @@ fn serve_on<S: ErrorStore>(
     let policy = deliveries.deliverer.policy().clone();
     let email = deliveries.mailer.is_some();
     let background = background(store.clone(), health, settings, deliveries)?;
+    let audit = settings.server.audit_log(AUDIT_KEY)?;
     let reload: BoxFuture = match &settings.rules {
         Some(path) => Box::pin(watch_rules(
             path.clone(),
             settings.rules_reload,
             rules.clone(),
+            audit.clone(),
         )),
         None => Box::pin(async {}),
     };
     let background: BoxFuture = Box::pin(async move {
         tokio::join!(background, reload);
     });
-    let audit = settings.server.audit_log(AUDIT_KEY)?;
     let service = SyncErrorsService::with_rules(store, policy, rules, audit).with_email(email);
     let router = router.add_service(SyncErrorsServer::new(service));
     Ok((router, background))
@@ -161,9 +163,15 @@ pub fn read_rules(path: &std::path::Path) -> anyhow::Result<Rules> {
 }
 
 /// Re-reads the rules file every `every` and puts it in force when it
-/// changed and reads well; a file that does not read well is logged, with
-/// the line at fault, and the rules in force stay.
-async fn watch_rules(path: std::path::PathBuf, every: Duration, rules: Arc<RulesHandle>) {
+/// changed and reads well, recording the change in `audit` (each replica
+/// records the change it puts in force); a file that does not read well is
+/// logged, with the line at fault, and the rules in force stay.
+async fn watch_rules(
+    path: std::path::PathBuf,
+    every: Duration,
+    rules: Arc<RulesHandle>,
+    audit: AuditLog,
+) {
     let mut last = std::fs::read(&path).ok();
     loop {
         tokio::time::sleep(every).await;
@@ -181,7 +189,18 @@ async fn watch_rules(path: std::path::PathBuf, every: Duration, rules: Arc<Rules
         match Rules::parse(&String::from_utf8_lossy(&now)) {
             Ok(new) => {
                 tracing::info!(path = %path.display(), rules = new.len(), "rules reloaded");
+                let change = Change {
+                    actor: format!("rules file {}", path.display()),
+                    action: "RulesFile",
+                    org: String::new(),
+                    target: String::new(),
+                    before: Some(crate::audit::rules(&rules.get())),
+                    after: Some(crate::audit::rules(&new)),
+                };
                 rules.set(new);
+                if let Err(e) = audit.record(change).await {
+                    tracing::warn!(error = %e, "cannot record the rules' change in the audit trail");
+                }
             }
             Err(e) => {
                 tracing::error!(path = %path.display(), error = %e, "rules file refused; the rules in force stay");

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::core::Reclassified;
 use crate::notify::{Choices, Frequency, Settings, WebhookFormat};
 use crate::resync::JobId;
+use crate::rules::Rules;
 
 /// Job ids recorded of one resync, at most: the call queues up to 100, and
 /// the event stays small; the counts are always whole.
@@ -111,6 +112,16 @@ pub fn reclassified(done: &Reclassified) -> Value {
             .iter()
             .map(|(from, to, n)| json!({"from": from.code(), "to": to.code(), "errors": n}))
             .collect::<Vec<_>>(),
+    })
+}
+
+/// The operator rules in force, as the trail shows them: how many and
+/// their names (a file's full text may be long; the names tell which rules
+/// came and went).
+pub fn rules(rules: &Rules) -> Value {
+    json!({
+        "rules": rules.len(),
+        "names": rules.names().collect::<Vec<_>>(),
     })
 }
 

@@ -235,6 +235,11 @@ impl Rules {
         self.rules.is_empty()
     }
 
+    /// The rules' names, in the file's order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
     /// The first rule that matches a failure of `org` (`None`: only rules
     /// that name no org apply), with its classification.
     pub fn find(&self, org: Option<&str>, failure: &FailureText<'_>) -> Option<Classified> {
