@@ -8,7 +8,9 @@
 //! (`TestClock`, which the scripts receive in place of Redis `TIME`).
 //!
 //! Every reply of every store is compared field by field with the memory
-//! store's (usage reads with their top consumers: each request names one), so `window.lua` and `decide.lua` are held to `window.rs` and
+//! store's (usage reads with their top consumers: each request names one,
+//! and with the usage view's read of the same numbers, `glance.lua`), so
+//! `window.lua`, `glance.lua` and `decide.lua` are held to `window.rs` and
 //! `domain::decide` on the same histories; and every decision, release and
 //! report is compared with a reference model written from the documented
 //! rules, which keeps the calls of each bucket in a map rather than a ring
@@ -716,9 +718,24 @@ async fn run(servers: &Servers, case: Case, label: &str) -> Result<(), TestCaseE
                     "{}: memory against the model",
                     at("usage")
                 );
+                // The usage view reads the same numbers without the window
+                // (glance.lua on Redis).
+                let glance = vec![mine.as_ref().map(|u| u.glance())];
+                let own = stores
+                    .memory
+                    .glances(std::slice::from_ref(&key), fallback)
+                    .await
+                    .unwrap();
+                prop_assert_eq!(&own, &glance, "{} glance on memory", at("usage"));
                 for o in &stores.others {
                     let theirs = o.store.usage_of(&o.key, fallback, 32).await.unwrap();
                     prop_assert_eq!(&theirs, &mine, "{} on {}", at("usage"), o.name);
+                    let theirs = o
+                        .store
+                        .glances(std::slice::from_ref(&o.key), fallback)
+                        .await
+                        .unwrap();
+                    prop_assert_eq!(&theirs, &glance, "{} glance on {}", at("usage"), o.name);
                 }
             }
         }

@@ -8,8 +8,8 @@ use syncgov_kit::clock::timestamp;
 
 use crate::consumers::Consumer;
 use crate::domain::{
-    self, AlertThresholds, AllocationOverride, Ask, Budget, DenyReason, InvalidInput, OrgId,
-    Priority, ReleaseOutcome, Resource, Shares, Usage,
+    self, AlertThresholds, AllocationOverride, Ask, Budget, DenyReason, Glance, InvalidInput,
+    OrgId, Priority, ReleaseOutcome, Resource, Shares, Usage,
 };
 use crate::org_usage;
 use crate::store::BudgetKey;
@@ -437,7 +437,7 @@ pub fn resource_pb(resource: Resource) -> pb::Resource {
 }
 
 /// One org's entry of the usage view.
-pub fn org_usage_pb(key: &BudgetKey, usage: &Usage) -> pb::OrgUsage {
+pub fn org_usage_pb(key: &BudgetKey, usage: &Glance) -> pb::OrgUsage {
     let share = crate::fleet::Share::of(usage);
     pb::OrgUsage {
         org_id: key.org.to_string(),

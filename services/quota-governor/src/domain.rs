@@ -546,6 +546,65 @@ pub struct Usage {
     pub alert_thresholds: AlertThresholds,
 }
 
+impl Usage {
+    /// The numbers of this report a fleet view shows.
+    pub fn glance(&self) -> Glance {
+        Glance {
+            used: self.used,
+            allocation: self.allocation,
+            org_limit: self.org_limit,
+            org: self.org,
+            is_default_budget: self.is_default_budget,
+            as_of_ms: self.as_of_ms,
+        }
+    }
+}
+
+/// What the usage view shows of one budget: the few numbers of its
+/// [`Usage`] that rank it, without the series, forecast and consumers a
+/// page of a hundred orgs has no use for (and the store need not read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Glance {
+    /// Calls counted in the window.
+    pub used: u64,
+    /// The allocation in force.
+    pub allocation: u64,
+    /// Salesforce's limit for the org.
+    pub org_limit: u64,
+    /// The org-wide view, when a worker reported one within the window.
+    pub org: Option<OrgView>,
+    /// True when the default budget applies.
+    pub is_default_budget: bool,
+    /// The clock reading the numbers are for.
+    pub as_of_ms: i64,
+}
+
+/// The [`Glance`] of `budget` at `now_ms`, with `used` calls counted in
+/// its window at that time and `org` the org-wide view as stored: the same
+/// numbers [`usage`] reports, from the window's count alone.
+pub fn glance(
+    budget: &Budget,
+    is_default_budget: bool,
+    org: Option<OrgView>,
+    used: u64,
+    shape: &WindowShape,
+    now_ms: i64,
+) -> Glance {
+    let counts = Counts {
+        window: Window::default(),
+        org,
+    };
+    let org_limit = counts.org_limit(budget, shape, now_ms);
+    Glance {
+        used,
+        allocation: budget.allocation_at(now_ms).min(org_limit),
+        org_limit,
+        org: counts.org_view(shape, now_ms),
+        is_default_budget,
+        as_of_ms: now_ms,
+    }
+}
+
 /// Reports the usage of `budget` at `now_ms`; with `consumers`, the top
 /// `n` consumers of the window too.
 pub fn usage(
@@ -556,12 +615,16 @@ pub fn usage(
     now_ms: i64,
     consumers: Option<(&crate::consumers::ConsumerCounts, usize)>,
 ) -> Usage {
-    let org_limit = counts.org_limit(budget, shape, now_ms);
-    let allocation = budget.allocation_at(now_ms).min(org_limit);
-    let org = counts.org_view(shape, now_ms);
     let window = &mut counts.window;
     window.advance(shape, now_ms);
     let used = window.used();
+    // The view's numbers come from one place, so the two always agree.
+    let Glance {
+        allocation,
+        org_limit,
+        org,
+        ..
+    } = glance(budget, is_default_budget, counts.org, used, shape, now_ms);
     let remaining = Priority::ALL
         .iter()
         .map(|&priority| {
@@ -975,6 +1038,26 @@ mod tests {
                 }
             ),
             "2 % margin"
+        );
+    }
+
+    #[test]
+    fn a_glance_has_the_numbers_of_the_usage_report() {
+        let r = rules();
+        let b = Budget::new(10_000, 8_000);
+        let mut c = Counts::default();
+        assert!(decide(&b, &r, &mut c, Ask::exactly(30), Priority::Critical, 500).granted());
+        report(&mut c, &r.shape, 4_000, 5_000, 1_000, 1_000);
+        for now in [1_000, 2_000, 9_000, 100_000] {
+            let u = usage(&b, false, &mut c.clone(), &r.shape, now, None);
+            let g = glance(&b, false, c.org, u.used, &r.shape, now);
+            assert_eq!(g, u.glance(), "at {now}");
+        }
+        // Once the report is a window old, the budget's own limit is back.
+        let late = glance(&b, true, c.org, 0, &r.shape, 1_000_000);
+        assert_eq!(
+            (late.org, late.org_limit, late.allocation),
+            (None, 10_000, 8_000)
         );
     }
 

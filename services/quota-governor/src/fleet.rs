@@ -10,7 +10,7 @@
 //! use only `A-Z a-z 0-9 . _ : -`, all above the separator `\x1f`, so
 //! `"<org>\x1f<rest>"` sorts by org, then by the rest.
 
-use crate::domain::{OrgId, Resource, Usage};
+use crate::domain::{Glance, OrgId, Resource};
 use crate::suspension::SuspensionReason;
 pub use syncgov_kit::page::{PageLimits, Scope, page_size, read_token, token};
 
@@ -75,9 +75,10 @@ pub struct Share {
 }
 
 impl Share {
-    /// The shares of `usage`. An allocation of 0 with calls still counted
-    /// is fully used; with none, unused.
-    pub fn of(usage: &Usage) -> Self {
+    /// The shares of `usage` (see [`crate::domain::Usage::glance`] for a
+    /// full report's). An allocation of 0 with calls still counted is fully
+    /// used; with none, unused.
+    pub fn of(usage: &Glance) -> Self {
         let ratio = |used: u64, of: u64| match (used, of) {
             (0, _) => 0.0,
             (_, 0) => 1.0,
@@ -238,20 +239,13 @@ mod tests {
 
     #[test]
     fn shares_of_usage() {
-        let usage = |used, allocation| Usage {
+        let usage = |used, allocation| Glance {
             used,
             allocation,
             org_limit: 1_000,
-            remaining: Vec::new(),
-            next_free: None,
-            window_ms: 1,
-            series: Vec::new(),
-            as_of_ms: 0,
-            is_default_budget: false,
             org: None,
-            forecast: Default::default(),
-            consumers: None,
-            alert_thresholds: Default::default(),
+            is_default_budget: false,
+            as_of_ms: 0,
         };
         assert_eq!(Share::of(&usage(50, 100)).ppm(), 500_000);
         assert_eq!(Share::of(&usage(0, 0)).ppm(), 0);

@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::alerts::{self, Alert, AlertKey, Crossing};
 use crate::consumers::Consumer;
 use crate::domain::{
-    Ask, Budget, DenyReason, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome,
+    Ask, Budget, DenyReason, Glance, Grant, InvalidInput, OrgId, Outcome, Priority, ReleaseOutcome,
     Released, Resource, Rules, Ruling, Usage,
 };
 use crate::feed::{Feed, News};
@@ -781,7 +781,7 @@ impl<S: QuotaStore> Governor<S> {
     /// it has no budget any more); returns the usage read.
     async fn rank(&self, key: &BudgetKey) -> Result<Option<Usage>, StoreError> {
         let usage = self.store.usage(key, self.default_budget.as_ref()).await?;
-        let ppm = usage.as_ref().map(|u| Share::of(u).ppm());
+        let ppm = usage.as_ref().map(|u| Share::of(&u.glance()).ppm());
         self.store.rank_usage(key, ppm).await?;
         Ok(usage)
     }
@@ -874,14 +874,15 @@ impl<S: QuotaStore> Governor<S> {
     /// A page of the usage view of `resource` for `scope`: the orgs nearest
     /// their allocation or org limit, the largest share used first. The
     /// order is the index's, kept at most a bucket late; the numbers are
-    /// read now, and an entry found out of date is ranked again.
+    /// read now, a page at once ([`QuotaStore::glances`]), and an entry
+    /// found out of date is ranked again.
     pub async fn list_usage(
         &self,
         scope: &Scope,
         resource: Resource,
         after: Option<Rank>,
         limit: usize,
-    ) -> Result<Page<(BudgetKey, Usage), Rank>, GovernorError> {
+    ) -> Result<Page<(BudgetKey, Glance), Rank>, GovernorError> {
         let key = |org: &OrgId| BudgetKey {
             org: org.clone(),
             resource,
@@ -892,34 +893,41 @@ impl<S: QuotaStore> Governor<S> {
                     .store
                     .usage_ranks(resource, after.as_ref(), limit)
                     .await?;
-                let read = page.items.iter().map(|rank| async move {
-                    let key = key(&rank.org);
-                    let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
-                    let ppm = usage.as_ref().map(|u| Share::of(u).ppm());
-                    if ppm != Some(rank.ppm()) {
-                        self.store.rank_usage(&key, ppm).await?;
-                    }
-                    Ok::<_, StoreError>(usage.map(|u| (key, u)))
-                });
-                let items: Vec<_> = futures_util::future::try_join_all(read)
-                    .await?
+                let keys: Vec<BudgetKey> = page.items.iter().map(|rank| key(&rank.org)).collect();
+                let glances = self
+                    .store
+                    .glances(&keys, self.default_budget.as_ref())
+                    .await?;
+                let stale = page.items.iter().zip(&keys).zip(&glances).filter_map(
+                    |((rank, key), glance)| {
+                        let ppm = glance.as_ref().map(|g| Share::of(g).ppm());
+                        (ppm != Some(rank.ppm())).then(|| self.store.rank_usage(key, ppm))
+                    },
+                );
+                futures_util::future::try_join_all(stale).await?;
+                let items: Vec<_> = keys
                     .into_iter()
-                    .flatten()
+                    .zip(glances)
+                    .filter_map(|(key, glance)| Some((key, glance?)))
                     .collect();
                 (items, page.next)
             }
             Scope::Only(orgs) => {
-                let read = orgs.iter().map(|org| async move {
-                    let key = key(org);
-                    let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
-                    Ok::<_, StoreError>(
-                        usage.map(|u| (Rank::new(org.clone(), Share::of(&u).ppm()), (key, u))),
-                    )
-                });
-                let mut ranked: Vec<_> = futures_util::future::try_join_all(read)
-                    .await?
+                let keys: Vec<BudgetKey> = orgs.iter().map(key).collect();
+                let glances = self
+                    .store
+                    .glances(&keys, self.default_budget.as_ref())
+                    .await?;
+                let mut ranked: Vec<_> = keys
                     .into_iter()
-                    .flatten()
+                    .zip(glances)
+                    .filter_map(|(key, glance)| {
+                        let glance = glance?;
+                        Some((
+                            Rank::new(key.org.clone(), Share::of(&glance).ppm()),
+                            (key, glance),
+                        ))
+                    })
                     .filter(|(rank, _)| after.as_ref().is_none_or(|a| rank > a))
                     .collect();
                 ranked.sort_by(|a, b| a.0.cmp(&b.0));
@@ -928,7 +936,9 @@ impl<S: QuotaStore> Governor<S> {
                 (ranked.into_iter().map(|(_, item)| item).collect(), next)
             }
         };
-        items.sort_by_cached_key(|(key, usage)| Rank::new(key.org.clone(), Share::of(usage).ppm()));
+        items.sort_by_cached_key(|(key, glance)| {
+            Rank::new(key.org.clone(), Share::of(glance).ppm())
+        });
         Ok(Page { items, next })
     }
 
@@ -986,7 +996,7 @@ impl<S: QuotaStore> Governor<S> {
                     };
                     let usage = self.store.usage(&key, self.default_budget.as_ref()).await?;
                     // Kept up to date as the usage view keeps it.
-                    let ppm = usage.as_ref().map(|u| Share::of(u).ppm());
+                    let ppm = usage.as_ref().map(|u| Share::of(&u.glance()).ppm());
                     if ppm != Some(rank.ppm()) {
                         self.store.rank_usage(&key, ppm).await?;
                     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::alerts::{Alert, AlertKey, Crossing};
 use crate::consumers::Consumer;
 use crate::domain::{
-    Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
+    Ask, Budget, Counts, Decision, Glance, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
 };
 use crate::fleet::{Ppm, Rank};
 use crate::grant_id::KEY_LEN;
@@ -181,6 +181,21 @@ pub trait QuotaStore: Send + Sync + 'static {
         fallback: Option<&Budget>,
         top: usize,
     ) -> impl Future<Output = Result<Option<Usage>, StoreError>> + Send;
+
+    /// What the usage view shows of each of `keys` (`None` where there is
+    /// no budget), in their order: the numbers of [`QuotaStore::usage`],
+    /// read for a whole page at once. The default reads each usage in full;
+    /// a store may read only what a glance needs.
+    fn glances(
+        &self,
+        keys: &[BudgetKey],
+        fallback: Option<&Budget>,
+    ) -> impl Future<Output = Result<Vec<Option<Glance>>, StoreError>> + Send {
+        let read = keys.iter().map(move |key| async move {
+            Ok::<_, StoreError>(self.usage(key, fallback).await?.map(|u| u.glance()))
+        });
+        futures_util::future::try_join_all(read)
+    }
 
     /// Keeps a report of the org's usage; `None` when the org has no budget.
     fn report_org_usage(

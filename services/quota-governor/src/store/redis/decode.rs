@@ -11,11 +11,11 @@ use syncgov_kit::store::corrupt;
 use crate::alerts::{Alert, AlertKey, Crossing, Of};
 use crate::consumers::{Consumer, ConsumerCounts};
 use crate::domain::{
-    AlertThresholds, AllocationOverride, Budget, Decision, DenyReason, Grant, OrgId, OrgView,
-    Outcome, ReleaseOutcome, Released, Shares,
+    self, AlertThresholds, AllocationOverride, Budget, Decision, DenyReason, Glance, Grant, OrgId,
+    OrgView, Outcome, ReleaseOutcome, Released, Shares,
 };
 use crate::grant_id::KEY_LEN;
-use crate::store::{LevelMove, OrgReport, StoreError};
+use crate::store::{FoundBudget, LevelMove, OrgReport, StoreError};
 use crate::suspension::{Cursor, Event, EventKind, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::{Window, WindowShape};
 
@@ -133,6 +133,51 @@ pub fn window(shape: &WindowShape, bytes: &[u8]) -> Result<Window, StoreError> {
         })
         .collect();
     Ok(Window::from_parts(shape, head, ring))
+}
+
+/// Numbers per budget in a reply of `glance.lua`, after the clock.
+const GLANCE_LEN: usize = BUDGET_FIELDS.len() + 1 + 4;
+
+/// Reads a reply of `glance.lua` for `count` budgets: each one's glance at
+/// the clock of the reply, `None` where there is no budget (nor
+/// `fallback`, the default one).
+pub fn glances(
+    reply: &[Value],
+    count: usize,
+    fallback: Option<&Budget>,
+    shape: &WindowShape,
+) -> Result<Vec<Option<Glance>>, StoreError> {
+    let [now, rest @ ..] = reply else {
+        return Err(corrupt("glance reply"));
+    };
+    if rest.len() != count * GLANCE_LEN {
+        return Err(corrupt("glance reply"));
+    }
+    let now_ms: i64 = redis::from_redis_value_ref(now).map_err(|_| corrupt("clock"))?;
+    rest.chunks(GLANCE_LEN)
+        .map(|part| {
+            let (fields, rest) = part.split_at(BUDGET_FIELDS.len());
+            let [used, org @ ..] = rest else {
+                return Err(corrupt("glance reply"));
+            };
+            let values = fields
+                .iter()
+                .map(int_or_nil)
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(found) = FoundBudget::pick(budget(&values)?, fallback) else {
+                return Ok(None);
+            };
+            let used: u64 = redis::from_redis_value_ref(used).map_err(|_| corrupt("window"))?;
+            Ok(Some(domain::glance(
+                &found.budget,
+                found.is_default,
+                org_view(org)?,
+                used,
+                shape,
+                now_ms,
+            )))
+        })
+        .collect()
 }
 
 /// Reads the org-wide view hash fields (`ru`, `rm`, `rt`, `rg`); `None`

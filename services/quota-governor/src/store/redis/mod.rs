@@ -22,6 +22,7 @@ pub mod keys;
 
 use std::time::Duration;
 
+use redis::cluster_routing::Slot;
 use redis::{Script, Value};
 use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
@@ -33,7 +34,8 @@ use super::{
 use crate::alerts::{Alert, AlertKey, Crossing};
 use crate::consumers::{CONSUMER_CAP, Consumer};
 use crate::domain::{
-    self, Ask, Budget, Counts, Decision, Grant, OrgId, Priority, Released, Resource, Rules, Usage,
+    self, Ask, Budget, Counts, Decision, Glance, Grant, OrgId, Priority, Released, Resource, Rules,
+    Usage,
 };
 use crate::fleet::{self, Ppm, Rank};
 use crate::grant_id::KEY_LEN;
@@ -65,6 +67,7 @@ struct Scripts {
     release: Script,
     report: Script,
     read: Script,
+    glance: Script,
     suspend: Script,
     clear: Script,
     snapshot: Script,
@@ -90,6 +93,7 @@ impl Scripts {
             release: with_window(clock, &[include_str!("../lua/release.lua")]),
             report: with_window(clock, &[include_str!("../lua/report.lua")]),
             read: Script::new(&format!("{clock}{}", include_str!("../lua/read.lua"))),
+            glance: with_window(clock, &[include_str!("../lua/glance.lua")]),
             suspend: Script::new(include_str!("../lua/suspend.lua")),
             clear: Script::new(include_str!("../lua/clear.lua")),
             snapshot: Script::new(include_str!("../lua/snapshot.lua")),
@@ -498,6 +502,50 @@ impl QuotaStore for RedisStore {
             now_ms,
             consumers.as_ref().map(|c| (c, top)),
         )))
+    }
+
+    async fn glances(
+        &self,
+        keys: &[BudgetKey],
+        fallback: Option<&Budget>,
+    ) -> Result<Vec<Option<Glance>>, StoreError> {
+        // One script call reads a whole page on one server. On a cluster a
+        // call may only touch one slot (an org's keys share one): one call
+        // per slot, all at once over the per-node connections.
+        let mut groups: Vec<(Option<Slot>, Vec<usize>)> = Vec::new();
+        let cluster = self.conn.is_cluster();
+        for (i, key) in keys.iter().enumerate() {
+            let slot = cluster.then(|| Slot::for_key(keys::budget(key)));
+            match groups.iter_mut().find(|(s, _)| *s == slot) {
+                Some((_, group)) => group.push(i),
+                None => groups.push((slot, vec![i])),
+            }
+        }
+        let read = groups.iter().map(|(_, group)| async move {
+            let mut call = self.scripts.glance.prepare_invoke();
+            for &i in group {
+                call.key(keys::budget(&keys[i]))
+                    .key(keys::window(&keys[i], &self.shape))
+                    .key(keys::org(&keys[i]));
+            }
+            let reply: Vec<Value> = call
+                .arg(self.shape.bucket_ms())
+                .arg(self.shape.ring_len())
+                .arg(self.clock.set_ms())
+                .invoke_async(&mut self.conn())
+                .instrument(redis_span("EVALSHA", "glance"))
+                .await
+                .map_err(from_redis)?;
+            let glances = decode::glances(&reply, group.len(), fallback, &self.shape)?;
+            Ok::<_, StoreError>(group.iter().copied().zip(glances))
+        });
+        let mut found = vec![None; keys.len()];
+        for part in futures_util::future::try_join_all(read).await? {
+            for (i, glance) in part {
+                found[i] = glance;
+            }
+        }
+        Ok(found)
     }
 
     async fn report_org_usage(
