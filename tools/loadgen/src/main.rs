@@ -157,6 +157,12 @@ struct IngestArgs {
     /// Prefix of the org ids used.
     #[arg(long, default_value = "loadgen-")]
     org_prefix: String,
+    /// Send the batches to the orgs in turn (`<prefix>0`, `<prefix>1`, …,
+    /// then from the start again, across all callers) instead of to orgs
+    /// picked at random: with at least as many batches as orgs, every org
+    /// gets errors, and as many as every other, give or take a batch.
+    #[arg(long)]
+    in_turn: bool,
 }
 
 /// Options of `health`.
@@ -675,9 +681,17 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let sent = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = stop.clone();
+    // The next org in turn, shared by the callers, with --in-turn.
+    let turn = Arc::new(AtomicU64::new(0));
+    let in_turn = args.in_turn;
     let (tally, elapsed) = drive(&args.load, stop, move |caller, n| {
         let mut client = clients[caller as usize % clients.len()].clone();
-        let org = orgs[pick(caller, n, orgs.len())].clone();
+        let index = if in_turn {
+            (turn.fetch_add(1, Ordering::Relaxed) % orgs.len() as u64) as usize
+        } else {
+            pick(caller, n, orgs.len())
+        };
+        let org = orgs[index].clone();
         let (sent, stop) = (sent.clone(), stopper.clone());
         async move {
             let failures = (0..batch)
@@ -720,8 +734,9 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     })
     .await?;
     let title = format!(
-        "ingest: {} orgs, batches of {}, concurrency {}, {} connection(s)",
+        "ingest: {} orgs{}, batches of {}, concurrency {}, {} connection(s)",
         args.orgs,
+        if args.in_turn { " in turn" } else { "" },
         args.batch,
         args.load.concurrency,
         args.load.connections()
