@@ -557,6 +557,13 @@ async fn without_authentication_one_enters_without_a_token_and_a_silent_service_
     ))
     .await;
     let mut client = console.client();
+    // The probes' address answers without a session, whatever the
+    // services do: a service down does not take the console out of its
+    // Service.
+    let probe = client.get("/healthz").await;
+    assert_eq!(probe.status, 200, "{}", probe.body);
+    assert_eq!(probe.body, "ok\n");
+    assert!(probe.set_cookie("syncgov_session").is_none());
     let entered = client.sign_in(None).await;
     assert_eq!(entered.status, 303, "{}", entered.body);
     let fleet = client.follow(&entered).await;
