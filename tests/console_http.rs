@@ -311,8 +311,9 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     assert!(!ops.get("/orgs/acme").await.body.contains("is cleared"));
 
     let refused = ops
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &page,
             &[
                 ("csrf", &csrf),
                 ("change", "allocation"),
@@ -332,10 +333,12 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     // An admin may; a bad number is refused naming the field.
     let mut admin = bench.client();
     admin.sign_in(Some(ADMIN)).await;
-    let csrf = admin.get("/orgs/acme").await.csrf();
+    let opened = admin.get("/orgs/acme").await;
+    let csrf = opened.csrf();
     let bad = admin
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &opened,
             &[
                 ("csrf", &csrf),
                 ("change", "allocation"),
@@ -351,8 +354,9 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
             .contains("allocation: a whole number of calls from 0 to 1000000000."),
     );
     let set = admin
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &opened,
             &[
                 ("csrf", &csrf),
                 ("change", "allocation"),
@@ -371,8 +375,9 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
         page.body
     );
     let overridden = admin
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &page,
             &[
                 ("csrf", &csrf),
                 ("change", "override"),
@@ -391,6 +396,165 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
         bad_org.body.contains("org: must be 1 to 64 characters"),
         "{}",
         bad_org.body
+    );
+}
+
+/// The allocation of `org` as the governor has it.
+async fn allocation_of(bench: &Bench, org: &str) -> syncgov_api::quota::v1::Budget {
+    bench
+        .governor_as(ADMIN)
+        .await
+        .get_budget(syncgov_api::quota::v1::GetBudgetRequest {
+            org_id: org.into(),
+            resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
+        })
+        .await
+        .expect("GetBudget")
+        .into_inner()
+        .budget
+        .expect("a budget")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten() {
+    let bench = Bench::start().await;
+    let (mut first, mut second) = (bench.client(), bench.client());
+    first.sign_in(Some(ADMIN)).await;
+    second.sign_in(Some(ADMIN)).await;
+    // Both open initech's page (allocation 2 000) before either saves.
+    let first_page = first.get("/orgs/initech").await;
+    let second_page = second.get("/orgs/initech").await;
+    assert_eq!(
+        second_page.field("seen_allocation").as_deref(),
+        Some("2000")
+    );
+
+    let saved = first
+        .post_seen(
+            "/orgs/initech/budget",
+            &first_page,
+            &[
+                ("csrf", &first_page.csrf()),
+                ("change", "allocation"),
+                ("allocation", "3000"),
+            ],
+        )
+        .await;
+    assert!(
+        first
+            .follow(&saved)
+            .await
+            .body
+            .contains("The allocation of initech is now 3,000 calls per 24 hours.")
+    );
+
+    // The second person's allocation and override are both refused, in
+    // words, and the first person's change stands.
+    let sentence = "The allocation was changed to 3,000 by someone else since you opened this page; review and try again.";
+    for change in [
+        &[("change", "allocation"), ("allocation", "4000")][..],
+        &[
+            ("change", "override"),
+            ("override_allocation", "9000"),
+            ("override_hours", "24"),
+        ][..],
+        &[("change", "end_override")][..],
+    ] {
+        let csrf = second_page.csrf();
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(change);
+        let refused = second
+            .post_seen("/orgs/initech/budget", &second_page, &fields)
+            .await;
+        let shown = second.follow(&refused).await;
+        assert!(shown.body.contains(sentence), "{change:?}: {}", shown.body);
+        let budget = allocation_of(&bench, "initech").await;
+        assert_eq!(budget.allocation, 3_000, "{change:?}");
+        assert!(budget.allocation_override.is_none(), "{change:?}");
+    }
+
+    // A form that does not say what it showed changes nothing either.
+    let bare = second
+        .post(
+            "/orgs/initech/budget",
+            &[
+                ("csrf", &second_page.csrf()),
+                ("change", "allocation"),
+                ("allocation", "4000"),
+            ],
+        )
+        .await;
+    assert!(second.follow(&bare).await.body.contains(
+        "seen_budget: the form does not say which budget you saw; reload the page and try again."
+    ));
+    assert_eq!(allocation_of(&bench, "initech").await.allocation, 3_000);
+
+    // A change made elsewhere (the org limit, through gRPC) is caught too.
+    let reloaded = second.get("/orgs/initech").await;
+    let mut limited = allocation_of(&bench, "initech").await;
+    limited.org_limit = 90_000;
+    bench
+        .governor_as(ADMIN)
+        .await
+        .set_budget(syncgov_api::quota::v1::SetBudgetRequest {
+            org_id: "initech".into(),
+            resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
+            budget: Some(limited),
+        })
+        .await
+        .expect("SetBudget");
+    let refused = second
+        .post_seen(
+            "/orgs/initech/budget",
+            &reloaded,
+            &[
+                ("csrf", &reloaded.csrf()),
+                ("change", "allocation"),
+                ("allocation", "4000"),
+            ],
+        )
+        .await;
+    assert!(
+        second
+            .follow(&refused)
+            .await
+            .body
+            .contains("The budget (its org limit, priority shares or alert thresholds) was changed by someone else")
+    );
+    assert_eq!(allocation_of(&bench, "initech").await.org_limit, 90_000);
+
+    // Having reviewed the page again, the second person's change goes in,
+    // and keeps the first person's and the org limit.
+    let reviewed = second.get("/orgs/initech").await;
+    assert_eq!(reviewed.field("seen_allocation").as_deref(), Some("3000"));
+    let saved = second
+        .post_seen(
+            "/orgs/initech/budget",
+            &reviewed,
+            &[
+                ("csrf", &reviewed.csrf()),
+                ("change", "override"),
+                ("override_allocation", "9000"),
+                ("override_hours", "24"),
+            ],
+        )
+        .await;
+    assert!(
+        second
+            .follow(&saved)
+            .await
+            .body
+            .contains("initech may use 9,000 calls per 24 hours for the next 24 hours.")
+    );
+    let budget = allocation_of(&bench, "initech").await;
+    assert_eq!(
+        (budget.allocation, budget.org_limit),
+        (3_000, 90_000),
+        "nothing lost"
+    );
+    assert_eq!(
+        budget.allocation_override.map(|o| o.allocation),
+        Some(9_000)
     );
 }
 

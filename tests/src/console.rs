@@ -312,6 +312,28 @@ impl Reply {
             .find(|v| v.starts_with(&format!("{name}=")))
     }
 
+    /// The value of the first field `name` of the page (hidden fields
+    /// written as `name="NAME" value="…"`), or `None`.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = self.body.find(&marker)? + marker.len();
+        Some(self.body[start..].split('"').next()?.to_owned())
+    }
+
+    /// The hidden fields the budget forms carry back (what the page showed
+    /// of the budget), as form pairs.
+    pub fn seen(&self) -> Vec<(&'static str, String)> {
+        syncgov_console::stale::FIELDS
+            .iter()
+            .map(|&name| {
+                let value = self
+                    .field(name)
+                    .unwrap_or_else(|| panic!("no {name} field in {}", self.body));
+                (name, value)
+            })
+            .collect()
+    }
+
     /// The value of the first hidden `csrf` field of the page.
     pub fn csrf(&self) -> String {
         let marker = r#"name="csrf" value=""#;
@@ -357,6 +379,15 @@ impl Client {
             body.append_pair(k, v);
         }
         self.send("POST", path, &body.finish()).await
+    }
+
+    /// `POST path` with `fields` and the hidden fields of `page` that say
+    /// which budget it showed (as the org page's budget forms post).
+    pub async fn post_seen(&mut self, path: &str, page: &Reply, fields: &[(&str, &str)]) -> Reply {
+        let seen = page.seen();
+        let mut all = fields.to_vec();
+        all.extend(seen.iter().map(|(k, v)| (*k, v.as_str())));
+        self.post(path, &all).await
     }
 
     /// Signs in with `token` (none: without a token); returns the answer

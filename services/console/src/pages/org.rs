@@ -59,6 +59,9 @@ pub struct BudgetView {
     pub org_limit: String,
     /// An active override: its allocation and its end.
     pub override_: Option<(String, String)>,
+    /// What the page shows, carried back by its forms so that a change made
+    /// meanwhile by someone else is refused, not overwritten.
+    pub seen: crate::stale::Seen,
 }
 
 #[derive(Template)]
@@ -115,6 +118,7 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
     };
     let budget = match budget {
         Ok(r) => r.into_inner().budget.map(|b| BudgetView {
+            seen: crate::stale::Seen::of(&b),
             allocation: b.allocation,
             org_limit: format::count(b.org_limit),
             override_: b.allocation_override.as_ref().and_then(|o| {
@@ -351,6 +355,19 @@ pub async fn budget(
             );
         }
     };
+    // The budget is written back whole: refuse when it is not the one the
+    // person saw, rather than overwrite someone else's change.
+    let [allocation, override_, fingerprint] = crate::stale::FIELDS.map(|f| fields.get(f));
+    let Some(seen) = crate::stale::Seen::parse(allocation, override_, fingerprint) else {
+        return after_action(
+            &state,
+            &back,
+            refuse("seen_budget: the form does not say which budget you saw; reload the page and try again.".into()),
+        );
+    };
+    if let Some(changed) = seen.changed(&current) {
+        return after_action(&state, &back, refuse(changed));
+    }
     let mut next = current;
     let done = match fields.get("change") {
         "allocation" => match forms::calls("allocation", fields.get("allocation")) {
