@@ -399,6 +399,141 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_org_page_shows_the_suspension_history_newest_first_and_bounded() {
+    use syncgov_api::quota::v1 as quota;
+    use syncgov_api::taxonomy::v1 as tx;
+    let bench = Bench::start().await;
+    let mut ops = bench.client();
+    ops.sign_in(Some(OPERATOR)).await;
+    let page = ops.get("/orgs/acme").await;
+    let history = section(&page.body, r#"<table id="history">"#);
+    assert!(history.contains("Missing field permissions"), "{history}");
+    assert!(history.contains("Suspended now"), "{history}");
+    // What to do for the reason, as the suspension's card says it.
+    let guidance = syncgov_console::names::reason_guidance(
+        tx::SuspensionReason::MissingFieldPermissions as i32,
+    );
+    assert!(history.contains(&escaped(guidance)), "{history}");
+
+    // Cleared through the console: the row says when and by whom.
+    let cleared = ops
+        .post(
+            "/orgs/acme/clear",
+            &[
+                ("csrf", &page.csrf()),
+                ("reason", "MISSING_FIELD_PERMISSIONS"),
+            ],
+        )
+        .await;
+    let after = ops.follow(&cleared).await;
+    let history = section(&after.body, r#"<table id="history">"#);
+    assert!(history.contains("Cleared by ops"), "{history}");
+    assert!(!history.contains("Suspended now"), "{history}");
+    // A worker of acme sees the history, not who cleared (the audit trail
+    // is for operators and admins).
+    let mut worker = bench.client();
+    worker.sign_in(Some(WORKER)).await;
+    let seen = worker.get("/orgs/acme").await;
+    let history = section(&seen.body, r#"<table id="history">"#);
+    assert!(
+        history.contains("Cleared by a person (who: in the audit trail"),
+        "{history}"
+    );
+
+    // Many suspensions: the page shows the newest 20 events, newest first,
+    // with a link to the older ones.
+    let mut admin = bench.governor_as(ADMIN).await;
+    let reasons = [
+        tx::SuspensionReason::SalesforceOrgLocked,
+        tx::SuspensionReason::MissingFieldMappings,
+    ];
+    for round in 0..13 {
+        let reason = reasons[round % 2];
+        admin
+            .suspend(quota::SuspendRequest {
+                org_id: "acme".into(),
+                reason: reason as i32,
+                detail: format!("round {round}"),
+            })
+            .await
+            .expect("Suspend");
+        admin
+            .clear_suspension(quota::ClearSuspensionRequest {
+                org_id: "acme".into(),
+                reason: reason as i32,
+            })
+            .await
+            .expect("ClearSuspension");
+    }
+    let page = ops.get("/orgs/acme").await;
+    let history = section(&page.body, r#"<table id="history">"#);
+    let rows = history.matches("<tr>").count() - 1;
+    assert_eq!(
+        rows, 10,
+        "20 events, a suspension and its clear each: {history}"
+    );
+    let newest = history.find("round 12").expect("the newest round");
+    let older = history.find("round 11").expect("the round before");
+    assert!(newest < older, "newest first: {history}");
+    assert!(!history.contains("round 2<"), "beyond the 20: {history}");
+    assert!(history.contains("Cleared by root"), "{history}");
+    let link = page
+        .body
+        .split(r#"<a href=""#)
+        .find(|s| s.starts_with("/orgs/acme?history_page="))
+        .and_then(|s| s.split('"').next())
+        .expect("a link to the older events")
+        .replace("&amp;", "&");
+    let older_page = ops.get(&link).await;
+    assert_eq!(older_page.status, 200, "{}", older_page.body);
+    let history = section(&older_page.body, r#"<table id="history">"#);
+    assert!(history.contains("round 2<"), "{history}");
+    assert!(!history.contains("round 12"), "{history}");
+    assert!(older_page.body.contains("The newest events"));
+    // The first suspension, cleared by ops, is on the last page.
+    let mut next = older_page;
+    let mut pages = 2;
+    while let Some(link) = next
+        .body
+        .split(r#"<a href=""#)
+        .find(|s| s.starts_with("/orgs/acme?history_page="))
+        .and_then(|s| s.split('"').next())
+    {
+        let link = link.replace("&amp;", "&");
+        next = ops.get(&link).await;
+        pages += 1;
+        assert!(pages < 10, "the history ends");
+    }
+    assert!(next.body.contains("Cleared by ops"), "{}", next.body);
+
+    // A forged page token is refused in words.
+    let forged = ops.get("/orgs/acme?history_page=zz").await;
+    assert!(
+        forged.body.contains("not a page token") || forged.body.contains("page_token"),
+        "{}",
+        forged.body
+    );
+}
+
+/// The part of `page` from `start` to the end of its table.
+fn section<'a>(page: &'a str, start: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {page}"));
+    let rest = &page[from..];
+    &rest[..rest.find("</table>").unwrap_or(rest.len())]
+}
+
+/// `text` as askama escapes it in a page.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
 /// The allocation of `org` as the governor has it.
 async fn allocation_of(bench: &Bench, org: &str) -> syncgov_api::quota::v1::Budget {
     bench
