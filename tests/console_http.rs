@@ -5,7 +5,9 @@
 //! (a worker of one org sees no other org, an operator may not change an
 //! allocation), each refusal shown as a sentence. Then the actions an
 //! operator takes: clear a suspension, resync errors (at most 100 at once),
-//! export CSV; every effect checked through gRPC.
+//! export CSV; every effect checked through gRPC. The tests of pages and
+//! actions run twice, with both services on their memory stores and on a
+//! real `redis-server`.
 
 use std::path::Path;
 
@@ -14,7 +16,32 @@ use syncgov_api::syncerrors::v1 as errors;
 use syncgov_console::config::Settings as ConsoleSettings;
 use syncgov_tests::console::{ADMIN, Bench, Console, GLOBEX, OPERATOR, WORKER};
 use syncgov_tests::pki::Pki;
-use syncgov_tests::{Service, free_addr};
+use syncgov_tests::{Backend, Service, free_addr};
+
+/// Runs each test twice: both services on their memory stores, and both on
+/// one real `redis-server` of the test's own, so that every page and action
+/// of these is exercised against the Redis stores too.
+macro_rules! on_memory_and_redis {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(syncgov_tests::Backend::Memory).await })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(syncgov_tests::Backend::Redis).await })*
+        }
+    };
+}
+
+on_memory_and_redis!(
+    a_workers_session_sees_its_own_org_and_no_other,
+    an_operator_clears_a_suspension_and_may_not_change_an_allocation,
+    the_org_page_shows_the_suspension_history_newest_first_and_bounded,
+    a_budget_changed_since_the_page_was_opened_is_not_overwritten,
+    sync_health_cards_lead_to_errors_that_are_resynced_and_exported,
+    the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_carries_the_security_headers_and_the_cookies_their_flags() {
@@ -177,9 +204,8 @@ async fn a_token_the_services_refuse_signs_no_one_in() {
     assert_eq!(page.header("location"), "/sign-in");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workers_session_sees_its_own_org_and_no_other() {
-    let bench = Bench::start().await;
+async fn a_workers_session_sees_its_own_org_and_no_other(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let mut worker = bench.client();
     assert_eq!(worker.sign_in(Some(WORKER)).await.status, 303);
 
@@ -255,9 +281,8 @@ async fn a_workers_session_sees_its_own_org_and_no_other() {
     assert!(!fleet.body.contains("acme"), "{}", fleet.body);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
-    let bench = Bench::start().await;
+async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let mut ops = bench.client();
     ops.sign_in(Some(OPERATOR)).await;
     let fleet = ops.get("/fleet?reason=MISSING_FIELD_PERMISSIONS").await;
@@ -399,11 +424,10 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_org_page_shows_the_suspension_history_newest_first_and_bounded() {
+async fn the_org_page_shows_the_suspension_history_newest_first_and_bounded(backend: Backend) {
     use syncgov_api::quota::v1 as quota;
     use syncgov_api::taxonomy::v1 as tx;
-    let bench = Bench::start().await;
+    let bench = Bench::on(backend).await;
     let mut ops = bench.client();
     ops.sign_in(Some(OPERATOR)).await;
     let page = ops.get("/orgs/acme").await;
@@ -550,9 +574,8 @@ async fn allocation_of(bench: &Bench, org: &str) -> syncgov_api::quota::v1::Budg
         .expect("a budget")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten() {
-    let bench = Bench::start().await;
+async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let (mut first, mut second) = (bench.client(), bench.client());
     first.sign_in(Some(ADMIN)).await;
     second.sign_in(Some(ADMIN)).await;
@@ -693,9 +716,8 @@ async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported() {
-    let bench = Bench::start().await;
+async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let mut ops = bench.client();
     ops.sign_in(Some(OPERATOR)).await;
     let health = ops.get("/orgs/acme/health").await;
@@ -1132,9 +1154,10 @@ async fn consoles_sharing_a_session_secret_share_sessions_and_a_bad_secret_stops
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words() {
-    let bench = Bench::start().await;
+async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words(
+    backend: Backend,
+) {
+    let bench = Bench::on(backend).await;
     let mut admin_grpc = bench.governor_as(ADMIN).await;
     for i in 0..25 {
         admin_grpc
