@@ -1037,6 +1037,8 @@ async fn an_operator_turns_notifications_on_and_the_secret_is_never_shown() {
                 ("csrf", &csrf),
                 ("enabled", "1"),
                 ("frequency", "daily"),
+                ("webhook_frequency", "default"),
+                ("email_frequency", "weekly"),
                 ("webhook_url", "https://hooks.example.com/syncgov"),
                 ("webhook_secret", secret),
             ],
@@ -1049,6 +1051,12 @@ async fn an_operator_turns_notifications_on_and_the_secret_is_never_shown() {
         shown.body
     );
     assert!(shown.body.contains(r#"value="daily" checked"#));
+    assert!(
+        shown.body.contains(r#"<option value="weekly" selected>"#)
+            && shown.body.contains(r#"<option value="default" selected>"#),
+        "each channel's frequency shows: {}",
+        shown.body
+    );
     assert!(shown.body.contains("one is set; leave empty to keep it"));
     assert!(!shown.body.contains(secret), "the secret is never shown");
     let stored = bench
@@ -1065,6 +1073,13 @@ async fn an_operator_turns_notifications_on_and_the_secret_is_never_shown() {
     assert_eq!(
         settings.frequency,
         errors::NotificationFrequency::Daily as i32
+    );
+    assert_eq!(
+        (settings.webhook_frequency, settings.email_frequency),
+        (
+            errors::NotificationFrequency::Unspecified as i32,
+            errors::NotificationFrequency::Weekly as i32
+        )
     );
     assert_eq!(settings.webhook_url, "https://hooks.example.com/syncgov");
 

@@ -7,7 +7,10 @@
 //! read back, with what came from outside escaped in the HTML; AUTH works
 //! and the password shows in no log; recipients are checked (a CR or LF is
 //! refused naming the field) and need an SMTP server; an update changes
-//! only the fields its mask names.
+//! only the fields its mask names; mail that fails (a refused recipient,
+//! nobody listening) is counted by reason and shown failing in the
+//! settings; each channel keeps its own frequency (e-mail a daily digest
+//! while the webhook hears of errors at once).
 //!
 //! Every wait is for a condition, with a deadline; no assertion rests on
 //! how long something took.
@@ -704,4 +707,417 @@ async fn tls_to_the_smtp_server_is_verified_against_the_ca_file() {
     .await;
     assert!(refused, "{}", std::fs::read_to_string(&log).unwrap());
     assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+}
+
+/// `GET /metrics` of an admin port, as Prometheus would scrape it.
+fn scrape(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin port");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The value of the series whose line starts with `series` (name and
+/// labels), if scraped.
+fn value_of(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|rest| rest.trim().parse().ok())
+}
+
+/// Starts sync-errors on memory mailing through `smtp_url`, its metrics on
+/// an admin port; turns acme's e-mail on and reports an error; waits until
+/// the settings say e-mail is failing. Returns the status they show and
+/// the metrics then.
+async fn mail_fails(smtp_url: &str) -> (pb::NotificationDeliveryStatus, String) {
+    let admin = syncgov_tests::free_addr();
+    let admin_arg = admin.to_string();
+    let service = syncgov_tests::Process::start(
+        "sync-errors",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &admin_arg,
+            "--smtp-url",
+            smtp_url,
+            "--smtp-from",
+            FROM,
+            "--smtp-timeout",
+            "2s",
+            "--notification-retry",
+            "100ms",
+        ],
+    );
+    let mut c = SyncErrorsClient::new(syncgov_tests::channel(service.addr()).await);
+    let on = pb::NotificationSettings {
+        enabled: true,
+        email_recipients: vec!["nobody@acme.example".into()],
+        ..Default::default()
+    };
+    update(&mut c, "acme", on, &[]).await.unwrap();
+    let reply = c
+        .get_notification_settings(pb::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let fresh = reply.email_delivery.expect("e-mail has a status once on");
+    assert_eq!(fresh.consecutive_failures, 0, "{fresh:?}");
+    assert!(reply.delivery.is_some_and(|d| d.consecutive_failures == 0));
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![too_long("a-1")],
+    })
+    .await
+    .unwrap();
+    let email_status = |mut c: SyncErrorsClient<Channel>| async move {
+        c.get_notification_settings(pb::GetNotificationSettingsRequest {
+            org_id: "acme".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .email_delivery
+        .expect("e-mail has a status")
+    };
+    let failing = eventually(PATIENCE, || {
+        let c = c.clone();
+        async move { email_status(c).await.failing }
+    })
+    .await;
+    let status = email_status(c.clone()).await;
+    assert!(failing, "e-mail never shown failing: {status:?}");
+    // The gauge is read by this replica's notifier after each attempt.
+    let gauge =
+        "syncgov_errors_notifications_failing{channel=\"email\",syncgov_service=\"sync-errors\"}";
+    let seen = eventually(PATIENCE, || async {
+        let text = tokio::task::spawn_blocking(move || scrape(admin))
+            .await
+            .unwrap();
+        value_of(&text, gauge) == Some(1.0)
+    })
+    .await;
+    let text = scrape(admin);
+    assert!(seen, "{gauge} is not 1 in:\n{text}");
+    drop(service);
+    (status, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_mail_is_counted_by_reason_and_shown_in_the_settings() {
+    let failed = |reason: &str| {
+        format!(
+            "syncgov_errors_notifications_deliveries_total{{channel=\"email\",reason=\"{reason}\",result=\"failed\",syncgov_service=\"sync-errors\"}}"
+        )
+    };
+    let webhook_failed = "syncgov_errors_notifications_deliveries_total{channel=\"webhook\",reason=\"connect\",result=\"failed\",syncgov_service=\"sync-errors\"}";
+    let webhook_gauge =
+        "syncgov_errors_notifications_failing{channel=\"webhook\",syncgov_service=\"sync-errors\"}";
+
+    // A server that refuses the recipient: nothing arrives, each attempt
+    // counts as a refused recipient, and the settings say why.
+    let sink = SmtpSink::start_refusing_recipients();
+    let (status, text) = mail_fails(&sink.url()).await;
+    assert!(status.consecutive_failures >= 3, "{status:?}");
+    assert!(
+        status.last_failure.contains("550"),
+        "the refusal is told: {status:?}"
+    );
+    assert!(status.last_failure_at.is_some() && status.last_success_at.is_none());
+    let refused = value_of(&text, &failed("recipient")).unwrap_or(0.0);
+    assert!(refused >= 3.0, "{}: {refused}\n{text}", failed("recipient"));
+    assert_eq!(value_of(&text, &failed("connect")), Some(0.0), "{text}");
+    // The webhook channel has its own series, untouched.
+    assert_eq!(value_of(&text, webhook_failed), Some(0.0), "{text}");
+    assert_eq!(value_of(&text, webhook_gauge), Some(0.0), "{text}");
+    assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+
+    // Nobody listening: a connection failure.
+    let closed = format!("smtp://{}", syncgov_tests::free_addr());
+    let (status, text) = mail_fails(&closed).await;
+    assert!(status.consecutive_failures >= 3, "{status:?}");
+    assert!(!status.last_failure.is_empty(), "{status:?}");
+    let unreachable = value_of(&text, &failed("connect")).unwrap_or(0.0);
+    assert!(
+        unreachable >= 3.0,
+        "{}: {unreachable}\n{text}",
+        failed("connect")
+    );
+    assert_eq!(value_of(&text, &failed("recipient")), Some(0.0), "{text}");
+}
+
+/// E-mail on a daily digest while the webhook hears of errors at once, on
+/// `backend`: the webhook gets each new type now, the mail one digest of
+/// them all, and neither the other's notices. A channel sent back to the
+/// default frequency follows it again.
+async fn each_channel_keeps_its_own_frequency(backend: syncgov_tests::Backend) {
+    let store = backend.start();
+    let sink = SmtpSink::start();
+    let hook = WebhookReceiver::start(0).await;
+    let service = Service::sync_errors(Settings {
+        digest_day: Duration::from_secs(1),
+        notification_retry: Duration::from_millis(300),
+        webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        smtp_url: Some(sink.url()),
+        smtp_from: Some(FROM.into()),
+        server: ServerSettings {
+            redis_url: store.redis_url(),
+            redis_cluster_nodes: store.cluster_nodes(),
+            ..ServerSettings::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    // Without a mask: frequency (immediately) for every channel but e-mail.
+    update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings {
+            enabled: true,
+            frequency: pb::NotificationFrequency::Immediately.into(),
+            email_frequency: pb::NotificationFrequency::Daily.into(),
+            webhook_url: hook.url(),
+            webhook_secret: SECRET.into(),
+            email_recipients: vec!["ops@acme.example".into()],
+            ..Default::default()
+        },
+        &[],
+    )
+    .await
+    .expect("acme's settings");
+    let stored = get(&mut c, "acme").await;
+    assert_eq!(
+        (stored.webhook_frequency, stored.email_frequency),
+        (
+            pb::NotificationFrequency::Unspecified as i32,
+            pb::NotificationFrequency::Daily as i32
+        ),
+        "the webhook follows frequency; e-mail has its own"
+    );
+
+    let failure = failure_on;
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![
+            too_long("a-1"),
+            failure(
+                "a-2",
+                "c2",
+                "STRING_TOO_LONG",
+                "Description: data value too large: y (max length=255)",
+            ),
+            failure(
+                "a-3",
+                "c3",
+                "INVALID_EMAIL_ADDRESS",
+                "invalid email address: XX",
+            ),
+        ],
+    })
+    .await
+    .unwrap();
+
+    // The webhook: one notice per new type, now.
+    assert!(
+        eventually(PATIENCE, || async { hook.requests().len() >= 2 }).await,
+        "the webhook heard nothing"
+    );
+    // E-mail: one digest of the three, once its day is over.
+    assert!(
+        eventually(PATIENCE, || async { !sink.messages().is_empty() }).await,
+        "no digest was mailed"
+    );
+    let mails = sink.messages();
+    assert_eq!(
+        subjects_of(&mails, "acme"),
+        ["[syncgov] acme: sync error digest, 3 new errors"],
+        "{mails:#?}"
+    );
+    // A whole day later nothing more has come by either channel: no
+    // digest to the webhook, no immediate notice by e-mail.
+    let day_after = syncgov_kit::clock::now_ms() / 1000 + 2;
+    assert!(
+        eventually(PATIENCE, || async {
+            syncgov_kit::clock::now_ms() / 1000 >= day_after
+        })
+        .await
+    );
+    let posted: Vec<serde_json::Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    assert!(posted.iter().all(|p| p["kind"] == "errors"), "{posted:#?}");
+    let mut types: Vec<&str> = posted
+        .iter()
+        .map(|p| p["types"][0]["type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, ["INVALID_EMAIL", "STRING_TOO_LONG"]);
+    assert_eq!(sink.messages().len(), 1, "{:#?}", sink.messages());
+
+    // Back to the default (path email_frequency, UNSPECIFIED): a new type is
+    // mailed at once too.
+    update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings::default(),
+        &["email_frequency"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&mut c, "acme").await.email_frequency,
+        pb::NotificationFrequency::Unspecified as i32
+    );
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![failure(
+            "a-4",
+            "c4",
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            "npsp.TDTM_Opportunity: execution of AfterInsert\n\ncaused by: System.DmlException: Insert failed.",
+        )],
+    })
+    .await
+    .unwrap();
+    assert!(
+        eventually(PATIENCE, || async {
+            sink.messages().len() == 2 && hook.requests().len() == 3
+        })
+        .await,
+        "the new type went to both: {:#?}",
+        sink.messages()
+    );
+    let mails = sink.messages();
+    assert!(
+        subjects_of(&mails, "acme")[1].starts_with("[syncgov] acme: new sync errors"),
+        "{mails:#?}"
+    );
+    // A frequency that is none is refused naming its field.
+    let err = update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings {
+            webhook_frequency: 7,
+            ..Default::default()
+        },
+        &["webhook_frequency"],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("settings.webhook_frequency:"),
+        "{}",
+        err.message()
+    );
+    drop(store);
+}
+
+/// A failure on record `record` of a given status and message.
+fn failure_on(key: &str, record: &str, status: &str, message: &str) -> pb::Failure {
+    pb::Failure {
+        crm_record_id: record.into(),
+        status_code: status.into(),
+        message: message.into(),
+        ..too_long(key)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channel_keeps_its_own_frequency_on_memory() {
+    each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channel_keeps_its_own_frequency_on_redis() {
+    each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channel_keeps_its_own_frequency_on_a_cluster() {
+    each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Cluster).await;
+}
+
+/// Each channel on its own: with the mail server away, the webhook still
+/// hears of a new error at once, and only once while the mail is tried
+/// again and again; the mail goes out, alone, once its server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_mail_server_does_not_hold_back_the_webhook() {
+    let smtp_addr = syncgov_tests::free_addr();
+    let hook = WebhookReceiver::start(0).await;
+    let service = Service::sync_errors(Settings {
+        notification_retry: Duration::from_millis(100),
+        webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        smtp_url: Some(format!("smtp://{smtp_addr}")),
+        smtp_from: Some(FROM.into()),
+        smtp_timeout: Duration::from_secs(2),
+        ..Settings::default()
+    })
+    .await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings {
+            enabled: true,
+            frequency: pb::NotificationFrequency::Immediately.into(),
+            webhook_url: hook.url(),
+            webhook_secret: SECRET.into(),
+            email_recipients: vec!["ops@acme.example".into()],
+            ..Default::default()
+        },
+        &[],
+    )
+    .await
+    .expect("acme's settings");
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![too_long("a-1")],
+    })
+    .await
+    .expect("IngestErrors");
+
+    let posted = eventually(PATIENCE, || async { !hook.requests().is_empty() }).await;
+    assert!(posted, "the webhook waited for the mail server");
+    // The mail keeps failing meanwhile, and the webhook is not posted again.
+    let failing = eventually(PATIENCE, || {
+        let mut c = c.clone();
+        async move {
+            get_status(&mut c)
+                .await
+                .is_some_and(|s| s.consecutive_failures >= 3)
+        }
+    })
+    .await;
+    assert!(failing, "the mail was not tried again");
+    assert_eq!(hook.requests().len(), 1, "posted again on the mail's retry");
+
+    // The mail server comes back: the mail goes out, the webhook still once.
+    let sink = SmtpSink::start_on(smtp_addr);
+    let mailed = eventually(PATIENCE, || async { !sink.messages().is_empty() }).await;
+    assert!(mailed, "the mail never went out");
+    assert_eq!(sink.messages().len(), 1, "{:?}", sink.messages());
+    assert_eq!(hook.requests().len(), 1);
+}
+
+async fn get_status(c: &mut SyncErrorsClient<Channel>) -> Option<pb::NotificationDeliveryStatus> {
+    c.get_notification_settings(pb::GetNotificationSettingsRequest {
+        org_id: "acme".into(),
+    })
+    .await
+    .ok()?
+    .into_inner()
+    .email_delivery
 }

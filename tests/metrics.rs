@@ -3,9 +3,10 @@
 //! loopback, with its own configuration and data directory) scrapes both
 //! admin ports every second under one shared job, as a generic pod scrape
 //! would. The test drives grants, denials, suspensions, ingests, a resync,
-//! a webhook delivery and a short Redis outage, then evaluates every
-//! expression of the Grafana dashboard through Prometheus's HTTP API: each
-//! returns data, and the counts match what the test did. `promtool check
+//! a webhook delivery, e-mails to a server nobody runs and a short Redis
+//! outage, then evaluates every expression of the Grafana dashboard
+//! through Prometheus's HTTP API: each returns data, and the counts (and
+//! the fleet's current errors per category) match what the test did. `promtool check
 //! metrics` passes on what both admin ports serve.
 //!
 //! Also here: `/readyz` answers 503 from the moment a service begins
@@ -382,6 +383,11 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
             "127.0.0.0/8",
             "--notification-retry",
             "200ms",
+            // Nobody listens there: e-mails fail to connect.
+            "--smtp-url",
+            &format!("smtp://{}", syncgov_tests::free_addr()),
+            "--smtp-from",
+            "syncgov <alerts@syncgov.example>",
         ],
     );
     let prometheus = Prometheus::start(&[governor_admin, errors_admin]);
@@ -453,6 +459,26 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
         })
         .await
         .expect("UpdateNotificationSettings");
+    // globex is told by e-mail only, through a server nobody runs.
+    errors_client
+        .update_notification_settings(errors::UpdateNotificationSettingsRequest {
+            org_id: "globex".into(),
+            settings: Some(errors::NotificationSettings {
+                enabled: true,
+                email_recipients: vec!["ops@globex.example".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("UpdateNotificationSettings");
+    errors_client
+        .ingest_errors(errors::IngestErrorsRequest {
+            org_id: "globex".into(),
+            failures: vec![failure("g1", "", "Something nobody has seen before.")],
+        })
+        .await
+        .expect("IngestErrors");
     let too_long = "Description: data value too large: x (max length=255)";
     let ingested = errors_client
         .ingest_errors(errors::IngestErrorsRequest {
@@ -581,18 +607,39 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
                 .await
                 == Some(3.0)
             && prometheus
-                .value("sum(syncgov_errors_notifications_deliveries_total{result=\"delivered\"})")
+                .value("sum(syncgov_errors_notifications_deliveries_total{channel=\"webhook\",result=\"delivered\"})")
                 .await
                 == Some(deliveries)
+            && prometheus
+                .value("sum(syncgov_errors_notifications_deliveries_total{channel=\"email\",reason=\"connect\"})")
+                .await
+                .is_some_and(|n| n >= 3.0)
+            && prometheus
+                .value("max(syncgov_errors_notifications_failing{channel=\"email\"})")
+                .await
+                == Some(1.0)
+            && prometheus.value("sum(syncgov_errors_current)").await == Some(3.0)
             && prometheus
                 .value("sum(syncgov_errors_resync_jobs_total)")
                 .await
                 == Some(2.0)
     })
     .await;
+    let mut shown = Vec::new();
+    for expr in [
+        "sum(syncgov_quota_decisions_total)",
+        "sum(syncgov_store_errors_total{kind=\"unavailable\"})",
+        "sum(syncgov_errors_notifications_deliveries_total{channel=\"webhook\",result=\"delivered\"})",
+        "sum(syncgov_errors_notifications_deliveries_total{channel=\"email\",reason=\"connect\"})",
+        "max(syncgov_errors_notifications_failing{channel=\"email\"})",
+        "sum(syncgov_errors_current)",
+        "sum(syncgov_errors_resync_jobs_total)",
+    ] {
+        shown.push((expr, prometheus.value(expr).await));
+    }
     assert!(
         settled,
-        "Prometheus never showed the final counts: {tally:?}"
+        "Prometheus never showed the final counts: {tally:?}, {deliveries} deliveries; it shows {shown:#?}"
     );
 
     // Each service's last scrape: evaluated exactly there, a rate over a
@@ -781,12 +828,52 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
         "syncgov_errors_notifications_deliveries_total",
         "sync-errors",
     );
+    let delivery = |channel: &str, result: &str| {
+        deliveries_series
+            .iter()
+            .find(|s| s.label("channel") == channel && s.label("result") == result)
+            .map_or(0, |s| count(s.value))
+    };
     assert_eq!(
-        count(by(&deliveries_series, "result", "delivered")),
+        delivery("webhook", "delivered"),
         deliveries as u64,
         "{deliveries_series:?}"
     );
-    assert_eq!(count(by(&deliveries_series, "result", "failed")), 0);
+    assert_eq!(delivery("webhook", "failed"), 0, "{deliveries_series:?}");
+    assert_eq!(delivery("email", "delivered"), 0, "{deliveries_series:?}");
+    assert!(delivery("email", "failed") >= 3, "{deliveries_series:?}");
+    // Every e-mail failed to connect, and only that.
+    let mail_failures = series("channel=\"email\",result=\"failed\"", "sync-errors");
+    assert_eq!(mail_failures.len(), 9, "every reason: {mail_failures:?}");
+    for sample in &mail_failures {
+        let n = count(sample.value);
+        match sample.label("reason") {
+            "connect" => assert!(n >= 3, "{mail_failures:?}"),
+            _ => assert_eq!(n, 0, "{mail_failures:?}"),
+        }
+    }
+    let failing = series("syncgov_errors_notifications_failing", "sync-errors");
+    assert_eq!(by(&failing, "channel", "email"), 1.0, "{failing:?}");
+    assert_eq!(by(&failing, "channel", "webhook"), 0.0, "{failing:?}");
+
+    // The fleet's state: acme's r2 still resyncing and the failure its
+    // worker reported (on a record of its own; r1 resolved), globex's
+    // unknown error; nothing dead.
+    for fragment in ["syncgov_errors_current", "syncgov_errors_impacted_records"] {
+        let state = series(fragment, "sync-errors");
+        assert_eq!(state.len(), 8, "every category: {state:?}");
+        for sample in &state {
+            let expected = match sample.label("category") {
+                "PROPERTY_VALUES" => 2.0,
+                "OTHER" => 1.0,
+                _ => 0.0,
+            };
+            assert_eq!(sample.value, expected, "{fragment}: {state:?}");
+        }
+    }
+    let dead = series("syncgov_errors_resync_dead", "sync-errors");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].value, 0.0, "{dead:?}");
     let queue = series("syncgov_errors_resync_queue", "sync-errors");
     assert_eq!(queue.len(), 2, "{queue:?}");
 

@@ -8,7 +8,8 @@ decoded, and the raw message. With --user and --password-file it requires
 AUTH (PLAIN or LOGIN) with those credentials before MAIL and refuses
 everything else. With --tls-cert and --tls-key it speaks TLS: STARTTLS,
 required before MAIL (--tls starttls), or TLS from the first byte
-(--tls implicit). Prints "listening on 127.0.0.1:PORT" once it accepts
+(--tls implicit). With --refuse-recipients it refuses every recipient
+(550 at RCPT), as a server does a mailbox it does not know. Prints "listening on 127.0.0.1:PORT" once it accepts
 connections, then serves until killed.
 """
 
@@ -28,9 +29,16 @@ from aiosmtpd.smtp import SMTP, AuthResult
 class Saver:
     """Writes each message it is handed to a file of its own."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, refuse_recipients=False):
         self.directory = directory
         self.count = 0
+        self.refuse_recipients = refuse_recipients
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_recipients:
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
@@ -84,8 +92,10 @@ async def main():
     parser.add_argument("--tls", choices=["starttls", "implicit"])
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--refuse-recipients", action="store_true")
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    handler = Saver(args.dir)
+    handler = Saver(args.dir, args.refuse_recipients)
     options = {}
     context = None
     if args.tls:
@@ -106,7 +116,7 @@ async def main():
     server = await loop.create_server(
         lambda: SMTP(handler, **options),
         host="127.0.0.1",
-        port=0,
+        port=args.port,
         ssl=context if args.tls == "implicit" else None,
     )
     port = server.sockets[0].getsockname()[1]

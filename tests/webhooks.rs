@@ -871,9 +871,9 @@ async fn failing_webhooks_show_in_the_metrics_and_the_admin_port_is_refused() {
     ingest(&mut c, "acme", &[0]).await;
     ingest(&mut c, "globex", &[0]).await;
     let expected = [
-        "syncgov_errors_notifications_deliveries_total{reason=\"status\",result=\"failed\",syncgov_service=\"sync-errors\"}",
-        "syncgov_errors_notifications_deliveries_total{reason=\"policy\",result=\"failed\",syncgov_service=\"sync-errors\"}",
-        "syncgov_errors_notifications_failing{syncgov_service=\"sync-errors\"} 2",
+        "syncgov_errors_notifications_deliveries_total{channel=\"webhook\",reason=\"status\",result=\"failed\",syncgov_service=\"sync-errors\"}",
+        "syncgov_errors_notifications_deliveries_total{channel=\"webhook\",reason=\"policy\",result=\"failed\",syncgov_service=\"sync-errors\"}",
+        "syncgov_errors_notifications_failing{channel=\"webhook\",syncgov_service=\"sync-errors\"} 2",
     ];
     let shown = eventually(Duration::from_secs(30), || async move {
         let text = tokio::task::spawn_blocking(move || scrape(admin))
@@ -887,6 +887,6 @@ async fn failing_webhooks_show_in_the_metrics_and_the_admin_port_is_refused() {
     let delivery = get(&mut c, "globex").await.delivery.unwrap();
     assert!(delivery.last_failure.contains("own port"), "{delivery:?}");
     assert!(text.contains(
-        "syncgov_errors_notifications_deliveries_total{reason=\"\",result=\"delivered\",syncgov_service=\"sync-errors\"} 0"
+        "syncgov_errors_notifications_deliveries_total{channel=\"webhook\",reason=\"\",result=\"delivered\",syncgov_service=\"sync-errors\"} 0"
     ));
 }

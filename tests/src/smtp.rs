@@ -29,25 +29,47 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// A server that takes every message, no AUTH.
     pub fn start() -> Self {
-        Self::spawn(None, None)
+        Self::spawn(None, None, false)
+    }
+
+    /// A server that refuses every recipient (550 at RCPT), so it takes
+    /// no message.
+    pub fn start_refusing_recipients() -> Self {
+        Self::spawn(None, None, true)
+    }
+
+    /// A server that takes every message, on `addr` (a loopback address
+    /// nothing listened on: a mail server coming back).
+    pub fn start_on(addr: SocketAddr) -> Self {
+        Self::spawn_on(None, None, false, addr.port())
     }
 
     /// A server that speaks TLS with `cert` and `key` (PEM files):
     /// `starttls` (required before MAIL) or `implicit` (from the first
     /// byte).
     pub fn start_tls(mode: &str, cert: &std::path::Path, key: &std::path::Path) -> Self {
-        Self::spawn(None, Some((mode, cert, key)))
+        Self::spawn(None, Some((mode, cert, key)), false)
     }
 
     /// A server that takes messages only after AUTH as `user` with
     /// `password`.
     pub fn start_with_auth(user: &str, password: &str) -> Self {
-        Self::spawn(Some((user, password)), None)
+        Self::spawn(Some((user, password)), None, false)
     }
 
     fn spawn(
         auth: Option<(&str, &str)>,
         tls: Option<(&str, &std::path::Path, &std::path::Path)>,
+        refuse_recipients: bool,
+    ) -> Self {
+        Self::spawn_on(auth, tls, refuse_recipients, 0)
+    }
+
+    fn spawn_on(
+        auth: Option<(&str, &str)>,
+        tls: Option<(&str, &std::path::Path, &std::path::Path)>,
+        refuse_recipients: bool,
+        port: u16,
     ) -> Self {
         let dir = TempDir::new("smtp");
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp_sink.py");
@@ -65,6 +87,12 @@ impl SmtpSink {
                 .arg(user)
                 .arg("--password-file")
                 .arg(file);
+        }
+        if refuse_recipients {
+            command.arg("--refuse-recipients");
+        }
+        if port != 0 {
+            command.arg("--port").arg(port.to_string());
         }
         if let Some((mode, cert, key)) = tls {
             command

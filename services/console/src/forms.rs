@@ -229,6 +229,24 @@ pub fn frequency_name(n: i32) -> &'static str {
     }
 }
 
+/// A channel's notification frequency by its form value (`default`: follow
+/// the settings' frequency, 0); returns the proto number.
+pub fn channel_frequency(field: &str, text: &str) -> Result<i32, BadInput> {
+    match text {
+        "" | "default" => Ok(0),
+        "immediately" | "daily" | "weekly" => frequency(field, text),
+        _ => Err(BadInput::new(
+            field,
+            "one of default, immediately, daily, weekly",
+        )),
+    }
+}
+
+/// The form value of a channel's notification frequency.
+pub fn channel_frequency_name(n: i32) -> &'static str {
+    if n == 0 { "default" } else { frequency_name(n) }
+}
+
 /// A webhook URL: printable, at most 2 048 characters (the service checks
 /// where it may point).
 pub fn webhook_url(field: &str, text: &str) -> Result<String, BadInput> {
@@ -296,6 +314,11 @@ mod tests {
         assert_eq!(frequency("frequency", "daily").unwrap(), 2);
         assert!(frequency("frequency", "hourly").is_err());
         assert_eq!(frequency_name(3), "weekly");
+        assert_eq!(channel_frequency("email_frequency", "default").unwrap(), 0);
+        assert_eq!(channel_frequency("email_frequency", "weekly").unwrap(), 3);
+        assert!(channel_frequency("email_frequency", "hourly").is_err());
+        assert_eq!(channel_frequency_name(0), "default");
+        assert_eq!(channel_frequency_name(2), "daily");
         assert!(webhook_url("webhook_url", "https://x y").is_err());
         assert!(webhook_url("webhook_url", &"h".repeat(2_049)).is_err());
         assert_eq!(webhook_secret("webhook_secret", "").unwrap(), "");

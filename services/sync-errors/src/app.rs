@@ -249,6 +249,7 @@ fn background<S: ErrorStore>(
         deliveries.mailer,
     );
     let queue = crate::metrics::watch_queue(store.clone());
+    let fleet = crate::metrics::watch_fleet(store.clone());
     crate::metrics::count_from_zero();
     let indexed = store.clone();
     let index_existing = async move {
@@ -259,7 +260,7 @@ fn background<S: ErrorStore>(
         }
     };
     let watch: BoxFuture = Box::pin(async move {
-        tokio::join!(health_watch, notifier, queue, index_existing);
+        tokio::join!(health_watch, notifier, queue, fleet, index_existing);
     });
     let Some(addr) = &settings.governor_addr else {
         return Ok(watch);

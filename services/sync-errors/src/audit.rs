@@ -39,11 +39,10 @@ pub fn masked_url(url: &str) -> String {
 pub fn notification(settings: &Settings, secret: &str) -> Value {
     json!({
         "enabled": settings.enabled,
-        "frequency": match settings.frequency {
-            Frequency::Immediately => "immediately",
-            Frequency::Daily => "daily",
-            Frequency::Weekly => "weekly",
-        },
+        "frequency": frequency(settings.frequency),
+        // A channel without a frequency of its own follows `frequency`.
+        "webhook_frequency": settings.webhook_frequency.map_or("default", frequency),
+        "email_frequency": settings.email_frequency.map_or("default", frequency),
         "webhook_url": masked_url(&settings.webhook_url),
         "webhook_secret": secret,
         "webhook_format": match settings.webhook_format {
@@ -54,6 +53,15 @@ pub fn notification(settings: &Settings, secret: &str) -> Value {
         "email": choices(settings.email),
         "email_recipients": settings.email_recipients,
     })
+}
+
+/// A frequency as the trail records it.
+fn frequency(f: Frequency) -> &'static str {
+    match f {
+        Frequency::Immediately => "immediately",
+        Frequency::Daily => "daily",
+        Frequency::Weekly => "weekly",
+    }
 }
 
 /// One channel's choices as the trail records them.

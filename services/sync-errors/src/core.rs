@@ -524,7 +524,32 @@ impl<S: ErrorStore> SyncErrors<S> {
         if !on {
             return Ok(None);
         }
-        Ok(Some(self.store.delivery_status(org).await?))
+        Ok(Some(
+            self.store
+                .delivery_status(org, notify::Channel::Webhook)
+                .await?,
+        ))
+    }
+
+    /// How e-mails to the org's recipients are going; `None` when its
+    /// notifications are off or name no recipient.
+    pub async fn email_delivery_status(
+        &self,
+        org: &OrgId,
+    ) -> Result<Option<notify::DeliveryStatus>, Error> {
+        let mails = self
+            .store
+            .notification_settings(org)
+            .await?
+            .is_some_and(|s| s.enabled && !s.email_recipients.is_empty());
+        if !mails {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.store
+                .delivery_status(org, notify::Channel::Email)
+                .await?,
+        ))
     }
 
     /// Changes the org's notification settings as `update` says (what it

@@ -530,10 +530,12 @@ impl<S: ErrorStore> pb::sync_errors_server::SyncErrors for SyncErrorsService<S> 
         let org = org(&request.get_ref().org_id)?;
         let settings = self.core.notification_settings(&org).await?;
         let delivery = self.core.delivery_status(&org).await?;
+        let email_delivery = self.core.email_delivery_status(&org).await?;
         Ok(Response::new(pb::GetNotificationSettingsResponse {
             webhook_secret_set: settings.webhook_secret.is_some(),
             settings: Some(notification_settings_pb(&settings)),
             delivery: delivery.as_ref().map(delivery_pb),
+            email_delivery: email_delivery.as_ref().map(delivery_pb),
         }))
     }
 
@@ -883,6 +885,12 @@ fn notification_settings_pb(settings: &notify::Settings) -> pb::NotificationSett
     pb::NotificationSettings {
         enabled: settings.enabled,
         frequency: settings.frequency.number(),
+        webhook_frequency: settings
+            .webhook_frequency
+            .map_or(0, notify::Frequency::number),
+        email_frequency: settings
+            .email_frequency
+            .map_or(0, notify::Frequency::number),
         webhook_url: redact_credentials(&settings.webhook_url),
         webhook_secret: String::new(),
         webhook: Some(choices(settings.webhook)),
@@ -892,7 +900,7 @@ fn notification_settings_pb(settings: &notify::Settings) -> pb::NotificationSett
     }
 }
 
-/// Most paths an update mask may name (there are 13; repeats are refused
+/// Most paths an update mask may name (there are 15; repeats are refused
 /// by the bound, not counted).
 const MAX_MASK_PATHS: usize = 32;
 
@@ -910,6 +918,13 @@ pub fn notification_update(
     })?;
     let format = notify::WebhookFormat::from_number(given.webhook_format)
         .ok_or_else(|| InvalidInput::new("settings.webhook_format", "must be a WebhookFormat"))?;
+    let channel_frequency = |field: &str, n: i32| {
+        notify::Frequency::of_channel(n)
+            .ok_or_else(|| InvalidInput::new(field, "must be a NotificationFrequency"))
+    };
+    let webhook_frequency =
+        channel_frequency("settings.webhook_frequency", given.webhook_frequency)?;
+    let email_frequency = channel_frequency("settings.email_frequency", given.email_frequency)?;
     let choices = |c: Option<pb::NotificationChoices>| {
         let c = c.unwrap_or_default();
         notify::Choices {
@@ -927,6 +942,8 @@ pub fn notification_update(
             webhook_url: Some(given.webhook_url),
             webhook_secret: secret,
             webhook_format: (given.webhook_format != 0).then_some(format),
+            webhook_frequency: webhook_frequency.map(Some),
+            email_frequency: email_frequency.map(Some),
             webhook: given
                 .webhook
                 .map(|c| notify::ChoicesUpdate::all(choices(Some(c))))
@@ -952,6 +969,8 @@ pub fn notification_update(
         match path.as_str() {
             "enabled" => update.enabled = Some(given.enabled),
             "frequency" => update.frequency = Some(frequency),
+            "webhook_frequency" => update.webhook_frequency = Some(webhook_frequency),
+            "email_frequency" => update.email_frequency = Some(email_frequency),
             "webhook_url" => update.webhook_url = Some(given.webhook_url.clone()),
             // An empty secret cannot be stored: every delivery is signed.
             "webhook_secret" => update.webhook_secret = secret.clone(),

@@ -10,6 +10,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 
 use crate::classify::Classification;
+use crate::notify::Channel;
 use crate::taxonomy::{ErrorType, SuspensionReason};
 
 /// The `category` of a suspension-level failure, which has none of the
@@ -28,6 +29,8 @@ const RESYNC_ENDS: [(&str, &str); 3] = [
 const DELIVERY_FAILURES: [&str; 7] = [
     "status", "timeout", "connect", "dns", "tls", "policy", "http",
 ];
+/// Every `reason` of a failed e-mail (see `crate::smtp::MailFailure`).
+const MAIL_FAILURES: [&str; 9] = crate::smtp::MAIL_FAILURES;
 /// Every `why` of an outbox dead letter.
 const DEAD_LETTER_WHYS: [&str; 2] = ["unreadable", "refused"];
 
@@ -62,7 +65,8 @@ fn instruments() -> &'static Instruments {
                 .u64_counter("syncgov.errors.notifications.deliveries")
                 .with_unit("{delivery}")
                 .with_description(
-                    "Webhook delivery attempts, by result and, for a failed one (retried), reason",
+                    "Delivery attempts, by channel (webhook, email), result and, for a failed one \
+                     (retried), reason",
                 )
                 .build(),
             dead_letters: meter
@@ -94,13 +98,18 @@ pub fn count_from_zero() {
     for (outcome, state) in RESYNC_ENDS {
         instruments.resync.add(0, &resync_labels(outcome, state));
     }
-    instruments
-        .deliveries
-        .add(0, &delivery_labels("delivered", ""));
-    for reason in DELIVERY_FAILURES {
+    for (channel, reasons) in [
+        (Channel::Webhook, &DELIVERY_FAILURES[..]),
+        (Channel::Email, &MAIL_FAILURES[..]),
+    ] {
         instruments
             .deliveries
-            .add(0, &delivery_labels("failed", reason));
+            .add(0, &delivery_labels(channel, "delivered", ""));
+        for reason in reasons {
+            instruments
+                .deliveries
+                .add(0, &delivery_labels(channel, "failed", reason));
+        }
     }
     for why in DEAD_LETTER_WHYS {
         instruments.dead_letters.add(0, &dead_letter_labels(why));
@@ -131,8 +140,9 @@ fn resync_labels(outcome: &'static str, state: &'static str) -> [KeyValue; 3] {
     ]
 }
 
-fn delivery_labels(result: &'static str, reason: &'static str) -> [KeyValue; 3] {
+fn delivery_labels(channel: Channel, result: &'static str, reason: &'static str) -> [KeyValue; 4] {
     [
+        KeyValue::new("channel", channel.as_str()),
         KeyValue::new("result", result),
         KeyValue::new("reason", reason),
         syncgov_kit::metrics::service(),
@@ -171,27 +181,44 @@ pub fn delivery(failure: Option<&crate::webhook::Failure>) {
     };
     instruments()
         .deliveries
-        .add(1, &delivery_labels(result, reason));
+        .add(1, &delivery_labels(Channel::Webhook, result, reason));
 }
 
-/// The `syncgov.errors.notifications.failing` gauge, reading `count`: orgs
-/// whose webhook failed [`crate::notify::FAILING_AFTER`] times or more in a
-/// row, as this replica last saw them. Observed while the returned gauge
-/// lives.
-pub fn failing_webhooks(
-    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+/// Counts an e-mail attempt: sent, or failed and why.
+pub fn email_delivery(failure: Option<&crate::smtp::MailFailure>) {
+    let (result, reason) = match failure {
+        None => ("delivered", ""),
+        Some(f) => ("failed", f.reason),
+    };
+    instruments()
+        .deliveries
+        .add(1, &delivery_labels(Channel::Email, result, reason));
+}
+
+/// The `syncgov.errors.notifications.failing` gauge, per channel, reading
+/// `counts` (the webhook's, e-mail's): orgs whose channel failed
+/// [`crate::notify::FAILING_AFTER`] times or more in a row, as this
+/// replica last saw them. Observed while the returned gauge lives.
+pub fn failing_channels(
+    counts: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
 ) -> opentelemetry::metrics::ObservableGauge<u64> {
     opentelemetry::global::meter("sync-errors")
         .u64_observable_gauge("syncgov.errors.notifications.failing")
         .with_unit("{org}")
         .with_description(
-            "Orgs whose webhook failed 3 times or more in a row, as this replica last saw them",
+            "Orgs whose channel (webhook, email) failed 3 times or more in a row, as this \
+             replica last saw them",
         )
         .with_callback(move |observer| {
-            observer.observe(
-                count.load(std::sync::atomic::Ordering::Relaxed),
-                &[syncgov_kit::metrics::service()],
-            );
+            for (i, channel) in Channel::ALL.into_iter().enumerate() {
+                observer.observe(
+                    counts[i].load(std::sync::atomic::Ordering::Relaxed),
+                    &[
+                        KeyValue::new("channel", channel.as_str()),
+                        syncgov_kit::metrics::service(),
+                    ],
+                );
+            }
         })
         .build()
 }
@@ -239,6 +266,84 @@ pub async fn watch_queue<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) 
         }
         tokio::time::sleep(QUEUE_EVERY).await;
     }
+}
+
+/// How often the fleet's current errors are summed.
+const FLEET_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sums the fleet's current errors every few seconds (from each org's
+/// counters, see [`crate::store::ErrorStore::fleet_counts`]) for the
+/// `syncgov.errors.current` and `syncgov.errors.impacted_records` gauges,
+/// per category (UNKNOWN errors are the `OTHER` category's), and the
+/// `syncgov.errors.resync.dead` gauge; until dropped. Nothing is observed
+/// before the first sum: a gauge at 0 then would be a guess.
+pub async fn watch_fleet<S: crate::store::ErrorStore>(store: std::sync::Arc<S>) {
+    use std::sync::{Arc, Mutex};
+
+    use crate::top::FleetCounts;
+
+    let last: Arc<Mutex<Option<FleetCounts>>> = Arc::default();
+    let read = |last: &Arc<Mutex<Option<FleetCounts>>>| {
+        last.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    let meter = opentelemetry::global::meter("sync-errors");
+    let (errors, records, dead) = (last.clone(), last.clone(), last.clone());
+    let _current = meter
+        .u64_observable_gauge("syncgov.errors.current")
+        .with_unit("{error}")
+        .with_description("Current errors of the whole fleet, by category")
+        .with_callback(move |observer| {
+            if let Some(fleet) = read(&errors) {
+                for (category, n, _) in fleet.per_category() {
+                    observer.observe(n, &category_labels(category));
+                }
+            }
+        })
+        .build();
+    let _records = meter
+        .u64_observable_gauge("syncgov.errors.impacted_records")
+        .with_unit("{record}")
+        .with_description(
+            "Records with a current error of the category, the whole fleet, by category",
+        )
+        .with_callback(move |observer| {
+            if let Some(fleet) = read(&records) {
+                for (category, _, n) in fleet.per_category() {
+                    observer.observe(n, &category_labels(category));
+                }
+            }
+        })
+        .build();
+    let _dead = meter
+        .u64_observable_gauge("syncgov.errors.resync.dead")
+        .with_unit("{error}")
+        .with_description("Current errors whose resync ended dead (its attempts used up)")
+        .with_callback(move |observer| {
+            if let Some(fleet) = read(&dead) {
+                observer.observe(fleet.dead, &[syncgov_kit::metrics::service()]);
+            }
+        })
+        .build();
+    loop {
+        match store.fleet_counts().await {
+            Ok(fleet) => {
+                *last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fleet);
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot sum the fleet's errors now"),
+        }
+        tokio::time::sleep(FLEET_EVERY).await;
+    }
+}
+
+fn category_labels(category: crate::taxonomy::Category) -> [KeyValue; 2] {
+    [
+        KeyValue::new("category", category.code()),
+        syncgov_kit::metrics::service(),
+    ]
 }
 
 #[cfg(test)]

@@ -44,11 +44,6 @@ use crate::store::{ErrorStore, Pending};
 use crate::taxonomy::{ErrorType, SuspensionReason};
 use crate::webhook::{Deliverer, Failure};
 
-/// The channels, as the store remembers which took a notification.
-const WEBHOOK: &str = "webhook";
-/// See [`WEBHOOK`].
-const EMAIL: &str = "email";
-
 /// Longest a destination that keeps not answering is spared.
 const COOLING_CAP: Duration = Duration::from_secs(300);
 
@@ -311,11 +306,12 @@ struct Notifier<S> {
     /// Destinations that keep not answering, and until when they are
     /// spared.
     cooling: Mutex<HashMap<String, Cooling>>,
-    /// Orgs whose webhook failed [`notify::FAILING_AFTER`] times or more in a
-    /// row, as this replica last saw them, for the gauge.
-    failing: Mutex<HashSet<OrgId>>,
-    /// Their number, read by the gauge.
-    failing_count: Arc<AtomicU64>,
+    /// Orgs whose channel failed [`notify::FAILING_AFTER`] times or more
+    /// in a row, as this replica last saw them, for the gauge.
+    failing: Mutex<HashSet<(OrgId, notify::Channel)>>,
+    /// Their number per channel (in [`notify::Channel::ALL`]'s order),
+    /// read by the gauge.
+    failing_counts: Arc<[AtomicU64; 2]>,
 }
 
 /// A destination spared after failures in a row.
@@ -349,8 +345,8 @@ pub async fn run<S: ErrorStore>(
     deliverer: Deliverer,
     mailer: Option<Mailer>,
 ) {
-    let failing_count = Arc::new(AtomicU64::new(0));
-    let _gauge = crate::metrics::failing_webhooks(failing_count.clone());
+    let failing_counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let _gauge = crate::metrics::failing_channels(failing_counts.clone());
     let notifier = Arc::new(Notifier {
         store,
         deliverer,
@@ -359,7 +355,7 @@ pub async fn run<S: ErrorStore>(
         busy: Mutex::default(),
         cooling: Mutex::default(),
         failing: Mutex::default(),
-        failing_count,
+        failing_counts,
     });
     let slots = Arc::new(Semaphore::new(pacing.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -408,18 +404,13 @@ impl<S: ErrorStore> Notifier<S> {
         let Some(settings) = self.settings(org).await? else {
             return Ok(());
         };
-        if let Some(period) = settings.frequency.period(now_ms(), day_ms) {
-            self.store.make_digest(org, period).await?;
+        // Each digest frequency some channel takes, made once per period.
+        for frequency in settings.new_error_plan().digests {
+            if let Some(period) = frequency.period(now_ms(), day_ms) {
+                self.store.make_digest(org, frequency, period).await?;
+            }
         }
         loop {
-            let Some(settings) = self.settings(org).await? else {
-                return Ok(());
-            };
-            let spared = WebhookUrl::parse("webhook_url", &settings.webhook_url)
-                .is_ok_and(|url| self.spared(&url.destination()));
-            if spared {
-                return Ok(());
-            }
             let Some(pending) = self.store.claim_notification(org, lease_ms).await? else {
                 return Ok(());
             };
@@ -430,54 +421,77 @@ impl<S: ErrorStore> Notifier<S> {
             };
             let kind = notify::Kind::of(&pending.kind);
             let sent = self.store.sent_channels(org, &pending.id).await?;
-            let wants = |channel: &str, choices: notify::Choices, set: bool| {
-                set && kind.is_some_and(|k| choices.carries(k))
-                    && !sent.iter().any(|c| c == channel)
+            let digest = pending.frequency.and_then(notify::Frequency::from_number);
+            // A channel takes the kinds its choices carry, and error notices
+            // of its own frequency only.
+            let wants = |channel: notify::Channel, choices: notify::Choices| {
+                settings.has_destination(channel)
+                    && kind.is_some_and(|k| choices.carries(k))
+                    && settings.takes_notice(channel, &pending.kind, digest)
+                    && !sent.iter().any(|c| c == channel.as_str())
             };
-            // E-mail first: a webhook that keeps failing does not hold the
-            // mail back (the mail is not sent again on the webhook's retry).
-            if wants(EMAIL, settings.email, !settings.email_recipients.is_empty())
-                && !self.mail(org, &settings, &pending).await?
-            {
+            // Each channel on its own: one that fails does not hold the
+            // other back, and what one took is not sent again when the
+            // other is tried again.
+            let mailed = !wants(notify::Channel::Email, settings.email)
+                || self.mail(org, &settings, &pending).await?;
+            let posted = !wants(notify::Channel::Webhook, settings.webhook)
+                || self.post(org, &settings, &pending).await?;
+            if mailed && posted {
+                self.store.notification_sent(org, &pending.id).await?;
+            } else {
+                // Stays claimed; tried again once the claim lapses.
                 return Ok(());
             }
-            if !wants(WEBHOOK, settings.webhook, !settings.webhook_url.is_empty()) {
-                self.store.notification_sent(org, &pending.id).await?;
-                continue;
+        }
+    }
+
+    /// Posts `pending` to the org's webhook; true when the receiver took it.
+    /// A destination being spared after failures is not tried now.
+    async fn post(
+        &self,
+        org: &OrgId,
+        settings: &notify::Settings,
+        pending: &Pending,
+    ) -> Result<bool, crate::store::StoreError> {
+        let destination = WebhookUrl::parse("webhook_url", &settings.webhook_url)
+            .map(|u| u.destination())
+            .unwrap_or_default();
+        if self.spared(&destination) {
+            return Ok(false);
+        }
+        let outcome = deliver(&self.deliverer, org, settings, pending).await;
+        crate::metrics::delivery(outcome.as_ref().err());
+        let status = self
+            .store
+            .record_delivery(
+                org,
+                notify::Channel::Webhook,
+                outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
+            )
+            .await?;
+        self.note_status(org, notify::Channel::Webhook, &status);
+        match outcome {
+            Ok(()) => {
+                self.after(&destination, None);
+                tracing::info!(org_id = %org, id = %pending.id, %destination, "notification delivered");
+                self.store
+                    .channel_sent(org, &pending.id, notify::Channel::Webhook.as_str())
+                    .await?;
+                Ok(true)
             }
-            let outcome = deliver(&self.deliverer, org, &settings, &pending).await;
-            crate::metrics::delivery(outcome.as_ref().err());
-            let status = self
-                .store
-                .record_delivery(
-                    org,
-                    outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
-                )
-                .await?;
-            self.note_status(org, &status);
-            let destination = WebhookUrl::parse("webhook_url", &settings.webhook_url)
-                .map(|u| u.destination())
-                .unwrap_or_default();
-            match outcome {
-                Ok(()) => {
-                    self.after(&destination, None);
-                    tracing::info!(org_id = %org, id = %pending.id, %destination, "notification delivered");
-                    self.store.notification_sent(org, &pending.id).await?;
-                }
-                Err(failure) => {
-                    self.after(&destination, Some(&failure));
-                    tracing::warn!(
-                        org_id = %org,
-                        id = %pending.id,
-                        %destination,
-                        reason = failure.reason(),
-                        failures = status.consecutive_failures,
-                        error = %failure,
-                        "notification not delivered; will retry"
-                    );
-                    // Stays claimed; tried again once the claim lapses.
-                    return Ok(());
-                }
+            Err(failure) => {
+                self.after(&destination, Some(&failure));
+                tracing::warn!(
+                    org_id = %org,
+                    id = %pending.id,
+                    %destination,
+                    reason = failure.reason(),
+                    failures = status.consecutive_failures,
+                    error = %failure,
+                    "notification not delivered; will retry"
+                );
+                Ok(false)
             }
         }
     }
@@ -495,17 +509,37 @@ impl<S: ErrorStore> Notifier<S> {
             return Ok(true);
         };
         let mail = crate::mail::compose(&payload(org, pending));
-        match mailer
+        let outcome = mailer
             .send(&pending.id, &settings.email_recipients, &mail)
-            .await
-        {
+            .await;
+        crate::metrics::email_delivery(outcome.as_ref().err());
+        let status = self
+            .store
+            .record_delivery(
+                org,
+                notify::Channel::Email,
+                outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
+            )
+            .await?;
+        self.note_status(org, notify::Channel::Email, &status);
+        match outcome {
             Ok(()) => {
                 tracing::info!(org_id = %org, id = %pending.id, recipients = settings.email_recipients.len(), "notification e-mailed");
-                self.store.channel_sent(org, &pending.id, EMAIL).await?;
+                self.store
+                    .channel_sent(org, &pending.id, notify::Channel::Email.as_str())
+                    .await?;
                 Ok(true)
             }
             Err(why) => {
-                tracing::warn!(org_id = %org, id = %pending.id, server = mailer.server(), error = %why, "notification not e-mailed; will retry");
+                tracing::warn!(
+                    org_id = %org,
+                    id = %pending.id,
+                    server = mailer.server(),
+                    reason = why.reason,
+                    failures = status.consecutive_failures,
+                    error = %why,
+                    "notification not e-mailed; will retry"
+                );
                 // Stays claimed; tried again once the claim lapses.
                 Ok(false)
             }
@@ -558,25 +592,31 @@ impl<S: ErrorStore> Notifier<S> {
         }
     }
 
-    /// Keeps the gauge of failing webhooks up to date with `status`.
-    fn note_status(&self, org: &OrgId, status: &notify::DeliveryStatus) {
+    /// Keeps the gauge of failing channels up to date with `status`.
+    fn note_status(&self, org: &OrgId, channel: notify::Channel, status: &notify::DeliveryStatus) {
         let mut failing = lock(&self.failing);
         if status.failing() {
-            failing.insert(org.clone());
+            failing.insert((org.clone(), channel));
         } else {
-            failing.remove(org);
+            failing.remove(&(org.clone(), channel));
         }
-        self.failing_count
-            .store(failing.len() as u64, Ordering::Relaxed);
+        self.count_failing(&failing);
     }
 
-    /// Forgets the failing webhooks of orgs no longer notified.
+    /// Forgets the failing channels of orgs no longer notified.
     fn forget_unless(&self, notified: &[OrgId]) {
         let notified: HashSet<&OrgId> = notified.iter().collect();
         let mut failing = lock(&self.failing);
-        failing.retain(|org| notified.contains(org));
-        self.failing_count
-            .store(failing.len() as u64, Ordering::Relaxed);
+        failing.retain(|(org, _)| notified.contains(org));
+        self.count_failing(&failing);
+    }
+
+    /// Puts the failing channels' numbers where the gauge reads them.
+    fn count_failing(&self, failing: &HashSet<(OrgId, notify::Channel)>) {
+        for (i, channel) in notify::Channel::ALL.into_iter().enumerate() {
+            let n = failing.iter().filter(|(_, c)| *c == channel).count();
+            self.failing_counts[i].store(n as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -645,7 +685,7 @@ mod tests {
             busy: Mutex::default(),
             cooling: Mutex::default(),
             failing: Mutex::default(),
-            failing_count: Arc::default(),
+            failing_counts: Arc::default(),
         }
     }
 

@@ -21,7 +21,7 @@ pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=256;
 pub const DEBOUNCE_MS: u64 = 60_000;
 
 /// How often notifications go out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Frequency {
     /// As errors arrive, debounced per type.
     #[default]
@@ -50,6 +50,20 @@ impl Frequency {
             3 => Some(Frequency::Weekly),
             _ => None,
         }
+    }
+
+    /// A channel's frequency from the stored form: 0 (unset) follows the
+    /// settings' `frequency` (`Some(None)`); `None` for no frequency.
+    pub fn of_channel(n: i32) -> Option<Option<Self>> {
+        match n {
+            0 => Some(None),
+            n => Self::from_number(n).map(Some),
+        }
+    }
+
+    /// Whether new errors wait for a digest.
+    pub fn is_digest(self) -> bool {
+        self != Frequency::Immediately
     }
 
     /// The digest period `now_ms` falls in, for days of `day_ms`; `None` for
@@ -166,8 +180,13 @@ impl WebhookFormat {
 pub struct Settings {
     /// Whether notifications go out at all (every channel, every kind).
     pub enabled: bool,
-    /// How often error notices go out (every channel).
+    /// How often error notices go out, by a channel that does not say.
     pub frequency: Frequency,
+    /// How often error notices go to the webhook; `None` follows
+    /// `frequency`.
+    pub webhook_frequency: Option<Frequency>,
+    /// How often error notices are e-mailed; `None` follows `frequency`.
+    pub email_frequency: Option<Frequency>,
     /// Where to.
     pub webhook_url: String,
     /// Signs deliveries; `None` in an update keeps the one set before.
@@ -187,8 +206,12 @@ pub struct Settings {
 pub struct Update {
     /// The master switch.
     pub enabled: Option<bool>,
-    /// How often error notices go out.
+    /// How often error notices go out, by a channel that does not say.
     pub frequency: Option<Frequency>,
+    /// The webhook's own frequency (`Some(None)`: follow `frequency`).
+    pub webhook_frequency: Option<Option<Frequency>>,
+    /// E-mail's own frequency (`Some(None)`: follow `frequency`).
+    pub email_frequency: Option<Option<Frequency>>,
     /// The webhook's URL (empty: none).
     pub webhook_url: Option<String>,
     /// A new webhook secret.
@@ -239,6 +262,8 @@ impl Update {
         Settings {
             enabled: self.enabled.unwrap_or(settings.enabled),
             frequency: self.frequency.unwrap_or(settings.frequency),
+            webhook_frequency: self.webhook_frequency.unwrap_or(settings.webhook_frequency),
+            email_frequency: self.email_frequency.unwrap_or(settings.email_frequency),
             webhook_url: self.webhook_url.clone().unwrap_or(settings.webhook_url),
             webhook_secret: self.webhook_secret.clone().or(settings.webhook_secret),
             webhook: self.webhook.apply(settings.webhook),
@@ -273,7 +298,69 @@ pub fn check_recipient(field: &str, address: &str) -> Result<(), InvalidInput> {
         .map_err(|e| InvalidInput::new(field, format!("is not an e-mail address ({e})")))
 }
 
+/// What a new error means for an org's notifications: an immediate notice
+/// (for the channels that want one), and the digests that count it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewErrorPlan {
+    /// Some channel takes error notices as they come.
+    pub immediate: bool,
+    /// The digest frequencies some channel takes, each once.
+    pub digests: Vec<Frequency>,
+}
+
 impl Settings {
+    /// How often error notices go out by `channel`.
+    pub fn frequency_of(&self, channel: Channel) -> Frequency {
+        match channel {
+            Channel::Webhook => self.webhook_frequency,
+            Channel::Email => self.email_frequency,
+        }
+        .unwrap_or(self.frequency)
+    }
+
+    /// Whether `channel` has somewhere to send: a URL, recipients.
+    pub fn has_destination(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Webhook => !self.webhook_url.is_empty(),
+            Channel::Email => !self.email_recipients.is_empty(),
+        }
+    }
+
+    /// What a new error means, by the frequencies of the channels with
+    /// somewhere to send (their choices are applied at delivery, as the
+    /// settings then say); nothing while off.
+    pub fn new_error_plan(&self) -> NewErrorPlan {
+        let mut plan = NewErrorPlan::default();
+        if !self.enabled {
+            return plan;
+        }
+        for channel in Channel::ALL {
+            if !self.has_destination(channel) {
+                continue;
+            }
+            let frequency = self.frequency_of(channel);
+            if !frequency.is_digest() {
+                plan.immediate = true;
+            } else if !plan.digests.contains(&frequency) {
+                plan.digests.push(frequency);
+            }
+        }
+        plan
+    }
+
+    /// Whether `channel` takes the error notice `kind` (`errors`, as they
+    /// come; `digest`, of `digest` frequency, or, made by an earlier
+    /// version, of none): only a channel of that frequency does. Any other
+    /// kind goes out whatever the frequency.
+    pub fn takes_notice(&self, channel: Channel, kind: &str, digest: Option<Frequency>) -> bool {
+        let frequency = self.frequency_of(channel);
+        match kind {
+            "errors" => !frequency.is_digest(),
+            "digest" => digest.map_or(frequency.is_digest(), |d| d == frequency),
+            _ => true,
+        }
+    }
+
     /// Checks the settings as they will be stored (the secret already merged
     /// with the one kept): enabled notifications need a URL and a secret.
     pub fn validate(&self) -> Result<(), InvalidInput> {
@@ -448,12 +535,35 @@ pub struct SuspensionNotice<'a> {
     pub guidance: &'static str,
 }
 
-/// Consecutive failed deliveries from which an org's webhook counts as
-/// failing (in the health cards and the `failing` gauge).
+/// The channels a notification goes out by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// An HTTP POST to the org's webhook.
+    Webhook,
+    /// An e-mail to the org's recipients.
+    Email,
+}
+
+impl Channel {
+    /// Both channels.
+    pub const ALL: [Channel; 2] = [Channel::Webhook, Channel::Email];
+
+    /// The name the store, the logs and the metrics' `channel` label use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// Consecutive failed deliveries from which a channel of an org counts as
+/// failing (in the health cards, the notification settings and the
+/// `failing` gauge).
 pub const FAILING_AFTER: u32 = 3;
 
-/// How deliveries to an org's webhook are going, kept by the store from
-/// every attempt of every replica.
+/// How deliveries by one channel of an org are going, kept by the store
+/// from every attempt of every replica.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryStatus {
     /// Failed attempts since the last one the webhook took (or since the
@@ -468,7 +578,7 @@ pub struct DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    /// Whether the webhook has failed [`FAILING_AFTER`] times or more in a
+    /// Whether the channel has failed [`FAILING_AFTER`] times or more in a
     /// row.
     pub fn failing(&self) -> bool {
         self.consecutive_failures >= FAILING_AFTER
@@ -650,6 +760,72 @@ mod tests {
             }),
             "settings.webhook_secret"
         );
+    }
+
+    #[test]
+    fn each_channel_has_its_frequency_or_follows_the_default() {
+        let both = Settings {
+            email_recipients: vec!["ops@example.com".into()],
+            webhook_frequency: Some(Frequency::Immediately),
+            ..enabled()
+        };
+        assert_eq!(both.frequency_of(Channel::Webhook), Frequency::Immediately);
+        assert_eq!(both.frequency_of(Channel::Email), Frequency::Daily);
+        assert_eq!(
+            both.new_error_plan(),
+            NewErrorPlan {
+                immediate: true,
+                digests: vec![Frequency::Daily]
+            }
+        );
+        assert!(both.takes_notice(Channel::Webhook, "errors", None));
+        assert!(!both.takes_notice(Channel::Email, "errors", None));
+        assert!(both.takes_notice(Channel::Email, "digest", Some(Frequency::Daily)));
+        assert!(!both.takes_notice(Channel::Email, "digest", Some(Frequency::Weekly)));
+        assert!(!both.takes_notice(Channel::Webhook, "digest", Some(Frequency::Daily)));
+        // A digest queued before channels had frequencies: any digest channel.
+        assert!(both.takes_notice(Channel::Email, "digest", None));
+        assert!(!both.takes_notice(Channel::Webhook, "digest", None));
+        assert!(both.takes_notice(Channel::Email, "suspended", None));
+        // Two digest frequencies, each counted once; no destination, no plan.
+        let weekly_mail = Settings {
+            email_frequency: Some(Frequency::Weekly),
+            webhook_frequency: None,
+            ..both.clone()
+        };
+        assert_eq!(
+            weekly_mail.new_error_plan().digests,
+            [Frequency::Daily, Frequency::Weekly]
+        );
+        let no_mail = Settings {
+            email_recipients: Vec::new(),
+            ..weekly_mail.clone()
+        };
+        assert_eq!(
+            no_mail.new_error_plan(),
+            NewErrorPlan {
+                immediate: false,
+                digests: vec![Frequency::Daily]
+            }
+        );
+        let off = Settings {
+            enabled: false,
+            ..both.clone()
+        };
+        assert_eq!(off.new_error_plan(), NewErrorPlan::default());
+        // An update may set a channel's own frequency, or clear it.
+        let update = Update {
+            email_frequency: Some(Some(Frequency::Weekly)),
+            webhook_frequency: Some(None),
+            ..Update::default()
+        };
+        let after = update.apply(both.clone());
+        assert_eq!(after.email_frequency, Some(Frequency::Weekly));
+        assert_eq!(after.webhook_frequency, None);
+        assert_eq!(Update::default().apply(both.clone()), both);
+        assert_eq!(Frequency::of_channel(0), Some(None));
+        assert_eq!(Frequency::of_channel(3), Some(Some(Frequency::Weekly)));
+        assert_eq!(Frequency::of_channel(4), None);
     }
 
     #[test]

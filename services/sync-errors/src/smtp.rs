@@ -177,8 +177,14 @@ impl Mailer {
 
     /// Sends `mail` to `recipients` as notification `id` (its Message-ID,
     /// the same on every try, so that mail clients fold a repeat). `Err`
-    /// says why not, for logs: never a credential.
-    pub async fn send(&self, id: &str, recipients: &[String], mail: &Mail) -> Result<(), String> {
+    /// says why not, for logs, metrics and the delivery status: never a
+    /// credential.
+    pub async fn send(
+        &self,
+        id: &str,
+        recipients: &[String],
+        mail: &Mail,
+    ) -> Result<(), MailFailure> {
         let mut message = Message::builder()
             .from(self.from.clone())
             .subject(mail.subject.clone())
@@ -193,7 +199,10 @@ impl Mailer {
             }
         }
         if !any {
-            return Err("no valid recipient".into());
+            return Err(MailFailure {
+                reason: "recipient",
+                detail: "no valid recipient".into(),
+            });
         }
         let message = message
             .multipart(
@@ -209,12 +218,72 @@ impl Mailer {
                             .body(mail.html.clone()),
                     ),
             )
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+            .map_err(|e| MailFailure {
+                reason: "message",
+                detail: format!("cannot build the message: {e}"),
+            })?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| format!("SMTP: {e}"))
+            .map_err(|e| MailFailure {
+                reason: failure_reason(
+                    e.status().map(u16::from),
+                    e.is_timeout(),
+                    e.is_tls(),
+                    e.is_response() || e.is_client(),
+                ),
+                detail: format!("SMTP: {e}"),
+            })
+    }
+}
+
+/// Every reason an e-mail is not sent, as [`MailFailure::reason`] gives it:
+/// the server cannot be reached, does not answer in time, fails TLS,
+/// refuses the credentials, refuses a recipient, refuses for now (4xx) or
+/// for good (any other 5xx), answers what the client cannot follow; or the
+/// message cannot be made.
+pub const MAIL_FAILURES: [&str; 9] = [
+    "connect",
+    "timeout",
+    "tls",
+    "auth",
+    "recipient",
+    "transient",
+    "refused",
+    "protocol",
+    "message",
+];
+
+/// Why an e-mail was not sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailFailure {
+    /// One of [`MAIL_FAILURES`], for the metrics.
+    pub reason: &'static str,
+    /// What happened, for logs and the delivery status (no credential).
+    pub detail: String,
+}
+
+impl std::fmt::Display for MailFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// The reason of an SMTP failure: by the reply code when the server gave
+/// one (535 and 530 refuse the credentials, 550 to 553 a mailbox, any 4xx
+/// is for now), else by what failed below SMTP. A time-out is checked
+/// first: it may come with any of the others.
+fn failure_reason(code: Option<u16>, timeout: bool, tls: bool, protocol: bool) -> &'static str {
+    match code {
+        _ if timeout => "timeout",
+        Some(530 | 534 | 535 | 538) => "auth",
+        Some(550..=553) => "recipient",
+        Some(400..=499) => "transient",
+        Some(_) => "refused",
+        None if tls => "tls",
+        None if protocol => "protocol",
+        None => "connect",
     }
 }
 
@@ -291,6 +360,39 @@ mod tests {
             of("smtps://localhost:465"),
             ("localhost".into(), Protection::Wrapper)
         );
+    }
+
+    #[test]
+    fn failures_have_a_reason_from_the_reply_code_or_what_failed_below() {
+        assert_eq!(failure_reason(Some(535), false, false, false), "auth");
+        assert_eq!(failure_reason(Some(530), false, false, false), "auth");
+        assert_eq!(failure_reason(Some(550), false, false, false), "recipient");
+        assert_eq!(failure_reason(Some(553), false, false, false), "recipient");
+        assert_eq!(failure_reason(Some(451), false, false, false), "transient");
+        assert_eq!(failure_reason(Some(554), false, false, false), "refused");
+        assert_eq!(failure_reason(None, true, false, false), "timeout");
+        assert_eq!(failure_reason(Some(421), true, false, false), "timeout");
+        assert_eq!(failure_reason(None, false, true, false), "tls");
+        assert_eq!(failure_reason(None, false, false, true), "protocol");
+        assert_eq!(failure_reason(None, false, false, false), "connect");
+        let mut seen: Vec<&str> = [
+            (Some(535), false, false, false),
+            (Some(550), false, false, false),
+            (Some(451), false, false, false),
+            (Some(554), false, false, false),
+            (None, true, false, false),
+            (None, false, true, false),
+            (None, false, false, true),
+            (None, false, false, false),
+        ]
+        .into_iter()
+        .map(|(c, t, s, p)| failure_reason(c, t, s, p))
+        .chain(["message"])
+        .collect();
+        let mut known = MAIL_FAILURES.to_vec();
+        seen.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(seen, known, "every reason has its series from zero");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! token is simply the last entry read.
 
 use crate::domain::{HealthCounts, OrgId};
+use crate::taxonomy::Category;
 use syncgov_kit::page::PageLimits;
 
 /// Orgs per page of the view.
@@ -75,6 +76,60 @@ impl ErrorCounts {
             TopOrder::Dead => self.dead,
         }
     }
+}
+
+/// The fleet's current errors, summed from every org's counters for the
+/// state gauges: per category, errors and impacted records; and the errors
+/// whose resync ended dead. A sum of counters kept at write time, never a
+/// count of errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetCounts {
+    /// Current errors per category, in [`Category::ALL`]'s order.
+    pub errors: [u64; Category::ALL.len()],
+    /// Records with a current error of the category, in the same order (a
+    /// record with errors of two categories counts in both).
+    pub records: [u64; Category::ALL.len()],
+    /// Current errors whose resync ended dead.
+    pub dead: u64,
+}
+
+impl Default for FleetCounts {
+    fn default() -> Self {
+        Self {
+            errors: [0; Category::ALL.len()],
+            records: [0; Category::ALL.len()],
+            dead: 0,
+        }
+    }
+}
+
+impl FleetCounts {
+    /// Adds one org's counters.
+    pub fn add(&mut self, health: &HealthCounts) {
+        for (t, counts) in &health.types {
+            if let Some(i) = category_index(t.category()) {
+                self.errors[i] += counts.errors;
+            }
+            self.dead += counts.dead;
+        }
+        for (c, n) in &health.category_records {
+            if let Some(i) = category_index(*c) {
+                self.records[i] += n;
+            }
+        }
+    }
+
+    /// Every category with its current errors and impacted records.
+    pub fn per_category(&self) -> impl Iterator<Item = (Category, u64, u64)> + '_ {
+        Category::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, self.errors[i], self.records[i]))
+    }
+}
+
+fn category_index(category: Category) -> Option<usize> {
+    Category::ALL.iter().position(|&c| c == category)
 }
 
 /// An org's place in one order of the view: the most first, then by org.
@@ -183,5 +238,45 @@ mod tests {
             }
         );
         assert_eq!(counts.count(TopOrder::Dead), 3);
+    }
+
+    #[test]
+    fn the_fleet_sums_every_orgs_counters_per_category() {
+        let acme = HealthCounts {
+            errors: 5,
+            records: 4,
+            types: vec![
+                (ErrorType::Unknown, TypeCounts { errors: 2, dead: 1 }),
+                (
+                    ErrorType::CustomValidationRule,
+                    TypeCounts { errors: 2, dead: 0 },
+                ),
+                (ErrorType::SalesforceFlow, TypeCounts { errors: 1, dead: 1 }),
+            ],
+            category_records: vec![(Category::Other, 2), (Category::CustomCode, 2)],
+            ..HealthCounts::default()
+        };
+        let globex = HealthCounts {
+            errors: 1,
+            records: 1,
+            types: vec![(ErrorType::Unknown, TypeCounts { errors: 1, dead: 0 })],
+            category_records: vec![(Category::Other, 1)],
+            ..HealthCounts::default()
+        };
+        let mut fleet = FleetCounts::default();
+        fleet.add(&acme);
+        fleet.add(&globex);
+        let of = |c: Category| {
+            fleet
+                .per_category()
+                .find(|(k, ..)| *k == c)
+                .map(|(_, e, r)| (e, r))
+                .unwrap()
+        };
+        assert_eq!(of(Category::Other), (3, 3));
+        assert_eq!(of(Category::CustomCode), (3, 2));
+        assert_eq!(of(Category::Picklist), (0, 0));
+        assert_eq!(fleet.dead, 2);
+        assert_eq!(fleet.per_category().count(), Category::ALL.len());
     }
 }

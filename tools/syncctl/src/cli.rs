@@ -632,10 +632,18 @@ pub struct NotificationsSetArgs {
     /// Whether notifications go out at all (every channel, every kind).
     #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
     pub enabled: Option<bool>,
-    /// How often sync error notices go out, on every channel: IMMEDIATELY,
-    /// DAILY or WEEKLY.
+    /// How often sync error notices go out, on a channel without a
+    /// frequency of its own: IMMEDIATELY, DAILY or WEEKLY.
     #[arg(long, value_parser = names::parse_frequency)]
     pub frequency: Option<i32>,
+    /// How often sync error notices go to the webhook: IMMEDIATELY, DAILY,
+    /// WEEKLY, or DEFAULT (follow --frequency).
+    #[arg(long, value_parser = names::parse_channel_frequency)]
+    pub webhook_frequency: Option<i32>,
+    /// How often sync error notices are e-mailed: IMMEDIATELY, DAILY,
+    /// WEEKLY, or DEFAULT (follow --frequency).
+    #[arg(long, value_parser = names::parse_channel_frequency)]
+    pub email_frequency: Option<i32>,
     /// The https:// URL the service POSTs notifications to; "" removes it.
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
@@ -690,6 +698,14 @@ impl NotificationsSetArgs {
         if let Some(v) = self.frequency {
             settings.frequency = v;
             path("frequency");
+        }
+        if let Some(v) = self.webhook_frequency {
+            settings.webhook_frequency = v;
+            path("webhook_frequency");
+        }
+        if let Some(v) = self.email_frequency {
+            settings.email_frequency = v;
+            path("email_frequency");
         }
         if let Some(v) = self.webhook_url {
             settings.webhook_url = v;

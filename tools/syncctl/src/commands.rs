@@ -672,7 +672,7 @@ async fn select_ids(
 async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(), Failure> {
     let target = &ctx.sync_errors;
     let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
-    let (org, settings, secret_set, delivery) = match command {
+    let (org, settings, secret_set, deliveries) = match command {
         NotificationsCommand::Get { org } => {
             let reply = client
                 .get_notification_settings(errors::GetNotificationSettingsRequest {
@@ -685,7 +685,7 @@ async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(
                 org,
                 reply.settings,
                 reply.webhook_secret_set,
-                reply.delivery,
+                [reply.delivery, reply.email_delivery],
             )
         }
         NotificationsCommand::Set(args) => {
@@ -705,16 +705,18 @@ async fn notifications(ctx: &Context, command: NotificationsCommand) -> Result<(
                 .await
                 .map_err(|s| target.failed(s))?
                 .into_inner();
-            (org, reply.settings, reply.webhook_secret_set, None)
+            (org, reply.settings, reply.webhook_secret_set, [None, None])
         }
     };
-    let mut value = json::notifications(settings.as_ref(), secret_set, delivery.as_ref());
+    let [delivery, email_delivery] = deliveries;
+    let deliveries = [delivery.as_ref(), email_delivery.as_ref()];
+    let mut value = json::notifications(settings.as_ref(), secret_set, deliveries);
     value["org_id"] = json!(org);
     emit(
         ctx.output,
         format!(
             "notifications of {org}\n{}",
-            render::notifications(settings.as_ref(), secret_set, delivery.as_ref())
+            render::notifications(settings.as_ref(), secret_set, deliveries)
         ),
         value,
     )

@@ -243,30 +243,47 @@ fn choices(c: Option<&errors::NotificationChoices>) -> Value {
     })
 }
 
+/// A channel's frequency: its own, or `DEFAULT` when it follows the
+/// settings' frequency.
+fn channel_frequency(n: i32) -> String {
+    if n == 0 {
+        "DEFAULT".to_owned()
+    } else {
+        names::frequency(n)
+    }
+}
+
 /// Notification settings.
 pub fn notifications(
     s: Option<&errors::NotificationSettings>,
     secret_set: bool,
-    delivery: Option<&errors::NotificationDeliveryStatus>,
+    [delivery, email_delivery]: [Option<&errors::NotificationDeliveryStatus>; 2],
 ) -> Value {
     let default = errors::NotificationSettings::default();
     let s = s.unwrap_or(&default);
+    let status = |d: &errors::NotificationDeliveryStatus| {
+        json!({
+            "consecutive_failures": d.consecutive_failures,
+            "failing": d.failing,
+            "last_failure": d.last_failure,
+            "last_failure_at": timestamp(d.last_failure_at.as_ref()),
+            "last_success_at": timestamp(d.last_success_at.as_ref()),
+        })
+    };
     json!({
         "enabled": s.enabled,
         "frequency": names::frequency(s.frequency),
+        // DEFAULT: the channel follows frequency (what --*-frequency takes).
+        "webhook_frequency": channel_frequency(s.webhook_frequency),
+        "email_frequency": channel_frequency(s.email_frequency),
         "webhook_url": s.webhook_url,
         "webhook_secret_set": secret_set,
         "webhook_format": names::webhook_format(s.webhook_format),
         "webhook": choices(s.webhook.as_ref()),
         "email": choices(s.email.as_ref()),
         "email_recipients": s.email_recipients,
-        "delivery": delivery.map(|d| json!({
-            "consecutive_failures": d.consecutive_failures,
-            "failing": d.failing,
-            "last_failure": d.last_failure,
-            "last_failure_at": timestamp(d.last_failure_at.as_ref()),
-            "last_success_at": timestamp(d.last_success_at.as_ref()),
-        })),
+        "delivery": delivery.map(status),
+        "email_delivery": email_delivery.map(status),
     })
 }
 

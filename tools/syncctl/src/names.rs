@@ -172,6 +172,25 @@ pub fn parse_frequency(text: &str) -> Result<i32, String> {
     FREQUENCY.parse("notification frequency", text)
 }
 
+/// Parses a channel's notification frequency for clap: a frequency, or
+/// `default` (0: the channel follows `--frequency`).
+pub fn parse_channel_frequency(text: &str) -> Result<i32, String> {
+    if text.trim().eq_ignore_ascii_case("default") {
+        return Ok(0);
+    }
+    parse_frequency(text).map_err(|e| format!("{e}, or default"))
+}
+
+/// A channel's frequency as shown: its own, or `default (<frequency>)`
+/// when it follows the settings' frequency.
+pub fn channel_frequency(own: i32, default: i32) -> String {
+    if own == 0 {
+        format!("default ({})", frequency(default))
+    } else {
+        frequency(own)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +218,14 @@ mod tests {
         assert!(err.contains("SALESFORCE_ORG_LOCKED"), "{err}");
         assert!(parse_reason("unspecified").is_err());
         assert_eq!(parse_frequency("daily"), Ok(2));
+        assert_eq!(parse_channel_frequency("Default"), Ok(0));
+        assert_eq!(parse_channel_frequency("weekly"), Ok(3));
+        assert!(
+            parse_channel_frequency("monthly")
+                .unwrap_err()
+                .ends_with("or default")
+        );
+        assert_eq!(channel_frequency(0, 2), "default (DAILY)");
+        assert_eq!(channel_frequency(1, 2), "IMMEDIATELY");
     }
 }

@@ -1371,7 +1371,7 @@ pub fn resync(results: &[errors::QueuedResync], width: Option<usize>) -> String 
 pub fn notifications(
     s: Option<&errors::NotificationSettings>,
     secret_set: bool,
-    delivery: Option<&errors::NotificationDeliveryStatus>,
+    [delivery, email_delivery]: [Option<&errors::NotificationDeliveryStatus>; 2],
 ) -> String {
     let default = errors::NotificationSettings::default();
     let s = s.unwrap_or(&default);
@@ -1409,14 +1409,30 @@ pub fn notifications(
     };
     let mut text = format!(
         "enabled     {}\nfrequency   {}\nwebhook     {webhook} ({})\nsecret      {}\n\
-         webhook of  {}\ne-mail to   {recipients}\ne-mail of   {}\n",
+         webhook of  {}\nwebhook at  {}\ne-mail to   {recipients}\ne-mail of   {}\n\
+         e-mail at   {}\n",
         if s.enabled { "yes" } else { "no" },
         names::frequency(s.frequency),
         names::webhook_format(s.webhook_format),
         if secret_set { "set" } else { "not set" },
         kinds(s.webhook.as_ref()),
+        names::channel_frequency(s.webhook_frequency, s.frequency),
         kinds(s.email.as_ref()),
+        names::channel_frequency(s.email_frequency, s.frequency),
     );
+    delivery_lines(&mut text, "delivery    ", "last error  ", delivery);
+    delivery_lines(&mut text, "e-mailing   ", "mail error  ", email_delivery);
+    text
+}
+
+/// How a channel's deliveries go, under `label`; the last error, under
+/// `error`, while failing.
+fn delivery_lines(
+    text: &mut String,
+    label: &str,
+    error: &str,
+    delivery: Option<&errors::NotificationDeliveryStatus>,
+) {
     if let Some(d) = delivery {
         let state = if d.failing {
             "FAILING"
@@ -1426,19 +1442,18 @@ pub fn notifications(
             "ok"
         };
         text.push_str(&format!(
-            "delivery    {state}, {} in a row, last delivered {}\n",
+            "{label}{state}, {} in a row, last delivered {}\n",
             plural(u64::from(d.consecutive_failures), "failure", "failures"),
             timestamp(d.last_success_at.as_ref())
         ));
         if d.consecutive_failures > 0 {
             text.push_str(&format!(
-                "last error  {} {}\n",
+                "{error}{} {}\n",
                 timestamp(d.last_failure_at.as_ref()),
                 clean(&d.last_failure)
             ));
         }
     }
-    text
 }
 
 #[cfg(test)]
@@ -1463,7 +1478,7 @@ mod tests {
             last_success_at: None,
             failing: true,
         };
-        let text = notifications(Some(&settings), true, Some(&delivery));
+        let text = notifications(Some(&settings), true, [Some(&delivery), None]);
         assert!(
             text.contains("delivery    FAILING, 4 failures in a row, last delivered -"),
             "{text}"
@@ -1472,7 +1487,37 @@ mod tests {
             text.contains("last error  2023-11-14T22:13:20Z the webhook answered HTTP 500"),
             "{text}"
         );
-        assert!(!notifications(Some(&settings), true, None).contains("delivery"));
+        assert!(!text.contains("e-mailing"), "{text}");
+        assert!(!notifications(Some(&settings), true, [None, None]).contains("delivery"));
+    }
+
+    #[test]
+    fn failing_mail_and_each_channels_frequency_show() {
+        let settings = errors::NotificationSettings {
+            enabled: true,
+            frequency: errors::NotificationFrequency::Immediately.into(),
+            email_frequency: errors::NotificationFrequency::Daily.into(),
+            email_recipients: vec!["ops@example.com".into()],
+            ..Default::default()
+        };
+        let mail = errors::NotificationDeliveryStatus {
+            consecutive_failures: 3,
+            last_failure: "SMTP: permanent error (550): mailbox unavailable".into(),
+            last_failure_at: Some(ts(1_700_000_000)),
+            last_success_at: None,
+            failing: true,
+        };
+        let text = notifications(Some(&settings), false, [None, Some(&mail)]);
+        assert!(text.contains("webhook at  default (IMMEDIATELY)"), "{text}");
+        assert!(text.contains("e-mail at   DAILY"), "{text}");
+        assert!(
+            text.contains("e-mailing   FAILING, 3 failures in a row"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mail error  2023-11-14T22:13:20Z SMTP: permanent error (550)"),
+            "{text}"
+        );
     }
 
     #[test]

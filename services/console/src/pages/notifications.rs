@@ -9,10 +9,32 @@ struct NotificationsPage {
     org: String,
     enabled: bool,
     frequency: String,
+    /// The webhook's own frequency, or `default`.
+    webhook_frequency: String,
+    /// E-mail's own frequency, or `default`.
+    email_frequency: String,
     webhook_url: String,
     secret_set: bool,
     delivery: Option<String>,
+    email_delivery: Option<String>,
     problem: Option<String>,
+}
+
+/// How a channel's deliveries go, in words.
+fn delivery_words(d: errors::NotificationDeliveryStatus) -> String {
+    if d.failing {
+        format!(
+            "Failing: {} attempts in a row, the last at {} ({}).",
+            d.consecutive_failures,
+            format::time(d.last_failure_at.as_ref()),
+            d.last_failure.chars().take(200).collect::<String>()
+        )
+    } else {
+        format!(
+            "Getting through; the last delivery taken {}.",
+            format::time(d.last_success_at.as_ref())
+        )
+    }
 }
 
 /// An org's error notifications: on or off, how often, where.
@@ -50,23 +72,13 @@ pub async fn notifications(state: Shared, headers: HeaderMap, Path(raw): Path<St
                 org,
                 enabled: settings.enabled,
                 frequency: forms::frequency_name(settings.frequency).to_owned(),
+                webhook_frequency: forms::channel_frequency_name(settings.webhook_frequency)
+                    .to_owned(),
+                email_frequency: forms::channel_frequency_name(settings.email_frequency).to_owned(),
                 webhook_url: settings.webhook_url,
                 secret_set: r.webhook_secret_set,
-                delivery: r.delivery.map(|d| {
-                    if d.failing {
-                        format!(
-                            "Failing: {} attempts in a row, the last at {} ({}).",
-                            d.consecutive_failures,
-                            format::time(d.last_failure_at.as_ref()),
-                            d.last_failure.chars().take(200).collect::<String>()
-                        )
-                    } else {
-                        format!(
-                            "Getting through; the last delivery taken {}.",
-                            format::time(d.last_success_at.as_ref())
-                        )
-                    }
-                }),
+                delivery: r.delivery.map(delivery_words),
+                email_delivery: r.email_delivery.map(delivery_words),
                 problem: None,
             }
         }
@@ -75,9 +87,12 @@ pub async fn notifications(state: Shared, headers: HeaderMap, Path(raw): Path<St
             org,
             enabled: false,
             frequency: String::new(),
+            webhook_frequency: String::new(),
+            email_frequency: String::new(),
             webhook_url: String::new(),
             secret_set: false,
             delivery: None,
+            email_delivery: None,
             problem: Some(say(Service::SyncErrors, Action::Notifications, &s)),
         },
     };
@@ -105,6 +120,14 @@ pub async fn save_notifications(
         Ok::<_, BadInput>(errors::NotificationSettings {
             enabled: fields.get("enabled") == "1",
             frequency: forms::frequency("frequency", fields.get("frequency"))?,
+            webhook_frequency: forms::channel_frequency(
+                "webhook_frequency",
+                fields.get("webhook_frequency"),
+            )?,
+            email_frequency: forms::channel_frequency(
+                "email_frequency",
+                fields.get("email_frequency"),
+            )?,
             webhook_url: forms::webhook_url("webhook_url", fields.get("webhook_url"))?,
             webhook_secret: forms::webhook_secret("webhook_secret", fields.get("webhook_secret"))?,
             // The page edits the fields above only: the channels' kinds and
@@ -132,10 +155,21 @@ pub async fn save_notifications(
         .update_notification_settings(errors::UpdateNotificationSettingsRequest {
             org_id: org.clone(),
             settings: Some(settings),
-            // No mask: enabled, frequency and the URL are replaced, the
-            // secret only when given (the update of clients that name no
-            // fields).
-            update_mask: None,
+            // The fields the page edits: the secret only when given (an
+            // empty one keeps the stored one); a channel's frequency set
+            // to default follows frequency again.
+            update_mask: Some(prost_types::FieldMask {
+                paths: [
+                    "enabled",
+                    "frequency",
+                    "webhook_frequency",
+                    "email_frequency",
+                    "webhook_url",
+                    "webhook_secret",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            }),
         })
         .await;
     let notice = match reply {

@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome, QueuePolicy};
 use crate::taxonomy::{Category, ErrorType};
-use crate::top::{ErrorCounts, TopOrder, TopRank};
+use crate::top::{ErrorCounts, FleetCounts, TopOrder, TopRank};
 use syncgov_kit::clock::now_ms;
 
 /// Suspension events kept per org.
@@ -58,10 +58,10 @@ struct OrgErrors {
     outbox: VecDeque<SuspensionEvent>,
     /// Notification settings, when set.
     notify: Option<notify::Settings>,
-    /// The last digest period, once seen.
-    last_digest: Option<i64>,
-    /// New errors per type since the last digest.
-    new_errors: BTreeMap<ErrorType, u64>,
+    /// The last digest period of each digest frequency, once seen.
+    last_digest: HashMap<notify::Frequency, i64>,
+    /// New errors per type since the last digest, per digest frequency.
+    new_errors: HashMap<notify::Frequency, BTreeMap<ErrorType, u64>>,
     /// When each type's last immediate notification went out (ms).
     announced: HashMap<ErrorType, i64>,
     /// Notifications to deliver, oldest first.
@@ -73,6 +73,8 @@ struct OrgErrors {
     noticed: std::collections::HashSet<String>,
     /// How deliveries to the webhook are going.
     delivery: notify::DeliveryStatus,
+    /// How deliveries by e-mail are going.
+    email_delivery: notify::DeliveryStatus,
     /// The channels that took each notification in flight.
     channels_sent: HashMap<String, Vec<String>>,
 }
@@ -96,11 +98,18 @@ impl OrgErrors {
 
     /// Counts a new current error for notifications, as the settings say.
     fn notify_new_error(&mut self, error_type: ErrorType, now_ms: i64) {
-        let Some(settings) = self.notify.as_ref().filter(|s| s.enabled) else {
+        let Some(plan) = self.notify.as_ref().map(notify::Settings::new_error_plan) else {
             return;
         };
-        if settings.frequency != notify::Frequency::Immediately {
-            *self.new_errors.entry(error_type).or_default() += 1;
+        for frequency in plan.digests {
+            *self
+                .new_errors
+                .entry(frequency)
+                .or_default()
+                .entry(error_type)
+                .or_default() += 1;
+        }
+        if !plan.immediate {
             return;
         }
         let recent = self
@@ -420,6 +429,15 @@ impl MemoryStore {
 
     fn org(&self, org: &OrgId) -> Arc<Mutex<OrgErrors>> {
         lock(&self.orgs).entry(org.clone()).or_default().clone()
+    }
+}
+
+/// The id of the digest of `frequency` for `period`: a daily one keeps the
+/// form of before channels had frequencies; a weekly one is told apart.
+fn digest_id(frequency: notify::Frequency, period: i64) -> String {
+    match frequency {
+        notify::Frequency::Weekly => format!("digest-w{period}"),
+        _ => format!("digest-{period}"),
     }
 }
 
@@ -765,6 +783,15 @@ impl ErrorStore for MemoryStore {
                 ..notify::DeliveryStatus::default()
             };
         }
+        if settings.enabled
+            && (!before.enabled || before.email_recipients != settings.email_recipients)
+        {
+            // Other recipients: e-mail's failures start over too.
+            org.email_delivery = notify::DeliveryStatus {
+                last_success_ms: org.email_delivery.last_success_ms,
+                ..notify::DeliveryStatus::default()
+            };
+        }
         org.notify = Some(settings.clone());
         Ok(settings)
     }
@@ -781,18 +808,28 @@ impl ErrorStore for MemoryStore {
             .collect())
     }
 
-    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+    async fn make_digest(
+        &self,
+        org: &OrgId,
+        frequency: notify::Frequency,
+        period: i64,
+    ) -> Result<bool, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
-        match org.last_digest {
+        match org.last_digest.get(&frequency) {
             None => {
-                org.last_digest = Some(period);
+                org.last_digest.insert(frequency, period);
                 return Ok(false);
             }
-            Some(last) if last >= period => return Ok(false),
-            Some(_) => org.last_digest = Some(period),
+            Some(&last) if last >= period => return Ok(false),
+            Some(_) => {
+                org.last_digest.insert(frequency, period);
+            }
         }
-        let counts: std::collections::BTreeMap<String, u64> = std::mem::take(&mut org.new_errors)
+        let counts: std::collections::BTreeMap<String, u64> = org
+            .new_errors
+            .remove(&frequency)
+            .unwrap_or_default()
             .into_iter()
             .map(|(t, n)| (t.number().to_string(), n))
             .collect();
@@ -800,9 +837,10 @@ impl ErrorStore for MemoryStore {
             return Ok(false);
         }
         org.outgoing.push_back(Pending {
-            id: format!("digest-{period}"),
+            id: digest_id(frequency, period),
             kind: "digest".into(),
             period: Some(period),
+            frequency: Some(frequency.number()),
             counts,
             ..Pending::default()
         });
@@ -875,11 +913,15 @@ impl ErrorStore for MemoryStore {
     async fn record_delivery(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
         failure: Option<&str>,
     ) -> Result<notify::DeliveryStatus, StoreError> {
         let org = self.org(org);
         let mut org = lock(&org);
-        let status = &mut org.delivery;
+        let status = match channel {
+            notify::Channel::Webhook => &mut org.delivery,
+            notify::Channel::Email => &mut org.email_delivery,
+        };
         match failure {
             None => {
                 status.consecutive_failures = 0;
@@ -894,10 +936,17 @@ impl ErrorStore for MemoryStore {
         Ok(status.clone())
     }
 
-    async fn delivery_status(&self, org: &OrgId) -> Result<notify::DeliveryStatus, StoreError> {
+    async fn delivery_status(
+        &self,
+        org: &OrgId,
+        channel: notify::Channel,
+    ) -> Result<notify::DeliveryStatus, StoreError> {
         let org = self.org(org);
         let org = lock(&org);
-        Ok(org.delivery.clone())
+        Ok(match channel {
+            notify::Channel::Webhook => org.delivery.clone(),
+            notify::Channel::Email => org.email_delivery.clone(),
+        })
     }
 
     async fn sent_channels(&self, org: &OrgId, id: &str) -> Result<Vec<String>, StoreError> {
@@ -922,6 +971,15 @@ impl ErrorStore for MemoryStore {
         org.inflight.retain(|(n, _, _)| n.id != id);
         org.channels_sent.remove(id);
         Ok(())
+    }
+
+    async fn fleet_counts(&self) -> Result<FleetCounts, StoreError> {
+        let orgs: Vec<OrgId> = lock(&self.orgs).keys().cloned().collect();
+        let mut fleet = FleetCounts::default();
+        for org in &orgs {
+            fleet.add(&self.health(org).await?);
+        }
+        Ok(fleet)
     }
 
     async fn rank_top(&self, org: &OrgId, counts: &ErrorCounts) -> Result<(), StoreError> {

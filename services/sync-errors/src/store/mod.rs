@@ -16,7 +16,7 @@ use crate::domain::{
 use crate::notify;
 use crate::resync::{JobId, JobOutcome};
 use crate::taxonomy::ErrorType;
-use crate::top::{ErrorCounts, TopOrder, TopRank};
+use crate::top::{ErrorCounts, FleetCounts, TopOrder, TopRank};
 
 /// The handle on Redis, one server or a cluster.
 pub use syncgov_kit::redis_conn as conn;
@@ -147,7 +147,8 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// in-flight notifications are dropped (nothing goes out while off, and
     /// nothing stale when turned on again); sent somewhere else (or turned
     /// on again), the notification being retried is due at once and the
-    /// delivery status starts over. Deliveries read the settings before
+    /// webhook's delivery status starts over (and e-mail's, when sent to
+    /// other recipients or turned on again). Deliveries read the settings before
     /// each POST, so a new secret signs the next one.
     fn set_notification_settings(
         &self,
@@ -158,13 +159,15 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// Orgs with notifications on.
     fn notified_orgs(&self) -> impl Future<Output = Result<Vec<OrgId>, StoreError>> + Send;
 
-    /// Queues the org's digest of `period`, once whatever the number of
-    /// replicas asking: the new errors per type since the last digest.
+    /// Queues the org's digest of `frequency` (daily or weekly) for
+    /// `period`, once whatever the number of replicas asking: the new
+    /// errors per type counted for that frequency since its last digest.
     /// Returns whether one was queued (none when there is nothing new, or on
     /// the first period the org is seen in, which only marks the start).
     fn make_digest(
         &self,
         org: &OrgId,
+        frequency: notify::Frequency,
         period: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -210,19 +213,21 @@ pub trait ErrorStore: Send + Sync + 'static {
         cursor: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Records how an attempt to deliver to the org's webhook went (`None`:
-    /// it took the notification; else why not) and returns the delivery
-    /// status it leaves.
+    /// Records how an attempt to deliver by `channel` went (`None`: it
+    /// took the notification; else why not) and returns the channel's
+    /// delivery status it leaves.
     fn record_delivery(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
         failure: Option<&str>,
     ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
 
-    /// How deliveries to the org's webhook are going.
+    /// How deliveries by `channel` of the org are going.
     fn delivery_status(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
     ) -> impl Future<Output = Result<notify::DeliveryStatus, StoreError>> + Send;
 
     /// The channels (`webhook`, `email`) that already took the org's
@@ -255,6 +260,12 @@ pub trait ErrorStore: Send + Sync + 'static {
     /// Jobs of the resync queue: waiting (queued or backing off) and
     /// claimed by a worker.
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth, StoreError>> + Send;
+
+    /// The fleet's current errors and impacted records per category, and
+    /// its dead resync jobs, for the state gauges: summed from the counters
+    /// each org keeps at write time (the orgs with current errors as the
+    /// top-orgs view lists them), never from the errors themselves.
+    fn fleet_counts(&self) -> impl Future<Output = Result<FleetCounts, StoreError>> + Send;
 
     /// Puts `org` at its `counts` in each order of the top-orgs view, and
     /// out of an order in which it has none.
@@ -392,6 +403,10 @@ pub struct Pending {
     /// A digest's period.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub period: Option<i64>,
+    /// A digest's frequency (the contract's number): the channels of that
+    /// frequency take it. `None` in a digest an earlier version made.
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<i32>,
     /// New errors per type number.
     #[serde(rename = "c", default)]
     pub counts: std::collections::BTreeMap<String, u64>,

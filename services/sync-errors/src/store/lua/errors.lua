@@ -34,10 +34,14 @@
 --                   why (see outbox_done.lua), oldest first
 --   p:notify        hash, notification settings: en on, fq frequency, url,
 --                   sec secret, x the channels (JSON: choices, recipients,
---                   webhook format), lp last digest period; the delivery status:
+--                   webhook format, each channel's frequency), lp<f> the
+--                   last digest period of frequency f (lp: an earlier
+--                   version's); the delivery status:
 --                   df failures in a row, dl the last one, dt its time, ds
---                   the last success (notify_settings.lua)
---   p:notify:new    hash: type -> new errors since the last digest
+--                   the last success of the webhook; mf, ml, mt, ms the
+--                   same of e-mail (notify_settings.lua)
+--   p:notify:new:<f>  hash: type -> new errors since the last digest of
+--                   frequency f (p:notify:new: an earlier version's)
 --   p:notify:imm:<type>  set for a minute after an immediate notification
 --   p:notify:out    list of notifications to deliver (JSON {id, k kind,
 --                   p period, c {type: count}})

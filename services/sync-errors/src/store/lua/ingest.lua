@@ -33,16 +33,46 @@ local generation = math.floor(now / window)
 local seen_now = p .. ':idem:' .. generation
 local seen_before = p .. ':idem:' .. (generation - 1)
 
--- Notifications: the org's settings say whether new errors are counted for
--- a digest, or announced at once (at most once per type per minute).
-local notify = redis.call('HMGET', p .. ':notify', 'en', 'fq')
-local function notify_new_error(t)
-  if notify[1] ~= '1' then
-    return
+-- Notifications: the org's settings say, per channel with somewhere to
+-- send (a URL; recipients), whether new errors are announced at once (at
+-- most once per type per minute) or counted for that channel's digest
+-- (p:notify:new:<frequency>), as notify::Settings::new_error_plan does. A
+-- channel's frequency (x's wf, ef) of 0 follows fq.
+local notify = redis.call('HMGET', p .. ':notify', 'en', 'fq', 'url', 'x')
+local immediate, digests = false, {}
+if notify[1] == '1' then
+  local x = {}
+  if notify[4] and notify[4] ~= '' then
+    x = cjson.decode(notify[4])
   end
-  if notify[2] == '2' or notify[2] == '3' then
-    redis.call('HINCRBY', p .. ':notify:new', t, 1)
-  elseif redis.call('SET', p .. ':notify:imm:' .. t, 1, 'PX', 60000, 'NX') then
+  local fq = tonumber(notify[2]) or 1
+  local function of(f)
+    f = tonumber(f) or 0
+    if f == 0 then
+      return fq
+    end
+    return f
+  end
+  local channels = {}
+  if notify[3] and notify[3] ~= '' then
+    channels[#channels + 1] = of(x.wf)
+  end
+  if type(x.r) == 'table' and #x.r > 0 then
+    channels[#channels + 1] = of(x.ef)
+  end
+  for _, f in ipairs(channels) do
+    if f == 2 or f == 3 then
+      digests[f] = true
+    else
+      immediate = true
+    end
+  end
+end
+local function notify_new_error(t)
+  for f in pairs(digests) do
+    redis.call('HINCRBY', p .. ':notify:new:' .. f, t, 1)
+  end
+  if immediate and redis.call('SET', p .. ':notify:imm:' .. t, 1, 'PX', 60000, 'NX') then
     local counts = {}
     counts[tostring(t)] = 1
     redis.call('RPUSH', p .. ':notify:out', cjson.encode({id = 'errors-' .. t .. '-' .. now, k = 'errors', c = counts}))

@@ -13,20 +13,23 @@
 -- ARGV[5]  the channels' settings (JSON: choices, recipients, format)
 --
 -- p:notify gains, besides the settings (en, fq, url, sec, x) and the last
--- digest period (lp), the delivery status: df consecutive failures, dl the
--- last failure, dt when (ms), ds the last success (ms).
+-- digest period (lp), the webhook's delivery status: df consecutive
+-- failures, dl the last failure, dt when (ms), ds the last success (ms);
+-- and e-mail's: mf, ml, mt, ms likewise. E-mail's starts over when turned
+-- on again or sent to other recipients (x's r).
 --
 -- Returns the secret as stored (empty when none).
 local p = KEYS[1]
 local key = p .. ':notify'
-local before = redis.call('HMGET', key, 'en', 'url', 'sec')
+local before = redis.call('HMGET', key, 'en', 'url', 'sec', 'x')
 local secret = ARGV[4]
 if secret == '' then
   secret = before[3] or ''
 end
 redis.call('HSET', key, 'en', ARGV[1], 'fq', ARGV[2], 'url', ARGV[3], 'sec', secret, 'x', ARGV[5])
 if ARGV[1] ~= '1' then
-  redis.call('DEL', p .. ':notify:out', p .. ':notify:inflight', p .. ':notify:new')
+  redis.call('DEL', p .. ':notify:out', p .. ':notify:inflight', p .. ':notify:new',
+    p .. ':notify:new:2', p .. ':notify:new:3')
 elseif before[1] ~= '1' or before[2] ~= ARGV[3] then
   local inflight = redis.call('HGETALL', p .. ':notify:inflight')
   for i = 1, #inflight, 2 do
@@ -35,5 +38,16 @@ elseif before[1] ~= '1' or before[2] ~= ARGV[3] then
     redis.call('HSET', p .. ':notify:inflight', inflight[i], cjson.encode(n))
   end
   redis.call('HDEL', key, 'df', 'dl', 'dt')
+end
+-- The recipients as JSON, compared as written (the store writes them in
+-- the order given).
+local function recipients(x)
+  if not x or x == '' then
+    return '{}'
+  end
+  return cjson.encode(cjson.decode(x).r or {})
+end
+if ARGV[1] == '1' and (before[1] ~= '1' or recipients(before[4]) ~= recipients(ARGV[5])) then
+  redis.call('HDEL', key, 'mf', 'ml', 'mt')
 end
 return secret

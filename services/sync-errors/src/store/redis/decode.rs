@@ -229,6 +229,10 @@ pub fn notification_settings(
         email_recipients: channels.recipients,
         webhook_format: notify::WebhookFormat::from_number(channels.format)
             .ok_or_else(|| corrupt("webhook format"))?,
+        webhook_frequency: notify::Frequency::of_channel(channels.webhook_frequency)
+            .ok_or_else(|| corrupt("webhook frequency"))?,
+        email_frequency: notify::Frequency::of_channel(channels.email_frequency)
+            .ok_or_else(|| corrupt("e-mail frequency"))?,
     }))
 }
 
@@ -244,6 +248,12 @@ struct Channels {
     recipients: Vec<String>,
     #[serde(rename = "f", default)]
     format: i32,
+    /// The webhook's frequency; 0 follows the settings' own.
+    #[serde(rename = "wf", default)]
+    webhook_frequency: i32,
+    /// E-mail's frequency; 0 follows the settings' own.
+    #[serde(rename = "ef", default)]
+    email_frequency: i32,
 }
 
 /// Field `x` of the org's `notify` hash for `settings`.
@@ -253,15 +263,28 @@ pub fn channel_settings(settings: &notify::Settings) -> String {
         email: settings.email,
         recipients: settings.email_recipients.clone(),
         format: settings.webhook_format.number(),
+        webhook_frequency: settings
+            .webhook_frequency
+            .map_or(0, notify::Frequency::number),
+        email_frequency: settings
+            .email_frequency
+            .map_or(0, notify::Frequency::number),
     })
     .unwrap_or_default()
 }
 
-/// The fields of the delivery status in the org's `notify` hash, in the
-/// order [`delivery_status`] reads them.
-pub const DELIVERY_FIELDS: [&str; 4] = ["df", "dl", "dt", "ds"];
+/// The fields of a channel's delivery status in the org's `notify` hash,
+/// in the order [`delivery_status`] reads them: failures in a row, the last
+/// failure, when, the last success. The webhook's are `d…` (as before
+/// e-mail had a status), e-mail's `m…`.
+pub fn delivery_fields(channel: notify::Channel) -> [&'static str; 4] {
+    match channel {
+        notify::Channel::Webhook => ["df", "dl", "dt", "ds"],
+        notify::Channel::Email => ["mf", "ml", "mt", "ms"],
+    }
+}
 
-/// The delivery status from `HMGET df dl dt ds`; all unset is a status
+/// The delivery status from `HMGET` of [`delivery_fields`]; all unset is a status
 /// with nothing to tell.
 pub fn delivery_status(values: &[Option<String>]) -> Result<notify::DeliveryStatus, StoreError> {
     let [df, dl, dt, ds] = values else {

@@ -49,7 +49,7 @@ use crate::store::{
     Claimed, Completed, ErrorStore, Ingested, Moved, OutboxEntry, Pending, QueueDepth, Queued,
     ReportedFailure, StoreError,
 };
-use crate::top::{ErrorCounts, TopOrder, TopRank};
+use crate::top::{ErrorCounts, FleetCounts, TopOrder, TopRank};
 
 mod decode;
 mod keys;
@@ -65,6 +65,9 @@ use scripts::{ScriptFailure, Scripts};
 
 /// Ids read per round trip while filling a page.
 const SCAN_BATCH: usize = 200;
+
+/// Orgs' counters read at once when summing the fleet's.
+const FLEET_READS_AT_ONCE: usize = 16;
 
 /// How long the channels that took a notification are remembered: longer
 /// than any claim lasts, so a retry always finds them.
@@ -722,9 +725,14 @@ impl ErrorStore for RedisStore {
         Ok(orgs.iter().filter_map(|o| OrgId::parse(o).ok()).collect())
     }
 
-    async fn make_digest(&self, org: &OrgId, period: i64) -> Result<bool, StoreError> {
+    async fn make_digest(
+        &self,
+        org: &OrgId,
+        frequency: notify::Frequency,
+        period: i64,
+    ) -> Result<bool, StoreError> {
         self.scripts
-            .digest(&self.conn, &OrgKeys::of(org), period)
+            .digest(&self.conn, &OrgKeys::of(org), frequency, period)
             .await
     }
 
@@ -781,37 +789,46 @@ impl ErrorStore for RedisStore {
     async fn record_delivery(
         &self,
         org: &OrgId,
+        channel: notify::Channel,
         failure: Option<&str>,
     ) -> Result<notify::DeliveryStatus, StoreError> {
         let key = OrgKeys::of(org).notify();
+        let [failures, last, at, success] = decode::delivery_fields(channel);
         let now = syncgov_kit::clock::now_ms();
         let mut pipe = redis::pipe();
         pipe.atomic();
         match failure {
             None => {
-                pipe.hset_multiple(&key, &[("df", "0".to_owned()), ("ds", now.to_string())])
-                    .ignore();
+                pipe.hset_multiple(
+                    &key,
+                    &[(failures, "0".to_owned()), (success, now.to_string())],
+                )
+                .ignore();
             }
             Some(why) => {
-                pipe.hincr(&key, "df", 1).ignore();
-                pipe.hset_multiple(&key, &[("dl", why.to_owned()), ("dt", now.to_string())])
+                pipe.hincr(&key, failures, 1).ignore();
+                pipe.hset_multiple(&key, &[(last, why.to_owned()), (at, now.to_string())])
                     .ignore();
             }
         }
         let (values,): (Vec<Option<String>>,) = pipe
             .cmd("HMGET")
             .arg(&key)
-            .arg(&decode::DELIVERY_FIELDS)
+            .arg(&decode::delivery_fields(channel))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
         decode::delivery_status(&values)
     }
 
-    async fn delivery_status(&self, org: &OrgId) -> Result<notify::DeliveryStatus, StoreError> {
+    async fn delivery_status(
+        &self,
+        org: &OrgId,
+        channel: notify::Channel,
+    ) -> Result<notify::DeliveryStatus, StoreError> {
         let values: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(OrgKeys::of(org).notify())
-            .arg(&decode::DELIVERY_FIELDS)
+            .arg(&decode::delivery_fields(channel))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)?;
@@ -847,6 +864,34 @@ impl ErrorStore for RedisStore {
         pipe.exec_async(&mut self.conn.clone())
             .await
             .map_err(from_redis)
+    }
+
+    async fn fleet_counts(&self) -> Result<FleetCounts, StoreError> {
+        use futures_util::StreamExt as _;
+        // The orgs with current errors, as ranked after each write: one
+        // read of the view's slot, then each org's counters in its own slot
+        // (a few reads in flight at once), never an error.
+        let orgs: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys::top_ranked(TopOrder::Current))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(from_redis)?;
+        let reads = futures_util::stream::iter(orgs)
+            .filter_map(|org| std::future::ready(OrgId::parse(&org).ok()))
+            .map(|org| async move {
+                redis::cmd("HGETALL")
+                    .arg(OrgKeys::of(&org).counts())
+                    .query_async::<HashMap<String, i64>>(&mut self.conn.clone())
+                    .await
+                    .map_err(from_redis)
+            })
+            .buffer_unordered(FLEET_READS_AT_ONCE);
+        futures_util::pin_mut!(reads);
+        let mut fleet = FleetCounts::default();
+        while let Some(counts) = reads.next().await {
+            fleet.add(&decode::health_counts(&counts?, &[]));
+        }
+        Ok(fleet)
     }
 
     async fn rank_top(&self, org: &OrgId, counts: &ErrorCounts) -> Result<(), StoreError> {

@@ -303,12 +303,14 @@ impl Scripts {
         &self,
         conn: &Redis,
         keys: &OrgKeys,
+        frequency: crate::notify::Frequency,
         period: i64,
     ) -> Result<bool, StoreError> {
         let made: i64 = self
             .digest
             .key(keys.prefix())
             .arg(period)
+            .arg(frequency.number())
             .invoke_async(&mut conn.clone())
             .await
             .map_err(from_redis)?;
