@@ -5,7 +5,9 @@
 //! (a worker of one org sees no other org, an operator may not change an
 //! allocation), each refusal shown as a sentence. Then the actions an
 //! operator takes: clear a suspension, resync errors (at most 100 at once),
-//! export CSV; every effect checked through gRPC.
+//! export CSV; every effect checked through gRPC. The tests of pages and
+//! actions run twice, with both services on their memory stores and on a
+//! real `redis-server`.
 
 use std::path::Path;
 
@@ -14,7 +16,32 @@ use syncgov_api::syncerrors::v1 as errors;
 use syncgov_console::config::Settings as ConsoleSettings;
 use syncgov_tests::console::{ADMIN, Bench, Console, GLOBEX, OPERATOR, WORKER};
 use syncgov_tests::pki::Pki;
-use syncgov_tests::{Service, free_addr};
+use syncgov_tests::{Backend, Service, free_addr};
+
+/// Runs each test twice: both services on their memory stores, and both on
+/// one real `redis-server` of the test's own, so that every page and action
+/// of these is exercised against the Redis stores too.
+macro_rules! on_memory_and_redis {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(syncgov_tests::Backend::Memory).await })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(syncgov_tests::Backend::Redis).await })*
+        }
+    };
+}
+
+on_memory_and_redis!(
+    a_workers_session_sees_its_own_org_and_no_other,
+    an_operator_clears_a_suspension_and_may_not_change_an_allocation,
+    the_org_page_shows_the_suspension_history_newest_first_and_bounded,
+    a_budget_changed_since_the_page_was_opened_is_not_overwritten,
+    sync_health_cards_lead_to_errors_that_are_resynced_and_exported,
+    the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_carries_the_security_headers_and_the_cookies_their_flags() {
@@ -177,9 +204,8 @@ async fn a_token_the_services_refuse_signs_no_one_in() {
     assert_eq!(page.header("location"), "/sign-in");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workers_session_sees_its_own_org_and_no_other() {
-    let bench = Bench::start().await;
+async fn a_workers_session_sees_its_own_org_and_no_other(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let mut worker = bench.client();
     assert_eq!(worker.sign_in(Some(WORKER)).await.status, 303);
 
@@ -255,9 +281,8 @@ async fn a_workers_session_sees_its_own_org_and_no_other() {
     assert!(!fleet.body.contains("acme"), "{}", fleet.body);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
-    let bench = Bench::start().await;
+async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let mut ops = bench.client();
     ops.sign_in(Some(OPERATOR)).await;
     let fleet = ops.get("/fleet?reason=MISSING_FIELD_PERMISSIONS").await;
@@ -311,8 +336,9 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     assert!(!ops.get("/orgs/acme").await.body.contains("is cleared"));
 
     let refused = ops
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &page,
             &[
                 ("csrf", &csrf),
                 ("change", "allocation"),
@@ -332,10 +358,12 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     // An admin may; a bad number is refused naming the field.
     let mut admin = bench.client();
     admin.sign_in(Some(ADMIN)).await;
-    let csrf = admin.get("/orgs/acme").await.csrf();
+    let opened = admin.get("/orgs/acme").await;
+    let csrf = opened.csrf();
     let bad = admin
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &opened,
             &[
                 ("csrf", &csrf),
                 ("change", "allocation"),
@@ -351,8 +379,9 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
             .contains("allocation: a whole number of calls from 0 to 1000000000."),
     );
     let set = admin
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &opened,
             &[
                 ("csrf", &csrf),
                 ("change", "allocation"),
@@ -371,8 +400,9 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
         page.body
     );
     let overridden = admin
-        .post(
+        .post_seen(
             "/orgs/acme/budget",
+            &page,
             &[
                 ("csrf", &csrf),
                 ("change", "override"),
@@ -394,9 +424,300 @@ async fn an_operator_clears_a_suspension_and_may_not_change_an_allocation() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported() {
-    let bench = Bench::start().await;
+async fn the_org_page_shows_the_suspension_history_newest_first_and_bounded(backend: Backend) {
+    use syncgov_api::quota::v1 as quota;
+    use syncgov_api::taxonomy::v1 as tx;
+    let bench = Bench::on(backend).await;
+    let mut ops = bench.client();
+    ops.sign_in(Some(OPERATOR)).await;
+    let page = ops.get("/orgs/acme").await;
+    let history = section(&page.body, r#"<table id="history">"#);
+    assert!(history.contains("Missing field permissions"), "{history}");
+    assert!(history.contains("Suspended now"), "{history}");
+    // What to do for the reason, as the suspension's card says it.
+    let guidance = syncgov_console::names::reason_guidance(
+        tx::SuspensionReason::MissingFieldPermissions as i32,
+    );
+    assert!(history.contains(&escaped(guidance)), "{history}");
+
+    // Cleared through the console: the row says when and by whom.
+    let cleared = ops
+        .post(
+            "/orgs/acme/clear",
+            &[
+                ("csrf", &page.csrf()),
+                ("reason", "MISSING_FIELD_PERMISSIONS"),
+            ],
+        )
+        .await;
+    let after = ops.follow(&cleared).await;
+    let history = section(&after.body, r#"<table id="history">"#);
+    assert!(history.contains("Cleared by ops"), "{history}");
+    assert!(!history.contains("Suspended now"), "{history}");
+    // A worker of acme sees the history, not who cleared (the audit trail
+    // is for operators and admins).
+    let mut worker = bench.client();
+    worker.sign_in(Some(WORKER)).await;
+    let seen = worker.get("/orgs/acme").await;
+    let history = section(&seen.body, r#"<table id="history">"#);
+    assert!(
+        history.contains("Cleared by a person (who: in the audit trail"),
+        "{history}"
+    );
+
+    // Many suspensions: the page shows the newest 20 events, newest first,
+    // with a link to the older ones.
+    let mut admin = bench.governor_as(ADMIN).await;
+    let reasons = [
+        tx::SuspensionReason::SalesforceOrgLocked,
+        tx::SuspensionReason::MissingFieldMappings,
+    ];
+    for round in 0..13 {
+        let reason = reasons[round % 2];
+        admin
+            .suspend(quota::SuspendRequest {
+                org_id: "acme".into(),
+                reason: reason as i32,
+                detail: format!("round {round}"),
+            })
+            .await
+            .expect("Suspend");
+        admin
+            .clear_suspension(quota::ClearSuspensionRequest {
+                org_id: "acme".into(),
+                reason: reason as i32,
+            })
+            .await
+            .expect("ClearSuspension");
+    }
+    let page = ops.get("/orgs/acme").await;
+    let history = section(&page.body, r#"<table id="history">"#);
+    let rows = history.matches("<tr>").count() - 1;
+    assert_eq!(
+        rows, 10,
+        "20 events, a suspension and its clear each: {history}"
+    );
+    let newest = history.find("round 12").expect("the newest round");
+    let older = history.find("round 11").expect("the round before");
+    assert!(newest < older, "newest first: {history}");
+    assert!(!history.contains("round 2<"), "beyond the 20: {history}");
+    assert!(history.contains("Cleared by root"), "{history}");
+    let link = page
+        .body
+        .split(r#"<a href=""#)
+        .find(|s| s.starts_with("/orgs/acme?history_page="))
+        .and_then(|s| s.split('"').next())
+        .expect("a link to the older events")
+        .replace("&amp;", "&");
+    let older_page = ops.get(&link).await;
+    assert_eq!(older_page.status, 200, "{}", older_page.body);
+    let history = section(&older_page.body, r#"<table id="history">"#);
+    assert!(history.contains("round 2<"), "{history}");
+    assert!(!history.contains("round 12"), "{history}");
+    assert!(older_page.body.contains("The newest events"));
+    // The first suspension, cleared by ops, is on the last page.
+    let mut next = older_page;
+    let mut pages = 2;
+    while let Some(link) = next
+        .body
+        .split(r#"<a href=""#)
+        .find(|s| s.starts_with("/orgs/acme?history_page="))
+        .and_then(|s| s.split('"').next())
+    {
+        let link = link.replace("&amp;", "&");
+        next = ops.get(&link).await;
+        pages += 1;
+        assert!(pages < 10, "the history ends");
+    }
+    assert!(next.body.contains("Cleared by ops"), "{}", next.body);
+
+    // A forged page token is refused in words.
+    let forged = ops.get("/orgs/acme?history_page=zz").await;
+    assert!(
+        forged.body.contains("not a page token") || forged.body.contains("page_token"),
+        "{}",
+        forged.body
+    );
+}
+
+/// The part of `page` from `start` to the end of its table.
+fn section<'a>(page: &'a str, start: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {page}"));
+    let rest = &page[from..];
+    &rest[..rest.find("</table>").unwrap_or(rest.len())]
+}
+
+/// `text` as askama escapes it in a page.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// The allocation of `org` as the governor has it.
+async fn allocation_of(bench: &Bench, org: &str) -> syncgov_api::quota::v1::Budget {
+    bench
+        .governor_as(ADMIN)
+        .await
+        .get_budget(syncgov_api::quota::v1::GetBudgetRequest {
+            org_id: org.into(),
+            resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
+        })
+        .await
+        .expect("GetBudget")
+        .into_inner()
+        .budget
+        .expect("a budget")
+}
+
+async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten(backend: Backend) {
+    let bench = Bench::on(backend).await;
+    let (mut first, mut second) = (bench.client(), bench.client());
+    first.sign_in(Some(ADMIN)).await;
+    second.sign_in(Some(ADMIN)).await;
+    // Both open initech's page (allocation 2 000) before either saves.
+    let first_page = first.get("/orgs/initech").await;
+    let second_page = second.get("/orgs/initech").await;
+    assert_eq!(
+        second_page.field("seen_allocation").as_deref(),
+        Some("2000")
+    );
+
+    let saved = first
+        .post_seen(
+            "/orgs/initech/budget",
+            &first_page,
+            &[
+                ("csrf", &first_page.csrf()),
+                ("change", "allocation"),
+                ("allocation", "3000"),
+            ],
+        )
+        .await;
+    assert!(
+        first
+            .follow(&saved)
+            .await
+            .body
+            .contains("The allocation of initech is now 3,000 calls per 24 hours.")
+    );
+
+    // The second person's allocation and override are both refused, in
+    // words, and the first person's change stands.
+    let sentence = "The allocation was changed to 3,000 by someone else since you opened this page; review and try again.";
+    for change in [
+        &[("change", "allocation"), ("allocation", "4000")][..],
+        &[
+            ("change", "override"),
+            ("override_allocation", "9000"),
+            ("override_hours", "24"),
+        ][..],
+        &[("change", "end_override")][..],
+    ] {
+        let csrf = second_page.csrf();
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(change);
+        let refused = second
+            .post_seen("/orgs/initech/budget", &second_page, &fields)
+            .await;
+        let shown = second.follow(&refused).await;
+        assert!(shown.body.contains(sentence), "{change:?}: {}", shown.body);
+        let budget = allocation_of(&bench, "initech").await;
+        assert_eq!(budget.allocation, 3_000, "{change:?}");
+        assert!(budget.allocation_override.is_none(), "{change:?}");
+    }
+
+    // A form that does not say what it showed changes nothing either.
+    let bare = second
+        .post(
+            "/orgs/initech/budget",
+            &[
+                ("csrf", &second_page.csrf()),
+                ("change", "allocation"),
+                ("allocation", "4000"),
+            ],
+        )
+        .await;
+    assert!(second.follow(&bare).await.body.contains(
+        "seen_budget: the form does not say which budget you saw; reload the page and try again."
+    ));
+    assert_eq!(allocation_of(&bench, "initech").await.allocation, 3_000);
+
+    // A change made elsewhere (the org limit, through gRPC) is caught too.
+    let reloaded = second.get("/orgs/initech").await;
+    let mut limited = allocation_of(&bench, "initech").await;
+    limited.org_limit = 90_000;
+    bench
+        .governor_as(ADMIN)
+        .await
+        .set_budget(syncgov_api::quota::v1::SetBudgetRequest {
+            org_id: "initech".into(),
+            resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
+            budget: Some(limited),
+        })
+        .await
+        .expect("SetBudget");
+    let refused = second
+        .post_seen(
+            "/orgs/initech/budget",
+            &reloaded,
+            &[
+                ("csrf", &reloaded.csrf()),
+                ("change", "allocation"),
+                ("allocation", "4000"),
+            ],
+        )
+        .await;
+    assert!(
+        second
+            .follow(&refused)
+            .await
+            .body
+            .contains("The budget (its org limit, priority shares or alert thresholds) was changed by someone else")
+    );
+    assert_eq!(allocation_of(&bench, "initech").await.org_limit, 90_000);
+
+    // Having reviewed the page again, the second person's change goes in,
+    // and keeps the first person's and the org limit.
+    let reviewed = second.get("/orgs/initech").await;
+    assert_eq!(reviewed.field("seen_allocation").as_deref(), Some("3000"));
+    let saved = second
+        .post_seen(
+            "/orgs/initech/budget",
+            &reviewed,
+            &[
+                ("csrf", &reviewed.csrf()),
+                ("change", "override"),
+                ("override_allocation", "9000"),
+                ("override_hours", "24"),
+            ],
+        )
+        .await;
+    assert!(
+        second
+            .follow(&saved)
+            .await
+            .body
+            .contains("initech may use 9,000 calls per 24 hours for the next 24 hours.")
+    );
+    let budget = allocation_of(&bench, "initech").await;
+    assert_eq!(
+        (budget.allocation, budget.org_limit),
+        (3_000, 90_000),
+        "nothing lost"
+    );
+    assert_eq!(
+        budget.allocation_override.map(|o| o.allocation),
+        Some(9_000)
+    );
+}
+
+async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported(backend: Backend) {
+    let bench = Bench::on(backend).await;
     let mut ops = bench.client();
     ops.sign_in(Some(OPERATOR)).await;
     let health = ops.get("/orgs/acme/health").await;
@@ -557,6 +878,13 @@ async fn without_authentication_one_enters_without_a_token_and_a_silent_service_
     ))
     .await;
     let mut client = console.client();
+    // The probes' address answers without a session, whatever the
+    // services do: a service down does not take the console out of its
+    // Service.
+    let probe = client.get("/healthz").await;
+    assert_eq!(probe.status, 200, "{}", probe.body);
+    assert_eq!(probe.body, "ok\n");
+    assert!(probe.set_cookie("syncgov_session").is_none());
     let entered = client.sign_in(None).await;
     assert_eq!(entered.status, 303, "{}", entered.body);
     let fleet = client.follow(&entered).await;
@@ -841,9 +1169,10 @@ async fn consoles_sharing_a_session_secret_share_sessions_and_a_bad_secret_stops
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words() {
-    let bench = Bench::start().await;
+async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_words(
+    backend: Backend,
+) {
+    let bench = Bench::on(backend).await;
     let mut admin_grpc = bench.governor_as(ADMIN).await;
     for i in 0..25 {
         admin_grpc

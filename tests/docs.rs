@@ -544,3 +544,32 @@ fn the_consoles_settings_tables_are_its_help() {
         .to_string();
     assert_eq!(quoted.replace(&default_listen, &addr), printed);
 }
+
+#[test]
+fn the_consoles_deployed_settings_are_flags_of_its_help() {
+    // Every setting of deploy/base/console/config.env and of the prod
+    // patch is an environment variable the console reads: a renamed flag
+    // would otherwise be ignored in the cluster without a word.
+    let help = help_of("syncgov-console");
+    let known: Vec<&str> = help.values().filter_map(|f| f.env.as_deref()).collect();
+    let config = read("deploy/base/console/config.env");
+    let patch = read("deploy/overlays/prod/patches/console-tls.yaml");
+    let mut names: Vec<String> = config
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .map(|l| l.split('=').next().unwrap_or_default().to_owned())
+        .collect();
+    names.extend(
+        patch
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- name: SYNCGOV_CONSOLE_"))
+            .map(|rest| format!("SYNCGOV_CONSOLE_{rest}")),
+    );
+    assert!(names.len() > 8, "{names:?}");
+    for name in names.iter().filter(|n| *n != "RUST_LOG") {
+        assert!(
+            known.contains(&name.as_str()),
+            "{name} is not a setting of syncgov-console --help"
+        );
+    }
+}

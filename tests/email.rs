@@ -1049,3 +1049,75 @@ async fn each_channel_keeps_its_own_frequency_on_redis() {
 async fn each_channel_keeps_its_own_frequency_on_a_cluster() {
     each_channel_keeps_its_own_frequency(syncgov_tests::Backend::Cluster).await;
 }
+
+/// Each channel on its own: with the mail server away, the webhook still
+/// hears of a new error at once, and only once while the mail is tried
+/// again and again; the mail goes out, alone, once its server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_mail_server_does_not_hold_back_the_webhook() {
+    let smtp_addr = syncgov_tests::free_addr();
+    let hook = WebhookReceiver::start(0).await;
+    let service = Service::sync_errors(Settings {
+        notification_retry: Duration::from_millis(100),
+        webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        smtp_url: Some(format!("smtp://{smtp_addr}")),
+        smtp_from: Some(FROM.into()),
+        smtp_timeout: Duration::from_secs(2),
+        ..Settings::default()
+    })
+    .await;
+    let mut c = SyncErrorsClient::new(service.channel().await);
+    update(
+        &mut c,
+        "acme",
+        pb::NotificationSettings {
+            enabled: true,
+            frequency: pb::NotificationFrequency::Immediately.into(),
+            webhook_url: hook.url(),
+            webhook_secret: SECRET.into(),
+            email_recipients: vec!["ops@acme.example".into()],
+            ..Default::default()
+        },
+        &[],
+    )
+    .await
+    .expect("acme's settings");
+    c.ingest_errors(pb::IngestErrorsRequest {
+        org_id: "acme".into(),
+        failures: vec![too_long("a-1")],
+    })
+    .await
+    .expect("IngestErrors");
+
+    let posted = eventually(PATIENCE, || async { !hook.requests().is_empty() }).await;
+    assert!(posted, "the webhook waited for the mail server");
+    // The mail keeps failing meanwhile, and the webhook is not posted again.
+    let failing = eventually(PATIENCE, || {
+        let mut c = c.clone();
+        async move {
+            get_status(&mut c)
+                .await
+                .is_some_and(|s| s.consecutive_failures >= 3)
+        }
+    })
+    .await;
+    assert!(failing, "the mail was not tried again");
+    assert_eq!(hook.requests().len(), 1, "posted again on the mail's retry");
+
+    // The mail server comes back: the mail goes out, the webhook still once.
+    let sink = SmtpSink::start_on(smtp_addr);
+    let mailed = eventually(PATIENCE, || async { !sink.messages().is_empty() }).await;
+    assert!(mailed, "the mail never went out");
+    assert_eq!(sink.messages().len(), 1, "{:?}", sink.messages());
+    assert_eq!(hook.requests().len(), 1);
+}
+
+async fn get_status(c: &mut SyncErrorsClient<Channel>) -> Option<pb::NotificationDeliveryStatus> {
+    c.get_notification_settings(pb::GetNotificationSettingsRequest {
+        org_id: "acme".into(),
+    })
+    .await
+    .ok()?
+    .into_inner()
+    .email_delivery
+}

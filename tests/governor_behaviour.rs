@@ -47,6 +47,7 @@ on_every_store!(
     org_usage_reports_refuse_bad_input,
     a_suspension_denies_tokens_until_cleared,
     suspension_events_stream_in_order_and_resume_from_a_cursor,
+    an_orgs_suspension_history_pages_newest_first,
     suspension_calls_refuse_bad_input,
     a_transient_suspension_is_probed_and_ends_by_itself,
     a_probe_whose_result_never_comes_is_followed_by_another,
@@ -1071,6 +1072,95 @@ async fn suspension_events_stream_in_order_and_resume_from_a_cursor(backend: Bac
     .map(|e| e.org_id)
     .collect();
     assert_eq!(orgs, ["acme", "globex", "acme"]);
+}
+
+async fn an_orgs_suspension_history_pages_newest_first(backend: Backend) {
+    let mut env = Env::start(backend, Settings::default()).await;
+    let c = &mut env.client;
+    let locked = tx::SuspensionReason::SalesforceOrgLocked;
+    let mappings = tx::SuspensionReason::MissingFieldMappings;
+    // acme: suspended, cleared, suspended again, cleared again; globex's
+    // events in between are not acme's.
+    for round in 0..2 {
+        suspend(c, "acme", locked).await;
+        suspend(c, "globex", mappings).await;
+        clear(c, "acme", locked).await;
+        if round == 0 {
+            clear(c, "globex", mappings).await;
+        }
+    }
+    suspend(c, "acme", mappings).await;
+    let page = |size: u32, token: String| {
+        let mut c = c.clone();
+        async move {
+            c.list_suspension_history(pb::ListSuspensionHistoryRequest {
+                org_id: "acme".into(),
+                page_size: size,
+                page_token: token,
+            })
+            .await
+            .expect("ListSuspensionHistory")
+            .into_inner()
+        }
+    };
+    let all = page(0, String::new()).await;
+    assert!(all.next_page_token.is_empty(), "the whole feed was read");
+    let seen: Vec<(i32, i32)> = all.events.iter().map(|e| (e.kind, e.reason)).collect();
+    let (began, ended) = (
+        pb::SuspensionEventKind::Suspended as i32,
+        pb::SuspensionEventKind::Cleared as i32,
+    );
+    assert_eq!(
+        seen,
+        [
+            (began, mappings as i32),
+            (ended, locked as i32),
+            (began, locked as i32),
+            (ended, locked as i32),
+            (began, locked as i32),
+        ],
+        "newest first, acme's only"
+    );
+    assert!(all.events.iter().all(|e| e.org_id == "acme"));
+    let at = |e: &pb::WatchSuspensionsResponse| e.at.as_ref().map(|t| (t.seconds, t.nanos));
+    assert!(all.events.windows(2).all(|w| at(&w[0]) >= at(&w[1])));
+
+    // Two at a time: the same events, each once.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let reply = page(2, token).await;
+        assert!(reply.events.len() <= 2);
+        paged.extend(reply.events.into_iter().map(|e| e.cursor));
+        token = reply.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    let cursors: Vec<String> = all.events.iter().map(|e| e.cursor.clone()).collect();
+    assert_eq!(paged, cursors);
+
+    // A token is good for its org only; sizes are bounded.
+    let first = page(1, String::new()).await;
+    let err = c
+        .list_suspension_history(pb::ListSuspensionHistoryRequest {
+            org_id: "globex".into(),
+            page_size: 1,
+            page_token: first.next_page_token,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("page_token"), "{err:?}");
+    let err = c
+        .list_suspension_history(pb::ListSuspensionHistoryRequest {
+            org_id: "acme".into(),
+            page_size: 101,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("page_size"), "{err:?}");
 }
 
 async fn suspension_calls_refuse_bad_input(backend: Backend) {

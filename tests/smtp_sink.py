@@ -93,6 +93,7 @@ async def main():
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--refuse-recipients", action="store_true")
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     handler = Saver(args.dir, args.refuse_recipients)
     options = {}
@@ -115,7 +116,7 @@ async def main():
     server = await loop.create_server(
         lambda: SMTP(handler, **options),
         host="127.0.0.1",
-        port=0,
+        port=args.port,
         ssl=context if args.tls == "implicit" else None,
     )
     port = server.sockets[0].getsockname()[1]

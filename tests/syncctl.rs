@@ -1674,11 +1674,7 @@ fn progress_counts(line: &str) -> [u64; 3] {
             .parse()
             .unwrap_or_else(|_| panic!("a number after {after:?} in {line:?}"))
     };
-    [
-        number("tokens granted "),
-        number(", denied "),
-        number("failures reported "),
-    ]
+    [number("] granted "), number(", denied "), number(" | ")]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1687,7 +1683,8 @@ async fn the_demo_prints_progress_usage_health_and_history() {
     let text = run.ok();
     for part in [
         "both on their embedded stores",
-        "tokens granted",
+        "] granted ",
+        " errors, 8 categories",
         "== API calls of acme-corp (the last window) ==",
         "calls per 125 ms slice, last 3 s (times UTC)",
         "== Sync health of globex ==",
@@ -1698,6 +1695,15 @@ async fn the_demo_prints_progress_usage_health_and_history() {
     ] {
         assert!(text.contains(part), "{part:?} missing from:\n{text}");
     }
+    // Its own lines, before the reports, fit an 80-column terminal (the
+    // reports' tables fit the terminal they are given; a pipe gets them
+    // whole).
+    let wide: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("=="))
+        .filter(|l| l.chars().count() > 80)
+        .collect();
+    assert!(wide.is_empty(), "lines over 80 columns: {wide:#?}");
     // The history is one table: a header, then one event a line, the
     // reasons in one column.
     let history: Vec<&str> = text

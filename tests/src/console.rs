@@ -19,7 +19,7 @@ use syncgov_kit::security::SecuritySettings;
 use syncgov_kit::server::ServerSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::{Service, TempDir};
+use crate::{Backend, Service, Store, TempDir};
 
 /// An admin of every org.
 pub const ADMIN: &str = "admin-console-0123456789abcdef0123";
@@ -41,6 +41,9 @@ pub struct Bench {
     pub console: SocketAddr,
     _running: Console,
     _dir: TempDir,
+    /// The services' store (nothing for the memory store), kept running as
+    /// long as the bench.
+    _store: Store,
 }
 
 /// A console running in the test process; it stops when dropped.
@@ -91,6 +94,15 @@ impl Bench {
     /// Starts the services on the memory store and the console, and seeds
     /// them (see [`Bench::seed`]).
     pub async fn start() -> Self {
+        Self::on(Backend::Memory).await
+    }
+
+    /// As [`Bench::start`], with both services on `backend`'s store: on
+    /// Redis, one `redis-server` of the test's own holds both (their keys
+    /// never meet: `syncgov:quota:` and `syncgov:errors:`), as a deployment
+    /// may.
+    pub async fn on(backend: Backend) -> Self {
+        let store = backend.start();
         let dir = TempDir::new("console");
         let tokens = dir.path().join("tokens");
         std::fs::write(
@@ -108,6 +120,8 @@ impl Bench {
         let governor = Service::governor(GovernorSettings {
             server: ServerSettings {
                 security: security.clone(),
+                redis_url: store.redis_url(),
+                redis_cluster_nodes: store.cluster_nodes(),
                 ..ServerSettings::default()
             },
             ..GovernorSettings::default()
@@ -116,6 +130,8 @@ impl Bench {
         let sync_errors = Service::sync_errors(SyncErrorsSettings {
             server: ServerSettings {
                 security,
+                redis_url: store.redis_url(),
+                redis_cluster_nodes: store.cluster_nodes(),
                 ..ServerSettings::default()
             },
             ..SyncErrorsSettings::default()
@@ -133,8 +149,26 @@ impl Bench {
             console: console.addr,
             _running: console,
             _dir: dir,
+            _store: store,
         };
         bench.seed().await;
+        if let Some(redis) = bench._store.redis() {
+            // Both services keep what the seed made in this Redis, not in
+            // memory.
+            let mut conn = redis
+                .client()
+                .get_multiplexed_async_connection()
+                .await
+                .expect("connect to the test's Redis");
+            for prefix in ["syncgov:quota:*", "syncgov:errors:*"] {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(prefix)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("KEYS");
+                assert!(!keys.is_empty(), "no {prefix} key in the test's Redis");
+            }
+        }
         bench
     }
 
@@ -312,6 +346,28 @@ impl Reply {
             .find(|v| v.starts_with(&format!("{name}=")))
     }
 
+    /// The value of the first field `name` of the page (hidden fields
+    /// written as `name="NAME" value="…"`), or `None`.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = self.body.find(&marker)? + marker.len();
+        Some(self.body[start..].split('"').next()?.to_owned())
+    }
+
+    /// The hidden fields the budget forms carry back (what the page showed
+    /// of the budget), as form pairs.
+    pub fn seen(&self) -> Vec<(&'static str, String)> {
+        syncgov_console::stale::FIELDS
+            .iter()
+            .map(|&name| {
+                let value = self
+                    .field(name)
+                    .unwrap_or_else(|| panic!("no {name} field in {}", self.body));
+                (name, value)
+            })
+            .collect()
+    }
+
     /// The value of the first hidden `csrf` field of the page.
     pub fn csrf(&self) -> String {
         let marker = r#"name="csrf" value=""#;
@@ -357,6 +413,15 @@ impl Client {
             body.append_pair(k, v);
         }
         self.send("POST", path, &body.finish()).await
+    }
+
+    /// `POST path` with `fields` and the hidden fields of `page` that say
+    /// which budget it showed (as the org page's budget forms post).
+    pub async fn post_seen(&mut self, path: &str, page: &Reply, fields: &[(&str, &str)]) -> Reply {
+        let seen = page.seen();
+        let mut all = fields.to_vec();
+        all.extend(seen.iter().map(|(k, v)| (*k, v.as_str())));
+        self.post(path, &all).await
     }
 
     /// Signs in with `token` (none: without a token); returns the answer

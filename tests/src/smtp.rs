@@ -38,6 +38,12 @@ impl SmtpSink {
         Self::spawn(None, None, true)
     }
 
+    /// A server that takes every message, on `addr` (a loopback address
+    /// nothing listened on: a mail server coming back).
+    pub fn start_on(addr: SocketAddr) -> Self {
+        Self::spawn_on(None, None, false, addr.port())
+    }
+
     /// A server that speaks TLS with `cert` and `key` (PEM files):
     /// `starttls` (required before MAIL) or `implicit` (from the first
     /// byte).
@@ -55,6 +61,15 @@ impl SmtpSink {
         auth: Option<(&str, &str)>,
         tls: Option<(&str, &std::path::Path, &std::path::Path)>,
         refuse_recipients: bool,
+    ) -> Self {
+        Self::spawn_on(auth, tls, refuse_recipients, 0)
+    }
+
+    fn spawn_on(
+        auth: Option<(&str, &str)>,
+        tls: Option<(&str, &std::path::Path, &std::path::Path)>,
+        refuse_recipients: bool,
+        port: u16,
     ) -> Self {
         let dir = TempDir::new("smtp");
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp_sink.py");
@@ -75,6 +90,9 @@ impl SmtpSink {
         }
         if refuse_recipients {
             command.arg("--refuse-recipients");
+        }
+        if port != 0 {
+            command.arg("--port").arg(port.to_string());
         }
         if let Some((mode, cert, key)) = tls {
             command

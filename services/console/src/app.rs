@@ -141,6 +141,7 @@ pub fn router(state: Arc<State>) -> Router {
             get(pages::notifications).post(pages::save_notifications),
         )
         .route("/static/console.css", get(pages::stylesheet))
+        .route("/healthz", get(pages::healthz))
         .fallback(pages::not_found)
         // Forms are small; a larger body is refused before it is read.
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -9,7 +9,9 @@
 //! and the pure modules below them: `session` (sealed cookies, CSRF),
 //! `sentence` (a status as a sentence), `chart` (the usage SVG), `format`
 //! and `names` (numbers, times and enum values as people read them),
-//! `forms` (query strings and form bodies, bounded).
+//! `forms` (query strings and form bodies, bounded), `history` (an org's
+//! suspension events as rows), `stale` (whether a
+//! budget changed since the page that edits it was opened).
 
 pub mod app;
 pub mod backend;
@@ -17,7 +19,9 @@ pub mod chart;
 pub mod config;
 pub mod format;
 pub mod forms;
+pub mod history;
 pub mod names;
 pub mod pages;
 pub mod sentence;
 pub mod session;
+pub mod stale;

@@ -29,6 +29,7 @@ pub fn policy() -> Policy {
                 ("ListBudgets", READERS),
                 ("ListUsage", READERS),
                 ("WatchSuspensions", READERS),
+                ("ListSuspensionHistory", READERS),
                 // Each caller sees the alerts of the orgs of its token.
                 ("WatchUsageAlerts", READERS),
                 ("ClearSuspension", CLEARERS),

@@ -22,6 +22,12 @@ pub const LIST_PAGE: PageLimits = PageLimits {
     default: 100,
     max: 1_000,
 };
+
+/// Page sizes of an org's suspension history: a screenful by default.
+pub const HISTORY_PAGE: PageLimits = PageLimits {
+    default: 20,
+    max: 100,
+};
 /// Orgs per page of the usage view.
 pub const USAGE_PAGE: PageLimits = PageLimits {
     default: 20,

@@ -170,6 +170,13 @@ pub type Watch = mpsc::Receiver<Result<Event, GovernorError>>;
 /// Events a watcher may have waiting before the feed waits for it to read.
 const WATCH_BUFFER: usize = 64;
 
+/// Feed events read per store call when looking for an org's history.
+const HISTORY_CHUNK: usize = 500;
+
+/// Feed events one history call reads at most (of every org), so that a
+/// page of an org with few events costs a bounded read of the store.
+pub const HISTORY_SCAN: usize = 10_000;
+
 impl<S: QuotaStore> Governor<S> {
     /// A governor over `store`, checking suspensions against `feed`.
     pub fn new(store: Arc<S>, feed: Arc<Feed>, options: Options) -> Self {
@@ -1127,6 +1134,40 @@ impl<S: QuotaStore> Governor<S> {
             tx,
         ));
         rx
+    }
+
+    /// Up to `page` of `org`'s events before `before` (`None`: the newest),
+    /// newest first, and where to go on from when older events may follow.
+    /// The feed is shared by every org and has no index by org, so a call
+    /// reads at most [`HISTORY_SCAN`] events: a page of a rare org may come
+    /// short, with a cursor to read on.
+    pub async fn history(
+        &self,
+        org: &OrgId,
+        before: Option<Cursor>,
+        page: usize,
+    ) -> Result<(Vec<Event>, Option<Cursor>), GovernorError> {
+        let mut found = Vec::new();
+        let mut scanned = 0;
+        let mut before = before;
+        while found.len() < page && scanned < HISTORY_SCAN {
+            let chunk = self.store.events_before(before, HISTORY_CHUNK).await?;
+            let full = chunk.len() == HISTORY_CHUNK;
+            scanned += chunk.len();
+            for event in chunk {
+                before = Some(event.cursor);
+                if event.org == *org {
+                    found.push(event);
+                    if found.len() == page {
+                        return Ok((found, before));
+                    }
+                }
+            }
+            if !full {
+                return Ok((found, None));
+            }
+        }
+        Ok((found, before))
     }
 
     /// Every suspension event after `cursor` (`None`: from now on) that

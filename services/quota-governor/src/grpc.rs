@@ -550,6 +550,29 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(org_id = %request.get_ref().org_id))]
+    async fn list_suspension_history(
+        &self,
+        request: Request<pb::ListSuspensionHistoryRequest>,
+    ) -> Result<Response<pb::ListSuspensionHistoryResponse>, Status> {
+        authorize_org(&request, &request.get_ref().org_id)?;
+        let request = request.into_inner();
+        let org = org(&request.org_id)?;
+        let limit = fleet::page_size("page_size", request.page_size, fleet::HISTORY_PAGE)?;
+        // The token names the org, so it cannot page another org's history.
+        let filter = format!("h:{org}");
+        let before = fleet::read_token("page_token", &request.page_token, &filter, |text| {
+            Cursor::parse("page_token", text).ok()
+        })?;
+        let (events, next) = self.governor.history(&org, before, limit).await?;
+        Ok(Response::new(pb::ListSuspensionHistoryResponse {
+            events: events.iter().map(convert::event_pb).collect(),
+            next_page_token: next
+                .map(|cursor| fleet::token(&filter, &cursor.to_string()))
+                .unwrap_or_default(),
+        }))
+    }
+
     type WatchSuspensionsStream = std::pin::Pin<
         Box<dyn tokio_stream::Stream<Item = Result<pb::WatchSuspensionsResponse, Status>> + Send>,
     >;

@@ -411,14 +411,6 @@ impl<S: ErrorStore> Notifier<S> {
             }
         }
         loop {
-            let Some(settings) = self.settings(org).await? else {
-                return Ok(());
-            };
-            let spared = WebhookUrl::parse("webhook_url", &settings.webhook_url)
-                .is_ok_and(|url| self.spared(&url.destination()));
-            if spared {
-                return Ok(());
-            }
             let Some(pending) = self.store.claim_notification(org, lease_ms).await? else {
                 return Ok(());
             };
@@ -438,51 +430,68 @@ impl<S: ErrorStore> Notifier<S> {
                     && settings.takes_notice(channel, &pending.kind, digest)
                     && !sent.iter().any(|c| c == channel.as_str())
             };
-            // E-mail first: a webhook that keeps failing does not hold the
-            // mail back (the mail is not sent again on the webhook's retry).
-            if wants(notify::Channel::Email, settings.email)
-                && !self.mail(org, &settings, &pending).await?
-            {
+            // Each channel on its own: one that fails does not hold the
+            // other back, and what one took is not sent again when the
+            // other is tried again.
+            let mailed = !wants(notify::Channel::Email, settings.email)
+                || self.mail(org, &settings, &pending).await?;
+            let posted = !wants(notify::Channel::Webhook, settings.webhook)
+                || self.post(org, &settings, &pending).await?;
+            if mailed && posted {
+                self.store.notification_sent(org, &pending.id).await?;
+            } else {
+                // Stays claimed; tried again once the claim lapses.
                 return Ok(());
             }
-            if !wants(notify::Channel::Webhook, settings.webhook) {
-                self.store.notification_sent(org, &pending.id).await?;
-                continue;
+        }
+    }
+
+    /// Posts `pending` to the org's webhook; true when the receiver took it.
+    /// A destination being spared after failures is not tried now.
+    async fn post(
+        &self,
+        org: &OrgId,
+        settings: &notify::Settings,
+        pending: &Pending,
+    ) -> Result<bool, crate::store::StoreError> {
+        let destination = WebhookUrl::parse("webhook_url", &settings.webhook_url)
+            .map(|u| u.destination())
+            .unwrap_or_default();
+        if self.spared(&destination) {
+            return Ok(false);
+        }
+        let outcome = deliver(&self.deliverer, org, settings, pending).await;
+        crate::metrics::delivery(outcome.as_ref().err());
+        let status = self
+            .store
+            .record_delivery(
+                org,
+                notify::Channel::Webhook,
+                outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
+            )
+            .await?;
+        self.note_status(org, notify::Channel::Webhook, &status);
+        match outcome {
+            Ok(()) => {
+                self.after(&destination, None);
+                tracing::info!(org_id = %org, id = %pending.id, %destination, "notification delivered");
+                self.store
+                    .channel_sent(org, &pending.id, notify::Channel::Webhook.as_str())
+                    .await?;
+                Ok(true)
             }
-            let outcome = deliver(&self.deliverer, org, &settings, &pending).await;
-            crate::metrics::delivery(outcome.as_ref().err());
-            let status = self
-                .store
-                .record_delivery(
-                    org,
-                    notify::Channel::Webhook,
-                    outcome.as_ref().err().map(|f| f.to_string()).as_deref(),
-                )
-                .await?;
-            self.note_status(org, notify::Channel::Webhook, &status);
-            let destination = WebhookUrl::parse("webhook_url", &settings.webhook_url)
-                .map(|u| u.destination())
-                .unwrap_or_default();
-            match outcome {
-                Ok(()) => {
-                    self.after(&destination, None);
-                    tracing::info!(org_id = %org, id = %pending.id, %destination, "notification delivered");
-                    self.store.notification_sent(org, &pending.id).await?;
-                }
-                Err(failure) => {
-                    self.after(&destination, Some(&failure));
-                    tracing::warn!(
-                        org_id = %org,
-                        id = %pending.id,
-                        %destination,
-                        reason = failure.reason(),
-                        failures = status.consecutive_failures,
-                        error = %failure,
-                        "notification not delivered; will retry"
-                    );
-                    // Stays claimed; tried again once the claim lapses.
-                    return Ok(());
-                }
+            Err(failure) => {
+                self.after(&destination, Some(&failure));
+                tracing::warn!(
+                    org_id = %org,
+                    id = %pending.id,
+                    %destination,
+                    reason = failure.reason(),
+                    failures = status.consecutive_failures,
+                    error = %failure,
+                    "notification not delivered; will retry"
+                );
+                Ok(false)
             }
         }
     }

@@ -751,11 +751,11 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let sync_errors = SyncErrorsClient::new(connect(errors_svc.addr).await?);
     if output == Output::Table {
         println!(
-            "syncgov demo: quota-governor on {}, sync-errors on {}, both on their embedded stores",
+            "syncgov demo: quota-governor on {}, sync-errors on {}\n  (both on their embedded stores)",
             governor_svc.addr, errors_svc.addr
         );
         println!(
-            "{}, {} each, for {}; a day is compressed into a {} rolling window of 24 buckets",
+            "{}, {} each, for {};\n  a day is compressed into a {} rolling window of 24 buckets",
             render::plural(ORGS.len() as u64, "org", "orgs"),
             render::plural(u64::from(args.workers), "worker", "workers"),
             render::duration_words(timeline.duration),
@@ -798,13 +798,14 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         ));
         if output == Output::Table {
             println!(
-                "  {:<10} Salesforce limit {} per window, integration allocation {}{}",
+                "  {:<10} Salesforce limit {} per window, allocation {}{}",
                 plan.id,
                 render::count(plan.org_limit),
                 render::count(plan.allocation),
                 if plan.burst {
                     format!(
-                        "; from {} another app's bulk load spends what is left of the org's limit",
+                        ";\n  {:<10} from {} another app's bulk load spends the rest of the limit",
+                        "",
                         render::duration_words(timeline.burst_at)
                     )
                 } else {
@@ -969,21 +970,21 @@ async fn progress(
             }
         }
     }
-    let by_category = if categories.is_empty() {
-        "none yet".to_owned()
-    } else {
-        categories
-            .iter()
-            .map(|(c, n)| format!("{c} {}", render::count(*n)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    // One line that fits 80 columns: the categories' own counts are in
+    // the health cards at the end.
+    let current: u64 = categories.values().sum();
     format!(
-        "[{:>6}] tokens granted {}, denied {} | failures reported {} | current errors: {by_category}",
+        "[{:>6}] granted {}, denied {} | {}, {} errors, {}",
         render::duration_words(elapsed),
         render::count(tally.granted.load(Ordering::Relaxed)),
         render::count(tally.denied_total()),
-        render::count(tally.failures.load(Ordering::Relaxed)),
+        render::plural(
+            tally.failures.load(Ordering::Relaxed),
+            "failure",
+            "failures"
+        ),
+        render::count(current),
+        render::plural(categories.len() as u64, "category", "categories"),
     )
 }
 

@@ -270,6 +270,17 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The probes' address: 200 while the console serves. It calls neither
+/// service, so a service that is down does not take the console out of
+/// its Service (the pages then say the service is not answering).
+pub async fn healthz() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok\n",
+    )
+        .into_response()
+}
+
 /// Any other path.
 pub async fn not_found(state: Shared, headers: HeaderMap) -> Response {
     let session = session_of(&state, &headers);

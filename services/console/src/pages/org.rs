@@ -59,6 +59,9 @@ pub struct BudgetView {
     pub org_limit: String,
     /// An active override: its allocation and its end.
     pub override_: Option<(String, String)>,
+    /// What the page shows, carried back by its forms so that a change made
+    /// meanwhile by someone else is refused, not overwritten.
+    pub seen: crate::stale::Seen,
 }
 
 #[derive(Template)]
@@ -69,12 +72,90 @@ struct OrgPage {
     usage: Option<UsageView>,
     budget: Option<BudgetView>,
     suspensions: Option<Vec<SuspensionView>>,
+    history: Option<HistoryView>,
+    history_page: u32,
     problems: Vec<String>,
     max_hours: u64,
 }
 
+/// Suspension events shown per page of the history.
+const HISTORY_PAGE: u32 = 20;
+
+/// The org's suspension history as the page shows it.
+pub struct HistoryView {
+    /// One row per suspension, newest first.
+    pub rows: Vec<crate::history::Row>,
+    /// The address of the older events; empty when there are none.
+    pub older: String,
+    /// Whether this is a page of older events (a link back to the newest).
+    pub paged: bool,
+}
+
+/// The org's history page `before` (a page token; empty: the newest), with
+/// who cleared what where the person may read the audit trail.
+async fn history(
+    mut governor: quota::quota_governor_client::QuotaGovernorClient<syncgov_kit::auth::AuthChannel>,
+    org: &str,
+    before: String,
+) -> Result<HistoryView, Status> {
+    let paged = !before.is_empty();
+    let page = governor
+        .list_suspension_history(quota::ListSuspensionHistoryRequest {
+            org_id: org.to_owned(),
+            page_size: HISTORY_PAGE,
+            page_token: before,
+        })
+        .await?
+        .into_inner();
+    // The clears' audit records over the page's span (they are written just
+    // after the clear); refused to workers, who then read "by a person".
+    let span = page
+        .events
+        .first()
+        .zip(page.events.last())
+        .and_then(|(newest, oldest)| Some((oldest.at?, newest.at?)));
+    let clears = match span {
+        Some((from, to)) => governor
+            .list_audit_events(quota::ListAuditEventsRequest {
+                org_id: org.to_owned(),
+                action: "ClearSuspension".into(),
+                from: Some(prost_types::Timestamp {
+                    seconds: from.seconds - 1,
+                    nanos: 0,
+                }),
+                to: Some(prost_types::Timestamp {
+                    seconds: to.seconds + 60,
+                    nanos: 0,
+                }),
+                page_size: 1_000,
+                ..Default::default()
+            })
+            .await
+            .ok()
+            .map(|r| r.into_inner().events),
+        None => Some(Vec::new()),
+    };
+    Ok(HistoryView {
+        rows: crate::history::rows(&page.events, clears.as_deref(), !paged),
+        older: if page.next_page_token.is_empty() {
+            String::new()
+        } else {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("history_page", &page.next_page_token)
+                .finish();
+            format!("/orgs/{org}?{query}#history-h")
+        },
+        paged,
+    })
+}
+
 /// An org's API call use, budget and suspensions.
-pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> Response {
+pub async fn org(
+    state: Shared,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let session = match require(&state, &headers) {
         Ok(s) => s,
         Err(r) => return r,
@@ -83,9 +164,22 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
         Ok(o) => o,
         Err(r) => return r,
     };
+    let q = Fields::parse(query.unwrap_or_default().as_bytes());
+    let before = match forms::page_token("history_page", q.get("history_page")) {
+        Ok(t) => t,
+        Err(e) => {
+            let page = layout(&state, &headers, Some(session), "Bad request");
+            return problem(&state, page, StatusCode::BAD_REQUEST, format!("{e}."));
+        }
+    };
     let governor = state.backend.governor(&session);
-    let (mut g1, mut g2, mut g3) = (governor.clone(), governor.clone(), governor);
-    let (usage, budget, suspensions) = tokio::join!(
+    let (mut g1, mut g2, mut g3, g4) = (
+        governor.clone(),
+        governor.clone(),
+        governor.clone(),
+        governor,
+    );
+    let (usage, budget, suspensions, past) = tokio::join!(
         g1.get_usage(quota::GetUsageRequest {
             org_id: org.clone(),
             resource: quota::Resource::ApiRequests as i32,
@@ -99,6 +193,7 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
             org_id: org.clone(),
             ..Default::default()
         }),
+        history(g4, &org, before),
     );
     let mut problems = Vec::new();
     let now = now() as i64;
@@ -115,6 +210,7 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
     };
     let budget = match budget {
         Ok(r) => r.into_inner().budget.map(|b| BudgetView {
+            seen: crate::stale::Seen::of(&b),
             allocation: b.allocation,
             org_limit: format::count(b.org_limit),
             override_: b.allocation_override.as_ref().and_then(|o| {
@@ -167,6 +263,13 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
             None
         }
     };
+    let history = match past {
+        Ok(h) => Some(h),
+        Err(s) => {
+            problems.push(say(Service::Governor, Action::SeeUsage, &s));
+            None
+        }
+    };
     problems.dedup();
     let mut page = layout(
         &state,
@@ -186,6 +289,8 @@ pub async fn org(state: Shared, headers: HeaderMap, Path(raw): Path<String>) -> 
             usage,
             budget,
             suspensions,
+            history,
+            history_page: HISTORY_PAGE,
             problems,
             max_hours: forms::MAX_OVERRIDE_HOURS,
         },
@@ -351,6 +456,19 @@ pub async fn budget(
             );
         }
     };
+    // The budget is written back whole: refuse when it is not the one the
+    // person saw, rather than overwrite someone else's change.
+    let [allocation, override_, fingerprint] = crate::stale::FIELDS.map(|f| fields.get(f));
+    let Some(seen) = crate::stale::Seen::parse(allocation, override_, fingerprint) else {
+        return after_action(
+            &state,
+            &back,
+            refuse("seen_budget: the form does not say which budget you saw; reload the page and try again.".into()),
+        );
+    };
+    if let Some(changed) = seen.changed(&current) {
+        return after_action(&state, &back, refuse(changed));
+    }
     let mut next = current;
     let done = match fields.get("change") {
         "allocation" => match forms::calls("allocation", fields.get("allocation")) {

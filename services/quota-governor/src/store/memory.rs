@@ -281,6 +281,19 @@ impl Suspensions {
         let from = (cursor.seq as usize).min(self.events.len());
         self.events[from..].iter().take(limit).cloned().collect()
     }
+
+    fn before(&self, before: Option<Cursor>, limit: usize) -> Vec<Event> {
+        // Event n sits at index n - 1, so the events before it end at n - 1.
+        let end = before.map_or(self.events.len(), |c| {
+            (c.seq as usize).saturating_sub(1).min(self.events.len())
+        });
+        self.events[..end]
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect()
+    }
 }
 
 impl QuotaStore for MemoryStore {
@@ -571,6 +584,18 @@ impl QuotaStore for MemoryStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .after(cursor, limit))
+    }
+
+    async fn events_before(
+        &self,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        Ok(self
+            .suspensions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .before(before, limit))
     }
 
     async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {

@@ -260,6 +260,14 @@ pub trait QuotaStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
 
+    /// Up to `limit` events before `before` (the newest when `None`),
+    /// newest first: the feed read backwards, for an org's history.
+    fn events_before(
+        &self,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
     /// Events after `cursor`, waiting up to `wait` for the first one: the
     /// feed one follower per replica tails.
     fn wait_events(

@@ -698,6 +698,29 @@ impl QuotaStore for RedisStore {
         decode::events(&entries)
     }
 
+    async fn events_before(
+        &self,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        // XREVRANGE from just before `before` (exclusive) down to the
+        // oldest, newest first. Nothing comes before the first id.
+        if before.is_some_and(|c| c.ms == 0 && c.seq == 0) {
+            return Ok(Vec::new());
+        }
+        let end = before.map_or_else(|| "+".to_owned(), |c| format!("({c}"));
+        let entries: Value = redis::cmd("XREVRANGE")
+            .arg(keys::EVENTS)
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        decode::events(&entries)
+    }
+
     async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {
         let mut slot = self.follower.lock().await;
         if slot.is_none() {
