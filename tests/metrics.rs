@@ -605,7 +605,7 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
             && prometheus
                 .value("sum(syncgov_store_errors_total{kind=\"unavailable\"})")
                 .await
-                == Some(3.0)
+                .is_some_and(|n| n >= 3.0)
             && prometheus
                 .value("sum(syncgov_errors_notifications_deliveries_total{channel=\"webhook\",result=\"delivered\"})")
                 .await
@@ -883,7 +883,13 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
             .iter()
             .find(|s| s.label("syncgov_service") == *service && s.label("kind") == "unavailable")
             .unwrap_or_else(|| panic!("{service}: {store:?}"));
-        assert_eq!(count(unavailable.value), *expected, "{service}: {store:?}");
+        // At least the calls this test made; a follower's stream (sync-errors
+        // follows the governor's suspensions and usage alerts) that met the
+        // outage is refused UNAVAILABLE too, and counts, when it happens to.
+        assert!(
+            count(unavailable.value) >= *expected,
+            "{service}: {store:?}"
+        );
     }
     let refused = series("syncgov_calls_refused_total", "quota-governor");
     assert!(
