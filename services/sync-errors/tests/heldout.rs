@@ -22,14 +22,15 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: FILL when
-/// measured. The target is 95 %.
-const EXACT_FLOOR: f64 = 0.0;
-/// Level accuracy floor of the held-out part, percent: FILL when measured;
-/// the target is 100 %.
-const LEVEL_FLOOR: f64 = 0.0;
+/// Exact accuracy floor of the held-out part, percent: 21 of 26 (80.8 %)
+/// when measured. The target is 95 %.
+const EXACT_FLOOR: f64 = 80.0;
+/// Level accuracy floor of the held-out part, percent: 25 of 26 (96.2 %)
+/// when measured; the target is 100 %.
+const LEVEL_FLOOR: f64 = 96.0;
 /// Floors of the seen part (the earlier held-out part), percent: what it
-/// scored when it was held out (136 and 149 of 152).
+/// scored while it was held out (136 and 149 of 152); rules written from
+/// it since raised it to 150 and 152.
 const SEEN_EXACT_FLOOR: f64 = 89.0;
 const SEEN_LEVEL_FLOOR: f64 = 98.0;
 
