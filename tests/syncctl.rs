@@ -620,6 +620,7 @@ async fn the_org_and_the_output_may_come_from_the_environment() {
     let mut env = Env::start().await;
     env.quota
         .set_budget(qpb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: qpb::Resource::ApiRequests as i32,
             budget: Some(qpb::Budget {

@@ -29,6 +29,7 @@ use crate::fleet::{Rank, Scope, Share};
 use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
+use crate::revision::{Revision, describe};
 use crate::store::{
     BudgetKey, FoundBudget, LevelMove, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
 };
@@ -62,6 +63,22 @@ pub enum GovernorError {
         .0.resource.as_str()
     )]
     NoBudget(BudgetKey),
+    /// A conditional write found the budget changed since it was read
+    /// (or gone): nothing was written. Names the budget as it now stands.
+    #[error(
+        "{field}: the {resource} budget of org {org} changed since revision {expected} was read; it is now {now}; read it again and decide anew",
+        field = crate::revision::FIELD,
+        org = .key.org,
+        resource = .key.resource.as_str(),
+    )]
+    Stale {
+        /// The budget written to.
+        key: BudgetKey,
+        /// The revision the caller read.
+        expected: Revision,
+        /// The budget as it now stands, in words.
+        now: String,
+    },
     /// The store failed (unreachable: retryable; corrupt: not).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -482,6 +499,12 @@ impl<S: QuotaStore> Governor<S> {
     /// Creates or replaces a budget.
     pub async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), GovernorError> {
         self.store.set_budget(key, budget).await?;
+        self.after_budget_set(key, budget).await;
+        Ok(())
+    }
+
+    /// What follows a budget written, conditionally or not.
+    async fn after_budget_set(&self, key: &BudgetKey, budget: &Budget) {
         tracing::info!(
             resource = key.resource.as_str(),
             allocation = budget.allocation,
@@ -493,7 +516,43 @@ impl<S: QuotaStore> Governor<S> {
         // this replica may not have heard of it yet.
         self.clear_due_in_store(&key.org).await;
         self.rank_now(key).await;
-        Ok(())
+    }
+
+    /// Creates or replaces a budget only if the budget of `key` is still
+    /// the one whose revision is `expected` (the org's own, or the default
+    /// one standing in); else [`GovernorError::Stale`] and nothing is
+    /// written. Returns the org's own budget it replaced, if any.
+    pub async fn set_budget_if(
+        &self,
+        key: &BudgetKey,
+        expected: Revision,
+        budget: &Budget,
+    ) -> Result<Option<Budget>, GovernorError> {
+        let found = self
+            .store
+            .get_budget(key, self.default_budget.as_ref())
+            .await?;
+        let stale = |found: Option<FoundBudget>| GovernorError::Stale {
+            key: key.clone(),
+            expected,
+            now: describe(found.as_ref().map(|f| (&f.budget, f.is_default))),
+        };
+        let Some(read) = found.filter(|f| Revision::of(&f.budget, f.is_default) == expected) else {
+            return Err(stale(found));
+        };
+        let own = (!read.is_default).then_some(read.budget);
+        // The read above only gives the refusal its words; the store checks
+        // again, atomically with the write, so a write that landed since is
+        // never overwritten.
+        if !self.store.replace_budget(key, own.as_ref(), budget).await? {
+            let now = self
+                .store
+                .get_budget(key, self.default_budget.as_ref())
+                .await?;
+            return Err(stale(now));
+        }
+        self.after_budget_set(key, budget).await;
+        Ok(own)
     }
 
     /// Ranks `key` in the usage index now, after a change to its budget or

@@ -25,6 +25,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod org_usage;
 pub mod outage;
+pub mod revision;
 pub mod rls;
 pub mod store;
 pub mod suspension;

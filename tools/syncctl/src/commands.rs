@@ -216,6 +216,8 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
             shadow: args.shadow,
             alert_thresholds_percent: args.alert_thresholds,
         }),
+        // `budget set` states the whole budget: unconditional.
+        expected_revision: String::new(),
     }
 }
 
