@@ -1428,6 +1428,77 @@ mod tests {
         }
     }
 
+    /// Puts `count` events of other orgs in the memory store's feed, as
+    /// suspensions and clears through the store API.
+    async fn others(store: &MemoryStore, count: usize) {
+        let other = OrgId::parse("other").unwrap();
+        let reason = SuspensionReason::SalesforceOrgLocked;
+        for _ in 0..count / 2 {
+            assert!(store.suspend(&other, reason, "").await.unwrap().1.is_some());
+            assert!(store.clear(&other, reason, false).await.unwrap().is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_history_read_stops_at_its_bound_and_reads_on_without_gaps_or_repeats() {
+        let rules = Rules {
+            shape: WindowShape::new(Duration::from_secs(60), Duration::from_secs(1)).unwrap(),
+            org_margin_percent: 2,
+            probe: Default::default(),
+        };
+        let store = Arc::new(MemoryStore::new(rules));
+        let acme = OrgId::parse("acme").unwrap();
+        let reason = SuspensionReason::SalesforceOrgLocked;
+        // Oldest to newest: acme's first event; more than a call reads of
+        // another org's; acme's second and third; again more than a call
+        // reads.
+        store.suspend(&acme, reason, "").await.unwrap();
+        others(&store, HISTORY_SCAN + 300).await;
+        store.clear(&acme, reason, false).await.unwrap();
+        store.suspend(&acme, reason, "").await.unwrap();
+        others(&store, HISTORY_SCAN + 60).await;
+        let governor = Governor::new(
+            store,
+            Arc::new(Feed::default()),
+            Options {
+                rules,
+                default_budget: None,
+                emergency: None,
+                metric_orgs: OrgLabels::default(),
+                usage_alert_interval: Duration::from_secs(60),
+            },
+        );
+
+        let mut pages = Vec::new();
+        let mut before = None;
+        loop {
+            let (found, next) = governor.history(&acme, before, 100).await.unwrap();
+            pages.push(found.iter().map(|e| e.cursor).collect::<Vec<_>>());
+            match next {
+                Some(cursor) => before = Some(cursor),
+                None => break,
+            }
+            assert!(pages.len() < 10, "paging ends");
+        }
+        // The first call read its bound of the other org's events and
+        // stopped with none of acme's; the second found acme's newer two;
+        // the third the oldest, and the end of the feed.
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [0, 2, 1], "{pages:?}");
+        let cursors: Vec<Cursor> = pages.concat();
+        assert!(
+            cursors.windows(2).all(|w| w[0] > w[1]),
+            "newest first, none twice: {cursors:?}"
+        );
+        // Memory cursors count events from 1: acme's are the first, and the
+        // two right after the first run of others.
+        let first_run = (HISTORY_SCAN + 300) as u64;
+        assert_eq!(
+            cursors.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            [first_run + 3, first_run + 2, 1]
+        );
+    }
+
     #[tokio::test]
     async fn a_watcher_that_does_not_read_is_ended_with_its_cursor() {
         let rules = Rules {
