@@ -66,7 +66,7 @@ pub enum GovernorError {
     /// A conditional write found the budget changed since it was read
     /// (or gone): nothing was written. Names the budget as it now stands.
     #[error(
-        "{field}: the {resource} budget of org {org} changed since revision {expected} was read; it is now {now}; read it again and decide anew",
+        "{field}: the {resource} budget of org {org} is no longer revision {expected}, someone changed it since it was read; it is now {now}; read it again and decide anew",
         field = crate::revision::FIELD,
         org = .key.org,
         resource = .key.resource.as_str(),
