@@ -24,6 +24,66 @@ async fn the_binary_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
+/// One worker thread runs the single-threaded scheduler: the binary still
+/// decides exactly under concurrent calls on Redis, coalescing or not, and
+/// stops cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_worker_thread_decides_exactly_and_stops_cleanly() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    for coalesce in ["true", "false"] {
+        let governor = Process::start(
+            "quota-governor",
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--worker-threads",
+                "1",
+                "--coalesce",
+                coalesce,
+                "--redis-url",
+                &url,
+            ],
+        );
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", governor.addr()))
+                .unwrap()
+                .connect()
+                .await
+                .expect("connect to the governor");
+        let mut c = QuotaGovernorClient::new(channel);
+        let org = format!("one-thread-{coalesce}");
+        set_budget(&mut c, &org, budget(1_000, 50)).await;
+        let calls = (0..80).map(|_| {
+            let mut c = c.clone();
+            let org = org.clone();
+            tokio::spawn(async move {
+                c.acquire_tokens(pb::AcquireTokensRequest {
+                    org_id: org,
+                    count: 1,
+                    // The whole allocation: lower priorities hold back a share.
+                    priority: pb::Priority::Critical.into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("a decision")
+                .into_inner()
+                .granted
+            })
+        });
+        let mut granted = 0;
+        for call in calls.collect::<Vec<_>>() {
+            granted += u32::from(call.await.unwrap());
+        }
+        assert_eq!(
+            granted, 50,
+            "coalescing {coalesce}: the allocation, not more"
+        );
+        let status = governor.terminate();
+        assert!(status.success(), "coalescing {coalesce}: {status:?}");
+    }
+}
+
 #[test]
 fn logs_written_to_a_file_carry_no_colour_codes() {
     use std::io::BufRead;

@@ -168,7 +168,9 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
 
     /// Threads serving calls; 0 means one per CPU. On a small node shared
-    /// with Redis, fewer threads than CPUs can serve more calls per second.
+    /// with Redis, fewer threads than CPUs can serve more calls per second;
+    /// 1 runs every call on one thread in turn, so the replies of calls
+    /// that finish together leave in one write.
     #[arg(long, default_value_t = 0)]
     pub worker_threads: usize,
 
@@ -452,10 +454,20 @@ where
         settings.log_format,
         settings.admin_listen,
     );
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if worker_threads > 0 {
-        runtime.worker_threads(worker_threads);
-    }
+    // One thread: the single-threaded scheduler, which runs woken tasks in
+    // the order they woke. The multi-threaded one runs the task a finished
+    // call wakes (its connection) next, so every reply went out in a write
+    // of its own; in order, the replies of calls finished together leave in
+    // one write.
+    let mut runtime = if worker_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut runtime = tokio::runtime::Builder::new_multi_thread();
+        if worker_threads > 0 {
+            runtime.worker_threads(worker_threads);
+        }
+        runtime
+    };
     let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

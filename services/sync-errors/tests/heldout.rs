@@ -1,9 +1,14 @@
 //! The classifier on the held-out part of the corpus: real Salesforce
 //! error texts from public sources, labelled as an expert would, that no
 //! rule was written from. The corpus is split by source (every text of a
-//! source page lands in the same part: `data/salesforce_errors.jsonl` is
+//! source page lands in one part only: `data/salesforce_errors.jsonl` is
 //! the tuning part, `data/salesforce_errors_heldout.jsonl` this one), the
 //! split decided before the classifier was run on them.
+//!
+//! `data/salesforce_errors_seen.jsonl` is the earlier held-out part: its
+//! misses were seen, so rules may now be written from it and it no longer
+//! measures anything honestly; it is kept apart (not every text of it is
+//! classified as labelled) and held to the floors it had.
 //!
 //! The test reports exact and level accuracy and the level confusions
 //! (`cargo test -p sync-errors --test heldout -- --nocapture` prints the
@@ -17,12 +22,17 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor, percent: 136 of 152 (89.5 %) when last measured.
-/// The target is 95 %.
-const EXACT_FLOOR: f64 = 89.0;
-/// Level accuracy floor, percent: 149 of 152 (98.0 %) when last measured;
-/// the target is 100 %.
-const LEVEL_FLOOR: f64 = 98.0;
+/// Exact accuracy floor of the held-out part, percent: 21 of 26 (80.8 %)
+/// when measured. The target is 95 %.
+const EXACT_FLOOR: f64 = 80.0;
+/// Level accuracy floor of the held-out part, percent: 25 of 26 (96.2 %)
+/// when measured; the target is 100 %.
+const LEVEL_FLOOR: f64 = 96.0;
+/// Floors of the seen part (the earlier held-out part), percent: what it
+/// scored while it was held out (136 and 149 of 152); rules written from
+/// it since raised it to 150 and 152.
+const SEEN_EXACT_FLOOR: f64 = 89.0;
+const SEEN_LEVEL_FLOOR: f64 = 98.0;
 
 struct Case {
     line: usize,
@@ -95,6 +105,7 @@ fn label(c: Classification) -> String {
 fn the_parts_share_no_source() {
     let tuning: HashSet<String> = read("salesforce_errors.jsonl")
         .into_iter()
+        .chain(read("salesforce_errors_seen.jsonl"))
         .map(|c| c.source)
         .collect();
     let held = read("salesforce_errors_heldout.jsonl");
@@ -112,7 +123,29 @@ fn the_parts_share_no_source() {
 
 #[test]
 fn held_out_accuracy_stays_above_its_floors() {
-    let cases = read("salesforce_errors_heldout.jsonl");
+    measure(
+        "salesforce_errors_heldout.jsonl",
+        &["salesforce_errors.jsonl", "salesforce_errors_seen.jsonl"],
+        EXACT_FLOOR,
+        LEVEL_FLOOR,
+    );
+}
+
+#[test]
+fn the_seen_part_stays_above_its_old_floors() {
+    measure(
+        "salesforce_errors_seen.jsonl",
+        &["salesforce_errors.jsonl"],
+        SEEN_EXACT_FLOOR,
+        SEEN_LEVEL_FLOOR,
+    );
+}
+
+/// Classifies every text of `part`, prints the figures, the level
+/// confusions and the misses, and holds them to the floors; `others` are
+/// the parts whose texts are left out of the second, "fresh" figure.
+fn measure(part: &str, others: &[&str], exact_floor: f64, level_floor: f64) {
+    let cases = read(part);
     let mut exact = 0;
     let mut levels = 0;
     let mut confusion: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -149,7 +182,7 @@ fn held_out_accuracy_stays_above_its_floors() {
         .copied()
         .unwrap_or(0);
     eprintln!(
-        "held-out: {n} texts from {} sources; exact {exact} ({:.1} %), level {levels} ({:.1} %)",
+        "{part}: {n} texts from {} sources; exact {exact} ({:.1} %), level {levels} ({:.1} %)",
         cases
             .iter()
             .map(|c| &c.source)
@@ -161,8 +194,9 @@ fn held_out_accuracy_stays_above_its_floors() {
     eprintln!("level confusions (expected -> got): {confusion:?}");
     // The same text can come from two sources, one in each part: the
     // figure without those texts is the one that owes nothing to tuning.
-    let tuning: HashSet<String> = read("salesforce_errors.jsonl")
-        .into_iter()
+    let tuning: HashSet<String> = others
+        .iter()
+        .flat_map(|o| read(o))
         .map(|c| c.message)
         .collect();
     let fresh: Vec<&Case> = cases
@@ -185,20 +219,20 @@ fn held_out_accuracy_stays_above_its_floors() {
     let fresh_level = got.iter().filter(|(e, g)| level(*e) == level(*g)).count();
     let of = |k: usize| 100.0 * k as f64 / fresh.len().max(1) as f64;
     eprintln!(
-        "texts not also in the tuning part: {}, exact {fresh_exact} ({:.1} %), level {fresh_level} ({:.1} %)",
+        "texts not also in another part: {}, exact {fresh_exact} ({:.1} %), level {fresh_level} ({:.1} %)",
         fresh.len(),
         of(fresh_exact),
         of(fresh_level)
     );
     eprintln!("misses:\n{}", misses.join("\n"));
     assert!(
-        pct(exact) >= EXACT_FLOOR,
-        "exact {:.1} % < {EXACT_FLOOR} %",
+        pct(exact) >= exact_floor,
+        "{part}: exact {:.1} % < {exact_floor} %",
         pct(exact)
     );
     assert!(
-        pct(levels) >= LEVEL_FLOOR,
-        "level {:.1} % < {LEVEL_FLOOR} %",
+        pct(levels) >= level_floor,
+        "{part}: level {:.1} % < {level_floor} %",
         pct(levels)
     );
     // Not one record failure raised as a suspension, ever.

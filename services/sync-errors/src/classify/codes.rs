@@ -477,8 +477,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "ENTITY_IS_LOCKED",
-        Cue::RecordAccess,
-        "the integration user lacks access to the record or the action",
+        Cue::MissingRecord,
+        "the record is locked for editing (an approval): out of reach until unlocked",
     ),
     (
         "ENTITY_SAVE_ERROR",
@@ -2090,6 +2090,16 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "MALFORMED_QUERY",
         Cue::Unsupported,
         "a query the client got wrong: escalate",
+    ),
+    (
+        "TXN_SECURITY_NO_ACCESS",
+        Cue::UnclearRefusal,
+        "a transaction security policy of the org refused the call: probed, escalate if it stays",
+    ),
+    (
+        "OPERATION_TOO_LARGE",
+        Cue::UnclearRefusal,
+        "a query too large for what the integration user may see: probed, escalate if it stays",
     ),
     (
         "EXCEEDED_ID_LIMIT",

@@ -500,6 +500,14 @@ const PHRASES: &[(&str, Cue)] = &[
     ("execution of after", Cue::Apex),
     ("apex trigger ", Cue::Apex),
     ("an apex error occurred", Cue::Apex),
+    // Governor limits are met only by code running in the org, whether or
+    // not the client kept `System.LimitException` in front of them.
+    ("too many soql queries", Cue::Apex),
+    ("too many query rows", Cue::Apex),
+    ("too many dml ", Cue::Apex),
+    ("apex cpu time limit", Cue::Apex),
+    // A Visualforce page of a package failed on an unhandled exception.
+    ("your solution provider has been notified", Cue::Apex),
     // A trigger set the value that failed (`data value too large` after it).
     ("data changed by trigger", Cue::Apex),
     // Integration level.
@@ -512,7 +520,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("api request limit", Cue::DailyLimit),
     ("per 24 hrs", Cue::DailyLimit),
     ("per 24 hours", Cue::DailyLimit),
-    ("concurrentrequests", Cue::ConcurrentLimit),
+    // `ConcurrentRequests`, and `ConcurrentRequest` as some clients cut it.
+    ("concurrentrequest", Cue::ConcurrentLimit),
     ("concurrentperorg", Cue::ConcurrentLimit),
     ("concurrent requests limit", Cue::ConcurrentLimit),
     ("concurrent request limit", Cue::ConcurrentLimit),
@@ -526,6 +535,12 @@ const PHRASES: &[(&str, Cue)] = &[
     ("invalid session id", Cue::Auth),
     ("session is not valid for use with", Cue::Auth),
     ("invalid username, password", Cue::Auth),
+    // The login history's wording of `LOGIN_MUST_USE_SECURITY_TOKEN`.
+    ("security token required", Cue::Auth),
+    ("invalid nonce", Cue::Auth),
+    // A bare HTTP 401 that a client quoted without Salesforce's body.
+    ("failed (401)", Cue::Auth),
+    ("401 unauthorized", Cue::Auth),
     ("password has expired", Cue::Auth),
     ("approved this consumer", Cue::Auth),
     ("not admin approved", Cue::Auth),
@@ -538,11 +553,15 @@ const PHRASES: &[(&str, Cue)] = &[
     ("internal server error", Cue::ServerError),
     ("please include this errorid", Cue::ServerError),
     ("contact support with the following id", Cue::ServerError),
+    ("contact support with id", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
     ("security evaluation for non-admin", Cue::HiddenObject),
     ("unable to find object", Cue::UnknownObject),
     ("no such column", Cue::HiddenField),
     ("field name not found", Cue::BatchField),
+    // The Bulk API refused a whole batch as sent (`ClientInputError`), in
+    // the words clients keep when they drop the code.
+    ("failed to read request", Cue::BatchFailure),
     // Record level.
     ("data value too large", Cue::TooLong),
     ("invalid email address", Cue::InvalidEmail),
@@ -554,10 +573,15 @@ const PHRASES: &[(&str, Cue)] = &[
     ("duplicate value found", Cue::UniqueValue),
     ("duplicate external id specified", Cue::UniqueValue),
     ("record found for external id", Cue::UniqueValue),
+    // An upsert whose external ID value is on two records already.
+    ("matches more than one record", Cue::UniqueValue),
     ("rights on cross-reference id", Cue::MissingRecord),
     ("entity is deleted", Cue::MissingRecord),
     ("converted lead", Cue::MissingRecord),
     ("requested resource does not exist", Cue::MissingRecord),
+    // An Apex REST endpoint the integration calls is not in the org: its
+    // own configuration, not a record.
+    ("could not find a match for url", Cue::Unsupported),
     ("access rights on object id", Cue::RecordAccess),
     ("has no sharing access", Cue::RecordAccess),
     ("insufficient privileges", Cue::RecordAccess),
@@ -582,6 +606,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("field integrity exception", Cue::FieldIntegrity),
     ("does not match filter criteria", Cue::FilterCriteria),
     ("invalid cross reference id", Cue::CrossReference),
+    ("invalid id: ", Cue::CrossReference),
+    ("invalid content id", Cue::CrossReference),
     ("foreign key external id", Cue::MissingId),
     ("id not specified in an update call", Cue::MissingId),
     // MISSING_ARGUMENT's own text: `External_ID__c not specified`.
@@ -594,7 +620,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("record type id: this id value", Cue::RecordType),
     ("cannot deserialize instance of", Cue::TypeMismatch),
     ("value not of required type", Cue::TypeMismatch),
-    ("valid value for the type xsd:", Cue::TypeMismatch),
+    // `is not a valid value for the type xsd:date`, `is not valid for type
+    // xsd:boolean`, `is not valid for the type xsd:double`.
+    ("for the type xsd:", Cue::TypeMismatch),
+    ("for type xsd:", Cue::TypeMismatch),
     ("value outside of valid range", Cue::OutOfRange),
     // Hints.
     ("incorrect type: 00g", Cue::QueueId),
@@ -606,6 +635,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // unknown (...)`) or a reference in code, not a record's value.
     ("integrity exception: unknown", Cue::NotAValue),
     ("invalid reference ", Cue::NotAValue),
+    // A request that sets a lookup both by id and by external id: the
+    // integration built it wrong, whatever the record holds.
+    ("cannot specify both", Cue::NotAValue),
 ];
 
 /// Standard messages as Salesforce words them for an integration user who
@@ -1222,6 +1254,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
             return resolve(Cue::HiddenField, failure, scan);
         }
         Cue::InvalidField if scan.has(Cue::MissingId) => T::MissingSalesforceId,
+        Cue::InvalidField if scan.has(Cue::NotAValue) => T::Unknown,
+        // `CANNOT_REPARENT_RECORD, owner is inactive`: the text names the cause.
+        Cue::FieldNotWritable if scan.has(Cue::InactiveOwner) => T::InactiveOwner,
         Cue::InvalidField | Cue::FieldNotWritable => T::FieldPermission,
         Cue::ValidationRule => T::CustomValidationRule,
         Cue::DuplicateRule => T::SalesforceDuplicateRule,
