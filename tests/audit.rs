@@ -82,6 +82,7 @@ async fn errors_as(service: &Service, token: &str) -> SyncErrorsClient<AuthChann
 
 fn set_budget(org: &str, allocation: u64, until: Option<i64>) -> quota::SetBudgetRequest {
     quota::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: 0,
         budget: Some(quota::Budget {

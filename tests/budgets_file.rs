@@ -113,6 +113,7 @@ async fn set(
 ) {
     client
         .set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: org.into(),
             resource: resource.into(),
             budget: Some(b),
@@ -529,6 +530,7 @@ async fn a_scoped_token_applies_nothing_outside_its_orgs() {
     let mut client = QuotaGovernorClient::new(AuthChannel::new(governor.channel().await, root));
     client
         .set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "globex".into(),
             resource: pb::Resource::ApiRequests.into(),
             budget: Some(budget(1000, 100)),

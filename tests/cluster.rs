@@ -79,6 +79,7 @@ fn too_long(key: &str, record: &str) -> errors::Failure {
 
 async fn set_budget(c: &mut QuotaGovernorClient<Channel>, org: &str, resource: i32, n: u64) {
     c.set_budget(quota::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource,
         budget: Some(quota::Budget {

@@ -655,6 +655,7 @@ async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten(backend: 
         .governor_as(ADMIN)
         .await
         .set_budget(syncgov_api::quota::v1::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "initech".into(),
             resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
             budget: Some(limited),
@@ -714,6 +715,63 @@ async fn a_budget_changed_since_the_page_was_opened_is_not_overwritten(backend: 
         budget.allocation_override.map(|o| o.allocation),
         Some(9_000)
     );
+
+    // The page carries the governor's revision of the budget, and the
+    // console writes on condition of it: two saves sent at the same moment
+    // from pages showing one budget never both land, however their reads
+    // and writes interleave (a save whose write comes after the other's,
+    // though its check came before, is refused by the governor).
+    for round in 0..6u64 {
+        let (one, two) = (
+            first.get("/orgs/initech").await,
+            second.get("/orgs/initech").await,
+        );
+        let revision = bench
+            .governor_as(ADMIN)
+            .await
+            .get_budget(syncgov_api::quota::v1::GetBudgetRequest {
+                org_id: "initech".into(),
+                resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
+            })
+            .await
+            .expect("GetBudget")
+            .into_inner()
+            .revision;
+        assert_eq!(one.field("seen_budget"), Some(revision.clone()));
+        assert_eq!(two.field("seen_budget"), Some(revision));
+        let (a, b) = (4_000 + 2 * round, 4_001 + 2 * round);
+        let (a_text, b_text) = (a.to_string(), b.to_string());
+        let (one_csrf, two_csrf) = (one.csrf(), two.csrf());
+        let one_fields = [
+            ("csrf", one_csrf.as_str()),
+            ("change", "allocation"),
+            ("allocation", a_text.as_str()),
+        ];
+        let two_fields = [
+            ("csrf", two_csrf.as_str()),
+            ("change", "allocation"),
+            ("allocation", b_text.as_str()),
+        ];
+        let (one_reply, two_reply) = tokio::join!(
+            first.post_seen("/orgs/initech/budget", &one, &one_fields),
+            second.post_seen("/orgs/initech/budget", &two, &two_fields),
+        );
+        let one_shown = first.follow(&one_reply).await.body;
+        let two_shown = second.follow(&two_reply).await.body;
+        let landed = |shown: &str| shown.contains("The allocation of initech is now");
+        let stands = allocation_of(&bench, "initech").await.allocation;
+        match (landed(&one_shown), landed(&two_shown)) {
+            (true, false) => {
+                assert_eq!(stands, a, "round {round}");
+                assert!(two_shown.contains("by someone else"), "{two_shown}");
+            }
+            (false, true) => {
+                assert_eq!(stands, b, "round {round}");
+                assert!(one_shown.contains("by someone else"), "{one_shown}");
+            }
+            both => panic!("round {round}: exactly one save lands, not {both:?}"),
+        }
+    }
 }
 
 async fn sync_health_cards_lead_to_errors_that_are_resynced_and_exported(backend: Backend) {
@@ -1177,6 +1235,7 @@ async fn the_fleet_pages_through_every_org_and_refuses_a_forged_page_token_in_wo
     for i in 0..25 {
         admin_grpc
             .set_budget(syncgov_api::quota::v1::SetBudgetRequest {
+                expected_revision: String::new(),
                 org_id: format!("fleet-{i:02}"),
                 resource: syncgov_api::quota::v1::Resource::ApiRequests as i32,
                 budget: Some(syncgov_api::quota::v1::Budget {

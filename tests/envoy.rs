@@ -144,6 +144,7 @@ async fn governor_with(
     let mut client = QuotaGovernorClient::new(governor.channel().await);
     client
         .set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: 0,
             budget: Some(budget),

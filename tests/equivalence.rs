@@ -81,6 +81,7 @@ async fn set_up(c: &mut QuotaGovernorClient<Channel>, prefix: &str) {
             });
         }
         c.set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: org(prefix, i),
             resource: 0,
             budget: Some(b),

@@ -226,6 +226,7 @@ async fn join_all<T>(tasks: Vec<tokio::task::JoinHandle<T>>, limit: Duration) ->
 
 async fn set_budget(c: &mut QuotaGovernorClient<Channel>, org: &str, allocation: u64) {
     c.set_budget(quota::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: quota::Resource::ApiRequests.into(),
         budget: Some(quota::Budget {

@@ -88,6 +88,7 @@ type Client = QuotaGovernorClient<AuthChannel>;
 
 async fn set_budget(c: &mut Client, org: &str, resource: pb::Resource, allocation: u64) {
     c.set_budget(pb::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: resource.into(),
         budget: Some(pb::Budget {

@@ -69,6 +69,7 @@ async fn budgets_are_set_read_and_deleted(backend: Backend) {
     let c = &mut env.client;
     let reply = c
         .set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: pb::Resource::ApiRequests.into(),
             budget: Some(budget(100_000, 40_000)),
@@ -530,6 +531,7 @@ async fn an_override_raises_the_allocation_until_it_expires(backend: Backend) {
     });
     let err = c
         .set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: 0,
             budget: Some(b),
@@ -613,6 +615,7 @@ async fn resources_are_budgeted_apart(backend: Backend) {
         .into_inner();
     assert_eq!(denied_for(&bulk), pb::DenyReason::UnknownOrg);
     c.set_budget(pb::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: "acme".into(),
         resource: pb::Resource::BulkBatches.into(),
         budget: Some(budget(15_000, 2)),
@@ -728,6 +731,7 @@ async fn bad_input_names_the_field(backend: Backend) {
     }
 
     let set = |budget: Option<pb::Budget>| pb::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: "acme".into(),
         resource: 1,
         budget,

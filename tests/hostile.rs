@@ -459,6 +459,7 @@ async fn suspension_details_and_override_expiries_are_bounded(backend: Backend) 
     assert!(ok.is_ok(), "{ok:?}");
 
     let with_override = |expires_at: Timestamp| pb::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: "acme".into(),
         resource: 0,
         budget: Some(pb::Budget {
@@ -646,6 +647,7 @@ async fn a_worker_spends_the_critical_reserve_only_when_its_token_allows() {
     };
     as_caller(ADMIN)
         .set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: 0,
             budget: Some(budget(10_000, 100)),

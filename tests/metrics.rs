@@ -413,6 +413,7 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
     for (org, allocation) in [("acme", 3), ("globex", 100)] {
         governor_client
             .set_budget(quota::SetBudgetRequest {
+                expected_revision: String::new(),
                 org_id: org.into(),
                 resource: 0,
                 budget: Some(quota::Budget {

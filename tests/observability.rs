@@ -355,6 +355,7 @@ async fn the_admin_port_shows_the_counters_moving() {
     for org in ["acme", "globex"] {
         client
             .set_budget(quota::SetBudgetRequest {
+                expected_revision: String::new(),
                 org_id: org.into(),
                 resource: 0,
                 budget: Some(quota::Budget {
@@ -441,6 +442,7 @@ async fn shadow_denials_are_counted(store_args: &[&str]) {
     let mut client = QuotaGovernorClient::new(syncgov_tests::channel(governor.addr()).await);
     client
         .set_budget(quota::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: 0,
             budget: Some(quota::Budget {

@@ -72,6 +72,7 @@ fn governor_as(channel: &Channel, token: Option<&str>) -> QuotaGovernorClient<Au
 
 fn budget(org: &str) -> quota::SetBudgetRequest {
     quota::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: 0,
         budget: Some(quota::Budget {

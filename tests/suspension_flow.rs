@@ -64,6 +64,7 @@ async fn suspended_for(
 
 async fn set_budget(c: &mut QuotaGovernorClient<Channel>, org: &str) {
     c.set_budget(quota::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: 0,
         budget: Some(quota::Budget {

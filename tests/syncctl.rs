@@ -620,6 +620,7 @@ async fn the_org_and_the_output_may_come_from_the_environment() {
     let mut env = Env::start().await;
     env.quota
         .set_budget(qpb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: "acme".into(),
             resource: qpb::Resource::ApiRequests as i32,
             budget: Some(qpb::Budget {
@@ -869,6 +870,168 @@ async fn suspensions_are_listed_cleared_and_watched() {
     assert!(line.contains("CLEARED"), "{line}");
     assert!(line.contains("by an operator"), "{line}");
     assert_eq!(interrupt(child).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orgs_suspension_history_is_a_table_of_suspensions_and_pages() {
+    let mut env = Env::start().await;
+    env.suspend(
+        "acme",
+        tx::SuspensionReason::SalesforceAuthFailed,
+        "INVALID_SESSION_ID: Session expired or invalid; the connected app's refresh token was revoked by an admin",
+    )
+    .await;
+    env.quota
+        .clear_suspension(qpb::ClearSuspensionRequest {
+            org_id: "acme".into(),
+            reason: tx::SuspensionReason::SalesforceAuthFailed as i32,
+        })
+        .await
+        .expect("ClearSuspension");
+    env.suspend("globex", tx::SuspensionReason::MissingFieldMappings, "")
+        .await;
+    env.suspend("acme", tx::SuspensionReason::SalesforceOrgLocked, "locked")
+        .await;
+
+    // One row per suspension, newest first; globex's is not acme's.
+    let text = env
+        .ctl
+        .run(&["suspensions", "history", "--org", "acme"])
+        .await
+        .ok()
+        .to_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains("REASON") && lines[0].contains("HOW IT ENDED"),
+        "{text}"
+    );
+    let locked = lines
+        .iter()
+        .position(|l| l.contains("SALESFORCE_ORG_LOCKED"));
+    let auth = lines
+        .iter()
+        .position(|l| l.contains("SALESFORCE_AUTH_FAILED"));
+    assert!(locked < auth && locked.is_some(), "newest first: {text}");
+    assert!(lines[locked.unwrap()].contains("suspended now"), "{text}");
+    assert!(lines[auth.unwrap()].contains("by an operator"), "{text}");
+    assert!(text.contains("INVALID_SESSION_ID"), "{text}");
+    assert!(!text.contains("MISSING_FIELD_MAPPINGS"), "{text}");
+    assert!(!text.contains("next page"), "one page holds it all: {text}");
+    // Fitted to the terminal like the other tables.
+    let narrow = env
+        .ctl
+        .run_with(
+            &["suspensions", "history", "--org", "acme"],
+            &[("COLUMNS", "80")],
+            "",
+        )
+        .await;
+    assert_fits(narrow.ok(), 80);
+
+    let json = env
+        .ctl
+        .run(&[
+            "suspensions",
+            "history",
+            "--org",
+            "acme",
+            "--output",
+            "json",
+        ])
+        .await
+        .json();
+    let rows = json["suspensions"].as_array().expect("suspensions");
+    assert_eq!(rows.len(), 2, "{json:#}");
+    assert_eq!(
+        (&rows[0]["reason"], &rows[0]["how"], &rows[0]["ended"]),
+        (
+            &Value::from("SALESFORCE_ORG_LOCKED"),
+            &Value::from("SUSPENDED_NOW"),
+            &Value::Null
+        )
+    );
+    assert_eq!(rows[1]["how"], "OPERATOR");
+    let (began, ended) = (rows[1]["began"].as_str(), rows[1]["ended"].as_str());
+    assert!(
+        began.is_some() && ended.is_some() && began <= ended,
+        "{json:#}"
+    );
+    assert_eq!(json["next_page_token"], "");
+    let every: Vec<Value> = json["events"].as_array().expect("events").clone();
+    assert_eq!(every.len(), 3);
+
+    // A page of one event at a time: each event once, in the same order,
+    // and the table names the token of the next page.
+    let first = env
+        .ctl
+        .run(&[
+            "suspensions",
+            "history",
+            "--org",
+            "acme",
+            "--page-size",
+            "1",
+        ])
+        .await;
+    assert!(
+        first.ok().contains("next page: --page-token "),
+        "{first:#?}"
+    );
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut args = vec![
+            "suspensions",
+            "history",
+            "--org",
+            "acme",
+            "--page-size",
+            "1",
+        ];
+        if !token.is_empty() {
+            args.extend(["--page-token", token.as_str()]);
+        }
+        args.extend(["--output", "json"]);
+        let page = env.ctl.run(&args).await.json();
+        paged.extend(page["events"].as_array().expect("events").iter().cloned());
+        token = page["next_page_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        if token.is_empty() {
+            break;
+        }
+        assert!(paged.len() <= every.len(), "no page repeats");
+    }
+    assert_eq!(paged, every);
+
+    // A token of another org, or a size out of bounds, is refused.
+    let other = env
+        .ctl
+        .run(&[
+            "suspensions",
+            "history",
+            "--org",
+            "globex",
+            "--page-token",
+            "bm9uc2Vuc2U",
+        ])
+        .await;
+    assert_eq!(other.code, 4, "{other:#?}");
+    assert!(other.stderr.contains("page_token"), "{other:#?}");
+    let big = env
+        .ctl
+        .run(&[
+            "suspensions",
+            "history",
+            "--org",
+            "acme",
+            "--page-size",
+            "101",
+        ])
+        .await;
+    assert_ne!(big.code, 0, "{big:#?}");
+    assert!(big.stderr.contains("page-size"), "{big:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

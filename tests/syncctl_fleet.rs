@@ -136,6 +136,7 @@ async fn fleet_views_print_tables_within_100_columns_and_json() {
     let orgs = ["acme", "globex", "initech", &long_org()].map(str::to_owned);
     for (i, org) in orgs.iter().enumerate() {
         g.set_budget(qpb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: org.clone(),
             resource: qpb::Resource::ApiRequests.into(),
             budget: Some(qpb::Budget {

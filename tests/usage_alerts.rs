@@ -117,6 +117,7 @@ fn budget(allocation: u64, thresholds: &[u32]) -> pb::Budget {
 
 async fn set_budget(c: &mut Client, org: &str, budget: pb::Budget) -> Result<(), tonic::Status> {
     c.set_budget(pb::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: pb::Resource::ApiRequests.into(),
         budget: Some(budget),
@@ -477,6 +478,7 @@ async fn each_crossing_reaches_the_webhook_once_with_two_replicas_of_each_servic
         QuotaGovernorClient::new(governors[1].channel().await),
     ];
     let set = |org: &str, allocation| pb::SetBudgetRequest {
+        expected_revision: String::new(),
         org_id: org.into(),
         resource: 0,
         budget: Some(budget(allocation, &[])),
@@ -686,6 +688,7 @@ async fn the_admin_port_counts_alerts_and_the_budgets_above_each_threshold() {
     let mut c = QuotaGovernorClient::new(syncgov_tests::channel(governor.addr()).await);
     for (org, count) in [("acme", 9), ("globex", 8)] {
         c.set_budget(pb::SetBudgetRequest {
+            expected_revision: String::new(),
             org_id: org.into(),
             resource: 0,
             budget: Some(budget(10, &[])),

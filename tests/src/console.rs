@@ -198,6 +198,7 @@ impl Bench {
                         allocation,
                         ..Default::default()
                     }),
+                    ..Default::default()
                 })
                 .await
                 .expect("SetBudget");

@@ -68,6 +68,7 @@ pub async fn set_budget(client: &mut QuotaGovernorClient<Channel>, org: &str, bu
             org_id: org.into(),
             resource: pb::Resource::ApiRequests.into(),
             budget: Some(budget),
+            ..Default::default()
         })
         .await
         .expect("set the budget");

@@ -1,15 +1,15 @@
 //! Whether a budget changed since a person opened the page that edits it.
 //!
-//! The governor's SetBudget replaces a budget whole, and has no conditional
-//! form. The console therefore carries what the page showed in hidden form
-//! fields (the allocation, the override, and a fingerprint of the whole
-//! budget) and, just before writing, compares them with the budget as it
-//! stands: a change made by someone else in between is refused in words
-//! instead of being silently overwritten (the last writer no longer wins
-//! unseen). Pure: no I/O, no clock.
+//! The governor's SetBudget replaces a budget whole. The console therefore
+//! carries what the page showed in hidden form fields (the allocation, the
+//! override, and the governor's revision of the whole budget). Just before
+//! writing it compares them with the budget as it stands, so that a change
+//! made by someone else in between is refused in words naming the new
+//! value; and it writes with the revision as SetBudget's
+//! `expected_revision`, so that a change landing after that comparison is
+//! refused by the governor too, instead of being overwritten. Pure: no I/O,
+//! no clock.
 
-use prost::Message;
-use sha2::{Digest, Sha256};
 use syncgov_api::quota::v1 as quota;
 
 use crate::format;
@@ -22,20 +22,20 @@ pub struct Seen {
     /// The override as stored: its allocation and its end (seconds), or
     /// none.
     pub override_: Option<(u64, i64)>,
-    /// The fingerprint of the whole budget ([`fingerprint`]).
-    pub fingerprint: String,
+    /// The governor's revision of the whole budget, as GetBudget gave it.
+    pub revision: String,
 }
 
 /// The hidden fields' names, as the template writes them.
 pub const FIELDS: [&str; 3] = ["seen_allocation", "seen_override", "seen_budget"];
 
 impl Seen {
-    /// What the page shows of `budget`.
-    pub fn of(budget: &quota::Budget) -> Self {
+    /// What the page shows of `budget`, whose revision is `revision`.
+    pub fn of(budget: &quota::Budget, revision: &str) -> Self {
         Self {
             allocation: budget.allocation,
             override_: override_of(budget),
-            fingerprint: fingerprint(budget),
+            revision: revision.to_owned(),
         }
     }
 
@@ -49,7 +49,7 @@ impl Seen {
 
     /// Reads the hidden fields back; `None` when one is missing or
     /// malformed (a form from elsewhere, or tampered with).
-    pub fn parse(allocation: &str, override_: &str, fingerprint: &str) -> Option<Self> {
+    pub fn parse(allocation: &str, override_: &str, revision: &str) -> Option<Self> {
         let allocation = allocation.parse().ok()?;
         let override_ = match override_ {
             "" => None,
@@ -58,17 +58,17 @@ impl Seen {
                 Some((a.parse().ok()?, at.parse().ok()?))
             }
         };
-        let valid = fingerprint.len() == 16 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
+        let valid = revision.len() == 16 && revision.bytes().all(|b| b.is_ascii_hexdigit());
         valid.then(|| Self {
             allocation,
             override_,
-            fingerprint: fingerprint.to_owned(),
+            revision: revision.to_owned(),
         })
     }
 
-    /// Why `current` is not the budget the page showed, as the sentence
-    /// the person reads; `None` when it is the same.
-    pub fn changed(&self, current: &quota::Budget) -> Option<String> {
+    /// Why `current` (of revision `revision`) is not the budget the page
+    /// showed, as the sentence the person reads; `None` when it is the same.
+    pub fn changed(&self, current: &quota::Budget, revision: &str) -> Option<String> {
         let again = "since you opened this page; review and try again.";
         if current.allocation != self.allocation {
             return Some(format!(
@@ -90,7 +90,7 @@ impl Seen {
                 None => format!("The temporary allocation was ended by someone else {again}"),
             });
         }
-        (fingerprint(current) != self.fingerprint).then(|| {
+        (!revision.eq_ignore_ascii_case(&self.revision)).then(|| {
             format!(
                 "The budget (its org limit, priority shares or alert thresholds) was changed by someone else {again}"
             )
@@ -105,16 +105,14 @@ fn override_of(budget: &quota::Budget) -> Option<(u64, i64)> {
         .map(|o| (o.allocation, o.expires_at.as_ref().map_or(0, |t| t.seconds)))
 }
 
-/// 16 hex digits of the SHA-256 of the budget's encoding: protobuf
-/// encodes the same values to the same bytes, so replicas agree.
-pub fn fingerprint(budget: &quota::Budget) -> String {
-    let digest = Sha256::digest(budget.encode_to_vec());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Revisions as the governor writes them; which is which does not
+    /// matter here, only that they differ.
+    const R1: &str = "00000000000000a1";
+    const R2: &str = "00000000000000b2";
 
     fn budget(allocation: u64) -> quota::Budget {
         quota::Budget {
@@ -128,7 +126,7 @@ mod tests {
         Seen::parse(
             &seen.allocation.to_string(),
             &seen.override_field(),
-            &seen.fingerprint,
+            &seen.revision,
         )
         .expect("fields written by the page read back")
     }
@@ -136,15 +134,16 @@ mod tests {
     #[test]
     fn the_same_budget_has_not_changed() {
         let b = budget(10_000);
-        let seen = round_trip(&Seen::of(&b));
-        assert_eq!(seen.changed(&b), None);
+        let seen = round_trip(&Seen::of(&b, R1));
+        assert_eq!(seen.changed(&b, R1), None);
+        assert_eq!(seen.changed(&b, &R1.to_uppercase()), None);
     }
 
     #[test]
     fn another_allocation_is_named_with_its_new_value() {
-        let seen = round_trip(&Seen::of(&budget(10_000)));
+        let seen = round_trip(&Seen::of(&budget(10_000), R1));
         assert_eq!(
-            seen.changed(&budget(12_000)).as_deref(),
+            seen.changed(&budget(12_000), R2).as_deref(),
             Some(
                 "The allocation was changed to 12,000 by someone else since you opened this \
                  page; review and try again."
@@ -163,8 +162,8 @@ mod tests {
                 nanos: 0,
             }),
         });
-        let set = Seen::of(&plain)
-            .changed(&with)
+        let set = Seen::of(&plain, R1)
+            .changed(&with, R2)
             .expect("an override appeared");
         assert!(
             set.starts_with(
@@ -172,8 +171,8 @@ mod tests {
             ),
             "{set}"
         );
-        let ended = round_trip(&Seen::of(&with))
-            .changed(&plain)
+        let ended = round_trip(&Seen::of(&with, R2))
+            .changed(&plain, R1)
             .expect("the override went");
         assert!(
             ended.starts_with("The temporary allocation was ended"),
@@ -182,25 +181,22 @@ mod tests {
     }
 
     #[test]
-    fn any_other_change_is_caught_by_the_fingerprint() {
-        let seen = Seen::of(&budget(10_000));
+    fn any_other_change_is_caught_by_the_revision() {
+        let seen = Seen::of(&budget(10_000), R1);
         let mut other = budget(10_000);
         other.org_limit = 90_000;
-        let said = seen.changed(&other).expect("the org limit changed");
+        let said = seen.changed(&other, R2).expect("the org limit changed");
         assert!(said.contains("org limit"), "{said}");
-        other = budget(10_000);
-        other.alert_thresholds_percent = vec![50];
-        assert!(seen.changed(&other).is_some());
     }
 
     #[test]
     fn missing_or_forged_fields_read_as_nothing_seen() {
-        let fp = Seen::of(&budget(1)).fingerprint;
-        assert!(Seen::parse("", "", &fp).is_none());
-        assert!(Seen::parse("-1", "", &fp).is_none());
-        assert!(Seen::parse("10", "5", &fp).is_none());
-        assert!(Seen::parse("10", "5@x", &fp).is_none());
+        assert!(Seen::parse("", "", R1).is_none());
+        assert!(Seen::parse("-1", "", R1).is_none());
+        assert!(Seen::parse("10", "5", R1).is_none());
+        assert!(Seen::parse("10", "5@x", R1).is_none());
         assert!(Seen::parse("10", "", "zz").is_none());
+        assert!(Seen::parse("10", "", "").is_none());
         assert!(Seen::parse("10", "", "0123456789abcdef").is_some());
     }
 }

@@ -155,7 +155,16 @@ impl ConsumerCounts {
             return;
         }
         let ring = shape.ring_len() as i64;
-        self.buckets = self.buckets.split_off(&(bucket - ring + 1));
+        let oldest_kept = bucket - ring + 1;
+        // Most grants land in a bucket already counted, with nothing to
+        // forget: split (a new map) only when something has left.
+        if self
+            .buckets
+            .first_key_value()
+            .is_some_and(|(&first, _)| first < oldest_kept)
+        {
+            self.buckets = self.buckets.split_off(&oldest_kept);
+        }
         let counts = self.buckets.entry(bucket).or_default();
         if let Some(n) = counts.named.get_mut(consumer) {
             *n += tokens;

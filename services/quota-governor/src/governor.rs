@@ -29,6 +29,7 @@ use crate::fleet::{Rank, Scope, Share};
 use crate::grant_id::{GrantId, GrantKey, Opened};
 use crate::metrics::GovernorMetrics;
 use crate::outage::EmergencyBudget;
+use crate::revision::{Revision, describe};
 use crate::store::{
     BudgetKey, FoundBudget, LevelMove, OrgReport, Page, ProbeOutcome, QuotaStore, StoreError,
 };
@@ -62,6 +63,22 @@ pub enum GovernorError {
         .0.resource.as_str()
     )]
     NoBudget(BudgetKey),
+    /// A conditional write found the budget changed since it was read
+    /// (or gone): nothing was written. Names the budget as it now stands.
+    #[error(
+        "{field}: the {resource} budget of org {org} is no longer revision {expected}, someone changed it since it was read; it is now {now}; read it again and decide anew",
+        field = crate::revision::FIELD,
+        org = .key.org,
+        resource = .key.resource.as_str(),
+    )]
+    Stale {
+        /// The budget written to.
+        key: BudgetKey,
+        /// The revision the caller read.
+        expected: Revision,
+        /// The budget as it now stands, in words.
+        now: String,
+    },
     /// The store failed (unreachable: retryable; corrupt: not).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -482,6 +499,12 @@ impl<S: QuotaStore> Governor<S> {
     /// Creates or replaces a budget.
     pub async fn set_budget(&self, key: &BudgetKey, budget: &Budget) -> Result<(), GovernorError> {
         self.store.set_budget(key, budget).await?;
+        self.after_budget_set(key, budget).await;
+        Ok(())
+    }
+
+    /// What follows a budget written, conditionally or not.
+    async fn after_budget_set(&self, key: &BudgetKey, budget: &Budget) {
         tracing::info!(
             resource = key.resource.as_str(),
             allocation = budget.allocation,
@@ -493,7 +516,43 @@ impl<S: QuotaStore> Governor<S> {
         // this replica may not have heard of it yet.
         self.clear_due_in_store(&key.org).await;
         self.rank_now(key).await;
-        Ok(())
+    }
+
+    /// Creates or replaces a budget only if the budget of `key` is still
+    /// the one whose revision is `expected` (the org's own, or the default
+    /// one standing in); else [`GovernorError::Stale`] and nothing is
+    /// written. Returns the org's own budget it replaced, if any.
+    pub async fn set_budget_if(
+        &self,
+        key: &BudgetKey,
+        expected: Revision,
+        budget: &Budget,
+    ) -> Result<Option<Budget>, GovernorError> {
+        let found = self
+            .store
+            .get_budget(key, self.default_budget.as_ref())
+            .await?;
+        let stale = |found: Option<FoundBudget>| GovernorError::Stale {
+            key: key.clone(),
+            expected,
+            now: describe(found.as_ref().map(|f| (&f.budget, f.is_default))),
+        };
+        let Some(read) = found.filter(|f| Revision::of(&f.budget, f.is_default) == expected) else {
+            return Err(stale(found));
+        };
+        let own = (!read.is_default).then_some(read.budget);
+        // The read above only gives the refusal its words; the store checks
+        // again, atomically with the write, so a write that landed since is
+        // never overwritten.
+        if !self.store.replace_budget(key, own.as_ref(), budget).await? {
+            let now = self
+                .store
+                .get_budget(key, self.default_budget.as_ref())
+                .await?;
+            return Err(stale(now));
+        }
+        self.after_budget_set(key, budget).await;
+        Ok(own)
     }
 
     /// Ranks `key` in the usage index now, after a change to its budget or
@@ -1367,6 +1426,77 @@ mod tests {
             at_ms: 0,
             automatic: false,
         }
+    }
+
+    /// Puts `count` events of other orgs in the memory store's feed, as
+    /// suspensions and clears through the store API.
+    async fn others(store: &MemoryStore, count: usize) {
+        let other = OrgId::parse("other").unwrap();
+        let reason = SuspensionReason::SalesforceOrgLocked;
+        for _ in 0..count / 2 {
+            assert!(store.suspend(&other, reason, "").await.unwrap().1.is_some());
+            assert!(store.clear(&other, reason, false).await.unwrap().is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_history_read_stops_at_its_bound_and_reads_on_without_gaps_or_repeats() {
+        let rules = Rules {
+            shape: WindowShape::new(Duration::from_secs(60), Duration::from_secs(1)).unwrap(),
+            org_margin_percent: 2,
+            probe: Default::default(),
+        };
+        let store = Arc::new(MemoryStore::new(rules));
+        let acme = OrgId::parse("acme").unwrap();
+        let reason = SuspensionReason::SalesforceOrgLocked;
+        // Oldest to newest: acme's first event; more than a call reads of
+        // another org's; acme's second and third; again more than a call
+        // reads.
+        store.suspend(&acme, reason, "").await.unwrap();
+        others(&store, HISTORY_SCAN + 300).await;
+        store.clear(&acme, reason, false).await.unwrap();
+        store.suspend(&acme, reason, "").await.unwrap();
+        others(&store, HISTORY_SCAN + 60).await;
+        let governor = Governor::new(
+            store,
+            Arc::new(Feed::default()),
+            Options {
+                rules,
+                default_budget: None,
+                emergency: None,
+                metric_orgs: OrgLabels::default(),
+                usage_alert_interval: Duration::from_secs(60),
+            },
+        );
+
+        let mut pages = Vec::new();
+        let mut before = None;
+        loop {
+            let (found, next) = governor.history(&acme, before, 100).await.unwrap();
+            pages.push(found.iter().map(|e| e.cursor).collect::<Vec<_>>());
+            match next {
+                Some(cursor) => before = Some(cursor),
+                None => break,
+            }
+            assert!(pages.len() < 10, "paging ends");
+        }
+        // The first call read its bound of the other org's events and
+        // stopped with none of acme's; the second found acme's newer two;
+        // the third the oldest, and the end of the feed.
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [0, 2, 1], "{pages:?}");
+        let cursors: Vec<Cursor> = pages.concat();
+        assert!(
+            cursors.windows(2).all(|w| w[0] > w[1]),
+            "newest first, none twice: {cursors:?}"
+        );
+        // Memory cursors count events from 1: acme's are the first, and the
+        // two right after the first run of others.
+        let first_run = (HISTORY_SCAN + 300) as u64;
+        assert_eq!(
+            cursors.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            [first_run + 3, first_run + 2, 1]
+        );
     }
 
     #[tokio::test]

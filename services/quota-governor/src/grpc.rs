@@ -20,6 +20,7 @@ use crate::convert::{self, TokenAsk};
 use crate::domain::{self, InvalidInput, OrgId, Outcome, Ruling};
 use crate::fleet::{self, Rank, Scope};
 use crate::governor::{Governor, GovernorError, ProbeReport};
+use crate::revision::Revision;
 use crate::store::BudgetKey;
 use crate::store::QuotaStore;
 use crate::suspension::Cursor;
@@ -70,6 +71,9 @@ impl From<GovernorError> for ApiError {
             // The caller must read faster (or resume): RESOURCE_EXHAUSTED.
             GovernorError::WatcherBehind(_) => ApiError::Exhausted(error.to_string()),
             no_budget @ GovernorError::NoBudget(_) => ApiError::NotFound(no_budget.to_string()),
+            // The write is well formed but rests on a budget that has
+            // changed: sending it again as is cannot succeed.
+            stale @ GovernorError::Stale { .. } => ApiError::FailedPrecondition(stale.to_string()),
             GovernorError::Store(e) => ApiError::Store(e),
         }
     }
@@ -188,8 +192,16 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         let request = request.into_inner();
         let key = convert::read_key(&request.org_id, request.resource)?;
         let budget = convert::read_budget(request.budget, now_ms())?;
-        let before = self.own_budget(&key).await?;
-        self.governor.set_budget(&key, &budget).await?;
+        // Empty: unconditional, as before revisions existed. Refused
+        // writes return before the trail: only a write is recorded.
+        let before = if request.expected_revision.is_empty() {
+            let before = self.own_budget(&key).await?;
+            self.governor.set_budget(&key, &budget).await?;
+            before
+        } else {
+            let expected = Revision::parse(&request.expected_revision)?;
+            self.governor.set_budget_if(&key, expected, &budget).await?
+        };
         self.record(Change {
             actor,
             action: "SetBudget",
@@ -201,6 +213,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         .await?;
         Ok(Response::new(pb::SetBudgetResponse {
             budget: Some(convert::budget_pb(&budget)),
+            revision: Revision::of(&budget, false).to_string(),
         }))
     }
 
@@ -215,6 +228,7 @@ impl<S: QuotaStore> pb::quota_governor_server::QuotaGovernor for GovernorService
         Ok(Response::new(pb::GetBudgetResponse {
             budget: Some(convert::budget_pb(&found.budget)),
             is_default: found.is_default,
+            revision: Revision::of(&found.budget, found.is_default).to_string(),
         }))
     }
 

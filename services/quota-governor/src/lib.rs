@@ -3,8 +3,8 @@
 //!
 //! Dependencies point one way, from the edges inwards:
 //! `main → app → {grpc, rls, budgets_file} → {convert, governor} → {store, feed, metrics,
-//! outage} → {suspension, alerts, domain} → {window, org_usage, forecast}`. The pure modules
-//! at the bottom know neither tokio, tonic nor Redis; `governor` holds the
+//! outage} → {suspension, alerts, revision, domain} → {window, org_usage, forecast}`.
+//! The pure modules at the bottom know neither tokio, tonic nor Redis; `governor` holds the
 //! decision path and knows no protocol; `store` knows Redis, never tonic.
 
 pub mod access;
@@ -25,6 +25,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod org_usage;
 pub mod outage;
+pub mod revision;
 pub mod rls;
 pub mod store;
 pub mod suspension;

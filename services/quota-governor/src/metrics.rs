@@ -4,12 +4,13 @@
 //! `syncgov_kit::metrics`. The counters start at 0 for every outcome,
 //! reason and org label; the histograms appear with their first decision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, ObservableGauge};
+use opentelemetry::metrics::{Counter, Histogram, ObservableCounter, ObservableGauge};
 use syncgov_kit::metrics::OrgLabels;
 
 use crate::alerts::Of;
@@ -22,20 +23,84 @@ use crate::suspension::SuspensionReason;
 const LATENCY_BOUNDS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.25, 1.0,
 ];
-/// Every `(outcome, reason)` a decision is counted under.
-fn decision_labels() -> impl Iterator<Item = (&'static str, &'static str)> {
-    let denials = [
-        DenyReason::AllocationExhausted,
-        DenyReason::PriorityShareExhausted,
-        DenyReason::OrgLimitExhausted,
-        DenyReason::Suspended,
-        DenyReason::UnknownOrg,
-    ]
-    .map(|reason| ("denied", reason.as_str()));
-    [("granted", ""), ("granted", "emergency")]
-        .into_iter()
-        .chain(denials)
+/// Every `(outcome, reason)` a decision is counted under, in the order of
+/// [`label_index`].
+const DECISION_LABELS: [(&str, &str); 7] = [
+    ("granted", ""),
+    ("granted", "emergency"),
+    ("denied", "allocation_exhausted"),
+    ("denied", "priority_share_exhausted"),
+    ("denied", "org_limit_exhausted"),
+    ("denied", "suspended"),
+    ("denied", "unknown_org"),
+];
+
+/// Where a denial for `reason` is counted in [`DECISION_LABELS`].
+fn denied_index(reason: DenyReason) -> usize {
+    match reason {
+        DenyReason::AllocationExhausted => 2,
+        DenyReason::PriorityShareExhausted => 3,
+        DenyReason::OrgLimitExhausted => 4,
+        DenyReason::Suspended => 5,
+        DenyReason::UnknownOrg => 6,
+    }
 }
+
+/// Where a ruling is counted in [`DECISION_LABELS`], with the tokens it
+/// granted.
+fn label_index(ruling: &Ruling) -> (usize, u64) {
+    match ruling {
+        Ruling::Suspended { .. } => (denied_index(DenyReason::Suspended), 0),
+        Ruling::Emergency(count) => (1, *count),
+        Ruling::Decided { decision, .. } => match decision.outcome {
+            Outcome::Granted(grant) => (0, grant.count),
+            Outcome::Denied { reason, .. } => (denied_index(reason), 0),
+        },
+    }
+}
+
+/// The decisions and tokens of one org label, counted in place: a decision
+/// adds to two atomics, and the exporter reads them through the counters'
+/// callbacks, instead of each decision looking its attributes up in the
+/// metrics SDK.
+struct OrgTally {
+    label: opentelemetry::StringValue,
+    decisions: [AtomicU64; DECISION_LABELS.len()],
+    tokens: AtomicU64,
+}
+
+/// The tallies of every org label: the orgs listed, then `other` (last).
+struct Tallies {
+    rows: Vec<OrgTally>,
+    index: HashMap<String, usize>,
+}
+
+impl Tallies {
+    fn new(orgs: &OrgLabels) -> Self {
+        let values = orgs.values();
+        let index = values
+            .iter()
+            .enumerate()
+            .filter(|(_, org)| *org != "other")
+            .map(|(i, org)| (org.clone(), i))
+            .collect();
+        let rows = values
+            .iter()
+            .map(|org| OrgTally {
+                label: orgs.of(org),
+                decisions: Default::default(),
+                tokens: AtomicU64::new(0),
+            })
+            .collect();
+        Self { rows, index }
+    }
+
+    fn of(&self, org: &str) -> &OrgTally {
+        let other = self.rows.len() - 1;
+        &self.rows[self.index.get(org).copied().unwrap_or(other)]
+    }
+}
+
 /// The denials shadow mode turns into grants, by the reason they escaped.
 const SHADOW_REASONS: [DenyReason; 2] = [
     DenyReason::AllocationExhausted,
@@ -50,12 +115,10 @@ const USAGE_BOUNDS: [f64; 8] = [0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 1.0, 1.5];
 
 /// The instruments, made once per service.
 pub struct GovernorMetrics {
-    decisions: Counter<u64>,
+    tallies: Arc<Tallies>,
     shadow_denials: Counter<u64>,
     duration: Histogram<f64>,
-    tokens: Counter<u64>,
     usage: Histogram<f64>,
-    orgs: OrgLabels,
     usage_alerts: Counter<u64>,
     /// Orgs at or above each (threshold, of), as this replica's last usage
     /// alert check counted them.
@@ -63,6 +126,8 @@ pub struct GovernorMetrics {
     // Kept so that their callbacks stay registered.
     _suspensions: ObservableGauge<u64>,
     _above: ObservableGauge<u64>,
+    _decisions: ObservableCounter<u64>,
+    _tokens: ObservableCounter<u64>,
 }
 
 /// The label values of a usage threshold and what it is a share of.
@@ -98,15 +163,44 @@ impl GovernorMetrics {
                 }
             })
             .build();
+        let tallies = Arc::new(Tallies::new(&orgs));
+        let read = tallies.clone();
         let decisions = meter
-            .u64_counter("syncgov.quota.decisions")
+            .u64_observable_counter("syncgov.quota.decisions")
             .with_unit("{decision}")
             .with_description("Requests for tokens decided, by outcome and deny reason")
+            .with_callback(move |observer| {
+                for row in &read.rows {
+                    for ((outcome, reason), n) in DECISION_LABELS.iter().zip(&row.decisions) {
+                        observer.observe(
+                            n.load(Ordering::Relaxed),
+                            &[
+                                KeyValue::new("outcome", *outcome),
+                                KeyValue::new("reason", *reason),
+                                KeyValue::new("org_id", row.label.clone()),
+                                syncgov_kit::metrics::service(),
+                            ],
+                        );
+                    }
+                }
+            })
             .build();
+        let read = tallies.clone();
         let tokens = meter
-            .u64_counter("syncgov.quota.tokens.granted")
+            .u64_observable_counter("syncgov.quota.tokens.granted")
             .with_unit("{token}")
             .with_description("Tokens granted")
+            .with_callback(move |observer| {
+                for row in &read.rows {
+                    observer.observe(
+                        row.tokens.load(Ordering::Relaxed),
+                        &[
+                            KeyValue::new("org_id", row.label.clone()),
+                            syncgov_kit::metrics::service(),
+                        ],
+                    );
+                }
+            })
             .build();
         // Counted apart from the decisions, which count these as the grants
         // they are: a dashboard of grants stays true in shadow mode.
@@ -130,18 +224,6 @@ impl GovernorMetrics {
                     ],
                 );
             }
-            for (outcome, reason) in decision_labels() {
-                decisions.add(
-                    0,
-                    &[
-                        KeyValue::new("outcome", outcome),
-                        KeyValue::new("reason", reason),
-                        org_label.clone(),
-                        syncgov_kit::metrics::service(),
-                    ],
-                );
-            }
-            tokens.add(0, &[org_label, syncgov_kit::metrics::service()]);
         }
         syncgov_kit::auth::count_refusals_from_zero(REFUSALS);
         let usage_alerts = meter
@@ -181,7 +263,9 @@ impl GovernorMetrics {
             usage_alerts,
             above,
             _above: above_gauge,
-            decisions,
+            _decisions: decisions,
+            _tokens: tokens,
+            tallies,
             shadow_denials,
             duration: meter
                 .f64_histogram("syncgov.quota.decision.duration")
@@ -191,7 +275,6 @@ impl GovernorMetrics {
                 )
                 .with_boundaries(LATENCY_BOUNDS.to_vec())
                 .build(),
-            tokens,
             usage: meter
                 .f64_histogram("syncgov.quota.usage.ratio")
                 .with_unit("1")
@@ -200,7 +283,6 @@ impl GovernorMetrics {
                 )
                 .with_boundaries(USAGE_BOUNDS.to_vec())
                 .build(),
-            orgs,
             _suspensions: suspensions,
         }
     }
@@ -224,46 +306,67 @@ impl GovernorMetrics {
 
     /// Counts one ruling on a request of `org`, begun at `started`.
     pub fn decided(&self, org: &OrgId, ruling: &Ruling, started: Instant) {
-        let org_label = [
-            KeyValue::new("org_id", self.orgs.of(org.as_str())),
-            syncgov_kit::metrics::service(),
-        ];
-        let (outcome, reason) = match ruling {
-            Ruling::Suspended { .. } => ("denied", DenyReason::Suspended.as_str()),
-            Ruling::Emergency(count) => {
-                self.tokens.add(*count, &org_label);
-                ("granted", "emergency")
-            }
-            Ruling::Decided { decision, .. } => match decision.outcome {
-                Outcome::Granted(grant) => {
-                    self.tokens.add(grant.count, &org_label);
-                    if let Some(reason) = decision.shadow_denied {
-                        let [org_label, service] = org_label.clone();
-                        self.shadow_denials.add(
-                            1,
-                            &[KeyValue::new("reason", reason.as_str()), org_label, service],
-                        );
-                    }
-                    ("granted", "")
-                }
-                Outcome::Denied { reason, .. } => ("denied", reason.as_str()),
-            },
-        };
-        if let Ruling::Decided { decision, .. } = ruling
-            && decision.allocation > 0
-        {
-            let ratio = decision.used as f64 / decision.allocation as f64;
-            self.usage.record(ratio, &org_label);
+        let tally = self.tallies.of(org.as_str());
+        let (index, tokens) = label_index(ruling);
+        tally.decisions[index].fetch_add(1, Ordering::Relaxed);
+        if tokens > 0 {
+            tally.tokens.fetch_add(tokens, Ordering::Relaxed);
         }
-        let [org_label, service] = org_label;
-        let attributes = [
-            KeyValue::new("outcome", outcome),
-            KeyValue::new("reason", reason),
-            service,
-            org_label,
-        ];
-        self.decisions.add(1, &attributes);
-        self.duration
-            .record(started.elapsed().as_secs_f64(), &attributes[..3]);
+        if let Ruling::Decided { decision, .. } = ruling {
+            if let Some(reason) = decision.shadow_denied {
+                self.shadow_denials.add(
+                    1,
+                    &[
+                        KeyValue::new("reason", reason.as_str()),
+                        KeyValue::new("org_id", tally.label.clone()),
+                        syncgov_kit::metrics::service(),
+                    ],
+                );
+            }
+            if decision.allocation > 0 {
+                let ratio = decision.used as f64 / decision.allocation as f64;
+                self.usage.record(
+                    ratio,
+                    &[
+                        KeyValue::new("org_id", tally.label.clone()),
+                        syncgov_kit::metrics::service(),
+                    ],
+                );
+            }
+        }
+        let (outcome, reason) = DECISION_LABELS[index];
+        self.duration.record(
+            started.elapsed().as_secs_f64(),
+            &[
+                KeyValue::new("outcome", outcome),
+                KeyValue::new("reason", reason),
+                syncgov_kit::metrics::service(),
+            ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every deny reason has its own place among the labels, named as the
+    /// reason names itself.
+    #[test]
+    fn every_deny_reason_is_counted_under_its_own_name() {
+        for reason in [
+            DenyReason::AllocationExhausted,
+            DenyReason::PriorityShareExhausted,
+            DenyReason::OrgLimitExhausted,
+            DenyReason::Suspended,
+            DenyReason::UnknownOrg,
+        ] {
+            assert_eq!(
+                DECISION_LABELS[denied_index(reason)],
+                ("denied", reason.as_str())
+            );
+        }
+        assert_eq!(label_index(&Ruling::Emergency(3)), (1, 3));
+        assert_eq!(DECISION_LABELS[1], ("granted", "emergency"));
     }
 }

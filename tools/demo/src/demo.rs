@@ -782,6 +782,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                     }),
                     ..Default::default()
                 }),
+                ..Default::default()
             })
             .await
             .context("SetBudget")?;

@@ -480,6 +480,7 @@ async fn acquire(args: AcquireArgs) -> anyhow::Result<()> {
             };
             client
                 .set_budget(quota::SetBudgetRequest {
+                    expected_revision: String::new(),
                     org_id: org.clone(),
                     resource: quota::Resource::ApiRequests.into(),
                     budget: Some(budget),

@@ -178,6 +178,8 @@ async fn write(
                     org_id: key.org.to_string(),
                     resource: resource_number(key.resource),
                     budget: Some(budget_pb(after)),
+                    // The file is the truth it applies: unconditional.
+                    expected_revision: String::new(),
                 })
                 .await?;
         }

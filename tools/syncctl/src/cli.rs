@@ -69,7 +69,7 @@ pub enum Command {
     /// priority, when calls free up, and the last 24 hours as a chart; or
     /// the orgs nearest their allocation or org limit (--top N).
     Usage(UsageArgs),
-    /// Suspensions: list, clear, watch.
+    /// Suspensions: list, clear, history, watch.
     #[command(subcommand)]
     Suspensions(SuspensionsCommand),
     /// Sync errors: health cards, lists, details, affected records, resync,
@@ -411,6 +411,22 @@ pub enum SuspensionsCommand {
         /// The reason, e.g. SALESFORCE_AUTH_FAILED or salesforce-auth-failed.
         #[arg(long, value_parser = names::parse_reason)]
         reason: i32,
+    },
+    /// An org's past and present suspensions, newest first: one row per
+    /// suspension of a page of its events (reason, detail, when it began and
+    /// ended, how it ended), and the token of the next, older page.
+    History {
+        /// The org.
+        #[arg(long, env = "SYNCCTL_ORG")]
+        org: String,
+        /// Events per page, 1 to 100 (20 when absent). A page may hold
+        /// fewer and still have a next one: each call reads at most 10 000
+        /// events of the feed of every org.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        page_size: Option<u32>,
+        /// The token a previous page printed.
+        #[arg(long, value_name = "TOKEN")]
+        page_token: Option<String>,
     },
     /// Prints every suspension and clear as it happens, one line each, until
     /// interrupted (Ctrl-C). With --output json, one JSON object per line.

@@ -216,6 +216,8 @@ pub fn budget_request(args: BudgetSetArgs, now: SystemTime) -> quota::SetBudgetR
             shadow: args.shadow,
             alert_thresholds_percent: args.alert_thresholds,
         }),
+        // `budget set` states the whole budget: unconditional.
+        expected_revision: String::new(),
     }
 }
 
@@ -347,6 +349,34 @@ async fn suspensions(ctx: &Context, command: SuspensionsCommand) -> Result<(), F
                 ctx.output,
                 text,
                 json!({"org_id": org, "reason": names::reason(reason), "cleared": reply.cleared}),
+            )
+        }
+        SuspensionsCommand::History {
+            org,
+            page_size,
+            page_token,
+        } => {
+            let mut client = target.governor_client(Some(ctx.timeout)).await?;
+            let newest = page_token.as_deref().is_none_or(str::is_empty);
+            let reply = client
+                .list_suspension_history(quota::ListSuspensionHistoryRequest {
+                    org_id: org.clone(),
+                    page_size: page_size.unwrap_or(0),
+                    page_token: page_token.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| target.failed(s))?
+                .into_inner();
+            let rows = crate::history::rows(&reply.events, newest);
+            emit(
+                ctx.output,
+                render::history(&rows, &reply.next_page_token, ctx.width),
+                json!({
+                    "org_id": org,
+                    "suspensions": rows.iter().map(json::history_row).collect::<Vec<_>>(),
+                    "events": reply.events.iter().map(json::suspension_event).collect::<Vec<_>>(),
+                    "next_page_token": reply.next_page_token,
+                }),
             )
         }
         SuspensionsCommand::Watch { org, from_cursor } => {

@@ -119,6 +119,20 @@ pub fn suspension_event(e: &quota::WatchSuspensionsResponse) -> Value {
     })
 }
 
+/// One suspension of `suspensions history`: `began` is null when it began
+/// before the page's events, `ended` while it lasts or when its end is
+/// among newer events.
+pub fn history_row(r: &crate::history::Row) -> Value {
+    let at = |t: Option<&prost_types::Timestamp>| t.map(|t| timestamp(Some(t)));
+    json!({
+        "reason": names::reason(r.reason),
+        "detail": r.detail,
+        "began": at(r.began.as_ref()),
+        "ended": at(r.ended.as_ref()),
+        "how": r.how.code(),
+    })
+}
+
 /// The sync health cards.
 pub fn health(h: &errors::GetSyncHealthResponse) -> Value {
     json!({

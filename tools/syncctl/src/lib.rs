@@ -12,7 +12,8 @@
 //! - [`client`] connects to a [`target`] and turns gRPC statuses into the
 //!   [`error`]s whose exit codes scripts branch on;
 //! - [`output`] prints replies; [`render`] turns them into terminal text
-//!   (pure functions), [`json`] into JSON, with [`names`] for enum values.
+//!   (pure functions), [`json`] into JSON, with [`names`] for enum values;
+//!   [`history`] pairs suspension events into suspensions.
 
 pub mod apply;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod export;
+pub mod history;
 pub mod json;
 pub mod names;
 pub mod output;

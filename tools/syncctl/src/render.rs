@@ -1070,6 +1070,34 @@ pub fn suspension_history(
     table.render(width)
 }
 
+/// An org's suspensions of one page of its history, newest first: reason,
+/// when it began and ended, how, and the detail (last, as it is the one to
+/// wrap); then the token of the older page.
+pub fn history(rows: &[crate::history::Row], next: &str, width: Option<usize>) -> String {
+    if rows.is_empty() {
+        let none = if next.is_empty() {
+            "no suspensions\n"
+        } else {
+            "no suspensions among the events read\n"
+        };
+        return format!("{none}{}", next_page(next));
+    }
+    let mut table = Table::new(&["REASON", "BEGAN", "ENDED", "HOW IT ENDED", "DETAIL"]);
+    for r in rows {
+        table.row(vec![
+            names::reason(r.reason),
+            match &r.began {
+                Some(t) => timestamp(Some(t)),
+                None => "(older events)".to_owned(),
+            },
+            timestamp(r.ended.as_ref()),
+            r.how.words().to_owned(),
+            clean(&r.detail),
+        ]);
+    }
+    table.render(width) + &next_page(next)
+}
+
 /// The sync health cards: per category, its types with their current
 /// errors, impacted records, dead errors and guidance; then the latest
 /// suspension-level failures.

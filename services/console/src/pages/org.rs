@@ -209,20 +209,24 @@ pub async fn org(
         }
     };
     let budget = match budget {
-        Ok(r) => r.into_inner().budget.map(|b| BudgetView {
-            seen: crate::stale::Seen::of(&b),
-            allocation: b.allocation,
-            org_limit: format::count(b.org_limit),
-            override_: b.allocation_override.as_ref().and_then(|o| {
-                let active = o.expires_at.as_ref().is_some_and(|t| t.seconds > now);
-                active.then(|| {
-                    (
-                        format::count(o.allocation),
-                        format::time(o.expires_at.as_ref()),
-                    )
-                })
-            }),
-        }),
+        Ok(r) => {
+            let r = r.into_inner();
+            let revision = r.revision;
+            r.budget.map(|b| BudgetView {
+                seen: crate::stale::Seen::of(&b, &revision),
+                allocation: b.allocation,
+                org_limit: format::count(b.org_limit),
+                override_: b.allocation_override.as_ref().and_then(|o| {
+                    let active = o.expires_at.as_ref().is_some_and(|t| t.seconds > now);
+                    active.then(|| {
+                        (
+                            format::count(o.allocation),
+                            format::time(o.expires_at.as_ref()),
+                        )
+                    })
+                }),
+            })
+        }
         Err(s) if s.code() == tonic::Code::NotFound => None,
         Err(s) => {
             problems.push(say(Service::Governor, Action::SeeUsage, &s));
@@ -440,14 +444,17 @@ pub async fn budget(
     let back = format!("/orgs/{org}");
     let refuse = |text: String| Notice { error: true, text };
     let mut governor = state.backend.governor(&session);
-    let current = match governor
+    let (current, revision) = match governor
         .get_budget(quota::GetBudgetRequest {
             org_id: org.clone(),
             resource: quota::Resource::ApiRequests as i32,
         })
         .await
     {
-        Ok(r) => r.into_inner().budget.unwrap_or_default(),
+        Ok(r) => {
+            let r = r.into_inner();
+            (r.budget.unwrap_or_default(), r.revision)
+        }
         Err(s) => {
             return after_action(
                 &state,
@@ -457,16 +464,18 @@ pub async fn budget(
         }
     };
     // The budget is written back whole: refuse when it is not the one the
-    // person saw, rather than overwrite someone else's change.
-    let [allocation, override_, fingerprint] = crate::stale::FIELDS.map(|f| fields.get(f));
-    let Some(seen) = crate::stale::Seen::parse(allocation, override_, fingerprint) else {
+    // person saw, rather than overwrite someone else's change. This check
+    // gives the refusal its words; the write below is conditional on the
+    // revision seen, which refuses a change landing after it.
+    let [allocation, override_, seen_revision] = crate::stale::FIELDS.map(|f| fields.get(f));
+    let Some(seen) = crate::stale::Seen::parse(allocation, override_, seen_revision) else {
         return after_action(
             &state,
             &back,
             refuse("seen_budget: the form does not say which budget you saw; reload the page and try again.".into()),
         );
     };
-    if let Some(changed) = seen.changed(&current) {
+    if let Some(changed) = seen.changed(&current, &revision) {
         return after_action(&state, &back, refuse(changed));
     }
     let mut next = current;
@@ -518,6 +527,7 @@ pub async fn budget(
             org_id: org.clone(),
             resource: quota::Resource::ApiRequests as i32,
             budget: Some(next),
+            expected_revision: seen.revision.clone(),
         })
         .await
     {
@@ -529,10 +539,26 @@ pub async fn budget(
                 text: done,
             },
         ),
-        Err(s) => after_action(
-            &state,
-            &back,
-            refuse(say(Service::Governor, Action::ChangeBudget, &s)),
-        ),
+        Err(s) => {
+            // Changed between the check above and the write: read it again
+            // to name the change as the check would have.
+            let again = if s.code() == tonic::Code::FailedPrecondition {
+                governor
+                    .get_budget(quota::GetBudgetRequest {
+                        org_id: org.clone(),
+                        resource: quota::Resource::ApiRequests as i32,
+                    })
+                    .await
+                    .ok()
+                    .and_then(|r| {
+                        let r = r.into_inner();
+                        seen.changed(&r.budget.unwrap_or_default(), &r.revision)
+                    })
+            } else {
+                None
+            };
+            let text = again.unwrap_or_else(|| say(Service::Governor, Action::ChangeBudget, &s));
+            after_action(&state, &back, refuse(text))
+        }
     }
 }

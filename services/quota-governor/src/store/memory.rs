@@ -307,6 +307,27 @@ impl QuotaStore for MemoryStore {
         Ok(())
     }
 
+    async fn replace_budget(
+        &self,
+        key: &BudgetKey,
+        expected: Option<&Budget>,
+        budget: &Budget,
+    ) -> Result<bool, StoreError> {
+        let mut shard = self.shard(key);
+        // Checked and written under the shard's lock: no other write to
+        // this budget can come in between.
+        let current = shard.get(key).and_then(|e| e.budget);
+        if current.as_ref() != expected {
+            return Ok(false);
+        }
+        self.entry(&mut shard, key)?.budget = Some(*budget);
+        drop(shard);
+        let mut fleet = self.fleet();
+        fleet.budgets.insert(key.clone());
+        fleet.set_floor(key, Some(budget));
+        Ok(true)
+    }
+
     async fn get_budget(
         &self,
         key: &BudgetKey,

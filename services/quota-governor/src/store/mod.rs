@@ -131,6 +131,17 @@ pub trait QuotaStore: Send + Sync + 'static {
         budget: &Budget,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Creates or replaces a budget only if the org's own budget is still
+    /// exactly `expected` (`None`: only if it has none of its own), checking
+    /// and writing in one atomic step; false when it differs, and then
+    /// nothing is written. What a conditional SetBudget rests on.
+    fn replace_budget(
+        &self,
+        key: &BudgetKey,
+        expected: Option<&Budget>,
+        budget: &Budget,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Reads a budget; `fallback` (the default budget) when the org has none.
     fn get_budget(
         &self,

@@ -12,10 +12,14 @@
 -- (other) when the bucket names cap consumers already; drops the buckets
 -- that left the window since the last grant.
 local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
-  local trimmed = tonumber(redis.call('HGET', kc, '^') or 0)
+  -- The trim mark and the head's bucket in one call.
+  local got = redis.call('HMGET', kc, '^', head)
+  local trimmed = tonumber(got[1] or 0)
+  local s = got[2] or ''
   if head > trimmed then
     if trimmed == 0 or head - trimmed >= ring then
       redis.call('DEL', kc)
+      s = ''
     else
       local gone = {}
       for b = trimmed + 1 - ring, head - ring do
@@ -32,7 +36,6 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
     redis.call('HSET', kc, '^', head)
     redis.call('PEXPIREAT', kc, (head + ring) * bucket_ms)
   end
-  local s = redis.call('HGET', kc, head) or ''
   -- Adds n to the entry that starts with `key`; false when there is none.
   local function bump(key)
     local i, j = string.find(s, key, 1, true)

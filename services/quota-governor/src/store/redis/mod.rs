@@ -77,6 +77,7 @@ struct Scripts {
     list_suspensions: Script,
     rank_usage: Script,
     move_alert_level: Script,
+    replace_budget: Script,
 }
 
 impl Scripts {
@@ -103,6 +104,7 @@ impl Scripts {
             list_suspensions: Script::new(include_str!("../lua/list_suspensions.lua")),
             rank_usage: Script::new(include_str!("../lua/rank_usage.lua")),
             move_alert_level: Script::new(include_str!("../lua/move_alert_level.lua")),
+            replace_budget: Script::new(include_str!("../lua/replace_budget.lua")),
         }
     }
 }
@@ -350,6 +352,43 @@ impl QuotaStore for RedisStore {
             .exec_async(&mut self.conn())
             .await
             .map_err(from_redis)
+    }
+
+    async fn replace_budget(
+        &self,
+        key: &BudgetKey,
+        expected: Option<&Budget>,
+        budget: &Budget,
+    ) -> Result<bool, StoreError> {
+        // The index first, as set_budget does: an entry whose budget is
+        // missing is harmless, a budget missing from the index is not.
+        self.index_budget(key, Some(budget)).await?;
+        let mut call = self.scripts.replace_budget.key(keys::budget(key));
+        call.arg(decode::BUDGET_FIELDS.len())
+            .arg(&decode::BUDGET_FIELDS);
+        let expected = expected.map(decode::budget_fields).unwrap_or_default();
+        for name in decode::BUDGET_FIELDS {
+            match expected.iter().find(|(n, _)| *n == name) {
+                Some((_, value)) => call.arg(*value),
+                None => call.arg(""),
+            };
+        }
+        for (name, value) in decode::budget_fields(budget) {
+            call.arg(name).arg(value);
+        }
+        let written: i64 = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        if written == 1 {
+            return Ok(true);
+        }
+        // Refused: the index names the refused budget's lowest alert
+        // threshold; put back the one of the budget that stands.
+        if let Some(found) = self.get_budget(key, None).await? {
+            self.index_budget(key, Some(&found.budget)).await?;
+        }
+        Ok(false)
     }
 
     async fn get_budget(
