@@ -24,63 +24,70 @@ async fn the_binary_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
-/// One worker thread runs the single-threaded scheduler: the binary still
-/// decides exactly under concurrent calls on Redis, coalescing or not, and
-/// stops cleanly.
+/// One worker thread runs the single-threaded scheduler: two such replicas
+/// of the shipped binary on one Redis, 64 callers spread over both, grant
+/// exactly the allocation of 10 000, coalescing or not, and stop cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_worker_thread_decides_exactly_and_stops_cleanly() {
+async fn two_one_thread_replicas_grant_exactly_the_allocation() {
     let redis = RedisServer::start();
     let url = redis.url();
     for coalesce in ["true", "false"] {
-        let governor = Process::start(
-            "quota-governor",
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--worker-threads",
-                "1",
-                "--coalesce",
-                coalesce,
-                "--redis-url",
-                &url,
-            ],
-        );
-        let channel =
-            tonic::transport::Endpoint::from_shared(format!("http://{}", governor.addr()))
-                .unwrap()
-                .connect()
-                .await
-                .expect("connect to the governor");
-        let mut c = QuotaGovernorClient::new(channel);
+        let args = [
+            "--listen",
+            "127.0.0.1:0",
+            "--worker-threads",
+            "1",
+            "--coalesce",
+            coalesce,
+            "--redis-url",
+            &url,
+        ];
+        let replicas = [
+            Process::start("quota-governor", &args),
+            Process::start("quota-governor", &args),
+        ];
         let org = format!("one-thread-{coalesce}");
-        set_budget(&mut c, &org, budget(1_000, 50)).await;
-        let calls = (0..80).map(|_| {
-            let mut c = c.clone();
+        let mut admin = QuotaGovernorClient::new(syncgov_tests::channel(replicas[0].addr()).await);
+        set_budget(&mut admin, &org, budget(1_000_000, 10_000)).await;
+        let mut callers = Vec::new();
+        for i in 0..64 {
+            let addr = replicas[i % 2].addr();
             let org = org.clone();
-            tokio::spawn(async move {
-                c.acquire_tokens(pb::AcquireTokensRequest {
-                    org_id: org,
-                    count: 1,
-                    // The whole allocation: lower priorities hold back a share.
-                    priority: pb::Priority::Critical.into(),
-                    ..Default::default()
-                })
-                .await
-                .expect("a decision")
-                .into_inner()
-                .granted
-            })
-        });
+            callers.push(tokio::spawn(async move {
+                let mut c = QuotaGovernorClient::new(syncgov_tests::channel(addr).await);
+                let mut granted = 0u64;
+                loop {
+                    let reply = c
+                        .acquire_tokens(pb::AcquireTokensRequest {
+                            org_id: org.clone(),
+                            count: 1,
+                            // The whole allocation: lower priorities hold
+                            // back a share.
+                            priority: pb::Priority::Critical.into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .expect("a decision")
+                        .into_inner();
+                    if !reply.granted {
+                        return granted;
+                    }
+                    granted += 1;
+                }
+            }));
+        }
         let mut granted = 0;
-        for call in calls.collect::<Vec<_>>() {
-            granted += u32::from(call.await.unwrap());
+        for caller in callers {
+            granted += caller.await.unwrap();
         }
         assert_eq!(
-            granted, 50,
+            granted, 10_000,
             "coalescing {coalesce}: the allocation, not more"
         );
-        let status = governor.terminate();
-        assert!(status.success(), "coalescing {coalesce}: {status:?}");
+        for replica in replicas {
+            let status = replica.terminate();
+            assert!(status.success(), "coalescing {coalesce}: {status:?}");
+        }
     }
 }
 
