@@ -1197,10 +1197,38 @@ impl<S: QuotaStore> Governor<S> {
 
     /// Up to `page` of `org`'s events before `before` (`None`: the newest),
     /// newest first, and where to go on from when older events may follow.
-    /// The feed is shared by every org and has no index by org, so a call
-    /// reads at most [`HISTORY_SCAN`] events: a page of a rare org may come
-    /// short, with a cursor to read on.
+    /// Read from the org's own index of the feed where the store keeps one;
+    /// events older than the index (written before it existed, or trimmed
+    /// from it) are read from the feed, which is shared by every org: there
+    /// a call reads at most [`HISTORY_SCAN`] events, and a page of a rare
+    /// org may come short, with a cursor to read on.
     pub async fn history(
+        &self,
+        org: &OrgId,
+        before: Option<Cursor>,
+        page: usize,
+    ) -> Result<(Vec<Event>, Option<Cursor>), GovernorError> {
+        let (mut found, from) = self.store.org_events_before(org, before, page).await?;
+        let Some(from) = from else {
+            return self.scan_history(org, before, page).await;
+        };
+        if found.len() == page {
+            let next = found.last().map(|e| e.cursor);
+            return Ok((found, next));
+        }
+        // The index has nothing older below `before`: the org's older
+        // events, if any, precede where it begins.
+        let start = before.map_or(from, |b| b.min(from));
+        let (older, next) = self
+            .scan_history(org, Some(start), page - found.len())
+            .await?;
+        found.extend(older);
+        Ok((found, next))
+    }
+
+    /// [`Governor::history`] read from the feed itself, at most
+    /// [`HISTORY_SCAN`] events of it.
+    async fn scan_history(
         &self,
         org: &OrgId,
         before: Option<Cursor>,

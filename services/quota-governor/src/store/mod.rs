@@ -279,6 +279,19 @@ pub trait QuotaStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
 
+    /// Up to `limit` of `org`'s events before `before` (the newest when
+    /// `None`), newest first, from the org's own index of the feed, and
+    /// where that index begins: it holds every event of `org` from that
+    /// cursor on, and older ones are found only by reading the feed
+    /// ([`QuotaStore::events_before`]). `None`: the store keeps no such
+    /// index (the feed is read).
+    fn org_events_before(
+        &self,
+        org: &OrgId,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<Event>, Option<Cursor>), StoreError>> + Send;
+
     /// Events after `cursor`, waiting up to `wait` for the first one: the
     /// feed one follower per replica tails.
     fn wait_events(

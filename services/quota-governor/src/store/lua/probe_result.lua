@@ -5,6 +5,7 @@
 --
 -- KEYS[1]  the active hash   KEYS[2]  the event stream
 -- KEYS[3]  the by-org index  KEYS[4]  the reason's index (see suspend.lua)
+-- KEYS[5]  the org's own events  KEYS[6]  where they begin (see suspend.lua)
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  1 success, 0 failure
 -- ARGV[4]  first back-off (ms)   ARGV[5]  longest back-off (ms)
 -- ARGV[6]  the nonce of the grant reporting (hex)
@@ -29,6 +30,9 @@ if ARGV[3] == '1' then
   redis.call('ZREM', KEYS[4], field)
   local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
     'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', state.d, 'at', now, 'a', 1)
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, id,
+    'o', ARGV[1], 'r', ARGV[2], 'k', 2, 'd', state.d, 'at', now, 'a', 1)
+  redis.call('SET', KEYS[6], id, 'NX')
   return {1, redis.call('XRANGE', KEYS[2], id, id)[1]}
 end
 local first = tonumber(ARGV[4])

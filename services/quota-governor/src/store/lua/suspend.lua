@@ -10,6 +10,12 @@
 -- KEYS[3]  syncgov:quota:{susp}:by-org, sorted set of the active hash's
 --          fields, score 0, read in byte order (the fleet view)
 -- KEYS[4]  syncgov:quota:{susp}:by-reason:<reason>, the same for one reason
+-- KEYS[5]  syncgov:quota:{susp}:org-events:<org>, the org's own events:
+--          the entries of KEYS[2] for this org, under the same ids, the
+--          newest 10 000 kept, so that an org's history is read without
+--          reading every org's
+-- KEYS[6]  syncgov:quota:{susp}:org-events-from, the id of the first event
+--          written to the orgs' own streams (older ones are in KEYS[2] only)
 -- ARGV[1]  org   ARGV[2]  reason number   ARGV[3]  detail
 -- ARGV[4]  first probe back-off (ms), 0 for a reason that is not probed
 --
@@ -33,4 +39,7 @@ redis.call('ZADD', KEYS[3], 0, field)
 redis.call('ZADD', KEYS[4], 0, field)
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*',
   'o', ARGV[1], 'r', ARGV[2], 'k', 1, 'd', ARGV[3], 'at', now, 'a', 0)
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, id,
+  'o', ARGV[1], 'r', ARGV[2], 'k', 1, 'd', ARGV[3], 'at', now, 'a', 0)
+redis.call('SET', KEYS[6], id, 'NX')
 return {1, state, redis.call('XRANGE', KEYS[2], id, id)[1]}

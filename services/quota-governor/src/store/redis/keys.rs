@@ -57,6 +57,17 @@ pub const SUSPENSIONS: &str = "syncgov:quota:{susp}:active";
 pub const EVENTS: &str = "syncgov:quota:{susp}:events";
 /// Every active suspension, by org then reason.
 pub const SUSPENSIONS_BY_ORG: &str = "syncgov:quota:{susp}:by-org";
+/// Where the orgs' own event streams begin: the id of the first event
+/// written to [`org_events`]. Older events are in [`EVENTS`] only.
+pub const ORG_EVENTS_FROM: &str = "syncgov:quota:{susp}:org-events-from";
+/// The most events an org's own stream keeps (about: trimmed with `~`).
+pub const ORG_EVENTS_KEPT: usize = 10_000;
+
+/// One org's suspension events: the entries of [`EVENTS`] for `org`, under
+/// the same ids, so that its history is read without reading every org's.
+pub fn org_events(org: &crate::domain::OrgId) -> String {
+    format!("syncgov:quota:{{susp}}:org-events:{org}")
+}
 /// Every budget an org has of its own, by org then resource.
 pub const BUDGETS: &str = "syncgov:quota:{fleet}:budgets";
 /// The budgets naming usage alert thresholds of their own, by the lowest.

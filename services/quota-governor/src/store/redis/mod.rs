@@ -627,6 +627,8 @@ impl QuotaStore for RedisStore {
             .key(keys::EVENTS)
             .key(keys::SUSPENSIONS_BY_ORG)
             .key(keys::suspensions_by_reason(reason.number()))
+            .key(keys::org_events(org))
+            .key(keys::ORG_EVENTS_FROM)
             .arg(org.as_str())
             .arg(reason.number())
             .arg(detail)
@@ -658,6 +660,8 @@ impl QuotaStore for RedisStore {
             .key(keys::EVENTS)
             .key(keys::SUSPENSIONS_BY_ORG)
             .key(keys::suspensions_by_reason(reason.number()))
+            .key(keys::org_events(org))
+            .key(keys::ORG_EVENTS_FROM)
             .arg(org.as_str())
             .arg(reason.number())
             .arg(u8::from(automatic))
@@ -700,6 +704,8 @@ impl QuotaStore for RedisStore {
             .key(keys::EVENTS)
             .key(keys::SUSPENSIONS_BY_ORG)
             .key(keys::suspensions_by_reason(reason.number()))
+            .key(keys::org_events(org))
+            .key(keys::ORG_EVENTS_FROM)
             .arg(org.as_str())
             .arg(reason.number())
             .arg(u8::from(success))
@@ -758,6 +764,52 @@ impl QuotaStore for RedisStore {
             .await
             .map_err(from_redis)?;
         decode::events(&entries)
+    }
+
+    async fn org_events_before(
+        &self,
+        org: &OrgId,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<(Vec<Event>, Option<Cursor>), StoreError> {
+        if before.is_some_and(|c| c.ms == 0 && c.seq == 0) {
+            return Ok((Vec::new(), None));
+        }
+        let key = keys::org_events(org);
+        let end = before.map_or_else(|| "+".to_owned(), |c| format!("({c}"));
+        let (entries, from, len, oldest): (Value, Option<String>, usize, Value) = redis::pipe()
+            .cmd("XREVRANGE")
+            .arg(&key)
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .cmd("GET")
+            .arg(keys::ORG_EVENTS_FROM)
+            .cmd("XLEN")
+            .arg(&key)
+            .cmd("XRANGE")
+            .arg(&key)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(from_redis)?;
+        let Some(from) = from else {
+            // No event was ever written to an org's own stream.
+            return Ok((Vec::new(), None));
+        };
+        let mut from =
+            Cursor::parse("org events from", &from).map_err(|_| corrupt("org events' start"))?;
+        if len >= keys::ORG_EVENTS_KEPT {
+            // Trimmed: the org's stream holds everything from its oldest on.
+            if let Some(oldest) = decode::events(&oldest)?.first() {
+                from = from.max(oldest.cursor);
+            }
+        }
+        Ok((decode::events(&entries)?, Some(from)))
     }
 
     async fn wait_events(&self, cursor: Cursor, wait: Duration) -> Result<Vec<Event>, StoreError> {
