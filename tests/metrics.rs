@@ -1041,6 +1041,33 @@ async fn readyz_answers_503_from_the_moment_draining_begins() {
             })
             .await
     });
+    // The call is in the server, its script held by the pause: only then
+    // may draining begin (a call not yet received is refused, not drained).
+    let held = eventually(PATIENCE, || {
+        let mut conn = redis_connection.clone();
+        async move {
+            let clients: String = redis::cmd("CLIENT")
+                .arg("LIST")
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default();
+            clients.lines().any(|c| {
+                let field = |name: &str| {
+                    c.split(' ')
+                        .find_map(|f| f.strip_prefix(name))
+                        .unwrap_or_default()
+                };
+                field("flags=").contains('b') && field("cmd=").starts_with("eval")
+            })
+        }
+    })
+    .await;
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut redis_connection)
+        .await
+        .unwrap_or_else(|e| e.to_string());
+    assert!(held, "the call never reached the store: {clients}");
     // Still ready while the call waits.
     assert_eq!(
         tokio::task::spawn_blocking(move || http_status(admin, "/readyz"))
