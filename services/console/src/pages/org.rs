@@ -107,24 +107,28 @@ async fn history(
         })
         .await?
         .into_inner();
-    // The clears' audit records over the page's span (they are written just
-    // after the clear); refused to workers, who then read "by a person".
+    // The audit records of the page's clears by a person, over their span
+    // (they are written just after the clear); refused to workers, who then
+    // read "by a person". A page without such a clear asks for none.
     let span = page
         .events
-        .first()
-        .zip(page.events.last())
-        .and_then(|(newest, oldest)| Some((oldest.at?, newest.at?)));
+        .iter()
+        .filter(|e| e.kind == quota::SuspensionEventKind::Cleared as i32 && !e.automatic)
+        .filter_map(|e| e.at.as_ref().map(|t| t.seconds))
+        .fold(None, |span: Option<(i64, i64)>, at| {
+            Some(span.map_or((at, at), |(from, to)| (from.min(at), to.max(at))))
+        });
     let clears = match span {
         Some((from, to)) => governor
             .list_audit_events(quota::ListAuditEventsRequest {
                 org_id: org.to_owned(),
                 action: "ClearSuspension".into(),
                 from: Some(prost_types::Timestamp {
-                    seconds: from.seconds - 1,
+                    seconds: from - 1,
                     nanos: 0,
                 }),
                 to: Some(prost_types::Timestamp {
-                    seconds: to.seconds + 60,
+                    seconds: to + 60,
                     nanos: 0,
                 }),
                 page_size: 1_000,
