@@ -23,7 +23,7 @@ pub mod keys;
 use std::time::Duration;
 
 use redis::cluster_routing::Slot;
-use redis::{Script, Value};
+use redis::{Script, ScriptInvocation, Value};
 use syncgov_kit::store::{corrupt, from_redis, redis_span};
 use tracing::Instrument;
 
@@ -43,6 +43,24 @@ use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionR
 use crate::window::WindowShape;
 use batch::Batches;
 use decode::Suspended;
+
+/// A call of a script that changes a suspension and tells the feed
+/// (suspend.lua, clear.lua, probe_result.lua), with the keys it reads, in
+/// their order.
+fn suspension_call<'a>(
+    script: &'a Script,
+    org: &OrgId,
+    reason: SuspensionReason,
+) -> ScriptInvocation<'a> {
+    let mut call = script.prepare_invoke();
+    call.key(keys::SUSPENSIONS)
+        .key(keys::EVENTS)
+        .key(keys::SUSPENSIONS_BY_ORG)
+        .key(keys::suspensions_by_reason(reason.number()))
+        .key(keys::org_events(org))
+        .key(keys::ORG_EVENTS_FROM);
+    call
+}
 
 /// The clock in front of every script that reads the clock of a budget.
 const CLOCK: &str = include_str!("../lua/clock.lua");
@@ -620,15 +638,7 @@ impl QuotaStore for RedisStore {
         reason: SuspensionReason,
         detail: &str,
     ) -> Result<(Suspension, Option<Event>), StoreError> {
-        let reply: Vec<Value> = self
-            .scripts
-            .suspend
-            .key(keys::SUSPENSIONS)
-            .key(keys::EVENTS)
-            .key(keys::SUSPENSIONS_BY_ORG)
-            .key(keys::suspensions_by_reason(reason.number()))
-            .key(keys::org_events(org))
-            .key(keys::ORG_EVENTS_FROM)
+        let reply: Vec<Value> = suspension_call(&self.scripts.suspend, org, reason)
             .arg(org.as_str())
             .arg(reason.number())
             .arg(detail)
@@ -653,15 +663,7 @@ impl QuotaStore for RedisStore {
         reason: SuspensionReason,
         automatic: bool,
     ) -> Result<Option<Event>, StoreError> {
-        let reply: Vec<Value> = self
-            .scripts
-            .clear
-            .key(keys::SUSPENSIONS)
-            .key(keys::EVENTS)
-            .key(keys::SUSPENSIONS_BY_ORG)
-            .key(keys::suspensions_by_reason(reason.number()))
-            .key(keys::org_events(org))
-            .key(keys::ORG_EVENTS_FROM)
+        let reply: Vec<Value> = suspension_call(&self.scripts.clear, org, reason)
             .arg(org.as_str())
             .arg(reason.number())
             .arg(u8::from(automatic))
@@ -697,15 +699,7 @@ impl QuotaStore for RedisStore {
         success: bool,
         nonce: u64,
     ) -> Result<ProbeOutcome, StoreError> {
-        let reply: Vec<Value> = self
-            .scripts
-            .probe_result
-            .key(keys::SUSPENSIONS)
-            .key(keys::EVENTS)
-            .key(keys::SUSPENSIONS_BY_ORG)
-            .key(keys::suspensions_by_reason(reason.number()))
-            .key(keys::org_events(org))
-            .key(keys::ORG_EVENTS_FROM)
+        let reply: Vec<Value> = suspension_call(&self.scripts.probe_result, org, reason)
             .arg(org.as_str())
             .arg(reason.number())
             .arg(u8::from(success))
