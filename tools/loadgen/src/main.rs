@@ -27,6 +27,8 @@ use syncgov_kit::auth::AuthChannel;
 use syncgov_kit::security::ClientSettings;
 use syncgov_kit::settings::parse_duration;
 
+mod floor;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -56,6 +58,10 @@ enum Command {
     /// An OTLP/gRPC trace receiver that counts what it is sent and drops it:
     /// the far end of an exporter, for measuring what traces cost.
     Sink(SinkArgs),
+    /// A server that grants every AcquireTokens and ShouldRateLimit call at
+    /// once with nothing behind it: what a gRPC call costs on this machine,
+    /// the floor under any governor.
+    Floor(floor::FloorArgs),
 }
 
 /// Options of `sink`.
@@ -253,6 +259,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Health(args) => health(args).await,
         Command::Export(args) => export(args).await,
         Command::Sink(args) => sink(args).await,
+        Command::Floor(args) => floor::serve(args).await,
     }
 }
 
