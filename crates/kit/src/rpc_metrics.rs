@@ -12,19 +12,23 @@
 //!
 //! Labels come from the methods the server serves, read from their
 //! descriptors: a path nobody serves is counted as `rpc_method="other"`,
-//! so a caller inventing paths adds no series. Every method is recorded at
+//! so a caller inventing paths adds no series. Every method is reported at
 //! 0 for every status from start-up, so that `rate()` sees its first call
 //! and its first error.
+//!
+//! Calls are counted in atomics that the exporter reads (an observable
+//! counter): a call costs an increment, not a lookup of its label set.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::metrics::{Histogram, ObservableCounter};
 use pin_project_lite::pin_project;
 use prost::Message as _;
 
@@ -37,11 +41,26 @@ const LATENCY_BOUNDS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.25, 1.0, 5.0,
 ];
 
-/// One served method: its labels, and whether its reply is a stream.
+/// One served method: its labels, whether its reply is a stream, and its
+/// calls answered so far by status code.
 #[derive(Debug)]
 struct Method {
     labels: [KeyValue; 3],
     unary: bool,
+    calls: [AtomicU64; STATUS_COUNT],
+}
+
+/// How many gRPC status codes there are.
+const STATUS_COUNT: usize = 17;
+
+impl Method {
+    fn new(labels: [KeyValue; 3], unary: bool) -> Self {
+        Self {
+            labels,
+            unary,
+            calls: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
 }
 
 /// The methods a server serves, by path (`/pkg.Service/Method`), read once
@@ -75,17 +94,17 @@ impl RpcMethods {
                         let path = format!("/{full}/{}", method.name());
                         let labels = labels(full.clone(), method.name().to_owned());
                         let unary = !method.client_streaming() && !method.server_streaming();
-                        by_path.insert(path, Arc::new(Method { labels, unary }));
+                        by_path.insert(path, Arc::new(Method::new(labels, unary)));
                     }
                 }
             }
         }
         Self {
             by_path,
-            other: Arc::new(Method {
-                labels: labels(String::new(), "other".to_owned()),
-                unary: false,
-            }),
+            other: Arc::new(Method::new(
+                labels(String::new(), "other".to_owned()),
+                false,
+            )),
         }
     }
 
@@ -103,19 +122,9 @@ impl RpcMethods {
         self.by_path.get(path).unwrap_or(&self.other)
     }
 
-    /// Records every method (and `other`) at 0 for every status.
-    fn count_from_zero(&self) {
-        let counter = calls();
-        for labels in self
-            .by_path
-            .values()
-            .chain(std::iter::once(&self.other))
-            .map(|m| &m.labels)
-        {
-            for code in STATUS_CODES {
-                counter.add(0, &with_code(labels, code));
-            }
-        }
+    /// Every method, `other` included.
+    fn all(&self) -> impl Iterator<Item = &Arc<Method>> {
+        self.by_path.values().chain(std::iter::once(&self.other))
     }
 }
 
@@ -132,15 +141,20 @@ fn with_code(labels: &[KeyValue; 3], code: i64) -> [KeyValue; 4] {
     [a, b, c, KeyValue::new("rpc.grpc.status_code", code)]
 }
 
-fn calls() -> &'static Counter<u64> {
-    static CALLS: OnceLock<Counter<u64>> = OnceLock::new();
-    CALLS.get_or_init(|| {
-        opentelemetry::global::meter("syncgov")
-            .u64_counter("syncgov.rpc.server.calls")
-            .with_description("gRPC calls answered, by method and status")
-            .with_unit("{call}")
-            .build()
-    })
+/// The calls counter over `methods`: every method at every status, from 0.
+fn calls(methods: Arc<RpcMethods>) -> ObservableCounter<u64> {
+    opentelemetry::global::meter("syncgov")
+        .u64_observable_counter("syncgov.rpc.server.calls")
+        .with_description("gRPC calls answered, by method and status")
+        .with_unit("{call}")
+        .with_callback(move |observer| {
+            for method in methods.all() {
+                for (code, n) in STATUS_CODES.zip(&method.calls) {
+                    observer.observe(n.load(Ordering::Relaxed), &with_code(&method.labels, code));
+                }
+            }
+        })
+        .build()
 }
 
 fn durations() -> &'static Histogram<f64> {
@@ -156,18 +170,29 @@ fn durations() -> &'static Histogram<f64> {
 }
 
 /// Counts and times every call of the service it wraps.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RpcMetricsLayer {
     methods: Arc<RpcMethods>,
+    /// Registered as long as a server holds the layer.
+    _calls: ObservableCounter<u64>,
 }
 
 impl RpcMetricsLayer {
-    /// Counts the calls of `methods`, each recorded at 0 from now on.
+    /// Counts the calls of `methods`, each reported at 0 from now on.
     pub fn new(methods: RpcMethods) -> Self {
-        methods.count_from_zero();
+        let methods = Arc::new(methods);
         Self {
-            methods: Arc::new(methods),
+            _calls: calls(methods.clone()),
+            methods,
         }
+    }
+}
+
+impl std::fmt::Debug for RpcMetricsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcMetricsLayer")
+            .field("methods", &self.methods.len())
+            .finish()
     }
 }
 
@@ -236,7 +261,7 @@ where
             Err(_) => 2,
         };
         let method = &**this.method;
-        calls().add(1, &with_code(&method.labels, code));
+        method.calls[code as usize].fetch_add(1, Ordering::Relaxed);
         if method.unary {
             durations().record(this.started.elapsed().as_secs_f64(), &method.labels);
         }
