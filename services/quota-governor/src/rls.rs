@@ -396,15 +396,17 @@ impl<S: QuotaStore> rls::rate_limit_service_server::RateLimitService for RlsServ
                 )));
             }
         }
-        // Decided in a task of its own, so that a caller that goes away
-        // (Envoy's timeout, a cancelled call) cannot stop it half-way: a
-        // request's tokens are all kept or all handed back.
-        let decided = tokio::spawn(Self::decide(
-            self.governor.clone(),
-            self.settings.clone(),
-            mapped,
-        ));
-        let response = decided
+        let budgets = mapped.descriptors.iter().flatten().count();
+        let decide = Self::decide(self.governor.clone(), self.settings.clone(), mapped);
+        if budgets <= 1 {
+            // One budget: nothing to hand back if the caller goes away, as
+            // with AcquireTokens; decided here, without a task.
+            return Ok(Response::new(decide.await?));
+        }
+        // Several budgets: decided in a task of its own, so that a caller
+        // that goes away (Envoy's timeout, a cancelled call) cannot stop it
+        // half-way: a request's tokens are all kept or all handed back.
+        let response = tokio::spawn(decide)
             .await
             .map_err(|e| ApiError::Internal(format!("deciding the request failed: {e}")))??;
         Ok(Response::new(response))
