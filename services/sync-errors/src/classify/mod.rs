@@ -17,10 +17,10 @@
 //! | 1 | full storage or a concurrent-request limit is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
-//! | 4 | a row lock named in a text with no custom code around it | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
+//! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
-//! | 7 | nothing decisive | what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
+//! | 7 | nothing decisive | a `Bad Request` from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
 //!
 //! Level safety: a suspension that waits for an operator (API disabled,
 //! credentials, object or field permissions, storage) comes only from a
@@ -39,11 +39,13 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, … | suspension `SALESFORCE_AUTH_FAILED` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
+//! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; else `FIELD_PERMISSION` |
@@ -307,6 +309,10 @@ fn decide(failure: &FailureText<'_>) -> Classified {
     // 7. What a generic or unmapped code means on its own; when the client
     // dropped the code, a generic one the text names.
     match status {
+        None if scan.has(Cue::TokenEndpoint) && scan.has(Cue::BadRequest) => Classified {
+            class: resolve(Cue::TokenEndpoint, failure, &scan),
+            why: Explanation::new(Basis::Phrase, confidence::PHRASE, TOKEN_ENDPOINT),
+        },
         None if scan.generic.is_some() => {
             let slot = scan.generic.expect("checked just above");
             by(
@@ -388,6 +394,13 @@ pub(crate) enum Cue {
     HiddenField,
     BatchField,
     InvalidField,
+    // An object, field or query the API in use cannot serve at all (the Bulk
+    // API's unsupported objects, compound fields, objects that cannot be
+    // queried): the integration's job is wrong for this org, no record is.
+    BulkUnsupported,
+    // A refusal that asks for a retry (`unknown_error`, a token refresh
+    // racing another): probed, never a credential failure.
+    Transient,
     // Record level.
     ValidationRule,
     DuplicateRule,
@@ -424,6 +437,13 @@ pub(crate) enum Cue {
     TooLongHint,
     InUseHint,
     NotAValue,
+    // `System.HttpResponse[...]`: Apex in the org made a callout and reports
+    // its answer; a login refused there is that code's own credential.
+    Callout,
+    // The OAuth token endpoint, and a bare `Bad Request`: together, with
+    // nothing else recognised, the login was refused.
+    TokenEndpoint,
+    BadRequest,
 }
 
 impl Cue {
@@ -456,6 +476,9 @@ impl Cue {
                 | Cue::TooLongHint
                 | Cue::InUseHint
                 | Cue::NotAValue
+                | Cue::Callout
+                | Cue::TokenEndpoint
+                | Cue::BadRequest
         )
     }
 
@@ -479,6 +502,7 @@ impl Cue {
                 | Cue::BatchField
                 | Cue::InvalidField
                 | Cue::SObjectNotSupported
+                | Cue::TokenEndpoint
         )
     }
 }
@@ -512,6 +536,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("data changed by trigger", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
+    // The same lock in the words Apex and the UI give it.
+    ("record currently unavailable", Cue::Lock),
+    ("currently being modified by another user", Cue::Lock),
     ("storage limit exceeded", Cue::Storage),
     ("totalrequests limit", Cue::DailyLimit),
     ("total requests limit", Cue::DailyLimit),
@@ -542,11 +569,20 @@ const PHRASES: &[(&str, Cue)] = &[
     ("failed (401)", Cue::Auth),
     ("401 unauthorized", Cue::Auth),
     ("password has expired", Cue::Auth),
-    ("approved this consumer", Cue::Auth),
+    // `user hasn't approved this consumer`, also cut short by a title.
+    ("approved this consume", Cue::Auth),
     ("not admin approved", Cue::Auth),
     ("admin approved users are pre-authorized", Cue::Auth),
     ("expired access/refresh token", Cue::Auth),
     ("authentication failure", Cue::Auth),
+    // `invalid_grant: ip restricted`, `IP restricted or invalid login hours`
+    // and the connectors' rewordings of them.
+    ("ip restricted", Cue::Auth),
+    ("invalid login hours", Cue::Auth),
+    ("oauth login invalid or expired", Cue::Auth),
+    ("invalid client credentials", Cue::Auth),
+    // A token refresh racing another one: retry, the credentials are fine.
+    ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
     ("service not available", Cue::Unavailable),
     ("service unavailable", Cue::Unavailable),
@@ -559,6 +595,16 @@ const PHRASES: &[(&str, Cue)] = &[
     ("unable to find object", Cue::UnknownObject),
     ("no such column", Cue::HiddenField),
     ("field name not found", Cue::BatchField),
+    // The Bulk API cannot serve this object or field at all: the job, not a
+    // record, is wrong for the org.
+    ("is not supported by the bulk", Cue::BulkUnsupported),
+    ("compound data not supported", Cue::BulkUnsupported),
+    ("cannot serialize value for", Cue::BulkUnsupported),
+    ("query is not supported on the", Cue::BulkUnsupported),
+    // The user may not create or edit the object at all, whatever the
+    // record (`entity type cannot be inserted: Campaign`).
+    ("entity type cannot be inserted", Cue::HiddenObject),
+    ("entity type cannot be updated", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
@@ -638,7 +684,20 @@ const PHRASES: &[(&str, Cue)] = &[
     // A request that sets a lookup both by id and by external id: the
     // integration built it wrong, whatever the record holds.
     ("cannot specify both", Cue::NotAValue),
+    // An Apex callout's own answer (`System.HttpResponse[Status=Unauthorized,
+    // StatusCode=401]`): what failed inside it is the org's code.
+    ("system.httpresponse[", Cue::Callout),
+    (TOKEN_ENDPOINT, Cue::TokenEndpoint),
+    ("bad request", Cue::BadRequest),
 ];
+
+/// Phrases that count only as whole words at their end: `does not support
+/// query` refuses an object, `does not support queryMore()` a client's call.
+const WORD_PHRASES: &[(&str, Cue)] = &[("does not support query", Cue::BulkUnsupported)];
+
+/// The OAuth token endpoint's path: a bare `Bad Request` from it, with
+/// nothing else recognised, is a refused login.
+const TOKEN_ENDPOINT: &str = "/services/oauth2/token";
 
 /// Standard messages as Salesforce words them for an integration user who
 /// reads another language. They are looked for only in a message that is not
@@ -690,6 +749,8 @@ enum Form {
     Code(Cue),
     /// A phrase: anywhere.
     Phrase(Cue),
+    /// A phrase not followed by a letter, digit or `_`.
+    WordPhrase(Cue),
     /// `system.` followed by a name ending in `Exception`.
     ApexException,
     /// `Class.` or `Trigger.` opening an Apex stack frame.
@@ -764,6 +825,7 @@ fn matcher() -> &'static Matcher {
         let forms: Vec<Form> = codes_in_text()
             .map(|(_, cue)| Form::Code(cue))
             .chain(PHRASES.iter().map(|&(_, cue)| Form::Phrase(cue)))
+            .chain(WORD_PHRASES.iter().map(|&(_, cue)| Form::WordPhrase(cue)))
             .chain([Form::ApexException, Form::SObjectType])
             .chain(APEX_FRAMES.map(|_| Form::ApexFrame))
             .chain(LOCALIZED.iter().map(|&(_, cue)| Form::Phrase(cue)))
@@ -771,6 +833,7 @@ fn matcher() -> &'static Matcher {
         let mut patterns: Vec<&'static str> = codes_in_text()
             .map(|(p, _)| p)
             .chain(PHRASES.iter().map(|&(p, _)| p))
+            .chain(WORD_PHRASES.iter().map(|&(p, _)| p))
             .chain([APEX_EXCEPTION, SOBJECT_TYPE])
             .collect();
         let dfa = DFA::builder()
@@ -803,6 +866,7 @@ fn matcher() -> &'static Matcher {
         for &(text, cue) in [(SOBJECT_TYPE, Cue::SObjectNotSupported)]
             .iter()
             .chain(PHRASES)
+            .chain(WORD_PHRASES)
             .chain(LOCALIZED)
         {
             phrases.entry(text).or_insert(cue);
@@ -1029,8 +1093,8 @@ impl Scan {
             Form::Code(cue) if cue.is_generic() => (cue, Some(Slot::Generic)),
             Form::Code(cue) => (cue, Some(Slot::Code)),
             Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
-            Form::Phrase(cue) if cue.is_hint() => (cue, None),
-            Form::Phrase(cue) => (cue, Some(Slot::Phrase)),
+            Form::Phrase(cue) | Form::WordPhrase(cue) if cue.is_hint() => (cue, None),
+            Form::Phrase(cue) | Form::WordPhrase(cue) => (cue, Some(Slot::Phrase)),
             Form::ApexException | Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
             Form::SObjectType => (Cue::SObjectNotSupported, Some(Slot::Phrase)),
         };
@@ -1052,6 +1116,9 @@ impl Scan {
         let genuine = match form {
             Form::Code(_) => is_word(hay, start, end),
             Form::Phrase(_) => true,
+            Form::WordPhrase(_) => !hay
+                .get(end)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_'),
             Form::ApexException => names_exception(&hay[end..]),
             Form::ApexFrame => is_word_start(hay, start) && opens_frame(&hay[end..]),
             Form::SObjectType => names_unsupported_type(&hay[end..]),
@@ -1234,8 +1301,16 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::DailyLimit | Cue::ConcurrentLimit => {
             return Suspension(S::SalesforceConcurrentLimitExceeded);
         }
+        // `FeatureNotEnabled : Cannot serialize value for ...`: one field the
+        // Bulk API cannot export, not the API switched off.
+        Cue::ApiDisabled if scan.has(Cue::BulkUnsupported) => return Suspension(S::Unknown),
         Cue::ApiDisabled => return Suspension(S::SalesforceApiDisabled),
-        Cue::Auth => return Suspension(S::SalesforceAuthFailed),
+        // A login refused to Apex's own callout is that code's failure; the
+        // integration's credentials are not in question.
+        Cue::Auth if scan.has(Cue::Callout) => T::SalesforceAutomation,
+        Cue::Auth if scan.has(Cue::Transient) => return Suspension(S::Unknown),
+        Cue::Auth | Cue::TokenEndpoint => return Suspension(S::SalesforceAuthFailed),
+        Cue::BulkUnsupported | Cue::Transient => return Suspension(S::Unknown),
         Cue::Unavailable => return Suspension(S::SalesforceOrgUnavailable),
         Cue::UnclearRefusal => return Suspension(S::Unknown),
         // `INVALID_TYPE` names a hidden object only with its sObject text;
@@ -1244,6 +1319,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
             return Suspension(S::MissingObjectPermissions);
         }
         Cue::HiddenObject => T::Unknown,
+        // `InvalidEntity`: the Bulk API does not serve the object, which the
+        // user may still see.
+        Cue::UnknownObject if scan.has(Cue::BulkUnsupported) => return Suspension(S::Unknown),
         Cue::UnknownObject | Cue::SObjectNotSupported => {
             return Suspension(S::MissingObjectPermissions);
         }
@@ -1290,7 +1368,12 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
-        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::NotAValue => T::Unknown,
+        Cue::QueueId
+        | Cue::MustSpecify
+        | Cue::WriteTime
+        | Cue::NotAValue
+        | Cue::Callout
+        | Cue::BadRequest => T::Unknown,
     };
     Record(record)
 }
@@ -2213,6 +2296,161 @@ mod level_safety {
             )
             .class,
             Classification::Record(ErrorType::MismatchedStateOrCountry)
+        );
+    }
+
+    #[test]
+    fn a_login_refused_to_an_apex_callout_is_that_codes_failure() {
+        let body = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        assert_eq!(
+            explained("", body, &[]).class,
+            Classification::Suspension(SuspensionReason::SalesforceAuthFailed)
+        );
+        let callout =
+            format!("Error: System.HttpResponse[Status=Unauthorized, StatusCode=401]\n{body}");
+        assert_eq!(
+            explained("", &callout, &[]).class,
+            Classification::Record(ErrorType::SalesforceAutomation)
+        );
+        // Whatever else failed inside the callout still decides.
+        let inner = "Error: System.HttpResponse[Status=Bad Request, StatusCode=400]\n\
+                     [{\"errorCode\":\"STRING_TOO_LONG\",\"message\":\"Name: data value too large\"}]";
+        assert_eq!(
+            explained("", inner, &[]).class,
+            Classification::Record(ErrorType::StringTooLong)
+        );
+    }
+
+    #[test]
+    fn a_row_lock_in_other_words_is_still_a_row_lock() {
+        for message in [
+            "Record Currently Unavailable",
+            "The record you are attempting to edit, or one of its related records, \
+             is currently being modified by another user. Please try again.",
+        ] {
+            assert_eq!(
+                explained("", message, &[]).class,
+                Classification::Suspension(SuspensionReason::SalesforceOrgLocked),
+                "{message}"
+            );
+        }
+        let in_trigger = "AcmeTrigger: execution of AfterUpdate caused by: \
+                          System.QueryException: Record Currently Unavailable";
+        assert_eq!(
+            explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", in_trigger, &[]).class,
+            Classification::Record(ErrorType::SalesforceAutomation)
+        );
+    }
+
+    #[test]
+    fn an_object_the_bulk_api_cannot_serve_suspends_for_a_probe() {
+        let unsupported = r#"[{"errorCode":"INVALIDENTITY","message":"Entity 'Foo__Share' is not supported by the Bulk API."}]"#;
+        assert_eq!(
+            explained("", unsupported, &[]).class,
+            Classification::Suspension(SuspensionReason::Unknown)
+        );
+        assert_eq!(
+            explained("InvalidEntity", "Entity 'Foo__c' does not exist", &[]).class,
+            Classification::Suspension(SuspensionReason::MissingObjectPermissions)
+        );
+        assert_eq!(
+            explained("", "entity type Foo__x does not support query", &[]).class,
+            Classification::Suspension(SuspensionReason::Unknown)
+        );
+        // The same words about one call of the client are not the object's.
+        assert_eq!(
+            explained("", "Aggregate query does not support queryMore()", &[]).class,
+            Classification::Record(ErrorType::Unknown)
+        );
+        assert_eq!(
+            explained(
+                "FeatureNotEnabled",
+                "Cannot serialize value for 'Address__c' in CSV format",
+                &[]
+            )
+            .class,
+            Classification::Suspension(SuspensionReason::Unknown)
+        );
+    }
+
+    #[test]
+    fn an_object_the_user_may_not_create_names_the_missing_permission() {
+        assert_eq!(
+            explained(
+                "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                "entity type cannot be inserted: Campaign",
+                &[]
+            )
+            .class,
+            Classification::Suspension(SuspensionReason::MissingObjectPermissions)
+        );
+    }
+
+    #[test]
+    fn login_refusals_in_their_many_wordings_suspend_for_the_credentials() {
+        for (code, message) in [
+            ("", "invalid_grant: ip restricted"),
+            (
+                "",
+                "This authorization request has expired, or the IP is restricted or invalid login hours.",
+            ),
+            (
+                "",
+                "Authentication Failed: OAuth login invalid or expired access token",
+            ),
+            ("", "invalid client credentials"),
+            ("", "user hasn't approved this consume"),
+            (
+                "LOGIN_DURING_RESTRICTED_TIME",
+                "cannot log in during restricted time",
+            ),
+            ("", "{error: 'app_not_found'}"),
+            ("", "OAuth2 login failed. Reason: invalid_credentials"),
+        ] {
+            assert_eq!(
+                explained(code, message, &[]).class,
+                Classification::Suspension(SuspensionReason::SalesforceAuthFailed),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_that_asks_for_a_retry_is_probed_not_a_credential_failure() {
+        for message in [
+            r#"{"error":"invalid_grant","error_description":"token request is already being processed"}"#,
+            r#"{"error": "unknown_error", "error_description": "retry your request"}"#,
+        ] {
+            assert_eq!(
+                explained("", message, &[]).class,
+                Classification::Suspension(SuspensionReason::Unknown),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_request_from_the_token_endpoint_is_a_refused_login() {
+        let refused = explained(
+            "",
+            "400 Client Error: Bad Request for url: https://login.salesforce.com/services/oauth2/token",
+            &[],
+        );
+        assert_eq!(
+            refused.class,
+            Classification::Suspension(SuspensionReason::SalesforceAuthFailed)
+        );
+        assert_eq!(refused.why.basis, Basis::Phrase);
+        assert_eq!(refused.why.matched, TOKEN_ENDPOINT);
+        // The endpoint alone says nothing of why the call failed.
+        assert_eq!(
+            explained(
+                "",
+                "connect timed out: https://login.salesforce.com/services/oauth2/token",
+                &[]
+            )
+            .class,
+            Classification::Record(ErrorType::Unknown)
         );
     }
 }
