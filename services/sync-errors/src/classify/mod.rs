@@ -309,10 +309,14 @@ fn decide(failure: &FailureText<'_>) -> Classified {
     // 7. What a generic or unmapped code means on its own; when the client
     // dropped the code, a generic one the text names.
     match status {
-        None if scan.has(Cue::TokenEndpoint) && scan.has(Cue::BadRequest) => Classified {
-            class: resolve(Cue::TokenEndpoint, failure, &scan),
-            why: Explanation::new(Basis::Phrase, confidence::PHRASE, TOKEN_ENDPOINT),
-        },
+        None if scan.has(Cue::TokenEndpoint)
+            && contains_ignore_case(failure.message, BAD_REQUEST) =>
+        {
+            Classified {
+                class: resolve(Cue::TokenEndpoint, failure, &scan),
+                why: Explanation::new(Basis::Phrase, confidence::PHRASE, TOKEN_ENDPOINT),
+            }
+        }
         None if scan.generic.is_some() => {
             let slot = scan.generic.expect("checked just above");
             by(
@@ -440,10 +444,9 @@ pub(crate) enum Cue {
     // `System.HttpResponse[...]`: Apex in the org made a callout and reports
     // its answer; a login refused there is that code's own credential.
     Callout,
-    // The OAuth token endpoint, and a bare `Bad Request`: together, with
-    // nothing else recognised, the login was refused.
+    // The OAuth token endpoint: with a bare `Bad Request` and nothing else
+    // recognised, the login was refused.
     TokenEndpoint,
-    BadRequest,
 }
 
 impl Cue {
@@ -478,7 +481,6 @@ impl Cue {
                 | Cue::NotAValue
                 | Cue::Callout
                 | Cue::TokenEndpoint
-                | Cue::BadRequest
         )
     }
 
@@ -536,9 +538,6 @@ const PHRASES: &[(&str, Cue)] = &[
     ("data changed by trigger", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
-    // The same lock in the words Apex and the UI give it.
-    ("record currently unavailable", Cue::Lock),
-    ("currently being modified by another user", Cue::Lock),
     ("storage limit exceeded", Cue::Storage),
     ("totalrequests limit", Cue::DailyLimit),
     ("total requests limit", Cue::DailyLimit),
@@ -597,10 +596,7 @@ const PHRASES: &[(&str, Cue)] = &[
     ("field name not found", Cue::BatchField),
     // The Bulk API cannot serve this object or field at all: the job, not a
     // record, is wrong for the org.
-    ("is not supported by the bulk", Cue::BulkUnsupported),
-    ("compound data not supported", Cue::BulkUnsupported),
     ("cannot serialize value for", Cue::BulkUnsupported),
-    ("query is not supported on the", Cue::BulkUnsupported),
     // The user may not create or edit the object at all, whatever the
     // record (`entity type cannot be inserted: Campaign`).
     ("entity type cannot be inserted", Cue::HiddenObject),
@@ -684,20 +680,83 @@ const PHRASES: &[(&str, Cue)] = &[
     // A request that sets a lookup both by id and by external id: the
     // integration built it wrong, whatever the record holds.
     ("cannot specify both", Cue::NotAValue),
-    // An Apex callout's own answer (`System.HttpResponse[Status=Unauthorized,
-    // StatusCode=401]`): what failed inside it is the org's code.
-    ("system.httpresponse[", Cue::Callout),
     (TOKEN_ENDPOINT, Cue::TokenEndpoint),
-    ("bad request", Cue::BadRequest),
 ];
 
-/// Phrases that count only as whole words at their end: `does not support
-/// query` refuses an object, `does not support queryMore()` a client's call.
-const WORD_PHRASES: &[(&str, Cue)] = &[("does not support query", Cue::BulkUnsupported)];
+/// One phrase of [`SPLIT`]: its text, where its head starts in it, its
+/// cue, and whether it must end a word.
+type SplitPhrase = (&'static str, usize, Cue, bool);
+
+/// Phrases that share a head: the automaton holds the head once and
+/// [`Scan::note_split`] checks the words around it, which keeps the
+/// automaton (and the cache lines a walk touches) small. Each phrase counts
+/// as its own; a `true` flag makes it count only as a whole word at its end
+/// (`does not support query` refuses an object, `does not support
+/// queryMore()` a client's call).
+/// The number is where the head starts in the phrase (a test checks it).
+const SPLIT: &[(&str, &[SplitPhrase])] = &[
+    (
+        "not support",
+        &[
+            // The Bulk API, or the query, cannot serve this object at all:
+            // the job, not a record, is wrong for the org.
+            (
+                "is not supported by the bulk",
+                3,
+                Cue::BulkUnsupported,
+                false,
+            ),
+            (
+                "query is not supported on the",
+                9,
+                Cue::BulkUnsupported,
+                false,
+            ),
+            (
+                "compound data not supported",
+                14,
+                Cue::BulkUnsupported,
+                false,
+            ),
+            ("does not support query", 5, Cue::BulkUnsupported, true),
+        ],
+    ),
+    (
+        "currently ",
+        &[
+            // A row lock in the words Apex and the UI give it.
+            ("record currently unavailable", 7, Cue::Lock, false),
+            (
+                "currently being modified by another user",
+                0,
+                Cue::Lock,
+                false,
+            ),
+        ],
+    ),
+];
+
+/// The phrases of [`SPLIT`], in order.
+fn split_phrases() -> impl Iterator<Item = SplitPhrase> {
+    SPLIT
+        .iter()
+        .flat_map(|&(_, phrases)| phrases.iter().copied())
+}
 
 /// The OAuth token endpoint's path: a bare `Bad Request` from it, with
-/// nothing else recognised, is a refused login.
+/// nothing else recognised, is a refused login. The rare texts that name
+/// the endpoint are searched for [`BAD_REQUEST`] apart, which keeps a
+/// common phrase out of the automaton.
 const TOKEN_ENDPOINT: &str = "/services/oauth2/token";
+
+/// See [`TOKEN_ENDPOINT`].
+const BAD_REQUEST: &[u8] = b"bad request";
+
+/// `System.HttpResponse[Status=Unauthorized, StatusCode=401]`: an Apex
+/// callout's own answer, which [`Scan::note`] recognises after the
+/// automaton's `system.` (one pattern fewer to walk): a login refused
+/// inside it is the org's code failing.
+const CALLOUT_RESPONSE: &[u8] = b"httpresponse[";
 
 /// Standard messages as Salesforce words them for an integration user who
 /// reads another language. They are looked for only in a message that is not
@@ -751,6 +810,8 @@ enum Form {
     Phrase(Cue),
     /// A phrase not followed by a letter, digit or `_`.
     WordPhrase(Cue),
+    /// The head of the phrases of `SPLIT[i]`.
+    Split(usize),
     /// `system.` followed by a name ending in `Exception`.
     ApexException,
     /// `Class.` or `Trigger.` opening an Apex stack frame.
@@ -810,6 +871,9 @@ struct Matcher {
     frames: usize,
     /// The id of the first of [`LOCALIZED`], which the automaton lacks.
     localized: usize,
+    /// The id of the first phrase of each entry of [`SPLIT`], whose heads
+    /// alone the automaton holds.
+    split_first: Vec<usize>,
     /// Every code by key, sorted by hash, to look status codes up in, with
     /// its canonical spelling.
     codes: Vec<(CodeKey, Cue, &'static str)>,
@@ -825,15 +889,22 @@ fn matcher() -> &'static Matcher {
         let forms: Vec<Form> = codes_in_text()
             .map(|(_, cue)| Form::Code(cue))
             .chain(PHRASES.iter().map(|&(_, cue)| Form::Phrase(cue)))
-            .chain(WORD_PHRASES.iter().map(|&(_, cue)| Form::WordPhrase(cue)))
+            .chain((0..SPLIT.len()).map(Form::Split))
             .chain([Form::ApexException, Form::SObjectType])
             .chain(APEX_FRAMES.map(|_| Form::ApexFrame))
             .chain(LOCALIZED.iter().map(|&(_, cue)| Form::Phrase(cue)))
+            .chain(split_phrases().map(|(_, _, cue, word)| {
+                if word {
+                    Form::WordPhrase(cue)
+                } else {
+                    Form::Phrase(cue)
+                }
+            }))
             .collect();
         let mut patterns: Vec<&'static str> = codes_in_text()
             .map(|(p, _)| p)
             .chain(PHRASES.iter().map(|&(p, _)| p))
-            .chain(WORD_PHRASES.iter().map(|&(p, _)| p))
+            .chain(SPLIT.iter().map(|&(head, _)| head))
             .chain([APEX_EXCEPTION, SOBJECT_TYPE])
             .collect();
         let dfa = DFA::builder()
@@ -851,6 +922,16 @@ fn matcher() -> &'static Matcher {
         patterns.extend(APEX_FRAMES);
         let localized = patterns.len();
         patterns.extend(LOCALIZED.iter().map(|&(p, _)| p));
+        let split = patterns.len();
+        patterns.extend(split_phrases().map(|(p, _, _, _)| p));
+        let split_first = SPLIT
+            .iter()
+            .scan(split, |next, (_, phrases)| {
+                let first = *next;
+                *next += phrases.len();
+                Some(first)
+            })
+            .collect();
         let start = dfa
             .start_state(Anchored::No)
             .expect("the DFA supports unanchored searches");
@@ -866,9 +947,11 @@ fn matcher() -> &'static Matcher {
         for &(text, cue) in [(SOBJECT_TYPE, Cue::SObjectNotSupported)]
             .iter()
             .chain(PHRASES)
-            .chain(WORD_PHRASES)
             .chain(LOCALIZED)
         {
+            phrases.entry(text).or_insert(cue);
+        }
+        for (text, _, cue, _) in split_phrases() {
             phrases.entry(text).or_insert(cue);
         }
         Matcher {
@@ -879,6 +962,7 @@ fn matcher() -> &'static Matcher {
             patterns,
             frames,
             localized,
+            split_first,
             codes,
             phrases,
         }
@@ -1088,6 +1172,16 @@ impl Scan {
     /// Records one occurrence; matches arrive in no particular order, hence
     /// the explicit earliest-start bookkeeping.
     fn note(&mut self, form: Form, pattern: PatternID, hay: &[u8], start: usize, end: usize) {
+        if matches!(form, Form::ApexException)
+            && starts_with_ignore_case(&hay[end..], CALLOUT_RESPONSE)
+        {
+            self.seen |= Cue::Callout.bit();
+            return;
+        }
+        if let Form::Split(i) = form {
+            self.note_split(i, hay, start, end);
+            return;
+        }
         let (cue, slot) = match form {
             Form::Code(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Code(cue) if cue.is_generic() => (cue, Some(Slot::Generic)),
@@ -1096,6 +1190,7 @@ impl Scan {
             Form::Phrase(cue) | Form::WordPhrase(cue) if cue.is_hint() => (cue, None),
             Form::Phrase(cue) | Form::WordPhrase(cue) => (cue, Some(Slot::Phrase)),
             Form::ApexException | Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
+            Form::Split(_) => return,
             Form::SObjectType => (Cue::SObjectNotSupported, Some(Slot::Phrase)),
         };
         // A stack trace names a frame per line: once an earlier occurrence
@@ -1122,6 +1217,7 @@ impl Scan {
             Form::ApexException => names_exception(&hay[end..]),
             Form::ApexFrame => is_word_start(hay, start) && opens_frame(&hay[end..]),
             Form::SObjectType => names_unsupported_type(&hay[end..]),
+            Form::Split(_) => false,
         };
         if !genuine {
             return;
@@ -1146,6 +1242,28 @@ impl Scan {
             Some(Slot::Generic) => keep(&mut self.generic),
             Some(Slot::Phrase) => keep(&mut self.phrase),
             None => {}
+        }
+    }
+
+    /// Notes each phrase of `SPLIT[i]` whose words surround its head, found
+    /// at `hay[start..end]`.
+    fn note_split(&mut self, i: usize, hay: &[u8], start: usize, end: usize) {
+        let m = matcher();
+        let (head, phrases) = SPLIT[i];
+        for (k, &(phrase, at, _, _)) in phrases.iter().enumerate() {
+            let (before, after) = (
+                &phrase.as_bytes()[..at],
+                &phrase.as_bytes()[at + head.len()..],
+            );
+            let around = start
+                .checked_sub(at)
+                .is_some_and(|from| hay[from..start].eq_ignore_ascii_case(before))
+                && starts_with_ignore_case(&hay[end..], after);
+            if around {
+                let id = PatternID::new(m.split_first[i] + k).expect("few patterns");
+                let form = m.forms[id.as_usize()];
+                self.note(form, id, hay, start - at, end + after.len());
+            }
         }
     }
 
@@ -1215,6 +1333,20 @@ fn names_unsupported_type(rest: &[u8]) -> bool {
         && rest
             .get(close..close + 18)
             .is_some_and(|s| s.eq_ignore_ascii_case(b"' is not supported"))
+}
+
+/// ASCII case-insensitive prefix test, without a lower-case copy.
+fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
+    hay.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// Whether `hay` contains `needle` in any ASCII case; for the rare texts
+/// that need a look beyond the automaton.
+fn contains_ignore_case(hay: &str, needle: &[u8]) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// ASCII case-insensitive suffix test, without a lower-case copy.
@@ -1368,12 +1500,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
-        Cue::QueueId
-        | Cue::MustSpecify
-        | Cue::WriteTime
-        | Cue::NotAValue
-        | Cue::Callout
-        | Cue::BadRequest => T::Unknown,
+        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::NotAValue | Cue::Callout => {
+            T::Unknown
+        }
     };
     Record(record)
 }
@@ -2452,5 +2581,14 @@ mod level_safety {
             .class,
             Classification::Record(ErrorType::Unknown)
         );
+    }
+
+    #[test]
+    fn each_split_phrase_holds_its_head_where_it_says() {
+        for &(head, phrases) in SPLIT {
+            for &(phrase, at, _, _) in phrases {
+                assert_eq!(phrase.get(at..at + head.len()), Some(head), "{phrase}");
+            }
+        }
     }
 }
