@@ -3,17 +3,20 @@
 //! rule was written from. The corpus is split by source (every text of a
 //! source page lands in one part only: `data/salesforce_errors.jsonl` is
 //! the tuning part, `data/salesforce_errors_heldout.jsonl` this one), the
-//! split decided before the classifier was run on them.
+//! split decided before the classifier was run on them. While the
+//! held-out file is empty (between one held-out part being read and the
+//! next being installed) its two tests say so and check nothing.
 //!
-//! `data/salesforce_errors_seen.jsonl` is the earlier held-out part: its
-//! misses were seen, so rules may now be written from it and it no longer
-//! measures anything honestly; it is kept apart (not every text of it is
-//! classified as labelled) and held to the floors it had.
+//! `data/salesforce_errors_seen.jsonl` holds the earlier held-out parts:
+//! their misses were seen, so rules may now be written from them and they
+//! no longer measure anything honestly; they are kept apart (not every
+//! text of them is classified as labelled) and held to floors just below
+//! what they score, so that a change to the rules cannot quietly lower it.
 //!
 //! The test reports exact and level accuracy and the level confusions
 //! (`cargo test -p sync-errors --test heldout -- --nocapture` prints the
-//! table), and holds them to floors: the accuracy measured when the part
-//! was frozen, so that a change to the rules cannot quietly lower it.
+//! table), and holds them to floors: for a held-out part, the accuracy
+//! measured when it was frozen.
 
 use std::collections::BTreeMap;
 use std::collections::HashSet;
@@ -22,22 +25,22 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: 96 of 123 (78.0 %)
-/// when measured. The target is 95 %.
+/// Exact accuracy floor of the held-out part, percent: set to what the
+/// part scores when it is installed and measured. The target is 95 %.
 const EXACT_FLOOR: f64 = 78.0;
-/// Level accuracy floor of the held-out part, percent: 108 of 123 (87.8 %)
-/// when measured; the target is 100 %.
+/// Level accuracy floor of the held-out part, percent, likewise; the
+/// target is 100 %.
 const LEVEL_FLOOR: f64 = 87.5;
-/// Record failures of the held-out part raised as suspensions: 1 when
-/// measured (a package's Apex callout answered `INVALID_SESSION_ID`). The
-/// target is 0, which the seen part keeps; this ceiling only stops the
-/// count growing.
+/// Record failures of the held-out part raised as suspensions, at most.
+/// The target is 0, which the seen part keeps; this ceiling only stops the
+/// count growing past what was measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 1;
-/// Floors of the seen part (the earlier held-out part), percent: what it
-/// scored while it was held out (136 and 149 of 152); rules written from
-/// it since raised it to 150 and 152.
-const SEEN_EXACT_FLOOR: f64 = 89.0;
-const SEEN_LEVEL_FLOOR: f64 = 98.0;
+/// Floors of the seen part (the earlier held-out parts, 275 texts),
+/// percent: just below what it scores with the rules written from it (265
+/// and 275 of 275), and not one record failure raised as a suspension.
+const SEEN_EXACT_FLOOR: f64 = 96.0;
+const SEEN_LEVEL_FLOOR: f64 = 99.5;
+const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {
     line: usize,
@@ -114,7 +117,10 @@ fn the_parts_share_no_source() {
         .map(|c| c.source)
         .collect();
     let held = read("salesforce_errors_heldout.jsonl");
-    assert!(!held.is_empty());
+    if held.is_empty() {
+        eprintln!("salesforce_errors_heldout.jsonl is empty: no held-out part to check");
+        return;
+    }
     for c in &held {
         assert!(!c.source.is_empty(), "line {} has no source", c.line);
         assert!(
@@ -128,6 +134,10 @@ fn the_parts_share_no_source() {
 
 #[test]
 fn held_out_accuracy_stays_above_its_floors() {
+    if read("salesforce_errors_heldout.jsonl").is_empty() {
+        eprintln!("salesforce_errors_heldout.jsonl is empty: no held-out part to measure");
+        return;
+    }
     measure(
         "salesforce_errors_heldout.jsonl",
         &["salesforce_errors.jsonl", "salesforce_errors_seen.jsonl"],
@@ -138,13 +148,13 @@ fn held_out_accuracy_stays_above_its_floors() {
 }
 
 #[test]
-fn the_seen_part_stays_above_its_old_floors() {
+fn the_seen_part_stays_above_its_floors() {
     measure(
         "salesforce_errors_seen.jsonl",
         &["salesforce_errors.jsonl"],
         SEEN_EXACT_FLOOR,
         SEEN_LEVEL_FLOOR,
-        0,
+        SEEN_MAX_RECORD_AS_SUSPENSION,
     );
 }
 

@@ -2006,6 +2006,26 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "OAuth: the connected app's callback URL does not match its configuration",
     ),
     (
+        "LOGIN_DURING_RESTRICTED_TIME",
+        Cue::Auth,
+        "the integration user's login hours refuse the login",
+    ),
+    (
+        "APP_NOT_FOUND",
+        Cue::Auth,
+        "OAuth: the external client app is not installed in the org",
+    ),
+    (
+        "INVALID_CREDENTIALS",
+        Cue::Auth,
+        "OAuth: the login was refused, as OAuth clients report it",
+    ),
+    (
+        "UNKNOWN_ERROR",
+        Cue::Transient,
+        "OAuth: the token endpoint failed without a reason and asks for a retry: probed",
+    ),
+    (
         "INACTIVE_USER",
         Cue::Auth,
         "OAuth: the integration user is inactive",

@@ -17,10 +17,10 @@
 //! | 1 | full storage or a concurrent-request limit is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
-//! | 4 | a row lock named in a text with no custom code around it | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
+//! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
-//! | 7 | nothing decisive | what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
+//! | 7 | nothing decisive | a `Bad Request` from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
 //!
 //! Level safety: a suspension that waits for an operator (API disabled,
 //! credentials, object or field permissions, storage) comes only from a
@@ -39,11 +39,13 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, … | suspension `SALESFORCE_AUTH_FAILED` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
+//! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; else `FIELD_PERMISSION` |
@@ -307,6 +309,14 @@ fn decide(failure: &FailureText<'_>) -> Classified {
     // 7. What a generic or unmapped code means on its own; when the client
     // dropped the code, a generic one the text names.
     match status {
+        None if scan.has(Cue::TokenEndpoint)
+            && contains_ignore_case(failure.message, BAD_REQUEST) =>
+        {
+            Classified {
+                class: resolve(Cue::TokenEndpoint, failure, &scan),
+                why: Explanation::new(Basis::Phrase, confidence::PHRASE, TOKEN_ENDPOINT),
+            }
+        }
         None if scan.generic.is_some() => {
             let slot = scan.generic.expect("checked just above");
             by(
@@ -388,6 +398,13 @@ pub(crate) enum Cue {
     HiddenField,
     BatchField,
     InvalidField,
+    // An object, field or query the API in use cannot serve at all (the Bulk
+    // API's unsupported objects, compound fields, objects that cannot be
+    // queried): the integration's job is wrong for this org, no record is.
+    BulkUnsupported,
+    // A refusal that asks for a retry (`unknown_error`, a token refresh
+    // racing another): probed, never a credential failure.
+    Transient,
     // Record level.
     ValidationRule,
     DuplicateRule,
@@ -424,6 +441,12 @@ pub(crate) enum Cue {
     TooLongHint,
     InUseHint,
     NotAValue,
+    // `System.HttpResponse[...]`: Apex in the org made a callout and reports
+    // its answer; a login refused there is that code's own credential.
+    Callout,
+    // The OAuth token endpoint: with a bare `Bad Request` and nothing else
+    // recognised, the login was refused.
+    TokenEndpoint,
 }
 
 impl Cue {
@@ -456,6 +479,8 @@ impl Cue {
                 | Cue::TooLongHint
                 | Cue::InUseHint
                 | Cue::NotAValue
+                | Cue::Callout
+                | Cue::TokenEndpoint
         )
     }
 
@@ -479,6 +504,7 @@ impl Cue {
                 | Cue::BatchField
                 | Cue::InvalidField
                 | Cue::SObjectNotSupported
+                | Cue::TokenEndpoint
         )
     }
 }
@@ -542,11 +568,20 @@ const PHRASES: &[(&str, Cue)] = &[
     ("failed (401)", Cue::Auth),
     ("401 unauthorized", Cue::Auth),
     ("password has expired", Cue::Auth),
-    ("approved this consumer", Cue::Auth),
+    // `user hasn't approved this consumer`, also cut short by a title.
+    ("approved this consume", Cue::Auth),
     ("not admin approved", Cue::Auth),
     ("admin approved users are pre-authorized", Cue::Auth),
     ("expired access/refresh token", Cue::Auth),
     ("authentication failure", Cue::Auth),
+    // `invalid_grant: ip restricted`, `IP restricted or invalid login hours`
+    // and the connectors' rewordings of them.
+    ("ip restricted", Cue::Auth),
+    ("invalid login hours", Cue::Auth),
+    ("oauth login invalid or expired", Cue::Auth),
+    ("invalid client credentials", Cue::Auth),
+    // A token refresh racing another one: retry, the credentials are fine.
+    ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
     ("service not available", Cue::Unavailable),
     ("service unavailable", Cue::Unavailable),
@@ -559,6 +594,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("unable to find object", Cue::UnknownObject),
     ("no such column", Cue::HiddenField),
     ("field name not found", Cue::BatchField),
+    // The Bulk API cannot serve this object or field at all: the job, not a
+    // record, is wrong for the org.
+    ("cannot serialize value for", Cue::BulkUnsupported),
+    // The user may not create or edit the object at all, whatever the
+    // record (`entity type cannot be inserted: Campaign`).
+    ("entity type cannot be inserted", Cue::HiddenObject),
+    ("entity type cannot be updated", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
@@ -638,7 +680,83 @@ const PHRASES: &[(&str, Cue)] = &[
     // A request that sets a lookup both by id and by external id: the
     // integration built it wrong, whatever the record holds.
     ("cannot specify both", Cue::NotAValue),
+    (TOKEN_ENDPOINT, Cue::TokenEndpoint),
 ];
+
+/// One phrase of [`SPLIT`]: its text, where its head starts in it, its
+/// cue, and whether it must end a word.
+type SplitPhrase = (&'static str, usize, Cue, bool);
+
+/// Phrases that share a head: the automaton holds the head once and
+/// [`Scan::note_split`] checks the words around it, which keeps the
+/// automaton (and the cache lines a walk touches) small. Each phrase counts
+/// as its own; a `true` flag makes it count only as a whole word at its end
+/// (`does not support query` refuses an object, `does not support
+/// queryMore()` a client's call).
+/// The number is where the head starts in the phrase (a test checks it).
+const SPLIT: &[(&str, &[SplitPhrase])] = &[
+    (
+        "not support",
+        &[
+            // The Bulk API, or the query, cannot serve this object at all:
+            // the job, not a record, is wrong for the org.
+            (
+                "is not supported by the bulk",
+                3,
+                Cue::BulkUnsupported,
+                false,
+            ),
+            (
+                "query is not supported on the",
+                9,
+                Cue::BulkUnsupported,
+                false,
+            ),
+            (
+                "compound data not supported",
+                14,
+                Cue::BulkUnsupported,
+                false,
+            ),
+            ("does not support query", 5, Cue::BulkUnsupported, true),
+        ],
+    ),
+    (
+        "currently ",
+        &[
+            // A row lock in the words Apex and the UI give it.
+            ("record currently unavailable", 7, Cue::Lock, false),
+            (
+                "currently being modified by another user",
+                0,
+                Cue::Lock,
+                false,
+            ),
+        ],
+    ),
+];
+
+/// The phrases of [`SPLIT`], in order.
+fn split_phrases() -> impl Iterator<Item = SplitPhrase> {
+    SPLIT
+        .iter()
+        .flat_map(|&(_, phrases)| phrases.iter().copied())
+}
+
+/// The OAuth token endpoint's path: a bare `Bad Request` from it, with
+/// nothing else recognised, is a refused login. The rare texts that name
+/// the endpoint are searched for [`BAD_REQUEST`] apart, which keeps a
+/// common phrase out of the automaton.
+const TOKEN_ENDPOINT: &str = "/services/oauth2/token";
+
+/// See [`TOKEN_ENDPOINT`].
+const BAD_REQUEST: &[u8] = b"bad request";
+
+/// `System.HttpResponse[Status=Unauthorized, StatusCode=401]`: an Apex
+/// callout's own answer, which [`Scan::note`] recognises after the
+/// automaton's `system.` (one pattern fewer to walk): a login refused
+/// inside it is the org's code failing.
+const CALLOUT_RESPONSE: &[u8] = b"httpresponse[";
 
 /// Standard messages as Salesforce words them for an integration user who
 /// reads another language. They are looked for only in a message that is not
@@ -690,6 +808,10 @@ enum Form {
     Code(Cue),
     /// A phrase: anywhere.
     Phrase(Cue),
+    /// A phrase not followed by a letter, digit or `_`.
+    WordPhrase(Cue),
+    /// The head of the phrases of `SPLIT[i]`.
+    Split(usize),
     /// `system.` followed by a name ending in `Exception`.
     ApexException,
     /// `Class.` or `Trigger.` opening an Apex stack frame.
@@ -749,6 +871,9 @@ struct Matcher {
     frames: usize,
     /// The id of the first of [`LOCALIZED`], which the automaton lacks.
     localized: usize,
+    /// The id of the first phrase of each entry of [`SPLIT`], whose heads
+    /// alone the automaton holds.
+    split_first: Vec<usize>,
     /// Every code by key, sorted by hash, to look status codes up in, with
     /// its canonical spelling.
     codes: Vec<(CodeKey, Cue, &'static str)>,
@@ -764,13 +889,22 @@ fn matcher() -> &'static Matcher {
         let forms: Vec<Form> = codes_in_text()
             .map(|(_, cue)| Form::Code(cue))
             .chain(PHRASES.iter().map(|&(_, cue)| Form::Phrase(cue)))
+            .chain((0..SPLIT.len()).map(Form::Split))
             .chain([Form::ApexException, Form::SObjectType])
             .chain(APEX_FRAMES.map(|_| Form::ApexFrame))
             .chain(LOCALIZED.iter().map(|&(_, cue)| Form::Phrase(cue)))
+            .chain(split_phrases().map(|(_, _, cue, word)| {
+                if word {
+                    Form::WordPhrase(cue)
+                } else {
+                    Form::Phrase(cue)
+                }
+            }))
             .collect();
         let mut patterns: Vec<&'static str> = codes_in_text()
             .map(|(p, _)| p)
             .chain(PHRASES.iter().map(|&(p, _)| p))
+            .chain(SPLIT.iter().map(|&(head, _)| head))
             .chain([APEX_EXCEPTION, SOBJECT_TYPE])
             .collect();
         let dfa = DFA::builder()
@@ -788,6 +922,16 @@ fn matcher() -> &'static Matcher {
         patterns.extend(APEX_FRAMES);
         let localized = patterns.len();
         patterns.extend(LOCALIZED.iter().map(|&(p, _)| p));
+        let split = patterns.len();
+        patterns.extend(split_phrases().map(|(p, _, _, _)| p));
+        let split_first = SPLIT
+            .iter()
+            .scan(split, |next, (_, phrases)| {
+                let first = *next;
+                *next += phrases.len();
+                Some(first)
+            })
+            .collect();
         let start = dfa
             .start_state(Anchored::No)
             .expect("the DFA supports unanchored searches");
@@ -807,6 +951,9 @@ fn matcher() -> &'static Matcher {
         {
             phrases.entry(text).or_insert(cue);
         }
+        for (text, _, cue, _) in split_phrases() {
+            phrases.entry(text).or_insert(cue);
+        }
         Matcher {
             dfa,
             start,
@@ -815,6 +962,7 @@ fn matcher() -> &'static Matcher {
             patterns,
             frames,
             localized,
+            split_first,
             codes,
             phrases,
         }
@@ -1024,14 +1172,25 @@ impl Scan {
     /// Records one occurrence; matches arrive in no particular order, hence
     /// the explicit earliest-start bookkeeping.
     fn note(&mut self, form: Form, pattern: PatternID, hay: &[u8], start: usize, end: usize) {
+        if matches!(form, Form::ApexException)
+            && starts_with_ignore_case(&hay[end..], CALLOUT_RESPONSE)
+        {
+            self.seen |= Cue::Callout.bit();
+            return;
+        }
+        if let Form::Split(i) = form {
+            self.note_split(i, hay, start, end);
+            return;
+        }
         let (cue, slot) = match form {
             Form::Code(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Code(cue) if cue.is_generic() => (cue, Some(Slot::Generic)),
             Form::Code(cue) => (cue, Some(Slot::Code)),
             Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
-            Form::Phrase(cue) if cue.is_hint() => (cue, None),
-            Form::Phrase(cue) => (cue, Some(Slot::Phrase)),
+            Form::Phrase(cue) | Form::WordPhrase(cue) if cue.is_hint() => (cue, None),
+            Form::Phrase(cue) | Form::WordPhrase(cue) => (cue, Some(Slot::Phrase)),
             Form::ApexException | Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
+            Form::Split(_) => return,
             Form::SObjectType => (Cue::SObjectNotSupported, Some(Slot::Phrase)),
         };
         // A stack trace names a frame per line: once an earlier occurrence
@@ -1052,9 +1211,13 @@ impl Scan {
         let genuine = match form {
             Form::Code(_) => is_word(hay, start, end),
             Form::Phrase(_) => true,
+            Form::WordPhrase(_) => !hay
+                .get(end)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_'),
             Form::ApexException => names_exception(&hay[end..]),
             Form::ApexFrame => is_word_start(hay, start) && opens_frame(&hay[end..]),
             Form::SObjectType => names_unsupported_type(&hay[end..]),
+            Form::Split(_) => false,
         };
         if !genuine {
             return;
@@ -1079,6 +1242,28 @@ impl Scan {
             Some(Slot::Generic) => keep(&mut self.generic),
             Some(Slot::Phrase) => keep(&mut self.phrase),
             None => {}
+        }
+    }
+
+    /// Notes each phrase of `SPLIT[i]` whose words surround its head, found
+    /// at `hay[start..end]`.
+    fn note_split(&mut self, i: usize, hay: &[u8], start: usize, end: usize) {
+        let m = matcher();
+        let (head, phrases) = SPLIT[i];
+        for (k, &(phrase, at, _, _)) in phrases.iter().enumerate() {
+            let (before, after) = (
+                &phrase.as_bytes()[..at],
+                &phrase.as_bytes()[at + head.len()..],
+            );
+            let around = start
+                .checked_sub(at)
+                .is_some_and(|from| hay[from..start].eq_ignore_ascii_case(before))
+                && starts_with_ignore_case(&hay[end..], after);
+            if around {
+                let id = PatternID::new(m.split_first[i] + k).expect("few patterns");
+                let form = m.forms[id.as_usize()];
+                self.note(form, id, hay, start - at, end + after.len());
+            }
         }
     }
 
@@ -1148,6 +1333,20 @@ fn names_unsupported_type(rest: &[u8]) -> bool {
         && rest
             .get(close..close + 18)
             .is_some_and(|s| s.eq_ignore_ascii_case(b"' is not supported"))
+}
+
+/// ASCII case-insensitive prefix test, without a lower-case copy.
+fn starts_with_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
+    hay.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// Whether `hay` contains `needle` in any ASCII case; for the rare texts
+/// that need a look beyond the automaton.
+fn contains_ignore_case(hay: &str, needle: &[u8]) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// ASCII case-insensitive suffix test, without a lower-case copy.
@@ -1234,8 +1433,16 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::DailyLimit | Cue::ConcurrentLimit => {
             return Suspension(S::SalesforceConcurrentLimitExceeded);
         }
+        // `FeatureNotEnabled : Cannot serialize value for ...`: one field the
+        // Bulk API cannot export, not the API switched off.
+        Cue::ApiDisabled if scan.has(Cue::BulkUnsupported) => return Suspension(S::Unknown),
         Cue::ApiDisabled => return Suspension(S::SalesforceApiDisabled),
-        Cue::Auth => return Suspension(S::SalesforceAuthFailed),
+        // A login refused to Apex's own callout is that code's failure; the
+        // integration's credentials are not in question.
+        Cue::Auth if scan.has(Cue::Callout) => T::SalesforceAutomation,
+        Cue::Auth if scan.has(Cue::Transient) => return Suspension(S::Unknown),
+        Cue::Auth | Cue::TokenEndpoint => return Suspension(S::SalesforceAuthFailed),
+        Cue::BulkUnsupported | Cue::Transient => return Suspension(S::Unknown),
         Cue::Unavailable => return Suspension(S::SalesforceOrgUnavailable),
         Cue::UnclearRefusal => return Suspension(S::Unknown),
         // `INVALID_TYPE` names a hidden object only with its sObject text;
@@ -1244,6 +1451,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
             return Suspension(S::MissingObjectPermissions);
         }
         Cue::HiddenObject => T::Unknown,
+        // `InvalidEntity`: the Bulk API does not serve the object, which the
+        // user may still see.
+        Cue::UnknownObject if scan.has(Cue::BulkUnsupported) => return Suspension(S::Unknown),
         Cue::UnknownObject | Cue::SObjectNotSupported => {
             return Suspension(S::MissingObjectPermissions);
         }
@@ -1290,7 +1500,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
-        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::NotAValue => T::Unknown,
+        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::NotAValue | Cue::Callout => {
+            T::Unknown
+        }
     };
     Record(record)
 }
@@ -2214,5 +2426,169 @@ mod level_safety {
             .class,
             Classification::Record(ErrorType::MismatchedStateOrCountry)
         );
+    }
+
+    #[test]
+    fn a_login_refused_to_an_apex_callout_is_that_codes_failure() {
+        let body = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        assert_eq!(
+            explained("", body, &[]).class,
+            Classification::Suspension(SuspensionReason::SalesforceAuthFailed)
+        );
+        let callout =
+            format!("Error: System.HttpResponse[Status=Unauthorized, StatusCode=401]\n{body}");
+        assert_eq!(
+            explained("", &callout, &[]).class,
+            Classification::Record(ErrorType::SalesforceAutomation)
+        );
+        // Whatever else failed inside the callout still decides.
+        let inner = "Error: System.HttpResponse[Status=Bad Request, StatusCode=400]\n\
+                     [{\"errorCode\":\"STRING_TOO_LONG\",\"message\":\"Name: data value too large\"}]";
+        assert_eq!(
+            explained("", inner, &[]).class,
+            Classification::Record(ErrorType::StringTooLong)
+        );
+    }
+
+    #[test]
+    fn a_row_lock_in_other_words_is_still_a_row_lock() {
+        for message in [
+            "Record Currently Unavailable",
+            "The record you are attempting to edit, or one of its related records, \
+             is currently being modified by another user. Please try again.",
+        ] {
+            assert_eq!(
+                explained("", message, &[]).class,
+                Classification::Suspension(SuspensionReason::SalesforceOrgLocked),
+                "{message}"
+            );
+        }
+        let in_trigger = "AcmeTrigger: execution of AfterUpdate caused by: \
+                          System.QueryException: Record Currently Unavailable";
+        assert_eq!(
+            explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", in_trigger, &[]).class,
+            Classification::Record(ErrorType::SalesforceAutomation)
+        );
+    }
+
+    #[test]
+    fn an_object_the_bulk_api_cannot_serve_suspends_for_a_probe() {
+        let unsupported = r#"[{"errorCode":"INVALIDENTITY","message":"Entity 'Foo__Share' is not supported by the Bulk API."}]"#;
+        assert_eq!(
+            explained("", unsupported, &[]).class,
+            Classification::Suspension(SuspensionReason::Unknown)
+        );
+        assert_eq!(
+            explained("InvalidEntity", "Entity 'Foo__c' does not exist", &[]).class,
+            Classification::Suspension(SuspensionReason::MissingObjectPermissions)
+        );
+        assert_eq!(
+            explained("", "entity type Foo__x does not support query", &[]).class,
+            Classification::Suspension(SuspensionReason::Unknown)
+        );
+        // The same words about one call of the client are not the object's.
+        assert_eq!(
+            explained("", "Aggregate query does not support queryMore()", &[]).class,
+            Classification::Record(ErrorType::Unknown)
+        );
+        assert_eq!(
+            explained(
+                "FeatureNotEnabled",
+                "Cannot serialize value for 'Address__c' in CSV format",
+                &[]
+            )
+            .class,
+            Classification::Suspension(SuspensionReason::Unknown)
+        );
+    }
+
+    #[test]
+    fn an_object_the_user_may_not_create_names_the_missing_permission() {
+        assert_eq!(
+            explained(
+                "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                "entity type cannot be inserted: Campaign",
+                &[]
+            )
+            .class,
+            Classification::Suspension(SuspensionReason::MissingObjectPermissions)
+        );
+    }
+
+    #[test]
+    fn login_refusals_in_their_many_wordings_suspend_for_the_credentials() {
+        for (code, message) in [
+            ("", "invalid_grant: ip restricted"),
+            (
+                "",
+                "This authorization request has expired, or the IP is restricted or invalid login hours.",
+            ),
+            (
+                "",
+                "Authentication Failed: OAuth login invalid or expired access token",
+            ),
+            ("", "invalid client credentials"),
+            ("", "user hasn't approved this consume"),
+            (
+                "LOGIN_DURING_RESTRICTED_TIME",
+                "cannot log in during restricted time",
+            ),
+            ("", "{error: 'app_not_found'}"),
+            ("", "OAuth2 login failed. Reason: invalid_credentials"),
+        ] {
+            assert_eq!(
+                explained(code, message, &[]).class,
+                Classification::Suspension(SuspensionReason::SalesforceAuthFailed),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_that_asks_for_a_retry_is_probed_not_a_credential_failure() {
+        for message in [
+            r#"{"error":"invalid_grant","error_description":"token request is already being processed"}"#,
+            r#"{"error": "unknown_error", "error_description": "retry your request"}"#,
+        ] {
+            assert_eq!(
+                explained("", message, &[]).class,
+                Classification::Suspension(SuspensionReason::Unknown),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_request_from_the_token_endpoint_is_a_refused_login() {
+        let refused = explained(
+            "",
+            "400 Client Error: Bad Request for url: https://login.salesforce.com/services/oauth2/token",
+            &[],
+        );
+        assert_eq!(
+            refused.class,
+            Classification::Suspension(SuspensionReason::SalesforceAuthFailed)
+        );
+        assert_eq!(refused.why.basis, Basis::Phrase);
+        assert_eq!(refused.why.matched, TOKEN_ENDPOINT);
+        // The endpoint alone says nothing of why the call failed.
+        assert_eq!(
+            explained(
+                "",
+                "connect timed out: https://login.salesforce.com/services/oauth2/token",
+                &[]
+            )
+            .class,
+            Classification::Record(ErrorType::Unknown)
+        );
+    }
+
+    #[test]
+    fn each_split_phrase_holds_its_head_where_it_says() {
+        for &(head, phrases) in SPLIT {
+            for &(phrase, at, _, _) in phrases {
+                assert_eq!(phrase.get(at..at + head.len()), Some(head), "{phrase}");
+            }
+        }
     }
 }
