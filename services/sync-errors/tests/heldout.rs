@@ -25,16 +25,15 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: set to what the
-/// part scores when it is installed and measured. The target is 95 %.
-const EXACT_FLOOR: f64 = 78.0;
-/// Level accuracy floor of the held-out part, percent, likewise; the
-/// target is 100 %.
-const LEVEL_FLOOR: f64 = 87.5;
-/// Record failures of the held-out part raised as suspensions, at most.
-/// The target is 0, which the seen part keeps; this ceiling only stops the
-/// count growing past what was measured.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// Exact accuracy floor of the held-out part, percent: 96 of 120 (80.0 %)
+/// when it was installed and measured, once. The target is 95 %.
+const EXACT_FLOOR: f64 = 79.5;
+/// Level accuracy floor of the held-out part, percent: 113 of 120
+/// (94.2 %) when measured; the target is 100 %.
+const LEVEL_FLOOR: f64 = 94.0;
+/// Record failures of the held-out part raised as suspensions, at most:
+/// none when measured, which is the target.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the earlier held-out parts, 275 texts),
 /// percent: just below what it scores with the rules written from it (265
 /// and 275 of 275), and not one record failure raised as a suspension.
