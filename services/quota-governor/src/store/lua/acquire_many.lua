@@ -9,10 +9,7 @@
 -- ARGV[9]  the most consumers a bucket names
 -- then per decision: count, min, priority, the consumer's name
 --
--- Returns the 10 numbers of each decision, one decision after the other,
--- packed as big-endian 8-byte integers in one string: one bulk reply reads
--- far faster than thousands of integer replies. (The store sends at most 256
--- decisions, 2 560 numbers, well under unpack()'s limit.)
+-- Returns the 10 numbers of each decision, one decision after the other.
 local bucket_ms = tonumber(ARGV[1])
 local ring = tonumber(ARGV[2])
 local margin = tonumber(ARGV[3])
@@ -32,4 +29,4 @@ for i = 0, #KEYS / 4 - 1 do
     out[#out + 1] = v
   end
 end
-return struct.pack('>' .. string.rep('i8', #out), unpack(out))
+return out

@@ -218,13 +218,12 @@ async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Ask
     }
     // A clock a test set goes last (nothing, with the store's own).
     invocation.arg(clock.set_ms());
-    let reply: Result<Vec<u8>, _> = invocation
+    let reply: Result<Vec<i64>, _> = invocation
         .invoke_async(&mut conn.clone())
         .instrument(redis_span("EVALSHA", "acquire_many"))
         .await;
-    let reply = reply.map(|packed| decode::packed_numbers(&packed));
     match reply {
-        Ok(Some(numbers)) if numbers.len() == batch.len() * DECISION_LEN => {
+        Ok(numbers) if numbers.len() == batch.len() * DECISION_LEN => {
             let decisions: Vec<_> = numbers.chunks(DECISION_LEN).map(decode::decision).collect();
             // One wait covers the batch: its writes went in one call.
             let granted = decisions

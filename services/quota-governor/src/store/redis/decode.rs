@@ -231,15 +231,6 @@ pub fn consumers(values: &[Value]) -> Result<ConsumerCounts, StoreError> {
     Ok(ConsumerCounts::from_parts(parts))
 }
 
-/// The numbers of a packed reply (acquire_many.lua): big-endian 8-byte
-/// integers one after the other; `None` when its length is not a whole
-/// number of them.
-pub fn packed_numbers(packed: &[u8]) -> Option<Vec<i64>> {
-    let (numbers, rest) = packed.as_chunks::<8>();
-    rest.is_empty()
-        .then(|| numbers.iter().map(|n| i64::from_be_bytes(*n)).collect())
-}
-
 /// Reads one decision's ten numbers (decide.lua).
 pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
     let &[
@@ -590,15 +581,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-
-    #[test]
-    fn packed_numbers_are_big_endian_eight_byte_integers() {
-        let numbers = [1, 0, 0, -1, i64::MAX, 1_733_300_000_000];
-        let packed: Vec<u8> = numbers.iter().flat_map(|n| n.to_be_bytes()).collect();
-        assert_eq!(packed_numbers(&packed), Some(numbers.to_vec()));
-        assert_eq!(packed_numbers(&[]), Some(Vec::new()));
-        assert_eq!(packed_numbers(&packed[..15]), None, "a torn number");
-    }
 
     #[test]
     fn window_bytes_decode_big_endian_and_pad() {
