@@ -173,7 +173,8 @@ fn durations() -> &'static Histogram<f64> {
 #[derive(Clone)]
 pub struct RpcMetricsLayer {
     methods: Arc<RpcMethods>,
-    /// Registered as long as a server holds the layer.
+    /// The counter's handle; its callback, registered with the meter,
+    /// reads `methods` at every collection.
     _calls: ObservableCounter<u64>,
 }
 
