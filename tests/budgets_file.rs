@@ -736,11 +736,23 @@ async fn until_allocation(
     org: &str,
     allocation: Option<u64>,
 ) {
+    until_allocation_of(client, org, pb::Resource::ApiRequests, allocation).await;
+}
+
+/// Waits until `org`'s budget of `resource` has `allocation` (`None`: has
+/// none): a file's budgets are written one after another, so one budget
+/// seen says nothing of the next.
+async fn until_allocation_of(
+    client: &QuotaGovernorClient<Channel>,
+    org: &str,
+    resource: pb::Resource,
+    allocation: Option<u64>,
+) {
     let reached = eventually(PATIENCE, || {
         let mut client = client.clone();
         let org = org.to_owned();
         async move {
-            let now = get(&mut client, &org, pb::Resource::ApiRequests).await;
+            let now = get(&mut client, &org, resource).await;
             match allocation {
                 Some(a) => now.map(|b| b.allocation) == Ok(a),
                 None => now == Err(Code::NotFound),
@@ -769,9 +781,13 @@ async fn two_replicas_apply_one_budgets_file_at_start_and_on_change(backend: Bac
     for client in &replicas {
         until_allocation(client, "00D5g000000acmeEAA", Some(50_000)).await;
         until_allocation(client, "00D5g000000globexE", Some(120_000)).await;
-        let mut c = client.clone();
-        let bulk = get(&mut c, "00D5g000000globexE", pb::Resource::BulkBatches).await;
-        assert_eq!(bulk.map(|b| b.allocation), Ok(5_000));
+        until_allocation_of(
+            client,
+            "00D5g000000globexE",
+            pb::Resource::BulkBatches,
+            Some(5_000),
+        )
+        .await;
     }
 
     // An operator's SetBudget in between...
