@@ -415,7 +415,23 @@ async fn operator_rules_decide_and_reload_when_their_file_changes(backend: Backe
     assert!(reloaded, "the rules file was not reloaded");
 
     // The change is in the audit trail: the file, and the rules' names
-    // before and after; the refused change is not.
+    // before and after; the refused change is not. The rules are put in
+    // force first and recorded just after: wait for the record.
+    let recorded = eventually(Duration::from_secs(5), || {
+        let mut c = c.clone();
+        async move {
+            c.list_audit_events(pb::ListAuditEventsRequest::default())
+                .await
+                .is_ok_and(|r| {
+                    r.into_inner()
+                        .events
+                        .iter()
+                        .any(|e| e.action == "RulesFile")
+                })
+        }
+    })
+    .await;
+    assert!(recorded, "the rules file's change was not recorded");
     let events = c
         .list_audit_events(pb::ListAuditEventsRequest::default())
         .await
