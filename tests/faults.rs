@@ -140,7 +140,9 @@ impl Codes {
 /// INTERNAL that tonic gives a call made on a connection the server's
 /// graceful GOAWAY (NO_ERROR) had already closed to new calls, so that it
 /// was never sent (tonic maps every h2 NO_ERROR to INTERNAL; see
-/// hyperium/hyper#4052). Nothing else.
+/// hyperium/hyper#4052); and the UNKNOWN `transport error` of a request
+/// that could not be written to a connection the server had closed
+/// ([`unwritten`]). Nothing else.
 fn retryable(status: &tonic::Status) -> bool {
     match status.code() {
         Code::Unavailable | Code::Cancelled => true,
@@ -150,8 +152,43 @@ fn retryable(status: &tonic::Status) -> bool {
                 && cause.contains("GoAway(")
                 && cause.contains("NO_ERROR")
         }
+        Code::Unknown => unwritten(status),
         _ => false,
     }
+}
+
+/// Whether `status` is tonic's `transport error` for a request it could not
+/// write because the server had already closed the connection (a broken
+/// pipe or a reset): the client had not yet read the server's GOAWAY when
+/// it opened the call, and the request never reached a handler. HTTP/2
+/// (RFC 9113, section 6.8) lets a client send such a request again.
+fn unwritten(status: &tonic::Status) -> bool {
+    let mut next = std::error::Error::source(status);
+    while let Some(error) = next {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// A request the server's closed connection refused is retryable; other
+/// transport failures are not.
+#[test]
+fn a_request_written_to_a_closed_connection_may_be_sent_again() {
+    use std::io::{Error, ErrorKind};
+    let status = |kind| tonic::Status::from_error(Box::new(Error::from(kind)));
+    for kind in [ErrorKind::BrokenPipe, ErrorKind::ConnectionReset] {
+        let failed = status(kind);
+        assert_eq!(failed.code(), Code::Unknown);
+        assert!(retryable(&failed), "{kind:?}");
+    }
+    assert!(!retryable(&status(ErrorKind::InvalidData)));
+    assert!(!retryable(&tonic::Status::unknown("transport error")));
 }
 
 /// A status's message, and the error at the root of it when there is one
