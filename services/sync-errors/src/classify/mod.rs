@@ -101,6 +101,7 @@ use std::sync::OnceLock;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind, PatternID};
+use memchr::memmem;
 
 use crate::taxonomy::{Basis, ErrorType, SuspensionReason};
 
@@ -599,16 +600,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("ip restricted", Cue::Auth),
     ("invalid login hours", Cue::Auth),
     ("oauth login invalid or expired", Cue::Auth),
-    ("invalid client credentials", Cue::Auth),
     // The login refused in the words of the tools that report it.
     ("invalid username or password", Cue::Auth),
-    ("invalid clientid", Cue::Auth),
-    ("invalid clientsecret", Cue::Auth),
     ("credentials used to connect", Cue::Auth),
     ("generating access token", Cue::Auth),
-    // OAuth's own description of `invalid_grant`, which tools show alone.
-    ("authorization grant", Cue::Auth),
-    ("authorization failed", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -633,7 +628,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // A whole API or object refused to the user, no record named:
     // `INSUFFICIENT_ACCESS: insufficient access rights on entity`, the
     // Metadata API without Modify All Data, the Organization object.
-    ("insufficient access rights on entity", Cue::HiddenObject),
+    // (`rights on entity`: its common head, `insufficient access`, would be
+    // checked in every record's access refusal.)
+    ("rights on entity", Cue::HiddenObject),
     ("use of the metadata api requires", Cue::HiddenObject),
     ("not allowed to get organization", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
@@ -784,6 +781,25 @@ const SPLIT: &[(&str, &[SplitPhrase])] = &[
         ],
     ),
     (
+        "invalid client",
+        &[
+            // `authentication failure - invalid client credentials`, and a
+            // connected app's key or secret refused in a tool's words.
+            ("invalid client credentials", 0, Cue::Auth, false),
+            ("invalid clientid", 0, Cue::Auth, false),
+            ("invalid clientsecret", 0, Cue::Auth, false),
+        ],
+    ),
+    (
+        "authorization ",
+        &[
+            // OAuth's own description of `invalid_grant`, which tools show
+            // alone, and a tool's word for a refused connection.
+            ("authorization grant", 0, Cue::Auth, false),
+            ("authorization failed", 0, Cue::Auth, false),
+        ],
+    ),
+    (
         "at least 1 ",
         &[
             // An empty collection request: the client's, no record's.
@@ -830,9 +846,9 @@ const CALLOUT_RESPONSE: &[u8] = b"httpresponse[";
 
 /// Standard messages as Salesforce words them for an integration user who
 /// reads another language. They are looked for only in a message that is not
-/// plain ASCII, by a plain search after the automaton's pass: bytes above
-/// 127 in the automaton would widen every row of its table and slow down
-/// every message.
+/// plain ASCII, by a plain search after the automaton's pass (with searchers
+/// built once, see [`localized_finders`]): bytes above 127 in the automaton
+/// would widen every row of its table and slow down every message.
 const LOCALIZED: &[(&str, Cue)] = &[
     // Japanese.
     (
@@ -953,6 +969,17 @@ struct Matcher {
     /// The cue of each phrase, by its text: the level-safety net asks it of
     /// every suspension a phrase decided.
     phrases: HashMap<&'static str, Cue>,
+}
+
+/// A searcher for each of [`LOCALIZED`], built once.
+fn localized_finders() -> &'static [memmem::Finder<'static>] {
+    static FINDERS: OnceLock<Vec<memmem::Finder<'static>>> = OnceLock::new();
+    FINDERS.get_or_init(|| {
+        LOCALIZED
+            .iter()
+            .map(|&(phrase, _)| memmem::Finder::new(phrase.as_bytes()))
+            .collect()
+    })
 }
 
 /// Built once per process, on first use.
@@ -1205,8 +1232,9 @@ impl Scan {
             scan.note(m.forms[pattern.as_usize()], pattern, hay, start, end);
         });
         if !hay.is_ascii() {
-            for (i, &(phrase, _)) in LOCALIZED.iter().enumerate() {
-                if let Some(start) = message.find(phrase) {
+            for (i, (&(phrase, _), finder)) in LOCALIZED.iter().zip(localized_finders()).enumerate()
+            {
+                if let Some(start) = finder.find(hay) {
                     let id = PatternID::new(m.localized + i).expect("few patterns");
                     let form = m.forms[id.as_usize()];
                     scan.note(form, id, hay, start, start + phrase.len());
