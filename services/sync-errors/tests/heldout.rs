@@ -25,20 +25,22 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: 96 of 120 (80.0 %)
-/// when it was installed and measured, once. The target is 95 %.
+/// Exact accuracy floor of the held-out part, percent. These three are the
+/// floors the previous held-out part was held to (96 of 120, 80.0 %, when
+/// measured); the next part sets its own when it is installed and
+/// measured, once. The target is 95 %.
 const EXACT_FLOOR: f64 = 79.5;
-/// Level accuracy floor of the held-out part, percent: 113 of 120
-/// (94.2 %) when measured; the target is 100 %.
+/// Level accuracy floor of the held-out part, percent (the previous part:
+/// 113 of 120, 94.2 %); the target is 100 %.
 const LEVEL_FLOOR: f64 = 94.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// none when measured, which is the target.
+/// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the earlier held-out parts, 275 texts),
-/// percent: just below what it scores with the rules written from it (265
-/// and 275 of 275), and not one record failure raised as a suspension.
-const SEEN_EXACT_FLOOR: f64 = 96.0;
-const SEEN_LEVEL_FLOOR: f64 = 99.5;
+/// Floors of the seen part (the three earlier held-out parts, 395 texts),
+/// percent: just below what it scores with the rules written from it (383
+/// and 395 of 395), and not one record failure raised as a suspension.
+const SEEN_EXACT_FLOOR: f64 = 96.9;
+const SEEN_LEVEL_FLOOR: f64 = 99.8;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -623,8 +623,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE",
-        Cue::Unavailable,
-        "the org is in maintenance",
+        Cue::Maintenance,
+        "the org is read-only for maintenance, wherever the code is named",
     ),
     (
         "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
@@ -2047,8 +2047,8 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "INSUFFICIENT_ACCESS",
-        Cue::RecordAccess,
-        "INSUFFICIENT_ACCESS_OR_READONLY as some clients shorten it",
+        Cue::Forbidden,
+        "a refusal: the text decides (a whole API or object refused is the object permission), else a record's access",
     ),
     (
         "SERVER_UNAVAILABLE",
@@ -2088,8 +2088,8 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
     ("APEX_ERROR", Cue::Apex, "REST: an Apex class failed"),
     (
         "JSON_PARSER_ERROR",
-        Cue::TypeMismatch,
-        "REST: a value that does not parse as its field's type",
+        Cue::JsonParser,
+        "REST: the body does not parse: a value of the wrong type when the text names one, else a request the client built wrong",
     ),
     (
         "NOT_FOUND",

@@ -14,7 +14,7 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage or a concurrent-request limit is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED`, even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage, a concurrent-request limit or the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
@@ -38,43 +38,49 @@
 //! | codes / phrases | result |
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
-//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `credentials used to connect`, `generating access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, HTTP 502/503; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated` | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
-//! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; else `FIELD_PERMISSION` |
+//! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
-//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found` | `RESTRICTED_UNIQUE_VALUE` |
-//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
-//! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN`, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
+//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
+//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
+//! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
 //! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read` | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
-//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner |
-//! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given | `MISSING_SALESFORCE_ID` |
+//! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`) | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
-//! | `INVALID_TYPE_ON_FIELD_IN_RECORD`, `JSON_PARSER_ERROR`; `value not of required type`, `Cannot deserialize instance of` | `TYPE_MISMATCH` |
-//! | `STRING_TOO_LONG`; `data value too large` | `STRING_TOO_LONG` |
-//! | `INVALID_EMAIL_ADDRESS`; `invalid email address` | `INVALID_EMAIL` |
+//! | `INVALID_TYPE_ON_FIELD_IN_RECORD`; `value not of required type`, `Cannot deserialize instance of` | `TYPE_MISMATCH` |
+//! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
+//! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG` | `STRING_TOO_LONG` |
+//! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
 //! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range` | `INVALID_VALUE` |
 //!
 //! Standard messages count in the languages the corpus has them in too
 //! (three Japanese ones: the restricted picklist, the custom validation
-//! exception and the duplicate rule's `Use one of these records?`).
+//! exception and the duplicate rule's `Use one of these records?`; two
+//! Korean ones: the restricted picklist and a lookup filter's own text).
+//!
+//! Custom code is also named by what only it does: `Web service callout
+//! failed` and `Too many callouts` are Apex's, `An error occurred at
+//! element` a flow's.
 //!
 //! Types the CRM side raises itself (association limit, waiting for account
 //! sync, e-mail already in use, missing picklist option, mismatched
@@ -95,6 +101,7 @@ use std::sync::OnceLock;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind, PatternID};
+use memchr::memmem;
 
 use crate::taxonomy::{Basis, ErrorType, SuspensionReason};
 
@@ -237,7 +244,7 @@ fn decide(failure: &FailureText<'_>) -> Classified {
     };
 
     // 1. Org-wide conditions, wherever they are named.
-    for cue in [Cue::Storage, Cue::ConcurrentLimit] {
+    for cue in [Cue::Storage, Cue::ConcurrentLimit, Cue::Maintenance] {
         if let Some((c, code)) = status.filter(|(c, _)| *c == cue) {
             return from_status(c, code);
         }
@@ -405,6 +412,9 @@ pub(crate) enum Cue {
     // A refusal that asks for a retry (`unknown_error`, a token refresh
     // racing another): probed, never a credential failure.
     Transient,
+    // The org is read-only for maintenance: no write can succeed anywhere,
+    // so it is the org's wherever it is named, inside custom code too.
+    Maintenance,
     // Record level.
     ValidationRule,
     DuplicateRule,
@@ -432,6 +442,9 @@ pub(crate) enum Cue {
     RequiredMissing,
     CountryMissing,
     StateOrCountry,
+    // `JSON_PARSER_ERROR`: a value of the wrong type when the text names
+    // one, else a request body the client built wrong.
+    JsonParser,
     Unsupported,
     // Hints: they only refine another cause.
     QueueId,
@@ -493,6 +506,7 @@ impl Cue {
         matches!(
             self,
             Cue::Storage
+                | Cue::Maintenance
                 | Cue::DailyLimit
                 | Cue::ConcurrentLimit
                 | Cue::ApiDisabled
@@ -521,6 +535,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("flow trigger failed", Cue::Flow),
     ("fault has occurred in this flow", Cue::Flow),
     ("process failed. give your", Cue::Flow),
+    // A flow's fault message: `An error occurred at element Submit_Record.`
+    ("error occurred at element", Cue::Flow),
     // Apex triggers and classes.
     ("execution of before", Cue::Apex),
     ("execution of after", Cue::Apex),
@@ -536,6 +552,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("your solution provider has been notified", Cue::Apex),
     // A trigger set the value that failed (`data value too large` after it).
     ("data changed by trigger", Cue::Apex),
+    // Only Apex makes web service callouts, and only code in the org
+    // counts its callouts against a limit.
+    ("web service callout failed", Cue::Apex),
+    ("too many callouts", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
     ("storage limit exceeded", Cue::Storage),
@@ -557,6 +577,7 @@ const PHRASES: &[(&str, Cue)] = &[
     ("number of concurrent queries", Cue::ConcurrentLimit),
     ("api is disabled for this user", Cue::ApiDisabled),
     ("api is not enabled for this", Cue::ApiDisabled),
+    ("api calls have been disabled", Cue::ApiDisabled),
     ("session expired or invalid", Cue::Auth),
     ("invalid session id", Cue::Auth),
     ("session is not valid for use with", Cue::Auth),
@@ -579,7 +600,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("ip restricted", Cue::Auth),
     ("invalid login hours", Cue::Auth),
     ("oauth login invalid or expired", Cue::Auth),
-    ("invalid client credentials", Cue::Auth),
+    // The login refused in the words of the tools that report it.
+    ("invalid username or password", Cue::Auth),
+    ("credentials used to connect", Cue::Auth),
+    ("generating access token", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -601,12 +625,23 @@ const PHRASES: &[(&str, Cue)] = &[
     // record (`entity type cannot be inserted: Campaign`).
     ("entity type cannot be inserted", Cue::HiddenObject),
     ("entity type cannot be updated", Cue::HiddenObject),
+    // A whole API or object refused to the user, no record named:
+    // `INSUFFICIENT_ACCESS: insufficient access rights on entity`, the
+    // Metadata API without Modify All Data, the Organization object.
+    // (`rights on entity`: its common head, `insufficient access`, would be
+    // checked in every record's access refusal.)
+    ("rights on entity", Cue::HiddenObject),
+    ("use of the metadata api requires", Cue::HiddenObject),
+    ("not allowed to get organization", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
     // Record level.
     ("data value too large", Cue::TooLong),
+    ("string too long", Cue::TooLong),
     ("invalid email address", Cue::InvalidEmail),
+    // `Username must be in the form of an email address`.
+    ("must be in the form of an email", Cue::InvalidEmail),
     ("bad value for restricted picklist", Cue::RestrictedPicklist),
     (" in picklist: ", Cue::MissingPicklistOption),
     ("use one of these records?", Cue::DuplicateRule),
@@ -617,7 +652,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("record found for external id", Cue::UniqueValue),
     // An upsert whose external ID value is on two records already.
     ("matches more than one record", Cue::UniqueValue),
+    ("multiple records found", Cue::UniqueValue),
     ("rights on cross-reference id", Cue::MissingRecord),
+    // INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY in words.
+    ("access on cross reference entity", Cue::MissingRecord),
     ("entity is deleted", Cue::MissingRecord),
     ("converted lead", Cue::MissingRecord),
     ("requested resource does not exist", Cue::MissingRecord),
@@ -658,6 +696,7 @@ const PHRASES: &[(&str, Cue)] = &[
     ("external id field not specified", Cue::MissingId),
     ("external id was blank", Cue::MissingId),
     ("is not an external id", Cue::MissingId),
+    ("not match an external id", Cue::MissingId),
     ("record type missing", Cue::RecordType),
     ("record type id: this id value", Cue::RecordType),
     ("cannot deserialize instance of", Cue::TypeMismatch),
@@ -680,6 +719,8 @@ const PHRASES: &[(&str, Cue)] = &[
     // A request that sets a lookup both by id and by external id: the
     // integration built it wrong, whatever the record holds.
     ("cannot specify both", Cue::NotAValue),
+    // A request body that could not be read at all.
+    ("json deserialization failed", Cue::NotAValue),
     (TOKEN_ENDPOINT, Cue::TokenEndpoint),
 ];
 
@@ -719,6 +760,51 @@ const SPLIT: &[(&str, &[SplitPhrase])] = &[
                 false,
             ),
             ("does not support query", 5, Cue::BulkUnsupported, true),
+            // INVALID_TYPE's own tail, whatever names the object before it
+            // (`Object type contact is not supported. If you are ...`).
+            (
+                "is not supported. if you are attempting to use a custom",
+                3,
+                Cue::SObjectNotSupported,
+                false,
+            ),
+        ],
+    ),
+    (
+        "authenticat",
+        &[
+            // A login refused in the words of the tool that reports it.
+            ("could not authenticate", 10, Cue::Auth, false),
+            ("unable to authenticate", 10, Cue::Auth, false),
+            ("authentication failed", 0, Cue::Auth, false),
+            ("re-authenticate", 3, Cue::Auth, false),
+        ],
+    ),
+    (
+        "invalid client",
+        &[
+            // `authentication failure - invalid client credentials`, and a
+            // connected app's key or secret refused in a tool's words.
+            ("invalid client credentials", 0, Cue::Auth, false),
+            ("invalid clientid", 0, Cue::Auth, false),
+            ("invalid clientsecret", 0, Cue::Auth, false),
+        ],
+    ),
+    (
+        "authorization ",
+        &[
+            // OAuth's own description of `invalid_grant`, which tools show
+            // alone, and a tool's word for a refused connection.
+            ("authorization grant", 0, Cue::Auth, false),
+            ("authorization failed", 0, Cue::Auth, false),
+        ],
+    ),
+    (
+        "at least 1 ",
+        &[
+            // An empty collection request: the client's, no record's.
+            ("at least 1 record is required", 0, Cue::NotAValue, false),
+            ("at least 1 id is required", 0, Cue::NotAValue, false),
         ],
     ),
     (
@@ -760,9 +846,9 @@ const CALLOUT_RESPONSE: &[u8] = b"httpresponse[";
 
 /// Standard messages as Salesforce words them for an integration user who
 /// reads another language. They are looked for only in a message that is not
-/// plain ASCII, by a plain search after the automaton's pass: bytes above
-/// 127 in the automaton would widen every row of its table and slow down
-/// every message.
+/// plain ASCII, by a plain search after the automaton's pass (with searchers
+/// built once, see [`localized_finders`]): bytes above 127 in the automaton
+/// would widen every row of its table and slow down every message.
 const LOCALIZED: &[(&str, Cue)] = &[
     // Japanese.
     (
@@ -771,6 +857,9 @@ const LOCALIZED: &[(&str, Cue)] = &[
     ),
     ("カスタム入力規則の例外", Cue::ValidationRule),
     ("いずれか 1 つのレコードを使用しますか", Cue::DuplicateRule),
+    // Korean: the restricted picklist, and a lookup filter's own text.
+    ("제한된 선택 목록 필드의 잘못된 값", Cue::RestrictedPicklist),
+    ("값이 필터 기준과 일치하지 않습니다", Cue::FilterCriteria),
 ];
 
 /// Apex exceptions read `System.<Name>Exception`; the automaton finds
@@ -880,6 +969,17 @@ struct Matcher {
     /// The cue of each phrase, by its text: the level-safety net asks it of
     /// every suspension a phrase decided.
     phrases: HashMap<&'static str, Cue>,
+}
+
+/// A searcher for each of [`LOCALIZED`], built once.
+fn localized_finders() -> &'static [memmem::Finder<'static>] {
+    static FINDERS: OnceLock<Vec<memmem::Finder<'static>>> = OnceLock::new();
+    FINDERS.get_or_init(|| {
+        LOCALIZED
+            .iter()
+            .map(|&(phrase, _)| memmem::Finder::new(phrase.as_bytes()))
+            .collect()
+    })
 }
 
 /// Built once per process, on first use.
@@ -1096,7 +1196,12 @@ struct First {
 
 /// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4):
 /// their earliest occurrences are kept apart.
-const ANYWHERE: [Cue; 3] = [Cue::Storage, Cue::ConcurrentLimit, Cue::Lock];
+const ANYWHERE: [Cue; 4] = [
+    Cue::Storage,
+    Cue::ConcurrentLimit,
+    Cue::Maintenance,
+    Cue::Lock,
+];
 
 /// What one pass over a message found.
 #[derive(Default)]
@@ -1114,7 +1219,7 @@ struct Scan {
     /// The earliest phrase that decides on its own.
     phrase: Option<First>,
     /// The earliest occurrence of each of [`ANYWHERE`].
-    anywhere: [Option<First>; 3],
+    anywhere: [Option<First>; 4],
 }
 
 impl Scan {
@@ -1127,8 +1232,9 @@ impl Scan {
             scan.note(m.forms[pattern.as_usize()], pattern, hay, start, end);
         });
         if !hay.is_ascii() {
-            for (i, &(phrase, _)) in LOCALIZED.iter().enumerate() {
-                if let Some(start) = message.find(phrase) {
+            for (i, (&(phrase, _), finder)) in LOCALIZED.iter().zip(localized_finders()).enumerate()
+            {
+                if let Some(start) = finder.find(hay) {
                     let id = PatternID::new(m.localized + i).expect("few patterns");
                     let form = m.forms[id.as_usize()];
                     scan.note(form, id, hay, start, start + phrase.len());
@@ -1443,7 +1549,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::Auth if scan.has(Cue::Transient) => return Suspension(S::Unknown),
         Cue::Auth | Cue::TokenEndpoint => return Suspension(S::SalesforceAuthFailed),
         Cue::BulkUnsupported | Cue::Transient => return Suspension(S::Unknown),
-        Cue::Unavailable => return Suspension(S::SalesforceOrgUnavailable),
+        Cue::Unavailable | Cue::Maintenance => return Suspension(S::SalesforceOrgUnavailable),
         Cue::UnclearRefusal => return Suspension(S::Unknown),
         // `INVALID_TYPE` names a hidden object only with its sObject text;
         // otherwise it is a client's bug (`Must send a concrete entity type`).
@@ -1465,6 +1571,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         }
         Cue::InvalidField if scan.has(Cue::MissingId) => T::MissingSalesforceId,
         Cue::InvalidField if scan.has(Cue::NotAValue) => T::Unknown,
+        // `INVALID_FIELD: ... is not a valid value for the type xsd:date`:
+        // the value, not the column.
+        Cue::InvalidField if scan.has(Cue::TypeMismatch) => T::TypeMismatch,
         // `CANNOT_REPARENT_RECORD, owner is inactive`: the text names the cause.
         Cue::FieldNotWritable if scan.has(Cue::InactiveOwner) => T::InactiveOwner,
         Cue::InvalidField | Cue::FieldNotWritable => T::FieldPermission,
@@ -1495,7 +1604,13 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::MissingId => T::MissingSalesforceId,
         Cue::RecordType => T::DefaultSalesProcessUnavailable,
         Cue::TypeMismatch => T::TypeMismatch,
+        Cue::JsonParser if scan.has(Cue::TypeMismatch) => T::TypeMismatch,
+        // A body that does not parse at all (`'referenceId' is a required
+        // field`, a request too large): the client's request, no record.
+        Cue::JsonParser => T::Unknown,
         Cue::OutOfRange | Cue::InvalidValue => T::InvalidValue,
+        // `At least 1 record is required`: an empty collection request.
+        Cue::RequiredMissing if scan.has(Cue::NotAValue) => T::Unknown,
         Cue::RequiredMissing if names_stage(failure) => T::InvalidOpportunityStage,
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
@@ -1519,6 +1634,9 @@ fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
         ErrorType::MismatchedStateOrCountry
     } else if scan.has(Cue::IncorrectId) {
         incorrect_id(failure, scan)
+    } else if scan.has(Cue::InvalidEmail) {
+        // `Username must be in the form of an email address`.
+        ErrorType::InvalidEmail
     } else if scan.has(Cue::TooLongHint) {
         ErrorType::StringTooLong
     } else if scan.has(Cue::InUseHint) {
@@ -2284,6 +2402,205 @@ mod level_safety {
                 "",
                 &[],
                 Classification::Suspension(S::SalesforceOrgUnavailable),
+            ),
+        ];
+        for (status, message, fields, expected) in cases {
+            assert_eq!(
+                explained(status, message, fields).class,
+                *expected,
+                "{status} {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn tools_words_and_whole_object_refusals_name_their_cause() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let auth = Classification::Suspension(S::SalesforceAuthFailed);
+        let object = Classification::Suspension(S::MissingObjectPermissions);
+        let automation = Classification::Record(T::SalesforceAutomation);
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            // A login refused, in the words of the tool that reports it.
+            (
+                "",
+                "Could not authenticate to Salesforce, please check the provided credentials.",
+                &[],
+                auth,
+            ),
+            ("", "Unable to authenticate against the instance", &[], auth),
+            (
+                "",
+                "IdentityProvisioningException: Authentication failed",
+                &[],
+                auth,
+            ),
+            (
+                "",
+                "Refresh token value is null. Please re-authenticate.",
+                &[],
+                auth,
+            ),
+            ("", "Salesforce authorization failed", &[], auth),
+            (
+                "",
+                "The provided authorization grant or refresh token is invalid",
+                &[],
+                auth,
+            ),
+            ("", "Invalid userName or password.", &[], auth),
+            ("", "Invalid clientSecret.", &[], auth),
+            ("", "Error while generating Access Token.", &[], auth),
+            // ... but inside Apex's own callout it is that code's failure.
+            (
+                "",
+                "System.CalloutException: Web service callout failed: authentication failed",
+                &[],
+                automation,
+            ),
+            // A whole API or object refused: the object permission.
+            (
+                "INSUFFICIENT_ACCESS",
+                "insufficient access rights on entity",
+                &[],
+                object,
+            ),
+            (
+                "",
+                "INSUFFICIENT_ACCESS: use of the Metadata API requires a user with the ModifyAllData permission",
+                &[],
+                object,
+            ),
+            (
+                "",
+                "Object type contact is not supported. If you are attempting to use a custom object, be sure to append the '__c'",
+                &[],
+                object,
+            ),
+            (
+                "",
+                "Access denied: User is not allowed to get Organization information",
+                &[],
+                object,
+            ),
+            // A record's access keeps its record-level type.
+            (
+                "INSUFFICIENT_ACCESS",
+                "You cannot edit this record",
+                &[],
+                Classification::Record(T::InsufficientAccess),
+            ),
+            (
+                "INSUFFICIENT_ACCESS_OR_READONLY",
+                "insufficient access rights on entity",
+                &[],
+                Classification::Record(T::InsufficientAccess),
+            ),
+            (
+                "",
+                "Error: Insufficient access on cross reference entity.",
+                &[],
+                Classification::Record(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "",
+                "Error occurred during Crm Import : API_DISABLED : API calls have been disabled for this user",
+                &[],
+                Classification::Suspension(S::SalesforceApiDisabled),
+            ),
+            // Read-only maintenance is the org's, inside custom code too.
+            (
+                "",
+                "System.InvalidReadOnlyUserDmlException: Insert failed. First exception on row 0; first error: INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE, Updates can't be made",
+                &[],
+                Classification::Suspension(S::SalesforceOrgUnavailable),
+            ),
+            // What only custom code does names it.
+            (
+                "",
+                "Web service callout failed: Unable to parse callout response. Apex type not found for element x",
+                &[],
+                automation,
+            ),
+            ("", "First error: Too many callouts: 101", &[], automation),
+            (
+                "",
+                "An error occurred at element Submit_Record.",
+                &[],
+                Classification::Record(T::SalesforceFlow),
+            ),
+            // Record failures of the right type.
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Username must be in the form of an email address (for example, john@acme.com): Username",
+                &[],
+                Classification::Record(T::InvalidEmail),
+            ),
+            (
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of double from VALUE_STRING value N01",
+                &[],
+                Classification::Record(T::TypeMismatch),
+            ),
+            (
+                "JSON_PARSER_ERROR",
+                "'referenceId' is a required field.",
+                &[],
+                Classification::Record(T::Unknown),
+            ),
+            (
+                "REQUIRED_FIELD_MISSING",
+                "At least 1 Id is required.",
+                &[],
+                Classification::Record(T::Unknown),
+            ),
+            (
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [LastName]",
+                &[],
+                Classification::Record(T::MissingRequiredValue),
+            ),
+            (
+                "INVALID_FIELD",
+                "Json Deserialization failed on token 'null'",
+                &[],
+                Classification::Record(T::Unknown),
+            ),
+            (
+                "",
+                "INVALID_FIELD:Failed to deserialize field at col 3. Due to, 'x' is not a valid value for the type xsd:date:CloseDate",
+                &["CloseDate"],
+                Classification::Record(T::TypeMismatch),
+            ),
+            (
+                "",
+                "MULTIPLE_CHOICES: Multiple records found",
+                &[],
+                Classification::Record(T::RestrictedUniqueValue),
+            ),
+            (
+                "",
+                "STRING TOO LONG",
+                &[],
+                Classification::Record(T::StringTooLong),
+            ),
+            (
+                "INVALIDJOB",
+                "InvalidJob : Field name provided, website does not match an External ID, Salesforce Id, or indexed field for Account",
+                &[],
+                Classification::Record(T::MissingSalesforceId),
+            ),
+            (
+                "",
+                "‘제한된 선택 목록 필드의 잘못된 값: PicklistValue’",
+                &[],
+                Classification::Record(T::RestrictedPicklistValue),
+            ),
+            (
+                "FIELD_FILTER_VALIDATION_EXCEPTION",
+                "값이 존재하지 않거나 값이 필터 기준과 일치하지 않습니다",
+                &[],
+                Classification::Record(T::InvalidSalesforceId),
             ),
         ];
         for (status, message, fields, expected) in cases {
