@@ -25,14 +25,13 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent. These three are the
-/// floors the previous held-out part was held to (96 of 120, 80.0 %, when
-/// measured); the next part sets its own when it is installed and
-/// measured, once. The target is 95 %.
-const EXACT_FLOOR: f64 = 79.5;
-/// Level accuracy floor of the held-out part, percent (the previous part:
-/// 113 of 120, 94.2 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 94.0;
+/// Exact accuracy floor of the held-out part, percent: just below what the
+/// fourth part scored when it was installed and measured, once (38 of 46,
+/// 82.6 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 82.5;
+/// Level accuracy floor of the held-out part, percent (41 of 46, 89.1 %);
+/// the target is 100 %.
+const LEVEL_FLOOR: f64 = 89.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
