@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use crate::settings::RedisUrl;
-use crate::store::{StoreError, corrupt, from_redis, redis_connection};
+use crate::store::{StoreError, corrupt, from_redis, redis_client, redis_connection, tcp_settings};
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::{ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
@@ -97,8 +97,7 @@ impl Endpoint {
     pub async fn dedicated(&self, timeout: Duration, wait: Duration) -> Result<Redis, StoreError> {
         match self {
             Self::Single(url) => {
-                let client = redis::Client::open(url.as_str())
-                    .map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
+                let client = redis_client(url)?;
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(wait + timeout));
@@ -149,6 +148,7 @@ fn cluster_client(
         .retries(CLUSTER_RETRIES)
         .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
         .max_retry_wait(CLUSTER_RETRY_WAIT_MS.1)
+        .tcp_settings(tcp_settings())
         .build()
         .map_err(|e| StoreError::Config(format!("redis cluster nodes: {e}")))
 }

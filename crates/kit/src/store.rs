@@ -44,9 +44,24 @@ pub fn from_redis(err: RedisError) -> StoreError {
 }
 
 /// A client of the Redis at `url`, for connections of their own (a blocking
-/// read must not hold up the shared connection).
+/// read must not hold up the shared connection) and for the shared one.
+/// Its TCP connections send at once (`TCP_NODELAY`): the Redis client
+/// leaves Nagle's algorithm on, which holds a pipelined command back until
+/// Redis acknowledges the one before it, so that Redis waits a round trip
+/// between the calls a multiplexed connection has in flight.
 pub fn redis_client(url: &str) -> Result<redis::Client, StoreError> {
-    redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))
+    use redis::IntoConnectionInfo;
+    let info = url
+        .into_connection_info()
+        .map_err(|e| StoreError::Config(format!("redis url: {e}")))?
+        .set_tcp_settings(tcp_settings());
+    redis::Client::open(info).map_err(|e| StoreError::Config(format!("redis url: {e}")))
+}
+
+/// The TCP settings of every Redis connection: no delay (see
+/// [`redis_client`]).
+pub fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    redis::io::tcp::TcpSettings::default().set_nodelay(true)
 }
 
 /// A connection to the Redis at `url` (`redis://`, `rediss://` or
@@ -55,8 +70,7 @@ pub fn redis_client(url: &str) -> Result<redis::Client, StoreError> {
 /// `timeout` bounds every connection attempt and every reply, so a hung
 /// Redis cannot hang callers.
 pub fn redis_connection(url: &str, timeout: Duration) -> Result<ConnectionManager, StoreError> {
-    let client =
-        redis::Client::open(url).map_err(|e| StoreError::Config(format!("redis url: {e}")))?;
+    let client = redis_client(url)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout))
@@ -83,6 +97,15 @@ pub fn redis_span(operation: &'static str, script: &'static str) -> tracing::Spa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every client the services build sends its commands at once.
+    #[test]
+    fn redis_connections_send_without_delay() {
+        assert!(tcp_settings().nodelay());
+        let client = redis_client("redis://127.0.0.1:6379").expect("a valid url");
+        assert!(client.get_connection_info().tcp_settings().nodelay());
+        assert!(redis_client("redis://[nope").is_err());
+    }
 
     #[test]
     fn a_bad_url_is_a_settings_error() {
