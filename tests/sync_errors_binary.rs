@@ -4,8 +4,9 @@
 //! into JSON lines of classifications.
 
 use std::io::Write;
+use std::time::Duration;
 
-use syncgov_tests::{Process, health};
+use syncgov_tests::{Process, health, health_becomes};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 #[test]
@@ -49,9 +50,20 @@ fn the_classify_command_reads_and_writes_json_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_health_and_reflection_and_stops_on_sigterm() {
     let service = Process::start("sync-errors", &["--listen", "127.0.0.1:0"]);
-    assert_eq!(
-        health(service.addr(), sync_errors::app::SERVICE_NAME).await,
-        ServingStatus::Serving
+    // Registered from the start, SERVING once the store has answered.
+    let first = health(service.addr(), sync_errors::app::SERVICE_NAME).await;
+    assert!(
+        [ServingStatus::NotServing, ServingStatus::Serving].contains(&first),
+        "{first:?}"
+    );
+    assert!(
+        health_becomes(
+            service.addr(),
+            sync_errors::app::SERVICE_NAME,
+            ServingStatus::Serving,
+            Duration::from_secs(10)
+        )
+        .await
     );
     let names = syncgov_tests::reflected_services(service.addr()).await;
     assert!(

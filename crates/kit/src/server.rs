@@ -660,6 +660,10 @@ async fn serve(
         drain,
         store_description: _,
     } = prepared;
+    // Until the store's first answer, a health check hears NOT_SERVING for
+    // the service and the server: not "service not registered", and not the
+    // SERVING a new health reporter starts the server with.
+    set_health(&health, service, ServingStatus::NotServing).await;
     let watcher = tokio::spawn(async move {
         tokio::join!(background, transport.watch);
     });
