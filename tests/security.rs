@@ -1927,6 +1927,16 @@ async fn run_briefly(
         .expect("an address");
     let judged = syncgov_tests::health_becomes(addr, "", status, PATIENCE).await;
     assert!(judged, "{name} never reported {status:?}: {}", both());
+    if status == tonic_health::pb::health_check_response::ServingStatus::NotServing {
+        // NOT_SERVING is reported from the start, before the store is first
+        // asked: wait for the store's refusal itself to be logged.
+        let logged = eventually(PATIENCE, || async { both().contains("NOT_SERVING") }).await;
+        assert!(
+            logged,
+            "{name} never logged the store's refusal: {}",
+            both()
+        );
+    }
     drop(child);
     both()
 }
