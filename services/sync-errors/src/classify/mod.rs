@@ -2150,6 +2150,17 @@ mod level_safety {
 
     use super::*;
 
+    /// Checks each `(status code, message, fields, expected)` case.
+    fn assert_classified(cases: &[(&str, &str, &[&str], Classification)]) {
+        for (status, message, fields, expected) in cases {
+            assert_eq!(
+                explained(status, message, fields).class,
+                *expected,
+                "{status} {message}"
+            );
+        }
+    }
+
     fn explained(status: &str, message: &str, fields: &[&str]) -> Classified {
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         explain(&FailureText {
@@ -2404,13 +2415,7 @@ mod level_safety {
                 Classification::Suspension(S::SalesforceOrgUnavailable),
             ),
         ];
-        for (status, message, fields, expected) in cases {
-            assert_eq!(
-                explained(status, message, fields).class,
-                *expected,
-                "{status} {message}"
-            );
-        }
+        assert_classified(cases);
     }
 
     #[test]
@@ -2603,13 +2608,7 @@ mod level_safety {
                 Classification::Record(T::InvalidSalesforceId),
             ),
         ];
-        for (status, message, fields, expected) in cases {
-            assert_eq!(
-                explained(status, message, fields).class,
-                *expected,
-                "{status} {message}"
-            );
-        }
+        assert_classified(cases);
     }
 
     #[test]
