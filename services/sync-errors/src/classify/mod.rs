@@ -90,22 +90,22 @@
 //! states them with the failure, and what it states wins (see `rules.rs`).
 //!
 //! Cost: one pass of a DFA over the message (a long message is walked as
-//! four interleaved stretches, see `LANES`), a look-up of the status code
+//! four interleaved stretches, see `dfa.rs`), a look-up of the status code
 //! and a scan of the few field names; no allocation once the automaton is
 //! built, on first use (`cargo bench -p sync-errors --bench classify`).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, PatternID};
+use aho_corasick::PatternID;
 use memchr::memmem;
 
 use crate::taxonomy::{Basis, ErrorType, SuspensionReason};
 
 mod codes;
+mod dfa;
+
+use dfa::Dfa;
 
 /// What a sync worker saw when one call to Salesforce failed, borrowed from
 /// the report so classification copies nothing.
@@ -205,8 +205,8 @@ pub fn classify(failure: &FailureText<'_>) -> Classification {
 
 /// Classifies one failure and says why.
 pub fn explain(failure: &FailureText<'_>) -> Classified {
-    let classified = decide(failure);
-    level_safe(classified)
+    let (classified, cue) = decide(failure);
+    level_safe(classified, cue)
 }
 
 /// Where a cue was found, for the explanation.
@@ -218,8 +218,9 @@ enum Found {
     Text(PatternID),
 }
 
-/// The rules of the module documentation, in order.
-fn decide(failure: &FailureText<'_>) -> Classified {
+/// The rules of the module documentation, in order; with the classification,
+/// the cue of the code or phrase that decided it, if one did.
+fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
     let status = status_cue(failure.status_code);
     let scan = Scan::of(failure.message);
     let m = matcher();
@@ -229,10 +230,11 @@ fn decide(failure: &FailureText<'_>) -> Classified {
             Found::Given(code) => code,
             Found::Text(pid) => pattern(pid),
         };
-        Classified {
+        let classified = Classified {
             class: resolve(cue, failure, &scan),
             why: Explanation::new(basis, confidence, matched),
-        }
+        };
+        (classified, Some(cue))
     };
     let from_status = |cue: Cue, code| {
         by(
@@ -263,14 +265,12 @@ fn decide(failure: &FailureText<'_>) -> Classified {
     }
     // 3. The outermost custom code.
     if let Some((cue @ (Cue::Flow | Cue::Apex), code)) = status {
-        let mut c = by(
+        return by(
             cue,
             Found::Given(code),
             Basis::Wrapper,
             confidence::GIVEN_CODE,
         );
-        c.class = resolve(cue, failure, &scan);
-        return c;
     }
     if let Some(slot) = scan.custom {
         return by(
@@ -319,10 +319,11 @@ fn decide(failure: &FailureText<'_>) -> Classified {
         None if scan.has(Cue::TokenEndpoint)
             && contains_ignore_case(failure.message, BAD_REQUEST) =>
         {
-            Classified {
+            let classified = Classified {
                 class: resolve(Cue::TokenEndpoint, failure, &scan),
                 why: Explanation::new(Basis::Phrase, confidence::PHRASE, TOKEN_ENDPOINT),
-            }
+            };
+            (classified, Some(Cue::TokenEndpoint))
         }
         None if scan.generic.is_some() => {
             let slot = scan.generic.expect("checked just above");
@@ -333,31 +334,39 @@ fn decide(failure: &FailureText<'_>) -> Classified {
                 confidence::GENERIC_CODE,
             )
         }
-        Some((Cue::Unsupported, code)) => Classified {
-            class: Classification::Record(ErrorType::Unknown),
-            why: Explanation::new(Basis::StatusCode, confidence::UNMAPPED_CODE, code),
-        },
+        Some((Cue::Unsupported, code)) => {
+            let classified = Classified {
+                class: Classification::Record(ErrorType::Unknown),
+                why: Explanation::new(Basis::StatusCode, confidence::UNMAPPED_CODE, code),
+            };
+            (classified, Some(Cue::Unsupported))
+        }
         Some((cue, code)) => by(
             cue,
             Found::Given(code),
             Basis::Fallback,
             confidence::GENERIC_CODE,
         ),
-        None => Classified {
-            class: Classification::Record(ErrorType::Unknown),
-            why: Explanation::new(Basis::Fallback, confidence::NOTHING, ""),
-        },
+        None => {
+            let classified = Classified {
+                class: Classification::Record(ErrorType::Unknown),
+                why: Explanation::new(Basis::Fallback, confidence::NOTHING, ""),
+            };
+            (classified, None)
+        }
     }
 }
 
 /// The level-safety net: a suspension that only an operator can lift must
 /// come from evidence that names an org-wide cause; anything else that
 /// reached such a suspension is turned into the transient `UNKNOWN` one,
-/// which the governor probes and lifts by itself.
-fn level_safe(mut c: Classified) -> Classified {
+/// which the governor probes and lifts by itself. `decided_by` is the cue of
+/// the code or phrase that decided (what `c.why.matched` names), so that the
+/// net reads the tables' own entry and not the cause table's result.
+fn level_safe(mut c: Classified, decided_by: Option<Cue>) -> Classified {
     if let Classification::Suspension(reason) = c.class
         && !reason.clears_by_itself()
-        && !names_org_wide_cause(&c.why.matched)
+        && !decided_by.is_some_and(Cue::names_org_wide)
     {
         c.class = Classification::Suspension(SuspensionReason::Unknown);
         c.why.confidence = c.why.confidence.min(confidence::GENERIC_CODE);
@@ -366,13 +375,22 @@ fn level_safe(mut c: Classified) -> Classified {
 }
 
 /// Whether the code or phrase that decided names a cause that holds for the
-/// whole org (its limits, its login, what the integration user may see).
+/// whole org (its limits, its login, what the integration user may see),
+/// read back from the text an explanation names: the level-safety tests'
+/// oracle, independent of [`decide`]'s bookkeeping.
+#[cfg(test)]
 fn names_org_wide_cause(matched: &str) -> bool {
-    let m = matcher();
     if let Some(cue) = status_cue(matched).map(|(cue, _)| cue) {
         return cue.names_org_wide();
     }
-    m.phrase_cue(matched).is_some_and(Cue::names_org_wide)
+    let split = split_phrases().map(|(text, _, cue, _)| (text, cue));
+    let phrase = [(SOBJECT_TYPE, Cue::SObjectNotSupported)]
+        .into_iter()
+        .chain(PHRASES.iter().copied())
+        .chain(LOCALIZED.iter().copied())
+        .chain(split)
+        .find(|&(text, _)| text == matched);
+    phrase.is_some_and(|(_, cue)| cue.names_org_wide())
 }
 
 /// A cause or a hint that a status code or a phrase can name. The scan keeps
@@ -884,12 +902,6 @@ const SOBJECT_TYPE: &str = "sobject type '";
 /// Heads this long are rare enough in a message that the check costs less.
 const HEAD: usize = 16;
 
-/// How many stretches of a long message the automaton walks at once. One
-/// walk is bound by the latency of its table lookups (each needs the state
-/// the previous one produced); four independent walks keep the core busy
-/// (measured: 2.0 ns/byte for one, 0.8 for four, and eight were slower).
-const LANES: usize = 4;
-
 /// How a pattern of the automaton is read.
 #[derive(Clone, Copy)]
 enum Form {
@@ -944,14 +956,7 @@ struct Matcher {
     /// Unanchored, `Standard` semantics: every occurrence of every pattern
     /// is reported, overlapping ones too (`INVALID_FIELD` inside
     /// `INVALID_FIELD_FOR_INSERT_UPDATE` is then rejected as not a word).
-    dfa: DFA,
-    /// The unanchored start state.
-    start: StateID,
-    /// The longest pattern the automaton holds (at most [`HEAD`]): a walk
-    /// started this many bytes early is in the same state as one started at
-    /// the beginning, since an Aho-Corasick state is the longest suffix read
-    /// that is a prefix of some pattern.
-    warm: usize,
+    dfa: Dfa,
     /// How to read each pattern, by pattern id.
     forms: Vec<Form>,
     /// Each pattern's text, by pattern id: what an explanation says matched.
@@ -963,12 +968,15 @@ struct Matcher {
     /// The id of the first phrase of each entry of [`SPLIT`], whose heads
     /// alone the automaton holds.
     split_first: Vec<usize>,
-    /// Every code by key, sorted by hash, to look status codes up in, with
-    /// its canonical spelling.
+    /// Every code by key, with its canonical spelling.
     codes: Vec<(CodeKey, Cue, &'static str)>,
-    /// The cue of each phrase, by its text: the level-safety net asks it of
-    /// every suspension a phrase decided.
-    phrases: HashMap<&'static str, Cue>,
+    /// An open-addressing table over [`Matcher::codes`]: slot
+    /// `hash >> code_shift` onwards holds `1 + index`, `0` ends a probe. A
+    /// status code is then found with one or two cache lines read, where a
+    /// binary search over the codes took a dozen, most of them cold.
+    code_slots: Box<[u16]>,
+    /// `64 - log2(code_slots.len())`.
+    code_shift: u32,
 }
 
 /// A searcher for each of [`LOCALIZED`], built once.
@@ -1007,14 +1015,7 @@ fn matcher() -> &'static Matcher {
             .chain(SPLIT.iter().map(|&(head, _)| head))
             .chain([APEX_EXCEPTION, SOBJECT_TYPE])
             .collect();
-        let dfa = DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(true)
-            // No prefilter: with this many case-insensitive patterns there is
-            // no rare byte to skip to, and the walk below does not use one.
-            .prefilter(false)
-            .build(patterns.iter().map(|p| &p.as_bytes()[..p.len().min(HEAD)]))
-            .expect("the classifier's patterns build a DFA");
+        let dfa = Dfa::new(patterns.iter().map(|p| &p.as_bytes()[..p.len().min(HEAD)]));
         // The stack frames and the localized phrases follow, with the ids
         // after the automaton's: [`Scan::of`] finds them, explanations name
         // them like the others.
@@ -1032,39 +1033,23 @@ fn matcher() -> &'static Matcher {
                 Some(first)
             })
             .collect();
-        let start = dfa
-            .start_state(Anchored::No)
-            .expect("the DFA supports unanchored searches");
-        let warm = dfa.max_pattern_len();
-        let mut codes: Vec<(CodeKey, Cue, &'static str)> = all_codes()
+        let codes: Vec<(CodeKey, Cue, &'static str)> = all_codes()
             .map(|&(code, cue, _)| {
                 let key = CodeKey::of(code.as_bytes()).expect("codes are short");
                 (key, cue, code)
             })
             .collect();
-        codes.sort_by_key(|(k, _, _)| k.hash);
-        let mut phrases = HashMap::new();
-        for &(text, cue) in [(SOBJECT_TYPE, Cue::SObjectNotSupported)]
-            .iter()
-            .chain(PHRASES)
-            .chain(LOCALIZED)
-        {
-            phrases.entry(text).or_insert(cue);
-        }
-        for (text, _, cue, _) in split_phrases() {
-            phrases.entry(text).or_insert(cue);
-        }
+        let (code_slots, code_shift) = code_table(&codes);
         Matcher {
             dfa,
-            start,
-            warm,
             forms,
             patterns,
             frames,
             localized,
             split_first,
             codes,
-            phrases,
+            code_slots,
+            code_shift,
         }
     })
 }
@@ -1073,11 +1058,6 @@ impl Matcher {
     /// Whether pattern `pid` is a status code (rather than a phrase).
     fn is_code(&self, pid: PatternID) -> bool {
         matches!(self.forms[pid.as_usize()], Form::Code(_))
-    }
-
-    /// The cue of the phrase `text`, if it is one.
-    fn phrase_cue(&self, text: &str) -> Option<Cue> {
-        self.phrases.get(text).copied()
     }
 }
 
@@ -1102,75 +1082,9 @@ impl Matcher {
     }
 
     /// Calls `found(pattern, end)` for every occurrence of every pattern in
-    /// `hay`, in no particular order. A long message is cut into [`LANES`]
-    /// stretches walked in lock step, each from [`Matcher::warm`] bytes
-    /// before its own stretch and reporting only matches that end inside it,
-    /// so every occurrence is reported exactly once.
-    fn walk(&self, hay: &[u8], mut found: impl FnMut(PatternID, usize)) {
-        let dfa = &self.dfa;
-        let mut report = |sid: StateID, at: usize| {
-            if dfa.is_match(sid) {
-                for i in 0..dfa.match_len(sid) {
-                    found(dfa.match_pattern(sid, i), at + 1);
-                }
-            }
-        };
-        let step = |sid, byte| dfa.next_state(Anchored::No, sid, byte);
-        let n = hay.len();
-        // Below this the early starts cost more than the lanes save (and the
-        // first lane must own at least `warm` bytes).
-        if n < 3 * self.warm {
-            let mut sid = self.start;
-            for (at, &byte) in hay.iter().enumerate() {
-                sid = step(sid, byte);
-                if dfa.is_special(sid) {
-                    report(sid, at);
-                }
-            }
-            return;
-        }
-        // Equal walks: the first lane needs no early start, so it owns
-        // `warm` bytes more than the others; only rounding is left over.
-        let walk = (n + (LANES - 1) * self.warm).div_ceil(LANES);
-        let own: [usize; LANES] = std::array::from_fn(|k| {
-            if k == 0 {
-                0
-            } else {
-                walk + (k - 1) * (walk - self.warm)
-            }
-        });
-        let from = own.map(|o| o.saturating_sub(self.warm));
-        let to: [usize; LANES] = std::array::from_fn(|k| own.get(k + 1).map_or(n, |&o| o.min(n)));
-        let common = (0..LANES).map(|k| to[k] - from[k]).min().unwrap_or(0);
-        let lane = |k: usize| &hay[from[k]..from[k] + common];
-        let mut sid = [self.start; LANES];
-        // Written out for four lanes: indexing an array of lanes costs a
-        // bounds check per byte that the zipped iterators do not.
-        let bytes = lane(0).iter().zip(lane(1)).zip(lane(2)).zip(lane(3));
-        for (i, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
-            sid = [
-                step(sid[0], b0),
-                step(sid[1], b1),
-                step(sid[2], b2),
-                step(sid[3], b3),
-            ];
-            if sid.iter().any(|&s| dfa.is_special(s)) {
-                for k in 0..LANES {
-                    if dfa.is_special(sid[k]) && from[k] + i >= own[k] {
-                        report(sid[k], from[k] + i);
-                    }
-                }
-            }
-        }
-        for k in 0..LANES {
-            let mut s = sid[k];
-            for (at, &byte) in hay.iter().enumerate().take(to[k]).skip(from[k] + common) {
-                s = step(s, byte);
-                if dfa.is_special(s) && at >= own[k] {
-                    report(s, at);
-                }
-            }
-        }
+    /// `hay`, in no particular order (see [`Dfa::walk`]).
+    fn walk(&self, hay: &[u8], found: impl FnMut(PatternID, usize)) {
+        self.dfa.walk(hay, found);
     }
 }
 
@@ -1468,17 +1382,42 @@ fn status_cue(status: &str) -> Option<(Cue, &'static str)> {
     let status = status.trim();
     let status = status.strip_prefix("sf:").unwrap_or(status);
     let key = CodeKey::of(status.as_bytes())?;
-    let codes = &matcher().codes;
-    // Hashes first (no string comparison on the way), then the one candidate.
-    let i = codes.partition_point(|(k, _, _)| k.hash < key.hash);
-    codes
-        .get(i)
-        .filter(|(k, _, _)| k.hash == key.hash && k.bytes() == key.bytes())
-        .map(|&(_, cue, code)| (cue, code))
+    let m = matcher();
+    let mask = m.code_slots.len() - 1;
+    let mut slot = (key.hash >> m.code_shift) as usize;
+    loop {
+        let index = usize::from(m.code_slots[slot]).checked_sub(1)?;
+        let (k, cue, code) = &m.codes[index];
+        // Hashes first (no string comparison on the way), then the bytes.
+        if k.hash == key.hash && k.bytes() == key.bytes() {
+            return Some((*cue, code));
+        }
+        slot = (slot + 1) & mask;
+    }
+}
+
+/// The open-addressing table of [`Matcher::code_slots`] over `codes`, at
+/// most a quarter full so that probes stay short, and its shift.
+fn code_table(codes: &[(CodeKey, Cue, &'static str)]) -> (Box<[u16]>, u32) {
+    let size = (4 * codes.len()).next_power_of_two();
+    assert!(
+        size <= usize::from(u16::MAX),
+        "too many codes for u16 slots"
+    );
+    let shift = 64 - size.trailing_zeros();
+    let mut slots = vec![0u16; size].into_boxed_slice();
+    for (i, (key, _, _)) in codes.iter().enumerate() {
+        let mut slot = (key.hash >> shift) as usize;
+        while slots[slot] != 0 {
+            slot = (slot + 1) & (size - 1);
+        }
+        slots[slot] = u16::try_from(i + 1).expect("checked above");
+    }
+    (slots, shift)
 }
 
 /// A status code upper-cased without `_`, the form codes compare in, kept
-/// on the stack, with its FNV-1a hash.
+/// on the stack, with its hash.
 #[derive(Clone, Copy)]
 struct CodeKey {
     hash: u64,
@@ -1493,15 +1432,20 @@ impl CodeKey {
     /// The key of `code`, or `None` if it is too long to be a code.
     fn of(code: &[u8]) -> Option<CodeKey> {
         let mut key = CodeKey {
-            hash: 0xcbf2_9ce4_8422_2325,
+            hash: 0,
             len: 0,
             buf: [0; CodeKey::MAX],
         };
         for byte in code.iter().filter(|&&b| b != b'_') {
-            let byte = byte.to_ascii_uppercase();
-            *key.buf.get_mut(key.len)? = byte;
+            *key.buf.get_mut(key.len)? = byte.to_ascii_uppercase();
             key.len += 1;
-            key.hash = (key.hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        // Eight bytes per multiplication (the buffer is zero-padded): a
+        // byte at a time made the hash a chain of dependent multiplications
+        // as long as the code.
+        for word in key.buf[..key.len.next_multiple_of(8)].chunks_exact(8) {
+            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            key.hash = (key.hash.rotate_left(26) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
         Some(key)
     }
@@ -1684,10 +1628,13 @@ pub fn status_code_mappings() -> Vec<CodeMapping> {
         Classification::Suspension(r) => format!("suspension {}", r.code()),
     };
     let row = |&(code, cue, why): &(&'static str, Cue, &'static str), status_code: bool| {
-        let own = level_safe(Classified {
-            class: resolve(cue, &failure, &scan),
-            why: Explanation::new(Basis::StatusCode, 1.0, code),
-        })
+        let own = level_safe(
+            Classified {
+                class: resolve(cue, &failure, &scan),
+                why: Explanation::new(Basis::StatusCode, 1.0, code),
+            },
+            Some(cue),
+        )
         .class;
         let result = if cue.is_generic() {
             format!("text decides, else {}", name(own))
@@ -2037,13 +1984,35 @@ mod tests {
         let m = matcher();
         let pattern = "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY";
         // Every placement of a longest pattern around the lane seams.
-        for len in [3 * m.warm, 3 * m.warm + 1, 200, 1000, 1024, 1500] {
+        let warm = m.dfa.warm();
+        for len in [3 * warm, 3 * warm + 1, 200, 1000, 1024, 1500] {
             for at in 0..=len - pattern.len() {
                 let mut hay = vec![b'.'; len];
                 hay[at..at + pattern.len()].copy_from_slice(pattern.as_bytes());
                 assert_eq!(walked(&hay), searched(&hay), "len {len}, at {at}");
             }
         }
+    }
+
+    #[test]
+    fn the_walk_reads_a_table_under_half_the_size_of_the_librarys() {
+        let m = matcher();
+        let library = aho_corasick::dfa::DFA::builder()
+            .ascii_case_insensitive(true)
+            .prefilter(false)
+            .build(
+                m.patterns[..m.frames]
+                    .iter()
+                    .map(|p| &p.as_bytes()[..p.len().min(HEAD)]),
+            )
+            .expect("the automaton's patterns build");
+        use aho_corasick::automaton::Automaton as _;
+        assert!(
+            2 * m.dfa.table_bytes() < library.memory_usage(),
+            "{} bytes against the library's {}",
+            m.dfa.table_bytes(),
+            library.memory_usage()
+        );
     }
 
     #[test]
