@@ -9,7 +9,7 @@
 //! byte no pattern has one class, makes the rows as wide as the bytes the
 //! patterns have: 0.57 MB, which stays in a core's L2 cache with room to
 //! spare. A lane tells a match by one `|` of the four states (see
-//! [`Dfa::matching`]) instead of four comparisons.
+//! [`MATCHING`]) instead of four comparisons.
 
 use aho_corasick::automaton::{Automaton as _, StateID};
 use aho_corasick::dfa::DFA as Built;
@@ -21,6 +21,17 @@ use aho_corasick::{Anchored, MatchKind, PatternID};
 /// (measured: 2.0 ns/byte for one, 0.8 for four, and eight were slower).
 const LANES: usize = 4;
 
+/// A power of two above every state's offset: a transition into a matching
+/// state reads `MATCHING + offset`, where a copy of that state's row is
+/// kept, so a walk tells a match in any of its lanes by one `|` of the
+/// lanes' states and one comparison. Today's patterns need about 118 000.
+const MATCHING: u32 = 1 << 17;
+
+/// The size of the transition table: the rows, then from [`MATCHING`] on
+/// the copies of the matching rows. Fixed, like [`MATCHING`], so that the
+/// walk compares with constants and keeps its registers for the lanes.
+const TABLE: usize = 2 * MATCHING as usize;
+
 /// An unanchored Aho-Corasick DFA over lower-case patterns that reads text
 /// in any ASCII case.
 pub(super) struct Dfa {
@@ -29,16 +40,14 @@ pub(super) struct Dfa {
     classes: [u8; 256],
     /// The transitions, a row of `stride` per state; a state is the offset
     /// of its row, so a step is one read.
-    trans: Box<[u32]>,
+    trans: Box<[u32; TABLE]>,
     /// The number of classes.
     stride: usize,
+    /// The number of states, for the size the tests report.
+    #[cfg(test)]
+    states: usize,
     /// The start state (where a walk is before it has read anything).
     start: u32,
-    /// A power of two above every state's offset: a transition into a
-    /// matching state reads `matching + offset`, where a copy of that
-    /// state's row is kept, so a walk tells a match in any of its lanes by
-    /// one `|` of the lanes' states and one comparison.
-    matching: u32,
     /// Where each matching state's patterns begin in `patterns`, by state
     /// number, with one more entry for the end.
     pattern_at: Box<[u32]>,
@@ -114,7 +123,12 @@ impl Dfa {
             .iter()
             .take_while(|&&sid| built.is_match(sid))
             .count();
-        let flag = (reached.len() * stride).next_power_of_two();
+        let flag = MATCHING as usize;
+        assert!(
+            reached.len() * stride <= flag && flag + matching * stride <= TABLE,
+            "the classifier's automaton outgrew its table ({} states of {stride}): raise MATCHING",
+            reached.len()
+        );
         let offset = |sid: StateID| {
             let n = number[&sid];
             let at = if n < matching {
@@ -133,6 +147,8 @@ impl Dfa {
         let mut trans: Vec<u32> = reached.iter().flat_map(|&sid| row(sid)).collect();
         trans.resize(flag, 0);
         trans.extend(reached[..matching].iter().flat_map(|&sid| row(sid)));
+        trans.resize(TABLE, 0);
+        let trans: Box<[u32; TABLE]> = trans.into_boxed_slice().try_into().expect("sized above");
         let mut pattern_at = vec![0u32];
         let mut patterns = Vec::new();
         for &sid in &reached[..matching] {
@@ -141,10 +157,11 @@ impl Dfa {
         }
         Dfa {
             classes,
-            trans: trans.into(),
+            trans,
             stride,
+            #[cfg(test)]
+            states: reached.len(),
             start: offset(start),
-            matching: u32::try_from(flag).expect("the table fits u32 offsets"),
             pattern_at: pattern_at.into(),
             patterns: patterns.into(),
             warm: built.max_pattern_len(),
@@ -157,10 +174,11 @@ impl Dfa {
         self.warm
     }
 
-    /// The size of the table, in bytes.
+    /// The size of the rows a walk reads, in bytes.
     #[cfg(test)]
     pub(super) fn table_bytes(&self) -> usize {
-        self.trans.len() * size_of::<u32>()
+        let matching = self.pattern_at.len() - 1;
+        (self.states + matching) * self.stride * size_of::<u32>()
     }
 
     /// The state after reading `byte` in state `sid`.
@@ -174,11 +192,38 @@ impl Dfa {
     /// Calls `found(pattern, end)` for every pattern that matching state
     /// `sid` reports, the match ending at `end`.
     fn report(&self, sid: u32, end: usize, found: &mut impl FnMut(PatternID, usize)) {
-        let state = (sid - self.matching) as usize / self.stride;
+        let state = (sid - MATCHING) as usize / self.stride;
         let (from, to) = (self.pattern_at[state], self.pattern_at[state + 1]);
         for &pattern in &self.patterns[from as usize..to as usize] {
             found(pattern, end);
         }
+    }
+
+    /// Walks the four lanes in lock step from states `sid` until a step
+    /// leaves any of them in a matching state or the lanes end; returns how
+    /// many steps it took. Apart from [`Dfa::walk`], so that reporting (a
+    /// call) does not make the loop keep its lanes on the stack.
+    #[inline(always)]
+    fn run_to_match(&self, sid: &mut [u32; LANES], lanes: [&[u8]; LANES]) -> usize {
+        let [l0, l1, l2, l3] = lanes;
+        let mut s = *sid;
+        let mut steps = 0;
+        // Written out for four lanes: indexing an array of lanes costs a
+        // bounds check per byte that the zipped iterators do not.
+        for (((&b0, &b1), &b2), &b3) in l0.iter().zip(l1).zip(l2).zip(l3) {
+            s = [
+                self.step(s[0], b0),
+                self.step(s[1], b1),
+                self.step(s[2], b2),
+                self.step(s[3], b3),
+            ];
+            steps += 1;
+            if s[0] | s[1] | s[2] | s[3] >= MATCHING {
+                break;
+            }
+        }
+        *sid = s;
+        steps
     }
 
     /// Calls `found(pattern, end)` for every occurrence of every pattern in
@@ -187,7 +232,7 @@ impl Dfa {
     /// its own stretch and reporting only matches that end inside it, so
     /// every occurrence is reported exactly once.
     pub(super) fn walk(&self, hay: &[u8], mut found: impl FnMut(PatternID, usize)) {
-        let matching = self.matching;
+        let matching = MATCHING;
         let n = hay.len();
         // Below this the early starts cost more than the lanes save (and the
         // first lane must own at least `warm` bytes).
@@ -214,22 +259,16 @@ impl Dfa {
         let from = own.map(|o| o.saturating_sub(self.warm));
         let to: [usize; LANES] = std::array::from_fn(|k| own.get(k + 1).map_or(n, |&o| o.min(n)));
         let common = (0..LANES).map(|k| to[k] - from[k]).min().unwrap_or(0);
-        let lane = |k: usize| &hay[from[k]..from[k] + common];
+        let lane = |k: usize, i: usize| &hay[from[k] + i..from[k] + common];
         let mut sid = [self.start; LANES];
-        // Written out for four lanes: indexing an array of lanes costs a
-        // bounds check per byte that the zipped iterators do not.
-        let bytes = lane(0).iter().zip(lane(1)).zip(lane(2)).zip(lane(3));
-        for (i, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
-            sid = [
-                self.step(sid[0], b0),
-                self.step(sid[1], b1),
-                self.step(sid[2], b2),
-                self.step(sid[3], b3),
-            ];
+        let mut i = 0;
+        while i < common {
+            i += self.run_to_match(&mut sid, [lane(0, i), lane(1, i), lane(2, i), lane(3, i)]);
             if sid[0] | sid[1] | sid[2] | sid[3] >= matching {
+                // The step that matched read the bytes at `from[k] + i - 1`.
                 for k in 0..LANES {
-                    if sid[k] >= matching && from[k] + i >= own[k] {
-                        self.report(sid[k], from[k] + i + 1, &mut found);
+                    if sid[k] >= matching && from[k] + i > own[k] {
+                        self.report(sid[k], from[k] + i, &mut found);
                     }
                 }
             }
