@@ -22,7 +22,7 @@ use aho_corasick::{Anchored, MatchKind, PatternID};
 const LANES: usize = 4;
 
 /// A power of two above every state's offset: a transition into a matching
-/// state reads `MATCHING + offset`, where a copy of that state's row is
+/// state reads at or above `MATCHING`, where a copy of that state's row is
 /// kept, so a walk tells a match in any of its lanes by one `|` of the
 /// lanes' states and one comparison. Today's patterns need about 118 000.
 const MATCHING: u32 = 1 << 17;
@@ -41,8 +41,11 @@ pub(super) struct Dfa {
     /// The transitions, a row of `stride` per state; a state is the offset
     /// of its row, so a step is one read.
     trans: Box<[u32; TABLE]>,
-    /// The number of classes.
+    /// The number of classes: the width of a row.
+    #[cfg(test)]
     stride: usize,
+    /// The copy of matching state `n`'s row is at `MATCHING + (n << pitch_shift)`.
+    pitch_shift: u32,
     /// The number of states, for the size the tests report.
     #[cfg(test)]
     states: usize,
@@ -124,15 +127,18 @@ impl Dfa {
             .take_while(|&&sid| built.is_match(sid))
             .count();
         let flag = MATCHING as usize;
+        // The copies are a power of two apart, so that a match finds its
+        // state's number by a shift rather than a division.
+        let pitch = stride.next_power_of_two();
         assert!(
-            reached.len() * stride <= flag && flag + matching * stride <= TABLE,
+            reached.len() * stride <= flag && flag + matching * pitch <= TABLE,
             "the classifier's automaton outgrew its table ({} states of {stride}): raise MATCHING",
             reached.len()
         );
         let offset = |sid: StateID| {
             let n = number[&sid];
             let at = if n < matching {
-                flag + n * stride
+                flag + n * pitch
             } else {
                 n * stride
             };
@@ -145,9 +151,13 @@ impl Dfa {
                 .map(move |&byte| offset(dfa.next_state(Anchored::No, sid, byte)))
         };
         let mut trans: Vec<u32> = reached.iter().flat_map(|&sid| row(sid)).collect();
-        trans.resize(flag, 0);
-        trans.extend(reached[..matching].iter().flat_map(|&sid| row(sid)));
         trans.resize(TABLE, 0);
+        for (n, &sid) in reached[..matching].iter().enumerate() {
+            let at = flag + n * pitch;
+            for (to, from) in trans[at..at + stride].iter_mut().zip(row(sid)) {
+                *to = from;
+            }
+        }
         let trans: Box<[u32; TABLE]> = trans.into_boxed_slice().try_into().expect("sized above");
         let mut pattern_at = vec![0u32];
         let mut patterns = Vec::new();
@@ -158,7 +168,9 @@ impl Dfa {
         Dfa {
             classes,
             trans,
+            #[cfg(test)]
             stride,
+            pitch_shift: pitch.trailing_zeros(),
             #[cfg(test)]
             states: reached.len(),
             start: offset(start),
@@ -192,7 +204,7 @@ impl Dfa {
     /// Calls `found(pattern, end)` for every pattern that matching state
     /// `sid` reports, the match ending at `end`.
     fn report(&self, sid: u32, end: usize, found: &mut impl FnMut(PatternID, usize)) {
-        let state = (sid - MATCHING) as usize / self.stride;
+        let state = ((sid - MATCHING) >> self.pitch_shift) as usize;
         let (from, to) = (self.pattern_at[state], self.pattern_at[state + 1]);
         for &pattern in &self.patterns[from as usize..to as usize] {
             found(pattern, end);
