@@ -39,13 +39,13 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `credentials used to connect`, `generating access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
-//! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
+//! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
@@ -62,9 +62,9 @@
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
-//! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner |
+//! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`) | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
 //! | `INVALID_TYPE_ON_FIELD_IN_RECORD`; `value not of required type`, `Cannot deserialize instance of` | `TYPE_MISMATCH` |
@@ -74,8 +74,9 @@
 //! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range` | `INVALID_VALUE` |
 //!
 //! Standard messages count in the languages the corpus has them in too
-//! (three Japanese ones: the restricted picklist, the custom validation
-//! exception and the duplicate rule's `Use one of these records?`; two
+//! (five Japanese ones: the restricted picklist, the custom validation
+//! exception, the duplicate rule's `Use one of these records?`, a process
+//! that failed the save (a flow's) and no permission on named fields; two
 //! Korean ones: the restricted picklist and a lookup filter's own text).
 //!
 //! Custom code is also named by what only it does: `Web service callout
@@ -622,6 +623,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("invalid username or password", Cue::Auth),
     ("credentials used to connect", Cue::Auth),
     ("generating access token", Cue::Auth),
+    ("missing clientid", Cue::Auth),
+    ("with salesforce - read failed", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -639,6 +642,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // The Bulk API cannot serve this object or field at all: the job, not a
     // record, is wrong for the org.
     ("cannot serialize value for", Cue::BulkUnsupported),
+    // `getDeleted`/`getUpdated` on an object that keeps no replication
+    // history: the call can never serve it.
+    ("is not replicable", Cue::BulkUnsupported),
     // The user may not create or edit the object at all, whatever the
     // record (`entity type cannot be inserted: Campaign`).
     ("entity type cannot be inserted", Cue::HiddenObject),
@@ -651,6 +657,11 @@ const PHRASES: &[(&str, Cue)] = &[
     ("rights on entity", Cue::HiddenObject),
     ("use of the metadata api requires", Cue::HiddenObject),
     ("not allowed to get organization", Cue::HiddenObject),
+    // A migration tool's check of the org's metadata: the object is not
+    // there for the connected user (`The object X is missing in the
+    // Source`).
+    ("is missing in the source", Cue::HiddenObject),
+    ("is missing in the target", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
@@ -739,6 +750,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("cannot specify both", Cue::NotAValue),
     // A request body that could not be read at all.
     ("json deserialization failed", Cue::NotAValue),
+    // The Metadata API refusing a field's definition (its length, a field
+    // that is not there to delete): setup, not a record's value or id.
+    ("invalid length, minimum is", Cue::NotAValue),
+    ("custom field does not exist", Cue::NotAValue),
     (TOKEN_ENDPOINT, Cue::TokenEndpoint),
 ];
 
@@ -875,6 +890,11 @@ const LOCALIZED: &[(&str, Cue)] = &[
     ),
     ("カスタム入力規則の例外", Cue::ValidationRule),
     ("いずれか 1 つのレコードを使用しますか", Cue::DuplicateRule),
+    // A process (`「X」処理失敗により、レコードを保存できません`: the record
+    // cannot be saved because process X failed), and fields the user has no
+    // permission on (`X,Y の権限がありません`).
+    ("処理失敗により", Cue::Flow),
+    ("の権限がありません", Cue::HiddenField),
     // Korean: the restricted picklist, and a lookup filter's own text.
     ("제한된 선택 목록 필드의 잘못된 값", Cue::RestrictedPicklist),
     ("값이 필터 기준과 일치하지 않습니다", Cue::FilterCriteria),
@@ -1544,6 +1564,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::CrossReference if scan.has(Cue::RecordType) || has_field(failure, "RecordTypeId") => {
             T::DefaultSalesProcessUnavailable
         }
+        Cue::CrossReference if scan.has(Cue::NotAValue) => T::Unknown,
         Cue::CrossReference => T::InvalidSalesforceId,
         Cue::MissingId => T::MissingSalesforceId,
         Cue::RecordType => T::DefaultSalesProcessUnavailable,
@@ -2575,6 +2596,70 @@ mod level_safety {
                 "값이 존재하지 않거나 값이 필터 기준과 일치하지 않습니다",
                 &[],
                 Classification::Record(T::InvalidSalesforceId),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_fourth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Message: sObject type Knowledge__ka is not replicable\n Code: 400",
+                &[],
+                Classification::Suspension(S::Unknown),
+            ),
+            (
+                "",
+                "Authorization with Salesforce - read failed.",
+                &[],
+                Classification::Suspension(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Error: invalid or missing clientId",
+                &[],
+                Classification::Suspension(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "[ERROR] The object Invoice__c is missing in the Target..",
+                &[],
+                Classification::Suspension(S::MissingObjectPermissions),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Invalid length, minimum is: 256",
+                &[],
+                Classification::Record(T::Unknown),
+            ),
+            (
+                "INVALID_CROSS_REFERENCE_KEY",
+                "This custom field does not exist or is not accessible",
+                &[],
+                Classification::Record(T::Unknown),
+            ),
+            // Still a wrong id when nothing says it is a field definition.
+            (
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+                &[],
+                Classification::Record(T::InvalidSalesforceId),
+            ),
+            (
+                "",
+                "「請求更新」処理失敗により、レコードを保存できません。FIELD_CUSTOM_VALIDATION_EXCEPTION:終了後は変更できません。",
+                &[],
+                Classification::Record(T::SalesforceFlow),
+            ),
+            (
+                "",
+                "Billing__c,Region__cの権限がありません。管理者をご連絡ください。",
+                &[],
+                Classification::Suspension(S::MissingFieldPermissions),
             ),
         ];
         assert_classified(cases);
