@@ -17,7 +17,9 @@
 //! and its first error.
 //!
 //! Calls are counted in atomics that the exporter reads (an observable
-//! counter): a call costs an increment, not a lookup of its label set.
+//! counter), and timed into a histogram bound to the method's labels once:
+//! a call costs an increment and a bucket update, not a lookup of its label
+//! set.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,7 +30,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Histogram, ObservableCounter};
+use opentelemetry::metrics::{BoundHistogram, Histogram, ObservableCounter};
 use pin_project_lite::pin_project;
 use prost::Message as _;
 
@@ -48,6 +50,9 @@ struct Method {
     labels: [KeyValue; 3],
     unary: bool,
     calls: [AtomicU64; STATUS_COUNT],
+    /// The duration histogram bound to `labels`, at the first call: by
+    /// then the process's meter provider is in place.
+    duration: OnceLock<BoundHistogram<f64>>,
 }
 
 /// How many gRPC status codes there are.
@@ -59,6 +64,7 @@ impl Method {
             labels,
             unary,
             calls: std::array::from_fn(|_| AtomicU64::new(0)),
+            duration: OnceLock::new(),
         }
     }
 }
@@ -264,7 +270,10 @@ where
         let method = &**this.method;
         method.calls[code as usize].fetch_add(1, Ordering::Relaxed);
         if method.unary {
-            durations().record(this.started.elapsed().as_secs_f64(), &method.labels);
+            let duration = method
+                .duration
+                .get_or_init(|| durations().bind(&method.labels));
+            duration.record(this.started.elapsed().as_secs_f64());
         }
         Poll::Ready(output)
     }

@@ -6,11 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, ObservableCounter, ObservableGauge};
+use opentelemetry::metrics::{
+    BoundHistogram, Counter, Histogram, ObservableCounter, ObservableGauge,
+};
 use syncgov_kit::metrics::OrgLabels;
 
 use crate::alerts::Of;
@@ -62,11 +64,13 @@ fn label_index(ruling: &Ruling) -> (usize, u64) {
 /// The decisions and tokens of one org label, counted in place: a decision
 /// adds to two atomics, and the exporter reads them through the counters'
 /// callbacks, instead of each decision looking its attributes up in the
-/// metrics SDK.
+/// metrics SDK. Its usage histogram is bound to its labels once, at its
+/// first decision, for the same reason.
 struct OrgTally {
     label: opentelemetry::StringValue,
     decisions: [AtomicU64; DECISION_LABELS.len()],
     tokens: AtomicU64,
+    usage: OnceLock<BoundHistogram<f64>>,
 }
 
 /// The tallies of every org label: the orgs listed, then `other` (last).
@@ -90,6 +94,7 @@ impl Tallies {
                 label: orgs.of(org),
                 decisions: Default::default(),
                 tokens: AtomicU64::new(0),
+                usage: OnceLock::new(),
             })
             .collect();
         Self { rows, index }
@@ -118,6 +123,10 @@ pub struct GovernorMetrics {
     tallies: Arc<Tallies>,
     shadow_denials: Counter<u64>,
     duration: Histogram<f64>,
+    /// `duration` bound to each of [`DECISION_LABELS`], in its order, at
+    /// the first decision counted there: a histogram appears with its
+    /// first value, not as an empty one with no minimum.
+    bound_duration: [OnceLock<BoundHistogram<f64>>; DECISION_LABELS.len()],
     usage: Histogram<f64>,
     usage_alerts: Counter<u64>,
     /// Orgs at or above each (threshold, of), as this replica's last usage
@@ -163,7 +172,21 @@ impl GovernorMetrics {
                 }
             })
             .build();
+        let usage = meter
+            .f64_histogram("syncgov.quota.usage.ratio")
+            .with_unit("1")
+            .with_description(
+                "Calls counted in the window over the allocation, seen at each decision",
+            )
+            .with_boundaries(USAGE_BOUNDS.to_vec())
+            .build();
         let tallies = Arc::new(Tallies::new(&orgs));
+        let duration = meter
+            .f64_histogram("syncgov.quota.decision.duration")
+            .with_unit("s")
+            .with_description("Time to decide a request for tokens, suspensions and store included")
+            .with_boundaries(LATENCY_BOUNDS.to_vec())
+            .build();
         let read = tallies.clone();
         let decisions = meter
             .u64_observable_counter("syncgov.quota.decisions")
@@ -267,22 +290,9 @@ impl GovernorMetrics {
             _tokens: tokens,
             tallies,
             shadow_denials,
-            duration: meter
-                .f64_histogram("syncgov.quota.decision.duration")
-                .with_unit("s")
-                .with_description(
-                    "Time to decide a request for tokens, suspensions and store included",
-                )
-                .with_boundaries(LATENCY_BOUNDS.to_vec())
-                .build(),
-            usage: meter
-                .f64_histogram("syncgov.quota.usage.ratio")
-                .with_unit("1")
-                .with_description(
-                    "Calls counted in the window over the allocation, seen at each decision",
-                )
-                .with_boundaries(USAGE_BOUNDS.to_vec())
-                .build(),
+            duration,
+            bound_duration: Default::default(),
+            usage,
             _suspensions: suspensions,
         }
     }
@@ -325,24 +335,24 @@ impl GovernorMetrics {
             }
             if decision.allocation > 0 {
                 let ratio = decision.used as f64 / decision.allocation as f64;
-                self.usage.record(
-                    ratio,
-                    &[
+                let usage = tally.usage.get_or_init(|| {
+                    self.usage.bind(&[
                         KeyValue::new("org_id", tally.label.clone()),
                         syncgov_kit::metrics::service(),
-                    ],
-                );
+                    ])
+                });
+                usage.record(ratio);
             }
         }
-        let (outcome, reason) = DECISION_LABELS[index];
-        self.duration.record(
-            started.elapsed().as_secs_f64(),
-            &[
+        let duration = self.bound_duration[index].get_or_init(|| {
+            let (outcome, reason) = DECISION_LABELS[index];
+            self.duration.bind(&[
                 KeyValue::new("outcome", outcome),
                 KeyValue::new("reason", reason),
                 syncgov_kit::metrics::service(),
-            ],
-        );
+            ])
+        });
+        duration.record(started.elapsed().as_secs_f64());
     }
 }
 

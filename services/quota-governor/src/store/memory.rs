@@ -358,11 +358,16 @@ impl QuotaStore for MemoryStore {
         fallback: Option<&Budget>,
     ) -> Result<Decision, StoreError> {
         let mut shard = self.shard(key);
-        let own = shard.get(key).and_then(|e| e.budget);
-        let Some(found) = FoundBudget::pick(own, fallback) else {
+        // One lookup on the hot path: a key is cloned and a slot taken
+        // only when the org has no entry yet.
+        let entry = match shard.get_mut(key) {
+            Some(entry) => entry,
+            None if fallback.is_none() => return Ok(Decision::unknown_org()),
+            None => self.entry(&mut shard, key)?,
+        };
+        let Some(found) = FoundBudget::pick(entry.budget, fallback) else {
             return Ok(Decision::unknown_org());
         };
-        let entry = self.entry(&mut shard, key)?;
         let decision = domain::decide(
             &found.budget,
             &self.rules,
