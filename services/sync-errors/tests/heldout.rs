@@ -26,20 +26,20 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// fifth part scored when it was installed and measured, once (39 of 63,
-/// 61.9 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 61.5;
-/// Level accuracy floor of the held-out part, percent (55 of 63, 87.3 %);
+/// sixth part scored when it was installed and measured, once (21 of 41,
+/// 51.2 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 51.0;
+/// Level accuracy floor of the held-out part, percent (25 of 41, 61.0 %);
 /// the target is 100 %.
-const LEVEL_FLOOR: f64 = 87.0;
+const LEVEL_FLOOR: f64 = 60.9;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the four earlier held-out parts, 441 texts),
-/// percent: just below what it scores with the rules written from it (429
-/// and 441 of 441), and not one record failure raised as a suspension.
-const SEEN_EXACT_FLOOR: f64 = 97.2;
-const SEEN_LEVEL_FLOOR: f64 = 100.0;
+/// Floors of the seen part (the five earlier held-out parts, 504 texts),
+/// percent: just below what it scores with the rules written from it (489
+/// and 502 of 504), and not one record failure raised as a suspension.
+const SEEN_EXACT_FLOOR: f64 = 96.9;
+const SEEN_LEVEL_FLOOR: f64 = 99.5;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -575,6 +575,8 @@ const PHRASES: &[(&str, Cue)] = &[
     // counts its callouts against a limit.
     ("web service callout failed", Cue::Apex),
     ("too many callouts", Cue::Apex),
+    // The transaction's CPU limit, whether or not `Apex` was kept in front.
+    ("cpu time limit exceeded", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
     ("storage limit exceeded", Cue::Storage),
@@ -625,6 +627,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("generating access token", Cue::Auth),
     ("missing clientid", Cue::Auth),
     ("with salesforce - read failed", Cue::Auth),
+    // `INVALID_LOGIN`'s long form, when the security token was left off.
+    ("append a security token", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -662,6 +666,11 @@ const PHRASES: &[(&str, Cue)] = &[
     // Source`).
     ("is missing in the source", Cue::HiddenObject),
     ("is missing in the target", Cue::HiddenObject),
+    // A connector's mapping names a field the connected user cannot see
+    // (`Object field used in this mapping does not exist`), or a client's
+    // describe does not list it (`FieldNotFound: You specified ...`).
+    ("used in this mapping does not exist", Cue::HiddenField),
+    ("fieldnotfound", Cue::HiddenField),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
@@ -671,18 +680,30 @@ const PHRASES: &[(&str, Cue)] = &[
     ("invalid email address", Cue::InvalidEmail),
     // `Username must be in the form of an email address`.
     ("must be in the form of an email", Cue::InvalidEmail),
+    // Account Engagement refusing a role-based address.
+    ("email address is not allowed", Cue::InvalidEmail),
     ("bad value for restricted picklist", Cue::RestrictedPicklist),
     (" in picklist: ", Cue::MissingPicklistOption),
+    // A sync tool's own words for a value with no option on the other
+    // side (`custom field option X not found`, `lead stage not found`).
+    ("custom field option", Cue::MissingPicklistOption),
+    ("stage not found", Cue::MissingPicklistOption),
     ("use one of these records?", Cue::DuplicateRule),
     ("duplicate rule", Cue::DuplicateRule),
     ("creating a duplicate", Cue::DuplicateRule),
+    ("create a duplicate", Cue::DuplicateRule),
     ("duplicate value found", Cue::UniqueValue),
     ("duplicate external id specified", Cue::UniqueValue),
     ("record found for external id", Cue::UniqueValue),
     // An upsert whose external ID value is on two records already.
     ("matches more than one record", Cue::UniqueValue),
+    // Two rows of one request name the same record.
+    ("duplicate id specified", Cue::UniqueValue),
     ("multiple records found", Cue::UniqueValue),
     ("rights on cross-reference id", Cue::MissingRecord),
+    ("rights on cross reference id", Cue::MissingRecord),
+    // An undelete of a record no longer in the recycle bin: it is gone.
+    ("not in the recycle bin", Cue::MissingRecord),
     // INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY in words.
     ("access on cross reference entity", Cue::MissingRecord),
     ("entity is deleted", Cue::MissingRecord),
@@ -698,12 +719,15 @@ const PHRASES: &[(&str, Cue)] = &[
     ("unable to create/update fields", Cue::FieldNotWritable),
     ("bad field names on insert/update", Cue::FieldNotWritable),
     ("have access to fields on", Cue::FieldNotWritable),
+    ("missing field permission", Cue::FieldNotWritable),
     ("owner is inactive", Cue::InactiveOwner),
     ("performed with inactive user", Cue::InactiveOwner),
     ("user is inactive", Cue::InactiveOwner),
     ("owner cannot be blank", Cue::OwnerAssignment),
     ("new owner must have read", Cue::OwnerAssignment),
     ("required fields are missing", Cue::RequiredMissing),
+    // A required field as the describe calls it (`not nillable fields`).
+    ("not nillable", Cue::RequiredMissing),
     ("before specifying a state", Cue::CountryMissing),
     ("problem with this country", Cue::StateOrCountry),
     ("problem with this state", Cue::StateOrCountry),
@@ -724,12 +748,17 @@ const PHRASES: &[(&str, Cue)] = &[
     ("provided external id field does not exist", Cue::MissingId),
     ("external id field not specified", Cue::MissingId),
     ("external id was blank", Cue::MissingId),
+    // A connector's record whose parent has no Salesforce ID yet.
+    ("missing crm id", Cue::MissingId),
     ("is not an external id", Cue::MissingId),
     ("not match an external id", Cue::MissingId),
     ("record type missing", Cue::RecordType),
     ("record type id: this id value", Cue::RecordType),
     ("cannot deserialize instance of", Cue::TypeMismatch),
     ("value not of required type", Cue::TypeMismatch),
+    // A connector's check of a mapping's two types.
+    ("type mismatch", Cue::TypeMismatch),
+    ("types mismatch", Cue::TypeMismatch),
     // `is not a valid value for the type xsd:date`, `is not valid for type
     // xsd:boolean`, `is not valid for the type xsd:double`.
     ("for the type xsd:", Cue::TypeMismatch),
@@ -754,6 +783,11 @@ const PHRASES: &[(&str, Cue)] = &[
     // that is not there to delete): setup, not a record's value or id.
     ("invalid length, minimum is", Cue::NotAValue),
     ("custom field does not exist", Cue::NotAValue),
+    // The Metadata API's naming rule for an object or a field.
+    (
+        "can only contain underscores and alphanumeric",
+        Cue::NotAValue,
+    ),
     (TOKEN_ENDPOINT, Cue::TokenEndpoint),
 ];
 
@@ -830,6 +864,7 @@ const SPLIT: &[(&str, &[SplitPhrase])] = &[
             // alone, and a tool's word for a refused connection.
             ("authorization grant", 0, Cue::Auth, false),
             ("authorization failed", 0, Cue::Auth, false),
+            ("authorization required", 0, Cue::Auth, false),
         ],
     ),
     (
@@ -895,6 +930,13 @@ const LOCALIZED: &[(&str, Cue)] = &[
     // permission on (`X,Y の権限がありません`).
     ("処理失敗により", Cue::Flow),
     ("の権限がありません", Cue::HiddenField),
+    // No edit access to a field the write targets (record level); an
+    // object permission not set for the user; the refresh token (or any
+    // token) could not be obtained; a value that is not valid.
+    ("編集アクセス権限が不足", Cue::FieldNotWritable),
+    ("オブジェクト権限", Cue::HiddenObject),
+    ("トークンの取得に失敗", Cue::Auth),
+    ("不正な値です", Cue::InvalidValue),
     // Korean: the restricted picklist, and a lookup filter's own text.
     ("제한된 선택 목록 필드의 잘못된 값", Cue::RestrictedPicklist),
     ("값이 필터 기준과 일치하지 않습니다", Cue::FilterCriteria),
@@ -2660,6 +2702,133 @@ mod level_safety {
                 "Billing__c,Region__cの権限がありません。管理者をご連絡ください。",
                 &[],
                 Classification::Suspension(S::MissingFieldPermissions),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_fifth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "UNDELETE_FAILED Entity is not in the recycle bin",
+                &[],
+                rec(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "",
+                "Error: Duplicate id specified: 001000000000001AAA",
+                &[],
+                rec(T::RestrictedUniqueValue),
+            ),
+            (
+                "",
+                "Insufficient access rights on cross reference id",
+                &[],
+                rec(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "",
+                "Invalid login. From outside trusted networks you must append a security token to your password",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Wrong mapping Phone(number) to Phone__c(date). Types mismatch",
+                &[],
+                rec(T::TypeMismatch),
+            ),
+            (
+                "",
+                "not nillable fields missed: [LastName]",
+                &[],
+                rec(T::MissingRequiredValue),
+            ),
+            (
+                "",
+                "Object field used in this mapping does not exist",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "Rating custom field option Warm not found",
+                &[],
+                rec(T::MissingPicklistOption),
+            ),
+            (
+                "",
+                "lead stage not found",
+                &[],
+                rec(T::MissingPicklistOption),
+            ),
+            (
+                "",
+                "This email address is not allowed (role-based email address)",
+                &[],
+                rec(T::InvalidEmail),
+            ),
+            (
+                "",
+                "CPU time limit exceeded",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "",
+                "You cannot create a duplicate Lead, the phone already exists",
+                &[],
+                rec(T::SalesforceDuplicateRule),
+            ),
+            (
+                "",
+                "Authorization Required",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            ("", "Missing Field Permission", &[], rec(T::FieldPermission)),
+            ("", "Missing CRM ID", &[], rec(T::MissingSalesforceId)),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "The Object Name field can only contain underscores and alphanumeric characters.",
+                &[],
+                rec(T::Unknown),
+            ),
+            (
+                "",
+                "Errors::FieldNotFound: You specified foo as a field, but neither foo or Foo__c exist.",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "転記先項目の編集アクセス権限が不足しています",
+                &[],
+                rec(T::FieldPermission),
+            ),
+            (
+                "",
+                "請求のカスタムオブジェクト権限(作成)が正しく設定されていません。",
+                &[],
+                sus(S::MissingObjectPermissions),
+            ),
+            (
+                "",
+                "アクセストークンの取得に失敗しました",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "担当者情報:メールが不正な値です",
+                &[],
+                rec(T::InvalidValue),
             ),
         ];
         assert_classified(cases);
