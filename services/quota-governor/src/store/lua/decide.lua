@@ -12,8 +12,9 @@
 -- (other) when the bucket names cap consumers already; drops the buckets
 -- that left the window since the last grant.
 local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
+  local field = int(head)
   -- The trim mark and the head's bucket in one call.
-  local got = redis.call('HMGET', kc, '^', head)
+  local got = redis.call('HMGET', kc, '^', field)
   local trimmed = tonumber(got[1] or 0)
   local s = got[2] or ''
   if head > trimmed then
@@ -23,7 +24,7 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
     else
       local gone = {}
       for b = trimmed + 1 - ring, head - ring do
-        gone[#gone + 1] = b
+        gone[#gone + 1] = int(b)
         if #gone == 500 then
           redis.call('HDEL', kc, unpack(gone))
           gone = {}
@@ -33,8 +34,8 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
         redis.call('HDEL', kc, unpack(gone))
       end
     end
-    redis.call('HSET', kc, '^', head)
-    redis.call('PEXPIREAT', kc, (head + ring) * bucket_ms)
+    redis.call('HSET', kc, '^', field)
+    redis.call('PEXPIREAT', kc, int((head + ring) * bucket_ms))
   end
   -- Adds n to the entry that starts with `key`; false when there is none.
   local function bump(key)
@@ -43,7 +44,7 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
       return false
     end
     local k = string.find(s, '\30', j + 1, true) or (#s + 1)
-    s = string.sub(s, 1, j) .. (tonumber(string.sub(s, j + 1, k - 1)) + n) .. string.sub(s, k)
+    s = string.sub(s, 1, j) .. int(tonumber(string.sub(s, j + 1, k - 1)) + n) .. string.sub(s, k)
     return true
   end
   if not bump('\30' .. name .. '\29') then
@@ -52,12 +53,12 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
       named = named - 1
     end
     if named < cap then
-      s = s .. '\30' .. name .. '\29' .. n
+      s = s .. '\30' .. name .. '\29' .. int(n)
     elseif not bump('\30\29') then
-      s = s .. '\30\29' .. n
+      s = s .. '\30\29' .. int(n)
     end
   end
-  redis.call('HSET', kc, head, s)
+  redis.call('HSET', kc, field, s)
 end
 
 -- Decides one request for tokens and counts a grant: as many as fit, up to
@@ -126,14 +127,14 @@ local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms
   -- Counts a grant of n tokens and says so.
   local function grant(n, shadow_reason)
     redis.call('BITFIELD', kw,
-      'SET', 'i64', 0, head,
-      'SET', 'i64', 64, used + n,
-      'INCRBY', 'u32', slot_bit(head, ring), n)
+      'SET', 'i64', '0', int(head),
+      'SET', 'i64', '64', int(used + n),
+      'INCRBY', 'u32', int(slot_bit(head, ring)), int(n))
     if fresh then
       keep_until_head_leaves(kw, head, bucket_ms, ring)
     end
     if org then
-      redis.call('HINCRBY', ko, 'rg', n)
+      redis.call('HINCRBY', ko, 'rg', int(n))
     end
     count_consumer(kc, head, name, n, bucket_ms, ring, cap)
     return {1, 0, used + n, allocation, math.max(limit - used - n, 0), -1, head * bucket_ms,
