@@ -843,3 +843,63 @@ impl QuotaStore for MemoryStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(org: &str) -> BudgetKey {
+        BudgetKey {
+            org: OrgId::parse(org).unwrap(),
+            resource: Resource::ApiRequests,
+        }
+    }
+
+    /// Made-up org ids with no budget and no default are answered unknown
+    /// without taking a place: the store's bound stays for real orgs.
+    #[tokio::test]
+    async fn unknown_orgs_take_no_place_in_a_bounded_store() {
+        let rules = Rules {
+            shape: crate::window::WindowShape::new(Duration::from_secs(60), Duration::from_secs(1))
+                .unwrap(),
+            org_margin_percent: 2,
+            probe: Default::default(),
+        };
+        let store = MemoryStore::bounded(rules, 1);
+        let consumer = Consumer::default();
+        for i in 0..20 {
+            let decision = store
+                .acquire(
+                    &key(&format!("made-up-{i}")),
+                    Ask::exactly(1),
+                    Priority::Normal,
+                    &consumer,
+                    None,
+                )
+                .await
+                .unwrap();
+            assert!(!decision.granted(), "{i}: {decision:?}");
+        }
+        let real = key("acme");
+        store
+            .set_budget(&real, &Budget::new(100, 10))
+            .await
+            .unwrap();
+        let decision = store
+            .acquire(&real, Ask::exactly(1), Priority::Normal, &consumer, None)
+            .await
+            .unwrap();
+        assert!(decision.granted(), "{decision:?}");
+        // The one place is taken now: a new org with a default is refused.
+        let full = store
+            .acquire(
+                &key("another"),
+                Ask::exactly(1),
+                Priority::Normal,
+                &consumer,
+                Some(&Budget::new(100, 10)),
+            )
+            .await;
+        assert!(matches!(full, Err(StoreError::Full(_))), "{full:?}");
+    }
+}
