@@ -413,6 +413,8 @@ pub(crate) enum Cue {
     Lock,
     Storage,
     DailyLimit,
+    /// A pipeline's own daily share of the org's API calls is used up.
+    IntegrationQuota,
     ConcurrentLimit,
     ApiDisabled,
     Auth,
@@ -587,6 +589,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("api request limit", Cue::DailyLimit),
     ("per 24 hrs", Cue::DailyLimit),
     ("per 24 hours", Cue::DailyLimit),
+    // A data platform's own daily share of the org's calls for one pipeline
+    // (`exceeded configured daily API quota`), not the org's limit.
+    ("configured daily api quota", Cue::IntegrationQuota),
     // `ConcurrentRequests`, and `ConcurrentRequest` as some clients cut it.
     ("concurrentrequest", Cue::ConcurrentLimit),
     ("concurrentperorg", Cue::ConcurrentLimit),
@@ -629,6 +634,15 @@ const PHRASES: &[(&str, Cue)] = &[
     ("with salesforce - read failed", Cue::Auth),
     // `INVALID_LOGIN`'s long form, when the security token was left off.
     ("append a security token", Cue::Auth),
+    // The token endpoint's refusals in their own words: the client
+    // credentials flow with no run-as user, the approval page's error.
+    ("no client credentials user enabled", Cue::Auth),
+    ("oauth approval error", Cue::Auth),
+    // Connectors telling the user that their connection was refused (in
+    // English and in Spanish).
+    ("check your credentials", Cue::Auth),
+    ("verificar tus credenciales", Cue::Auth),
+    ("invalid org id", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -671,6 +685,23 @@ const PHRASES: &[(&str, Cue)] = &[
     // describe does not list it (`FieldNotFound: You specified ...`).
     ("used in this mapping does not exist", Cue::HiddenField),
     ("fieldnotfound", Cue::HiddenField),
+    // Field-level security refusing the connected user a field, in the
+    // words of tools that check it before they load (`User does not have
+    // permission to Read fields`, `Field X does not exist or is not
+    // visible to the current user`, `Field X does not have the correct
+    // permissions for this operation`).
+    ("permission to read field", Cue::HiddenField),
+    (
+        "does not exist or is not visible to the current user",
+        Cue::HiddenField,
+    ),
+    (
+        "have the correct permissions for this operation",
+        Cue::HiddenField,
+    ),
+    // A bulk query of a whole object that needs the `View All Data`
+    // permission the connected user lacks.
+    ("view all data' permission", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
@@ -750,6 +781,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("external id was blank", Cue::MissingId),
     // A connector's record whose parent has no Salesforce ID yet.
     ("missing crm id", Cue::MissingId),
+    // A lead converted onto an existing contact without its account.
+    ("accountid must be specified", Cue::MissingId),
     ("is not an external id", Cue::MissingId),
     ("not match an external id", Cue::MissingId),
     ("record type missing", Cue::RecordType),
@@ -937,6 +970,10 @@ const LOCALIZED: &[(&str, Cue)] = &[
     ("オブジェクト権限", Cue::HiddenObject),
     ("トークンの取得に失敗", Cue::Auth),
     ("不正な値です", Cue::InvalidValue),
+    // Sign-in refused for too many logins within the hour.
+    ("ログイン数超過", Cue::ConcurrentLimit),
+    // German: a data platform's daily share of the org's calls used up.
+    ("tägliche api-kontingent", Cue::IntegrationQuota),
     // Korean: the restricted picklist, and a lookup filter's own text.
     ("제한된 선택 목록 필드의 잘못된 값", Cue::RestrictedPicklist),
     ("값이 필터 기준과 일치하지 않습니다", Cue::FilterCriteria),
@@ -1208,9 +1245,13 @@ impl Scan {
             scan.note(m.forms[pattern.as_usize()], pattern, hay, start, end);
         });
         if !hay.is_ascii() {
+            // Localized phrases may hold ASCII words too (`API-Kontingent`):
+            // they are written in lower case and matched like every other
+            // phrase, whatever the case of those letters.
+            let lower = hay.to_ascii_lowercase();
             for (i, (&(phrase, _), finder)) in LOCALIZED.iter().zip(localized_finders()).enumerate()
             {
-                if let Some(start) = finder.find(hay) {
+                if let Some(start) = finder.find(&lower) {
                     let id = PatternID::new(m.localized + i).expect("few patterns");
                     let form = m.forms[id.as_usize()];
                     scan.note(form, id, hay, start, start + phrase.len());
@@ -1545,6 +1586,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::DailyLimit | Cue::ConcurrentLimit => {
             return Suspension(S::SalesforceConcurrentLimitExceeded);
         }
+        Cue::IntegrationQuota => return Suspension(S::IntegrationApiLimitExceeded),
         // `FeatureNotEnabled : Cannot serialize value for ...`: one field the
         // Bulk API cannot export, not the API switched off.
         Cue::ApiDisabled if scan.has(Cue::BulkUnsupported) => return Suspension(S::Unknown),
@@ -2829,6 +2871,116 @@ mod level_safety {
                 "担当者情報:メールが不正な値です",
                 &[],
                 rec(T::InvalidValue),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_sixth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "User does not have permission to Read fields {Lead={Rating}}",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "Field Contact.Region__c does not exist or is not visible to the current user.",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "Field Account.Tier__c does not have the correct permissions for this operation: ('createable',).",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "Job failed. Please ensure that the authenticated user has the 'View All Data' permission.",
+                &[],
+                sus(S::MissingObjectPermissions),
+            ),
+            // `View All Data` named for one upsert's index, not the user.
+            (
+                "INSUFFICIENT_ACCESS",
+                "Upsert requires view all data on a non-unique custom index",
+                &[],
+                rec(T::InsufficientAccess),
+            ),
+            (
+                "",
+                "no client credentials user enabled",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "OAuth Error: OAuth Approval Error Generic",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Authorization with Salesforce failed. You can check your credentials and permissions.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "La autorización falló. Puedes verificar tus credenciales y permisos.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Invalid Org ID. Please confirm your setting.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "You have exceeded configured daily API quota (BULK). Current usage: 5000.",
+                &[],
+                sus(S::IntegrationApiLimitExceeded),
+            ),
+            (
+                "",
+                "Sie haben das konfigurierte tägliche API-Kontingent (REST) überschritten.",
+                &[],
+                sus(S::IntegrationApiLimitExceeded),
+            ),
+            // The same German words in other ASCII cases.
+            (
+                "",
+                "TÄGLICHE api-KONTINGENT: tägliche Api-Kontingent",
+                &[],
+                sus(S::IntegrationApiLimitExceeded),
+            ),
+            (
+                "",
+                "サインインエラー: 「ログイン数超過」",
+                &[],
+                sus(S::SalesforceConcurrentLimitExceeded),
+            ),
+            (
+                "",
+                "accountId must be specified if contactId is not null",
+                &[],
+                rec(T::MissingSalesforceId),
+            ),
+            // A deactivated owner stays a record's failure.
+            (
+                "",
+                "operation performed with inactive user",
+                &[],
+                rec(T::InactiveOwner),
             ),
         ];
         assert_classified(cases);
