@@ -1006,8 +1006,9 @@ fn consumers_are_counted_alike_and_leave_with_the_window() {
         // A grant now drops bucket 0 from the store for good; the answers
         // stay the same.
         grant_on_every_store(&stores, &key, &[(1, who("c"))]).await;
-        // On Redis, only the fields of buckets 3 (a and b) and 11 (c) are
-        // left, and the newest bucket.
+        // On Redis, only bucket 3 (a and b, closed into one field) and
+        // bucket 11 (c's count and its list of names) are left, and the
+        // mark of the open bucket.
         let hash = format!("syncgov:quota:{{{}-0}}:api:consumers:1000x10", key.org);
         let mut conn = servers
             .redis
@@ -1021,7 +1022,12 @@ fn consumers_are_counted_alike_and_leave_with_the_window() {
         fields.sort();
         let b3 = (start / 1000 + 3).to_string();
         let b11 = (start / 1000 + 11).to_string();
-        let mut expected = vec![b3, b11, "^".to_owned()];
+        let mut expected = vec![
+            b3,
+            format!("{b11}\u{1e}{}", who("c").stored()),
+            format!("{b11}\u{1f}"),
+            "^".to_owned(),
+        ];
         expected.sort();
         assert_eq!(fields, expected, "bucket 0's 32 consumers are gone");
         let (used, report) = consumers_on_every_store(&stores, &key).await;

@@ -1,29 +1,71 @@
 
--- Tokens granted per consumer, per bucket of the window, in the hash kc:
---   ^     the newest bucket the hash was trimmed to
---   <b>   bucket <b>: one entry per consumer, '\30<name>\29<tokens>', where
---         <name> is client id, object and operation separated by \31; the
---         entry of (other), the consumers beyond the cap, has an empty name
--- One field per bucket, so that a bucket leaves with one HDEL. A bucket
--- leaves with the window's (src/consumers.rs follows the same rules); the
--- hash expires with its newest bucket. Names hold no control character.
+-- Tokens granted per consumer, per bucket of the window, in the hash kc.
+-- The bucket that grants are counted in (the open one) keeps a field per
+-- consumer, so that a grant is one HINCRBY; a bucket the window has moved
+-- past is closed into one field:
+--   ^          the open bucket (0 or absent: none yet)
+--   <b>\30<name> tokens of the consumer <name> in bucket <b>, or of
+--              (other), the consumers beyond the cap, with an empty name
+--   <b>\31     the names bucket <b> counts one by one, each after a \30
+--   <b>        closed bucket <b>: '\30<name>\29<tokens>' per consumer
+-- <name> is client id, object and operation separated by \31; names hold
+-- no control character, buckets are decimal. A bucket leaves with the
+-- window's (src/consumers.rs follows the same rules): closed buckets are
+-- dropped with one HDEL each when the open bucket moves, and the hash
+-- expires with its newest bucket.
+
+-- Closes the open bucket `b`: its consumers' fields become one field.
+-- Anything an earlier layout wrote under <b> is kept in front.
+local function close_bucket(kc, b)
+  local field = int(b)
+  local names = redis.call('HGET', kc, field .. '\31') or ''
+  local fields = {field, field .. '\30'}
+  for name in string.gmatch(names, '\30([^\30]+)') do
+    fields[#fields + 1] = field .. '\30' .. name
+  end
+  local got = redis.call('HMGET', kc, unpack(fields))
+  local parts = {got[1] or ''}
+  for i = 3, #fields do
+    if got[i] then
+      parts[#parts + 1] = '\30' .. string.sub(fields[i], #field + 2) .. '\29' .. got[i]
+    end
+  end
+  if got[2] then
+    parts[#parts + 1] = '\30\29' .. got[2]
+  end
+  local closed = table.concat(parts)
+  if closed ~= '' then
+    redis.call('HSET', kc, field, closed)
+  end
+  fields[1] = field .. '\31'
+  redis.call('HDEL', kc, unpack(fields))
+end
 
 -- Counts n tokens granted to the consumer `name` in bucket head, under
--- (other) when the bucket names cap consumers already; drops the buckets
--- that left the window since the last grant.
+-- (other) when the bucket names cap consumers already. A consumer already
+-- counted in the open bucket costs one HINCRBY; the first grant of a
+-- consumer in a bucket also checks the cap and, in a new bucket, closes
+-- the open one and drops the buckets that left the window.
 local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
-  local field = int(head)
-  -- The trim mark and the head's bucket in one call.
-  local got = redis.call('HMGET', kc, '^', field)
-  local trimmed = tonumber(got[1] or 0)
-  local s = got[2] or ''
-  if head > trimmed then
-    if trimmed == 0 or head - trimmed >= ring then
+  local bucket = int(head)
+  local field = bucket .. '\30' .. name
+  if redis.call('HINCRBY', kc, field, int(n)) ~= n then
+    return
+  end
+  local got = redis.call('HMGET', kc, '^', bucket .. '\31')
+  local open = tonumber(got[1] or 0)
+  local names = got[2] or ''
+  if head > open then
+    if open == 0 then
+      -- A new hash: nothing to close or drop.
+    elseif head - open >= ring then
+      -- Everything left the window: start afresh with this grant.
       redis.call('DEL', kc)
-      s = ''
+      redis.call('HSET', kc, field, int(n))
     else
+      close_bucket(kc, open)
       local gone = {}
-      for b = trimmed + 1 - ring, head - ring do
+      for b = open + 1 - ring, head - ring do
         gone[#gone + 1] = int(b)
         if #gone == 500 then
           redis.call('HDEL', kc, unpack(gone))
@@ -34,31 +76,19 @@ local function count_consumer(kc, head, name, n, bucket_ms, ring, cap)
         redis.call('HDEL', kc, unpack(gone))
       end
     end
-    redis.call('HSET', kc, '^', field)
+    redis.call('HSET', kc, '^', bucket)
     redis.call('PEXPIREAT', kc, int((head + ring) * bucket_ms))
   end
-  -- Adds n to the entry that starts with `key`; false when there is none.
-  local function bump(key)
-    local i, j = string.find(s, key, 1, true)
-    if not i then
-      return false
-    end
-    local k = string.find(s, '\30', j + 1, true) or (#s + 1)
-    s = string.sub(s, 1, j) .. int(tonumber(string.sub(s, j + 1, k - 1)) + n) .. string.sub(s, k)
-    return true
+  if name == '' then
+    return
   end
-  if not bump('\30' .. name .. '\29') then
-    local _, named = string.gsub(s, '\30', '')
-    if string.find(s, '\30\29', 1, true) then
-      named = named - 1
-    end
-    if named < cap then
-      s = s .. '\30' .. name .. '\29' .. int(n)
-    elseif not bump('\30\29') then
-      s = s .. '\30\29' .. int(n)
-    end
+  local _, named = string.gsub(names, '\30', '')
+  if named < cap then
+    redis.call('HSET', kc, bucket .. '\31', names .. '\30' .. name)
+  else
+    redis.call('HDEL', kc, field)
+    redis.call('HINCRBY', kc, bucket .. '\30', int(n))
   end
-  redis.call('HSET', kc, field, s)
 end
 
 -- Decides one request for tokens and counts a grant: as many as fit, up to

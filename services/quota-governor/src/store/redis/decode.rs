@@ -198,9 +198,11 @@ pub fn org_view(values: &[Value]) -> Result<Option<OrgView>, StoreError> {
     })
 }
 
-/// The consumers hash (`lua/decide.lua` has its layout) as counts: one
-/// field per bucket, its entries `\x1e<name>\x1d<tokens>`, `(other)` with
-/// an empty name; the `^` bookkeeping field is skipped.
+/// The consumers hash (`lua/decide.lua` has its layout) as counts: the
+/// open bucket's consumers one field each (`<bucket>\x1e<name>`, tokens),
+/// closed buckets one field each (`<bucket>`, entries
+/// `\x1e<name>\x1d<tokens>`), `(other)` with an empty name; the open
+/// bucket's mark (`^`) and its list of names (`<bucket>\x1f`) are skipped.
 pub fn consumers(values: &[Value]) -> Result<ConsumerCounts, StoreError> {
     let mut parts = Vec::new();
     for pair in values.chunks(2) {
@@ -209,26 +211,39 @@ pub fn consumers(values: &[Value]) -> Result<ConsumerCounts, StoreError> {
         };
         let field: String =
             redis::from_redis_value_ref(field).map_err(|_| corrupt("consumers field"))?;
-        if field == "^" {
+        let value: String =
+            redis::from_redis_value_ref(value).map_err(|_| corrupt("consumers bucket"))?;
+        // A consumer's field first: its name may end with the separator
+        // of its parts, which also ends a list of names.
+        if let Some((bucket, name)) = field.split_once('\u{1e}') {
+            let bucket: i64 = bucket.parse().map_err(|_| corrupt("consumers bucket"))?;
+            let tokens: u64 = value.parse().map_err(|_| corrupt("consumer tokens"))?;
+            parts.push((bucket, stored_consumer(name)?, tokens));
+            continue;
+        }
+        if field == "^" || field.ends_with('\u{1f}') {
             continue;
         }
         let bucket: i64 = field.parse().map_err(|_| corrupt("consumers bucket"))?;
-        let value: String =
-            redis::from_redis_value_ref(value).map_err(|_| corrupt("consumers bucket"))?;
         for entry in value.split('\u{1e}').filter(|e| !e.is_empty()) {
             let (name, tokens) = entry
                 .split_once('\u{1d}')
                 .ok_or_else(|| corrupt("consumer entry"))?;
-            let consumer = if name.is_empty() {
-                None
-            } else {
-                Some(Consumer::from_stored(name).ok_or_else(|| corrupt("consumer name"))?)
-            };
             let tokens: u64 = tokens.parse().map_err(|_| corrupt("consumer tokens"))?;
-            parts.push((bucket, consumer, tokens));
+            parts.push((bucket, stored_consumer(name)?, tokens));
         }
     }
     Ok(ConsumerCounts::from_parts(parts))
+}
+
+/// A consumer as the hash names it: `None` for `(other)` (no name).
+fn stored_consumer(name: &str) -> Result<Option<Consumer>, StoreError> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    Consumer::from_stored(name)
+        .map(Some)
+        .ok_or_else(|| corrupt("consumer name"))
 }
 
 /// Reads one decision's ten numbers (decide.lua).
@@ -611,6 +626,49 @@ mod tests {
         };
         assert_eq!(budget(&values).unwrap(), Some(b));
         assert_eq!(budget(&[None; 9]).unwrap(), None);
+    }
+
+    #[test]
+    fn the_consumers_hash_reads_its_open_and_closed_buckets() {
+        let text = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let who = |client: &str| Consumer::parse(client, "", "").unwrap();
+        let stored = |client: &str| who(client).stored();
+        let values: Vec<Value> = [
+            ("^".to_owned(), "100".to_owned()),
+            // The open bucket 100: a consumer, (other), its list of names.
+            (format!("100\u{1e}{}", stored("a")), "5".to_owned()),
+            ("100\u{1e}".to_owned(), "2".to_owned()),
+            ("100\u{1f}".to_owned(), format!("\u{1e}{}", stored("a"))),
+            // A closed bucket 99, and one with the same consumer twice (an
+            // open bucket closed on top of what an earlier layout wrote).
+            (
+                "99".to_owned(),
+                format!("\u{1e}{}\u{1d}3\u{1e}\u{1d}1", stored("b")),
+            ),
+            (
+                "98".to_owned(),
+                format!("\u{1e}{0}\u{1d}4\u{1e}{0}\u{1d}6", stored("a")),
+            ),
+        ]
+        .iter()
+        .flat_map(|(f, v)| [text(f), text(v)])
+        .collect();
+        let expected = ConsumerCounts::from_parts([
+            (100, Some(who("a")), 5),
+            (100, None, 2),
+            (99, Some(who("b")), 3),
+            (99, None, 1),
+            (98, Some(who("a")), 10),
+        ]);
+        assert_eq!(consumers(&values).unwrap(), expected);
+        for bad in [
+            ("100\u{1e}\u{1f}", "1"),
+            ("x\u{1e}", "1"),
+            ("100\u{1e}", "many"),
+        ] {
+            let values = [text(bad.0), text(bad.1)];
+            assert!(consumers(&values).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! - `syncgov:quota:{<org>}:<res>:released:<nonce>`: a grant handed back,
 //!   kept while its bucket can be in the window.
 //! - `syncgov:quota:{<org>}:<res>:consumers:<bucket ms>x<buckets>`, a hash
-//!   of the tokens granted per consumer, one field per bucket
+//!   of the tokens granted per consumer, a field per consumer in the
+//!   bucket grants are counted in and one field per older bucket
 //!   (`lua/decide.lua` has the layout): at most 32 consumers and `(other)`
 //!   per bucket, buckets dropped as they leave the window; it expires one
 //!   window after its last grant.
