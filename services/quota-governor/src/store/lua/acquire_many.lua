@@ -25,8 +25,11 @@ for i = 0, #KEYS / 4 - 1 do
   local reply = decide(KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4],
     ARGV[a + 3], cap, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
     bucket_ms, ring, margin, default, now)
-  for _, v in ipairs(reply) do
-    out[#out + 1] = v
+  -- By index: `#out` searches the table's length on every append, and
+  -- ipairs calls a function per element.
+  local at = 10 * i
+  for j = 1, 10 do
+    out[at + j] = reply[j]
   end
 end
 return out
