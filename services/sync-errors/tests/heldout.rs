@@ -26,20 +26,20 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// seventh part scored when it was installed and measured, once (20 of 38,
-/// 52.6 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 52.5;
-/// Level accuracy floor of the held-out part, percent (31 of 38, 81.6 %);
+/// eighth part scored when it was installed and measured, once (32 of 45,
+/// 71.1 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 71.0;
+/// Level accuracy floor of the held-out part, percent (41 of 45, 91.1 %);
 /// the target is 100 %.
-const LEVEL_FLOOR: f64 = 81.5;
+const LEVEL_FLOOR: f64 = 91.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the six earlier held-out parts, 545 texts),
-/// percent: just below what it scores with the rules written from it (523
-/// and 539 of 545), and not one record failure raised as a suspension.
-const SEEN_EXACT_FLOOR: f64 = 95.9;
-const SEEN_LEVEL_FLOOR: f64 = 98.8;
+/// Floors of the seen part (the seven earlier held-out parts, 583 texts),
+/// percent: just below what it scores with the rules written from it (558
+/// and 577 of 583), and not one record failure raised as a suspension.
+const SEEN_EXACT_FLOOR: f64 = 95.6;
+const SEEN_LEVEL_FLOOR: f64 = 98.9;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

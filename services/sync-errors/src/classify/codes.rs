@@ -387,8 +387,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "EMAIL_ADDRESS_BOUNCED",
-        Cue::Unsupported,
-        "e-mail sending, not a record sync",
+        Cue::InvalidEmail,
+        "the record's e-mail address is marked as bounced",
     ),
     (
         "EMAIL_EXTERNAL_TRANSPORT_CONNECTION_ERROR",

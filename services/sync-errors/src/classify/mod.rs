@@ -481,6 +481,10 @@ pub(crate) enum Cue {
     // The OAuth token endpoint: with a bare `Bad Request` and nothing else
     // recognised, the login was refused.
     TokenEndpoint,
+    // The label of an address picklist's field (`Billing Country Code:`):
+    // its restricted picklist refusing a value is a country or state that
+    // does not match.
+    AddressCode,
 }
 
 impl Cue {
@@ -515,6 +519,7 @@ impl Cue {
                 | Cue::NotAValue
                 | Cue::Callout
                 | Cue::TokenEndpoint
+                | Cue::AddressCode
         )
     }
 
@@ -643,6 +648,14 @@ const PHRASES: &[(&str, Cue)] = &[
     ("check your credentials", Cue::Auth),
     ("verificar tus credenciales", Cue::Auth),
     ("invalid org id", Cue::Auth),
+    // Tools saying the same of their stored connection: the token is no
+    // longer good, the login was refused, the link to the org is gone (in
+    // English and in Spanish).
+    ("invalid oauth token", Cue::Auth),
+    ("token expired or revoked", Cue::Auth),
+    ("valid username and password", Cue::Auth),
+    ("account is disconnected", Cue::Auth),
+    ("salesforce desconectado", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -653,6 +666,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("contact support with the following id", Cue::ServerError),
     ("contact support with id", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
+    // A connector that could not list the org's objects, or whose bulk
+    // query job did not finish: the job is stuck, no record is named.
+    ("failed to describe objects", Cue::UnclearRefusal),
+    (
+        "either it takes too long or it has failed",
+        Cue::UnclearRefusal,
+    ),
     ("security evaluation for non-admin", Cue::HiddenObject),
     ("unable to find object", Cue::UnknownObject),
     ("no such column", Cue::HiddenField),
@@ -747,6 +767,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("has no sharing access", Cue::RecordAccess),
     ("insufficient privileges", Cue::RecordAccess),
     ("do not have access to the apex class", Cue::RecordAccess),
+    // Moving a contact to an account its user may not reparent onto.
+    ("must be the owner of the target", Cue::RecordAccess),
     ("unable to create/update fields", Cue::FieldNotWritable),
     ("bad field names on insert/update", Cue::FieldNotWritable),
     ("have access to fields on", Cue::FieldNotWritable),
@@ -756,6 +778,14 @@ const PHRASES: &[(&str, Cue)] = &[
     ("user is inactive", Cue::InactiveOwner),
     ("owner cannot be blank", Cue::OwnerAssignment),
     ("new owner must have read", Cue::OwnerAssignment),
+    // The same refusal in a tool's words: `The recipient User should have
+    // reading permission for this record`.
+    ("recipient user should have read", Cue::OwnerAssignment),
+    // The nonprofit success pack's own rule on recurring donations.
+    (
+        "on a recurring donation that has closed",
+        Cue::ValidationRule,
+    ),
     ("required fields are missing", Cue::RequiredMissing),
     // A required field as the describe calls it (`not nillable fields`).
     ("not nillable", Cue::RequiredMissing),
@@ -792,6 +822,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // A connector's check of a mapping's two types.
     ("type mismatch", Cue::TypeMismatch),
     ("types mismatch", Cue::TypeMismatch),
+    // A pipeline's check of its columns against the object's fields
+    // (`incompatible`, and the misspelling `incompatable`).
+    ("schema is incompat", Cue::TypeMismatch),
     // `is not a valid value for the type xsd:date`, `is not valid for type
     // xsd:boolean`, `is not valid for the type xsd:double`.
     ("for the type xsd:", Cue::TypeMismatch),
@@ -803,6 +836,11 @@ const PHRASES: &[(&str, Cue)] = &[
     ("on sobject of type", Cue::WriteTime),
     ("too long", Cue::TooLongHint),
     ("already in use", Cue::InUseHint),
+    // The labels of the address picklists' fields (`Mailing Country Code:
+    // bad value for restricted picklist field`).
+    ("country code:", Cue::AddressCode),
+    ("province code:", Cue::AddressCode),
+    ("state code:", Cue::AddressCode),
     // A metadata deploy's component failure (`field integrity exception:
     // unknown (...)`) or a reference in code, not a record's value.
     ("integrity exception: unknown", Cue::NotAValue),
@@ -972,6 +1010,9 @@ const LOCALIZED: &[(&str, Cue)] = &[
     ("不正な値です", Cue::InvalidValue),
     // Sign-in refused for too many logins within the hour.
     ("ログイン数超過", Cue::ConcurrentLimit),
+    // The owner cannot be left blank; Spanish: reconnecting failed.
+    ("所有者を空白に", Cue::OwnerAssignment),
+    ("reconexión fallida", Cue::Auth),
     // German: a data platform's daily share of the org's calls used up.
     ("tägliche api-kontingent", Cue::IntegrationQuota),
     // Korean: the restricted picklist, and a lookup filter's own text.
@@ -1631,6 +1672,11 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::TooLong | Cue::TooLongHint => T::StringTooLong,
         Cue::InvalidEmail => T::InvalidEmail,
         Cue::RestrictedPicklist if names_stage(failure) => T::InvalidOpportunityStage,
+        Cue::RestrictedPicklist
+            if scan.has(Cue::AddressCode) || failure.fields.iter().any(|f| is_address_field(f)) =>
+        {
+            T::MismatchedStateOrCountry
+        }
         Cue::RestrictedPicklist => T::RestrictedPicklistValue,
         Cue::MissingPicklistOption => T::MissingPicklistOption,
         Cue::OptionLimit => T::OptionLimitExceeded,
@@ -1664,9 +1710,12 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
-        Cue::QueueId | Cue::MustSpecify | Cue::WriteTime | Cue::NotAValue | Cue::Callout => {
-            T::Unknown
-        }
+        Cue::QueueId
+        | Cue::MustSpecify
+        | Cue::WriteTime
+        | Cue::NotAValue
+        | Cue::Callout
+        | Cue::AddressCode => T::Unknown,
     };
     Record(record)
 }
@@ -2981,6 +3030,109 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_seventh_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "EMAIL_ADDRESS_BOUNCED",
+                "The target object email address is currently marked as bounced.",
+                &[],
+                rec(T::InvalidEmail),
+            ),
+            ("", "Invalid OAuth token", &[], sus(S::SalesforceAuthFailed)),
+            (
+                "",
+                "Salesforce OAuth token expired or revoked. Manual reconnection required.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "OAuth Salesforce desconectado. Auto-reconexión fallida.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Please be sure that you have a valid username and password.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Salesforce account linked to your sync account is disconnected.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Mailing Country Code: bad value for restricted picklist field: Narnia",
+                &[],
+                rec(T::MismatchedStateOrCountry),
+            ),
+            (
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "bad value for restricted picklist field: XX",
+                &["BillingStateCode"],
+                rec(T::MismatchedStateOrCountry),
+            ),
+            // Any other restricted picklist stays what it was.
+            (
+                "",
+                "Lead Source: bad value for restricted picklist field: Fair",
+                &[],
+                rec(T::RestrictedPicklistValue),
+            ),
+            (
+                "",
+                "割り当て先 ID: 所有者を空白にしておくことはできません",
+                &[],
+                rec(T::OwnerAssignment),
+            ),
+            (
+                "",
+                "The recipient User should have reading permission for this record",
+                &[],
+                rec(T::OwnerAssignment),
+            ),
+            (
+                "",
+                "Failed to describe objects through salesforce sobjects api.",
+                &[],
+                sus(S::Unknown),
+            ),
+            (
+                "",
+                "Salesforce bulk query job for object Account is incomplete, either it takes too long or it has failed or been aborted.",
+                &[],
+                sus(S::Unknown),
+            ),
+            (
+                "",
+                "Error: The user reparenting the contact must be the owner of the target account, the boss of the owner, or an administrator.",
+                &[],
+                rec(T::InsufficientAccess),
+            ),
+            (
+                "",
+                "You can't change the Household Account or Contact on a Recurring Donation that has Closed Opportunities",
+                &[],
+                rec(T::CustomValidationRule),
+            ),
+            (
+                "",
+                "The incomming schema is incompatable with your Account object",
+                &[],
+                rec(T::TypeMismatch),
             ),
         ];
         assert_classified(cases);
