@@ -9,7 +9,8 @@
 -- ARGV[9]  the most consumers a bucket names
 -- then per decision: count, min, priority, the consumer's name
 --
--- Returns the 10 numbers of each decision, one decision after the other.
+-- Returns each decision's numbers (decide.lua: six for a grant, five for a
+-- denial), one decision after the other.
 local bucket_ms = tonumber(ARGV[1])
 local ring = tonumber(ARGV[2])
 local margin = tonumber(ARGV[3])
@@ -20,6 +21,7 @@ end
 local cap = tonumber(ARGV[9])
 local now = now_ms()
 local out = {}
+local at = 0
 for i = 0, #KEYS / 4 - 1 do
   local a = 10 + 4 * i
   local reply = decide(KEYS[4 * i + 1], KEYS[4 * i + 2], KEYS[4 * i + 3], KEYS[4 * i + 4],
@@ -27,9 +29,10 @@ for i = 0, #KEYS / 4 - 1 do
     bucket_ms, ring, margin, default, now)
   -- By index: `#out` searches the table's length on every append, and
   -- ipairs calls a function per element.
-  local at = 10 * i
-  for j = 1, 10 do
+  local len = #reply
+  for j = 1, len do
     out[at + j] = reply[j]
   end
+  at = at + len
 end
 return out

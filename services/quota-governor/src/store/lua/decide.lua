@@ -107,11 +107,14 @@ end
 -- slots (buckets per window + 1); org safety margin (percent); the default
 -- budget {l, a, sr, sn, sc} or nil; now (ms, the store's clock).
 --
--- Returns {granted 0/1, deny reason (0 none, 1 allocation, 2 priority share,
--- 3 org limit, 5 unknown org), used, allocation, remaining, retry after ms
--- (-1: waiting cannot help), grant's bucket start ms, default budget 0/1,
--- tokens granted, shadow denial (0 none, 1 allocation, 2 priority share: the
--- denial a shadow-mode grant escaped)}.
+-- Returns, for a grant, {status, used, allocation, remaining, the grant's
+-- bucket start ms, tokens granted}; for a denial, {status, used,
+-- allocation, remaining, retry after ms (-1: waiting cannot help)}. The
+-- status is 0 for a grant, 11 or 12 for a shadow-mode grant that escaped
+-- the allocation's or the priority share's denial, and the deny reason
+-- otherwise (1 allocation, 2 priority share, 3 org limit, 5 unknown org).
+-- A reply carries only what its outcome needs: every number costs the
+-- client its parsing.
 --
 -- Shadow mode follows domain::decide: a denial for the allocation or the
 -- share becomes a grant as if the cap were the org limit (and the org-wide
@@ -119,13 +122,11 @@ end
 -- denial.
 local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms, ring, margin, default, now)
   local budget = redis.call('HMGET', kb, 'l', 'a', 'sr', 'sn', 'sc', 'oa', 'oe', 'sh')
-  local is_default = 0
   if not budget[1] then
     if not default then
-      return {0, 5, 0, 0, 0, -1, 0, 0, 0, 0}
+      return {5, 0, 0, 0, -1}
     end
     budget = {default[1], default[2], default[3], default[4], default[5], false, false, false}
-    is_default = 1
   end
 
   local org = current_org_view(ko, now, bucket_ms, ring)
@@ -167,8 +168,11 @@ local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms
       redis.call('HINCRBY', ko, 'rg', int(n))
     end
     count_consumer(kc, head, name, n, bucket_ms, ring, cap)
-    return {1, 0, used + n, allocation, math.max(limit - used - n, 0), -1, head * bucket_ms,
-      is_default, n, shadow_reason}
+    local status = 0
+    if shadow_reason > 0 then
+      status = 10 + shadow_reason
+    end
+    return {status, used + n, allocation, math.max(limit - used - n, 0), head * bucket_ms, n}
   end
   local fewest = math.max(min, 1)
   local n = fitting(limit)
@@ -180,7 +184,7 @@ local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms
   if used + min <= limit then
     -- The integration has room; the org as a whole does not. When other apps'
     -- calls leave the org's window is not known here.
-    return {0, 3, used, allocation, limit - used, -1, 0, is_default, 0, 0}
+    return {3, used, allocation, limit - used, -1}
   end
   local reason = 2
   if used + min > allocation then
@@ -192,7 +196,7 @@ local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms
     if n >= fewest then
       return grant(n, reason)
     end
-    return {0, 3, used, allocation, math.max(limit - used, 0), -1, 0, is_default, 0, 0}
+    return {3, used, allocation, math.max(limit - used, 0), -1}
   end
   count = min
   -- When will enough calls have left for this request to fit? Walk the buckets
@@ -213,5 +217,5 @@ local function decide(kb, kw, ko, kc, name, cap, count, min, priority, bucket_ms
       end
     end
   end
-  return {0, reason, used, allocation, math.max(limit - used, 0), retry_after, 0, is_default, 0, 0}
+  return {reason, used, allocation, math.max(limit - used, 0), retry_after}
 end

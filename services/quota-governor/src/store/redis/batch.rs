@@ -13,11 +13,12 @@ use std::sync::{Arc, OnceLock};
 
 use redis::Script;
 use redis::cluster_routing::Slot;
-use syncgov_kit::store::{corrupt, from_redis, redis_span};
+use syncgov_kit::store::{from_redis, redis_span};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::decode::{self, DECISION_LEN};
+use super::call::ScriptCall;
+use super::decode;
 use super::keys;
 use crate::consumers::{CONSUMER_CAP, Consumer};
 use crate::domain::{Ask, Budget, Decision, Priority};
@@ -112,6 +113,7 @@ impl Batches {
                 self.script.clone(),
                 Params {
                     shape: self.shape,
+                    names: Arc::new(keys::ShapeNames::new(&self.shape)),
                     margin: self.margin,
                     durability: self.durability,
                     clock: self.clock.clone(),
@@ -126,6 +128,8 @@ impl Batches {
 #[derive(Clone)]
 struct Params {
     shape: WindowShape,
+    /// The ends of the keys that name the shape, formatted once.
+    names: Arc<keys::ShapeNames>,
     margin: u8,
     durability: Option<Durability>,
     clock: Clock,
@@ -188,47 +192,41 @@ async fn batch_loop(
 async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Asked>) {
     let Params {
         ref shape,
+        ref names,
         margin,
         durability,
         ref clock,
     } = params;
-    let mut invocation = script.prepare_invoke();
-    invocation
-        .arg(shape.bucket_ms())
+    let mut call = ScriptCall::new(script, 4 * batch.len());
+    for asked in &batch {
+        call.arg(keys::DecisionKeys::new(&asked.key, names));
+    }
+    call.arg(shape.bucket_ms())
         .arg(shape.ring_len())
         .arg(margin);
     let fallback = decode::fallback_args(batch[0].fallback.as_ref());
     if fallback.is_empty() {
-        invocation.arg(&["", "", "", "", ""]);
+        call.arg(&["", "", "", "", ""]);
     } else {
-        invocation.arg(fallback);
+        call.arg(fallback);
     }
-    invocation.arg(CONSUMER_CAP);
+    call.arg(CONSUMER_CAP);
     for asked in &batch {
-        invocation
-            .key(keys::budget(&asked.key))
-            .key(keys::window(&asked.key, shape))
-            .key(keys::org(&asked.key))
-            .key(keys::consumers(&asked.key, shape));
-        invocation
-            .arg(asked.ask.count)
+        call.arg(asked.ask.count)
             .arg(asked.ask.min)
             .arg(super::priority_arg(asked.priority))
             .arg(&asked.consumer);
     }
     // A clock a test set goes last (nothing, with the store's own).
-    invocation.arg(clock.set_ms());
-    let reply: Result<Vec<i64>, _> = invocation
-        .invoke_async(&mut conn.clone())
+    call.arg(clock.set_ms());
+    let reply: Result<Vec<i64>, _> = call
+        .invoke(&mut conn.clone())
         .instrument(redis_span("EVALSHA", "acquire_many"))
         .await;
-    match reply {
-        Ok(numbers) if numbers.len() == batch.len() * DECISION_LEN => {
-            let decisions: Vec<_> = numbers.chunks(DECISION_LEN).map(decode::decision).collect();
+    match reply.map(|numbers| decode::decisions(&numbers, batch.len())) {
+        Ok(Ok(decisions)) => {
             // One wait covers the batch: its writes went in one call.
-            let granted = decisions
-                .iter()
-                .any(|d| d.as_ref().is_ok_and(|d| d.granted()));
+            let granted = decisions.iter().any(Decision::granted);
             let unacknowledged = match durability {
                 Some(durability) if granted => conn
                     .wait_for_replicas(
@@ -241,19 +239,23 @@ async fn run_batch(conn: &Redis, script: &Script, params: Params, batch: Vec<Ask
                 _ => None,
             };
             for (asked, decision) in batch.into_iter().zip(decisions) {
-                let answer = match (&unacknowledged, decision) {
-                    (Some(StoreError::Unavailable(why)), Ok(d)) if d.granted() => {
+                let answer = match &unacknowledged {
+                    Some(StoreError::Unavailable(why)) if decision.granted() => {
                         Err(StoreError::Unavailable(why.clone()))
                     }
-                    (Some(e), Ok(d)) if d.granted() => Err(StoreError::Corrupt(e.to_string())),
-                    (_, decision) => decision,
+                    Some(e) if decision.granted() => Err(StoreError::Corrupt(e.to_string())),
+                    _ => Ok(decision),
                 };
                 let _ = asked.reply.send(answer);
             }
         }
-        Ok(_) => {
+        Ok(Err(unreadable)) => {
+            let what = match unreadable {
+                StoreError::Corrupt(what) => what,
+                other => other.to_string(),
+            };
             for asked in batch {
-                let _ = asked.reply.send(Err(corrupt("batch reply")));
+                let _ = asked.reply.send(Err(StoreError::Corrupt(what.clone())));
             }
         }
         Err(e) => {

@@ -22,9 +22,6 @@ use crate::window::{Window, WindowShape};
 /// The hash fields of a budget, in the order the scripts read them.
 pub const BUDGET_FIELDS: [&str; 9] = ["l", "a", "sr", "sn", "sc", "oa", "oe", "sh", "th"];
 
-/// Numbers in one decision's reply (decide.lua).
-pub const DECISION_LEN: usize = 10;
-
 /// A budget as hash fields, in [`BUDGET_FIELDS`] order; the override's
 /// fields only when there is one, `sh` only in shadow mode (a budget
 /// written before shadow mode existed reads as enforced), `th` (the usage
@@ -246,55 +243,88 @@ fn stored_consumer(name: &str) -> Result<Option<Consumer>, StoreError> {
         .ok_or_else(|| corrupt("consumer name"))
 }
 
-/// Reads one decision's ten numbers (decide.lua).
-pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
-    let &[
-        granted,
-        reason,
-        used,
-        allocation,
-        remaining,
-        retry_after,
-        bucket_start_ms,
-        _is_default,
-        count,
-        shadow,
-    ] = reply
-    else {
-        return Err(corrupt("acquire reply"));
+/// The first number of a decision's reply (decide.lua) for a grant; a
+/// grant in shadow mode that the allocation or the priority share would
+/// have denied is 11 or 12, and a denial is its reason (1 allocation, 2
+/// priority share, 3 org limit, 5 unknown org).
+const GRANTED: i64 = 0;
+
+/// Reads the decision at the front of `reply` (decide.lua) and how many
+/// numbers it took: a grant is six (status, used, allocation, remaining,
+/// the grant's bucket start, tokens), a denial five (status, used,
+/// allocation, remaining, retry after ms or -1). A reply carries only what
+/// its outcome needs, because every number costs the client its parsing.
+pub fn decision_at(reply: &[i64]) -> Result<(Decision, usize), StoreError> {
+    let status = *reply.first().ok_or_else(|| corrupt("acquire reply"))?;
+    let shadow_denied = match status {
+        11 => Some(DenyReason::AllocationExhausted),
+        12 => Some(DenyReason::PriorityShareExhausted),
+        _ => None,
     };
-    let outcome = if granted == 1 {
-        Outcome::Granted(Grant {
+    if status == GRANTED || shadow_denied.is_some() {
+        let &[_, used, allocation, remaining, bucket_start_ms, count, ..] = reply else {
+            return Err(corrupt("acquire reply"));
+        };
+        let grant = Grant {
             bucket_start_ms,
             count: u64::try_from(count).map_err(|_| corrupt("granted count"))?,
             nonce: 0,
-        })
-    } else {
-        let reason = match reason {
-            1 => DenyReason::AllocationExhausted,
-            2 => DenyReason::PriorityShareExhausted,
-            3 => DenyReason::OrgLimitExhausted,
-            5 => DenyReason::UnknownOrg,
-            _ => return Err(corrupt("deny reason")),
         };
-        Outcome::Denied {
+        let decision = Decision {
+            outcome: Outcome::Granted(grant),
+            used: used as u64,
+            allocation: allocation as u64,
+            remaining: remaining as u64,
+            shadow_denied,
+        };
+        return Ok((decision, 6));
+    }
+    let reason = match status {
+        1 => DenyReason::AllocationExhausted,
+        2 => DenyReason::PriorityShareExhausted,
+        3 => DenyReason::OrgLimitExhausted,
+        5 => DenyReason::UnknownOrg,
+        _ => return Err(corrupt("deny reason")),
+    };
+    let &[_, used, allocation, remaining, retry_after, ..] = reply else {
+        return Err(corrupt("acquire reply"));
+    };
+    let decision = Decision {
+        outcome: Outcome::Denied {
             reason,
             retry_after_ms: u64::try_from(retry_after).ok(),
-        }
-    };
-    let shadow_denied = match shadow {
-        0 => None,
-        1 => Some(DenyReason::AllocationExhausted),
-        2 => Some(DenyReason::PriorityShareExhausted),
-        _ => return Err(corrupt("shadow deny reason")),
-    };
-    Ok(Decision {
-        outcome,
+        },
         used: used as u64,
         allocation: allocation as u64,
         remaining: remaining as u64,
-        shadow_denied,
-    })
+        shadow_denied: None,
+    };
+    Ok((decision, 5))
+}
+
+/// Reads a reply that is one decision and nothing else (acquire.lua).
+pub fn decision(reply: &[i64]) -> Result<Decision, StoreError> {
+    match decision_at(reply)? {
+        (decision, len) if len == reply.len() => Ok(decision),
+        _ => Err(corrupt("acquire reply")),
+    }
+}
+
+/// Reads `count` decisions one after the other (acquire_many.lua). The
+/// replies have no fixed length, so one that cannot be read leaves the
+/// rest unreadable: the whole batch is corrupt.
+pub fn decisions(mut reply: &[i64], count: usize) -> Result<Vec<Decision>, StoreError> {
+    let mut decisions = Vec::with_capacity(count);
+    while decisions.len() < count {
+        let (decision, len) = decision_at(reply)?;
+        decisions.push(decision);
+        reply = &reply[len..];
+    }
+    if reply.is_empty() {
+        Ok(decisions)
+    } else {
+        Err(corrupt("batch reply"))
+    }
 }
 
 /// What release.lua answered.
@@ -606,6 +636,66 @@ mod tests {
         let window = window(&shape, &bytes).unwrap();
         assert_eq!(window.used(), 3);
         assert_eq!(window.head(), 12);
+    }
+
+    #[test]
+    fn decisions_read_as_long_as_their_outcome_needs() {
+        let granted = decision(&[0, 7, 100, 93, 60_000, 2]).unwrap();
+        assert_eq!(
+            granted.outcome,
+            Outcome::Granted(Grant {
+                bucket_start_ms: 60_000,
+                count: 2,
+                nonce: 0
+            })
+        );
+        assert_eq!(
+            (granted.used, granted.allocation, granted.remaining),
+            (7, 100, 93)
+        );
+        assert_eq!(granted.shadow_denied, None);
+        let shadow = decision(&[12, 7, 100, 0, 60_000, 1]).unwrap();
+        assert!(shadow.granted());
+        assert_eq!(
+            shadow.shadow_denied,
+            Some(DenyReason::PriorityShareExhausted)
+        );
+        let denied = decision(&[1, 100, 100, 0, 1_500]).unwrap();
+        assert_eq!(
+            denied.outcome,
+            Outcome::Denied {
+                reason: DenyReason::AllocationExhausted,
+                retry_after_ms: Some(1_500)
+            }
+        );
+        let never = decision(&[3, 10, 100, 90, -1]).unwrap();
+        assert!(matches!(
+            never.outcome,
+            Outcome::Denied {
+                reason: DenyReason::OrgLimitExhausted,
+                retry_after_ms: None
+            }
+        ));
+        // A batch: a grant, a denial, an unknown org.
+        let batch = [0, 1, 10, 9, 0, 1, 1, 10, 10, 0, 60_000, 5, 0, 0, 0, -1];
+        let read = decisions(&batch, 3).unwrap();
+        assert!(read[0].granted() && !read[1].granted());
+        assert!(matches!(
+            read[2].outcome,
+            Outcome::Denied {
+                reason: DenyReason::UnknownOrg,
+                ..
+            }
+        ));
+        // Too short, too long, an unknown status, a negative grant.
+        assert!(decision(&[0, 7, 100, 93, 60_000]).is_err());
+        assert!(decision(&[1, 100, 100, 0, 1_500, 0]).is_err());
+        assert!(decision(&[4, 100, 100, 0, 1_500]).is_err());
+        assert!(decision(&[i64::MIN, 100, 100, 0, 1_500]).is_err());
+        assert!(decision(&[0, 7, 100, 93, 60_000, -2]).is_err());
+        assert!(decision(&[]).is_err());
+        assert!(decisions(&batch, 2).is_err());
+        assert!(decisions(&batch, 4).is_err());
     }
 
     #[test]

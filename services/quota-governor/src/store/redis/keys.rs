@@ -48,6 +48,10 @@
 //! hash of levels, `syncgov:quota:{alerts}:levels`, and the stream of
 //! alerts, `syncgov:quota:{alerts}:events`.
 
+use std::io::Write;
+
+use redis::{RedisWrite, ToRedisArgs};
+
 use crate::domain::Resource;
 use crate::store::BudgetKey;
 use crate::window::WindowShape;
@@ -156,6 +160,75 @@ pub fn org(key: &BudgetKey) -> String {
     )
 }
 
+/// The ends of the names of a budget's window and consumers hash
+/// (`:window:<bucket ms>x<buckets>`, `:consumers:...`), which depend on the
+/// window's shape only: formatted once per store, so that a decision
+/// writes its keys from pieces it already has.
+#[derive(Debug)]
+pub struct ShapeNames {
+    window: String,
+    consumers: String,
+}
+
+impl ShapeNames {
+    /// The names' ends for windows of `shape`.
+    pub fn new(shape: &WindowShape) -> Self {
+        let (ms, buckets) = (shape.bucket_ms(), shape.buckets());
+        Self {
+            window: format!(":window:{ms}x{buckets}"),
+            consumers: format!(":consumers:{ms}x{buckets}"),
+        }
+    }
+}
+
+/// The four keys a decision reads and writes ([`budget`], [`window`],
+/// [`org`], [`consumers`]), in the order the acquire scripts take them,
+/// each written straight into the command that carries them: a decision
+/// formats no string of its own for its keys.
+pub struct DecisionKeys<'a> {
+    key: &'a BudgetKey,
+    names: &'a ShapeNames,
+}
+
+impl<'a> DecisionKeys<'a> {
+    /// The keys of `key`'s decisions, for the window shape of `names`.
+    pub fn new(key: &'a BudgetKey, names: &'a ShapeNames) -> Self {
+        Self { key, names }
+    }
+
+    /// Writes one key, `syncgov:quota:{<org>}:<res><end>`, as one argument.
+    fn write<W: ?Sized + RedisWrite>(&self, out: &mut W, end: &str) {
+        let mut arg = out.writer_for_next_arg();
+        let pieces = [
+            "syncgov:quota:{",
+            self.key.org.as_str(),
+            "}:",
+            self.key.resource.as_str(),
+            end,
+        ];
+        for piece in pieces {
+            // A command's growing buffer takes every byte: nothing to fail.
+            let _ = arg.write_all(piece.as_bytes());
+        }
+    }
+}
+
+impl ToRedisArgs for DecisionKeys<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + RedisWrite,
+    {
+        self.write(out, ":budget");
+        self.write(out, &self.names.window);
+        self.write(out, ":org");
+        self.write(out, &self.names.consumers);
+    }
+
+    fn num_of_args(&self) -> usize {
+        4
+    }
+}
+
 /// The marker of a grant of `key` that was handed back: a grant is
 /// released at most once.
 pub fn released(key: &BudgetKey, nonce: u64) -> String {
@@ -196,5 +269,23 @@ mod tests {
             Some((key.org.clone(), key.resource))
         );
         assert_eq!(read_budget("syncgov:quota:{acme}:api:org"), None);
+    }
+
+    #[test]
+    fn a_decisions_keys_are_the_budgets_own() {
+        let key = BudgetKey {
+            org: OrgId::parse("acme-7").unwrap(),
+            resource: Resource::BulkBatches,
+        };
+        let shape = WindowShape::new(Duration::from_secs(3_600), Duration::from_secs(10)).unwrap();
+        let names = ShapeNames::new(&shape);
+        let written = DecisionKeys::new(&key, &names).to_redis_args();
+        let named = [
+            budget(&key),
+            window(&key, &shape),
+            org(&key),
+            consumers(&key, &shape),
+        ];
+        assert_eq!(written, named.map(String::into_bytes));
     }
 }

@@ -17,6 +17,7 @@
 //! above it; their replies are read in [`decode`].
 
 mod batch;
+mod call;
 pub mod decode;
 pub mod keys;
 
@@ -42,6 +43,7 @@ use crate::grant_id::KEY_LEN;
 use crate::suspension::{self, Cursor, Event, ProbeClaim, Suspension, SuspensionReason};
 use crate::window::WindowShape;
 use batch::Batches;
+use call::ScriptCall;
 use decode::Suspended;
 
 /// A call of a script that changes a suspension and tells the feed
@@ -135,6 +137,8 @@ pub struct RedisStore {
     rules: Rules,
     /// Decisions read the shape often; a copy of `rules.shape`.
     shape: WindowShape,
+    /// The ends of the keys that name the shape, formatted once.
+    shape_names: keys::ShapeNames,
     scripts: Scripts,
     /// Coalesces concurrent decisions; `None` decides each on its own.
     batches: Option<Batches>,
@@ -223,6 +227,7 @@ impl RedisStore {
             conn,
             rules,
             shape,
+            shape_names: keys::ShapeNames::new(&shape),
             durability,
             scripts: Scripts::new(clock_lua),
             endpoint: endpoint.clone(),
@@ -444,13 +449,8 @@ impl QuotaStore for RedisStore {
         if let Some(batches) = &self.batches {
             return batches.decide(key, ask, priority, consumer, fallback).await;
         }
-        let reply: Vec<i64> = self
-            .scripts
-            .acquire
-            .key(keys::budget(key))
-            .key(keys::window(key, &self.shape))
-            .key(keys::org(key))
-            .key(keys::consumers(key, &self.shape))
+        let reply: Vec<i64> = ScriptCall::new(&self.scripts.acquire, 4)
+            .arg(keys::DecisionKeys::new(key, &self.shape_names))
             .arg(ask.count)
             .arg(ask.min)
             .arg(priority_arg(priority))
@@ -461,7 +461,7 @@ impl QuotaStore for RedisStore {
             .arg(CONSUMER_CAP)
             .arg(decode::fallback_args(fallback))
             .arg(self.clock.set_ms())
-            .invoke_async(&mut self.conn())
+            .invoke(&mut self.conn())
             .instrument(redis_span("EVALSHA", "acquire"))
             .await
             .map_err(from_redis)?;
