@@ -3,8 +3,9 @@
 //! with and without coalescing, leases, streams, Envoy's protocol) and see
 //! each other's suspensions; calls leave a short window on Redis's clock;
 //! Redis going away is `UNAVAILABLE` (or, failing open, the emergency
-//! budget only) and the governor recovers when it comes back; an org with
-//! every bucket in use fits in 8 KiB.
+//! budget only) and the governor recovers when it comes back; a Redis that
+//! lost the scripts is given them again; an org with every bucket in use
+//! fits in 8 KiB.
 
 use std::time::{Duration, Instant};
 
@@ -471,6 +472,47 @@ async fn fail_open_grants_only_the_emergency_budget_while_redis_is_away() {
     // The window counts what Redis saw: 4 before, 1 after; the emergency
     // grants are counted nowhere.
     assert_eq!(usage(&mut c, "acme").await.used, 5);
+}
+
+/// A Redis that no longer has the governor's scripts (restarted, `SCRIPT
+/// FLUSH`, a failover to a replica that never ran them) is given them again
+/// by the next decision, with coalescing and without: the decision is made
+/// and counted once.
+#[tokio::test]
+async fn a_redis_that_forgot_the_scripts_is_given_them_again() {
+    for coalesce in [false, true] {
+        let redis = RedisServer::start();
+        let settings = Settings {
+            coalesce,
+            server: ServerSettings {
+                redis_url: Some(redis.url().parse().unwrap()),
+                ..ServerSettings::default()
+            },
+            ..Settings::default()
+        };
+        let governor = Service::governor(settings).await;
+        let mut c = QuotaGovernorClient::new(governor.channel().await);
+        set_budget(&mut c, "acme", budget(100, 10)).await;
+        assert!(
+            acquire(&mut c, "acme", 2, pb::Priority::Critical)
+                .await
+                .granted
+        );
+        let mut conn = redis
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let () = ::redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let reply = acquire(&mut c, "acme", 3, pb::Priority::Critical).await;
+        assert!(reply.granted, "coalescing {coalesce}: {reply:?}");
+        assert_eq!(reply.used, 5, "coalescing {coalesce}");
+        assert_eq!(usage(&mut c, "acme").await.used, 5, "coalescing {coalesce}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
