@@ -37,12 +37,12 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
 //! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
@@ -55,29 +55,30 @@
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
-//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on` | `FIELD_PERMISSION` |
+//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
-//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read` | `OWNER_ASSIGNMENT` |
+//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable` | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found` | `MISSING_PICKLIST_OPTION` |
+//! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
-//! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`) → `OTHER`/`UNKNOWN` |
+//! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`) | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
 //! | `INVALID_TYPE_ON_FIELD_IN_RECORD`; `value not of required type`, `Cannot deserialize instance of` | `TYPE_MISMATCH` |
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
-//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range` | `INVALID_VALUE` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price` | `INVALID_VALUE` |
 //!
 //! Standard messages count in the languages the corpus has them in too
-//! (five Japanese ones: the restricted picklist, the custom validation
-//! exception, the duplicate rule's `Use one of these records?`, a process
-//! that failed the save (a flow's) and no permission on named fields; two
-//! Korean ones: the restricted picklist and a lookup filter's own text).
+//! (`LOCALIZED`: Japanese ones such as the restricted picklist, the custom
+//! validation exception, the duplicate rule's `Use one of these records?`,
+//! a process that failed the save, an owner left blank and an id value of
+//! incorrect type; Korean ones: the restricted picklist and a lookup
+//! filter's own text).
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed` and `Too many callouts` are Apex's, `An error occurred at
@@ -594,6 +595,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("api request limit", Cue::DailyLimit),
     ("per 24 hrs", Cue::DailyLimit),
     ("per 24 hours", Cue::DailyLimit),
+    // The org's rolling 24-hour allowance of published files.
+    ("contentpublication limit", Cue::DailyLimit),
     // A data platform's own daily share of the org's calls for one pipeline
     // (`exceeded configured daily API quota`), not the org's limit.
     ("configured daily api quota", Cue::IntegrationQuota),
@@ -661,6 +664,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("down for maintenance", Cue::Unavailable),
     ("service not available", Cue::Unavailable),
     ("service unavailable", Cue::Unavailable),
+    // The SOAP API's own words for an org that does not answer for a while
+    // (`Service was temporarily interrupted or is unavailable`).
+    ("temporarily interrupted", Cue::Unavailable),
+    ("temporarily unavailable", Cue::Unavailable),
     ("internal server error", Cue::ServerError),
     ("please include this errorid", Cue::ServerError),
     ("contact support with the following id", Cue::ServerError),
@@ -735,6 +742,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("email address is not allowed", Cue::InvalidEmail),
     ("bad value for restricted picklist", Cue::RestrictedPicklist),
     (" in picklist: ", Cue::MissingPicklistOption),
+    // A lead converted with a status its org's Lead Status picklist does
+    // not have as a converted one.
+    ("invalid convertedstatus", Cue::MissingPicklistOption),
     // A sync tool's own words for a value with no option on the other
     // side (`custom field option X not found`, `lead stage not found`).
     ("custom field option", Cue::MissingPicklistOption),
@@ -773,6 +783,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("bad field names on insert/update", Cue::FieldNotWritable),
     ("have access to fields on", Cue::FieldNotWritable),
     ("missing field permission", Cue::FieldNotWritable),
+    // Apex's and a flow's `Field X is not editable`; a metadata deploy of
+    // field permissions on a required field (which always has them).
+    ("is not editable", Cue::FieldNotWritable),
+    ("deploy to a required field", Cue::FieldNotWritable),
     ("owner is inactive", Cue::InactiveOwner),
     ("performed with inactive user", Cue::InactiveOwner),
     ("user is inactive", Cue::InactiveOwner),
@@ -781,6 +795,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // The same refusal in a tool's words: `The recipient User should have
     // reading permission for this record`.
     ("recipient user should have read", Cue::OwnerAssignment),
+    // The owner field itself refused to the writer: the record cannot be
+    // given to another owner this way.
+    ("field ownerid is not editable", Cue::OwnerAssignment),
     // The nonprofit success pack's own rule on recurring donations.
     (
         "on a recurring donation that has closed",
@@ -830,6 +847,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("for the type xsd:", Cue::TypeMismatch),
     ("for type xsd:", Cue::TypeMismatch),
     ("value outside of valid range", Cue::OutOfRange),
+    // `STANDARD_PRICE_NOT_DEFINED`'s own text: a price book entry whose
+    // product has no standard price yet.
+    ("create a standard price", Cue::InvalidValue),
     // Hints.
     ("incorrect type: 00g", Cue::QueueId),
     ("must specify", Cue::MustSpecify),
@@ -854,6 +874,7 @@ const PHRASES: &[(&str, Cue)] = &[
     // that is not there to delete): setup, not a record's value or id.
     ("invalid length, minimum is", Cue::NotAValue),
     ("custom field does not exist", Cue::NotAValue),
+    ("no customfield named", Cue::NotAValue),
     // The Metadata API's naming rule for an object or a field.
     (
         "can only contain underscores and alphanumeric",
@@ -1010,8 +1031,10 @@ const LOCALIZED: &[(&str, Cue)] = &[
     ("不正な値です", Cue::InvalidValue),
     // Sign-in refused for too many logins within the hour.
     ("ログイン数超過", Cue::ConcurrentLimit),
-    // The owner cannot be left blank; Spanish: reconnecting failed.
+    // The owner cannot be left blank; an id value of incorrect type.
     ("所有者を空白に", Cue::OwnerAssignment),
+    ("不正な種別の id 値", Cue::IncorrectId),
+    // Spanish: reconnecting failed.
     ("reconexión fallida", Cue::Auth),
     // German: a data platform's daily share of the org's calls used up.
     ("tägliche api-kontingent", Cue::IntegrationQuota),
@@ -1732,6 +1755,9 @@ fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
         ErrorType::MismatchedStateOrCountry
     } else if scan.has(Cue::IncorrectId) {
         incorrect_id(failure, scan)
+    } else if scan.has(Cue::FieldNotWritable) {
+        // `You cannot deploy to a required field`: a field permission.
+        ErrorType::FieldPermission
     } else if scan.has(Cue::InvalidEmail) {
         // `Username must be in the form of an email address`.
         ErrorType::InvalidEmail
@@ -3030,6 +3056,78 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_eighth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Before creating a custom price, create a standard price.",
+                &[],
+                rec(T::InvalidValue),
+            ),
+            (
+                "",
+                "Lead conversion failed: Statusinvalid convertedStatus: Qualified",
+                &[],
+                rec(T::MissingPicklistOption),
+            ),
+            (
+                "",
+                "Field OwnerId is not editable",
+                &[],
+                rec(T::OwnerAssignment),
+            ),
+            (
+                "",
+                "Field Industry is not editable",
+                &[],
+                rec(T::FieldPermission),
+            ),
+            // Inside custom code the code owns it.
+            (
+                "",
+                "An Apex error occurred: System.SObjectException: Field OwnerId is not editable",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "",
+                "取引先責任者 ID: 不正な種別の ID 値: 12d49575-e4d1-40f4",
+                &[],
+                rec(T::InvalidSalesforceId),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "You cannot deploy to a required field: Thing__c.Colour__c",
+                &[],
+                rec(T::FieldPermission),
+            ),
+            (
+                "INVALID_CROSS_REFERENCE_KEY",
+                "In field: field - no CustomField named Thing__c.Size__c found",
+                &[],
+                rec(T::Unknown),
+            ),
+            (
+                "",
+                "Service was temporarily interrupted or is unavailable. Please try again in a moment.",
+                &[],
+                sus(S::SalesforceOrgUnavailable),
+            ),
+            (
+                "",
+                "ContentPublication Limit exceeded.",
+                &[],
+                sus(S::SalesforceApiLimitExceeded),
             ),
         ];
         assert_classified(cases);
