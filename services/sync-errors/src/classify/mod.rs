@@ -39,11 +39,11 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id`, `An unexpected error has occurred` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
@@ -55,14 +55,14 @@
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
-//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable`, `deploy to a required field` | `FIELD_PERMISSION` |
+//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
 //! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable` | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`) | `MISSING_SALESFORCE_ID` |
@@ -659,6 +659,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("valid username and password", Cue::Auth),
     ("account is disconnected", Cue::Auth),
     ("salesforce desconectado", Cue::Auth),
+    // A connector whose refresh token no longer gets it an access token.
+    ("refresh the access token", Cue::Auth),
+    ("refresh access token", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -672,6 +675,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("please include this errorid", Cue::ServerError),
     ("contact support with the following id", Cue::ServerError),
     ("contact support with id", Cue::ServerError),
+    // The same server error in a deploy tool's words, with its error id
+    // (`An unexpected error has occurred. 174145417-80495 (-873769799)`).
+    ("unexpected error has occurred", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
     // A connector that could not list the org's objects, or whose bulk
     // query job did not finish: the job is stuck, no record is named.
@@ -786,6 +792,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // Apex's and a flow's `Field X is not editable`; a metadata deploy of
     // field permissions on a required field (which always has them).
     ("is not editable", Cue::FieldNotWritable),
+    // Apex's compile-time refusal: `Field is not writeable: Contact.Name`.
+    ("is not writeable", Cue::FieldNotWritable),
+    ("is not writable", Cue::FieldNotWritable),
     ("deploy to a required field", Cue::FieldNotWritable),
     ("owner is inactive", Cue::InactiveOwner),
     ("performed with inactive user", Cue::InactiveOwner),
@@ -856,6 +865,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("on sobject of type", Cue::WriteTime),
     ("too long", Cue::TooLongHint),
     ("already in use", Cue::InUseHint),
+    // A name that must be unique in its list (`There is already an item
+    // in this list with the name ...`).
+    ("already an item in this list", Cue::InUseHint),
     // The labels of the address picklists' fields (`Mailing Country Code:
     // bad value for restricted picklist field`).
     ("country code:", Cue::AddressCode),
@@ -3056,6 +3068,48 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_ninth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Could not refresh the access token. The access token response returned an unsuccessful status [400]",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Error:(1, 1) An unexpected error has occurred. 174145417-80495 (-873769799)",
+                &[],
+                sus(S::SalesforceServerError),
+            ),
+            // A package's own page failing stays the package's code.
+            (
+                "",
+                "An unexpected error has occurred. Your solution provider has been notified. (pkg)",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "",
+                "Line: 2, Column: 20 Field is not writeable: Contact.Name",
+                &[],
+                rec(T::FieldPermission),
+            ),
+            (
+                "",
+                "Upsert failed. First exception on row 0; first error: FIELD_INTEGRITY_EXCEPTION, There is already an item in this list with the name May list: [Name]",
+                &[],
+                rec(T::RestrictedUniqueValue),
             ),
         ];
         assert_classified(cases);
