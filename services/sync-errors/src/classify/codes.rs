@@ -2042,8 +2042,8 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "UNSUPPORTED_GRANT_TYPE",
-        Cue::Unsupported,
-        "OAuth: a bug of the integration's login code: escalate",
+        Cue::Auth,
+        "OAuth: the token endpoint refuses the login flow the integration uses (not enabled for the connected app, or sent wrong): no call can succeed until the login is fixed",
     ),
     (
         "INSUFFICIENT_ACCESS",

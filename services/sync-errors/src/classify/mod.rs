@@ -39,7 +39,7 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
@@ -662,6 +662,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // A connector whose refresh token no longer gets it an access token.
     ("refresh the access token", Cue::Auth),
     ("refresh access token", Cue::Auth),
+    // An org that no longer lets the SOAP API's `login()` in (`SOAP API
+    // login() is disabled by default in this org`): the integration's way
+    // of logging in is refused until it moves to OAuth.
+    ("login() is disabled", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -3068,6 +3072,33 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_tenth_seen_part() {
+        use SuspensionReason as S;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                r#"{"error":"unsupported_grant_type","error_description":"grant type not supported"}"#,
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "unsupported_grant_type",
+                "grant type not supported",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "INVALID_OPERATION: SOAP API login() is disabled by default in this org.",
+                &[],
+                sus(S::SalesforceAuthFailed),
             ),
         ];
         assert_classified(cases);
