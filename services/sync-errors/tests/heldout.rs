@@ -26,12 +26,12 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// eleventh part scored when it was installed and measured, once (2 of 4,
-/// 50.0 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 49.5;
-/// Level accuracy floor of the held-out part, percent (4 of 4, 100 %);
-/// the target is 100 %.
-const LEVEL_FLOOR: f64 = 99.5;
+/// eleventh part scored, each of its two batches measured once when it was
+/// installed (2 of 4, then 9 of 14: 11 of 18, 61.1 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 61.0;
+/// Level accuracy floor of the held-out part, percent (4 of 4, then 11 of
+/// 14: 15 of 18, 83.3 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 83.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
