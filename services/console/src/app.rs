@@ -19,22 +19,8 @@ use tokio::net::TcpListener;
 use crate::backend::Backend;
 use crate::config::Settings;
 use crate::forms::MAX_BODY;
-use crate::pages;
+use crate::pages::{self, State};
 use crate::session::Sealer;
-
-/// What every request handler shares.
-pub struct State {
-    /// The two services.
-    pub backend: Backend,
-    /// Seals the cookies.
-    pub sealer: Sealer,
-    /// Whether the console serves HTTPS (cookies are then `Secure`).
-    pub secure: bool,
-    /// How long a sign-in lasts.
-    pub lifetime: Duration,
-    /// Sessions signed out on this replica.
-    pub revoked: crate::session::Revoked,
-}
 
 /// The policy every page is served under: nothing but the console's own
 /// stylesheet and images, no script at all, no framing, forms posting only

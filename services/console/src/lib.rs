@@ -5,7 +5,8 @@
 //! what each person sees and may do; it never reaches Redis.
 //!
 //! Layers, top down: `app` (wiring, the HTTP listener, security headers),
-//! `pages` (handlers: forms in, templates out), `backend` (the gRPC calls),
+//! `pages` (handlers: forms in, templates out, and the state they share),
+//! `backend` (the gRPC calls),
 //! and the pure modules below them: `session` (sealed cookies, CSRF),
 //! `sentence` (a status as a sentence), `chart` (the usage SVG), `format`
 //! and `names` (numbers, times and enum values as people read them),

@@ -17,8 +17,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::InvalidInput;
 use crate::window::WindowShape;
+use syncgov_kit::input::InvalidInput;
 
 /// Consumers a bucket names at most; the tokens of any further one are
 /// counted under `(other)`.

@@ -467,6 +467,16 @@ impl FilterArgs {
             && self.object.is_none()
             && self.state.is_none()
     }
+
+    /// The contract's filter of the flags.
+    pub fn to_filter(&self) -> syncgov_api::syncerrors::v1::ErrorFilter {
+        syncgov_api::syncerrors::v1::ErrorFilter {
+            category: self.category.unwrap_or_default(),
+            r#type: self.error_type.unwrap_or_default(),
+            object_type: self.object.clone().unwrap_or_default(),
+            state: self.state.unwrap_or_default(),
+        }
+    }
 }
 
 /// A page of a list.

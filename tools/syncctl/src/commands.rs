@@ -19,14 +19,8 @@ use crate::cli::{
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 use crate::output::{Output, emit, write_stdout, yaml};
+use crate::resync::{MAX_PAGE, MAX_RESYNC};
 use crate::{json, names, render};
-
-/// Most errors one resync may select: the service's own limit. Selecting
-/// one more than this by filter is enough to hear the service's advice.
-pub const MAX_RESYNC: usize = 100;
-
-/// Largest page the services serve.
-pub const MAX_PAGE: u32 = 500;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
@@ -458,20 +452,10 @@ fn resume_hint(cursor: Option<&str>) -> String {
     }
 }
 
-/// The contract's filter of the flags.
-pub fn filter_of(f: &FilterArgs) -> errors::ErrorFilter {
-    errors::ErrorFilter {
-        category: f.category.unwrap_or_default(),
-        r#type: f.error_type.unwrap_or_default(),
-        object_type: f.object.clone().unwrap_or_default(),
-        state: f.state.unwrap_or_default(),
-    }
-}
-
 async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failure> {
     let target = &ctx.sync_errors;
     if let ErrorsCommand::Export { org, filter, out } = command {
-        return crate::export::run(ctx, org, filter_of(&filter), out).await;
+        return crate::export::run(ctx, org, filter.to_filter(), out).await;
     }
     let mut client = target.sync_errors_client(Some(ctx.timeout)).await?;
     match command {
@@ -524,7 +508,7 @@ async fn sync_errors(ctx: &Context, command: ErrorsCommand) -> Result<(), Failur
             let reply = client
                 .list_errors(errors::ListErrorsRequest {
                     org_id: org,
-                    filter: Some(filter_of(&filter)),
+                    filter: Some(filter.to_filter()),
                     page_size: page.page_size.unwrap_or_default(),
                     page_token: page.page_token.unwrap_or_default(),
                 })
@@ -683,7 +667,7 @@ async fn select_ids(
         let reply = client
             .list_errors(errors::ListErrorsRequest {
                 org_id: org.to_owned(),
-                filter: Some(filter_of(filter)),
+                filter: Some(filter.to_filter()),
                 page_size: MAX_PAGE,
                 page_token,
             })

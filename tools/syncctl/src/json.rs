@@ -35,21 +35,8 @@ pub fn budget(b: &quota::Budget) -> Value {
             "expires_at": timestamp(o.expires_at.as_ref()),
         })),
         "shadow": b.shadow,
-        "alert_thresholds_percent": alert_thresholds(b),
+        "alert_thresholds_percent": crate::render::alert_thresholds(b),
     })
-}
-
-/// The usage alert thresholds of a budget, in percent: its own, or the
-/// governor's defaults when it names none.
-pub fn alert_thresholds(b: &quota::Budget) -> Vec<u32> {
-    if b.alert_thresholds_percent.is_empty() {
-        syncgov_kit::budget::DEFAULT_ALERT_THRESHOLDS
-            .iter()
-            .map(|&p| u32::from(p))
-            .collect()
-    } else {
-        b.alert_thresholds_percent.clone()
-    }
 }
 
 /// A `GetUsage` reply.

@@ -330,6 +330,19 @@ pub fn timestamp(t: Option<&Timestamp>) -> String {
     }
 }
 
+/// The usage alert thresholds of a budget, in percent: its own, or the
+/// governor's defaults when it names none.
+pub fn alert_thresholds(b: &quota::Budget) -> Vec<u32> {
+    if b.alert_thresholds_percent.is_empty() {
+        syncgov_kit::budget::DEFAULT_ALERT_THRESHOLDS
+            .iter()
+            .map(|&p| u32::from(p))
+            .collect()
+    } else {
+        b.alert_thresholds_percent.clone()
+    }
+}
+
 /// A timestamp as a `SystemTime`; `None` before 1970 (nothing the services
 /// send).
 pub fn system_time(t: &Timestamp) -> Option<SystemTime> {
@@ -782,10 +795,7 @@ pub fn budget(b: &quota::Budget, is_default: bool, now_ms: i64) -> String {
             "shadow      yes: what the allocation or a share would deny is granted and flagged\n",
         );
     }
-    let thresholds: Vec<String> = crate::json::alert_thresholds(b)
-        .iter()
-        .map(u32::to_string)
-        .collect();
+    let thresholds: Vec<String> = alert_thresholds(b).iter().map(u32::to_string).collect();
     out.push_str(&format!(
         "alerts      at {} % of the allocation and of the org limit{}\n",
         thresholds.join(", "),

@@ -1,5 +1,5 @@
 //! `errors resync --all` and `--limit N`: a selection larger than one call
-//! takes, queued in batches of [`MAX_RESYNC`](crate::commands::MAX_RESYNC).
+//! takes, queued in batches of [`MAX_RESYNC`].
 //!
 //! The selection is read page by page with `ListErrors`, then sent a batch
 //! at a time with `ResyncErrors`. What each batch did is added to a
@@ -17,11 +17,17 @@ use serde_json::{Value, json};
 use syncgov_api::syncerrors::v1 as errors;
 
 use crate::cli::FilterArgs;
-use crate::commands::{MAX_PAGE, MAX_RESYNC, filter_of};
 use crate::context::Context;
 use crate::error::{Exit, Failure};
 use crate::output::emit;
 use crate::render::{Table, count, plural};
+
+/// Most errors one resync may select: the service's own limit. Selecting
+/// one more than this by filter is enough to hear the service's advice.
+pub const MAX_RESYNC: usize = 100;
+
+/// Largest page the services serve.
+pub const MAX_PAGE: u32 = 500;
 
 /// The `skipped` word of an error that already has a job queued or running.
 const ALREADY_QUEUED: &str = "already queued";
@@ -230,7 +236,7 @@ async fn select(
         let reply = client
             .list_errors(errors::ListErrorsRequest {
                 org_id: org.to_owned(),
-                filter: Some(filter_of(filter)),
+                filter: Some(filter.to_filter()),
                 page_size: MAX_PAGE,
                 page_token,
             })

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -24,13 +24,27 @@ use syncgov_taxonomy::{Category, ErrorType, SuspensionReason};
 use tokio_stream::StreamExt;
 use tonic::Status;
 
-use crate::app::State;
+use crate::backend::Backend;
 use crate::chart::{self, Slice};
 use crate::format;
 use crate::forms::{self, BadInput, Fields};
 use crate::names;
 use crate::sentence::{self, Action, Service};
-use crate::session::{self, NOTICE_COOKIE, SIGN_IN_COOKIE, Session};
+use crate::session::{self, NOTICE_COOKIE, SIGN_IN_COOKIE, Sealer, Session};
+
+/// What every request handler shares.
+pub struct State {
+    /// The two services.
+    pub backend: Backend,
+    /// Seals the cookies.
+    pub sealer: Sealer,
+    /// Whether the console serves HTTPS (cookies are then `Secure`).
+    pub secure: bool,
+    /// How long a sign-in lasts.
+    pub lifetime: Duration,
+    /// Sessions signed out on this replica.
+    pub revoked: crate::session::Revoked,
+}
 
 /// The handlers' view of the shared state.
 type Shared = axum::extract::State<Arc<State>>;
