@@ -605,7 +605,7 @@ pub fn refused(reason: &'static str) {
         1,
         &[
             opentelemetry::KeyValue::new("reason", reason),
-            crate::metrics::service(),
+            crate::service_label::service(),
         ],
     );
 }
@@ -619,7 +619,7 @@ pub fn count_refusals_from_zero(reasons: &[&'static str]) {
             0,
             &[
                 opentelemetry::KeyValue::new("reason", *reason),
-                crate::metrics::service(),
+                crate::service_label::service(),
             ],
         );
     }

@@ -64,7 +64,7 @@ fn store_errors(kind: &'static str) {
         1,
         &[
             opentelemetry::KeyValue::new("kind", kind),
-            crate::metrics::service(),
+            crate::service_label::service(),
         ],
     );
 }
@@ -77,7 +77,7 @@ pub(crate) fn count_store_errors_from_zero() {
             0,
             &[
                 opentelemetry::KeyValue::new("kind", kind),
-                crate::metrics::service(),
+                crate::service_label::service(),
             ],
         );
     }

@@ -20,6 +20,7 @@ pub mod rpc_metrics;
 pub mod rpc_trace;
 pub mod security;
 pub mod server;
+pub mod service_label;
 pub mod settings;
 pub mod shutdown;
 pub mod store;

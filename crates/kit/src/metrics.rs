@@ -69,21 +69,7 @@ impl Scrape {
     }
 }
 
-/// The attribute on every point that names the service it comes from
-/// (`syncgov_service` in Prometheus).
-pub const SERVICE_KEY: &str = "syncgov.service";
-
-/// The service this process runs, set once by [`init`].
-static SERVICE: std::sync::OnceLock<KeyValue> = std::sync::OnceLock::new();
-
-/// The [`SERVICE_KEY`] attribute of this process: the name [`init`] was
-/// given (`unknown` before, as in tests that run a service in-process).
-pub fn service() -> KeyValue {
-    SERVICE
-        .get()
-        .cloned()
-        .unwrap_or_else(|| KeyValue::new(SERVICE_KEY, "unknown"))
-}
+pub use crate::service_label::{SERVICE_KEY, service};
 
 /// The meter provider of a service and its scrape side.
 pub struct Metrics {
@@ -122,7 +108,7 @@ pub fn init(service_name: &str) -> Metrics {
         }
     }
     let provider = builder.build();
-    let _ = SERVICE.set(KeyValue::new(SERVICE_KEY, service_name.to_owned()));
+    crate::service_label::set(service_name);
     opentelemetry::global::set_meter_provider(provider.clone());
     report_build_info();
     crate::error::count_store_errors_from_zero();

@@ -231,7 +231,7 @@ fn announce(file: &Path, validity: Validity) {
                 )
                 .build()
         })
-        .record(validity.not_after, &[crate::metrics::service()]);
+        .record(validity.not_after, &[crate::service_label::service()]);
     warn_if_close(file, validity, unix_now());
 }
 
