@@ -26,12 +26,13 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// eleventh part scored, each of its two batches measured once when it was
-/// installed (2 of 4, then 9 of 14: 11 of 18, 61.1 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 61.0;
-/// Level accuracy floor of the held-out part, percent (4 of 4, then 11 of
-/// 14: 15 of 18, 83.3 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 83.0;
+/// eleventh part scored, each of its three batches measured once when it
+/// was installed (2 of 4, 9 of 14, 15 of 20: 26 of 38, 68.4 %). The target
+/// is 95 %.
+const EXACT_FLOOR: f64 = 68.0;
+/// Level accuracy floor of the held-out part, percent (4 of 4, 11 of 14,
+/// 18 of 20: 33 of 38, 86.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 86.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
