@@ -25,22 +25,20 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: just below what the
-/// eleventh part scored, each of its four batches measured once when it
-/// was installed (2 of 4, 9 of 14, 15 of 20, 10 of 22: 36 of 60, 60.0 %).
-/// The target is 95 %.
-const EXACT_FLOOR: f64 = 59.5;
-/// Level accuracy floor of the held-out part, percent (4 of 4, 11 of 14,
-/// 18 of 20, 16 of 22: 49 of 60, 81.7 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 81.5;
+/// Exact accuracy floor of the held-out part, percent. Empty: the eleventh
+/// part was read and moved to the seen part, and the twelfth is not yet
+/// installed. The target is 95 %.
+const EXACT_FLOOR: f64 = 0.0;
+/// Level accuracy floor of the held-out part, percent; the target is 100 %.
+const LEVEL_FLOOR: f64 = 0.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the ten earlier held-out parts, 679 texts),
-/// percent: just below what it scores with the rules written from it (638
-/// and 670 of 679), and not one record failure raised as a suspension.
-const SEEN_EXACT_FLOOR: f64 = 93.9;
-const SEEN_LEVEL_FLOOR: f64 = 98.6;
+/// Floors of the seen part (the eleven earlier held-out parts, 739 texts),
+/// percent: just below what it scores with the rules written from it (682
+/// and 724 of 739), and not one record failure raised as a suspension.
+const SEEN_EXACT_FLOOR: f64 = 92.2;
+const SEEN_LEVEL_FLOOR: f64 = 97.9;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -17,7 +17,7 @@
 //! | 1 | full storage, a concurrent-request limit or the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
-//! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
+//! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
 //! | 7 | nothing decisive | a `Bad Request` from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
@@ -39,12 +39,12 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id`, `An unexpected error has occurred` | suspension `SALESFORCE_SERVER_ERROR` |
-//! | `transaction security polic…` | suspension `UNKNOWN` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
@@ -63,7 +63,7 @@
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
-//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
+//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`) | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
@@ -82,7 +82,7 @@
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed` and `Too many callouts` are Apex's, `An error occurred at
-//! element` a flow's.
+//! element` and `Invalid target field for field update` a flow's.
 //!
 //! Types the CRM side raises itself (association limit, waiting for account
 //! sync, e-mail already in use, missing picklist option, mismatched
@@ -564,6 +564,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("process failed. give your", Cue::Flow),
     // A flow's fault message: `An error occurred at element Submit_Record.`
     ("error occurred at element", Cue::Flow),
+    // A flow's or workflow's field update aimed at a field the save cannot
+    // write: the org's automation is wrong, not the values sent.
+    ("target field for field update", Cue::Flow),
     // Apex triggers and classes.
     ("execution of before", Cue::Apex),
     ("execution of after", Cue::Apex),
@@ -587,6 +590,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("cpu time limit exceeded", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
+    // Setup locked by another change in progress (a deploy, a sharing
+    // recalculation): it clears when that change ends.
+    ("administration setup has already been locked", Cue::Lock),
     ("storage limit exceeded", Cue::Storage),
     ("totalrequests limit", Cue::DailyLimit),
     ("total requests limit", Cue::DailyLimit),
@@ -666,6 +672,8 @@ const PHRASES: &[(&str, Cue)] = &[
     // login() is disabled by default in this org`): the integration's way
     // of logging in is refused until it moves to OAuth.
     ("login() is disabled", Cue::Auth),
+    // A data tool that could not open its connection to the org at all.
+    ("initializing the connection to salesforce", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -679,10 +687,16 @@ const PHRASES: &[(&str, Cue)] = &[
     ("please include this errorid", Cue::ServerError),
     ("contact support with the following id", Cue::ServerError),
     ("contact support with id", Cue::ServerError),
+    ("contact support with error id", Cue::ServerError),
     // The same server error in a deploy tool's words, with its error id
     // (`An unexpected error has occurred. 174145417-80495 (-873769799)`).
     ("unexpected error has occurred", Cue::ServerError),
+    // A data tool's word for an error the org gave no reason for.
+    ("unknown error has occurred", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
+    // An HTML redirect page where the API's answer was expected: the org's
+    // endpoint moved (a new instance, My Domain), for every call alike.
+    ("the url has moved", Cue::UnclearRefusal),
     // A connector that could not list the org's objects, or whose bulk
     // query job did not finish: the job is stuck, no record is named.
     ("failed to describe objects", Cue::UnclearRefusal),
@@ -826,6 +840,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("an available country", Cue::StateOrCountry),
     ("recognize the state", Cue::StateOrCountry),
     ("id value of incorrect type", Cue::IncorrectId),
+    // A query's filter given something that is not an id (`WHERE Id =
+    // 'x'` … `invalid ID field: x`): the stored id of one record is wrong.
+    ("invalid id field:", Cue::IncorrectId),
     // FIELD_INTEGRITY_EXCEPTION as some clients and tools spell it.
     ("field integrity exception", Cue::FieldIntegrity),
     ("does not match filter criteria", Cue::FilterCriteria),
@@ -3072,6 +3089,67 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_eleventh_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "INVALID_QUERY_FILTER_OPERATOR",
+                "FROM Contact WHERE (Id = 'notAnId') LIMIT 1 ^ ERROR at Row:1:Column:90 invalid ID field: notAnId",
+                &[],
+                rec(T::InvalidSalesforceId),
+            ),
+            // The same words from a query inside the org's own code stay
+            // that code's failure.
+            (
+                "",
+                "Exception occurred: invalid ID field: Id Class.LookupController.getValue: line 141, column 1",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "",
+                "INVALID_FIELD_FOR_INSERT_UPDATE: Invalid target field for field update",
+                &[],
+                rec(T::SalesforceFlow),
+            ),
+            (
+                "",
+                "Got an unexpected error while processing BULK-API. Contact support with error ID: 1114621756-24822 (1270194348)",
+                &[],
+                sus(S::SalesforceServerError),
+            ),
+            (
+                "",
+                "However, the administration setup has already been locked by another change. Please wait for the previous action to finish, then try again later.",
+                &[],
+                sus(S::SalesforceOrgLocked),
+            ),
+            (
+                "",
+                "Error: There was an error initializing the connection to Salesforce",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Error: An unknown error has occurred",
+                &[],
+                sus(S::SalesforceServerError),
+            ),
+            (
+                "",
+                "Malformed XML: Content at the start of the document (got 'The URL has moved ')",
+                &[],
+                sus(S::Unknown),
             ),
         ];
         assert_classified(cases);
