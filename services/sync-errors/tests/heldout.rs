@@ -25,12 +25,14 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent. Empty: the eleventh
-/// part was read and moved to the seen part, and the twelfth is not yet
-/// installed. The target is 95 %.
-const EXACT_FLOOR: f64 = 0.0;
-/// Level accuracy floor of the held-out part, percent; the target is 100 %.
-const LEVEL_FLOOR: f64 = 0.0;
+/// Exact accuracy floor of the held-out part, percent: just below what the
+/// twelfth part scored, its four batches measured once when they were
+/// installed (12 of 21, 13 of 17, 9 of 15, 15 of 19: 49 of 72, 68.1 %).
+/// The target is 95 %.
+const EXACT_FLOOR: f64 = 68.0;
+/// Level accuracy floor of the held-out part, percent (16 of 21, 15 of 17,
+/// 11 of 15, 16 of 19: 58 of 72, 80.6 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 80.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
