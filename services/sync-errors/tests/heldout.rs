@@ -25,22 +25,20 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: just below what the
-/// twelfth part scored, its four batches measured once when they were
-/// installed (12 of 21, 13 of 17, 9 of 15, 15 of 19: 49 of 72, 68.1 %).
-/// The target is 95 %.
-const EXACT_FLOOR: f64 = 68.0;
-/// Level accuracy floor of the held-out part, percent (16 of 21, 15 of 17,
-/// 11 of 15, 16 of 19: 58 of 72, 80.6 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 80.5;
+/// Exact accuracy floor of the held-out part, percent. Empty: the twelfth
+/// part was read and moved to the seen part, and the thirteenth is not yet
+/// installed. The target is 95 %.
+const EXACT_FLOOR: f64 = 0.0;
+/// Level accuracy floor of the held-out part, percent; the target is 100 %.
+const LEVEL_FLOOR: f64 = 0.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the eleven earlier held-out parts, 739 texts),
-/// percent: just below what it scores with the rules written from it (682
-/// and 724 of 739), and not one record failure raised as a suspension.
-const SEEN_EXACT_FLOOR: f64 = 92.2;
-const SEEN_LEVEL_FLOOR: f64 = 97.9;
+/// Floors of the seen part (the twelve earlier held-out parts, 811 texts),
+/// percent: just below what it scores with the rules written from it (740
+/// and 789 of 811), and not one record failure raised as a suspension.
+const SEEN_EXACT_FLOOR: f64 = 91.1;
+const SEEN_LEVEL_FLOOR: f64 = 97.2;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -37,9 +37,9 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
@@ -47,13 +47,13 @@
 //! | `transaction security polic…`, an HTML `The URL has moved` page | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
-//! | `InvalidBatch`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
+//! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
-//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
+//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
@@ -82,7 +82,8 @@
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed` and `Too many callouts` are Apex's, `An error occurred at
-//! element` and `Invalid target field for field update` a flow's.
+//! element`, `Invalid target field for field update` and `the number of
+//! interviews` a flow's.
 //!
 //! Types the CRM side raises itself (association limit, waiting for account
 //! sync, e-mail already in use, missing picklist option, mismatched
@@ -567,6 +568,8 @@ const PHRASES: &[(&str, Cue)] = &[
     // A flow's or workflow's field update aimed at a field the save cannot
     // write: the org's automation is wrong, not the values sent.
     ("target field for field update", Cue::Flow),
+    // A flow run in bulk that did not answer for every record it was given.
+    ("number of interviews", Cue::Flow),
     // Apex triggers and classes.
     ("execution of before", Cue::Apex),
     ("execution of after", Cue::Apex),
@@ -603,6 +606,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("per 24 hours", Cue::DailyLimit),
     // The org's rolling 24-hour allowance of published files.
     ("contentpublication limit", Cue::DailyLimit),
+    // The org's rolling 24-hour allowance of asynchronous Apex runs: every
+    // write whose automation queues one fails until the window moves.
+    ("asyncapexexecutions limit", Cue::DailyLimit),
     // A data platform's own daily share of the org's calls for one pipeline
     // (`exceeded configured daily API quota`), not the org's limit.
     ("configured daily api quota", Cue::IntegrationQuota),
@@ -627,6 +633,7 @@ const PHRASES: &[(&str, Cue)] = &[
     ("invalid nonce", Cue::Auth),
     // A bare HTTP 401 that a client quoted without Salesforce's body.
     ("failed (401)", Cue::Auth),
+    ("failed: 401", Cue::Auth),
     ("401 unauthorized", Cue::Auth),
     ("password has expired", Cue::Auth),
     // `user hasn't approved this consumer`, also cut short by a title.
@@ -674,6 +681,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("login() is disabled", Cue::Auth),
     // A data tool that could not open its connection to the org at all.
     ("initializing the connection to salesforce", Cue::Auth),
+    // A token the org does not take (`Bad_OAuth_Token`), a JWT or refresh
+    // token grant refused, a client address outside the allowed ranges, a
+    // connected app the user may not use: in the words of the tools.
+    ("bad_oauth_token", Cue::Auth),
+    ("error authenticating", Cue::Auth),
+    ("ip address is unauthorized", Cue::Auth),
+    ("permission to access the connected app", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -794,6 +808,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("entity is deleted", Cue::MissingRecord),
     ("converted lead", Cue::MissingRecord),
     ("requested resource does not exist", Cue::MissingRecord),
+    // The user may not edit the record the integration writes to.
+    ("edit access for this record", Cue::MissingRecord),
     // An Apex REST endpoint the integration calls is not in the org: its
     // own configuration, not a record.
     ("could not find a match for url", Cue::Unsupported),
@@ -1139,6 +1155,7 @@ fn codes_in_text() -> impl Iterator<Item = (&'static str, Cue)> {
 /// their messages: the same codes, in the spelling the text has them.
 const BULK_SPELLINGS: &[(&str, Cue)] = &[
     ("InvalidBatch", Cue::BatchFailure),
+    ("InvalidJob", Cue::BatchFailure),
     ("ClientInputError", Cue::BatchFailure),
     ("InvalidSessionId", Cue::Auth),
     ("ExceededQuota", Cue::DailyLimit),
@@ -3089,6 +3106,82 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_twelfth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "First error: [null] AsyncApexExecutions Limit exceeded.",
+                &[],
+                sus(S::SalesforceApiLimitExceeded),
+            ),
+            (
+                "",
+                "The number of results does not match the number of interviews that were executed in a single bulk execution request.",
+                &[],
+                rec(T::SalesforceFlow),
+            ),
+            (
+                "",
+                r#"{"error":"There was an error processing the request","message":"Bad_OAuth_Token"}"#,
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "JwtAuthError::Error authenticating with JWT. Errors encountered: External client app is not installed in this org",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "The client's IP address is unauthorized for this account.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "User doesn't have admin permission to access the connected app.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Salesforce Request Failed: 401 due to INVALID_HEADER_TYPE, (Aborted).",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "To update Salesforce, ask for edit access for this record.",
+                &[],
+                rec(T::InsufficientAccessOrMissingRecord),
+            ),
+            // A whole Bulk API job refused as built; what its text names
+            // still decides.
+            ("", "InvalidJob: Unable to parse Job", &[], sus(S::Unknown)),
+            (
+                "INVALIDJOB",
+                "InvalidJob : Field name provided, website does not match an External ID, Salesforce Id, or indexed field for Account",
+                &[],
+                rec(T::MissingSalesforceId),
+            ),
+            // A callout's login refused inside the org's code stays that
+            // code's failure.
+            (
+                "",
+                "Web service callout failed: WebService returned a SOAP Fault: INVALID_SESSION_ID: Invalid Session ID found in SessionHeader",
+                &[],
+                rec(T::SalesforceAutomation),
             ),
         ];
         assert_classified(cases);
