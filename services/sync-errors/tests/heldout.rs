@@ -26,13 +26,13 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirteenth part scored, its batches measured once when they were
-/// installed (6 of 12, 11 of 17, 10 of 14: 27 of 43, 62.8 %). The target
-/// is 95 %.
-const EXACT_FLOOR: f64 = 62.5;
+/// thirteenth part scored, its four batches measured once when they were
+/// installed (6 of 12, 11 of 17, 10 of 14, 6 of 13: 33 of 56, 58.9 %).
+/// The target is 95 %.
+const EXACT_FLOOR: f64 = 58.5;
 /// Level accuracy floor of the held-out part, percent (7 of 12, 14 of 17,
-/// 12 of 14: 33 of 43, 76.7 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 76.5;
+/// 12 of 14, 9 of 13: 42 of 56, 75.0 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 74.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
