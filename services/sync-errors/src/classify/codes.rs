@@ -2072,8 +2072,8 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "INVALID_JOB",
-        Cue::Unsupported,
-        "Bulk API: a job the client got wrong: escalate",
+        Cue::BatchFailure,
+        "Bulk API: the whole job was refused as sent; the text says why",
     ),
     (
         "INVALID_JOB_STATE",
