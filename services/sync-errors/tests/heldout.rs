@@ -25,22 +25,21 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirteenth part scored, its four batches measured once when they were
-/// installed (6 of 12, 11 of 17, 10 of 14, 6 of 13: 33 of 56, 58.9 %).
-/// The target is 95 %.
-const EXACT_FLOOR: f64 = 58.5;
-/// Level accuracy floor of the held-out part, percent (7 of 12, 14 of 17,
-/// 12 of 14, 9 of 13: 42 of 56, 75.0 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 74.5;
+/// Exact accuracy floor of the held-out part, percent. Empty: the
+/// thirteenth part was read and moved to the seen part, and the fourteenth
+/// is not yet installed. The target is 95 %.
+const EXACT_FLOOR: f64 = 0.0;
+/// Level accuracy floor of the held-out part, percent; the target is 100 %.
+const LEVEL_FLOOR: f64 = 0.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the twelve earlier held-out parts, 811 texts),
-/// percent: just below what it scores with the rules written from it (740
-/// and 789 of 811), and not one record failure raised as a suspension.
-const SEEN_EXACT_FLOOR: f64 = 91.1;
-const SEEN_LEVEL_FLOOR: f64 = 97.2;
+/// Floors of the seen part (the thirteen earlier held-out parts, 867
+/// texts), percent: just below what it scores with the rules written from
+/// it (779 and 836 of 867), and not one record failure raised as a
+/// suspension.
+const SEEN_EXACT_FLOOR: f64 = 89.8;
+const SEEN_LEVEL_FLOOR: f64 = 96.3;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -1946,6 +1946,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "the integration user's password expired",
     ),
     (
+        "UNSUPPORTED_CLIENT",
+        Cue::Auth,
+        "the org refuses the client's connection (TLS 1.0, an old API version): no login until the client changes",
+    ),
+    (
         "PASSWORD_LOCKOUT",
         Cue::Auth,
         "the integration user is locked out",
