@@ -25,15 +25,20 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent. Empty: the
-/// thirteenth part was read and moved to the seen part, and the fourteenth
-/// is not yet installed. The target is 95 %.
-const EXACT_FLOOR: f64 = 0.0;
-/// Level accuracy floor of the held-out part, percent; the target is 100 %.
-const LEVEL_FLOOR: f64 = 0.0;
+/// Exact accuracy floor of the held-out part, percent: just below what the
+/// fourteenth part scored, its three batches measured once when they were
+/// installed (3 of 6, 7 of 10, 8 of 11: 18 of 27, 66.7 %). The target is
+/// 95 %.
+const EXACT_FLOOR: f64 = 66.5;
+/// Level accuracy floor of the held-out part, percent (4 of 6, 8 of 10, 9
+/// of 11: 21 of 27, 77.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 77.5;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// the target is none; this part had two when it was measured, both to a
+/// transient suspension that the governor probes (`UNKNOWN_EXCEPTION`
+/// naming a portal owner without a role, a Bulk API batch whose records
+/// were not found).
+const MAX_RECORD_AS_SUSPENSION: usize = 2;
 /// Floors of the seen part (the thirteen earlier held-out parts, 867
 /// texts), percent: just below what it scores with the rules written from
 /// it (779 and 836 of 867), and not one record failure raised as a
