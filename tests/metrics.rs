@@ -410,7 +410,11 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
     let mut tally = Tally::default();
     let mut governor_client =
         QuotaGovernorClient::new(syncgov_tests::channel(governor.addr()).await);
-    for (org, allocation) in [("acme", 3), ("globex", 100)] {
+    // initech has a budget too: its org-limit suspension (below) then holds
+    // until a report says the org has calls again. Without one there is
+    // nothing to protect, and the governor's sweep would end it within a
+    // second, before Prometheus or the test could see it.
+    for (org, allocation) in [("acme", 3), ("globex", 100), ("initech", 100)] {
         governor_client
             .set_budget(quota::SetBudgetRequest {
                 expected_revision: String::new(),
