@@ -1951,6 +1951,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "the org refuses the client's connection (TLS 1.0, an old API version): no login until the client changes",
     ),
     (
+        "UNSUPPORTED_API_VERSION",
+        Cue::Auth,
+        "the API version in the connection's address is not served by the org: no call succeeds until the connection is set to another",
+    ),
+    (
         "PASSWORD_LOCKOUT",
         Cue::Auth,
         "the integration user is locked out",

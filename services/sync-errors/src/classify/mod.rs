@@ -39,7 +39,7 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
@@ -47,25 +47,25 @@
 //! | `transaction security polic…`, an HTML `The URL has moved` page | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
-//! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides; nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
+//! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found for this batch` names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
-//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
+//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
-//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable` | `OWNER_ASSIGNMENT` |
+//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role` | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
-//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
-//! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`) | `MISSING_SALESFORCE_ID` |
+//! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
 //! | `INVALID_TYPE_ON_FIELD_IN_RECORD`; `value not of required type`, `Cannot deserialize instance of` | `TYPE_MISMATCH` |
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
@@ -692,6 +692,12 @@ const PHRASES: &[(&str, Cue)] = &[
     ("error authenticating", Cue::Auth),
     ("ip address is unauthorized", Cue::Auth),
     ("permission to access the connected app", Cue::Auth),
+    // The connection's address names an API version the org does not
+    // serve (`Invalid Api version specified on URL`), or a Canvas app's
+    // session that Salesforce has ended: nothing works until the
+    // connection is set up again.
+    ("invalid api version specified", Cue::Auth),
+    ("session has ended or is invalid", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -821,9 +827,16 @@ const PHRASES: &[(&str, Cue)] = &[
     ("requested resource does not exist", Cue::MissingRecord),
     // The user may not edit the record the integration writes to.
     ("edit access for this record", Cue::MissingRecord),
+    // The Tooling API's words for a record id that points at nothing
+    // (`Unable to load specified entity 301…`), under
+    // `FIELD_INTEGRITY_EXCEPTION`.
+    ("unable to load specified entity", Cue::MissingRecord),
     // An Apex REST endpoint the integration calls is not in the org: its
     // own configuration, not a record.
     ("could not find a match for url", Cue::Unsupported),
+    // A Bulk API batch's results asked for when it holds none: the text
+    // names no cause, and no org-wide one.
+    ("records not found for this batch", Cue::Unsupported),
     ("access rights on object id", Cue::RecordAccess),
     ("has no sharing access", Cue::RecordAccess),
     ("insufficient privileges", Cue::RecordAccess),
@@ -852,6 +865,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // The owner field itself refused to the writer: the record cannot be
     // given to another owner this way.
     ("field ownerid is not editable", Cue::OwnerAssignment),
+    // A portal or community account's owner must hold a role: the owner
+    // chosen for this record cannot own it.
+    ("owner must have a role", Cue::OwnerAssignment),
     // The nonprofit success pack's own rule on recurring donations.
     (
         "on a recurring donation that has closed",
@@ -870,6 +886,13 @@ const PHRASES: &[(&str, Cue)] = &[
     // A query's filter given something that is not an id (`WHERE Id =
     // 'x'` … `invalid ID field: x`): the stored id of one record is wrong.
     ("invalid id field:", Cue::IncorrectId),
+    // An order line's price book entry from another price book than its
+    // order's: the id given is of the wrong record.
+    ("in a different pricebook", Cue::IncorrectId),
+    // The same in the standard words: `Order Products must have a Price
+    // Book Entry that belongs to the Price Book related to the parent
+    // Order`.
+    ("entry that belongs to the price book", Cue::IncorrectId),
     // FIELD_INTEGRITY_EXCEPTION as some clients and tools spell it.
     ("field integrity exception", Cue::FieldIntegrity),
     ("does not match filter criteria", Cue::FilterCriteria),
@@ -887,6 +910,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("missing crm id", Cue::MissingId),
     // A lead converted onto an existing contact without its account.
     ("accountid must be specified", Cue::MissingId),
+    // Order management's check of a location id it cannot find
+    // (`LocationDoesNotExist - No location exists with ID '…'`).
+    ("no location exists with id", Cue::MissingId),
     ("is not an external id", Cue::MissingId),
     ("not match an external id", Cue::MissingId),
     ("record type missing", Cue::RecordType),
@@ -1816,6 +1842,10 @@ fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
         ErrorType::MismatchedStateOrCountry
     } else if scan.has(Cue::IncorrectId) {
         incorrect_id(failure, scan)
+    } else if scan.has(Cue::MissingRecord) {
+        // The Tooling API's `Unable to load specified entity`: the id
+        // points at no record.
+        ErrorType::InsufficientAccessOrMissingRecord
     } else if scan.has(Cue::FieldNotWritable) {
         // `You cannot deploy to a required field`: a field permission.
         ErrorType::FieldPermission
@@ -3117,6 +3147,80 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_fourteenth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Error 1 of 1: LocationDoesNotExist - No location exists with ID 'DaytonaBeachWarehouse'",
+                &[],
+                rec(T::MissingSalesforceId),
+            ),
+            (
+                "",
+                "Invalid Api version specified on URL",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "UNKNOWN ERROR: UNSUPPORTED_API_VERSION: Invalid Api version specified on URL",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "UNSUPPORTED_API_VERSION",
+                "",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            // `UNKNOWN_EXCEPTION` names no cause of its own; the owner's
+            // missing role is one record's.
+            (
+                "",
+                "UNKNOWN_EXCEPTION, portal account owner must have a role",
+                &[],
+                rec(T::OwnerAssignment),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Unable to load specified entity 301S70000009RJfIAM",
+                &[],
+                rec(T::InsufficientAccessOrMissingRecord),
+            ),
+            (
+                "",
+                "Oops, there was an error rendering Canvas application [App].\nYour browsing session has ended or is invalid. Please re-login to Salesforce.com again.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            // A whole batch's results missing is not an org-wide cause.
+            (
+                "InvalidBatch",
+                "Records not found for this batch",
+                &[],
+                rec(T::Unknown),
+            ),
+            (
+                "",
+                "pricebook entry is in a different pricebook",
+                &[],
+                rec(T::InvalidSalesforceId),
+            ),
+            (
+                "",
+                "Error: Order Products must have a Price Book Entry that belongs to the Price Book related to the parent Order.: Price Book Entry ID",
+                &[],
+                rec(T::InvalidSalesforceId),
             ),
         ];
         assert_classified(cases);
