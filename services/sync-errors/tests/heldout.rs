@@ -26,19 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// fourteenth part scored, its three batches measured once when they were
-/// installed (3 of 6, 7 of 10, 8 of 11: 18 of 27, 66.7 %). The target is
-/// 95 %.
-const EXACT_FLOOR: f64 = 66.5;
-/// Level accuracy floor of the held-out part, percent (4 of 6, 8 of 10, 9
-/// of 11: 21 of 27, 77.8 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 77.5;
+/// fifteenth part scored, its four batches measured once when they were
+/// installed (7 of 14, 9 of 14, 7 of 10, 7 of 11: 30 of 49, 61.2 %). The
+/// target is 95 %.
+const EXACT_FLOOR: f64 = 61.0;
+/// Level accuracy floor of the held-out part, percent (12 of 14, 11 of 14,
+/// 7 of 10, 9 of 11: 39 of 49, 79.6 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 79.5;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the target is none; this part had two when it was measured, both to a
-/// transient suspension that the governor probes (`UNKNOWN_EXCEPTION`
-/// naming a portal owner without a role, a Bulk API batch whose records
-/// were not found).
-const MAX_RECORD_AS_SUSPENSION: usize = 2;
+/// the target, none, which this part met when it was measured.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the fourteen earlier held-out parts, 894
 /// texts), percent: just below what it scores with the rules written from
 /// it (805 and 862 of 894), and not one record failure raised as a
