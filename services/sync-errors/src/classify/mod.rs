@@ -38,14 +38,15 @@
 //! | codes / phrases | result |
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found for this batch` names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
@@ -616,6 +617,8 @@ const PHRASES: &[(&str, Cue)] = &[
     // A data platform's own daily share of the org's calls for one pipeline
     // (`exceeded configured daily API quota`), not the org's limit.
     ("configured daily api quota", Cue::IntegrationQuota),
+    // A sync tool's threshold of the org's calls kept for others.
+    ("api calls minimal threshold", Cue::IntegrationQuota),
     // `ConcurrentRequests`, and `ConcurrentRequest` as some clients cut it.
     ("concurrentrequest", Cue::ConcurrentLimit),
     ("concurrentperorg", Cue::ConcurrentLimit),
@@ -698,6 +701,12 @@ const PHRASES: &[(&str, Cue)] = &[
     // connection is set up again.
     ("invalid api version specified", Cue::Auth),
     ("session has ended or is invalid", Cue::Auth),
+    // The connected app blocked, in a tool's words; an org that refuses
+    // the client's TLS version, whatever code comes with it; a single
+    // sign-on gateway the org's login no longer takes.
+    ("oauth app blocked", Cue::Auth),
+    ("tls 1.0 has been disabled", Cue::Auth),
+    ("single sign-on gateway url is invalid", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
@@ -721,6 +730,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("unexpected error has occurred", Cue::ServerError),
     // A data tool's word for an error the org gave no reason for.
     ("unknown error has occurred", Cue::ServerError),
+    // The Metadata API's own failure inside the server.
+    ("internal servlet state", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
     // An HTML redirect page where the API's answer was expected: the org's
     // endpoint moved (a new instance, My Domain), for every call alike.
@@ -781,6 +792,11 @@ const PHRASES: &[(&str, Cue)] = &[
     // A bulk query of a whole object that needs the `View All Data`
     // permission the connected user lacks.
     ("view all data' permission", Cue::HiddenObject),
+    // The Bulk API refusing a job on an object the user may not change
+    // at all (`InvalidJob: No delete access for object:Report`).
+    ("no create access for object", Cue::HiddenObject),
+    ("no update access for object", Cue::HiddenObject),
+    ("no delete access for object", Cue::HiddenObject),
     // The Bulk API refused a whole batch as sent (`ClientInputError`), in
     // the words clients keep when they drop the code.
     ("failed to read request", Cue::BatchFailure),
@@ -3147,6 +3163,48 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_fifteenth_seen_part() {
+        use SuspensionReason as S;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            // The code glued to the word before it is no whole word; the
+            // refusal's own words still name it.
+            (
+                "",
+                "Exception at ConstructorUNSUPPORTED_CLIENT: TLS 1.0 has been disabled in this organization. Please use TLS 1.1 or higher when connecting to Salesforce using https.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            ("", "OAuth App Blocked", &[], sus(S::SalesforceAuthFailed)),
+            (
+                "",
+                "The Single Sign-On Gateway Url is invalid",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "ERROR running force:source:deploy: Metadata API request failed: Unexpected internal servlet state",
+                &[],
+                sus(S::SalesforceServerError),
+            ),
+            (
+                "",
+                "Salesforce API calls minimal threshold exceeded (4500 with limit of 5000), synchronization will be retried later",
+                &[],
+                sus(S::IntegrationApiLimitExceeded),
+            ),
+            (
+                "",
+                "InvalidJob: No delete access for object:Report",
+                &[],
+                sus(S::MissingObjectPermissions),
             ),
         ];
         assert_classified(cases);
