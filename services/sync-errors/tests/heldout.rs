@@ -36,12 +36,12 @@ const LEVEL_FLOOR: f64 = 75.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target, none, which this part met when it was measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the fifteen earlier held-out parts, 943
+/// Floors of the seen part (the sixteen earlier held-out parts, 972
 /// texts), percent: just below what it scores with the rules written from
-/// it (841 and 906 of 943), and not one record failure raised as a
+/// it (862 and 931 of 972), and not one record failure raised as a
 /// suspension.
-const SEEN_EXACT_FLOOR: f64 = 89.0;
-const SEEN_LEVEL_FLOOR: f64 = 96.0;
+const SEEN_EXACT_FLOOR: f64 = 88.5;
+const SEEN_LEVEL_FLOOR: f64 = 95.5;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -37,13 +37,13 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
@@ -77,9 +77,9 @@
 //! Standard messages count in the languages the corpus has them in too
 //! (`LOCALIZED`: Japanese ones such as the restricted picklist, the custom
 //! validation exception, the duplicate rule's `Use one of these records?`,
-//! a process that failed the save, an owner left blank and an id value of
-//! incorrect type; Korean ones: the restricted picklist and a lookup
-//! filter's own text).
+//! a process that failed the save, a flow's unhandled fault, an owner left
+//! blank and an id value of incorrect type; Korean ones: the restricted
+//! picklist and a lookup filter's own text).
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed` and `Too many callouts` are Apex's, `An error occurred at
@@ -605,6 +605,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("apibatchitems limit", Cue::DailyLimit),
     ("api call limit", Cue::DailyLimit),
     ("api request limit", Cue::DailyLimit),
+    // A marketing tool's banner for the org's calls used up.
+    ("daily api rate limit", Cue::DailyLimit),
     ("per 24 hrs", Cue::DailyLimit),
     ("per 24 hours", Cue::DailyLimit),
     // The org's rolling 24-hour allowance of published files.
@@ -707,15 +709,20 @@ const PHRASES: &[(&str, Cue)] = &[
     ("oauth app blocked", Cue::Auth),
     ("tls 1.0 has been disabled", Cue::Auth),
     ("single sign-on gateway url is invalid", Cue::Auth),
+    // OAuth's `invalid_scope` in its own words: the connected app may not
+    // grant what the integration asks for.
+    ("requested scope is invalid", Cue::Auth),
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
     ("service not available", Cue::Unavailable),
     ("service unavailable", Cue::Unavailable),
     // The org's host cannot be reached or resolved at all: a client that
-    // could not connect, a My Domain the CLI cannot find.
+    // could not connect or resolve the host (`Couldn't resolve host`), a
+    // My Domain the CLI cannot find.
     ("could not connect to host", Cue::Unavailable),
     ("the org cannot be found", Cue::Unavailable),
+    ("resolve host", Cue::Unavailable),
     // The SOAP API's own words for an org that does not answer for a while
     // (`Service was temporarily interrupted or is unavailable`).
     ("temporarily interrupted", Cue::Unavailable),
@@ -1123,6 +1130,8 @@ const LOCALIZED: &[(&str, Cue)] = &[
     // cannot be saved because process X failed), and fields the user has no
     // permission on (`X,Y の権限がありません`).
     ("処理失敗により", Cue::Flow),
+    // A flow's unhandled fault (`このフローで未対応の障害が発生しました`).
+    ("フローで未対応の障害", Cue::Flow),
     ("の権限がありません", Cue::HiddenField),
     // No edit access to a field the write targets (record level); an
     // object permission not set for the user; the refresh token (or any
@@ -3163,6 +3172,41 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_sixteenth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "com.salesforce.cdp.queryservice.util.TokenException: the requested scope is invalid, unknown, or malformed",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "processSalesforceResponse: cURL Error # 6: Couldn't resolve host 'na1.salesforce.com'",
+                &[],
+                sus(S::SalesforceOrgUnavailable),
+            ),
+            (
+                "",
+                "Daily API rate limit met",
+                &[],
+                sus(S::SalesforceApiLimitExceeded),
+            ),
+            (
+                "",
+                "このフローで未対応の障害が発生しました フローを処理中に未対応の障害が発生しました。",
+                &[],
+                rec(T::SalesforceFlow),
             ),
         ];
         assert_classified(cases);
