@@ -26,13 +26,13 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// sixteenth part scored, its three batches measured once when they were
-/// installed (14 of 16, 4 of 11, 1 of 2: 19 of 29, 65.5 %). The target
-/// is 95 %.
-const EXACT_FLOOR: f64 = 65.5;
-/// Level accuracy floor of the held-out part, percent (15 of 16, 5 of 11,
-/// 2 of 2: 22 of 29, 75.9 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 75.5;
+/// seventeenth part scored, its four batches measured once when they were
+/// installed (2 of 7, 5 of 9, 5 of 9, 5 of 8: 17 of 33, 51.5 %). The
+/// target is 95 %.
+const EXACT_FLOOR: f64 = 51.5;
+/// Level accuracy floor of the held-out part, percent (7 of 7, 7 of 9, 7
+/// of 9, 6 of 8: 27 of 33, 81.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 81.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target, none, which this part met when it was measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
