@@ -36,11 +36,11 @@ const LEVEL_FLOOR: f64 = 81.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the target, none, which this part met when it was measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the sixteen earlier held-out parts, 972
+/// Floors of the seen part (the seventeen earlier held-out parts, 1 005
 /// texts), percent: just below what it scores with the rules written from
-/// it (862 and 931 of 972), and not one record failure raised as a
+/// it (883 and 960 of 1 005), and not one record failure raised as a
 /// suspension.
-const SEEN_EXACT_FLOOR: f64 = 88.5;
+const SEEN_EXACT_FLOOR: f64 = 87.5;
 const SEEN_LEVEL_FLOOR: f64 = 95.5;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
