@@ -26,16 +26,18 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// seventeenth part scored, its four batches measured once when they were
-/// installed (2 of 7, 5 of 9, 5 of 9, 5 of 8: 17 of 33, 51.5 %). The
-/// target is 95 %.
-const EXACT_FLOOR: f64 = 51.5;
-/// Level accuracy floor of the held-out part, percent (7 of 7, 7 of 9, 7
-/// of 9, 6 of 8: 27 of 33, 81.8 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 81.5;
+/// eighteenth part scored, its three batches measured once when they were
+/// installed (4 of 5, 4 of 11, 4 of 5: 12 of 21, 57.1 %). The target is
+/// 95 %.
+const EXACT_FLOOR: f64 = 57.0;
+/// Level accuracy floor of the held-out part, percent (4 of 5, 7 of 11, 5
+/// of 5: 16 of 21, 76.2 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 76.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the target, none, which this part met when it was measured.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// the target is none; this part had one when it was measured (a REST
+/// write to a custom metadata record answered `entity type cannot be
+/// updated`, read as the whole object refused to the integration user).
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the seventeen earlier held-out parts, 1 005
 /// texts), percent: just below what it scores with the rules written from
 /// it (883 and 960 of 1 005), and not one record failure raised as a
