@@ -317,8 +317,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "DELETE_OPERATION_TOO_LARGE",
-        Cue::Unsupported,
-        "deleting, merging or undeleting records: the message says why",
+        Cue::CascadeLimit,
+        "the record has too many children to delete with it (`Cascade deleting too many records`)",
     ),
     (
         "DELETE_REQUIRED_ON_CASCADE",

@@ -14,7 +14,7 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage, a concurrent-request limit or the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE`, even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
@@ -45,8 +45,8 @@
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state` | suspension `SALESFORCE_SERVER_ERROR` |
-//! | `transaction security polic…`, an HTML `The URL has moved` page | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset` | suspension `UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found for this batch` names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
@@ -63,7 +63,7 @@
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
@@ -73,6 +73,7 @@
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG`, `Value too long for field` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
 //! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price` | `INVALID_VALUE` |
+//! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
 //! Standard messages count in the languages the corpus has them in too
 //! (`LOCALIZED`: Japanese ones such as the restricted picklist, the custom
@@ -82,7 +83,8 @@
 //! picklist and a lookup filter's own text).
 //!
 //! Custom code is also named by what only it does: `Web service callout
-//! failed` and `Too many callouts` are Apex's, `An error occurred at
+//! failed`, `Too many callouts` and an object that `does not allow
+//! locking rows` are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update` and `the number of
 //! interviews` a flow's.
 //!
@@ -250,7 +252,12 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
     };
 
     // 1. Org-wide conditions, wherever they are named.
-    for cue in [Cue::Storage, Cue::ConcurrentLimit, Cue::Maintenance] {
+    for cue in [
+        Cue::Storage,
+        Cue::ConcurrentLimit,
+        Cue::Maintenance,
+        Cue::UserModeField,
+    ] {
         if let Some((c, code)) = status.filter(|(c, _)| *c == cue) {
             return from_status(c, code);
         }
@@ -439,6 +446,10 @@ pub(crate) enum Cue {
     // The org is read-only for maintenance: no write can succeed anywhere,
     // so it is the org's wherever it is named, inside custom code too.
     Maintenance,
+    // Code run in user mode (`insert as user`, `WITH SECURITY_ENFORCED`)
+    // refused fields the running user, the integration's, cannot see: the
+    // user's field access, wherever it is met, inside custom code too.
+    UserModeField,
     // Record level.
     ValidationRule,
     DuplicateRule,
@@ -465,6 +476,8 @@ pub(crate) enum Cue {
     InvalidValue,
     RequiredMissing,
     CountryMissing,
+    // A delete that would cascade to too many of the record's children.
+    CascadeLimit,
     StateOrCountry,
     // `JSON_PARSER_ERROR`: a value of the wrong type when the text names
     // one, else a request body the client built wrong.
@@ -536,6 +549,7 @@ impl Cue {
             self,
             Cue::Storage
                 | Cue::Maintenance
+                | Cue::UserModeField
                 | Cue::DailyLimit
                 | Cue::ConcurrentLimit
                 | Cue::ApiDisabled
@@ -592,6 +606,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("too many callouts", Cue::Apex),
     // The transaction's CPU limit, whether or not `Apex` was kept in front.
     ("cpu time limit exceeded", Cue::Apex),
+    // Only Apex locks rows (`FOR UPDATE`), and some objects refuse it.
+    ("does not allow locking rows", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
     // Setup locked by another change in progress (a deploy, a sharing
@@ -746,6 +762,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // The Metadata API's own failure inside the server.
     ("internal servlet state", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
+    // A SOAP client logged in but never moved to the org's server URL:
+    // every call fails alike, and the text names no cause in the org.
+    ("destination url not reset", Cue::UnclearRefusal),
     // An HTML redirect page where the API's answer was expected: the org's
     // endpoint moved (a new instance, My Domain), for every call alike.
     ("the url has moved", Cue::UnclearRefusal),
@@ -759,6 +778,14 @@ const PHRASES: &[(&str, Cue)] = &[
     ("security evaluation for non-admin", Cue::HiddenObject),
     ("unable to find object", Cue::UnknownObject),
     ("no such column", Cue::HiddenField),
+    // Apex in user mode: `Operation failed due to fields being inaccessible
+    // on Sobject X`, and a `WITH SECURITY_ENFORCED` query's `secure query
+    // included inaccessible field`.
+    ("fields being inaccessible", Cue::UserModeField),
+    ("included inaccessible field", Cue::UserModeField),
+    // `DELETE_OPERATION_TOO_LARGE`'s words: the record has too many
+    // children to delete with it.
+    ("cascade deleting too many records", Cue::CascadeLimit),
     ("field name not found", Cue::BatchField),
     // The Bulk API cannot serve this object or field at all: the job, not a
     // record, is wrong for the org.
@@ -933,6 +960,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("invalid cross reference id", Cue::CrossReference),
     ("invalid id: ", Cue::CrossReference),
     ("invalid content id", Cue::CrossReference),
+    // A migration's reference copied from another org (`CreatedByID(005…)
+    // is not in org`).
+    ("is not in org", Cue::CrossReference),
     ("foreign key external id", Cue::MissingId),
     ("id not specified in an update call", Cue::MissingId),
     // MISSING_ARGUMENT's own text: `External_ID__c not specified`.
@@ -1396,10 +1426,11 @@ struct First {
 
 /// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4):
 /// their earliest occurrences are kept apart.
-const ANYWHERE: [Cue; 4] = [
+const ANYWHERE: [Cue; 5] = [
     Cue::Storage,
     Cue::ConcurrentLimit,
     Cue::Maintenance,
+    Cue::UserModeField,
     Cue::Lock,
 ];
 
@@ -1419,7 +1450,7 @@ struct Scan {
     /// The earliest phrase that decides on its own.
     phrase: Option<First>,
     /// The earliest occurrence of each of [`ANYWHERE`].
-    anywhere: [Option<First>; 4],
+    anywhere: [Option<First>; ANYWHERE.len()],
 }
 
 impl Scan {
@@ -1786,6 +1817,10 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::BulkUnsupported | Cue::Transient => return Suspension(S::Unknown),
         Cue::Unavailable | Cue::Maintenance => return Suspension(S::SalesforceOrgUnavailable),
         Cue::UnclearRefusal => return Suspension(S::Unknown),
+        // Custom metadata records (`…__mdt`) are written by deploys, never
+        // by the data APIs, whatever the user's access: this write is
+        // refused, not the object to the integration.
+        Cue::HiddenObject if is_custom_metadata(failure.object_type) => T::InsufficientAccess,
         // `INVALID_TYPE` names a hidden object only with its sObject text;
         // otherwise it is a client's bug (`Must send a concrete entity type`).
         Cue::HiddenObject if scan.has(Cue::SObjectNotSupported) || scan.has(Cue::HiddenObject) => {
@@ -1800,7 +1835,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         }
         // The same words on a write are about one record's field.
         Cue::HiddenField if scan.has(Cue::WriteTime) => T::FieldPermission,
-        Cue::HiddenField | Cue::BatchField => return Suspension(S::MissingFieldPermissions),
+        Cue::HiddenField | Cue::BatchField | Cue::UserModeField => {
+            return Suspension(S::MissingFieldPermissions);
+        }
         Cue::InvalidField if scan.has(Cue::HiddenField) => {
             return resolve(Cue::HiddenField, failure, scan);
         }
@@ -1856,6 +1893,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::RequiredMissing => T::MissingRequiredValue,
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
+        Cue::CascadeLimit => T::AssociationLimitReached,
         Cue::QueueId
         | Cue::MustSpecify
         | Cue::WriteTime
@@ -1870,7 +1908,10 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
 /// breaks a platform constraint: mostly addresses and references, some
 /// lengths and unique values.
 fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
-    if scan.has(Cue::NotAValue) {
+    if scan.has(Cue::CrossReference) && scan.has(Cue::NotAValue) {
+        // `unknown (CreatedByID(…) is not in org.)`: an id from elsewhere.
+        ErrorType::InvalidSalesforceId
+    } else if scan.has(Cue::NotAValue) {
         ErrorType::Unknown
     } else if scan.has(Cue::CountryMissing) {
         ErrorType::MissingRequiredCountry
@@ -1984,6 +2025,11 @@ fn names_stage(failure: &FailureText<'_>) -> bool {
     let object = failure.object_type;
     (object.is_empty() || object.eq_ignore_ascii_case("Opportunity"))
         && (has_field(failure, "StageName") || has_field(failure, "Stage"))
+}
+
+/// A custom metadata type's API name: `Setting__mdt`.
+fn is_custom_metadata(object: &str) -> bool {
+    ends_with_ignore_case(object.as_bytes(), b"__mdt")
 }
 
 /// Standard address fields: `BillingCountryCode`, `MailingState`, `Country`.
@@ -3186,6 +3232,66 @@ mod level_safety {
             ),
         ];
         assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_eighteenth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "DELETE_OPERATION_TOO_LARGE: Cascade deleting too many records:\noccurring when cascading to ToDo records",
+                &[],
+                rec(T::AssociationLimitReached),
+            ),
+            (
+                "DELETE_OPERATION_TOO_LARGE",
+                "",
+                &[],
+                rec(T::AssociationLimitReached),
+            ),
+            (
+                "",
+                "FIELD_INTEGRITY_EXCEPTION: field integrity exception: unknown (CreatedByID(005C0000003FpMN) is not in org.)",
+                &[],
+                rec(T::InvalidSalesforceId),
+            ),
+            (
+                "",
+                "UNEXPECTED:System.DmlException:Operation failed due to fields being inaccessible on Sobject Session__c, check errors on Exception or Result!",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "Contact: execution of AfterUpdate caused by: System.QueryException: Insufficient permissions: secure query included inaccessible field",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "SObject type does not allow locking rows",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            ("", "Destination URL not reset", &[], sus(S::Unknown)),
+        ];
+        assert_classified(cases);
+        let setting = FailureText {
+            status_code: "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            message: "entity type cannot be updated: VS Setting",
+            fields: &[],
+            object_type: "VS_Setting__mdt",
+        };
+        assert_eq!(classify(&setting), rec(T::InsufficientAccess));
+        let campaign = FailureText {
+            object_type: "Campaign",
+            ..setting
+        };
+        assert_eq!(classify(&campaign), sus(S::MissingObjectPermissions));
     }
 
     #[test]
