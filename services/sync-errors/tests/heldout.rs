@@ -26,18 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// eighteenth part scored, its four batches measured once when they were
-/// installed (4 of 5, 4 of 11, 4 of 5, 10 of 11: 22 of 32, 68.8 %). The
-/// target is 95 %.
-const EXACT_FLOOR: f64 = 68.5;
-/// Level accuracy floor of the held-out part, percent (4 of 5, 7 of 11, 5
-/// of 5, 11 of 11: 27 of 32, 84.4 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 84.0;
+/// nineteenth part scored, its batches measured once when they were
+/// installed (7 of 11, 10 of 15, 0 of 2: 17 of 28, 60.7 %). The target is
+/// 95 %.
+const EXACT_FLOOR: f64 = 60.5;
+/// Level accuracy floor of the held-out part, percent (7 of 11, 12 of 15,
+/// 1 of 2: 20 of 28, 71.4 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 71.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the target is none; this part had one when it was measured (a REST
-/// write to a custom metadata record answered `entity type cannot be
-/// updated`, read as the whole object refused to the integration user).
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// none, the target, as this part measured.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the eighteen earlier held-out parts, 1 037
 /// texts), percent: just below what it scores with the rules written from
 /// it (912 and 990 of 1 037), and not one record failure raised as a
