@@ -36,12 +36,12 @@ const LEVEL_FLOOR: f64 = 71.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// none, the target, as this part measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the eighteen earlier held-out parts, 1 037
+/// Floors of the seen part (the nineteen earlier held-out parts, 1 065
 /// texts), percent: just below what it scores with the rules written from
-/// it (912 and 990 of 1 037), and not one record failure raised as a
+/// it (934 and 1 015 of 1 065), and not one record failure raised as a
 /// suspension.
 const SEEN_EXACT_FLOOR: f64 = 87.5;
-const SEEN_LEVEL_FLOOR: f64 = 95.4;
+const SEEN_LEVEL_FLOOR: f64 = 95.3;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

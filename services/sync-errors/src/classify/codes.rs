@@ -2001,6 +2001,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "OAuth: the org's policy refused the connected app",
     ),
     (
+        "OAUTH_DISALLOWED_SCOPES",
+        Cue::Auth,
+        "OAuth: the connected app does not allow the scopes asked for",
+    ),
+    (
         "OAUTH_APP_ACCESS_DENIED",
         Cue::Auth,
         "OAuth: the user may not use the connected app (policy or IP range)",

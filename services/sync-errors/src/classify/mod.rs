@@ -40,11 +40,11 @@
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid`, `Login Rate Exceeded`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`) | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
@@ -728,9 +728,16 @@ const PHRASES: &[(&str, Cue)] = &[
     ("oauth app blocked", Cue::Auth),
     ("tls 1.0 has been disabled", Cue::Auth),
     ("single sign-on gateway url is invalid", Cue::Auth),
-    // OAuth's `invalid_scope` in its own words: the connected app may not
-    // grant what the integration asks for.
-    ("requested scope is invalid", Cue::Auth),
+    // OAuth's `invalid_scope` in its own words (`the requested scope is
+    // invalid` / `not allowed`, form-encoded too): the connected app may
+    // not grant what the integration asks for.
+    ("requested scope is", Cue::Auth),
+    ("requested+scope+is", Cue::Auth),
+    // A tool's login that failed, whatever it met (an HTML page where the
+    // SOAP login's answer was expected), and a connection that lost its
+    // refresh token: no call can be made until someone signs in again.
+    ("failed to login", Cue::Auth),
+    ("no refresh token", Cue::Auth),
     // The integration user's logins per hour used up: no session until
     // the hour turns.
     ("login rate exceeded", Cue::Auth),
@@ -761,6 +768,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("unknown error has occurred", Cue::ServerError),
     // The Metadata API's own failure inside the server.
     ("internal servlet state", Cue::ServerError),
+    // Salesforce's own error page (`The salesforce.com support team has
+    // been notified of the problem`), not a package's `solution provider`.
+    ("support team has been notified", Cue::ServerError),
     ("transaction security polic", Cue::UnclearRefusal),
     // A SOAP client logged in but never moved to the org's server URL:
     // every call fails alike, and the text names no cause in the org.
@@ -3229,6 +3239,51 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_nineteenth_seen_part() {
+        use SuspensionReason as S;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "OAUTH_DISALLOWED_SCOPES: the requested scope is not allowed",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "OAUTH_DISALLOWED_SCOPES",
+                "",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "oauthCoordinator:didFailWithError: Error Domain=com.salesforce.OAuth.ErrorDomain Code=666 {error_description=the+requested+scope+is+not+allowed, error=1804}",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Failed to login: Encountered HTML Content when looking for http://schemas.xmlsoap.org/soap/envelope/:Envelope",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "No refresh token found in the connection",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "An error has occurred while processing your request. The salesforce.com support team has been notified of the problem. Error ID: 450056738-1100372 (-517054108)",
+                &[],
+                sus(S::SalesforceServerError),
             ),
         ];
         assert_classified(cases);
