@@ -26,16 +26,18 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// nineteenth part scored, its batches measured once when they were
-/// installed (7 of 11, 10 of 15, 0 of 2: 17 of 28, 60.7 %). The target is
+/// twentieth part scored, its batches measured once when they were
+/// installed (6 of 10, 8 of 18, 2 of 2: 16 of 30, 53.3 %). The target is
 /// 95 %.
-const EXACT_FLOOR: f64 = 60.5;
-/// Level accuracy floor of the held-out part, percent (7 of 11, 12 of 15,
-/// 1 of 2: 20 of 28, 71.4 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 71.0;
+const EXACT_FLOOR: f64 = 53.0;
+/// Level accuracy floor of the held-out part, percent (6 of 10, 14 of 18,
+/// 2 of 2: 22 of 30, 73.3 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 73.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// none, the target, as this part measured.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// the target is none; this part had one when it was measured (a web
+/// client's `INVALID_TYPE: sObject type '' is not supported`, the type
+/// left empty by the client, read as an object hidden from the user).
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the nineteen earlier held-out parts, 1 065
 /// texts), percent: just below what it scores with the rules written from
 /// it (934 and 1 015 of 1 065), and not one record failure raised as a
