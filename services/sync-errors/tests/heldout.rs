@@ -38,12 +38,12 @@ const LEVEL_FLOOR: f64 = 73.0;
 /// client's `INVALID_TYPE: sObject type '' is not supported`, the type
 /// left empty by the client, read as an object hidden from the user).
 const MAX_RECORD_AS_SUSPENSION: usize = 1;
-/// Floors of the seen part (the nineteen earlier held-out parts, 1 065
+/// Floors of the seen part (the twenty earlier held-out parts, 1 095
 /// texts), percent: just below what it scores with the rules written from
-/// it (934 and 1 015 of 1 065), and not one record failure raised as a
+/// it (954 and 1 043 of 1 095), and not one record failure raised as a
 /// suspension.
-const SEEN_EXACT_FLOOR: f64 = 87.5;
-const SEEN_LEVEL_FLOOR: f64 = 95.3;
+const SEEN_EXACT_FLOOR: f64 = 87.0;
+const SEEN_LEVEL_FLOOR: f64 = 95.2;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

@@ -43,10 +43,10 @@
 //! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`) | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset` | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found for this batch` names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
@@ -72,7 +72,7 @@
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG`, `Value too long for field` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
-//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price` | `INVALID_VALUE` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum` | `INVALID_VALUE` |
 //! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
 //! Standard messages count in the languages the corpus has them in too
@@ -752,6 +752,11 @@ const PHRASES: &[(&str, Cue)] = &[
     ("could not connect to host", Cue::Unavailable),
     ("the org cannot be found", Cue::Unavailable),
     ("resolve host", Cue::Unavailable),
+    // The SOAP client's `Failed to send request to https://…`: the request
+    // never reached the org.
+    ("failed to send request", Cue::Unavailable),
+    // A metadata deploy's `System may be currently unavailable`.
+    ("system may be currently unavailable", Cue::Unavailable),
     // The SOAP API's own words for an org that does not answer for a while
     // (`Service was temporarily interrupted or is unavailable`).
     ("temporarily interrupted", Cue::Unavailable),
@@ -768,6 +773,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("unknown error has occurred", Cue::ServerError),
     // The Metadata API's own failure inside the server.
     ("internal servlet state", Cue::ServerError),
+    // Data Loader's words for a fault the SOAP client could not read.
+    ("server error returned in unknown format", Cue::ServerError),
     // Salesforce's own error page (`The salesforce.com support team has
     // been notified of the problem`), not a package's `solution provider`.
     ("support team has been notified", Cue::ServerError),
@@ -1007,6 +1014,12 @@ const PHRASES: &[(&str, Cue)] = &[
     // `STANDARD_PRICE_NOT_DEFINED`'s own text: a price book entry whose
     // product has no standard price yet.
     ("create a standard price", Cue::InvalidValue),
+    // A value outside an enumeration the API defines (`'X' is not a valid
+    // value for the enum 'ExternalPrincipalType'`).
+    ("valid value for the enum", Cue::InvalidValue),
+    // `INVALID_TYPE: sObject type '' is not supported`: no type was sent
+    // (the API's own straight quotes, around nothing).
+    ("type '' is not supported", Cue::NotAValue),
     // Hints.
     ("incorrect type: 00g", Cue::QueueId),
     ("must specify", Cue::MustSpecify),
@@ -1827,6 +1840,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::BulkUnsupported | Cue::Transient => return Suspension(S::Unknown),
         Cue::Unavailable | Cue::Maintenance => return Suspension(S::SalesforceOrgUnavailable),
         Cue::UnclearRefusal => return Suspension(S::Unknown),
+        // `sObject type '' is not supported`: the client sent no type at all,
+        // its own bug, like `Must send a concrete entity type`.
+        Cue::HiddenObject if scan.has(Cue::NotAValue) => T::Unknown,
         // Custom metadata records (`…__mdt`) are written by deploys, never
         // by the data APIs, whatever the user's access: this write is
         // refused, not the object to the integration.
@@ -3239,6 +3255,53 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_twentieth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Error while calling web service operation: upsert, error was: Failed to send request to https://example.my.salesforce.com/services/Soap/u/53.0",
+                &[],
+                sus(S::SalesforceOrgUnavailable),
+            ),
+            (
+                "",
+                "System may be currently unavailable",
+                &[],
+                sus(S::SalesforceOrgUnavailable),
+            ),
+            (
+                "",
+                "LoadException: Server error returned in unknown format",
+                &[],
+                sus(S::SalesforceServerError),
+            ),
+            (
+                "",
+                "INVALID_TYPE: sObject type '' is not supported",
+                &[],
+                rec(T::Unknown),
+            ),
+            (
+                "INVALID_TYPE",
+                "sObject type 'Lead' is not supported",
+                &[],
+                sus(S::MissingObjectPermissions),
+            ),
+            (
+                "",
+                "'NamedPrincipal' is not a valid value for the enum 'ExternalPrincipalType'",
+                &[],
+                rec(T::InvalidValue),
             ),
         ];
         assert_classified(cases);
