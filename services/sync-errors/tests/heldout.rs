@@ -26,18 +26,15 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twentieth part scored, its batches measured once when they were
-/// installed (6 of 10, 8 of 18, 2 of 2: 16 of 30, 53.3 %). The target is
-/// 95 %.
-const EXACT_FLOOR: f64 = 53.0;
-/// Level accuracy floor of the held-out part, percent (6 of 10, 14 of 18,
-/// 2 of 2: 22 of 30, 73.3 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 73.0;
+/// twenty-first part scored, its batches measured once when they were
+/// installed (7 of 13, 53.8 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 53.5;
+/// Level accuracy floor of the held-out part, percent (9 of 13, 69.2 %);
+/// the target is 100 %.
+const LEVEL_FLOOR: f64 = 69.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the target is none; this part had one when it was measured (a web
-/// client's `INVALID_TYPE: sObject type '' is not supported`, the type
-/// left empty by the client, read as an object hidden from the user).
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// none, the target, as this part measured.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the twenty earlier held-out parts, 1 095
 /// texts), percent: just below what it scores with the rules written from
 /// it (954 and 1 043 of 1 095), and not one record failure raised as a
