@@ -36,12 +36,12 @@ const LEVEL_FLOOR: f64 = 76.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// none, the target, as this part measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the twenty earlier held-out parts, 1 095
+/// Floors of the seen part (the twenty-one earlier held-out parts, 1 142
 /// texts), percent: just below what it scores with the rules written from
-/// it (954 and 1 043 of 1 095), and not one record failure raised as a
+/// it (986 and 1 081 of 1 142), and not one record failure raised as a
 /// suspension.
-const SEEN_EXACT_FLOOR: f64 = 87.0;
-const SEEN_LEVEL_FLOOR: f64 = 95.2;
+const SEEN_EXACT_FLOOR: f64 = 86.0;
+const SEEN_LEVEL_FLOOR: f64 = 94.5;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 
 struct Case {

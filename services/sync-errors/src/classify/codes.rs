@@ -2066,6 +2066,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "a refusal: the text decides (a whole API or object refused is the object permission), else a record's access",
     ),
     (
+        "FUNCTIONALITY_TEMPORARILY_UNAVAILABLE",
+        Cue::Unavailable,
+        "the org cannot serve the call for now (`please retry your query later`)",
+    ),
+    (
         "SERVER_UNAVAILABLE",
         Cue::Unavailable,
         "Salesforce is down or in maintenance",

@@ -40,10 +40,10 @@
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, the Pub/Sub API's `An authentication exception occurred`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
@@ -62,8 +62,8 @@
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
-//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
@@ -83,8 +83,9 @@
 //! picklist and a lookup filter's own text).
 //!
 //! Custom code is also named by what only it does: `Web service callout
-//! failed`, `Too many callouts` and an object that `does not allow
-//! locking rows` are Apex's, `An error occurred at
+//! failed`, `Too many callouts`, an object that `does not allow
+//! locking rows`, `Apex heap size too large` and `Invalid conversion from
+//! runtime type` are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update` and `the number of
 //! interviews` a flow's.
 //!
@@ -608,6 +609,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("cpu time limit exceeded", Cue::Apex),
     // Only Apex locks rows (`FOR UPDATE`), and some objects refuse it.
     ("does not allow locking rows", Cue::Apex),
+    // Apex's heap limit and its runtime casts, whether or not
+    // `System.LimitException` / `System.TypeException` was kept in front.
+    ("apex heap size too large", Cue::Apex),
+    ("invalid conversion from runtime type", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
     // Setup locked by another change in progress (a deploy, a sharing
@@ -737,6 +742,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // SOAP login's answer was expected), and a connection that lost its
     // refresh token: no call can be made until someone signs in again.
     ("failed to login", Cue::Auth),
+    // The Pub/Sub API's gRPC `UNAUTHENTICATED: An authentication exception
+    // occurred`.
+    ("authentication exception occurred", Cue::Auth),
     ("no refresh token", Cue::Auth),
     // The integration user's logins per hour used up: no session until
     // the hour turns.
@@ -954,6 +962,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("required fields are missing", Cue::RequiredMissing),
     // A required field as the describe calls it (`not nillable fields`).
     ("not nillable", Cue::RequiredMissing),
+    // A geolocation field given half (`Latitude value is missing :
+    // Latitude`, under `FIELD_INTEGRITY_EXCEPTION`).
+    ("value is missing", Cue::RequiredMissing),
     ("before specifying a state", Cue::CountryMissing),
     ("problem with this country", Cue::StateOrCountry),
     ("problem with this state", Cue::StateOrCountry),
@@ -1955,6 +1966,9 @@ fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
     } else if scan.has(Cue::InvalidEmail) {
         // `Username must be in the form of an email address`.
         ErrorType::InvalidEmail
+    } else if scan.has(Cue::RequiredMissing) {
+        // A geolocation's half left out: `Latitude value is missing`.
+        ErrorType::MissingRequiredValue
     } else if scan.has(Cue::TooLongHint) {
         ErrorType::StringTooLong
     } else if scan.has(Cue::InUseHint) {
@@ -3255,6 +3269,47 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_twenty_first_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "FUNCTIONALITY_TEMPORARILY_UNAVAILABLE: Unable to complete the creation of the query cursor at this time, please retry your query later",
+                &[],
+                sus(S::SalesforceOrgUnavailable),
+            ),
+            (
+                "",
+                "UNAUTHENTICATED: An authentication exception occurred. Provide valid authentication via metadata headers.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Apex heap size too large: 1242642",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "",
+                "Error Processing: Invalid conversion from runtime type List<ANY> to Map<String,ANY>",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Latitude value is missing : Latitude",
+                &[],
+                rec(T::MissingRequiredValue),
             ),
         ];
         assert_classified(cases);
