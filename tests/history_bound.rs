@@ -24,8 +24,12 @@ use syncgov_tests::governor::{Env, clear, suspend};
 async fn unindexed(env: &Env, org: &str, count: usize) {
     let url = env.store.redis().expect("a single redis").url();
     let client = redis::Client::open(url).expect("a redis url");
+    // Ten thousand writes in one pipeline outlast the client's default
+    // half-second wait for an answer on a busy two-core machine.
+    let config = redis::AsyncConnectionConfig::new()
+        .set_response_timeout(Some(std::time::Duration::from_secs(60)));
     let mut conn = client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .expect("connect to redis");
     let reason = tx::SuspensionReason::SalesforceOrgLocked as i32;
