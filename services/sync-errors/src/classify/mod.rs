@@ -54,7 +54,7 @@
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
-//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
+//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
@@ -915,6 +915,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // (`Unable to load specified entity 301…`), under
     // `FIELD_INTEGRITY_EXCEPTION`.
     ("unable to load specified entity", Cue::MissingRecord),
+    // A retrieve's component that is not in the org (`Entity of type
+    // 'ApexClass' named 'X' cannot be found`): that one item is missing.
+    ("' cannot be found", Cue::MissingRecord),
     // An Apex REST endpoint the integration calls is not in the org: its
     // own configuration, not a record.
     ("could not find a match for url", Cue::Unsupported),
@@ -3271,6 +3274,17 @@ mod level_safety {
                 rec(T::InactiveOwner),
             ),
         ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_twenty_second_seen_part() {
+        let cases: &[(&str, &str, &[&str], Classification)] = &[(
+            "",
+            "Entity of type 'ApexClass' named 'NonExistant' cannot be found",
+            &[],
+            Classification::Record(ErrorType::InsufficientAccessOrMissingRecord),
+        )];
         assert_classified(cases);
     }
 
