@@ -26,12 +26,13 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twenty-second part scored, its batches measured once when they were
-/// installed (1 of 3, 5 of 8: 6 of 11, 54.5 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 54.5;
-/// Level accuracy floor of the held-out part, percent (3 of 3, 7 of 8: 10
-/// of 11, 90.9 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 90.5;
+/// twenty-third part scored, its batches measured once when they were
+/// installed (8 of 11, 8 of 14, 4 of 6, 3 of 6: 23 of 37, 62.2 %). The
+/// target is 95 %.
+const EXACT_FLOOR: f64 = 62.0;
+/// Level accuracy floor of the held-out part, percent (9, 11, 5 and 6: 31
+/// of 37, 83.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 83.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// none, the target, as this part measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
