@@ -26,16 +26,17 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twenty-third part scored, its batches measured once when they were
-/// installed (8 of 11, 8 of 14, 4 of 6, 3 of 6: 23 of 37, 62.2 %). The
-/// target is 95 %.
-const EXACT_FLOOR: f64 = 62.0;
-/// Level accuracy floor of the held-out part, percent (9, 11, 5 and 6: 31
-/// of 37, 83.8 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 83.5;
+/// twenty-fourth part scored, its batches measured once when they were
+/// installed (2 of 6, 3 of 6, 13 of 18: 18 of 30, 60.0 %). The target is
+/// 95 %.
+const EXACT_FLOOR: f64 = 59.5;
+/// Level accuracy floor of the held-out part, percent (3, 3 and 16: 22 of
+/// 30, 73.3 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 73.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// none, the target, as this part measured.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// the one this part had (a Bulk API batch's `InvalidBatch : Records not
+/// found`); the target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the twenty-three earlier held-out parts, 1 190
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 020 and 1 124 of 1 190), and not one record failure raised as a
