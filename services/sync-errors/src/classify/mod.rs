@@ -20,7 +20,7 @@
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
-//! | 7 | nothing decisive | a `Bad Request` from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
+//! | 7 | nothing decisive | a `Bad Request` (or `code: 400`) from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
 //!
 //! Level safety: a suspension that waits for an operator (API disabled,
 //! credentials, object or field permissions, storage) comes only from a
@@ -40,21 +40,21 @@
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
-//! | `is not supported by the Bulk API`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
+//! | `is not supported by the Bulk API`, `not supported in Bulk Query`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
-//! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found for this batch` names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
+//! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
-//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found` | `RESTRICTED_UNIQUE_VALUE` |
-//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found` | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
+//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one | `RESTRICTED_UNIQUE_VALUE` |
+//! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found`, `no recycle bin entry` (even under `INVALID_ID_FIELD`) | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
@@ -329,7 +329,9 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
     // dropped the code, a generic one the text names.
     match status {
         None if scan.has(Cue::TokenEndpoint)
-            && contains_ignore_case(failure.message, BAD_REQUEST) =>
+            && BAD_REQUEST
+                .iter()
+                .any(|words| contains_ignore_case(failure.message, words)) =>
         {
             let classified = Classified {
                 class: resolve(Cue::TokenEndpoint, failure, &scan),
@@ -676,6 +678,14 @@ const PHRASES: &[(&str, Cue)] = &[
     // (`INSUFFICIENT_ACCESS: Requires Extra Verification`): a login's
     // strength, not a record's access.
     ("requires extra verification", Cue::Auth),
+    // OAuth's approval page left open too long (`You didn't complete the
+    // approval process before it expired`).
+    ("approval process before it expired", Cue::Auth),
+    // A data move tool's words for an org connection it could not use
+    // (`Access token to the X has expired or the user has no access`,
+    // `try to refresh your local SFDX CLI connection`).
+    ("has expired or the user has no access", Cue::Auth),
+    ("refresh your local sfdx cli connection", Cue::Auth),
     ("admin approved users are pre-authorized", Cue::Auth),
     ("expired access/refresh token", Cue::Auth),
     ("authentication failure", Cue::Auth),
@@ -826,6 +836,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // `getDeleted`/`getUpdated` on an object that keeps no replication
     // history: the call can never serve it.
     ("is not replicable", Cue::BulkUnsupported),
+    // `FeatureNotEnabled : Aggregate Relationships not supported in Bulk
+    // Query`: the query, not the org's API access.
+    ("not supported in bulk query", Cue::BulkUnsupported),
     // The user may not create or edit the object at all, whatever the
     // record (`entity type cannot be inserted: Campaign`).
     ("entity type cannot be inserted", Cue::HiddenObject),
@@ -929,9 +942,13 @@ const PHRASES: &[(&str, Cue)] = &[
     // An Apex REST endpoint the integration calls is not in the org: its
     // own configuration, not a record.
     ("could not find a match for url", Cue::Unsupported),
-    // A Bulk API batch's results asked for when it holds none: the text
-    // names no cause, and no org-wide one.
-    ("records not found for this batch", Cue::Unsupported),
+    // A Bulk API batch sent, or its results asked for, with no rows in it
+    // (`Records not found for this batch`, `InvalidBatch : Records not
+    // found`): the text names no cause, and no org-wide one.
+    ("records not found", Cue::Unsupported),
+    // An undelete of a record the recycle bin no longer holds (`invalid
+    // record id; no recycle bin entry found`, under `INVALID_ID_FIELD`).
+    ("no recycle bin entry", Cue::MissingRecord),
     ("access rights on object id", Cue::RecordAccess),
     ("has no sharing access", Cue::RecordAccess),
     ("insufficient privileges", Cue::RecordAccess),
@@ -1051,6 +1068,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("on sobject of type", Cue::WriteTime),
     ("too long", Cue::TooLongHint),
     ("already in use", Cue::InUseHint),
+    // A value that must be unique (`That URL is already in use. Please
+    // enter a unique one.`), under the generic `INVALID_INPUT`.
+    ("enter a unique", Cue::UniqueValue),
     // A name that must be unique in its list (`There is already an item
     // in this list with the name ...`).
     ("already an item in this list", Cue::InUseHint),
@@ -1193,8 +1213,9 @@ fn split_phrases() -> impl Iterator<Item = SplitPhrase> {
 /// common phrase out of the automaton.
 const TOKEN_ENDPOINT: &str = "/services/oauth2/token";
 
-/// See [`TOKEN_ENDPOINT`].
-const BAD_REQUEST: &[u8] = b"bad request";
+/// See [`TOKEN_ENDPOINT`]: an HTTP 400 in its name or, as some clients
+/// print it, in its number (`Bad response code: 400`).
+const BAD_REQUEST: &[&[u8]] = &[b"bad request", b"code: 400"];
 
 /// `System.HttpResponse[Status=Unauthorized, StatusCode=401]`: an Apex
 /// callout's own answer, which [`Scan::note`] recognises after the
@@ -1917,6 +1938,9 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::InactiveOwner => T::InactiveOwner,
         Cue::OwnerAssignment => T::OwnerAssignment,
         Cue::FieldIntegrity => field_integrity(failure, scan),
+        // `INVALID_ID_FIELD: invalid record id; no recycle bin entry found`:
+        // the id is well formed; its record is gone.
+        Cue::IncorrectId if scan.has(Cue::MissingRecord) => T::InsufficientAccessOrMissingRecord,
         Cue::IncorrectId => incorrect_id(failure, scan),
         // A lookup filter's own text means a wrong id; a message its admin
         // wrote is a rule of the org, like a validation rule's.
@@ -3283,6 +3307,72 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_twenty_fourth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Batch '7512i000004KPxyAAG' failed with error 'InvalidBatch : Records not found'",
+                &[],
+                rec(T::Unknown),
+            ),
+            (
+                "",
+                "Bad response code: 400 on request: POST https://login.salesforce.com/services/oauth2/token",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "You didn't complete the approval process before it expired. Please try again.",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "[ERROR] Command initialization error: Access token to the PROD has expired or the user has no access..",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "Command initialization error: Attempt to connect to user@example.com failed. Please, try to refresh your local SFDX CLI connection..",
+                &[],
+                sus(S::SalesforceAuthFailed),
+            ),
+            (
+                "",
+                "FeatureNotEnabled : Aggregate Relationships not supported in Bulk Query with CSV content type",
+                &[],
+                sus(S::Unknown),
+            ),
+            (
+                "INVALID_INPUT",
+                "That URL is already in use. Please enter a unique one.",
+                &[],
+                rec(T::RestrictedUniqueValue),
+            ),
+            (
+                "INVALID_ID_FIELD",
+                "invalid record id; no recycle bin entry found",
+                &[],
+                rec(T::InsufficientAccessOrMissingRecord),
+            ),
+            // A 400 that names no login stays what its words say.
+            (
+                "",
+                "Bad response code: 400 on request: POST https://example.my.salesforce.com/services/data/v59.0/sobjects/Contact",
+                &[],
+                rec(T::Unknown),
             ),
         ];
         assert_classified(cases);
