@@ -26,17 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twenty-fourth part scored, its batches measured once when they were
-/// installed (2 of 6, 3 of 6, 13 of 18: 18 of 30, 60.0 %). The target is
+/// twenty-fifth part scored, its batches measured once when they were
+/// installed (5 of 7, 0 of 2, 5 of 24: 10 of 33, 30.3 %). The target is
 /// 95 %.
-const EXACT_FLOOR: f64 = 59.5;
-/// Level accuracy floor of the held-out part, percent (3, 3 and 16: 22 of
-/// 30, 73.3 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 73.0;
+const EXACT_FLOOR: f64 = 30.0;
+/// Level accuracy floor of the held-out part, percent (7, 0 and 21: 28 of
+/// 33, 84.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 84.5;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the one this part had (a Bulk API batch's `InvalidBatch : Records not
-/// found`); the target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// none, the target, as this part measured.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the twenty-four earlier held-out parts, 1 220
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 046 and 1 151 of 1 220), and not one record failure raised as a
