@@ -36,12 +36,12 @@ const LEVEL_FLOOR: f64 = 84.5;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// none, the target, as this part measured.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
-/// Floors of the seen part (the twenty-four earlier held-out parts, 1 220
+/// Floors of the seen part (the twenty-five earlier held-out parts, 1 253
 /// texts), percent: just below what it scores with the rules written from
-/// it (1 046 and 1 151 of 1 220), and not one record failure raised as a
-/// suspension. Lowered from 86 and 94.5 when the twenty-third part came in:
-/// its remaining misses are label conflicts with the files.
-const SEEN_EXACT_FLOOR: f64 = 85.5;
+/// it (1 095 and 1 180 of 1 253), and not one record failure raised as a
+/// suspension. Raised from 85.5 when a bare `DmlException` came to be read
+/// by the cause inside it, as most of the part's labels read it.
+const SEEN_EXACT_FLOOR: f64 = 87.0;
 const SEEN_LEVEL_FLOOR: f64 = 94.0;
 const SEEN_MAX_RECORD_AS_SUSPENSION: usize = 0;
 

@@ -532,8 +532,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "FAILED_ACTIVATION",
-        Cue::Unsupported,
-        "approvals, divisions, hierarchies and orders: escalate",
+        Cue::InvalidValue,
+        "an order or contract that cannot be activated as it stands (`An order must have at least one product`): the status asked for is refused",
     ),
     (
         "FIELD_CUSTOM_VALIDATION_EXCEPTION",

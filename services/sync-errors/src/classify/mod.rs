@@ -16,7 +16,7 @@
 //! |---|---|---|---|
 //! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
-//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included | wrapper |
+//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger, flow or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
@@ -47,7 +47,7 @@
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …` | suspension `SALESFORCE_SERVER_ERROR` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset` | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
-//! | `No such column` (a query), `InvalidBatch` with `Field name not found` | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
+//! | `No such column` (a query), `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
@@ -58,13 +58,13 @@
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
-//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role` | `OWNER_ASSIGNMENT` |
+//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`) | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify` → `MISSING_SALESFORCE_ID`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
-//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
@@ -285,12 +285,39 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         );
     }
     if let Some(slot) = scan.custom {
-        return by(
+        let wrapper = by(
             slot.cue,
             Found::Text(slot.pattern),
             Basis::Wrapper,
             confidence::WRAPPER,
         );
+        if !is_bare_dml(slot, &scan, failure.message) {
+            return wrapper;
+        }
+        // A DML statement failed with no trigger or flow around it: the
+        // record it wrote is the one that failed, so what failed inside
+        // decides when it names a record's own cause. Anything else met
+        // there (a row lock, a server error, a field the code named wrong)
+        // stays the code's: step 1 has already read what stops the org.
+        let inner = match status {
+            Some((cue, code)) if !cue.is_generic() && cue != Cue::Unsupported => {
+                Some(from_status(cue, code))
+            }
+            _ => scan
+                .code
+                .map(|slot| (slot, Basis::StatusCode, confidence::CODE_IN_TEXT))
+                .or(scan
+                    .phrase
+                    .map(|slot| (slot, Basis::Phrase, confidence::PHRASE)))
+                .map(|(slot, basis, confidence)| {
+                    by(slot.cue, Found::Text(slot.pattern), basis, confidence)
+                }),
+        };
+        return inner
+            .filter(
+                |(c, _)| matches!(c.class, Classification::Record(t) if t != ErrorType::Unknown),
+            )
+            .unwrap_or(wrapper);
     }
     // 4. A row lock with no custom code around it.
     if let Some((pid, _)) = scan.first_of(Cue::Lock) {
@@ -371,6 +398,56 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
     }
 }
 
+/// Whether the outermost custom code is a record write's `DmlException`
+/// with nothing around it: an insert, update, upsert, delete or undelete
+/// that failed once (`… failed. First exception on row 0; first error:
+/// CODE, …`), with no trigger, flow or Apex frame named anywhere in the
+/// text and no `caused by` before it (a trigger's text cut short). A second
+/// `first error:` inside is another DML failure that code caught and passed
+/// on (a trigger's `addError`): that code's, not the record's.
+fn is_bare_dml(slot: First, scan: &Scan, message: &str) -> bool {
+    if slot.cue != Cue::Dml || scan.has(Cue::Apex) || scan.has(Cue::Flow) {
+        return false;
+    }
+    let (before, rest) = message.as_bytes().split_at(slot.at);
+    let rest = &rest[APEX_EXCEPTION.len() + DML_EXCEPTION.len()..];
+    // `System.DmlException: Insert failed`, or ` - Insert failed` in a
+    // tool's log.
+    let operation = rest.trim_ascii_start();
+    let operation = operation
+        .strip_prefix(b":")
+        .or_else(|| operation.strip_prefix(b"-"))
+        .unwrap_or(operation)
+        .trim_ascii_start();
+    let writes = RECORD_WRITES
+        .iter()
+        .any(|verb| starts_with_ignore_case(operation, verb));
+    let first_errors = rest
+        .windows(FIRST_ERROR.len())
+        .filter(|w| w.eq_ignore_ascii_case(FIRST_ERROR))
+        .count();
+    writes
+        && first_errors == 1
+        && !before
+            .windows(CAUSED_BY.len())
+            .any(|w| w.eq_ignore_ascii_case(CAUSED_BY))
+}
+
+/// How a record write's `DmlException` opens: the writes a sync makes.
+const RECORD_WRITES: [&[u8]; 5] = [
+    b"insert failed",
+    b"update failed",
+    b"upsert failed",
+    b"delete failed",
+    b"undelete failed",
+];
+
+/// What introduces a DML failure's cause.
+const FIRST_ERROR: &[u8] = b"first error:";
+
+/// What a trigger's text says before the exception that stopped it.
+const CAUSED_BY: &[u8] = b"caused by";
+
 /// The level-safety net: a suspension that only an operator can lift must
 /// come from evidence that names an org-wide cause; anything else that
 /// reached such a suspension is turned into the transient `UNKNOWN` one,
@@ -414,6 +491,10 @@ pub(crate) enum Cue {
     // Custom code: the outermost one wins.
     Flow,
     Apex,
+    // An Apex DML statement's own failure (`System.DmlException: Insert
+    // failed. … first error: …`): Apex code, unless nothing is around it,
+    // when the record it wrote failed for the cause named inside.
+    Dml,
     // Generic codes: they say where it failed, not why; the text decides,
     // and they mean something on their own only when it does not.
     EntityWrapper,
@@ -867,6 +948,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // visible to the current user`, `Field X does not have the correct
     // permissions for this operation`).
     ("permission to read field", Cue::HiddenField),
+    // A security library's check before code writes as the connected user
+    // (`You do not have permission to insert field X on Y`).
+    ("permission to insert field", Cue::HiddenField),
+    ("permission to update field", Cue::HiddenField),
     (
         "does not exist or is not visible to the current user",
         Cue::HiddenField,
@@ -982,6 +1067,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // A portal or community account's owner must hold a role: the owner
     // chosen for this record cannot own it.
     ("owner must have a role", Cue::OwnerAssignment),
+    // A user who may not own records at all (`Guest users cannot be record
+    // owners`), named by a `FIELD_INTEGRITY_EXCEPTION`.
+    ("cannot be record owner", Cue::OwnerAssignment),
     // The nonprofit success pack's own rule on recurring donations.
     (
         "on a recurring donation that has closed",
@@ -1065,6 +1153,11 @@ const PHRASES: &[(&str, Cue)] = &[
     // Hints.
     ("incorrect type: 00g", Cue::QueueId),
     ("must specify", Cue::MustSpecify),
+    // A record saved without the parent it must have, in the platform's
+    // words (`Price Book Not Set on Order`, `Every asset needs an account,
+    // a contact, or both`).
+    ("price book not set", Cue::MustSpecify),
+    ("needs an account, a contact", Cue::MustSpecify),
     ("on sobject of type", Cue::WriteTime),
     ("too long", Cue::TooLongHint),
     ("already in use", Cue::InUseHint),
@@ -1267,6 +1360,11 @@ const LOCALIZED: &[(&str, Cue)] = &[
 /// Apex exceptions read `System.<Name>Exception`; the automaton finds
 /// `system.` and [`Scan::note`] checks the name, which no fixed pattern can.
 const APEX_EXCEPTION: &str = "system.";
+
+/// The exception a failed DML statement throws, after [`APEX_EXCEPTION`]:
+/// `System.DmlException:` (`InvalidReadOnlyUserDmlException` is the org's
+/// maintenance, which step 1 reads wherever it is).
+const DML_EXCEPTION: &[u8] = b"dmlexception";
 
 /// Apex stack frames read `Class.<Name>.<method>: line 12, column 1` (or
 /// `Trigger.<Name>: line 7`). A trace names a frame per line, and only the
@@ -1599,6 +1697,9 @@ impl Scan {
             Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Phrase(cue) | Form::WordPhrase(cue) if cue.is_hint() => (cue, None),
             Form::Phrase(cue) | Form::WordPhrase(cue) => (cue, Some(Slot::Phrase)),
+            Form::ApexException if starts_with_ignore_case(&hay[end..], DML_EXCEPTION) => {
+                (Cue::Dml, Some(Slot::Custom))
+            }
             Form::ApexException | Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
             Form::Split(_) => return,
             Form::SObjectType => (Cue::SObjectNotSupported, Some(Slot::Phrase)),
@@ -1856,7 +1957,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
 
     let record = match cue {
         Cue::Flow => T::SalesforceFlow,
-        Cue::Apex | Cue::EntityWrapper => T::SalesforceAutomation,
+        Cue::Apex | Cue::Dml | Cue::EntityWrapper => T::SalesforceAutomation,
         Cue::UnknownException | Cue::ServerError => {
             return Suspension(S::SalesforceServerError);
         }
@@ -1994,6 +2095,8 @@ fn field_integrity(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
         ErrorType::MismatchedStateOrCountry
     } else if scan.has(Cue::IncorrectId) {
         incorrect_id(failure, scan)
+    } else if scan.has(Cue::OwnerAssignment) {
+        ErrorType::OwnerAssignment
     } else if scan.has(Cue::MissingRecord) {
         // The Tooling API's `Unable to load specified entity`: the id
         // points at no record.
@@ -2083,10 +2186,13 @@ pub fn status_code_mappings() -> Vec<CodeMapping> {
 
 /// An id of the wrong object in a lookup: a queue (`00G…`) or anything in
 /// `OwnerId` is an owner Salesforce will not take (typically a task assigned
-/// to a queue); anything else is a wrong id.
+/// to a queue); `null` is no id at all; anything else is a wrong id.
 fn incorrect_id(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
     if scan.has(Cue::QueueId) || has_field(failure, "OwnerId") {
         ErrorType::OwnerAssignment
+    } else if contains_ignore_case(failure.message, b"id: null") {
+        // `Invalid campaign id: null`: no id was given at all.
+        ErrorType::MissingSalesforceId
     } else {
         ErrorType::InvalidSalesforceId
     }
@@ -3307,6 +3413,151 @@ mod level_safety {
                 "operation performed with inactive user",
                 &[],
                 rec(T::InactiveOwner),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn a_bare_dml_failure_is_read_by_the_cause_inside() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let dml = |inner: &str| {
+            format!(
+                "System.DmlException: Insert failed. First exception on row 0; first error: {inner}"
+            )
+        };
+        let validation = dml("FIELD_CUSTOM_VALIDATION_EXCEPTION, Enter a phone number: []");
+        let picklist = dml(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, bad value for restricted picklist field: X: [Type__c]",
+        );
+        let traced = format!("{validation}\nClass.Loader.run: line 5, column 1");
+        let test_result = format!("LoaderTest.run {validation}");
+        let in_trigger = format!("MyTrigger: execution of AfterInsert caused by: {validation}");
+        let cut_short = format!("caused by: {validation}");
+        let inner_trigger = dml(
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, Other: execution of AfterInsert caused by: \
+             System.DmlException: Update failed. First exception on row 0; first error: \
+             DUPLICATE_VALUE, duplicate value found: []",
+        );
+        let passed_on = dml(
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION, Insert failed. First exception on row 0; first \
+             error: LIMIT_EXCEEDED, Maximum per user subscription limit reached.: []: []",
+        );
+        let convert = "System.DmlException: ConvertLead failed. First exception on row 0; first \
+                       error: INVALID_FIELD, One or more leads couldn't be converted.: [Id]";
+        let lock = dml("UNABLE_TO_LOCK_ROW, unable to obtain exclusive access to this record: []");
+        let server = dml("UNKNOWN_EXCEPTION, There was an error converting the lead: []");
+        let no_column = dml("INVALID_FIELD, No such column 'StateCode' on entity 'Lead'.: [Query]");
+        let storage = dml("STORAGE_LIMIT_EXCEEDED, storage limit exceeded: []");
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            // Nothing around it: the record it wrote failed for the cause
+            // inside, with or without a stack trace after it.
+            ("", &validation, &[], rec(T::CustomValidationRule)),
+            ("", &picklist, &[], rec(T::RestrictedPicklistValue)),
+            ("", &traced, &[], rec(T::CustomValidationRule)),
+            ("", &test_result, &[], rec(T::CustomValidationRule)),
+            (
+                "",
+                "System.DmlException - Update failed. First exception on row 0 with id \
+                 001000000000001AAA; first error: INSUFFICIENT_ACCESS_OR_READONLY, insufficient \
+                 access rights on object id: []",
+                &[],
+                rec(T::InsufficientAccess),
+            ),
+            // A trigger around it, or inside it, or a text cut after one:
+            // the code's.
+            ("", &in_trigger, &[], rec(T::SalesforceAutomation)),
+            ("", &cut_short, &[], rec(T::SalesforceAutomation)),
+            ("", &inner_trigger, &[], rec(T::SalesforceAutomation)),
+            // Another DML failure the code caught and passed on, and a
+            // write no sync makes.
+            ("", &passed_on, &[], rec(T::SalesforceAutomation)),
+            ("", convert, &[], rec(T::SalesforceAutomation)),
+            // What names no cause of the record stays the code's; what
+            // stops the org is read by step 1 wherever it is.
+            ("", &lock, &[], rec(T::SalesforceAutomation)),
+            ("", &server, &[], rec(T::SalesforceAutomation)),
+            ("", &no_column, &[], rec(T::SalesforceAutomation)),
+            ("", &storage, &[], sus(S::SalesforceStorageLimitExceeded)),
+            // Other exceptions are the code's own failures.
+            (
+                "",
+                "System.SObjectException: Relationship Opportunity is not editable",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+        ];
+        assert_classified(cases);
+        let why = explained("", &validation, &[]).why;
+        assert_eq!(why.basis, Basis::StatusCode);
+        assert!(
+            why.matched
+                .eq_ignore_ascii_case("FIELD_CUSTOM_VALIDATION_EXCEPTION")
+        );
+        assert_eq!(explained("", &in_trigger, &[]).why.basis, Basis::Wrapper);
+    }
+
+    #[test]
+    fn wordings_of_the_twenty_fifth_seen_part() {
+        use ErrorType as T;
+        use SuspensionReason as S;
+        let rec = Classification::Record;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "System.DmlException: Insert failed. First exception on row 0; first error: \
+                 FIELD_INTEGRITY_EXCEPTION, Price Book Not Set on Order: []",
+                &[],
+                rec(T::MissingSalesforceId),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Every asset needs an account, a contact, or both.",
+                &["AccountId", "ContactId"],
+                rec(T::MissingSalesforceId),
+            ),
+            (
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception (Guest users cannot be record owners.)",
+                &[],
+                rec(T::OwnerAssignment),
+            ),
+            (
+                "FAILED_ACTIVATION",
+                "An order must have at least one product.",
+                &[],
+                rec(T::InvalidValue),
+            ),
+            (
+                "MALFORMED_ID",
+                "Invalid campaign id: null",
+                &["CampaignId"],
+                rec(T::MissingSalesforceId),
+            ),
+            (
+                "",
+                "forms.fflib_SecurityUtils.FlsException: You do not have permission to insert \
+                 field forms__UUID__c on forms__Answer__c",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            (
+                "",
+                "fflib_SecurityUtils.FlsException: You do not have permission to update field \
+                 Status__c on Task__c",
+                &[],
+                sus(S::MissingFieldPermissions),
+            ),
+            // An id that is there but malformed stays a wrong id.
+            (
+                "MALFORMED_ID",
+                "Invalid campaign id: 701xyz",
+                &["CampaignId"],
+                rec(T::InvalidSalesforceId),
             ),
         ];
         assert_classified(cases);
