@@ -422,15 +422,19 @@ fn is_bare_dml(slot: First, scan: &Scan, message: &str) -> bool {
     let writes = RECORD_WRITES
         .iter()
         .any(|verb| starts_with_ignore_case(operation, verb));
-    let first_errors = rest
-        .windows(FIRST_ERROR.len())
-        .filter(|w| w.eq_ignore_ascii_case(FIRST_ERROR))
-        .count();
-    writes
-        && first_errors == 1
-        && !before
-            .windows(CAUSED_BY.len())
-            .any(|w| w.eq_ignore_ascii_case(CAUSED_BY))
+    writes && ends_count(rest, FIRST_ERROR) == 1 && ends_count(before, CAUSED_BY) == 0
+}
+
+/// How many times `words` (lower case) occur in `hay`, ignoring ASCII case:
+/// found by their last byte, which `memchr` looks for fast.
+fn ends_count(hay: &[u8], words: &[u8]) -> usize {
+    let (&last, head) = words.split_last().expect("words are not empty");
+    memchr::memchr2_iter(last, last.to_ascii_uppercase(), hay)
+        .filter(|&end| {
+            end.checked_sub(head.len())
+                .is_some_and(|start| hay[start..end].eq_ignore_ascii_case(head))
+        })
+        .count()
 }
 
 /// How a record write's `DmlException` opens: the writes a sync makes.
