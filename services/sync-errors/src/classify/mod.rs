@@ -16,7 +16,7 @@
 //! |---|---|---|---|
 //! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
-//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger, flow or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
+//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
@@ -294,6 +294,16 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         if !is_bare_dml(slot, &scan, failure.message) {
             return wrapper;
         }
+        // A flow named inside (`first error: CANNOT_EXECUTE_FLOW_TRIGGER`)
+        // is the code that failed the record.
+        if let Some((pid, _)) = scan.first_of(Cue::Flow) {
+            return by(
+                Cue::Flow,
+                Found::Text(pid),
+                Basis::Wrapper,
+                confidence::WRAPPER,
+            );
+        }
         // A DML statement failed with no trigger or flow around it: the
         // record it wrote is the one that failed, so what failed inside
         // decides when it names a record's own cause. Anything else met
@@ -401,12 +411,12 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
 /// Whether the outermost custom code is a record write's `DmlException`
 /// with nothing around it: an insert, update, upsert, delete or undelete
 /// that failed once (`… failed. First exception on row 0; first error:
-/// CODE, …`), with no trigger, flow or Apex frame named anywhere in the
-/// text and no `caused by` before it (a trigger's text cut short). A second
+/// CODE, …`), with no trigger or Apex frame named anywhere in the text
+/// and no `caused by` before it (a trigger's text cut short). A second
 /// `first error:` inside is another DML failure that code caught and passed
 /// on (a trigger's `addError`): that code's, not the record's.
 fn is_bare_dml(slot: First, scan: &Scan, message: &str) -> bool {
-    if slot.cue != Cue::Dml || scan.has(Cue::Apex) || scan.has(Cue::Flow) {
+    if slot.cue != Cue::Dml || scan.has(Cue::Apex) {
         return false;
     }
     let (before, rest) = message.as_bytes().split_at(slot.at);
@@ -1595,14 +1605,16 @@ struct First {
     pattern: PatternID,
 }
 
-/// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4):
-/// their earliest occurrences are kept apart.
-const ANYWHERE: [Cue; 5] = [
+/// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4,
+/// and a flow inside a bare DML failure): their earliest occurrences are
+/// kept apart.
+const ANYWHERE: [Cue; 6] = [
     Cue::Storage,
     Cue::ConcurrentLimit,
     Cue::Maintenance,
     Cue::UserModeField,
     Cue::Lock,
+    Cue::Flow,
 ];
 
 /// What one pass over a message found.
@@ -3502,6 +3514,48 @@ mod level_safety {
                 .eq_ignore_ascii_case("FIELD_CUSTOM_VALIDATION_EXCEPTION")
         );
         assert_eq!(explained("", &in_trigger, &[]).why.basis, Basis::Wrapper);
+    }
+
+    #[test]
+    fn wordings_of_the_twenty_sixth_seen_part() {
+        use ErrorType as T;
+        let rec = Classification::Record;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            // A flow inside a bare DML failure is the code that failed the
+            // record.
+            (
+                "",
+                "System.DmlException: Insert failed. First exception on row 0; first error: \
+                 CANNOT_EXECUTE_FLOW_TRIGGER, We can't save this record because the \u{201c}Score \
+                 Lead\u{201d} process failed. Give your Salesforce admin these details.: []",
+                &[],
+                rec(T::SalesforceFlow),
+            ),
+            (
+                "",
+                "System.DmlException: Update failed. First exception on row 0 with id \
+                 001000000000001AAA; first error: CANNOT_EXECUTE_FLOW_TRIGGER, The record \
+                 couldn't be saved because it failed to trigger a flow.: []",
+                &[],
+                rec(T::SalesforceFlow),
+            ),
+            // A trigger around it still owns it.
+            (
+                "",
+                "Trg: execution of AfterInsert caused by: System.DmlException: Insert failed. \
+                 First exception on row 0; first error: CANNOT_EXECUTE_FLOW_TRIGGER, The record \
+                 couldn't be saved because it failed to trigger a flow.: []",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+        ];
+        assert_classified(cases);
+        let why = explained("", cases[0].1, &[]).why;
+        assert_eq!(why.basis, Basis::Wrapper);
+        assert!(
+            why.matched
+                .eq_ignore_ascii_case("CANNOT_EXECUTE_FLOW_TRIGGER")
+        );
     }
 
     #[test]
