@@ -14,7 +14,7 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`), fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) or an object type a query cannot see (`sObject type '…' is not supported`, an Apex `QueryException` too) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS` / `MISSING_OBJECT_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
@@ -37,7 +37,7 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
 //! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
@@ -258,6 +258,7 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         Cue::ConcurrentLimit,
         Cue::Maintenance,
         Cue::UserModeField,
+        Cue::SObjectNotSupported,
     ] {
         if let Some((c, code)) = status.filter(|(c, _)| *c == cue) {
             return from_status(c, code);
@@ -737,6 +738,11 @@ const PHRASES: &[(&str, Cue)] = &[
     ("asyncapexexecutions limit", Cue::DailyLimit),
     // The org's daily allowance of platform event deliveries.
     ("total events daily limit", Cue::DailyLimit),
+    // A Dev Hub's allowances of scratch orgs, per day and at once (`has
+    // reached its daily scratch org signup limit`): every signup fails
+    // until the window moves or an org is deleted.
+    ("scratch org signup limit", Cue::DailyLimit),
+    ("active scratch org limit", Cue::DailyLimit),
     // A data platform's own daily share of the org's calls for one pipeline
     // (`exceeded configured daily API quota`), not the org's limit.
     ("configured daily api quota", Cue::IntegrationQuota),
@@ -1608,11 +1614,12 @@ struct First {
 /// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4,
 /// and a flow inside a bare DML failure): their earliest occurrences are
 /// kept apart.
-const ANYWHERE: [Cue; 6] = [
+const ANYWHERE: [Cue; 7] = [
     Cue::Storage,
     Cue::ConcurrentLimit,
     Cue::Maintenance,
     Cue::UserModeField,
+    Cue::SObjectNotSupported,
     Cue::Lock,
     Cue::Flow,
 ];
@@ -3514,6 +3521,47 @@ mod level_safety {
                 .eq_ignore_ascii_case("FIELD_CUSTOM_VALIDATION_EXCEPTION")
         );
         assert_eq!(explained("", &in_trigger, &[]).why.basis, Basis::Wrapper);
+    }
+
+    #[test]
+    fn readings_the_seen_part_agrees_on() {
+        use SuspensionReason as S;
+        let sus = Classification::Suspension;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            // An object type the code's query cannot see is the
+            // integration's object access, even inside Apex.
+            (
+                "",
+                "System.QueryException: sObject type 'Survey__c' is not supported. If you are \
+                 attempting to use a custom object, be sure to append the '__c' after the entity \
+                 name.",
+                &[],
+                sus(S::MissingObjectPermissions),
+            ),
+            (
+                "",
+                "Trg: execution of AfterInsert caused by: System.QueryException: sObject type \
+                 'Survey__c' is not supported.",
+                &[],
+                sus(S::MissingObjectPermissions),
+            ),
+            // A Dev Hub's scratch org allowances.
+            (
+                "LIMIT_EXCEEDED",
+                "The signup request failed because this organization has reached its active \
+                 scratch org limit",
+                &[],
+                sus(S::SalesforceApiLimitExceeded),
+            ),
+            (
+                "",
+                "The signup request failed because this organization has reached its daily \
+                 scratch org signup limit.",
+                &[],
+                sus(S::SalesforceApiLimitExceeded),
+            ),
+        ];
+        assert_classified(cases);
     }
 
     #[test]
