@@ -1624,6 +1624,27 @@ const ANYWHERE: [Cue; 7] = [
     Cue::Flow,
 ];
 
+/// The bits of [`ANYWHERE`]'s cues, so that most matches, which are none
+/// of them, are told apart with one test.
+const ANYWHERE_BITS: u128 = {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < ANYWHERE.len() {
+        bits |= 1 << (ANYWHERE[i] as u32);
+        i += 1;
+    }
+    bits
+};
+
+/// Where `cue`'s earliest occurrence is kept, if it is one of [`ANYWHERE`].
+#[inline]
+fn anywhere_slot(cue: Cue) -> Option<usize> {
+    if ANYWHERE_BITS & cue.bit() == 0 {
+        return None;
+    }
+    ANYWHERE.iter().position(|&c| c == cue)
+}
+
 /// What one pass over a message found.
 #[derive(Default)]
 struct Scan {
@@ -1730,7 +1751,7 @@ impl Scan {
         // A stack trace names a frame per line: once an earlier occurrence
         // holds every place this one could take, reading what follows it
         // would change nothing.
-        let anywhere = ANYWHERE.iter().position(|&c| c == cue);
+        let anywhere = anywhere_slot(cue);
         let earlier = |earliest: Option<First>| earliest.is_some_and(|f| f.at <= start);
         let slot_taken = match slot {
             Some(Slot::Custom) => earlier(self.custom),
@@ -1808,7 +1829,7 @@ impl Scan {
 
     /// The pattern of the earliest occurrence of `cue`, one of [`ANYWHERE`].
     fn first_of(&self, cue: Cue) -> Option<(PatternID, usize)> {
-        let i = ANYWHERE.iter().position(|&c| c == cue)?;
+        let i = anywhere_slot(cue)?;
         self.anywhere[i].map(|f| (f.pattern, f.at))
     }
 }
