@@ -26,16 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twenty-sixth part scored, its batches measured once when they were
-/// installed (13 of 17, 10 of 12, 8 of 10: 31 of 39, 79.5 %). The target is
-/// 95 %.
-const EXACT_FLOOR: f64 = 79.0;
-/// Level accuracy floor of the held-out part, percent (16, 11 and 9: 36 of
-/// 39, 92.3 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 92.0;
-/// Record failures of the held-out part raised as suspensions, at most:
-/// none, the target, as this part measured.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// twenty-seventh part scored, its batches measured once when they were
+/// installed (4 of 9, 1 of 2: 5 of 11, 45.5 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 45.0;
+/// Level accuracy floor of the held-out part, percent (8 and 1: 9 of 11,
+/// 81.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 81.5;
+/// Record failures of the held-out part raised as suspensions, at most: the
+/// two this part measured (a trigger's query of an object it cannot see,
+/// and a row lock met by one import). The target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 2;
 /// Floors of the seen part (the twenty-six earlier held-out parts, 1 292
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 132 and 1 220 of 1 292), and not one record failure raised as a
