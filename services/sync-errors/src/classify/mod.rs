@@ -14,9 +14,9 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`), fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) or an object type a query cannot see (`sObject type '…' is not supported`, an Apex `QueryException` too) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS` / `MISSING_OBJECT_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
-//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
+//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
@@ -84,8 +84,9 @@
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed`, `Too many callouts`, an object that `does not allow
-//! locking rows`, `Apex heap size too large` and `Invalid conversion from
-//! runtime type` are Apex's, `An error occurred at
+//! locking rows`, `Apex heap size too large`, `Invalid conversion from
+//! runtime type`, a test method's `do not support Web service callouts` and
+//! a `Dependent class is invalid` are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update` and `the number of
 //! interviews` a flow's.
 //!
@@ -258,7 +259,6 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         Cue::ConcurrentLimit,
         Cue::Maintenance,
         Cue::UserModeField,
-        Cue::SObjectNotSupported,
     ] {
         if let Some((c, code)) = status.filter(|(c, _)| *c == cue) {
             return from_status(c, code);
@@ -292,6 +292,22 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
             Basis::Wrapper,
             confidence::WRAPPER,
         );
+        // An object type the query cannot see (`System.QueryException:
+        // sObject type 'X' is not supported`), with no trigger or flow
+        // around the exception: the connected user's object access.
+        if slot.cue == Cue::Thrown
+            && !scan.has(Cue::Apex)
+            && !scan.has(Cue::Flow)
+            && !scan.has(Cue::Dml)
+            && let Some((pid, _)) = scan.first_of(Cue::SObjectNotSupported)
+        {
+            return by(
+                Cue::SObjectNotSupported,
+                Found::Text(pid),
+                Basis::Phrase,
+                confidence::PHRASE,
+            );
+        }
         if !is_bare_dml(slot, &scan, failure.message) {
             return wrapper;
         }
@@ -417,7 +433,7 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
 /// `first error:` inside is another DML failure that code caught and passed
 /// on (a trigger's `addError`): that code's, not the record's.
 fn is_bare_dml(slot: First, scan: &Scan, message: &str) -> bool {
-    if slot.cue != Cue::Dml || scan.has(Cue::Apex) {
+    if slot.cue != Cue::Dml || scan.has(Cue::Apex) || scan.has(Cue::Thrown) {
         return false;
     }
     let (before, rest) = message.as_bytes().split_at(slot.at);
@@ -510,6 +526,9 @@ pub(crate) enum Cue {
     // failed. … first error: …`): Apex code, unless nothing is around it,
     // when the record it wrote failed for the cause named inside.
     Dml,
+    // Any other Apex exception (`System.QueryException: …`): the code's
+    // own failure.
+    Thrown,
     // Generic codes: they say where it failed, not why; the text decides,
     // and they mean something on their own only when it does not.
     EntityWrapper,
@@ -710,6 +729,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // Apex's heap limit and its runtime casts, whether or not
     // `System.LimitException` / `System.TypeException` was kept in front.
     ("apex heap size too large", Cue::Apex),
+    // Apex that cannot run as written: a callout from a test method, a
+    // class whose dependency no longer compiles.
+    ("do not support web service callouts", Cue::Apex),
+    ("dependent class is invalid", Cue::Apex),
     ("invalid conversion from runtime type", Cue::Apex),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
@@ -1611,9 +1634,10 @@ struct First {
     pattern: PatternID,
 }
 
-/// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4,
-/// and a flow inside a bare DML failure): their earliest occurrences are
-/// kept apart.
+/// The cues that decide wherever they are ([`decide`]'s steps 1, 2 and 4),
+/// and those that decide inside a bare Apex exception (a flow inside a DML
+/// failure, an object type a query cannot see): their earliest occurrences
+/// are kept apart.
 const ANYWHERE: [Cue; 7] = [
     Cue::Storage,
     Cue::ConcurrentLimit,
@@ -1744,7 +1768,8 @@ impl Scan {
             Form::ApexException if starts_with_ignore_case(&hay[end..], DML_EXCEPTION) => {
                 (Cue::Dml, Some(Slot::Custom))
             }
-            Form::ApexException | Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
+            Form::ApexException => (Cue::Thrown, Some(Slot::Custom)),
+            Form::ApexFrame => (Cue::Apex, Some(Slot::Custom)),
             Form::Split(_) => return,
             Form::SObjectType => (Cue::SObjectNotSupported, Some(Slot::Phrase)),
         };
@@ -2001,7 +2026,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
 
     let record = match cue {
         Cue::Flow => T::SalesforceFlow,
-        Cue::Apex | Cue::Dml | Cue::EntityWrapper => T::SalesforceAutomation,
+        Cue::Apex | Cue::Dml | Cue::Thrown | Cue::EntityWrapper => T::SalesforceAutomation,
         Cue::UnknownException | Cue::ServerError => {
             return Suspension(S::SalesforceServerError);
         }
@@ -3550,7 +3575,8 @@ mod level_safety {
         let sus = Classification::Suspension;
         let cases: &[(&str, &str, &[&str], Classification)] = &[
             // An object type the code's query cannot see is the
-            // integration's object access, even inside Apex.
+            // integration's object access, even inside a bare Apex
+            // exception.
             (
                 "",
                 "System.QueryException: sObject type 'Survey__c' is not supported. If you are \
@@ -3559,12 +3585,13 @@ mod level_safety {
                 &[],
                 sus(S::MissingObjectPermissions),
             ),
+            // A trigger around it owns it: its query of its own settings.
             (
                 "",
                 "Trg: execution of AfterInsert caused by: System.QueryException: sObject type \
                  'Survey__c' is not supported.",
                 &[],
-                sus(S::MissingObjectPermissions),
+                Classification::Record(ErrorType::SalesforceAutomation),
             ),
             // A Dev Hub's scratch org allowances.
             (
@@ -3580,6 +3607,39 @@ mod level_safety {
                  scratch org signup limit.",
                 &[],
                 sus(S::SalesforceApiLimitExceeded),
+            ),
+        ];
+        assert_classified(cases);
+    }
+
+    #[test]
+    fn wordings_of_the_twenty_seventh_seen_part() {
+        use ErrorType as T;
+        let rec = Classification::Record;
+        let cases: &[(&str, &str, &[&str], Classification)] = &[
+            (
+                "",
+                "Methods defined as TestMethod do not support Web service callouts",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            (
+                "",
+                "line 2, column 32: Dependent class is invalid and needs recompilation:\n Class \
+                 AccountMock : Non-virtual and non-abstract type cannot be extended: BaseMock",
+                &[],
+                rec(T::SalesforceAutomation),
+            ),
+            // A trigger's query of a settings type the org lacks, inside a
+            // DML failure: the trigger's, not the integration's access.
+            (
+                "",
+                "System.DmlException: Insert failed. First exception on row 0; first error: \
+                 CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, OpportunityTrigger: execution of \
+                 BeforeInsert\n\ncaused by: System.QueryException: sObject type \
+                 'Trigger_Setting__mdt' is not supported.",
+                &[],
+                rec(T::SalesforceAutomation),
             ),
         ];
         assert_classified(cases);
