@@ -1,0 +1,2244 @@
+//! Tests of what the classifier decides: level safety as properties, and
+//! the wordings of each corpus part, one test a part, with the cases that
+//! must not change.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// Checks each `(status code, message, fields, expected)` case.
+fn assert_classified(cases: &[(&str, &str, &[&str], Classification)]) {
+    for (status, message, fields, expected) in cases {
+        assert_eq!(
+            explained(status, message, fields).class,
+            *expected,
+            "{status} {message}"
+        );
+    }
+}
+
+fn explained(status: &str, message: &str, fields: &[&str]) -> Classified {
+    let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    explain(&FailureText {
+        status_code: status,
+        message,
+        fields: &fields,
+        object_type: "",
+    })
+}
+
+/// Texts of one record's failure (the record-level cues of the tables).
+fn record_text() -> impl Strategy<Value = String> {
+    let record: Vec<&'static str> = PHRASES
+        .iter()
+        .filter(|(_, cue)| !cue.names_org_wide() && !cue.is_hint())
+        .map(|&(p, _)| p)
+        .collect();
+    prop::sample::select(record).prop_map(str::to_owned)
+}
+
+proptest! {
+    /// Whatever a text says, a suspension that waits for an operator is
+    /// raised only on a code or phrase that names an org-wide cause.
+    #[test]
+    fn operator_suspensions_need_an_org_wide_cause(
+        status in prop::sample::select(all_codes().map(|&(c, _, _)| c).chain([""]).collect::<Vec<_>>()),
+        parts in prop::collection::vec(prop_oneof![
+            prop::sample::select(PHRASES.iter().map(|&(p, _)| p).collect::<Vec<_>>()).prop_map(str::to_owned),
+            "[a-zA-Z_ .:']{0,20}",
+        ], 0..6),
+    ) {
+        let message = parts.join(" ");
+        let c = explained(status, &message, &[]);
+        if let Classification::Suspension(r) = c.class {
+            prop_assert!(
+                r.clears_by_itself() || names_org_wide_cause(&c.why.matched),
+                "{status:?} {message:?} -> {r:?} on {:?}", c.why.matched
+            );
+        }
+    }
+
+    /// One record's failure inside custom code stays one record's
+    /// failure: a trigger or flow owns what failed inside it, a row
+    /// lock included.
+    #[test]
+    fn custom_code_keeps_record_failures_at_record_level(text in record_text()) {
+        let message = format!(
+            "MyTrigger: execution of AfterUpdate caused by: System.DmlException: Update failed. \
+             First exception on row 0; first error: UNABLE_TO_LOCK_ROW, {text}"
+        );
+        let c = explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", &message, &[]);
+        prop_assert_eq!(c.class, Classification::Record(ErrorType::SalesforceAutomation));
+        prop_assert_eq!(c.why.basis, Basis::Wrapper);
+    }
+}
+
+#[test]
+fn a_row_lock_is_the_orgs_only_when_it_is_the_failures_own() {
+    let own = explained(
+        "UNABLE_TO_LOCK_ROW",
+        "unable to obtain exclusive access to this record",
+        &[],
+    );
+    assert_eq!(
+        own.class,
+        Classification::Suspension(SuspensionReason::SalesforceOrgLocked)
+    );
+    assert!(SuspensionReason::SalesforceOrgLocked.clears_by_itself());
+    let in_trigger = explained(
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "X: execution of AfterUpdate caused by: System.DmlException: Update failed. First \
+         exception on row 0; first error: UNABLE_TO_LOCK_ROW, unable to obtain exclusive access",
+        &[],
+    );
+    assert_eq!(
+        in_trigger.class,
+        Classification::Record(ErrorType::SalesforceAutomation)
+    );
+    // Storage is the org's wherever it is named.
+    let storage = explained(
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "X: execution of AfterInsert caused by: System.DmlException: Insert failed. First \
+         exception on row 0; first error: STORAGE_LIMIT_EXCEEDED, storage limit exceeded",
+        &[],
+    );
+    assert_eq!(
+        storage.class,
+        Classification::Suspension(SuspensionReason::SalesforceStorageLimitExceeded)
+    );
+}
+
+#[test]
+fn explanations_say_what_decided() {
+    let given = explained("STRING_TOO_LONG", "Name: data value too large", &[]);
+    assert_eq!(
+        (given.why.basis, given.why.matched.as_ref()),
+        (Basis::StatusCode, "STRING_TOO_LONG")
+    );
+    let in_text = explained("", "first error: INVALID_EMAIL_ADDRESS, bad", &[]);
+    assert_eq!(
+        (in_text.why.basis, in_text.why.matched.as_ref()),
+        (Basis::StatusCode, "INVALID_EMAIL_ADDRESS")
+    );
+    assert!(in_text.why.confidence < given.why.confidence);
+    let phrase = explained("", "Name: data value too large: x", &[]);
+    assert_eq!(
+        (phrase.why.basis, phrase.why.matched.as_ref()),
+        (Basis::Phrase, "data value too large")
+    );
+    let wrapper = explained("", "Trg: execution of BeforeInsert caused by x", &[]);
+    assert_eq!(wrapper.why.basis, Basis::Wrapper);
+    let alone = explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "", &[]);
+    assert_eq!(
+        (alone.why.basis, alone.class),
+        (
+            Basis::Fallback,
+            Classification::Record(ErrorType::SalesforceAutomation)
+        )
+    );
+    let nothing = explained("", "lorem ipsum", &[]);
+    assert_eq!(
+        (nothing.why.basis, nothing.why.confidence),
+        (Basis::Fallback, 0.0)
+    );
+    let unmapped = explained("EMAIL_OPTED_OUT", "", &[]);
+    assert_eq!(
+        (unmapped.why.basis, unmapped.class),
+        (
+            Basis::StatusCode,
+            Classification::Record(ErrorType::Unknown)
+        )
+    );
+}
+
+#[test]
+fn the_misses_of_real_texts_name_their_cause() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "INVALID_CROSS_REFERENCE_KEY",
+            "Owner ID: owner cannot be blank: [OwnerId]",
+            &["OwnerId"],
+            Classification::Record(T::OwnerAssignment),
+        ),
+        (
+            "TRANSFER_REQUIRES_READ",
+            "The new owner must have read permission",
+            &[],
+            Classification::Record(T::OwnerAssignment),
+        ),
+        (
+            "NOT_FOUND",
+            "Provided external ID field does not exist or is not accessible: Ext__c",
+            &[],
+            Classification::Record(T::MissingSalesforceId),
+        ),
+        (
+            "NOT_FOUND",
+            "The requested resource does not exist",
+            &[],
+            Classification::Record(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "FORBIDDEN",
+            "You do not have access to the Apex class named 'Foo'",
+            &[],
+            Classification::Record(T::InsufficientAccess),
+        ),
+        (
+            "CANNOT_UPDATE_CONVERTED_LEAD",
+            "cannot reference converted lead",
+            &[],
+            Classification::Record(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Picklist value: Closed Won in picklist: StageName not found",
+            &[],
+            Classification::Record(T::MissingPicklistOption),
+        ),
+        (
+            "INVALID_TYPE",
+            "Must send a concrete entity type.",
+            &[],
+            Classification::Record(T::Unknown),
+        ),
+        (
+            "InvalidBatch",
+            "InvalidBatch : Field name not found : Foo__c",
+            &[],
+            Classification::Suspension(S::MissingFieldPermissions),
+        ),
+        (
+            "invalid_app_access",
+            "user is not admin approved to access this app",
+            &[],
+            Classification::Suspension(S::SalesforceAuthFailed),
+        ),
+        (
+            "INVALID_CROSS_REFERENCE_KEY",
+            "invalid cross reference id",
+            &[],
+            Classification::Record(T::InvalidSalesforceId),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Name too long",
+            &[],
+            Classification::Record(T::StringTooLong),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "This nickname is already in use",
+            &[],
+            Classification::Record(T::RestrictedUniqueValue),
+        ),
+        (
+            "FIELD_FILTER_VALIDATION_EXCEPTION",
+            "Please choose an active partner account.",
+            &[],
+            Classification::Record(T::CustomValidationRule),
+        ),
+        (
+            "FIELD_FILTER_VALIDATION_EXCEPTION",
+            "Value does not exist or does not match filter criteria.",
+            &[],
+            Classification::Record(T::InvalidSalesforceId),
+        ),
+        (
+            "401",
+            "",
+            &[],
+            Classification::Suspension(S::SalesforceAuthFailed),
+        ),
+        (
+            "403",
+            "",
+            &[],
+            Classification::Record(T::InsufficientAccess),
+        ),
+        (
+            "404",
+            "",
+            &[],
+            Classification::Record(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "503",
+            "",
+            &[],
+            Classification::Suspension(S::SalesforceOrgUnavailable),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn tools_words_and_whole_object_refusals_name_their_cause() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let auth = Classification::Suspension(S::SalesforceAuthFailed);
+    let object = Classification::Suspension(S::MissingObjectPermissions);
+    let automation = Classification::Record(T::SalesforceAutomation);
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A login refused, in the words of the tool that reports it.
+        (
+            "",
+            "Could not authenticate to Salesforce, please check the provided credentials.",
+            &[],
+            auth,
+        ),
+        ("", "Unable to authenticate against the instance", &[], auth),
+        (
+            "",
+            "IdentityProvisioningException: Authentication failed",
+            &[],
+            auth,
+        ),
+        (
+            "",
+            "Refresh token value is null. Please re-authenticate.",
+            &[],
+            auth,
+        ),
+        ("", "Salesforce authorization failed", &[], auth),
+        (
+            "",
+            "The provided authorization grant or refresh token is invalid",
+            &[],
+            auth,
+        ),
+        ("", "Invalid userName or password.", &[], auth),
+        ("", "Invalid clientSecret.", &[], auth),
+        ("", "Error while generating Access Token.", &[], auth),
+        // ... but inside Apex's own callout it is that code's failure.
+        (
+            "",
+            "System.CalloutException: Web service callout failed: authentication failed",
+            &[],
+            automation,
+        ),
+        // A whole API or object refused: the object permission.
+        (
+            "INSUFFICIENT_ACCESS",
+            "insufficient access rights on entity",
+            &[],
+            object,
+        ),
+        (
+            "",
+            "INSUFFICIENT_ACCESS: use of the Metadata API requires a user with the ModifyAllData permission",
+            &[],
+            object,
+        ),
+        (
+            "",
+            "Object type contact is not supported. If you are attempting to use a custom object, be sure to append the '__c'",
+            &[],
+            object,
+        ),
+        (
+            "",
+            "Access denied: User is not allowed to get Organization information",
+            &[],
+            object,
+        ),
+        // A record's access keeps its record-level type.
+        (
+            "INSUFFICIENT_ACCESS",
+            "You cannot edit this record",
+            &[],
+            Classification::Record(T::InsufficientAccess),
+        ),
+        (
+            "INSUFFICIENT_ACCESS_OR_READONLY",
+            "insufficient access rights on entity",
+            &[],
+            Classification::Record(T::InsufficientAccess),
+        ),
+        (
+            "",
+            "Error: Insufficient access on cross reference entity.",
+            &[],
+            Classification::Record(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Error occurred during Crm Import : API_DISABLED : API calls have been disabled for this user",
+            &[],
+            Classification::Suspension(S::SalesforceApiDisabled),
+        ),
+        // Read-only maintenance is the org's, inside custom code too.
+        (
+            "",
+            "System.InvalidReadOnlyUserDmlException: Insert failed. First exception on row 0; first error: INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE, Updates can't be made",
+            &[],
+            Classification::Suspension(S::SalesforceOrgUnavailable),
+        ),
+        // What only custom code does names it.
+        (
+            "",
+            "Web service callout failed: Unable to parse callout response. Apex type not found for element x",
+            &[],
+            automation,
+        ),
+        ("", "First error: Too many callouts: 101", &[], automation),
+        (
+            "",
+            "An error occurred at element Submit_Record.",
+            &[],
+            Classification::Record(T::SalesforceFlow),
+        ),
+        // Record failures of the right type.
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Username must be in the form of an email address (for example, john@acme.com): Username",
+            &[],
+            Classification::Record(T::InvalidEmail),
+        ),
+        (
+            "JSON_PARSER_ERROR",
+            "Cannot deserialize instance of double from VALUE_STRING value N01",
+            &[],
+            Classification::Record(T::TypeMismatch),
+        ),
+        (
+            "JSON_PARSER_ERROR",
+            "'referenceId' is a required field.",
+            &[],
+            Classification::Record(T::Unknown),
+        ),
+        (
+            "REQUIRED_FIELD_MISSING",
+            "At least 1 Id is required.",
+            &[],
+            Classification::Record(T::Unknown),
+        ),
+        (
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [LastName]",
+            &[],
+            Classification::Record(T::MissingRequiredValue),
+        ),
+        (
+            "INVALID_FIELD",
+            "Json Deserialization failed on token 'null'",
+            &[],
+            Classification::Record(T::Unknown),
+        ),
+        (
+            "",
+            "INVALID_FIELD:Failed to deserialize field at col 3. Due to, 'x' is not a valid value for the type xsd:date:CloseDate",
+            &["CloseDate"],
+            Classification::Record(T::TypeMismatch),
+        ),
+        (
+            "",
+            "MULTIPLE_CHOICES: Multiple records found",
+            &[],
+            Classification::Record(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "STRING TOO LONG",
+            &[],
+            Classification::Record(T::StringTooLong),
+        ),
+        (
+            "INVALIDJOB",
+            "InvalidJob : Field name provided, website does not match an External ID, Salesforce Id, or indexed field for Account",
+            &[],
+            Classification::Record(T::MissingSalesforceId),
+        ),
+        (
+            "",
+            "‘제한된 선택 목록 필드의 잘못된 값: PicklistValue’",
+            &[],
+            Classification::Record(T::RestrictedPicklistValue),
+        ),
+        (
+            "FIELD_FILTER_VALIDATION_EXCEPTION",
+            "값이 존재하지 않거나 값이 필터 기준과 일치하지 않습니다",
+            &[],
+            Classification::Record(T::InvalidSalesforceId),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_fourth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Message: sObject type Knowledge__ka is not replicable\n Code: 400",
+            &[],
+            Classification::Suspension(S::Unknown),
+        ),
+        (
+            "",
+            "Authorization with Salesforce - read failed.",
+            &[],
+            Classification::Suspension(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Error: invalid or missing clientId",
+            &[],
+            Classification::Suspension(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "[ERROR] The object Invoice__c is missing in the Target..",
+            &[],
+            Classification::Suspension(S::MissingObjectPermissions),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Invalid length, minimum is: 256",
+            &[],
+            Classification::Record(T::Unknown),
+        ),
+        (
+            "INVALID_CROSS_REFERENCE_KEY",
+            "This custom field does not exist or is not accessible",
+            &[],
+            Classification::Record(T::Unknown),
+        ),
+        // Still a wrong id when nothing says it is a field definition.
+        (
+            "INVALID_CROSS_REFERENCE_KEY",
+            "invalid cross reference id",
+            &[],
+            Classification::Record(T::InvalidSalesforceId),
+        ),
+        (
+            "",
+            "「請求更新」処理失敗により、レコードを保存できません。FIELD_CUSTOM_VALIDATION_EXCEPTION:終了後は変更できません。",
+            &[],
+            Classification::Record(T::SalesforceFlow),
+        ),
+        (
+            "",
+            "Billing__c,Region__cの権限がありません。管理者をご連絡ください。",
+            &[],
+            Classification::Suspension(S::MissingFieldPermissions),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_fifth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "UNDELETE_FAILED Entity is not in the recycle bin",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Error: Duplicate id specified: 001000000000001AAA",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "Insufficient access rights on cross reference id",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Invalid login. From outside trusted networks you must append a security token to your password",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Wrong mapping Phone(number) to Phone__c(date). Types mismatch",
+            &[],
+            rec(T::TypeMismatch),
+        ),
+        (
+            "",
+            "not nillable fields missed: [LastName]",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        (
+            "",
+            "Object field used in this mapping does not exist",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "Rating custom field option Warm not found",
+            &[],
+            rec(T::MissingPicklistOption),
+        ),
+        (
+            "",
+            "lead stage not found",
+            &[],
+            rec(T::MissingPicklistOption),
+        ),
+        (
+            "",
+            "This email address is not allowed (role-based email address)",
+            &[],
+            rec(T::InvalidEmail),
+        ),
+        (
+            "",
+            "CPU time limit exceeded",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "You cannot create a duplicate Lead, the phone already exists",
+            &[],
+            rec(T::SalesforceDuplicateRule),
+        ),
+        (
+            "",
+            "Authorization Required",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        ("", "Missing Field Permission", &[], rec(T::FieldPermission)),
+        ("", "Missing CRM ID", &[], rec(T::MissingSalesforceId)),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "The Object Name field can only contain underscores and alphanumeric characters.",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "Errors::FieldNotFound: You specified foo as a field, but neither foo or Foo__c exist.",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "転記先項目の編集アクセス権限が不足しています",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        (
+            "",
+            "請求のカスタムオブジェクト権限(作成)が正しく設定されていません。",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "アクセストークンの取得に失敗しました",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "担当者情報:メールが不正な値です",
+            &[],
+            rec(T::InvalidValue),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_sixth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "User does not have permission to Read fields {Lead={Rating}}",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "Field Contact.Region__c does not exist or is not visible to the current user.",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "Field Account.Tier__c does not have the correct permissions for this operation: ('createable',).",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "Job failed. Please ensure that the authenticated user has the 'View All Data' permission.",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // `View All Data` named for one upsert's index, not the user.
+        (
+            "INSUFFICIENT_ACCESS",
+            "Upsert requires view all data on a non-unique custom index",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        (
+            "",
+            "no client credentials user enabled",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "OAuth Error: OAuth Approval Error Generic",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Authorization with Salesforce failed. You can check your credentials and permissions.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "La autorización falló. Puedes verificar tus credenciales y permisos.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Invalid Org ID. Please confirm your setting.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "You have exceeded configured daily API quota (BULK). Current usage: 5000.",
+            &[],
+            sus(S::IntegrationApiLimitExceeded),
+        ),
+        (
+            "",
+            "Sie haben das konfigurierte tägliche API-Kontingent (REST) überschritten.",
+            &[],
+            sus(S::IntegrationApiLimitExceeded),
+        ),
+        // The same German words in other ASCII cases.
+        (
+            "",
+            "TÄGLICHE api-KONTINGENT: tägliche Api-Kontingent",
+            &[],
+            sus(S::IntegrationApiLimitExceeded),
+        ),
+        (
+            "",
+            "サインインエラー: 「ログイン数超過」",
+            &[],
+            sus(S::SalesforceConcurrentLimitExceeded),
+        ),
+        (
+            "",
+            "accountId must be specified if contactId is not null",
+            &[],
+            rec(T::MissingSalesforceId),
+        ),
+        // A deactivated owner stays a record's failure.
+        (
+            "",
+            "operation performed with inactive user",
+            &[],
+            rec(T::InactiveOwner),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn a_bare_dml_failure_is_read_by_the_cause_inside() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let dml = |inner: &str| {
+        format!(
+            "System.DmlException: Insert failed. First exception on row 0; first error: {inner}"
+        )
+    };
+    let validation = dml("FIELD_CUSTOM_VALIDATION_EXCEPTION, Enter a phone number: []");
+    let picklist = dml(
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, bad value for restricted picklist field: X: [Type__c]",
+    );
+    let traced = format!("{validation}\nClass.Loader.run: line 5, column 1");
+    let test_result = format!("LoaderTest.run {validation}");
+    let in_trigger = format!("MyTrigger: execution of AfterInsert caused by: {validation}");
+    let cut_short = format!("caused by: {validation}");
+    let inner_trigger = dml(
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, Other: execution of AfterInsert caused by: \
+         System.DmlException: Update failed. First exception on row 0; first error: \
+         DUPLICATE_VALUE, duplicate value found: []",
+    );
+    let passed_on = dml(
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION, Insert failed. First exception on row 0; first \
+         error: LIMIT_EXCEEDED, Maximum per user subscription limit reached.: []: []",
+    );
+    let convert = "System.DmlException: ConvertLead failed. First exception on row 0; first \
+                   error: INVALID_FIELD, One or more leads couldn't be converted.: [Id]";
+    let lock = dml("UNABLE_TO_LOCK_ROW, unable to obtain exclusive access to this record: []");
+    let server = dml("UNKNOWN_EXCEPTION, There was an error converting the lead: []");
+    let no_column = dml("INVALID_FIELD, No such column 'StateCode' on entity 'Lead'.: [Query]");
+    let storage = dml("STORAGE_LIMIT_EXCEEDED, storage limit exceeded: []");
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Nothing around it: the record it wrote failed for the cause
+        // inside, with or without a stack trace after it.
+        ("", &validation, &[], rec(T::CustomValidationRule)),
+        ("", &picklist, &[], rec(T::RestrictedPicklistValue)),
+        ("", &traced, &[], rec(T::CustomValidationRule)),
+        ("", &test_result, &[], rec(T::CustomValidationRule)),
+        (
+            "",
+            "System.DmlException - Update failed. First exception on row 0 with id \
+             001000000000001AAA; first error: INSUFFICIENT_ACCESS_OR_READONLY, insufficient \
+             access rights on object id: []",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        // A trigger around it, or inside it, or a text cut after one:
+        // the code's.
+        ("", &in_trigger, &[], rec(T::SalesforceAutomation)),
+        ("", &cut_short, &[], rec(T::SalesforceAutomation)),
+        ("", &inner_trigger, &[], rec(T::SalesforceAutomation)),
+        // Another DML failure the code caught and passed on, and a
+        // write no sync makes.
+        ("", &passed_on, &[], rec(T::SalesforceAutomation)),
+        ("", convert, &[], rec(T::SalesforceAutomation)),
+        // What names no cause of the record stays the code's; what
+        // stops the org is read by step 1 wherever it is.
+        ("", &lock, &[], rec(T::SalesforceAutomation)),
+        ("", &server, &[], rec(T::SalesforceAutomation)),
+        ("", &no_column, &[], rec(T::SalesforceAutomation)),
+        ("", &storage, &[], sus(S::SalesforceStorageLimitExceeded)),
+        // Other exceptions are the code's own failures.
+        (
+            "",
+            "System.SObjectException: Relationship Opportunity is not editable",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+    let why = explained("", &validation, &[]).why;
+    assert_eq!(why.basis, Basis::StatusCode);
+    assert!(
+        why.matched
+            .eq_ignore_ascii_case("FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    );
+    assert_eq!(explained("", &in_trigger, &[]).why.basis, Basis::Wrapper);
+}
+
+#[test]
+fn readings_the_seen_part_agrees_on() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // An object type the code's query cannot see is the
+        // integration's object access, even inside a bare Apex
+        // exception.
+        (
+            "",
+            "System.QueryException: sObject type 'Survey__c' is not supported. If you are \
+             attempting to use a custom object, be sure to append the '__c' after the entity \
+             name.",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // A trigger around it owns it: its query of its own settings.
+        (
+            "",
+            "Trg: execution of AfterInsert caused by: System.QueryException: sObject type \
+             'Survey__c' is not supported.",
+            &[],
+            Classification::Record(ErrorType::SalesforceAutomation),
+        ),
+        // A Dev Hub's scratch org allowances.
+        (
+            "LIMIT_EXCEEDED",
+            "The signup request failed because this organization has reached its active \
+             scratch org limit",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "The signup request failed because this organization has reached its daily \
+             scratch org signup limit.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_seventh_seen_part() {
+    use ErrorType as T;
+    let rec = Classification::Record;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Methods defined as TestMethod do not support Web service callouts",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "line 2, column 32: Dependent class is invalid and needs recompilation:\n Class \
+             AccountMock : Non-virtual and non-abstract type cannot be extended: BaseMock",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // A trigger's query of a settings type the org lacks, inside a
+        // DML failure: the trigger's, not the integration's access.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, OpportunityTrigger: execution of \
+             BeforeInsert\n\ncaused by: System.QueryException: sObject type \
+             'Trigger_Setting__mdt' is not supported.",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_sixth_seen_part() {
+    use ErrorType as T;
+    let rec = Classification::Record;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A flow inside a bare DML failure is the code that failed the
+        // record.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             CANNOT_EXECUTE_FLOW_TRIGGER, We can't save this record because the \u{201c}Score \
+             Lead\u{201d} process failed. Give your Salesforce admin these details.: []",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        (
+            "",
+            "System.DmlException: Update failed. First exception on row 0 with id \
+             001000000000001AAA; first error: CANNOT_EXECUTE_FLOW_TRIGGER, The record \
+             couldn't be saved because it failed to trigger a flow.: []",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        // A trigger around it still owns it.
+        (
+            "",
+            "Trg: execution of AfterInsert caused by: System.DmlException: Insert failed. \
+             First exception on row 0; first error: CANNOT_EXECUTE_FLOW_TRIGGER, The record \
+             couldn't be saved because it failed to trigger a flow.: []",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+    let why = explained("", cases[0].1, &[]).why;
+    assert_eq!(why.basis, Basis::Wrapper);
+    assert!(
+        why.matched
+            .eq_ignore_ascii_case("CANNOT_EXECUTE_FLOW_TRIGGER")
+    );
+}
+
+#[test]
+fn wordings_of_the_twenty_fifth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             FIELD_INTEGRITY_EXCEPTION, Price Book Not Set on Order: []",
+            &[],
+            rec(T::MissingSalesforceId),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Every asset needs an account, a contact, or both.",
+            &["AccountId", "ContactId"],
+            rec(T::MissingSalesforceId),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "field integrity exception (Guest users cannot be record owners.)",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "FAILED_ACTIVATION",
+            "An order must have at least one product.",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "MALFORMED_ID",
+            "Invalid campaign id: null",
+            &["CampaignId"],
+            rec(T::MissingSalesforceId),
+        ),
+        (
+            "",
+            "forms.fflib_SecurityUtils.FlsException: You do not have permission to insert \
+             field forms__UUID__c on forms__Answer__c",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "fflib_SecurityUtils.FlsException: You do not have permission to update field \
+             Status__c on Task__c",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        // An id that is there but malformed stays a wrong id.
+        (
+            "MALFORMED_ID",
+            "Invalid campaign id: 701xyz",
+            &["CampaignId"],
+            rec(T::InvalidSalesforceId),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_fourth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Batch '7512i000004KPxyAAG' failed with error 'InvalidBatch : Records not found'",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "Bad response code: 400 on request: POST https://login.salesforce.com/services/oauth2/token",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "You didn't complete the approval process before it expired. Please try again.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "[ERROR] Command initialization error: Access token to the PROD has expired or the user has no access..",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Command initialization error: Attempt to connect to user@example.com failed. Please, try to refresh your local SFDX CLI connection..",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "FeatureNotEnabled : Aggregate Relationships not supported in Bulk Query with CSV content type",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "INVALID_INPUT",
+            "That URL is already in use. Please enter a unique one.",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "INVALID_ID_FIELD",
+            "invalid record id; no recycle bin entry found",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        // A 400 that names no login stays what its words say.
+        (
+            "",
+            "Bad response code: 400 on request: POST https://example.my.salesforce.com/services/data/v59.0/sobjects/Contact",
+            &[],
+            rec(T::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_third_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Salesforce System Error: 211775977-20872 (-1527031483) (-1527031483)",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "INSUFFICIENT_ACCESS: Requires Extra Verification",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "INVALID_FIELD",
+            "CreatedDate >= '2017-01-01' ^ ERROR at Row:8:Column:5 value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes",
+            &[],
+            rec(T::TypeMismatch),
+        ),
+        // Inside a trigger the wrapper still decides.
+        (
+            "",
+            "AcctTrigger: execution of AfterInsert caused by: System.UnexpectedException: Salesforce System Error: 1301043935-22543 (1350809315) (1350809315): Trigger.AcctTrigger: line 8, column 1",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_second_seen_part() {
+    let cases: &[(&str, &str, &[&str], Classification)] = &[(
+        "",
+        "Entity of type 'ApexClass' named 'NonExistant' cannot be found",
+        &[],
+        Classification::Record(ErrorType::InsufficientAccessOrMissingRecord),
+    )];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_first_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "FUNCTIONALITY_TEMPORARILY_UNAVAILABLE: Unable to complete the creation of the query cursor at this time, please retry your query later",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "UNAUTHENTICATED: An authentication exception occurred. Provide valid authentication via metadata headers.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Apex heap size too large: 1242642",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "Error Processing: Invalid conversion from runtime type List<ANY> to Map<String,ANY>",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Latitude value is missing : Latitude",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twentieth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Error while calling web service operation: upsert, error was: Failed to send request to https://example.my.salesforce.com/services/Soap/u/53.0",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "System may be currently unavailable",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "LoadException: Server error returned in unknown format",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "INVALID_TYPE: sObject type '' is not supported",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "INVALID_TYPE",
+            "sObject type 'Lead' is not supported",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "'NamedPrincipal' is not a valid value for the enum 'ExternalPrincipalType'",
+            &[],
+            rec(T::InvalidValue),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_nineteenth_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "OAUTH_DISALLOWED_SCOPES: the requested scope is not allowed",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "OAUTH_DISALLOWED_SCOPES",
+            "",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "oauthCoordinator:didFailWithError: Error Domain=com.salesforce.OAuth.ErrorDomain Code=666 {error_description=the+requested+scope+is+not+allowed, error=1804}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Failed to login: Encountered HTML Content when looking for http://schemas.xmlsoap.org/soap/envelope/:Envelope",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "No refresh token found in the connection",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "An error has occurred while processing your request. The salesforce.com support team has been notified of the problem. Error ID: 450056738-1100372 (-517054108)",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_eighteenth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "DELETE_OPERATION_TOO_LARGE: Cascade deleting too many records:\noccurring when cascading to ToDo records",
+            &[],
+            rec(T::AssociationLimitReached),
+        ),
+        (
+            "DELETE_OPERATION_TOO_LARGE",
+            "",
+            &[],
+            rec(T::AssociationLimitReached),
+        ),
+        (
+            "",
+            "FIELD_INTEGRITY_EXCEPTION: field integrity exception: unknown (CreatedByID(005C0000003FpMN) is not in org.)",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "",
+            "UNEXPECTED:System.DmlException:Operation failed due to fields being inaccessible on Sobject Session__c, check errors on Exception or Result!",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "Contact: execution of AfterUpdate caused by: System.QueryException: Insufficient permissions: secure query included inaccessible field",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "SObject type does not allow locking rows",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        ("", "Destination URL not reset", &[], sus(S::Unknown)),
+    ];
+    assert_classified(cases);
+    let setting = FailureText {
+        status_code: "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        message: "entity type cannot be updated: VS Setting",
+        fields: &[],
+        object_type: "VS_Setting__mdt",
+    };
+    assert_eq!(classify(&setting), rec(T::InsufficientAccess));
+    let campaign = FailureText {
+        object_type: "Campaign",
+        ..setting
+    };
+    assert_eq!(classify(&campaign), sus(S::MissingObjectPermissions));
+}
+
+#[test]
+fn wordings_of_the_seventeenth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Too many lock failure 200 Trying again later.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        ("", "Login Rate Exceeded", &[], sus(S::SalesforceAuthFailed)),
+        (
+            "",
+            "Value too long for field: Name maximum length is: 40",
+            &[],
+            rec(T::StringTooLong),
+        ),
+        (
+            "",
+            "Cannot modify managed object: entity=CustomFieldDefinition, component=00N000000000001, field=PicklistControllerEnumOrId, state=installed",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_sixteenth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "com.salesforce.cdp.queryservice.util.TokenException: the requested scope is invalid, unknown, or malformed",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "processSalesforceResponse: cURL Error # 6: Couldn't resolve host 'na1.salesforce.com'",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "Daily API rate limit met",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "このフローで未対応の障害が発生しました フローを処理中に未対応の障害が発生しました。",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_fifteenth_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The code glued to the word before it is no whole word; the
+        // refusal's own words still name it.
+        (
+            "",
+            "Exception at ConstructorUNSUPPORTED_CLIENT: TLS 1.0 has been disabled in this organization. Please use TLS 1.1 or higher when connecting to Salesforce using https.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        ("", "OAuth App Blocked", &[], sus(S::SalesforceAuthFailed)),
+        (
+            "",
+            "The Single Sign-On Gateway Url is invalid",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "ERROR running force:source:deploy: Metadata API request failed: Unexpected internal servlet state",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "Salesforce API calls minimal threshold exceeded (4500 with limit of 5000), synchronization will be retried later",
+            &[],
+            sus(S::IntegrationApiLimitExceeded),
+        ),
+        (
+            "",
+            "InvalidJob: No delete access for object:Report",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_fourteenth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Error 1 of 1: LocationDoesNotExist - No location exists with ID 'DaytonaBeachWarehouse'",
+            &[],
+            rec(T::MissingSalesforceId),
+        ),
+        (
+            "",
+            "Invalid Api version specified on URL",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "UNKNOWN ERROR: UNSUPPORTED_API_VERSION: Invalid Api version specified on URL",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "UNSUPPORTED_API_VERSION",
+            "",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // `UNKNOWN_EXCEPTION` names no cause of its own; the owner's
+        // missing role is one record's.
+        (
+            "",
+            "UNKNOWN_EXCEPTION, portal account owner must have a role",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Unable to load specified entity 301S70000009RJfIAM",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Oops, there was an error rendering Canvas application [App].\nYour browsing session has ended or is invalid. Please re-login to Salesforce.com again.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // A whole batch's results missing is not an org-wide cause.
+        (
+            "InvalidBatch",
+            "Records not found for this batch",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "pricebook entry is in a different pricebook",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "",
+            "Error: Order Products must have a Price Book Entry that belongs to the Price Book related to the parent Order.: Price Book Entry ID",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_thirteenth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "WARN 403::Organization total events daily limit exceeded",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "admin operation already in progress",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "",
+            r#""status": 1, "name": "Domain Not Found", "message": "The org cannot be found""#,
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "Fatal error: Uncaught SoapFault exception: [HTTP] Could not connect to host in SforceBaseClient.php:168",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "UNSUPPORTED_CLIENT: TLS 1.0 has been disabled in this organization.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Validation Formula Invalid (Could not access the following field: BillingAddress. Contact your administrator.)",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twelfth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "First error: [null] AsyncApexExecutions Limit exceeded.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "The number of results does not match the number of interviews that were executed in a single bulk execution request.",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        (
+            "",
+            r#"{"error":"There was an error processing the request","message":"Bad_OAuth_Token"}"#,
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "JwtAuthError::Error authenticating with JWT. Errors encountered: External client app is not installed in this org",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "The client's IP address is unauthorized for this account.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "User doesn't have admin permission to access the connected app.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Salesforce Request Failed: 401 due to INVALID_HEADER_TYPE, (Aborted).",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "To update Salesforce, ask for edit access for this record.",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        // A whole Bulk API job refused as built; what its text names
+        // still decides.
+        ("", "InvalidJob: Unable to parse Job", &[], sus(S::Unknown)),
+        (
+            "INVALIDJOB",
+            "InvalidJob : Field name provided, website does not match an External ID, Salesforce Id, or indexed field for Account",
+            &[],
+            rec(T::MissingSalesforceId),
+        ),
+        // A callout's login refused inside the org's code stays that
+        // code's failure.
+        (
+            "",
+            "Web service callout failed: WebService returned a SOAP Fault: INVALID_SESSION_ID: Invalid Session ID found in SessionHeader",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_eleventh_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "FROM Contact WHERE (Id = 'notAnId') LIMIT 1 ^ ERROR at Row:1:Column:90 invalid ID field: notAnId",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // The same words from a query inside the org's own code stay
+        // that code's failure.
+        (
+            "",
+            "Exception occurred: invalid ID field: Id Class.LookupController.getValue: line 141, column 1",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "INVALID_FIELD_FOR_INSERT_UPDATE: Invalid target field for field update",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        (
+            "",
+            "Got an unexpected error while processing BULK-API. Contact support with error ID: 1114621756-24822 (1270194348)",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "However, the administration setup has already been locked by another change. Please wait for the previous action to finish, then try again later.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "",
+            "Error: There was an error initializing the connection to Salesforce",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Error: An unknown error has occurred",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "Malformed XML: Content at the start of the document (got 'The URL has moved ')",
+            &[],
+            sus(S::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_tenth_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            r#"{"error":"unsupported_grant_type","error_description":"grant type not supported"}"#,
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "unsupported_grant_type",
+            "grant type not supported",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "INVALID_OPERATION: SOAP API login() is disabled by default in this org.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_ninth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Could not refresh the access token. The access token response returned an unsuccessful status [400]",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Error:(1, 1) An unexpected error has occurred. 174145417-80495 (-873769799)",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        // A package's own page failing stays the package's code.
+        (
+            "",
+            "An unexpected error has occurred. Your solution provider has been notified. (pkg)",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "Line: 2, Column: 20 Field is not writeable: Contact.Name",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        (
+            "",
+            "Upsert failed. First exception on row 0; first error: FIELD_INTEGRITY_EXCEPTION, There is already an item in this list with the name May list: [Name]",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_eighth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Before creating a custom price, create a standard price.",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "",
+            "Lead conversion failed: Statusinvalid convertedStatus: Qualified",
+            &[],
+            rec(T::MissingPicklistOption),
+        ),
+        (
+            "",
+            "Field OwnerId is not editable",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "",
+            "Field Industry is not editable",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        // Inside custom code the code owns it.
+        (
+            "",
+            "An Apex error occurred: System.SObjectException: Field OwnerId is not editable",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "取引先責任者 ID: 不正な種別の ID 値: 12d49575-e4d1-40f4",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "You cannot deploy to a required field: Thing__c.Colour__c",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        (
+            "INVALID_CROSS_REFERENCE_KEY",
+            "In field: field - no CustomField named Thing__c.Size__c found",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "Service was temporarily interrupted or is unavailable. Please try again in a moment.",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "ContentPublication Limit exceeded.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_seventh_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "EMAIL_ADDRESS_BOUNCED",
+            "The target object email address is currently marked as bounced.",
+            &[],
+            rec(T::InvalidEmail),
+        ),
+        ("", "Invalid OAuth token", &[], sus(S::SalesforceAuthFailed)),
+        (
+            "",
+            "Salesforce OAuth token expired or revoked. Manual reconnection required.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "OAuth Salesforce desconectado. Auto-reconexión fallida.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Please be sure that you have a valid username and password.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Salesforce account linked to your sync account is disconnected.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Mailing Country Code: bad value for restricted picklist field: Narnia",
+            &[],
+            rec(T::MismatchedStateOrCountry),
+        ),
+        (
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "bad value for restricted picklist field: XX",
+            &["BillingStateCode"],
+            rec(T::MismatchedStateOrCountry),
+        ),
+        // Any other restricted picklist stays what it was.
+        (
+            "",
+            "Lead Source: bad value for restricted picklist field: Fair",
+            &[],
+            rec(T::RestrictedPicklistValue),
+        ),
+        (
+            "",
+            "割り当て先 ID: 所有者を空白にしておくことはできません",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "",
+            "The recipient User should have reading permission for this record",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "",
+            "Failed to describe objects through salesforce sobjects api.",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Salesforce bulk query job for object Account is incomplete, either it takes too long or it has failed or been aborted.",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Error: The user reparenting the contact must be the owner of the target account, the boss of the owner, or an administrator.",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        (
+            "",
+            "You can't change the Household Account or Contact on a Recurring Donation that has Closed Opportunities",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+        (
+            "",
+            "The incomming schema is incompatable with your Account object",
+            &[],
+            rec(T::TypeMismatch),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn every_code_has_a_mapping_row() {
+    let rows = status_code_mappings();
+    assert_eq!(rows.len(), all_codes().count());
+    assert!(
+        rows.iter()
+            .all(|r| !r.why.is_empty() && !r.result.is_empty())
+    );
+}
+
+#[test]
+fn a_classification_names_its_type_or_reason_and_its_guidance() {
+    for t in ErrorType::ALL {
+        let c = Classification::Record(t);
+        assert_eq!((c.code(), c.guidance()), (t.code(), t.guidance()));
+    }
+    for r in SuspensionReason::ALL {
+        let c = Classification::Suspension(r);
+        assert_eq!((c.code(), c.guidance()), (r.code(), r.guidance()));
+    }
+}
+
+#[test]
+fn org_wide_and_lock_conditions_say_whether_a_code_or_a_phrase_named_them() {
+    for (code, phrase) in [
+        ("STORAGE_LIMIT_EXCEEDED", "storage limit exceeded"),
+        ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access"),
+    ] {
+        let by_code = explained("", &format!("first error: {code}, x"), &[]);
+        assert_eq!(
+            (by_code.why.basis, by_code.why.matched.as_ref()),
+            (Basis::StatusCode, code)
+        );
+        let by_phrase = explained("", &format!("x: {phrase} to this record"), &[]);
+        assert_eq!(
+            (by_phrase.why.basis, by_phrase.why.matched.as_ref()),
+            (Basis::Phrase, phrase)
+        );
+    }
+}
+
+#[test]
+fn a_number_or_an_unsupported_code_in_a_text_decides_nothing() {
+    for message in [
+        "failed at line 401 of the batch",
+        "first error: ALREADY_IN_PROCESS, see the approval",
+    ] {
+        assert_ne!(
+            explained("", message, &[]).why.basis,
+            Basis::StatusCode,
+            "{message}"
+        );
+    }
+    // Given as the status code, the number decides.
+    assert_eq!(explained("401", "", &[]).why.basis, Basis::StatusCode);
+}
+
+#[test]
+fn class_and_sobject_type_are_read_only_where_they_open_what_they_should() {
+    // `Class.` not opening a stack frame wraps nothing: the code decides.
+    for text in [
+        "see Class.Handler docs",
+        // Inside a longer name.
+        "MyClass.Handler.run: line 12, column 1",
+        // No name.
+        "Class.: line 12, column 1",
+        // A digit where the line number would be, but no `: line `.
+        "see Class.Handler page 12",
+    ] {
+        let not_a_frame = explained(
+            "",
+            &format!("{text}; first error: INVALID_EMAIL_ADDRESS, bad"),
+            &[],
+        );
+        assert_eq!(
+            (not_a_frame.why.basis, not_a_frame.why.matched.as_ref()),
+            (Basis::StatusCode, "INVALID_EMAIL_ADDRESS"),
+            "{text}"
+        );
+    }
+    let frame = explained(
+        "",
+        "Class.Handler.run: line 12, column 1; first error: INVALID_EMAIL_ADDRESS, bad",
+        &[],
+    );
+    assert_eq!(frame.why.basis, Basis::Wrapper);
+    // `sObject type '…'` says the type is unsupported only when it says so.
+    let unsupported = explained("", "sObject type 'Foo__c' is not supported", &[]);
+    let renamed = explained("", "sObject type 'Foo__c' was renamed", &[]);
+    assert_eq!(unsupported.why.basis, Basis::Phrase);
+    assert_ne!(renamed.class, unsupported.class);
+}
+
+#[test]
+fn invalid_field_with_nothing_else_said_is_the_fields_permission() {
+    assert_eq!(
+        explained("INVALID_FIELD", "Foo__c: bad value for this field", &[]).class,
+        Classification::Record(ErrorType::FieldPermission)
+    );
+    // Said to be about a missing id, it is that.
+    assert_eq!(
+        explained(
+            "INVALID_FIELD",
+            "Foreign key external ID: 42 not found",
+            &[]
+        )
+        .class,
+        Classification::Record(ErrorType::MissingSalesforceId)
+    );
+}
+
+#[test]
+fn the_field_blamed_decides_when_the_text_does_not() {
+    assert_eq!(
+        explained(
+            "INVALID_CROSS_REFERENCE_KEY",
+            "invalid cross reference id",
+            &["RecordTypeId"]
+        )
+        .class,
+        Classification::Record(ErrorType::DefaultSalesProcessUnavailable)
+    );
+    assert_eq!(
+        explained(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "bad value",
+            &["BillingCountryCode"]
+        )
+        .class,
+        Classification::Record(ErrorType::MismatchedStateOrCountry)
+    );
+}
+
+#[test]
+fn a_login_refused_to_an_apex_callout_is_that_codes_failure() {
+    let body = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+    assert_eq!(
+        explained("", body, &[]).class,
+        Classification::Suspension(SuspensionReason::SalesforceAuthFailed)
+    );
+    let callout =
+        format!("Error: System.HttpResponse[Status=Unauthorized, StatusCode=401]\n{body}");
+    assert_eq!(
+        explained("", &callout, &[]).class,
+        Classification::Record(ErrorType::SalesforceAutomation)
+    );
+    // Whatever else failed inside the callout still decides.
+    let inner = "Error: System.HttpResponse[Status=Bad Request, StatusCode=400]\n\
+                 [{\"errorCode\":\"STRING_TOO_LONG\",\"message\":\"Name: data value too large\"}]";
+    assert_eq!(
+        explained("", inner, &[]).class,
+        Classification::Record(ErrorType::StringTooLong)
+    );
+}
+
+#[test]
+fn a_row_lock_in_other_words_is_still_a_row_lock() {
+    for message in [
+        "Record Currently Unavailable",
+        "The record you are attempting to edit, or one of its related records, \
+         is currently being modified by another user. Please try again.",
+    ] {
+        assert_eq!(
+            explained("", message, &[]).class,
+            Classification::Suspension(SuspensionReason::SalesforceOrgLocked),
+            "{message}"
+        );
+    }
+    let in_trigger = "AcmeTrigger: execution of AfterUpdate caused by: \
+                      System.QueryException: Record Currently Unavailable";
+    assert_eq!(
+        explained("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", in_trigger, &[]).class,
+        Classification::Record(ErrorType::SalesforceAutomation)
+    );
+}
+
+#[test]
+fn an_object_the_bulk_api_cannot_serve_suspends_for_a_probe() {
+    let unsupported = r#"[{"errorCode":"INVALIDENTITY","message":"Entity 'Foo__Share' is not supported by the Bulk API."}]"#;
+    assert_eq!(
+        explained("", unsupported, &[]).class,
+        Classification::Suspension(SuspensionReason::Unknown)
+    );
+    assert_eq!(
+        explained("InvalidEntity", "Entity 'Foo__c' does not exist", &[]).class,
+        Classification::Suspension(SuspensionReason::MissingObjectPermissions)
+    );
+    assert_eq!(
+        explained("", "entity type Foo__x does not support query", &[]).class,
+        Classification::Suspension(SuspensionReason::Unknown)
+    );
+    // The same words about one call of the client are not the object's.
+    assert_eq!(
+        explained("", "Aggregate query does not support queryMore()", &[]).class,
+        Classification::Record(ErrorType::Unknown)
+    );
+    assert_eq!(
+        explained(
+            "FeatureNotEnabled",
+            "Cannot serialize value for 'Address__c' in CSV format",
+            &[]
+        )
+        .class,
+        Classification::Suspension(SuspensionReason::Unknown)
+    );
+}
+
+#[test]
+fn an_object_the_user_may_not_create_names_the_missing_permission() {
+    assert_eq!(
+        explained(
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            "entity type cannot be inserted: Campaign",
+            &[]
+        )
+        .class,
+        Classification::Suspension(SuspensionReason::MissingObjectPermissions)
+    );
+}
+
+#[test]
+fn login_refusals_in_their_many_wordings_suspend_for_the_credentials() {
+    for (code, message) in [
+        ("", "invalid_grant: ip restricted"),
+        (
+            "",
+            "This authorization request has expired, or the IP is restricted or invalid login hours.",
+        ),
+        (
+            "",
+            "Authentication Failed: OAuth login invalid or expired access token",
+        ),
+        ("", "invalid client credentials"),
+        ("", "user hasn't approved this consume"),
+        (
+            "LOGIN_DURING_RESTRICTED_TIME",
+            "cannot log in during restricted time",
+        ),
+        ("", "{error: 'app_not_found'}"),
+        ("", "OAuth2 login failed. Reason: invalid_credentials"),
+    ] {
+        assert_eq!(
+            explained(code, message, &[]).class,
+            Classification::Suspension(SuspensionReason::SalesforceAuthFailed),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_refusal_that_asks_for_a_retry_is_probed_not_a_credential_failure() {
+    for message in [
+        r#"{"error":"invalid_grant","error_description":"token request is already being processed"}"#,
+        r#"{"error": "unknown_error", "error_description": "retry your request"}"#,
+    ] {
+        assert_eq!(
+            explained("", message, &[]).class,
+            Classification::Suspension(SuspensionReason::Unknown),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_request_from_the_token_endpoint_is_a_refused_login() {
+    let refused = explained(
+        "",
+        "400 Client Error: Bad Request for url: https://login.salesforce.com/services/oauth2/token",
+        &[],
+    );
+    assert_eq!(
+        refused.class,
+        Classification::Suspension(SuspensionReason::SalesforceAuthFailed)
+    );
+    assert_eq!(refused.why.basis, Basis::Phrase);
+    assert_eq!(refused.why.matched, TOKEN_ENDPOINT);
+    // The endpoint alone says nothing of why the call failed.
+    assert_eq!(
+        explained(
+            "",
+            "connect timed out: https://login.salesforce.com/services/oauth2/token",
+            &[]
+        )
+        .class,
+        Classification::Record(ErrorType::Unknown)
+    );
+}
+
+#[test]
+fn each_split_phrase_holds_its_head_where_it_says() {
+    for &(head, phrases) in SPLIT {
+        for &(phrase, at, _, _) in phrases {
+            assert_eq!(phrase.get(at..at + head.len()), Some(head), "{phrase}");
+        }
+    }
+}
