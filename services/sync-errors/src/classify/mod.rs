@@ -252,6 +252,22 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
             confidence::GIVEN_CODE,
         )
     };
+    // Steps 5 and 6: the code, or the first decisive code the text names,
+    // else the earliest phrase; also what decides inside a bare DML failure.
+    let named_cause = || match status {
+        Some((cue, code)) if !cue.is_generic() && cue != Cue::Unsupported => {
+            Some(from_status(cue, code))
+        }
+        _ => scan
+            .code
+            .map(|slot| (slot, Basis::StatusCode, confidence::CODE_IN_TEXT))
+            .or(scan
+                .phrase
+                .map(|slot| (slot, Basis::Phrase, confidence::PHRASE)))
+            .map(|(slot, basis, confidence)| {
+                by(slot.cue, Found::Text(slot.pattern), basis, confidence)
+            }),
+    };
 
     // 1. Org-wide conditions, wherever they are named.
     for cue in [
@@ -286,12 +302,14 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         );
     }
     if let Some(slot) = scan.custom {
-        let wrapper = by(
-            slot.cue,
-            Found::Text(slot.pattern),
-            Basis::Wrapper,
-            confidence::WRAPPER,
-        );
+        let wrapper = || {
+            by(
+                slot.cue,
+                Found::Text(slot.pattern),
+                Basis::Wrapper,
+                confidence::WRAPPER,
+            )
+        };
         // An object type the query cannot see (`System.QueryException:
         // sObject type 'X' is not supported`), with no trigger or flow
         // around the exception: the connected user's object access.
@@ -309,7 +327,7 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
             );
         }
         if !is_bare_dml(slot, &scan, failure.message) {
-            return wrapper;
+            return wrapper();
         }
         // A flow named inside (`first error: CANNOT_EXECUTE_FLOW_TRIGGER`)
         // is the code that failed the record.
@@ -326,25 +344,11 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         // decides when it names a record's own cause. Anything else met
         // there (a row lock, a server error, a field the code named wrong)
         // stays the code's: step 1 has already read what stops the org.
-        let inner = match status {
-            Some((cue, code)) if !cue.is_generic() && cue != Cue::Unsupported => {
-                Some(from_status(cue, code))
-            }
-            _ => scan
-                .code
-                .map(|slot| (slot, Basis::StatusCode, confidence::CODE_IN_TEXT))
-                .or(scan
-                    .phrase
-                    .map(|slot| (slot, Basis::Phrase, confidence::PHRASE)))
-                .map(|(slot, basis, confidence)| {
-                    by(slot.cue, Found::Text(slot.pattern), basis, confidence)
-                }),
-        };
-        return inner
+        return named_cause()
             .filter(
                 |(c, _)| matches!(c.class, Classification::Record(t) if t != ErrorType::Unknown),
             )
-            .unwrap_or(wrapper);
+            .unwrap_or_else(wrapper);
     }
     // 4. A row lock with no custom code around it.
     if let Some((pid, _)) = scan.first_of(Cue::Lock) {
@@ -355,29 +359,9 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         };
         return by(Cue::Lock, Found::Text(pid), basis, confidence::CODE_IN_TEXT);
     }
-    // 5. The code, or the first decisive code the text names.
-    match status {
-        Some((cue, code)) if !cue.is_generic() && cue != Cue::Unsupported => {
-            return from_status(cue, code);
-        }
-        _ => {}
-    }
-    if let Some(slot) = scan.code {
-        return by(
-            slot.cue,
-            Found::Text(slot.pattern),
-            Basis::StatusCode,
-            confidence::CODE_IN_TEXT,
-        );
-    }
-    // 6. The text.
-    if let Some(slot) = scan.phrase {
-        return by(
-            slot.cue,
-            Found::Text(slot.pattern),
-            Basis::Phrase,
-            confidence::PHRASE,
-        );
+    // 5. The code, or the first decisive code the text names; 6. the text.
+    if let Some(decided) = named_cause() {
+        return decided;
     }
     // 7. What a generic or unmapped code means on its own; when the client
     // dropped the code, a generic one the text names.
