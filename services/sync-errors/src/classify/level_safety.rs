@@ -826,9 +826,10 @@ fn a_bare_dml_failure_is_read_by_the_cause_inside() {
         // write no sync makes.
         ("", &passed_on, &[], rec(T::SalesforceAutomation)),
         ("", convert, &[], rec(T::SalesforceAutomation)),
-        // What names no cause of the record stays the code's; what
-        // stops the org is read by step 1 wherever it is.
-        ("", &lock, &[], rec(T::SalesforceAutomation)),
+        // A row lock on the record it wrote is the org locked for a
+        // moment; what names no cause of the record stays the code's;
+        // what stops the org is read by step 1 wherever it is.
+        ("", &lock, &[], sus(S::SalesforceOrgLocked)),
         ("", &server, &[], rec(T::SalesforceAutomation)),
         ("", &no_column, &[], rec(T::SalesforceAutomation)),
         ("", &storage, &[], sus(S::SalesforceStorageLimitExceeded)),
@@ -888,6 +889,71 @@ fn readings_the_seen_part_agrees_on() {
              scratch org signup limit.",
             &[],
             sus(S::SalesforceApiLimitExceeded),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
+fn wordings_of_the_twenty_eighth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A row lock on the record a bare DML statement wrote: the org
+        // locked for a moment, as a bare lock is.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             UNABLE_TO_LOCK_ROW, unable to obtain exclusive access to this record or 1 \
+             records: 701000000000001AAA: []",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        // Inside a trigger the lock is still the trigger's.
+        (
+            "",
+            "Trg: execution of AfterInsert caused by: System.DmlException: Insert failed. \
+             First exception on row 0; first error: UNABLE_TO_LOCK_ROW, unable to obtain \
+             exclusive access to this record or 1 records: 701000000000001AAA: []",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // Fields a flow's Apex action could not see in user mode: the
+        // flow's, which runs on every save of its object.
+        (
+            "",
+            "We can't save this record because the \"Confirm\" process failed. Give your \
+             Salesforce admin these details. CANNOT_EXECUTE_FLOW_TRIGGER: An Apex error \
+             occurred: System.DmlException: Operation failed due to fields being \
+             inaccessible on Sobject Opportunity, check errors on Exception or Result!",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        (
+            "CANNOT_EXECUTE_FLOW_TRIGGER",
+            "An Apex error occurred: System.DmlException: Operation failed due to fields \
+             being inaccessible on Sobject Opportunity, check errors on Exception or Result!",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        // And a trigger's query in user mode is the trigger's.
+        (
+            "",
+            "Contact: execution of AfterUpdate caused by: System.QueryException: Insufficient \
+             permissions: secure query included inaccessible field",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // The same words thrown by the code the integration called are
+        // the connected user's field access.
+        (
+            "",
+            "System.DmlException: Operation failed due to fields being inaccessible on \
+             Sobject Opportunity, check errors on Exception or Result!",
+            &[],
+            sus(S::MissingFieldPermissions),
         ),
     ];
     assert_classified(cases);
@@ -1310,7 +1376,7 @@ fn wordings_of_the_eighteenth_seen_part() {
         ),
         (
             "",
-            "Contact: execution of AfterUpdate caused by: System.QueryException: Insufficient permissions: secure query included inaccessible field",
+            "System.QueryException: Insufficient permissions: secure query included inaccessible field",
             &[],
             sus(S::MissingFieldPermissions),
         ),

@@ -14,9 +14,9 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) is named anywhere | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) is named anywhere, or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) with no trigger, flow or Apex frame around the exception | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, the first three even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
-//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
+//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; a row lock inside is the lock on that record (suspension `SALESFORCE_ORG_LOCKED`, transient); otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
@@ -269,23 +269,41 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
             }),
     };
 
-    // 1. Org-wide conditions, wherever they are named.
+    // One of the `ANYWHERE` cues, where the text names it first.
+    let named_anywhere = |cue: Cue| {
+        scan.first_of(cue).map(|(pid, _)| {
+            let basis = if m.is_code(pid) {
+                Basis::StatusCode
+            } else {
+                Basis::Phrase
+            };
+            by(cue, Found::Text(pid), basis, confidence::CODE_IN_TEXT)
+        })
+    };
+
+    // Custom code around the failure: a trigger, a flow or an Apex frame
+    // named, or given as the status code.
+    let in_code = scan.has(Cue::Apex)
+        || scan.has(Cue::Flow)
+        || matches!(status, Some((Cue::Flow | Cue::Apex, _)));
+    // 1. Org-wide conditions, wherever they are named. Fields that code run
+    // in user mode could not see are the connected user's field access only
+    // when that code is the exception itself: inside a trigger or a flow
+    // they are that automation's, which runs on every save of its object.
     for cue in [
         Cue::Storage,
         Cue::ConcurrentLimit,
         Cue::Maintenance,
         Cue::UserModeField,
     ] {
+        if cue == Cue::UserModeField && in_code {
+            continue;
+        }
         if let Some((c, code)) = status.filter(|(c, _)| *c == cue) {
             return from_status(c, code);
         }
-        if let Some((pid, _)) = scan.first_of(cue) {
-            let basis = if m.is_code(pid) {
-                Basis::StatusCode
-            } else {
-                Basis::Phrase
-            };
-            return by(cue, Found::Text(pid), basis, confidence::CODE_IN_TEXT);
+        if let Some(decided) = named_anywhere(cue) {
+            return decided;
         }
     }
     // 2. The failure's own row lock.
@@ -314,8 +332,7 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         // sObject type 'X' is not supported`), with no trigger or flow
         // around the exception: the connected user's object access.
         if slot.cue == Cue::Thrown
-            && !scan.has(Cue::Apex)
-            && !scan.has(Cue::Flow)
+            && !in_code
             && !scan.has(Cue::Dml)
             && let Some((pid, _)) = scan.first_of(Cue::SObjectNotSupported)
         {
@@ -339,11 +356,16 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
                 confidence::WRAPPER,
             );
         }
+        // A row lock on the record it wrote: the org locked, for a moment
+        // (the transient suspension, probed), as a bare lock is.
+        if let Some(decided) = named_anywhere(Cue::Lock) {
+            return decided;
+        }
         // A DML statement failed with no trigger or flow around it: the
         // record it wrote is the one that failed, so what failed inside
         // decides when it names a record's own cause. Anything else met
-        // there (a row lock, a server error, a field the code named wrong)
-        // stays the code's: step 1 has already read what stops the org.
+        // there (a server error, a field the code named wrong) stays the
+        // code's: step 1 has already read what stops the org.
         return named_cause()
             .filter(
                 |(c, _)| matches!(c.class, Classification::Record(t) if t != ErrorType::Unknown),
@@ -351,13 +373,8 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
             .unwrap_or_else(wrapper);
     }
     // 4. A row lock with no custom code around it.
-    if let Some((pid, _)) = scan.first_of(Cue::Lock) {
-        let basis = if m.is_code(pid) {
-            Basis::StatusCode
-        } else {
-            Basis::Phrase
-        };
-        return by(Cue::Lock, Found::Text(pid), basis, confidence::CODE_IN_TEXT);
+    if let Some(decided) = named_anywhere(Cue::Lock) {
+        return decided;
     }
     // 5. The code, or the first decisive code the text names; 6. the text.
     if let Some(decided) = named_cause() {
