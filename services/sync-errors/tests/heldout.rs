@@ -26,16 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twenty-eighth part scored, its batches measured once when they were
-/// installed (3 of 4, 2 of 2, 2 of 3: 7 of 9, 77.8 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 77.5;
-/// Level accuracy floor of the held-out part, percent (3, 2 and 2: 7 of 9,
-/// 77.8 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 77.5;
+/// twenty-ninth part scored, its batches measured once when they were
+/// installed (5 of 14, 3 of 3, 2 of 5, 1 of 1: 11 of 23, 47.8 %). The
+/// target is 95 %.
+const EXACT_FLOOR: f64 = 47.5;
+/// Level accuracy floor of the held-out part, percent (6, 3, 2 and 1: 12 of
+/// 23, 52.2 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 52.0;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// one this part measured (a flow's Apex action refused fields in user
-/// mode, labelled the flow's). The target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// part measured none, as the target asks.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the twenty-eight earlier held-out parts, 1 312
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 149 and 1 239 of 1 312). Raised from 85.5 when a bare
