@@ -2142,6 +2142,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "a query too large for what the integration user may see: probed, escalate if it stays",
     ),
     (
+        "INVALID_REPLICATION_DATE",
+        Cue::UnclearRefusal,
+        "a replication window (`getUpdated`, `getDeleted`) the org cannot serve: probed, escalate if it stays",
+    ),
+    (
         "EXCEEDED_ID_LIMIT",
         Cue::Unsupported,
         "too many ids in one call: a limit of the call, not of the org",

@@ -895,6 +895,76 @@ fn readings_the_seen_part_agrees_on() {
 }
 
 #[test]
+fn wordings_of_the_twenty_ninth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The Streaming API's refusals in its `code::text` form.
+        (
+            "",
+            "{ext={replay=true}, advice={reconnect=none}, channel=/meta/handshake, id=7, \
+             error=401::Authentication invalid, successful=false}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            r#"[{"error":"401::Request requires authentication","successful":false}]"#,
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // A client the server forgot: a new handshake cures it, so it is
+        // the transient suspension, not one an operator must clear.
+        (
+            "",
+            r#"[{"channel":"/meta/connect","error":"403::Unknown client","successful":false}]"#,
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "400::The replayId {42} you provided was invalid.  Please provide a valid ID, -2 \
+             to replay all events, or -1 to replay only new events.",
+            &[],
+            sus(S::Unknown),
+        ),
+        // A Pub/Sub API topic the org does not publish.
+        (
+            "",
+            "NOT_FOUND: The topic information for org CORE/prod/00D000000000001AAA and topic \
+             /data/AccountChangeEvent not found. Ensure the topic name is correct and that the \
+             topic exists.",
+            &[],
+            sus(S::Unknown),
+        ),
+        // A plain missing record under `NOT_FOUND` is still one record's.
+        (
+            "NOT_FOUND",
+            "The requested resource does not exist",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        ("", "exceeded 100000 distinct ids", &[], sus(S::Unknown)),
+        (
+            "INVALID_REPLICATION_DATE",
+            "startDate before org replication enabled date",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "upstream connect error or disconnect/reset before headers. reset reason: remote \
+             reset",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_twenty_eighth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
