@@ -26,13 +26,12 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// twenty-ninth part scored, its batches measured once when they were
-/// installed (5 of 14, 3 of 3, 2 of 5, 1 of 1: 11 of 23, 47.8 %). The
-/// target is 95 %.
-const EXACT_FLOOR: f64 = 47.5;
-/// Level accuracy floor of the held-out part, percent (6, 3, 2 and 1: 12 of
-/// 23, 52.2 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 52.0;
+/// thirtieth part scored, its batches measured once when they were
+/// installed (1 of 5, 0 of 1, 1 of 8: 2 of 14, 14.3 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 14.0;
+/// Level accuracy floor of the held-out part, percent (1, 1 and 3: 5 of 14,
+/// 35.7 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 35.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
 /// part measured none, as the target asks.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
