@@ -2132,6 +2132,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "a query the client got wrong: escalate",
     ),
     (
+        "MALFORMED_SEARCH",
+        Cue::Unsupported,
+        "a search the client got wrong: escalate",
+    ),
+    (
         "TXN_SECURITY_NO_ACCESS",
         Cue::UnclearRefusal,
         "a transaction security policy of the org refused the call: probed, escalate if it stays",

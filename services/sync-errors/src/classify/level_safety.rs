@@ -895,6 +895,93 @@ fn readings_the_seen_part_agrees_on() {
 }
 
 #[test]
+fn wordings_of_the_thirtieth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The event APIs' other words: a replay map naming no channel the
+        // client subscribes to, a subscription the org's security refuses,
+        // the Pub/Sub API out of connections.
+        (
+            "",
+            "{clientId=abc, channel=/meta/subscribe, id=3, subscription=/topic/T, \
+             error=400::The replayId for channel {/topic/T} wasn't found using the provided \
+             replay ID map {{}}., successful=false}",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Subscribe failed for channel /topic/T : 403:denied_by_security_policy:create_denied",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Error: 8 RESOURCE_EXHAUSTED: The service received too many connections and \
+             doesn't have the resources to accept new connections.",
+            &[],
+            sus(S::SalesforceConcurrentLimitExceeded),
+        ),
+        // A query function the connection's API version does not serve is
+        // that query's, not the version refused: one request's failure.
+        (
+            "UNSUPPORTED_API_VERSION",
+            "SELECT FIELDS(ALL) FROM Account LIMIT 1\n       ^\nERROR at Row:1:Column:8\nThe \
+             SOQL FIELDS function is not supported in this version of the API",
+            &[],
+            rec(T::Unknown),
+        ),
+        // The version itself refused stays the connection's.
+        (
+            "UNSUPPORTED_API_VERSION",
+            "Invalid Api version specified on URL",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // A record's value that breaks the query it was put in.
+        (
+            "",
+            "MALFORMED_QUERY: \nfrom Contact where FirstName = 'Anne\\-Marie'\n ^\nERROR at \
+             Row:1:Column:64\nInvalid string literal 'Anne\\-Marie'. Illegal character \
+             sequence '\\-' in string literal.",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        // A request refused for its shape whatever the record: one
+        // request's failure, never the org stopped.
+        (
+            "",
+            "MALFORMED_QUERY: The SOQL FIELDS function must have a LIMIT of at most 200",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "MALFORMED_SEARCH",
+            "\nFIND {name} IN ALL TYPE RETURNING Account(name)\n ^\nERROR at \
+             Row:1:Column:19\nMalformed search token: TYPE",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "Error: Request Entity Too Large: head",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "Cannot specify query parameters on this resource",
+            &[],
+            rec(T::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_twenty_ninth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

@@ -37,7 +37,7 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
 //! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
@@ -45,11 +45,12 @@
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error` | suspension `SALESFORCE_SERVER_ERROR` |
-//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` and a replay id no longer kept (`-2 to replay all events`), a Pub/Sub API topic the org does not publish (`and topic /…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE` | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none) | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE` | suspension `UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
+//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
@@ -942,6 +943,17 @@ const PHRASES: &[(&str, Cue)] = &[
     ("401::", Cue::Auth),
     ("-2 to replay all events", Cue::UnclearRefusal),
     ("403::unknown client", Cue::UnclearRefusal),
+    // The same refusal when the replay map names no channel the client
+    // subscribes to (`wasn't found using the provided replay ID map`).
+    ("provided replay id map", Cue::UnclearRefusal),
+    // A subscription the org's security refuses to the connected user
+    // (`403:denied_by_security_policy:create_denied`): the user may not
+    // read the event's object, so no subscription of it will work.
+    ("denied_by_security_policy", Cue::HiddenObject),
+    // The Pub/Sub API out of connections for the org (`RESOURCE_EXHAUSTED:
+    // The service received too many connections`): the concurrent limit,
+    // cleared by backing off.
+    ("received too many connections", Cue::ConcurrentLimit),
     // The Pub/Sub API's topic the org does not publish (`… for org CORE/…
     // and topic /data/AccountChangeEvent not found`): change data capture
     // not set up for that object, whatever the record.
@@ -1091,6 +1103,18 @@ const PHRASES: &[(&str, Cue)] = &[
     // An Apex REST endpoint the integration calls is not in the org: its
     // own configuration, not a record.
     ("could not find a match for url", Cue::Unsupported),
+    // A query function the connection's API version does not serve
+    // (`UNSUPPORTED_API_VERSION: The SOQL FIELDS function is not supported
+    // in this version of the API`): that query's shape, not the version
+    // refused, since every other call of the connection works.
+    (
+        "function is not supported in this version",
+        Cue::Unsupported,
+    ),
+    // A value put into a query that breaks its string literal (`Invalid
+    // string literal 'Anne\-Marie'. Illegal character sequence '\-'`): that
+    // record's value, which the query cannot carry.
+    ("illegal character sequence", Cue::InvalidValue),
     // A Bulk API batch sent, or its results asked for, with no rows in it
     // (`Records not found for this batch`, `InvalidBatch : Records not
     // found`): the text names no cause, and no org-wide one.
@@ -2073,6 +2097,8 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         // integration's credentials are not in question.
         Cue::Auth if scan.has(Cue::Callout) => T::SalesforceAutomation,
         Cue::Auth if scan.has(Cue::Transient) => return Suspension(S::Unknown),
+        // A query function the API version does not serve: one request's.
+        Cue::Auth if scan.has(Cue::Unsupported) => T::Unknown,
         Cue::Auth | Cue::TokenEndpoint => return Suspension(S::SalesforceAuthFailed),
         Cue::BulkUnsupported | Cue::Transient => return Suspension(S::Unknown),
         Cue::Unavailable | Cue::Maintenance => return Suspension(S::SalesforceOrgUnavailable),
