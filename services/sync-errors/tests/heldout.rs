@@ -26,15 +26,19 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirtieth part scored, its batches measured once when they were
-/// installed (1 of 5, 0 of 1, 1 of 8: 2 of 14, 14.3 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 14.0;
-/// Level accuracy floor of the held-out part, percent (1, 1 and 3: 5 of 14,
-/// 35.7 %); the target is 100 %.
-const LEVEL_FLOOR: f64 = 35.5;
+/// thirty-first part scored, its batches measured once when they were
+/// installed (16 of 29, 7 of 13: 23 of 42, 54.8 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 54.5;
+/// Level accuracy floor of the held-out part, percent (21 and 10: 31 of
+/// 42, 73.8 %); the target is 100 %.
+const LEVEL_FLOOR: f64 = 73.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured none, as the target asks.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// part measured two, both Bulk API jobs refused as the client built them
+/// (a read-only field sent in a job, a Bulk API 2.0 job given its data
+/// twice), labelled one request's failure and read as the transient
+/// suspension a failed job raises, which the governor probes and lifts by
+/// itself. The target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 2;
 /// Floors of the seen part (the thirty earlier held-out parts, 1 349
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 185 and 1 278 of 1 349). Raised from 85.5 when a bare
