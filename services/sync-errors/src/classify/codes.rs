@@ -1503,8 +1503,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "PLATFORM_EVENT_PUBLISH_FAILED",
-        Cue::Unsupported,
-        "files, feeds, portals and social: not a synced record",
+        Cue::ServerError,
+        "a platform event Salesforce could not publish after its own retries: a fault on its side, try again later",
     ),
     (
         "PORTAL_NO_ACCESS",

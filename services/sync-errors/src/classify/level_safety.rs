@@ -895,6 +895,158 @@ fn readings_the_seen_part_agrees_on() {
 }
 
 #[test]
+fn wordings_of_the_thirty_first_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The event APIs and the Bulk API in their own words.
+        (
+            "",
+            "{ext={sfdc={failureReason=503::Server is too busy. Please try your request again \
+             later.}}}",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "Error encountered during test update: 403::User not enabled for streaming",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            r#"{"code":13,"details":"The service is unavailable. Try again later"#,
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "PLATFORM_EVENT_PUBLISH_FAILED",
+            "The platform event message could not be published. Try again later.",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "InternalServerError : Retried more than 15 times",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        // A Bulk API job refused as the client built it: the whole job,
+        // the transient suspension.
+        (
+            "",
+            "InvalidJob: CreatedById cannot be specified",
+            &[],
+            sus(S::Unknown),
+        ),
+        // Logins: PKCE missing; an HTTP 420 page for an org in maintenance.
+        (
+            "",
+            "error=invalid_request&error_description=missing required code challenge",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Error (AuthCodeExchangeError): Error authenticating with auth code due to: \
+             ERROR_HTTP_420::<!DOCTYPE HTML>",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "com.sforce.ws.ConnectionException: Unexpected element. Parser was expecting \
+             element 'urn:enterprise.soap.sforce.com:upsertResponse' but found \
+             'http://schemas.xmlsoap.org/soap/envelope/:Fault'",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "ERROR at Row:1:Column:1315\nDidn't understand relationship 'Contact' in field path.",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        // A row lock a bare query met is the lock; inside a trigger it
+        // stays the trigger's.
+        (
+            "",
+            "System.QueryException: Record Currently Unavailable: The record you are \
+             attempting to edit, or one of its related records, is currently being modified \
+             by another user. Please try again.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "",
+            "System.QueryException: Registro atualmente indisponível: O registro que você está \
+             tentando editar está sendo modificado por outro usuário.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "",
+            "Trg: execution of AfterUpdate caused by: System.QueryException: Record Currently \
+             Unavailable",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // Limits only code in the org meets.
+        (
+            "",
+            "Non-selective query against large object type (more than 100000 rows)",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "CalloutException: Callout from triggers are currently not supported",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // One record's values.
+        (
+            "",
+            "Based on the frequency you selected, the end date cannot be after 12/31/2027.: \
+             End Date",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "",
+            "Maximum number of duplicate updates in one batch (12 allowed). Attempt to update \
+             Id more than once in this Api call",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "Campos obrigatórios ausentes: [LastName]",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        // A query's offset past what Salesforce serves: the request's
+        // shape; a number out of range otherwise stays the record's.
+        (
+            "",
+            "NUMBER_OUTSIDE_VALID_RANGE: Maximum SOQL offset allowed for apiName ApexClass is \
+             2000",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            "Amount: value outside of valid range on numeric field: 1.0E20",
+            &[],
+            rec(T::InvalidValue),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirtieth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

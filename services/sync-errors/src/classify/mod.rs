@@ -14,9 +14,9 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`) is named anywhere, or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) with no trigger, flow or Apex frame around the exception | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, the first three even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, or an HTTP 420 page: `ERROR_HTTP_420`) is named anywhere, or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) with no trigger, flow or Apex frame around the exception | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, the first three even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
-//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; a row lock inside is the lock on that record (suspension `SALESFORCE_ORG_LOCKED`, transient); otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
+//! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access; or a row lock (`System.QueryException: Record Currently Unavailable`): suspension `SALESFORCE_ORG_LOCKED`, transient, as a bare lock is. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; a row lock inside is the lock on that record (suspension `SALESFORCE_ORG_LOCKED`, transient); otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
@@ -39,22 +39,22 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
-//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming` | suspension `SALESFORCE_API_DISABLED` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error` | suspension `SALESFORCE_SERVER_ERROR` |
-//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE` | suspension `UNKNOWN` |
+//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…`, the Pub/Sub API's `The service is unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`) | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
-//! | `No such column` (a query), `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
+//! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
-//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
+//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
-//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one | `RESTRICTED_UNIQUE_VALUE` |
+//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one, `duplicate updates in one batch` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found`, `no recycle bin entry` (even under `INVALID_ID_FIELD`) | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
@@ -73,7 +73,7 @@
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG`, `Value too long for field` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
-//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum` | `INVALID_VALUE` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after` | `INVALID_VALUE` |
 //! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
 //! Standard messages count in the languages the corpus has them in too
@@ -81,13 +81,16 @@
 //! validation exception, the duplicate rule's `Use one of these records?`,
 //! a process that failed the save, a flow's unhandled fault, an owner left
 //! blank and an id value of incorrect type; Korean ones: the restricted
-//! picklist and a lookup filter's own text).
+//! picklist and a lookup filter's own text; Portuguese ones: a row lock
+//! and required fields missing).
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed`, `Too many callouts`, an object that `does not allow
 //! locking rows`, `Apex heap size too large`, `Invalid conversion from
 //! runtime type`, a test method's `do not support Web service callouts` and
-//! a `Dependent class is invalid` are Apex's, `An error occurred at
+//! a `Dependent class is invalid`, a `Non-selective query against large
+//! object type` and `Callout from triggers are currently not supported`
+//! are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update` and `the number of
 //! interviews` a flow's.
 //!
@@ -343,6 +346,16 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
                 Basis::Phrase,
                 confidence::PHRASE,
             );
+        }
+        // A row lock that a bare query met (`System.QueryException: Record
+        // Currently Unavailable`, a `FOR UPDATE` waiting on another save):
+        // the org locked for a moment, as a lock a bare DML statement meets.
+        if slot.cue == Cue::Thrown
+            && !in_code
+            && !scan.has(Cue::Dml)
+            && let Some(decided) = named_anywhere(Cue::Lock)
+        {
+            return decided;
         }
         if !is_bare_dml(slot, &scan, failure.message) {
             return wrapper();
@@ -736,6 +749,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("do not support web service callouts", Cue::Apex),
     ("dependent class is invalid", Cue::Apex),
     ("invalid conversion from runtime type", Cue::Apex),
+    // Limits only code in the org meets: a query in a trigger that is not
+    // selective on a large object, a callout from a trigger.
+    ("non-selective query against large object", Cue::Apex),
+    (
+        "callout from triggers are currently not supported",
+        Cue::Apex,
+    ),
     // Integration level.
     ("unable to obtain exclusive access", Cue::Lock),
     // Setup locked by another change in progress (a deploy, a sharing
@@ -941,6 +961,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // the server forgot (`403::Unknown client`, which a new handshake
     // cures), names no cause an operator must clear.
     ("401::", Cue::Auth),
+    // `503::Server is too busy`: the org's server, for a while.
+    ("503::", Cue::Unavailable),
+    // `403::User not enabled for streaming`: the API is off for the user.
+    ("not enabled for streaming", Cue::ApiDisabled),
     ("-2 to replay all events", Cue::UnclearRefusal),
     ("403::unknown client", Cue::UnclearRefusal),
     // The same refusal when the replay map names no channel the client
@@ -954,6 +978,20 @@ const PHRASES: &[(&str, Cue)] = &[
     // The service received too many connections`): the concurrent limit,
     // cleared by backing off.
     ("received too many connections", Cue::ConcurrentLimit),
+    // Its gRPC status 13 with `The service is unavailable. Try again
+    // later`: the event bus down, as `Service Unavailable` is.
+    ("service is unavailable", Cue::Unavailable),
+    // A SOAP client that met a fault where the call's answer was expected
+    // (`Parser was expecting element '…upsertResponse' but found
+    // '…/soap/envelope/:Fault'`): the whole call refused, its code lost.
+    ("soap/envelope/:fault", Cue::UnclearRefusal),
+    // The OAuth flow refused for want of PKCE (`missing required code
+    // challenge`): no token until the connection is set up again.
+    ("code challenge", Cue::Auth),
+    // An HTTP 420 page where a token was expected (`ERROR_HTTP_420::`):
+    // Salesforce's edge answering for an org that is down for maintenance
+    // or not yet ready, whatever the call.
+    ("error_http_420", Cue::Maintenance),
     // The Pub/Sub API's topic the org does not publish (`… for org CORE/…
     // and topic /data/AccountChangeEvent not found`): change data capture
     // not set up for that object, whatever the record.
@@ -978,6 +1016,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("security evaluation for non-admin", Cue::HiddenObject),
     ("unable to find object", Cue::UnknownObject),
     ("no such column", Cue::HiddenField),
+    // The same for a relationship a query names (`Didn't understand
+    // relationship 'Contact' in field path`).
+    ("didn't understand relationship", Cue::HiddenField),
     // Apex in user mode: `Operation failed due to fields being inaccessible
     // on Sobject X`, and a `WITH SECURITY_ENFORCED` query's `secure query
     // included inaccessible field`.
@@ -1075,6 +1116,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("creating a duplicate", Cue::DuplicateRule),
     ("create a duplicate", Cue::DuplicateRule),
     ("duplicate value found", Cue::UniqueValue),
+    // One id sent more often than a call may carry it (`Maximum number of
+    // duplicate updates in one batch (12 allowed)`), as `Duplicate Id
+    // specified` is.
+    ("duplicate updates in one batch", Cue::UniqueValue),
     ("duplicate external id specified", Cue::UniqueValue),
     ("record found for external id", Cue::UniqueValue),
     // An upsert whose external ID value is on two records already.
@@ -1111,6 +1156,10 @@ const PHRASES: &[(&str, Cue)] = &[
         "function is not supported in this version",
         Cue::Unsupported,
     ),
+    // A query paging past what Salesforce serves (`NUMBER_OUTSIDE_VALID_RANGE:
+    // Maximum SOQL offset allowed for apiName ApexClass is 2000`): the
+    // query's shape, not a record's number.
+    ("maximum soql offset", Cue::Unsupported),
     // A value put into a query that breaks its string literal (`Invalid
     // string literal 'Anne\-Marie'. Illegal character sequence '\-'`): that
     // record's value, which the query cannot carry.
@@ -1229,6 +1278,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // field 'X' must be of type date`), under `INVALID_FIELD`.
     ("must be of type", Cue::TypeMismatch),
     ("value outside of valid range", Cue::OutOfRange),
+    // A recurring event's series ending later than its frequency allows
+    // (`Based on the frequency you selected, the end date cannot be after
+    // …`): that record's value.
+    ("the end date cannot be after", Cue::InvalidValue),
     // `STANDARD_PRICE_NOT_DEFINED`'s own text: a price book entry whose
     // product has no standard price yet.
     ("create a standard price", Cue::InvalidValue),
@@ -1440,6 +1493,10 @@ const LOCALIZED: &[(&str, Cue)] = &[
     ("reconexión fallida", Cue::Auth),
     // German: a data platform's daily share of the org's calls used up.
     ("tägliche api-kontingent", Cue::IntegrationQuota),
+    // Portuguese: a row lock (`Registro atualmente indisponível`: record
+    // currently unavailable), required fields missing.
+    ("registro atualmente indisponível", Cue::Lock),
+    ("campos obrigatórios ausentes", Cue::RequiredMissing),
     // Korean: the restricted picklist, and a lookup filter's own text.
     ("제한된 선택 목록 필드의 잘못된 값", Cue::RestrictedPicklist),
     ("값이 필터 기준과 일치하지 않습니다", Cue::FilterCriteria),
@@ -1520,6 +1577,9 @@ const BULK_SPELLINGS: &[(&str, Cue)] = &[
     ("InvalidEntity", Cue::UnknownObject),
     ("TooManyLockFailure", Cue::Lock),
     ("FeatureNotEnabled", Cue::ApiDisabled),
+    // A batch Salesforce failed to process on its side, after retrying it
+    // (`InternalServerError : Retried more than 15 times`).
+    ("InternalServerError", Cue::ServerError),
 ];
 
 /// The automaton over every code and phrase, and the tables that read it.
@@ -2178,6 +2238,8 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         // A body that does not parse at all (`'referenceId' is a required
         // field`, a request too large): the client's request, no record.
         Cue::JsonParser => T::Unknown,
+        // A query's offset past what Salesforce serves: the request's shape.
+        Cue::OutOfRange if scan.has(Cue::Unsupported) => T::Unknown,
         Cue::OutOfRange | Cue::InvalidValue => T::InvalidValue,
         // `At least 1 record is required`: an empty collection request.
         Cue::RequiredMissing if scan.has(Cue::NotAValue) => T::Unknown,
