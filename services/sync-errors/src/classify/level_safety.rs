@@ -895,6 +895,91 @@ fn readings_the_seen_part_agrees_on() {
 }
 
 #[test]
+fn http_statuses_in_the_clients_words() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Read as the status code given alone is.
+        (
+            "",
+            "Request failed with status code 503",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "ERROR_HTTP_502: ",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "504 Server Error: Gateway Time-out for url: https://x.my.salesforce.com/services/data",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "401 Client Error: Unauthorized for url: https://x.my.salesforce.com/services/data",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "The remote server returned an error: (401) Unauthorized.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        ("", "ERROR_HTTP_500: ", &[], sus(S::SalesforceServerError)),
+        (
+            "",
+            "Request failed with status code 404",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Request failed with status code 403",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        // A generic status decides only when nothing else does.
+        (
+            "",
+            "Request failed with status code 403: The REST API is not enabled for this \
+             Organization.",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            "Request failed with status code 404: entity is deleted",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        // The connection lost on the way: no answer from the org.
+        ("", "read ECONNRESET", &[], sus(S::SalesforceOrgUnavailable)),
+        // Apex's own callout answered 401: that code's failure.
+        (
+            "",
+            "System.HttpResponse[Status=Unauthorized, StatusCode=401] status code 401",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // A 400 names nothing.
+        (
+            "",
+            "Request failed with status code 400",
+            &[],
+            rec(T::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_first_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

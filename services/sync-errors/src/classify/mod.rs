@@ -76,6 +76,14 @@
 //! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after` | `INVALID_VALUE` |
 //! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
+//! HTTP statuses count in the words the common clients write them in when
+//! Salesforce's body is lost (`Request failed with status code 503`,
+//! `ERROR_HTTP_401`, `503 Server Error: …`, `The remote server returned an
+//! error: (401) …`, `Bad Gateway`, `Gateway Timeout`, and the connection
+//! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`), read as the
+//! status code given alone is; the generic ones (403, 404, 500) decide only
+//! when nothing else in the text does.
+//!
 //! Standard messages count in the languages the corpus has them in too
 //! (`LOCALIZED`: Japanese ones such as the restricted picklist, the custom
 //! validation exception, the duplicate rule's `Use one of these records?`,
@@ -816,6 +824,50 @@ const PHRASES: &[(&str, Cue)] = &[
     ("failed (401)", Cue::Auth),
     ("failed: 401", Cue::Auth),
     ("401 unauthorized", Cue::Auth),
+    // An HTTP status as the common clients write it when Salesforce's body
+    // is lost (`Request failed with status code 503`, jsforce's
+    // `ERROR_HTTP_503`, Python's `503 Server Error: …`, .NET's `The remote
+    // server returned an error: (503) …`), read as the status code is when
+    // it is given alone. The generic ones (403, 404, 500) decide only when
+    // nothing else in the text does.
+    ("status code 401", Cue::Auth),
+    ("error_http_401", Cue::Auth),
+    ("401 client error", Cue::Auth),
+    ("returned an error: (401)", Cue::Auth),
+    ("status code 403", Cue::Forbidden),
+    ("error_http_403", Cue::Forbidden),
+    ("403 client error", Cue::Forbidden),
+    ("returned an error: (403)", Cue::Forbidden),
+    ("status code 404", Cue::NotFound),
+    ("error_http_404", Cue::NotFound),
+    ("404 client error", Cue::NotFound),
+    ("returned an error: (404)", Cue::NotFound),
+    ("status code 500", Cue::UnknownException),
+    ("error_http_500", Cue::UnknownException),
+    ("500 server error", Cue::UnknownException),
+    ("returned an error: (500)", Cue::UnknownException),
+    ("status code 502", Cue::Unavailable),
+    ("error_http_502", Cue::Unavailable),
+    ("502 server error", Cue::Unavailable),
+    ("returned an error: (502)", Cue::Unavailable),
+    ("status code 503", Cue::Unavailable),
+    ("error_http_503", Cue::Unavailable),
+    ("503 server error", Cue::Unavailable),
+    ("returned an error: (503)", Cue::Unavailable),
+    ("status code 504", Cue::Unavailable),
+    ("error_http_504", Cue::Unavailable),
+    ("504 server error", Cue::Unavailable),
+    ("returned an error: (504)", Cue::Unavailable),
+    ("bad gateway", Cue::Unavailable),
+    ("gateway timeout", Cue::Unavailable),
+    ("gateway time-out", Cue::Unavailable),
+    // The connection itself lost or refused on the way to the org (Node's
+    // `ETIMEDOUT`, `ECONNRESET`, `ECONNREFUSED`, `socket hang up`): no
+    // answer from Salesforce at all, as `could not connect to host` is.
+    ("etimedout", Cue::Unavailable),
+    ("econnreset", Cue::Unavailable),
+    ("econnrefused", Cue::Unavailable),
+    ("socket hang up", Cue::Unavailable),
     ("password has expired", Cue::Auth),
     // `user hasn't approved this consumer`, also cut short by a title.
     ("approved this consume", Cue::Auth),
@@ -1869,6 +1921,11 @@ impl Scan {
             Form::Code(cue) => (cue, Some(Slot::Code)),
             Form::Phrase(cue @ (Cue::Flow | Cue::Apex)) => (cue, Some(Slot::Custom)),
             Form::Phrase(cue) | Form::WordPhrase(cue) if cue.is_hint() => (cue, None),
+            // A generic status in a client's words (`status code 403`) is
+            // read as the same code given alone: only when nothing decides.
+            Form::Phrase(cue) | Form::WordPhrase(cue) if cue.is_generic() => {
+                (cue, Some(Slot::Generic))
+            }
             Form::Phrase(cue) | Form::WordPhrase(cue) => (cue, Some(Slot::Phrase)),
             Form::ApexException if starts_with_ignore_case(&hay[end..], DML_EXCEPTION) => {
                 (Cue::Dml, Some(Slot::Custom))
