@@ -895,6 +895,71 @@ fn readings_the_seen_part_agrees_on() {
 }
 
 #[test]
+fn grpc_statuses_in_the_clients_words() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        (
+            "",
+            "Error: 14 UNAVAILABLE: No connection established",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "io.grpc.StatusRuntimeException: UNAUTHENTICATED: The provided access token is \
+             invalid",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "status = StatusCode.DEADLINE_EXCEEDED details = \"Deadline Exceeded\"",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "Error: 8 RESOURCE_EXHAUSTED: Publish limit exceeded",
+            &[],
+            sus(S::SalesforceConcurrentLimitExceeded),
+        ),
+        // A fault inside, as HTTP 500: the text decides first.
+        (
+            "",
+            "Error: 13 INTERNAL: Received RST_STREAM with code 2",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "Error: 13 INTERNAL: The Pub/Sub API is not enabled for this org: \
+             API_DISABLED_FOR_ORG",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        // A request the client built wrong names no cause.
+        (
+            "",
+            "Error: 3 INVALID_ARGUMENT: The replay ID must be 8 bytes",
+            &[],
+            rec(T::Unknown),
+        ),
+        // The word alone is no gRPC status: a record locked stays a lock.
+        (
+            "",
+            "Record Currently Unavailable: The record you are attempting to edit is being \
+             modified by another user.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn http_statuses_in_the_clients_words() {
     use ErrorType as T;
     use SuspensionReason as S;

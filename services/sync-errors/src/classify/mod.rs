@@ -82,7 +82,10 @@
 //! error: (401) …`, `Bad Gateway`, `Gateway Timeout`, and the connection
 //! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`), read as the
 //! status code given alone is; the generic ones (403, 404, 500) decide only
-//! when nothing else in the text does.
+//! when nothing else in the text does. So do the Pub/Sub API's gRPC
+//! statuses (`14 UNAVAILABLE:`, `StatusRuntimeException: UNAUTHENTICATED`,
+//! `StatusCode.DEADLINE_EXCEEDED`, `8 RESOURCE_EXHAUSTED:`, and `13
+//! INTERNAL:`, generic as HTTP 500 is).
 //!
 //! Standard messages count in the languages the corpus has them in too
 //! (`LOCALIZED`: Japanese ones such as the restricted picklist, the custom
@@ -868,6 +871,32 @@ const PHRASES: &[(&str, Cue)] = &[
     ("econnreset", Cue::Unavailable),
     ("econnrefused", Cue::Unavailable),
     ("socket hang up", Cue::Unavailable),
+    // The gRPC status of the Pub/Sub API as its clients write it (Node's
+    // `14 UNAVAILABLE: …`, Java's `StatusRuntimeException: UNAVAILABLE: …`,
+    // Python's `StatusCode.UNAVAILABLE`): the service down or the call
+    // timed out, the session refused, a fault inside (generic, as HTTP 500
+    // is), the org's event limits met (backed off, as the concurrent limit).
+    ("14 unavailable:", Cue::Unavailable),
+    ("statusruntimeexception: unavailable", Cue::Unavailable),
+    ("statuscode.unavailable", Cue::Unavailable),
+    ("4 deadline_exceeded:", Cue::Unavailable),
+    (
+        "statusruntimeexception: deadline_exceeded",
+        Cue::Unavailable,
+    ),
+    ("statuscode.deadline_exceeded", Cue::Unavailable),
+    ("16 unauthenticated:", Cue::Auth),
+    ("statusruntimeexception: unauthenticated", Cue::Auth),
+    ("statuscode.unauthenticated", Cue::Auth),
+    ("13 internal:", Cue::UnknownException),
+    ("statusruntimeexception: internal", Cue::UnknownException),
+    ("statuscode.internal", Cue::UnknownException),
+    ("8 resource_exhausted:", Cue::ConcurrentLimit),
+    (
+        "statusruntimeexception: resource_exhausted",
+        Cue::ConcurrentLimit,
+    ),
+    ("statuscode.resource_exhausted", Cue::ConcurrentLimit),
     ("password has expired", Cue::Auth),
     // `user hasn't approved this consumer`, also cut short by a title.
     ("approved this consume", Cue::Auth),
