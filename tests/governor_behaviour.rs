@@ -816,6 +816,8 @@ async fn org_usage_reports_stop_grants_short_of_the_org_limit(backend: Backend) 
     let mut env = Env::start(backend, Settings::default()).await;
     let c = &mut env.client;
     set_budget(c, "acme", budget(5_000, 5_000)).await;
+    // The grant and the report must share a bucket for the grant to count.
+    syncgov_tests::early_in_a_bucket().await;
     assert!(acquire(c, "acme", 10, pb::Priority::Critical).await.granted);
     // Other apps used most of the org.
     let r = report(c, "acme", "api-usage=4880/5000", None)

@@ -22,8 +22,8 @@ use syncgov_kit::auth::{AuthChannel, Bearer};
 use syncgov_kit::security::SecuritySettings;
 use syncgov_kit::server::ServerSettings;
 use syncgov_tests::{
-    Backend, PATIENCE, RedisServer, Service, Store, TempDir, WebhookReceiver, eventually,
-    on_every_store,
+    Backend, PATIENCE, RedisServer, Service, Store, TempDir, WebhookReceiver, early_in_a_bucket,
+    eventually, on_every_store,
 };
 use tonic::Code;
 use tonic::codec::Streaming;
@@ -103,22 +103,6 @@ impl Alerting {
             self.governors[i].channel().await,
             Bearer::fixed(token).unwrap(),
         ))
-    }
-}
-
-/// Waits, when little of it is left, for the next bucket of the governor's
-/// window (the default width, aligned on the clock), so that what follows
-/// within a few seconds falls in one bucket.
-async fn early_in_a_bucket() {
-    let bucket = Settings::default().bucket.as_millis();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_millis();
-    let left = bucket - now % bucket;
-    if left < bucket / 3 {
-        let left = u64::try_from(left).expect("a bucket is short");
-        tokio::time::sleep(Duration::from_millis(left + 100)).await;
     }
 }
 

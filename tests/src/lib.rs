@@ -444,6 +444,25 @@ where
     }
 }
 
+/// Waits, when little of it is left, for the next bucket of the governor's
+/// window (the default width, aligned on the clock), so that what a test
+/// does within a few seconds falls in one bucket: the org-wide estimate
+/// counts the grants from a report's bucket on.
+pub async fn early_in_a_bucket() {
+    let bucket = quota_governor::config::Settings::default()
+        .bucket
+        .as_millis();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_millis();
+    let left = bucket - now % bucket;
+    if left < bucket / 3 {
+        let left = u64::try_from(left).expect("a bucket is short");
+        tokio::time::sleep(Duration::from_millis(left + 100)).await;
+    }
+}
+
 /// Path of a binary of this workspace, built beside the test binary.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
