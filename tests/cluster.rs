@@ -737,9 +737,9 @@ async fn the_binaries_take_a_cluster_from_a_flag_or_the_environment() {
 async fn a_cluster_out_of_reach_is_unavailable() {
     // Nodes nobody listens on: the services start (connecting lazily) and
     // answer UNAVAILABLE within their Redis timeout, acknowledging nothing.
-    let seeds: Vec<quota_governor::config::RedisUrl> = (0..2)
-        .map(|_| {
-            format!("redis://{}", syncgov_tests::free_addr())
+    let seeds: Vec<quota_governor::config::RedisUrl> = (1..=2)
+        .map(|n| {
+            format!("redis://{}", syncgov_tests::nowhere(n))
                 .parse()
                 .unwrap()
         })

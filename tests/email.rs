@@ -840,10 +840,8 @@ async fn failing_mail_is_counted_by_reason_and_shown_in_the_settings() {
     assert_eq!(value_of(&text, webhook_gauge), Some(0.0), "{text}");
     assert!(sink.messages().is_empty(), "{:?}", sink.messages());
 
-    // Nobody listening: a connection failure. On a port below 1024, which
-    // no test binds: a freed ephemeral port could be taken by another
-    // test's server between two attempts, and its answer counted otherwise.
-    let closed = "smtp://127.0.0.1:1".to_owned();
+    // Nobody listening: a connection failure.
+    let closed = format!("smtp://{}", syncgov_tests::nowhere(1));
     let (status, text) = mail_fails(&closed).await;
     assert!(status.consecutive_failures >= 3, "{status:?}");
     assert!(!status.last_failure.is_empty(), "{status:?}");

@@ -279,7 +279,7 @@ async fn envoy_says_when_an_org_is_suspended() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_governor_down_failure_mode_deny_decides() {
     // Nothing listens at this address.
-    let down = free_addr();
+    let down = syncgov_tests::nowhere(1);
     let (open, closed) = blocking(move || {
         let open = Envoy::start(down, false).get("acme").status;
         let closed = Envoy::start(down, true).get("acme").status;

@@ -15,7 +15,7 @@ use syncgov_api::syncerrors::v1 as epb;
 use syncgov_api::syncerrors::v1::sync_errors_client::SyncErrorsClient;
 use syncgov_api::taxonomy::v1 as tx;
 use syncgov_kit::server::ServerSettings;
-use syncgov_tests::{RedisServer, Service, TempDir, binary, free_addr};
+use syncgov_tests::{RedisServer, Service, TempDir, binary};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
 
@@ -571,7 +571,7 @@ async fn usage_shows_the_numbers_and_the_last_day_as_a_chart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_service_exits_3_and_says_how_to_point_at_another() {
-    let nowhere = free_addr();
+    let nowhere = syncgov_tests::nowhere(1);
     let ctl = Ctl::at(nowhere, nowhere);
     let governor = ctl.run(&["usage", "--org", "acme"]).await;
     assert_eq!(governor.code, 3, "{governor:#?}");
@@ -1452,7 +1452,7 @@ async fn an_export_whose_service_goes_away_leaves_no_file() {
     proxy_task.abort();
 
     // A service that is not there at all: exit 3, no file either.
-    let nowhere = Ctl::at(env.governor.addr(), free_addr());
+    let nowhere = Ctl::at(env.governor.addr(), syncgov_tests::nowhere(1));
     let run = nowhere
         .run(&[
             "errors",
@@ -1691,7 +1691,7 @@ async fn classify_answers_as_the_local_filter_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completions_and_help_need_no_service() {
-    let nowhere = free_addr();
+    let nowhere = syncgov_tests::nowhere(1);
     let ctl = Ctl::at(nowhere, nowhere);
     let bash = ctl.run(&["completions", "bash"]).await;
     assert!(bash.ok().contains("_syncctl()"), "{bash:#?}");

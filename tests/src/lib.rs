@@ -444,6 +444,14 @@ where
     }
 }
 
+/// A loopback address nothing listens on, the `n`th: a port below 1024,
+/// which no test binds. A freed ephemeral port (see [`free_addr`]) could be
+/// taken by another test's server while a test counts on it staying shut.
+pub fn nowhere(n: u16) -> SocketAddr {
+    assert!((1..1024).contains(&n), "a port below 1024");
+    SocketAddr::from(([127, 0, 0, 1], n))
+}
+
 /// Waits, when little of it is left, for the next bucket of the governor's
 /// window (the default width, aligned on the clock), so that what a test
 /// does within a few seconds falls in one bucket: the org-wide estimate
