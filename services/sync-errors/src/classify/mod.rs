@@ -343,14 +343,13 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
                 confidence::WRAPPER,
             )
         };
+        // An Apex exception other than a DML statement's, with no trigger,
+        // flow or frame around it.
+        let bare_thrown = slot.cue == Cue::Thrown && !in_code && !scan.has(Cue::Dml);
         // An object type the query cannot see (`System.QueryException:
-        // sObject type 'X' is not supported`), with no trigger or flow
-        // around the exception: the connected user's object access.
-        if slot.cue == Cue::Thrown
-            && !in_code
-            && !scan.has(Cue::Dml)
-            && let Some((pid, _)) = scan.first_of(Cue::SObjectNotSupported)
-        {
+        // sObject type 'X' is not supported`): the connected user's object
+        // access.
+        if bare_thrown && let Some((pid, _)) = scan.first_of(Cue::SObjectNotSupported) {
             return by(
                 Cue::SObjectNotSupported,
                 Found::Text(pid),
@@ -361,11 +360,7 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         // A row lock that a bare query met (`System.QueryException: Record
         // Currently Unavailable`, a `FOR UPDATE` waiting on another save):
         // the org locked for a moment, as a lock a bare DML statement meets.
-        if slot.cue == Cue::Thrown
-            && !in_code
-            && !scan.has(Cue::Dml)
-            && let Some(decided) = named_anywhere(Cue::Lock)
-        {
+        if bare_thrown && let Some(decided) = named_anywhere(Cue::Lock) {
             return decided;
         }
         if !is_bare_dml(slot, &scan, failure.message) {
