@@ -1045,6 +1045,41 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_second_seen_part() {
+    use ErrorType as T;
+    let rec = Classification::Record;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A portal user's contact left without its account: the account is
+        // the value missing, though the message also names the owner's role.
+        (
+            "",
+            "Error: Update failed. First exception on row 0 with id 003d0000038BKQKAA4; first \
+             error: FIELD_INTEGRITY_EXCEPTION, A portal user's contact record must include an \
+             account. Furthermore, the owner of the account must be associated with a role.: \
+             [AccountId].",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        // A converted lead whose owner is a queue.
+        (
+            "",
+            "Converted objects can only be owned by users.  You must specify a user for the \
+             Owner field.",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        // Apex reading a field through an aggregate query's row.
+        (
+            "",
+            "Opportunity.CurrencyIsoCode does not belong to SObject type AggregateResult",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_first_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

@@ -59,12 +59,12 @@
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object` | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
-//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`) | `OWNER_ASSIGNMENT` |
+//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`), a converted lead's owner that is not a user (`can only be owned by users`) | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`, a portal user's contact that `must include an account`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
@@ -100,8 +100,9 @@
 //! locking rows`, `Apex heap size too large`, `Invalid conversion from
 //! runtime type`, a test method's `do not support Web service callouts` and
 //! a `Dependent class is invalid`, a `Non-selective query against large
-//! object type` and `Callout from triggers are currently not supported`
-//! are Apex's, `An error occurred at
+//! object type`, `Callout from triggers are currently not supported` and a
+//! field read through another type's row (`does not belong to SObject
+//! type`) are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update` and `the number of
 //! interviews` a flow's.
 //!
@@ -758,6 +759,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // Limits only code in the org meets: a query in a trigger that is not
     // selective on a large object, a callout from a trigger.
     ("non-selective query against large object", Cue::Apex),
+    // Apex reading a field through the wrong type's row (`… does not
+    // belong to SObject type AggregateResult`): only code does that.
+    ("does not belong to sobject type", Cue::Apex),
     (
         "callout from triggers are currently not supported",
         Cue::Apex,
@@ -1283,6 +1287,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // A user who may not own records at all (`Guest users cannot be record
     // owners`), named by a `FIELD_INTEGRITY_EXCEPTION`.
     ("cannot be record owner", Cue::OwnerAssignment),
+    // A converted lead (or what it became) left with a queue for its owner:
+    // `Converted objects can only be owned by users`.
+    ("can only be owned by users", Cue::OwnerAssignment),
     // The nonprofit success pack's own rule on recurring donations.
     (
         "on a recurring donation that has closed",
@@ -1294,6 +1301,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // A geolocation field given half (`Latitude value is missing :
     // Latitude`, under `FIELD_INTEGRITY_EXCEPTION`).
     ("value is missing", Cue::RequiredMissing),
+    // A portal user's contact saved without its account (`must include an
+    // account`, under `FIELD_INTEGRITY_EXCEPTION`).
+    ("must include an account", Cue::RequiredMissing),
     ("before specifying a state", Cue::CountryMissing),
     ("problem with this country", Cue::StateOrCountry),
     ("problem with this state", Cue::StateOrCountry),
