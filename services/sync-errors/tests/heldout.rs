@@ -26,15 +26,17 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirty-second part scored, measured once when it was installed (3 of
-/// 6, 50.0 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 49.5;
-/// Level accuracy floor of the held-out part, percent (6 of 6, 100 %, the
-/// target).
-const LEVEL_FLOOR: f64 = 99.5;
+/// thirty-third part scored, measured once when it was installed (14 of
+/// 27, 51.9 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 51.5;
+/// Level accuracy floor of the held-out part, percent: just below what it
+/// scored (21 of 27, 77.8 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 77.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured none, as the target asks.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// part measured one (an invocable action's `UNKNOWN_EXCEPTION` naming ids
+/// that are not right, read as a server error: the transient suspension the
+/// governor probes and lifts by itself). The target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the thirty-two earlier held-out parts, 1 397
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 232 and 1 326 of 1 397). Raised from 85.5 when a bare
