@@ -21,10 +21,6 @@ use aho_corasick::{Anchored, MatchKind, PatternID};
 /// (measured: 2.0 ns/byte for one, 0.8 for four, and eight were slower).
 const LANES: usize = 4;
 
-/// Messages shorter than this are walked in one lane: a lane's quarter
-/// would be hardly longer than the few bytes it may run past its end.
-const SHORT: usize = 64;
-
 /// A power of two above the offset of every state that does not match; the
 /// matching states' rows are kept from here on, so a walk tells a match in
 /// any of its lanes by one `|` of the lanes' states and one comparison.
@@ -57,7 +53,8 @@ pub(super) struct Dfa {
     /// of its row, so a step is one read.
     trans: Box<[u32; TABLE]>,
     /// The number of classes: the width of a row.
-    stride: u32,
+    #[cfg(test)]
+    stride: usize,
     /// Matching state `n`'s row is at `MATCHING + (n << pitch_shift)`.
     pitch_shift: u32,
     /// The number of states that do not match, for the size the tests
@@ -71,18 +68,10 @@ pub(super) struct Dfa {
     pattern_at: Box<[u32]>,
     /// The patterns each matching state reports, state after state.
     patterns: Box<[PatternID]>,
-    /// Each pattern's length, by pattern id.
-    lengths: Box<[u8]>,
-    /// The depth of each state that does not match, by row (its offset over
-    /// `stride`): the length of the longest suffix read that is a prefix of
-    /// some pattern, which is what an Aho-Corasick state stands for. No
-    /// occurrence still to end began more than this many bytes back.
-    depth: Box<[u8]>,
-    /// The depth of each matching state, by state number.
-    matching_depth: Box<[u8]>,
-    /// The longest pattern's length.
-    #[cfg(test)]
-    longest: usize,
+    /// The longest pattern: a walk started this many bytes early is in the
+    /// same state as one started at the beginning, since an Aho-Corasick
+    /// state is the longest suffix read that is a prefix of some pattern.
+    warm: usize,
 }
 
 impl Dfa {
@@ -128,11 +117,7 @@ impl Dfa {
         let start = built
             .start_state(Anchored::No)
             .expect("the DFA supports unanchored searches");
-        // Breadth first, so that a state's distance from the start is its
-        // depth: the shortest text that leads to the state of prefix `w` is
-        // `w` itself.
         let mut reached = vec![start];
-        let mut distance = std::collections::HashMap::from([(start, 0u8)]);
         let mut number = std::collections::HashMap::from([(start, 0usize)]);
         let mut i = 0;
         while let Some(&sid) = reached.get(i) {
@@ -141,7 +126,6 @@ impl Dfa {
                 if let std::collections::hash_map::Entry::Vacant(e) = number.entry(next) {
                     e.insert(reached.len());
                     reached.push(next);
-                    distance.insert(next, distance[&sid] + 1);
                 }
             }
             i += 1;
@@ -197,39 +181,32 @@ impl Dfa {
             patterns.extend((0..built.match_len(sid)).map(|k| built.match_pattern(sid, k)));
             pattern_at.push(u32::try_from(patterns.len()).expect("few patterns"));
         }
-        let depth_of = |sids: &[StateID]| sids.iter().map(|sid| distance[sid]).collect();
         Dfa {
             classes,
             trans,
-            stride: u32::try_from(stride).expect("at most 256 classes"),
+            #[cfg(test)]
+            stride,
             pitch_shift: pitch.trailing_zeros(),
             #[cfg(test)]
             others,
             start: offset(start),
             pattern_at: pattern_at.into(),
             patterns: patterns.into(),
-            lengths: lower
-                .iter()
-                .map(|p| u8::try_from(p.len()).expect("patterns under 256 bytes"))
-                .collect(),
-            depth: depth_of(&reached[matching..]),
-            matching_depth: depth_of(&reached[..matching]),
-            #[cfg(test)]
-            longest: built.max_pattern_len(),
+            warm: built.max_pattern_len(),
         }
     }
 
     /// The longest pattern's length.
     #[cfg(test)]
-    pub(super) fn longest(&self) -> usize {
-        self.longest
+    pub(super) fn warm(&self) -> usize {
+        self.warm
     }
 
     /// The size of the rows a walk reads, in bytes.
     #[cfg(test)]
     pub(super) fn table_bytes(&self) -> usize {
         let matching = self.pattern_at.len() - 1;
-        (self.others + matching) * self.stride as usize * size_of::<u32>()
+        (self.others + matching) * self.stride * size_of::<u32>()
     }
 
     /// The state after reading `byte` in state `sid`.
@@ -238,17 +215,6 @@ impl Dfa {
         // In `u32`: an index of `usize` would take one more instruction per
         // byte to widen the state.
         self.trans[(sid + u32::from(self.classes[usize::from(byte)])) as usize]
-    }
-
-    /// The depth of state `sid`: an occurrence that has not ended yet began
-    /// at most this many bytes back.
-    fn depth(&self, sid: u32) -> usize {
-        let depth = if sid >= MATCHING {
-            self.matching_depth[((sid - MATCHING) >> self.pitch_shift) as usize]
-        } else {
-            self.depth[(sid / self.stride) as usize]
-        };
-        usize::from(depth)
     }
 
     /// Calls `found(pattern, end)` for every pattern that matching state
@@ -290,14 +256,14 @@ impl Dfa {
 
     /// Calls `found(pattern, end)` for every occurrence of every pattern in
     /// `hay`, in no particular order. A long message is cut into [`LANES`]
-    /// stretches walked in lock step, each from the start state at its own
-    /// first byte, so each finds every occurrence that begins in it; then
-    /// each lane runs on past its end only while an occurrence begun in its
-    /// stretch can still end (the state's depth reaches back into it), and
-    /// reports only those, so every occurrence is reported exactly once.
+    /// stretches walked in lock step, each from [`Dfa::warm`] bytes before
+    /// its own stretch and reporting only matches that end inside it, so
+    /// every occurrence is reported exactly once.
     pub(super) fn walk(&self, hay: &[u8], mut found: impl FnMut(PatternID, usize)) {
         let n = hay.len();
-        if n < SHORT {
+        // Below this the early starts cost more than the lanes save (and the
+        // first lane must own at least `warm` bytes).
+        if n < 3 * self.warm {
             let mut sid = self.start;
             for (at, &byte) in hay.iter().enumerate() {
                 sid = self.step(sid, byte);
@@ -307,44 +273,39 @@ impl Dfa {
             }
             return;
         }
-        let quarter = n / LANES;
-        let own: [usize; LANES] = std::array::from_fn(|k| k * quarter);
-        let lane = |k: usize, i: usize| &hay[own[k] + i..own[k] + quarter];
+        // Equal walks: the first lane needs no early start, so it owns
+        // `warm` bytes more than the others; only rounding is left over.
+        let walk = (n + (LANES - 1) * self.warm).div_ceil(LANES);
+        let own: [usize; LANES] = std::array::from_fn(|k| {
+            if k == 0 {
+                0
+            } else {
+                walk + (k - 1) * (walk - self.warm)
+            }
+        });
+        let from = own.map(|o| o.saturating_sub(self.warm));
+        let to: [usize; LANES] = std::array::from_fn(|k| own.get(k + 1).map_or(n, |&o| o.min(n)));
+        let common = (0..LANES).map(|k| to[k] - from[k]).min().unwrap_or(0);
+        let lane = |k: usize, i: usize| &hay[from[k] + i..from[k] + common];
         let mut sid = [self.start; LANES];
         let mut i = 0;
-        while i < quarter {
+        while i < common {
             i += self.run_to_match(&mut sid, [lane(0, i), lane(1, i), lane(2, i), lane(3, i)]);
             if any_matching(sid) {
-                // The step that matched read the bytes at `own[k] + i - 1`.
+                // The step that matched read the bytes at `from[k] + i - 1`.
                 for k in 0..LANES {
-                    if sid[k] >= MATCHING {
-                        self.report(sid[k], own[k] + i, &mut found);
+                    if sid[k] >= MATCHING && from[k] + i > own[k] {
+                        self.report(sid[k], from[k] + i, &mut found);
                     }
                 }
             }
         }
-        // The last lane owns the bytes the division left over.
-        let mut s = sid[LANES - 1];
-        for (at, &byte) in hay.iter().enumerate().skip(own[LANES - 1] + quarter) {
-            s = self.step(s, byte);
-            if s >= MATCHING {
-                self.report(s, at + 1, &mut found);
-            }
-        }
-        // The other lanes finish the occurrences begun in their stretch.
-        for k in 0..LANES - 1 {
-            let seam = own[k + 1];
+        for k in 0..LANES {
             let mut s = sid[k];
-            let mut at = seam;
-            while at < n && self.depth(s) > at - seam {
-                s = self.step(s, hay[at]);
-                at += 1;
-                if s >= MATCHING {
-                    self.report(s, at, &mut |pattern: PatternID, end| {
-                        if end - usize::from(self.lengths[pattern.as_usize()]) < seam {
-                            found(pattern, end);
-                        }
-                    });
+            for (at, &byte) in hay.iter().enumerate().take(to[k]).skip(from[k] + common) {
+                s = self.step(s, byte);
+                if s >= MATCHING && at >= own[k] {
+                    self.report(s, at + 1, &mut found);
                 }
             }
         }
@@ -375,34 +336,6 @@ mod tests {
         let matches = found(&dfa, &long);
         assert_eq!(matches.iter().filter(|(p, _)| *p == 0).count(), expected);
         assert_eq!(matches.iter().filter(|(p, _)| *p == 1).count(), expected);
-    }
-
-    #[test]
-    fn a_states_depth_is_the_longest_prefix_it_has_read() {
-        let dfa = Dfa::new([&b"abcd"[..], b"bcx"]);
-        let mut sid = dfa.start;
-        assert_eq!(dfa.depth(sid), 0);
-        // "abcx": "abc" of the first pattern, then all of the second.
-        for (&byte, depth) in b"abcxq".iter().zip([1, 2, 3, 3, 0]) {
-            sid = dfa.step(sid, byte);
-            assert_eq!(dfa.depth(sid), depth, "after {:?}", byte as char);
-        }
-    }
-
-    #[test]
-    fn an_occurrence_across_a_seam_is_found_once() {
-        let dfa = Dfa::new([&b"abcdefgh"[..], b"cdef", b"h"]);
-        for len in [SHORT, SHORT + 1, SHORT + 3, 200] {
-            for at in 0..=len - 8 {
-                let mut hay = vec![b'.'; len];
-                hay[at..at + 8].copy_from_slice(b"abcdefgh");
-                assert_eq!(
-                    found(&dfa, std::str::from_utf8(&hay).unwrap()),
-                    vec![(0, at + 8), (1, at + 6), (2, at + 8)],
-                    "len {len}, at {at}"
-                );
-            }
-        }
     }
 
     #[test]

@@ -1608,9 +1608,11 @@ const APEX_FRAMES: [&str; 2] = ["class.", "trigger."];
 const SOBJECT_TYPE: &str = "sobject type '";
 
 /// The automaton holds at most this many first bytes of a pattern, and
-/// [`Scan::of`] checks the rest of a longer one where its head was found:
-/// a smaller automaton, whose walk stays off the deeper states. Heads this
-/// long are rare enough in a message that the check costs less.
+/// [`Scan::of`] checks the rest of a longer one where its head was found.
+/// Every lane of [`Matcher::walk`] but the first starts this many bytes early
+/// (the longest pattern the automaton holds): with the longest codes (51
+/// bytes) whole, that was 15 % of the bytes of a 1 KB message walked twice.
+/// Heads this long are rare enough in a message that the check costs less.
 const HEAD: usize = 16;
 
 /// How a pattern of the automaton is read.
