@@ -1323,8 +1323,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "NO_MASS_MAIL_PERMISSION",
-        Cue::Unsupported,
-        "e-mail sending, not a record sync",
+        Cue::RecordAccess,
+        "the user or org may not send the e-mail the save sends: a permission",
     ),
     (
         "NO_PARTNER_PERMISSION",
@@ -2024,6 +2024,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "LOGIN_DURING_RESTRICTED_TIME",
         Cue::Auth,
         "the integration user's login hours refuse the login",
+    ),
+    (
+        "LOGIN_DURING_RESTRICTED_DOMAIN",
+        Cue::Auth,
+        "the org's My Domain login policy refuses a login from this domain",
     ),
     (
         "APP_NOT_FOUND",

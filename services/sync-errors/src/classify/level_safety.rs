@@ -1045,6 +1045,96 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_third_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The event APIs: a client the server no longer knows, a channel the
+        // org does not have, a replay id it cannot fetch: the subscription,
+        // the unclear suspension; a CometD transport's gateway timeout.
+        ("", "402::Unknown client", &[], sus(S::Unknown)),
+        (
+            "",
+            "The channel you requested to subscribe to does not exist {channel_name}",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupte",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Connect failure: {failure={exception=org.cometd.common.TransportException: \
+             {httpCode=504}, message={channel=/meta/connect}, httpCode=504}, successful=false}",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        // A login from a domain the org's policy refuses.
+        (
+            "",
+            "Server raised fault: 'LOGIN_DURING_RESTRICTED_DOMAIN: cannot log in from current \
+             domain'",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // Permissions the save needs.
+        (
+            "",
+            "SendEmail failed. First exception on row 0; first error: NO_MASS_MAIL_PERMISSION, \
+             Single email is not enabled for your organization or profile.",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        (
+            "CANNOT_CASCADE_PRODUCT_ACTIVE",
+            "Cannot update associated pricebook entries without the Manage Price Books \
+             permission",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        // One record's values and ids; a flow's own limit.
+        (
+            "",
+            "attempt to violate hierarchy constraints",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "UNKNOWN_EXCEPTION",
+            "Something's not right with one or more the specified LeadIds. Check the IDs and \
+             try again.",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "",
+            "Champs obligatoires manquants : [LastName]",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        (
+            "",
+            "Number of iterations exceeded",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        // `UNKNOWN_EXCEPTION` naming nothing else stays the server's fault.
+        (
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please include this ErrorId if you contact support",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_second_seen_part() {
     use ErrorType as T;
     let rec = Classification::Record;

@@ -40,12 +40,12 @@
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…`, the Pub/Sub API's `The service is unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR` |
-//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`) | suspension `UNKNOWN` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) and a replay id it cannot fetch (`subscription.fetch.replayid…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`) | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
@@ -56,16 +56,16 @@
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
 //! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one, `duplicate updates in one batch` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found`, `no recycle bin entry` (even under `INVALID_ID_FIELD`) | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
-//! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object` | `INSUFFICIENT_ACCESS` |
+//! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`, `NO_MASS_MAIL_PERMISSION`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object`, `without the Manage Price Books permission` (even under a code that reads an invalid value) | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
 //! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`), a converted lead's owner that is not a user (`can only be owned by users`) | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
-//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
+//! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing`, in French `Champs obligatoires manquants` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`, a portal user's contact that `must include an account`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
-//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
+//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order, an action's `Check the IDs and try again` (even under `UNKNOWN_EXCEPTION`) | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
@@ -73,7 +73,7 @@
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG`, `Value too long for field` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
-//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after` | `INVALID_VALUE` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after`, `attempt to violate hierarchy constraints` | `INVALID_VALUE` |
 //! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
 //! HTTP statuses count in the words the common clients write them in when
@@ -82,7 +82,8 @@
 //! error: (401) …`, `Bad Gateway`, `Gateway Timeout`, and the connection
 //! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`), read as the
 //! status code given alone is; the generic ones (403, 404, 500) decide only
-//! when nothing else in the text does. So do the Pub/Sub API's gRPC
+//! when nothing else in the text does; so does a CometD client's
+//! `{httpCode=504}`. So do the Pub/Sub API's gRPC
 //! statuses (`14 UNAVAILABLE:`, `StatusRuntimeException: UNAUTHENTICATED`,
 //! `StatusCode.DEADLINE_EXCEEDED`, `8 RESOURCE_EXHAUSTED:`, and `13
 //! INTERNAL:`, generic as HTTP 500 is).
@@ -103,8 +104,8 @@
 //! object type`, `Callout from triggers are currently not supported` and a
 //! field read through another type's row (`does not belong to SObject
 //! type`) are Apex's, `An error occurred at
-//! element`, `Invalid target field for field update` and `the number of
-//! interviews` a flow's.
+//! element`, `Invalid target field for field update`, `the number of
+//! interviews` and `Number of iterations exceeded` a flow's.
 //!
 //! Types the CRM side raises itself (association limit, waiting for account
 //! sync, e-mail already in use, missing picklist option, mismatched
@@ -725,6 +726,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("target field for field update", Cue::Flow),
     // A flow run in bulk that did not answer for every record it was given.
     ("number of interviews", Cue::Flow),
+    // A flow's own limit on the elements one run executes (`Number of
+    // iterations exceeded`): only a flow counts them.
+    ("number of iterations exceeded", Cue::Flow),
     // Apex triggers and classes.
     ("execution of before", Cue::Apex),
     ("execution of after", Cue::Apex),
@@ -863,6 +867,12 @@ const PHRASES: &[(&str, Cue)] = &[
     ("bad gateway", Cue::Unavailable),
     ("gateway timeout", Cue::Unavailable),
     ("gateway time-out", Cue::Unavailable),
+    // The CometD client's transport failure (`{httpCode=504}`), as the
+    // Streaming API's Java clients write it.
+    ("httpcode=500", Cue::UnknownException),
+    ("httpcode=502", Cue::Unavailable),
+    ("httpcode=503", Cue::Unavailable),
+    ("httpcode=504", Cue::Unavailable),
     // The connection itself lost or refused on the way to the org (Node's
     // `ETIMEDOUT`, `ECONNRESET`, `ECONNREFUSED`, `socket hang up`): no
     // answer from Salesforce at all, as `could not connect to host` is.
@@ -1046,7 +1056,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // `403::User not enabled for streaming`: the API is off for the user.
     ("not enabled for streaming", Cue::ApiDisabled),
     ("-2 to replay all events", Cue::UnclearRefusal),
-    ("403::unknown client", Cue::UnclearRefusal),
+    // `403::Unknown client`, `402::Unknown client`: the server no longer
+    // knows the client's CometD session; a new handshake is the cure.
+    ("::unknown client", Cue::UnclearRefusal),
     // The same refusal when the replay map names no channel the client
     // subscribes to (`wasn't found using the provided replay ID map`).
     ("provided replay id map", Cue::UnclearRefusal),
@@ -1076,6 +1088,15 @@ const PHRASES: &[(&str, Cue)] = &[
     // and topic /data/AccountChangeEvent not found`): change data capture
     // not set up for that object, whatever the record.
     ("and topic /", Cue::UnclearRefusal),
+    // The Streaming API's channel the org does not have (`The channel you
+    // requested to subscribe to does not exist`), and a Pub/Sub replay id
+    // the server cannot read back (`…subscription.fetch.replayid.corrupted`):
+    // the subscription, whatever the event.
+    (
+        "you requested to subscribe to does not exist",
+        Cue::UnclearRefusal,
+    ),
+    ("subscription.fetch.replayid", Cue::UnclearRefusal),
     // `OPERATION_TOO_LARGE`'s words without the code (`exceeded 100000
     // distinct ids`, `… who/what's`): a query too large for what the
     // integration user may see.
@@ -1244,6 +1265,13 @@ const PHRASES: &[(&str, Cue)] = &[
     // string literal 'Anne\-Marie'. Illegal character sequence '\-'`): that
     // record's value, which the query cannot carry.
     ("illegal character sequence", Cue::InvalidValue),
+    // A lookup that would make a record its own ancestor (`attempt to
+    // violate hierarchy constraints`): that record's value.
+    ("violate hierarchy constraints", Cue::InvalidValue),
+    // An action given ids that are not of the kind it takes (`Something's
+    // not right with one or more the specified LeadIds. Check the IDs and
+    // try again.`, under `UNKNOWN_EXCEPTION`).
+    ("check the ids and try again", Cue::IncorrectId),
     // A Bulk API batch sent, or its results asked for, with no rows in it
     // (`Records not found for this batch`, `InvalidBatch : Records not
     // found`): the text names no cause, and no org-wide one.
@@ -1257,6 +1285,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("do not have access to the apex class", Cue::RecordAccess),
     // A component a managed package owns, which the org may not change.
     ("cannot modify managed object", Cue::RecordAccess),
+    // A user permission the change needs (`Cannot update associated
+    // pricebook entries without the Manage Price Books permission`, under
+    // `CANNOT_CASCADE_PRODUCT_ACTIVE`).
+    (
+        "without the manage price books permission",
+        Cue::RecordAccess,
+    ),
     // Moving a contact to an account its user may not reparent onto.
     ("must be the owner of the target", Cue::RecordAccess),
     ("unable to create/update fields", Cue::FieldNotWritable),
@@ -1301,6 +1336,8 @@ const PHRASES: &[(&str, Cue)] = &[
     // A geolocation field given half (`Latitude value is missing :
     // Latitude`, under `FIELD_INTEGRITY_EXCEPTION`).
     ("value is missing", Cue::RequiredMissing),
+    // In French (`Champs obligatoires manquants : [LastName]`), in ASCII.
+    ("champs obligatoires manquants", Cue::RequiredMissing),
     // A portal user's contact saved without its account (`must include an
     // account`, under `FIELD_INTEGRITY_EXCEPTION`).
     ("must include an account", Cue::RequiredMissing),
@@ -2331,6 +2368,10 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::JsonParser => T::Unknown,
         // A query's offset past what Salesforce serves: the request's shape.
         Cue::OutOfRange if scan.has(Cue::Unsupported) => T::Unknown,
+        // A change refused for want of a permission the text names
+        // (`CANNOT_CASCADE_PRODUCT_ACTIVE: … without the Manage Price Books
+        // permission`): the user's access, not the value.
+        Cue::InvalidValue if scan.has(Cue::RecordAccess) => T::InsufficientAccess,
         Cue::OutOfRange | Cue::InvalidValue => T::InvalidValue,
         // `At least 1 record is required`: an empty collection request.
         Cue::RequiredMissing if scan.has(Cue::NotAValue) => T::Unknown,
