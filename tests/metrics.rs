@@ -383,9 +383,9 @@ async fn every_dashboard_query_answers_from_a_real_prometheus() {
             "127.0.0.0/8",
             "--notification-retry",
             "200ms",
-            // Nobody listens there: e-mails fail to connect.
+            // A port no test binds: e-mails fail to connect.
             "--smtp-url",
-            &format!("smtp://{}", syncgov_tests::free_addr()),
+            &format!("smtp://{}", syncgov_tests::nowhere(1)),
             "--smtp-from",
             "syncgov <alerts@syncgov.example>",
         ],
