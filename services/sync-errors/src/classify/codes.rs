@@ -653,8 +653,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "INVALID_ACCESS_LEVEL",
-        Cue::Unsupported,
-        "setup, metadata or packaging: not what a record sync does",
+        Cue::InvalidValue,
+        "a share row's access level below the org's defaults: that row's value",
     ),
     (
         "INVALID_ACCESS_TOKEN",

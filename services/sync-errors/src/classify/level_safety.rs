@@ -1045,6 +1045,99 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_fourth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Whole requests: a Bulk API 2.0 query job refused for what it asks,
+        // a loader's own share of the calls, a reply cut short, an OAuth
+        // error page.
+        (
+            "",
+            "Error : API_ERROR: Aggregate Relationships not supported in Bulk V2 Query with CSV \
+             content type",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "This replication job has made 900 REST requests (90.00% of total quota). \
+             Terminating replication due to allotted quota of 90% per replication.",
+            &[],
+            sus(S::IntegrationApiLimitExceeded),
+        ),
+        (
+            "",
+            "Exception: Request failed for https://login.salesforce.com/services/Soap/u/22.0 \
+             returned code 500. Truncated server response: <?xml version=\"1.0\"?>",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Exception: Request failed for https://login.salesforce.com/services/Soap/u/22.0 \
+             returned code 503.",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "We can't authorize you because of an OAuth error. For more information, contact \
+             your Salesforce administrator.\n\n1800 : There was a problem in setting up your \
+             remote access",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // A metadata component refused: that component's, not the server's.
+        (
+            "",
+            "Error occured processing component Lead_Rules. unexpected metadata \
+             (UNKNOWN_EXCEPTION).",
+            &[],
+            rec(T::Unknown),
+        ),
+        // One record's values, and Apex's own limit.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             INVALID_ACCESS_LEVEL, (ACC_SHARE.ACC_ACCESS_LEVEL) are below organization levels",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "",
+            "Attempted to add an entity '00Q000000000001' to a campaign '701000000000001' more \
+             than once.",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "INVALID_FIELD_FOR_INSERT_UPDATE:Attempting to update (as part of an upsert) parent \
+             field Account__c with new value",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            "Unable to create/update fields: Name. Please check the security settings of this \
+             field",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        (
+            "",
+            "Batchable instance is too big: RollupAsyncProcessor.QueueableProcessor",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_third_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

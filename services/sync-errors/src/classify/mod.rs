@@ -38,14 +38,14 @@
 //! | codes / phrases | result |
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
-//! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold` (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
+//! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold`, a loader's `allotted quota` per run (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
-//! | `is not supported by the Bulk API`, `not supported in Bulk Query`, `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
+//! | `is not supported by the Bulk API`, `not supported in Bulk Query` (or `Bulk V2 Query`), `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable` | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR` |
-//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) and a replay id it cannot fetch (`subscription.fetch.replayid…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`) | suspension `UNKNOWN` |
+//! | `internal server error`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR`; a metadata component refused (`Error occured processing component …`) is that component's, `OTHER`/`UNKNOWN`, even under `UNKNOWN_EXCEPTION` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) and a replay id it cannot fetch (`subscription.fetch.replayid…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`), a reply Google Apps Script cut short (`Truncated server response`) | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
@@ -54,10 +54,10 @@
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
-//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one, `duplicate updates in one batch` | `RESTRICTED_UNIQUE_VALUE` |
+//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one, `duplicate updates in one batch`, a campaign member added `more than once` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found`, `no recycle bin entry` (even under `INVALID_ID_FIELD`) | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`, `NO_MASS_MAIL_PERMISSION`; `…on object id`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object`, `without the Manage Price Books permission` (even under a code that reads an invalid value) | `INSUFFICIENT_ACCESS` |
-//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION` |
+//! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION`; a master-detail parent an upsert may not change (`(as part of an upsert) parent field`) → `INVALID_VALUE` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
 //! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`), a converted lead's owner that is not a user (`can only be owned by users`) | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
@@ -73,7 +73,7 @@
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG`, `Value too long for field` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
-//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after`, `attempt to violate hierarchy constraints` | `INVALID_VALUE` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after`, `attempt to violate hierarchy constraints`, `INVALID_ACCESS_LEVEL` (a share row below the org's defaults) | `INVALID_VALUE` |
 //! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
 //! HTTP statuses count in the words the common clients write them in when
@@ -83,7 +83,8 @@
 //! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`), read as the
 //! status code given alone is; the generic ones (403, 404, 500) decide only
 //! when nothing else in the text does; so does a CometD client's
-//! `{httpCode=504}`. So do the Pub/Sub API's gRPC
+//! `{httpCode=504}` and Google Apps Script's `returned code 503`. So do
+//! the Pub/Sub API's gRPC
 //! statuses (`14 UNAVAILABLE:`, `StatusRuntimeException: UNAUTHENTICATED`,
 //! `StatusCode.DEADLINE_EXCEEDED`, `8 RESOURCE_EXHAUSTED:`, and `13
 //! INTERNAL:`, generic as HTTP 500 is).
@@ -103,7 +104,7 @@
 //! a `Dependent class is invalid`, a `Non-selective query against large
 //! object type`, `Callout from triggers are currently not supported` and a
 //! field read through another type's row (`does not belong to SObject
-//! type`) are Apex's, `An error occurred at
+//! type`) and `Batchable instance is too big` are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update`, `the number of
 //! interviews` and `Number of iterations exceeded` a flow's.
 //!
@@ -729,6 +730,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // A flow's own limit on the elements one run executes (`Number of
     // iterations exceeded`): only a flow counts them.
     ("number of iterations exceeded", Cue::Flow),
+    // Apex's limit on the state a batch or queueable job carries
+    // (`Batchable instance is too big`).
+    ("batchable instance is too big", Cue::Apex),
     // Apex triggers and classes.
     ("execution of before", Cue::Apex),
     ("execution of after", Cue::Apex),
@@ -807,6 +811,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("configured daily api quota", Cue::IntegrationQuota),
     // A sync tool's threshold of the org's calls kept for others.
     ("api calls minimal threshold", Cue::IntegrationQuota),
+    // A loader's share of the org's calls per run (`Terminating replication
+    // due to allotted quota of 50% per replication`).
+    ("allotted quota", Cue::IntegrationQuota),
     // `ConcurrentRequests`, and `ConcurrentRequest` as some clients cut it.
     ("concurrentrequest", Cue::ConcurrentLimit),
     ("concurrentperorg", Cue::ConcurrentLimit),
@@ -867,6 +874,15 @@ const PHRASES: &[(&str, Cue)] = &[
     ("bad gateway", Cue::Unavailable),
     ("gateway timeout", Cue::Unavailable),
     ("gateway time-out", Cue::Unavailable),
+    // Google Apps Script's `UrlFetchApp` (`Request failed for https://…
+    // returned code 503`).
+    ("returned code 401", Cue::Auth),
+    ("returned code 403", Cue::Forbidden),
+    ("returned code 404", Cue::NotFound),
+    ("returned code 500", Cue::UnknownException),
+    ("returned code 502", Cue::Unavailable),
+    ("returned code 503", Cue::Unavailable),
+    ("returned code 504", Cue::Unavailable),
     // The CometD client's transport failure (`{httpCode=504}`), as the
     // Streaming API's Java clients write it.
     ("httpcode=500", Cue::UnknownException),
@@ -1080,6 +1096,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // The OAuth flow refused for want of PKCE (`missing required code
     // challenge`): no token until the connection is set up again.
     ("code challenge", Cue::Auth),
+    // Salesforce's OAuth error page (`We can't authorize you because of an
+    // OAuth error.`, with `1800 : There was a problem in setting up your
+    // remote access` and the like under it): the app's authorization.
+    ("because of an oauth error", Cue::Auth),
     // An HTTP 420 page where a token was expected (`ERROR_HTTP_420::`):
     // Salesforce's edge answering for an org that is down for maintenance
     // or not yet ready, whatever the call.
@@ -1138,6 +1158,7 @@ const PHRASES: &[(&str, Cue)] = &[
     // `FeatureNotEnabled : Aggregate Relationships not supported in Bulk
     // Query`: the query, not the org's API access.
     ("not supported in bulk query", Cue::BulkUnsupported),
+    ("not supported in bulk v2 query", Cue::BulkUnsupported),
     // The user may not create or edit the object at all, whatever the
     // record (`entity type cannot be inserted: Campaign`).
     ("entity type cannot be inserted", Cue::HiddenObject),
@@ -1272,6 +1293,22 @@ const PHRASES: &[(&str, Cue)] = &[
     // not right with one or more the specified LeadIds. Check the IDs and
     // try again.`, under `UNKNOWN_EXCEPTION`).
     ("check the ids and try again", Cue::IncorrectId),
+    // A campaign member added twice (`Attempted to add an entity '…' to a
+    // campaign '…' more than once.`), read as `Already a campaign member`.
+    ("' more than once", Cue::UniqueValue),
+    // A master-detail parent an upsert would change where reparenting is
+    // off (`Attempting to update (as part of an upsert) parent field …
+    // with new value …`, under `INVALID_FIELD_FOR_INSERT_UPDATE`): the
+    // value sent, not the field's permission.
+    ("as part of an upsert) parent field", Cue::InvalidValue),
+    // A metadata component the Metadata API refused (`Error occured
+    // processing component X. unexpected metadata (UNKNOWN_EXCEPTION).`):
+    // a deploy's component, not a record, as `…: unknown (…)` is.
+    ("occured processing component", Cue::Unsupported),
+    ("occurred processing component", Cue::Unsupported),
+    // A reply Google Apps Script cut short (`Truncated server response:
+    // …`): whatever it said is lost.
+    ("truncated server response", Cue::UnclearRefusal),
     // A Bulk API batch sent, or its results asked for, with no rows in it
     // (`Records not found for this batch`, `InvalidBatch : Records not
     // found`): the text names no cause, and no org-wide one.
@@ -2325,6 +2362,8 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::InvalidField if scan.has(Cue::TypeMismatch) => T::TypeMismatch,
         // `CANNOT_REPARENT_RECORD, owner is inactive`: the text names the cause.
         Cue::FieldNotWritable if scan.has(Cue::InactiveOwner) => T::InactiveOwner,
+        // A master-detail parent an upsert may not change: the value sent.
+        Cue::FieldNotWritable if scan.has(Cue::InvalidValue) => T::InvalidValue,
         Cue::InvalidField | Cue::FieldNotWritable => T::FieldPermission,
         Cue::ValidationRule => T::CustomValidationRule,
         Cue::DuplicateRule => T::SalesforceDuplicateRule,
