@@ -26,17 +26,15 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirty-fourth part scored, measured once when it was installed (15 of
-/// 24, 62.5 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 62.0;
+/// thirty-fifth part scored, measured once when it was installed (3 of 6,
+/// 50.0 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 49.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (19 of 24, 79.2 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 79.0;
+/// scored (3 of 6, 50.0 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 49.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured one (a metadata component refused `UNKNOWN_EXCEPTION`,
-/// read as a server error: the transient suspension the governor probes
-/// and lifts by itself). The target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// part measured none, as the target asks.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the thirty-four earlier held-out parts, 1 448
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 279 and 1 377 of 1 448). Raised from 85.5 when a bare
