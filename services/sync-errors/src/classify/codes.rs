@@ -2011,6 +2011,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "OAuth: the user may not use the connected app (policy or IP range)",
     ),
     (
+        "ACCESS_DENIED",
+        Cue::Auth,
+        "OAuth: the user declined the connected app, or may not approve it (`end-user denied authorization`)",
+    ),
+    (
         "OAUTH_EC_APP_NOT_FOUND",
         Cue::Auth,
         "OAuth: the external client app is not installed in the org",

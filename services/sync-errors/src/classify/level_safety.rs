@@ -1045,6 +1045,43 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_fifth_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // OAuth's redirect when the user declines the connected app, in
+        // its query-string and JSON spellings.
+        (
+            "",
+            "error=access_denied&error_description=end-user+denied+authorization",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "{\"error\":\"access_denied\",\"error_description\":\"end-user denied authorization\"}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // The SOAP API's login() retired from the version the call names.
+        (
+            "",
+            "INVALID_OPERATION: SOAP Login not available in API version 65.0",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // A Bulk API job refused for its content type: every record at once.
+        (
+            "",
+            "UnsupportedContentType : ZIP_CSV is not a valid Content-Type",
+            &[],
+            sus(S::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_fourth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
