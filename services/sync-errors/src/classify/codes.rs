@@ -1946,6 +1946,56 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "the integration user's password expired",
     ),
     (
+        "SSO_SERVICE_DOWN",
+        Cue::Auth,
+        "login: the org's single sign-on service does not answer, so no login succeeds",
+    ),
+    (
+        "INVALID_SSO_GATEWAY_URL",
+        Cue::Auth,
+        "login: the org's single sign-on gateway address is invalid",
+    ),
+    (
+        "LOGIN_CHALLENGE_ISSUED",
+        Cue::Auth,
+        "login: the user must verify this client (computer activation) before it may log in",
+    ),
+    (
+        "LOGIN_CHALLENGE_PENDING",
+        Cue::Auth,
+        "login: the client's verification is still pending",
+    ),
+    (
+        "CLIENT_NOT_ACCESSIBLE_FOR_USER",
+        Cue::Auth,
+        "login: the user may not use this client",
+    ),
+    (
+        "CLIENT_REQUIRE_UPDATE_FOR_USER",
+        Cue::Auth,
+        "login: the client must be updated before the user may log in with it",
+    ),
+    (
+        "MUTUAL_AUTHENTICATION_FAILED",
+        Cue::Auth,
+        "login: the client certificate the org requires was missing or refused",
+    ),
+    (
+        "TRIAL_EXPIRED",
+        Cue::Auth,
+        "login: the org's trial has ended, and no login succeeds until it is bought",
+    ),
+    (
+        "ORG_LOCKED",
+        Cue::Auth,
+        "login: Salesforce has locked the org, and no login succeeds until it is unlocked",
+    ),
+    (
+        "ORG_IN_MAINTENANCE",
+        Cue::Maintenance,
+        "the org is being moved or upgraded, wherever the code is named",
+    ),
+    (
         "UNSUPPORTED_CLIENT",
         Cue::Auth,
         "the org refuses the client's connection (TLS 1.0, an old API version): no login until the client changes",

@@ -1045,6 +1045,101 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_sixth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Logins refused: SOAP login in Salesforce's own full words, OAuth's
+        // token endpoint asked with GET, the single sign-on faults, the
+        // Pub/Sub API's credentials.
+        (
+            "",
+            "ApiFault exceptionCode='INVALID_OPERATION' exceptionMessage='The SOAP Login \
+             operation is not available in the API version specified (66.0).'",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "{\"error\":\"invalid_request\",\"error_description\":\"must use HTTP POST\"}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "LoginFault: SSO_SERVICE_DOWN: the single sign on service for the org is down",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "sf:INVALID_SSO_GATEWAY_URL",
+            "the single sign on gateway url for the org is invalid",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "sfdc.platform.eventbus.grpc.service.auth.error",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "LOGIN_CHALLENGE_ISSUED: computer activation required",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "ORG_IN_MAINTENANCE",
+            "The organization is in maintenance",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        // Every call refused alike, for no cause named in the org.
+        (
+            "",
+            "No operation available for request \
+             {http://soap.sforce.com/schemas/class/SyncService}upsertAccounts",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "com.sforce.ws.ConnectionException: RESOURCE_NOT_FOUNDNot a valid enumeration",
+            &[],
+            sus(S::Unknown),
+        ),
+        // One record: a workflow's field update, a value missing behind a
+        // missing label, a write the org is not licensed for.
+        (
+            "",
+            "A workflow or approval field update caused an error when saving this record. \
+             Contact your administrator to resolve it.",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "INVALID_OPERATION",
+            "__MISSING LABEL__ PropertyFile - val missing_territory not found in section \
+             api_ForecastingQuota",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             UNKNOWN_EXCEPTION, You can't create a contact for this user because the org \
+             doesn't have the necessary permissions.: []",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_fifth_seen_part() {
     use SuspensionReason as S;
     let sus = Classification::Suspension;
