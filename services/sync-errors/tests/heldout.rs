@@ -26,15 +26,17 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirty-sixth part scored, measured once when it was installed (14 of
-/// 27, 51.9 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 51.5;
+/// thirty-seventh part scored, measured once when it was installed (7 of
+/// 14, 50.0 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 49.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (20 of 27, 74.1 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 74.0;
+/// scored (8 of 14, 57.1 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 57.0;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured none, as the target asks.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// one the part measured (a metadata type refused `in this version`, read
+/// as the object refused to the user, as `INVALID_TYPE` is read). The
+/// target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the thirty-six earlier held-out parts, 1 481
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 310 and 1 410 of 1 481). Raised from 85.5 when a bare
