@@ -2151,6 +2151,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "Bulk API: too many records were locked by other operations",
     ),
     (
+        "UNSUPPORTED_CONTENT_TYPE",
+        Cue::BatchFailure,
+        "Bulk API: the job or batch was refused for its content type; the text says which",
+    ),
+    (
         "INVALID_JOB",
         Cue::BatchFailure,
         "Bulk API: the whole job was refused as sent; the text says why",

@@ -1045,6 +1045,49 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_seventh_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The server's side: a proxy with nothing behind it, a cursor it
+        // could not read back, the edge's page for a host it cannot reach.
+        (
+            "",
+            "no healthy upstream",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "Failed while fetching query cursor data for this QueryLocator",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "<div class=\"interstitial-failure\"><h3>We've hit a snag.</h3></div>",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        // A fault with nothing in it; a Bulk API request refused for its
+        // content type, the code given apart.
+        (
+            "",
+            "com.sforce.soap.partner.fault.UnexpectedErrorFault: null",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "UnsupportedContentType",
+            "Unsupported content type: text/xml",
+            &[],
+            sus(S::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_sixth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
