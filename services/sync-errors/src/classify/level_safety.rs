@@ -1045,6 +1045,62 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_eighth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A bare Apex exception refusing a whole object to the running
+        // user: its object access, as a query's unsupported sObject type is.
+        (
+            "",
+            "System.NoAccessException: No access to entity 'Account_Data__dlm'",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // Inside a trigger the same words are the trigger's.
+        (
+            "",
+            "AccountTrigger: execution of AfterInsert caused by: \
+             System.NoAccessException: No access to entity 'Account_Data__dlm'",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // A lead conversion's bare DML failure is read by its cause, as a
+        // record write's is; its own parameters asked for wrong stay the
+        // code's.
+        (
+            "",
+            "System.DmlException: ConvertLead failed. First exception on row 0; first \
+             error: DUPLICATE_VALUE, The lead conversion failed because a duplicate value \
+             was found for the following fields. Fields: : []",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "System.DmlException: ConvertLead failed. First exception on row 0; first \
+             error: INVALID_FIELD, One or more leads couldn't be converted. If \
+             doNotCreateOpportunity is true, opportunityName and opportunityId must be \
+             null.: [Id]",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // An order product without its price: the value missing, not an
+        // invalid one.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             FIELD_INTEGRITY_EXCEPTION, Order Products must have a Unit Price.: [UnitPrice]",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_seventh_seen_part() {
     use SuspensionReason as S;
     let sus = Classification::Suspension;
