@@ -8,8 +8,9 @@
 //! end at every byte. Folding the case into the class map, and giving every
 //! byte no pattern has one class, makes the rows as wide as the bytes the
 //! patterns have: about 0.6 MB of rows in use, which stays in a core's L2
-//! cache (1 MB here). A lane tells a match by one `|` of the four states (see
-//! [`MATCHING`]) instead of four comparisons.
+//! cache (1 MB here). The lanes' loop reads only the other states' rows, so
+//! the check that keeps each read inside them also tells a match (see
+//! [`MATCHING`]): no test of its own per byte.
 
 use aho_corasick::automaton::{Automaton as _, StateID};
 use aho_corasick::dfa::DFA as Built;
@@ -22,8 +23,10 @@ use aho_corasick::{Anchored, MatchKind, PatternID};
 const LANES: usize = 4;
 
 /// A power of two above the offset of every state that does not match; the
-/// matching states' rows are kept from here on, so a walk tells a match in
-/// any of its lanes by one `|` of the lanes' states and one comparison.
+/// matching states' rows are kept from here on, so a step from a matching
+/// state reads past the other states' rows, which is how the lanes' loop
+/// tells a match, and a walk tells one in any of its lanes by one `|` of
+/// the lanes' states and one comparison.
 /// Today's other states need about 133 000 (3 236 rows of 41), just over
 /// 1 << 17; only the rows in use are ever read, so the unused rest of the
 /// table costs address space, not cache.
@@ -227,28 +230,35 @@ impl Dfa {
         }
     }
 
-    /// Walks the four lanes in lock step from states `sid` until a step
-    /// leaves any of them in a matching state or the lanes end; returns how
-    /// many steps it took. Apart from [`Dfa::walk`], so that reporting (a
+    /// Walks the four lanes in lock step from states `sid` until any of them
+    /// is in a matching state or the lanes end; returns how many steps it
+    /// took. A step reads only the other states' rows, so the check that
+    /// keeps its read inside them is also the test for a match: a matching
+    /// state's offset is past them all, and the lanes stop there, before
+    /// stepping on from it. Apart from [`Dfa::walk`], so that reporting (a
     /// call) does not make the loop keep its lanes on the stack.
     #[inline(always)]
     fn run_to_match(&self, sid: &mut [u32; LANES], lanes: [&[u8]; LANES]) -> usize {
+        let others: &[u32; MATCHING as usize] = self.trans[..MATCHING as usize]
+            .try_into()
+            .expect("the other states' rows come first");
+        let next = |s: u32, byte: u8| {
+            others
+                .get((s + u32::from(self.classes[usize::from(byte)])) as usize)
+                .copied()
+        };
         let [l0, l1, l2, l3] = lanes;
         let mut s = *sid;
         let mut steps = 0;
         // Written out for four lanes: indexing an array of lanes costs a
         // bounds check per byte that the zipped iterators do not.
         for (((&b0, &b1), &b2), &b3) in l0.iter().zip(l1).zip(l2).zip(l3) {
-            s = [
-                self.step(s[0], b0),
-                self.step(s[1], b1),
-                self.step(s[2], b2),
-                self.step(s[3], b3),
-            ];
+            let Some(n0) = next(s[0], b0) else { break };
+            let Some(n1) = next(s[1], b1) else { break };
+            let Some(n2) = next(s[2], b2) else { break };
+            let Some(n3) = next(s[3], b3) else { break };
+            s = [n0, n1, n2, n3];
             steps += 1;
-            if any_matching(s) {
-                break;
-            }
         }
         *sid = s;
         steps
@@ -289,16 +299,25 @@ impl Dfa {
         let lane = |k: usize, i: usize| &hay[from[k] + i..from[k] + common];
         let mut sid = [self.start; LANES];
         let mut i = 0;
-        while i < common {
+        loop {
             i += self.run_to_match(&mut sid, [lane(0, i), lane(1, i), lane(2, i), lane(3, i)]);
-            if any_matching(sid) {
-                // The step that matched read the bytes at `from[k] + i - 1`.
-                for k in 0..LANES {
-                    if sid[k] >= MATCHING && from[k] + i > own[k] {
-                        self.report(sid[k], from[k] + i, &mut found);
-                    }
+            if !any_matching(sid) {
+                // The lanes ran to their end.
+                break;
+            }
+            // The step that matched read the bytes at `from[k] + i - 1`.
+            for k in 0..LANES {
+                if sid[k] >= MATCHING && from[k] + i > own[k] {
+                    self.report(sid[k], from[k] + i, &mut found);
                 }
             }
+            if i == common {
+                break;
+            }
+            // On from the matching states, whose rows the lanes' loop does
+            // not read.
+            sid = std::array::from_fn(|k| self.step(sid[k], hay[from[k] + i]));
+            i += 1;
         }
         for k in 0..LANES {
             let mut s = sid[k];
@@ -336,6 +355,18 @@ mod tests {
         let matches = found(&dfa, &long);
         assert_eq!(matches.iter().filter(|(p, _)| *p == 0).count(), expected);
         assert_eq!(matches.iter().filter(|(p, _)| *p == 1).count(), expected);
+    }
+
+    #[test]
+    fn matches_on_every_byte_are_all_reported() {
+        // Every step of every lane ends in a matching state, so the lanes'
+        // loop stops at each byte and the walk steps on from the match.
+        let dfa = Dfa::new([&b"a"[..], b"aa"]);
+        let hay = "a".repeat(200);
+        let matches = found(&dfa, &hay);
+        assert_eq!(matches.iter().filter(|(p, _)| *p == 0).count(), 200);
+        assert_eq!(matches.iter().filter(|(p, _)| *p == 1).count(), 199);
+        assert_eq!(matches.last(), Some(&(1, 200)));
     }
 
     #[test]
