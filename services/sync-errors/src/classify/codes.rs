@@ -1678,8 +1678,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "SINGLE_EMAIL_LIMIT_EXCEEDED",
-        Cue::Unsupported,
-        "e-mail sending, not a record sync",
+        Cue::Apex,
+        "the org's code sending e-mail on a save ran past the day's e-mails: its automation",
     ),
     (
         "SOCIAL_ACCOUNT_NOT_FOUND",
@@ -1813,8 +1813,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "UNSAFE_HTML_CONTENT",
-        Cue::Unsupported,
-        "files, feeds, portals and social: not a synced record",
+        Cue::InvalidValue,
+        "a note's or rich text's body with markup Salesforce refuses: the value",
     ),
     (
         "UNSPECIFIED_EMAIL_ADDRESS",

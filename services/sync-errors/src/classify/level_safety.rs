@@ -1045,6 +1045,107 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_thirty_ninth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A flow's fault e-mail in Korean: the flow owns the column its
+        // query named, as in English.
+        (
+            "",
+            "오류 발생: 이 오류는 플로에서 레코드를 조회하려고 시도할 때 발생했습니다: \
+             ERROR at Row:1:Column:1730 No such column 'Pref__c' on entity 'User'.",
+            &[],
+            rec(T::SalesforceFlow),
+        ),
+        // Requests a client got wrong: no suspension of the org.
+        (
+            "",
+            "ERROR running jayree:packagexml:  UNKNOWN_EXCEPTION: invalid parameter value",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "InvalidBatch",
+            "Unable to find batch for id: 751000000000001",
+            &[],
+            rec(T::Unknown),
+        ),
+        ("InvalidBatch", "Batch not completed", &[], rec(T::Unknown)),
+        // Logins, the server, the connection, a loader's own budget, an
+        // object the user may not create anything on.
+        (
+            "",
+            "unexpected code verifier",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Internal Salesforce Error: 347583757-15370 (2023275027) (2023275027)",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "requests.exceptions.ConnectionError: ('Connection aborted.', \
+             RemoteDisconnected('Remote end closed connection without response'))",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "Salesforce Daily Quota Usage: 91% is above the configured limit of 80% of total quota.",
+            &[],
+            sus(S::IntegrationApiLimitExceeded),
+        ),
+        (
+            "",
+            "No creatable fields for stream Contact stream, check your permissions",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // Record failures: a note's markup, a price book entry priced
+        // twice, an order without its price book in French, an Apex
+        // callout's response too large, e-mail sent on save past the day's.
+        (
+            "UNSAFE_HTML_CONTENT",
+            "Note can't be saved because it contains HTML tags or unescaped characters",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "",
+            "This price definition already exists in this price book",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             FIELD_INTEGRITY_EXCEPTION, Catalogue de prix non défini sur Commande: []",
+            &[],
+            rec(T::MissingSalesforceId),
+        ),
+        (
+            "",
+            "IO Exception: Exceeded max size limit of 3000000",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "SINGLE_EMAIL_LIMIT_EXCEEDED",
+            "This request exceeds your organization's daily limit.",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_eighth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

@@ -38,23 +38,23 @@
 //! | codes / phrases | result |
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
-//! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold`, a loader's `allotted quota` per run (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
+//! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold`, a loader's `allotted quota` per run, `quota usage` above a loader's limit (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `access_denied`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, the SOAP API's login faults (`SSO_SERVICE_DOWN`, `INVALID_SSO_GATEWAY_URL`, `LOGIN_CHALLENGE_ISSUED`, `TRIAL_EXPIRED`, `ORG_LOCKED`, …), `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `SOAP Login not available in API version` (`The SOAP Login operation is not available`), OAuth's `must use HTTP POST`, the Pub/Sub API's `eventbus.grpc.service.auth`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `access_denied`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, the SOAP API's login faults (`SSO_SERVICE_DOWN`, `INVALID_SSO_GATEWAY_URL`, `LOGIN_CHALLENGE_ISSUED`, `TRIAL_EXPIRED`, `ORG_LOCKED`, …), `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, OAuth's `code verifier` refused, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `SOAP Login not available in API version` (`The SOAP Login operation is not available`), OAuth's `must use HTTP POST`, the Pub/Sub API's `eventbus.grpc.service.auth`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query` (or `Bulk V2 Query`), `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, `ORG_IN_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable`, Salesforce Edge's `We've hit a snag.` page | suspension `SALESFORCE_ORG_UNAVAILABLE` |
-//! | `internal server error`, `no healthy upstream`, `Failed while fetching query cursor data`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR`; a metadata component refused (`Error occured processing component …`) is that component's, `OTHER`/`UNKNOWN`, even under `UNKNOWN_EXCEPTION` |
+//! | `internal server error`, `Internal Salesforce Error`, `no healthy upstream`, `Failed while fetching query cursor data`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR`; a metadata component refused (`Error occured processing component …`) is that component's, `OTHER`/`UNKNOWN`, even under `UNKNOWN_EXCEPTION` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, `Not a valid enumeration` or `UnexpectedErrorFault: null`, an Apex SOAP service's `No operation available for request`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) and a replay id it cannot fetch (`subscription.fetch.replayid…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`), a reply Google Apps Script cut short (`Truncated server response`) | suspension `UNKNOWN` |
-//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `no access to entity`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
+//! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `no access to entity`, a loader's `No creatable fields`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
 //! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
-//! | `InvalidBatch`, `InvalidJob`, `ClientInputError`, `UnsupportedContentType` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
+//! | `InvalidBatch`, `InvalidJob`, `ClientInputError`, `UnsupportedContentType` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause; a batch `Unable to find` or `not completed` is the client's own request: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
-//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
+//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`), a parameter refused (`invalid parameter value`, even under `UNKNOWN_EXCEPTION`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
-//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one, `duplicate updates in one batch`, a campaign member added `more than once` | `RESTRICTED_UNIQUE_VALUE` |
+//! | `DUPLICATE_VALUE`, `DUPLICATE_EXTERNAL_ID`; `duplicate value found`, `matches more than one record`, `Multiple records found`, `enter a unique` one, `duplicate updates in one batch`, a campaign member added `more than once`, a price that `already exists in this price book` | `RESTRICTED_UNIQUE_VALUE` |
 //! | `INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY`, `ENTITY_IS_DELETED`, `CANNOT_UPDATE_CONVERTED_LEAD`, `NOT_FOUND`; `requested resource does not exist`, `converted lead`, `insufficient access on cross reference entity`, `edit access for this record`, the Tooling API's `Unable to load specified entity`, a retrieve's `Entity of type '…' named '…' cannot be found`, `no recycle bin entry` (even under `INVALID_ID_FIELD`) | `INSUFFICIENT_ACCESS_OR_MISSING_RECORD` |
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `ENTITY_IS_LOCKED`, `NO_MASS_MAIL_PERMISSION`; `…on object id`, `have the necessary permissions`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object`, `without the Manage Price Books permission` (even under a code that reads an invalid value) | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION`; a master-detail parent an upsert may not change (`(as part of an upsert) parent field`) → `INVALID_VALUE` |
@@ -80,7 +80,8 @@
 //! Salesforce's body is lost (`Request failed with status code 503`,
 //! `ERROR_HTTP_401`, `503 Server Error: …`, `The remote server returned an
 //! error: (401) …`, `Bad Gateway`, `Gateway Timeout`, and the connection
-//! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`), read as the
+//! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`, `Remote end
+//! closed connection`), read as the
 //! status code given alone is; the generic ones (403, 404, 500) decide only
 //! when nothing else in the text does; so does a CometD client's
 //! `{httpCode=504}` and Google Apps Script's `returned code 503`. So do
@@ -94,8 +95,9 @@
 //! validation exception, the duplicate rule's `Use one of these records?`,
 //! a process that failed the save, a flow's unhandled fault, an owner left
 //! blank and an id value of incorrect type; Korean ones: the restricted
-//! picklist and a lookup filter's own text; Portuguese ones: a row lock
-//! and required fields missing).
+//! picklist, a lookup filter's own text and a flow's fault e-mail;
+//! Portuguese ones: a row lock and required fields missing; French: an
+//! order with no price book).
 //!
 //! Custom code is also named by what only it does: `Web service callout
 //! failed`, `Too many callouts`, an object that `does not allow
@@ -104,7 +106,8 @@
 //! a `Dependent class is invalid`, a `Non-selective query against large
 //! object type`, `Callout from triggers are currently not supported` and a
 //! field read through another type's row (`does not belong to SObject
-//! type`), `Batchable instance is too big` and a workflow's `workflow or
+//! type`), `Batchable instance is too big`, a callout's `IO Exception:
+//! Exceeded max size` and a workflow's `workflow or
 //! approval field update` are Apex's, `An error occurred at
 //! element`, `Invalid target field for field update`, `the number of
 //! interviews` and `Number of iterations exceeded` a flow's.
@@ -747,6 +750,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // Apex's limit on the state a batch or queueable job carries
     // (`Batchable instance is too big`).
     ("batchable instance is too big", Cue::Apex),
+    // An Apex callout's response past the heap's allowance (`IO Exception:
+    // Exceeded max size limit of 3000000`); the Bulk API's own
+    // `Exceeded max size limit` is a request refused whole.
+    ("io exception: exceeded max size", Cue::Apex),
     // A workflow rule's or an approval's field update that failed the save
     // (`A workflow or approval field update caused an error when saving
     // this record`): the org's automation, not the values sent.
@@ -832,6 +839,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // A loader's share of the org's calls per run (`Terminating replication
     // due to allotted quota of 50% per replication`).
     ("allotted quota", Cue::IntegrationQuota),
+    // Loaders' own checks of the calls a run or a day may take (`Per-run
+    // API quota usage (…) exceeds limit`, `Daily Quota Usage: 91% is above
+    // the configured limit`).
+    ("quota usage", Cue::IntegrationQuota),
     // `ConcurrentRequests`, and `ConcurrentRequest` as some clients cut it.
     ("concurrentrequest", Cue::ConcurrentLimit),
     ("concurrentperorg", Cue::ConcurrentLimit),
@@ -914,6 +925,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("econnreset", Cue::Unavailable),
     ("econnrefused", Cue::Unavailable),
     ("socket hang up", Cue::Unavailable),
+    // Python's words for the same (`RemoteDisconnected('Remote end closed
+    // connection without response')`).
+    ("remote end closed connection", Cue::Unavailable),
     // The gRPC status of the Pub/Sub API as its clients write it (Node's
     // `14 UNAVAILABLE: …`, Java's `StatusRuntimeException: UNAVAILABLE: …`,
     // Python's `StatusCode.UNAVAILABLE`): the service down or the call
@@ -1004,6 +1018,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // OAuth's `invalid_request: must use HTTP POST`: the token endpoint
     // refuses how the connection asks for its token, every time.
     ("must use http post", Cue::Auth),
+    // OAuth's PKCE check of the login's code (`unexpected code verifier`,
+    // `invalid code verifier`): no token is given.
+    ("code verifier", Cue::Auth),
     // The Pub/Sub API refusing the subscriber's credentials
     // (`sfdc.platform.eventbus.grpc.service.auth.error`).
     ("eventbus.grpc.service.auth", Cue::Auth),
@@ -1069,6 +1086,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("temporarily interrupted", Cue::Unavailable),
     ("temporarily unavailable", Cue::Unavailable),
     ("internal server error", Cue::ServerError),
+    // The platform's own words for an unexplained failure (`Internal
+    // Salesforce Error: 347583757-15370 (2023275027)`).
+    ("internal salesforce error", Cue::ServerError),
     ("please include this errorid", Cue::ServerError),
     ("contact support with the following id", Cue::ServerError),
     ("contact support with id", Cue::ServerError),
@@ -1221,6 +1241,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("rights on entity", Cue::HiddenObject),
     ("use of the metadata api requires", Cue::HiddenObject),
     ("not allowed to get organization", Cue::HiddenObject),
+    // A loader finding no field of the object the user may create (`No
+    // creatable fields for stream X, check your permissions`).
+    ("no creatable fields", Cue::HiddenObject),
     // Apex refused a whole object as the running user
     // (`System.NoAccessException: No access to entity 'X__dlm'`).
     ("no access to entity", Cue::HiddenObject),
@@ -1296,6 +1319,9 @@ const PHRASES: &[(&str, Cue)] = &[
     // specified` is.
     ("duplicate updates in one batch", Cue::UniqueValue),
     ("duplicate external id specified", Cue::UniqueValue),
+    // A price book entry for a product the price book already prices
+    // (`This price definition already exists in this price book`).
+    ("already exists in this price book", Cue::UniqueValue),
     ("record found for external id", Cue::UniqueValue),
     // An upsert whose external ID value is on two records already.
     ("matches more than one record", Cue::UniqueValue),
@@ -1366,6 +1392,14 @@ const PHRASES: &[(&str, Cue)] = &[
     // (`Records not found for this batch`, `InvalidBatch : Records not
     // found`): the text names no cause, and no org-wide one.
     ("records not found", Cue::Unsupported),
+    // A client asking for a batch that is not there, or for its results
+    // before it is done (`Unable to find batch for id`, `Batch not
+    // completed`): its own request, whatever the org.
+    ("unable to find batch", Cue::Unsupported),
+    ("batch not completed", Cue::Unsupported),
+    // A request refused for a parameter the client sent
+    // (`UNKNOWN_EXCEPTION: invalid parameter value`): the request's.
+    ("invalid parameter value", Cue::Unsupported),
     // An undelete of a record the recycle bin no longer holds (`invalid
     // record id; no recycle bin entry found`, under `INVALID_ID_FIELD`).
     ("no recycle bin entry", Cue::MissingRecord),
@@ -1728,6 +1762,13 @@ const LOCALIZED: &[(&str, Cue)] = &[
     // Korean: the restricted picklist, and a lookup filter's own text.
     ("제한된 선택 목록 필드의 잘못된 값", Cue::RestrictedPicklist),
     ("값이 필터 기준과 일치하지 않습니다", Cue::FilterCriteria),
+    // A flow's fault e-mail (`이 오류는 플로에서 레코드를 조회하려고 시도할 때
+    // 발생했습니다`: the error occurred when the flow tried to look up
+    // records): the flow owns what failed in it.
+    ("오류는 플로에서", Cue::Flow),
+    // French: an order with no price book (`Catalogue de prix non défini sur
+    // Commande`), as `Price Book Not Set` is.
+    ("catalogue de prix non défini", Cue::MustSpecify),
 ];
 
 /// Apex exceptions read `System.<Name>Exception`; the automaton finds
