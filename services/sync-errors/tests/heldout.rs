@@ -26,18 +26,15 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// thirty-ninth part scored, measured once when it was installed (5 of 25,
+/// fortieth part scored, measured once when it was installed (2 of 10,
 /// 20.0 %). The target is 95 %.
 const EXACT_FLOOR: f64 = 19.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (13 of 25, 52.0 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 51.5;
+/// scored (2 of 10, 20.0 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 19.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured four (a flow's query in Korean read as the user's field
-/// access; an `UNKNOWN_EXCEPTION` read as the server's fault; two Bulk API
-/// replies to a client's own requests read as the unclear suspension). The
-/// target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 4;
+/// part measured none, as the target asks.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the thirty-nine earlier held-out parts, 1 529
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 348 and 1 455 of 1 529). Raised from 85.5 when a bare
