@@ -1045,6 +1045,72 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fortieth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Connectors' own words for what stops every call.
+        (
+            "",
+            "none of the requested rest_objects produced queryable SObjects: [Lead]",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "not allowed to publish to \"/event/Order_Event__e\"",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Salesforce API daily rate limit exceeded for stream 'Account'.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "Login error code:[invalid_grant] description:[authentication failure]",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "OAuth token expired during poll",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // Pages where a reply should be: Salesforce Edge's error page, and
+        // a page a client's parser could not read.
+        (
+            "",
+            "Error: <!doctypehtml><html lang=en-US><meta charset=UTF-8><title>Error Page</title>",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "",
+            "Newtonsoft.Json.JsonReaderException: Unexpected character encountered while \
+             parsing value: <. Path '', line 0, position 0.",
+            &[],
+            sus(S::Unknown),
+        ),
+        // A bare `login error` beside a 405 is a request sent wrong, not the
+        // login refused.
+        (
+            "",
+            "error channel received client login error [simpleforce] Error. http code: 405 \
+             Error Message:   Error Code:",
+            &[],
+            rec(T::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_thirty_ninth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
