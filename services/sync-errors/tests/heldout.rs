@@ -25,15 +25,15 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: just below what the
-/// fortieth part scored, measured once when it was installed (2 of 10,
-/// 20.0 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 19.5;
-/// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (2 of 10, 20.0 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 19.5;
+/// Exact accuracy floor of the held-out part, percent: what the forty-first
+/// part scored, measured once when it was installed (0 of 12: twelve
+/// suspensions in clients' own words). The target is 95 %.
+const EXACT_FLOOR: f64 = 0.0;
+/// Level accuracy floor of the held-out part, percent: what it scored (0 of
+/// 12). The target is 100 %.
+const LEVEL_FLOOR: f64 = 0.0;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured none, as the target asks.
+/// part has none to raise, and the target is none.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the forty earlier held-out parts, 1 539
 /// texts), percent: just below what it scores with the rules written from
