@@ -1045,6 +1045,80 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_first_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Clients' parsers meeting a page where a reply should be: what it
+        // said is lost, so the org is probed, not stopped for an operator.
+        (
+            "",
+            "Caused by: com.fasterxml.jackson.core.JsonParseException: Unexpected character \
+             ('<' (code 60)): expected a valid value",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "JSONDecodeError: Expecting value: line 3 column 1 (char 2)",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "xml.parsers.expat.ExpatError: syntax error: line 1, column 0",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Here's the error: Unexpected end of JSON input",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "An unexpected response was received from Salesforce. Please try again.",
+            &[],
+            sus(S::Unknown),
+        ),
+        ("", "bulk job aborted", &[], sus(S::Unknown)),
+        (
+            "",
+            "HTTP response contains html content.\nCheck that the org exists and can be reached.",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        // Logins in client libraries' own words.
+        (
+            "",
+            "Salesforce token has expired",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "invalid session, unable to refresh session",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "User authentication required",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Error reaching Login URL",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fortieth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
