@@ -25,15 +25,15 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: what the forty-first
-/// part scored, measured once when it was installed (0 of 12: twelve
-/// suspensions in clients' own words). The target is 95 %.
+/// Exact accuracy floor of the held-out part, percent: what the
+/// forty-second part scored, measured once when it was installed (0 of 2).
+/// The target is 95 %.
 const EXACT_FLOOR: f64 = 0.0;
-/// Level accuracy floor of the held-out part, percent: what it scored (0 of
-/// 12). The target is 100 %.
-const LEVEL_FLOOR: f64 = 0.0;
+/// Level accuracy floor of the held-out part, percent: just below what it
+/// scored (1 of 2, 50.0 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 49.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part has none to raise, and the target is none.
+/// part measured none, as the target asks.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the forty-one earlier held-out parts, 1 551
 /// texts), percent: just below what it scores with the rules written from
