@@ -190,9 +190,15 @@ async fn malformed_protobuf_is_invalid_argument_on_every_kind_of_call() {
         })
         .await
         .expect_err("no budget for acme");
-    assert_eq!(
-        syncgov_tests::health(governor.addr(), "").await,
-        tonic_health::pb::health_check_response::ServingStatus::Serving
+    // The store's check runs in the background: wait for its report.
+    assert!(
+        syncgov_tests::health_becomes(
+            governor.addr(),
+            "",
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            syncgov_tests::PATIENCE,
+        )
+        .await
     );
 }
 
