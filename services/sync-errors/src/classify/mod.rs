@@ -354,25 +354,15 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         // flow or frame around it.
         let bare_thrown = slot.cue == Cue::Thrown && !in_code && !scan.has(Cue::Dml);
         // An object type the query cannot see (`System.QueryException:
-        // sObject type 'X' is not supported`): the connected user's object
-        // access.
-        if bare_thrown && let Some((pid, _)) = scan.first_of(Cue::SObjectNotSupported) {
-            return by(
-                Cue::SObjectNotSupported,
-                Found::Text(pid),
-                Basis::Phrase,
-                confidence::PHRASE,
-            );
-        }
-        // The same for a whole object refused to the user
-        // (`System.NoAccessException: No access to entity 'X'`).
-        if bare_thrown && let Some((pid, _)) = scan.first_of(Cue::HiddenObject) {
-            return by(
-                Cue::HiddenObject,
-                Found::Text(pid),
-                Basis::Phrase,
-                confidence::PHRASE,
-            );
+        // sObject type 'X' is not supported`), or a whole object refused to
+        // the user (`System.NoAccessException: No access to entity 'X'`):
+        // the connected user's object access.
+        if bare_thrown {
+            for cue in [Cue::SObjectNotSupported, Cue::HiddenObject] {
+                if let Some((pid, _)) = scan.first_of(cue) {
+                    return by(cue, Found::Text(pid), Basis::Phrase, confidence::PHRASE);
+                }
+            }
         }
         // A row lock that a bare query met (`System.QueryException: Record
         // Currently Unavailable`, a `FOR UPDATE` waiting on another save):
