@@ -1045,6 +1045,39 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_second_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // An app builder's stored connection that can no longer refresh.
+        (
+            "",
+            "Credential is invalid and can't be refreshed. Please reconnect your account.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // Apex written through the API into production: the request's kind.
+        (
+            "ENTITY_IS_LOCKED",
+            "Can not create Apex Class on an active organization.",
+            &[],
+            rec(T::Unknown),
+        ),
+        // The code alone, or with a record's approval lock, stays the
+        // record out of reach.
+        (
+            "ENTITY_IS_LOCKED",
+            "the entity is locked for editing",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_first_seen_part() {
     use SuspensionReason as S;
     let sus = Classification::Suspension;
