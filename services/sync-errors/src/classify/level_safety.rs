@@ -1044,6 +1044,70 @@ fn http_statuses_in_the_clients_words() {
     assert_classified(cases);
 }
 
+/// Words of tools' own messages that no corpus text had when they were
+/// written: the login refused and the org out of reach, in the words
+/// connectors and runtimes commonly use.
+#[test]
+fn tools_words_for_a_login_refused_and_an_org_out_of_reach() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let auth = sus(S::SalesforceAuthFailed);
+    let away = sus(S::SalesforceOrgUnavailable);
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        ("", "Please reconnect your Salesforce account", &[], auth),
+        ("", "Salesforce needs you to reauthenticate", &[], auth),
+        ("", "Reauthorize the integration to continue", &[], auth),
+        ("", "Please re-authorize Salesforce", &[], auth),
+        ("", "Invalid access token", &[], auth),
+        ("", "The access token is invalid", &[], auth),
+        ("", "invalid refresh token", &[], auth),
+        ("", "Refresh token is invalid or expired", &[], auth),
+        ("", "Token has been revoked", &[], auth),
+        ("", "Your session has expired, log in again", &[], auth),
+        ("", "Salesforce: invalid credentials", &[], auth),
+        ("", "Not authenticated with Salesforce", &[], auth),
+        (
+            "",
+            "java.net.ConnectException: Connection refused",
+            &[],
+            away,
+        ),
+        ("", "Connection reset by peer", &[], away),
+        ("", "connect: Connection timed out", &[], away),
+        (
+            "",
+            "java.net.SocketTimeoutException: Read timed out",
+            &[],
+            away,
+        ),
+        // A code in the text still decides before these words.
+        (
+            "",
+            "Your Salesforce session has expired or the API is offline. \
+             REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        // Inside custom code, the code's own failure.
+        (
+            "",
+            "System.CalloutException: Read timed out\nClass.Sync.run: line 4, column 1",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "execution of AfterInsert caused by: System.CalloutException: \
+             Connection reset",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
 #[test]
 fn wordings_of_the_forty_second_seen_part() {
     use ErrorType as T;

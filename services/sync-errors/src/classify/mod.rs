@@ -40,7 +40,7 @@
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, a loader's `daily rate limit exceeded`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold`, a loader's `allotted quota` per run, `quota usage` above a loader's limit (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
 //! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming` | suspension `SALESFORCE_API_DISABLED` |
-//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `access_denied`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, the SOAP API's login faults (`SSO_SERVICE_DOWN`, `INVALID_SSO_GATEWAY_URL`, `LOGIN_CHALLENGE_ISSUED`, `TRIAL_EXPIRED`, `ORG_LOCKED`, …), `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, OAuth's `code verifier` refused, a connector's `Login error code` and `token expired`, client libraries' `token has expired`, `unable to refresh session`, `User authentication required` and `Error reaching Login URL`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `SOAP Login not available in API version` (`The SOAP Login operation is not available`), OAuth's `must use HTTP POST`, the Pub/Sub API's `eventbus.grpc.service.auth`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, an app builder's `can't be refreshed` and `reconnect your account`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
+//! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `access_denied`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, the SOAP API's login faults (`SSO_SERVICE_DOWN`, `INVALID_SSO_GATEWAY_URL`, `LOGIN_CHALLENGE_ISSUED`, `TRIAL_EXPIRED`, `ORG_LOCKED`, …), `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, OAuth's `code verifier` refused, a connector's `Login error code` and `token expired`, client libraries' `token has expired`, `unable to refresh session`, `User authentication required` and `Error reaching Login URL`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `SOAP Login not available in API version` (`The SOAP Login operation is not available`), OAuth's `must use HTTP POST`, the Pub/Sub API's `eventbus.grpc.service.auth`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, an app builder's `can't be refreshed` and `reconnect your account`, tools' `reauthenticate`, `reauthorize`, `invalid access token`, `refresh token is invalid`, `token has been revoked`, `session has expired`, `invalid credentials`, `not authenticated`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query` (or `Bulk V2 Query`), `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, `ORG_IN_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable`, Salesforce Edge's `We've hit a snag.` page | suspension `SALESFORCE_ORG_UNAVAILABLE` |
@@ -81,7 +81,8 @@
 //! `ERROR_HTTP_401`, `503 Server Error: …`, `The remote server returned an
 //! error: (401) …`, `Bad Gateway`, `Gateway Timeout`, and the connection
 //! itself lost: `ECONNRESET`, `ETIMEDOUT`, `socket hang up`, `Remote end
-//! closed connection`; jsforce's `Check that the org exists`), read as the
+//! closed connection`, `Connection refused`, `Connection reset`,
+//! `Connection timed out`, `Read timed out`; jsforce's `Check that the org exists`), read as the
 //! status code given alone is; the generic ones (403, 404, 500) decide only
 //! when nothing else in the text does; so does a CometD client's
 //! `{httpCode=504}` and Google Apps Script's `returned code 503`. So do
@@ -917,6 +918,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("etimedout", Cue::Unavailable),
     ("econnreset", Cue::Unavailable),
     ("econnrefused", Cue::Unavailable),
+    // The same in other runtimes' words (Java's `Connection refused`,
+    // `Connection reset`, `Read timed out`; Python's `Connection reset by
+    // peer`, `Connection timed out`).
+    ("connection refused", Cue::Unavailable),
+    ("connection reset", Cue::Unavailable),
+    ("connection timed out", Cue::Unavailable),
+    ("read timed out", Cue::Unavailable),
     ("socket hang up", Cue::Unavailable),
     // Python's words for the same (`RemoteDisconnected('Remote end closed
     // connection without response')`).
@@ -1036,6 +1044,21 @@ const PHRASES: &[(&str, Cue)] = &[
     ("can't be refreshed", Cue::Auth),
     ("cannot be refreshed", Cue::Auth),
     ("reconnect your account", Cue::Auth),
+    // The other words tools use for a connection whose credentials the
+    // org no longer takes: a token refused or revoked, a session expired,
+    // the user asked to authorise or connect again.
+    ("reconnect your salesforce", Cue::Auth),
+    ("reauthenticate", Cue::Auth),
+    ("reauthorize", Cue::Auth),
+    ("re-authorize", Cue::Auth),
+    ("invalid access token", Cue::Auth),
+    ("access token is invalid", Cue::Auth),
+    ("invalid refresh token", Cue::Auth),
+    ("refresh token is invalid", Cue::Auth),
+    ("token has been revoked", Cue::Auth),
+    ("session has expired", Cue::Auth),
+    ("invalid credentials", Cue::Auth),
+    ("not authenticated", Cue::Auth),
     ("user authentication required", Cue::Auth),
     ("error reaching login url", Cue::Auth),
     // The Pub/Sub API refusing the subscriber's credentials
