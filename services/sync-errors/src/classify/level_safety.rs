@@ -1045,10 +1045,10 @@ fn http_statuses_in_the_clients_words() {
 }
 
 /// Words of tools' own messages that no corpus text had when they were
-/// written: the login refused and the org out of reach, in the words
-/// connectors and runtimes commonly use.
+/// written: org-wide causes in the words connectors and runtimes commonly
+/// use.
 #[test]
-fn tools_words_for_a_login_refused_and_an_org_out_of_reach() {
+fn tools_words_for_org_wide_causes() {
     use ErrorType as T;
     use SuspensionReason as S;
     let rec = Classification::Record;
@@ -1081,6 +1081,95 @@ fn tools_words_for_a_login_refused_and_an_org_out_of_reach() {
             "java.net.SocketTimeoutException: Read timed out",
             &[],
             away,
+        ),
+        (
+            "",
+            "Organization's data storage limit reached",
+            &[],
+            sus(S::SalesforceStorageLimitExceeded),
+        ),
+        (
+            "",
+            "File storage limit exceeded",
+            &[],
+            sus(S::SalesforceStorageLimitExceeded),
+        ),
+        (
+            "",
+            "Salesforce storage is full",
+            &[],
+            sus(S::SalesforceStorageLimitExceeded),
+        ),
+        (
+            "",
+            "Salesforce daily API limit exceeded",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "Salesforce API limit reached",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "API limit exceeded, retry tomorrow",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "Concurrent limit hit: back off",
+            &[],
+            sus(S::SalesforceConcurrentLimitExceeded),
+        ),
+        (
+            "",
+            "API access is not enabled for this user",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            "Salesforce API access is disabled",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            "The user does not have API access",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            "Grant the API Enabled permission to the user",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            "REST API not enabled",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        ("", "Salesforce is undergoing maintenance", &[], away),
+        ("", "The instance is under maintenance", &[], away),
+        (
+            "",
+            "Salesforce scheduled maintenance in progress",
+            &[],
+            away,
+        ),
+        ("", "The org is in read-only mode", &[], away),
+        // Apex's own limit of batch jobs is the code's, not the org's
+        // long-running requests.
+        (
+            "",
+            "System.LimitException: Attempted to schedule too many concurrent batch jobs",
+            &[],
+            rec(T::SalesforceAutomation),
         ),
         // A code in the text still decides before these words.
         (

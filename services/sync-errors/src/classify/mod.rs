@@ -14,7 +14,7 @@
 //!
 //! | step | when | result | basis |
 //! |---|---|---|---|
-//! | 1 | full storage, a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, or an HTTP 420 page: `ERROR_HTTP_420`) is named anywhere, or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) with no trigger, flow or Apex frame around the exception | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, the first three even inside a trigger: the org, not the record, must wait | status code or phrase |
+//! | 1 | full storage (`storage limit exceeded`, tools' `data` / `file storage limit`, `storage is full`), a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, an HTTP 420 page: `ERROR_HTTP_420`, or `read-only mode`) is named anywhere, or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) with no trigger, flow or Apex frame around the exception | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, the first three even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access, as is a whole object refused to it (`System.NoAccessException: No access to entity '…'`); or a row lock (`System.QueryException: Record Currently Unavailable`): suspension `SALESFORCE_ORG_LOCKED`, transient, as a bare lock is. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, or a lead's `ConvertLead failed`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; a row lock inside is the lock on that record (suspension `SALESFORCE_ORG_LOCKED`, transient); otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
@@ -37,13 +37,13 @@
 //!
 //! | codes / phrases | result |
 //! |---|---|
-//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, a loader's `daily rate limit exceeded`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
+//! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, a loader's `daily rate limit exceeded`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit`, tools' `daily API limit`, `API limit exceeded` / `reached` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a tool's `concurrent limit`, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold`, a loader's `allotted quota` per run, `quota usage` above a loader's limit (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
-//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming` | suspension `SALESFORCE_API_DISABLED` |
+//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming`, tools' `API access is not enabled` / `is disabled` / `has been disabled`, `does not have API access`, `API Enabled permission`, `API not enabled` | suspension `SALESFORCE_API_DISABLED` |
 //! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `access_denied`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, the SOAP API's login faults (`SSO_SERVICE_DOWN`, `INVALID_SSO_GATEWAY_URL`, `LOGIN_CHALLENGE_ISSUED`, `TRIAL_EXPIRED`, `ORG_LOCKED`, …), `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, OAuth's `code verifier` refused, a connector's `Login error code` and `token expired`, client libraries' `token has expired`, `unable to refresh session`, `User authentication required` and `Error reaching Login URL`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `SOAP Login not available in API version` (`The SOAP Login operation is not available`), OAuth's `must use HTTP POST`, the Pub/Sub API's `eventbus.grpc.service.auth`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, an app builder's `can't be refreshed` and `reconnect your account`, tools' `reauthenticate`, `reauthorize`, `invalid access token`, `refresh token is invalid`, `token has been revoked`, `session has expired`, `invalid credentials`, `not authenticated`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query` (or `Bulk V2 Query`), `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
-//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, `ORG_IN_MAINTENANCE`; `down for maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable`, Salesforce Edge's `We've hit a snag.` page | suspension `SALESFORCE_ORG_UNAVAILABLE` |
+//! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, `ORG_IN_MAINTENANCE`; `down for maintenance`, `undergoing` / `under` / `scheduled maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable`, Salesforce Edge's `We've hit a snag.` page | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `Internal Salesforce Error`, Salesforce Edge's `<title>Error Page</title>`, `no healthy upstream`, `Failed while fetching query cursor data`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR`; a metadata component refused (`Error occured processing component …`) is that component's, `OTHER`/`UNKNOWN`, even under `UNKNOWN_EXCEPTION` |
 //! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, a parser's `while parsing value: <`, `Unexpected character ('<'`, `JSONDecodeError: Expecting value`, `ExpatError: syntax error`, `Unexpected end of JSON input` or `Failed to parse detail` and a client's `unexpected response was received from Salesforce` (a page where a reply should be), a Bulk API `job aborted`, `Not a valid enumeration` or `UnexpectedErrorFault: null`, an Apex SOAP service's `No operation available for request`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) and a replay id it cannot fetch (`subscription.fetch.replayid…`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`), a reply Google Apps Script cut short (`Truncated server response`) | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `no access to entity`, a loader's `No creatable fields`, a connector's objects that `produced` no `queryable SObjects` or a platform event it is `not allowed to publish to`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
@@ -801,6 +801,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // lock failure 200 Trying again later.`).
     ("too many lock failure", Cue::Lock),
     ("storage limit exceeded", Cue::Storage),
+    // Tools' words for the org's data or file storage used up.
+    ("data storage limit", Cue::Storage),
+    ("file storage limit", Cue::Storage),
+    ("storage is full", Cue::Storage),
     ("totalrequests limit", Cue::DailyLimit),
     ("total requests limit", Cue::DailyLimit),
     ("apibatchitems limit", Cue::DailyLimit),
@@ -824,6 +828,11 @@ const PHRASES: &[(&str, Cue)] = &[
     // A loader's words for the org's daily allowance spent (`Salesforce API
     // daily rate limit exceeded for stream 'X'`).
     ("daily rate limit exceeded", Cue::DailyLimit),
+    // Tools' other words for the same: Salesforce's only API limit of that
+    // name is the org's rolling 24-hour one.
+    ("daily api limit", Cue::DailyLimit),
+    ("api limit exceeded", Cue::DailyLimit),
+    ("api limit reached", Cue::DailyLimit),
     ("active scratch org limit", Cue::DailyLimit),
     // A data platform's own daily share of the org's calls for one pipeline
     // (`exceeded configured daily API quota`), not the org's limit.
@@ -846,9 +855,20 @@ const PHRASES: &[(&str, Cue)] = &[
     // Streaming API's subscribers and the open query cursors of one user.
     ("concurrent user limit", Cue::ConcurrentLimit),
     ("number of concurrent queries", Cue::ConcurrentLimit),
+    // Tools' words for the org's long-running requests at their limit (a
+    // bare `too many concurrent` is also Apex's limit of batch jobs).
+    ("concurrent limit", Cue::ConcurrentLimit),
     ("api is disabled for this user", Cue::ApiDisabled),
     ("api is not enabled for this", Cue::ApiDisabled),
     ("api calls have been disabled", Cue::ApiDisabled),
+    // Tools' words for the user's or the org's API access switched off
+    // (the `API Enabled` permission missing, the edition without it).
+    ("api access is not enabled", Cue::ApiDisabled),
+    ("api access is disabled", Cue::ApiDisabled),
+    ("api access has been disabled", Cue::ApiDisabled),
+    ("does not have api access", Cue::ApiDisabled),
+    ("api enabled permission", Cue::ApiDisabled),
+    ("api not enabled", Cue::ApiDisabled),
     ("session expired or invalid", Cue::Auth),
     ("invalid session id", Cue::Auth),
     ("session is not valid for use with", Cue::Auth),
@@ -1104,6 +1124,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // A token refresh racing another one: retry, the credentials are fine.
     ("token request is already being processed", Cue::Transient),
     ("down for maintenance", Cue::Unavailable),
+    // Tools' words for an org in its maintenance window.
+    ("undergoing maintenance", Cue::Unavailable),
+    ("under maintenance", Cue::Unavailable),
+    ("scheduled maintenance", Cue::Unavailable),
     ("service not available", Cue::Unavailable),
     ("service unavailable", Cue::Unavailable),
     // Salesforce Edge's page for a My Domain host it cannot reach (`We've
@@ -1206,6 +1230,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // Salesforce's edge answering for an org that is down for maintenance
     // or not yet ready, whatever the call.
     ("error_http_420", Cue::Maintenance),
+    // An org that takes no writes during a release or an instance move
+    // (`The org is in read-only mode`), whoever writes.
+    ("read-only mode", Cue::Maintenance),
+    ("read only mode", Cue::Maintenance),
     // The Pub/Sub API's topic the org does not publish (`… for org CORE/…
     // and topic /data/AccountChangeEvent not found`): change data capture
     // not set up for that object, whatever the record.
