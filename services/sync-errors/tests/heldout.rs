@@ -25,16 +25,19 @@ use serde_json::Value;
 use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
-/// Exact accuracy floor of the held-out part, percent: what the
-/// forty-second part scored, measured once when it was installed (0 of 2).
-/// The target is 95 %.
-const EXACT_FLOOR: f64 = 0.0;
+/// Exact accuracy floor of the held-out part, percent: just below what the
+/// forty-third part scored, measured once when it was installed (21 of 33,
+/// 63.6 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 63.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (1 of 2, 50.0 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 49.5;
+/// scored (28 of 33, 84.8 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 84.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured none, as the target asks.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// one the part measured, a metadata listing that names a type the org's
+/// API does not know (`INVALID_TYPE: Unknown type:…`), labelled the
+/// request's own failure, which the files read as `INVALID_TYPE` is read,
+/// the object refused to the user. The target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the forty-two earlier held-out parts, 1 553
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 371 and 1 478 of 1 553). Raised from 85.5 when a bare
