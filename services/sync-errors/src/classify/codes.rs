@@ -1078,8 +1078,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "MANAGER_NOT_DEFINED",
-        Cue::Unsupported,
-        "approvals, divisions, hierarchies and orders: escalate",
+        Cue::Apex,
+        "an approval process routes the save to a manager the user does not have: the org's automation refuses the record",
     ),
     (
         "MASSMAIL_RETRY_LIMIT_EXCEEDED",
@@ -1368,8 +1368,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "OP_WITH_INVALID_USER_TYPE_EXCEPTION",
-        Cue::Unsupported,
-        "approvals, divisions, hierarchies and orders: escalate",
+        Cue::OwnerAssignment,
+        "a record given to a user whose licence cannot take it (a Chatter Free or portal user as owner): the owner sent",
     ),
     (
         "ORCHESTRATION_INVALID",
@@ -1493,8 +1493,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "PLATFORM_EVENT_ENCRYPTION_ERROR",
-        Cue::Unsupported,
-        "files, feeds, portals and social: not a synced record",
+        Cue::UnclearRefusal,
+        "platform events Salesforce could not encrypt (the org's encryption set-up or the service): none publishes until it clears; probed",
     ),
     (
         "PLATFORM_EVENT_PUBLISHING_UNAVAILABLE",

@@ -1044,6 +1044,91 @@ fn http_statuses_in_the_clients_words() {
     assert_classified(cases);
 }
 
+#[test]
+fn wordings_of_the_forty_third_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A type the org's API does not know is the request's name; a type
+        // it knows and hides is still the object refused to the user.
+        (
+            "",
+            "INVALID_TYPE: Unknown type:ProductSpecificationTypeDefinition",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "INVALID_TYPE: sObject type 'Foo__c' is not supported.",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Access to entity 'Knowledge__kav' denied: Entity is not api accessible",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // Codes whose cause is now named.
+        (
+            "",
+            "MANAGER_NOT_DEFINED, Manager undefined.:",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "OP_WITH_INVALID_USER_TYPE_EXCEPTION : Operation not valid for this user type",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "PLATFORM_EVENT_ENCRYPTION_ERROR",
+            "The platform event messages could not be published due to a problem with encryption.",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "LIMIT_EXCEEDED",
+            "The number of published platform event messages exceeded the hourly publishing limit.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        ("", "404::Unknown channel", &[], sus(S::Unknown)),
+        // Requests refused for their shape.
+        (
+            "",
+            "INVALID_FIELD, semi/anti join sub-selects are not supported",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "INVALID_FIELD, 'LIMIT' is not allowed",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "FIELD_INTEGRITY_EXCEPTION, AllOrNoneHeader should be set to true to use \
+             CRUD-based calls with Big Objects",
+            &[],
+            rec(T::Unknown),
+        ),
+        // A tool's words around a validation rule's message.
+        (
+            "",
+            "A validation rule is preventing the record from being processed. \
+             VALIDATION MESSAGE: Close date must be in the future.",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+    ];
+    assert_classified(cases);
+}
+
 /// Words of tools' own messages that no corpus text had when they were
 /// written: org-wide causes in the words connectors and runtimes commonly
 /// use.
