@@ -26,18 +26,15 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// forty-third part scored, measured once when it was installed (21 of 33,
-/// 63.6 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 63.5;
+/// forty-fourth part scored, measured once when it was installed (5 of 10,
+/// 50.0 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 49.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (28 of 33, 84.8 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 84.5;
+/// scored (8 of 10, 80.0 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 79.5;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// one the part measured, a metadata listing that names a type the org's
-/// API does not know (`INVALID_TYPE: Unknown type:…`), labelled the
-/// request's own failure, which the files read as `INVALID_TYPE` is read,
-/// the object refused to the user. The target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// part measured none, as the target asks.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the forty-three earlier held-out parts, 1 586
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 403 and 1 511 of 1 586). Raised from 85.5 when a bare
