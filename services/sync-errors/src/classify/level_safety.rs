@@ -1240,14 +1240,14 @@ fn tools_words_for_org_wide_causes() {
             sus(S::SalesforceApiDisabled),
         ),
         ("", "Salesforce is undergoing maintenance", &[], away),
-        ("", "The instance is under maintenance", &[], away),
+        ("", "The org is in read-only mode", &[], away),
+        // A record's own value that names maintenance stays the record's.
         (
             "",
-            "Salesforce scheduled maintenance in progress",
+            "Work Type: Scheduled Maintenance is under maintenance review",
             &[],
-            away,
+            rec(T::Unknown),
         ),
-        ("", "The org is in read-only mode", &[], away),
         // Apex's own limit of batch jobs is the code's, not the org's
         // long-running requests.
         (
