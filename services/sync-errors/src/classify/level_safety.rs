@@ -1045,6 +1045,52 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_fourth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A deploy cancelled after it ended is the request's timing; an
+        // id of the wrong kind is still an invalid id.
+        (
+            "",
+            "INVALID_ID_FIELD: Deployment already completed",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "INVALID_ID_FIELD: id value of incorrect type: 001000000000000",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // The Pub/Sub API's subscription refused until it clears.
+        (
+            "",
+            "io.grpc.StatusRuntimeException: INVALID_ARGUMENT: The Replay ID validation \
+             failed. Ensure that the Replay ID is valid.",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "An active managed subscription with the same ID already exists.",
+            &[],
+            sus(S::Unknown),
+        ),
+        // A relationship sent as a plain value.
+        (
+            "INVALID_FIELD",
+            "The value provided for foreign key reference Season__r is not a nested SObject",
+            &[],
+            rec(T::TypeMismatch),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_third_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
