@@ -26,15 +26,19 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// forty-fourth part scored, measured once when it was installed (5 of 10,
-/// 50.0 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 49.5;
+/// forty-fifth part scored, measured once when it was installed (3 of 7,
+/// 42.9 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 42.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (8 of 10, 80.0 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 79.5;
+/// scored (4 of 7, 57.1 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 57.0;
 /// Record failures of the held-out part raised as suspensions, at most: the
-/// part measured none, as the target asks.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// two the part measured, both labelled the client's own request. A SOAP
+/// login's `UNKNOWN_EXCEPTION: Premature end of file` (an empty body) is
+/// read as the server's fault, the transient suspension the governor
+/// probes; `No such column '' on entity 'Lead'` (no column named at all)
+/// is read as a column hidden from the user. The target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 2;
 /// Floors of the seen part (the forty-four earlier held-out parts, 1 596
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 412 and 1 521 of 1 596). Raised from 85.5 when a bare
