@@ -1199,6 +1199,41 @@ fn tools_words_for_org_wide_causes() {
         ("", "Your session has expired, log in again", &[], auth),
         ("", "Salesforce: invalid credentials", &[], auth),
         ("", "Not authenticated with Salesforce", &[], auth),
+        // Client libraries' exception classes, when the text they carry
+        // says nothing more; a code in it still decides.
+        (
+            "",
+            "simple_salesforce.exceptions.SalesforceAuthenticationFailed: None",
+            &[],
+            auth,
+        ),
+        (
+            "",
+            "SalesforceExpiredSession: Expired session for https://example.my.salesforce.com/services/data/v59.0/",
+            &[],
+            auth,
+        ),
+        ("", "Restforce::AuthenticationError", &[], auth),
+        ("", "Restforce::UnauthorizedError: ", &[], auth),
+        ("", "[LoginFault [ApiFault ]]", &[], auth),
+        (
+            "",
+            "com.sforce.soap.partner.fault.InvalidSessionIdFault",
+            &[],
+            auth,
+        ),
+        (
+            "",
+            "Restforce::UnauthorizedError: INVALID_SESSION_ID: Session expired or invalid",
+            &[],
+            auth,
+        ),
+        (
+            "",
+            "SalesforceExpiredSession: REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
         (
             "",
             "java.net.ConnectException: Connection refused",
