@@ -1045,6 +1045,69 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_fifth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A feature license the user lacks, whatever code it comes under;
+        // an id of the wrong kind is still an invalid id.
+        (
+            "INVALID_ID_FIELD",
+            "You must have a valid content feature license to publish into a private library.",
+            &["FirstPublishLocationId"],
+            rec(T::InsufficientAccess),
+        ),
+        (
+            "INVALID_ID_FIELD",
+            "invalid id: 005000000000000",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // The Mobile SDK's revoked refresh token: no session until someone
+        // signs in again.
+        (
+            "",
+            "com.salesforce.androidsdk.rest.RestClient$RefreshTokenRevokedException: \
+             Could not refresh token",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // An empty SOAP body is the client's; an internal error with no
+        // more said is still the server's.
+        (
+            "",
+            "<faultstring>UNKNOWN_EXCEPTION: Premature end of file.</faultstring>",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "UNKNOWN_EXCEPTION: An unexpected error occurred.",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        // No column named at all is the client's bug; a named one hidden
+        // from the user is the integration's field access.
+        (
+            "",
+            "INVALID_FIELD: No such column '' on entity 'Lead'. If you are attempting to use a \
+             custom field, be sure to append the '__c' after the custom field name.",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "INVALID_FIELD: No such column 'Region__c' on entity 'Lead'.",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_fourth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
