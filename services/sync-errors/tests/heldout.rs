@@ -37,7 +37,7 @@ const LEVEL_FLOOR: f64 = 77.5;
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the forty-five earlier held-out parts, 1 603
 /// texts), percent: just below what it scores with the rules written from
-/// it (1419 and 1528 of 1 603). Raised from 85.5 when a bare
+/// it (1 419 and 1 528 of 1 603). Raised from 85.5 when a bare
 /// `DmlException` came to be read by the cause inside it, as most of the
 /// part's labels read it.
 const SEEN_EXACT_FLOOR: f64 = 87.0;
