@@ -1045,6 +1045,40 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_sixth_seen_part() {
+    use SuspensionReason as S;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A Streaming API channel refused by name: the subscription, not
+        // any event or record.
+        (
+            "",
+            "400::The channel specified is not valid",
+            &[],
+            sus(S::Unknown),
+        ),
+        // A Pub/Sub client that could not read a topic: nothing arrives,
+        // for a cause the text does not name.
+        (
+            "",
+            "org.salesforce.demo.PubSubApiClient$PubSubException: Failed to retrieve topic \
+             Data/gRPC_Test_Event: UNAVAILABLE: io exception",
+            &[],
+            sus(S::Unknown),
+        ),
+        // The event bus saying it is down is still the org unavailable.
+        (
+            "",
+            "io.grpc.StatusRuntimeException: UNAVAILABLE: The service is unavailable. Try again \
+             later.",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_fifth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
