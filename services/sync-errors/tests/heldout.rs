@@ -26,15 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// forty-sixth part scored, measured once when it was installed (7 of 9,
-/// 77.8 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 77.5;
+/// forty-seventh part scored, measured once when it was installed (9 of
+/// 18, 50.0 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 49.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (7 of 9, 77.8 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 77.5;
+/// scored (13 of 18, 72.2 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 72.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// none, as the part measured and as the target asks.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// the one the part measured (a Bulk query refused for a Big Object's
+/// key); the target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the forty-six earlier held-out parts, 1 612
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 428 and 1 537 of 1 612). Raised from 85.5 when a bare
