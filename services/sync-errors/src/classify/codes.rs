@@ -2237,6 +2237,11 @@ pub(super) const OTHER_CODES: &[(&str, Cue, &str)] = &[
         "HTTP 404 without a code: the text decides, else a missing record",
     ),
     (
+        "410",
+        Cue::UnclearRefusal,
+        "HTTP 410 without a code: the API version the integration calls is retired; no call succeeds until it is set to a newer one",
+    ),
+    (
         "500",
         Cue::UnknownException,
         "HTTP 500 without a code: the text decides, else a server error",

@@ -1045,6 +1045,107 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_seventh_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A price book entry from another price book is a wrong id, in the
+        // older and the newer wording alike.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             FIELD_INTEGRITY_EXCEPTION, The price book entry is in a different price book than \
+             the one assigned to the Service Contract, or Service Contract has no price book \
+             assigned.: [PricebookEntryId]",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // A queue the object does not serve, in a bare DML failure: the
+        // record's owner; the same code with nothing said stays the code's.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             INVALID_OPERATION, Queue not associated with this SObject type: []",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             INVALID_OPERATION, Operation not allowed: []",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // A user or a queue refused as the owner is the owner assignment;
+        // a contact's id there is a wrong id.
+        (
+            "",
+            "MALFORMED_ID:Assigned To ID: id value of incorrect type: 005Vo00000DqpnpAAB:OwnerId --",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        (
+            "",
+            "FIELD_INTEGRITY_EXCEPTION, Owner ID: id value of incorrect type: \
+             0034L00000cZdiHQAS: [OwnerId]",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // A Big Object query in a shape the platform does not serve: the
+        // request's, not the batch's unclear refusal.
+        (
+            "",
+            "InvalidBatch: Failed to process query:\nBIG_OBJECT_UNSUPPORTED_OPERATION: Filters \
+             may not have any gaps within the\ncomposite key",
+            &[],
+            rec(T::Unknown),
+        ),
+        // A child relationship a subquery names is the child object hidden;
+        // a parent one in a field path is still a field.
+        (
+            "",
+            "Didn't understand relationship 'Orders' in FROM part of query call.",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Didn't understand relationship 'Contact' in field path. If you are attempting to \
+             use a custom relationship, be sure to append the '__r' after the custom \
+             relationship name.",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        // OAuth 1.0's API access switched off; the sharing lock of a group
+        // change; a retired API version, as code or words.
+        (
+            "1716",
+            "Failed: OAuth Api Access Disabled",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "",
+            "Group membership operation already in progress",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        ("", "410:GONE", &[], sus(S::Unknown)),
+        ("410", "", &[], sus(S::Unknown)),
+        (
+            "",
+            "Request failed with status code 410",
+            &[],
+            sus(S::Unknown),
+        ),
+        ("", "400: InvalidVersion", &[], sus(S::Unknown)),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_sixth_seen_part() {
     use SuspensionReason as S;
     let sus = Classification::Suspension;

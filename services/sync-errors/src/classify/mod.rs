@@ -17,7 +17,7 @@
 //! | 1 | full storage (`storage limit exceeded`, tools' `data` / `file storage limit`, `storage is full`), a concurrent-request limit, the org's read-only maintenance (`INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, an HTTP 420 page: `ERROR_HTTP_420`, or `read-only mode`) is named anywhere, or fields that code run in user mode could not see (`fields being inaccessible`, `secure query included inaccessible field`) with no trigger, flow or Apex frame around the exception | suspension `SALESFORCE_STORAGE_LIMIT_EXCEEDED` / `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` / `SALESFORCE_ORG_UNAVAILABLE` / `MISSING_FIELD_PERMISSIONS`, the first three even inside a trigger: the org, not the record, must wait | status code or phrase |
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access, as is a whole object refused to it (`System.NoAccessException: No access to entity '…'`); or a row lock (`System.QueryException: Record Currently Unavailable`): suspension `SALESFORCE_ORG_LOCKED`, transient, as a bare lock is. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, or a lead's `ConvertLead failed`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; a row lock inside is the lock on that record (suspension `SALESFORCE_ORG_LOCKED`, transient); otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
-//! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
+//! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `Group membership operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
 //! | 7 | nothing decisive | a `Bad Request` (or `code: 400`) from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
@@ -39,18 +39,18 @@
 //! |---|---|
 //! | `REQUEST_LIMIT_EXCEEDED`, `EXCEEDED_QUOTA`; `TotalRequests`, a loader's `daily rate limit exceeded`, `ApiBatchItems`, `API call` limit, `per 24 h…`, `ContentPublication Limit`, `AsyncApexExecutions Limit`, `total events daily limit`, `daily API rate limit`, a Dev Hub's `scratch org signup limit` and `active scratch org limit`, tools' `daily API limit`, `API limit exceeded` / `reached`, platform events' `hourly publishing limit` | suspension `SALESFORCE_API_LIMIT_EXCEEDED`, unless a `Concurrent…` limit is named (concurrent requests, a tool's `concurrent limit`, a streaming client's `concurrent user limit`, the `number of concurrent queries`, the Pub/Sub API's `received too many connections`): `SALESFORCE_CONCURRENT_LIMIT_EXCEEDED` |
 //! | a data tool's own share of the org's calls used up: `configured daily API quota`, `API calls minimal threshold`, a loader's `allotted quota` per run, `quota usage` above a loader's limit (and the German `tägliche API-Kontingent`) | suspension `INTEGRATION_API_LIMIT_EXCEEDED` |
-//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming`, tools' `API access is not enabled` / `is disabled` / `has been disabled`, `does not have API access`, `API Enabled permission`, `API not enabled` | suspension `SALESFORCE_API_DISABLED` |
+//! | `API_DISABLED_FOR_ORG`, `API_CURRENTLY_DISABLED`, `FeatureNotEnabled`; `API is not enabled…`, `API calls have been disabled`, the Streaming API's `not enabled for streaming`, tools' `API access is not enabled` / `is disabled` / `has been disabled`, `does not have API access`, `API Enabled permission`, `API not enabled`, OAuth 1.0's `OAuth Api Access Disabled` | suspension `SALESFORCE_API_DISABLED` |
 //! | `INVALID_SESSION_ID`, `INVALID_LOGIN`, `invalid_grant` and the other login and OAuth errors (`OAUTH_APP_BLOCKED`, `OAUTH_APP_ACCESS_DENIED`, `access_denied`, `OAUTH_EC_APP_NOT_FOUND`, `app_not_found`, `LOGIN_DURING_RESTRICTED_TIME`, `LOGIN_DURING_RESTRICTED_DOMAIN`, the SOAP API's login faults (`SSO_SERVICE_DOWN`, `INVALID_SSO_GATEWAY_URL`, `LOGIN_CHALLENGE_ISSUED`, `TRIAL_EXPIRED`, `ORG_LOCKED`, …), `redirect_uri_mismatch`, `unsupported_grant_type`, …), HTTP 401; `Session expired or invalid`, `not admin approved`, `ip restricted`, `invalid login hours`, `OAuth login invalid or expired`, `invalid client credentials`, and in the words of the tools that report them: `could not` / `unable to authenticate`, `authentication failed`, `re-authenticate`, `authorization failed`, OAuth's `authorization grant … is invalid`, OAuth's `code verifier` refused, a connector's `Login error code` and `token expired`, client libraries' `token has expired`, `unable to refresh session`, `User authentication required` and `Error reaching Login URL`, `invalid username or password`, `invalid clientId` / `clientSecret`, `missing clientId`, `with Salesforce - read failed`, `credentials used to connect`, `generating access token`, `refresh the access token`, `login() is disabled`, `SOAP Login not available in API version` (`The SOAP Login operation is not available`), OAuth's `must use HTTP POST`, the Pub/Sub API's `eventbus.grpc.service.auth`, `error initializing the connection to Salesforce`, `Bad_OAuth_Token`, `error authenticating`, `IP address is unauthorized`, `permission to access the connected app`, `failed: 401`, `UNSUPPORTED_CLIENT`, `UNSUPPORTED_API_VERSION` (`Invalid Api version specified`), a Canvas app's `session has ended or is invalid`, `OAuth App Blocked`, `TLS 1.0 has been disabled`, `Single Sign-On Gateway Url is invalid`, OAuth's `requested scope is invalid` / `not allowed` (`OAUTH_DISALLOWED_SCOPES`), `Login Rate Exceeded`, a tool's `Failed to login`, `No refresh token`, OAuth's `missing required code challenge` (PKCE), Salesforce's OAuth error page (`We can't authorize you because of an OAuth error`), the Pub/Sub API's `An authentication exception occurred`, a session short of the org's high assurance (`Requires Extra Verification`), OAuth's `approval process before it expired`, the Streaming API's `401::…`, a data move tool's `has expired or the user has no access` and `refresh your local SFDX CLI connection`, an app builder's `can't be refreshed` and `reconnect your account`, tools' `reauthenticate`, `reauthorize`, the Mobile SDK's `RefreshTokenRevokedException` (`Could not refresh token`), client libraries' exception classes (`SalesforceAuthenticationFailed`, `SalesforceExpiredSession`, Restforce's `AuthenticationError` and `UnauthorizedError`, the Java WSC's `LoginFault` and `InvalidSessionIdFault`), `invalid access token`, `refresh token is invalid`, `token has been revoked`, `session has expired`, `invalid credentials`, `not authenticated`, … | suspension `SALESFORCE_AUTH_FAILED`; inside an Apex callout's answer (`System.HttpResponse[…]`) it is the org's code failing, `SALESFORCE_AUTOMATION`; with a retry asked for (`token request is already being processed`) suspension `UNKNOWN` |
 //! | `unknown_error` (OAuth), `token request is already being processed` | suspension `UNKNOWN` (probed) |
 //! | `is not supported by the Bulk API`, `not supported in Bulk Query` (or `Bulk V2 Query`), `does not support query` (a whole word), `compound data not supported`, `query is not supported on the`, `Cannot serialize value for`, `is not replicable` | suspension `UNKNOWN` (probed): the object or field cannot be served that way; with `InvalidEntity` or `FeatureNotEnabled` too |
 //! | `SERVER_UNAVAILABLE`, `FUNCTIONALITY_TEMPORARILY_UNAVAILABLE`, HTTP 502/503, `INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE`, `ORG_IN_MAINTENANCE`; `down for maintenance`, `undergoing maintenance`, `Service Unavailable`, `temporarily interrupted` / `unavailable`, `could not connect to host`, `resolve host`, `the org cannot be found`, the SOAP client's `Failed to send request`, a deploy's `System may be currently unavailable`, the Streaming API's `503::…` and its CometD client's `httpCode=502` / `503` / `504`, the Pub/Sub API's `The service is unavailable`, Salesforce Edge's `We've hit a snag.` page | suspension `SALESFORCE_ORG_UNAVAILABLE` |
 //! | `internal server error`, `Internal Salesforce Error`, Salesforce Edge's `<title>Error Page</title>`, `no healthy upstream`, `Failed while fetching query cursor data`, `An unexpected error occurred. Please include this ErrorId`, `contact support with the following id` / `with error ID`, `An unexpected error has occurred`, `An unknown error has occurred`, the Metadata API's `internal servlet state`, Salesforce's error page (`support team has been notified`), Data Loader's `Server error returned in unknown format`, a bare `Salesforce System Error: …`, a proxy's `upstream connect error`, the Bulk API's `InternalServerError`, `PLATFORM_EVENT_PUBLISH_FAILED` | suspension `SALESFORCE_SERVER_ERROR`; a metadata component refused (`Error occured processing component …`) is that component's, `OTHER`/`UNKNOWN`, even under `UNKNOWN_EXCEPTION` |
-//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, a parser's `while parsing value: <`, `Unexpected character ('<'`, `JSONDecodeError: Expecting value`, `ExpatError: syntax error`, `Unexpected end of JSON input` or `Failed to parse detail` and a client's `unexpected response was received from Salesforce` (a page where a reply should be), a Bulk API `job aborted`, `Not a valid enumeration` or `UnexpectedErrorFault: null`, an Apex SOAP service's `No operation available for request`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`, `404::Unknown channel`, `The channel specified is not valid`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) or the client could not read (`Failed to retrieve topic`, `UNAVAILABLE: io exception`), a replay id it cannot fetch (`subscription.fetch.replayid…`) or validate (`Replay ID validation failed`) and a managed subscription another client holds (`managed subscription with the same ID`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`), a reply Google Apps Script cut short (`Truncated server response`) | suspension `UNKNOWN` |
+//! | `transaction security polic…`, an HTML `The URL has moved` page, a SOAP client's `Destination URL not reset`, a parser's `while parsing value: <`, `Unexpected character ('<'`, `JSONDecodeError: Expecting value`, `ExpatError: syntax error`, `Unexpected end of JSON input` or `Failed to parse detail` and a client's `unexpected response was received from Salesforce` (a page where a reply should be), a Bulk API `job aborted`, `Not a valid enumeration` or `UnexpectedErrorFault: null`, an Apex SOAP service's `No operation available for request`, the Streaming API's `403::Unknown client` (or `402::`), a channel it does not have (`The channel you requested to subscribe to does not exist`, `404::Unknown channel`, `The channel specified is not valid`) and a replay id no longer kept (`-2 to replay all events`) or not in the client's replay map (`provided replay ID map`), a Pub/Sub API topic the org does not publish (`and topic /…`) or the client could not read (`Failed to retrieve topic`, `UNAVAILABLE: io exception`), a replay id it cannot fetch (`subscription.fetch.replayid…`) or validate (`Replay ID validation failed`) and a managed subscription another client holds (`managed subscription with the same ID`), `OPERATION_TOO_LARGE` and its words (`exceeded 100000 distinct`), `INVALID_REPLICATION_DATE`, a SOAP client's fault where the call's answer was expected (`soap/envelope/:Fault`), a reply Google Apps Script cut short (`Truncated server response`), an API version Salesforce has retired (`410:GONE`, HTTP 410, the Bulk API's `InvalidVersion`) | suspension `UNKNOWN` |
 //! | `INVALID_TYPE` with `sObject type '…' is not supported` or `… is not supported. If you are attempting to use a custom object`, `InvalidEntity`; `security evaluation for non-admin users`, `entity type cannot be inserted/updated`, `insufficient access rights on entity`, `no access to entity`, `Entity is not api accessible`, a loader's `No creatable fields`, a connector's objects that `produced` no `queryable SObjects` or a platform event it is `not allowed to publish to`, `use of the Metadata API requires`, `not allowed to get Organization`, `is missing in the Source` / `Target`, the Bulk API's `No create` / `update` / `delete access for object` (with `INSUFFICIENT_ACCESS`, a generic code, or none), an event subscription `denied_by_security_policy` | suspension `MISSING_OBJECT_PERMISSIONS`; on a custom metadata type (`…__mdt`, which only deploys write) `INSUFFICIENT_ACCESS`; `INVALID_TYPE` otherwise (a client's serialisation bug, `Must send a concrete entity type`, no type sent: `sObject type ''`) is `OTHER`/`UNKNOWN` |
-//! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION` |
+//! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION`; a subquery's child relationship (`in FROM part of query call`) is the child object: `MISSING_OBJECT_PERMISSIONS` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError`, `UnsupportedContentType` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause; a batch `Unable to find` or `not completed` is the client's own request: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`, a relationship that `is not a nested SObject`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
-//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`), a parameter refused (`invalid parameter value`, even under `UNKNOWN_EXCEPTION`), a type the API does not know (`INVALID_TYPE: Unknown type:`), a PushTopic query's `sub-selects are not supported` or `'LIMIT' is not allowed` (under `INVALID_FIELD`), a Big Object call without `AllOrNoneHeader` (under `FIELD_INTEGRITY_EXCEPTION`), a deploy cancelled after it ended (`Deployment already completed`, under `INVALID_ID_FIELD`), a SOAP body the server could not read (`Premature end of file`, even under `UNKNOWN_EXCEPTION`), a column left unnamed (`No such column ''`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
+//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`), a parameter refused (`invalid parameter value`, even under `UNKNOWN_EXCEPTION`), a type the API does not know (`INVALID_TYPE: Unknown type:`), a PushTopic query's `sub-selects are not supported` or `'LIMIT' is not allowed` (under `INVALID_FIELD`), a Big Object call without `AllOrNoneHeader` (under `FIELD_INTEGRITY_EXCEPTION`) or in a shape it does not serve (`BIG_OBJECT_UNSUPPORTED_OPERATION`, even under `InvalidBatch`), a deploy cancelled after it ended (`Deployment already completed`, under `INVALID_ID_FIELD`), a SOAP body the server could not read (`Premature end of file`, even under `UNKNOWN_EXCEPTION`), a column left unnamed (`No such column ''`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid`, a tool's `validation rule is preventing` and `VALIDATION MESSAGE:` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
@@ -59,13 +59,13 @@
 //! | `INSUFFICIENT_ACCESS_OR_READONLY`, `FORBIDDEN` and `INSUFFICIENT_ACCESS` when the text names nothing else, `NO_MASS_MAIL_PERMISSION`; `…on object id`, `have the necessary permissions`, `no sharing access`, `insufficient privileges`, `do not have access to the Apex class`, `Cannot modify managed object`, `without the Manage Price Books permission` (even under a code that reads an invalid value), a `feature license` the user lacks (even under `INVALID_ID_FIELD`) | `INSUFFICIENT_ACCESS` |
 //! | `INVALID_FIELD_FOR_INSERT_UPDATE`, `FIELD_NOT_UPDATABLE`; `Unable to create/update fields`, `bad field names on insert/update`, `…have access to fields on`, `Field X is not editable` / `not writeable`, `deploy to a required field` | `FIELD_PERMISSION`; a master-detail parent an upsert may not change (`(as part of an upsert) parent field`) → `INVALID_VALUE` |
 //! | `INACTIVE_OWNER_OR_USER`; `owner is inactive`, `user is inactive` | `INACTIVE_OWNER` |
-//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`), a converted lead's owner that is not a user (`can only be owned by users`) | `OWNER_ASSIGNMENT` |
+//! | `TRANSFER_REQUIRES_READ`, `INVALID_OWNER`; `owner cannot be blank`, `new owner must have read`, `Field OwnerId is not editable`, a portal account's `owner must have a role`, a user who `cannot be record owners` (even under `FIELD_INTEGRITY_EXCEPTION`), a converted lead's owner that is not a user (`can only be owned by users`), a queue `not associated with this SObject type` | `OWNER_ASSIGNMENT` |
 //! | `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `bad value for restricted picklist field` | `RESTRICTED_PICKLIST_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing`, a missing label's `val missing_…`, in French `Champs obligatoires manquants` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` |
 //! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`, a portal user's contact that `must include an account`, order products that `must have a Unit Price`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
-//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` or not one `that belongs to the Price Book` of its order, an action's `Check the IDs and try again` (even under `UNKNOWN_EXCEPTION`) | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue id (`00G…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
+//! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` (or `price book`) or not one `that belongs to the Price Book` of its order, an action's `Check the IDs and try again` (even under `UNKNOWN_EXCEPTION`) | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue's or a user's id (`00G…`, `005…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID` | `MISSING_SALESFORCE_ID` |
 //! | `UNAVAILABLE_RECORDTYPE_EXCEPTION`; `record type missing`, `Record Type ID: this ID value…` | `DEFAULT_SALES_PROCESS_UNAVAILABLE` |
@@ -634,7 +634,7 @@ pub(crate) enum Cue {
     JsonParser,
     Unsupported,
     // Hints: they only refine another cause.
-    QueueId,
+    OwnerKindId,
     MustSpecify,
     WriteTime,
     SObjectNotSupported,
@@ -677,7 +677,7 @@ impl Cue {
     fn is_hint(self) -> bool {
         matches!(
             self,
-            Cue::QueueId
+            Cue::OwnerKindId
                 | Cue::MustSpecify
                 | Cue::WriteTime
                 | Cue::TooLongHint
@@ -797,6 +797,10 @@ const PHRASES: &[(&str, Cue)] = &[
     ("administration setup has already been locked", Cue::Lock),
     // `ALREADY_IN_PROCESS`'s words for a setup change still running.
     ("admin operation already in progress", Cue::Lock),
+    // The sharing lock a role or group change holds while membership is
+    // recalculated (`Group membership operation already in progress`): it
+    // clears when that change ends, and the docs tell clients to retry.
+    ("group membership operation already", Cue::Lock),
     // The Bulk API's `TooManyLockFailure` in a tool's words (`Too many
     // lock failure 200 Trying again later.`).
     ("too many lock failure", Cue::Lock),
@@ -873,6 +877,9 @@ const PHRASES: &[(&str, Cue)] = &[
     ("does not have api access", Cue::ApiDisabled),
     ("api enabled permission", Cue::ApiDisabled),
     ("api not enabled", Cue::ApiDisabled),
+    // OAuth 1.0's fault `1716`, `Failed: OAuth Api Access Disabled`: the
+    // org's web services API, or OAuth's access to it, is switched off.
+    ("oauth api access disabled", Cue::ApiDisabled),
     ("session expired or invalid", Cue::Auth),
     ("invalid session id", Cue::Auth),
     ("session is not valid for use with", Cue::Auth),
@@ -902,6 +909,15 @@ const PHRASES: &[(&str, Cue)] = &[
     ("error_http_404", Cue::NotFound),
     ("404 client error", Cue::NotFound),
     ("returned an error: (404)", Cue::NotFound),
+    // An API version Salesforce has retired: the REST and UI APIs answer
+    // `410:GONE` (the Bulk API `InvalidVersion`, a code: see
+    // [`BULK_SPELLINGS`]). Every call on that version fails until the
+    // integration is set to a newer one, which no reason names.
+    ("410:gone", Cue::UnclearRefusal),
+    ("status code 410", Cue::UnclearRefusal),
+    ("error_http_410", Cue::UnclearRefusal),
+    ("410 client error", Cue::UnclearRefusal),
+    ("returned an error: (410)", Cue::UnclearRefusal),
     ("status code 500", Cue::UnknownException),
     ("error_http_500", Cue::UnknownException),
     ("500 server error", Cue::UnknownException),
@@ -1307,6 +1323,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // The same for a relationship a query names (`Didn't understand
     // relationship 'Contact' in field path`).
     ("didn't understand relationship", Cue::HiddenField),
+    // Unless the relationship is a child one, a subquery's (`Didn't
+    // understand relationship 'Orders' in FROM part of query call`): then
+    // it is the child object the user cannot see.
+    ("in from part of query call", Cue::UnknownObject),
     // Apex in user mode: `Operation failed due to fields being inaccessible
     // on Sobject X`, and a `WITH SECURITY_ENFORCED` query's `secure query
     // included inaccessible field`.
@@ -1540,6 +1560,17 @@ const PHRASES: &[(&str, Cue)] = &[
     // completed`): its own request, whatever the org.
     ("unable to find batch", Cue::Unsupported),
     ("batch not completed", Cue::Unsupported),
+    // A Big Object query or write in a shape the platform does not serve
+    // (`BIG_OBJECT_UNSUPPORTED_OPERATION: Filters may not have any gaps
+    // within the composite key`), a code newer than the `StatusCode` list
+    // of `codes.rs`: the request's own shape, whatever the org.
+    ("big_object_unsupported_operation", Cue::Unsupported),
+    // A queue given as the owner of an object it does not serve (`Queue
+    // not associated with this SObject type`, under `INVALID_OPERATION`).
+    (
+        "queue not associated with this sobject",
+        Cue::OwnerAssignment,
+    ),
     // A request refused for a parameter the client sent
     // (`UNKNOWN_EXCEPTION: invalid parameter value`): the request's.
     ("invalid parameter value", Cue::Unsupported),
@@ -1640,6 +1671,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // An order line's price book entry from another price book than its
     // order's: the id given is of the wrong record.
     ("in a different pricebook", Cue::IncorrectId),
+    // The same, in the newer wording for a service contract's line (`The
+    // price book entry is in a different price book than the one assigned
+    // to the Service Contract`), even under `FIELD_INTEGRITY_EXCEPTION`.
+    ("in a different price book", Cue::IncorrectId),
     // The same in the standard words: `Order Products must have a Price
     // Book Entry that belongs to the Price Book related to the parent
     // Order`.
@@ -1705,7 +1740,12 @@ const PHRASES: &[(&str, Cue)] = &[
     // (the API's own straight quotes, around nothing).
     ("type '' is not supported", Cue::NotAValue),
     // Hints.
-    ("incorrect type: 00g", Cue::QueueId),
+    // An id of the kind an owner is, refused where it was written: a queue
+    // (`00G…`) or a user (`Assigned To ID: id value of incorrect type:
+    // 005…`), the owner Salesforce will not take there. Another object's id
+    // in the owner field is a wrong id, like any lookup's.
+    ("incorrect type: 00g", Cue::OwnerKindId),
+    ("incorrect type: 005", Cue::OwnerKindId),
     ("must specify", Cue::MustSpecify),
     // A record saved without the parent it must have, in the platform's
     // words (`Price Book Not Set on Order`, `Every asset needs an account,
@@ -2030,6 +2070,9 @@ const BULK_SPELLINGS: &[(&str, Cue)] = &[
     // A batch Salesforce failed to process on its side, after retrying it
     // (`InternalServerError : Retried more than 15 times`).
     ("InternalServerError", Cue::ServerError),
+    // A job on an API version the Bulk API no longer serves (`400:
+    // InvalidVersion`): every job fails until the integration is upgraded.
+    ("InvalidVersion", Cue::UnclearRefusal),
 ];
 
 /// The automaton over every code and phrase, and the tables that read it.
@@ -2640,6 +2683,11 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
             return Suspension(S::MissingObjectPermissions);
         }
         Cue::HiddenField if scan.has(Cue::NotAValue) => T::Unknown,
+        // A child relationship a subquery names (`in FROM part of query
+        // call`): the child object is what the user cannot see.
+        Cue::HiddenField if scan.has(Cue::UnknownObject) => {
+            return Suspension(S::MissingObjectPermissions);
+        }
         // The same words on a write are about one record's field.
         Cue::HiddenField if scan.has(Cue::WriteTime) => T::FieldPermission,
         Cue::HiddenField | Cue::BatchField | Cue::UserModeField => {
@@ -2714,7 +2762,7 @@ fn resolve(cue: Cue, failure: &FailureText<'_>, scan: &Scan) -> Classification {
         Cue::CountryMissing => T::MissingRequiredCountry,
         Cue::StateOrCountry => T::MismatchedStateOrCountry,
         Cue::CascadeLimit => T::AssociationLimitReached,
-        Cue::QueueId
+        Cue::OwnerKindId
         | Cue::MustSpecify
         | Cue::WriteTime
         | Cue::NotAValue
@@ -2828,11 +2876,12 @@ pub fn status_code_mappings() -> Vec<CodeMapping> {
         .collect()
 }
 
-/// An id of the wrong object in a lookup: a queue (`00G…`) or anything in
-/// `OwnerId` is an owner Salesforce will not take (typically a task assigned
-/// to a queue); `null` is no id at all; anything else is a wrong id.
+/// An id of the wrong object in a lookup: a queue (`00G…`) or a user
+/// (`005…`) refused, or anything in `OwnerId` when the client kept the
+/// field, is an owner Salesforce will not take (typically a task assigned to
+/// a queue); `null` is no id at all; anything else is a wrong id.
 fn incorrect_id(failure: &FailureText<'_>, scan: &Scan) -> ErrorType {
-    if scan.has(Cue::QueueId) || has_field(failure, "OwnerId") {
+    if scan.has(Cue::OwnerKindId) || has_field(failure, "OwnerId") {
         ErrorType::OwnerAssignment
     } else if contains_ignore_case(failure.message, b"id: null") {
         // `Invalid campaign id: null`: no id was given at all.
