@@ -1193,13 +1193,13 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "MAXIMUM_SIZE_OF_ATTACHMENT",
-        Cue::Unsupported,
-        "files, feeds, portals and social: not a synced record",
+        Cue::InvalidValue,
+        "a file's body larger than Salesforce accepts: the record's value",
     ),
     (
         "MAXIMUM_SIZE_OF_DOCUMENT",
-        Cue::Unsupported,
-        "files, feeds, portals and social: not a synced record",
+        Cue::InvalidValue,
+        "a file's body larger than Salesforce accepts: the record's value",
     ),
     (
         "MAX_ACTIONS_PER_RULE_EXCEEDED",

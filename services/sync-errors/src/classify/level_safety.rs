@@ -1045,6 +1045,85 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_eighth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A POST sent without its length is the request's shape, under the
+        // generic code or with it written in the text; the generic code
+        // naming nothing else stays the server's error.
+        (
+            "UNKNOWN_EXCEPTION",
+            "POST requires content-length",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "UNKNOWN_EXCEPTION: POST requires content-length",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred.",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        // A custom Apex REST service's own refusal is the org's code, with
+        // or without spaces; a cause it passes on decides first.
+        (
+            "",
+            "{\"Status\":\"Error\",\"Message\":\"Conta não encontrada para o CNPJ informado.\"}",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "HTTP 400: {\n  \"status\": \"error\",\n  \"message\": \"Pedido sem cliente\"\n}",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "{ \"Status\": \"Error\", \"Message\": \"System.DmlException: Insert failed. First \
+             exception on row 0; first error: STRING_TOO_LONG, Nome: data value too large: \
+             [Name]\" }",
+            &[],
+            rec(T::StringTooLong),
+        ),
+        // A file's body over the size Salesforce accepts is the record's
+        // value, as a code or inside a bare DML failure; a trigger that
+        // met it owns it.
+        (
+            "",
+            "Insert failed. First exception on row 0; first error: MAXIMUM_SIZE_OF_ATTACHMENT, \
+             attachment data exceeded maximum size: [Body]",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "MAXIMUM_SIZE_OF_DOCUMENT",
+            "document data exceeded maximum size",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "",
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, CopyFiles: execution of AfterInsert caused \
+             by: System.DmlException: Insert failed. First exception on row 0; first error: \
+             MAXIMUM_SIZE_OF_ATTACHMENT, attachment data exceeded maximum size: []: \
+             Trigger.CopyFiles: line 12, column 1",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_seventh_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

@@ -20,7 +20,7 @@
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `Group membership operation already in progress`, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
 //! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
-//! | 7 | nothing decisive | a `Bad Request` (or `code: 400`) from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
+//! | 7 | nothing decisive | a `Bad Request` (or `code: 400`) from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` and a custom Apex REST service's own refusal, `{"Status": "Error", …}`, → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
 //!
 //! Level safety: a suspension that waits for an operator (API disabled,
 //! credentials, object or field permissions, storage) comes only from a
@@ -50,7 +50,7 @@
 //! | `No such column` (a query), `Didn't understand relationship`, `InvalidBatch` with `Field name not found`, a tool's or a security library's field-level check (`permission to read field`, `permission to insert field`, `permission to update field`, `does not exist or is not visible to the current user`) | suspension `MISSING_FIELD_PERMISSIONS`; `No such column` on a write (`on sobject of type`) is `FIELD_PERMISSION`; a subquery's child relationship (`in FROM part of query call`) is the child object: `MISSING_OBJECT_PERMISSIONS` |
 //! | `InvalidBatch`, `InvalidJob`, `ClientInputError`, `UnsupportedContentType` otherwise | the text decides (`Records not found`, a batch with no rows, names no cause; a batch `Unable to find` or `not completed` is the client's own request: `OTHER`/`UNKNOWN`); nothing recognised: suspension `UNKNOWN` (the whole batch failed) |
 //! | `INVALID_FIELD` | as `No such column` if the text says so; `Foreign key external ID` → `MISSING_SALESFORCE_ID`; a body that does not parse (`Json Deserialization failed`) → `OTHER`/`UNKNOWN`; a value of the wrong type (`for the type xsd:`, a query's `must be of type`, a relationship that `is not a nested SObject`) → `TYPE_MISMATCH`; else `FIELD_PERMISSION` |
-//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`), a parameter refused (`invalid parameter value`, even under `UNKNOWN_EXCEPTION`), a type the API does not know (`INVALID_TYPE: Unknown type:`), a PushTopic query's `sub-selects are not supported` or `'LIMIT' is not allowed` (under `INVALID_FIELD`), a Big Object call without `AllOrNoneHeader` (under `FIELD_INTEGRITY_EXCEPTION`) or in a shape it does not serve (`BIG_OBJECT_UNSUPPORTED_OPERATION`, even under `InvalidBatch`), a deploy cancelled after it ended (`Deployment already completed`, under `INVALID_ID_FIELD`), a SOAP body the server could not read (`Premature end of file`, even under `UNKNOWN_EXCEPTION`), a column left unnamed (`No such column ''`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
+//! | `MALFORMED_QUERY`, `MALFORMED_SEARCH`, `METHOD_NOT_ALLOWED`, `INVALID_QUERY_LOCATOR`; a query function the API version does not serve (`function is not supported in this version`, even under `UNSUPPORTED_API_VERSION`), an offset past what Salesforce serves (`Maximum SOQL offset`, even under `NUMBER_OUTSIDE_VALID_RANGE`), a parameter refused (`invalid parameter value`, even under `UNKNOWN_EXCEPTION`), a type the API does not know (`INVALID_TYPE: Unknown type:`), a PushTopic query's `sub-selects are not supported` or `'LIMIT' is not allowed` (under `INVALID_FIELD`), a Big Object call without `AllOrNoneHeader` (under `FIELD_INTEGRITY_EXCEPTION`) or in a shape it does not serve (`BIG_OBJECT_UNSUPPORTED_OPERATION`, even under `InvalidBatch`), a deploy cancelled after it ended (`Deployment already completed`, under `INVALID_ID_FIELD`), a SOAP body the server could not read (`Premature end of file`, even under `UNKNOWN_EXCEPTION`), a POST sent without its length (`POST requires content-length`, even under `UNKNOWN_EXCEPTION`), a column left unnamed (`No such column ''`) | `OTHER`/`UNKNOWN`: a request the integration built that Salesforce refuses for its shape, whatever the record, is that request's failure, escalated, never the org stopped; a record's value that breaks the query's string literal (`Illegal character sequence`) is `INVALID_VALUE` |
 //! | `FIELD_CUSTOM_VALIDATION_EXCEPTION`; `Validation Formula Invalid`, a tool's `validation rule is preventing` and `VALIDATION MESSAGE:` | `CUSTOM_VALIDATION_RULE` |
 //! | `FIELD_FILTER_VALIDATION_EXCEPTION` | its default text (`does not match filter criteria`) → `INVALID_SALESFORCE_ID`; an admin-written message → `CUSTOM_VALIDATION_RULE` |
 //! | `DUPLICATES_DETECTED`; `Use one of these records?`, `duplicate rule` | `SALESFORCE_DUPLICATE_RULE` |
@@ -73,7 +73,7 @@
 //! | `JSON_PARSER_ERROR` | `TYPE_MISMATCH` when the text names a value of the wrong type; else a body the client built wrong (`'referenceId' is a required field`, a request too large) → `OTHER`/`UNKNOWN` |
 //! | `STRING_TOO_LONG`; `data value too large`, `STRING TOO LONG`, `Value too long for field` | `STRING_TOO_LONG` |
 //! | `INVALID_EMAIL_ADDRESS`; `invalid email address`, `must be in the form of an email address` | `INVALID_EMAIL` |
-//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after`, `attempt to violate hierarchy constraints`, `INVALID_ACCESS_LEVEL` (a share row below the org's defaults) | `INVALID_VALUE` |
+//! | `NUMBER_OUTSIDE_VALID_RANGE`; `value outside of valid range`, `create a standard price`, `is not a valid value for the enum`, a recurring event's `the end date cannot be after`, `attempt to violate hierarchy constraints`, `INVALID_ACCESS_LEVEL` (a share row below the org's defaults), a file's body larger than Salesforce accepts (`MAXIMUM_SIZE_OF_ATTACHMENT`, `MAXIMUM_SIZE_OF_DOCUMENT`) | `INVALID_VALUE` |
 //! | `DELETE_OPERATION_TOO_LARGE`; `Cascade deleting too many records` | `ASSOCIATION_LIMIT_REACHED`: the record has too many children to go with it |
 //!
 //! HTTP statuses count in the words the common clients write them in when
@@ -918,6 +918,13 @@ const PHRASES: &[(&str, Cue)] = &[
     ("error_http_410", Cue::UnclearRefusal),
     ("410 client error", Cue::UnclearRefusal),
     ("returned an error: (410)", Cue::UnclearRefusal),
+    // A custom Apex REST service's own refusal, in the shape its authors
+    // write (`{"Status": "Error", "Message": "…"}`), never Salesforce's
+    // (`[{"errorCode": …, "message": …}]`): the org's code refused the
+    // record. Like `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` it says only
+    // where it failed, so a cause named inside decides first.
+    ("\"status\": \"error\"", Cue::EntityWrapper),
+    ("\"status\":\"error\"", Cue::EntityWrapper),
     ("status code 500", Cue::UnknownException),
     ("error_http_500", Cue::UnknownException),
     ("500 server error", Cue::UnknownException),
@@ -1578,6 +1585,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // (`UNKNOWN_EXCEPTION: Premature end of file.`, an empty envelope):
     // the client's request, not the server's fault.
     ("premature end of file", Cue::Unsupported),
+    // A POST sent without its length (`UNKNOWN_EXCEPTION: POST requires
+    // content-length`): the client built the request wrong, whatever the
+    // org, not the server's fault.
+    ("requires content-length", Cue::Unsupported),
     // An undelete of a record the recycle bin no longer holds (`invalid
     // record id; no recycle bin entry found`, under `INVALID_ID_FIELD`).
     ("no recycle bin entry", Cue::MissingRecord),
