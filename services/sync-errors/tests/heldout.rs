@@ -26,16 +26,15 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// forty-eighth part scored, measured once when it was installed (6 of 9,
-/// 66.7 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 66.5;
+/// forty-ninth part scored, measured once when it was installed (10 of 25,
+/// 40.0 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 39.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (8 of 9, 88.9 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 88.5;
+/// scored (20 of 25, 80.0 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 79.5;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the one the part measured (a POST refused for a missing header under
-/// `UNKNOWN_EXCEPTION`, read as the server's error); the target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// the part raised none, which is the target.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the forty-eight earlier held-out parts, 1 639
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 455 and 1 564 of 1 639). Raised from 85.5 when a bare
