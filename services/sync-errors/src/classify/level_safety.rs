@@ -1045,6 +1045,145 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_forty_ninth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Account Engagement refusing the connection: its token, its
+        // business unit, a retired API version.
+        (
+            "184",
+            "{\"code\": 184, \"message\": \"access_token is invalid, unknown, or malformed\"}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Pardot-Business-Unit-Id header not found on request.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Access Denied: the user is not valid for the Pardot Business Unit ID given",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Error 89: Your account is unable to use version 3 of the API.",
+            &[],
+            sus(S::Unknown),
+        ),
+        // Its words for one record: gone, an e-mail refused, an e-mail
+        // another prospect has.
+        ("109", "The requested record was not found.", &[], {
+            rec(T::InsufficientAccessOrMissingRecord)
+        }),
+        (
+            "",
+            "Invalid prospect ID",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "10",
+            "Invalid user ID",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        (
+            "",
+            "Invalid prospect email address",
+            &[],
+            rec(T::InvalidEmail),
+        ),
+        (
+            "",
+            "A prospect with this email address already exists",
+            &[],
+            rec(T::SalesforceDuplicateRule),
+        ),
+        ("", "Duplicate Alert", &[], rec(T::SalesforceDuplicateRule)),
+        // A converted lead without its account is a value left out; one
+        // refused as converted is still the record gone.
+        (
+            "",
+            "Converted Account empty for a Converted Lead.: Converted Account ID",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        (
+            "",
+            "CANNOT_UPDATE_CONVERTED_LEAD: cannot reference converted lead",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        // A relationship given a record of the wrong kind is a wrong id.
+        (
+            "",
+            "Can't choose a person as the account in this relationship.",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "",
+            "You can't associate a private contact with an account.",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // A package's household rule is its code, unless a validation
+        // rule's code says it is one.
+        (
+            "",
+            "Can't include a business in more than one group.",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "Insert failed. First exception on row 0; first error: \
+             FIELD_CUSTOM_VALIDATION_EXCEPTION, A contact can have only one primary group.: []",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+        // A sharing recalculation waiting for another, in French and in
+        // English: the org's sharing lock, transient.
+        (
+            "",
+            "Le calcul de partage demandé ne peut être traité maintenant car il interfère avec \
+             une autre opération en cours",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "",
+            "The requested sharing recalculation can't be processed now because it interferes \
+             with another operation already in progress.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        // The Italian default lookup filter text is a wrong id; an admin's
+        // own filter message stays the admin's rule.
+        (
+            "FIELD_FILTER_VALIDATION_EXCEPTION",
+            "Il valore non esiste o non corrisponde ai criteri di filtro.",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "FIELD_FILTER_VALIDATION_EXCEPTION",
+            "Necessario inserire un Account Distributore",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_eighth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
