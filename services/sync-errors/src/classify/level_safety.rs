@@ -1045,6 +1045,68 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fiftieth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A login refused in a client's words, and a connector Account
+        // Engagement can no longer verify, are the connection's
+        // credentials; a login refused to Apex's own callout is its code.
+        (
+            "",
+            "Pardot::ResponseError: Login failed",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "120",
+            "Unable to verify Salesforce connector",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "System.CalloutException: System.HttpResponse[Status=Unauthorized, \
+             StatusCode=401]: Login failed",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // Marketing Cloud: the API user refused, a deadlock (transient), a
+        // column that must be filled, a subscriber that cannot be made
+        // active again, a row that is not there.
+        (
+            "",
+            "Request failed with 'Error: API Permission Failed.'",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "2",
+            "Transaction (Process ID 71) was deadlocked on lock resources with another process \
+             and has been chosen as the deadlock victim. Rerun the transaction.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "70001",
+            "Column [EmailAddress] does not allow null value.",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        ("12018", "ResubscribeFailed", &[], rec(T::InvalidValue)),
+        (
+            "",
+            "Keys Not Found",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_forty_ninth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
