@@ -26,12 +26,12 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// fiftieth part scored, measured once when it was installed (25 of 33,
-/// 75.8 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 75.5;
+/// fifty-first part scored, measured once when it was installed (23 of 34,
+/// 67.6 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 67.5;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (29 of 33, 87.9 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 87.5;
+/// scored (27 of 34, 79.4 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 79.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the part raised none, which is the target.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
