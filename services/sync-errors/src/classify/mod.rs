@@ -936,6 +936,13 @@ const PHRASES: &[(&str, Cue)] = &[
     // where it failed, so a cause named inside decides first.
     ("\"status\": \"error\"", Cue::EntityWrapper),
     ("\"status\":\"error\"", Cue::EntityWrapper),
+    // A package's own rule on households and groups (Financial Services
+    // Cloud's `A contact can have only one primary group.`, `Can't include
+    // a business in more than one group.`): its code refused the record,
+    // as `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` says, so a cause named
+    // with it decides first.
+    ("can have only one primary group", Cue::EntityWrapper),
+    ("a business in more than one group", Cue::EntityWrapper),
     ("status code 500", Cue::UnknownException),
     ("error_http_500", Cue::UnknownException),
     ("500 server error", Cue::UnknownException),
@@ -1636,17 +1643,6 @@ const PHRASES: &[(&str, Cue)] = &[
     // content-length`): the client built the request wrong, whatever the
     // org, not the server's fault.
     ("requires content-length", Cue::Unsupported),
-    // A converted lead written without the account it became (`Converted
-    // Account empty for a Converted Lead`): a value left out, which
-    // decides before `converted lead` does.
-    ("converted account empty", Cue::RequiredMissing),
-    // A package's own rule on households and groups (Financial Services
-    // Cloud's `A contact can have only one primary group.`, `Can't include
-    // a business in more than one group.`): its code refused the record,
-    // as `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` says, so a cause named
-    // with it decides first.
-    ("can have only one primary group", Cue::EntityWrapper),
-    ("a business in more than one group", Cue::EntityWrapper),
     // An undelete of a record the recycle bin no longer holds (`invalid
     // record id; no recycle bin entry found`, under `INVALID_ID_FIELD`).
     ("no recycle bin entry", Cue::MissingRecord),
@@ -1715,6 +1711,10 @@ const PHRASES: &[(&str, Cue)] = &[
     // A geolocation field given half (`Latitude value is missing :
     // Latitude`, under `FIELD_INTEGRITY_EXCEPTION`).
     ("value is missing", Cue::RequiredMissing),
+    // A converted lead written without the account it became (`Converted
+    // Account empty for a Converted Lead`): a value left out, which
+    // decides before `converted lead` does.
+    ("converted account empty", Cue::RequiredMissing),
     // Marketing Cloud's data extension column that must be filled
     // (`Column [contactkey] does not allow null value.`).
     ("does not allow null value", Cue::RequiredMissing),
