@@ -1045,6 +1045,118 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fifty_first_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Marketing Cloud: names already taken, a subscriber already on the
+        // list, an id of no campaign.
+        (
+            "118039",
+            "Asset names within a category and asset type must be unique. \
+             welcome.html is already taken. Suggested name: welcome.html (1)",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "118090",
+            "Category already exists with name: Newsletters under parentId: 1200",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "12014",
+            "The subscriber is already on the list",
+            &[],
+            rec(T::SalesforceDuplicateRule),
+        ),
+        (
+            "10000",
+            "Campaign ID is invalid",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        // Its throttle, its token endpoint's bare 401, and the API user
+        // refused a whole object; a record's own owner named is still one
+        // record's sharing.
+        (
+            "50200",
+            "Your requests are temporarily blocked.",
+            &[],
+            sus(S::SalesforceConcurrentLimitExceeded),
+        ),
+        (
+            "",
+            "Exception: Unable to validate App Keys(ClientID/ClientSecret) provided: \
+             {'errorcode': 1, 'message': 'Unauthorized', 'documentation': ''}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Unable to validate App Keys(ClientID/ClientSecret) provided, requestToken \
+             response:{\"message\":\"Internal Server Error\",\"errorcode\":0}",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+        (
+            "20002",
+            "Insufficient privileges",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Insufficient Privileges: You do not have the level of access necessary to \
+             perform the operation you requested. Please contact the owner of the record \
+             or your administrator if access is necessary.",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        // Account Engagement's field it does not know; the same words as a
+        // write's column keep the write's reading.
+        (
+            "154",
+            "Invalid property in request: Region__c",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+        (
+            "",
+            "No such column 'HasSampleData' on sobject of type ScratchOrgInfo.",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        // Data Cloud refusing a bearer token; a session id refused is a
+        // login's, not a record's wrong id.
+        (
+            "",
+            "{\"error\": \"Unauthorized\", \"message\": \"Authorization header verification \
+             failed\", \"details\": {\"status\": \"UNAUTHENTICATED: Invalid JWT\"}}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Session ID is invalid",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // A failure numbered for Salesforce's support team.
+        (
+            "",
+            "Something went wrong. Please try again, and if the issue persists, contact \
+             Salesforce Customer Support for help with error -1234567.",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fiftieth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
