@@ -26,12 +26,12 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// fifty-first part scored, measured once when it was installed (23 of 34,
-/// 67.6 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 67.5;
+/// fifty-second part scored, measured once when it was installed (24 of
+/// 38, 63.2 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 63.0;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (27 of 34, 79.4 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 79.0;
+/// scored (32 of 38, 84.2 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 84.0;
 /// Record failures of the held-out part raised as suspensions, at most:
 /// the part raised none, which is the target.
 const MAX_RECORD_AS_SUSPENSION: usize = 0;
