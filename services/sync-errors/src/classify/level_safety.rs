@@ -1045,6 +1045,110 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fifty_second_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Account Engagement refusing the connection; `Access denied` that
+        // names what is refused keeps that reading.
+        (
+            "",
+            "InvalidRequestException: Invalid API key or user key",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "<rsp stat=\"fail\" version=\"1.0\"><err code=\"49\">Access Denied</err></rsp>",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "{\"@attributes\": {\"stat\": \"fail\", \"err_code\": 49}, \"err\": \"Access Denied\"}",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Access denied: User is not allowed to get Organization information",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // Its user read by an address no user has.
+        (
+            "",
+            "PardotAPIError: Error #11: Invalid user email address",
+            &[],
+            rec(T::InsufficientAccessOrMissingRecord),
+        ),
+        // Marketing Cloud: a sender address refused, a key of a triggered
+        // send left out, values left out; a request that may lack a field
+        // in a JSON parser's words stays the value of the wrong type.
+        (
+            "121226",
+            "The default email or mobile address in Journey Settings is invalid.",
+            &[],
+            rec(T::InvalidEmail),
+        ),
+        (
+            "18002",
+            "The Triggered Send Object must contain the Triggered Send ID or the Customer Key",
+            &[],
+            rec(T::MissingSalesforceId),
+        ),
+        (
+            "",
+            "Journey Builder error: This contact is missing a required attribute",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        (
+            "",
+            "At least one existing field is required in the values property",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        (
+            "",
+            "Cannot deserialize instance of date from VALUE_STRING value 2020-04-30 or request \
+             may be missing a required field at [line:1, column:35]",
+            &[],
+            rec(T::TypeMismatch),
+        ),
+        // Deploys refused for what the org lacks; a type the API version
+        // does not deploy stays one component's.
+        (
+            "",
+            "Not available for deploy for this organization",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Communities must be enabled before deploying a Chatter Network Site",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        (
+            "",
+            "Unknown user permission: EinsteinGPTSalesEmailsUser",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "",
+            "Not available for deploy for this API version",
+            &[],
+            rec(T::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fifty_first_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
