@@ -1058,7 +1058,11 @@ async fn grants_and_ingests_wait_for_a_replica_when_asked() {
     let server = ServerSettings {
         redis_url: Some(format!("redis://{}", master.addr).parse().unwrap()),
         redis_wait_replicas: 1,
-        redis_wait_timeout: Duration::from_millis(500),
+        // Long enough for a replica on a busy machine to acknowledge (the
+        // calls after it is gone wait this long before they answer), within
+        // the store's timeout, which bounds the wait too.
+        redis_timeout: Duration::from_secs(10),
+        redis_wait_timeout: Duration::from_secs(3),
         ..ServerSettings::default()
     };
     let governor = Service::governor(Settings {

@@ -290,6 +290,21 @@ impl ServerSettings {
         })
     }
 
+    /// Checks the settings that only make sense together; the error names
+    /// the flags and the rule. The store's timeout bounds every call, the
+    /// wait for replicas included, so a wait as long would be cut short and
+    /// answer a bare time-out rather than the replicas missing.
+    pub fn check(&self) -> Result<(), String> {
+        if self.redis_wait_replicas > 0 && self.redis_wait_timeout >= self.redis_timeout {
+            return Err(format!(
+                "--redis-wait-timeout ({:?}) must be shorter than --redis-timeout ({:?}), \
+                 which bounds every store call, the wait for replicas included",
+                self.redis_wait_timeout, self.redis_timeout
+            ));
+        }
+        Ok(())
+    }
+
     /// The bounds on what one caller may ask.
     pub fn limits(&self) -> Limits {
         Limits {

@@ -186,7 +186,12 @@ impl Settings {
         T: Into<OsString> + Clone,
     {
         let matches = Self::cli().try_get_matches_from(args)?;
-        Self::from_arg_matches(&matches)
+        let settings = Self::from_arg_matches(&matches)?;
+        settings
+            .server
+            .check()
+            .map_err(|why| Self::cli().error(clap::error::ErrorKind::ArgumentConflict, why))?;
+        Ok(settings)
     }
 
     /// Reads the settings from the process's arguments and environment, or
@@ -292,6 +297,33 @@ mod tests {
             s.server.redis_url.unwrap().to_string(),
             "redis://***@localhost:6379"
         );
+    }
+
+    #[test]
+    fn a_wait_for_replicas_must_fit_in_the_stores_timeout() {
+        let args = |wait: &'static str| {
+            Settings::try_from_args([
+                "quota-governor",
+                "--redis-wait-replicas",
+                "1",
+                "--redis-timeout",
+                "1s",
+                "--redis-wait-timeout",
+                wait,
+            ])
+        };
+        let err = args("1s").unwrap_err().to_string();
+        assert!(
+            err.contains("--redis-wait-timeout (1s) must be shorter than --redis-timeout (1s)"),
+            "{err}"
+        );
+        assert_eq!(
+            args("500ms").unwrap().server.redis_wait_timeout,
+            Duration::from_millis(500)
+        );
+        // No replicas asked for: the wait is never made.
+        let s = Settings::try_from_args(["quota-governor", "--redis-wait-timeout", "5s"]).unwrap();
+        assert_eq!(s.server.redis_wait_replicas, 0);
     }
 
     #[test]

@@ -64,7 +64,12 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let matches = Self::command().try_get_matches_from(args)?;
-        Self::from_arg_matches(&matches)
+        let cli = Self::from_arg_matches(&matches)?;
+        cli.settings
+            .server
+            .check()
+            .map_err(|why| Self::command().error(clap::error::ErrorKind::ArgumentConflict, why))?;
+        Ok(cli)
     }
 
     /// Reads the process's arguments and environment, or prints why not
@@ -363,6 +368,23 @@ mod tests {
         assert_eq!(
             Settings::default().server.listen.to_string(),
             DEFAULT_LISTEN
+        );
+    }
+
+    #[test]
+    fn a_wait_for_replicas_must_fit_in_the_stores_timeout() {
+        let err = Cli::try_from_args([
+            "sync-errors",
+            "--redis-wait-replicas",
+            "1",
+            "--redis-wait-timeout",
+            "2s",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--redis-wait-timeout (2s) must be shorter than --redis-timeout (1s)"),
+            "{err}"
         );
     }
 
