@@ -26,15 +26,16 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// fifty-second part scored, measured once when it was installed (24 of
-/// 38, 63.2 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 63.0;
+/// fifty-third part scored, measured once when it was installed (28 of
+/// 49, 57.1 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 57.0;
 /// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (32 of 38, 84.2 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 84.0;
+/// scored (38 of 49, 77.6 %). The target is 100 %.
+const LEVEL_FLOOR: f64 = 77.5;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the part raised none, which is the target.
-const MAX_RECORD_AS_SUSPENSION: usize = 0;
+/// the part raised one (a client's `INVALID_TYPE: Must send a concrete
+/// entity type` in a SOAP fault's words); the target is none.
+const MAX_RECORD_AS_SUSPENSION: usize = 1;
 /// Floors of the seen part (the fifty-two earlier held-out parts, 1 769
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 581 and 1 694 of 1 769). Raised from 85.5 when a bare
