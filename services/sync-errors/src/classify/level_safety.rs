@@ -1045,6 +1045,133 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fifty_third_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A client's serialisation bug stays its own with the code named in
+        // the text; the code named with an object type still reads one the
+        // user may not use.
+        (
+            "",
+            "SoapFault: INVALID_TYPE: Must send a concrete entity type.",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "",
+            "INVALID_TYPE: Cannot use: AiAuthoringBundle",
+            &[],
+            sus(S::MissingObjectPermissions),
+        ),
+        // A user without API access, whose code Salesforce also gives for
+        // setup features; a Bulk query's compound field stays the job's.
+        (
+            "",
+            "Error: This feature is not currently enabled for this user. Code: \
+             FUNCTIONALITY_NOT_ENABLED HttpCode: 403",
+            &[],
+            sus(S::SalesforceApiDisabled),
+        ),
+        (
+            "InvalidBatch",
+            "InvalidBatch : Failed to process query: FUNCTIONALITY_NOT_ENABLED: Selecting \
+             compound data not supported in Bulk Query",
+            &[],
+            sus(S::Unknown),
+        ),
+        // Single sign-on refused, with either apostrophe.
+        (
+            "",
+            "We can't log you in. Check for an invalid assertion in the SAML Assertion \
+             Validator (available in Single Sign-On Settings).",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "We can\u{2019}t log you in because of an issue with single sign-on.",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        (
+            "",
+            "Subject: jane@example.com Unable to map the subject to a Salesforce.com user",
+            &[],
+            sus(S::SalesforceAuthFailed),
+        ),
+        // Records refused for their values, a package's rule, an e-mail the
+        // org will not send.
+        (
+            "",
+            "This contact already has a relationship with this account.",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "The selected account has an Individual record type and can't have additional \
+             contacts associated with it.",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "User's Profile can't be set to 'Identity User' because it's derived from a license \
+             that doesn't require the following permission(s): ChatterinternalUser.",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "10005",
+            "Asset CustomerKey contains prohibited characters.",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "10000",
+            "Please provide a valid type for this field",
+            &[],
+            rec(T::InvalidValue),
+        ),
+        (
+            "",
+            "REST Parameter is invalid. Definition_ID could not be parsed, please encode correctly",
+            &[],
+            rec(T::InvalidSalesforceId),
+        ),
+        (
+            "",
+            "Send Email is disabled or activities are not allowed",
+            &[],
+            rec(T::InsufficientAccess),
+        ),
+        (
+            "",
+            "Name, Email, UserID, and Password are required fields when creating a new user.",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        // Marketing Cloud: a journey saved meanwhile, a refusal for a while.
+        (
+            "",
+            "Another user recently modified this journey. Refresh to edit the latest version.",
+            &[],
+            sus(S::SalesforceOrgLocked),
+        ),
+        (
+            "30001",
+            "Email-specific assets are temporarily prevented from being created through the API",
+            &[],
+            sus(S::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fifty_second_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
