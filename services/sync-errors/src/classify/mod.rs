@@ -283,6 +283,8 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
         }
         _ => scan
             .code
+            // A code of setup features (`FUNCTIONALITY_NOT_ENABLED`) named in
+            // the text, as when it is given, leaves a phrase to decide first.
             .filter(|slot| slot.cue != Cue::Unsupported || scan.phrase.is_none())
             .map(|slot| (slot, Basis::StatusCode, confidence::CODE_IN_TEXT))
             .or(scan
