@@ -357,8 +357,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "DUPLICATE_DEVELOPER_NAME",
-        Cue::Unsupported,
-        "setup, metadata or packaging: not what a record sync does",
+        Cue::UniqueValue,
+        "a unique value is already used: another record of the type has the developer name",
     ),
     (
         "DUPLICATE_EXTERNAL_ID",
@@ -1513,8 +1513,8 @@ pub(super) const STATUS_CODES: &[(&str, Cue, &str)] = &[
     ),
     (
         "PORTAL_USER_ALREADY_EXISTS_FOR_CONTACT",
-        Cue::Unsupported,
-        "files, feeds, portals and social: not a synced record",
+        Cue::UniqueValue,
+        "a unique value is already used: the contact has its portal user",
     ),
     (
         "PORTAL_USER_CREATION_RESTRICTED_WITH_ENCRYPTION",

@@ -1045,6 +1045,74 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fifty_fourth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // Lightning's record form above one record's own error; Salesforce
+        // Edge's page, with either apostrophe, is still the org unreachable.
+        (
+            "",
+            "We hit a snag. Review the errors on this page. duplicate value found: \
+             Code__c duplicates value on record with id: 001000000000001",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "",
+            "<h3>We've hit a snag.</h3> Check status.salesforce.com",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        (
+            "",
+            "We\u{2019}ve hit a snag.",
+            &[],
+            sus(S::SalesforceOrgUnavailable),
+        ),
+        // A value only one record may hold: a contact's portal user, a
+        // custom metadata record's developer name.
+        (
+            "PORTAL_USER_ALREADY_EXISTS_FOR_CONTACT",
+            "portal user already exists for contact",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        (
+            "DUPLICATE_DEVELOPER_NAME",
+            "Developer name already exists for custom metadata of this type.",
+            &[],
+            rec(T::RestrictedUniqueValue),
+        ),
+        // The owner refusal as the record page words it.
+        (
+            "",
+            "Transfer Requires Read - The new owner must have \"Read\" permissions on \
+             this type of record.",
+            &[],
+            rec(T::OwnerAssignment),
+        ),
+        // A query filtering on a field that cannot be filtered is the
+        // query's shape; a column the user cannot see stays the field.
+        (
+            "INVALID_FIELD",
+            "field 'SystemModstamp' can not be filtered in a query call",
+            &[],
+            rec(T::Unknown),
+        ),
+        (
+            "INVALID_FIELD",
+            "No such column 'Region__c' on entity 'Account'.",
+            &[],
+            sus(S::MissingFieldPermissions),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fifty_third_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
