@@ -26,17 +26,15 @@ use sync_errors::classify::{Classification, FailureText, classify};
 use sync_errors::taxonomy::{ErrorType, SuspensionReason};
 
 /// Exact accuracy floor of the held-out part, percent: just below what the
-/// fifty-fourth part scored, measured once when it was installed (13 of
-/// 18, 72.2 %). The target is 95 %.
-const EXACT_FLOOR: f64 = 72.0;
-/// Level accuracy floor of the held-out part, percent: just below what it
-/// scored (17 of 18, 94.4 %). The target is 100 %.
-const LEVEL_FLOOR: f64 = 94.0;
+/// fifty-fifth part scored, measured once when it was installed (12 of
+/// 16, 75.0 %). The target is 95 %.
+const EXACT_FLOOR: f64 = 74.5;
+/// Level accuracy floor of the held-out part, percent: what it scored (16
+/// of 16), the target.
+const LEVEL_FLOOR: f64 = 100.0;
 /// Record failures of the held-out part raised as suspensions, at most:
-/// the part raised one (the Lightning form's `We hit a snag. Review the
-/// errors on this page.` over a duplicate value, read as Salesforce Edge's
-/// page); the target is none.
-const MAX_RECORD_AS_SUSPENSION: usize = 1;
+/// the part raised none, the target.
+const MAX_RECORD_AS_SUSPENSION: usize = 0;
 /// Floors of the seen part (the fifty-four earlier held-out parts, 1 836
 /// texts), percent: just below what it scores with the rules written from
 /// it (1 644 and 1 759 of 1 836). Raised from 85.5 when a bare
