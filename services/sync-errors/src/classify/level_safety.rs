@@ -1045,6 +1045,88 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fifty_fifth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // The stage alone in the message's field list, when the client kept
+        // no fields; among others it is a value left out like the rest.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             REQUIRED_FIELD_MISSING, Required fields are missing: [StageName]: [StageName]",
+            &[],
+            rec(T::InvalidOpportunityStage),
+        ),
+        (
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [Name, StageName, CloseDate]",
+            &[],
+            rec(T::MissingRequiredValue),
+        ),
+        // NPSP's account trigger failing the contact, whatever is inside;
+        // an admin's message under the same code stays the rule's.
+        (
+            "",
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION:Failed to create Account for Contact Jane Roe. \
+             Duplicate Alert:-",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "",
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION:Please enter a phone number.",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+        // `APEX_ERROR` over a bare DML failure is read by the cause inside;
+        // over the code's own exception or a trigger it stays the code's.
+        (
+            "APEX_ERROR",
+            "System.DmlException: Upsert failed. First exception on row 0; first error: \
+             FIELD_CUSTOM_VALIDATION_EXCEPTION, Close date must be in the future: [CloseDate]\n\n\
+             Class.OrderService.save: line 10, column 1",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+        (
+            "APEX_ERROR",
+            "System.NullPointerException: Attempt to de-reference a null object\n\n\
+             Class.OrderService.save: line 10, column 1",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        (
+            "APEX_ERROR",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, OrderTrigger: execution of BeforeInsert\n\n\
+             caused by: System.NullPointerException: Attempt to de-reference a null object",
+            &[],
+            rec(T::SalesforceAutomation),
+        ),
+        // An API that needs duplicate management set up first: the unclear
+        // suspension, not the server's error.
+        (
+            "UNKNOWN_EXCEPTION",
+            "Provide active duplicate matching rules on Account and Person Account for donor \
+             matching.",
+            &[],
+            sus(S::Unknown),
+        ),
+        (
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please include this ErrorId if you contact \
+             support: 1234567890-12345 (-987654321)",
+            &[],
+            sus(S::SalesforceServerError),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fifty_fourth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;
