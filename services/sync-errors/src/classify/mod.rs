@@ -344,11 +344,12 @@ fn decide(failure: &FailureText<'_>) -> (Classified, Option<Cue>) {
     // 3. The outermost custom code. `APEX_ERROR` given over a bare DML
     // failure (an org's Apex REST service whose insert was refused) is read
     // as that failure is without it, by the cause inside.
-    let bare_dml = scan
-        .custom
-        .is_some_and(|slot| is_bare_dml(slot, &scan, failure.message));
+    let bare_dml = || {
+        scan.custom
+            .is_some_and(|slot| is_bare_dml(slot, &scan, failure.message))
+    };
     if let Some((cue @ (Cue::Flow | Cue::Apex), code)) = status
-        && !(cue == Cue::Apex && bare_dml)
+        && !(cue == Cue::Apex && bare_dml())
     {
         return by(
             cue,
@@ -3156,8 +3157,14 @@ fn has_field(failure: &FailureText<'_>, name: &str) -> bool {
 fn names_stage(failure: &FailureText<'_>) -> bool {
     let object = failure.object_type;
     let named = if failure.fields.is_empty() {
-        contains_ignore_case(failure.message, b"[stagename]")
-            || contains_ignore_case(failure.message, b"[stage]")
+        let m = failure.message.as_bytes();
+        // Found by its `[`, which `memchr` looks for fast.
+        memchr::memchr_iter(b'[', m).any(|at| {
+            let list = &m[at + 1..];
+            [&b"stagename]"[..], b"stage]"]
+                .iter()
+                .any(|alone| starts_with_ignore_case(list, alone))
+        })
     } else {
         has_field(failure, "StageName") || has_field(failure, "Stage")
     };
