@@ -207,8 +207,9 @@ fn describe(status: &tonic::Status) -> String {
 }
 
 /// Sets `appendfsync always` on `redis`: each write is fsynced before Redis
-/// answers it, so an acknowledged write survives even a crash of the host,
-/// not only a SIGKILL of the process.
+/// answers it, so an acknowledged write survives a SIGKILL however busy the
+/// disk, and a crash of the host. The harness starts its AOF servers so;
+/// set here again because this test's promise rests on it.
 async fn fsync_every_write(redis: &RedisServer) {
     let mut conn = redis
         .client()

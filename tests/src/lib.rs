@@ -77,7 +77,11 @@ impl RedisServer {
     }
 
     /// Starts a server; with `append_only` it logs every write to an AOF in
-    /// its directory, so a restart finds the data again.
+    /// its directory, fsynced before the write is answered (`appendfsync
+    /// always`), so a restart finds every acknowledged write again. With
+    /// Redis's default `everysec`, a write can be answered while it waits in
+    /// Redis's buffer for a slow fsync (up to 2 s on a busy disk), and a
+    /// SIGKILL then loses it.
     pub fn start_with(append_only: bool) -> Self {
         let mut server = Self {
             dir: TempDir::new("redis"),
@@ -111,6 +115,7 @@ impl RedisServer {
             .arg("--dir")
             .arg(self.dir.path())
             .args(["--appendonly", if self.append_only { "yes" } else { "no" }])
+            .args(["--appendfsync", "always"])
             .arg("--logfile")
             .arg(self.dir.path().join("redis.log"))
             .stdout(Stdio::null())
