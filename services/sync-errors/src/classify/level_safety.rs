@@ -1045,6 +1045,61 @@ fn http_statuses_in_the_clients_words() {
 }
 
 #[test]
+fn wordings_of_the_fifty_sixth_seen_part() {
+    use ErrorType as T;
+    use SuspensionReason as S;
+    let rec = Classification::Record;
+    let sus = Classification::Suspension;
+    let cases: &[(&str, &str, &[&str], Classification)] = &[
+        // A code cut short where a log ends is the one code it begins; a
+        // cut that several codes begin, a short one, or one inside a longer
+        // word is not read.
+        (
+            "",
+            "System.DmlException: Insert failed. First exception on row 0; first error: \
+             FIELD_CUSTOM_VALIDATION_E",
+            &[],
+            rec(T::CustomValidationRule),
+        ),
+        (
+            "",
+            "Sync stopped: REQUEST_LIMIT_EXCEE",
+            &[],
+            sus(S::SalesforceApiLimitExceeded),
+        ),
+        (
+            "",
+            "Sync stopped: INVALID_CROSS_REFERE",
+            &[],
+            rec(T::Unknown),
+        ),
+        // A whole code that longer codes begin is read as itself.
+        (
+            "",
+            "Sync stopped: INVALID_FIELD",
+            &[],
+            rec(T::FieldPermission),
+        ),
+        ("", "Sync stopped: FIELD_CUS", &[], rec(T::Unknown)),
+        (
+            "",
+            "Sync stopped: ORDER_FIELD_CUSTOM_VALIDATION_E",
+            &[],
+            rec(T::Unknown),
+        ),
+        // Field permissions refused to a profile are setup, not a value.
+        (
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Can't enable field permission(s) because this object has the View All Fields \
+             permission enabled.: []",
+            &[],
+            rec(T::Unknown),
+        ),
+    ];
+    assert_classified(cases);
+}
+
+#[test]
 fn wordings_of_the_fifty_fifth_seen_part() {
     use ErrorType as T;
     use SuspensionReason as S;

@@ -18,7 +18,7 @@
 //! | 2 | the status code is a row lock | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code |
 //! | 3 | status `CANNOT_EXECUTE_FLOW_TRIGGER` / `APEX_ERROR` (…), else the earliest flow or Apex marker in the text (a managed package's too, such as NPSP's `Failed to create Account for Contact`) | `SALESFORCE_FLOW` / `SALESFORCE_AUTOMATION`: the outermost custom code owns whatever failed inside it, a row lock included. Except a bare Apex exception (no trigger, flow or frame around it) naming an object type its query cannot see (`System.QueryException: sObject type '…' is not supported`): suspension `MISSING_OBJECT_PERMISSIONS`, the connected user's object access, as is a whole object refused to it (`System.NoAccessException: No access to entity '…'`); or a row lock (`System.QueryException: Record Currently Unavailable`): suspension `SALESFORCE_ORG_LOCKED`, transient, as a bare lock is. And except a record write's bare `System.DmlException` (`Insert failed. First exception on row 0; first error: CODE, …`, or a lead's `ConvertLead failed`, with no trigger or frame named, no `caused by` before it and no second `first error:` inside), with no status or `APEX_ERROR` (an org's Apex REST service whose write was refused): the record it wrote failed, and a flow named inside (`CANNOT_EXECUTE_FLOW_TRIGGER`) is `SALESFORCE_FLOW`; a row lock inside is the lock on that record (suspension `SALESFORCE_ORG_LOCKED`, transient); otherwise the cause inside decides (steps 5 and 6) when it is a record's own; anything else stays the code's | wrapper, or the inner cause's basis |
 //! | 4 | a row lock named in a text with no custom code around it (`unable to obtain exclusive access`, `Record Currently Unavailable`, `currently being modified by another user`, setup `already been locked by another change`, `admin operation already in progress`, `Group membership operation already in progress`, a sharing recalculation that `interferes with another operation` (in French `interfère avec une autre opération`), Marketing Cloud's `deadlocked on lock resources` and `Another user recently modified` a journey, `too many lock failure`) | suspension `SALESFORCE_ORG_LOCKED` (transient) | status code or phrase |
-//! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; the Bulk API's codes in their camel-case spelling too; a code read `OTHER`/`UNKNOWN` on its own, such as `FUNCTIONALITY_NOT_ENABLED` or `MALFORMED_QUERY`, only when no phrase of the table is named, as when it is given) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
+//! | 5 | the status code; if it is empty, unknown or generic (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`, `UNKNOWN_EXCEPTION`, `NOT_FOUND`, `FORBIDDEN`, `InvalidBatch`, HTTP statuses, …), the first decisive code named in the text (a whole word: not inside a file path or a dotted name; a code cut short where the text ends, 12 characters or more with a `_`, as the code it begins when all that begin so name one cause; the Bulk API's codes in their camel-case spelling too; a code read `OTHER`/`UNKNOWN` on its own, such as `FUNCTIONALITY_NOT_ENABLED` or `MALFORMED_QUERY`, only when no phrase of the table is named, as when it is given) | the cause table below; the code decides over the text (a validation rule's text is free prose) | status code |
 //! | 6 | the earliest phrase of the cause table | the cause table | phrase |
 //! | 7 | nothing decisive | a `Bad Request` (or `code: 400`) from the OAuth token endpoint (`/services/oauth2/token`) is suspension `SALESFORCE_AUTH_FAILED`; else what the generic code means on its own (`CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` a custom Apex REST service's own refusal, `{"Status": "Error", …}`, and a package's household rule, `can have only one primary group`, and Health Cloud's `has an Individual record type`, → `SALESFORCE_AUTOMATION`, `UNKNOWN_EXCEPTION` → suspension `SALESFORCE_SERVER_ERROR`, `NOT_FOUND` → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`, …), or, when the client dropped the status code, what the earliest generic code the text names means; otherwise `OTHER`/`UNKNOWN` | fallback |
 //!
@@ -64,7 +64,7 @@
 //! | `INVALID_CURRENCY_ISO`; `Picklist value: … in picklist: … not found`, `invalid convertedStatus` | `MISSING_PICKLIST_OPTION` |
 //! | `TOO_MANY_ENUM_VALUE` | `OPTION_LIMIT_EXCEEDED` |
 //! | `REQUIRED_FIELD_MISSING`; `Required fields are missing`, `value is missing`, a converted lead's `Converted Account empty`, Marketing Cloud's `does not allow null value`, `missing a required attribute`, `existing field is required` and `are required fields`, a missing label's `val missing_…`, in French `Champs obligatoires manquants` | an empty collection request (`At least 1 record is required`) → `OTHER`/`UNKNOWN`; `MISSING_REQUIRED_VALUE`, or `INVALID_OPPORTUNITY_STAGE` on an opportunity's `StageName` (the field given, or alone in the message's list when none is) |
-//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`, a portal user's contact that `must include an account`, order products that `must have a Unit Price`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
+//! | `FIELD_INTEGRITY_EXCEPTION`, `field integrity exception` | a deploy component's failure (`…: unknown (…)`), a field definition the Metadata API refuses (`Invalid length, minimum is`), field permissions a profile cannot take (`Can't enable field permission(s)`) or an invalid reference in code → `OTHER`/`UNKNOWN`; state without country → `MISSING_REQUIRED_COUNTRY`; state/country text or field → `MISMATCHED_STATE_OR_COUNTRY`; wrong id type → as `MALFORMED_ID`; field permissions on a required field → `FIELD_PERMISSION`; a username not in e-mail form → `INVALID_EMAIL`; a value left out (`Latitude value is missing`, a portal user's contact that `must include an account`, order products that `must have a Unit Price`) → `MISSING_REQUIRED_VALUE`; a reference from another org, even in a component's `unknown (…)` (`CreatedByID(…) is not in org.`) → `INVALID_SALESFORCE_ID`; `too long` → `STRING_TOO_LONG`; `already in use` or `already an item in this list` → `RESTRICTED_UNIQUE_VALUE`; `must specify`, `Price Book Not Set`, an asset that `needs an account, a contact` → `MISSING_SALESFORCE_ID`; an owner refused (`cannot be record owners`) → `OWNER_ASSIGNMENT`; a record that cannot be loaded → `INSUFFICIENT_ACCESS_OR_MISSING_RECORD`; lookup filter or a `…Id` field (the fields named after the colon count when the client kept none) → `INVALID_SALESFORCE_ID`; else `INVALID_VALUE` |
 //! | `MALFORMED_ID`, `INVALID_ID_FIELD`; `id value of incorrect type`, a query's `invalid ID field:`, a price book entry `in a different pricebook` (or `price book`) or not one `that belongs to the Price Book` of its order, an action's `Check the IDs and try again` (even under `UNKNOWN_EXCEPTION`), a relationship given a record of the wrong kind (`choose a person as the account`, `associate a private contact with an account`), Marketing Cloud's `Campaign ID is invalid` (` ID is invalid`) and `ID could not be parsed` | `INVALID_SALESFORCE_ID`, or `OWNER_ASSIGNMENT` for a queue's or a user's id (`00G…`, `005…`) or the `OwnerId` field; `MISSING_SALESFORCE_ID` for no id at all (`id: null`) |
 //! | `INVALID_CROSS_REFERENCE_KEY`; `invalid cross reference id` | `INVALID_SALESFORCE_ID`; `DEFAULT_SALES_PROCESS_UNAVAILABLE` on `RecordTypeId`; `OWNER_ASSIGNMENT` for a blank owner; a field definition that is not there (`custom field does not exist`, `no CustomField named`) → `OTHER`/`UNKNOWN` |
 //! | `MISSING_ARGUMENT`; `Foreign key external ID`, `Id not specified in an update call`, an external ID field missing or not given (`does not match an External ID`), `No location exists with ID`, a Marketing Cloud triggered send without `the Triggered Send ID or the Customer Key` | `MISSING_SALESFORCE_ID` |
@@ -2049,6 +2049,11 @@ const PHRASES: &[(&str, Cue)] = &[
     // that is not there to delete): setup, not a record's value or id.
     ("invalid length, minimum is", Cue::NotAValue),
     ("custom field does not exist", Cue::NotAValue),
+    // A profile's or permission set's field permissions refused (`Can't
+    // enable field permission(s) because this object has the View All
+    // Fields permission enabled`, under `FIELD_INTEGRITY_EXCEPTION`):
+    // setup, not a record's value.
+    ("t enable field permission", Cue::NotAValue),
     ("no customfield named", Cue::NotAValue),
     // `No such column '' on entity 'Lead'`: the client named no column at
     // all, its own bug, not a field hidden from the user.
@@ -2266,7 +2271,7 @@ const SOBJECT_TYPE: &str = "sobject type '";
 const HEAD: usize = 16;
 
 /// How a pattern of the automaton is read.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Form {
     /// A status code: a whole word only.
     Code(Cue),
@@ -2289,6 +2294,10 @@ enum Form {
 fn all_codes() -> impl Iterator<Item = &'static (&'static str, Cue, &'static str)> {
     codes::STATUS_CODES.iter().chain(codes::OTHER_CODES)
 }
+
+/// The fewest bytes of a code cut short at the end of a text that
+/// [`Scan::cut_code`] reads as the code they begin.
+const CUT_CODE: usize = 12;
 
 /// The codes the automaton looks for in a message: the decisive ones, as
 /// words of letters and `_` (a bare HTTP status in a text is just a number).
@@ -2561,7 +2570,48 @@ impl Scan {
             }
         }
         scan.first_frame(m, hay);
+        scan.cut_code(m, hay);
         scan
+    }
+
+    /// Notes a status code cut short where the text ends (a log that keeps
+    /// a message's first characters: `first error:
+    /// FIELD_CUSTOM_VALIDATION_E`) as the code it begins, when every code
+    /// that begins so names the same cause. A cut word shorter than
+    /// [`CUT_CODE`] bytes, or without `_`, is left alone: too many codes
+    /// and words begin like it.
+    fn cut_code(&mut self, m: &Matcher, hay: &[u8]) {
+        let text = hay.trim_ascii_end();
+        let word = text
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_')
+            .count();
+        let start = text.len() - word;
+        if word < CUT_CODE || !text[start..].contains(&b'_') || !is_word(hay, start, text.len()) {
+            return;
+        }
+        let cut = &text[start..];
+        let begun: Vec<PatternID> = (0..m.patterns.len())
+            .map(|i| PatternID::new(i).expect("few patterns"))
+            .filter(|&id| {
+                m.is_code(id) && starts_with_ignore_case(m.patterns[id.as_usize()].as_bytes(), cut)
+            })
+            .collect();
+        // A whole code (`INVALID_FIELD`, which longer codes begin) was read
+        // as itself.
+        if begun
+            .iter()
+            .any(|&id| m.patterns[id.as_usize()].len() == cut.len())
+        {
+            return;
+        }
+        let mut begun = begun.into_iter();
+        let Some(first) = begun.next() else { return };
+        let form = m.forms[first.as_usize()];
+        if begun.all(|id| m.forms[id.as_usize()] == form) {
+            self.note(form, first, hay, start, text.len());
+        }
     }
 
     /// Notes the first Apex stack frame that starts before every flow or
