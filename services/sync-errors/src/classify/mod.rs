@@ -2049,12 +2049,12 @@ const PHRASES: &[(&str, Cue)] = &[
     // that is not there to delete): setup, not a record's value or id.
     ("invalid length, minimum is", Cue::NotAValue),
     ("custom field does not exist", Cue::NotAValue),
+    ("no customfield named", Cue::NotAValue),
     // A profile's or permission set's field permissions refused (`Can't
     // enable field permission(s) because this object has the View All
     // Fields permission enabled`, under `FIELD_INTEGRITY_EXCEPTION`):
     // setup, not a record's value.
     ("t enable field permission", Cue::NotAValue),
-    ("no customfield named", Cue::NotAValue),
     // `No such column '' on entity 'Lead'`: the client named no column at
     // all, its own bug, not a field hidden from the user.
     ("no such column ''", Cue::NotAValue),
